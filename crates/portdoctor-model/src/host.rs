@@ -1,0 +1,176 @@
+//! What a Linux host tells us: sockets, interfaces, routes, counters, conntrack.
+
+use crate::knowledge::Knowledge;
+use crate::net::{Cidr, Family, Proto};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// A socket's TCP-style state as sock_diag reports it (`include/net/tcp_states.h`).
+/// Unknown numbers are kept, not dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SocketState {
+    Listen,
+    /// TCP_CLOSE: for UDP, a bound socket that is not connected to a peer.
+    Unconnected,
+    Established,
+    Other(u8),
+}
+
+impl SocketState {
+    pub fn from_kernel(n: u8) -> SocketState {
+        match n {
+            1 => SocketState::Established,
+            7 => SocketState::Unconnected,
+            10 => SocketState::Listen,
+            other => SocketState::Other(other),
+        }
+    }
+
+    pub fn kernel_number(self) -> u8 {
+        match self {
+            SocketState::Established => 1,
+            SocketState::Unconnected => 7,
+            SocketState::Listen => 10,
+            SocketState::Other(n) => n,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Process {
+    pub pid: u32,
+    pub name: String,
+}
+
+/// A bound socket, from sock_diag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Socket {
+    pub proto: Proto,
+    pub local: IpAddr,
+    pub port: u16,
+    /// Remote address and port; unspecified/0 for listeners and unconnected UDP.
+    pub peer: Option<(IpAddr, u16)>,
+    pub state: SocketState,
+    /// IPV6_V6ONLY, reported by the kernel for IPv6 sockets in LISTEN/CLOSE state.
+    pub v6only: Option<bool>,
+    /// SO_BINDTODEVICE interface index, when bound.
+    pub bound_ifindex: Option<u32>,
+    /// For a listener: the accept queue length now. Otherwise bytes queued to read.
+    pub recv_q: u32,
+    /// For a listener: the accept backlog (listen()'s argument, capped by somaxconn).
+    pub send_q: u32,
+    pub uid: u32,
+    pub inode: u64,
+    /// The processes holding the socket open.
+    pub owners: Knowledge<Vec<Process>>,
+}
+
+impl Socket {
+    pub fn family(&self) -> Family {
+        Family::of(&self.local)
+    }
+
+    /// A socket that accepts new flows from any client: TCP LISTEN, or unconnected UDP.
+    pub fn accepts_new_flows(&self) -> bool {
+        match self.proto {
+            Proto::Tcp => self.state == SocketState::Listen,
+            Proto::Udp => self.state == SocketState::Unconnected && self.peer.is_none(),
+        }
+    }
+
+    /// "nginx (pid 812)", "nginx (pid 812), nginx (pid 813)", or a note that it is unknown.
+    pub fn owner_text(&self) -> String {
+        match &self.owners {
+            Knowledge::Known(procs) if procs.is_empty() => format!("a socket with no process (inode {})", self.inode),
+            Knowledge::Known(procs) => {
+                let mut seen: Vec<String> = procs.iter().map(|p| format!("{} (pid {})", p.name, p.pid)).collect();
+                seen.dedup();
+                seen.join(", ")
+            }
+            Knowledge::Unavailable(_) => format!("an unknown process (uid {}, inode {})", self.uid, self.inode),
+        }
+    }
+
+    /// `0.0.0.0:8080`, `[::]:8080`.
+    pub fn local_text(&self) -> String {
+        match self.local {
+            IpAddr::V4(a) => format!("{a}:{}", self.port),
+            IpAddr::V6(a) => format!("[{a}]:{}", self.port),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IfAddr {
+    pub addr: IpAddr,
+    pub prefix: u8,
+    /// `global`, `link`, `host`.
+    pub scope: String,
+    pub secondary: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interface {
+    pub index: u32,
+    pub name: String,
+    pub up: bool,
+    pub addrs: Vec<IfAddr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RouteType {
+    Unicast,
+    Local,
+    Broadcast,
+    Blackhole,
+    Unreachable,
+    Prohibit,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    /// `main`, `local`, or a number/name.
+    pub table: String,
+    pub kind: RouteType,
+    pub dst: Cidr,
+    pub dev: Option<String>,
+    pub gateway: Option<IpAddr>,
+    pub prefsrc: Option<IpAddr>,
+    pub metric: u32,
+}
+
+/// `/proc/net/netstat` and `/proc/net/snmp`: section → counter → value.
+pub type Counters = BTreeMap<String, BTreeMap<String, u64>>;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Conntrack {
+    /// The nf_conntrack module is not loaded in this network namespace: no table to fill.
+    NotLoaded,
+    Loaded {
+        count: u64,
+        max: u64,
+        /// Summed over CPUs from /proc/net/stat/nf_conntrack; `None` when that file is absent.
+        drop: Option<u64>,
+        early_drop: Option<u64>,
+        insert_failed: Option<u64>,
+    },
+}
+
+/// Everything portdoctor knows about one host, live or from a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostEvidence {
+    pub hostname: Option<String>,
+    pub sockets: Knowledge<Vec<Socket>>,
+    pub interfaces: Knowledge<Vec<Interface>>,
+    /// IPv4 and IPv6 routes of every table.
+    pub routes: Knowledge<Vec<Route>>,
+    /// Counters sampled when collection started, and again when it ended: a counter that rose
+    /// between them is happening now, not since boot.
+    pub netstat: Knowledge<Counters>,
+    pub netstat_later: Knowledge<Counters>,
+    pub conntrack: Knowledge<Conntrack>,
+    /// Odd or ignored input, carried to the report's `notes`.
+    pub notes: Vec<String>,
+}

@@ -1,0 +1,17 @@
+//! The vocabulary of portdoctor: flows, addresses, evidence and the diagnosis.
+//!
+//! Layer: bottom. Every other crate speaks these types. Invariants: no I/O, no clock, no
+//! environment; values are validated where they are made (a `Cidr` always has a prefix that fits
+//! its family). Must not depend on any other portdoctor crate.
+
+pub mod diagnosis;
+pub mod host;
+pub mod knowledge;
+pub mod net;
+
+pub use diagnosis::{
+    Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Hop, Layer, Query,
+    Status, TimelineEntry,
+};
+pub use knowledge::{Knowledge, Missing};
+pub use net::{Cidr, Family, Proto, Source};

@@ -1,0 +1,234 @@
+//! A host's raw evidence (one entry per source, live or from a snapshot folder) → `HostEvidence`.
+//!
+//! Each source keeps how it was obtained (command, outcome, exit status, stderr), so a tool that
+//! is absent, a permission that is missing and an empty answer stay different things all the way
+//! to the report.
+
+use crate::{iproute, procfs, sockets, ParseError};
+use portdoctor_model::host::{Conntrack, HostEvidence};
+use portdoctor_model::knowledge::{Knowledge, Missing};
+use portdoctor_model::net::Family;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The file names of a host snapshot (documented in docs/host-snapshot.md).
+pub mod files {
+    pub const MANIFEST: &str = "manifest.json";
+    pub const HOSTNAME: &str = "hostname.txt";
+    pub const SOCKETS: &str = "sockets.json";
+    pub const IP_ADDR: &str = "ip-addr.json";
+    pub const IP_ROUTE: &str = "ip-route.json";
+    pub const IP6_ROUTE: &str = "ip-6-route.json";
+    pub const NETSTAT: &str = "proc-net-netstat.txt";
+    pub const NETSTAT_LATER: &str = "proc-net-netstat.later.txt";
+    pub const SYSCTL: &str = "sysctl.txt";
+    pub const CONNTRACK_STAT: &str = "proc-net-stat-nf_conntrack.txt";
+    /// `ss -tulpne`, for people reading the snapshot; the analysis reads `sockets.json`.
+    pub const SS: &str = "ss.txt";
+}
+
+/// How a source was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Ok,
+    /// The command or file does not exist on this host.
+    ToolMissing,
+    PermissionDenied,
+    /// Ran, but failed (see exit and stderr).
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawSource {
+    /// The command run or file read, as a person would type it.
+    pub command: String,
+    pub outcome: Outcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<i32>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub stderr: String,
+    /// The output itself; stored as its own file in a snapshot, not in the manifest.
+    #[serde(skip)]
+    pub content: Vec<u8>,
+}
+
+/// All sources of one host, by snapshot file name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawHost {
+    pub sources: BTreeMap<String, RawSource>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Manifest {
+    format: String,
+    version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    created: Option<String>,
+    sources: BTreeMap<String, RawSource>,
+}
+
+const MANIFEST_FORMAT: &str = "portdoctor-host-snapshot";
+
+pub fn write_manifest(raw: &RawHost, created: Option<String>) -> String {
+    let m = Manifest { format: MANIFEST_FORMAT.into(), version: 1, created, sources: raw.sources.clone() };
+    serde_json::to_string_pretty(&m).unwrap_or_default() + "\n"
+}
+
+/// Reads the manifest's source descriptions (without contents, which live in their own files).
+pub fn parse_manifest(text: &str) -> Result<BTreeMap<String, RawSource>, ParseError> {
+    let m: Manifest = serde_json::from_str(text).map_err(|e| {
+        ParseError::new(files::MANIFEST, format!("line {} column {}", e.line(), e.column()), e.to_string())
+    })?;
+    if m.format != MANIFEST_FORMAT {
+        return Err(ParseError::new(files::MANIFEST, "format", format!("'{}' is not a host snapshot", m.format)));
+    }
+    if m.version != 1 {
+        return Err(ParseError::new(files::MANIFEST, "version", format!("version {} is newer than this portdoctor reads (1)", m.version)));
+    }
+    Ok(m.sources)
+}
+
+/// What each source is, and what to install when its tool is missing.
+fn describe(name: &str) -> (&'static str, &'static str) {
+    match name {
+        files::SOCKETS => ("listening sockets", "a Linux kernel with sock_diag (CONFIG_INET_DIAG)"),
+        files::IP_ADDR => ("interfaces and addresses", "iproute2 (apt-get install iproute2 / dnf install iproute)"),
+        files::IP_ROUTE | files::IP6_ROUTE => ("routes", "iproute2 (apt-get install iproute2 / dnf install iproute)"),
+        files::NETSTAT | files::NETSTAT_LATER => ("TCP counters", "a kernel with /proc/net/netstat"),
+        files::SYSCTL => ("kernel settings", "procfs mounted at /proc"),
+        files::CONNTRACK_STAT => ("conntrack statistics", "the nf_conntrack module"),
+        _ => ("evidence", "the tool that produces it"),
+    }
+}
+
+fn source<'a>(raw: &'a RawHost, name: &str) -> Result<&'a [u8], Missing> {
+    let (what, install) = describe(name);
+    let Some(src) = raw.sources.get(name) else {
+        return Err(Missing::new(
+            what,
+            format!("{name} is not in the evidence"),
+            "collect it live, or take a full snapshot with `portdoctor snapshot host --out DIR`",
+        ));
+    };
+    let detail = if src.stderr.trim().is_empty() { String::new() } else { format!(": {}", src.stderr.trim()) };
+    match src.outcome {
+        Outcome::Ok => Ok(&src.content),
+        Outcome::ToolMissing => Err(Missing::new(what, format!("`{}` is not available{detail}", src.command), format!("install {install}"))),
+        Outcome::PermissionDenied => Err(Missing::new(what, format!("`{}`: permission denied{detail}", src.command), "run portdoctor as root (sudo)")),
+        Outcome::Failed => Err(Missing::new(
+            what,
+            format!("`{}` failed{}{detail}", src.command, src.exit.map(|c| format!(" with exit status {c}")).unwrap_or_default()),
+            "run the command by hand to see why",
+        )),
+    }
+}
+
+fn text<'a>(name: &str, bytes: &'a [u8]) -> Result<&'a str, ParseError> {
+    std::str::from_utf8(bytes).map_err(|e| ParseError::new(name, format!("byte {}", e.valid_up_to()), "not UTF-8 text"))
+}
+
+/// Parses one source if it was obtained; keeps why not if it was not.
+fn parse_source<T>(raw: &RawHost, name: &str, parse: impl FnOnce(&str, &str) -> Result<T, ParseError>) -> Result<Knowledge<T>, ParseError> {
+    match source(raw, name) {
+        Ok(bytes) => Ok(Knowledge::Known(parse(name, text(name, bytes)?)?)),
+        Err(missing) => Ok(Knowledge::Unavailable(missing)),
+    }
+}
+
+pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
+    let hostname = source(raw, files::HOSTNAME).ok().and_then(|b| std::str::from_utf8(b).ok()).map(|s| s.trim().to_string());
+    let sockets = parse_source(raw, files::SOCKETS, sockets::parse_sockets)?;
+    let interfaces = parse_source(raw, files::IP_ADDR, iproute::parse_addr)?;
+    let routes4 = parse_source(raw, files::IP_ROUTE, |f, t| iproute::parse_routes(f, t, Family::V4))?;
+    let routes6 = parse_source(raw, files::IP6_ROUTE, |f, t| iproute::parse_routes(f, t, Family::V6))?;
+    let mut notes = Vec::new();
+    // A host without IPv6 has no IPv6 routes; that must not hide the IPv4 ones.
+    let routes = match (routes4, routes6) {
+        (Knowledge::Known(mut v4), Knowledge::Known(v6)) => {
+            v4.extend(v6);
+            Knowledge::Known(v4)
+        }
+        (Knowledge::Known(v4), Knowledge::Unavailable(m)) => {
+            notes.push(format!("IPv6 routes: {}", m.describe()));
+            Knowledge::Known(v4)
+        }
+        (Knowledge::Unavailable(m), _) => Knowledge::Unavailable(m),
+    };
+    let netstat = parse_source(raw, files::NETSTAT, procfs::parse_counters)?;
+    let netstat_later = parse_source(raw, files::NETSTAT_LATER, procfs::parse_counters)?;
+    let sysctl = parse_source(raw, files::SYSCTL, procfs::parse_sysctl)?;
+    let stat = parse_source(raw, files::CONNTRACK_STAT, procfs::parse_conntrack_stat)?;
+    let conntrack = match sysctl {
+        Knowledge::Unavailable(m) => Knowledge::Unavailable(m),
+        Knowledge::Known(map) => {
+            let num = |key: &str| -> Result<Option<u64>, ParseError> {
+                map.get(key)
+                    .map(|v| v.parse::<u64>().map_err(|_| ParseError::new(files::SYSCTL, key, format!("'{v}' is not a number"))))
+                    .transpose()
+            };
+            match (num("net.netfilter.nf_conntrack_count")?, num("net.netfilter.nf_conntrack_max")?) {
+                (Some(count), Some(max)) => {
+                    let stat = stat.known();
+                    let col = |c: &str| stat.and_then(|s| s.get(c).copied());
+                    Knowledge::Known(Conntrack::Loaded { count, max, drop: col("drop"), early_drop: col("early_drop"), insert_failed: col("insert_failed") })
+                }
+                _ => Knowledge::Known(Conntrack::NotLoaded),
+            }
+        }
+    };
+    Ok(HostEvidence { hostname, sockets, interfaces, routes, netstat, netstat_later, conntrack, notes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(content: &str) -> RawSource {
+        RawSource { command: "cmd".into(), outcome: Outcome::Ok, exit: Some(0), stderr: String::new(), content: content.as_bytes().to_vec() }
+    }
+
+    #[test]
+    fn missing_tool_and_absent_file_are_unknown_with_remedy() {
+        let mut raw = RawHost::default();
+        raw.sources.insert(
+            files::IP_ADDR.into(),
+            RawSource { command: "ip -j addr show".into(), outcome: Outcome::ToolMissing, exit: None, stderr: String::new(), content: vec![] },
+        );
+        raw.sources.insert(files::SYSCTL.into(), ok("net.ipv4.ip_forward = 0\n"));
+        let ev = parse_host(&raw).unwrap();
+        let m = ev.interfaces.missing().unwrap();
+        assert!(m.remedy.contains("iproute2"), "{m:?}");
+        assert!(ev.sockets.missing().unwrap().reason.contains("sockets.json is not in the evidence"));
+        assert_eq!(ev.conntrack, Knowledge::Known(Conntrack::NotLoaded));
+    }
+
+    #[test]
+    fn conntrack_from_sysctl_and_stat() {
+        let mut raw = RawHost::default();
+        raw.sources.insert(files::SYSCTL.into(), ok("net.netfilter.nf_conntrack_count = 262144\nnet.netfilter.nf_conntrack_max = 262144\n"));
+        raw.sources.insert(files::CONNTRACK_STAT.into(), ok("entries drop early_drop insert_failed\n00000001 00000010 00000000 00000000\n"));
+        let ev = parse_host(&raw).unwrap();
+        assert_eq!(
+            ev.conntrack,
+            Knowledge::Known(Conntrack::Loaded { count: 262144, max: 262144, drop: Some(16), early_drop: Some(0), insert_failed: Some(0) })
+        );
+    }
+
+    #[test]
+    fn a_malformed_source_is_an_error_naming_it() {
+        let mut raw = RawHost::default();
+        raw.sources.insert(files::NETSTAT.into(), ok("TcpExt: A\n"));
+        assert_eq!(parse_host(&raw).unwrap_err().file, files::NETSTAT);
+    }
+
+    #[test]
+    fn manifest_round_trip_and_version_check() {
+        let mut raw = RawHost::default();
+        raw.sources.insert(files::SS.into(), RawSource { command: "ss -tulpne".into(), outcome: Outcome::Failed, exit: Some(1), stderr: "boom".into(), content: vec![] });
+        let text = write_manifest(&raw, Some("2026-11-26T00:00:00Z".into()));
+        assert_eq!(parse_manifest(&text).unwrap(), raw.sources);
+        let newer = text.replace("\"version\": 1", "\"version\": 2");
+        assert_eq!(parse_manifest(&newer).unwrap_err().field, "version");
+    }
+}

@@ -1,0 +1,161 @@
+//! `ip -j addr show` and `ip -j [-6] route show table all` (iproute2's JSON output).
+
+use crate::ParseError;
+use portdoctor_model::host::{IfAddr, Interface, Route, RouteType};
+use portdoctor_model::net::{Cidr, Family};
+use serde_json::Value;
+use std::net::IpAddr;
+
+fn parse_array<'a>(file: &str, text: &'a str, doc: &'a mut Value) -> Result<&'a Vec<Value>, ParseError> {
+    *doc = serde_json::from_str(text)
+        .map_err(|e| ParseError::new(file, format!("line {}", e.line()), format!("not valid JSON: {e}")))?;
+    doc.as_array().ok_or_else(|| ParseError::new(file, "(top level)", "expected a JSON array"))
+}
+
+fn str_field<'a>(file: &str, path: &str, obj: &'a Value, key: &str) -> Result<Option<&'a str>, ParseError> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(ParseError::new(file, format!("{path}.{key}"), "expected a string")),
+    }
+}
+
+fn ip_field(file: &str, path: &str, obj: &Value, key: &str) -> Result<Option<IpAddr>, ParseError> {
+    str_field(file, path, obj, key)?
+        .map(|s| s.parse().map_err(|_| ParseError::new(file, format!("{path}.{key}"), format!("'{s}' is not an IP address"))))
+        .transpose()
+}
+
+fn u64_field(file: &str, path: &str, obj: &Value, key: &str) -> Result<Option<u64>, ParseError> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| ParseError::new(file, format!("{path}.{key}"), "expected a non-negative integer")),
+    }
+}
+
+/// Parses `ip -j addr show`.
+pub fn parse_addr(file: &str, text: &str) -> Result<Vec<Interface>, ParseError> {
+    let mut doc = Value::Null;
+    let links = parse_array(file, text, &mut doc)?;
+    let mut out = Vec::with_capacity(links.len());
+    for (i, link) in links.iter().enumerate() {
+        let path = format!("[{i}]");
+        let index = u64_field(file, &path, link, "ifindex")?
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| ParseError::new(file, format!("{path}.ifindex"), "missing or out of range"))?;
+        let name = str_field(file, &path, link, "ifname")?
+            .ok_or_else(|| ParseError::new(file, format!("{path}.ifname"), "missing"))?
+            .to_string();
+        let flags: Vec<&str> = link.get("flags").and_then(Value::as_array).map(|f| f.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        let up = flags.contains(&"UP");
+        let mut addrs = Vec::new();
+        if let Some(infos) = link.get("addr_info") {
+            let infos = infos.as_array().ok_or_else(|| ParseError::new(file, format!("{path}.addr_info"), "expected an array"))?;
+            for (j, info) in infos.iter().enumerate() {
+                let apath = format!("{path}.addr_info[{j}]");
+                let Some(addr) = ip_field(file, &apath, info, "local")? else { continue };
+                let prefix = u64_field(file, &apath, info, "prefixlen")?.unwrap_or(if addr.is_ipv4() { 32 } else { 128 });
+                let prefix = u8::try_from(prefix)
+                    .ok()
+                    .filter(|p| Cidr::new(addr, *p).is_some())
+                    .ok_or_else(|| ParseError::new(file, format!("{apath}.prefixlen"), "out of range for the address family"))?;
+                addrs.push(IfAddr {
+                    addr,
+                    prefix,
+                    scope: str_field(file, &apath, info, "scope")?.unwrap_or("global").to_string(),
+                    secondary: info.get("secondary").and_then(Value::as_bool).unwrap_or(false),
+                });
+            }
+        }
+        out.push(Interface { index, name, up, addrs });
+    }
+    Ok(out)
+}
+
+/// Parses `ip -j route show table all` (`family` says which, since `default` has no address).
+pub fn parse_routes(file: &str, text: &str, family: Family) -> Result<Vec<Route>, ParseError> {
+    let mut doc = Value::Null;
+    let routes = parse_array(file, text, &mut doc)?;
+    let mut out = Vec::with_capacity(routes.len());
+    for (i, r) in routes.iter().enumerate() {
+        let path = format!("[{i}]");
+        let dst_text = str_field(file, &path, r, "dst")?.ok_or_else(|| ParseError::new(file, format!("{path}.dst"), "missing"))?;
+        let dst = if dst_text == "default" {
+            Cidr::default_route(family)
+        } else {
+            // Multicast and other odd routes keep their text; anything unparsable is an error.
+            dst_text
+                .parse::<Cidr>()
+                .map_err(|e| ParseError::new(file, format!("{path}.dst"), e))?
+        };
+        let kind = match str_field(file, &path, r, "type")?.unwrap_or("unicast") {
+            "unicast" => RouteType::Unicast,
+            "local" => RouteType::Local,
+            "broadcast" => RouteType::Broadcast,
+            "blackhole" => RouteType::Blackhole,
+            "unreachable" => RouteType::Unreachable,
+            "prohibit" => RouteType::Prohibit,
+            _ => RouteType::Other,
+        };
+        let table = match r.get("table") {
+            None | Some(Value::Null) => "main".to_string(),
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            Some(_) => return Err(ParseError::new(file, format!("{path}.table"), "expected a name or number")),
+        };
+        out.push(Route {
+            table,
+            kind,
+            dst,
+            dev: str_field(file, &path, r, "dev")?.map(str::to_string),
+            gateway: ip_field(file, &path, r, "gateway")?,
+            prefsrc: ip_field(file, &path, r, "prefsrc")?,
+            metric: u64_field(file, &path, r, "metric")?.map(|m| m.min(u64::from(u32::MAX)) as u32).unwrap_or(0),
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ADDR: &str = r#"[{"ifindex":1,"ifname":"lo","flags":["LOOPBACK","UP","LOWER_UP"],"addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8,"scope":"host","label":"lo"},{"family":"inet6","local":"::1","prefixlen":128,"scope":"host"}]},{"ifindex":4,"ifname":"eth0","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"addr_info":[{"family":"inet","local":"10.0.1.10","prefixlen":24,"broadcast":"10.0.1.255","scope":"global","label":"eth0"},{"family":"inet","local":"10.0.1.11","prefixlen":24,"scope":"global","secondary":true,"label":"eth0"}]},{"ifindex":5,"ifname":"eth1","flags":["BROADCAST"],"addr_info":[]}]"#;
+
+    #[test]
+    fn reads_interfaces() {
+        let ifs = parse_addr("ip-addr.json", ADDR).unwrap();
+        assert_eq!(ifs.len(), 3);
+        assert_eq!(ifs[1].name, "eth0");
+        assert!(ifs[1].up);
+        assert!(!ifs[2].up);
+        assert_eq!(ifs[1].addrs[0].addr.to_string(), "10.0.1.10");
+        assert!(ifs[1].addrs[1].secondary);
+    }
+
+    #[test]
+    fn reads_routes_of_all_tables() {
+        let text = r#"[{"dst":"default","gateway":"10.0.1.1","dev":"eth0","flags":[]},{"dst":"10.0.1.0/24","dev":"eth0","protocol":"kernel","scope":"link","prefsrc":"10.0.1.10","flags":[]},{"type":"local","dst":"10.0.1.10","dev":"eth0","table":"local","prefsrc":"10.0.1.10","flags":[]},{"type":"blackhole","dst":"192.0.2.0/24","table":100,"flags":[]}]"#;
+        let rs = parse_routes("ip-route.json", text, Family::V4).unwrap();
+        assert_eq!(rs[0].dst, Cidr::default_route(Family::V4));
+        assert_eq!(rs[0].gateway.unwrap().to_string(), "10.0.1.1");
+        assert_eq!(rs[1].prefsrc.unwrap().to_string(), "10.0.1.10");
+        assert_eq!(rs[2].kind, RouteType::Local);
+        assert!(rs[2].dst.is_host());
+        assert_eq!(rs[3].table, "100");
+        assert_eq!(rs[3].kind, RouteType::Blackhole);
+    }
+
+    #[test]
+    fn malformed_input_names_file_and_field() {
+        let e = parse_addr("ip-addr.json", "[{\"ifindex\":1}]").unwrap_err();
+        assert_eq!(e.to_string(), "ip-addr.json: [0].ifname: missing");
+        let e = parse_routes("ip-route.json", "[{\"dst\":\"10.0.0.0/99\"}]", Family::V4).unwrap_err();
+        assert!(e.to_string().starts_with("ip-route.json: [0].dst: "), "{e}");
+        let e = parse_addr("ip-addr.json", "[{\"ifindex\":1,").unwrap_err();
+        assert!(e.to_string().starts_with("ip-addr.json: line 1: not valid JSON"), "{e}");
+    }
+}
