@@ -1,14 +1,7 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! The judges: evidence and a question in, a `Diagnosis` out.
+//!
+//! Layer: engine. Invariants: pure — no clock, no environment, no files, no sockets; the same
+//! evidence always gives the same diagnosis, so live runs and snapshots agree by construction.
+//! Every cause and check cites the evidence it rests on. Depends only on portdoctor-model.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub mod host;

@@ -1,0 +1,508 @@
+//! The host layers of `portdoctor host`: where the traffic arrives, who listens, whether the
+//! accept queue and the conntrack table have room.
+//!
+//! Kernel semantics (net/ipv4/inet_hashtables.c, net/ipv6/inet6_hashtables.c): a TCP SYN or UDP
+//! datagram is delivered to a socket bound to the destination address or to the wildcard, in the
+//! packet's family — or to an IPv6 wildcard socket without IPV6_V6ONLY, which also takes IPv4
+//! (ipv6(7)). SO_BINDTODEVICE restricts a socket to one ingress interface (socket(7)).
+
+use portdoctor_model::host::{Conntrack, HostEvidence, Interface, Route, RouteType, Socket};
+use portdoctor_model::net::{is_loopback, Family, Proto, Source};
+use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Hop, Knowledge, Layer, Query};
+use std::net::IpAddr;
+
+/// The question `portdoctor host` answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostQuery {
+    pub port: u16,
+    pub proto: Proto,
+    pub from: Source,
+    /// The address the traffic is sent to (`--to`); worked out from routes when absent.
+    pub to: Option<IpAddr>,
+}
+
+/// Where the client's packets arrive on this host.
+#[derive(Debug, Clone)]
+struct Arrival {
+    family: Family,
+    addr: Option<IpAddr>,
+    iface: Option<(u32, String)>,
+}
+
+fn host_check(id: &str, status: CheckStatus, summary: impl Into<String>) -> Check {
+    Check::new(id, Layer::Host, CheckKind::Path, status, summary)
+}
+
+fn iface_of<'a>(ifs: &'a [Interface], addr: &IpAddr) -> Option<&'a Interface> {
+    ifs.iter().find(|i| i.addrs.iter().any(|a| a.addr == *addr))
+}
+
+/// Longest-prefix match in the main table, lowest metric on ties (policy rules come with the
+/// kernel-path issue).
+fn route_to<'a>(routes: &'a [Route], family: Family, client: Option<IpAddr>) -> Option<&'a Route> {
+    routes
+        .iter()
+        .filter(|r| r.table == "main" && r.kind == RouteType::Unicast && r.dst.family() == family)
+        .filter(|r| match client {
+            Some(c) => r.dst.contains(&c),
+            None => r.dst.prefix() == 0,
+        })
+        .max_by_key(|r| (r.dst.prefix(), std::cmp::Reverse(r.metric)))
+}
+
+fn route_text(r: &Route) -> String {
+    let mut s = if r.dst.prefix() == 0 { "default".to_string() } else { r.dst.to_string() };
+    if let Some(gw) = r.gateway {
+        s += &format!(" via {gw}");
+    }
+    if let Some(dev) = &r.dev {
+        s += &format!(" dev {dev}");
+    }
+    if let Some(src) = r.prefsrc {
+        s += &format!(" src {src}");
+    }
+    s
+}
+
+fn arrival(ev: &HostEvidence, q: &HostQuery, notes: &mut Vec<String>) -> (Arrival, Check) {
+    let family = q.to.map(|a| Family::of(&a)).or(match q.from {
+        Source::Prefix(c) => Some(c.family()),
+        Source::Internet => None,
+    });
+    let family = family.unwrap_or(Family::V4);
+    let id = "host.address";
+    let Some(ifs) = ev.interfaces.known() else {
+        let m = ev.interfaces.missing().map(|m| m.describe()).unwrap_or_default();
+        let addr = q.to;
+        let check = host_check(id, CheckStatus::Unknown, "Could not tell which local address the traffic arrives at").with_evidence([m]);
+        return (Arrival { family, addr, iface: None }, check);
+    };
+    if let Some(to) = q.to {
+        if let Some(i) = iface_of(ifs, &to) {
+            let check = host_check(id, CheckStatus::Pass, format!("Traffic arrives at {to} on {}", i.name))
+                .with_evidence([format!("{to} is assigned to {} (ip-addr.json)", i.name)]);
+            return (Arrival { family, addr: Some(to), iface: Some((i.index, i.name.clone())) }, check);
+        }
+        notes.push(format!(
+            "--to {to} is not an address of this host: behind a 1:1 NAT (an AWS internet gateway, a cloud edge) it arrives translated to the host's own address, which is used instead"
+        ));
+    }
+    let client = match q.from {
+        Source::Prefix(c) if c.family() == family => Some(c.addr()),
+        _ => None,
+    };
+    let mut evidence = Vec::new();
+    let routes = ev.routes.known().map(Vec::as_slice).unwrap_or_default();
+    if let Some(m) = ev.routes.missing() {
+        evidence.push(m.describe());
+    }
+    let route = route_to(routes, family, client);
+    let from_text = client.map(|c| c.to_string()).unwrap_or_else(|| "the internet".into());
+    let chosen = route.and_then(|r| {
+        let dev = ifs.iter().find(|i| Some(&i.name) == r.dev.as_ref())?;
+        evidence.push(format!("replies to {from_text} route {} (ip-route.json, table main)", route_text(r)));
+        let addr = r.prefsrc.filter(|p| Family::of(p) == family).or_else(|| {
+            let mut global: Vec<_> = dev.addrs.iter().filter(|a| Family::of(&a.addr) == family && a.scope == "global").collect();
+            global.sort_by_key(|a| a.secondary);
+            global.first().map(|a| a.addr)
+        })?;
+        Some((addr, dev))
+    });
+    match chosen {
+        Some((addr, dev)) => {
+            evidence.push(format!("{addr} is the primary {} address of {} (ip-addr.json)", family.name(), dev.name));
+            let check = host_check(id, CheckStatus::Pass, format!("Traffic from {from_text} arrives at {addr} on {}", dev.name)).with_evidence(evidence);
+            (Arrival { family, addr: Some(addr), iface: Some((dev.index, dev.name.clone())) }, check)
+        }
+        None => {
+            evidence.push(format!("no route toward {from_text} in the main table, or its interface has no global {} address", family.name()));
+            let check = host_check(id, CheckStatus::Unknown, format!("Could not tell which {} address traffic from {from_text} arrives at; pass --to ADDR", family.name()))
+                .with_evidence(evidence);
+            (Arrival { family, addr: None, iface: None }, check)
+        }
+    }
+}
+
+/// Why a socket does not take the flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Refusal {
+    Loopback,
+    Family,
+    Address,
+    Device(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Judgement {
+    /// Takes the flow; higher scores win when several could (the kernel prefers an exact address,
+    /// its own family and a device binding: compute_score in inet_hashtables.c).
+    Accepts(u8),
+    Refuses(Refusal),
+    /// Bound to a specific address while we do not know where the traffic arrives.
+    Unknown,
+}
+
+fn judge(s: &Socket, a: &Arrival, ifs: &[Interface]) -> Judgement {
+    let dst = a.addr;
+    let dst_is_loopback = dst.is_some_and(|d| is_loopback(&d));
+    if is_loopback(&s.local) && !dst_is_loopback {
+        return Judgement::Refuses(Refusal::Loopback);
+    }
+    let addr_match = |bound: IpAddr| -> Option<u8> {
+        if bound.is_unspecified() {
+            Some(0)
+        } else if Some(bound) == dst {
+            Some(2)
+        } else {
+            None
+        }
+    };
+    let base = match (s.local, a.family) {
+        (IpAddr::V4(_), Family::V4) | (IpAddr::V6(_), Family::V6) => match addr_match(s.local) {
+            Some(score) => score + 1,
+            None if dst.is_none() => return Judgement::Unknown,
+            None => return Judgement::Refuses(Refusal::Address),
+        },
+        (IpAddr::V6(v6), Family::V4) => match v6.to_ipv4_mapped() {
+            Some(m) => match addr_match(IpAddr::V4(m)) {
+                Some(score) => score,
+                None if dst.is_none() => return Judgement::Unknown,
+                None => return Judgement::Refuses(Refusal::Address),
+            },
+            None if v6.is_unspecified() && s.v6only != Some(true) => 0,
+            None => return Judgement::Refuses(Refusal::Family),
+        },
+        (IpAddr::V4(_), Family::V6) => return Judgement::Refuses(Refusal::Family),
+    };
+    match (s.bound_ifindex, &a.iface) {
+        (Some(bound), Some((ingress, _))) if bound != *ingress => {
+            let name = ifs.iter().find(|i| i.index == bound).map(|i| i.name.clone()).unwrap_or_else(|| format!("ifindex {bound}"));
+            Judgement::Refuses(Refusal::Device(name))
+        }
+        (Some(_), _) => Judgement::Accepts(base + 1),
+        (None, _) => Judgement::Accepts(base),
+    }
+}
+
+fn socket_component(s: &Socket) -> String {
+    format!("{} {}", s.proto, s.local_text())
+}
+
+fn sock_evidence(s: &Socket) -> String {
+    let mut e = format!("{} listens on {} ({}", s.owner_text(), s.local_text(), s.proto);
+    if s.v6only == Some(true) {
+        e += ", IPV6_V6ONLY";
+    }
+    if let Some(i) = s.bound_ifindex {
+        e += &format!(", SO_BINDTODEVICE ifindex {i}");
+    }
+    e + "; sockets.json via sock_diag)"
+}
+
+fn owner_name(s: &Socket) -> String {
+    match s.owners.known().and_then(|p| p.first()) {
+        Some(p) => p.name.clone(),
+        None => "the service".into(),
+    }
+}
+
+fn refusal_cause(r: &Refusal, socks: &[&Socket], a: &Arrival, q: &HostQuery) -> Cause {
+    let s = socks[0];
+    let owner = s.owner_text();
+    let name = owner_name(s);
+    let dst = a.addr.map(|d| d.to_string()).unwrap_or_else(|| "this host".into());
+    let flow = format!("{}/{}", q.proto, q.port);
+    let any4 = format!("0.0.0.0:{}", q.port);
+    let (code, message, fix) = match r {
+        Refusal::Loopback => (
+            CauseCode::ListenerLoopbackOnly,
+            format!("{owner} listens on {} only: {flow} arriving at {dst} is refused", s.local_text()),
+            vec![
+                format!("Make {name} listen on {any4} (all IPv4 addresses) or {dst}:{} in its configuration (nginx `listen {};`, a `--bind 0.0.0.0`/`--host 0.0.0.0` option), then restart it", q.port, q.port),
+                format!("Check: ss -lnp '( sport = :{} )'", q.port),
+            ],
+        ),
+        Refusal::Family if a.family == Family::V4 => (
+            CauseCode::ListenerFamilyMismatch,
+            format!("{owner} listens on {} with IPV6_V6ONLY set: IPv4 {flow} to {dst} is refused", s.local_text()),
+            vec![
+                format!("Let {name} accept IPv4 too: clear IPV6_V6ONLY in its settings (nginx `listen [::]:{} ipv6only=off;`), or add an IPv4 listener on {any4}", q.port),
+                "If it relies on the system default, check `sysctl net.ipv6.bindv6only` (0 means dual-stack)".to_string(),
+            ],
+        ),
+        Refusal::Family => (
+            CauseCode::ListenerFamilyMismatch,
+            format!("{owner} listens on {} (IPv4 only): IPv6 {flow} to {dst} is refused", s.local_text()),
+            vec![format!("Add an IPv6 listener to {name}: [::]:{} (or [{dst}]:{})", q.port, q.port)],
+        ),
+        Refusal::Address => (
+            CauseCode::ListenerAddressMismatch,
+            format!("{owner} listens on {} but {flow} arrives at {dst}", s.local_text()),
+            vec![format!("Make {name} listen on {any4} or {dst}:{} (its bind/listen address setting), then restart it", q.port)],
+        ),
+        Refusal::Device(dev) => (
+            CauseCode::ListenerAddressMismatch,
+            format!(
+                "{owner} is bound to interface {dev} (SO_BINDTODEVICE) but {flow} arrives on {}",
+                a.iface.as_ref().map(|i| i.1.as_str()).unwrap_or("another interface")
+            ),
+            vec![format!("Bind {name} to the interface the traffic arrives on, or remove its device binding (e.g. its `interface`/`bind-interface` setting)")],
+        ),
+    };
+    Cause::blocking(code, socket_component(s), Confidence::Confirmed, message)
+        .with_evidence(socks.iter().map(|s| sock_evidence(s)))
+        .with_fix(fix)
+}
+
+struct ListenerOutcome {
+    check: Check,
+    hop: Hop,
+    causes: Vec<Cause>,
+    answerer: Option<Socket>,
+    owner_check: Option<Check>,
+}
+
+fn listener(ev: &HostEvidence, q: &HostQuery, a: &Arrival) -> ListenerOutcome {
+    let id = "host.listener";
+    let flow = format!("{}/{}", q.proto, q.port);
+    let Some(sockets) = ev.sockets.known() else {
+        let m = ev.sockets.missing().map(|m| m.describe()).unwrap_or_default();
+        return ListenerOutcome {
+            check: host_check(id, CheckStatus::Unknown, format!("Could not read the sockets listening on {flow}")).with_evidence([m]),
+            hop: Hop::new("listener", format!("{flow}"), CheckStatus::Unknown, "sockets could not be read"),
+            causes: vec![],
+            answerer: None,
+            owner_check: None,
+        };
+    };
+    let ifs = ev.interfaces.known().map(Vec::as_slice).unwrap_or_default();
+    let candidates: Vec<&Socket> = sockets.iter().filter(|s| s.proto == q.proto && s.port == q.port && s.accepts_new_flows()).collect();
+    let judged: Vec<(&Socket, Judgement)> = candidates.iter().map(|s| (*s, judge(s, a, ifs))).collect();
+    let owner_check = candidates.iter().find_map(|s| s.owners.missing()).map(|m| {
+        Check::new("host.listener.owner", Layer::Host, CheckKind::Context, CheckStatus::Warn, "Could not see which process owns the socket").with_evidence([m.describe()])
+    });
+    let dst = a.addr.map(|d| d.to_string()).unwrap_or_else(|| "this host".into());
+    let evidence: Vec<String> = candidates.iter().map(|s| sock_evidence(s)).collect();
+    let best = judged
+        .iter()
+        .filter_map(|(s, j)| match j {
+            Judgement::Accepts(score) => Some((*score, *s)),
+            _ => None,
+        })
+        .max_by_key(|(score, _)| *score);
+    if let Some((_, s)) = best {
+        let summary = format!("{} listens on {} and accepts {flow} to {dst}", s.owner_text(), s.local_text());
+        return ListenerOutcome {
+            check: host_check(id, CheckStatus::Pass, summary.clone()).with_evidence(evidence),
+            hop: Hop::new("listener", socket_component(s), CheckStatus::Pass, summary),
+            causes: vec![],
+            answerer: Some(s.clone()),
+            owner_check,
+        };
+    }
+    if candidates.is_empty() {
+        let mut ports: Vec<u16> = sockets.iter().filter(|s| s.proto == q.proto && s.accepts_new_flows()).map(|s| s.port).collect();
+        ports.sort_unstable();
+        ports.dedup();
+        let listening = if ports.is_empty() {
+            format!("no {} port is listening at all", q.proto)
+        } else {
+            let shown: Vec<String> = ports.iter().take(20).map(u16::to_string).collect();
+            format!("{} ports listening here: {}{}", q.proto, shown.join(", "), if ports.len() > 20 { ", …" } else { "" })
+        };
+        let what = if q.proto == Proto::Tcp { "in LISTEN state" } else { "bound" };
+        let evidence = vec![format!("no {} socket {what} on port {} among {} sockets read via sock_diag (sockets.json)", q.proto, q.port, sockets.len()), listening];
+        let message = format!("Nothing listens on {flow}: no socket accepts it on this host");
+        let cause = Cause::blocking(CauseCode::NotListening, flow.clone(), Confidence::Confirmed, message.clone())
+            .with_evidence(evidence.clone())
+            .with_fix([
+                format!("Start the service that should answer on {flow} (e.g. `systemctl start <unit>`), then check: ss -lnp '( sport = :{} )'", q.port),
+                "If it is running but did not bind, read why: `systemctl status <unit>` and `journalctl -u <unit> -n 50`".to_string(),
+            ]);
+        return ListenerOutcome {
+            check: host_check(id, CheckStatus::Fail, message.clone()).with_evidence(evidence),
+            hop: Hop::new("listener", flow, CheckStatus::Fail, message),
+            causes: vec![cause],
+            answerer: None,
+            owner_check,
+        };
+    }
+    // Nothing accepts: one cause per kind of refusal, each citing its sockets.
+    let mut causes: Vec<Cause> = Vec::new();
+    let mut kinds: Vec<&Refusal> = Vec::new();
+    for (_, j) in &judged {
+        if let Judgement::Refuses(r) = j {
+            if !kinds.contains(&r) {
+                kinds.push(r);
+            }
+        }
+    }
+    for r in kinds {
+        let socks: Vec<&Socket> = judged.iter().filter(|(_, j)| *j == Judgement::Refuses(r.clone())).map(|(s, _)| *s).collect();
+        causes.push(refusal_cause(r, &socks, a, q));
+    }
+    if judged.iter().any(|(_, j)| *j == Judgement::Unknown) {
+        let summary = format!("{flow} has listeners bound to specific addresses, and the arrival address is unknown");
+        return ListenerOutcome {
+            check: host_check(id, CheckStatus::Unknown, summary.clone()).with_evidence(evidence.into_iter().chain(["pass --to ADDR to say where the traffic arrives".to_string()])),
+            hop: Hop::new("listener", flow, CheckStatus::Unknown, summary),
+            causes: vec![],
+            answerer: None,
+            owner_check,
+        };
+    }
+    let summary = causes.first().map(|c| c.message.clone()).unwrap_or_default();
+    ListenerOutcome {
+        check: host_check(id, CheckStatus::Fail, summary.clone()).with_evidence(evidence),
+        hop: Hop::new("listener", socket_component(candidates[0]), CheckStatus::Fail, summary),
+        causes,
+        answerer: None,
+        owner_check,
+    }
+}
+
+fn counter(c: &Knowledge<portdoctor_model::host::Counters>, name: &str) -> Option<u64> {
+    c.known().and_then(|m| m.get("TcpExt")).and_then(|t| t.get(name)).copied()
+}
+
+/// Accept-queue overflow of the answering TCP listener (a full queue drops new SYNs: tcp_conn_request).
+fn listen_queue(ev: &HostEvidence, s: &Socket) -> (Check, Option<Cause>) {
+    let id = "host.listen-queue";
+    // sk_acceptq_is_full(): full when the queue is longer than the backlog.
+    let full = s.recv_q > s.send_q;
+    let before = counter(&ev.netstat, "ListenOverflows");
+    let after = counter(&ev.netstat_later, "ListenOverflows");
+    let rising = match (before, after) {
+        (Some(b), Some(a)) if a > b => Some(a - b),
+        _ => None,
+    };
+    let mut evidence = vec![format!(
+        "accept queue of {} on {}: {} waiting, backlog {} (sockets.json via sock_diag)",
+        s.owner_text(),
+        s.local_text(),
+        s.recv_q,
+        s.send_q
+    )];
+    match (before, after) {
+        (Some(b), Some(a)) => evidence.push(format!("TcpExt ListenOverflows {b} → {a} during collection, ListenDrops {} (proc-net-netstat.txt, .later.txt)", counter(&ev.netstat_later, "ListenDrops").unwrap_or(0))),
+        (Some(b), None) => evidence.push(format!("TcpExt ListenOverflows {b} since boot (proc-net-netstat.txt)")),
+        _ => evidence.push("TcpExt counters unavailable (proc-net-netstat.txt)".into()),
+    }
+    let name = owner_name(s);
+    if full {
+        let confidence = if rising.is_some() { Confidence::Confirmed } else { Confidence::Likely };
+        let message = format!("The accept queue of {} on {} is full ({} waiting, backlog {}): new connections are dropped", s.owner_text(), s.local_text(), s.recv_q, s.send_q);
+        let cause = Cause::blocking(CauseCode::ListenQueueOverflow, socket_component(s), confidence, message.clone())
+            .with_evidence(evidence.clone())
+            .with_fix([
+                format!("{name} is not accepting connections fast enough, or is hung: look at it (`top -p PID`, `strace -p PID`, its logs) and restart it if stuck"),
+                format!("Raise its listen backlog (e.g. nginx `listen {} backlog=4096;`) and `sysctl -w net.core.somaxconn=4096` (persist in /etc/sysctl.d/)", s.port),
+            ]);
+        return (host_check(id, CheckStatus::Fail, message).with_evidence(evidence), Some(cause));
+    }
+    if let Some(n) = rising {
+        let summary = format!("Accept queue has room now, but ListenOverflows rose by {n} during collection (some listener in this namespace overflowed)");
+        return (host_check(id, CheckStatus::Warn, summary).with_evidence(evidence), None);
+    }
+    (host_check(id, CheckStatus::Pass, format!("Accept queue has room ({} of {})", s.recv_q, s.send_q)).with_evidence(evidence), None)
+}
+
+fn conntrack(ev: &HostEvidence) -> (Check, Option<Cause>) {
+    let id = "host.conntrack";
+    match &ev.conntrack {
+        Knowledge::Unavailable(m) => (host_check(id, CheckStatus::Unknown, "Could not read the conntrack table's size").with_evidence([m.describe()]), None),
+        Knowledge::Known(Conntrack::NotLoaded) => (
+            host_check(id, CheckStatus::Pass, "nf_conntrack is not loaded: no connection table to fill").with_evidence(["no net.netfilter.nf_conntrack_count (sysctl.txt)".to_string()]),
+            None,
+        ),
+        Knowledge::Known(Conntrack::Loaded { count, max, drop, early_drop, insert_failed }) => {
+            let mut evidence = vec![format!("net.netfilter.nf_conntrack_count = {count}, nf_conntrack_max = {max} (sysctl.txt)")];
+            let drops: Vec<String> = [("drop", drop), ("early_drop", early_drop), ("insert_failed", insert_failed)]
+                .iter()
+                .filter_map(|(n, v)| v.map(|v| format!("{n} {v}")))
+                .collect();
+            if !drops.is_empty() {
+                evidence.push(format!("{} since boot (proc-net-stat-nf_conntrack.txt)", drops.join(", ")));
+            }
+            if *max > 0 && count >= max {
+                let message = format!("The conntrack table is full ({count} of {max} entries): the kernel drops new flows");
+                let cause = Cause::blocking(CauseCode::ConntrackTableFull, "nf_conntrack", Confidence::Confirmed, message.clone())
+                    .with_evidence(evidence.clone())
+                    .with_fix([
+                        format!("Raise the limit now: sysctl -w net.netfilter.nf_conntrack_max={}; persist it in /etc/sysctl.d/90-conntrack.conf", max.saturating_mul(2)),
+                        "Find what fills it: `conntrack -S` and `conntrack -L | awk '{print $5}' | sort | uniq -c | sort -rn | head` (a flood, or a leak of long timeouts)".to_string(),
+                    ]);
+                return (host_check(id, CheckStatus::Fail, message).with_evidence(evidence), Some(cause));
+            }
+            if *max > 0 && count.saturating_mul(10) >= max.saturating_mul(9) {
+                return (host_check(id, CheckStatus::Warn, format!("The conntrack table is nearly full ({count} of {max})")).with_evidence(evidence), None);
+            }
+            (host_check(id, CheckStatus::Pass, format!("The conntrack table has room ({count} of {max})")).with_evidence(evidence), None)
+        }
+    }
+}
+
+/// Layers that later issues fill in; until then they are reported, never guessed.
+fn not_built(id: &str, what: &str) -> Check {
+    host_check(id, CheckStatus::Skipped, format!("{what}: not checked by this version of portdoctor"))
+}
+
+pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
+    let mut notes = ev.notes.clone();
+    let (arr, address_check) = arrival(ev, q, &mut notes);
+    let lis = listener(ev, q, &arr);
+    let mut causes = lis.causes;
+    let mut checks = vec![address_check.clone()];
+    let firewall = not_built("host.firewall", "Host firewall (iptables, nftables)");
+    let rp = not_built("host.rp-filter", "Reverse-path filter");
+    let (ct_check, ct_cause) = conntrack(ev);
+    checks.extend([firewall, rp, ct_check.clone(), lis.check.clone()]);
+    checks.extend(lis.owner_check);
+    let mut listener_hop = lis.hop;
+    match (&lis.answerer, q.proto) {
+        (Some(s), Proto::Tcp) => {
+            let (qc, qcause) = listen_queue(ev, s);
+            if qc.status == CheckStatus::Fail {
+                listener_hop.status = CheckStatus::Fail;
+                listener_hop.detail = qc.summary.clone();
+            }
+            checks.push(qc);
+            causes.extend(qcause);
+        }
+        _ => checks.push(host_check("host.listen-queue", CheckStatus::Skipped, match q.proto {
+            Proto::Udp => "UDP has no accept queue",
+            Proto::Tcp => "No listener accepts the flow, so there is no accept queue to judge",
+        })),
+    }
+    causes.extend(ct_cause);
+
+    let dst = arr.addr.map(|a| a.to_string());
+    let nic = match (&arr.iface, &dst) {
+        (Some((_, name)), Some(d)) => Hop::new("nic", name.clone(), address_check.status, format!("arrives at {d}")),
+        _ => Hop::new("nic", "?", address_check.status, address_check.summary.clone()),
+    };
+    let path = vec![
+        nic,
+        Hop::new("host-firewall", "netfilter", CheckStatus::Skipped, "not checked by this version"),
+        Hop::new("kernel", "nf_conntrack", ct_check.status, ct_check.summary.clone()),
+        listener_hop,
+    ];
+    let reachable_summary = match &lis.answerer {
+        Some(s) => format!(
+            "{}/{} to {} is answered by {} on {} (not checked yet: host firewall, reverse-path filter)",
+            q.proto,
+            q.port,
+            dst.as_deref().unwrap_or("this host"),
+            s.owner_text(),
+            s.local_text()
+        ),
+        None => String::new(),
+    };
+    let query = Query { command: "host".into(), target: dst, port: q.port, protocol: q.proto, from: q.from, instance: None };
+    let mut d = Diagnosis::new(query, causes, checks, path, reachable_summary);
+    d.notes = notes;
+    d
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,252 @@
+use super::*;
+use portdoctor_model::host::{IfAddr, Process, SocketState};
+use portdoctor_model::net::Cidr;
+use portdoctor_model::{Missing, Status};
+use std::collections::BTreeMap;
+
+fn ifaddr(a: &str, p: u8) -> IfAddr {
+    IfAddr { addr: a.parse().unwrap(), prefix: p, scope: if a.starts_with("127") || a == "::1" { "host".into() } else { "global".into() }, secondary: false }
+}
+
+fn route(dst: &str, gw: Option<&str>, src: Option<&str>) -> Route {
+    Route {
+        table: "main".into(),
+        kind: RouteType::Unicast,
+        dst: dst.parse().unwrap(),
+        dev: Some("eth0".into()),
+        gateway: gw.map(|g| g.parse().unwrap()),
+        prefsrc: src.map(|s| s.parse().unwrap()),
+        metric: 0,
+    }
+}
+
+fn sock(proto: Proto, local: &str, port: u16) -> Socket {
+    Socket {
+        proto,
+        local: local.parse().unwrap(),
+        port,
+        peer: None,
+        state: if proto == Proto::Tcp { SocketState::Listen } else { SocketState::Unconnected },
+        v6only: if local.contains(':') { Some(false) } else { None },
+        bound_ifindex: None,
+        recv_q: 0,
+        send_q: 511,
+        uid: 0,
+        inode: 7,
+        owners: Knowledge::Known(vec![Process { pid: 812, name: "nginx".into() }]),
+    }
+}
+
+fn counters(overflows: u64) -> Knowledge<portdoctor_model::host::Counters> {
+    let mut t = BTreeMap::new();
+    t.insert("ListenOverflows".to_string(), overflows);
+    t.insert("ListenDrops".to_string(), overflows);
+    Knowledge::Known(BTreeMap::from([("TcpExt".to_string(), t)]))
+}
+
+fn evidence(sockets: Vec<Socket>) -> HostEvidence {
+    HostEvidence {
+        hostname: Some("web1".into()),
+        sockets: Knowledge::Known(sockets),
+        interfaces: Knowledge::Known(vec![
+            Interface { index: 1, name: "lo".into(), up: true, addrs: vec![ifaddr("127.0.0.1", 8), ifaddr("::1", 128)] },
+            Interface { index: 2, name: "eth0".into(), up: true, addrs: vec![ifaddr("10.0.1.10", 24), ifaddr("10.0.1.11", 24), ifaddr("2001:db8:2::10", 64)] },
+            Interface { index: 3, name: "eth1".into(), up: true, addrs: vec![ifaddr("10.0.2.10", 24)] },
+        ]),
+        routes: Knowledge::Known(vec![
+            route("0.0.0.0/0", Some("10.0.1.1"), None),
+            route("10.0.1.0/24", None, Some("10.0.1.10")),
+            route("::/0", Some("2001:db8:2::1"), None),
+        ]),
+        netstat: counters(3),
+        netstat_later: counters(3),
+        conntrack: Knowledge::Known(Conntrack::NotLoaded),
+        notes: vec![],
+    }
+}
+
+fn q(port: u16) -> HostQuery {
+    HostQuery { port, proto: Proto::Tcp, from: Source::Internet, to: None }
+}
+
+fn codes(d: &Diagnosis) -> Vec<&'static str> {
+    d.causes.iter().map(|c| c.code.as_str()).collect()
+}
+
+fn check<'a>(d: &'a Diagnosis, id: &str) -> &'a Check {
+    d.checks.iter().find(|c| c.id == id).unwrap_or_else(|| panic!("no check {id}"))
+}
+
+#[test]
+fn arrival_is_the_default_route_address_not_the_public_one() {
+    let d = diagnose_host(&evidence(vec![sock(Proto::Tcp, "0.0.0.0", 80)]), &q(80));
+    assert_eq!(d.query.target.as_deref(), Some("10.0.1.10"));
+    let mut query = q(80);
+    query.to = Some("203.0.113.10".parse().unwrap());
+    let d = diagnose_host(&evidence(vec![sock(Proto::Tcp, "0.0.0.0", 80)]), &query);
+    assert_eq!(d.query.target.as_deref(), Some("10.0.1.10"));
+    assert!(d.notes[0].contains("203.0.113.10 is not an address of this host"));
+}
+
+#[test]
+fn table_of_listener_cases() {
+    struct Case {
+        name: &'static str,
+        sockets: Vec<Socket>,
+        query: HostQuery,
+        status: Status,
+        codes: Vec<&'static str>,
+    }
+    let mut v6only = sock(Proto::Tcp, "::", 8080);
+    v6only.v6only = Some(true);
+    let mut bound_eth1 = sock(Proto::Tcp, "0.0.0.0", 8080);
+    bound_eth1.bound_ifindex = Some(3);
+    let mut bound_eth0 = sock(Proto::Tcp, "0.0.0.0", 8080);
+    bound_eth0.bound_ifindex = Some(2);
+    let v6_query = HostQuery { to: Some("2001:db8:2::10".parse().unwrap()), ..q(8080) };
+    let cases = vec![
+        Case { name: "wildcard v4", sockets: vec![sock(Proto::Tcp, "0.0.0.0", 8080)], query: q(8080), status: Status::Reachable, codes: vec![] },
+        Case { name: "dual-stack", sockets: vec![sock(Proto::Tcp, "::", 8080)], query: q(8080), status: Status::Reachable, codes: vec![] },
+        Case { name: "exact address", sockets: vec![sock(Proto::Tcp, "10.0.1.10", 8080)], query: q(8080), status: Status::Reachable, codes: vec![] },
+        Case { name: "v4-mapped", sockets: vec![sock(Proto::Tcp, "::ffff:10.0.1.10", 8080)], query: q(8080), status: Status::Reachable, codes: vec![] },
+        Case { name: "nothing", sockets: vec![sock(Proto::Tcp, "0.0.0.0", 22)], query: q(8080), status: Status::Blocked, codes: vec!["NOT_LISTENING"] },
+        Case { name: "udp vs tcp", sockets: vec![sock(Proto::Udp, "0.0.0.0", 8080)], query: q(8080), status: Status::Blocked, codes: vec!["NOT_LISTENING"] },
+        Case { name: "loopback", sockets: vec![sock(Proto::Tcp, "127.0.0.1", 8080)], query: q(8080), status: Status::Blocked, codes: vec!["LISTENER_LOOPBACK_ONLY"] },
+        Case { name: "loopback v6", sockets: vec![sock(Proto::Tcp, "::1", 8080)], query: q(8080), status: Status::Blocked, codes: vec!["LISTENER_LOOPBACK_ONLY"] },
+        Case {
+            name: "loopback asked about loopback",
+            sockets: vec![sock(Proto::Tcp, "127.0.0.1", 8080)],
+            query: HostQuery { to: Some("127.0.0.1".parse().unwrap()), ..q(8080) },
+            status: Status::Reachable,
+            codes: vec![],
+        },
+        Case { name: "v6only", sockets: vec![v6only.clone()], query: q(8080), status: Status::Blocked, codes: vec!["LISTENER_FAMILY_MISMATCH"] },
+        Case { name: "v6only for v6 traffic", sockets: vec![v6only], query: v6_query.clone(), status: Status::Reachable, codes: vec![] },
+        Case { name: "v4 socket, v6 traffic", sockets: vec![sock(Proto::Tcp, "0.0.0.0", 8080)], query: v6_query, status: Status::Blocked, codes: vec!["LISTENER_FAMILY_MISMATCH"] },
+        Case { name: "other address", sockets: vec![sock(Proto::Tcp, "10.0.1.11", 8080)], query: q(8080), status: Status::Blocked, codes: vec!["LISTENER_ADDRESS_MISMATCH"] },
+        Case { name: "other device", sockets: vec![bound_eth1], query: q(8080), status: Status::Blocked, codes: vec!["LISTENER_ADDRESS_MISMATCH"] },
+        Case { name: "right device", sockets: vec![bound_eth0], query: q(8080), status: Status::Reachable, codes: vec![] },
+        Case {
+            name: "two wrong listeners, two causes",
+            sockets: vec![sock(Proto::Tcp, "127.0.0.1", 8080), sock(Proto::Tcp, "10.0.2.10", 8080)],
+            query: q(8080),
+            status: Status::Blocked,
+            codes: vec!["LISTENER_LOOPBACK_ONLY", "LISTENER_ADDRESS_MISMATCH"],
+        },
+        Case {
+            name: "one right listener wins",
+            sockets: vec![sock(Proto::Tcp, "127.0.0.1", 8080), sock(Proto::Tcp, "0.0.0.0", 8080)],
+            query: q(8080),
+            status: Status::Reachable,
+            codes: vec![],
+        },
+        Case { name: "udp bound", sockets: vec![sock(Proto::Udp, "0.0.0.0", 53)], query: HostQuery { proto: Proto::Udp, ..q(53) }, status: Status::Reachable, codes: vec![] },
+    ];
+    for c in cases {
+        let d = diagnose_host(&evidence(c.sockets), &c.query);
+        assert_eq!(d.status, c.status, "{}: {d:#?}", c.name);
+        assert_eq!(codes(&d), c.codes, "{}", c.name);
+    }
+}
+
+#[test]
+fn causes_carry_evidence_and_fix() {
+    let d = diagnose_host(&evidence(vec![sock(Proto::Tcp, "127.0.0.1", 8080)]), &q(8080));
+    let c = &d.causes[0];
+    assert_eq!(c.message, "nginx (pid 812) listens on 127.0.0.1:8080 only: tcp/8080 arriving at 10.0.1.10 is refused");
+    assert_eq!(c.component, "tcp 127.0.0.1:8080");
+    assert!(c.fix[0].contains("0.0.0.0:8080"));
+    assert_eq!(d.summary, c.message);
+}
+
+#[test]
+fn reachable_names_the_process() {
+    let d = diagnose_host(&evidence(vec![sock(Proto::Tcp, "0.0.0.0", 8080)]), &q(8080));
+    assert!(d.summary.contains("nginx (pid 812) on 0.0.0.0:8080"), "{}", d.summary);
+    assert_eq!(check(&d, "host.firewall").status, CheckStatus::Skipped);
+}
+
+#[test]
+fn not_listening_lists_the_ports_that_are() {
+    let d = diagnose_host(&evidence(vec![sock(Proto::Tcp, "0.0.0.0", 22), sock(Proto::Tcp, "::", 80)]), &q(8080));
+    assert!(d.causes[0].evidence[1].contains("22, 80"), "{:?}", d.causes[0].evidence);
+}
+
+#[test]
+fn full_accept_queue() {
+    let mut s = sock(Proto::Tcp, "0.0.0.0", 8080);
+    s.recv_q = 2;
+    s.send_q = 1;
+    let mut ev = evidence(vec![s]);
+    let d = diagnose_host(&ev, &q(8080));
+    assert_eq!(codes(&d), vec!["LISTEN_QUEUE_OVERFLOW"]);
+    assert_eq!(d.causes[0].confidence, Confidence::Likely);
+    ev.netstat_later = counters(9);
+    let d = diagnose_host(&ev, &q(8080));
+    assert_eq!(d.causes[0].confidence, Confidence::Confirmed);
+    assert!(d.causes[0].evidence[1].contains("3 → 9"));
+}
+
+#[test]
+fn rising_overflows_with_room_is_a_warning() {
+    let mut ev = evidence(vec![sock(Proto::Tcp, "0.0.0.0", 8080)]);
+    ev.netstat_later = counters(5);
+    let d = diagnose_host(&ev, &q(8080));
+    assert_eq!(d.status, Status::Reachable);
+    assert_eq!(check(&d, "host.listen-queue").status, CheckStatus::Warn);
+}
+
+#[test]
+fn conntrack_full_and_nearly_full() {
+    let mut ev = evidence(vec![sock(Proto::Tcp, "0.0.0.0", 8080)]);
+    ev.conntrack = Knowledge::Known(Conntrack::Loaded { count: 65536, max: 65536, drop: Some(120), early_drop: Some(0), insert_failed: None });
+    let d = diagnose_host(&ev, &q(8080));
+    assert_eq!(codes(&d), vec!["CONNTRACK_TABLE_FULL"]);
+    assert!(d.causes[0].evidence[1].contains("drop 120"));
+    assert!(d.causes[0].fix[0].contains("131072"));
+    ev.conntrack = Knowledge::Known(Conntrack::Loaded { count: 60000, max: 65536, drop: None, early_drop: None, insert_failed: None });
+    let d = diagnose_host(&ev, &q(8080));
+    assert_eq!(d.status, Status::Reachable);
+    assert_eq!(check(&d, "host.conntrack").status, CheckStatus::Warn);
+}
+
+#[test]
+fn unreadable_sockets_are_inconclusive_with_remedy() {
+    let mut ev = evidence(vec![]);
+    ev.sockets = Knowledge::Unavailable(Missing::new("listening sockets", "permission denied", "run as root"));
+    let d = diagnose_host(&ev, &q(8080));
+    assert_eq!(d.status, Status::Inconclusive);
+    assert!(check(&d, "host.listener").evidence[0].contains("run as root"));
+}
+
+#[test]
+fn unknown_owner_is_a_warning_not_a_failure() {
+    let mut s = sock(Proto::Tcp, "0.0.0.0", 8080);
+    s.owners = Knowledge::Unavailable(Missing::new("owning process", "permission denied", "sudo"));
+    let d = diagnose_host(&evidence(vec![s]), &q(8080));
+    assert_eq!(d.status, Status::Reachable);
+    assert_eq!(check(&d, "host.listener.owner").status, CheckStatus::Warn);
+    assert!(d.summary.contains("unknown process"));
+}
+
+#[test]
+fn unknown_arrival_with_specific_binding_is_unknown() {
+    let mut ev = evidence(vec![sock(Proto::Tcp, "10.0.1.11", 8080)]);
+    ev.interfaces = Knowledge::Unavailable(Missing::new("interfaces", "ip missing", "install iproute2"));
+    let d = diagnose_host(&ev, &q(8080));
+    assert_eq!(d.status, Status::Inconclusive);
+    // ... but a wildcard listener still decides.
+    ev.sockets = Knowledge::Known(vec![sock(Proto::Tcp, "0.0.0.0", 8080)]);
+    let d = diagnose_host(&ev, &q(8080));
+    assert_eq!(d.status, Status::Inconclusive, "the arrival check itself is unknown");
+    assert!(d.causes.is_empty());
+}
+
+#[test]
+fn from_a_specific_client_uses_the_matching_route() {
+    let ev = evidence(vec![sock(Proto::Tcp, "0.0.0.0", 8080)]);
+    let query = HostQuery { from: Source::Prefix(Cidr::host("10.0.1.77".parse().unwrap())), ..q(8080) };
+    let d = diagnose_host(&ev, &query);
+    let c = check(&d, "host.address");
+    assert!(c.evidence[0].contains("10.0.1.0/24 dev eth0 src 10.0.1.10"), "{:?}", c.evidence);
+}
