@@ -1,14 +1,11 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! The only crate that touches the host: sockets over netlink, /proc, and a closed list of
+//! read-only commands with fixed argv. It returns raw evidence (`RawHost`) — the same shape a
+//! snapshot folder holds — and leaves all meaning to portdoctor-parse and portdoctor-engine.
+//!
+//! Layer: collect. Invariants: read-only, never changes the host; a source that cannot be read
+//! is recorded with why (tool missing, permission denied, failed), never dropped.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub mod host;
+pub mod procs;
+pub mod snapshot;
+pub mod sockdiag;

@@ -311,7 +311,7 @@ fn listener(ev: &HostEvidence, q: &HostQuery, a: &Arrival) -> ListenerOutcome {
             format!("{} ports listening here: {}{}", q.proto, shown.join(", "), if ports.len() > 20 { ", …" } else { "" })
         };
         let what = if q.proto == Proto::Tcp { "in LISTEN state" } else { "bound" };
-        let evidence = vec![format!("no {} socket {what} on port {} among {} sockets read via sock_diag (sockets.json)", q.proto, q.port, sockets.len()), listening];
+        let evidence = vec![format!("no {} socket {what} on port {} among the {} sockets read via sock_diag (sockets.json)", q.proto, q.port, sockets.len()), listening];
         let message = format!("Nothing listens on {flow}: no socket accepts it on this host");
         let cause = Cause::blocking(CauseCode::NotListening, flow.clone(), Confidence::Confirmed, message.clone())
             .with_evidence(evidence.clone())

@@ -1,0 +1,154 @@
+//! Live collection of a host's evidence, into the same `RawHost` a snapshot folder holds.
+
+use crate::{procs, sockdiag};
+use portdoctor_model::host::{Socket, SocketState};
+use portdoctor_model::knowledge::{Knowledge, Missing};
+use portdoctor_model::net::Proto;
+use portdoctor_parse::host::{files, Outcome, RawHost, RawSource};
+use portdoctor_parse::sockdiag::{DiagRecord, IPPROTO_TCP};
+use portdoctor_parse::sockets::{write_sockets, OWNER_REMEDY};
+use std::fs;
+use std::io;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+fn ok(command: &str, content: Vec<u8>) -> RawSource {
+    RawSource { command: command.into(), outcome: Outcome::Ok, exit: Some(0), stderr: String::new(), content }
+}
+
+fn from_io_error(command: &str, e: &io::Error) -> RawSource {
+    let outcome = match e.kind() {
+        io::ErrorKind::NotFound => Outcome::ToolMissing,
+        io::ErrorKind::PermissionDenied => Outcome::PermissionDenied,
+        _ => Outcome::Failed,
+    };
+    RawSource { command: command.into(), outcome, exit: None, stderr: e.to_string(), content: vec![] }
+}
+
+/// Runs one allow-listed command (fixed argv, no shell) and records how it went.
+fn run(argv: &[&str]) -> RawSource {
+    let command = argv.join(" ");
+    match Command::new(argv[0]).args(&argv[1..]).output() {
+        Err(e) => from_io_error(&command, &e),
+        Ok(out) => {
+            let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+            let outcome = if out.status.success() {
+                Outcome::Ok
+            } else if stderr.contains("Permission denied") || stderr.contains("Operation not permitted") {
+                Outcome::PermissionDenied
+            } else {
+                Outcome::Failed
+            };
+            RawSource { command, outcome, exit: out.status.code(), stderr, content: out.stdout }
+        }
+    }
+}
+
+fn read(path: &str) -> RawSource {
+    let command = format!("cat {path}");
+    match fs::read(path) {
+        Ok(content) => ok(&command, content),
+        Err(e) => from_io_error(&command, &e),
+    }
+}
+
+/// The kernel settings the host layers read, in `sysctl` output form. Keys that do not exist
+/// here (nf_conntrack not loaded) are left out, which is itself evidence.
+fn sysctls(proc_sys: &Path) -> RawSource {
+    let mut keys: Vec<String> = [
+        "net.ipv4.ip_forward",
+        "net.ipv6.conf.all.forwarding",
+        "net.ipv6.bindv6only",
+        "net.core.somaxconn",
+        "net.ipv4.tcp_syncookies",
+        "net.ipv4.ip_local_port_range",
+        "net.netfilter.nf_conntrack_count",
+        "net.netfilter.nf_conntrack_max",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    // rp_filter of `all`, `default` and every interface: the effective value is the max of all
+    // and the interface (ip-sysctl.rst).
+    if let Ok(dirs) = fs::read_dir(proc_sys.join("net/ipv4/conf")) {
+        let mut names: Vec<String> = dirs.flatten().filter_map(|d| d.file_name().to_str().map(str::to_string)).collect();
+        names.sort();
+        keys.extend(names.iter().map(|n| format!("net.ipv4.conf.{n}.rp_filter")));
+    }
+    let mut text = String::new();
+    for key in keys {
+        if let Ok(v) = fs::read_to_string(proc_sys.join(key.replace('.', "/"))) {
+            text += &format!("{key} = {}\n", v.trim());
+        }
+    }
+    ok("sysctl (read from /proc/sys)", text.into_bytes())
+}
+
+fn to_socket(proto: Proto, r: DiagRecord, owners: &procs::SocketOwners) -> Socket {
+    let owners = match owners.by_inode.get(&r.inode) {
+        Some(procs) => Knowledge::Known(procs.clone()),
+        None if owners.denied => Knowledge::Unavailable(Missing::new(
+            "owning process",
+            "permission denied reading other users' /proc/PID/fd",
+            OWNER_REMEDY,
+        )),
+        None => Knowledge::Known(vec![]),
+    };
+    let peer = (r.peer_port != 0 || !r.peer.is_unspecified()).then_some((r.peer, r.peer_port));
+    Socket {
+        proto,
+        local: r.local,
+        port: r.local_port,
+        peer,
+        state: SocketState::from_kernel(r.state),
+        v6only: r.v6only,
+        bound_ifindex: (r.ifindex != 0).then_some(r.ifindex),
+        recv_q: r.recv_q,
+        send_q: r.send_q,
+        uid: r.uid,
+        inode: r.inode,
+        owners,
+    }
+}
+
+fn sockets() -> RawSource {
+    let command = "netlink sock_diag dump: TCP LISTEN, UDP all; IPv4+IPv6 (owners from /proc/PID/fd)";
+    let mut out = Vec::new();
+    for (protocol, proto) in [(IPPROTO_TCP, Proto::Tcp), (portdoctor_parse::sockdiag::IPPROTO_UDP, Proto::Udp)] {
+        let records = match sockdiag::dump_protocol(protocol) {
+            Ok(r) => r,
+            Err(sockdiag::DumpError::Io(e)) => return from_io_error(command, &e),
+            Err(e) => return RawSource { command: command.into(), outcome: Outcome::Failed, exit: None, stderr: e.to_string(), content: vec![] },
+        };
+        out.extend(records.into_iter().map(|r| (proto, r)));
+    }
+    let owners = procs::scan(Path::new("/proc"));
+    let sockets: Vec<Socket> = out
+        .into_iter()
+        .map(|(proto, r)| to_socket(proto, r, &owners))
+        .collect();
+    ok(command, write_sockets(&sockets).into_bytes())
+}
+
+/// Collects everything `portdoctor host` reads. The TCP counters are sampled at the start and
+/// again at the end, so a counter that moves is seen moving.
+pub fn collect_host() -> RawHost {
+    let mut raw = RawHost::default();
+    let mut put = |name: &str, src: RawSource| {
+        raw.sources.insert(name.to_string(), src);
+    };
+    put(files::NETSTAT, read("/proc/net/netstat"));
+    put(files::HOSTNAME, read("/proc/sys/kernel/hostname"));
+    put(files::SOCKETS, sockets());
+    put(files::IP_ADDR, run(&["ip", "-j", "addr", "show"]));
+    put(files::IP_ROUTE, run(&["ip", "-j", "-4", "route", "show", "table", "all"]));
+    put(files::IP6_ROUTE, run(&["ip", "-j", "-6", "route", "show", "table", "all"]));
+    put(files::SYSCTL, sysctls(Path::new("/proc/sys")));
+    put(files::CONNTRACK_STAT, read("/proc/net/stat/nf_conntrack"));
+    put(files::SS, run(&["ss", "-H", "-tulpne"]));
+    // Give a listener that is overflowing right now a moment to show it in the counter.
+    std::thread::sleep(Duration::from_millis(200));
+    put(files::NETSTAT_LATER, read("/proc/net/netstat"));
+    raw
+}

@@ -1,0 +1,95 @@
+//! Host snapshot folders: one plain file per source plus `manifest.json` (docs/host-snapshot.md).
+
+use portdoctor_parse::host::{files, parse_manifest, write_manifest, Outcome, RawHost, RawSource};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct SnapshotError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+fn err(path: &Path, message: impl Into<String>) -> SnapshotError {
+    SnapshotError { path: path.to_path_buf(), message: message.into() }
+}
+
+/// Writes every source that was obtained as its own file, and the manifest of all of them.
+pub fn write_host(dir: &Path, raw: &RawHost, created: Option<String>) -> Result<(), SnapshotError> {
+    fs::create_dir_all(dir).map_err(|e| err(dir, format!("cannot create: {e}")))?;
+    for (name, src) in &raw.sources {
+        if src.outcome == Outcome::Ok {
+            let path = dir.join(name);
+            fs::write(&path, &src.content).map_err(|e| err(&path, format!("cannot write: {e}")))?;
+        }
+    }
+    let path = dir.join(files::MANIFEST);
+    fs::write(&path, write_manifest(raw, created)).map_err(|e| err(&path, format!("cannot write: {e}")))
+}
+
+const KNOWN: &[&str] = &[
+    files::HOSTNAME,
+    files::SOCKETS,
+    files::IP_ADDR,
+    files::IP_ROUTE,
+    files::IP6_ROUTE,
+    files::NETSTAT,
+    files::NETSTAT_LATER,
+    files::SYSCTL,
+    files::CONNTRACK_STAT,
+    files::SS,
+];
+
+/// Reads a snapshot folder. With a manifest, every source it lists as obtained must be there;
+/// without one (a folder assembled by hand), each known file present counts as obtained.
+/// Returns the evidence and notes about what was odd.
+pub fn read_host(dir: &Path) -> Result<(RawHost, Vec<String>), SnapshotError> {
+    let meta = fs::metadata(dir).map_err(|e| err(dir, format!("cannot read snapshot folder: {e}")))?;
+    if !meta.is_dir() {
+        return Err(err(dir, "not a folder (a host snapshot is a folder written by `portdoctor snapshot host --out DIR`)"));
+    }
+    let mut notes = Vec::new();
+    let manifest_path = dir.join(files::MANIFEST);
+    let mut raw = RawHost::default();
+    if manifest_path.exists() {
+        let text = fs::read_to_string(&manifest_path).map_err(|e| err(&manifest_path, format!("cannot read: {e}")))?;
+        let sources = parse_manifest(&text).map_err(|e| err(&dir.join(&e.file), format!("{}: {}", e.field, e.message)))?;
+        for (name, mut src) in sources {
+            if name.contains('/') || name.contains("..") {
+                return Err(err(&manifest_path, format!("sources.{name}: not a plain file name")));
+            }
+            if src.outcome == Outcome::Ok {
+                let path = dir.join(&name);
+                src.content = fs::read(&path).map_err(|e| err(&path, format!("listed in manifest.json but cannot be read: {e}")))?;
+            }
+            raw.sources.insert(name, src);
+        }
+    } else {
+        notes.push(format!("{}: no manifest.json; reading the known files that are present", dir.display()));
+        for name in KNOWN {
+            let path = dir.join(name);
+            if let Ok(content) = fs::read(&path) {
+                raw.sources.insert(
+                    (*name).to_string(),
+                    RawSource { command: format!("(file {name})"), outcome: Outcome::Ok, exit: None, stderr: String::new(), content },
+                );
+            }
+        }
+        if raw.sources.is_empty() {
+            return Err(err(dir, "no manifest.json and none of the host snapshot files (see docs/host-snapshot.md)"));
+        }
+    }
+    if let Ok(entries) = fs::read_dir(dir) {
+        let mut unknown: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+            .filter(|n| n != files::MANIFEST && !raw.sources.contains_key(n))
+            .collect();
+        unknown.sort();
+        for n in unknown {
+            notes.push(format!("{n}: not used by this analysis"));
+        }
+    }
+    Ok((raw, notes))
+}

@@ -1,0 +1,49 @@
+//! Dumps sockets over NETLINK_SOCK_DIAG (sock_diag(7)). Bytes in and out only; decoding lives in
+//! portdoctor_parse::sockdiag.
+
+use netlink_sys::{protocols::NETLINK_SOCK_DIAG, Socket, SocketAddr};
+use portdoctor_parse::sockdiag::{self, DiagRecord, DiagError};
+use std::io;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DumpError {
+    #[error("netlink: {0}")]
+    Io(#[from] io::Error),
+    #[error("sock_diag: {0}")]
+    Decode(#[from] DiagError),
+}
+
+/// One dump: every socket of `family`/`protocol` in `states`.
+pub fn dump(family: u8, protocol: u8, states: u32) -> Result<Vec<DiagRecord>, DumpError> {
+    let mut sock = Socket::new(NETLINK_SOCK_DIAG)?;
+    sock.bind_auto()?;
+    sock.connect(&SocketAddr::new(0, 0))?;
+    sock.send(&sockdiag::request(family, protocol, states, 1), 0)?;
+    let mut records = Vec::new();
+    loop {
+        let mut buf = Vec::with_capacity(64 * 1024);
+        let n = sock.recv(&mut buf, 0)?;
+        if n == 0 {
+            break;
+        }
+        let (mut recs, done) = sockdiag::parse_datagram(&buf[..n.min(buf.len())])?;
+        records.append(&mut recs);
+        if done {
+            break;
+        }
+    }
+    Ok(records)
+}
+
+/// TCP listeners (`IPPROTO_TCP`) or every UDP socket, IPv4 and IPv6.
+pub fn dump_protocol(protocol: u8) -> Result<Vec<DiagRecord>, DumpError> {
+    let states = if protocol == sockdiag::IPPROTO_TCP { sockdiag::STATES_LISTEN } else { sockdiag::STATES_ALL };
+    let mut out = dump(sockdiag::AF_INET, protocol, states)?;
+    match dump(sockdiag::AF_INET6, protocol, states) {
+        Ok(mut recs) => out.append(&mut recs),
+        // A kernel without IPv6 answers ENOENT/EAFNOSUPPORT for AF_INET6: no such sockets.
+        Err(DumpError::Decode(DiagError::Kernel(2 | 97))) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(out)
+}

@@ -1,0 +1,87 @@
+//! The command line (CONTRACT.md §1).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use portdoctor_model::net::{Proto, Source};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "portdoctor", version, about = "Why can't the internet reach this port on my server?")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// On the server itself: the host layers (listener, accept queue, conntrack; firewall and
+    /// rp_filter are reported as not checked yet).
+    Host(HostArgs),
+    /// Write the evidence that `--snapshot` reads.
+    Snapshot {
+        #[command(subcommand)]
+        what: SnapshotCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// This host's evidence: sockets, addresses, routes, counters, conntrack (docs/host-snapshot.md).
+    Host {
+        /// The folder to write (created if needed).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct HostArgs {
+    /// The port in question (1-65535).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: u16,
+    #[arg(long, default_value = "tcp", value_parser = parse_proto)]
+    pub proto: Proto,
+    /// The client: `internet` (every public address), an address, or a CIDR.
+    #[arg(long, default_value = "internet", value_parser = parse_source)]
+    pub from: Source,
+    /// The address the traffic is sent to; by default worked out from the routes (a cloud
+    /// instance sees its private address, not the public one).
+    #[arg(long)]
+    pub to: Option<IpAddr>,
+    /// Judge a host snapshot (from `portdoctor snapshot host`) instead of this machine.
+    #[arg(long)]
+    pub snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+    /// Short for --format json.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// List every check, not only the causes.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+    Markdown,
+    Html,
+}
+
+fn parse_proto(s: &str) -> Result<Proto, String> {
+    s.parse()
+}
+
+fn parse_source(s: &str) -> Result<Source, String> {
+    s.parse()
+}
