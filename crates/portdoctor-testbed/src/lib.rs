@@ -1,0 +1,271 @@
+//! A network-namespace testbed: an internet client, a cloud edge that 1:1-NATs a public address
+//! onto the instance's private address (as an AWS internet gateway does), and the instance.
+//!
+//! ```text
+//!  client ns                edge ns                              instance ns
+//!  eth0 198.51.100.2 ── eth0 198.51.100.1 | eth1 10.0.1.1 ── eth0 10.0.1.10
+//!       2001:db8:1::2       2001:db8:1::1 | 2001:db8:2::1        2001:db8:2::10
+//!                      DNAT 203.0.113.10 → 10.0.1.10, SNAT back; IPv6 routed untranslated
+//! ```
+//!
+//! Every scenario asks the real kernel first (a connect from the client: open, refused,
+//! timeout) and then portdoctor. Namespaces are named per testbed (`pd<pid>x<n>c|e|i`) so tests
+//! run in parallel, and are deleted on drop, also when a test fails. Needs root, iproute2,
+//! nftables and python3. Only documentation addresses and 10.0.1.0/24 inside the namespaces are
+//! used.
+
+use std::fmt;
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+
+pub const PUBLIC_V4: &str = "203.0.113.10";
+pub const PRIVATE_V4: &str = "10.0.1.10";
+pub const SECOND_V4: &str = "10.0.1.11";
+pub const INSTANCE_V6: &str = "2001:db8:2::10";
+pub const CLIENT_V4: &str = "198.51.100.2";
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+const LISTENER_PY: &str = include_str!("listener.py");
+const CLIENT_PY: &str = include_str!("client.py");
+
+/// What the kernel did with a real connect from the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wire {
+    Open,
+    Refused,
+    Timeout,
+    Error(String),
+}
+
+impl fmt::Display for Wire {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Wire::Open => f.write_str("open"),
+            Wire::Refused => f.write_str("refused"),
+            Wire::Timeout => f.write_str("timeout"),
+            Wire::Error(e) => write!(f, "error {e}"),
+        }
+    }
+}
+
+/// A real listener in the instance namespace.
+#[derive(Debug, Clone)]
+pub struct Listen {
+    pub proto: &'static str,
+    pub bind: String,
+    pub port: u16,
+    pub v6only: Option<bool>,
+    pub device: Option<String>,
+    pub backlog: u32,
+    pub accept: bool,
+}
+
+impl Listen {
+    pub fn tcp(bind: &str, port: u16) -> Listen {
+        Listen { proto: "tcp", bind: bind.into(), port, v6only: None, device: None, backlog: 128, accept: true }
+    }
+
+    pub fn udp(bind: &str, port: u16) -> Listen {
+        Listen { proto: "udp", ..Listen::tcp(bind, port) }
+    }
+}
+
+fn python() -> &'static str {
+    // pyenv's shim is a shell script that costs ~100 ms a call and adds a process between us and
+    // the interpreter; resolve the real binary once.
+    static PY: OnceLock<String> = OnceLock::new();
+    PY.get_or_init(|| {
+        Command::new("python3")
+            .args(["-c", "import sys; print(sys.executable)"])
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "python3".into())
+    })
+}
+
+fn check(cmd: &mut Command) -> io::Result<Output> {
+    let out = cmd.output()?;
+    if !out.status.success() {
+        return Err(io::Error::other(format!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr).trim())));
+    }
+    Ok(out)
+}
+
+fn ip(args: &[&str]) -> io::Result<()> {
+    check(Command::new("ip").args(args)).map(|_| ())
+}
+
+pub struct Testbed {
+    pub client: String,
+    pub edge: String,
+    pub instance: String,
+    scripts: PathBuf,
+    children: Vec<Child>,
+}
+
+impl Testbed {
+    /// Builds the three namespaces and their links. Fails with a clear message without root or
+    /// the tools.
+    pub fn new() -> io::Result<Testbed> {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let base = format!("pd{}x{n}", std::process::id());
+        let scripts = std::env::temp_dir().join(format!("{base}-scripts"));
+        std::fs::create_dir_all(&scripts)?;
+        std::fs::write(scripts.join("listener.py"), LISTENER_PY)?;
+        std::fs::write(scripts.join("client.py"), CLIENT_PY)?;
+        let tb = Testbed { client: format!("{base}c"), edge: format!("{base}e"), instance: format!("{base}i"), scripts, children: vec![] };
+        // From here on, Drop cleans up whatever was made.
+        tb.build().map_err(|e| io::Error::other(format!("testbed setup (needs root, iproute2, nftables, python3): {e}")))?;
+        Ok(tb)
+    }
+
+    fn build(&self) -> io::Result<()> {
+        let (c, e, i) = (self.client.as_str(), self.edge.as_str(), self.instance.as_str());
+        for ns in [c, e, i] {
+            ip(&["netns", "add", ns])?;
+            ip(&["-n", ns, "link", "set", "lo", "up"])?;
+            // No duplicate address detection: a tentative link-local address keeps IPv6 from
+            // working for the first second or two after the links come up.
+            check(Command::new("ip").args(["netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"]))?;
+        }
+        // Forwarding first: turning it on later resets per-interface IPv6 state mid-setup.
+        check(Command::new("ip").args(["netns", "exec", e, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"]))?;
+        ip(&["link", "add", "eth0", "netns", c, "type", "veth", "peer", "name", "eth0", "netns", e])?;
+        ip(&["link", "add", "eth0", "netns", i, "type", "veth", "peer", "name", "eth1", "netns", e])?;
+        let addrs: [(&str, &str, &str); 6] = [
+            (c, "eth0", "198.51.100.2/24"),
+            (c, "eth0", "2001:db8:1::2/64"),
+            (e, "eth0", "198.51.100.1/24"),
+            (e, "eth0", "2001:db8:1::1/64"),
+            (e, "eth1", "10.0.1.1/24"),
+            (e, "eth1", "2001:db8:2::1/64"),
+        ];
+        for (ns, dev, addr) in addrs {
+            let mut args = vec!["-n", ns, "addr", "add", addr, "dev", dev];
+            if addr.contains(':') {
+                args.push("nodad"); // no 1-2 s of duplicate address detection
+            }
+            ip(&args)?;
+        }
+        ip(&["-n", i, "addr", "add", "10.0.1.10/24", "dev", "eth0"])?;
+        ip(&["-n", i, "addr", "add", "2001:db8:2::10/64", "dev", "eth0", "nodad"])?;
+        for (ns, dev) in [(c, "eth0"), (e, "eth0"), (e, "eth1"), (i, "eth0")] {
+            ip(&["-n", ns, "link", "set", dev, "up"])?;
+        }
+        ip(&["-n", c, "route", "add", "default", "via", "198.51.100.1"])?;
+        ip(&["-n", c, "-6", "route", "add", "default", "via", "2001:db8:1::1"])?;
+        ip(&["-n", i, "route", "add", "default", "via", "10.0.1.1"])?;
+        ip(&["-n", i, "-6", "route", "add", "default", "via", "2001:db8:2::1"])?;
+        self.nft(e, &format!(
+            "table ip edge {{\n chain pre {{ type nat hook prerouting priority dstnat; ip daddr {PUBLIC_V4} dnat to {PRIVATE_V4}; }}\n chain post {{ type nat hook postrouting priority srcnat; ip saddr {PRIVATE_V4} oifname \"eth0\" snat to {PUBLIC_V4}; }}\n}}\n"
+        ))
+    }
+
+    /// Loads an nft ruleset into a namespace (`nft -f -`).
+    pub fn nft(&self, ns: &str, ruleset: &str) -> io::Result<()> {
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", ns, "nft", "-f", "-"])
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        child.stdin.take().ok_or_else(|| io::Error::other("no stdin"))?.write_all(ruleset.as_bytes())?;
+        let out = child.wait_with_output()?;
+        if !out.status.success() {
+            return Err(io::Error::other(format!("nft -f in {ns}: {}", String::from_utf8_lossy(&out.stderr))));
+        }
+        Ok(())
+    }
+
+    /// Runs a command in a namespace.
+    pub fn exec(&self, ns: &str, argv: &[&str]) -> io::Result<Output> {
+        Command::new("ip").args(["netns", "exec", ns]).args(argv).output()
+    }
+
+    /// Adds an address to the instance's eth0.
+    pub fn add_instance_addr(&self, cidr: &str) -> io::Result<()> {
+        ip(&["-n", &self.instance, "addr", "add", cidr, "dev", "eth0"])
+    }
+
+    fn spawn_ready(&mut self, ns: &str, args: &[String], ready: &str) -> io::Result<u32> {
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", ns, python()])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let pid = child.id();
+        let stdout = child.stdout.take().ok_or_else(|| io::Error::other("no stdout"))?;
+        self.children.push(child);
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        if line.trim() != ready {
+            return Err(io::Error::other(format!("{args:?} did not start (said {line:?})")));
+        }
+        Ok(pid)
+    }
+
+    /// Starts a real listener in the instance; returns its pid once it is bound.
+    pub fn listen(&mut self, l: &Listen) -> io::Result<u32> {
+        let script = self.scripts.join("listener.py").display().to_string();
+        let mut args = vec![script, "--proto".into(), l.proto.into(), "--bind".into(), l.bind.clone(), "--port".into(), l.port.to_string()];
+        args.extend(["--backlog".into(), l.backlog.to_string()]);
+        if let Some(v) = l.v6only {
+            args.extend(["--v6only".into(), u8::from(v).to_string()]);
+        }
+        if let Some(d) = &l.device {
+            args.extend(["--device".into(), d.clone()]);
+        }
+        if !l.accept {
+            args.push("--no-accept".into());
+        }
+        let ns = self.instance.clone();
+        self.spawn_ready(&ns, &args, "ready")
+    }
+
+    /// Opens `n` connections from the client and keeps them open (to fill an accept queue).
+    pub fn hold_connections(&mut self, host: &str, port: u16, n: u32) -> io::Result<()> {
+        let script = self.scripts.join("client.py").display().to_string();
+        let ns = self.client.clone();
+        self.spawn_ready(&ns, &[script, "hold".into(), host.into(), port.to_string(), n.to_string()], "held").map(|_| ())
+    }
+
+    /// The kernel's answer: a real connect (or UDP exchange) from the client namespace.
+    pub fn connect(&self, host: &str, port: u16, proto: &str) -> io::Result<Wire> {
+        let script = self.scripts.join("client.py").display().to_string();
+        let out = self.exec(&self.client, &[python(), &script, "probe", host, &port.to_string(), proto, "1.5"])?;
+        Ok(match String::from_utf8_lossy(&out.stdout).trim() {
+            "open" => Wire::Open,
+            "refused" => Wire::Refused,
+            "timeout" => Wire::Timeout,
+            other => Wire::Error(format!("{other} {}", String::from_utf8_lossy(&out.stderr).trim())),
+        })
+    }
+
+    /// Runs a binary (portdoctor) inside the instance namespace.
+    pub fn run_in_instance(&self, bin: &Path, args: &[&str]) -> io::Result<Output> {
+        let bin = bin.display().to_string();
+        let mut argv = vec![bin.as_str()];
+        argv.extend_from_slice(args);
+        self.exec(&self.instance, &argv)
+    }
+}
+
+impl Drop for Testbed {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        for ns in [&self.client, &self.edge, &self.instance] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+        let _ = std::fs::remove_dir_all(&self.scripts);
+    }
+}
