@@ -4,9 +4,9 @@ use crate::{procs, sockdiag};
 use portdoctor_model::host::{Socket, SocketState};
 use portdoctor_model::knowledge::{Knowledge, Missing};
 use portdoctor_model::net::Proto;
-use portdoctor_parse::host::{files, Outcome, RawHost, RawSource};
+use portdoctor_parse::host::{Outcome, RawHost, RawSource, files};
 use portdoctor_parse::sockdiag::{DiagRecord, IPPROTO_TCP};
-use portdoctor_parse::sockets::{write_sockets, OWNER_REMEDY};
+use portdoctor_parse::sockets::{OWNER_REMEDY, write_sockets};
 use std::fs;
 use std::io;
 use std::path::Path;
@@ -72,7 +72,8 @@ fn sysctls(proc_sys: &Path) -> RawSource {
     // rp_filter of `all`, `default` and every interface: the effective value is the max of all
     // and the interface (ip-sysctl.rst).
     if let Ok(dirs) = fs::read_dir(proc_sys.join("net/ipv4/conf")) {
-        let mut names: Vec<String> = dirs.flatten().filter_map(|d| d.file_name().to_str().map(str::to_string)).collect();
+        let mut names: Vec<String> =
+            dirs.flatten().filter_map(|d| d.file_name().to_str().map(str::to_string)).collect();
         names.sort();
         keys.extend(names.iter().map(|n| format!("net.ipv4.conf.{n}.rp_filter")));
     }
@@ -119,15 +120,20 @@ fn sockets() -> RawSource {
         let records = match sockdiag::dump_protocol(protocol) {
             Ok(r) => r,
             Err(sockdiag::DumpError::Io(e)) => return from_io_error(command, &e),
-            Err(e) => return RawSource { command: command.into(), outcome: Outcome::Failed, exit: None, stderr: e.to_string(), content: vec![] },
+            Err(e) => {
+                return RawSource {
+                    command: command.into(),
+                    outcome: Outcome::Failed,
+                    exit: None,
+                    stderr: e.to_string(),
+                    content: vec![],
+                };
+            }
         };
         out.extend(records.into_iter().map(|r| (proto, r)));
     }
     let owners = procs::scan(Path::new("/proc"));
-    let sockets: Vec<Socket> = out
-        .into_iter()
-        .map(|(proto, r)| to_socket(proto, r, &owners))
-        .collect();
+    let sockets: Vec<Socket> = out.into_iter().map(|(proto, r)| to_socket(proto, r, &owners)).collect();
     ok(command, write_sockets(&sockets).into_bytes())
 }
 

@@ -42,7 +42,11 @@ pub fn scan(proc_root: &Path) -> SocketOwners {
                 continue;
             };
             let name = name
-                .get_or_insert_with(|| fs::read_to_string(entry.path().join("comm")).map(|s| s.trim().to_string()).unwrap_or_else(|_| "?".into()))
+                .get_or_insert_with(|| {
+                    fs::read_to_string(entry.path().join("comm"))
+                        .map(|s| s.trim().to_string())
+                        .unwrap_or_else(|_| "?".into())
+                })
                 .clone();
             let list = owners.by_inode.entry(inode).or_default();
             if !list.iter().any(|p| p.pid == pid) {

@@ -1,6 +1,6 @@
 //! Host snapshot folders: one plain file per source plus `manifest.json` (docs/host-snapshot.md).
 
-use portdoctor_parse::host::{files, parse_manifest, write_manifest, Outcome, RawHost, RawSource};
+use portdoctor_parse::host::{Outcome, RawHost, RawSource, files, parse_manifest, write_manifest};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -47,21 +47,26 @@ const KNOWN: &[&str] = &[
 pub fn read_host(dir: &Path) -> Result<(RawHost, Vec<String>), SnapshotError> {
     let meta = fs::metadata(dir).map_err(|e| err(dir, format!("cannot read snapshot folder: {e}")))?;
     if !meta.is_dir() {
-        return Err(err(dir, "not a folder (a host snapshot is a folder written by `portdoctor snapshot host --out DIR`)"));
+        return Err(err(
+            dir,
+            "not a folder (a host snapshot is a folder written by `portdoctor snapshot host --out DIR`)",
+        ));
     }
     let mut notes = Vec::new();
     let manifest_path = dir.join(files::MANIFEST);
     let mut raw = RawHost::default();
     if manifest_path.exists() {
         let text = fs::read_to_string(&manifest_path).map_err(|e| err(&manifest_path, format!("cannot read: {e}")))?;
-        let sources = parse_manifest(&text).map_err(|e| err(&dir.join(&e.file), format!("{}: {}", e.field, e.message)))?;
+        let sources =
+            parse_manifest(&text).map_err(|e| err(&dir.join(&e.file), format!("{}: {}", e.field, e.message)))?;
         for (name, mut src) in sources {
             if name.contains('/') || name.contains("..") {
                 return Err(err(&manifest_path, format!("sources.{name}: not a plain file name")));
             }
             if src.outcome == Outcome::Ok {
                 let path = dir.join(&name);
-                src.content = fs::read(&path).map_err(|e| err(&path, format!("listed in manifest.json but cannot be read: {e}")))?;
+                src.content = fs::read(&path)
+                    .map_err(|e| err(&path, format!("listed in manifest.json but cannot be read: {e}")))?;
             }
             raw.sources.insert(name, src);
         }
@@ -72,7 +77,13 @@ pub fn read_host(dir: &Path) -> Result<(RawHost, Vec<String>), SnapshotError> {
             if let Ok(content) = fs::read(&path) {
                 raw.sources.insert(
                     (*name).to_string(),
-                    RawSource { command: format!("(file {name})"), outcome: Outcome::Ok, exit: None, stderr: String::new(), content },
+                    RawSource {
+                        command: format!("(file {name})"),
+                        outcome: Outcome::Ok,
+                        exit: None,
+                        stderr: String::new(),
+                        content,
+                    },
                 );
             }
         }

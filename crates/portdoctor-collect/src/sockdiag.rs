@@ -1,8 +1,8 @@
 //! Dumps sockets over NETLINK_SOCK_DIAG (sock_diag(7)). Bytes in and out only; decoding lives in
 //! portdoctor_parse::sockdiag.
 
-use netlink_sys::{protocols::NETLINK_SOCK_DIAG, Socket, SocketAddr};
-use portdoctor_parse::sockdiag::{self, DiagRecord, DiagError};
+use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_SOCK_DIAG};
+use portdoctor_parse::sockdiag::{self, DiagError, DiagRecord};
 use std::io;
 
 #[derive(Debug, thiserror::Error)]

@@ -7,8 +7,10 @@
 //! (ipv6(7)). SO_BINDTODEVICE restricts a socket to one ingress interface (socket(7)).
 
 use portdoctor_model::host::{Conntrack, HostEvidence, Interface, Route, RouteType, Socket};
-use portdoctor_model::net::{is_loopback, Family, Proto, Source};
-use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Hop, Knowledge, Layer, Query};
+use portdoctor_model::net::{Family, Proto, Source, is_loopback};
+use portdoctor_model::{
+    Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Hop, Knowledge, Layer, Query,
+};
 use std::net::IpAddr;
 
 /// The question `portdoctor host` answers.
@@ -39,7 +41,7 @@ fn iface_of<'a>(ifs: &'a [Interface], addr: &IpAddr) -> Option<&'a Interface> {
 
 /// Longest-prefix match in the main table, lowest metric on ties (policy rules come with the
 /// kernel-path issue).
-fn route_to<'a>(routes: &'a [Route], family: Family, client: Option<IpAddr>) -> Option<&'a Route> {
+fn route_to(routes: &[Route], family: Family, client: Option<IpAddr>) -> Option<&Route> {
     routes
         .iter()
         .filter(|r| r.table == "main" && r.kind == RouteType::Unicast && r.dst.family() == family)
@@ -74,7 +76,8 @@ fn arrival(ev: &HostEvidence, q: &HostQuery, notes: &mut Vec<String>) -> (Arriva
     let Some(ifs) = ev.interfaces.known() else {
         let m = ev.interfaces.missing().map(|m| m.describe()).unwrap_or_default();
         let addr = q.to;
-        let check = host_check(id, CheckStatus::Unknown, "Could not tell which local address the traffic arrives at").with_evidence([m]);
+        let check = host_check(id, CheckStatus::Unknown, "Could not tell which local address the traffic arrives at")
+            .with_evidence([m]);
         return (Arrival { family, addr, iface: None }, check);
     };
     if let Some(to) = q.to {
@@ -102,7 +105,8 @@ fn arrival(ev: &HostEvidence, q: &HostQuery, notes: &mut Vec<String>) -> (Arriva
         let dev = ifs.iter().find(|i| Some(&i.name) == r.dev.as_ref())?;
         evidence.push(format!("replies to {from_text} route {} (ip-route.json, table main)", route_text(r)));
         let addr = r.prefsrc.filter(|p| Family::of(p) == family).or_else(|| {
-            let mut global: Vec<_> = dev.addrs.iter().filter(|a| Family::of(&a.addr) == family && a.scope == "global").collect();
+            let mut global: Vec<_> =
+                dev.addrs.iter().filter(|a| Family::of(&a.addr) == family && a.scope == "global").collect();
             global.sort_by_key(|a| a.secondary);
             global.first().map(|a| a.addr)
         })?;
@@ -111,13 +115,28 @@ fn arrival(ev: &HostEvidence, q: &HostQuery, notes: &mut Vec<String>) -> (Arriva
     match chosen {
         Some((addr, dev)) => {
             evidence.push(format!("{addr} is the primary {} address of {} (ip-addr.json)", family.name(), dev.name));
-            let check = host_check(id, CheckStatus::Pass, format!("Traffic from {from_text} arrives at {addr} on {}", dev.name)).with_evidence(evidence);
+            let check = host_check(
+                id,
+                CheckStatus::Pass,
+                format!("Traffic from {from_text} arrives at {addr} on {}", dev.name),
+            )
+            .with_evidence(evidence);
             (Arrival { family, addr: Some(addr), iface: Some((dev.index, dev.name.clone())) }, check)
         }
         None => {
-            evidence.push(format!("no route toward {from_text} in the main table, or its interface has no global {} address", family.name()));
-            let check = host_check(id, CheckStatus::Unknown, format!("Could not tell which {} address traffic from {from_text} arrives at; pass --to ADDR", family.name()))
-                .with_evidence(evidence);
+            evidence.push(format!(
+                "no route toward {from_text} in the main table, or its interface has no global {} address",
+                family.name()
+            ));
+            let check = host_check(
+                id,
+                CheckStatus::Unknown,
+                format!(
+                    "Could not tell which {} address traffic from {from_text} arrives at; pass --to ADDR",
+                    family.name()
+                ),
+            )
+            .with_evidence(evidence);
             (Arrival { family, addr: None, iface: None }, check)
         }
     }
@@ -176,7 +195,11 @@ fn judge(s: &Socket, a: &Arrival, ifs: &[Interface]) -> Judgement {
     };
     match (s.bound_ifindex, &a.iface) {
         (Some(bound), Some((ingress, _))) if bound != *ingress => {
-            let name = ifs.iter().find(|i| i.index == bound).map(|i| i.name.clone()).unwrap_or_else(|| format!("ifindex {bound}"));
+            let name = ifs
+                .iter()
+                .find(|i| i.index == bound)
+                .map(|i| i.name.clone())
+                .unwrap_or_else(|| format!("ifindex {bound}"));
             Judgement::Refuses(Refusal::Device(name))
         }
         (Some(_), _) => Judgement::Accepts(base + 1),
@@ -218,7 +241,10 @@ fn refusal_cause(r: &Refusal, socks: &[&Socket], a: &Arrival, q: &HostQuery) -> 
             CauseCode::ListenerLoopbackOnly,
             format!("{owner} listens on {} only: {flow} arriving at {dst} is refused", s.local_text()),
             vec![
-                format!("Make {name} listen on {any4} (all IPv4 addresses) or {dst}:{} in its configuration (nginx `listen {};`, a `--bind 0.0.0.0`/`--host 0.0.0.0` option), then restart it", q.port, q.port),
+                format!(
+                    "Make {name} listen on {any4} (all IPv4 addresses) or {dst}:{} in its configuration (nginx `listen {};`, a `--bind 0.0.0.0`/`--host 0.0.0.0` option), then restart it",
+                    q.port, q.port
+                ),
                 format!("Check: ss -lnp '( sport = :{} )'", q.port),
             ],
         ),
@@ -226,8 +252,12 @@ fn refusal_cause(r: &Refusal, socks: &[&Socket], a: &Arrival, q: &HostQuery) -> 
             CauseCode::ListenerFamilyMismatch,
             format!("{owner} listens on {} with IPV6_V6ONLY set: IPv4 {flow} to {dst} is refused", s.local_text()),
             vec![
-                format!("Let {name} accept IPv4 too: clear IPV6_V6ONLY in its settings (nginx `listen [::]:{} ipv6only=off;`), or add an IPv4 listener on {any4}", q.port),
-                "If it relies on the system default, check `sysctl net.ipv6.bindv6only` (0 means dual-stack)".to_string(),
+                format!(
+                    "Let {name} accept IPv4 too: clear IPV6_V6ONLY in its settings (nginx `listen [::]:{} ipv6only=off;`), or add an IPv4 listener on {any4}",
+                    q.port
+                ),
+                "If it relies on the system default, check `sysctl net.ipv6.bindv6only` (0 means dual-stack)"
+                    .to_string(),
             ],
         ),
         Refusal::Family => (
@@ -238,7 +268,10 @@ fn refusal_cause(r: &Refusal, socks: &[&Socket], a: &Arrival, q: &HostQuery) -> 
         Refusal::Address => (
             CauseCode::ListenerAddressMismatch,
             format!("{owner} listens on {} but {flow} arrives at {dst}", s.local_text()),
-            vec![format!("Make {name} listen on {any4} or {dst}:{} (its bind/listen address setting), then restart it", q.port)],
+            vec![format!(
+                "Make {name} listen on {any4} or {dst}:{} (its bind/listen address setting), then restart it",
+                q.port
+            )],
         ),
         Refusal::Device(dev) => (
             CauseCode::ListenerAddressMismatch,
@@ -246,7 +279,9 @@ fn refusal_cause(r: &Refusal, socks: &[&Socket], a: &Arrival, q: &HostQuery) -> 
                 "{owner} is bound to interface {dev} (SO_BINDTODEVICE) but {flow} arrives on {}",
                 a.iface.as_ref().map(|i| i.1.as_str()).unwrap_or("another interface")
             ),
-            vec![format!("Bind {name} to the interface the traffic arrives on, or remove its device binding (e.g. its `interface`/`bind-interface` setting)")],
+            vec![format!(
+                "Bind {name} to the interface the traffic arrives on, or remove its device binding (e.g. its `interface`/`bind-interface` setting)"
+            )],
         ),
     };
     Cause::blocking(code, socket_component(s), Confidence::Confirmed, message)
@@ -268,18 +303,27 @@ fn listener(ev: &HostEvidence, q: &HostQuery, a: &Arrival) -> ListenerOutcome {
     let Some(sockets) = ev.sockets.known() else {
         let m = ev.sockets.missing().map(|m| m.describe()).unwrap_or_default();
         return ListenerOutcome {
-            check: host_check(id, CheckStatus::Unknown, format!("Could not read the sockets listening on {flow}")).with_evidence([m]),
-            hop: Hop::new("listener", format!("{flow}"), CheckStatus::Unknown, "sockets could not be read"),
+            check: host_check(id, CheckStatus::Unknown, format!("Could not read the sockets listening on {flow}"))
+                .with_evidence([m]),
+            hop: Hop::new("listener", flow.to_string(), CheckStatus::Unknown, "sockets could not be read"),
             causes: vec![],
             answerer: None,
             owner_check: None,
         };
     };
     let ifs = ev.interfaces.known().map(Vec::as_slice).unwrap_or_default();
-    let candidates: Vec<&Socket> = sockets.iter().filter(|s| s.proto == q.proto && s.port == q.port && s.accepts_new_flows()).collect();
+    let candidates: Vec<&Socket> =
+        sockets.iter().filter(|s| s.proto == q.proto && s.port == q.port && s.accepts_new_flows()).collect();
     let judged: Vec<(&Socket, Judgement)> = candidates.iter().map(|s| (*s, judge(s, a, ifs))).collect();
     let owner_check = candidates.iter().find_map(|s| s.owners.missing()).map(|m| {
-        Check::new("host.listener.owner", Layer::Host, CheckKind::Context, CheckStatus::Warn, "Could not see which process owns the socket").with_evidence([m.describe()])
+        Check::new(
+            "host.listener.owner",
+            Layer::Host,
+            CheckKind::Context,
+            CheckStatus::Warn,
+            "Could not see which process owns the socket",
+        )
+        .with_evidence([m.describe()])
     });
     let dst = a.addr.map(|d| d.to_string()).unwrap_or_else(|| "this host".into());
     let evidence: Vec<String> = candidates.iter().map(|s| sock_evidence(s)).collect();
@@ -301,17 +345,31 @@ fn listener(ev: &HostEvidence, q: &HostQuery, a: &Arrival) -> ListenerOutcome {
         };
     }
     if candidates.is_empty() {
-        let mut ports: Vec<u16> = sockets.iter().filter(|s| s.proto == q.proto && s.accepts_new_flows()).map(|s| s.port).collect();
+        let mut ports: Vec<u16> =
+            sockets.iter().filter(|s| s.proto == q.proto && s.accepts_new_flows()).map(|s| s.port).collect();
         ports.sort_unstable();
         ports.dedup();
         let listening = if ports.is_empty() {
             format!("no {} port is listening at all", q.proto)
         } else {
             let shown: Vec<String> = ports.iter().take(20).map(u16::to_string).collect();
-            format!("{} ports listening here: {}{}", q.proto, shown.join(", "), if ports.len() > 20 { ", …" } else { "" })
+            format!(
+                "{} ports listening here: {}{}",
+                q.proto,
+                shown.join(", "),
+                if ports.len() > 20 { ", …" } else { "" }
+            )
         };
         let what = if q.proto == Proto::Tcp { "in LISTEN state" } else { "bound" };
-        let evidence = vec![format!("no {} socket {what} on port {} among the {} sockets read via sock_diag (sockets.json)", q.proto, q.port, sockets.len()), listening];
+        let evidence = vec![
+            format!(
+                "no {} socket {what} on port {} among the {} sockets read via sock_diag (sockets.json)",
+                q.proto,
+                q.port,
+                sockets.len()
+            ),
+            listening,
+        ];
         let message = format!("Nothing listens on {flow}: no socket accepts it on this host");
         let cause = Cause::blocking(CauseCode::NotListening, flow.clone(), Confidence::Confirmed, message.clone())
             .with_evidence(evidence.clone())
@@ -331,20 +389,23 @@ fn listener(ev: &HostEvidence, q: &HostQuery, a: &Arrival) -> ListenerOutcome {
     let mut causes: Vec<Cause> = Vec::new();
     let mut kinds: Vec<&Refusal> = Vec::new();
     for (_, j) in &judged {
-        if let Judgement::Refuses(r) = j {
-            if !kinds.contains(&r) {
-                kinds.push(r);
-            }
+        if let Judgement::Refuses(r) = j
+            && !kinds.contains(&r)
+        {
+            kinds.push(r);
         }
     }
     for r in kinds {
-        let socks: Vec<&Socket> = judged.iter().filter(|(_, j)| *j == Judgement::Refuses(r.clone())).map(|(s, _)| *s).collect();
+        let socks: Vec<&Socket> =
+            judged.iter().filter(|(_, j)| *j == Judgement::Refuses(r.clone())).map(|(s, _)| *s).collect();
         causes.push(refusal_cause(r, &socks, a, q));
     }
     if judged.iter().any(|(_, j)| *j == Judgement::Unknown) {
         let summary = format!("{flow} has listeners bound to specific addresses, and the arrival address is unknown");
         return ListenerOutcome {
-            check: host_check(id, CheckStatus::Unknown, summary.clone()).with_evidence(evidence.into_iter().chain(["pass --to ADDR to say where the traffic arrives".to_string()])),
+            check: host_check(id, CheckStatus::Unknown, summary.clone()).with_evidence(
+                evidence.into_iter().chain(["pass --to ADDR to say where the traffic arrives".to_string()]),
+            ),
             hop: Hop::new("listener", flow, CheckStatus::Unknown, summary),
             causes: vec![],
             answerer: None,
@@ -384,14 +445,23 @@ fn listen_queue(ev: &HostEvidence, s: &Socket) -> (Check, Option<Cause>) {
         s.send_q
     )];
     match (before, after) {
-        (Some(b), Some(a)) => evidence.push(format!("TcpExt ListenOverflows {b} → {a} during collection, ListenDrops {} (proc-net-netstat.txt, .later.txt)", counter(&ev.netstat_later, "ListenDrops").unwrap_or(0))),
+        (Some(b), Some(a)) => evidence.push(format!(
+            "TcpExt ListenOverflows {b} → {a} during collection, ListenDrops {} (proc-net-netstat.txt, .later.txt)",
+            counter(&ev.netstat_later, "ListenDrops").unwrap_or(0)
+        )),
         (Some(b), None) => evidence.push(format!("TcpExt ListenOverflows {b} since boot (proc-net-netstat.txt)")),
         _ => evidence.push("TcpExt counters unavailable (proc-net-netstat.txt)".into()),
     }
     let name = owner_name(s);
     if full {
         let confidence = if rising.is_some() { Confidence::Confirmed } else { Confidence::Likely };
-        let message = format!("The accept queue of {} on {} is full ({} waiting, backlog {}): new connections are dropped", s.owner_text(), s.local_text(), s.recv_q, s.send_q);
+        let message = format!(
+            "The accept queue of {} on {} is full ({} waiting, backlog {}): new connections are dropped",
+            s.owner_text(),
+            s.local_text(),
+            s.recv_q,
+            s.send_q
+        );
         let cause = Cause::blocking(CauseCode::ListenQueueOverflow, socket_component(s), confidence, message.clone())
             .with_evidence(evidence.clone())
             .with_fix([
@@ -401,22 +471,34 @@ fn listen_queue(ev: &HostEvidence, s: &Socket) -> (Check, Option<Cause>) {
         return (host_check(id, CheckStatus::Fail, message).with_evidence(evidence), Some(cause));
     }
     if let Some(n) = rising {
-        let summary = format!("Accept queue has room now, but ListenOverflows rose by {n} during collection (some listener in this namespace overflowed)");
+        let summary = format!(
+            "Accept queue has room now, but ListenOverflows rose by {n} during collection (some listener in this namespace overflowed)"
+        );
         return (host_check(id, CheckStatus::Warn, summary).with_evidence(evidence), None);
     }
-    (host_check(id, CheckStatus::Pass, format!("Accept queue has room ({} of {})", s.recv_q, s.send_q)).with_evidence(evidence), None)
+    (
+        host_check(id, CheckStatus::Pass, format!("Accept queue has room ({} of {})", s.recv_q, s.send_q))
+            .with_evidence(evidence),
+        None,
+    )
 }
 
 fn conntrack(ev: &HostEvidence) -> (Check, Option<Cause>) {
     let id = "host.conntrack";
     match &ev.conntrack {
-        Knowledge::Unavailable(m) => (host_check(id, CheckStatus::Unknown, "Could not read the conntrack table's size").with_evidence([m.describe()]), None),
+        Knowledge::Unavailable(m) => (
+            host_check(id, CheckStatus::Unknown, "Could not read the conntrack table's size")
+                .with_evidence([m.describe()]),
+            None,
+        ),
         Knowledge::Known(Conntrack::NotLoaded) => (
-            host_check(id, CheckStatus::Pass, "nf_conntrack is not loaded: no connection table to fill").with_evidence(["no net.netfilter.nf_conntrack_count (sysctl.txt)".to_string()]),
+            host_check(id, CheckStatus::Pass, "nf_conntrack is not loaded: no connection table to fill")
+                .with_evidence(["no net.netfilter.nf_conntrack_count (sysctl.txt)".to_string()]),
             None,
         ),
         Knowledge::Known(Conntrack::Loaded { count, max, drop, early_drop, insert_failed }) => {
-            let mut evidence = vec![format!("net.netfilter.nf_conntrack_count = {count}, nf_conntrack_max = {max} (sysctl.txt)")];
+            let mut evidence =
+                vec![format!("net.netfilter.nf_conntrack_count = {count}, nf_conntrack_max = {max} (sysctl.txt)")];
             let drops: Vec<String> = [("drop", drop), ("early_drop", early_drop), ("insert_failed", insert_failed)]
                 .iter()
                 .filter_map(|(n, v)| v.map(|v| format!("{n} {v}")))
@@ -425,7 +507,8 @@ fn conntrack(ev: &HostEvidence) -> (Check, Option<Cause>) {
                 evidence.push(format!("{} since boot (proc-net-stat-nf_conntrack.txt)", drops.join(", ")));
             }
             if *max > 0 && count >= max {
-                let message = format!("The conntrack table is full ({count} of {max} entries): the kernel drops new flows");
+                let message =
+                    format!("The conntrack table is full ({count} of {max} entries): the kernel drops new flows");
                 let cause = Cause::blocking(CauseCode::ConntrackTableFull, "nf_conntrack", Confidence::Confirmed, message.clone())
                     .with_evidence(evidence.clone())
                     .with_fix([
@@ -435,9 +518,17 @@ fn conntrack(ev: &HostEvidence) -> (Check, Option<Cause>) {
                 return (host_check(id, CheckStatus::Fail, message).with_evidence(evidence), Some(cause));
             }
             if *max > 0 && count.saturating_mul(10) >= max.saturating_mul(9) {
-                return (host_check(id, CheckStatus::Warn, format!("The conntrack table is nearly full ({count} of {max})")).with_evidence(evidence), None);
+                return (
+                    host_check(id, CheckStatus::Warn, format!("The conntrack table is nearly full ({count} of {max})"))
+                        .with_evidence(evidence),
+                    None,
+                );
             }
-            (host_check(id, CheckStatus::Pass, format!("The conntrack table has room ({count} of {max})")).with_evidence(evidence), None)
+            (
+                host_check(id, CheckStatus::Pass, format!("The conntrack table has room ({count} of {max})"))
+                    .with_evidence(evidence),
+                None,
+            )
         }
     }
 }
@@ -469,10 +560,14 @@ pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
             checks.push(qc);
             causes.extend(qcause);
         }
-        _ => checks.push(host_check("host.listen-queue", CheckStatus::Skipped, match q.proto {
-            Proto::Udp => "UDP has no accept queue",
-            Proto::Tcp => "No listener accepts the flow, so there is no accept queue to judge",
-        })),
+        _ => checks.push(host_check(
+            "host.listen-queue",
+            CheckStatus::Skipped,
+            match q.proto {
+                Proto::Udp => "UDP has no accept queue",
+                Proto::Tcp => "No listener accepts the flow, so there is no accept queue to judge",
+            },
+        )),
     }
     causes.extend(ct_cause);
 
@@ -498,7 +593,8 @@ pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
         ),
         None => String::new(),
     };
-    let query = Query { command: "host".into(), target: dst, port: q.port, protocol: q.proto, from: q.from, instance: None };
+    let query =
+        Query { command: "host".into(), target: dst, port: q.port, protocol: q.proto, from: q.from, instance: None };
     let mut d = Diagnosis::new(query, causes, checks, path, reachable_summary);
     d.notes = notes;
     d

@@ -121,7 +121,12 @@ pub struct Cause {
 }
 
 impl Cause {
-    pub fn blocking(code: CauseCode, component: impl Into<String>, confidence: Confidence, message: impl Into<String>) -> Cause {
+    pub fn blocking(
+        code: CauseCode,
+        component: impl Into<String>,
+        confidence: Confidence,
+        message: impl Into<String>,
+    ) -> Cause {
         Cause {
             code,
             component: component.into(),
@@ -198,16 +203,14 @@ pub struct Check {
 }
 
 impl Check {
-    pub fn new(id: impl Into<String>, layer: Layer, kind: CheckKind, status: CheckStatus, summary: impl Into<String>) -> Check {
-        Check {
-            id: id.into(),
-            layer,
-            kind,
-            status,
-            summary: summary.into(),
-            evidence: Vec::new(),
-            duration_ms: None,
-        }
+    pub fn new(
+        id: impl Into<String>,
+        layer: Layer,
+        kind: CheckKind,
+        status: CheckStatus,
+        summary: impl Into<String>,
+    ) -> Check {
+        Check { id: id.into(), layer, kind, status, summary: summary.into(), evidence: Vec::new(), duration_ms: None }
     }
 
     pub fn with_evidence(mut self, evidence: impl IntoIterator<Item = String>) -> Check {
@@ -300,13 +303,21 @@ impl Diagnosis {
     /// Derives the status from causes and checks (CONTRACT.md §2) and picks the summary:
     /// the primary blocking cause's message when blocked, else `reachable_summary` or a sentence
     /// naming what is unknown.
-    pub fn new(query: Query, mut causes: Vec<Cause>, checks: Vec<Check>, path: Vec<Hop>, reachable_summary: String) -> Diagnosis {
+    pub fn new(
+        query: Query,
+        mut causes: Vec<Cause>,
+        checks: Vec<Check>,
+        path: Vec<Hop>,
+        reachable_summary: String,
+    ) -> Diagnosis {
         // Primary first: deciding blockers, then other blockers, then explanations; stable, so
         // an engine's own ordering (packet order) is kept within each group.
         causes.sort_by_key(|c| (!c.decides_blocked(), !c.blocking, c.confidence));
         let status = if causes.iter().any(Cause::decides_blocked) {
             Status::Blocked
-        } else if !causes.is_empty() || checks.iter().any(|c| c.kind == CheckKind::Path && c.status == CheckStatus::Unknown) {
+        } else if !causes.is_empty()
+            || checks.iter().any(|c| c.kind == CheckKind::Path && c.status == CheckStatus::Unknown)
+        {
             Status::Inconclusive
         } else {
             Status::Reachable
@@ -329,7 +340,9 @@ impl Diagnosis {
                     .collect();
                 match causes.first() {
                     Some(c) => format!("Possibly blocked: {}", c.message),
-                    None => format!("Could not decide: no blocker found, but {} could not be checked", unknown.join(", ")),
+                    None => {
+                        format!("Could not decide: no blocker found, but {} could not be checked", unknown.join(", "))
+                    }
                 }
             }
             Status::Reachable => reachable_summary,
@@ -343,7 +356,14 @@ mod tests {
     use super::*;
 
     fn query() -> Query {
-        Query { command: "host".into(), target: None, port: 80, protocol: Proto::Tcp, from: Source::Internet, instance: None }
+        Query {
+            command: "host".into(),
+            target: None,
+            port: 80,
+            protocol: Proto::Tcp,
+            from: Source::Internet,
+            instance: None,
+        }
     }
 
     fn path_check(status: CheckStatus) -> Check {
@@ -362,7 +382,13 @@ mod tests {
     fn status_follows_contract_order() {
         let blocked = Cause::blocking(CauseCode::NotListening, "x", Confidence::Likely, "nothing listens");
         let possible = Cause::blocking(CauseCode::NotListening, "x", Confidence::Possible, "maybe");
-        let d = Diagnosis::new(query(), vec![possible.clone(), blocked], vec![path_check(CheckStatus::Unknown)], vec![], "ok".into());
+        let d = Diagnosis::new(
+            query(),
+            vec![possible.clone(), blocked],
+            vec![path_check(CheckStatus::Unknown)],
+            vec![],
+            "ok".into(),
+        );
         assert_eq!(d.status, Status::Blocked);
         assert_eq!(d.causes[0].confidence, Confidence::Likely, "deciding blocker sorted first");
         assert_eq!(d.summary, "nothing listens");

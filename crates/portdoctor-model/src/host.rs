@@ -82,7 +82,10 @@ impl Socket {
     /// "nginx (pid 812)", "nginx (pid 812), nginx (pid 813)", or a note that it is unknown.
     pub fn owner_text(&self) -> String {
         match &self.owners {
-            Knowledge::Known(procs) if procs.is_empty() => format!("a socket of no process visible here (inode {}: another PID namespace, or the kernel)", self.inode),
+            Knowledge::Known(procs) if procs.is_empty() => format!(
+                "a socket of no process visible here (inode {}: another PID namespace, or the kernel)",
+                self.inode
+            ),
             Knowledge::Known(procs) => {
                 let mut seen: Vec<String> = procs.iter().map(|p| format!("{} (pid {})", p.name, p.pid)).collect();
                 seen.dedup();

@@ -10,8 +10,7 @@ pub mod knowledge;
 pub mod net;
 
 pub use diagnosis::{
-    Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Hop, Layer, Query,
-    Status, TimelineEntry,
+    Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Hop, Layer, Query, Status, TimelineEntry,
 };
 pub use knowledge::{Knowledge, Missing};
 pub use net::{Cidr, Family, Proto, Source};

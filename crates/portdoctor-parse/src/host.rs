@@ -4,7 +4,7 @@
 //! is absent, a permission that is missing and an empty answer stay different things all the way
 //! to the report.
 
-use crate::{iproute, procfs, sockets, ParseError};
+use crate::{ParseError, iproute, procfs, sockets};
 use portdoctor_model::host::{Conntrack, HostEvidence};
 use portdoctor_model::knowledge::{Knowledge, Missing};
 use portdoctor_model::net::Family;
@@ -84,7 +84,11 @@ pub fn parse_manifest(text: &str) -> Result<BTreeMap<String, RawSource>, ParseEr
         return Err(ParseError::new(files::MANIFEST, "format", format!("'{}' is not a host snapshot", m.format)));
     }
     if m.version != 1 {
-        return Err(ParseError::new(files::MANIFEST, "version", format!("version {} is newer than this portdoctor reads (1)", m.version)));
+        return Err(ParseError::new(
+            files::MANIFEST,
+            "version",
+            format!("version {} is newer than this portdoctor reads (1)", m.version),
+        ));
     }
     Ok(m.sources)
 }
@@ -114,11 +118,21 @@ fn source<'a>(raw: &'a RawHost, name: &str) -> Result<&'a [u8], Missing> {
     let detail = if src.stderr.trim().is_empty() { String::new() } else { format!(": {}", src.stderr.trim()) };
     match src.outcome {
         Outcome::Ok => Ok(&src.content),
-        Outcome::ToolMissing => Err(Missing::new(what, format!("`{}` is not available{detail}", src.command), format!("install {install}"))),
-        Outcome::PermissionDenied => Err(Missing::new(what, format!("`{}`: permission denied{detail}", src.command), "run portdoctor as root (sudo)")),
+        Outcome::ToolMissing => {
+            Err(Missing::new(what, format!("`{}` is not available{detail}", src.command), format!("install {install}")))
+        }
+        Outcome::PermissionDenied => Err(Missing::new(
+            what,
+            format!("`{}`: permission denied{detail}", src.command),
+            "run portdoctor as root (sudo)",
+        )),
         Outcome::Failed => Err(Missing::new(
             what,
-            format!("`{}` failed{}{detail}", src.command, src.exit.map(|c| format!(" with exit status {c}")).unwrap_or_default()),
+            format!(
+                "`{}` failed{}{detail}",
+                src.command,
+                src.exit.map(|c| format!(" with exit status {c}")).unwrap_or_default()
+            ),
             "run the command by hand to see why",
         )),
     }
@@ -129,7 +143,11 @@ fn text<'a>(name: &str, bytes: &'a [u8]) -> Result<&'a str, ParseError> {
 }
 
 /// Parses one source if it was obtained; keeps why not if it was not.
-fn parse_source<T>(raw: &RawHost, name: &str, parse: impl FnOnce(&str, &str) -> Result<T, ParseError>) -> Result<Knowledge<T>, ParseError> {
+fn parse_source<T>(
+    raw: &RawHost,
+    name: &str,
+    parse: impl FnOnce(&str, &str) -> Result<T, ParseError>,
+) -> Result<Knowledge<T>, ParseError> {
     match source(raw, name) {
         Ok(bytes) => Ok(Knowledge::Known(parse(name, text(name, bytes)?)?)),
         Err(missing) => Ok(Knowledge::Unavailable(missing)),
@@ -137,7 +155,8 @@ fn parse_source<T>(raw: &RawHost, name: &str, parse: impl FnOnce(&str, &str) -> 
 }
 
 pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
-    let hostname = source(raw, files::HOSTNAME).ok().and_then(|b| std::str::from_utf8(b).ok()).map(|s| s.trim().to_string());
+    let hostname =
+        source(raw, files::HOSTNAME).ok().and_then(|b| std::str::from_utf8(b).ok()).map(|s| s.trim().to_string());
     let sockets = parse_source(raw, files::SOCKETS, sockets::parse_sockets)?;
     let interfaces = parse_source(raw, files::IP_ADDR, iproute::parse_addr)?;
     let routes4 = parse_source(raw, files::IP_ROUTE, |f, t| iproute::parse_routes(f, t, Family::V4))?;
@@ -164,14 +183,23 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
         Knowledge::Known(map) => {
             let num = |key: &str| -> Result<Option<u64>, ParseError> {
                 map.get(key)
-                    .map(|v| v.parse::<u64>().map_err(|_| ParseError::new(files::SYSCTL, key, format!("'{v}' is not a number"))))
+                    .map(|v| {
+                        v.parse::<u64>()
+                            .map_err(|_| ParseError::new(files::SYSCTL, key, format!("'{v}' is not a number")))
+                    })
                     .transpose()
             };
             match (num("net.netfilter.nf_conntrack_count")?, num("net.netfilter.nf_conntrack_max")?) {
                 (Some(count), Some(max)) => {
                     let stat = stat.known();
                     let col = |c: &str| stat.and_then(|s| s.get(c).copied());
-                    Knowledge::Known(Conntrack::Loaded { count, max, drop: col("drop"), early_drop: col("early_drop"), insert_failed: col("insert_failed") })
+                    Knowledge::Known(Conntrack::Loaded {
+                        count,
+                        max,
+                        drop: col("drop"),
+                        early_drop: col("early_drop"),
+                        insert_failed: col("insert_failed"),
+                    })
                 }
                 _ => Knowledge::Known(Conntrack::NotLoaded),
             }
@@ -185,7 +213,13 @@ mod tests {
     use super::*;
 
     fn ok(content: &str) -> RawSource {
-        RawSource { command: "cmd".into(), outcome: Outcome::Ok, exit: Some(0), stderr: String::new(), content: content.as_bytes().to_vec() }
+        RawSource {
+            command: "cmd".into(),
+            outcome: Outcome::Ok,
+            exit: Some(0),
+            stderr: String::new(),
+            content: content.as_bytes().to_vec(),
+        }
     }
 
     #[test]
@@ -193,7 +227,13 @@ mod tests {
         let mut raw = RawHost::default();
         raw.sources.insert(
             files::IP_ADDR.into(),
-            RawSource { command: "ip -j addr show".into(), outcome: Outcome::ToolMissing, exit: None, stderr: String::new(), content: vec![] },
+            RawSource {
+                command: "ip -j addr show".into(),
+                outcome: Outcome::ToolMissing,
+                exit: None,
+                stderr: String::new(),
+                content: vec![],
+            },
         );
         raw.sources.insert(files::SYSCTL.into(), ok("net.ipv4.ip_forward = 0\n"));
         let ev = parse_host(&raw).unwrap();
@@ -206,12 +246,24 @@ mod tests {
     #[test]
     fn conntrack_from_sysctl_and_stat() {
         let mut raw = RawHost::default();
-        raw.sources.insert(files::SYSCTL.into(), ok("net.netfilter.nf_conntrack_count = 262144\nnet.netfilter.nf_conntrack_max = 262144\n"));
-        raw.sources.insert(files::CONNTRACK_STAT.into(), ok("entries drop early_drop insert_failed\n00000001 00000010 00000000 00000000\n"));
+        raw.sources.insert(
+            files::SYSCTL.into(),
+            ok("net.netfilter.nf_conntrack_count = 262144\nnet.netfilter.nf_conntrack_max = 262144\n"),
+        );
+        raw.sources.insert(
+            files::CONNTRACK_STAT.into(),
+            ok("entries drop early_drop insert_failed\n00000001 00000010 00000000 00000000\n"),
+        );
         let ev = parse_host(&raw).unwrap();
         assert_eq!(
             ev.conntrack,
-            Knowledge::Known(Conntrack::Loaded { count: 262144, max: 262144, drop: Some(16), early_drop: Some(0), insert_failed: Some(0) })
+            Knowledge::Known(Conntrack::Loaded {
+                count: 262144,
+                max: 262144,
+                drop: Some(16),
+                early_drop: Some(0),
+                insert_failed: Some(0)
+            })
         );
     }
 
@@ -225,7 +277,16 @@ mod tests {
     #[test]
     fn manifest_round_trip_and_version_check() {
         let mut raw = RawHost::default();
-        raw.sources.insert(files::SS.into(), RawSource { command: "ss -tulpne".into(), outcome: Outcome::Failed, exit: Some(1), stderr: "boom".into(), content: vec![] });
+        raw.sources.insert(
+            files::SS.into(),
+            RawSource {
+                command: "ss -tulpne".into(),
+                outcome: Outcome::Failed,
+                exit: Some(1),
+                stderr: "boom".into(),
+                content: vec![],
+            },
+        );
         let text = write_manifest(&raw, Some("2026-11-26T00:00:00Z".into()));
         assert_eq!(parse_manifest(&text).unwrap(), raw.sources);
         let newer = text.replace("\"version\": 1", "\"version\": 2");

@@ -22,7 +22,9 @@ fn str_field<'a>(file: &str, path: &str, obj: &'a Value, key: &str) -> Result<Op
 
 fn ip_field(file: &str, path: &str, obj: &Value, key: &str) -> Result<Option<IpAddr>, ParseError> {
     str_field(file, path, obj, key)?
-        .map(|s| s.parse().map_err(|_| ParseError::new(file, format!("{path}.{key}"), format!("'{s}' is not an IP address"))))
+        .map(|s| {
+            s.parse().map_err(|_| ParseError::new(file, format!("{path}.{key}"), format!("'{s}' is not an IP address")))
+        })
         .transpose()
 }
 
@@ -49,19 +51,25 @@ pub fn parse_addr(file: &str, text: &str) -> Result<Vec<Interface>, ParseError> 
         let name = str_field(file, &path, link, "ifname")?
             .ok_or_else(|| ParseError::new(file, format!("{path}.ifname"), "missing"))?
             .to_string();
-        let flags: Vec<&str> = link.get("flags").and_then(Value::as_array).map(|f| f.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        let flags: Vec<&str> = link
+            .get("flags")
+            .and_then(Value::as_array)
+            .map(|f| f.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
         let up = flags.contains(&"UP");
         let mut addrs = Vec::new();
         if let Some(infos) = link.get("addr_info") {
-            let infos = infos.as_array().ok_or_else(|| ParseError::new(file, format!("{path}.addr_info"), "expected an array"))?;
+            let infos = infos
+                .as_array()
+                .ok_or_else(|| ParseError::new(file, format!("{path}.addr_info"), "expected an array"))?;
             for (j, info) in infos.iter().enumerate() {
                 let apath = format!("{path}.addr_info[{j}]");
                 let Some(addr) = ip_field(file, &apath, info, "local")? else { continue };
-                let prefix = u64_field(file, &apath, info, "prefixlen")?.unwrap_or(if addr.is_ipv4() { 32 } else { 128 });
-                let prefix = u8::try_from(prefix)
-                    .ok()
-                    .filter(|p| Cidr::new(addr, *p).is_some())
-                    .ok_or_else(|| ParseError::new(file, format!("{apath}.prefixlen"), "out of range for the address family"))?;
+                let prefix =
+                    u64_field(file, &apath, info, "prefixlen")?.unwrap_or(if addr.is_ipv4() { 32 } else { 128 });
+                let prefix = u8::try_from(prefix).ok().filter(|p| Cidr::new(addr, *p).is_some()).ok_or_else(|| {
+                    ParseError::new(file, format!("{apath}.prefixlen"), "out of range for the address family")
+                })?;
                 addrs.push(IfAddr {
                     addr,
                     prefix,
@@ -82,14 +90,13 @@ pub fn parse_routes(file: &str, text: &str, family: Family) -> Result<Vec<Route>
     let mut out = Vec::with_capacity(routes.len());
     for (i, r) in routes.iter().enumerate() {
         let path = format!("[{i}]");
-        let dst_text = str_field(file, &path, r, "dst")?.ok_or_else(|| ParseError::new(file, format!("{path}.dst"), "missing"))?;
+        let dst_text =
+            str_field(file, &path, r, "dst")?.ok_or_else(|| ParseError::new(file, format!("{path}.dst"), "missing"))?;
         let dst = if dst_text == "default" {
             Cidr::default_route(family)
         } else {
             // Multicast and other odd routes keep their text; anything unparsable is an error.
-            dst_text
-                .parse::<Cidr>()
-                .map_err(|e| ParseError::new(file, format!("{path}.dst"), e))?
+            dst_text.parse::<Cidr>().map_err(|e| ParseError::new(file, format!("{path}.dst"), e))?
         };
         let kind = match str_field(file, &path, r, "type")?.unwrap_or("unicast") {
             "unicast" => RouteType::Unicast,

@@ -20,12 +20,20 @@ pub fn parse_counters(file: &str, text: &str) -> Result<Counters, ParseError> {
             .split_once(':')
             .ok_or_else(|| ParseError::new(file, format!("line {}", line_no + 1), "expected 'Section: values'"))?;
         if section != vsection {
-            return Err(ParseError::new(file, format!("line {}", line_no + 1), format!("section '{vsection}' does not match header '{section}'")));
+            return Err(ParseError::new(
+                file,
+                format!("line {}", line_no + 1),
+                format!("section '{vsection}' does not match header '{section}'"),
+            ));
         }
         let names: Vec<&str> = names.split_whitespace().collect();
         let values: Vec<&str> = values.split_whitespace().collect();
         if names.len() != values.len() {
-            return Err(ParseError::new(file, format!("line {}", line_no + 1), format!("{} names but {} values", names.len(), values.len())));
+            return Err(ParseError::new(
+                file,
+                format!("line {}", line_no + 1),
+                format!("{} names but {} values", names.len(), values.len()),
+            ));
         }
         let map = out.entry(section.to_string()).or_default();
         for (name, value) in names.iter().zip(values) {
@@ -69,11 +77,16 @@ pub fn parse_conntrack_stat(file: &str, text: &str) -> Result<BTreeMap<String, u
     for (i, line) in lines.enumerate() {
         let values: Vec<&str> = line.split_whitespace().collect();
         if values.len() != header.len() {
-            return Err(ParseError::new(file, format!("line {}", i + 2), format!("{} values for {} columns", values.len(), header.len())));
+            return Err(ParseError::new(
+                file,
+                format!("line {}", i + 2),
+                format!("{} values for {} columns", values.len(), header.len()),
+            ));
         }
         for (name, v) in header.iter().zip(values) {
-            let n = u64::from_str_radix(v, 16)
-                .map_err(|_| ParseError::new(file, format!("line {} column {name}", i + 2), format!("'{v}' is not hex")))?;
+            let n = u64::from_str_radix(v, 16).map_err(|_| {
+                ParseError::new(file, format!("line {} column {name}", i + 2), format!("'{v}' is not hex"))
+            })?;
             if let Some(sum) = sums.get_mut(*name) {
                 *sum = sum.saturating_add(n);
             }
@@ -124,7 +137,8 @@ mod tests {
 
     #[test]
     fn sysctl_lines() {
-        let s = parse_sysctl("sysctl.txt", "net.ipv4.ip_forward = 1\nnet.ipv4.ip_local_port_range = 32768\t60999\n").unwrap();
+        let s = parse_sysctl("sysctl.txt", "net.ipv4.ip_forward = 1\nnet.ipv4.ip_local_port_range = 32768\t60999\n")
+            .unwrap();
         assert_eq!(s["net.ipv4.ip_forward"], "1");
         assert_eq!(s["net.ipv4.ip_local_port_range"], "32768\t60999");
         assert!(parse_sysctl("sysctl.txt", "garbage\n").is_err());

@@ -62,7 +62,10 @@ pub struct DiagRecord {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DiagError {
-    Truncated { offset: usize, need: usize },
+    Truncated {
+        offset: usize,
+        need: usize,
+    },
     /// NLMSG_ERROR from the kernel, as a positive errno.
     Kernel(i32),
     BadFamily(u8),
@@ -71,8 +74,12 @@ pub enum DiagError {
 impl fmt::Display for DiagError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DiagError::Truncated { offset, need } => write!(f, "netlink message truncated at byte {offset} (needs {need})"),
-            DiagError::Kernel(errno) => write!(f, "kernel answered error {errno} ({})", std::io::Error::from_raw_os_error(*errno)),
+            DiagError::Truncated { offset, need } => {
+                write!(f, "netlink message truncated at byte {offset} (needs {need})")
+            }
+            DiagError::Kernel(errno) => {
+                write!(f, "kernel answered error {errno} ({})", std::io::Error::from_raw_os_error(*errno))
+            }
             DiagError::BadFamily(fam) => write!(f, "unexpected address family {fam}"),
         }
     }
@@ -182,7 +189,18 @@ mod tests {
     use super::*;
 
     /// A reply message as the kernel builds it, for the tests.
-    fn reply(family: u8, state: u8, local: &[u8], port: u16, ifindex: u32, rq: u32, wq: u32, inode: u32, v6only: Option<u8>) -> Vec<u8> {
+    #[allow(clippy::too_many_arguments)] // mirrors the kernel struct field by field
+    fn reply(
+        family: u8,
+        state: u8,
+        local: &[u8],
+        port: u16,
+        ifindex: u32,
+        rq: u32,
+        wq: u32,
+        inode: u32,
+        v6only: Option<u8>,
+    ) -> Vec<u8> {
         let mut body = vec![family, state, 0, 0];
         body.extend_from_slice(&port.to_be_bytes());
         body.extend_from_slice(&0u16.to_be_bytes());

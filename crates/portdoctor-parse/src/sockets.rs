@@ -82,7 +82,10 @@ pub fn write_sockets(sockets: &[Socket]) -> String {
             send_q: s.send_q,
             uid: s.uid,
             inode: s.inode,
-            processes: s.owners.known().map(|ps| ps.iter().map(|p| ProcessRecord { pid: p.pid, name: p.name.clone() }).collect()),
+            processes: s
+                .owners
+                .known()
+                .map(|ps| ps.iter().map(|p| ProcessRecord { pid: p.pid, name: p.name.clone() }).collect()),
             processes_unavailable: s.owners.missing().map(|m| m.reason.clone()),
         })
         .collect();
@@ -91,9 +94,8 @@ pub fn write_sockets(sockets: &[Socket]) -> String {
 }
 
 pub fn parse_sockets(file: &str, text: &str) -> Result<Vec<Socket>, ParseError> {
-    let records: Vec<SocketRecord> = serde_json::from_str(text).map_err(|e| {
-        ParseError::new(file, format!("line {} column {}", e.line(), e.column()), e.to_string())
-    })?;
+    let records: Vec<SocketRecord> = serde_json::from_str(text)
+        .map_err(|e| ParseError::new(file, format!("line {} column {}", e.line(), e.column()), e.to_string()))?;
     records
         .into_iter()
         .enumerate()
@@ -101,7 +103,9 @@ pub fn parse_sockets(file: &str, text: &str) -> Result<Vec<Socket>, ParseError> 
             let state = state_from_text(&r.state)
                 .ok_or_else(|| ParseError::new(file, format!("[{i}].state"), format!("unknown state '{}'", r.state)))?;
             let owners = match (r.processes, r.processes_unavailable) {
-                (Some(ps), _) => Knowledge::Known(ps.into_iter().map(|p| Process { pid: p.pid, name: p.name }).collect()),
+                (Some(ps), _) => {
+                    Knowledge::Known(ps.into_iter().map(|p| Process { pid: p.pid, name: p.name }).collect())
+                }
                 (None, reason) => Knowledge::Unavailable(Missing::new(
                     "owning process",
                     reason.unwrap_or_else(|| "not recorded".into()),
@@ -159,11 +163,23 @@ mod tests {
 
     #[test]
     fn bad_records_name_the_field() {
-        let e = parse_sockets("sockets.json", r#"[{"proto":"sctp","state":"LISTEN","local":"::","port":1,"recv_q":0,"send_q":0,"uid":0,"inode":1}]"#).unwrap_err();
+        let e = parse_sockets(
+            "sockets.json",
+            r#"[{"proto":"sctp","state":"LISTEN","local":"::","port":1,"recv_q":0,"send_q":0,"uid":0,"inode":1}]"#,
+        )
+        .unwrap_err();
         assert!(e.to_string().starts_with("sockets.json: line 1"), "{e}");
-        let e = parse_sockets("sockets.json", r#"[{"proto":"tcp","state":"WAT","local":"::","port":1,"recv_q":0,"send_q":0,"uid":0,"inode":1}]"#).unwrap_err();
+        let e = parse_sockets(
+            "sockets.json",
+            r#"[{"proto":"tcp","state":"WAT","local":"::","port":1,"recv_q":0,"send_q":0,"uid":0,"inode":1}]"#,
+        )
+        .unwrap_err();
         assert_eq!(e.to_string(), "sockets.json: [0].state: unknown state 'WAT'");
-        let e = parse_sockets("sockets.json", r#"[{"proto":"tcp","state":"LISTEN","local":"::","port":70000,"recv_q":0,"send_q":0,"uid":0,"inode":1}]"#).unwrap_err();
+        let e = parse_sockets(
+            "sockets.json",
+            r#"[{"proto":"tcp","state":"LISTEN","local":"::","port":70000,"recv_q":0,"send_q":0,"uid":0,"inode":1}]"#,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("70000"), "{e}");
     }
 }

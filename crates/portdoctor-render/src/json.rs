@@ -141,7 +141,12 @@ pub fn to_v1(d: &Diagnosis) -> v1::Report {
         path: d
             .path
             .iter()
-            .map(|h| v1::Hop { hop: h.hop.clone(), component: h.component.clone(), status: h.status.as_str(), detail: h.detail.clone() })
+            .map(|h| v1::Hop {
+                hop: h.hop.clone(),
+                component: h.component.clone(),
+                status: h.status.as_str(),
+                detail: h.detail.clone(),
+            })
             .collect(),
         timeline: d
             .timeline

@@ -16,7 +16,16 @@ pub fn write(w: &mut dyn io::Write, d: &Diagnosis) -> io::Result<()> {
         writeln!(w, "### Causes\n")?;
         for (i, c) in d.causes.iter().enumerate() {
             let role = if c.blocking { "blocking" } else { "not blocking" };
-            writeln!(w, "{}. **{}** ({}, {}, {role}) `{}`: {}", i + 1, c.code, c.layer().as_str(), c.confidence.as_str(), c.component, c.message)?;
+            writeln!(
+                w,
+                "{}. **{}** ({}, {}, {role}) `{}`: {}",
+                i + 1,
+                c.code,
+                c.layer().as_str(),
+                c.confidence.as_str(),
+                c.component,
+                c.message
+            )?;
             for e in &c.evidence {
                 writeln!(w, "   - evidence: {e}")?;
             }
@@ -32,7 +41,15 @@ pub fn write(w: &mut dyn io::Write, d: &Diagnosis) -> io::Result<()> {
     if !d.path.is_empty() {
         writeln!(w, "### Path\n\n| hop | component | status | detail |\n|---|---|---|---|")?;
         for h in &d.path {
-            writeln!(w, "| {} | `{}` | {} {} | {} |", h.hop, cell(&h.component), status_mark(h.status), h.status.as_str(), cell(&h.detail))?;
+            writeln!(
+                w,
+                "| {} | `{}` | {} {} | {} |",
+                h.hop,
+                cell(&h.component),
+                status_mark(h.status),
+                h.status.as_str(),
+                cell(&h.detail)
+            )?;
         }
         writeln!(w)?;
     }

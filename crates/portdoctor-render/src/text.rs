@@ -1,7 +1,7 @@
 //! Text for a person: the verdict first, then each cause with its evidence and fix, then (with
 //! `--verbose`) every check.
 
-use crate::{flow_phrase, status_mark, Options};
+use crate::{Options, flow_phrase, status_mark};
 use portdoctor_model::{CheckStatus, Diagnosis};
 use std::io;
 
@@ -14,7 +14,15 @@ pub fn write(w: &mut dyn io::Write, d: &Diagnosis, opts: Options) -> io::Result<
     }
     for (i, c) in d.causes.iter().enumerate() {
         let role = if c.blocking { "blocks" } else { "explains" };
-        writeln!(w, "\n{}. {} [{}, {}, {role}] {}", i + 1, c.code, c.layer().as_str(), c.confidence.as_str(), c.component)?;
+        writeln!(
+            w,
+            "\n{}. {} [{}, {}, {role}] {}",
+            i + 1,
+            c.code,
+            c.layer().as_str(),
+            c.confidence.as_str(),
+            c.component
+        )?;
         writeln!(w, "   {}", c.message)?;
         if !c.evidence.is_empty() {
             writeln!(w, "   Evidence:")?;
@@ -51,7 +59,12 @@ pub fn write(w: &mut dyn io::Write, d: &Diagnosis, opts: Options) -> io::Result<
     } else {
         let count = |s: CheckStatus| d.checks.iter().filter(|c| c.status == s).count();
         let mut parts = vec![format!("{} passed", count(CheckStatus::Pass))];
-        for (s, label) in [(CheckStatus::Fail, "failed"), (CheckStatus::Warn, "warned"), (CheckStatus::Unknown, "unknown"), (CheckStatus::Skipped, "skipped")] {
+        for (s, label) in [
+            (CheckStatus::Fail, "failed"),
+            (CheckStatus::Warn, "warned"),
+            (CheckStatus::Unknown, "unknown"),
+            (CheckStatus::Skipped, "skipped"),
+        ] {
             if count(s) > 0 {
                 parts.push(format!("{} {label}", count(s)));
             }
@@ -75,7 +88,7 @@ pub fn write(w: &mut dyn io::Write, d: &Diagnosis, opts: Options) -> io::Result<
 
 #[cfg(test)]
 mod tests {
-    use crate::{fixtures, Options};
+    use crate::{Options, fixtures};
 
     fn render(verbose: bool, d: &portdoctor_model::Diagnosis) -> String {
         let mut out = Vec::new();

@@ -18,8 +18,8 @@ use std::fmt;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 pub const PUBLIC_V4: &str = "203.0.113.10";
 pub const PRIVATE_V4: &str = "10.0.1.10";
@@ -62,11 +62,22 @@ pub struct Listen {
     pub device: Option<String>,
     pub backlog: u32,
     pub accept: bool,
+    /// The process name the listener takes (as `nginx` would show in /proc/PID/comm).
+    pub name: Option<String>,
 }
 
 impl Listen {
     pub fn tcp(bind: &str, port: u16) -> Listen {
-        Listen { proto: "tcp", bind: bind.into(), port, v6only: None, device: None, backlog: 128, accept: true }
+        Listen {
+            proto: "tcp",
+            bind: bind.into(),
+            port,
+            v6only: None,
+            device: None,
+            backlog: 128,
+            accept: true,
+            name: None,
+        }
     }
 
     pub fn udp(bind: &str, port: u16) -> Listen {
@@ -120,9 +131,16 @@ impl Testbed {
         std::fs::create_dir_all(&scripts)?;
         std::fs::write(scripts.join("listener.py"), LISTENER_PY)?;
         std::fs::write(scripts.join("client.py"), CLIENT_PY)?;
-        let tb = Testbed { client: format!("{base}c"), edge: format!("{base}e"), instance: format!("{base}i"), scripts, children: vec![] };
+        let tb = Testbed {
+            client: format!("{base}c"),
+            edge: format!("{base}e"),
+            instance: format!("{base}i"),
+            scripts,
+            children: vec![],
+        };
         // From here on, Drop cleans up whatever was made.
-        tb.build().map_err(|e| io::Error::other(format!("testbed setup (needs root, iproute2, nftables, python3): {e}")))?;
+        tb.build()
+            .map_err(|e| io::Error::other(format!("testbed setup (needs root, iproute2, nftables, python3): {e}")))?;
         Ok(tb)
     }
 
@@ -133,10 +151,28 @@ impl Testbed {
             ip(&["-n", ns, "link", "set", "lo", "up"])?;
             // No duplicate address detection: a tentative link-local address keeps IPv6 from
             // working for the first second or two after the links come up.
-            check(Command::new("ip").args(["netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"]))?;
+            check(Command::new("ip").args([
+                "netns",
+                "exec",
+                ns,
+                "sysctl",
+                "-q",
+                "-w",
+                "net.ipv6.conf.all.accept_dad=0",
+                "net.ipv6.conf.default.accept_dad=0",
+            ]))?;
         }
         // Forwarding first: turning it on later resets per-interface IPv6 state mid-setup.
-        check(Command::new("ip").args(["netns", "exec", e, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"]))?;
+        check(Command::new("ip").args([
+            "netns",
+            "exec",
+            e,
+            "sysctl",
+            "-q",
+            "-w",
+            "net.ipv4.ip_forward=1",
+            "net.ipv6.conf.all.forwarding=1",
+        ]))?;
         ip(&["link", "add", "eth0", "netns", c, "type", "veth", "peer", "name", "eth0", "netns", e])?;
         ip(&["link", "add", "eth0", "netns", i, "type", "veth", "peer", "name", "eth1", "netns", e])?;
         let addrs: [(&str, &str, &str); 6] = [
@@ -214,7 +250,15 @@ impl Testbed {
     /// Starts a real listener in the instance; returns its pid once it is bound.
     pub fn listen(&mut self, l: &Listen) -> io::Result<u32> {
         let script = self.scripts.join("listener.py").display().to_string();
-        let mut args = vec![script, "--proto".into(), l.proto.into(), "--bind".into(), l.bind.clone(), "--port".into(), l.port.to_string()];
+        let mut args = vec![
+            script,
+            "--proto".into(),
+            l.proto.into(),
+            "--bind".into(),
+            l.bind.clone(),
+            "--port".into(),
+            l.port.to_string(),
+        ];
         args.extend(["--backlog".into(), l.backlog.to_string()]);
         if let Some(v) = l.v6only {
             args.extend(["--v6only".into(), u8::from(v).to_string()]);
@@ -225,6 +269,9 @@ impl Testbed {
         if !l.accept {
             args.push("--no-accept".into());
         }
+        if let Some(n) = &l.name {
+            args.extend(["--name".into(), n.clone()]);
+        }
         let ns = self.instance.clone();
         self.spawn_ready(&ns, &args, "ready")
     }
@@ -233,7 +280,8 @@ impl Testbed {
     pub fn hold_connections(&mut self, host: &str, port: u16, n: u32) -> io::Result<()> {
         let script = self.scripts.join("client.py").display().to_string();
         let ns = self.client.clone();
-        self.spawn_ready(&ns, &[script, "hold".into(), host.into(), port.to_string(), n.to_string()], "held").map(|_| ())
+        self.spawn_ready(&ns, &[script, "hold".into(), host.into(), port.to_string(), n.to_string()], "held")
+            .map(|_| ())
     }
 
     /// The kernel's answer: a real connect (or UDP exchange) from the client namespace.

@@ -9,7 +9,11 @@ ap.add_argument("--v6only", type=int)
 ap.add_argument("--device")
 ap.add_argument("--backlog", type=int, default=128)
 ap.add_argument("--no-accept", action="store_true")
+ap.add_argument("--name", help="process name to show in /proc/PID/comm (prctl PR_SET_NAME)")
 a = ap.parse_args()
+if a.name:
+    import ctypes
+    ctypes.CDLL(None).prctl(15, a.name.encode(), 0, 0, 0)
 
 fam = socket.AF_INET6 if ":" in a.bind else socket.AF_INET
 s = socket.socket(fam, socket.SOCK_STREAM if a.proto == "tcp" else socket.SOCK_DGRAM)

@@ -6,9 +6,9 @@ mod time;
 
 use clap::Parser;
 use cli::{Cli, Command, HostArgs, OutputFormat, ReportArgs, SnapshotCommand};
-use portdoctor_engine::host::{diagnose_host, HostQuery};
+use portdoctor_engine::host::{HostQuery, diagnose_host};
 use portdoctor_model::Diagnosis;
-use portdoctor_render::{render, Format, Options};
+use portdoctor_render::{Format, Options, render};
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
@@ -31,10 +31,15 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            // Clap's message spans several lines (usage, tips): keep the first, which names the problem.
+            // Clap's message spans several lines (the problem, then usage and tips): keep the
+            // problem, on one line.
             let rendered = e.to_string();
-            let first = rendered.lines().next().unwrap_or("error: bad command line");
-            eprintln!("portdoctor: {}", first.trim_start_matches("error: "));
+            let problem: Vec<&str> = rendered
+                .lines()
+                .take_while(|l| !l.trim().is_empty() && !l.starts_with("Usage:"))
+                .map(str::trim)
+                .collect();
+            eprintln!("portdoctor: {}", problem.join(" ").trim_start_matches("error: "));
             return ExitCode::from(2);
         }
     };
@@ -98,7 +103,8 @@ fn emit(d: &Diagnosis, format: Format, r: &ReportArgs) -> Result<(), Fail> {
     let opts = Options { verbose: r.verbose };
     match &r.output {
         Some(path) => {
-            let mut f = std::fs::File::create(path).map_err(|e| Fail(format!("{}: cannot write: {e}", path.display())))?;
+            let mut f =
+                std::fs::File::create(path).map_err(|e| Fail(format!("{}: cannot write: {e}", path.display())))?;
             render(&mut f, d, format, opts).map_err(|e| Fail(format!("{}: {e}", path.display())))?;
         }
         None => {

@@ -1,7 +1,9 @@
 //! Host scenarios against the real kernel: each builds the testbed, asks the kernel with a real
 //! connect from the internet client, then asks portdoctor inside the instance, and asserts both.
 
-use portdoctor_testbed::{Listen, Testbed, Wire, INSTANCE_V6, PRIVATE_V4, PUBLIC_V4, SECOND_V4};
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use portdoctor_testbed::{INSTANCE_V6, Listen, PRIVATE_V4, PUBLIC_V4, SECOND_V4, Testbed, Wire};
 use serde_json::Value;
 use std::path::Path;
 
@@ -14,8 +16,13 @@ fn host(tb: &Testbed, args: &[&str]) -> (i32, Value) {
     let mut argv = vec!["host", "--json"];
     argv.extend_from_slice(args);
     let out = tb.run_in_instance(bin(), &argv).expect("run portdoctor");
-    let report: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
     (out.status.code().unwrap_or(-1), report)
 }
 
@@ -104,7 +111,12 @@ fn bound_to_another_local_address() {
     assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Refused);
     let (code, r) = host(&tb, &["--port", "8080"]);
     assert_blocked(&r, code, &["LISTENER_ADDRESS_MISMATCH"]);
-    assert!(r["verdict"]["causes"][0]["message"].as_str().unwrap().contains(&format!("but tcp/8080 arrives at {PRIVATE_V4}")));
+    assert!(
+        r["verdict"]["causes"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("but tcp/8080 arrives at {PRIVATE_V4}"))
+    );
 }
 
 #[test]
@@ -153,7 +165,10 @@ fn snapshot_gives_the_same_verdict_offline() {
     assert!(out.stdout.is_empty());
     let (live_code, live) = host(&tb, &["--port", "8080"]);
     // Offline, outside the namespace: only the files speak.
-    let off = std::process::Command::new(bin()).args(["host", "--json", "--port", "8080", "--snapshot", dir.to_str().unwrap()]).output().unwrap();
+    let off = std::process::Command::new(bin())
+        .args(["host", "--json", "--port", "8080", "--snapshot", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
     let offline: Value = serde_json::from_slice(&off.stdout).unwrap();
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(off.status.code(), Some(live_code));
@@ -167,12 +182,40 @@ fn without_root_the_owner_is_a_warning_with_the_remedy() {
     let mut tb = Testbed::new().unwrap();
     tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
     let out = tb
-        .exec(&tb.instance, &["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", bin().to_str().unwrap(), "host", "--json", "--port", "8080"])
+        .exec(
+            &tb.instance,
+            &[
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                bin().to_str().unwrap(),
+                "host",
+                "--json",
+                "--port",
+                "8080",
+            ],
+        )
         .unwrap();
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let r: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(out.status.code(), Some(0), "{r:#}");
     let owner = r["checks"].as_array().unwrap().iter().find(|c| c["id"] == "host.listener.owner").expect("owner check");
     assert_eq!(owner["status"], "warn");
     assert!(owner["evidence"][0].as_str().unwrap().contains("sudo"), "{owner:#}");
 }
 
+/// Rewrites the bundled example (`examples/host-loopback-only`) from a real namespace:
+/// `cargo test -p portdoctor --test host_netns -- --ignored regenerate_bundled_example`.
+#[test]
+#[ignore]
+fn regenerate_bundled_example() {
+    let mut tb = Testbed::new().unwrap();
+    tb.listen(&Listen::tcp("0.0.0.0", 22)).unwrap();
+    tb.listen(&Listen { name: Some("nginx".into()), ..Listen::tcp("127.0.0.1", 8080) }).unwrap();
+    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Refused);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/host-loopback-only");
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = tb.run_in_instance(bin(), &["snapshot", "host", "--out", dir.to_str().unwrap()]).unwrap();
+    assert!(out.status.success());
+}

@@ -5,7 +5,12 @@ use portdoctor_model::{Missing, Status};
 use std::collections::BTreeMap;
 
 fn ifaddr(a: &str, p: u8) -> IfAddr {
-    IfAddr { addr: a.parse().unwrap(), prefix: p, scope: if a.starts_with("127") || a == "::1" { "host".into() } else { "global".into() }, secondary: false }
+    IfAddr {
+        addr: a.parse().unwrap(),
+        prefix: p,
+        scope: if a.starts_with("127") || a == "::1" { "host".into() } else { "global".into() },
+        secondary: false,
+    }
 }
 
 fn route(dst: &str, gw: Option<&str>, src: Option<&str>) -> Route {
@@ -49,8 +54,18 @@ fn evidence(sockets: Vec<Socket>) -> HostEvidence {
         hostname: Some("web1".into()),
         sockets: Knowledge::Known(sockets),
         interfaces: Knowledge::Known(vec![
-            Interface { index: 1, name: "lo".into(), up: true, addrs: vec![ifaddr("127.0.0.1", 8), ifaddr("::1", 128)] },
-            Interface { index: 2, name: "eth0".into(), up: true, addrs: vec![ifaddr("10.0.1.10", 24), ifaddr("10.0.1.11", 24), ifaddr("2001:db8:2::10", 64)] },
+            Interface {
+                index: 1,
+                name: "lo".into(),
+                up: true,
+                addrs: vec![ifaddr("127.0.0.1", 8), ifaddr("::1", 128)],
+            },
+            Interface {
+                index: 2,
+                name: "eth0".into(),
+                up: true,
+                addrs: vec![ifaddr("10.0.1.10", 24), ifaddr("10.0.1.11", 24), ifaddr("2001:db8:2::10", 64)],
+            },
             Interface { index: 3, name: "eth1".into(), up: true, addrs: vec![ifaddr("10.0.2.10", 24)] },
         ]),
         routes: Knowledge::Known(vec![
@@ -105,14 +120,62 @@ fn table_of_listener_cases() {
     bound_eth0.bound_ifindex = Some(2);
     let v6_query = HostQuery { to: Some("2001:db8:2::10".parse().unwrap()), ..q(8080) };
     let cases = vec![
-        Case { name: "wildcard v4", sockets: vec![sock(Proto::Tcp, "0.0.0.0", 8080)], query: q(8080), status: Status::Reachable, codes: vec![] },
-        Case { name: "dual-stack", sockets: vec![sock(Proto::Tcp, "::", 8080)], query: q(8080), status: Status::Reachable, codes: vec![] },
-        Case { name: "exact address", sockets: vec![sock(Proto::Tcp, "10.0.1.10", 8080)], query: q(8080), status: Status::Reachable, codes: vec![] },
-        Case { name: "v4-mapped", sockets: vec![sock(Proto::Tcp, "::ffff:10.0.1.10", 8080)], query: q(8080), status: Status::Reachable, codes: vec![] },
-        Case { name: "nothing", sockets: vec![sock(Proto::Tcp, "0.0.0.0", 22)], query: q(8080), status: Status::Blocked, codes: vec!["NOT_LISTENING"] },
-        Case { name: "udp vs tcp", sockets: vec![sock(Proto::Udp, "0.0.0.0", 8080)], query: q(8080), status: Status::Blocked, codes: vec!["NOT_LISTENING"] },
-        Case { name: "loopback", sockets: vec![sock(Proto::Tcp, "127.0.0.1", 8080)], query: q(8080), status: Status::Blocked, codes: vec!["LISTENER_LOOPBACK_ONLY"] },
-        Case { name: "loopback v6", sockets: vec![sock(Proto::Tcp, "::1", 8080)], query: q(8080), status: Status::Blocked, codes: vec!["LISTENER_LOOPBACK_ONLY"] },
+        Case {
+            name: "wildcard v4",
+            sockets: vec![sock(Proto::Tcp, "0.0.0.0", 8080)],
+            query: q(8080),
+            status: Status::Reachable,
+            codes: vec![],
+        },
+        Case {
+            name: "dual-stack",
+            sockets: vec![sock(Proto::Tcp, "::", 8080)],
+            query: q(8080),
+            status: Status::Reachable,
+            codes: vec![],
+        },
+        Case {
+            name: "exact address",
+            sockets: vec![sock(Proto::Tcp, "10.0.1.10", 8080)],
+            query: q(8080),
+            status: Status::Reachable,
+            codes: vec![],
+        },
+        Case {
+            name: "v4-mapped",
+            sockets: vec![sock(Proto::Tcp, "::ffff:10.0.1.10", 8080)],
+            query: q(8080),
+            status: Status::Reachable,
+            codes: vec![],
+        },
+        Case {
+            name: "nothing",
+            sockets: vec![sock(Proto::Tcp, "0.0.0.0", 22)],
+            query: q(8080),
+            status: Status::Blocked,
+            codes: vec!["NOT_LISTENING"],
+        },
+        Case {
+            name: "udp vs tcp",
+            sockets: vec![sock(Proto::Udp, "0.0.0.0", 8080)],
+            query: q(8080),
+            status: Status::Blocked,
+            codes: vec!["NOT_LISTENING"],
+        },
+        Case {
+            name: "loopback",
+            sockets: vec![sock(Proto::Tcp, "127.0.0.1", 8080)],
+            query: q(8080),
+            status: Status::Blocked,
+            codes: vec!["LISTENER_LOOPBACK_ONLY"],
+        },
+        Case {
+            name: "loopback v6",
+            sockets: vec![sock(Proto::Tcp, "::1", 8080)],
+            query: q(8080),
+            status: Status::Blocked,
+            codes: vec!["LISTENER_LOOPBACK_ONLY"],
+        },
         Case {
             name: "loopback asked about loopback",
             sockets: vec![sock(Proto::Tcp, "127.0.0.1", 8080)],
@@ -120,12 +183,48 @@ fn table_of_listener_cases() {
             status: Status::Reachable,
             codes: vec![],
         },
-        Case { name: "v6only", sockets: vec![v6only.clone()], query: q(8080), status: Status::Blocked, codes: vec!["LISTENER_FAMILY_MISMATCH"] },
-        Case { name: "v6only for v6 traffic", sockets: vec![v6only], query: v6_query.clone(), status: Status::Reachable, codes: vec![] },
-        Case { name: "v4 socket, v6 traffic", sockets: vec![sock(Proto::Tcp, "0.0.0.0", 8080)], query: v6_query, status: Status::Blocked, codes: vec!["LISTENER_FAMILY_MISMATCH"] },
-        Case { name: "other address", sockets: vec![sock(Proto::Tcp, "10.0.1.11", 8080)], query: q(8080), status: Status::Blocked, codes: vec!["LISTENER_ADDRESS_MISMATCH"] },
-        Case { name: "other device", sockets: vec![bound_eth1], query: q(8080), status: Status::Blocked, codes: vec!["LISTENER_ADDRESS_MISMATCH"] },
-        Case { name: "right device", sockets: vec![bound_eth0], query: q(8080), status: Status::Reachable, codes: vec![] },
+        Case {
+            name: "v6only",
+            sockets: vec![v6only.clone()],
+            query: q(8080),
+            status: Status::Blocked,
+            codes: vec!["LISTENER_FAMILY_MISMATCH"],
+        },
+        Case {
+            name: "v6only for v6 traffic",
+            sockets: vec![v6only],
+            query: v6_query.clone(),
+            status: Status::Reachable,
+            codes: vec![],
+        },
+        Case {
+            name: "v4 socket, v6 traffic",
+            sockets: vec![sock(Proto::Tcp, "0.0.0.0", 8080)],
+            query: v6_query,
+            status: Status::Blocked,
+            codes: vec!["LISTENER_FAMILY_MISMATCH"],
+        },
+        Case {
+            name: "other address",
+            sockets: vec![sock(Proto::Tcp, "10.0.1.11", 8080)],
+            query: q(8080),
+            status: Status::Blocked,
+            codes: vec!["LISTENER_ADDRESS_MISMATCH"],
+        },
+        Case {
+            name: "other device",
+            sockets: vec![bound_eth1],
+            query: q(8080),
+            status: Status::Blocked,
+            codes: vec!["LISTENER_ADDRESS_MISMATCH"],
+        },
+        Case {
+            name: "right device",
+            sockets: vec![bound_eth0],
+            query: q(8080),
+            status: Status::Reachable,
+            codes: vec![],
+        },
         Case {
             name: "two wrong listeners, two causes",
             sockets: vec![sock(Proto::Tcp, "127.0.0.1", 8080), sock(Proto::Tcp, "10.0.2.10", 8080)],
@@ -140,7 +239,13 @@ fn table_of_listener_cases() {
             status: Status::Reachable,
             codes: vec![],
         },
-        Case { name: "udp bound", sockets: vec![sock(Proto::Udp, "0.0.0.0", 53)], query: HostQuery { proto: Proto::Udp, ..q(53) }, status: Status::Reachable, codes: vec![] },
+        Case {
+            name: "udp bound",
+            sockets: vec![sock(Proto::Udp, "0.0.0.0", 53)],
+            query: HostQuery { proto: Proto::Udp, ..q(53) },
+            status: Status::Reachable,
+            codes: vec![],
+        },
     ];
     for c in cases {
         let d = diagnose_host(&evidence(c.sockets), &c.query);
@@ -199,12 +304,24 @@ fn rising_overflows_with_room_is_a_warning() {
 #[test]
 fn conntrack_full_and_nearly_full() {
     let mut ev = evidence(vec![sock(Proto::Tcp, "0.0.0.0", 8080)]);
-    ev.conntrack = Knowledge::Known(Conntrack::Loaded { count: 65536, max: 65536, drop: Some(120), early_drop: Some(0), insert_failed: None });
+    ev.conntrack = Knowledge::Known(Conntrack::Loaded {
+        count: 65536,
+        max: 65536,
+        drop: Some(120),
+        early_drop: Some(0),
+        insert_failed: None,
+    });
     let d = diagnose_host(&ev, &q(8080));
     assert_eq!(codes(&d), vec!["CONNTRACK_TABLE_FULL"]);
     assert!(d.causes[0].evidence[1].contains("drop 120"));
     assert!(d.causes[0].fix[0].contains("131072"));
-    ev.conntrack = Knowledge::Known(Conntrack::Loaded { count: 60000, max: 65536, drop: None, early_drop: None, insert_failed: None });
+    ev.conntrack = Knowledge::Known(Conntrack::Loaded {
+        count: 60000,
+        max: 65536,
+        drop: None,
+        early_drop: None,
+        insert_failed: None,
+    });
     let d = diagnose_host(&ev, &q(8080));
     assert_eq!(d.status, Status::Reachable);
     assert_eq!(check(&d, "host.conntrack").status, CheckStatus::Warn);

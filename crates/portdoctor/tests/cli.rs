@@ -1,0 +1,217 @@
+//! The binary's outside contract without namespaces: formats, exit codes, bad input, snapshots.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn portdoctor(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_portdoctor")).args(args).output().expect("run portdoctor")
+}
+
+fn example() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/host-loopback-only").display().to_string()
+}
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name).display().to_string()
+}
+
+/// A writable copy of the bundled example, to break on purpose.
+fn scratch_copy(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("portdoctor-cli-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for e in std::fs::read_dir(example()).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+    }
+    dir
+}
+
+/// Exit 2, exactly one line on stderr, nothing on stdout (CONTRACT.md §2).
+fn assert_usage_error(out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(out.stdout.is_empty(), "stdout: {}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains(needle), "{stderr:?} should mention {needle:?}");
+}
+
+#[test]
+fn bundled_example_is_blocked_by_a_loopback_listener() {
+    let out = portdoctor(&["host", "--snapshot", &example(), "--port", "8080", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["schema_version"], 1);
+    assert_eq!(r["verdict"]["causes"][0]["code"], "LISTENER_LOOPBACK_ONLY");
+    assert!(r["verdict"]["summary"].as_str().unwrap().starts_with("nginx (pid "));
+    let hops: Vec<&str> = r["path"].as_array().unwrap().iter().map(|h| h["hop"].as_str().unwrap()).collect();
+    assert_eq!(hops, ["nic", "host-firewall", "kernel", "listener"]);
+    let skipped: Vec<&str> = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "skipped")
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert!(skipped.contains(&"host.firewall") && skipped.contains(&"host.rp-filter"), "{skipped:?}");
+}
+
+#[test]
+fn the_other_port_of_the_example_is_reachable() {
+    let out = portdoctor(&["host", "--snapshot", &example(), "--port", "22"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("REACHABLE: tcp/22 to 10.0.1.10 from internet\n"), "{text}");
+}
+
+#[test]
+fn text_verbose_and_markdown() {
+    let out = portdoctor(&["host", "--snapshot", &example(), "--port", "8080", "--verbose"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let verdict = text.find("BLOCKED").unwrap();
+    let cause = text.find("LISTENER_LOOPBACK_ONLY").unwrap();
+    let checks = text.find("[pass   ] host.address").unwrap();
+    assert!(verdict < cause && cause < checks, "verdict, then causes, then every check:\n{text}");
+    let out = portdoctor(&["host", "--snapshot", &example(), "--port", "8080", "--format", "markdown"]);
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(md.starts_with("## portdoctor: **blocked**"), "{md}");
+    assert!(md.contains("| listener | `tcp 127.0.0.1:8080` | ✗ fail |"), "{md}");
+}
+
+#[test]
+fn output_file_gets_the_report_and_stdout_stays_empty() {
+    let path = std::env::temp_dir().join(format!("portdoctor-cli-out-{}.json", std::process::id()));
+    let out =
+        portdoctor(&["host", "--snapshot", &example(), "--port", "8080", "--json", "--output", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    std::fs::remove_file(&path).ok();
+    assert_eq!(r["verdict"]["status"], "blocked");
+}
+
+#[test]
+fn conntrack_table_full_from_a_snapshot() {
+    let out = portdoctor(&["host", "--snapshot", &fixture("host-conntrack-full"), "--port", "22", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c = &r["verdict"]["causes"][0];
+    assert_eq!(c["code"], "CONNTRACK_TABLE_FULL");
+    assert_eq!(c["layer"], "host");
+    let ev = c["evidence"].to_string();
+    assert!(ev.contains("nf_conntrack_count = 262144, nf_conntrack_max = 262144"), "{ev}");
+    assert!(ev.contains("drop 512, early_drop 37"), "{ev}");
+}
+
+#[test]
+fn bad_ports_and_flags_are_usage_errors() {
+    assert_usage_error(&portdoctor(&["host", "--port", "0"]), "0");
+    assert_usage_error(&portdoctor(&["host", "--port", "70000"]), "70000");
+    assert_usage_error(&portdoctor(&["host", "--port", "80", "--frobnicate"]), "--frobnicate");
+    assert_usage_error(&portdoctor(&["host", "--port", "80", "--proto", "sctp"]), "sctp");
+    assert_usage_error(&portdoctor(&["host", "--port", "80", "--from", "10.0.0.0/33"]), "10.0.0.0/33");
+    assert_usage_error(
+        &portdoctor(&["host", "--port", "80", "--snapshot", &example(), "--format", "html"]),
+        "html is not built yet",
+    );
+    assert_usage_error(&portdoctor(&["host"]), "--port");
+}
+
+#[test]
+fn malformed_snapshot_file_names_file_and_field() {
+    let dir = scratch_copy("malformed");
+    std::fs::write(
+        dir.join("sockets.json"),
+        r#"[{"proto":"tcp","state":"LISTEN","local":"not-an-ip","port":1,"recv_q":0,"send_q":0,"uid":0,"inode":1}]"#,
+    )
+    .unwrap();
+    assert_usage_error(
+        &portdoctor(&["host", "--snapshot", dir.to_str().unwrap(), "--port", "80"]),
+        "sockets.json: line 1",
+    );
+    std::fs::write(dir.join("sockets.json"), "[]").unwrap();
+    std::fs::write(
+        dir.join("ip-addr.json"),
+        r#"[{"ifindex":1,"ifname":"lo","addr_info":[{"local":"10.0.0.1","prefixlen":40}]}]"#,
+    )
+    .unwrap();
+    assert_usage_error(
+        &portdoctor(&["host", "--snapshot", dir.to_str().unwrap(), "--port", "80"]),
+        "ip-addr.json: [0].addr_info[0].prefixlen",
+    );
+    let truncated = std::fs::read_to_string(example() + "/proc-net-netstat.txt").unwrap();
+    std::fs::write(dir.join("ip-addr.json"), std::fs::read(example() + "/ip-addr.json").unwrap()).unwrap();
+    std::fs::write(dir.join("proc-net-netstat.txt"), &truncated[..truncated.len() / 3]).unwrap();
+    assert_usage_error(
+        &portdoctor(&["host", "--snapshot", dir.to_str().unwrap(), "--port", "80"]),
+        "proc-net-netstat.txt: ",
+    );
+    std::fs::write(dir.join("manifest.json"), "{ not json").unwrap();
+    assert_usage_error(
+        &portdoctor(&["host", "--snapshot", dir.to_str().unwrap(), "--port", "80"]),
+        "manifest.json: line 1",
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    assert_usage_error(
+        &portdoctor(&["host", "--snapshot", "/nonexistent/snap", "--port", "80"]),
+        "/nonexistent/snap: cannot read",
+    );
+}
+
+#[test]
+fn a_source_missing_from_the_snapshot_is_unknown_not_a_guess() {
+    let dir = scratch_copy("missing");
+    std::fs::remove_file(dir.join("sockets.json")).unwrap();
+    let out = portdoctor(&["host", "--snapshot", dir.to_str().unwrap(), "--port", "8080", "--json"]);
+    // The manifest lists sockets.json as obtained, so its absence is an input error...
+    assert_eq!(out.status.code(), Some(2));
+    // ...while a hand-assembled folder without a manifest just lacks that evidence.
+    std::fs::remove_file(dir.join("manifest.json")).unwrap();
+    let out = portdoctor(&["host", "--snapshot", dir.to_str().unwrap(), "--port", "8080", "--json"]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(out.status.code(), Some(3), "inconclusive");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let listener = r["checks"].as_array().unwrap().iter().find(|c| c["id"] == "host.listener").unwrap();
+    assert_eq!(listener["status"], "unknown");
+    assert!(listener["evidence"][0].as_str().unwrap().contains("portdoctor snapshot host"), "{listener:#}");
+    assert!(r["notes"][0].as_str().unwrap().contains("no manifest.json"));
+}
+
+#[test]
+fn a_tool_that_was_missing_when_the_snapshot_was_taken_is_unknown_with_the_remedy() {
+    let dir = scratch_copy("toolmissing");
+    let manifest = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
+    let mut m: Value = serde_json::from_str(&manifest).unwrap();
+    m["sources"]["ip-addr.json"] = serde_json::json!({"command": "ip -j addr show", "outcome": "tool-missing", "stderr": "No such file or directory (os error 2)"});
+    std::fs::write(dir.join("manifest.json"), m.to_string()).unwrap();
+    let out = portdoctor(&["host", "--snapshot", dir.to_str().unwrap(), "--port", "8080", "--json"]);
+    std::fs::remove_dir_all(&dir).ok();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let addr = r["checks"].as_array().unwrap().iter().find(|c| c["id"] == "host.address").unwrap();
+    assert_eq!(addr["status"], "unknown");
+    assert!(addr["evidence"][0].as_str().unwrap().contains("install iproute2"), "{addr:#}");
+    // The loopback listener is still wrong whatever the arrival address: still blocked.
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn help_and_version_exit_zero() {
+    let out = portdoctor(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("host"));
+    let out = portdoctor(&["--version"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), concat!("portdoctor ", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn live_run_on_this_machine_prints_a_valid_report() {
+    let out = portdoctor(&["host", "--port", "22", "--json"]);
+    let code = out.status.code().unwrap();
+    assert!([0, 1, 3].contains(&code), "exit {code}: {}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["schema_version"], 1);
+    assert_eq!(r["query"]["port"], 22);
+}
