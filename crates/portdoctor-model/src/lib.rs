@@ -4,6 +4,8 @@
 //! environment; values are validated where they are made (a `Cidr` always has a prefix that fits
 //! its family). Must not depend on any other portdoctor crate.
 
+pub mod addrset;
+pub mod cloud;
 pub mod diagnosis;
 pub mod host;
 pub mod knowledge;

@@ -5,6 +5,7 @@
 //! the field or line. The same functions read live output and snapshot files, so a snapshot
 //! reproduces a live run. Depends only on portdoctor-model.
 
+pub mod aws;
 pub mod host;
 pub mod iproute;
 pub mod procfs;
