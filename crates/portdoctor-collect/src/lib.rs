@@ -5,6 +5,7 @@
 //! Layer: collect. Invariants: read-only, never changes the host; a source that cannot be read
 //! is recorded with why (tool missing, permission denied, failed), never dropped.
 
+pub mod aws_snapshot;
 pub mod host;
 pub mod procs;
 pub mod snapshot;

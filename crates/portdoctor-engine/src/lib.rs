@@ -4,4 +4,5 @@
 //! evidence always gives the same diagnosis, so live runs and snapshots agree by construction.
 //! Every cause and check cites the evidence it rests on. Depends only on portdoctor-model.
 
+pub mod cloud;
 pub mod host;

@@ -1,6 +1,7 @@
 //! The command line (CONTRACT.md §1).
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use portdoctor_model::cloud::PortRange;
 use portdoctor_model::net::{Proto, Source};
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -17,6 +18,9 @@ pub enum Command {
     /// On the server itself: the host layers (listener, accept queue, conntrack; firewall and
     /// rp_filter are reported as not checked yet).
     Host(HostArgs),
+    /// The AWS path to an instance or public address: internet gateway, routes, network ACLs,
+    /// security groups, interface and instance, from a snapshot (or the live API).
+    Cloud(CloudArgs),
     /// Write the evidence that `--snapshot` reads.
     Snapshot {
         #[command(subcommand)]
@@ -56,6 +60,37 @@ pub struct HostArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["instance", "public_ip"])))]
+pub struct CloudArgs {
+    /// The port in question (1-65535).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: u16,
+    #[arg(long, default_value = "tcp", value_parser = parse_proto)]
+    pub proto: Proto,
+    /// The client: `internet` (every public address), an address, or a CIDR.
+    #[arg(long, default_value = "internet", value_parser = parse_source)]
+    pub from: Source,
+    /// The instance (i-…); its public address is the target.
+    #[arg(long)]
+    pub instance: Option<String>,
+    /// The public (or Elastic) IP address the clients use.
+    #[arg(long)]
+    pub public_ip: Option<IpAddr>,
+    /// The client's ephemeral ports, which stateless network ACLs must let replies reach.
+    #[arg(long, default_value = "1024-65535", value_parser = parse_ports)]
+    pub client_ports: PortRange,
+    /// An AWS snapshot folder (AWS CLI JSON, as `portdoctor snapshot aws` or Batfish lay it out).
+    #[arg(long)]
+    pub snapshot: Option<PathBuf>,
+    #[arg(long)]
+    pub region: Option<String>,
+    #[arg(long)]
+    pub profile: Option<String>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct ReportArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
@@ -80,6 +115,16 @@ pub enum OutputFormat {
 
 fn parse_proto(s: &str) -> Result<Proto, String> {
     s.parse()
+}
+
+fn parse_ports(s: &str) -> Result<PortRange, String> {
+    let (lo, hi) = s.split_once('-').unwrap_or((s, s));
+    let lo: u16 = lo.trim().parse().map_err(|_| format!("'{s}' is not a port range LO-HI"))?;
+    let hi: u16 = hi.trim().parse().map_err(|_| format!("'{s}' is not a port range LO-HI"))?;
+    if lo > hi {
+        return Err(format!("'{s}': the low port is above the high one"));
+    }
+    Ok(PortRange { from: lo, to: hi })
 }
 
 fn parse_source(s: &str) -> Result<Source, String> {

@@ -5,7 +5,8 @@ mod cli;
 mod time;
 
 use clap::Parser;
-use cli::{Cli, Command, HostArgs, OutputFormat, ReportArgs, SnapshotCommand};
+use cli::{Cli, CloudArgs, Command, HostArgs, OutputFormat, ReportArgs, SnapshotCommand};
+use portdoctor_engine::cloud::{diagnose_cloud, CloudQuery, CloudTarget};
 use portdoctor_engine::host::{HostQuery, diagnose_host};
 use portdoctor_model::Diagnosis;
 use portdoctor_render::{Format, Options, render};
@@ -55,6 +56,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<u8, Fail> {
     match cli.command {
         Command::Host(args) => host(args),
+        Command::Cloud(args) => cloud(args),
         Command::Snapshot { what: SnapshotCommand::Host { out } } => snapshot_host(&out),
     }
 }
@@ -68,6 +70,26 @@ fn host(args: HostArgs) -> Result<u8, Fail> {
     let evidence = portdoctor_parse::host::parse_host(&raw)?;
     let query = HostQuery { port: args.port, proto: args.proto, from: args.from, to: args.to };
     let mut d = diagnose_host(&evidence, &query);
+    notes.append(&mut d.notes);
+    d.notes = notes;
+    emit(&d, format, &args.report)?;
+    Ok(d.status.exit_code() as u8)
+}
+
+fn cloud(args: CloudArgs) -> Result<u8, Fail> {
+    let format = report_format(&args.report)?;
+    let Some(dir) = &args.snapshot else {
+        return Err(Fail("live AWS collection is not built yet: pass --snapshot DIR (AWS CLI JSON files)".into()));
+    };
+    let (docs, mut notes) = portdoctor_collect::aws_snapshot::read_aws(dir)?;
+    let evidence = portdoctor_parse::aws::parse_aws(&docs).map_err(|e| Fail(format!("{}/{e}", dir.display())))?;
+    let target = match (&args.instance, args.public_ip) {
+        (Some(i), _) => CloudTarget::Instance(i.clone()),
+        (None, Some(ip)) => CloudTarget::PublicIp(ip),
+        (None, None) => return Err(Fail("give --instance or --public-ip".into())),
+    };
+    let query = CloudQuery { port: args.port, proto: args.proto, from: args.from, target, client_ports: args.client_ports };
+    let mut d = diagnose_cloud(&evidence, &query);
     notes.append(&mut d.notes);
     d.notes = notes;
     emit(&d, format, &args.report)?;
