@@ -155,6 +155,22 @@ fn sources_text(q: &CloudQuery, s: &AddrSet) -> String {
     }
 }
 
+/// An address set in words, relative to the sources asked about: "the internet", "the internet
+/// except 8.8.8.0/24", or the prefixes themselves.
+fn describe(q: &CloudQuery, sources: &AddrSet, s: &AddrSet) -> String {
+    if !matches!(q.from, Source::Internet) {
+        return s.to_string();
+    }
+    if s == sources {
+        return "the internet".into();
+    }
+    let rest = sources.minus(s);
+    match rest.to_cidrs(4) {
+        (_, false) => format!("the internet except {rest}"),
+        _ => s.to_string(),
+    }
+}
+
 fn is_non_internet(ip: &IpAddr) -> bool {
     match ip {
         IpAddr::V4(_) => NON_INTERNET_V4.iter().filter_map(|c| c.parse::<Cidr>().ok()).any(|c| c.contains(ip)),
@@ -163,12 +179,18 @@ fn is_non_internet(ip: &IpAddr) -> bool {
 }
 
 impl<'a> Walk<'a> {
+    fn set_text(&self, s: &AddrSet) -> String {
+        describe(self.q, &self.sources, s)
+    }
+
     fn flow(&self) -> String {
         format!("{}/{}", self.q.proto, self.q.port)
     }
 
     fn cause(&mut self, code: CauseCode, component: &str, message: String, evidence: Vec<String>, fix: Vec<String>) {
-        self.causes.push(Cause::blocking(code, component, Confidence::Confirmed, message).with_evidence(evidence).with_fix(fix));
+        self.causes.push(
+            Cause::blocking(code, component, Confidence::Confirmed, message).with_evidence(evidence).with_fix(fix),
+        );
     }
 
     /// Public IP or instance → the interface and private address behind it.
@@ -184,13 +206,23 @@ impl<'a> Walk<'a> {
                 let in_vpc = list(&idx.ev.vpcs).iter().find(|v| v.cidrs.iter().any(|c| c.contains(&ip)));
                 if is_non_internet(&ip) || in_vpc.is_some() {
                     let mut evidence = vec![match in_vpc {
-                        Some(v) => format!("{ip} is inside {} ({}) (Vpcs)", v.id, v.cidrs.iter().map(Cidr::to_string).collect::<Vec<_>>().join(", ")),
-                        None => format!("{ip} is a private or reserved address (RFC 1918, RFC 6598, loopback, link-local)"),
+                        Some(v) => format!(
+                            "{ip} is inside {} ({}) (Vpcs)",
+                            v.id,
+                            v.cidrs.iter().map(Cidr::to_string).collect::<Vec<_>>().join(", ")
+                        ),
+                        None => {
+                            format!("{ip} is a private or reserved address (RFC 1918, RFC 6598, loopback, link-local)")
+                        }
                     }];
                     let mut fix = vec!["Target the instance's public or Elastic IP address instead".to_string()];
                     if let Some(e) = idx.eni_by_private.get(&ip) {
                         let public = e.private_ips.iter().find(|p| p.addr == ip).and_then(|p| p.public_ip);
-                        evidence.push(format!("{ip} is the private address of {} ({}) (NetworkInterfaces)", e.id, e.instance_id.as_deref().unwrap_or("no instance")));
+                        evidence.push(format!(
+                            "{ip} is the private address of {} ({}) (NetworkInterfaces)",
+                            e.id,
+                            e.instance_id.as_deref().unwrap_or("no instance")
+                        ));
                         if let Some(p) = public {
                             fix = vec![format!("Target its public address {p}")];
                         }
@@ -205,7 +237,11 @@ impl<'a> Walk<'a> {
                     let how = if ip.is_ipv6() { "is an IPv6 address of" } else { "is associated with" };
                     self.checks.push(
                         cloud_check(id, CheckStatus::Pass, format!("{ip} {how} {} ({})", eni.id, private))
-                            .with_evidence([format!("{} {} private address {private} (NetworkInterfaces)", eni.id, if ip.is_ipv6() { "holds" } else { "maps it to" })]),
+                            .with_evidence([format!(
+                                "{} {} private address {private} (NetworkInterfaces)",
+                                eni.id,
+                                if ip.is_ipv6() { "holds" } else { "maps it to" }
+                            )]),
                     );
                     return Some(Resolved { eni, private: *private, public: Some(ip) });
                 }
@@ -214,17 +250,26 @@ impl<'a> Walk<'a> {
                     let eni = idx.eni_by_id.get(a.network_interface_id.as_deref()?)?;
                     Some((*eni, a.private_ip.or_else(|| eni.private_ips.iter().find(|p| p.primary).map(|p| p.addr))?))
                 }) {
-                    self.checks.push(cloud_check(id, CheckStatus::Pass, format!("Elastic IP {ip} is associated with {} ({private})", eni.id)));
+                    self.checks.push(cloud_check(
+                        id,
+                        CheckStatus::Pass,
+                        format!("Elastic IP {ip} is associated with {} ({private})", eni.id),
+                    ));
                     return Some(Resolved { eni, private, public: Some(ip) });
                 }
                 let (msg, evidence) = match eip {
                     Some(a) => (
                         format!("Elastic IP {ip} is allocated but associated with no interface"),
-                        vec![format!("{} has no association (Addresses)", a.allocation_id.as_deref().unwrap_or("the allocation"))],
+                        vec![format!(
+                            "{} has no association (Addresses)",
+                            a.allocation_id.as_deref().unwrap_or("the allocation")
+                        )],
                     ),
                     None => (
                         format!("{ip} belongs to no interface in this account and region"),
-                        vec![format!("no interface has public address {ip} (NetworkInterfaces), and no Elastic IP (Addresses)")],
+                        vec![format!(
+                            "no interface has public address {ip} (NetworkInterfaces), and no Elastic IP (Addresses)"
+                        )],
                     ),
                 };
                 let fix = vec![format!(
@@ -237,8 +282,10 @@ impl<'a> Walk<'a> {
                 None
             }
             CloudTarget::Instance(iid) => {
-                let mut enis: Vec<&NetworkInterface> =
-                    list(&idx.ev.interfaces).iter().filter(|e| e.instance_id.as_deref() == Some(iid.as_str())).collect();
+                let mut enis: Vec<&NetworkInterface> = list(&idx.ev.interfaces)
+                    .iter()
+                    .filter(|e| e.instance_id.as_deref() == Some(iid.as_str()))
+                    .collect();
                 enis.sort_by_key(|e| e.device_index.unwrap_or(u32::MAX));
                 let Some(primary) = enis.first().copied() else {
                     self.checks.push(cloud_check(id, CheckStatus::Unknown, format!("No interface of {iid} in the evidence")).with_evidence([format!(
@@ -258,22 +305,46 @@ impl<'a> Walk<'a> {
                 });
                 match found {
                     Some((eni, private, public)) => {
-                        self.checks.push(cloud_check(id, CheckStatus::Pass, format!("{iid} is reached at {public} ({} {private})", eni.id)));
+                        self.checks.push(cloud_check(
+                            id,
+                            CheckStatus::Pass,
+                            format!("{iid} is reached at {public} ({} {private})", eni.id),
+                        ));
                         Some(Resolved { eni, private, public: Some(public) })
                     }
                     None => {
-                        let private = primary.private_ips.iter().find(|p| p.primary).or(primary.private_ips.first()).map(|p| p.addr);
+                        let private = primary
+                            .private_ips
+                            .iter()
+                            .find(|p| p.primary)
+                            .or(primary.private_ips.first())
+                            .map(|p| p.addr);
                         let fam = if want_v6 { "IPv6 address" } else { "public IPv4 or Elastic IP address" };
                         let msg = format!("{iid} has no {fam}: nothing on the internet can address it");
-                        let evidence: Vec<String> =
-                            enis.iter().map(|e| format!("{} ({}) has no {fam} (NetworkInterfaces)", e.id, e.private_ips.iter().map(|p| p.addr.to_string()).collect::<Vec<_>>().join(", "))).collect();
-                        self.checks.push(cloud_check(id, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone()));
+                        let evidence: Vec<String> = enis
+                            .iter()
+                            .map(|e| {
+                                format!(
+                                    "{} ({}) has no {fam} (NetworkInterfaces)",
+                                    e.id,
+                                    e.private_ips.iter().map(|p| p.addr.to_string()).collect::<Vec<_>>().join(", ")
+                                )
+                            })
+                            .collect();
+                        self.checks
+                            .push(cloud_check(id, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone()));
                         let fix = if want_v6 {
-                            vec![format!("aws ec2 assign-ipv6-addresses --network-interface-id {} --ipv6-address-count 1", primary.id)]
+                            vec![format!(
+                                "aws ec2 assign-ipv6-addresses --network-interface-id {} --ipv6-address-count 1",
+                                primary.id
+                            )]
                         } else {
                             vec![
                                 "aws ec2 allocate-address --domain vpc".to_string(),
-                                format!("aws ec2 associate-address --allocation-id <eipalloc-…> --network-interface-id {}", primary.id),
+                                format!(
+                                    "aws ec2 associate-address --allocation-id <eipalloc-…> --network-interface-id {}",
+                                    primary.id
+                                ),
                             ]
                         };
                         self.cause(CauseCode::NoPublicIp, &iid, msg, evidence, fix);
@@ -291,13 +362,27 @@ impl<'a> Walk<'a> {
             "network-interface",
             eni.id.clone(),
             CheckStatus::Pass,
-            format!("{} holds {}{}", eni.id, r.private, eni.device_index.map(|d| format!(" (device {d})")).unwrap_or_default()),
+            format!(
+                "{} holds {}{}",
+                eni.id,
+                r.private,
+                eni.device_index.map(|d| format!(" (device {d})")).unwrap_or_default()
+            ),
         ));
         let Some(iid) = eni.instance_id.as_deref() else {
             let msg = format!("{} is attached to no instance: nothing answers at {}", eni.id, r.private);
             self.checks.push(cloud_check(id, CheckStatus::Fail, msg.clone()));
             self.path.push(Hop::new("instance", "-", CheckStatus::Fail, msg.clone()));
-            self.cause(CauseCode::InstanceNotRunning, &eni.id, msg, vec![format!("{} Attachment is empty (NetworkInterfaces)", eni.id)], vec![format!("aws ec2 attach-network-interface --network-interface-id {} --instance-id <i-…> --device-index 1", eni.id)]);
+            self.cause(
+                CauseCode::InstanceNotRunning,
+                &eni.id,
+                msg,
+                vec![format!("{} Attachment is empty (NetworkInterfaces)", eni.id)],
+                vec![format!(
+                    "aws ec2 attach-network-interface --network-interface-id {} --instance-id <i-…> --device-index 1",
+                    eni.id
+                )],
+            );
             return;
         };
         match self.idx.instance_by_id.get(iid) {
@@ -343,14 +428,24 @@ impl<'a> Walk<'a> {
         };
         match igws.iter().find(|g| g.attached_vpcs.iter().any(|v| v == vpc)) {
             Some(g) => {
-                self.checks.push(cloud_check(id, CheckStatus::Pass, format!("{} is attached to {vpc}", g.id)).with_evidence([nat.clone()]));
-                self.path.push(Hop::new("internet-gateway", g.id.clone(), CheckStatus::Pass, nat));
+                self.checks.push(
+                    cloud_check(id, CheckStatus::Pass, format!("{} is attached to {vpc}", g.id))
+                        .with_evidence([nat.clone()]),
+                );
+                // Without a public address the gateway has nothing to deliver (NO_PUBLIC_IP).
+                let status = if r.public.is_some() { CheckStatus::Pass } else { CheckStatus::Fail };
+                self.path.push(Hop::new("internet-gateway", g.id.clone(), status, nat));
             }
             None => {
-                let eigw = list(&self.idx.ev.egress_only_gateways).iter().find(|g| g.attached_vpcs.iter().any(|v| v == vpc));
+                let eigw =
+                    list(&self.idx.ev.egress_only_gateways).iter().find(|g| g.attached_vpcs.iter().any(|v| v == vpc));
                 let v6 = r.public.is_some_and(|p| p.is_ipv6());
                 let (code, msg, component) = match eigw {
-                    Some(e) if v6 => (CauseCode::IgwEgressOnly, format!("{vpc} has only an egress-only internet gateway ({}): it admits nothing inbound", e.id), e.id.clone()),
+                    Some(e) if v6 => (
+                        CauseCode::IgwEgressOnly,
+                        format!("{vpc} has only an egress-only internet gateway ({}): it admits nothing inbound", e.id),
+                        e.id.clone(),
+                    ),
                     _ => (CauseCode::IgwMissing, format!("{vpc} has no internet gateway attached"), vpc.to_string()),
                 };
                 self.checks.push(cloud_check(id, CheckStatus::Fail, msg.clone()));
@@ -374,16 +469,24 @@ impl<'a> Walk<'a> {
         let id = "cloud.block-public-access";
         match &self.idx.ev.block_public_access {
             Knowledge::Unavailable(m) => self.checks.push(
-                cloud_check(id, CheckStatus::Skipped, "VPC Block Public Access settings are not in the evidence").with_evidence([m.describe()]),
+                cloud_check(id, CheckStatus::Skipped, "VPC Block Public Access settings are not in the evidence")
+                    .with_evidence([m.describe()]),
             ),
-            Knowledge::Known(None) => self.checks.push(cloud_check(id, CheckStatus::Pass, "VPC Block Public Access is off")),
+            Knowledge::Known(None) => {
+                self.checks.push(cloud_check(id, CheckStatus::Pass, "VPC Block Public Access is off"))
+            }
             Knowledge::Known(Some(bpa)) if bpa.mode == "off" => {
                 self.checks.push(cloud_check(id, CheckStatus::Pass, "VPC Block Public Access is off"))
             }
             Knowledge::Known(Some(bpa)) => {
-                let excluded = bpa.excluded_bidirectional.iter().find(|x| **x == r.eni.vpc_id || **x == r.eni.subnet_id);
+                let excluded =
+                    bpa.excluded_bidirectional.iter().find(|x| **x == r.eni.vpc_id || **x == r.eni.subnet_id);
                 if let Some(x) = excluded {
-                    self.checks.push(cloud_check(id, CheckStatus::Pass, format!("VPC Block Public Access is {}, but {x} is excluded (allow-bidirectional)", bpa.mode)));
+                    self.checks.push(cloud_check(
+                        id,
+                        CheckStatus::Pass,
+                        format!("VPC Block Public Access is {}, but {x} is excluded (allow-bidirectional)", bpa.mode),
+                    ));
                     return;
                 }
                 let msg = format!("VPC Block Public Access ({}) blocks internet traffic to {}", bpa.mode, r.eni.vpc_id);
@@ -414,19 +517,31 @@ impl<'a> Walk<'a> {
         let id = "cloud.route-table";
         let subnet = r.eni.subnet_id.as_str();
         let vpc = r.eni.vpc_id.as_str();
-        let subnet_cidr = list(&self.idx.ev.subnets).iter().find(|s| s.id == subnet).and_then(|s| s.cidrs.first().map(Cidr::to_string));
-        self.path.push(Hop::new("subnet", subnet, CheckStatus::Pass, format!("{} in {subnet}{}", r.private, subnet_cidr.map(|c| format!(" ({c})")).unwrap_or_default())));
+        let subnet_cidr = list(&self.idx.ev.subnets)
+            .iter()
+            .find(|s| s.id == subnet)
+            .and_then(|s| s.cidrs.first().map(Cidr::to_string));
+        self.path.push(Hop::new(
+            "subnet",
+            subnet,
+            CheckStatus::Pass,
+            format!("{} in {subnet}{}", r.private, subnet_cidr.map(|c| format!(" ({c})")).unwrap_or_default()),
+        ));
         if self.idx.ev.route_tables.known().is_none() {
             self.checks.push(unknown_check(id, "the route back to the client", self.idx.ev.route_tables.missing()));
             self.path.push(Hop::new("route-table", "?", CheckStatus::Unknown, "route tables unknown"));
             return;
         }
         let (table, how) = match self.idx.rtb_by_subnet.get(subnet) {
-            Some(t) => (*t, "explicitly associated"),
+            Some(t) => (*t, "explicitly associated with"),
             None => match self.idx.main_rtb_by_vpc.get(vpc) {
-                Some(t) => (*t, "the VPC's main table (no explicit association)"),
+                Some(t) => (*t, "the VPC's main table (no explicit association), used by"),
                 None => {
-                    self.checks.push(cloud_check(id, CheckStatus::Unknown, format!("No route table for {subnet} nor a main table for {vpc}")));
+                    self.checks.push(cloud_check(
+                        id,
+                        CheckStatus::Unknown,
+                        format!("No route table for {subnet} nor a main table for {vpc}"),
+                    ));
                     self.path.push(Hop::new("route-table", "?", CheckStatus::Unknown, "no route table found"));
                     return;
                 }
@@ -457,7 +572,8 @@ impl<'a> Walk<'a> {
             }
             remaining = remaining.minus(&hit);
             let target = route.target.id().to_string();
-            let text = format!("{cidr} -> {target}{} ({})", if route.blackhole { " (blackhole)" } else { "" }, table.id);
+            let text =
+                format!("{cidr} -> {target}{} ({})", if route.blackhole { " (blackhole)" } else { "" }, table.id);
             match &route.target {
                 _ if route.blackhole => bad.push((text, hit, CauseCode::RouteBlackhole, target)),
                 RouteTarget::InternetGateway(g) if igw_attached.contains(&g.as_str()) => good.push(text),
@@ -466,13 +582,20 @@ impl<'a> Walk<'a> {
             }
         }
         if !unresolved.is_empty() && !remaining.is_empty() {
-            let ev: Vec<String> = unresolved.iter().map(|r| format!("route to {:?} -> {}: prefix list not in the evidence (PrefixLists)", r.dest, r.target.id())).collect();
-            self.checks.push(cloud_check(id, CheckStatus::Unknown, "A route's prefix list could not be resolved").with_evidence(ev));
+            let ev: Vec<String> = unresolved
+                .iter()
+                .map(|r| {
+                    format!("route to {:?} -> {}: prefix list not in the evidence (PrefixLists)", r.dest, r.target.id())
+                })
+                .collect();
+            self.checks.push(
+                cloud_check(id, CheckStatus::Unknown, "A route's prefix list could not be resolved").with_evidence(ev),
+            );
             self.path.push(Hop::new("route-table", table.id.clone(), CheckStatus::Unknown, "prefix list unresolved"));
             return;
         }
         let from = sources_text(self.q, &self.sources);
-        let mut evidence = vec![format!("{} is {how} of {subnet} (RouteTables)", table.id)];
+        let mut evidence = vec![format!("{} is {how} {subnet} (RouteTables)", table.id)];
         evidence.extend(good.iter().map(|g| format!("replies: {g}")));
         if bad.is_empty() && remaining.is_empty() {
             let summary = format!("Replies to {from} route to the internet gateway via {}", table.id);
@@ -484,10 +607,14 @@ impl<'a> Walk<'a> {
         let dest_all = if self.sources.family() == Family::V6 { "::/0" } else { "0.0.0.0/0" };
         for (text, hit, code, target) in &bad {
             let msg = match code {
-                CauseCode::RouteBlackhole => format!("Replies to {hit} hit a blackhole route in {} ({text})", table.id),
-                _ => format!("Replies to {hit} go to {target}, not the internet gateway ({})", table.id),
+                CauseCode::RouteBlackhole => {
+                    format!("Replies to {} hit a blackhole route in {} ({text})", self.set_text(hit), table.id)
+                }
+                _ => {
+                    format!("Replies to {} go to {target}, not the internet gateway ({})", self.set_text(hit), table.id)
+                }
             };
-            evidence.push(format!("{text}: takes replies to {hit}"));
+            evidence.push(format!("{text}: takes replies to {}", self.set_text(hit)));
             let fix = vec![format!(
                 "aws ec2 replace-route --route-table-id {} --destination-cidr-block {} --gateway-id {gw}",
                 table.id,
@@ -496,14 +623,18 @@ impl<'a> Walk<'a> {
             self.cause(*code, &table.id, msg, evidence.clone(), fix);
         }
         if !remaining.is_empty() {
-            let msg = format!("{} has no route for replies to {remaining}: they never reach the internet gateway", table.id);
-            evidence.push(format!("no route in {} covers {remaining}", table.id));
+            let rest = self.set_text(&remaining);
+            let msg = format!("{} has no route for replies to {rest}: they never reach the internet gateway", table.id);
+            evidence.push(format!("no route in {} covers {rest}", table.id));
             self.cause(
                 CauseCode::RouteToIgwMissing,
                 &table.id,
                 msg,
                 evidence.clone(),
-                vec![format!("aws ec2 create-route --route-table-id {} --destination-cidr-block {dest_all} --gateway-id {gw}", table.id)],
+                vec![format!(
+                    "aws ec2 create-route --route-table-id {} --destination-cidr-block {dest_all} --gateway-id {gw}",
+                    table.id
+                )],
             );
         }
         let summary = self.causes.last().map(|c| c.message.clone()).unwrap_or_default();
@@ -512,7 +643,11 @@ impl<'a> Walk<'a> {
     }
 
     fn acl_for(&self, r: &Resolved<'a>) -> Option<&'a NetworkAcl> {
-        self.idx.acl_by_subnet.get(r.eni.subnet_id.as_str()).or_else(|| self.idx.default_acl_by_vpc.get(r.eni.vpc_id.as_str())).copied()
+        self.idx
+            .acl_by_subnet
+            .get(r.eni.subnet_id.as_str())
+            .or_else(|| self.idx.default_acl_by_vpc.get(r.eni.vpc_id.as_str()))
+            .copied()
     }
 
     fn nacl_in(&mut self, r: &Resolved<'a>) {
@@ -523,25 +658,46 @@ impl<'a> Walk<'a> {
             return;
         }
         let Some(acl) = self.acl_for(r) else {
-            self.checks.push(cloud_check(id, CheckStatus::Unknown, format!("No network ACL for {} nor a default one for {}", r.eni.subnet_id, r.eni.vpc_id)));
+            self.checks.push(cloud_check(
+                id,
+                CheckStatus::Unknown,
+                format!("No network ACL for {} nor a default one for {}", r.eni.subnet_id, r.eni.vpc_id),
+            ));
             self.path.push(Hop::new("network-acl-in", "?", CheckStatus::Unknown, "no network ACL found"));
             return;
         };
-        let outcome = acl_walk(acl, false, proto_number(self.q.proto), &self.sources, &PortRange { from: self.q.port, to: self.q.port });
+        let describe = |s: &AddrSet| describe(self.q, &self.sources, s);
+        let outcome = acl_walk(
+            acl,
+            false,
+            proto_number(self.q.proto),
+            &self.sources,
+            &PortRange { from: self.q.port, to: self.q.port },
+            &describe,
+        );
         let from = sources_text(self.q, &self.sources);
         let flow = self.flow();
         let subnet = &r.eni.subnet_id;
         if outcome.denied.is_empty() {
             let summary = format!("{} admits {flow} from {from}", acl.id);
             self.checks.push(cloud_check(id, CheckStatus::Pass, summary.clone()).with_evidence(outcome.evidence));
-            self.path.push(Hop::new("network-acl-in", acl.id.clone(), CheckStatus::Pass, format!("{summary} (subnet {subnet})")));
+            self.path.push(Hop::new(
+                "network-acl-in",
+                acl.id.clone(),
+                CheckStatus::Pass,
+                format!("{summary} (subnet {subnet})"),
+            ));
             return;
         }
         let denied_all = outcome.denied.iter().fold(AddrSet::empty(self.sources.family()), |a, d| a.union(&d.addrs));
-        let msg = format!("The network ACL {} of {subnet} denies {flow} from {denied_all}", acl.id);
+        let msg = format!("The network ACL {} of {subnet} denies {flow} from {}", acl.id, self.set_text(&denied_all));
         let before = outcome.denied.iter().map(|d| d.rule).min().unwrap_or(32767);
         let number = free_rule_number(acl, false, before);
-        let cidr = if matches!(self.q.from, Source::Internet) { if self.sources.family() == Family::V6 { "::/0".to_string() } else { "0.0.0.0/0".into() } } else { self.q.from.to_string() };
+        let cidr = if matches!(self.q.from, Source::Internet) {
+            if self.sources.family() == Family::V6 { "::/0".to_string() } else { "0.0.0.0/0".into() }
+        } else {
+            self.q.from.to_string()
+        };
         let mut fix = vec![format!(
             "aws ec2 create-network-acl-entry --network-acl-id {} --ingress --rule-number {number} --protocol {} --port-range From={p},To={p} --{} {cidr} --rule-action allow",
             acl.id,
@@ -550,10 +706,18 @@ impl<'a> Walk<'a> {
             p = self.q.port
         )];
         if let Some(d) = outcome.denied.iter().find(|d| d.rule < 32767) {
-            fix.push(format!("or remove the deny: aws ec2 delete-network-acl-entry --network-acl-id {} --ingress --rule-number {}", acl.id, d.rule));
+            fix.push(format!(
+                "or remove the deny: aws ec2 delete-network-acl-entry --network-acl-id {} --ingress --rule-number {}",
+                acl.id, d.rule
+            ));
         }
         self.checks.push(cloud_check(id, CheckStatus::Fail, msg.clone()).with_evidence(outcome.evidence.clone()));
-        self.path.push(Hop::new("network-acl-in", acl.id.clone(), CheckStatus::Fail, format!("{msg} (subnet {subnet})")));
+        self.path.push(Hop::new(
+            "network-acl-in",
+            acl.id.clone(),
+            CheckStatus::Fail,
+            format!("{msg} (subnet {subnet})"),
+        ));
         self.cause(CauseCode::NaclInboundDeny, &acl.id, msg, outcome.evidence, fix);
     }
 
@@ -564,7 +728,8 @@ impl<'a> Walk<'a> {
             self.path.push(Hop::new("network-acl-out", "?", CheckStatus::Unknown, "network ACL unknown"));
             return;
         };
-        let outcome = acl_walk(acl, true, proto_number(self.q.proto), &self.sources, &self.q.client_ports);
+        let describe = |s: &AddrSet| describe(self.q, &self.sources, s);
+        let outcome = acl_walk(acl, true, proto_number(self.q.proto), &self.sources, &self.q.client_ports, &describe);
         let from = sources_text(self.q, &self.sources);
         let ports = self.q.client_ports.text();
         if outcome.denied.is_empty() {
@@ -577,10 +742,17 @@ impl<'a> Walk<'a> {
         denied_ports.sort_by_key(|p| p.from);
         denied_ports.dedup();
         let denied_text = merge_ports(&denied_ports).iter().map(PortRange::text).collect::<Vec<_>>().join(", ");
-        let msg = format!("The network ACL {} drops replies to client ports {denied_text} (of {ports}): stateless ACLs need an outbound rule for them", acl.id);
+        let msg = format!(
+            "The network ACL {} drops replies to client ports {denied_text} (of {ports}): stateless ACLs need an outbound rule for them",
+            acl.id
+        );
         let before = outcome.denied.iter().map(|d| d.rule).min().unwrap_or(32767);
         let number = free_rule_number(acl, true, before);
-        let cidr = if matches!(self.q.from, Source::Internet) { if self.sources.family() == Family::V6 { "::/0".to_string() } else { "0.0.0.0/0".into() } } else { self.q.from.to_string() };
+        let cidr = if matches!(self.q.from, Source::Internet) {
+            if self.sources.family() == Family::V6 { "::/0".to_string() } else { "0.0.0.0/0".into() }
+        } else {
+            self.q.from.to_string()
+        };
         let fix = vec![format!(
             "aws ec2 create-network-acl-entry --network-acl-id {} --egress --rule-number {number} --protocol {} --port-range From={},To={} --{} {cidr} --rule-action allow",
             acl.id,
@@ -600,7 +772,12 @@ impl<'a> Walk<'a> {
         let flow = self.flow();
         if self.idx.ev.security_groups.known().is_none() {
             self.checks.push(unknown_check(id, "the security groups", self.idx.ev.security_groups.missing()));
-            self.path.push(Hop::new("security-group", eni.groups.join(","), CheckStatus::Unknown, "security groups unknown"));
+            self.path.push(Hop::new(
+                "security-group",
+                eni.groups.join(","),
+                CheckStatus::Unknown,
+                "security groups unknown",
+            ));
             return;
         }
         let mut admitted = AddrSet::empty(self.sources.family());
@@ -621,7 +798,13 @@ impl<'a> Walk<'a> {
                         SgSource::Cidr(c) => {
                             let hit = self.sources.intersect(&AddrSet::from_cidr(c));
                             if !hit.is_empty() {
-                                evidence.push(format!("{} ({}): {} admits {hit}", g.id, g.name, rule.text));
+                                evidence.push(format!(
+                                    "{} ({}): {} admits {}",
+                                    g.id,
+                                    g.name,
+                                    rule.text,
+                                    describe(self.q, &self.sources, &hit)
+                                ));
                                 admitted = admitted.union(&hit);
                             }
                         }
@@ -630,12 +813,21 @@ impl<'a> Walk<'a> {
                                 for c in *cidrs {
                                     let hit = self.sources.intersect(&AddrSet::from_cidr(c));
                                     if !hit.is_empty() {
-                                        evidence.push(format!("{} ({}): {} admits {hit} via {pl}", g.id, g.name, rule.text));
+                                        evidence.push(format!(
+                                            "{} ({}): {} admits {} via {pl}",
+                                            g.id,
+                                            g.name,
+                                            rule.text,
+                                            describe(self.q, &self.sources, &hit)
+                                        ));
                                         admitted = admitted.union(&hit);
                                     }
                                 }
                             }
-                            None => unknown.push(format!("{} ({}): {} uses prefix list {pl}, which is not in the evidence (PrefixLists)", g.id, g.name, rule.text)),
+                            None => unknown.push(format!(
+                                "{} ({}): {} uses prefix list {pl}, which is not in the evidence (PrefixLists)",
+                                g.id, g.name, rule.text
+                            )),
                         },
                         SgSource::Group(other) => evidence.push(format!(
                             "{} ({}): {} admits only interfaces in {other}, never an internet source",
@@ -660,7 +852,11 @@ impl<'a> Walk<'a> {
         }
         if !unknown.is_empty() {
             evidence.extend(unknown);
-            let summary = format!("Could not tell whether the security groups of {} admit {flow} from {missing}", eni.id);
+            let summary = format!(
+                "Could not tell whether the security groups of {} admit {flow} from {}",
+                eni.id,
+                self.set_text(&missing)
+            );
             self.checks.push(cloud_check(id, CheckStatus::Unknown, summary.clone()).with_evidence(evidence));
             self.path.push(Hop::new("security-group", eni.groups.join(","), CheckStatus::Unknown, summary));
             return;
@@ -668,11 +864,34 @@ impl<'a> Walk<'a> {
         let msg = if admitted.is_empty() {
             format!("No security-group rule on {} admits {flow} from {from} (groups: {groups})", eni.id)
         } else {
-            format!("The security groups of {} admit {flow} only from {admitted}, not from {missing}", eni.id)
+            format!(
+                "The security groups of {} admit {flow} only from {admitted}, not from {}",
+                eni.id,
+                self.set_text(&missing)
+            )
         };
-        evidence.insert(0, format!("{} has groups {groups} (NetworkInterfaces); no ingress rule for {flow} covers {missing} (SecurityGroups)", eni.id));
+        evidence.insert(
+            0,
+            format!(
+                "{} has groups {groups} (NetworkInterfaces); no ingress rule for {flow} covers {} (SecurityGroups)",
+                eni.id,
+                self.set_text(&missing)
+            ),
+        );
+        // What the groups do admit, so the reader sees the near misses (a typo'd port, a /32).
+        for gid in &eni.groups {
+            if let Some(g) = self.idx.sg_by_id.get(gid.as_str()) {
+                let rules: Vec<&str> = g.ingress.iter().take(10).map(|r| r.text.as_str()).collect();
+                let rules = if rules.is_empty() { "no ingress rules".to_string() } else { rules.join("; ") };
+                evidence.push(format!("{} ({}) ingress: {rules}", g.id, g.name));
+            }
+        }
         let cidr = match self.q.from {
-            Source::Internet if self.sources.family() == Family::V6 => "--ip-permissions IpProtocol=tcp,FromPort=P,ToPort=P,Ipv6Ranges=[{CidrIpv6=::/0}]".replace("tcp", self.q.proto.as_str()).replace('P', &self.q.port.to_string()),
+            Source::Internet if self.sources.family() == Family::V6 => {
+                "--ip-permissions IpProtocol=tcp,FromPort=P,ToPort=P,Ipv6Ranges=[{CidrIpv6=::/0}]"
+                    .replace("tcp", self.q.proto.as_str())
+                    .replace('P', &self.q.port.to_string())
+            }
             Source::Internet => format!("--protocol {} --port {} --cidr 0.0.0.0/0", self.q.proto, self.q.port),
             Source::Prefix(c) => format!("--protocol {} --port {} --cidr {c}", self.q.proto, self.q.port),
         };
@@ -716,8 +935,16 @@ struct AclOutcome {
 /// Evaluates a stateless ACL direction for every (source, port) of `sources` × `ports`, in
 /// rule-number order with the implicit final deny. Ports are split at every rule boundary so
 /// each piece is decided by one walk over addresses.
-fn acl_walk(acl: &NetworkAcl, egress: bool, proto: u8, sources: &AddrSet, ports: &PortRange) -> AclOutcome {
-    let mut entries: Vec<&AclEntry> = acl.entries.iter().filter(|e| e.egress == egress && e.proto.matches(proto)).collect();
+fn acl_walk(
+    acl: &NetworkAcl,
+    egress: bool,
+    proto: u8,
+    sources: &AddrSet,
+    ports: &PortRange,
+    describe: &dyn Fn(&AddrSet) -> String,
+) -> AclOutcome {
+    let mut entries: Vec<&AclEntry> =
+        acl.entries.iter().filter(|e| e.egress == egress && e.proto.matches(proto)).collect();
     entries.sort_by_key(|e| e.number);
     let mut cuts: Vec<u32> = vec![u32::from(ports.from), u32::from(ports.to) + 1];
     for e in &entries {
@@ -746,10 +973,15 @@ fn acl_walk(acl: &NetworkAcl, egress: bool, proto: u8, sources: &AddrSet, ports:
                 continue;
             }
             remaining = remaining.minus(&hit);
-            let line = format!("{} {}: {} ({dir})", acl.id, e.text(), match e.action {
-                AclAction::Allow => format!("allows {hit} on ports {}", piece.text()),
-                AclAction::Deny => format!("denies {hit} on ports {}", piece.text()),
-            });
+            let line = format!(
+                "{} {}: {} ({dir})",
+                acl.id,
+                e.text(),
+                match e.action {
+                    AclAction::Allow => format!("allows {} on ports {}", describe(&hit), piece.text()),
+                    AclAction::Deny => format!("denies {} on ports {}", describe(&hit), piece.text()),
+                }
+            );
             if !evidence.contains(&line) {
                 evidence.push(line);
             }
@@ -762,7 +994,12 @@ fn acl_walk(acl: &NetworkAcl, egress: bool, proto: u8, sources: &AddrSet, ports:
         }
         if !remaining.is_empty() {
             // The implicit deny (rule * / 32767) is always there, listed or not.
-            evidence.push(format!("{} implicit deny (rule *): denies {remaining} on ports {} ({dir})", acl.id, piece.text()));
+            evidence.push(format!(
+                "{} implicit deny (rule *): denies {} on ports {} ({dir})",
+                acl.id,
+                describe(&remaining),
+                piece.text()
+            ));
             denied.push(Denied { rule: 32767, addrs: remaining, ports: piece });
         }
     }
@@ -786,7 +1023,12 @@ pub fn diagnose_indexed(idx: &AwsIndex<'_>, q: &CloudQuery) -> Diagnosis {
         Source::Prefix(c) => AddrSet::from_cidr(&c),
     };
     let mut w = Walk { idx, q, sources, causes: vec![], checks: vec![], path: vec![] };
-    w.path.push(Hop::new("internet", q.from.to_string(), CheckStatus::Pass, format!("{} from {}", w.flow(), sources_text(q, &w.sources))));
+    w.path.push(Hop::new(
+        "internet",
+        q.from.to_string(),
+        CheckStatus::Pass,
+        format!("{} from {}", w.flow(), sources_text(q, &w.sources)),
+    ));
     let resolved = w.resolve();
     if let Some(r) = &resolved {
         w.gateway(r);

@@ -72,7 +72,10 @@ impl AddrSet {
         match family {
             Family::V4 => {
                 let all = AddrSet::from_cidr(&Cidr::default_route(Family::V4));
-                NON_INTERNET_V4.iter().filter_map(|c| c.parse::<Cidr>().ok()).fold(all, |s, c| s.minus(&AddrSet::from_cidr(&c)))
+                NON_INTERNET_V4
+                    .iter()
+                    .filter_map(|c| c.parse::<Cidr>().ok())
+                    .fold(all, |s, c| s.minus(&AddrSet::from_cidr(&c)))
             }
             Family::V6 => {
                 let global: Cidr = "2000::/3".parse().unwrap_or(Cidr::default_route(Family::V6));
@@ -204,7 +207,8 @@ impl AddrSet {
 impl fmt::Display for AddrSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (cidrs, more) = self.to_cidrs(6);
-        let mut parts: Vec<String> = cidrs.iter().map(|c| if c.is_host() { c.addr().to_string() } else { c.to_string() }).collect();
+        let mut parts: Vec<String> =
+            cidrs.iter().map(|c| if c.is_host() { c.addr().to_string() } else { c.to_string() }).collect();
         if more {
             parts.push("…".into());
         }

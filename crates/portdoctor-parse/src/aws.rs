@@ -370,7 +370,11 @@ const PLATFORM_KEYS: &[&str] = &["Findings", "events", "entities", "Events", "ca
 fn de<T: DeserializeOwned>(file: &str, key: &str, v: &Value) -> Result<T, ParseError> {
     serde_path_to_error::deserialize(v).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." { key.to_string() } else { format!("{key}{}", if path.starts_with('[') { path } else { format!(".{path}") }) };
+        let field = if path == "." {
+            key.to_string()
+        } else {
+            format!("{key}{}", if path.starts_with('[') { path } else { format!(".{path}") })
+        };
         ParseError::new(file, field, e.into_inner().to_string())
     })
 }
@@ -386,7 +390,10 @@ fn port_range(from: Option<i32>, to: Option<i32>) -> Option<PortRange> {
 
 fn attached(atts: &[VpcAttachmentJ]) -> Vec<String> {
     // "available" is what describe-internet-gateways says for an attached gateway.
-    atts.iter().filter(|a| a.state.is_empty() || a.state == "available" || a.state == "attached").map(|a| a.vpc_id.clone()).collect()
+    atts.iter()
+        .filter(|a| a.state.is_empty() || a.state == "available" || a.state == "attached")
+        .map(|a| a.vpc_id.clone())
+        .collect()
 }
 
 fn rule_text(p: &PermissionJ, ports: &Option<PortRange>, sources: &[SgSource]) -> String {
@@ -505,14 +512,24 @@ impl Acc {
                                 IpProto::Number(6 | 17) => port_range(p.from_port, p.to_port),
                                 _ => None,
                             };
-                            let mut sources: Vec<SgSource> = p.ip_ranges.iter().map(|r| SgSource::Cidr(r.cidr_ip.0)).collect();
+                            let mut sources: Vec<SgSource> =
+                                p.ip_ranges.iter().map(|r| SgSource::Cidr(r.cidr_ip.0)).collect();
                             sources.extend(p.ipv6_ranges.iter().map(|r| SgSource::Cidr(r.cidr_ipv6.0)));
-                            sources.extend(p.prefix_list_ids.iter().map(|r| SgSource::PrefixList(r.prefix_list_id.clone())));
-                            sources.extend(p.user_id_group_pairs.iter().filter_map(|r| r.group_id.clone()).map(SgSource::Group));
+                            sources.extend(
+                                p.prefix_list_ids.iter().map(|r| SgSource::PrefixList(r.prefix_list_id.clone())),
+                            );
+                            sources.extend(
+                                p.user_id_group_pairs.iter().filter_map(|r| r.group_id.clone()).map(SgSource::Group),
+                            );
                             SgRule { proto: p.ip_protocol.0, text: rule_text(p, &ports, &sources), ports, sources }
                         })
                         .collect();
-                    self.security_groups.push(SecurityGroup { id: g.group_id, name: g.group_name, vpc_id: g.vpc_id, ingress });
+                    self.security_groups.push(SecurityGroup {
+                        id: g.group_id,
+                        name: g.group_name,
+                        vpc_id: g.vpc_id,
+                        ingress,
+                    });
                 }
             }
             "NetworkAcls" => {
@@ -523,18 +540,37 @@ impl Acc {
                         let cidr = e
                             .cidr_block
                             .or(e.ipv6_cidr_block)
-                            .ok_or_else(|| ParseError::new(file, format!("{field}.CidrBlock"), "neither CidrBlock nor Ipv6CidrBlock"))?
+                            .ok_or_else(|| {
+                                ParseError::new(
+                                    file,
+                                    format!("{field}.CidrBlock"),
+                                    "neither CidrBlock nor Ipv6CidrBlock",
+                                )
+                            })?
                             .0;
                         let action = match e.rule_action.to_ascii_lowercase().as_str() {
                             "allow" => AclAction::Allow,
                             "deny" => AclAction::Deny,
-                            other => return Err(ParseError::new(file, format!("{field}.RuleAction"), format!("'{other}' is neither allow nor deny"))),
+                            other => {
+                                return Err(ParseError::new(
+                                    file,
+                                    format!("{field}.RuleAction"),
+                                    format!("'{other}' is neither allow nor deny"),
+                                ));
+                            }
                         };
                         let ports = match e.protocol.0 {
                             IpProto::Number(6 | 17) => e.port_range.and_then(|p| port_range(p.from, p.to)),
                             _ => None,
                         };
-                        entries.push(AclEntry { number: e.rule_number, egress: e.egress, proto: e.protocol.0, action, cidr, ports });
+                        entries.push(AclEntry {
+                            number: e.rule_number,
+                            egress: e.egress,
+                            proto: e.protocol.0,
+                            action,
+                            cidr,
+                            ports,
+                        });
                     }
                     self.network_acls.push(NetworkAcl {
                         id: a.network_acl_id,
@@ -551,7 +587,11 @@ impl Acc {
                         .routes
                         .iter()
                         .filter_map(|r| {
-                            let dest = match (&r.destination_cidr_block, &r.destination_ipv6_cidr_block, &r.destination_prefix_list_id) {
+                            let dest = match (
+                                &r.destination_cidr_block,
+                                &r.destination_ipv6_cidr_block,
+                                &r.destination_prefix_list_id,
+                            ) {
                                 (Some(c), _, _) | (None, Some(c), _) => RouteDest::Cidr(c.0),
                                 (None, None, Some(pl)) => RouteDest::PrefixList(pl.clone()),
                                 _ => return None,
@@ -569,13 +609,16 @@ impl Acc {
                 }
             }
             "InternetGateways" => self.internet_gateways.extend(
-                de::<Vec<IgwJ>>(file, key, v)?.into_iter().map(|g| Gateway { attached_vpcs: attached(&g.attachments), id: g.internet_gateway_id }),
-            ),
-            "EgressOnlyInternetGateways" => self.egress_only_gateways.extend(
-                de::<Vec<EigwJ>>(file, key, v)?
+                de::<Vec<IgwJ>>(file, key, v)?
                     .into_iter()
-                    .map(|g| Gateway { attached_vpcs: attached(&g.attachments), id: g.egress_only_internet_gateway_id }),
+                    .map(|g| Gateway { attached_vpcs: attached(&g.attachments), id: g.internet_gateway_id }),
             ),
+            "EgressOnlyInternetGateways" => {
+                self.egress_only_gateways.extend(de::<Vec<EigwJ>>(file, key, v)?.into_iter().map(|g| Gateway {
+                    attached_vpcs: attached(&g.attachments),
+                    id: g.egress_only_internet_gateway_id,
+                }))
+            }
             "Addresses" => self.addresses.extend(de::<Vec<AddressJ>>(file, key, v)?.into_iter().map(|a| ElasticIp {
                 public_ip: a.public_ip,
                 allocation_id: a.allocation_id,
@@ -583,10 +626,17 @@ impl Acc {
                 private_ip: a.private_ip_address,
                 instance_id: a.instance_id,
             })),
-            "Subnets" => self.subnets.extend(de::<Vec<SubnetJ>>(file, key, v)?.into_iter().map(|s| Subnet {
-                cidrs: s.cidr_block.into_iter().map(|c| c.0).chain(s.ipv6_cidr_block_association_set.iter().filter_map(|a| a.ipv6_cidr_block.map(|c| c.0))).collect(),
-                id: s.subnet_id,
-                vpc_id: s.vpc_id,
+            "Subnets" => self.subnets.extend(de::<Vec<SubnetJ>>(file, key, v)?.into_iter().map(|s| {
+                Subnet {
+                    cidrs: s
+                        .cidr_block
+                        .into_iter()
+                        .map(|c| c.0)
+                        .chain(s.ipv6_cidr_block_association_set.iter().filter_map(|a| a.ipv6_cidr_block.map(|c| c.0)))
+                        .collect(),
+                    id: s.subnet_id,
+                    vpc_id: s.vpc_id,
+                }
             })),
             "Vpcs" => self.vpcs.extend(de::<Vec<VpcJ>>(file, key, v)?.into_iter().map(|s| {
                 let mut cidrs: Vec<Cidr> = s.cidr_block.into_iter().map(|c| c.0).collect();
@@ -600,7 +650,9 @@ impl Acc {
                 Vpc { id: s.vpc_id, cidrs }
             })),
             "PrefixLists" => self.prefix_lists.extend(
-                de::<Vec<PrefixListJ>>(file, key, v)?.into_iter().map(|p| PrefixList { id: p.prefix_list_id, cidrs: p.cidrs.into_iter().map(|c| c.0).collect() }),
+                de::<Vec<PrefixListJ>>(file, key, v)?
+                    .into_iter()
+                    .map(|p| PrefixList { id: p.prefix_list_id, cidrs: p.cidrs.into_iter().map(|c| c.0).collect() }),
             ),
             "VpcBlockPublicAccessOptions" => {
                 let o: BpaOptionsJ = de(file, key, v)?;
@@ -639,15 +691,17 @@ fn take<T>(acc_seen: &BTreeMap<&'static str, Vec<String>>, key: &'static str, va
 pub fn parse_aws(docs: &[(String, String)]) -> Result<AwsEvidence, ParseError> {
     let mut acc = Acc::default();
     for (file, text) in docs {
-        let v: Value = serde_json::from_str(text)
-            .map_err(|e| ParseError::new(file, format!("line {} column {}", e.line(), e.column()), format!("not valid JSON: {e}")))?;
+        let v: Value = serde_json::from_str(text).map_err(|e| {
+            ParseError::new(file, format!("line {} column {}", e.line(), e.column()), format!("not valid JSON: {e}"))
+        })?;
         let Value::Object(map) = &v else {
             return Err(ParseError::new(file, "(top level)", "expected a JSON object as the AWS CLI prints it"));
         };
         // A managed prefix list's entries: {"PrefixListId": "pl-…", "Entries": [...]}.
         if let (Some(Value::String(id)), Some(entries)) = (map.get("PrefixListId"), map.get("Entries")) {
             let entries: Vec<PrefixEntryJ> = de(file, "Entries", entries)?;
-            acc.prefix_lists.push(PrefixList { id: id.clone(), cidrs: entries.into_iter().map(|e| e.cidr.0).collect() });
+            acc.prefix_lists
+                .push(PrefixList { id: id.clone(), cidrs: entries.into_iter().map(|e| e.cidr.0).collect() });
             acc.seen.entry("PrefixLists").or_default().push(file.clone());
             continue;
         }
@@ -663,7 +717,11 @@ pub fn parse_aws(docs: &[(String, String)]) -> Result<AwsEvidence, ParseError> {
         }
     }
     let bpa = if acc.seen.contains_key("VpcBlockPublicAccessOptions") {
-        Knowledge::Known(acc.bpa_mode.clone().map(|mode| BlockPublicAccess { mode, excluded_bidirectional: acc.bpa_excluded.clone() }))
+        Knowledge::Known(
+            acc.bpa_mode
+                .clone()
+                .map(|mode| BlockPublicAccess { mode, excluded_bidirectional: acc.bpa_excluded.clone() }),
+        )
     } else {
         Knowledge::Unavailable(Missing::new(
             "VPC Block Public Access settings",
@@ -745,7 +803,11 @@ mod tests {
 
     #[test]
     fn managed_prefix_list_entries() {
-        let ev = parse_aws(&[doc("pl.json", r#"{"PrefixListId":"pl-1","Entries":[{"Cidr":"203.0.113.0/24","Description":"office"}]}"#)]).unwrap();
+        let ev = parse_aws(&[doc(
+            "pl.json",
+            r#"{"PrefixListId":"pl-1","Entries":[{"Cidr":"203.0.113.0/24","Description":"office"}]}"#,
+        )])
+        .unwrap();
         assert_eq!(ev.prefix_lists.known().unwrap()[0].cidrs[0].to_string(), "203.0.113.0/24");
     }
 }

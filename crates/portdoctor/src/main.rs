@@ -6,7 +6,7 @@ mod time;
 
 use clap::Parser;
 use cli::{Cli, CloudArgs, Command, HostArgs, OutputFormat, ReportArgs, SnapshotCommand};
-use portdoctor_engine::cloud::{diagnose_cloud, CloudQuery, CloudTarget};
+use portdoctor_engine::cloud::{CloudQuery, CloudTarget, diagnose_cloud};
 use portdoctor_engine::host::{HostQuery, diagnose_host};
 use portdoctor_model::Diagnosis;
 use portdoctor_render::{Format, Options, render};
@@ -88,7 +88,8 @@ fn cloud(args: CloudArgs) -> Result<u8, Fail> {
         (None, Some(ip)) => CloudTarget::PublicIp(ip),
         (None, None) => return Err(Fail("give --instance or --public-ip".into())),
     };
-    let query = CloudQuery { port: args.port, proto: args.proto, from: args.from, target, client_ports: args.client_ports };
+    let query =
+        CloudQuery { port: args.port, proto: args.proto, from: args.from, target, client_ports: args.client_ports };
     let mut d = diagnose_cloud(&evidence, &query);
     notes.append(&mut d.notes);
     d.notes = notes;

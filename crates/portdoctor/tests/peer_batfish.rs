@@ -57,7 +57,8 @@ fn batfish_aws_snapshots() {
         if out.status.code() != Some(expected_exit) {
             failures.push(format!("{name}: exit {:?}", out.status.code()));
         }
-        let codes: Vec<&str> = r["verdict"]["causes"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
+        let codes: Vec<&str> =
+            r["verdict"]["causes"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
         if let Some(cause) = case.get("cause").and_then(|c| c.as_str()) {
             if codes.first() != Some(&cause) {
                 failures.push(format!("{name}: causes {codes:?}, expected {cause} first"));
