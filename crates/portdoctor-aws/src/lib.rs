@@ -1,1 +1,279 @@
-//! placeholder
+//! Live AWS collection with the official aws-sdk-rust: the describe calls a question needs,
+//! turned into the same AWS CLI JSON documents a snapshot folder holds, so live runs and
+//! `--snapshot` share one parser and one engine.
+//!
+//! Layer: collect (cloud). Kept in its own crate because the SDK takes minutes to build on two
+//! cores; nothing else depends on it but the binary. Invariants: read-only (only Describe*/Get*
+//! calls, listed in docs/iam-policy.json); a call that fails — denied by IAM, not implemented,
+//! throttled past the SDK's retries — is recorded with its action and reason, never dropped.
+//! Credentials come from the SDK's standard chain (env, profiles, SSO, instance role);
+//! `AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_PROFILE`, `AWS_MAX_ATTEMPTS` are honoured.
+
+mod convert;
+
+use aws_config::BehaviorVersion;
+use aws_sdk_ec2::error::ProvideErrorMetadata;
+use aws_sdk_ec2::types::Filter;
+use aws_sdk_ec2::Client;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+}
+
+/// What to collect: only the VPC of one target, or everything in the region (`snapshot aws`).
+#[derive(Debug, Clone)]
+pub enum Scope {
+    Instance(String),
+    PublicIp(IpAddr),
+    Region,
+}
+
+/// Documents in AWS CLI shape, `(file name, JSON text)`, plus what could not be had.
+#[derive(Debug, Default)]
+pub struct Collected {
+    /// No call succeeded (no credentials, no network, wrong endpoint): the first failure says why.
+    pub failed_everything: bool,
+    pub docs: Vec<(String, String)>,
+    pub region: Option<String>,
+}
+
+/// How one describe call went, as recorded in the `PortdoctorCalls` document.
+struct Call {
+    key: &'static str,
+    action: &'static str,
+    outcome: &'static str,
+    message: String,
+}
+
+struct Session {
+    failed_everything: bool,
+    succeeded: bool,
+    client: Client,
+    docs: Vec<(String, String)>,
+    calls: Vec<Call>,
+}
+
+fn describe_error<E, R>(e: &aws_sdk_ec2::error::SdkError<E, R>) -> (&'static str, String)
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let code = e.code().unwrap_or("");
+    let message = e.message().map(str::to_string).unwrap_or_else(|| {
+        let mut s = e.to_string();
+        let mut src = std::error::Error::source(e);
+        while let Some(inner) = src {
+            s = format!("{s}: {inner}");
+            src = inner.source();
+        }
+        s
+    });
+    let outcome = match code {
+        "UnauthorizedOperation" | "AccessDenied" | "AccessDeniedException" => "permission-denied",
+        "AuthFailure" | "InvalidClientTokenId" | "SignatureDoesNotMatch" | "ExpiredToken" => "credentials-rejected",
+        "RequestLimitExceeded" | "Throttling" | "ThrottlingException" => "throttled",
+        "" if message.contains("credentials") => "no-credentials",
+        _ => "failed",
+    };
+    let message = if code.is_empty() { message } else { format!("{code}: {message}") };
+    (outcome, message)
+}
+
+impl Session {
+    /// Records what a successful call returned.
+    fn put(&mut self, key: &'static str, items: Vec<Value>) {
+        self.succeeded = true;
+        self.put_empty_or(key, items);
+    }
+
+    /// Records a document without a call behind it (an empty list that is known to be empty).
+    fn put_empty_or(&mut self, key: &'static str, items: Vec<Value>) {
+        self.docs.push((format!("{key}.json"), json!({ key: items }).to_string()));
+    }
+
+    fn failed(&mut self, key: &'static str, action: &'static str, (outcome, message): (&'static str, String)) {
+        self.calls.push(Call { key, action, outcome, message });
+    }
+
+    fn vpc_filter(name: &str, vpc: &Option<String>) -> Option<Filter> {
+        vpc.as_ref().map(|v| Filter::builder().name(name).values(v).build())
+    }
+}
+
+/// Runs one paginated describe call, converting every item; a failure is recorded, not fatal.
+macro_rules! paginated {
+    ($s:expr, $key:literal, $action:literal, $builder:expr, $items:ident, $conv:path) => {{
+        match $builder.into_paginator().send().collect::<Result<Vec<_>, _>>().await {
+            Ok(pages) => {
+                let items: Vec<Value> = pages.iter().flat_map(|p| p.$items().iter().map($conv)).collect();
+                $s.put($key, items);
+            }
+            Err(e) => $s.failed($key, $action, describe_error(&e)),
+        }
+    }};
+}
+
+async fn run(opts: AwsOptions, scope: Scope) -> Collected {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(r) = &opts.region {
+        loader = loader.region(aws_config::Region::new(r.clone()));
+    }
+    if let Some(p) = &opts.profile {
+        loader = loader.profile_name(p);
+    }
+    let config = loader.load().await;
+    let region = config.region().map(|r| r.to_string());
+    let mut s = Session { failed_everything: false, succeeded: false, client: Client::new(&config), docs: Vec::new(), calls: Vec::new() };
+    let c = s.client.clone();
+
+    // 1. Find the VPC the target lives in, so every later call asks only for that VPC.
+    let mut vpc: Option<String> = None;
+    match &scope {
+        Scope::Instance(id) => {
+            paginated!(s, "Reservations", "ec2:DescribeInstances", c.describe_instances().instance_ids(id), reservations, convert::reservation);
+            vpc = s.docs.last().and_then(|(_, d)| {
+                let v: Value = serde_json::from_str(d).ok()?;
+                v["Reservations"][0]["Instances"][0]["VpcId"].as_str().map(str::to_string)
+            });
+        }
+        Scope::PublicIp(ip) => {
+            // An Elastic IP names its interface or instance; an auto-assigned address is found
+            // through the interface's association.
+            let mut eni_id = None;
+            let mut instance_id = None;
+            if ip.is_ipv4() {
+                if let Ok(out) = c.describe_addresses().public_ips(ip.to_string()).send().await {
+                    if let Some(a) = out.addresses().first() {
+                        eni_id = a.network_interface_id().map(str::to_string);
+                        instance_id = a.instance_id().map(str::to_string);
+                    }
+                }
+            }
+            let lookup = match (&eni_id, &instance_id) {
+                (Some(id), _) => c.describe_network_interfaces().network_interface_ids(id),
+                (None, Some(i)) => c.describe_network_interfaces().filters(Filter::builder().name("attachment.instance-id").values(i).build()),
+                (None, None) => {
+                    let filter = if ip.is_ipv6() { "ipv6-addresses.ipv6-address" } else { "association.public-ip" };
+                    c.describe_network_interfaces().filters(Filter::builder().name(filter).values(ip.to_string()).build())
+                }
+            };
+            match lookup.send().await {
+                Ok(out) => vpc = out.network_interfaces().first().and_then(|e| e.vpc_id()).map(str::to_string),
+                Err(e) => s.failed("NetworkInterfaces", "ec2:DescribeNetworkInterfaces", describe_error(&e)),
+            }
+        }
+        Scope::Region => {}
+    }
+    let scoped = !matches!(scope, Scope::Region);
+    if scoped && vpc.is_none() {
+        // Nothing in this region holds the target: say so with empty lists, which the engine
+        // turns into PUBLIC_IP_NOT_ASSOCIATED (or an unknown instance), plus the addresses.
+        match c.describe_addresses().send().await {
+            Ok(out) => s.put("Addresses", out.addresses().iter().map(convert::address).collect()),
+            Err(e) => s.failed("Addresses", "ec2:DescribeAddresses", describe_error(&e)),
+        }
+        if !s.docs.iter().any(|(n, _)| n == "NetworkInterfaces.json") {
+            s.put_empty_or("NetworkInterfaces", vec![]);
+        }
+        for key in ["Vpcs", "SecurityGroups", "NetworkAcls", "RouteTables", "InternetGateways", "Subnets"] {
+            s.put_empty_or(key, vec![]);
+        }
+        return finish(s, region);
+    }
+
+    // 2. The target's VPC (or the whole region).
+    let f = |name: &str| Session::vpc_filter(name, &vpc);
+    if !matches!(scope, Scope::Instance(_)) {
+        paginated!(s, "Reservations", "ec2:DescribeInstances", c.describe_instances().set_filters(f("vpc-id").map(|x| vec![x])), reservations, convert::reservation);
+    }
+    paginated!(s, "NetworkInterfaces", "ec2:DescribeNetworkInterfaces", c.describe_network_interfaces().set_filters(f("vpc-id").map(|x| vec![x])), network_interfaces, convert::network_interface);
+    paginated!(s, "SecurityGroups", "ec2:DescribeSecurityGroups", c.describe_security_groups().set_filters(f("vpc-id").map(|x| vec![x])), security_groups, convert::security_group);
+    paginated!(s, "NetworkAcls", "ec2:DescribeNetworkAcls", c.describe_network_acls().set_filters(f("vpc-id").map(|x| vec![x])), network_acls, convert::network_acl);
+    paginated!(s, "RouteTables", "ec2:DescribeRouteTables", c.describe_route_tables().set_filters(f("vpc-id").map(|x| vec![x])), route_tables, convert::route_table);
+    paginated!(s, "Subnets", "ec2:DescribeSubnets", c.describe_subnets().set_filters(f("vpc-id").map(|x| vec![x])), subnets, convert::subnet);
+    paginated!(s, "Vpcs", "ec2:DescribeVpcs", c.describe_vpcs().set_vpc_ids(vpc.clone().map(|v| vec![v])), vpcs, convert::vpc);
+    paginated!(s, "InternetGateways", "ec2:DescribeInternetGateways", c.describe_internet_gateways().set_filters(f("attachment.vpc-id").map(|x| vec![x])), internet_gateways, convert::internet_gateway);
+    paginated!(s, "EgressOnlyInternetGateways", "ec2:DescribeEgressOnlyInternetGateways", c.describe_egress_only_internet_gateways(), egress_only_internet_gateways, convert::egress_only_gateway);
+    match c.describe_addresses().send().await {
+        Ok(out) => s.put("Addresses", out.addresses().iter().map(convert::address).collect()),
+        Err(e) => s.failed("Addresses", "ec2:DescribeAddresses", describe_error(&e)),
+    }
+
+    // 3. Prefix lists referenced by security groups and routes: their entries.
+    let mut lists = BTreeSet::new();
+    for (_, d) in &s.docs {
+        if let Ok(v) = serde_json::from_str::<Value>(d) {
+            prefix_list_ids(&v, &mut lists);
+        }
+    }
+    let mut entries = Vec::new();
+    for id in lists {
+        match c.get_managed_prefix_list_entries().prefix_list_id(&id).into_paginator().send().collect::<Result<Vec<_>, _>>().await {
+            Ok(pages) => {
+                let cidrs: Vec<&str> = pages.iter().flat_map(|p| p.entries().iter().filter_map(|e| e.cidr())).collect();
+                entries.push(json!({"PrefixListId": id, "Cidrs": cidrs}));
+            }
+            Err(e) => s.failed("PrefixLists", "ec2:GetManagedPrefixListEntries", describe_error(&e)),
+        }
+    }
+    if !entries.is_empty() || !s.calls.iter().any(|c| c.key == "PrefixLists") {
+        s.put_empty_or("PrefixLists", entries);
+    }
+
+    // 4. VPC Block Public Access (account/region setting and exclusions).
+    match c.describe_vpc_block_public_access_options().send().await {
+        Ok(out) => {
+            let mode = out.vpc_block_public_access_options().and_then(|o| o.internet_gateway_block_mode()).map(|m| m.as_str().to_string());
+            s.succeeded = true;
+            s.docs.push(("VpcBlockPublicAccessOptions.json".into(), json!({"VpcBlockPublicAccessOptions": {"InternetGatewayBlockMode": mode.unwrap_or_else(|| "off".into())}}).to_string()));
+            match c.describe_vpc_block_public_access_exclusions().send().await {
+                Ok(x) => s.put("VpcBlockPublicAccessExclusions", x.vpc_block_public_access_exclusions().iter().map(convert::bpa_exclusion).collect()),
+                Err(e) => s.failed("VpcBlockPublicAccessExclusions", "ec2:DescribeVpcBlockPublicAccessExclusions", describe_error(&e)),
+            }
+        }
+        Err(e) => s.failed("VpcBlockPublicAccessOptions", "ec2:DescribeVpcBlockPublicAccessOptions", describe_error(&e)),
+    }
+    finish(s, region)
+}
+
+/// Every prefix-list id a document refers to (security-group rules, route destinations).
+fn prefix_list_ids(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match (k.as_str(), v) {
+                    ("PrefixListId" | "DestinationPrefixListId", Value::String(id)) => {
+                        out.insert(id.clone());
+                    }
+                    _ => prefix_list_ids(v, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| prefix_list_ids(i, out)),
+        _ => {}
+    }
+}
+
+fn finish(mut s: Session, region: Option<String>) -> Collected {
+    s.failed_everything = !s.succeeded;
+    if !s.calls.is_empty() {
+        let calls: Vec<Value> = s
+            .calls
+            .iter()
+            .map(|c| json!({"Key": c.key, "Action": c.action, "Outcome": c.outcome, "Message": c.message}))
+            .collect();
+        s.docs.push(("portdoctor-calls.json".into(), json!({"PortdoctorCalls": calls}).to_string()));
+    }
+    Collected { failed_everything: s.failed_everything, docs: s.docs, region }
+}
+
+/// Collects on a private single-threaded runtime, so the binary needs no async of its own.
+pub fn collect_blocking(opts: AwsOptions, scope: Scope) -> Result<Collected, String> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| format!("cannot start the AWS client runtime: {e}"))?;
+    Ok(rt.block_on(run(opts, scope)))
+}

@@ -89,6 +89,23 @@ impl<'a> AwsIndex<'a> {
                 eni_by_public.insert(*a, (e, *a));
             }
         }
+        // Elastic IPs as describe-addresses records them: by interface, or by instance (then
+        // on its primary interface's primary address), for sources whose interfaces omit them.
+        let primary_eni = |instance: &str| {
+            enis.iter().filter(|e| e.instance_id.as_deref() == Some(instance)).min_by_key(|e| e.device_index.unwrap_or(u32::MAX))
+        };
+        for a in list(&ev.addresses) {
+            let eni = match (&a.network_interface_id, &a.instance_id) {
+                (Some(id), _) => enis.iter().find(|e| &e.id == id),
+                (None, Some(i)) => primary_eni(i),
+                _ => None,
+            };
+            let Some(eni) = eni else { continue };
+            let private = a.private_ip.or_else(|| eni.private_ips.iter().find(|p| p.primary).map(|p| p.addr));
+            if let Some(private) = private {
+                eni_by_public.entry(a.public_ip).or_insert((eni, private));
+            }
+        }
         let mut acl_by_subnet = HashMap::new();
         let mut default_acl_by_vpc = HashMap::new();
         for a in list(&ev.network_acls) {
@@ -294,13 +311,23 @@ impl<'a> Walk<'a> {
                     return None;
                 };
                 let want_v6 = matches!(self.q.from, Source::Prefix(c) if c.family() == Family::V6);
+                let eip_of = |eni: &str, private: IpAddr| {
+                    let mut hits: Vec<IpAddr> = idx
+                        .eni_by_public
+                        .iter()
+                        .filter(|(public, (e, p))| e.id == eni && *p == private && public.is_ipv4())
+                        .map(|(public, _)| *public)
+                        .collect();
+                    hits.sort();
+                    hits.first().copied()
+                };
                 let found = enis.iter().find_map(|e| {
                     if want_v6 {
                         e.ipv6.first().map(|a| (*e, *a, *a))
                     } else {
                         let mut ips: Vec<_> = e.private_ips.iter().collect();
                         ips.sort_by_key(|p| !p.primary);
-                        ips.into_iter().find_map(|p| p.public_ip.map(|pub_ip| (*e, p.addr, pub_ip)))
+                        ips.into_iter().find_map(|p| p.public_ip.or_else(|| eip_of(&e.id, p.addr)).map(|pub_ip| (*e, p.addr, pub_ip)))
                     }
                 });
                 match found {

@@ -336,6 +336,17 @@ struct BpaOptionsJ {
     internet_gateway_block_mode: Option<String>,
 }
 
+/// One describe call that failed during live collection (`portdoctor-calls.json`).
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CallJ {
+    key: String,
+    action: String,
+    outcome: String,
+    #[serde(default)]
+    message: String,
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct BpaExclusionJ {
@@ -362,6 +373,7 @@ pub const EC2_KEYS: &[(&str, &str)] = &[
     ("PrefixLists", "aws ec2 describe-prefix-lists"),
     ("VpcBlockPublicAccessOptions", "aws ec2 describe-vpc-block-public-access-options"),
     ("VpcBlockPublicAccessExclusions", "aws ec2 describe-vpc-block-public-access-exclusions"),
+    ("PortdoctorCalls", "portdoctor (the calls that failed during live collection)"),
 ];
 
 /// Keys of the platform layer: recognised, read by a later version.
@@ -448,6 +460,8 @@ struct Acc {
     prefix_lists: Vec<PrefixList>,
     bpa_mode: Option<String>,
     bpa_excluded: Vec<String>,
+    /// Why a key has no data: the failed call that should have produced it.
+    failed: BTreeMap<String, Missing>,
     notes: Vec<String>,
 }
 
@@ -479,15 +493,17 @@ impl Acc {
                             public_ip_owner: p.association.and_then(|a| a.ip_owner_id),
                         })
                         .collect();
+                    // The interface-level Association belongs to the primary private address;
+                    // some sources (moto) show it only there.
+                    let eni_public = e.association.as_ref().and_then(|a| a.public_ip);
+                    let eni_owner = e.association.as_ref().and_then(|a| a.ip_owner_id.clone());
                     if private_ips.is_empty() {
                         if let Some(addr) = e.private_ip_address {
-                            private_ips.push(PrivateIp {
-                                addr,
-                                primary: true,
-                                public_ip: e.association.as_ref().and_then(|a| a.public_ip),
-                                public_ip_owner: e.association.and_then(|a| a.ip_owner_id),
-                            });
+                            private_ips.push(PrivateIp { addr, primary: true, public_ip: eni_public, public_ip_owner: eni_owner });
                         }
+                    } else if let Some(p) = private_ips.iter_mut().find(|p| p.primary && p.public_ip.is_none()) {
+                        p.public_ip = eni_public;
+                        p.public_ip_owner = eni_owner;
                     }
                     self.interfaces.push(NetworkInterface {
                         id: e.network_interface_id,
@@ -658,6 +674,19 @@ impl Acc {
                 let o: BpaOptionsJ = de(file, key, v)?;
                 self.bpa_mode = Some(o.internet_gateway_block_mode.unwrap_or_else(|| "off".into()));
             }
+            "PortdoctorCalls" => {
+                for c in de::<Vec<CallJ>>(file, key, v)? {
+                    let remedy = match c.outcome.as_str() {
+                        "permission-denied" => format!("grant {} to the credentials portdoctor uses (docs/iam-policy.json lists every action it calls)", c.action),
+                        "credentials-rejected" => "check the credentials (aws sts get-caller-identity) and the profile/region".to_string(),
+                        "no-credentials" => "configure AWS credentials: a profile (--profile, AWS_PROFILE), SSO (aws sso login), environment variables or an instance role".to_string(),
+                        "throttled" => "try again later; the SDK's retries were exhausted".to_string(),
+                        _ => format!("run the equivalent `aws ec2` call by hand to see why {} failed", c.action),
+                    };
+                    let missing = Missing::new(c.key.clone(), format!("{} {}: {}", c.action, c.outcome, c.message), remedy);
+                    self.failed.insert(c.key, missing);
+                }
+            }
             "VpcBlockPublicAccessExclusions" => {
                 for x in de::<Vec<BpaExclusionJ>>(file, key, v)? {
                     let live = !x.state.contains("delete");
@@ -674,9 +703,16 @@ impl Acc {
     }
 }
 
-fn take<T>(acc_seen: &BTreeMap<&'static str, Vec<String>>, key: &'static str, value: Vec<T>) -> Knowledge<Vec<T>> {
+fn take<T>(
+    acc_seen: &BTreeMap<&'static str, Vec<String>>,
+    failed: &BTreeMap<String, Missing>,
+    key: &'static str,
+    value: Vec<T>,
+) -> Knowledge<Vec<T>> {
     if acc_seen.contains_key(key) {
         Knowledge::Known(value)
+    } else if let Some(m) = failed.get(key) {
+        Knowledge::Unavailable(m.clone())
     } else {
         let cmd = EC2_KEYS.iter().find(|(k, _)| *k == key).map(|(_, c)| *c).unwrap_or("aws ec2 describe-…");
         Knowledge::Unavailable(Missing::new(
@@ -731,17 +767,17 @@ pub fn parse_aws(docs: &[(String, String)]) -> Result<AwsEvidence, ParseError> {
     };
     let seen = acc.seen;
     Ok(AwsEvidence {
-        instances: take(&seen, "Reservations", acc.instances),
-        interfaces: take(&seen, "NetworkInterfaces", acc.interfaces),
-        security_groups: take(&seen, "SecurityGroups", acc.security_groups),
-        network_acls: take(&seen, "NetworkAcls", acc.network_acls),
-        route_tables: take(&seen, "RouteTables", acc.route_tables),
-        internet_gateways: take(&seen, "InternetGateways", acc.internet_gateways),
-        egress_only_gateways: take(&seen, "EgressOnlyInternetGateways", acc.egress_only_gateways),
-        addresses: take(&seen, "Addresses", acc.addresses),
-        subnets: take(&seen, "Subnets", acc.subnets),
-        vpcs: take(&seen, "Vpcs", acc.vpcs),
-        prefix_lists: take(&seen, "PrefixLists", acc.prefix_lists),
+        instances: take(&seen, &acc.failed, "Reservations", acc.instances),
+        interfaces: take(&seen, &acc.failed, "NetworkInterfaces", acc.interfaces),
+        security_groups: take(&seen, &acc.failed, "SecurityGroups", acc.security_groups),
+        network_acls: take(&seen, &acc.failed, "NetworkAcls", acc.network_acls),
+        route_tables: take(&seen, &acc.failed, "RouteTables", acc.route_tables),
+        internet_gateways: take(&seen, &acc.failed, "InternetGateways", acc.internet_gateways),
+        egress_only_gateways: take(&seen, &acc.failed, "EgressOnlyInternetGateways", acc.egress_only_gateways),
+        addresses: take(&seen, &acc.failed, "Addresses", acc.addresses),
+        subnets: take(&seen, &acc.failed, "Subnets", acc.subnets),
+        vpcs: take(&seen, &acc.failed, "Vpcs", acc.vpcs),
+        prefix_lists: take(&seen, &acc.failed, "PrefixLists", acc.prefix_lists),
         block_public_access: bpa,
         notes: acc.notes,
     })

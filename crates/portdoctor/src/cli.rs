@@ -30,6 +30,16 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum SnapshotCommand {
+    /// The AWS network evidence of a region as AWS CLI JSON (what `cloud --snapshot` reads).
+    Aws {
+        /// The folder to write (created if needed).
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long)]
+        profile: Option<String>,
+    },
     /// This host's evidence: sockets, addresses, routes, counters, conntrack (docs/host-snapshot.md).
     Host {
         /// The folder to write (created if needed).

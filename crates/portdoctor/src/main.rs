@@ -58,6 +58,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
         Command::Host(args) => host(args),
         Command::Cloud(args) => cloud(args),
         Command::Snapshot { what: SnapshotCommand::Host { out } } => snapshot_host(&out),
+        Command::Snapshot { what: SnapshotCommand::Aws { out, region, profile } } => snapshot_aws(&out, region, profile),
     }
 }
 
@@ -78,16 +79,28 @@ fn host(args: HostArgs) -> Result<u8, Fail> {
 
 fn cloud(args: CloudArgs) -> Result<u8, Fail> {
     let format = report_format(&args.report)?;
-    let Some(dir) = &args.snapshot else {
-        return Err(Fail("live AWS collection is not built yet: pass --snapshot DIR (AWS CLI JSON files)".into()));
-    };
-    let (docs, mut notes) = portdoctor_collect::aws_snapshot::read_aws(dir)?;
-    let evidence = portdoctor_parse::aws::parse_aws(&docs).map_err(|e| Fail(format!("{}/{e}", dir.display())))?;
     let target = match (&args.instance, args.public_ip) {
         (Some(i), _) => CloudTarget::Instance(i.clone()),
         (None, Some(ip)) => CloudTarget::PublicIp(ip),
         (None, None) => return Err(Fail("give --instance or --public-ip".into())),
     };
+    let (docs, mut notes, origin) = match &args.snapshot {
+        Some(dir) => {
+            let (docs, notes) = portdoctor_collect::aws_snapshot::read_aws(dir)?;
+            (docs, notes, format!("{}/", dir.display()))
+        }
+        None => {
+            let scope = match &target {
+                CloudTarget::Instance(i) => portdoctor_aws::Scope::Instance(i.clone()),
+                CloudTarget::PublicIp(ip) => portdoctor_aws::Scope::PublicIp(*ip),
+            };
+            let opts = portdoctor_aws::AwsOptions { region: args.region.clone(), profile: args.profile.clone() };
+            let collected = portdoctor_aws::collect_blocking(opts, scope).map_err(Fail)?;
+            let note = format!("live AWS API, region {}", collected.region.as_deref().unwrap_or("(none configured)"));
+            (collected.docs, vec![note], "live AWS API: ".into())
+        }
+    };
+    let evidence = portdoctor_parse::aws::parse_aws(&docs).map_err(|e| Fail(format!("{origin}{e}")))?;
     let query =
         CloudQuery { port: args.port, proto: args.proto, from: args.from, target, client_ports: args.client_ports };
     let mut d = diagnose_cloud(&evidence, &query);
@@ -95,6 +108,29 @@ fn cloud(args: CloudArgs) -> Result<u8, Fail> {
     d.notes = notes;
     emit(&d, format, &args.report)?;
     Ok(d.status.exit_code() as u8)
+}
+
+fn snapshot_aws(out: &Path, region: Option<String>, profile: Option<String>) -> Result<u8, Fail> {
+    let collected = portdoctor_aws::collect_blocking(portdoctor_aws::AwsOptions { region, profile }, portdoctor_aws::Scope::Region).map_err(Fail)?;
+    if collected.failed_everything {
+        let why = collected.docs.iter().find(|(n, _)| n == "portdoctor-calls.json").map(|(_, d)| d.as_str()).unwrap_or("");
+        let first = serde_json::from_str::<serde_json::Value>(why).ok().and_then(|v| v["PortdoctorCalls"][0]["Message"].as_str().map(str::to_string));
+        return Err(Fail(format!("no AWS evidence could be collected: {}", first.unwrap_or_else(|| "every call failed".into()))));
+    }
+    // Refuse to write what portdoctor itself could not read back.
+    portdoctor_parse::aws::parse_aws(&collected.docs).map_err(|e| Fail(format!("live AWS API: {e}")))?;
+    std::fs::create_dir_all(out).map_err(|e| Fail(format!("{}: cannot create: {e}", out.display())))?;
+    for (name, text) in &collected.docs {
+        let path = out.join(name);
+        std::fs::write(&path, text).map_err(|e| Fail(format!("{}: cannot write: {e}", path.display())))?;
+    }
+    eprintln!(
+        "wrote an AWS snapshot of {} documents (region {}) to {}",
+        collected.docs.len(),
+        collected.region.as_deref().unwrap_or("?"),
+        out.display()
+    );
+    Ok(0)
 }
 
 fn snapshot_host(out: &Path) -> Result<u8, Fail> {
