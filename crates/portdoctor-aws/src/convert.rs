@@ -2,7 +2,7 @@
 //! names), so live evidence and snapshot files are one format.
 
 use aws_sdk_ec2::types as t;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 fn tags(tags: &[t::Tag]) -> Value {
     tags.iter().map(|x| json!({"Key": x.key(), "Value": x.value().unwrap_or("")})).collect()

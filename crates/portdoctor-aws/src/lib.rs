@@ -12,10 +12,10 @@
 mod convert;
 
 use aws_config::BehaviorVersion;
+use aws_sdk_ec2::Client;
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::Filter;
-use aws_sdk_ec2::Client;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
@@ -128,14 +128,27 @@ async fn run(opts: AwsOptions, scope: Scope) -> Collected {
     }
     let config = loader.load().await;
     let region = config.region().map(|r| r.to_string());
-    let mut s = Session { failed_everything: false, succeeded: false, client: Client::new(&config), docs: Vec::new(), calls: Vec::new() };
+    let mut s = Session {
+        failed_everything: false,
+        succeeded: false,
+        client: Client::new(&config),
+        docs: Vec::new(),
+        calls: Vec::new(),
+    };
     let c = s.client.clone();
 
     // 1. Find the VPC the target lives in, so every later call asks only for that VPC.
     let mut vpc: Option<String> = None;
     match &scope {
         Scope::Instance(id) => {
-            paginated!(s, "Reservations", "ec2:DescribeInstances", c.describe_instances().instance_ids(id), reservations, convert::reservation);
+            paginated!(
+                s,
+                "Reservations",
+                "ec2:DescribeInstances",
+                c.describe_instances().instance_ids(id),
+                reservations,
+                convert::reservation
+            );
             vpc = s.docs.last().and_then(|(_, d)| {
                 let v: Value = serde_json::from_str(d).ok()?;
                 v["Reservations"][0]["Instances"][0]["VpcId"].as_str().map(str::to_string)
@@ -156,10 +169,21 @@ async fn run(opts: AwsOptions, scope: Scope) -> Collected {
             }
             let lookup = match (&eni_id, &instance_id) {
                 (Some(id), _) => c.describe_network_interfaces().network_interface_ids(id),
-                (None, Some(i)) => c.describe_network_interfaces().filters(Filter::builder().name("attachment.instance-id").values(i).build()),
+                (None, Some(i)) => c
+                    .describe_network_interfaces()
+                    .filters(Filter::builder().name("attachment.instance-id").values(i).build()),
                 (None, None) => {
-                    let filter = if ip.is_ipv6() { "ipv6-addresses.ipv6-address" } else { "association.public-ip" };
-                    c.describe_network_interfaces().filters(Filter::builder().name(filter).values(ip.to_string()).build())
+                    // A private address is asked about too (the engine answers
+                    // TARGET_ADDRESS_PRIVATE): find whose it is, for the evidence.
+                    let private =
+                        matches!(ip, IpAddr::V4(v4) if v4.is_private() || v4.is_loopback() || v4.is_link_local());
+                    let filter = match (ip.is_ipv6(), private) {
+                        (true, _) => "ipv6-addresses.ipv6-address",
+                        (false, true) => "private-ip-address",
+                        (false, false) => "association.public-ip",
+                    };
+                    c.describe_network_interfaces()
+                        .filters(Filter::builder().name(filter).values(ip.to_string()).build())
                 }
             };
             match lookup.send().await {
@@ -189,16 +213,79 @@ async fn run(opts: AwsOptions, scope: Scope) -> Collected {
     // 2. The target's VPC (or the whole region).
     let f = |name: &str| Session::vpc_filter(name, &vpc);
     if !matches!(scope, Scope::Instance(_)) {
-        paginated!(s, "Reservations", "ec2:DescribeInstances", c.describe_instances().set_filters(f("vpc-id").map(|x| vec![x])), reservations, convert::reservation);
+        paginated!(
+            s,
+            "Reservations",
+            "ec2:DescribeInstances",
+            c.describe_instances().set_filters(f("vpc-id").map(|x| vec![x])),
+            reservations,
+            convert::reservation
+        );
     }
-    paginated!(s, "NetworkInterfaces", "ec2:DescribeNetworkInterfaces", c.describe_network_interfaces().set_filters(f("vpc-id").map(|x| vec![x])), network_interfaces, convert::network_interface);
-    paginated!(s, "SecurityGroups", "ec2:DescribeSecurityGroups", c.describe_security_groups().set_filters(f("vpc-id").map(|x| vec![x])), security_groups, convert::security_group);
-    paginated!(s, "NetworkAcls", "ec2:DescribeNetworkAcls", c.describe_network_acls().set_filters(f("vpc-id").map(|x| vec![x])), network_acls, convert::network_acl);
-    paginated!(s, "RouteTables", "ec2:DescribeRouteTables", c.describe_route_tables().set_filters(f("vpc-id").map(|x| vec![x])), route_tables, convert::route_table);
-    paginated!(s, "Subnets", "ec2:DescribeSubnets", c.describe_subnets().set_filters(f("vpc-id").map(|x| vec![x])), subnets, convert::subnet);
-    paginated!(s, "Vpcs", "ec2:DescribeVpcs", c.describe_vpcs().set_vpc_ids(vpc.clone().map(|v| vec![v])), vpcs, convert::vpc);
-    paginated!(s, "InternetGateways", "ec2:DescribeInternetGateways", c.describe_internet_gateways().set_filters(f("attachment.vpc-id").map(|x| vec![x])), internet_gateways, convert::internet_gateway);
-    paginated!(s, "EgressOnlyInternetGateways", "ec2:DescribeEgressOnlyInternetGateways", c.describe_egress_only_internet_gateways(), egress_only_internet_gateways, convert::egress_only_gateway);
+    paginated!(
+        s,
+        "NetworkInterfaces",
+        "ec2:DescribeNetworkInterfaces",
+        c.describe_network_interfaces().set_filters(f("vpc-id").map(|x| vec![x])),
+        network_interfaces,
+        convert::network_interface
+    );
+    paginated!(
+        s,
+        "SecurityGroups",
+        "ec2:DescribeSecurityGroups",
+        c.describe_security_groups().set_filters(f("vpc-id").map(|x| vec![x])),
+        security_groups,
+        convert::security_group
+    );
+    paginated!(
+        s,
+        "NetworkAcls",
+        "ec2:DescribeNetworkAcls",
+        c.describe_network_acls().set_filters(f("vpc-id").map(|x| vec![x])),
+        network_acls,
+        convert::network_acl
+    );
+    paginated!(
+        s,
+        "RouteTables",
+        "ec2:DescribeRouteTables",
+        c.describe_route_tables().set_filters(f("vpc-id").map(|x| vec![x])),
+        route_tables,
+        convert::route_table
+    );
+    paginated!(
+        s,
+        "Subnets",
+        "ec2:DescribeSubnets",
+        c.describe_subnets().set_filters(f("vpc-id").map(|x| vec![x])),
+        subnets,
+        convert::subnet
+    );
+    paginated!(
+        s,
+        "Vpcs",
+        "ec2:DescribeVpcs",
+        c.describe_vpcs().set_vpc_ids(vpc.clone().map(|v| vec![v])),
+        vpcs,
+        convert::vpc
+    );
+    paginated!(
+        s,
+        "InternetGateways",
+        "ec2:DescribeInternetGateways",
+        c.describe_internet_gateways().set_filters(f("attachment.vpc-id").map(|x| vec![x])),
+        internet_gateways,
+        convert::internet_gateway
+    );
+    paginated!(
+        s,
+        "EgressOnlyInternetGateways",
+        "ec2:DescribeEgressOnlyInternetGateways",
+        c.describe_egress_only_internet_gateways(),
+        egress_only_internet_gateways,
+        convert::egress_only_gateway
+    );
     match c.describe_addresses().send().await {
         Ok(out) => s.put("Addresses", out.addresses().iter().map(convert::address).collect()),
         Err(e) => s.failed("Addresses", "ec2:DescribeAddresses", describe_error(&e)),
@@ -213,7 +300,14 @@ async fn run(opts: AwsOptions, scope: Scope) -> Collected {
     }
     let mut entries = Vec::new();
     for id in lists {
-        match c.get_managed_prefix_list_entries().prefix_list_id(&id).into_paginator().send().collect::<Result<Vec<_>, _>>().await {
+        match c
+            .get_managed_prefix_list_entries()
+            .prefix_list_id(&id)
+            .into_paginator()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+        {
             Ok(pages) => {
                 let cidrs: Vec<&str> = pages.iter().flat_map(|p| p.entries().iter().filter_map(|e| e.cidr())).collect();
                 entries.push(json!({"PrefixListId": id, "Cidrs": cidrs}));
@@ -228,15 +322,27 @@ async fn run(opts: AwsOptions, scope: Scope) -> Collected {
     // 4. VPC Block Public Access (account/region setting and exclusions).
     match c.describe_vpc_block_public_access_options().send().await {
         Ok(out) => {
-            let mode = out.vpc_block_public_access_options().and_then(|o| o.internet_gateway_block_mode()).map(|m| m.as_str().to_string());
+            let mode = out
+                .vpc_block_public_access_options()
+                .and_then(|o| o.internet_gateway_block_mode())
+                .map(|m| m.as_str().to_string());
             s.succeeded = true;
             s.docs.push(("VpcBlockPublicAccessOptions.json".into(), json!({"VpcBlockPublicAccessOptions": {"InternetGatewayBlockMode": mode.unwrap_or_else(|| "off".into())}}).to_string()));
             match c.describe_vpc_block_public_access_exclusions().send().await {
-                Ok(x) => s.put("VpcBlockPublicAccessExclusions", x.vpc_block_public_access_exclusions().iter().map(convert::bpa_exclusion).collect()),
-                Err(e) => s.failed("VpcBlockPublicAccessExclusions", "ec2:DescribeVpcBlockPublicAccessExclusions", describe_error(&e)),
+                Ok(x) => s.put(
+                    "VpcBlockPublicAccessExclusions",
+                    x.vpc_block_public_access_exclusions().iter().map(convert::bpa_exclusion).collect(),
+                ),
+                Err(e) => s.failed(
+                    "VpcBlockPublicAccessExclusions",
+                    "ec2:DescribeVpcBlockPublicAccessExclusions",
+                    describe_error(&e),
+                ),
             }
         }
-        Err(e) => s.failed("VpcBlockPublicAccessOptions", "ec2:DescribeVpcBlockPublicAccessOptions", describe_error(&e)),
+        Err(e) => {
+            s.failed("VpcBlockPublicAccessOptions", "ec2:DescribeVpcBlockPublicAccessOptions", describe_error(&e))
+        }
     }
     finish(s, region)
 }
@@ -274,6 +380,9 @@ fn finish(mut s: Session, region: Option<String>) -> Collected {
 
 /// Collects on a private single-threaded runtime, so the binary needs no async of its own.
 pub fn collect_blocking(opts: AwsOptions, scope: Scope) -> Result<Collected, String> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| format!("cannot start the AWS client runtime: {e}"))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the AWS client runtime: {e}"))?;
     Ok(rt.block_on(run(opts, scope)))
 }

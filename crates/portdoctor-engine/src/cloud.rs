@@ -92,7 +92,9 @@ impl<'a> AwsIndex<'a> {
         // Elastic IPs as describe-addresses records them: by interface, or by instance (then
         // on its primary interface's primary address), for sources whose interfaces omit them.
         let primary_eni = |instance: &str| {
-            enis.iter().filter(|e| e.instance_id.as_deref() == Some(instance)).min_by_key(|e| e.device_index.unwrap_or(u32::MAX))
+            enis.iter()
+                .filter(|e| e.instance_id.as_deref() == Some(instance))
+                .min_by_key(|e| e.device_index.unwrap_or(u32::MAX))
         };
         for a in list(&ev.addresses) {
             let eni = match (&a.network_interface_id, &a.instance_id) {
@@ -327,7 +329,9 @@ impl<'a> Walk<'a> {
                     } else {
                         let mut ips: Vec<_> = e.private_ips.iter().collect();
                         ips.sort_by_key(|p| !p.primary);
-                        ips.into_iter().find_map(|p| p.public_ip.or_else(|| eip_of(&e.id, p.addr)).map(|pub_ip| (*e, p.addr, pub_ip)))
+                        ips.into_iter().find_map(|p| {
+                            p.public_ip.or_else(|| eip_of(&e.id, p.addr)).map(|pub_ip| (*e, p.addr, pub_ip))
+                        })
                     }
                 });
                 match found {

@@ -499,7 +499,12 @@ impl Acc {
                     let eni_owner = e.association.as_ref().and_then(|a| a.ip_owner_id.clone());
                     if private_ips.is_empty() {
                         if let Some(addr) = e.private_ip_address {
-                            private_ips.push(PrivateIp { addr, primary: true, public_ip: eni_public, public_ip_owner: eni_owner });
+                            private_ips.push(PrivateIp {
+                                addr,
+                                primary: true,
+                                public_ip: eni_public,
+                                public_ip_owner: eni_owner,
+                            });
                         }
                     } else if let Some(p) = private_ips.iter_mut().find(|p| p.primary && p.public_ip.is_none()) {
                         p.public_ip = eni_public;
@@ -683,7 +688,8 @@ impl Acc {
                         "throttled" => "try again later; the SDK's retries were exhausted".to_string(),
                         _ => format!("run the equivalent `aws ec2` call by hand to see why {} failed", c.action),
                     };
-                    let missing = Missing::new(c.key.clone(), format!("{} {}: {}", c.action, c.outcome, c.message), remedy);
+                    let missing =
+                        Missing::new(c.key.clone(), format!("{} {}: {}", c.action, c.outcome, c.message), remedy);
                     self.failed.insert(c.key, missing);
                 }
             }

@@ -58,7 +58,9 @@ fn run(cli: Cli) -> Result<u8, Fail> {
         Command::Host(args) => host(args),
         Command::Cloud(args) => cloud(args),
         Command::Snapshot { what: SnapshotCommand::Host { out } } => snapshot_host(&out),
-        Command::Snapshot { what: SnapshotCommand::Aws { out, region, profile } } => snapshot_aws(&out, region, profile),
+        Command::Snapshot { what: SnapshotCommand::Aws { out, region, profile } } => {
+            snapshot_aws(&out, region, profile)
+        }
     }
 }
 
@@ -111,11 +113,19 @@ fn cloud(args: CloudArgs) -> Result<u8, Fail> {
 }
 
 fn snapshot_aws(out: &Path, region: Option<String>, profile: Option<String>) -> Result<u8, Fail> {
-    let collected = portdoctor_aws::collect_blocking(portdoctor_aws::AwsOptions { region, profile }, portdoctor_aws::Scope::Region).map_err(Fail)?;
+    let collected =
+        portdoctor_aws::collect_blocking(portdoctor_aws::AwsOptions { region, profile }, portdoctor_aws::Scope::Region)
+            .map_err(Fail)?;
     if collected.failed_everything {
-        let why = collected.docs.iter().find(|(n, _)| n == "portdoctor-calls.json").map(|(_, d)| d.as_str()).unwrap_or("");
-        let first = serde_json::from_str::<serde_json::Value>(why).ok().and_then(|v| v["PortdoctorCalls"][0]["Message"].as_str().map(str::to_string));
-        return Err(Fail(format!("no AWS evidence could be collected: {}", first.unwrap_or_else(|| "every call failed".into()))));
+        let why =
+            collected.docs.iter().find(|(n, _)| n == "portdoctor-calls.json").map(|(_, d)| d.as_str()).unwrap_or("");
+        let first = serde_json::from_str::<serde_json::Value>(why)
+            .ok()
+            .and_then(|v| v["PortdoctorCalls"][0]["Message"].as_str().map(str::to_string));
+        return Err(Fail(format!(
+            "no AWS evidence could be collected: {}",
+            first.unwrap_or_else(|| "every call failed".into())
+        )));
     }
     // Refuse to write what portdoctor itself could not read back.
     portdoctor_parse::aws::parse_aws(&collected.docs).map_err(|e| Fail(format!("live AWS API: {e}")))?;

@@ -1,0 +1,468 @@
+//! `portdoctor cloud` against a real AWS API endpoint: moto's server, populated through the
+//! official SDK. Each scenario builds its own account in its own region (moto keeps regions
+//! apart), then asks portdoctor twice — live, and from `snapshot aws` — and asserts both.
+//! moto's quirks are not taken as truth: e.g. its new custom ACLs list no deny entries, and the
+//! scenario that uses one still expects AWS's implicit deny.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use aws_config::BehaviorVersion;
+use aws_sdk_ec2::Client;
+use aws_sdk_ec2::config::{Credentials, Region};
+use aws_sdk_ec2::types::{DomainType, Filter, InstanceType, IpPermission, IpRange, PortRange, RuleAction};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+
+/// The moto endpoint: `MOTO_ENDPOINT` (started by scripts/test), else one started for this test
+/// binary, which dies when the binary exits (its shell waits on our stdin).
+fn moto() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    static GUARD: OnceLock<std::sync::Mutex<Child>> = OnceLock::new();
+    URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("MOTO_ENDPOINT") {
+            return url;
+        }
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("sh")
+            .args([
+                "-c",
+                &format!("moto_server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid"),
+            ])
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("moto_server (pip install 'moto[server]')");
+        GUARD.get_or_init(|| std::sync::Mutex::new(child));
+        for _ in 0..100 {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        format!("http://127.0.0.1:{port}")
+    })
+}
+
+async fn client(endpoint: &str, region: &str) -> Client {
+    let conf = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(region.to_string()))
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await;
+    Client::new(&conf)
+}
+
+fn vpc_filter(vpc: &str) -> Filter {
+    Filter::builder().name("vpc-id").values(vpc).build()
+}
+
+/// A healthy web server: public subnet, IGW, route, SG open on tcp/80, Elastic IP.
+struct Account {
+    c: Client,
+    region: &'static str,
+    vpc: String,
+    subnet: String,
+    igw: String,
+    rtb: String,
+    sg: String,
+    instance: String,
+    public_ip: String,
+}
+
+impl Account {
+    async fn healthy(region: &'static str, public_ip: &str) -> Account {
+        Account::build(region, Some(public_ip)).await
+    }
+
+    async fn build(region: &'static str, public_ip: Option<&str>) -> Account {
+        let c = client(moto(), region).await;
+        let vpc =
+            c.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap().vpc().unwrap().vpc_id().unwrap().to_string();
+        let subnet = c
+            .create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block("10.0.1.0/24")
+            .send()
+            .await
+            .unwrap()
+            .subnet()
+            .unwrap()
+            .subnet_id()
+            .unwrap()
+            .to_string();
+        let igw = c
+            .create_internet_gateway()
+            .send()
+            .await
+            .unwrap()
+            .internet_gateway()
+            .unwrap()
+            .internet_gateway_id()
+            .unwrap()
+            .to_string();
+        c.attach_internet_gateway().internet_gateway_id(&igw).vpc_id(&vpc).send().await.unwrap();
+        let rtb = c.describe_route_tables().filters(vpc_filter(&vpc)).send().await.unwrap().route_tables()[0]
+            .route_table_id()
+            .unwrap()
+            .to_string();
+        c.create_route()
+            .route_table_id(&rtb)
+            .destination_cidr_block("0.0.0.0/0")
+            .gateway_id(&igw)
+            .send()
+            .await
+            .unwrap();
+        let sg = c
+            .create_security_group()
+            .group_name("web")
+            .description("web")
+            .vpc_id(&vpc)
+            .send()
+            .await
+            .unwrap()
+            .group_id()
+            .unwrap()
+            .to_string();
+        c.authorize_security_group_ingress()
+            .group_id(&sg)
+            .ip_permissions(
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(80)
+                    .to_port(80)
+                    .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let ami = c.describe_images().send().await.unwrap().images()[0].image_id().unwrap().to_string();
+        let instance = c
+            .run_instances()
+            .image_id(ami)
+            .instance_type(InstanceType::T2Micro)
+            .min_count(1)
+            .max_count(1)
+            .subnet_id(&subnet)
+            .security_group_ids(&sg)
+            .send()
+            .await
+            .unwrap()
+            .instances()[0]
+            .instance_id()
+            .unwrap()
+            .to_string();
+        // Test addresses only (moto would otherwise hand out 127.x or real internet addresses).
+        if let Some(ip) = public_ip {
+            let alloc = c
+                .allocate_address()
+                .domain(DomainType::Vpc)
+                .address(ip)
+                .send()
+                .await
+                .unwrap()
+                .allocation_id()
+                .unwrap()
+                .to_string();
+            c.associate_address().allocation_id(alloc).instance_id(&instance).send().await.unwrap();
+        }
+        Account { c, region, vpc, subnet, igw, rtb, sg, instance, public_ip: public_ip.unwrap_or("").to_string() }
+    }
+
+    async fn default_acl(&self) -> aws_sdk_ec2::types::NetworkAcl {
+        let out = self.c.describe_network_acls().filters(vpc_filter(&self.vpc)).send().await.unwrap();
+        out.network_acls().iter().find(|a| a.is_default() == Some(true)).unwrap().clone()
+    }
+}
+
+fn portdoctor(endpoint: &str, region: &str, args: &[&str]) -> (i32, Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_portdoctor"))
+        .args(args)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", region)
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), report, stderr)
+}
+
+fn codes(r: &Value) -> Vec<String> {
+    r["verdict"]["causes"]
+        .as_array()
+        .map(|a| a.iter().map(|c| c["code"].as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// Asks live and from a snapshot; both must give `status` and `expect` causes (in order, as a
+/// prefix when `more_allowed`).
+fn assert_both(region: &str, target: &[&str], port: u16, status: &str, expect: &[&str]) -> Value {
+    let port = port.to_string();
+    let mut args = vec!["cloud", "--json", "--port", &port];
+    args.extend_from_slice(target);
+    let (code, live, err) = portdoctor(moto(), region, &args);
+    assert_eq!(live["verdict"]["status"], status, "live: {live:#}\n{err}");
+    assert_eq!(codes(&live), expect, "live: {live:#}");
+    assert_eq!(
+        code,
+        match status {
+            "reachable" => 0,
+            "blocked" => 1,
+            _ => 3,
+        }
+    );
+
+    let dir = std::env::temp_dir().join(format!("portdoctor-moto-{region}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (code, _, err) = portdoctor(moto(), region, &["snapshot", "aws", "--out", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let mut args = vec!["cloud", "--json", "--port", &port, "--snapshot", dir.to_str().unwrap()];
+    args.extend_from_slice(target);
+    // Offline: no endpoint at all.
+    let (_, offline, err) = portdoctor("http://127.0.0.1:9", region, &args);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(offline["verdict"], live["verdict"], "snapshot differs from live\n{err}");
+    live
+}
+
+#[tokio::test]
+async fn healthy_by_instance_and_by_public_ip() {
+    let a = Account::healthy("us-east-1", "203.0.113.21").await;
+    let r = assert_both(a.region, &["--instance", &a.instance], 80, "reachable", &[]);
+    assert_eq!(r["query"]["target"], "203.0.113.21");
+    let r = assert_both(a.region, &["--public-ip", &a.public_ip], 80, "reachable", &[]);
+    let igw = r["path"].as_array().unwrap().iter().find(|h| h["hop"] == "internet-gateway").unwrap();
+    assert_eq!(igw["component"], a.igw.as_str());
+    assert!(igw["detail"].as_str().unwrap().starts_with("203.0.113.21 -> 10.0.1."), "{igw}");
+}
+
+#[tokio::test]
+async fn security_group_without_the_port() {
+    let a = Account::healthy("us-east-2", "203.0.113.22").await;
+    let r = assert_both(a.region, &["--public-ip", &a.public_ip], 8080, "blocked", &["SECURITY_GROUP_NO_INGRESS"]);
+    assert_eq!(r["verdict"]["causes"][0]["component"], a.sg.as_str());
+    assert!(
+        r["verdict"]["causes"][0]["fix"][0]
+            .as_str()
+            .unwrap()
+            .contains(&format!("authorize-security-group-ingress --group-id {}", a.sg))
+    );
+}
+
+#[tokio::test]
+async fn network_acl_denies_inbound() {
+    let a = Account::healthy("us-west-1", "203.0.113.23").await;
+    let acl = a.default_acl().await;
+    a.c.create_network_acl_entry()
+        .network_acl_id(acl.network_acl_id().unwrap())
+        .rule_number(50)
+        .protocol("6")
+        .rule_action(RuleAction::Deny)
+        .egress(false)
+        .cidr_block("0.0.0.0/0")
+        .port_range(PortRange::builder().from(80).to(80).build())
+        .send()
+        .await
+        .unwrap();
+    let r = assert_both(a.region, &["--instance", &a.instance], 80, "blocked", &["NACL_INBOUND_DENY"]);
+    assert!(r["verdict"]["causes"][0]["evidence"].to_string().contains("rule 50 deny tcp 80 from 0.0.0.0/0"));
+}
+
+#[tokio::test]
+async fn custom_acl_without_ephemeral_ports_drops_replies() {
+    let a = Account::healthy("us-west-2", "203.0.113.24").await;
+    // A new custom ACL: in AWS it starts as deny-all; moto lists no entries at all.
+    let acl =
+        a.c.create_network_acl()
+            .vpc_id(&a.vpc)
+            .send()
+            .await
+            .unwrap()
+            .network_acl()
+            .unwrap()
+            .network_acl_id()
+            .unwrap()
+            .to_string();
+    for (egress, from, to) in [(false, 80, 80), (true, 32768, 65535)] {
+        a.c.create_network_acl_entry()
+            .network_acl_id(&acl)
+            .rule_number(100)
+            .protocol("6")
+            .rule_action(RuleAction::Allow)
+            .egress(egress)
+            .cidr_block("0.0.0.0/0")
+            .port_range(PortRange::builder().from(from).to(to).build())
+            .send()
+            .await
+            .unwrap();
+    }
+    let default = a.default_acl().await;
+    let assoc = default
+        .associations()
+        .iter()
+        .find(|x| x.subnet_id() == Some(a.subnet.as_str()))
+        .unwrap()
+        .network_acl_association_id()
+        .unwrap()
+        .to_string();
+    a.c.replace_network_acl_association().association_id(assoc).network_acl_id(&acl).send().await.unwrap();
+    let r = assert_both(a.region, &["--instance", &a.instance], 80, "blocked", &["NACL_OUTBOUND_DENY"]);
+    assert!(r["verdict"]["causes"][0]["message"].as_str().unwrap().contains("client ports 1024-32767"));
+    // tcp/22 is not in the custom ACL: the implicit deny AWS always has (moto does not list it).
+    let r = assert_both(
+        a.region,
+        &["--instance", &a.instance],
+        22,
+        "blocked",
+        &["NACL_INBOUND_DENY", "SECURITY_GROUP_NO_INGRESS", "NACL_OUTBOUND_DENY"],
+    );
+    assert!(r["verdict"]["causes"][0]["evidence"].to_string().contains("implicit deny"));
+}
+
+#[tokio::test]
+async fn route_to_the_gateway_removed() {
+    let a = Account::healthy("eu-west-1", "203.0.113.25").await;
+    a.c.delete_route().route_table_id(&a.rtb).destination_cidr_block("0.0.0.0/0").send().await.unwrap();
+    let r = assert_both(a.region, &["--public-ip", &a.public_ip], 80, "blocked", &["ROUTE_TO_IGW_MISSING"]);
+    assert!(
+        r["verdict"]["causes"][0]["fix"][0]
+            .as_str()
+            .unwrap()
+            .contains(&format!("create-route --route-table-id {}", a.rtb))
+    );
+}
+
+#[tokio::test]
+async fn internet_gateway_detached() {
+    let a = Account::healthy("eu-west-2", "203.0.113.26").await;
+    a.c.delete_route().route_table_id(&a.rtb).destination_cidr_block("0.0.0.0/0").send().await.unwrap();
+    a.c.detach_internet_gateway().internet_gateway_id(&a.igw).vpc_id(&a.vpc).send().await.unwrap();
+    assert_both(a.region, &["--instance", &a.instance], 80, "blocked", &["IGW_MISSING", "ROUTE_TO_IGW_MISSING"]);
+}
+
+#[tokio::test]
+async fn instance_stopped() {
+    let a = Account::healthy("eu-central-1", "203.0.113.27").await;
+    a.c.stop_instances().instance_ids(&a.instance).send().await.unwrap();
+    // moto also drops the Elastic IP association on stop (AWS keeps it): whichever it shows,
+    // the stopped instance must be named.
+    let port = "80";
+    let (_, r, err) = portdoctor(moto(), a.region, &["cloud", "--json", "--port", port, "--instance", &a.instance]);
+    assert_eq!(r["verdict"]["status"], "blocked", "{err}");
+    assert!(codes(&r).contains(&"INSTANCE_NOT_RUNNING".to_string()), "{r:#}");
+}
+
+#[tokio::test]
+async fn no_public_address_and_unassociated_elastic_ip() {
+    let a = Account::build("ap-south-1", None).await;
+    assert_both(a.region, &["--instance", &a.instance], 80, "blocked", &["NO_PUBLIC_IP"]);
+    a.c.allocate_address().domain(DomainType::Vpc).address("203.0.113.28").send().await.unwrap();
+    assert_both(a.region, &["--public-ip", "203.0.113.28"], 80, "blocked", &["PUBLIC_IP_NOT_ASSOCIATED"]);
+    assert_both(a.region, &["--public-ip", "203.0.113.29"], 80, "blocked", &["PUBLIC_IP_NOT_ASSOCIATED"]);
+    assert_both(a.region, &["--public-ip", "10.0.1.4"], 80, "blocked", &["TARGET_ADDRESS_PRIVATE"]);
+}
+
+/// Forwards to moto but answers DescribeNetworkAcls as AWS does when IAM denies it (the
+/// recorded EC2 error body), so the SDK's real error path runs.
+fn deny_network_acls_proxy() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let upstream = moto().trim_start_matches("http://").to_string();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let upstream = upstream.clone();
+            std::thread::spawn(move || proxy_one(conn, &upstream));
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn proxy_one(mut conn: TcpStream, upstream: &str) {
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    loop {
+        let mut head = Vec::new();
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap_or(0);
+            }
+            let end = line == "\r\n";
+            if !line.to_ascii_lowercase().starts_with("connection:") {
+                head.extend_from_slice(line.as_bytes());
+            }
+            if end {
+                break;
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        if String::from_utf8_lossy(&body).contains("Action=DescribeNetworkAcls") {
+            let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation. User: arn:aws:iam::123456789012:user/ops is not authorized to perform: ec2:DescribeNetworkAcls because no identity-based policy allows the ec2:DescribeNetworkAcls action</Message></Error></Errors><RequestID>5b7e2d5c-0000-4000-8000-000000000000</RequestID></Response>";
+            let resp = format!(
+                "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml;charset=UTF-8\r\nContent-Length: {}\r\n\r\n{xml}",
+                xml.len()
+            );
+            conn.write_all(resp.as_bytes()).unwrap();
+            continue;
+        }
+        let mut up = TcpStream::connect(upstream).unwrap();
+        let head = String::from_utf8_lossy(&head).replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n");
+        up.write_all(head.as_bytes()).unwrap();
+        up.write_all(&body).unwrap();
+        let mut resp = Vec::new();
+        up.read_to_end(&mut resp).unwrap();
+        conn.write_all(&resp).unwrap();
+        return; // upstream closed, so the client's keep-alive ends here too
+    }
+}
+
+#[tokio::test]
+async fn a_call_denied_by_iam_is_unknown_naming_the_action() {
+    let a = Account::healthy("ap-southeast-1", "203.0.113.30").await;
+    let proxy = deny_network_acls_proxy();
+    let (code, r, err) = portdoctor(&proxy, a.region, &["cloud", "--json", "--port", "80", "--instance", &a.instance]);
+    assert_eq!(code, 3, "inconclusive: {r:#}\n{err}");
+    let acl = r["checks"].as_array().unwrap().iter().find(|c| c["id"] == "cloud.nacl.inbound").unwrap();
+    assert_eq!(acl["status"], "unknown");
+    let ev = acl["evidence"][0].as_str().unwrap();
+    assert!(
+        ev.contains("ec2:DescribeNetworkAcls permission-denied") && ev.contains("grant ec2:DescribeNetworkAcls"),
+        "{ev}"
+    );
+    // The other layers were still judged.
+    let sg = r["checks"].as_array().unwrap().iter().find(|c| c["id"] == "cloud.security-group").unwrap();
+    assert_eq!(sg["status"], "pass");
+}
+
+#[test]
+fn iam_policy_covers_every_call() {
+    let policy: Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/iam-policy.json")).unwrap(),
+    )
+    .unwrap();
+    let actions: Vec<&str> =
+        policy["Statement"][0]["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    let src =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../portdoctor-aws/src/lib.rs")).unwrap();
+    for used in src.split('"').filter(|s| s.starts_with("ec2:")) {
+        assert!(actions.contains(&used), "{used} is called but not in docs/iam-policy.json");
+    }
+    assert!(
+        actions.iter().all(|a| a.starts_with("ec2:Describe") || a.starts_with("ec2:Get")),
+        "read-only: {actions:?}"
+    );
+}
