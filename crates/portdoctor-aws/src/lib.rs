@@ -159,13 +159,12 @@ async fn run(opts: AwsOptions, scope: Scope) -> Collected {
             // through the interface's association.
             let mut eni_id = None;
             let mut instance_id = None;
-            if ip.is_ipv4() {
-                if let Ok(out) = c.describe_addresses().public_ips(ip.to_string()).send().await {
-                    if let Some(a) = out.addresses().first() {
-                        eni_id = a.network_interface_id().map(str::to_string);
-                        instance_id = a.instance_id().map(str::to_string);
-                    }
-                }
+            if ip.is_ipv4()
+                && let Ok(out) = c.describe_addresses().public_ips(ip.to_string()).send().await
+                && let Some(a) = out.addresses().first()
+            {
+                eni_id = a.network_interface_id().map(str::to_string);
+                instance_id = a.instance_id().map(str::to_string);
             }
             let lookup = match (&eni_id, &instance_id) {
                 (Some(id), _) => c.describe_network_interfaces().network_interface_ids(id),

@@ -2,12 +2,13 @@
 //! as text for portdoctor_parse::aws, which recognises each by its top-level key.
 
 use crate::snapshot::SnapshotError;
+use portdoctor_parse::aws::Docs;
 use std::fs;
 use std::path::Path;
 
 /// `(path relative to the folder, text)` of every JSON file, in a stable order, and notes about
 /// files that are not JSON.
-pub fn read_aws(dir: &Path) -> Result<(Vec<(String, String)>, Vec<String>), SnapshotError> {
+pub fn read_aws(dir: &Path) -> Result<(Docs, Vec<String>), SnapshotError> {
     let meta = fs::metadata(dir)
         .map_err(|e| SnapshotError { path: dir.into(), message: format!("cannot read snapshot folder: {e}") })?;
     if !meta.is_dir() {

@@ -10,7 +10,7 @@
 //! gateway admits IPv4 only to a public address associated with an interface and translates it
 //! to that interface's private address; an egress-only gateway admits nothing inbound.
 
-use portdoctor_model::addrset::{AddrSet, NON_INTERNET_V4};
+use portdoctor_model::addrset::AddrSet;
 use portdoctor_model::cloud::{
     AclAction, AclEntry, AwsEvidence, Instance, NetworkAcl, NetworkInterface, PortRange, RouteDest, RouteTable,
     RouteTarget, SecurityGroup, SgSource,
@@ -21,6 +21,7 @@ use portdoctor_model::{
 };
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::OnceLock;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CloudTarget {
@@ -50,8 +51,7 @@ fn cloud_check(id: &str, status: CheckStatus, summary: impl Into<String>) -> Che
 }
 
 fn unknown_check(id: &str, what: &str, k: Option<&portdoctor_model::Missing>) -> Check {
-    cloud_check(id, CheckStatus::Unknown, format!("Could not check {what}"))
-        .with_evidence(k.map(|m| m.describe()).into_iter())
+    cloud_check(id, CheckStatus::Unknown, format!("Could not check {what}")).with_evidence(k.map(|m| m.describe()))
 }
 
 /// Lookups built once per evidence, so a query (or every instance of an account) is cheap.
@@ -59,8 +59,13 @@ pub struct AwsIndex<'a> {
     ev: &'a AwsEvidence,
     eni_by_id: HashMap<&'a str, &'a NetworkInterface>,
     eni_by_public: HashMap<IpAddr, (&'a NetworkInterface, IpAddr)>,
+    /// (interface id, private address) → public IPv4, the reverse of `eni_by_public`.
+    public_by_private: HashMap<(&'a str, IpAddr), IpAddr>,
     eni_by_private: HashMap<IpAddr, &'a NetworkInterface>,
     sg_by_id: HashMap<&'a str, &'a SecurityGroup>,
+    /// An instance's interfaces, by device index.
+    enis_by_instance: HashMap<&'a str, Vec<&'a NetworkInterface>>,
+    subnet_by_id: HashMap<&'a str, &'a portdoctor_model::cloud::Subnet>,
     instance_by_id: HashMap<&'a str, &'a Instance>,
     acl_by_subnet: HashMap<&'a str, &'a NetworkAcl>,
     default_acl_by_vpc: HashMap<&'a str, &'a NetworkAcl>,
@@ -108,6 +113,13 @@ impl<'a> AwsIndex<'a> {
                 eni_by_public.entry(a.public_ip).or_insert((eni, private));
             }
         }
+        let mut public_by_private: HashMap<(&str, IpAddr), IpAddr> = HashMap::new();
+        for (public, (eni, private)) in &eni_by_public {
+            if public.is_ipv4() {
+                let e = public_by_private.entry((eni.id.as_str(), *private)).or_insert(*public);
+                *e = (*e).min(*public);
+            }
+        }
         let mut acl_by_subnet = HashMap::new();
         let mut default_acl_by_vpc = HashMap::new();
         for a in list(&ev.network_acls) {
@@ -128,10 +140,22 @@ impl<'a> AwsIndex<'a> {
                 main_rtb_by_vpc.insert(t.vpc_id.as_str(), t);
             }
         }
+        let mut enis_by_instance: HashMap<&str, Vec<&NetworkInterface>> = HashMap::new();
+        for e in enis {
+            if let Some(i) = &e.instance_id {
+                enis_by_instance.entry(i.as_str()).or_default().push(e);
+            }
+        }
+        for list in enis_by_instance.values_mut() {
+            list.sort_by_key(|e| e.device_index.unwrap_or(u32::MAX));
+        }
         AwsIndex {
             ev,
+            enis_by_instance,
+            subnet_by_id: list(&ev.subnets).iter().map(|s| (s.id.as_str(), s)).collect(),
             eni_by_id: enis.iter().map(|e| (e.id.as_str(), e)).collect(),
             eni_by_public,
+            public_by_private,
             eni_by_private,
             sg_by_id: list(&ev.security_groups).iter().map(|g| (g.id.as_str(), g)).collect(),
             instance_by_id: list(&ev.instances).iter().map(|i| (i.id.as_str(), i)).collect(),
@@ -190,11 +214,18 @@ fn describe(q: &CloudQuery, sources: &AddrSet, s: &AddrSet) -> String {
     }
 }
 
-fn is_non_internet(ip: &IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(_) => NON_INTERNET_V4.iter().filter_map(|c| c.parse::<Cidr>().ok()).any(|c| c.contains(ip)),
-        IpAddr::V6(_) => !AddrSet::internet(Family::V6).contains(ip),
+/// Every public address of a family, computed once.
+fn internet(family: Family) -> &'static AddrSet {
+    static V4: OnceLock<AddrSet> = OnceLock::new();
+    static V6: OnceLock<AddrSet> = OnceLock::new();
+    match family {
+        Family::V4 => V4.get_or_init(|| AddrSet::internet(Family::V4)),
+        Family::V6 => V6.get_or_init(|| AddrSet::internet(Family::V6)),
     }
+}
+
+fn is_non_internet(ip: &IpAddr) -> bool {
+    !internet(Family::of(ip)).contains(ip)
 }
 
 impl<'a> Walk<'a> {
@@ -301,11 +332,8 @@ impl<'a> Walk<'a> {
                 None
             }
             CloudTarget::Instance(iid) => {
-                let mut enis: Vec<&NetworkInterface> = list(&idx.ev.interfaces)
-                    .iter()
-                    .filter(|e| e.instance_id.as_deref() == Some(iid.as_str()))
-                    .collect();
-                enis.sort_by_key(|e| e.device_index.unwrap_or(u32::MAX));
+                let enis: &[&NetworkInterface] =
+                    idx.enis_by_instance.get(iid.as_str()).map(Vec::as_slice).unwrap_or_default();
                 let Some(primary) = enis.first().copied() else {
                     self.checks.push(cloud_check(id, CheckStatus::Unknown, format!("No interface of {iid} in the evidence")).with_evidence([format!(
                         "no NetworkInterfaces entry is attached to {iid}: check the id and the region, or re-take the snapshot"
@@ -313,16 +341,7 @@ impl<'a> Walk<'a> {
                     return None;
                 };
                 let want_v6 = matches!(self.q.from, Source::Prefix(c) if c.family() == Family::V6);
-                let eip_of = |eni: &str, private: IpAddr| {
-                    let mut hits: Vec<IpAddr> = idx
-                        .eni_by_public
-                        .iter()
-                        .filter(|(public, (e, p))| e.id == eni && *p == private && public.is_ipv4())
-                        .map(|(public, _)| *public)
-                        .collect();
-                    hits.sort();
-                    hits.first().copied()
-                };
+                let eip_of = |eni: &str, private: IpAddr| idx.public_by_private.get(&(eni, private)).copied();
                 let found = enis.iter().find_map(|e| {
                     if want_v6 {
                         e.ipv6.first().map(|a| (*e, *a, *a))
@@ -548,10 +567,7 @@ impl<'a> Walk<'a> {
         let id = "cloud.route-table";
         let subnet = r.eni.subnet_id.as_str();
         let vpc = r.eni.vpc_id.as_str();
-        let subnet_cidr = list(&self.idx.ev.subnets)
-            .iter()
-            .find(|s| s.id == subnet)
-            .and_then(|s| s.cidrs.first().map(Cidr::to_string));
+        let subnet_cidr = self.idx.subnet_by_id.get(subnet).and_then(|s| s.cidrs.first().map(Cidr::to_string));
         self.path.push(Hop::new(
             "subnet",
             subnet,
@@ -1050,7 +1066,7 @@ pub fn diagnose_indexed(idx: &AwsIndex<'_>, q: &CloudQuery) -> Diagnosis {
         _ => Family::V4,
     };
     let sources = match q.from {
-        Source::Internet => AddrSet::internet(family),
+        Source::Internet => internet(family).clone(),
         Source::Prefix(c) => AddrSet::from_cidr(&c),
     };
     let mut w = Walk { idx, q, sources, causes: vec![], checks: vec![], path: vec![] };

@@ -696,10 +696,11 @@ impl Acc {
             "VpcBlockPublicAccessExclusions" => {
                 for x in de::<Vec<BpaExclusionJ>>(file, key, v)? {
                     let live = !x.state.contains("delete");
-                    if live && x.internet_gateway_exclusion_mode == "allow-bidirectional" {
-                        if let Some(id) = x.resource_arn.rsplit('/').next() {
-                            self.bpa_excluded.push(id.to_string());
-                        }
+                    if live
+                        && x.internet_gateway_exclusion_mode == "allow-bidirectional"
+                        && let Some(id) = x.resource_arn.rsplit('/').next()
+                    {
+                        self.bpa_excluded.push(id.to_string());
                     }
                 }
             }
@@ -729,7 +730,10 @@ fn take<T>(
     }
 }
 
-/// Parses every JSON document of a snapshot: `(file name relative to the snapshot, text)`.
+/// AWS CLI JSON documents: `(file name relative to the snapshot, text)`.
+pub type Docs = Vec<(String, String)>;
+
+/// Parses every JSON document of a snapshot.
 pub fn parse_aws(docs: &[(String, String)]) -> Result<AwsEvidence, ParseError> {
     let mut acc = Acc::default();
     for (file, text) in docs {

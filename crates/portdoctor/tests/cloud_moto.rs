@@ -30,11 +30,13 @@ fn moto() -> &'static str {
         let child = Command::new("sh")
             .args([
                 "-c",
-                &format!("moto_server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid"),
+                &format!(
+                    "python3 -m moto.server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid"
+                ),
             ])
             .stdin(Stdio::piped())
             .spawn()
-            .expect("moto_server (pip install 'moto[server]')");
+            .expect("python3 with moto (pip install moto[server])");
         GUARD.get_or_init(|| std::sync::Mutex::new(child));
         for _ in 0..100 {
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {

@@ -59,10 +59,10 @@ fn batfish_aws_snapshots() {
         }
         let codes: Vec<&str> =
             r["verdict"]["causes"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
-        if let Some(cause) = case.get("cause").and_then(|c| c.as_str()) {
-            if codes.first() != Some(&cause) {
-                failures.push(format!("{name}: causes {codes:?}, expected {cause} first"));
-            }
+        if let Some(cause) = case.get("cause").and_then(|c| c.as_str())
+            && codes.first() != Some(&cause)
+        {
+            failures.push(format!("{name}: causes {codes:?}, expected {cause} first"));
         }
         let path = r["path"].as_array().unwrap();
         for comp in case.get("path_includes").and_then(|p| p.as_array()).into_iter().flatten() {
