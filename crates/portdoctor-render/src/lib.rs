@@ -4,6 +4,7 @@
 //! its own output types rather than by serialising internal ones, so internal refactors cannot
 //! change it by accident. Depends only on portdoctor-model.
 
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod text;
@@ -16,12 +17,17 @@ pub enum Format {
     Text,
     Json,
     Markdown,
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
     /// Text: list every check, not only the causes.
     pub verbose: bool,
+    /// Text: ANSI colour (decided by the caller: terminal, NO_COLOR, --color).
+    pub color: bool,
+    /// Text: wrap prose to this many columns (a terminal's width); `None` never wraps.
+    pub width: Option<usize>,
 }
 
 pub fn render(w: &mut dyn io::Write, d: &Diagnosis, format: Format, opts: Options) -> io::Result<()> {
@@ -29,6 +35,7 @@ pub fn render(w: &mut dyn io::Write, d: &Diagnosis, format: Format, opts: Option
         Format::Text => text::write(w, d, opts),
         Format::Json => json::write(w, d),
         Format::Markdown => markdown::write(w, d),
+        Format::Html => html::write(w, d),
     }
 }
 

@@ -1,39 +1,101 @@
 //! Text for a person: the verdict first, then each cause with its evidence and fix, then (with
-//! `--verbose`) every check.
+//! `--verbose`) every check. Colour and wrapping only when the caller says the output is a
+//! terminal; fix commands are never wrapped, so they stay copyable.
 
-use crate::{Options, flow_phrase, status_mark};
-use portdoctor_model::{CheckStatus, Diagnosis};
+use crate::{Options, flow_phrase};
+use portdoctor_model::{CheckStatus, Diagnosis, Status};
 use std::io;
 
+struct Style {
+    color: bool,
+    width: Option<usize>,
+}
+
+impl Style {
+    fn paint(&self, s: &str, code: &str) -> String {
+        if self.color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+    }
+
+    fn mark(&self, s: CheckStatus) -> String {
+        let m = crate::status_mark(s);
+        match s {
+            CheckStatus::Pass => self.paint(m, "32"),
+            CheckStatus::Fail => self.paint(m, "1;31"),
+            CheckStatus::Warn => self.paint(m, "33"),
+            CheckStatus::Unknown | CheckStatus::Skipped => self.paint(m, "2"),
+        }
+    }
+
+    /// `first` then the text, wrapped at word boundaries with `indent` on later lines.
+    fn wrap(&self, first: &str, indent: usize, text: &str) -> String {
+        let Some(width) = self.width.filter(|w| *w > indent + 20) else {
+            return format!("{first}{text}");
+        };
+        let mut out = String::from(first);
+        let mut col = first.chars().count();
+        let pad = " ".repeat(indent);
+        for (i, word) in text.split(' ').enumerate() {
+            let len = word.chars().count();
+            if i > 0 {
+                if col + 1 + len > width && col > indent {
+                    out.push('\n');
+                    out.push_str(&pad);
+                    col = indent;
+                } else {
+                    out.push(' ');
+                    col += 1;
+                }
+            }
+            out.push_str(word);
+            col += len;
+        }
+        out
+    }
+}
+
+/// Short hop names for the one-line path (`internet ✓ igw ✓ rtb ✓ acl-in ✗ sg ✓ …`).
+fn short(hop: &str) -> &str {
+    match hop {
+        "internet-gateway" => "igw",
+        "route-table" => "rtb",
+        "network-acl-in" => "acl-in",
+        "network-acl-out" => "acl-out",
+        "security-group" => "sg",
+        "network-interface" => "eni",
+        "host-firewall" => "firewall",
+        other => other,
+    }
+}
+
 pub fn write(w: &mut dyn io::Write, d: &Diagnosis, opts: Options) -> io::Result<()> {
-    writeln!(w, "{}: {}", d.status.as_str().to_uppercase(), flow_phrase(d))?;
-    writeln!(w, "  {}", d.summary)?;
+    let st = Style { color: opts.color, width: opts.width };
+    let word = d.status.as_str().to_uppercase();
+    let word = match d.status {
+        Status::Blocked => st.paint(&word, "1;31"),
+        Status::Reachable => st.paint(&word, "1;32"),
+        Status::Inconclusive => st.paint(&word, "1;33"),
+    };
+    writeln!(w, "{word}: {}", flow_phrase(d))?;
+    writeln!(w, "{}", st.wrap("  ", 2, &d.summary))?;
     if !d.path.is_empty() {
-        let hops: Vec<String> = d.path.iter().map(|h| format!("{} {}", h.hop, status_mark(h.status))).collect();
-        writeln!(w, "\nPath: {}", hops.join(" → "))?;
+        let hops: Vec<String> = d.path.iter().map(|h| format!("{} {}", short(&h.hop), st.mark(h.status))).collect();
+        writeln!(w, "\nPath: {}", hops.join("  "))?;
     }
     for (i, c) in d.causes.iter().enumerate() {
         let role = if c.blocking { "blocks" } else { "explains" };
-        writeln!(
-            w,
-            "\n{}. {} [{}, {}, {role}] {}",
-            i + 1,
-            c.code,
-            c.layer().as_str(),
-            c.confidence.as_str(),
-            c.component
-        )?;
-        writeln!(w, "   {}", c.message)?;
+        let code = st.paint(c.code.as_str(), "1");
+        writeln!(w, "\n{}. {code} [{}, {}, {role}] {}", i + 1, c.layer().as_str(), c.confidence.as_str(), c.component)?;
+        writeln!(w, "{}", st.wrap("   ", 3, &c.message))?;
         if !c.evidence.is_empty() {
             writeln!(w, "   Evidence:")?;
             for e in &c.evidence {
-                writeln!(w, "     - {e}")?;
+                writeln!(w, "{}", st.wrap("     - ", 7, e))?;
             }
         }
         if !c.fix.is_empty() {
             writeln!(w, "   Fix:")?;
             for f in &c.fix {
-                writeln!(w, "     → {f}")?;
+                writeln!(w, "     → {}", st.paint(f, "36"))?;
             }
         }
         if let Some(id) = &c.introduced_by {
@@ -45,15 +107,19 @@ pub fn write(w: &mut dyn io::Write, d: &Diagnosis, opts: Options) -> io::Result<
         for t in &d.timeline {
             let actor = t.actor.as_deref().map(|a| format!(" by {a}")).unwrap_or_default();
             let comp = t.component.as_deref().map(|c| format!(" on {c}")).unwrap_or_default();
-            writeln!(w, "  {} {}{comp}{actor} ({})", t.time, t.event, t.source)?;
+            writeln!(w, "{}", st.wrap("  ", 4, &format!("{} {}{comp}{actor} ({})", t.time, t.event, t.source)))?;
         }
     }
     if opts.verbose {
         writeln!(w, "\nChecks:")?;
         for c in &d.checks {
-            writeln!(w, "  [{:<7}] {:<22} {}", c.status.as_str(), c.id, c.summary)?;
+            writeln!(
+                w,
+                "{}",
+                st.wrap(&format!("  {} [{:<7}] {:<26} ", st.mark(c.status), c.status.as_str(), c.id), 4, &c.summary)
+            )?;
             for e in &c.evidence {
-                writeln!(w, "              - {e}")?;
+                writeln!(w, "{}", st.wrap("      - ", 8, e))?;
             }
         }
     } else {
@@ -71,16 +137,16 @@ pub fn write(w: &mut dyn io::Write, d: &Diagnosis, opts: Options) -> io::Result<
         }
         writeln!(w, "\nChecks: {} ({}); --verbose lists them", d.checks.len(), parts.join(", "))?;
         for c in d.checks.iter().filter(|c| matches!(c.status, CheckStatus::Unknown | CheckStatus::Warn)) {
-            writeln!(w, "  {} {}: {}", status_mark(c.status), c.id, c.summary)?;
+            writeln!(w, "{}", st.wrap(&format!("  {} {}: ", st.mark(c.status), c.id), 6, &c.summary))?;
             for e in &c.evidence {
-                writeln!(w, "      - {e}")?;
+                writeln!(w, "{}", st.wrap("      - ", 8, e))?;
             }
         }
     }
     if !d.notes.is_empty() {
         writeln!(w, "\nNotes:")?;
         for n in &d.notes {
-            writeln!(w, "  - {n}")?;
+            writeln!(w, "{}", st.wrap("  - ", 4, n))?;
         }
     }
     Ok(())
@@ -90,24 +156,43 @@ pub fn write(w: &mut dyn io::Write, d: &Diagnosis, opts: Options) -> io::Result<
 mod tests {
     use crate::{Options, fixtures};
 
-    fn render(verbose: bool, d: &portdoctor_model::Diagnosis) -> String {
+    fn render(opts: Options, d: &portdoctor_model::Diagnosis) -> String {
         let mut out = Vec::new();
-        super::write(&mut out, d, Options { verbose }).unwrap();
+        super::write(&mut out, d, opts).unwrap();
         String::from_utf8(out).unwrap()
     }
 
     #[test]
     fn blocked_text() {
-        insta::assert_snapshot!(render(false, &fixtures::blocked()));
+        insta::assert_snapshot!(render(Options::default(), &fixtures::blocked()));
     }
 
     #[test]
     fn blocked_text_verbose() {
-        insta::assert_snapshot!(render(true, &fixtures::blocked()));
+        insta::assert_snapshot!(render(Options { verbose: true, ..Options::default() }, &fixtures::blocked()));
     }
 
     #[test]
     fn reachable_text() {
-        insta::assert_snapshot!(render(false, &fixtures::reachable()));
+        insta::assert_snapshot!(render(Options::default(), &fixtures::reachable()));
+    }
+
+    #[test]
+    fn blocked_text_for_a_narrow_colour_terminal() {
+        insta::assert_snapshot!(render(Options { verbose: false, color: true, width: Some(60) }, &fixtures::blocked()));
+    }
+
+    #[test]
+    fn wrapping_keeps_every_word_and_commands_whole() {
+        let d = fixtures::blocked();
+        let narrow = render(Options { width: Some(40), ..Options::default() }, &d);
+        let fix = &d.causes[0].fix[0];
+        assert!(narrow.contains(fix.as_str()), "fix commands are never wrapped");
+        let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(words(&narrow), words(&render(Options::default(), &d)));
+        // Prose (indented lines) is wrapped; headings and commands are kept whole.
+        let prose = narrow.lines().filter(|l| l.starts_with(' ') && !l.contains('→'));
+        assert!(prose.clone().count() > 5);
+        assert!(prose.into_iter().all(|l| l.chars().count() <= 40 || !l.trim().contains(' ')), "{narrow}");
     }
 }

@@ -21,6 +21,13 @@ pub enum Command {
     /// The AWS path to an instance or public address: internet gateway, routes, network ACLs,
     /// security groups, interface and instance, from a snapshot (or the live API).
     Cloud(CloudArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), generated from this command line.
+    Manpage,
     /// Write the evidence that `--snapshot` reads.
     Snapshot {
         #[command(subcommand)]
@@ -113,6 +120,16 @@ pub struct ReportArgs {
     /// List every check, not only the causes.
     #[arg(long, short)]
     pub verbose: bool,
+    /// Colour in text output: auto (a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -4,12 +4,14 @@
 mod cli;
 mod time;
 
+use clap::CommandFactory;
 use clap::Parser;
-use cli::{Cli, CloudArgs, Command, HostArgs, OutputFormat, ReportArgs, SnapshotCommand};
+use cli::{Cli, CloudArgs, ColorChoice, Command, HostArgs, OutputFormat, ReportArgs, SnapshotCommand};
 use portdoctor_engine::cloud::{CloudQuery, CloudTarget, diagnose_cloud};
 use portdoctor_engine::host::{HostQuery, diagnose_host};
 use portdoctor_model::Diagnosis;
 use portdoctor_render::{Format, Options, render};
+use std::io::IsTerminal;
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
@@ -57,6 +59,14 @@ fn run(cli: Cli) -> Result<u8, Fail> {
     match cli.command {
         Command::Host(args) => host(args),
         Command::Cloud(args) => cloud(args),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "portdoctor", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Manpage => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            Ok(0)
+        }
         Command::Snapshot { what: SnapshotCommand::Host { out } } => snapshot_host(&out),
         Command::Snapshot { what: SnapshotCommand::Aws { out, region, profile } } => {
             snapshot_aws(&out, region, profile)
@@ -164,12 +174,25 @@ fn report_format(r: &ReportArgs) -> Result<Format, Fail> {
         (true, _) | (false, OutputFormat::Json) => Ok(Format::Json),
         (false, OutputFormat::Text) => Ok(Format::Text),
         (false, OutputFormat::Markdown) => Ok(Format::Markdown),
-        (false, OutputFormat::Html) => Err(Fail("--format html is not built yet (use text, json or markdown)".into())),
+        (false, OutputFormat::Html) => Ok(Format::Html),
     }
 }
 
+/// Colour and wrapping for a person at a terminal; plain text for files and pipes.
+fn text_options(r: &ReportArgs) -> Options {
+    let terminal = r.output.is_none() && std::io::stdout().is_terminal();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let color = match r.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => terminal && !no_color,
+    };
+    let width = terminal.then(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0))).flatten();
+    Options { verbose: r.verbose, color, width }
+}
+
 fn emit(d: &Diagnosis, format: Format, r: &ReportArgs) -> Result<(), Fail> {
-    let opts = Options { verbose: r.verbose };
+    let opts = text_options(r);
     match &r.output {
         Some(path) => {
             let mut f =

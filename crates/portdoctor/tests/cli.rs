@@ -113,10 +113,10 @@ fn bad_ports_and_flags_are_usage_errors() {
     assert_usage_error(&portdoctor(&["host", "--port", "80", "--frobnicate"]), "--frobnicate");
     assert_usage_error(&portdoctor(&["host", "--port", "80", "--proto", "sctp"]), "sctp");
     assert_usage_error(&portdoctor(&["host", "--port", "80", "--from", "10.0.0.0/33"]), "10.0.0.0/33");
-    assert_usage_error(
-        &portdoctor(&["host", "--port", "80", "--snapshot", &example(), "--format", "html"]),
-        "html is not built yet",
-    );
+    assert_usage_error(&portdoctor(&["host", "--port", "80", "--snapshot", &example(), "--format", "pdf"]), "pdf");
+    assert_usage_error(&portdoctor(&["cloud", "--port", "80", "--snapshot", &example()]), "--instance");
+    assert_usage_error(&portdoctor(&["cloud", "--port", "80", "--public-ip", "x", "--snapshot", &example()]), "'x'");
+    assert_usage_error(&portdoctor(&["cloud", "--port", "80", "--instance", "i-1", "--client-ports", "9-1"]), "9-1");
     assert_usage_error(&portdoctor(&["host"]), "--port");
 }
 
@@ -195,6 +195,24 @@ fn a_tool_that_was_missing_when_the_snapshot_was_taken_is_unknown_with_the_remed
     assert!(addr["evidence"][0].as_str().unwrap().contains("install iproute2"), "{addr:#}");
     // The loopback listener is still wrong whatever the arrival address: still blocked.
     assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn colour_only_when_asked_or_at_a_terminal() {
+    let plain = portdoctor(&["host", "--snapshot", &example(), "--port", "8080"]);
+    assert!(!plain.stdout.contains(&0x1b), "a pipe gets no escape codes");
+    let coloured = portdoctor(&["host", "--snapshot", &example(), "--port", "8080", "--color", "always"]);
+    let text = String::from_utf8(coloured.stdout).unwrap();
+    assert!(text.starts_with("\x1b[1;31mBLOCKED\x1b[0m"), "{text:?}");
+    assert!(text.contains("Path: nic \x1b[32m✓\x1b[0m  firewall"), "{text:?}");
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_cli_definition() {
+    let bash = String::from_utf8(portdoctor(&["completions", "bash"]).stdout).unwrap();
+    assert!(bash.contains("_portdoctor()") && bash.contains("--snapshot"), "{bash}");
+    let man = String::from_utf8(portdoctor(&["manpage"]).stdout).unwrap();
+    assert!(man.contains(".TH portdoctor 1") && man.contains("snapshot"), "{man}");
 }
 
 #[test]
