@@ -5,4 +5,5 @@
 //! Every cause and check cites the evidence it rests on. Depends only on portdoctor-model.
 
 pub mod cloud;
+pub mod firewall;
 pub mod host;

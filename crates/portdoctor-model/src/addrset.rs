@@ -63,6 +63,11 @@ impl AddrSet {
         AddrSet { family, ranges: Vec::new() }
     }
 
+    /// Addresses `lo..=hi` (IPv4 in the low 32 bits).
+    pub fn from_range(family: Family, lo: u128, hi: u128) -> AddrSet {
+        AddrSet { family, ranges: if lo <= hi { vec![(lo, hi)] } else { vec![] } }
+    }
+
     pub fn from_cidr(c: &Cidr) -> AddrSet {
         AddrSet { family: c.family(), ranges: vec![cidr_range(c)] }
     }

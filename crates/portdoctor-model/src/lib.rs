@@ -7,6 +7,7 @@
 pub mod addrset;
 pub mod cloud;
 pub mod diagnosis;
+pub mod firewall;
 pub mod host;
 pub mod knowledge;
 pub mod net;

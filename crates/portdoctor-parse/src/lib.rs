@@ -8,6 +8,7 @@
 pub mod aws;
 pub mod host;
 pub mod iproute;
+pub mod iptables;
 pub mod procfs;
 pub mod sockdiag;
 pub mod sockets;

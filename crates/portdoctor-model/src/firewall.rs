@@ -1,0 +1,159 @@
+//! Netfilter rulesets from every source (iptables-nft, iptables-legacy, native nftables) in one
+//! vocabulary: base chains on hooks with priorities, user chains, rules of matches and an action.
+//! Every rule keeps where it came from, so a verdict can cite it and say who owns it.
+
+use crate::net::Cidr;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Backend {
+    IptablesNft,
+    IptablesLegacy,
+    Nftables,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::IptablesNft => "iptables (nf_tables backend)",
+            Backend::IptablesLegacy => "iptables-legacy",
+            Backend::Nftables => "nftables",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Hook {
+    Prerouting,
+    Input,
+    Forward,
+    Output,
+    Postrouting,
+}
+
+/// Address family a table applies to (`inet` covers both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum FwFamily {
+    Ip,
+    Ip6,
+    Inet,
+    Other,
+}
+
+/// A value comparison with optional negation (`! -s 10.0.0.0/8`, `!= 22`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Neg<T> {
+    pub negated: bool,
+    pub value: T,
+}
+
+/// Connection-tracking states as bits.
+pub mod ct {
+    pub const NEW: u8 = 1;
+    pub const ESTABLISHED: u8 = 2;
+    pub const RELATED: u8 = 4;
+    pub const INVALID: u8 = 8;
+    pub const UNTRACKED: u8 = 16;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Match {
+    /// IP protocol number (6 tcp, 17 udp, …).
+    Proto(Neg<u8>),
+    Src(Neg<Vec<Cidr>>),
+    Dst(Neg<Vec<Cidr>>),
+    /// Inclusive port ranges.
+    SrcPort(Neg<Vec<(u16, u16)>>),
+    DstPort(Neg<Vec<(u16, u16)>>),
+    /// Interface name; a trailing `+` is a prefix wildcard (iptables), `*` for nft.
+    InIface(Neg<String>),
+    OutIface(Neg<String>),
+    CtState(Neg<u8>),
+    /// A named set (ipset or nft set) tested against the source or destination address.
+    SetSrc(Neg<String>),
+    SetDst(Neg<String>),
+    /// TCP flags: (mask, must equal) as bits FIN=1 SYN=2 RST=4 PSH=8 ACK=16 URG=32.
+    TcpFlags(Neg<(u8, u8)>),
+    /// addrtype: the destination (or source) is a local address / unicast / broadcast …
+    DstAddrType(Neg<String>),
+    SrcAddrType(Neg<String>),
+    /// Matches the engine does not model, kept with their text: never skipped silently.
+    Unknown(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Action {
+    Accept,
+    Drop,
+    /// REJECT with its kind (`icmp-port-unreachable`, `tcp-reset`, …).
+    Reject(String),
+    Return,
+    Jump(String),
+    Goto(String),
+    /// Non-terminal: LOG, NFLOG, counter, MARK, comment-only rules …
+    Continue,
+    /// Destination NAT in PREROUTING/OUTPUT: REDIRECT (to a local port) or DNAT.
+    Dnat {
+        addr: Option<IpAddr>,
+        port: Option<u16>,
+        redirect: bool,
+    },
+    /// The raw table's NOTRACK / CT --notrack: the packet becomes UNTRACKED.
+    Notrack,
+    /// A target the engine does not model (QUEUE, TPROXY, …).
+    Unknown(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    pub matches: Vec<Match>,
+    pub action: Action,
+    /// The rule as written (iptables-save line, or nft's text), for evidence.
+    pub text: String,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chain {
+    pub name: String,
+    pub rules: Vec<Rule>,
+    /// Set for base chains.
+    pub base: Option<BaseInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaseInfo {
+    pub hook: Hook,
+    pub priority: i32,
+    /// `filter`, `nat`, `route`.
+    pub kind: String,
+    /// `true` = accept, `false` = drop.
+    pub policy_accept: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Table {
+    pub backend: Backend,
+    pub family: FwFamily,
+    pub name: String,
+    pub chains: Vec<Chain>,
+}
+
+/// A named address set (ipset, or an nft set of addresses); other set types keep their type
+/// name and are judged unknown when a rule depends on them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddrSetDef {
+    pub name: String,
+    /// nft: the table it lives in; ipset: None (global).
+    pub table: Option<String>,
+    pub kind: String,
+    pub members: Option<Vec<Cidr>>,
+}
+
+/// Everything netfilter holds for a host, from every source at once.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Netfilter {
+    pub tables: Vec<Table>,
+    pub sets: Vec<AddrSetDef>,
+}
