@@ -45,6 +45,20 @@ fn run(argv: &[&str]) -> RawSource {
     }
 }
 
+/// The first of several equivalent commands that exists (`iptables-nft-save`, else
+/// `iptables-save`).
+fn run_first(argvs: &[&str]) -> RawSource {
+    let mut last = None;
+    for cmd in argvs {
+        let src = run(&[cmd]);
+        if src.outcome != Outcome::ToolMissing {
+            return src;
+        }
+        last = Some(src);
+    }
+    last.unwrap_or_else(|| from_io_error("(no command)", &io::Error::from(io::ErrorKind::NotFound)))
+}
+
 fn read(path: &str) -> RawSource {
     let command = format!("cat {path}");
     match fs::read(path) {
@@ -153,6 +167,26 @@ pub fn collect_host() -> RawHost {
     put(files::SYSCTL, sysctls(Path::new("/proc/sys")));
     put(files::CONNTRACK_STAT, read("/proc/net/stat/nf_conntrack"));
     put(files::SS, run(&["ss", "-H", "-tulpne"]));
+    for (name, argv) in [
+        (files::IPTABLES_NFT, ["iptables-nft-save", "iptables-save"]),
+        (files::IP6TABLES_NFT, ["ip6tables-nft-save", "ip6tables-save"]),
+    ] {
+        put(name, run_first(&argv));
+    }
+    // Legacy tables only when the kernel has them loaded (listing them would load them).
+    for (names_file, proc_path, save_file, save) in [
+        (files::IP_TABLES_NAMES, "/proc/net/ip_tables_names", files::IPTABLES_LEGACY, "iptables-legacy-save"),
+        (files::IP6_TABLES_NAMES, "/proc/net/ip6_tables_names", files::IP6TABLES_LEGACY, "ip6tables-legacy-save"),
+    ] {
+        let names = read(proc_path);
+        let loaded = names.outcome == Outcome::Ok && !names.content.iter().all(u8::is_ascii_whitespace);
+        put(names_file, names);
+        if loaded {
+            put(save_file, run(&[save]));
+        }
+    }
+    put(files::NFT_RULESET, run(&["nft", "-j", "list", "ruleset"]));
+    put(files::IPSET, run(&["ipset", "save"]));
     // Give a listener that is overflowing right now a moment to show it in the counter.
     std::thread::sleep(Duration::from_millis(200));
     put(files::NETSTAT_LATER, read("/proc/net/netstat"));

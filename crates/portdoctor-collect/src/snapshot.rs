@@ -39,6 +39,14 @@ const KNOWN: &[&str] = &[
     files::SYSCTL,
     files::CONNTRACK_STAT,
     files::SS,
+    files::IPTABLES_NFT,
+    files::IP6TABLES_NFT,
+    files::IPTABLES_LEGACY,
+    files::IP6TABLES_LEGACY,
+    files::IP_TABLES_NAMES,
+    files::IP6_TABLES_NAMES,
+    files::NFT_RULESET,
+    files::IPSET,
 ];
 
 /// Reads a snapshot folder. With a manifest, every source it lists as obtained must be there;

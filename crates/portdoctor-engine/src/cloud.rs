@@ -10,7 +10,7 @@
 //! gateway admits IPv4 only to a public address associated with an interface and translates it
 //! to that interface's private address; an egress-only gateway admits nothing inbound.
 
-use portdoctor_model::addrset::AddrSet;
+use portdoctor_model::addrset::{AddrSet, describe_part};
 use portdoctor_model::cloud::{
     AclAction, AclEntry, AwsEvidence, Instance, NetworkAcl, NetworkInterface, PortRange, RouteDest, RouteTable,
     RouteTarget, SecurityGroup, SgSource,
@@ -201,17 +201,7 @@ fn sources_text(q: &CloudQuery, s: &AddrSet) -> String {
 /// An address set in words, relative to the sources asked about: "the internet", "the internet
 /// except 8.8.8.0/24", or the prefixes themselves.
 fn describe(q: &CloudQuery, sources: &AddrSet, s: &AddrSet) -> String {
-    if !matches!(q.from, Source::Internet) {
-        return s.to_string();
-    }
-    if s == sources {
-        return "the internet".into();
-    }
-    let rest = sources.minus(s);
-    match rest.to_cidrs(4) {
-        (_, false) => format!("the internet except {rest}"),
-        _ => s.to_string(),
-    }
+    describe_part(s, sources, matches!(q.from, Source::Internet))
 }
 
 /// Every public address of a family, computed once.

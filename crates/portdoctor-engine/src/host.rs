@@ -541,13 +541,25 @@ fn not_built(id: &str, what: &str) -> Check {
 pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
     let mut notes = ev.notes.clone();
     let (arr, address_check) = arrival(ev, q, &mut notes);
-    let lis = listener(ev, q, &arr);
-    let mut causes = lis.causes;
+    let fw = crate::host_firewall::host_firewall(ev, q, arr.addr, arr.iface.as_ref().map(|i| i.1.as_str()), arr.family);
+    // A PREROUTING REDIRECT/DNAT changes what the listener must accept.
+    let (lq, larr) = match &fw.nat {
+        Some((addr, port, rule)) => {
+            notes.push(format!(
+                "the listener is checked on {addr}:{port}, where PREROUTING NAT sends the traffic ({rule})"
+            ));
+            (HostQuery { port: *port, ..q.clone() }, Arrival { addr: Some(*addr), ..arr.clone() })
+        }
+        None => (q.clone(), arr.clone()),
+    };
+    let lis = listener(ev, &lq, &larr);
+    let mut causes = fw.causes;
+    causes.extend(lis.causes);
     let mut checks = vec![address_check.clone()];
-    let firewall = not_built("host.firewall", "Host firewall (iptables, nftables)");
+    checks.extend(fw.checks);
     let rp = not_built("host.rp-filter", "Reverse-path filter");
     let (ct_check, ct_cause) = conntrack(ev);
-    checks.extend([firewall, rp, ct_check.clone(), lis.check.clone()]);
+    checks.extend([rp, ct_check.clone(), lis.check.clone()]);
     checks.extend(lis.owner_check);
     let mut listener_hop = lis.hop;
     match (&lis.answerer, q.proto) {
@@ -576,15 +588,11 @@ pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
         (Some((_, name)), Some(d)) => Hop::new("nic", name.clone(), address_check.status, format!("arrives at {d}")),
         _ => Hop::new("nic", "?", address_check.status, address_check.summary.clone()),
     };
-    let path = vec![
-        nic,
-        Hop::new("host-firewall", "netfilter", CheckStatus::Skipped, "not checked by this version"),
-        Hop::new("kernel", "nf_conntrack", ct_check.status, ct_check.summary.clone()),
-        listener_hop,
-    ];
+    let path =
+        vec![nic, fw.hop, Hop::new("kernel", "nf_conntrack", ct_check.status, ct_check.summary.clone()), listener_hop];
     let reachable_summary = match &lis.answerer {
         Some(s) => format!(
-            "{}/{} to {} is answered by {} on {} (not checked yet: host firewall, reverse-path filter)",
+            "{}/{} to {} is admitted by the host firewall and answered by {} on {} (not checked yet: reverse-path filter)",
             q.proto,
             q.port,
             dst.as_deref().unwrap_or("this host"),

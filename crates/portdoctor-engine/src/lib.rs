@@ -7,3 +7,4 @@
 pub mod cloud;
 pub mod firewall;
 pub mod host;
+pub mod host_firewall;

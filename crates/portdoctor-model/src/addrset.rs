@@ -209,6 +209,22 @@ impl AddrSet {
     }
 }
 
+/// A part of the clients in words, relative to all of them: "the internet", "the internet except
+/// 8.8.8.0/24", or the prefixes themselves.
+pub fn describe_part(part: &AddrSet, whole: &AddrSet, whole_is_internet: bool) -> String {
+    if !whole_is_internet {
+        return part.to_string();
+    }
+    if part == whole {
+        return "the internet".into();
+    }
+    let rest = whole.minus(part);
+    match rest.to_cidrs(4) {
+        (_, false) => format!("the internet except {rest}"),
+        _ => part.to_string(),
+    }
+}
+
 impl fmt::Display for AddrSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (cidrs, more) = self.to_cidrs(6);

@@ -156,4 +156,7 @@ pub struct AddrSetDef {
 pub struct Netfilter {
     pub tables: Vec<Table>,
     pub sets: Vec<AddrSetDef>,
+    /// Tables seen but not read into `tables` (e.g. native nftables tables this version does
+    /// not parse), as `family name`: a walk that needs them is unknown, never a guessed pass.
+    pub unmodeled: Vec<String>,
 }

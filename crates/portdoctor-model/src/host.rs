@@ -174,6 +174,8 @@ pub struct HostEvidence {
     pub netstat: Knowledge<Counters>,
     pub netstat_later: Knowledge<Counters>,
     pub conntrack: Knowledge<Conntrack>,
+    /// Every netfilter table of every backend, and the ipsets.
+    pub netfilter: Knowledge<crate::firewall::Netfilter>,
     /// Odd or ignored input, carried to the report's `notes`.
     pub notes: Vec<String>,
 }

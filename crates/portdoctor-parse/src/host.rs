@@ -4,7 +4,8 @@
 //! is absent, a permission that is missing and an empty answer stay different things all the way
 //! to the report.
 
-use crate::{ParseError, iproute, procfs, sockets};
+use crate::{ParseError, iproute, ipset, iptables, nft, procfs, sockets};
+use portdoctor_model::firewall::{Backend, FwFamily, Netfilter};
 use portdoctor_model::host::{Conntrack, HostEvidence};
 use portdoctor_model::knowledge::{Knowledge, Missing};
 use portdoctor_model::net::Family;
@@ -25,6 +26,15 @@ pub mod files {
     pub const CONNTRACK_STAT: &str = "proc-net-stat-nf_conntrack.txt";
     /// `ss -tulpne`, for people reading the snapshot; the analysis reads `sockets.json`.
     pub const SS: &str = "ss.txt";
+    pub const IPTABLES_NFT: &str = "iptables-nft.txt";
+    pub const IP6TABLES_NFT: &str = "ip6tables-nft.txt";
+    pub const IPTABLES_LEGACY: &str = "iptables-legacy.txt";
+    pub const IP6TABLES_LEGACY: &str = "ip6tables-legacy.txt";
+    /// /proc/net/ip_tables_names: legacy tables are loaded when it is not empty.
+    pub const IP_TABLES_NAMES: &str = "proc-net-ip_tables_names.txt";
+    pub const IP6_TABLES_NAMES: &str = "proc-net-ip6_tables_names.txt";
+    pub const NFT_RULESET: &str = "nft-ruleset.json";
+    pub const IPSET: &str = "ipset.txt";
 }
 
 /// How a source was obtained.
@@ -102,6 +112,11 @@ fn describe(name: &str) -> (&'static str, &'static str) {
         files::NETSTAT | files::NETSTAT_LATER => ("TCP counters", "a kernel with /proc/net/netstat"),
         files::SYSCTL => ("kernel settings", "procfs mounted at /proc"),
         files::CONNTRACK_STAT => ("conntrack statistics", "the nf_conntrack module"),
+        files::IPTABLES_NFT | files::IP6TABLES_NFT | files::IPTABLES_LEGACY | files::IP6TABLES_LEGACY => {
+            ("iptables rules", "iptables (apt-get install iptables / dnf install iptables-nft)")
+        }
+        files::NFT_RULESET => ("nftables rules", "nftables (apt-get install nftables / dnf install nftables)"),
+        files::IPSET => ("ipsets", "ipset (apt-get install ipset / dnf install ipset)"),
         _ => ("evidence", "the tool that produces it"),
     }
 }
@@ -205,7 +220,93 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
             }
         }
     };
-    Ok(HostEvidence { hostname, sockets, interfaces, routes, netstat, netstat_later, conntrack, notes })
+    let netfilter = parse_netfilter(raw, &mut notes)?;
+    Ok(HostEvidence { hostname, sockets, interfaces, routes, netstat, netstat_later, conntrack, netfilter, notes })
+}
+
+/// Every backend at once, as the kernel sees them: iptables over nf_tables, legacy iptables
+/// when its tables are loaded, native nftables tables, and the ipsets.
+fn parse_netfilter(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<Netfilter>, ParseError> {
+    let mut nf = Netfilter::default();
+    let mut read_any = false;
+    let mut missing: Vec<Missing> = Vec::new();
+    for (name, backend, family) in [
+        (files::IPTABLES_NFT, Backend::IptablesNft, FwFamily::Ip),
+        (files::IP6TABLES_NFT, Backend::IptablesNft, FwFamily::Ip6),
+        (files::IPTABLES_LEGACY, Backend::IptablesLegacy, FwFamily::Ip),
+        (files::IP6TABLES_LEGACY, Backend::IptablesLegacy, FwFamily::Ip6),
+    ] {
+        match parse_source(raw, name, |f, t| iptables::parse_save(f, t, backend, family))? {
+            Knowledge::Known(tables) => {
+                read_any = true;
+                nf.tables.extend(tables);
+            }
+            Knowledge::Unavailable(m) if raw.sources.contains_key(name) => missing.push(m),
+            Knowledge::Unavailable(_) => {}
+        }
+    }
+    // Legacy tables that are loaded but were not read would be missed: unknown then.
+    for (names, save) in
+        [(files::IP_TABLES_NAMES, files::IPTABLES_LEGACY), (files::IP6_TABLES_NAMES, files::IP6TABLES_LEGACY)]
+    {
+        if let Ok(bytes) = source(raw, names) {
+            let loaded = String::from_utf8_lossy(bytes).split_whitespace().count();
+            let read = raw.sources.get(save).is_some_and(|s| s.outcome == Outcome::Ok);
+            if loaded > 0 && !read {
+                nf.unmodeled.push(format!("iptables-legacy tables listed in {names} ({save} not read)"));
+            }
+        }
+    }
+    match parse_source(raw, files::NFT_RULESET, nft::parse_ruleset)? {
+        Knowledge::Known(native) => {
+            read_any = true;
+            // iptables-nft's own tables show up in nft's listing too: keep only the others.
+            let owned: Vec<(FwFamily, String)> = nf
+                .tables
+                .iter()
+                .filter(|t| t.backend == Backend::IptablesNft)
+                .map(|t| (t.family, t.name.clone()))
+                .collect();
+            for t in native.tables {
+                if !owned.contains(&(t.family, t.name.clone())) {
+                    nf.tables.push(t);
+                }
+            }
+            nf.sets.extend(native.sets);
+            nf.unmodeled.extend(
+                native.unmodeled.into_iter().filter(|u| {
+                    !owned.iter().any(|(f, n)| u.ends_with(&format!(" {n}")) && u.starts_with(fam_text(*f)))
+                }),
+            );
+        }
+        Knowledge::Unavailable(m) if raw.sources.contains_key(files::NFT_RULESET) => missing.push(m),
+        Knowledge::Unavailable(_) => {}
+    }
+    if let Knowledge::Known(sets) = parse_source(raw, files::IPSET, ipset::parse_ipset_save)? {
+        nf.sets.extend(sets);
+    }
+    if !read_any {
+        return Ok(Knowledge::Unavailable(missing.into_iter().next().unwrap_or_else(|| {
+            Missing::new(
+                "firewall rules",
+                "no iptables or nft output in the evidence",
+                "collect it live as root, or take a snapshot with `portdoctor snapshot host`",
+            )
+        })));
+    }
+    for m in missing {
+        notes.push(m.describe());
+    }
+    Ok(Knowledge::Known(nf))
+}
+
+fn fam_text(f: FwFamily) -> &'static str {
+    match f {
+        FwFamily::Ip => "ip",
+        FwFamily::Ip6 => "ip6",
+        FwFamily::Inet => "inet",
+        FwFamily::Other => "other",
+    }
 }
 
 #[cfg(test)]

@@ -111,6 +111,10 @@ fn cidrs(s: &str) -> Option<Vec<Cidr>> {
 /// An IP range `a-b` as the CIDRs that cover it exactly.
 fn range_cidrs(s: &str) -> Option<Vec<Cidr>> {
     let (a, b) = s.split_once('-')?;
+    range_to_cidrs(a, b)
+}
+
+pub(crate) fn range_to_cidrs(a: &str, b: &str) -> Option<Vec<Cidr>> {
     let (a, b): (IpAddr, IpAddr) = (a.parse().ok()?, b.parse().ok()?);
     let mut set = portdoctor_model::addrset::AddrSet::empty(portdoctor_model::net::Family::of(&a));
     let (lo, hi) = match (a, b) {

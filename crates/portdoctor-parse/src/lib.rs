@@ -8,7 +8,9 @@
 pub mod aws;
 pub mod host;
 pub mod iproute;
+pub mod ipset;
 pub mod iptables;
+pub mod nft;
 pub mod procfs;
 pub mod sockdiag;
 pub mod sockets;

@@ -16,6 +16,8 @@ if mode == "hold":
     time.sleep(3600)
 proto, timeout = sys.argv[4], float(sys.argv[5])
 s = socket.socket(fam, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+if len(sys.argv) > 6:
+    s.bind((sys.argv[6], 0))
 s.settimeout(timeout)
 try:
     s.connect((host, port))

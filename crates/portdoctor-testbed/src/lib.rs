@@ -219,6 +219,55 @@ impl Testbed {
         Ok(())
     }
 
+    /// Replaces the instance's iptables tables that `rules` names (`iptables-restore`, the nf_tables
+    /// backend on Debian), or ip6tables' with `v6`.
+    pub fn iptables_restore(&self, rules: &str, v6: bool) -> io::Result<()> {
+        self.feed(&self.instance, &[if v6 { "ip6tables-restore" } else { "iptables-restore" }], rules)
+    }
+
+    /// Loads ipsets into the instance (`ipset restore`; sets are per network namespace).
+    pub fn ipset_restore(&self, sets: &str) -> io::Result<()> {
+        self.feed(&self.instance, &["ipset", "restore", "-exist"], sets)
+    }
+
+    fn feed(&self, ns: &str, argv: &[&str], input: &str) -> io::Result<()> {
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(argv)
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        child.stdin.take().ok_or_else(|| io::Error::other("no stdin"))?.write_all(input.as_bytes())?;
+        let out = child.wait_with_output()?;
+        if !out.status.success() {
+            return Err(io::Error::other(format!(
+                "{argv:?} in {ns}: {}\n{input}",
+                String::from_utf8_lossy(&out.stderr)
+            )));
+        }
+        Ok(())
+    }
+
+    /// A second client address (198.51.100.3), for rules that tell clients apart.
+    pub fn add_client_addr(&self) -> io::Result<()> {
+        ip(&["-n", &self.client, "addr", "add", "198.51.100.3/24", "dev", "eth0"])
+    }
+
+    /// Like `connect`, from a chosen client source address, with a timeout in seconds.
+    pub fn connect_from(&self, src: &str, host: &str, port: u16, proto: &str, timeout: f32) -> io::Result<Wire> {
+        let script = self.scripts.join("client.py").display().to_string();
+        let out = self.exec(
+            &self.client,
+            &[python(), &script, "probe", host, &port.to_string(), proto, &timeout.to_string(), src],
+        )?;
+        Ok(match String::from_utf8_lossy(&out.stdout).trim() {
+            "open" => Wire::Open,
+            "refused" => Wire::Refused,
+            "timeout" => Wire::Timeout,
+            other => Wire::Error(format!("{other} {}", String::from_utf8_lossy(&out.stderr).trim())),
+        })
+    }
+
     /// Runs a command in a namespace.
     pub fn exec(&self, ns: &str, argv: &[&str]) -> io::Result<Output> {
         Command::new("ip").args(["netns", "exec", ns]).args(argv).output()

@@ -5,6 +5,7 @@ fn nf(save: &str) -> Netfilter {
     Netfilter {
         tables: portdoctor_parse::iptables::parse_save("test", save, Backend::IptablesNft, FwFamily::Ip).unwrap(),
         sets: vec![],
+        unmodeled: vec![],
     }
 }
 

@@ -76,6 +76,7 @@ fn evidence(sockets: Vec<Socket>) -> HostEvidence {
         netstat: counters(3),
         netstat_later: counters(3),
         conntrack: Knowledge::Known(Conntrack::NotLoaded),
+        netfilter: Knowledge::Known(portdoctor_model::firewall::Netfilter::default()),
         notes: vec![],
     }
 }

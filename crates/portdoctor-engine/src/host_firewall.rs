@@ -1,0 +1,209 @@
+//! The host-firewall layer of `portdoctor host`: the inbound SYN through PREROUTING and INPUT,
+//! the SYN-ACK through OUTPUT, turned into causes with their owner and fix. A PREROUTING
+//! REDIRECT/DNAT hands the listener check the translated port.
+
+use crate::firewall::{Outcome, Packet, RuleRef, Verdict, attribute_in, evaluate};
+use crate::host::HostQuery;
+use portdoctor_model::addrset::{AddrSet, describe_part};
+use portdoctor_model::firewall::Netfilter;
+use portdoctor_model::host::HostEvidence;
+use portdoctor_model::net::{Family, Proto, Source};
+use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Hop, Knowledge, Layer};
+use std::net::IpAddr;
+
+pub struct FirewallOutcome {
+    pub checks: Vec<Check>,
+    pub causes: Vec<Cause>,
+    pub hop: Hop,
+    /// Where accepted traffic goes after PREROUTING NAT: (address, port, rule).
+    pub nat: Option<(IpAddr, u16, String)>,
+}
+
+fn check(id: &str, status: CheckStatus, summary: impl Into<String>) -> Check {
+    Check::new(id, Layer::Host, CheckKind::Path, status, summary)
+}
+
+fn union(outs: &[&Outcome], family: Family) -> AddrSet {
+    outs.iter().fold(AddrSet::empty(family), |a, o| a.union(&o.clients))
+}
+
+/// Groups blocked outcomes by the rule that decided them.
+fn by_rule<'a>(
+    outs: &'a [Outcome],
+    pick: impl Fn(&Verdict) -> Option<&RuleRef>,
+) -> Vec<(&'a RuleRef, Vec<&'a Outcome>)> {
+    let mut groups: Vec<(&RuleRef, Vec<&Outcome>)> = Vec::new();
+    for o in outs {
+        if let Some(r) = pick(&o.verdict) {
+            match groups.iter_mut().find(|(g, _)| *g == r) {
+                Some((_, v)) => v.push(o),
+                None => groups.push((r, vec![o])),
+            }
+        }
+    }
+    groups
+}
+
+pub fn host_firewall(
+    ev: &HostEvidence,
+    q: &HostQuery,
+    local: Option<IpAddr>,
+    iface: Option<&str>,
+    family: Family,
+) -> FirewallOutcome {
+    let id = "host.firewall";
+    let nf: &Netfilter = match &ev.netfilter {
+        Knowledge::Known(nf) => nf,
+        Knowledge::Unavailable(m) => {
+            return FirewallOutcome {
+                checks: vec![
+                    check(id, CheckStatus::Unknown, "Could not read the firewall rules").with_evidence([m.describe()]),
+                ],
+                causes: vec![],
+                hop: Hop::new("host-firewall", "netfilter", CheckStatus::Unknown, "rules could not be read"),
+                nat: None,
+            };
+        }
+    };
+    let Some(local) = local else {
+        return FirewallOutcome {
+            checks: vec![check(
+                id,
+                CheckStatus::Unknown,
+                "The arrival address is unknown, so the rules cannot be walked",
+            )],
+            causes: vec![],
+            hop: Hop::new("host-firewall", "netfilter", CheckStatus::Unknown, "arrival address unknown"),
+            nat: None,
+        };
+    };
+    let internet = matches!(q.from, Source::Internet);
+    let clients = match q.from {
+        Source::Internet => AddrSet::internet(family),
+        Source::Prefix(c) => AddrSet::from_cidr(&c),
+    };
+    let local_addrs: Vec<IpAddr> =
+        ev.interfaces.known().into_iter().flatten().flat_map(|i| i.addrs.iter().map(|a| a.addr)).collect();
+    let proto = match q.proto {
+        Proto::Tcp => 6,
+        Proto::Udp => 17,
+    };
+    let pkt = Packet {
+        family,
+        proto,
+        local,
+        local_port: q.port,
+        client_ports: (1024, 65535),
+        iface: iface.map(str::to_string),
+        reply: false,
+        local_addrs: local_addrs.clone(),
+    };
+    let inbound = evaluate(nf, &pkt, &clients);
+    let flow = format!("{}/{}", q.proto, q.port);
+    let describe = |s: &AddrSet| describe_part(s, &clients, internet);
+    let mut causes = Vec::new();
+    let mut checks = Vec::new();
+    let mut evidence = Vec::new();
+    let tables: Vec<String> = nf.tables.iter().map(|t| format!("{} {}", t.backend.name(), t.name)).collect();
+    evidence.push(format!(
+        "walked {} table(s): {}",
+        tables.len(),
+        if tables.is_empty() { "none (no rules loaded)".into() } else { tables.join(", ") }
+    ));
+
+    for (rule, outs) in by_rule(&inbound, |v| match v {
+        Verdict::Drop(r) | Verdict::Reject(r, _) => Some(r),
+        _ => None,
+    }) {
+        let who = union(&outs, family);
+        let reject = outs.iter().find_map(|o| match &o.verdict {
+            Verdict::Reject(_, k) => Some(k.clone()),
+            _ => None,
+        });
+        let (owner, fix) = attribute_in(nf, rule, q.proto.as_str(), q.port, family);
+        let what = match &reject {
+            Some(k) => format!("rejects ({k})"),
+            None => "drops".into(),
+        };
+        let message = format!("The host firewall ({owner}) {what} {flow} from {}", describe(&who));
+        let code = if reject.is_some() { CauseCode::HostFirewallReject } else { CauseCode::HostFirewallDrop };
+        let component = format!("{} {} {}", rule.backend.name(), rule.table, rule.chain);
+        causes.push(
+            Cause::blocking(code, component, Confidence::Confirmed, message)
+                .with_evidence([rule.describe(), format!("decides for {}", describe(&who))])
+                .with_fix(fix),
+        );
+    }
+    let unknown: Vec<&Outcome> = inbound.iter().filter(|o| matches!(o.verdict, Verdict::Unknown(..))).collect();
+    for o in &unknown {
+        if let Verdict::Unknown(r, why) = &o.verdict {
+            evidence.push(format!(
+                "{} — the outcome for {} depends on a match this version does not model: {why}",
+                r.describe(),
+                describe(&o.clients)
+            ));
+        }
+    }
+    let accepted: Vec<&Outcome> = inbound.iter().filter(|o| o.verdict == Verdict::Accept).collect();
+    let nat = accepted.iter().find_map(|o| o.nat.clone()).map(|(a, p, r)| (a, p, r.describe()));
+    if let Some((a, p, r)) = &nat {
+        evidence.push(format!("NAT in PREROUTING: {flow} to {local} goes to {a}:{p} ({r})"));
+    }
+    let unmodeled_matters = !nf.unmodeled.is_empty() && !accepted.is_empty();
+    let status = if !causes.is_empty() {
+        CheckStatus::Fail
+    } else if !unknown.is_empty() || unmodeled_matters {
+        CheckStatus::Unknown
+    } else {
+        CheckStatus::Pass
+    };
+    if unmodeled_matters {
+        for u in &nf.unmodeled {
+            evidence.push(format!(
+                "{u}: rules of this table are not evaluated by this version; read them with `nft list table {u}`"
+            ));
+        }
+    }
+    let summary = match status {
+        CheckStatus::Fail => causes[0].message.clone(),
+        CheckStatus::Unknown => format!("Could not fully decide whether the host firewall admits {flow}"),
+        _ => format!("The host firewall admits {flow} from {}", describe(&clients)),
+    };
+    checks.push(check(id, status, summary.clone()).with_evidence(evidence));
+
+    // The SYN-ACK (or UDP answer) on its way out, through OUTPUT, to the accepted clients.
+    let accepted_set = union(&accepted, family);
+    if !accepted_set.is_empty() {
+        let (reply_local, reply_port) = nat.as_ref().map(|(a, p, _)| (*a, *p)).unwrap_or((local, q.port));
+        let reply = Packet { local: reply_local, local_port: reply_port, reply: true, ..pkt };
+        let out = evaluate(nf, &reply, &accepted_set);
+        let mut reply_causes = Vec::new();
+        for (rule, outs) in by_rule(&out, |v| match v {
+            Verdict::Drop(r) | Verdict::Reject(r, _) => Some(r),
+            _ => None,
+        }) {
+            let who = union(&outs, family);
+            let (owner, _) = attribute_in(nf, rule, q.proto.as_str(), q.port, family);
+            let ipt = if family == Family::V6 { "ip6tables" } else { "iptables" };
+            let message = format!(
+                "The host firewall ({owner}) drops the replies of {flow} to {} on the way out (OUTPUT)",
+                describe(&who)
+            );
+            reply_causes.push(
+                Cause::blocking(CauseCode::HostFirewallOutputDrop, format!("{} {} {}", rule.backend.name(), rule.table, rule.chain), Confidence::Confirmed, message)
+                    .with_evidence([rule.describe()])
+                    .with_fix([format!("{ipt} -I OUTPUT 1 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT (replies of admitted connections)")]),
+            );
+        }
+        let status = if reply_causes.is_empty() { CheckStatus::Pass } else { CheckStatus::Fail };
+        let summary = reply_causes
+            .first()
+            .map(|c| c.message.clone())
+            .unwrap_or_else(|| format!("Replies of {flow} leave through OUTPUT"));
+        checks.push(check("host.firewall.output", status, summary));
+        causes.extend(reply_causes);
+    }
+    let hop_status = checks.iter().map(|c| c.status).find(|s| *s == CheckStatus::Fail).unwrap_or(status);
+    let hop = Hop::new("host-firewall", "netfilter", hop_status, checks[0].summary.clone());
+    FirewallOutcome { checks, causes, hop, nat: nat.map(|(a, p, r)| (a, p, r)) }
+}

@@ -1,0 +1,129 @@
+//! Host firewall scenarios against the real kernel: rules loaded into the instance namespace with
+//! iptables-restore (nf_tables backend), a real connect from the client, then portdoctor.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use portdoctor_testbed::{Listen, PUBLIC_V4, Testbed, Wire};
+use serde_json::Value;
+use std::path::Path;
+
+fn host(tb: &Testbed, args: &[&str]) -> (i32, Value) {
+    let mut argv = vec!["host", "--json"];
+    argv.extend_from_slice(args);
+    let out = tb.run_in_instance(Path::new(env!("CARGO_BIN_EXE_portdoctor")), &argv).unwrap();
+    let r =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap(), r)
+}
+
+fn codes(r: &Value) -> Vec<String> {
+    r["verdict"]["causes"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap().to_string()).collect()
+}
+
+fn filter(rules: &str, input_policy: &str, output_policy: &str) -> String {
+    format!(
+        "*filter\n:INPUT {input_policy} [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT {output_policy} [0:0]\n{rules}COMMIT\n"
+    )
+}
+
+#[test]
+fn input_policy_drop_silences_the_port() {
+    let mut tb = Testbed::new().unwrap();
+    tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
+    tb.iptables_restore(&filter("-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n", "DROP", "ACCEPT"), false).unwrap();
+    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Timeout);
+    let (code, r) = host(&tb, &["--port", "8080"]);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(codes(&r), ["HOST_FIREWALL_DROP"]);
+    let c = &r["verdict"]["causes"][0];
+    assert!(c["evidence"][0].as_str().unwrap().contains("chain INPUT: policy DROP"), "{c:#}");
+    assert!(
+        c["fix"][0].as_str().unwrap().starts_with("iptables -t filter -I INPUT 1 -p tcp --dport 8080 -j ACCEPT"),
+        "{c:#}"
+    );
+}
+
+#[test]
+fn reject_is_refused_and_named() {
+    let mut tb = Testbed::new().unwrap();
+    tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
+    tb.iptables_restore(
+        &filter("-A INPUT -p tcp -m tcp --dport 8080 -j REJECT --reject-with tcp-reset\n", "ACCEPT", "ACCEPT"),
+        false,
+    )
+    .unwrap();
+    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Refused);
+    let (_, r) = host(&tb, &["--port", "8080"]);
+    assert_eq!(codes(&r), ["HOST_FIREWALL_REJECT"]);
+    assert!(r["verdict"]["summary"].as_str().unwrap().contains("rejects (tcp-reset)"));
+}
+
+#[test]
+fn ufw_chains_admit_the_port_and_own_the_fix() {
+    let mut tb = Testbed::new().unwrap();
+    tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
+    tb.listen(&Listen::tcp("0.0.0.0", 9090)).unwrap();
+    // The chain layout ufw generates (ufw-before-input, ufw-user-input, DROP policy).
+    let rules = ":ufw-before-input - [0:0]\n:ufw-user-input - [0:0]\n-A INPUT -j ufw-before-input\n-A INPUT -j ufw-user-input\n-A ufw-before-input -i lo -j ACCEPT\n-A ufw-before-input -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A ufw-user-input -p tcp -m tcp --dport 8080 -j ACCEPT\n";
+    tb.iptables_restore(&filter(rules, "DROP", "ACCEPT"), false).unwrap();
+    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Open);
+    assert_eq!(host(&tb, &["--port", "8080"]).0, 0);
+    assert_eq!(tb.connect(PUBLIC_V4, 9090, "tcp").unwrap(), Wire::Timeout);
+    let (_, r) = host(&tb, &["--port", "9090"]);
+    assert_eq!(codes(&r), ["HOST_FIREWALL_DROP"]);
+    // The policy belongs to INPUT, but ufw manages it: its own command is the fix.
+    assert_eq!(r["verdict"]["causes"][0]["fix"][0], "ufw allow 9090/tcp", "{r:#}");
+}
+
+#[test]
+fn redirect_sends_the_listener_check_to_the_translated_port() {
+    let mut tb = Testbed::new().unwrap();
+    let pid = tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
+    tb.iptables_restore("*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 80 -j REDIRECT --to-ports 8080\nCOMMIT\n", false).unwrap();
+    assert_eq!(tb.connect(PUBLIC_V4, 80, "tcp").unwrap(), Wire::Open);
+    let (code, r) = host(&tb, &["--port", "80"]);
+    assert_eq!(code, 0, "{r:#}");
+    assert!(r["verdict"]["summary"].as_str().unwrap().contains(&format!("(pid {pid})")));
+}
+
+#[test]
+fn output_drop_loses_the_reply() {
+    let mut tb = Testbed::new().unwrap();
+    tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
+    tb.iptables_restore(&filter("-A OUTPUT -p tcp -m tcp --sport 22 -j ACCEPT\n", "ACCEPT", "DROP"), false).unwrap();
+    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Timeout);
+    let (_, r) = host(&tb, &["--port", "8080"]);
+    assert_eq!(codes(&r), ["HOST_FIREWALL_OUTPUT_DROP"]);
+}
+
+#[test]
+fn an_allow_list_admits_some_clients_only() {
+    let mut tb = Testbed::new().unwrap();
+    tb.add_client_addr().unwrap();
+    tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
+    tb.ipset_restore("create office hash:ip family inet\nadd office 198.51.100.2\n").unwrap();
+    tb.iptables_restore(&filter("-A INPUT -p tcp -m set --match-set office src -m tcp --dport 8080 -j ACCEPT\n-A INPUT -p tcp --dport 8080 -j DROP\n", "ACCEPT", "ACCEPT"), false).unwrap();
+    assert_eq!(tb.connect_from("198.51.100.2", PUBLIC_V4, 8080, "tcp", 1.0).unwrap(), Wire::Open);
+    assert_eq!(tb.connect_from("198.51.100.3", PUBLIC_V4, 8080, "tcp", 1.0).unwrap(), Wire::Timeout);
+    assert_eq!(host(&tb, &["--port", "8080", "--from", "198.51.100.2"]).0, 0);
+    assert_eq!(host(&tb, &["--port", "8080", "--from", "198.51.100.3"]).0, 1);
+    let (_, r) = host(&tb, &["--port", "8080"]);
+    assert!(r["verdict"]["summary"].as_str().unwrap().contains("from the internet except 198.51.100.2"), "{r:#}");
+}
+
+#[test]
+fn a_native_nftables_table_is_unknown_not_guessed() {
+    let mut tb = Testbed::new().unwrap();
+    tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
+    tb.nft(
+        &tb.instance,
+        "table inet guard {\n chain input { type filter hook input priority 0; tcp dport 8080 drop; }\n}\n",
+    )
+    .unwrap();
+    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Timeout);
+    let (code, r) = host(&tb, &["--port", "8080"]);
+    assert_eq!(code, 3, "{r:#}");
+    let fw = r["checks"].as_array().unwrap().iter().find(|c| c["id"] == "host.firewall").unwrap();
+    assert_eq!(fw["status"], "unknown");
+    assert!(fw["evidence"].to_string().contains("inet guard"), "{fw:#}");
+}
