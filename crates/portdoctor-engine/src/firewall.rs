@@ -73,6 +73,26 @@ pub struct Packet {
     pub reply: bool,
     /// Local addresses, for `addrtype LOCAL`.
     pub local_addrs: Vec<IpAddr>,
+    /// Conntrack state the packet starts with: NEW for a first SYN, ESTABLISHED for its reply,
+    /// RELATED for a REJECT's RST or ICMP error (nf_conntrack_attach).
+    pub ct_state: u8,
+    /// TCP flags (FIN=1 SYN=2 RST=4 PSH=8 ACK=16): SYN, SYN-ACK, or RST-ACK.
+    pub tcp_flags: u8,
+}
+
+impl Packet {
+    /// What answers a REJECT with `kind`: a TCP RST, or an ICMP error, back to the client.
+    pub fn reject_answer(&self, kind: &str) -> Packet {
+        let tcp_reset = kind.contains("tcp-reset");
+        let icmp = if self.family == Family::V6 { 58 } else { 1 };
+        Packet {
+            proto: if tcp_reset { 6 } else { icmp },
+            reply: true,
+            ct_state: ct::RELATED,
+            tcp_flags: 4 | 16,
+            ..self.clone()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,9 +244,7 @@ impl<'a> Ctx<'a> {
                     if self.pkt.proto != 6 {
                         Tri::No
                     } else {
-                        // A first SYN, or the SYN-ACK that answers it.
-                        let flags: u8 = if self.pkt.reply { 2 | 16 } else { 2 };
-                        neg(if flags & n.value.0 == n.value.1 { Tri::Yes } else { Tri::No }, n.negated)
+                        neg(if self.pkt.tcp_flags & n.value.0 == n.value.1 { Tri::Yes } else { Tri::No }, n.negated)
                     }
                 }
                 Match::DstAddrType(n) | Match::SrcAddrType(n) => {
@@ -385,7 +403,7 @@ fn base_chains(nf: &Netfilter, hook: Hook, family: Family) -> Vec<(&Table, &Chai
 pub fn evaluate(nf: &Netfilter, pkt: &Packet, clients: &AddrSet) -> Vec<Outcome> {
     let hooks: &[Hook] = if pkt.reply { &[Hook::Output] } else { &[Hook::Prerouting, Hook::Input] };
     // (clients, conntrack state, local address, local port, nat) still travelling.
-    let first_ct = if pkt.reply { ct::ESTABLISHED } else { ct::NEW };
+    let first_ct = pkt.ct_state;
     let mut live: Vec<(AddrSet, u8, IpAddr, u16, Option<(IpAddr, u16, RuleRef)>)> =
         vec![(clients.clone(), first_ct, pkt.local, pkt.local_port, None)];
     let mut done: Vec<Outcome> = Vec::new();

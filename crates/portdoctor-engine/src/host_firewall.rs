@@ -5,7 +5,7 @@
 use crate::firewall::{Outcome, Packet, RuleRef, Verdict, attribute_in, evaluate};
 use crate::host::HostQuery;
 use portdoctor_model::addrset::{AddrSet, describe_part};
-use portdoctor_model::firewall::Netfilter;
+use portdoctor_model::firewall::{Netfilter, ct};
 use portdoctor_model::host::HostEvidence;
 use portdoctor_model::net::{Family, Proto, Source};
 use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Hop, Knowledge, Layer};
@@ -97,6 +97,8 @@ pub fn host_firewall(
         iface: iface.map(str::to_string),
         reply: false,
         local_addrs: local_addrs.clone(),
+        ct_state: ct::NEW,
+        tcp_flags: 2,
     };
     let inbound = evaluate(nf, &pkt, &clients);
     let flow = format!("{}/{}", q.proto, q.port);
@@ -121,18 +123,48 @@ pub fn host_firewall(
             _ => None,
         });
         let (owner, fix) = attribute_in(nf, rule, q.proto.as_str(), q.port, family);
-        let what = match &reject {
-            Some(k) => format!("rejects ({k})"),
-            None => "drops".into(),
-        };
-        let message = format!("The host firewall ({owner}) {what} {flow} from {}", describe(&who));
-        let code = if reject.is_some() { CauseCode::HostFirewallReject } else { CauseCode::HostFirewallDrop };
         let component = format!("{} {} {}", rule.backend.name(), rule.table, rule.chain);
-        causes.push(
-            Cause::blocking(code, component, Confidence::Confirmed, message)
-                .with_evidence([rule.describe(), format!("decides for {}", describe(&who))])
-                .with_fix(fix),
-        );
+        let Some(kind) = reject else {
+            let message = format!("The host firewall ({owner}) drops {flow} from {}", describe(&who));
+            causes.push(
+                Cause::blocking(CauseCode::HostFirewallDrop, component, Confidence::Confirmed, message)
+                    .with_evidence([rule.describe(), format!("decides for {}", describe(&who))])
+                    .with_fix(fix),
+            );
+            continue;
+        };
+        // The RST or ICMP error a REJECT sends must itself leave through OUTPUT; where it is
+        // dropped there, the client sees silence, as with DROP.
+        let answer = evaluate(nf, &pkt.reject_answer(&kind), &who);
+        let silenced: Vec<&Outcome> =
+            answer.iter().filter(|o| matches!(o.verdict, Verdict::Drop(_) | Verdict::Reject(..))).collect();
+        let silent = union(&silenced, family);
+        let heard = who.minus(&silent);
+        if !heard.is_empty() {
+            let message = format!("The host firewall ({owner}) rejects ({kind}) {flow} from {}", describe(&heard));
+            causes.push(
+                Cause::blocking(CauseCode::HostFirewallReject, component.clone(), Confidence::Confirmed, message)
+                    .with_evidence([rule.describe(), format!("decides for {}", describe(&heard))])
+                    .with_fix(fix.clone()),
+            );
+        }
+        if !silent.is_empty() {
+            let out_rule = silenced.iter().find_map(|o| match &o.verdict {
+                Verdict::Drop(r) | Verdict::Reject(r, _) => Some(r.describe()),
+                _ => None,
+            });
+            let message = format!(
+                "The host firewall ({owner}) rejects {flow} from {}, and its answer ({kind}) is dropped on the way out, so clients see silence",
+                describe(&silent)
+            );
+            causes.push(
+                Cause::blocking(CauseCode::HostFirewallDrop, component, Confidence::Confirmed, message)
+                    .with_evidence(
+                        [rule.describe()].into_iter().chain(out_rule.map(|r| format!("the answer is dropped by {r}"))),
+                    )
+                    .with_fix(fix),
+            );
+        }
     }
     let unknown: Vec<&Outcome> = inbound.iter().filter(|o| matches!(o.verdict, Verdict::Unknown(..))).collect();
     for o in &unknown {
@@ -175,7 +207,14 @@ pub fn host_firewall(
     let accepted_set = union(&accepted, family);
     if !accepted_set.is_empty() {
         let (reply_local, reply_port) = nat.as_ref().map(|(a, p, _)| (*a, *p)).unwrap_or((local, q.port));
-        let reply = Packet { local: reply_local, local_port: reply_port, reply: true, ..pkt };
+        let reply = Packet {
+            local: reply_local,
+            local_port: reply_port,
+            reply: true,
+            ct_state: ct::ESTABLISHED,
+            tcp_flags: 2 | 16,
+            ..pkt
+        };
         let out = evaluate(nf, &reply, &accepted_set);
         let mut reply_causes = Vec::new();
         for (rule, outs) in by_rule(&out, |v| match v {

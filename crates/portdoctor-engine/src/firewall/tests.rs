@@ -1,5 +1,5 @@
 use super::*;
-use portdoctor_model::firewall::{AddrSetDef, Backend, FwFamily};
+use portdoctor_model::firewall::{AddrSetDef, Backend, FwFamily, ct};
 
 fn nf(save: &str) -> Netfilter {
     Netfilter {
@@ -19,6 +19,8 @@ fn pkt(port: u16) -> Packet {
         iface: Some("eth0".into()),
         reply: false,
         local_addrs: vec!["10.0.1.10".parse().unwrap(), "127.0.0.1".parse().unwrap()],
+        ct_state: ct::NEW,
+        tcp_flags: 2,
     }
 }
 
@@ -109,9 +111,9 @@ fn conntrack_state_of_a_first_syn_and_of_the_reply() {
     assert!(matches!(verdict(&n, &pkt(80), "198.51.100.7"), Verdict::Drop(r) if r.index == 0));
     let out = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT DROP [0:0]\n-A OUTPUT -p tcp --sport 22 -j ACCEPT\nCOMMIT\n";
     let n = nf(out);
-    let reply = Packet { reply: true, ..pkt(80) };
+    let reply = Packet { reply: true, ct_state: ct::ESTABLISHED, tcp_flags: 18, ..pkt(80) };
     assert!(matches!(verdict(&n, &reply, "198.51.100.7"), Verdict::Drop(r) if r.chain == "OUTPUT"));
-    let reply22 = Packet { reply: true, ..pkt(22) };
+    let reply22 = Packet { reply: true, ct_state: ct::ESTABLISHED, tcp_flags: 18, ..pkt(22) };
     assert_eq!(verdict(&n, &reply22, "198.51.100.7"), Verdict::Accept);
 }
 
