@@ -264,6 +264,7 @@ impl<'a> Ctx<'a> {
                     };
                     neg(t, n.negated)
                 }
+                Match::IsIpv6(n) => neg(if (family == Family::V6) == n.value { Tri::Yes } else { Tri::No }, n.negated),
                 Match::Unknown(_) => Tri::Maybe,
             };
             let text = match m {

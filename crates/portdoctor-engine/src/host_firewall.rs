@@ -44,6 +44,76 @@ fn by_rule<'a>(
     groups
 }
 
+/// Causes for the drops and rejects among `outs`, one per deciding rule. `phase` says which
+/// packets (empty for the first SYN).
+fn block_causes(
+    nf: &Netfilter,
+    pkt: &Packet,
+    outs: &[Outcome],
+    q: &HostQuery,
+    family: Family,
+    describe: &dyn Fn(&AddrSet) -> String,
+    phase: &str,
+) -> Vec<Cause> {
+    let flow = format!("{}/{}", q.proto, q.port);
+    let mut causes = Vec::new();
+    for (rule, group) in by_rule(outs, |v| match v {
+        Verdict::Drop(r) | Verdict::Reject(r, _) => Some(r),
+        _ => None,
+    }) {
+        let who = union(&group, family);
+        let reject = group.iter().find_map(|o| match &o.verdict {
+            Verdict::Reject(_, k) => Some(k.clone()),
+            _ => None,
+        });
+        let (owner, fix) = attribute_in(nf, rule, q.proto.as_str(), q.port, family);
+        let component = format!("{} {} {}", rule.backend.name(), rule.table, rule.chain);
+        let Some(kind) = reject else {
+            let message = format!("The host firewall ({owner}) drops {flow} from {}{phase}", describe(&who));
+            causes.push(
+                Cause::blocking(CauseCode::HostFirewallDrop, component, Confidence::Confirmed, message)
+                    .with_evidence([rule.describe(), format!("decides for {}", describe(&who))])
+                    .with_fix(fix),
+            );
+            continue;
+        };
+        // The RST or ICMP error a REJECT sends must itself leave through OUTPUT; where it is
+        // dropped there, the client sees silence, as with DROP.
+        let answer = evaluate(nf, &pkt.reject_answer(&kind), &who);
+        let silenced: Vec<&Outcome> =
+            answer.iter().filter(|o| matches!(o.verdict, Verdict::Drop(_) | Verdict::Reject(..))).collect();
+        let silent = union(&silenced, family);
+        let heard = who.minus(&silent);
+        if !heard.is_empty() {
+            let message =
+                format!("The host firewall ({owner}) rejects ({kind}) {flow} from {}{phase}", describe(&heard));
+            causes.push(
+                Cause::blocking(CauseCode::HostFirewallReject, component.clone(), Confidence::Confirmed, message)
+                    .with_evidence([rule.describe(), format!("decides for {}", describe(&heard))])
+                    .with_fix(fix.clone()),
+            );
+        }
+        if !silent.is_empty() {
+            let out_rule = silenced.iter().find_map(|o| match &o.verdict {
+                Verdict::Drop(r) | Verdict::Reject(r, _) => Some(r.describe()),
+                _ => None,
+            });
+            let message = format!(
+                "The host firewall ({owner}) rejects {flow} from {}{phase}, and its answer ({kind}) is dropped on the way out, so clients see silence",
+                describe(&silent)
+            );
+            causes.push(
+                Cause::blocking(CauseCode::HostFirewallDrop, component, Confidence::Confirmed, message)
+                    .with_evidence(
+                        [rule.describe()].into_iter().chain(out_rule.map(|r| format!("the answer is dropped by {r}"))),
+                    )
+                    .with_fix(fix),
+            );
+        }
+    }
+    causes
+}
+
 pub fn host_firewall(
     ev: &HostEvidence,
     q: &HostQuery,
@@ -113,59 +183,7 @@ pub fn host_firewall(
         if tables.is_empty() { "none (no rules loaded)".into() } else { tables.join(", ") }
     ));
 
-    for (rule, outs) in by_rule(&inbound, |v| match v {
-        Verdict::Drop(r) | Verdict::Reject(r, _) => Some(r),
-        _ => None,
-    }) {
-        let who = union(&outs, family);
-        let reject = outs.iter().find_map(|o| match &o.verdict {
-            Verdict::Reject(_, k) => Some(k.clone()),
-            _ => None,
-        });
-        let (owner, fix) = attribute_in(nf, rule, q.proto.as_str(), q.port, family);
-        let component = format!("{} {} {}", rule.backend.name(), rule.table, rule.chain);
-        let Some(kind) = reject else {
-            let message = format!("The host firewall ({owner}) drops {flow} from {}", describe(&who));
-            causes.push(
-                Cause::blocking(CauseCode::HostFirewallDrop, component, Confidence::Confirmed, message)
-                    .with_evidence([rule.describe(), format!("decides for {}", describe(&who))])
-                    .with_fix(fix),
-            );
-            continue;
-        };
-        // The RST or ICMP error a REJECT sends must itself leave through OUTPUT; where it is
-        // dropped there, the client sees silence, as with DROP.
-        let answer = evaluate(nf, &pkt.reject_answer(&kind), &who);
-        let silenced: Vec<&Outcome> =
-            answer.iter().filter(|o| matches!(o.verdict, Verdict::Drop(_) | Verdict::Reject(..))).collect();
-        let silent = union(&silenced, family);
-        let heard = who.minus(&silent);
-        if !heard.is_empty() {
-            let message = format!("The host firewall ({owner}) rejects ({kind}) {flow} from {}", describe(&heard));
-            causes.push(
-                Cause::blocking(CauseCode::HostFirewallReject, component.clone(), Confidence::Confirmed, message)
-                    .with_evidence([rule.describe(), format!("decides for {}", describe(&heard))])
-                    .with_fix(fix.clone()),
-            );
-        }
-        if !silent.is_empty() {
-            let out_rule = silenced.iter().find_map(|o| match &o.verdict {
-                Verdict::Drop(r) | Verdict::Reject(r, _) => Some(r.describe()),
-                _ => None,
-            });
-            let message = format!(
-                "The host firewall ({owner}) rejects {flow} from {}, and its answer ({kind}) is dropped on the way out, so clients see silence",
-                describe(&silent)
-            );
-            causes.push(
-                Cause::blocking(CauseCode::HostFirewallDrop, component, Confidence::Confirmed, message)
-                    .with_evidence(
-                        [rule.describe()].into_iter().chain(out_rule.map(|r| format!("the answer is dropped by {r}"))),
-                    )
-                    .with_fix(fix),
-            );
-        }
-    }
+    causes.extend(block_causes(nf, &pkt, &inbound, q, family, &describe, ""));
     let unknown: Vec<&Outcome> = inbound.iter().filter(|o| matches!(o.verdict, Verdict::Unknown(..))).collect();
     for o in &unknown {
         if let Verdict::Unknown(r, why) = &o.verdict {
@@ -177,6 +195,22 @@ pub fn host_firewall(
         }
     }
     let accepted: Vec<&Outcome> = inbound.iter().filter(|o| o.verdict == Verdict::Accept).collect();
+    // The handshake's ACK and everything after it are ESTABLISHED: a ruleset that admits NEW
+    // but not ESTABLISHED lets the SYN in and loses the connection after it.
+    if q.proto == Proto::Tcp {
+        let first_in = union(&accepted, family);
+        let later = Packet { ct_state: ct::ESTABLISHED, tcp_flags: 16, ..pkt.clone() };
+        let outs = evaluate(nf, &later, &first_in);
+        causes.extend(block_causes(
+            nf,
+            &later,
+            &outs,
+            q,
+            family,
+            &describe,
+            " after the handshake (the connection's ESTABLISHED packets)",
+        ));
+    }
     let nat = accepted.iter().find_map(|o| o.nat.clone()).map(|(a, p, r)| (a, p, r.describe()));
     if let Some((a, p, r)) = &nat {
         evidence.push(format!("NAT in PREROUTING: {flow} to {local} goes to {a}:{p} ({r})"));

@@ -78,6 +78,8 @@ pub enum Match {
     /// addrtype: the destination (or source) is a local address / unicast / broadcast …
     DstAddrType(Neg<String>),
     SrcAddrType(Neg<String>),
+    /// The packet's address family (nft `meta nfproto`, or implied by `ip saddr` in an inet table).
+    IsIpv6(Neg<bool>),
     /// Matches the engine does not model, kept with their text: never skipped silently.
     Unknown(String),
 }

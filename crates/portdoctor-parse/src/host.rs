@@ -273,11 +273,7 @@ fn parse_netfilter(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<N
                 }
             }
             nf.sets.extend(native.sets);
-            nf.unmodeled.extend(
-                native.unmodeled.into_iter().filter(|u| {
-                    !owned.iter().any(|(f, n)| u.ends_with(&format!(" {n}")) && u.starts_with(fam_text(*f)))
-                }),
-            );
+            nf.unmodeled.extend(native.unmodeled);
         }
         Knowledge::Unavailable(m) if raw.sources.contains_key(files::NFT_RULESET) => missing.push(m),
         Knowledge::Unavailable(_) => {}
@@ -298,15 +294,6 @@ fn parse_netfilter(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<N
         notes.push(m.describe());
     }
     Ok(Knowledge::Known(nf))
-}
-
-fn fam_text(f: FwFamily) -> &'static str {
-    match f {
-        FwFamily::Ip => "ip",
-        FwFamily::Ip6 => "ip6",
-        FwFamily::Inet => "inet",
-        FwFamily::Other => "other",
-    }
 }
 
 #[cfg(test)]

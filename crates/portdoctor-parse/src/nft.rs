@@ -1,10 +1,14 @@
-//! `nft -j list ruleset` (libnftables JSON, nft(8) / libnftables-json(5)) → netfilter tables.
-//! This version reads the table and base-chain skeleton; a native table with base chains whose
-//! rules are not modeled yet is reported as unmodeled, so the walk says unknown instead of
-//! guessing.
+//! `nft -j list ruleset` (libnftables-json(5)) → netfilter tables: base chains with hook,
+//! priority and policy; rules of matches and statements; named sets. Expressions this version
+//! does not model become `Match::Unknown` / `Action::Unknown` with their JSON, so the walk can
+//! say "unknown" and name them. Tables of families that see packets before IP (netdev) are
+//! reported as unmodeled.
 
 use crate::ParseError;
-use portdoctor_model::firewall::{FwFamily, Netfilter, Table};
+use portdoctor_model::firewall::{
+    Action, AddrSetDef, Backend, BaseInfo, Chain, FwFamily, Hook, Match, Neg, Netfilter, Rule, Table, ct,
+};
+use portdoctor_model::net::Cidr;
 use serde_json::Value;
 
 fn family(s: &str) -> FwFamily {
@@ -16,46 +20,389 @@ fn family(s: &str) -> FwFamily {
     }
 }
 
-pub fn parse_ruleset(file: &str, text: &str) -> Result<Netfilter, ParseError> {
-    let v: Value = serde_json::from_str(text)
-        .map_err(|e| ParseError::new(file, format!("line {}", e.line()), format!("not valid JSON: {e}")))?;
-    let items = v.get("nftables").and_then(Value::as_array).ok_or_else(|| {
-        ParseError::new(file, "nftables", "expected {\"nftables\": [...]} as `nft -j list ruleset` prints")
-    })?;
-    let mut nf = Netfilter::default();
-    let mut with_hooks: Vec<String> = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        if let Some(t) = item.get("table") {
-            let fam = t
-                .get("family")
-                .and_then(Value::as_str)
-                .ok_or_else(|| ParseError::new(file, format!("nftables[{i}].table.family"), "missing"))?;
-            let name = t
-                .get("name")
-                .and_then(Value::as_str)
-                .ok_or_else(|| ParseError::new(file, format!("nftables[{i}].table.name"), "missing"))?;
-            if family(fam) != FwFamily::Other {
-                nf.tables.push(Table {
-                    backend: portdoctor_model::firewall::Backend::Nftables,
-                    family: family(fam),
-                    name: name.into(),
-                    chains: vec![],
-                });
+fn hook(s: &str) -> Option<Hook> {
+    Some(match s {
+        "prerouting" => Hook::Prerouting,
+        "input" => Hook::Input,
+        "forward" => Hook::Forward,
+        "output" => Hook::Output,
+        "postrouting" => Hook::Postrouting,
+        _ => return None,
+    })
+}
+
+fn compact(v: &Value) -> String {
+    let s = v.to_string();
+    if s.len() > 160 { format!("{}…", &s[..s.char_indices().nth(160).map(|(i, _)| i).unwrap_or(s.len())]) } else { s }
+}
+
+/// A value or set of values on the right of a match, as a flat list.
+fn items(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Object(o) if o.contains_key("set") => {
+            o["set"].as_array().map(|a| a.iter().collect()).unwrap_or_default()
+        }
+        Value::Array(a) => a.iter().collect(),
+        other => vec![other],
+    }
+}
+
+fn cidr_of(v: &Value) -> Option<Vec<Cidr>> {
+    match v {
+        Value::String(s) => s.parse().ok().map(|c| vec![c]),
+        Value::Object(o) if o.contains_key("prefix") => {
+            let p = &o["prefix"];
+            Cidr::new(p.get("addr")?.as_str()?.parse().ok()?, u8::try_from(p.get("len")?.as_u64()?).ok()?)
+                .map(|c| vec![c])
+        }
+        Value::Object(o) if o.contains_key("range") => {
+            let r = o["range"].as_array()?;
+            crate::iptables::range_to_cidrs(r.first()?.as_str()?, r.get(1)?.as_str()?)
+        }
+        Value::Object(o) if o.contains_key("elem") => cidr_of(o["elem"].get("val")?),
+        _ => None,
+    }
+}
+
+fn ports_of(v: &Value) -> Option<Vec<(u16, u16)>> {
+    items(v)
+        .into_iter()
+        .map(|i| match i {
+            Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()).map(|p| (p, p)),
+            Value::Object(o) if o.contains_key("range") => {
+                let r = o["range"].as_array()?;
+                Some((u16::try_from(r.first()?.as_u64()?).ok()?, u16::try_from(r.get(1)?.as_u64()?).ok()?))
             }
-        } else if let Some(c) = item.get("chain") {
-            if c.get("hook").is_some() {
-                let fam = c.get("family").and_then(Value::as_str).unwrap_or("?");
-                let table = c.get("table").and_then(Value::as_str).unwrap_or("?");
-                let key = format!("{fam} {table}");
-                if matches!(family(fam), FwFamily::Ip | FwFamily::Ip6 | FwFamily::Inet) && !with_hooks.contains(&key) {
-                    with_hooks.push(key);
+            _ => None,
+        })
+        .collect()
+}
+
+fn proto_of(s: &str) -> Option<u8> {
+    match s {
+        "tcp" => Some(6),
+        "udp" => Some(17),
+        "icmp" => Some(1),
+        "ipv6-icmp" | "icmpv6" => Some(58),
+        "sctp" => Some(132),
+        _ => s.parse().ok(),
+    }
+}
+
+fn tcp_flags(v: &Value) -> Option<u8> {
+    items(v).into_iter().try_fold(0u8, |acc, f| {
+        Some(
+            acc | match f.as_str()? {
+                "fin" => 1,
+                "syn" => 2,
+                "rst" => 4,
+                "psh" => 8,
+                "ack" => 16,
+                "urg" => 32,
+                _ => return None,
+            },
+        )
+    })
+}
+
+/// One `match` expression → matches (a payload match implies its protocol and family).
+fn parse_match(m: &Value, out: &mut Vec<Match>) {
+    let unknown = || Match::Unknown(compact(m));
+    let negated = m.get("op").and_then(Value::as_str) == Some("!=");
+    let (Some(left), Some(right)) = (m.get("left"), m.get("right")) else {
+        out.push(unknown());
+        return;
+    };
+    let set_ref = right.as_str().and_then(|s| s.strip_prefix('@')).map(str::to_string);
+    if let Some(p) = left.get("payload") {
+        let proto = p.get("protocol").and_then(Value::as_str).unwrap_or("");
+        let field = p.get("field").and_then(Value::as_str).unwrap_or("");
+        match (proto, field) {
+            ("tcp" | "udp" | "sctp", "dport" | "sport") => {
+                if let Some(n) = proto_of(proto) {
+                    if !out.contains(&Match::Proto(Neg { negated: false, value: n })) {
+                        out.push(Match::Proto(Neg { negated: false, value: n }));
+                    }
                 }
+                match ports_of(right) {
+                    Some(r) => out.push(if field == "dport" {
+                        Match::DstPort(Neg { negated, value: r })
+                    } else {
+                        Match::SrcPort(Neg { negated, value: r })
+                    }),
+                    None => out.push(unknown()),
+                }
+            }
+            ("ip" | "ip6", "saddr" | "daddr") => {
+                out.push(Match::IsIpv6(Neg { negated: false, value: proto == "ip6" }));
+                let src = field == "saddr";
+                if let Some(name) = set_ref {
+                    out.push(if src {
+                        Match::SetSrc(Neg { negated, value: name })
+                    } else {
+                        Match::SetDst(Neg { negated, value: name })
+                    });
+                    return;
+                }
+                let cidrs: Option<Vec<Cidr>> =
+                    items(right).into_iter().map(cidr_of).collect::<Option<Vec<_>>>().map(|v| v.concat());
+                match cidrs {
+                    Some(c) => out.push(if src {
+                        Match::Src(Neg { negated, value: c })
+                    } else {
+                        Match::Dst(Neg { negated, value: c })
+                    }),
+                    None => out.push(unknown()),
+                }
+            }
+            _ => out.push(unknown()),
+        }
+        return;
+    }
+    if let Some(meta) = left.get("meta").and_then(|m| m.get("key")).and_then(Value::as_str) {
+        match meta {
+            "iifname" | "oifname" => match right.as_str() {
+                Some(name) if set_ref.is_none() => {
+                    let n = Neg { negated, value: name.to_string() };
+                    out.push(if meta == "iifname" { Match::InIface(n) } else { Match::OutIface(n) });
+                }
+                _ => out.push(unknown()),
+            },
+            "l4proto" | "protocol" => {
+                match right.as_str().and_then(proto_of).or_else(|| right.as_u64().and_then(|n| u8::try_from(n).ok())) {
+                    Some(p) => out.push(Match::Proto(Neg { negated, value: p })),
+                    None => out.push(unknown()),
+                }
+            }
+            "nfproto" => match right.as_str() {
+                Some("ipv4") => out.push(Match::IsIpv6(Neg { negated, value: false })),
+                Some("ipv6") => out.push(Match::IsIpv6(Neg { negated, value: true })),
+                _ => out.push(unknown()),
+            },
+            _ => out.push(unknown()),
+        }
+        return;
+    }
+    if left.get("ct").and_then(|c| c.get("key")).and_then(Value::as_str) == Some("state") {
+        let bits = items(right).into_iter().try_fold(0u8, |acc, s| {
+            Some(
+                acc | match s.as_str()? {
+                    "new" => ct::NEW,
+                    "established" => ct::ESTABLISHED,
+                    "related" => ct::RELATED,
+                    "invalid" => ct::INVALID,
+                    "untracked" => ct::UNTRACKED,
+                    _ => return None,
+                },
+            )
+        });
+        match bits {
+            Some(b) => out.push(Match::CtState(Neg { negated, value: b })),
+            None => out.push(unknown()),
+        }
+        return;
+    }
+    if let Some(and) = left.get("&").and_then(Value::as_array) {
+        let is_flags = and
+            .first()
+            .and_then(|p| p.get("payload"))
+            .is_some_and(|p| p.get("field").and_then(Value::as_str) == Some("flags"));
+        if let (true, Some(mask), Some(comp)) = (is_flags, and.get(1).and_then(tcp_flags), tcp_flags(right)) {
+            out.push(Match::Proto(Neg { negated: false, value: 6 }));
+            out.push(Match::TcpFlags(Neg { negated, value: (mask, comp) }));
+            return;
+        }
+    }
+    if let Some(fib) = left.get("fib") {
+        let daddr = fib.get("flags").map(|f| f.to_string().contains("daddr")).unwrap_or(false);
+        if fib.get("result").and_then(Value::as_str) == Some("type") && daddr {
+            if let Some(t) = right.as_str() {
+                out.push(Match::DstAddrType(Neg { negated, value: t.to_string() }));
+                return;
             }
         }
     }
-    // Tables without base chains never see a packet; the others are not modeled yet.
-    nf.tables.clear();
-    nf.unmodeled = with_hooks;
+    out.push(unknown());
+}
+
+/// Statements: the verdict, or the non-terminal things rules also do.
+fn parse_rule_exprs(expr: &[Value]) -> (Vec<Match>, Action) {
+    let mut matches = Vec::new();
+    let mut action = Action::Continue;
+    for e in expr {
+        let Some((key, val)) = e.as_object().and_then(|o| o.iter().next()) else { continue };
+        match key.as_str() {
+            "match" => parse_match(val, &mut matches),
+            "accept" => action = Action::Accept,
+            "drop" => action = Action::Drop,
+            "return" => action = Action::Return,
+            "reject" => {
+                let kind = match val.get("type").and_then(Value::as_str) {
+                    Some("tcp reset") => "tcp-reset".to_string(),
+                    Some(t) => format!("{t} {}", val.get("expr").and_then(Value::as_str).unwrap_or("port-unreachable")),
+                    None => "icmp port-unreachable".to_string(),
+                };
+                action = Action::Reject(kind);
+            }
+            "jump" | "goto" => {
+                let target = val.get("target").and_then(Value::as_str).unwrap_or("").to_string();
+                action = if key == "jump" { Action::Jump(target) } else { Action::Goto(target) };
+            }
+            "redirect" => {
+                action = Action::Dnat {
+                    addr: None,
+                    port: val.get("port").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()),
+                    redirect: true,
+                }
+            }
+            "dnat" => {
+                action = Action::Dnat {
+                    addr: val.get("addr").and_then(Value::as_str).and_then(|a| a.parse().ok()),
+                    port: val.get("port").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()),
+                    redirect: false,
+                }
+            }
+            "notrack" => action = Action::Notrack,
+            "counter" | "log" | "mangle" | "snat" | "masquerade" | "meta" | "ct" | "set" | "quota"
+                if key != "quota" => {}
+            // A rate limit or quota decides by traffic history: a match we cannot know.
+            "limit" | "quota" => matches.push(Match::Unknown(compact(e))),
+            "xt" => matches.push(Match::Unknown(format!("iptables extension {}", compact(val)))),
+            _ => action = Action::Unknown(compact(e)),
+        }
+    }
+    (matches, action)
+}
+
+/// Human text of a rule for evidence: nft's own words where we have them, JSON otherwise.
+fn rule_text(expr: &[Value], handle: Option<u64>) -> String {
+    let parts: Vec<String> = expr
+        .iter()
+        .map(|e| {
+            let Some((k, v)) = e.as_object().and_then(|o| o.iter().next()) else { return compact(e) };
+            match k.as_str() {
+                "match" => {
+                    let left = v.get("left").map(|l| {
+                        if let Some(p) = l.get("payload") {
+                            format!(
+                                "{} {}",
+                                p.get("protocol").and_then(Value::as_str).unwrap_or("?"),
+                                p.get("field").and_then(Value::as_str).unwrap_or("?")
+                            )
+                        } else if let Some(m) = l.get("meta") {
+                            format!("meta {}", m.get("key").and_then(Value::as_str).unwrap_or("?"))
+                        } else if let Some(c) = l.get("ct") {
+                            format!("ct {}", c.get("key").and_then(Value::as_str).unwrap_or("?"))
+                        } else {
+                            compact(l)
+                        }
+                    });
+                    let op = match v.get("op").and_then(Value::as_str) {
+                        Some("!=") => " != ",
+                        _ => " ",
+                    };
+                    format!(
+                        "{}{op}{}",
+                        left.unwrap_or_default(),
+                        v.get("right").map(compact).unwrap_or_default().trim_matches('"')
+                    )
+                }
+                "jump" | "goto" => format!("{k} {}", v.get("target").and_then(Value::as_str).unwrap_or("?")),
+                "counter" => "counter".into(),
+                other if v.is_null() => other.to_string(),
+                other => format!("{other} {}", compact(v)),
+            }
+        })
+        .collect();
+    format!("{}{}", parts.join(" "), handle.map(|h| format!(" # handle {h}")).unwrap_or_default())
+}
+
+pub fn parse_ruleset(file: &str, text: &str) -> Result<Netfilter, ParseError> {
+    let v: Value = serde_json::from_str(text)
+        .map_err(|e| ParseError::new(file, format!("line {}", e.line()), format!("not valid JSON: {e}")))?;
+    let list = v.get("nftables").and_then(Value::as_array).ok_or_else(|| {
+        ParseError::new(file, "nftables", "expected {\"nftables\": [...]} as `nft -j list ruleset` prints")
+    })?;
+    let mut nf = Netfilter::default();
+    let field = |i: usize, kind: &str, obj: &Value, key: &str| -> Result<String, ParseError> {
+        obj.get(key)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| ParseError::new(file, format!("nftables[{i}].{kind}.{key}"), "missing"))
+    };
+    for (i, item) in list.iter().enumerate() {
+        if let Some(t) = item.get("table") {
+            let fam = field(i, "table", t, "family")?;
+            let name = field(i, "table", t, "name")?;
+            nf.tables.push(Table { backend: Backend::Nftables, family: family(&fam), name, chains: vec![] });
+        } else if let Some(c) = item.get("chain") {
+            let (fam, table, name) =
+                (field(i, "chain", c, "family")?, field(i, "chain", c, "table")?, field(i, "chain", c, "name")?);
+            let base = match c.get("hook").and_then(Value::as_str) {
+                Some(h) => match hook(h) {
+                    Some(hook) => Some(BaseInfo {
+                        hook,
+                        priority: c.get("prio").and_then(Value::as_i64).unwrap_or(0) as i32,
+                        kind: c.get("type").and_then(Value::as_str).unwrap_or("filter").to_string(),
+                        policy_accept: c.get("policy").and_then(Value::as_str) != Some("drop"),
+                    }),
+                    None => {
+                        // netdev ingress/egress and other hooks: they see packets too.
+                        nf.unmodeled.push(format!("{fam} {table} (chain {name} on hook {h})"));
+                        None
+                    }
+                },
+                None => None,
+            };
+            let t = nf.tables.iter_mut().find(|t| t.name == table && t.family == family(&fam)).ok_or_else(|| {
+                ParseError::new(
+                    file,
+                    format!("nftables[{i}].chain"),
+                    format!("chain {name} of unknown table {fam} {table}"),
+                )
+            })?;
+            t.chains.push(Chain { name, rules: vec![], base });
+        } else if let Some(r) = item.get("rule") {
+            let (fam, table, chain) =
+                (field(i, "rule", r, "family")?, field(i, "rule", r, "table")?, field(i, "rule", r, "chain")?);
+            let expr = r
+                .get("expr")
+                .and_then(Value::as_array)
+                .ok_or_else(|| ParseError::new(file, format!("nftables[{i}].rule.expr"), "missing"))?;
+            let (matches, action) = parse_rule_exprs(expr);
+            let comment = r.get("comment").and_then(Value::as_str).map(str::to_string);
+            let text = rule_text(expr, r.get("handle").and_then(Value::as_u64));
+            let c = nf
+                .tables
+                .iter_mut()
+                .find(|t| t.name == table && t.family == family(&fam))
+                .and_then(|t| t.chains.iter_mut().find(|c| c.name == chain))
+                .ok_or_else(|| {
+                    ParseError::new(
+                        file,
+                        format!("nftables[{i}].rule"),
+                        format!("rule of unknown chain {fam} {table} {chain}"),
+                    )
+                })?;
+            c.rules.push(Rule { matches, action, text, comment });
+        } else if let Some(s) = item.get("set") {
+            let name = field(i, "set", s, "name")?;
+            let table = field(i, "set", s, "table")?;
+            let kind = s.get("type").map(compact).unwrap_or_default().trim_matches('"').to_string();
+            let members = if kind == "ipv4_addr" || kind == "ipv6_addr" {
+                let elems = s.get("elem").and_then(Value::as_array).cloned().unwrap_or_default();
+                elems.iter().map(cidr_of).collect::<Option<Vec<_>>>().map(|v| v.concat())
+            } else {
+                None
+            };
+            nf.sets.push(AddrSetDef { name, table: Some(table), kind, members });
+        }
+    }
+    for t in &nf.tables {
+        if t.family == FwFamily::Other && t.chains.iter().any(|c| c.base.is_some()) {
+            nf.unmodeled.push(format!("{} table {}", "netdev/bridge/arp", t.name));
+        }
+    }
     Ok(nf)
 }
 
@@ -63,11 +410,37 @@ pub fn parse_ruleset(file: &str, text: &str) -> Result<Netfilter, ParseError> {
 mod tests {
     use super::*;
 
+    const RULESET: &str = include_str!("../tests/fixtures/nft-ruleset.json");
+
     #[test]
-    fn native_tables_with_hooks_are_reported_unmodeled() {
-        let text = r#"{"nftables":[{"metainfo":{"version":"1.0.6"}},{"table":{"family":"inet","name":"filter","handle":1}},{"chain":{"family":"inet","table":"filter","name":"input","handle":1,"type":"filter","hook":"input","prio":0,"policy":"accept"}},{"table":{"family":"ip","name":"idle","handle":2}}]}"#;
-        let nf = parse_ruleset("nft-ruleset.json", text).unwrap();
-        assert_eq!(nf.unmodeled, ["inet filter"]);
-        assert!(parse_ruleset("nft-ruleset.json", "{}").is_err());
+    fn reads_chains_rules_and_sets() {
+        let nf = parse_ruleset("nft-ruleset.json", RULESET).unwrap();
+        let filter = nf.tables.iter().find(|t| t.name == "filter").unwrap();
+        let input = &filter.chains[0];
+        let base = input.base.as_ref().unwrap();
+        assert_eq!((base.hook, base.priority, base.policy_accept), (Hook::Input, 0, false));
+        assert_eq!(input.rules.len(), 9);
+        assert_eq!(input.rules[0].matches, vec![Match::InIface(Neg { negated: false, value: "lo".into() })]);
+        assert_eq!(
+            input.rules[3].matches[1],
+            Match::DstPort(Neg { negated: false, value: vec![(22, 22), (80, 80), (8000, 8100)] })
+        );
+        assert_eq!(input.rules[4].matches[1], Match::SetSrc(Neg { negated: false, value: "allowed".into() }));
+        assert_eq!(input.rules[6].action, Action::Reject("tcp-reset".into()));
+        assert!(matches!(input.rules[7].matches.last(), Some(Match::TcpFlags(_))));
+        assert_eq!(input.rules[7].action, Action::Jump("web".into()));
+        assert_eq!(input.rules[3].text, "tcp dport {\"set\":[22,80,{\"range\":[8000,8100]}]} accept # handle 8");
+        let set = &nf.sets[0];
+        assert_eq!(set.members.as_ref().unwrap().len(), 2);
+        let nat = nf.tables.iter().find(|t| t.name == "nat").unwrap();
+        assert_eq!(nat.chains[0].rules[0].action, Action::Dnat { addr: None, port: Some(8080), redirect: true });
+    }
+
+    #[test]
+    fn bad_documents_name_the_place() {
+        assert!(parse_ruleset("n", "{}").unwrap_err().to_string().starts_with("n: nftables:"));
+        let e = parse_ruleset("n", r#"{"nftables":[{"rule":{"family":"inet","table":"x","chain":"y","expr":[]}}]}"#)
+            .unwrap_err();
+        assert!(e.message.contains("unknown chain inet x y"), "{e}");
     }
 }

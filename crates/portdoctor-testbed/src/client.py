@@ -24,8 +24,12 @@ try:
     if proto == "udp":
         s.send(b"ping")
         s.recv(100)
+    else:
+        # The handshake is not the whole story: the listener accepts and closes, so a working
+        # connection reads end-of-file; one whose later packets are dropped hangs here.
+        s.recv(1)
     print("open")
-except ConnectionRefusedError:
+except (ConnectionRefusedError, ConnectionResetError):
     print("refused")
 except (socket.timeout, TimeoutError):
     print("timeout")

@@ -112,18 +112,55 @@ fn an_allow_list_admits_some_clients_only() {
 }
 
 #[test]
-fn a_native_nftables_table_is_unknown_not_guessed() {
+fn a_native_nftables_table_is_judged_with_the_iptables_ones() {
     let mut tb = Testbed::new().unwrap();
     tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
+    tb.listen(&Listen::tcp("0.0.0.0", 8081)).unwrap();
+    // iptables (nf_tables backend) accepts everything; a native table at the same hook drops
+    // 8080: an accept ends only its own base chain.
+    tb.iptables_restore(&filter("-A INPUT -j ACCEPT\n", "ACCEPT", "ACCEPT"), false).unwrap();
     tb.nft(
         &tb.instance,
-        "table inet guard {\n chain input { type filter hook input priority 0; tcp dport 8080 drop; }\n}\n",
+        "table inet guard {\n chain input { type filter hook input priority 10; tcp dport 8080 drop; }\n}\n",
     )
     .unwrap();
     assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Timeout);
     let (code, r) = host(&tb, &["--port", "8080"]);
+    assert_eq!(code, 1, "{r:#}");
+    let c = &r["verdict"]["causes"][0];
+    assert_eq!(c["code"], "HOST_FIREWALL_DROP");
+    assert!(
+        c["evidence"][0].as_str().unwrap().starts_with("nftables table guard chain input rule 1: tcp dport 8080 drop"),
+        "{c:#}"
+    );
+    assert_eq!(c["fix"][0], "nft insert rule inet guard input tcp dport 8080 accept");
+    assert_eq!(tb.connect(PUBLIC_V4, 8081, "tcp").unwrap(), Wire::Open);
+    assert_eq!(host(&tb, &["--port", "8081"]).0, 0);
+}
+
+#[test]
+fn a_rate_limit_in_front_of_a_drop_is_unknown_not_guessed() {
+    let mut tb = Testbed::new().unwrap();
+    tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
+    tb.nft(&tb.instance, "table inet guard {\n chain input { type filter hook input priority 0; tcp dport 8080 limit rate over 1/minute drop; }\n}\n").unwrap();
+    let (code, r) = host(&tb, &["--port", "8080"]);
     assert_eq!(code, 3, "{r:#}");
     let fw = r["checks"].as_array().unwrap().iter().find(|c| c["id"] == "host.firewall").unwrap();
     assert_eq!(fw["status"], "unknown");
-    assert!(fw["evidence"].to_string().contains("inet guard"), "{fw:#}");
+    assert!(fw["evidence"].to_string().contains("limit"), "{fw:#}");
+}
+
+#[test]
+fn new_admitted_but_established_dropped_hangs_after_the_handshake() {
+    let mut tb = Testbed::new().unwrap();
+    tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
+    tb.iptables_restore(
+        &filter("-A INPUT -p tcp -m conntrack --ctstate NEW -m tcp --dport 8080 -j ACCEPT\n", "DROP", "ACCEPT"),
+        false,
+    )
+    .unwrap();
+    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Timeout);
+    let (_, r) = host(&tb, &["--port", "8080"]);
+    assert_eq!(codes(&r), ["HOST_FIREWALL_DROP"]);
+    assert!(r["verdict"]["summary"].as_str().unwrap().contains("after the handshake"), "{r:#}");
 }
