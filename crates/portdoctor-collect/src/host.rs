@@ -151,27 +151,105 @@ fn sockets() -> RawSource {
     ok(command, write_sockets(&sockets).into_bytes())
 }
 
+/// The (family, table) pairs iptables-nft manages, from its save output (`*filter` lines).
+fn iptables_nft_tables(raw: &RawHost) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (name, family) in [(files::IPTABLES_NFT, "ip"), (files::IP6TABLES_NFT, "ip6")] {
+        if let Some(src) = raw.sources.get(name).filter(|s| s.outcome == Outcome::Ok) {
+            for line in String::from_utf8_lossy(&src.content).lines() {
+                if let Some(t) = line.strip_prefix('*') {
+                    out.push((family.to_string(), t.trim().to_string()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The native nftables tables only, as one `nft -j` document. Listing iptables-nft's own tables
+/// through nft is slow on big rulesets (12 s for 100k rules, against 1.5 s for iptables-save)
+/// and adds nothing: they are read from the save output.
+fn nft_native_tables(owned: &[(String, String)]) -> RawSource {
+    let list = run(&["nft", "-j", "list", "tables"]);
+    if list.outcome != Outcome::Ok {
+        return list;
+    }
+    let command = "nft -j list tables; nft -j list table FAMILY NAME (each native table)".to_string();
+    let parsed: serde_json::Value = match serde_json::from_slice(&list.content) {
+        Ok(v) => v,
+        Err(e) => {
+            return RawSource {
+                command,
+                outcome: Outcome::Failed,
+                exit: None,
+                stderr: format!("nft -j list tables: {e}"),
+                content: vec![],
+            };
+        }
+    };
+    let mut items: Vec<serde_json::Value> = Vec::new();
+    for item in parsed.get("nftables").and_then(|v| v.as_array()).into_iter().flatten() {
+        let Some(t) = item.get("table") else {
+            items.push(item.clone()); // metainfo
+            continue;
+        };
+        let (Some(fam), Some(name)) =
+            (t.get("family").and_then(|v| v.as_str()), t.get("name").and_then(|v| v.as_str()))
+        else {
+            continue;
+        };
+        if owned.iter().any(|(f, n)| f == fam && n == name) {
+            continue;
+        }
+        let one = run(&["nft", "-j", "list", "table", fam, name]);
+        if one.outcome != Outcome::Ok {
+            return RawSource { command, ..one };
+        }
+        match serde_json::from_slice::<serde_json::Value>(&one.content) {
+            Ok(v) => items.extend(
+                v.get("nftables")
+                    .and_then(|v| v.as_array())
+                    .into_iter()
+                    .flatten()
+                    .filter(|i| i.get("metainfo").is_none())
+                    .cloned(),
+            ),
+            Err(e) => {
+                return RawSource {
+                    command,
+                    outcome: Outcome::Failed,
+                    exit: None,
+                    stderr: format!("nft -j list table {fam} {name}: {e}"),
+                    content: vec![],
+                };
+            }
+        }
+    }
+    let doc = serde_json::json!({ "nftables": items });
+    ok(&command, serde_json::to_vec_pretty(&doc).unwrap_or_default())
+}
+
 /// Collects everything `portdoctor host` reads. The TCP counters are sampled at the start and
 /// again at the end, so a counter that moves is seen moving.
 pub fn collect_host() -> RawHost {
     let mut raw = RawHost::default();
-    let mut put = |name: &str, src: RawSource| {
+    let put = |raw: &mut RawHost, name: &str, src: RawSource| {
         raw.sources.insert(name.to_string(), src);
     };
-    put(files::NETSTAT, read("/proc/net/netstat"));
-    put(files::HOSTNAME, read("/proc/sys/kernel/hostname"));
-    put(files::SOCKETS, sockets());
-    put(files::IP_ADDR, run(&["ip", "-j", "addr", "show"]));
-    put(files::IP_ROUTE, run(&["ip", "-j", "-4", "route", "show", "table", "all"]));
-    put(files::IP6_ROUTE, run(&["ip", "-j", "-6", "route", "show", "table", "all"]));
-    put(files::SYSCTL, sysctls(Path::new("/proc/sys")));
-    put(files::CONNTRACK_STAT, read("/proc/net/stat/nf_conntrack"));
-    put(files::SS, run(&["ss", "-H", "-tulpne"]));
+    put(&mut raw, files::NETSTAT, read("/proc/net/netstat"));
+    put(&mut raw, files::HOSTNAME, read("/proc/sys/kernel/hostname"));
+    put(&mut raw, files::SOCKETS, sockets());
+    put(&mut raw, files::IP_ADDR, run(&["ip", "-j", "addr", "show"]));
+    put(&mut raw, files::IP_ROUTE, run(&["ip", "-j", "-4", "route", "show", "table", "all"]));
+    put(&mut raw, files::IP6_ROUTE, run(&["ip", "-j", "-6", "route", "show", "table", "all"]));
+    put(&mut raw, files::SYSCTL, sysctls(Path::new("/proc/sys")));
+    put(&mut raw, files::CONNTRACK_STAT, read("/proc/net/stat/nf_conntrack"));
+    put(&mut raw, files::SS, run(&["ss", "-H", "-tulpne"]));
     for (name, argv) in [
         (files::IPTABLES_NFT, ["iptables-nft-save", "iptables-save"]),
         (files::IP6TABLES_NFT, ["ip6tables-nft-save", "ip6tables-save"]),
     ] {
-        put(name, run_first(&argv));
+        put(&mut raw, name, run_first(&argv));
     }
     // Legacy tables only when the kernel has them loaded (listing them would load them).
     for (names_file, proc_path, save_file, save) in [
@@ -180,15 +258,16 @@ pub fn collect_host() -> RawHost {
     ] {
         let names = read(proc_path);
         let loaded = names.outcome == Outcome::Ok && !names.content.iter().all(u8::is_ascii_whitespace);
-        put(names_file, names);
+        put(&mut raw, names_file, names);
         if loaded {
-            put(save_file, run(&[save]));
+            put(&mut raw, save_file, run(&[save]));
         }
     }
-    put(files::NFT_RULESET, run(&["nft", "-j", "list", "ruleset"]));
-    put(files::IPSET, run(&["ipset", "save"]));
+    let owned = iptables_nft_tables(&raw);
+    put(&mut raw, files::NFT_RULESET, nft_native_tables(&owned));
+    put(&mut raw, files::IPSET, run(&["ipset", "save"]));
     // Give a listener that is overflowing right now a moment to show it in the counter.
     std::thread::sleep(Duration::from_millis(200));
-    put(files::NETSTAT_LATER, read("/proc/net/netstat"));
+    put(&mut raw, files::NETSTAT_LATER, read("/proc/net/netstat"));
     raw
 }

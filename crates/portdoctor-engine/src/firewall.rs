@@ -9,6 +9,7 @@
 use portdoctor_model::addrset::AddrSet;
 use portdoctor_model::firewall::{Action, Backend, Chain, FwFamily, Hook, Match, Netfilter, Rule, Table, ct};
 use portdoctor_model::net::{Cidr, Family};
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// Where a rule lives, for evidence and attribution.
@@ -105,6 +106,8 @@ enum Tri {
 struct Ctx<'a> {
     nf: &'a Netfilter,
     table: &'a Table,
+    /// The table's chains by name.
+    chains: &'a HashMap<&'a str, &'a Chain>,
     pkt: &'a Packet,
     /// Conntrack state of this packet.
     ct: u8,
@@ -174,43 +177,17 @@ impl<'a> Ctx<'a> {
     /// decide yes / no / maybe for the rest. Returns (matched, maybe-matched, reason).
     fn test(&self, rule: &Rule, clients: &AddrSet) -> (AddrSet, AddrSet, Option<String>) {
         let family = self.pkt.family;
-        let mut set = clients.clone();
+        let empty = || (AddrSet::empty(family), AddrSet::empty(family), None);
+        let on_client_side = |m: &Match| {
+            matches!(
+                (m, self.pkt.reply),
+                (Match::Src(_) | Match::SetSrc(_), false) | (Match::Dst(_) | Match::SetDst(_), true)
+            )
+        };
+        // First the packet's fixed fields: most rules of a big ruleset fail here, cheaply.
         let mut fixed = Tri::Yes;
         let mut why: Option<String> = None;
-        let mut maybe = |t: Tri, text: &str, fixed: &mut Tri| match t {
-            Tri::No => *fixed = Tri::No,
-            Tri::Maybe if *fixed != Tri::No => {
-                *fixed = Tri::Maybe;
-                why.get_or_insert_with(|| text.to_string());
-            }
-            _ => {}
-        };
-        let client_side = |m: &Match| -> Option<(bool, Option<AddrSet>, String)> {
-            // (negated, the set or None when unknown, text)
-            match (m, self.pkt.reply) {
-                (Match::Src(n), false) | (Match::Dst(n), true) => {
-                    Some((n.negated, Some(cidr_set(family, &n.value)), "address".into()))
-                }
-                (Match::SetSrc(n), false) | (Match::SetDst(n), true) => {
-                    Some((n.negated, self.set_members(&n.value), format!("set {}", n.value)))
-                }
-                _ => None,
-            }
-        };
-        for m in &rule.matches {
-            if let Some((negated, members, text)) = client_side(m) {
-                match members {
-                    Some(members) => {
-                        set = if negated { set.minus(&members) } else { set.intersect(&members) };
-                    }
-                    None => maybe(
-                        Tri::Maybe,
-                        &format!("{text} (its members are not addresses, or it is not in the evidence)"),
-                        &mut fixed,
-                    ),
-                }
-                continue;
-            }
+        for m in rule.matches.iter().filter(|m| !on_client_side(m)) {
             let local_in = |cidrs: &[Cidr]| cidrs.iter().any(|c| c.contains(&self.local));
             let t = match m {
                 Match::Proto(n) => neg(if n.value == self.pkt.proto { Tri::Yes } else { Tri::No }, n.negated),
@@ -253,7 +230,7 @@ impl<'a> Ctx<'a> {
                         ("LOCAL" | "local", true) => Tri::Yes,
                         ("UNICAST" | "unicast", _) => Tri::Yes,
                         ("LOCAL" | "local", false) => {
-                            if self.pkt.local_addrs.iter().any(|a| set.contains(a)) {
+                            if self.pkt.local_addrs.iter().any(|a| clients.contains(a)) {
                                 Tri::Maybe
                             } else {
                                 Tri::No
@@ -267,15 +244,44 @@ impl<'a> Ctx<'a> {
                 Match::IsIpv6(n) => neg(if (family == Family::V6) == n.value { Tri::Yes } else { Tri::No }, n.negated),
                 Match::Unknown(_) => Tri::Maybe,
             };
-            let text = match m {
-                Match::Unknown(t) => t.clone(),
-                other => format!("{other:?}"),
+            match t {
+                Tri::No => return empty(),
+                Tri::Maybe => {
+                    fixed = Tri::Maybe;
+                    why.get_or_insert_with(|| match m {
+                        Match::Unknown(t) => t.clone(),
+                        other => format!("{other:?}"),
+                    });
+                }
+                Tri::Yes => {}
+            }
+        }
+        // Then split the clients by the address matches on their side.
+        let mut set = clients.clone();
+        for m in rule.matches.iter().filter(|m| on_client_side(m)) {
+            let (negated, members, text) = match m {
+                Match::Src(n) | Match::Dst(n) => (n.negated, Some(cidr_set(family, &n.value)), "address".to_string()),
+                Match::SetSrc(n) | Match::SetDst(n) => {
+                    (n.negated, self.set_members(&n.value), format!("set {}", n.value))
+                }
+                _ => continue,
             };
-            maybe(t, &text, &mut fixed);
+            match members {
+                Some(members) => set = if negated { set.minus(&members) } else { set.intersect(&members) },
+                None => {
+                    fixed = Tri::Maybe;
+                    why.get_or_insert_with(|| {
+                        format!("{text} (its members are not addresses, or it is not in the evidence)")
+                    });
+                }
+            }
+            if set.is_empty() {
+                return empty();
+            }
         }
         match fixed {
             Tri::Yes => (set, AddrSet::empty(family), None),
-            Tri::No => (AddrSet::empty(family), AddrSet::empty(family), None),
+            Tri::No => empty(),
             Tri::Maybe => (AddrSet::empty(family), set, why),
         }
     }
@@ -345,7 +351,7 @@ impl<'a> Ctx<'a> {
                 vec![(hit, Flow::Nat(to, port.unwrap_or(self.local_port), r()))]
             }
             Action::Jump(target) | Action::Goto(target) => {
-                let Some(sub) = self.table.chains.iter().find(|c| &c.name == target) else {
+                let Some(sub) = self.chains.get(target.as_str()).copied() else {
                     return vec![(hit, Flow::Unknown(r(), format!("jump to missing chain {target}")))];
                 };
                 let mut out = Vec::new();
@@ -387,29 +393,61 @@ fn merge_forks(
 }
 
 /// The base chains on a hook, in priority order, from every table that applies to the family.
-fn base_chains(nf: &Netfilter, hook: Hook, family: Family) -> Vec<(&Table, &Chain)> {
-    let mut v: Vec<(&Table, &Chain, i32)> = nf
+fn base_chains(nf: &Netfilter, hook: Hook, family: Family) -> Vec<(usize, &Table, &Chain)> {
+    let mut v: Vec<(usize, &Table, &Chain, i32)> = nf
         .tables
         .iter()
-        .filter(|t| table_applies(t, family))
-        .flat_map(|t| {
-            t.chains.iter().filter_map(move |c| c.base.as_ref().filter(|b| b.hook == hook).map(|b| (t, c, b.priority)))
+        .enumerate()
+        .filter(|(_, t)| table_applies(t, family))
+        .flat_map(|(i, t)| {
+            t.chains
+                .iter()
+                .filter_map(move |c| c.base.as_ref().filter(|b| b.hook == hook).map(|b| (i, t, c, b.priority)))
         })
         .collect();
-    v.sort_by_key(|(_, _, p)| *p);
-    v.into_iter().map(|(t, c, _)| (t, c)).collect()
+    v.sort_by_key(|(_, _, _, p)| *p);
+    v.into_iter().map(|(i, t, c, _)| (i, t, c)).collect()
 }
 
-/// Walks the hooks a packet crosses. Inbound: PREROUTING then INPUT; the reply: OUTPUT.
+/// Packets still travelling through the hooks: (clients, conntrack state, local address,
+/// local port, the NAT that brought them there).
+type InFlight = (AddrSet, u8, IpAddr, u16, Option<(IpAddr, u16, RuleRef)>);
+
+/// A ruleset with its lookups built once, for walking many packets.
+pub struct Compiled<'a> {
+    nf: &'a Netfilter,
+    /// Per table (same order as `nf.tables`): chains by name.
+    chains: Vec<HashMap<&'a str, &'a Chain>>,
+}
+
+impl<'a> Compiled<'a> {
+    pub fn new(nf: &'a Netfilter) -> Compiled<'a> {
+        Compiled {
+            nf,
+            chains: nf.tables.iter().map(|t| t.chains.iter().map(|c| (c.name.as_str(), c)).collect()).collect(),
+        }
+    }
+
+    /// Walks the hooks a packet crosses. Inbound: PREROUTING then INPUT; the reply: OUTPUT.
+    pub fn evaluate(&self, pkt: &Packet, clients: &AddrSet) -> Vec<Outcome> {
+        walk(self, pkt, clients)
+    }
+}
+
+/// One-off walk (builds the lookups for this call).
 pub fn evaluate(nf: &Netfilter, pkt: &Packet, clients: &AddrSet) -> Vec<Outcome> {
+    Compiled::new(nf).evaluate(pkt, clients)
+}
+
+fn walk(c: &Compiled<'_>, pkt: &Packet, clients: &AddrSet) -> Vec<Outcome> {
+    let nf = c.nf;
     let hooks: &[Hook] = if pkt.reply { &[Hook::Output] } else { &[Hook::Prerouting, Hook::Input] };
     // (clients, conntrack state, local address, local port, nat) still travelling.
     let first_ct = pkt.ct_state;
-    let mut live: Vec<(AddrSet, u8, IpAddr, u16, Option<(IpAddr, u16, RuleRef)>)> =
-        vec![(clients.clone(), first_ct, pkt.local, pkt.local_port, None)];
+    let mut live: Vec<InFlight> = vec![(clients.clone(), first_ct, pkt.local, pkt.local_port, None)];
     let mut done: Vec<Outcome> = Vec::new();
     for hook in hooks {
-        for (table, chain) in base_chains(nf, *hook, pkt.family) {
+        for (ti, table, chain) in base_chains(nf, *hook, pkt.family) {
             let mut next = Vec::new();
             for (set, ctstate, local, port, nat) in live {
                 // A notrack rule in raw PREROUTING/OUTPUT makes the packet UNTRACKED.
@@ -420,7 +458,7 @@ pub fn evaluate(nf: &Netfilter, pkt: &Packet, clients: &AddrSet) -> Vec<Outcome>
                     next.push((set, ctstate, local, port, nat));
                     continue;
                 }
-                let ctx = Ctx { nf, table, pkt, ct: ctstate, local_port: port, local };
+                let ctx = Ctx { nf, table, chains: &c.chains[ti], pkt, ct: ctstate, local_port: port, local };
                 for (part, flow) in ctx.chain(chain, 0, set, 0) {
                     let policy = chain.base.as_ref().is_none_or(|b| b.policy_accept);
                     let policy_ref = || RuleRef {

@@ -554,6 +554,9 @@ pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
     };
     let lis = listener(ev, &lq, &larr);
     let mut causes = fw.causes;
+    if lis.answerer.is_some() {
+        causes.extend(fw.after_handshake);
+    }
     causes.extend(lis.causes);
     let mut checks = vec![address_check.clone()];
     checks.extend(fw.checks);

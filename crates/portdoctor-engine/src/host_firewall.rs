@@ -2,7 +2,7 @@
 //! the SYN-ACK through OUTPUT, turned into causes with their owner and fix. A PREROUTING
 //! REDIRECT/DNAT hands the listener check the translated port.
 
-use crate::firewall::{Outcome, Packet, RuleRef, Verdict, attribute_in, evaluate};
+use crate::firewall::{Compiled, Outcome, Packet, RuleRef, Verdict, attribute_in};
 use crate::host::HostQuery;
 use portdoctor_model::addrset::{AddrSet, describe_part};
 use portdoctor_model::firewall::{Netfilter, ct};
@@ -17,6 +17,9 @@ pub struct FirewallOutcome {
     pub hop: Hop,
     /// Where accepted traffic goes after PREROUTING NAT: (address, port, rule).
     pub nat: Option<(IpAddr, u16, String)>,
+    /// Blockers of the packets after the handshake: they matter only when a listener completes
+    /// it (with none, the SYN is answered by a reset and nothing follows).
+    pub after_handshake: Vec<Cause>,
 }
 
 fn check(id: &str, status: CheckStatus, summary: impl Into<String>) -> Check {
@@ -28,10 +31,7 @@ fn union(outs: &[&Outcome], family: Family) -> AddrSet {
 }
 
 /// Groups blocked outcomes by the rule that decided them.
-fn by_rule<'a>(
-    outs: &'a [Outcome],
-    pick: impl Fn(&Verdict) -> Option<&RuleRef>,
-) -> Vec<(&'a RuleRef, Vec<&'a Outcome>)> {
+fn by_rule(outs: &[Outcome], pick: impl Fn(&Verdict) -> Option<&RuleRef>) -> Vec<(&RuleRef, Vec<&Outcome>)> {
     let mut groups: Vec<(&RuleRef, Vec<&Outcome>)> = Vec::new();
     for o in outs {
         if let Some(r) = pick(&o.verdict) {
@@ -46,7 +46,9 @@ fn by_rule<'a>(
 
 /// Causes for the drops and rejects among `outs`, one per deciding rule. `phase` says which
 /// packets (empty for the first SYN).
+#[allow(clippy::too_many_arguments)] // the walk's context; a struct would only rename it
 fn block_causes(
+    cx: &Compiled<'_>,
     nf: &Netfilter,
     pkt: &Packet,
     outs: &[Outcome],
@@ -79,7 +81,7 @@ fn block_causes(
         };
         // The RST or ICMP error a REJECT sends must itself leave through OUTPUT; where it is
         // dropped there, the client sees silence, as with DROP.
-        let answer = evaluate(nf, &pkt.reject_answer(&kind), &who);
+        let answer = cx.evaluate(&pkt.reject_answer(&kind), &who);
         let silenced: Vec<&Outcome> =
             answer.iter().filter(|o| matches!(o.verdict, Verdict::Drop(_) | Verdict::Reject(..))).collect();
         let silent = union(&silenced, family);
@@ -132,6 +134,7 @@ pub fn host_firewall(
                 causes: vec![],
                 hop: Hop::new("host-firewall", "netfilter", CheckStatus::Unknown, "rules could not be read"),
                 nat: None,
+                after_handshake: vec![],
             };
         }
     };
@@ -145,6 +148,7 @@ pub fn host_firewall(
             causes: vec![],
             hop: Hop::new("host-firewall", "netfilter", CheckStatus::Unknown, "arrival address unknown"),
             nat: None,
+            after_handshake: vec![],
         };
     };
     let internet = matches!(q.from, Source::Internet);
@@ -170,7 +174,8 @@ pub fn host_firewall(
         ct_state: ct::NEW,
         tcp_flags: 2,
     };
-    let inbound = evaluate(nf, &pkt, &clients);
+    let cx = Compiled::new(nf);
+    let inbound = cx.evaluate(&pkt, &clients);
     let flow = format!("{}/{}", q.proto, q.port);
     let describe = |s: &AddrSet| describe_part(s, &clients, internet);
     let mut causes = Vec::new();
@@ -183,7 +188,7 @@ pub fn host_firewall(
         if tables.is_empty() { "none (no rules loaded)".into() } else { tables.join(", ") }
     ));
 
-    causes.extend(block_causes(nf, &pkt, &inbound, q, family, &describe, ""));
+    causes.extend(block_causes(&cx, nf, &pkt, &inbound, q, family, &describe, ""));
     let unknown: Vec<&Outcome> = inbound.iter().filter(|o| matches!(o.verdict, Verdict::Unknown(..))).collect();
     for o in &unknown {
         if let Verdict::Unknown(r, why) = &o.verdict {
@@ -197,26 +202,25 @@ pub fn host_firewall(
     let accepted: Vec<&Outcome> = inbound.iter().filter(|o| o.verdict == Verdict::Accept).collect();
     // The handshake's ACK and everything after it are ESTABLISHED: a ruleset that admits NEW
     // but not ESTABLISHED lets the SYN in and loses the connection after it.
+    // Conntrack applies a connection's NAT to every later packet (the nat chains see only the
+    // first), so each group of clients is walked with its own translated destination.
+    let mut after_handshake = Vec::new();
     if q.proto == Proto::Tcp {
-        let first_in = union(&accepted, family);
-        let later = Packet { ct_state: ct::ESTABLISHED, tcp_flags: 16, ..pkt.clone() };
-        let outs = evaluate(nf, &later, &first_in);
-        causes.extend(block_causes(
-            nf,
-            &later,
-            &outs,
-            q,
-            family,
-            &describe,
-            " after the handshake (the connection's ESTABLISHED packets)",
-        ));
+        for o in &accepted {
+            let (to, to_port) = o.nat.as_ref().map(|(a, p, _)| (*a, *p)).unwrap_or((local, q.port));
+            let later =
+                Packet { ct_state: ct::ESTABLISHED, tcp_flags: 16, local: to, local_port: to_port, ..pkt.clone() };
+            let outs = cx.evaluate(&later, &o.clients);
+            let phase = " after the handshake (the connection's ESTABLISHED packets)";
+            after_handshake.extend(block_causes(&cx, nf, &later, &outs, q, family, &describe, phase));
+        }
     }
     let nat = accepted.iter().find_map(|o| o.nat.clone()).map(|(a, p, r)| (a, p, r.describe()));
     if let Some((a, p, r)) = &nat {
         evidence.push(format!("NAT in PREROUTING: {flow} to {local} goes to {a}:{p} ({r})"));
     }
     let unmodeled_matters = !nf.unmodeled.is_empty() && !accepted.is_empty();
-    let status = if !causes.is_empty() {
+    let status = if !causes.is_empty() || !after_handshake.is_empty() {
         CheckStatus::Fail
     } else if !unknown.is_empty() || unmodeled_matters {
         CheckStatus::Unknown
@@ -231,7 +235,7 @@ pub fn host_firewall(
         }
     }
     let summary = match status {
-        CheckStatus::Fail => causes[0].message.clone(),
+        CheckStatus::Fail => causes.first().or(after_handshake.first()).map(|c| c.message.clone()).unwrap_or_default(),
         CheckStatus::Unknown => format!("Could not fully decide whether the host firewall admits {flow}"),
         _ => format!("The host firewall admits {flow} from {}", describe(&clients)),
     };
@@ -249,7 +253,7 @@ pub fn host_firewall(
             tcp_flags: 2 | 16,
             ..pkt
         };
-        let out = evaluate(nf, &reply, &accepted_set);
+        let out = cx.evaluate(&reply, &accepted_set);
         let mut reply_causes = Vec::new();
         for (rule, outs) in by_rule(&out, |v| match v {
             Verdict::Drop(r) | Verdict::Reject(r, _) => Some(r),
@@ -278,5 +282,5 @@ pub fn host_firewall(
     }
     let hop_status = checks.iter().map(|c| c.status).find(|s| *s == CheckStatus::Fail).unwrap_or(status);
     let hop = Hop::new("host-firewall", "netfilter", hop_status, checks[0].summary.clone());
-    FirewallOutcome { checks, causes, hop, nat: nat.map(|(a, p, r)| (a, p, r)) }
+    FirewallOutcome { checks, causes, hop, nat, after_handshake }
 }

@@ -5,41 +5,51 @@
 use crate::ParseError;
 use portdoctor_model::firewall::{Action, Backend, BaseInfo, Chain, FwFamily, Hook, Match, Neg, Rule, Table, ct};
 use portdoctor_model::net::Cidr;
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 /// Shell-like words: iptables-save quotes comments with double quotes and backslash escapes.
-fn words(file: &str, line_no: usize, line: &str) -> Result<Vec<String>, ParseError> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => cur.extend(chars.next()),
-                        Some(c) => cur.push(c),
-                        None => return Err(ParseError::new(file, format!("line {line_no}"), "unterminated quote")),
-                    }
+/// Unquoted words borrow from the line (a kube-proxy save has millions of them).
+fn words<'a>(file: &str, line_no: usize, line: &'a str) -> Result<Vec<Cow<'a, str>>, ParseError> {
+    let mut out = Vec::with_capacity(24);
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i >= bytes.len() {
+            break;
+        }
+        let start = i;
+        while i < bytes.len() && !bytes[i].is_ascii_whitespace() && bytes[i] != b'"' {
+            i += 1;
+        }
+        if i >= bytes.len() || bytes[i].is_ascii_whitespace() {
+            out.push(Cow::Borrowed(&line[start..i]));
+            continue;
+        }
+        // A quoted part: build the word with escapes resolved.
+        let mut word = String::from(&line[start..i]);
+        let mut chars = line[i..].char_indices();
+        let mut end = line.len();
+        let mut in_quote = false;
+        while let Some((off, c)) = chars.next() {
+            match c {
+                '"' => in_quote = !in_quote,
+                '\\' if in_quote => word.extend(chars.next().map(|(_, c)| c)),
+                c if c.is_whitespace() && !in_quote => {
+                    end = i + off;
+                    break;
                 }
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    out.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            c => {
-                cur.push(c);
-                in_word = true;
+                c => word.push(c),
             }
         }
-    }
-    if in_word {
-        out.push(cur);
+        if in_quote {
+            return Err(ParseError::new(file, format!("line {line_no}"), "unterminated quote"));
+        }
+        out.push(Cow::Owned(word));
+        i = end;
     }
     Ok(out)
 }
@@ -94,14 +104,14 @@ fn cidrs(s: &str) -> Option<Vec<Cidr>> {
     s.split(',')
         .map(|a| {
             // iptables-save may print a dotted netmask (`10.0.0.0/255.0.0.0`) for odd masks.
-            if let Some((addr, mask)) = a.split_once('/') {
-                if let Ok(m) = mask.parse::<std::net::Ipv4Addr>() {
-                    let bits = u32::from(m);
-                    if bits.leading_ones() + bits.trailing_zeros() == 32 {
-                        return Cidr::new(addr.parse().ok()?, bits.leading_ones() as u8);
-                    }
-                    return None;
+            if let Some((addr, mask)) = a.split_once('/')
+                && let Ok(m) = mask.parse::<std::net::Ipv4Addr>()
+            {
+                let bits = u32::from(m);
+                if bits.leading_ones() + bits.trailing_zeros() == 32 {
+                    return Cidr::new(addr.parse().ok()?, bits.leading_ones() as u8);
                 }
+                return None;
             }
             a.parse::<Cidr>().ok()
         })
@@ -170,19 +180,19 @@ fn is_top(w: &str) -> bool {
 const MODELED_MODULES: &[&str] =
     &["tcp", "udp", "multiport", "conntrack", "state", "set", "comment", "iprange", "addrtype", "icmp", "icmp6"];
 
-fn parse_rule(file: &str, line_no: usize, text: &str, w: &[String]) -> Result<(String, Rule), ParseError> {
+fn parse_rule(file: &str, line_no: usize, text: &str, w: &[Cow<'_, str>]) -> Result<(String, Rule), ParseError> {
     let err = |m: String| ParseError::new(file, format!("line {line_no}"), m);
-    let chain = w.get(1).cloned().ok_or_else(|| err("-A without a chain name".into()))?;
+    let chain = w.get(1).map(|c| c.to_string()).ok_or_else(|| err("-A without a chain name".into()))?;
     let mut matches = Vec::new();
     let mut action = Action::Continue;
     let mut comment = None;
     let mut i = 2;
     let mut neg = false;
     let arg = |i: usize| -> Result<&str, ParseError> {
-        w.get(i + 1).map(String::as_str).ok_or_else(|| err(format!("{} needs a value", w[i])))
+        w.get(i + 1).map(|s| s.as_ref()).ok_or_else(|| err(format!("{} needs a value", w[i])))
     };
     while i < w.len() {
-        let opt = w[i].as_str();
+        let opt: &str = &w[i];
         match opt {
             "!" => {
                 neg = true;
@@ -235,7 +245,7 @@ fn parse_rule(file: &str, line_no: usize, text: &str, w: &[String]) -> Result<(S
                 let name = arg(i)?.to_string();
                 let dirs = w.get(i + 2).ok_or_else(|| err("--match-set needs a direction".into()))?;
                 let n = Neg { negated: neg, value: name };
-                matches.push(match dirs.as_str() {
+                matches.push(match dirs.as_ref() {
                     "src" => Match::SetSrc(n),
                     "dst" => Match::SetDst(n),
                     other => Match::Unknown(format!("-m set --match-set {} {other}", n.value)),
@@ -253,7 +263,7 @@ fn parse_rule(file: &str, line_no: usize, text: &str, w: &[String]) -> Result<(S
             }
             "--tcp-flags" => {
                 let mask = tcp_flag_bits(arg(i)?).ok_or_else(|| err("bad --tcp-flags mask".into()))?;
-                let comp = tcp_flag_bits(w.get(i + 2).map(String::as_str).unwrap_or(""))
+                let comp = tcp_flag_bits(w.get(i + 2).map(|s| s.as_ref()).unwrap_or(""))
                     .ok_or_else(|| err("bad --tcp-flags comparison".into()))?;
                 matches.push(Match::TcpFlags(Neg { negated: neg, value: (mask, comp) }));
                 i += 3;
@@ -366,6 +376,8 @@ fn split_addr_port(s: &str) -> (Option<IpAddr>, Option<u16>) {
 pub fn parse_save(file: &str, text: &str, backend: Backend, family: FwFamily) -> Result<Vec<Table>, ParseError> {
     let mut tables: Vec<Table> = Vec::new();
     let mut open = false;
+    // Chain name → position in the open table (kube-proxy saves hold tens of thousands).
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (n, line) in text.lines().enumerate() {
         let line_no = n + 1;
         let line = line.trim();
@@ -378,6 +390,7 @@ pub fn parse_save(file: &str, text: &str, backend: Backend, family: FwFamily) ->
                 return Err(err("a new table starts before COMMIT"));
             }
             tables.push(Table { backend, family, name: name.to_string(), chains: Vec::new() });
+            index.clear();
             open = true;
             continue;
         }
@@ -398,16 +411,13 @@ pub fn parse_save(file: &str, text: &str, backend: Backend, family: FwFamily) ->
             if base.is_some() && !matches!(policy, "ACCEPT" | "DROP") {
                 return Err(err(&format!("built-in chain {name} has policy '{policy}'")));
             }
+            index.insert(name.clone(), table.chains.len());
             table.chains.push(Chain { name, rules: Vec::new(), base });
         } else if line.starts_with("-A ") {
             let w = words(file, line_no, line)?;
             let (chain, rule) = parse_rule(file, line_no, line, &w)?;
-            let c = table
-                .chains
-                .iter_mut()
-                .find(|c| c.name == chain)
-                .ok_or_else(|| err(&format!("rule for undeclared chain {chain}")))?;
-            c.rules.push(rule);
+            let at = *index.get(&chain).ok_or_else(|| err(&format!("rule for undeclared chain {chain}")))?;
+            table.chains[at].rules.push(rule);
         } else {
             return Err(err(&format!("unexpected line '{}'", line.chars().take(40).collect::<String>())));
         }
@@ -417,16 +427,17 @@ pub fn parse_save(file: &str, text: &str, backend: Backend, family: FwFamily) ->
     }
     // Jump targets must exist (a truncated or hand-edited save otherwise misleads the walk).
     for t in &tables {
+        let names: std::collections::HashSet<&str> = t.chains.iter().map(|c| c.name.as_str()).collect();
         for c in &t.chains {
             for r in &c.rules {
-                if let Action::Jump(target) | Action::Goto(target) = &r.action {
-                    if !t.chains.iter().any(|c| &c.name == target) {
-                        return Err(ParseError::new(
-                            file,
-                            format!("table {} chain {}", t.name, c.name),
-                            format!("jump to unknown chain {target}"),
-                        ));
-                    }
+                if let Action::Jump(target) | Action::Goto(target) = &r.action
+                    && !names.contains(target.as_str())
+                {
+                    return Err(ParseError::new(
+                        file,
+                        format!("table {} chain {}", t.name, c.name),
+                        format!("jump to unknown chain {target}"),
+                    ));
                 }
             }
         }

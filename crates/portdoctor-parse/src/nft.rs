@@ -119,10 +119,10 @@ fn parse_match(m: &Value, out: &mut Vec<Match>) {
         let field = p.get("field").and_then(Value::as_str).unwrap_or("");
         match (proto, field) {
             ("tcp" | "udp" | "sctp", "dport" | "sport") => {
-                if let Some(n) = proto_of(proto) {
-                    if !out.contains(&Match::Proto(Neg { negated: false, value: n })) {
-                        out.push(Match::Proto(Neg { negated: false, value: n }));
-                    }
+                if let Some(n) = proto_of(proto)
+                    && !out.contains(&Match::Proto(Neg { negated: false, value: n }))
+                {
+                    out.push(Match::Proto(Neg { negated: false, value: n }));
                 }
                 match ports_of(right) {
                     Some(r) => out.push(if field == "dport" {
@@ -215,11 +215,12 @@ fn parse_match(m: &Value, out: &mut Vec<Match>) {
     }
     if let Some(fib) = left.get("fib") {
         let daddr = fib.get("flags").map(|f| f.to_string().contains("daddr")).unwrap_or(false);
-        if fib.get("result").and_then(Value::as_str) == Some("type") && daddr {
-            if let Some(t) = right.as_str() {
-                out.push(Match::DstAddrType(Neg { negated, value: t.to_string() }));
-                return;
-            }
+        if fib.get("result").and_then(Value::as_str) == Some("type")
+            && daddr
+            && let Some(t) = right.as_str()
+        {
+            out.push(Match::DstAddrType(Neg { negated, value: t.to_string() }));
+            return;
         }
     }
     out.push(unknown());
