@@ -225,6 +225,11 @@ impl Testbed {
         self.feed(&self.instance, &[if v6 { "ip6tables-restore" } else { "iptables-restore" }], rules)
     }
 
+    /// Loads rules with the legacy (x_tables) backend, which the kernel evaluates beside nf_tables.
+    pub fn iptables_legacy_restore(&self, rules: &str) -> io::Result<()> {
+        self.feed(&self.instance, &["iptables-legacy-restore"], rules)
+    }
+
     /// Loads ipsets into the instance (`ipset restore`; sets are per network namespace).
     pub fn ipset_restore(&self, sets: &str) -> io::Result<()> {
         self.feed(&self.instance, &["ipset", "restore", "-exist"], sets)

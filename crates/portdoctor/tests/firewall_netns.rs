@@ -164,3 +164,22 @@ fn new_admitted_but_established_dropped_hangs_after_the_handshake() {
     assert_eq!(codes(&r), ["HOST_FIREWALL_DROP"]);
     assert!(r["verdict"]["summary"].as_str().unwrap().contains("after the handshake"), "{r:#}");
 }
+
+#[test]
+fn legacy_and_nft_tables_are_both_judged() {
+    let mut tb = Testbed::new().unwrap();
+    tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
+    // The nf_tables backend accepts; a legacy table loaded alongside still drops.
+    tb.iptables_restore(&filter("-A INPUT -p tcp -m tcp --dport 8080 -j ACCEPT\n", "ACCEPT", "ACCEPT"), false).unwrap();
+    tb.iptables_legacy_restore(&filter("-A INPUT -p tcp -m tcp --dport 8080 -j DROP\n", "ACCEPT", "ACCEPT")).unwrap();
+    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Timeout);
+    let (_, r) = host(&tb, &["--port", "8080"]);
+    assert_eq!(codes(&r), ["HOST_FIREWALL_DROP"]);
+    assert!(
+        r["verdict"]["causes"][0]["evidence"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("iptables-legacy table filter chain INPUT rule 1"),
+        "{r:#}"
+    );
+}
