@@ -242,6 +242,7 @@ pub fn collect_host() -> RawHost {
     put(&mut raw, files::IP_ADDR, run(&["ip", "-j", "addr", "show"]));
     put(&mut raw, files::IP_ROUTE, run(&["ip", "-j", "-4", "route", "show", "table", "all"]));
     put(&mut raw, files::IP6_ROUTE, run(&["ip", "-j", "-6", "route", "show", "table", "all"]));
+    put(&mut raw, files::IP_RULE, run(&["ip", "-j", "-4", "rule", "show"]));
     put(&mut raw, files::SYSCTL, sysctls(Path::new("/proc/sys")));
     put(&mut raw, files::CONNTRACK_STAT, read("/proc/net/stat/nf_conntrack"));
     put(&mut raw, files::SS, run(&["ss", "-H", "-tulpne"]));

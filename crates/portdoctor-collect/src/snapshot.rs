@@ -34,6 +34,7 @@ const KNOWN: &[&str] = &[
     files::IP_ADDR,
     files::IP_ROUTE,
     files::IP6_ROUTE,
+    files::IP_RULE,
     files::NETSTAT,
     files::NETSTAT_LATER,
     files::SYSCTL,

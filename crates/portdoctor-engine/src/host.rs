@@ -533,11 +533,6 @@ fn conntrack(ev: &HostEvidence) -> (Check, Option<Cause>) {
     }
 }
 
-/// Layers that later issues fill in; until then they are reported, never guessed.
-fn not_built(id: &str, what: &str) -> Check {
-    host_check(id, CheckStatus::Skipped, format!("{what}: not checked by this version of portdoctor"))
-}
-
 pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
     let mut notes = ev.notes.clone();
     let (arr, address_check) = arrival(ev, q, &mut notes);
@@ -560,8 +555,19 @@ pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
     causes.extend(lis.causes);
     let mut checks = vec![address_check.clone()];
     checks.extend(fw.checks);
-    let rp = not_built("host.rp-filter", "Reverse-path filter");
+    let (rp, rp_causes) =
+        crate::kernel_path::kernel_path(ev, &q.from, arr.addr, arr.iface.as_ref().map(|i| i.1.as_str()));
+    causes.extend(rp_causes);
     let (ct_check, ct_cause) = conntrack(ev);
+    let severity = |s: &CheckStatus| match s {
+        CheckStatus::Fail => 4,
+        CheckStatus::Unknown => 3,
+        CheckStatus::Warn => 2,
+        CheckStatus::Pass => 1,
+        CheckStatus::Skipped => 0,
+    };
+    let kernel_status = if severity(&rp.status) >= severity(&ct_check.status) { rp.status } else { ct_check.status };
+    let kernel_detail = format!("{}; {}", rp.summary, ct_check.summary);
     checks.extend([rp, ct_check.clone(), lis.check.clone()]);
     checks.extend(lis.owner_check);
     let mut listener_hop = lis.hop;
@@ -591,11 +597,15 @@ pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
         (Some((_, name)), Some(d)) => Hop::new("nic", name.clone(), address_check.status, format!("arrives at {d}")),
         _ => Hop::new("nic", "?", address_check.status, address_check.summary.clone()),
     };
-    let path =
-        vec![nic, fw.hop, Hop::new("kernel", "nf_conntrack", ct_check.status, ct_check.summary.clone()), listener_hop];
+    let path = vec![
+        nic,
+        fw.hop,
+        Hop::new("kernel", "routing, rp_filter, nf_conntrack", kernel_status, kernel_detail),
+        listener_hop,
+    ];
     let reachable_summary = match &lis.answerer {
         Some(s) => format!(
-            "{}/{} to {} is admitted by the host firewall and answered by {} on {} (not checked yet: reverse-path filter)",
+            "{}/{} to {} is admitted by the host firewall and answered by {} on {}",
             q.proto,
             q.port,
             dst.as_deref().unwrap_or("this host"),

@@ -8,3 +8,4 @@ pub mod cloud;
 pub mod firewall;
 pub mod host;
 pub mod host_firewall;
+pub mod kernel_path;

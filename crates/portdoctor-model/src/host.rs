@@ -144,6 +144,21 @@ pub struct Route {
     pub metric: u32,
 }
 
+/// A policy-routing rule (`ip rule`): which table a lookup uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyRule {
+    pub priority: u32,
+    pub not: bool,
+    pub src: Option<Cidr>,
+    pub dst: Option<Cidr>,
+    pub iif: Option<String>,
+    pub oif: Option<String>,
+    /// A selector this version does not model (fwmark, uidrange, ipproto, ports, …).
+    pub other: Option<String>,
+    /// The table looked up, or an action (`unreachable`, `prohibit`, `blackhole`).
+    pub table: String,
+}
+
 /// `/proc/net/netstat` and `/proc/net/snmp`: section → counter → value.
 pub type Counters = BTreeMap<String, BTreeMap<String, u64>>;
 
@@ -169,6 +184,10 @@ pub struct HostEvidence {
     pub interfaces: Knowledge<Vec<Interface>>,
     /// IPv4 and IPv6 routes of every table.
     pub routes: Knowledge<Vec<Route>>,
+    /// IPv4 policy-routing rules.
+    pub rules: Knowledge<Vec<PolicyRule>>,
+    /// Kernel settings read (`key = value`), e.g. rp_filter of every interface.
+    pub sysctl: Knowledge<BTreeMap<String, String>>,
     /// Counters sampled when collection started, and again when it ended: a counter that rose
     /// between them is happening now, not since boot.
     pub netstat: Knowledge<Counters>,

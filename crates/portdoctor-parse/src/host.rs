@@ -20,6 +20,7 @@ pub mod files {
     pub const IP_ADDR: &str = "ip-addr.json";
     pub const IP_ROUTE: &str = "ip-route.json";
     pub const IP6_ROUTE: &str = "ip-6-route.json";
+    pub const IP_RULE: &str = "ip-rule.json";
     pub const NETSTAT: &str = "proc-net-netstat.txt";
     pub const NETSTAT_LATER: &str = "proc-net-netstat.later.txt";
     pub const SYSCTL: &str = "sysctl.txt";
@@ -109,6 +110,7 @@ fn describe(name: &str) -> (&'static str, &'static str) {
         files::SOCKETS => ("listening sockets", "a Linux kernel with sock_diag (CONFIG_INET_DIAG)"),
         files::IP_ADDR => ("interfaces and addresses", "iproute2 (apt-get install iproute2 / dnf install iproute)"),
         files::IP_ROUTE | files::IP6_ROUTE => ("routes", "iproute2 (apt-get install iproute2 / dnf install iproute)"),
+        files::IP_RULE => ("policy-routing rules", "iproute2 (apt-get install iproute2 / dnf install iproute)"),
         files::NETSTAT | files::NETSTAT_LATER => ("TCP counters", "a kernel with /proc/net/netstat"),
         files::SYSCTL => ("kernel settings", "procfs mounted at /proc"),
         files::CONNTRACK_STAT => ("conntrack statistics", "the nf_conntrack module"),
@@ -192,8 +194,9 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
     let netstat = parse_source(raw, files::NETSTAT, procfs::parse_counters)?;
     let netstat_later = parse_source(raw, files::NETSTAT_LATER, procfs::parse_counters)?;
     let sysctl = parse_source(raw, files::SYSCTL, procfs::parse_sysctl)?;
+    let rules = parse_source(raw, files::IP_RULE, iproute::parse_rules)?;
     let stat = parse_source(raw, files::CONNTRACK_STAT, procfs::parse_conntrack_stat)?;
-    let conntrack = match sysctl {
+    let conntrack = match sysctl.clone() {
         Knowledge::Unavailable(m) => Knowledge::Unavailable(m),
         Knowledge::Known(map) => {
             let num = |key: &str| -> Result<Option<u64>, ParseError> {
@@ -221,7 +224,19 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
         }
     };
     let netfilter = parse_netfilter(raw, &mut notes)?;
-    Ok(HostEvidence { hostname, sockets, interfaces, routes, netstat, netstat_later, conntrack, netfilter, notes })
+    Ok(HostEvidence {
+        hostname,
+        sockets,
+        interfaces,
+        routes,
+        rules,
+        sysctl,
+        netstat,
+        netstat_later,
+        conntrack,
+        netfilter,
+        notes,
+    })
 }
 
 /// Every backend at once, as the kernel sees them: iptables over nf_tables, legacy iptables

@@ -1,7 +1,7 @@
 //! `ip -j addr show` and `ip -j [-6] route show table all` (iproute2's JSON output).
 
 use crate::ParseError;
-use portdoctor_model::host::{IfAddr, Interface, Route, RouteType};
+use portdoctor_model::host::{IfAddr, Interface, PolicyRule, Route, RouteType};
 use portdoctor_model::net::{Cidr, Family};
 use serde_json::Value;
 use std::net::IpAddr;
@@ -126,6 +126,69 @@ pub fn parse_routes(file: &str, text: &str, family: Family) -> Result<Vec<Route>
     Ok(out)
 }
 
+/// Parses `ip -j -4 rule show`.
+pub fn parse_rules(file: &str, text: &str) -> Result<Vec<PolicyRule>, ParseError> {
+    let mut doc = Value::Null;
+    let rules = parse_array(file, text, &mut doc)?;
+    let mut out = Vec::with_capacity(rules.len());
+    for (i, r) in rules.iter().enumerate() {
+        let path = format!("[{i}]");
+        let prefix = |addr_key: &str, len_key: &str| -> Result<Option<Cidr>, ParseError> {
+            let Some(a) = str_field(file, &path, r, addr_key)? else { return Ok(None) };
+            if a == "all" {
+                return Ok(None);
+            }
+            let addr: IpAddr = a
+                .parse()
+                .map_err(|_| ParseError::new(file, format!("{path}.{addr_key}"), format!("'{a}' is not an address")))?;
+            let len = u64_field(file, &path, r, len_key)?.map(|l| l.min(128) as u8);
+            let cidr = match len {
+                Some(l) => Cidr::new(addr, l),
+                None => Some(Cidr::host(addr)),
+            };
+            cidr.map(Some).ok_or_else(|| ParseError::new(file, format!("{path}.{len_key}"), "prefix too long"))
+        };
+        let known = [
+            "priority",
+            "src",
+            "srclen",
+            "dst",
+            "dstlen",
+            "iif",
+            "oif",
+            "table",
+            "not",
+            "iif_detached",
+            "oif_detached",
+            "action",
+            "protocol",
+            "flags",
+        ];
+        let other: Vec<String> = r
+            .as_object()
+            .map(|o| o.keys().filter(|k| !known.contains(&k.as_str())).map(|k| format!("{k} {}", o[k])).collect())
+            .unwrap_or_default();
+        let table = match (r.get("table"), str_field(file, &path, r, "action")?) {
+            (Some(Value::String(t)), _) => t.clone(),
+            (Some(Value::Number(n)), _) => n.to_string(),
+            (_, Some(a)) => a.to_string(),
+            _ => "unknown".into(),
+        };
+        out.push(PolicyRule {
+            priority: u64_field(file, &path, r, "priority")?.unwrap_or(0) as u32,
+            not: r.get("not").is_some(),
+            src: prefix("src", "srclen")?,
+            dst: prefix("dst", "dstlen")?,
+            iif: str_field(file, &path, r, "iif")?.map(str::to_string),
+            oif: str_field(file, &path, r, "oif")?.map(str::to_string),
+            other: (!other.is_empty()).then(|| other.join(" ")),
+            table,
+        });
+    }
+    out.sort_by_key(|r| r.priority);
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +217,16 @@ mod tests {
         assert!(rs[2].dst.is_host());
         assert_eq!(rs[3].table, "100");
         assert_eq!(rs[3].kind, RouteType::Blackhole);
+    }
+
+    #[test]
+    fn reads_policy_rules() {
+        let text = r#"[{"priority":0,"src":"all","table":"local"},{"priority":32763,"src":"all","fwmark":"0x1","iif":"eth1","table":"102"},{"priority":32765,"src":"10.0.2.0","srclen":24,"table":"100"},{"priority":32766,"src":"all","table":"main"}]"#;
+        let r = parse_rules("ip-rule.json", text).unwrap();
+        assert_eq!(r[2].src.unwrap().to_string(), "10.0.2.0/24");
+        assert_eq!(r[2].table, "100");
+        assert_eq!(r[1].other.as_deref(), Some("fwmark \"0x1\""));
+        assert_eq!(r[1].iif.as_deref(), Some("eth1"));
     }
 
     #[test]

@@ -253,6 +253,35 @@ impl Testbed {
         Ok(())
     }
 
+    /// A second interface on the instance (eth1, 10.0.2.10/24, edge side 10.0.2.1) reached at
+    /// the public address 203.0.113.11 — the classic second ENI. The edge drops what an
+    /// interface sends from an address that is not its own, as AWS's source/destination check
+    /// does, so a reply that leaves by the wrong interface is lost as it would be in a VPC.
+    pub fn add_second_nic(&self) -> io::Result<()> {
+        let (e, i) = (self.edge.as_str(), self.instance.as_str());
+        ip(&["link", "add", "eth1", "netns", i, "type", "veth", "peer", "name", "eth2", "netns", e])?;
+        ip(&["-n", i, "addr", "add", "10.0.2.10/24", "dev", "eth1"])?;
+        ip(&["-n", e, "addr", "add", "10.0.2.1/24", "dev", "eth2"])?;
+        ip(&["-n", i, "link", "set", "eth1", "up"])?;
+        ip(&["-n", e, "link", "set", "eth2", "up"])?;
+        self.nft(
+            e,
+            "table ip edge2 {\n chain pre { type nat hook prerouting priority dstnat; ip daddr 203.0.113.11 dnat to 10.0.2.10; }\n chain post { type nat hook postrouting priority srcnat; ip saddr 10.0.2.10 oifname \"eth0\" snat to 203.0.113.11; }\n chain srccheck { type filter hook forward priority 0; iifname \"eth1\" ip saddr != 10.0.1.0/24 drop; iifname \"eth2\" ip saddr != 10.0.2.0/24 drop; }\n}\n",
+        )
+    }
+
+    /// Sets a sysctl inside the instance namespace.
+    pub fn instance_sysctl(&self, setting: &str) -> io::Result<()> {
+        check(Command::new("ip").args(["netns", "exec", &self.instance, "sysctl", "-q", "-w", setting])).map(|_| ())
+    }
+
+    /// Runs `ip ARGS` in the instance namespace (routes, rules).
+    pub fn instance_ip(&self, args: &[&str]) -> io::Result<()> {
+        let mut argv = vec!["-n", self.instance.as_str()];
+        argv.extend_from_slice(args);
+        ip(&argv)
+    }
+
     /// A second client address (198.51.100.3), for rules that tell clients apart.
     pub fn add_client_addr(&self) -> io::Result<()> {
         ip(&["-n", &self.client, "addr", "add", "198.51.100.3/24", "dev", "eth0"])

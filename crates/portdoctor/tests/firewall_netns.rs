@@ -183,3 +183,28 @@ fn legacy_and_nft_tables_are_both_judged() {
         "{r:#}"
     );
 }
+
+#[test]
+fn second_interface_reverse_path_and_reply_route() {
+    let mut tb = Testbed::new().unwrap();
+    tb.add_second_nic().unwrap();
+    tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
+    let second = "203.0.113.11";
+    // Strict reverse-path filtering: the route back to the client leaves by eth0, not eth1.
+    tb.instance_sysctl("net.ipv4.conf.all.rp_filter=1").unwrap();
+    assert_eq!(tb.connect(second, 8080, "tcp").unwrap(), Wire::Timeout);
+    let (_, r) = host(&tb, &["--port", "8080", "--to", "10.0.2.10"]);
+    assert_eq!(codes(&r), ["RP_FILTER_DROP"], "{r:#}");
+    // Off: the SYN gets in, the SYN-ACK leaves by eth0 with eth1's address and is dropped.
+    tb.instance_sysctl("net.ipv4.conf.all.rp_filter=0").unwrap();
+    tb.instance_sysctl("net.ipv4.conf.eth1.rp_filter=0").unwrap();
+    assert_eq!(tb.connect(second, 8080, "tcp").unwrap(), Wire::Timeout);
+    let (_, r) = host(&tb, &["--port", "8080", "--to", "10.0.2.10"]);
+    assert_eq!(codes(&r), ["REPLY_ROUTE_ASYMMETRIC"], "{r:#}");
+    // The fix portdoctor prints: replies from eth1's address use a table that leaves by eth1.
+    tb.instance_ip(&["rule", "add", "from", "10.0.2.10", "table", "100"]).unwrap();
+    tb.instance_ip(&["route", "add", "default", "via", "10.0.2.1", "dev", "eth1", "table", "100"]).unwrap();
+    tb.instance_sysctl("net.ipv4.conf.all.rp_filter=1").unwrap();
+    assert_eq!(tb.connect(second, 8080, "tcp").unwrap(), Wire::Open);
+    assert_eq!(host(&tb, &["--port", "8080", "--to", "10.0.2.10"]).0, 0);
+}

@@ -77,6 +77,8 @@ fn evidence(sockets: Vec<Socket>) -> HostEvidence {
         netstat_later: counters(3),
         conntrack: Knowledge::Known(Conntrack::NotLoaded),
         netfilter: Knowledge::Known(portdoctor_model::firewall::Netfilter::default()),
+        rules: Knowledge::Known(vec![]),
+        sysctl: Knowledge::Known(BTreeMap::from([("net.ipv4.conf.all.rp_filter".to_string(), "1".to_string())])),
         notes: vec![],
     }
 }
@@ -270,7 +272,7 @@ fn reachable_names_the_process() {
     let d = diagnose_host(&evidence(vec![sock(Proto::Tcp, "0.0.0.0", 8080)]), &q(8080));
     assert!(d.summary.contains("nginx (pid 812) on 0.0.0.0:8080"), "{}", d.summary);
     assert_eq!(check(&d, "host.firewall").status, CheckStatus::Pass, "no rules loaded: everything passes");
-    assert_eq!(check(&d, "host.rp-filter").status, CheckStatus::Skipped);
+    assert_eq!(check(&d, "host.rp-filter").status, CheckStatus::Pass);
 }
 
 #[test]
@@ -368,4 +370,62 @@ fn from_a_specific_client_uses_the_matching_route() {
     let d = diagnose_host(&ev, &query);
     let c = check(&d, "host.address");
     assert!(c.evidence[0].contains("10.0.1.0/24 dev eth0 src 10.0.1.10"), "{:?}", c.evidence);
+}
+
+#[test]
+fn second_interface_replies_by_the_first() {
+    // Traffic to eth1's address; the only default route leaves by eth0.
+    let mut ev = evidence(vec![sock(Proto::Tcp, "0.0.0.0", 8080)]);
+    let query = HostQuery { to: Some("10.0.2.10".parse().unwrap()), ..q(8080) };
+    let d = diagnose_host(&ev, &query);
+    assert_eq!(codes(&d), vec!["RP_FILTER_DROP"], "strict rp_filter: {d:#?}");
+    ev.sysctl = Knowledge::Known(BTreeMap::from([("net.ipv4.conf.all.rp_filter".to_string(), "2".to_string())]));
+    let d = diagnose_host(&ev, &query);
+    assert_eq!(codes(&d), vec!["REPLY_ROUTE_ASYMMETRIC"], "loose: passes, but replies leave by eth0");
+    // The usual fix: a rule for eth1's address and a table whose default leaves by eth1.
+    let mut routes = ev.routes.known().unwrap().clone();
+    routes.push(Route {
+        table: "100".into(),
+        kind: RouteType::Unicast,
+        dst: "0.0.0.0/0".parse().unwrap(),
+        dev: Some("eth1".into()),
+        gateway: Some("10.0.2.1".parse().unwrap()),
+        prefsrc: None,
+        metric: 0,
+    });
+    ev.routes = Knowledge::Known(routes);
+    ev.rules = Knowledge::Known(vec![
+        portdoctor_model::host::PolicyRule {
+            priority: 0,
+            not: false,
+            src: None,
+            dst: None,
+            iif: None,
+            oif: None,
+            other: None,
+            table: "local".into(),
+        },
+        portdoctor_model::host::PolicyRule {
+            priority: 100,
+            not: false,
+            src: Some("10.0.2.10/32".parse().unwrap()),
+            dst: None,
+            iif: None,
+            oif: None,
+            other: None,
+            table: "100".into(),
+        },
+        portdoctor_model::host::PolicyRule {
+            priority: 32766,
+            not: false,
+            src: None,
+            dst: None,
+            iif: None,
+            oif: None,
+            other: None,
+            table: "main".into(),
+        },
+    ]);
+    let d = diagnose_host(&ev, &query);
+    assert_eq!(d.status, portdoctor_model::Status::Reachable, "{d:#?}");
 }

@@ -1,0 +1,200 @@
+//! The kernel's routing view of a flow: reverse-path filtering of the inbound packet and the
+//! interface the reply leaves by.
+//!
+//! rp_filter (ip-sysctl.rst): 0 off, 1 strict — the route back to the source must leave by the
+//! interface the packet came in on — 2 loose — some route back must exist; the effective value
+//! is the max of `all` and the interface. The lookup is the kernel's fib_validate_source: the
+//! destination is the client, the source is the local address, so policy rules `from <local
+//! address>` apply — which is how a second interface is made to answer by itself.
+
+use portdoctor_model::addrset::AddrSet;
+use portdoctor_model::host::{HostEvidence, PolicyRule, Route, RouteType};
+use portdoctor_model::net::{Cidr, Family, Source};
+use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Knowledge, Layer};
+use std::net::IpAddr;
+
+fn check(status: CheckStatus, summary: impl Into<String>) -> Check {
+    Check::new("host.rp-filter", Layer::Host, CheckKind::Path, status, summary)
+}
+
+/// The route a lookup finds, with the rule that chose its table.
+struct Found<'a> {
+    route: &'a Route,
+    rule: Option<&'a PolicyRule>,
+}
+
+fn lookup<'a>(
+    routes: &'a [Route],
+    rules: &'a [PolicyRule],
+    dst: IpAddr,
+    src: IpAddr,
+) -> Result<Option<Found<'a>>, String> {
+    let lpm = |table: &str| {
+        routes
+            .iter()
+            .filter(|r| r.table == table && r.dst.family() == Family::of(&dst) && r.dst.contains(&dst))
+            .max_by_key(|r| (r.dst.prefix(), std::cmp::Reverse(r.metric)))
+    };
+    if rules.is_empty() {
+        // No rules read: the kernel's defaults (local, main, default).
+        for t in ["local", "main", "default"] {
+            if let Some(r) = lpm(t) {
+                return Ok(Some(Found { route: r, rule: None }));
+            }
+        }
+        return Ok(None);
+    }
+    for rule in rules {
+        let matches = rule.src.is_none_or(|c| c.contains(&src))
+            && rule.dst.is_none_or(|c| c.contains(&dst))
+            // Locally generated lookups come from the loopback interface.
+            && rule.iif.as_deref().is_none_or(|i| i == "lo")
+            && rule.oif.is_none();
+        if matches == rule.not {
+            continue;
+        }
+        if let Some(other) = &rule.other {
+            return Err(format!("policy rule {} uses `{other}`, which this version does not model", rule.priority));
+        }
+        if matches!(rule.table.as_str(), "unreachable" | "prohibit" | "blackhole") {
+            return Ok(None);
+        }
+        if let Some(r) = lpm(&rule.table) {
+            return Ok(Some(Found { route: r, rule: Some(rule) }));
+        }
+    }
+    Ok(None)
+}
+
+fn route_text(f: &Found<'_>) -> String {
+    let r = f.route;
+    let dst = if r.dst.prefix() == 0 { "default".to_string() } else { r.dst.to_string() };
+    let via = r.gateway.map(|g| format!(" via {g}")).unwrap_or_default();
+    let dev = r.dev.as_deref().map(|d| format!(" dev {d}")).unwrap_or_default();
+    let rule = f.rule.map(|p| format!(", chosen by rule {} (lookup {})", p.priority, p.table)).unwrap_or_default();
+    format!("{dst}{via}{dev} table {}{rule}", r.table)
+}
+
+/// A client address standing for "the internet" in a route lookup: the first public address
+/// that no specific route covers, so the lookup finds what most of the internet gets.
+fn representative(from: &Source, routes: &[Route]) -> Option<IpAddr> {
+    match from {
+        Source::Prefix(c) => Some(c.addr()),
+        Source::Internet => {
+            let specific = routes
+                .iter()
+                .filter(|r| r.dst.family() == Family::V4 && r.dst.prefix() > 0)
+                .fold(AddrSet::empty(Family::V4), |s, r| s.union(&AddrSet::from_cidr(&r.dst)));
+            AddrSet::internet(Family::V4).minus(&specific).to_cidrs(1).0.first().map(Cidr::addr)
+        }
+    }
+}
+
+pub fn kernel_path(
+    ev: &HostEvidence,
+    from: &Source,
+    local: Option<IpAddr>,
+    ingress: Option<&str>,
+) -> (Check, Vec<Cause>) {
+    let (Some(local), Some(ingress)) = (local, ingress) else {
+        return (check(CheckStatus::Unknown, "The arrival address or interface is unknown"), vec![]);
+    };
+    if local.is_ipv6() {
+        return (check(CheckStatus::Pass, "rp_filter applies to IPv4 only"), vec![]);
+    }
+    if local.is_loopback() {
+        return (check(CheckStatus::Pass, "Loopback traffic never leaves the host"), vec![]);
+    }
+    let (Knowledge::Known(routes), Knowledge::Known(sysctl)) = (&ev.routes, &ev.sysctl) else {
+        let m = ev.routes.missing().or(ev.sysctl.missing()).map(|m| m.describe()).unwrap_or_default();
+        return (check(CheckStatus::Unknown, "Could not read routes or rp_filter settings").with_evidence([m]), vec![]);
+    };
+    let rules: &[PolicyRule] = ev.rules.known().map(Vec::as_slice).unwrap_or_default();
+    let rp = |key: &str| sysctl.get(&format!("net.ipv4.conf.{key}.rp_filter")).and_then(|v| v.parse::<u8>().ok());
+    let mode = rp("all").unwrap_or(0).max(rp(ingress).unwrap_or(0));
+    let Some(client) = representative(from, routes) else {
+        return (check(CheckStatus::Unknown, "No client address to look up"), vec![]);
+    };
+    let who = match from {
+        Source::Internet => "the internet".to_string(),
+        Source::Prefix(c) => c.to_string(),
+    };
+    let mut evidence = vec![format!(
+        "rp_filter: all={}, {ingress}={} → {} (sysctl.txt)",
+        rp("all").unwrap_or(0),
+        rp(ingress).unwrap_or(0),
+        ["off", "strict", "loose"].get(usize::from(mode)).copied().unwrap_or("strict")
+    )];
+    if ev.rules.known().is_none() {
+        evidence.push("policy rules not read (ip-rule.json): the default rules are assumed".into());
+    }
+    let found = match lookup(routes, rules, client, local) {
+        Ok(f) => f,
+        Err(why) => {
+            return (
+                check(CheckStatus::Unknown, "A policy rule decides the route back, and it is not modeled")
+                    .with_evidence([why]),
+                vec![],
+            );
+        }
+    };
+    let out_dev = found.as_ref().and_then(|f| f.route.dev.clone());
+    match &found {
+        Some(f) => evidence
+            .push(format!("replies from {local} to {who} route {} (ip-route.json, ip-rule.json)", route_text(f))),
+        None => evidence.push(format!("no route from {local} back to {who} (ip-route.json, ip-rule.json)")),
+    }
+    let unusable = found
+        .as_ref()
+        .is_some_and(|f| matches!(f.route.kind, RouteType::Blackhole | RouteType::Unreachable | RouteType::Prohibit));
+    let fix = vec![
+        format!(
+            "route replies from {local} out of {ingress}: ip rule add from {local} table 100 && ip route add default via <{ingress}'s gateway> dev {ingress} table 100 (persist it in your network configuration)"
+        ),
+        format!(
+            "or relax reverse-path filtering on {ingress}: sysctl -w net.ipv4.conf.{ingress}.rp_filter=2 (and net.ipv4.conf.all.rp_filter=2)"
+        ),
+    ];
+    let same_dev = out_dev.as_deref() == Some(ingress);
+    let dropped = match mode {
+        0 => false,
+        1 => !same_dev || unusable,
+        _ => found.is_none() || unusable,
+    };
+    if dropped {
+        let msg = format!(
+            "Reverse-path filtering ({}) drops traffic from {who} arriving on {ingress}: the route back leaves by {}",
+            if mode == 1 { "strict" } else { "loose" },
+            out_dev.as_deref().unwrap_or("no interface")
+        );
+        let cause = Cause::blocking(
+            CauseCode::RpFilterDrop,
+            format!("rp_filter {ingress}"),
+            Confidence::Confirmed,
+            msg.clone(),
+        )
+        .with_evidence(evidence.clone())
+        .with_fix(fix);
+        return (check(CheckStatus::Fail, msg).with_evidence(evidence), vec![cause]);
+    }
+    if !same_dev && found.is_some() {
+        let msg = format!(
+            "Replies to {who} from {local} leave by {}, not {ingress} where the traffic arrives: a cloud network (AWS source/destination check) or a stateful middlebox drops them",
+            out_dev.as_deref().unwrap_or("another interface")
+        );
+        let cause = Cause::blocking(
+            CauseCode::ReplyRouteAsymmetric,
+            format!("route {local} -> {who}"),
+            Confidence::Likely,
+            msg.clone(),
+        )
+        .with_evidence(evidence.clone())
+        .with_fix(fix.into_iter().take(1));
+        return (check(CheckStatus::Fail, msg).with_evidence(evidence), vec![cause]);
+    }
+    (
+        check(CheckStatus::Pass, format!("Replies to {who} leave by {ingress}, where the traffic arrives"))
+            .with_evidence(evidence),
+        vec![],
+    )
+}
