@@ -9,23 +9,9 @@ use portdoctor_engine::cloud::{AwsIndex, CloudQuery, CloudTarget, diagnose_index
 use portdoctor_model::Status;
 use portdoctor_model::cloud::PortRange;
 use portdoctor_model::net::{Proto, Source};
+use portdoctor_testbed::rng::Rng;
 use serde_json::{Value, json};
 use std::time::Instant;
-
-/// A small deterministic generator (xorshift), so every run measures the same account.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 const VPCS: usize = 50;
 const SUBNETS_PER_VPC: usize = 10; // 500 subnets, each with its own ACL and route table
@@ -34,7 +20,7 @@ const RULES_PER_SG: usize = 50;
 const INSTANCES_PER_SUBNET: usize = 20; // 10,000 instances and interfaces
 
 fn account() -> Vec<(String, String)> {
-    let mut rng = Rng(0x5eed_cafe);
+    let mut rng = Rng::new(0x5eed_cafe);
     let (mut vpcs, mut subnets, mut acls, mut rtbs, mut igws, mut sgs, mut enis, mut reservations) =
         (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     let mut public = 0u32;

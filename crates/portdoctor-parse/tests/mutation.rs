@@ -5,17 +5,7 @@
 use portdoctor_model::firewall::{Backend, FwFamily};
 use portdoctor_model::net::Family;
 use portdoctor_parse::{aws, iproute, ipset, iptables, nft, procfs, sockdiag, sockets};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
+use portdoctor_testbed::rng::Rng;
 
 fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
     let mut v = input.to_vec();
@@ -44,7 +34,7 @@ fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
 const ITERATIONS: u64 = 5_000;
 
 fn run(name: &str, seed_input: &[u8], parse: impl Fn(&[u8]) -> Result<(), String>) -> (u64, u64) {
-    let mut rng = Rng(0x00c0_ffee ^ name.len() as u64);
+    let mut rng = Rng::new(0x00c0_ffee ^ name.len() as u64);
     let mut errors = 0;
     for _ in 0..ITERATIONS {
         let input = mutate(&mut rng, seed_input);

@@ -14,6 +14,8 @@
 //! nftables and python3. Only documentation addresses and 10.0.1.0/24 inside the namespaces are
 //! used.
 
+pub mod rng;
+
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

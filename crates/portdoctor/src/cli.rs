@@ -55,8 +55,9 @@ pub enum SnapshotCommand {
     },
 }
 
+/// The flow every question is about.
 #[derive(Debug, Args)]
-pub struct HostArgs {
+pub struct FlowArgs {
     /// The port in question (1-65535).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub port: u16,
@@ -65,6 +66,12 @@ pub struct HostArgs {
     /// The client: `internet` (every public address), an address, or a CIDR.
     #[arg(long, default_value = "internet", value_parser = parse_source)]
     pub from: Source,
+}
+
+#[derive(Debug, Args)]
+pub struct HostArgs {
+    #[command(flatten)]
+    pub flow: FlowArgs,
     /// The address the traffic is sent to; by default worked out from the routes (a cloud
     /// instance sees its private address, not the public one).
     #[arg(long)]
@@ -79,14 +86,8 @@ pub struct HostArgs {
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("target").required(true).args(["instance", "public_ip"])))]
 pub struct CloudArgs {
-    /// The port in question (1-65535).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
-    pub port: u16,
-    #[arg(long, default_value = "tcp", value_parser = parse_proto)]
-    pub proto: Proto,
-    /// The client: `internet` (every public address), an address, or a CIDR.
-    #[arg(long, default_value = "internet", value_parser = parse_source)]
-    pub from: Source,
+    #[command(flatten)]
+    pub flow: FlowArgs,
     /// The instance (i-…); its public address is the target.
     #[arg(long)]
     pub instance: Option<String>,

@@ -81,7 +81,7 @@ fn host(args: HostArgs) -> Result<u8, Fail> {
         None => (portdoctor_collect::host::collect_host(), Vec::new()),
     };
     let evidence = portdoctor_parse::host::parse_host(&raw)?;
-    let query = HostQuery { port: args.port, proto: args.proto, from: args.from, to: args.to };
+    let query = HostQuery { port: args.flow.port, proto: args.flow.proto, from: args.flow.from, to: args.to };
     let mut d = diagnose_host(&evidence, &query);
     notes.append(&mut d.notes);
     d.notes = notes;
@@ -113,8 +113,13 @@ fn cloud(args: CloudArgs) -> Result<u8, Fail> {
         }
     };
     let evidence = portdoctor_parse::aws::parse_aws(&docs).map_err(|e| Fail(format!("{origin}{e}")))?;
-    let query =
-        CloudQuery { port: args.port, proto: args.proto, from: args.from, target, client_ports: args.client_ports };
+    let query = CloudQuery {
+        port: args.flow.port,
+        proto: args.flow.proto,
+        from: args.flow.from,
+        target,
+        client_ports: args.client_ports,
+    };
     let mut d = diagnose_cloud(&evidence, &query);
     notes.append(&mut d.notes);
     d.notes = notes;

@@ -10,29 +10,10 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+use portdoctor_testbed::rng::Rng;
 use portdoctor_testbed::{Listen, PUBLIC_V4, Testbed, Wire};
 use serde_json::Value;
 use std::path::Path;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len() as u64) as usize]
-    }
-}
 
 const CLIENTS: [&str; 2] = ["198.51.100.2", "198.51.100.3"];
 const PORTS: [u16; 2] = [8080, 8081];
@@ -252,7 +233,7 @@ fn worker(seed: u64, cases: std::ops::Range<u64>) -> (u64, Vec<String>) {
     let mut checked = 0;
     let mut disagreements = Vec::new();
     for case in cases {
-        let mut rng = Rng(seed ^ (case + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut rng = Rng::new(seed ^ (case + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         // Odd cases are native nftables, even ones iptables; each starts from an empty ruleset.
         let rules = if case % 2 == 1 {
             let rules = nft_ruleset(&mut rng);
