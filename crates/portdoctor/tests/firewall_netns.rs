@@ -208,3 +208,45 @@ fn second_interface_reverse_path_and_reply_route() {
     assert_eq!(tb.connect(second, 8080, "tcp").unwrap(), Wire::Open);
     assert_eq!(host(&tb, &["--port", "8080", "--to", "10.0.2.10"]).0, 0);
 }
+
+/// Puts /etc/ufw back as it was, also when the test fails: ufw keeps its rules there, shared by
+/// every namespace.
+struct UfwConfigGuard(std::path::PathBuf);
+
+impl UfwConfigGuard {
+    fn save() -> UfwConfigGuard {
+        let backup = std::env::temp_dir().join(format!("portdoctor-ufw-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&backup);
+        let ok = std::process::Command::new("cp").args(["-a", "/etc/ufw"]).arg(&backup).status().unwrap().success();
+        assert!(ok, "could not back up /etc/ufw (apt-get install ufw; scripts/test does)");
+        UfwConfigGuard(backup)
+    }
+}
+
+impl Drop for UfwConfigGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all("/etc/ufw");
+        let _ = std::process::Command::new("cp").args(["-a"]).arg(&self.0).arg("/etc/ufw").status();
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn real_ufw_in_the_instance() {
+    let _guard = UfwConfigGuard::save();
+    let mut tb = Testbed::new().unwrap();
+    tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
+    tb.listen(&Listen::tcp("0.0.0.0", 9090)).unwrap();
+    for argv in [&["ufw", "--force", "reset"][..], &["ufw", "--force", "enable"], &["ufw", "allow", "8080/tcp"]] {
+        let out = tb.exec(&tb.instance, argv).unwrap();
+        assert!(out.status.success(), "{argv:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Open);
+    let (code, r) = host(&tb, &["--port", "8080"]);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(tb.connect(PUBLIC_V4, 9090, "tcp").unwrap(), Wire::Timeout);
+    let (code, r) = host(&tb, &["--port", "9090"]);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(codes(&r), ["HOST_FIREWALL_DROP"]);
+    assert_eq!(r["verdict"]["causes"][0]["fix"][0], "ufw allow 9090/tcp", "{r:#}");
+}
