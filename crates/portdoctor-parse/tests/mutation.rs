@@ -9,20 +9,20 @@ use portdoctor_testbed::rng::Rng;
 
 fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
     let mut v = input.to_vec();
-    for _ in 0..1 + rng.next() % 4 {
+    for _ in 0..1 + rng.next_u64() % 4 {
         if v.is_empty() {
             break;
         }
-        let at = (rng.next() as usize) % v.len();
-        match rng.next() % 5 {
-            0 => v[at] = rng.next() as u8,
+        let at = (rng.next_u64() as usize) % v.len();
+        match rng.next_u64() % 5 {
+            0 => v[at] = rng.next_u64() as u8,
             1 => {
                 v.remove(at);
             }
-            2 => v.insert(at, b"{}[]\"-:/,!0 \n"[(rng.next() % 13) as usize]),
+            2 => v.insert(at, b"{}[]\"-:/,!0 \n"[(rng.next_u64() % 13) as usize]),
             3 => v.truncate(at),
             _ => {
-                let end = (at + (rng.next() as usize % 16)).min(v.len());
+                let end = (at + (rng.next_u64() as usize % 16)).min(v.len());
                 let chunk = v[at..end].to_vec();
                 v.splice(at..at, chunk);
             }
