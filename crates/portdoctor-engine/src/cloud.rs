@@ -923,14 +923,19 @@ impl<'a> Walk<'a> {
                 evidence.push(format!("{} ({}) ingress: {rules}", g.id, g.name));
             }
         }
-        let cidr = match self.q.from {
-            Source::Internet if self.sources.family() == Family::V6 => {
-                "--ip-permissions IpProtocol=tcp,FromPort=P,ToPort=P,Ipv6Ranges=[{CidrIpv6=::/0}]"
-                    .replace("tcp", self.q.proto.as_str())
-                    .replace('P', &self.q.port.to_string())
-            }
-            Source::Internet => format!("--protocol {} --port {} --cidr 0.0.0.0/0", self.q.proto, self.q.port),
-            Source::Prefix(c) => format!("--protocol {} --port {} --cidr {c}", self.q.proto, self.q.port),
+        let (proto, port) = (self.q.proto, self.q.port);
+        let prefix = match self.q.from {
+            Source::Internet if self.sources.family() == Family::V6 => "::/0".to_string(),
+            Source::Internet => "0.0.0.0/0".to_string(),
+            Source::Prefix(c) => c.to_string(),
+        };
+        // `--cidr` takes IPv4 only; IPv6 needs the structured form.
+        let cidr = if self.sources.family() == Family::V6 {
+            format!(
+                "--ip-permissions IpProtocol={proto},FromPort={port},ToPort={port},Ipv6Ranges=[{{CidrIpv6={prefix}}}]"
+            )
+        } else {
+            format!("--protocol {proto} --port {port} --cidr {prefix}")
         };
         let first_group = eni.groups.first().map(String::as_str).unwrap_or("<sg-…>");
         let fix = vec![format!("aws ec2 authorize-security-group-ingress --group-id {first_group} {cidr}")];

@@ -264,8 +264,7 @@ fn parse_rule_exprs(expr: &[Value]) -> (Vec<Match>, Action) {
                 }
             }
             "notrack" => action = Action::Notrack,
-            "counter" | "log" | "mangle" | "snat" | "masquerade" | "meta" | "ct" | "set" | "quota"
-                if key != "quota" => {}
+            "counter" | "log" | "mangle" | "snat" | "masquerade" | "meta" | "ct" | "set" => {}
             // A rate limit or quota decides by traffic history: a match we cannot know.
             "limit" | "quota" => matches.push(Match::Unknown(compact(e))),
             "xt" => matches.push(Match::Unknown(format!("iptables extension {}", compact(val)))),

@@ -174,6 +174,20 @@ fn gateway_missing_or_egress_only() {
 }
 
 #[test]
+fn ipv6_security_group_fix_uses_ipv6_ranges() {
+    let mut a = base();
+    a["SecurityGroups"][0]["IpPermissions"] = json!([]);
+    let d = run(&a, "2001:db8:2::10", 8080, "internet");
+    assert_eq!(codes(&d), ["SECURITY_GROUP_NO_INGRESS"]);
+    assert!(
+        d.causes[0].fix[0]
+            .ends_with("--ip-permissions IpProtocol=tcp,FromPort=8080,ToPort=8080,Ipv6Ranges=[{CidrIpv6=::/0}]"),
+        "{}",
+        d.causes[0].fix[0]
+    );
+}
+
+#[test]
 fn instance_state_and_unassociated_addresses() {
     let mut a = base();
     a["Reservations"][0]["Instances"][0]["State"]["Name"] = json!("stopped");
