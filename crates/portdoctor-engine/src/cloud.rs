@@ -223,6 +223,21 @@ impl<'a> Walk<'a> {
         describe(self.q, &self.sources, s)
     }
 
+    /// The clients as one CIDR for a fix command (`0.0.0.0/0`, `::/0`, or `--from` with its length).
+    fn client_prefix(&self) -> String {
+        match self.q.from {
+            Source::Internet if self.sources.family() == Family::V6 => "::/0".to_string(),
+            Source::Internet => "0.0.0.0/0".to_string(),
+            Source::Prefix(c) => c.to_string(),
+        }
+    }
+
+    /// `--cidr-block P` or `--ipv6-cidr-block P` for a network ACL entry.
+    fn acl_cidr_arg(&self) -> String {
+        let flag = if self.sources.family() == Family::V6 { "--ipv6-cidr-block" } else { "--cidr-block" };
+        format!("{flag} {}", self.client_prefix())
+    }
+
     fn flow(&self) -> String {
         format!("{}/{}", self.q.proto, self.q.port)
     }
@@ -730,16 +745,11 @@ impl<'a> Walk<'a> {
         let msg = format!("The network ACL {} of {subnet} denies {flow} from {}", acl.id, self.set_text(&denied_all));
         let before = outcome.denied.iter().map(|d| d.rule).min().unwrap_or(32767);
         let number = free_rule_number(acl, false, before);
-        let cidr = if matches!(self.q.from, Source::Internet) {
-            if self.sources.family() == Family::V6 { "::/0".to_string() } else { "0.0.0.0/0".into() }
-        } else {
-            self.q.from.to_string()
-        };
         let mut fix = vec![format!(
-            "aws ec2 create-network-acl-entry --network-acl-id {} --ingress --rule-number {number} --protocol {} --port-range From={p},To={p} --{} {cidr} --rule-action allow",
+            "aws ec2 create-network-acl-entry --network-acl-id {} --ingress --rule-number {number} --protocol {} --port-range From={p},To={p} {} --rule-action allow",
             acl.id,
             proto_number(self.q.proto),
-            if self.sources.family() == Family::V6 { "ipv6-cidr-block" } else { "cidr-block" },
+            self.acl_cidr_arg(),
             p = self.q.port
         )];
         if let Some(d) = outcome.denied.iter().find(|d| d.rule < 32767) {
@@ -785,18 +795,13 @@ impl<'a> Walk<'a> {
         );
         let before = outcome.denied.iter().map(|d| d.rule).min().unwrap_or(32767);
         let number = free_rule_number(acl, true, before);
-        let cidr = if matches!(self.q.from, Source::Internet) {
-            if self.sources.family() == Family::V6 { "::/0".to_string() } else { "0.0.0.0/0".into() }
-        } else {
-            self.q.from.to_string()
-        };
         let fix = vec![format!(
-            "aws ec2 create-network-acl-entry --network-acl-id {} --egress --rule-number {number} --protocol {} --port-range From={},To={} --{} {cidr} --rule-action allow",
+            "aws ec2 create-network-acl-entry --network-acl-id {} --egress --rule-number {number} --protocol {} --port-range From={},To={} {} --rule-action allow",
             acl.id,
             proto_number(self.q.proto),
             self.q.client_ports.from,
             self.q.client_ports.to,
-            if self.sources.family() == Family::V6 { "ipv6-cidr-block" } else { "cidr-block" },
+            self.acl_cidr_arg(),
         )];
         self.checks.push(cloud_check(id, CheckStatus::Fail, msg.clone()).with_evidence(outcome.evidence.clone()));
         self.path.push(Hop::new("network-acl-out", acl.id.clone(), CheckStatus::Fail, msg.clone()));
@@ -924,11 +929,7 @@ impl<'a> Walk<'a> {
             }
         }
         let (proto, port) = (self.q.proto, self.q.port);
-        let prefix = match self.q.from {
-            Source::Internet if self.sources.family() == Family::V6 => "::/0".to_string(),
-            Source::Internet => "0.0.0.0/0".to_string(),
-            Source::Prefix(c) => c.to_string(),
-        };
+        let prefix = self.client_prefix();
         // `--cidr` takes IPv4 only; IPv6 needs the structured form.
         let cidr = if self.sources.family() == Family::V6 {
             format!(

@@ -428,6 +428,10 @@ impl<'a> Compiled<'a> {
         }
     }
 
+    pub fn netfilter(&self) -> &'a Netfilter {
+        self.nf
+    }
+
     /// Walks the hooks a packet crosses. Inbound: PREROUTING then INPUT; the reply: OUTPUT.
     pub fn evaluate(&self, pkt: &Packet, clients: &AddrSet) -> Vec<Outcome> {
         walk(self, pkt, clients)

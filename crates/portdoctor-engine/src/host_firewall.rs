@@ -46,17 +46,15 @@ fn by_rule(outs: &[Outcome], pick: impl Fn(&Verdict) -> Option<&RuleRef>) -> Vec
 
 /// Causes for the drops and rejects among `outs`, one per deciding rule. `phase` says which
 /// packets (empty for the first SYN).
-#[allow(clippy::too_many_arguments)] // the walk's context; a struct would only rename it
 fn block_causes(
     cx: &Compiled<'_>,
-    nf: &Netfilter,
     pkt: &Packet,
     outs: &[Outcome],
     q: &HostQuery,
-    family: Family,
     describe: &dyn Fn(&AddrSet) -> String,
     phase: &str,
 ) -> Vec<Cause> {
+    let (nf, family) = (cx.netfilter(), pkt.family);
     let flow = format!("{}/{}", q.proto, q.port);
     let mut causes = Vec::new();
     for (rule, group) in by_rule(outs, |v| match v {
@@ -188,7 +186,7 @@ pub fn host_firewall(
         if tables.is_empty() { "none (no rules loaded)".into() } else { tables.join(", ") }
     ));
 
-    causes.extend(block_causes(&cx, nf, &pkt, &inbound, q, family, &describe, ""));
+    causes.extend(block_causes(&cx, &pkt, &inbound, q, &describe, ""));
     let unknown: Vec<&Outcome> = inbound.iter().filter(|o| matches!(o.verdict, Verdict::Unknown(..))).collect();
     for o in &unknown {
         if let Verdict::Unknown(r, why) = &o.verdict {
@@ -212,7 +210,7 @@ pub fn host_firewall(
                 Packet { ct_state: ct::ESTABLISHED, tcp_flags: 16, local: to, local_port: to_port, ..pkt.clone() };
             let outs = cx.evaluate(&later, &o.clients);
             let phase = " after the handshake (the connection's ESTABLISHED packets)";
-            after_handshake.extend(block_causes(&cx, nf, &later, &outs, q, family, &describe, phase));
+            after_handshake.extend(block_causes(&cx, &later, &outs, q, &describe, phase));
         }
     }
     let nat = accepted.iter().find_map(|o| o.nat.clone()).map(|(a, p, r)| (a, p, r.describe()));

@@ -234,3 +234,12 @@ fn a_missing_ec2_file_makes_its_check_unknown() {
     let c = d.checks.iter().find(|c| c.id == "cloud.nacl.inbound").unwrap();
     assert!(c.evidence[0].contains("describe-network-acls"), "{c:?}");
 }
+
+#[test]
+fn acl_fix_names_a_single_client_as_a_cidr() {
+    let mut a = base();
+    a["NetworkAcls"][0]["Entries"][0]["RuleAction"] = json!("deny");
+    let d = run(&a, "203.0.113.10", 80, "198.51.100.7");
+    assert_eq!(codes(&d), ["NACL_INBOUND_DENY"]);
+    assert!(d.causes[0].fix[0].contains("--cidr-block 198.51.100.7/32 --rule-action allow"), "{}", d.causes[0].fix[0]);
+}
