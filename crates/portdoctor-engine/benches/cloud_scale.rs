@@ -131,6 +131,7 @@ fn main() {
         from: Source::Internet,
         target: CloudTarget::Instance(id.to_string()),
         client_ports: PortRange { from: 1024, to: 65535 },
+        changes: Default::default(),
     };
     let n = 1000;
     let t = Instant::now();

@@ -10,6 +10,7 @@
 //! gateway admits IPv4 only to a public address associated with an interface and translates it
 //! to that interface's private address; an egress-only gateway admits nothing inbound.
 
+use crate::platform::{ChangeWindow, Subject, judge_platform};
 use portdoctor_model::addrset::{AddrSet, describe_part};
 use portdoctor_model::cloud::{
     AclAction, AclEntry, AwsEvidence, Instance, NetworkAcl, NetworkInterface, PortRange, RouteDest, RouteTable,
@@ -37,6 +38,8 @@ pub struct CloudQuery {
     pub target: CloudTarget,
     /// The client's ephemeral ports, which replies must reach (`--client-ports`).
     pub client_ports: PortRange,
+    /// How far back the platform layer looks for changes (`--since`).
+    pub changes: ChangeWindow,
 }
 
 fn proto_number(p: Proto) -> u8 {
@@ -1104,10 +1107,80 @@ pub fn diagnose_indexed(idx: &AwsIndex<'_>, q: &CloudQuery) -> Diagnosis {
         ),
         None => String::new(),
     };
+    let subject = subject(idx, resolved.as_ref(), &q.target, &w.path);
+    let platform = judge_platform(&idx.ev.platform, &subject, &q.changes);
+    platform.tie_changes(&mut w.causes, q.port, q.proto);
+    // Packet order: the platform (the provider's own block) comes before the gateway.
+    let mut causes = platform.causes;
+    causes.append(&mut w.causes);
+    let mut checks = w.checks;
+    checks.extend(platform.checks);
+    let mut path = w.path;
+    if let Some(hop) = platform.hop {
+        path.insert(1.min(path.len()), hop);
+    }
     let query = Query { command: "cloud".into(), target, port: q.port, protocol: q.proto, from: q.from, instance };
-    let mut d = Diagnosis::new(query, w.causes, w.checks, w.path, reachable);
+    let mut d = Diagnosis::new(query, causes, checks, path, reachable);
+    d.timeline = platform.timeline;
     d.notes = idx.ev.notes.clone();
+    d.notes.extend(platform.notes);
     d
+}
+
+/// What the platform layer is asked about: the resolved instance, its interfaces and addresses,
+/// the Elastic IP allocation of the target, and every resource the walk passed (hop components).
+fn subject(idx: &AwsIndex<'_>, resolved: Option<&Resolved<'_>>, target: &CloudTarget, path: &[Hop]) -> Subject {
+    let mut s = Subject::default();
+    let add = |list: &mut Vec<String>, v: String| {
+        if !v.is_empty() && !list.contains(&v) {
+            list.push(v);
+        }
+    };
+    match target {
+        CloudTarget::Instance(i) => s.instance = Some(i.clone()),
+        CloudTarget::PublicIp(ip) => add(&mut s.addresses, ip.to_string()),
+    }
+    if let Some(r) = resolved {
+        if s.instance.is_none() {
+            s.instance = r.eni.instance_id.clone();
+        }
+        if let Some(p) = r.public {
+            add(&mut s.addresses, p.to_string());
+        }
+        add(&mut s.addresses, r.private.to_string());
+    }
+    if let Some(i) = &s.instance {
+        for e in idx.enis_by_instance.get(i.as_str()).map(Vec::as_slice).unwrap_or_default() {
+            add(&mut s.interfaces, e.id.clone());
+            for p in &e.private_ips {
+                add(&mut s.addresses, p.addr.to_string());
+                if let Some(pub_ip) = p.public_ip {
+                    add(&mut s.addresses, pub_ip.to_string());
+                }
+            }
+        }
+    }
+    for a in list(&idx.ev.addresses) {
+        if s.addresses.contains(&a.public_ip.to_string())
+            && let Some(alloc) = &a.allocation_id
+        {
+            add(&mut s.resources, alloc.clone());
+        }
+    }
+    for hop in path {
+        for id in hop.component.split(',') {
+            if id.contains('-') && !s.interfaces.iter().any(|x| x == id) && s.instance.as_deref() != Some(id) {
+                add(&mut s.resources, id.to_string());
+            }
+        }
+    }
+    if let Some(vpc) = resolved.map(|r| r.eni.vpc_id.clone()) {
+        add(&mut s.resources, vpc);
+    }
+    if let Some(subnet) = resolved.map(|r| r.eni.subnet_id.clone()) {
+        add(&mut s.resources, subnet);
+    }
+    s
 }
 
 #[cfg(test)]

@@ -9,3 +9,4 @@ pub mod firewall;
 pub mod host;
 pub mod host_firewall;
 pub mod kernel_path;
+pub mod platform;

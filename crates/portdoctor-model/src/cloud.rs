@@ -249,7 +249,7 @@ pub struct BlockPublicAccess {
 }
 
 /// Everything known about one AWS account's network, live or from a snapshot.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AwsEvidence {
     pub instances: Knowledge<Vec<Instance>>,
     pub interfaces: Knowledge<Vec<NetworkInterface>>,
@@ -264,5 +264,7 @@ pub struct AwsEvidence {
     pub prefix_lists: Knowledge<Vec<PrefixList>>,
     /// `None` inside `Known`: no setting recorded means the feature is off (its default).
     pub block_public_access: Knowledge<Option<BlockPublicAccess>>,
+    /// Abuse notices, compromise findings, changes: what the provider says about the account.
+    pub platform: crate::platform::PlatformEvidence,
     pub notes: Vec<String>,
 }

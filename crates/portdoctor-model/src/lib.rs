@@ -11,6 +11,8 @@ pub mod firewall;
 pub mod host;
 pub mod knowledge;
 pub mod net;
+pub mod platform;
+pub mod time;
 
 pub use diagnosis::{
     Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Hop, Layer, Query, Status, TimelineEntry,

@@ -4,6 +4,7 @@
 //! declared; everything else is ignored, unknown keys are reported in notes.
 
 use crate::ParseError;
+use crate::platform::PlatformAcc;
 use portdoctor_model::cloud::{
     AclAction, AclEntry, AwsEvidence, AwsRoute, BlockPublicAccess, ElasticIp, Gateway, Instance, IpProto, NetworkAcl,
     NetworkInterface, PortRange, PrefixList, PrivateIp, RouteDest, RouteTable, RouteTarget, SecurityGroup, SgRule,
@@ -376,9 +377,6 @@ pub const EC2_KEYS: &[(&str, &str)] = &[
     ("PortdoctorCalls", "portdoctor (the calls that failed during live collection)"),
 ];
 
-/// Keys of the platform layer: recognised, read by a later version.
-const PLATFORM_KEYS: &[&str] = &["Findings", "events", "entities", "Events", "cases", "DetectorIds"];
-
 fn de<T: DeserializeOwned>(file: &str, key: &str, v: &Value) -> Result<T, ParseError> {
     serde_path_to_error::deserialize(v).map_err(|e| {
         let path = e.path().to_string();
@@ -463,6 +461,7 @@ struct Acc {
     /// Why a key has no data: the failed call that should have produced it.
     failed: BTreeMap<String, Missing>,
     notes: Vec<String>,
+    platform: PlatformAcc,
 }
 
 impl Acc {
@@ -681,13 +680,13 @@ impl Acc {
             }
             "PortdoctorCalls" => {
                 for c in de::<Vec<CallJ>>(file, key, v)? {
-                    let remedy = match c.outcome.as_str() {
+                    let remedy = crate::platform::remedy(&c.key, &c.action, &c.outcome).unwrap_or_else(|| match c.outcome.as_str() {
                         "permission-denied" => format!("grant {} to the credentials portdoctor uses (docs/iam-policy.json lists every action it calls)", c.action),
                         "credentials-rejected" => "check the credentials (aws sts get-caller-identity) and the profile/region".to_string(),
                         "no-credentials" => "configure AWS credentials: a profile (--profile, AWS_PROFILE), SSO (aws sso login), environment variables or an instance role".to_string(),
                         "throttled" => "try again later; the SDK's retries were exhausted".to_string(),
-                        _ => format!("run the equivalent `aws ec2` call by hand to see why {} failed", c.action),
-                    };
+                        _ => format!("run the equivalent AWS CLI call by hand to see why {} failed", c.action),
+                    });
                     let missing =
                         Missing::new(c.key.clone(), format!("{} {}: {}", c.action, c.outcome, c.message), remedy);
                     self.failed.insert(c.key, missing);
@@ -755,9 +754,10 @@ pub fn parse_aws(docs: &[(String, String)]) -> Result<AwsEvidence, ParseError> {
             if let Some((k, _)) = EC2_KEYS.iter().find(|(k, _)| k == key) {
                 acc.key(file, k, value)?;
                 acc.seen.entry(k).or_default().push(file.clone());
-            } else if PLATFORM_KEYS.contains(&key.as_str()) {
-                acc.notes.push(format!("{file}: {key} (platform layer) is not read by this version"));
-            } else if key != "NextToken" && key != "ResponseMetadata" {
+            } else if !acc.platform.key(file, key, value, &mut acc.notes)?
+                && key != "NextToken"
+                && key != "ResponseMetadata"
+            {
                 acc.notes.push(format!("{file}: {key} not used by this analysis"));
             }
         }
@@ -789,6 +789,7 @@ pub fn parse_aws(docs: &[(String, String)]) -> Result<AwsEvidence, ParseError> {
         vpcs: take(&seen, &acc.failed, "Vpcs", acc.vpcs),
         prefix_lists: take(&seen, &acc.failed, "PrefixLists", acc.prefix_lists),
         block_public_access: bpa,
+        platform: acc.platform.finish(&acc.failed),
         notes: acc.notes,
     })
 }

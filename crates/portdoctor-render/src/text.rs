@@ -107,7 +107,12 @@ pub fn write(w: &mut dyn io::Write, d: &Diagnosis, opts: Options) -> io::Result<
         for t in &d.timeline {
             let actor = t.actor.as_deref().map(|a| format!(" by {a}")).unwrap_or_default();
             let comp = t.component.as_deref().map(|c| format!(" on {c}")).unwrap_or_default();
-            writeln!(w, "{}", st.wrap("  ", 4, &format!("{} {}{comp}{actor} ({})", t.time, t.event, t.source)))?;
+            let detail = t.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
+            writeln!(
+                w,
+                "{}",
+                st.wrap("  ", 4, &format!("{} {}{comp}{actor}{detail} ({})", t.time, t.event, t.source))
+            )?;
         }
     }
     if opts.verbose {

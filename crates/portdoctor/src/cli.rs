@@ -1,8 +1,10 @@
 //! The command line (CONTRACT.md §1).
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use portdoctor_engine::platform::Since;
 use portdoctor_model::cloud::PortRange;
 use portdoctor_model::net::{Proto, Source};
+use portdoctor_model::time::Timestamp;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -97,6 +99,10 @@ pub struct CloudArgs {
     /// The client's ephemeral ports, which stateless network ACLs must let replies reach.
     #[arg(long, default_value = "1024-65535", value_parser = parse_ports)]
     pub client_ports: PortRange,
+    /// How far back to look for changes to the path (CloudTrail): 14d, 36h, 2w, 90m, or a date
+    /// (2026-11-01) or time (2026-11-01T08:00:00Z).
+    #[arg(long, default_value = "14d", value_parser = parse_since)]
+    pub since: Since,
     /// An AWS snapshot folder (AWS CLI JSON, as `portdoctor snapshot aws` or Batfish lay it out).
     #[arg(long)]
     pub snapshot: Option<PathBuf>,
@@ -153,6 +159,25 @@ fn parse_ports(s: &str) -> Result<PortRange, String> {
         return Err(format!("'{s}': the low port is above the high one"));
     }
     Ok(PortRange { from: lo, to: hi })
+}
+
+fn parse_since(s: &str) -> Result<Since, String> {
+    if let Some(t) = Timestamp::parse(s).filter(|_| s.contains('-')) {
+        return Ok(Since::At(t));
+    }
+    let unit = s.chars().last().ok_or("--since is empty")?;
+    let scale = match unit {
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        'w' => 7 * 86_400,
+        _ => return Err(format!("'{s}' is neither a duration (14d, 36h, 2w, 90m) nor a date (2026-11-01)")),
+    };
+    let n: i64 = s[..s.len() - 1].parse().map_err(|_| format!("'{s}': expected a number before '{unit}'"))?;
+    if n <= 0 {
+        return Err(format!("'{s}': the duration must be positive"));
+    }
+    Ok(Since::Ago(n.saturating_mul(scale)))
 }
 
 fn parse_source(s: &str) -> Result<Source, String> {

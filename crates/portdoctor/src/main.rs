@@ -9,6 +9,7 @@ use clap::Parser;
 use cli::{Cli, CloudArgs, ColorChoice, Command, HostArgs, OutputFormat, ReportArgs, SnapshotCommand};
 use portdoctor_engine::cloud::{CloudQuery, CloudTarget, diagnose_cloud};
 use portdoctor_engine::host::{HostQuery, diagnose_host};
+use portdoctor_engine::platform::ChangeWindow;
 use portdoctor_model::Diagnosis;
 use portdoctor_render::{Format, Options, render};
 use std::io::IsTerminal;
@@ -119,6 +120,8 @@ fn cloud(args: CloudArgs) -> Result<u8, Fail> {
         from: args.flow.from,
         target,
         client_ports: args.client_ports,
+        // A snapshot is judged as of when it was taken, so a saved case reads the same later.
+        changes: ChangeWindow { now: args.snapshot.is_none().then(time::now), since: args.since },
     };
     let mut d = diagnose_cloud(&evidence, &query);
     notes.append(&mut d.notes);

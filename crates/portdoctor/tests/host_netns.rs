@@ -226,3 +226,19 @@ fn regenerate_bundled_example() {
     let out = tb.run_in_instance(bin(), &["snapshot", "host", "--out", dir.to_str().unwrap()]).unwrap();
     assert!(out.status.success());
 }
+
+/// Rewrites the host half of the seed-incident example (`examples/seed-incident/host`): sshd on
+/// 22 and the service on 0.0.0.0:8080, no firewall rules — a host with nothing wrong.
+/// `cargo test -p portdoctor --test host_netns -- --ignored regenerate_seed_incident_host`.
+#[test]
+#[ignore]
+fn regenerate_seed_incident_host() {
+    let mut tb = Testbed::new().unwrap();
+    tb.listen(&Listen { name: Some("sshd".into()), ..Listen::tcp("0.0.0.0", 22) }).unwrap();
+    tb.listen(&Listen { name: Some("node".into()), ..Listen::tcp("0.0.0.0", 8080) }).unwrap();
+    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Open);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed-incident/host");
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = tb.run_in_instance(bin(), &["snapshot", "host", "--out", dir.to_str().unwrap()]).unwrap();
+    assert!(out.status.success());
+}

@@ -46,7 +46,14 @@ fn run_with(account: &Value, target: &str, port: u16, from: &str, client_ports: 
     } else {
         CloudTarget::PublicIp(target.parse().unwrap())
     };
-    let q = CloudQuery { port, proto: Proto::Tcp, from: from.parse().unwrap(), target, client_ports };
+    let q = CloudQuery {
+        port,
+        proto: Proto::Tcp,
+        from: from.parse().unwrap(),
+        target,
+        client_ports,
+        changes: Default::default(),
+    };
     diagnose_cloud(&ev, &q)
 }
 
