@@ -172,3 +172,38 @@ pub fn bpa_exclusion(x: &t::VpcBlockPublicAccessExclusion) -> Value {
         "State": x.state().map(|s| s.as_str()).unwrap_or(""),
     })
 }
+
+/// A GuardDuty finding, the fields the platform layer reads, under get-findings' names.
+pub fn finding(f: &aws_sdk_guardduty::types::Finding) -> Value {
+    let details = f.resource().and_then(|r| r.instance_details());
+    let enis: Vec<Value> = details
+        .map(|d| d.network_interfaces())
+        .unwrap_or_default()
+        .iter()
+        .map(|n| {
+            json!({"NetworkInterfaceId": n.network_interface_id(), "PrivateIpAddress": n.private_ip_address(), "PublicIp": n.public_ip()})
+        })
+        .collect();
+    let service = f.service();
+    let direction = service
+        .and_then(|s| s.action())
+        .and_then(|a| a.network_connection_action())
+        .and_then(|c| c.connection_direction());
+    json!({
+        "Id": f.id(),
+        "Type": f.r#type(),
+        "Severity": f.severity(),
+        "Title": f.title(),
+        "Region": f.region(),
+        "Resource": {"ResourceType": f.resource().and_then(|r| r.resource_type()), "InstanceDetails": {"InstanceId": details.and_then(|d| d.instance_id()), "NetworkInterfaces": enis}},
+        "Service": {
+            "Action": {"NetworkConnectionAction": {"ConnectionDirection": direction}},
+            "Archived": service.and_then(|s| s.archived()),
+            "Count": service.and_then(|s| s.count()),
+            "DetectorId": service.and_then(|s| s.detector_id()),
+            "EventFirstSeen": service.and_then(|s| s.event_first_seen()),
+            "EventLastSeen": service.and_then(|s| s.event_last_seen()),
+            "ResourceRole": service.and_then(|s| s.resource_role()),
+        },
+    })
+}

@@ -10,6 +10,9 @@
 //! `AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_PROFILE`, `AWS_MAX_ATTEMPTS` are honoured.
 
 mod convert;
+mod platform;
+
+pub use platform::PlatformScope;
 
 use aws_config::BehaviorVersion;
 use aws_sdk_ec2::Client;
@@ -50,7 +53,7 @@ struct Call {
     message: String,
 }
 
-struct Session {
+pub(crate) struct Session {
     failed_everything: bool,
     succeeded: bool,
     client: Client,
@@ -58,7 +61,7 @@ struct Session {
     calls: Vec<Call>,
 }
 
-fn describe_error<E, R>(e: &aws_sdk_ec2::error::SdkError<E, R>) -> (&'static str, String)
+pub(crate) fn describe_error<E, R>(e: &aws_sdk_ec2::error::SdkError<E, R>) -> (&'static str, String)
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
@@ -77,6 +80,7 @@ where
         "UnauthorizedOperation" | "AccessDenied" | "AccessDeniedException" => "permission-denied",
         "AuthFailure" | "InvalidClientTokenId" | "SignatureDoesNotMatch" | "ExpiredToken" => "credentials-rejected",
         "RequestLimitExceeded" | "Throttling" | "ThrottlingException" => "throttled",
+        "SubscriptionRequiredException" => "subscription-required",
         "" if message.contains("credentials") => "no-credentials",
         _ => "failed",
     };
@@ -86,17 +90,24 @@ where
 
 impl Session {
     /// Records what a successful call returned.
-    fn put(&mut self, key: &'static str, items: Vec<Value>) {
+    pub(crate) fn put(&mut self, key: &'static str, items: Vec<Value>) {
         self.succeeded = true;
         self.put_empty_or(key, items);
     }
 
     /// Records a document without a call behind it (an empty list that is known to be empty).
+    /// Absent fields are left out, as the AWS CLI prints them, rather than written as null.
     fn put_empty_or(&mut self, key: &'static str, items: Vec<Value>) {
+        let items: Vec<Value> = items.into_iter().map(without_nulls).collect();
         self.docs.push((format!("{key}.json"), json!({ key: items }).to_string()));
     }
 
-    fn failed(&mut self, key: &'static str, action: &'static str, (outcome, message): (&'static str, String)) {
+    pub(crate) fn failed(
+        &mut self,
+        key: &'static str,
+        action: &'static str,
+        (outcome, message): (&'static str, String),
+    ) {
         self.calls.push(Call { key, action, outcome, message });
     }
 
@@ -118,7 +129,7 @@ macro_rules! paginated {
     }};
 }
 
-async fn run(opts: AwsOptions, scope: Scope) -> Collected {
+async fn load_config(opts: &AwsOptions) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(r) = &opts.region {
         loader = loader.region(aws_config::Region::new(r.clone()));
@@ -126,15 +137,23 @@ async fn run(opts: AwsOptions, scope: Scope) -> Collected {
     if let Some(p) = &opts.profile {
         loader = loader.profile_name(p);
     }
-    let config = loader.load().await;
-    let region = config.region().map(|r| r.to_string());
-    let mut s = Session {
+    loader.load().await
+}
+
+fn session(config: &aws_config::SdkConfig) -> Session {
+    Session {
         failed_everything: false,
         succeeded: false,
-        client: Client::new(&config),
+        client: Client::new(config),
         docs: Vec::new(),
         calls: Vec::new(),
-    };
+    }
+}
+
+async fn run(opts: AwsOptions, scope: Scope) -> Collected {
+    let config = load_config(&opts).await;
+    let region = config.region().map(|r| r.to_string());
+    let mut s = session(&config);
     let c = s.client.clone();
 
     // 1. Find the VPC the target lives in, so every later call asks only for that VPC.
@@ -346,6 +365,16 @@ async fn run(opts: AwsOptions, scope: Scope) -> Collected {
     finish(s, region)
 }
 
+fn without_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(map) => {
+            Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, without_nulls(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(without_nulls).collect()),
+        other => other,
+    }
+}
+
 /// Every prefix-list id a document refers to (security-group rules, route destinations).
 fn prefix_list_ids(v: &Value, out: &mut BTreeSet<String>) {
     match v {
@@ -377,11 +406,26 @@ fn finish(mut s: Session, region: Option<String>) -> Collected {
     Collected { failed_everything: s.failed_everything, docs: s.docs, region }
 }
 
-/// Collects on a private single-threaded runtime, so the binary needs no async of its own.
-pub fn collect_blocking(opts: AwsOptions, scope: Scope) -> Result<Collected, String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the AWS client runtime: {e}"))?;
-    Ok(rt.block_on(run(opts, scope)))
+        .map_err(|e| format!("cannot start the AWS client runtime: {e}"))
+}
+
+/// Collects on a private single-threaded runtime, so the binary needs no async of its own.
+pub fn collect_blocking(opts: AwsOptions, scope: Scope) -> Result<Collected, String> {
+    Ok(runtime()?.block_on(run(opts, scope)))
+}
+
+/// The platform layer (abuse notices, findings, changes) for one subject, or for the whole
+/// region when the scope names nothing (what `snapshot aws` writes).
+pub fn collect_platform_blocking(opts: AwsOptions, scope: PlatformScope) -> Result<Collected, String> {
+    runtime()?.block_on(async {
+        let config = load_config(&opts).await;
+        let region = config.region().map(|r| r.to_string());
+        let mut s = session(&config);
+        platform::collect(&mut s, &config, &scope).await;
+        Ok(finish(s, region))
+    })
 }

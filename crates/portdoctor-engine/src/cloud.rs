@@ -1057,8 +1057,8 @@ pub fn diagnose_cloud(ev: &AwsEvidence, q: &CloudQuery) -> Diagnosis {
     diagnose_indexed(&idx, q)
 }
 
-/// The walk on a prebuilt index (for many queries against one account).
-pub fn diagnose_indexed(idx: &AwsIndex<'_>, q: &CloudQuery) -> Diagnosis {
+/// The walk: every network layer, in packet order.
+fn walk<'a>(idx: &'a AwsIndex<'a>, q: &'a CloudQuery) -> (Walk<'a>, Option<Resolved<'a>>) {
     let family = match (&q.target, &q.from) {
         (CloudTarget::PublicIp(ip), _) => Family::of(ip),
         (_, Source::Prefix(c)) => c.family(),
@@ -1085,6 +1085,20 @@ pub fn diagnose_indexed(idx: &AwsIndex<'_>, q: &CloudQuery) -> Diagnosis {
         w.instance(r);
         w.nacl_out(r);
     }
+    (w, resolved)
+}
+
+/// What the platform layer should be asked about for this query (live collection fetches the
+/// platform evidence for exactly these resources).
+pub fn platform_subject(ev: &AwsEvidence, q: &CloudQuery) -> Subject {
+    let idx = AwsIndex::new(ev);
+    let (w, resolved) = walk(&idx, q);
+    subject(&idx, resolved.as_ref(), &q.target, &w.path)
+}
+
+/// The walk on a prebuilt index (for many queries against one account).
+pub fn diagnose_indexed(idx: &AwsIndex<'_>, q: &CloudQuery) -> Diagnosis {
+    let (mut w, resolved) = walk(idx, q);
     let target = match (&q.target, &resolved) {
         (CloudTarget::PublicIp(ip), _) => Some(ip.to_string()),
         (_, Some(r)) => r.public.map(|p| p.to_string()),

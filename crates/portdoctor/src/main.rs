@@ -7,9 +7,9 @@ mod time;
 use clap::CommandFactory;
 use clap::Parser;
 use cli::{Cli, CloudArgs, ColorChoice, Command, HostArgs, OutputFormat, ReportArgs, SnapshotCommand};
-use portdoctor_engine::cloud::{CloudQuery, CloudTarget, diagnose_cloud};
+use portdoctor_engine::cloud::{CloudQuery, CloudTarget, diagnose_cloud, platform_subject};
 use portdoctor_engine::host::{HostQuery, diagnose_host};
-use portdoctor_engine::platform::ChangeWindow;
+use portdoctor_engine::platform::{ChangeWindow, Since};
 use portdoctor_model::Diagnosis;
 use portdoctor_render::{Format, Options, render};
 use std::io::IsTerminal;
@@ -97,23 +97,8 @@ fn cloud(args: CloudArgs) -> Result<u8, Fail> {
         (None, Some(ip)) => CloudTarget::PublicIp(ip),
         (None, None) => return Err(Fail("give --instance or --public-ip".into())),
     };
-    let (docs, mut notes, origin) = match &args.snapshot {
-        Some(dir) => {
-            let (docs, notes) = portdoctor_collect::aws_snapshot::read_aws(dir)?;
-            (docs, notes, format!("{}/", dir.display()))
-        }
-        None => {
-            let scope = match &target {
-                CloudTarget::Instance(i) => portdoctor_aws::Scope::Instance(i.clone()),
-                CloudTarget::PublicIp(ip) => portdoctor_aws::Scope::PublicIp(*ip),
-            };
-            let opts = portdoctor_aws::AwsOptions { region: args.region.clone(), profile: args.profile.clone() };
-            let collected = portdoctor_aws::collect_blocking(opts, scope).map_err(Fail)?;
-            let note = format!("live AWS API, region {}", collected.region.as_deref().unwrap_or("(none configured)"));
-            (collected.docs, vec![note], "live AWS API: ".into())
-        }
-    };
-    let evidence = portdoctor_parse::aws::parse_aws(&docs).map_err(|e| Fail(format!("{origin}{e}")))?;
+    let live = args.snapshot.is_none();
+    let now = time::now();
     let query = CloudQuery {
         port: args.flow.port,
         proto: args.flow.proto,
@@ -121,7 +106,46 @@ fn cloud(args: CloudArgs) -> Result<u8, Fail> {
         target,
         client_ports: args.client_ports,
         // A snapshot is judged as of when it was taken, so a saved case reads the same later.
-        changes: ChangeWindow { now: args.snapshot.is_none().then(time::now), since: args.since },
+        changes: ChangeWindow { now: live.then_some(now), since: args.since },
+    };
+    let (evidence, mut notes) = match &args.snapshot {
+        Some(dir) => {
+            let (docs, notes) = portdoctor_collect::aws_snapshot::read_aws(dir)?;
+            let ev = portdoctor_parse::aws::parse_aws(&docs).map_err(|e| Fail(format!("{}/{e}", dir.display())))?;
+            (ev, notes)
+        }
+        None => {
+            let scope = match &query.target {
+                CloudTarget::Instance(i) => portdoctor_aws::Scope::Instance(i.clone()),
+                CloudTarget::PublicIp(ip) => portdoctor_aws::Scope::PublicIp(*ip),
+            };
+            let opts = portdoctor_aws::AwsOptions { region: args.region.clone(), profile: args.profile.clone() };
+            let collected = portdoctor_aws::collect_blocking(opts.clone(), scope).map_err(Fail)?;
+            let note = format!("live AWS API, region {}", collected.region.as_deref().unwrap_or("(none configured)"));
+            let mut docs = collected.docs;
+            let network = parse_live(&docs)?;
+            // The platform layer is asked about exactly what the network walk passed through.
+            let subject = platform_subject(&network, &query);
+            let since = match args.since {
+                Since::Ago(secs) => now.0 - secs,
+                Since::At(t) => t.0,
+            };
+            // CloudTrail answers 2 lookups a second: skip the VPC and subnet, whose changes that
+            // matter here (gateway detach, route-table association) also name the gateway or table.
+            let mut resources: Vec<String> = subject.instance.iter().cloned().collect();
+            resources.extend(
+                subject
+                    .interfaces
+                    .iter()
+                    .chain(&subject.resources)
+                    .filter(|r| !r.starts_with("vpc-") && !r.starts_with("subnet-"))
+                    .cloned(),
+            );
+            let scope = portdoctor_aws::PlatformScope { instance: subject.instance, resources, since, until: now.0 };
+            let platform = portdoctor_aws::collect_platform_blocking(opts, scope).map_err(Fail)?;
+            docs.extend(platform.docs.into_iter().map(|(name, text)| (format!("platform-{name}"), text)));
+            (parse_live(&docs)?, vec![note])
+        }
     };
     let mut d = diagnose_cloud(&evidence, &query);
     notes.append(&mut d.notes);
@@ -130,10 +154,13 @@ fn cloud(args: CloudArgs) -> Result<u8, Fail> {
     Ok(d.status.exit_code() as u8)
 }
 
+fn parse_live(docs: &[(String, String)]) -> Result<portdoctor_model::cloud::AwsEvidence, Fail> {
+    portdoctor_parse::aws::parse_aws(docs).map_err(|e| Fail(format!("live AWS API: {e}")))
+}
+
 fn snapshot_aws(out: &Path, region: Option<String>, profile: Option<String>) -> Result<u8, Fail> {
-    let collected =
-        portdoctor_aws::collect_blocking(portdoctor_aws::AwsOptions { region, profile }, portdoctor_aws::Scope::Region)
-            .map_err(Fail)?;
+    let opts = portdoctor_aws::AwsOptions { region, profile };
+    let collected = portdoctor_aws::collect_blocking(opts.clone(), portdoctor_aws::Scope::Region).map_err(Fail)?;
     if collected.failed_everything {
         let why =
             collected.docs.iter().find(|(n, _)| n == "portdoctor-calls.json").map(|(_, d)| d.as_str()).unwrap_or("");
@@ -145,16 +172,23 @@ fn snapshot_aws(out: &Path, region: Option<String>, profile: Option<String>) -> 
             first.unwrap_or_else(|| "every call failed".into())
         )));
     }
+    let mut docs = collected.docs;
+    let now = time::now();
+    let scope = portdoctor_aws::PlatformScope { since: now.0 - 14 * 86_400, until: now.0, ..Default::default() };
+    let platform = portdoctor_aws::collect_platform_blocking(opts, scope).map_err(Fail)?;
+    docs.extend(platform.docs.into_iter().map(|(name, text)| (format!("platform-{name}"), text)));
+    let stamp = serde_json::json!({"PortdoctorSnapshot": {"TakenAt": now.to_string(), "Region": collected.region}});
+    docs.push(("portdoctor-snapshot.json".into(), stamp.to_string()));
     // Refuse to write what portdoctor itself could not read back.
-    portdoctor_parse::aws::parse_aws(&collected.docs).map_err(|e| Fail(format!("live AWS API: {e}")))?;
+    parse_live(&docs)?;
     std::fs::create_dir_all(out).map_err(|e| Fail(format!("{}: cannot create: {e}", out.display())))?;
-    for (name, text) in &collected.docs {
+    for (name, text) in &docs {
         let path = out.join(name);
         std::fs::write(&path, text).map_err(|e| Fail(format!("{}: cannot write: {e}", path.display())))?;
     }
     eprintln!(
         "wrote an AWS snapshot of {} documents (region {}) to {}",
-        collected.docs.len(),
+        docs.len(),
         collected.region.as_deref().unwrap_or("?"),
         out.display()
     );

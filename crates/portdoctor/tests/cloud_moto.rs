@@ -17,6 +17,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
+mod recorded_aws;
+
 /// The moto endpoint: `MOTO_ENDPOINT` (started by scripts/test), else one started for this test
 /// binary, which dies when the binary exits (its shell waits on our stdin).
 fn moto() -> &'static str {
@@ -183,8 +185,14 @@ impl Account {
 }
 
 fn portdoctor(endpoint: &str, region: &str, args: &[&str]) -> (i32, Value, String) {
+    portdoctor_env(endpoint, region, args, &[])
+}
+
+/// With extra environment, e.g. a service-specific endpoint (`AWS_ENDPOINT_URL_HEALTH`).
+fn portdoctor_env(endpoint: &str, region: &str, args: &[&str], env: &[(&str, &str)]) -> (i32, Value, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_portdoctor"))
         .args(args)
+        .envs(env.iter().copied())
         .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
@@ -467,4 +475,84 @@ fn iam_policy_covers_every_call() {
         actions.iter().all(|a| a.starts_with("ec2:Describe") || a.starts_with("ec2:Get")),
         "read-only: {actions:?}"
     );
+}
+
+/// The seed incident over the real wire: EC2 from moto (every network layer admits tcp/80), and
+/// AWS Health (RPC v2 CBOR), GuardDuty (REST-JSON), CloudTrail and Support (JSON 1.1) from the
+/// recorded responses of examples/seed-incident, re-addressed to this account's instance.
+#[tokio::test]
+async fn abuse_block_through_the_platform_services_wire_protocols() {
+    let a = Account::healthy("ca-central-1", "203.0.113.31").await;
+    let eni = a.c.describe_network_interfaces().filters(vpc_filter(&a.vpc)).send().await.unwrap().network_interfaces()
+        [0]
+    .network_interface_id()
+    .unwrap()
+    .to_string();
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed-incident/aws");
+    let replace = [
+        ("i-0a1b2c3d4e5f60718", a.instance.as_str()),
+        ("203.0.113.10", a.public_ip.as_str()),
+        ("sg-0d1e2f3a4b5c6d7e8", a.sg.as_str()),
+        ("eni-0f1e2d3c4b5a69788", eni.as_str()),
+    ];
+    let answers = recorded_aws::Answers::from_folder(&seed, &replace);
+    let server = recorded_aws::serve(answers.clone());
+    let url = server.url.as_str();
+    let env = |url| {
+        [
+            ("AWS_ENDPOINT_URL_HEALTH", url),
+            ("AWS_ENDPOINT_URL_GUARDDUTY", url),
+            ("AWS_ENDPOINT_URL_CLOUDTRAIL", url),
+            ("AWS_ENDPOINT_URL_SUPPORT", url),
+        ]
+    };
+    let args = ["cloud", "--json", "--port", "80", "--instance", &a.instance, "--since", "2026-11-01"];
+    let (code, r, err) = portdoctor_env(moto(), a.region, &args, &env(url));
+    assert_eq!(code, 1, "{r:#}\n{err}");
+    assert_eq!(codes(&r), ["ABUSE_BLOCK", "INSTANCE_COMPROMISED"], "{r:#}");
+    assert_eq!(r["verdict"]["causes"][0]["confidence"], "confirmed");
+    assert_eq!(r["verdict"]["causes"][1]["blocking"], false);
+    let timeline = r["timeline"].as_array().unwrap();
+    let sg = timeline.iter().find(|t| t["event"] == "AuthorizeSecurityGroupIngress").unwrap();
+    assert_eq!((sg["actor"].as_str(), sg["component"].as_str()), (Some("deploy-bot"), Some(a.sg.as_str())));
+    let asked = server.requests.lock().unwrap().clone();
+    for want in [
+        "cbor DescribeEvents smithy-protocol=rpc-v2-cbor",
+        "cbor DescribeAffectedEntities smithy-protocol=rpc-v2-cbor",
+        "json1.1 CloudTrail_20131101.LookupEvents",
+        "json1.1 AWSSupport_20130415.DescribeCases",
+        "rest-json GET /detector",
+    ] {
+        assert!(asked.iter().any(|q| q == want), "{want} not asked: {asked:#?}");
+    }
+    assert!(
+        asked.iter().any(|q| q.starts_with("rest-json POST /detector/") && q.ends_with("/findings/get")),
+        "{asked:#?}"
+    );
+
+    // The same through `snapshot aws` and `cloud --snapshot`, offline.
+    let dir = std::env::temp_dir().join(format!("portdoctor-platform-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (code, _, err) =
+        portdoctor_env(moto(), a.region, &["snapshot", "aws", "--out", dir.to_str().unwrap()], &env(url));
+    assert_eq!(code, 0, "{err}");
+    let offline_args = [&args[..], &["--snapshot", dir.to_str().unwrap()]].concat();
+    let (_, offline, err) = portdoctor("http://127.0.0.1:9", a.region, &offline_args);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(offline["verdict"], r["verdict"], "snapshot differs from live\n{err}");
+
+    // No Business support plan (Health and Support answer SubscriptionRequiredException) and no
+    // GuardDuty detector: the network verdict stands, and each check says where else to look.
+    let bare = recorded_aws::serve(recorded_aws::Answers { no_support_plan: true, no_detector: true, ..answers });
+    let (code, r, err) = portdoctor_env(moto(), a.region, &args, &env(bare.url.as_str()));
+    assert_eq!(code, 0, "{r:#}\n{err}");
+    let check = |id: &str| r["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap().clone();
+    let health = check("platform.abuse");
+    assert_eq!(health["status"], "unknown");
+    assert!(health["evidence"][0].as_str().unwrap().contains("EventBridge"), "{health:#}");
+    assert_eq!(check("platform.support")["status"], "unknown");
+    let gd = check("platform.guardduty");
+    assert_eq!(gd["status"], "unknown");
+    assert!(gd["evidence"][0].as_str().unwrap().contains("create-detector"), "{gd:#}");
+    assert_eq!(check("platform.cloudtrail")["status"], "pass");
 }
