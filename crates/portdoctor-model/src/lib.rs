@@ -12,6 +12,7 @@ pub mod host;
 pub mod knowledge;
 pub mod net;
 pub mod platform;
+pub mod probe;
 pub mod time;
 
 pub use diagnosis::{

@@ -474,8 +474,9 @@ fn iam_policy_covers_every_call() {
     let services = ["ec2:", "health:", "support:", "guardduty:", "cloudtrail:"];
     let mut called = 0;
     for file in ["lib.rs", "platform.rs"] {
-        let src = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../portdoctor-aws/src").join(file))
-            .unwrap();
+        let src =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../portdoctor-aws/src").join(file))
+                .unwrap();
         for used in src.split('"').filter(|s| services.iter().any(|p| s.starts_with(p)) && !s.contains(' ')) {
             assert!(actions.contains(&used), "{used} is called but not in docs/iam-policy.json");
             called += 1;

@@ -1,0 +1,380 @@
+//! `portdoctor diagnose`: the layers joined into one verdict, and the reasoning across them.
+//!
+//! The configuration layers (cloud, platform, host) say what *should* happen; probes and the NIC
+//! capture say what *does*. The rules below join them, each written out so it can be tested:
+//!
+//! | wire from here | SYN at the NIC | configuration | conclusion |
+//! |---|---|---|---|
+//! | filtered | none of ours | cloud blocks | the cloud causes, confirmed by the wire |
+//! | filtered | none of ours | cloud admits | `UPSTREAM_FILTERED` (the platform layer says whether it is an abuse block) |
+//! | filtered | arrived, no answer | — | the host layer's cause (a drop rule, rp_filter…) |
+//! | filtered | arrived, SYN-ACK left | — | the reply is lost upstream: `UPSTREAM_FILTERED` |
+//! | refused | — | — | `NOT_LISTENING` or a reject rule (the host layer says which) |
+//! | open elsewhere (`--vantage`) | — | — | `CARRIER_BLOCK` |
+//!
+//! When the evidence cannot decide, the report says which next step would (a capture, the cloud
+//! layer, the Elastic-IP swap experiment), and the verdict is inconclusive.
+
+use portdoctor_model::probe::{Answer, CaptureReport, ProbeOutcome, ProbeReport};
+use portdoctor_model::{
+    Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Hop, Knowledge, Layer, Query, TimelineEntry,
+};
+
+/// Everything `diagnose` could gather.
+#[derive(Debug, Clone)]
+pub struct Layers {
+    pub query: Query,
+    /// Ports that should answer if the instance and its address are up (22 by default).
+    pub control_ports: Vec<u16>,
+    /// From here first; then any other vantage.
+    pub probes: Vec<ProbeReport>,
+    /// `None`: not attempted (no SSH); `Unavailable`: attempted and could not be had.
+    pub capture: Option<Knowledge<CaptureReport>>,
+    pub cloud: Option<Diagnosis>,
+    pub host: Option<Diagnosis>,
+    /// Layers that could not be reached (SSH refused, no credentials), as checks.
+    pub unreached: Vec<Check>,
+    pub notes: Vec<String>,
+}
+
+fn path_check(id: &str, status: CheckStatus, summary: impl Into<String>) -> Check {
+    Check::new(id, Layer::Path, CheckKind::Path, status, summary)
+}
+
+/// The Elastic-IP swap experiment of the seed incident, as instructions (portdoctor never runs it).
+const SWAP_EXPERIMENT: &str = "To tell a block on the address from one on the instance: allocate a spare Elastic IP, associate it with the instance (aws ec2 associate-address --allocation-id <spare> --instance-id <i-…> --allow-reassociation), and probe again; then move the original address to a scratch instance and probe it there. Whichever follows the block is blocked";
+
+struct Wire<'a> {
+    here: Option<&'a ProbeReport>,
+    target: Option<ProbeOutcome>,
+    control_open: Option<u16>,
+}
+
+fn wire<'a>(l: &'a Layers) -> Wire<'a> {
+    let here = l.probes.iter().find(|p| p.vantage == "here");
+    let target = here.and_then(|p| p.verdict(l.query.port));
+    let control_open =
+        here.and_then(|p| l.control_ports.iter().copied().find(|c| matches!(p.verdict(*c), Some(ProbeOutcome::Open))));
+    Wire { here, target, control_open }
+}
+
+fn probe_checks(l: &Layers, w: &Wire<'_>, checks: &mut Vec<Check>) {
+    for p in &l.probes {
+        let id = if p.vantage == "here" { "path.probe".to_string() } else { format!("path.probe.{}", p.vantage) };
+        let Some(outcome) = p.verdict(l.query.port) else { continue };
+        let status = match outcome {
+            ProbeOutcome::Open => CheckStatus::Pass,
+            ProbeOutcome::Error { .. } => CheckStatus::Unknown,
+            _ => CheckStatus::Fail,
+        };
+        let evidence = p.attempts.iter().map(|a| {
+            format!(
+                "{} {}/{} from port {}: {} in {} ms (probe from {})",
+                p.target,
+                p.proto,
+                a.port,
+                a.source_port.map(|s| s.to_string()).unwrap_or_else(|| "?".into()),
+                a.outcome.word(),
+                a.millis,
+                p.vantage
+            )
+        });
+        checks.push(
+            path_check(&id, status, format!("{}/{} from {}: {}", p.proto, l.query.port, p.vantage, outcome.word()))
+                .with_evidence(evidence),
+        );
+    }
+    if let Some(here) = w.here {
+        for c in &l.control_ports {
+            if let Some(o) = here.verdict(*c) {
+                let status = if o == ProbeOutcome::Open { CheckStatus::Pass } else { CheckStatus::Warn };
+                let mut check = path_check("path.control", status, format!("control port {c}: {}", o.word()));
+                check.kind = CheckKind::Context;
+                checks.push(check);
+            }
+        }
+    }
+}
+
+/// Our SYNs at the NIC: `Some(true)` if any arrived (matched by source port), `Some(false)` if the
+/// capture ran and none did, `None` without a capture.
+fn arrivals(l: &Layers, w: &Wire<'_>, checks: &mut Vec<Check>) -> (Option<bool>, Option<Answer>, Vec<String>) {
+    let ours: Vec<u16> = w
+        .here
+        .map(|p| p.attempts.iter().filter(|a| a.port == l.query.port).filter_map(|a| a.source_port).collect())
+        .unwrap_or_default();
+    match &l.capture {
+        None => {
+            checks.push(path_check(
+                "path.capture",
+                CheckStatus::Skipped,
+                "No capture on the instance (give --ssh to run one)",
+            ));
+            (None, None, vec![])
+        }
+        Some(Knowledge::Unavailable(m)) => {
+            checks.push(
+                path_check("path.capture", CheckStatus::Unknown, "Could not capture on the instance")
+                    .with_evidence([m.describe()]),
+            );
+            (None, None, vec![])
+        }
+        Some(Knowledge::Known(c)) => {
+            let seen: Vec<_> = c.syns().filter(|p| ours.contains(&p.remote_port)).collect();
+            let others = c.syns().count() - seen.len();
+            let answer = seen.iter().find_map(|s| c.answers_to(s.remote_port).find_map(|a| a.answer));
+            let mut evidence: Vec<String> = seen
+                .iter()
+                .map(|s| {
+                    format!("SYN from {}:{} reached {} at +{:.3}s (capture)", s.remote, s.remote_port, c.iface, s.at)
+                })
+                .collect();
+            for s in &seen {
+                for a in c.answers_to(s.remote_port) {
+                    evidence.push(format!(
+                        "{} left {} for {}:{} at +{:.3}s (capture)",
+                        match a.answer {
+                            Some(Answer::SynAck) => "SYN-ACK",
+                            Some(Answer::Rst) => "RST",
+                            _ => "ICMP error",
+                        },
+                        c.iface,
+                        a.remote,
+                        a.remote_port,
+                        a.at
+                    ));
+                }
+            }
+            if others > 0 {
+                evidence.push(format!("{others} other SYN(s) to port {} arrived from other sources (capture)", c.port));
+            }
+            let (status, summary) = match (seen.len(), answer) {
+                (0, _) if ours.is_empty() => (CheckStatus::Unknown, "No probe to match in the capture".to_string()),
+                (0, _) => (
+                    CheckStatus::Fail,
+                    format!("None of your {} SYNs reached {} in {:.1}s", ours.len(), c.iface, c.seconds),
+                ),
+                (n, None) => {
+                    (CheckStatus::Fail, format!("Your {n} SYN(s) reached {}; nothing left in answer", c.iface))
+                }
+                (n, Some(Answer::SynAck)) => {
+                    (CheckStatus::Pass, format!("Your {n} SYN(s) reached {} and SYN-ACKs left", c.iface))
+                }
+                (n, Some(Answer::Rst)) => {
+                    (CheckStatus::Fail, format!("Your {n} SYN(s) reached {}; RSTs left", c.iface))
+                }
+                (n, Some(Answer::Icmp)) => {
+                    (CheckStatus::Fail, format!("Your {n} SYN(s) reached {}; ICMP errors left", c.iface))
+                }
+            };
+            checks.push(path_check("path.capture", status, summary).with_evidence(evidence.clone()));
+            if ours.is_empty() {
+                return (None, None, evidence);
+            }
+            (Some(!seen.is_empty()), answer, evidence)
+        }
+    }
+}
+
+fn blocking_in(causes: &[Cause], layer: Layer) -> bool {
+    causes.iter().any(|c| c.blocking && c.layer() == layer && c.confidence != Confidence::Possible)
+}
+
+/// Joins the layers and applies the reasoning rules.
+pub fn join(l: Layers) -> Diagnosis {
+    let w = wire(&l);
+    let mut checks: Vec<Check> = Vec::new();
+    let mut causes: Vec<Cause> = Vec::new();
+    let mut path: Vec<Hop> = Vec::new();
+    let mut timeline: Vec<TimelineEntry> = Vec::new();
+    let mut notes = l.notes.clone();
+    for d in [&l.cloud, &l.host].into_iter().flatten() {
+        causes.extend(d.causes.iter().cloned());
+        checks.extend(d.checks.iter().cloned());
+        path.extend(d.path.iter().cloned());
+        timeline.extend(d.timeline.iter().cloned());
+        notes.extend(d.notes.iter().cloned());
+    }
+    if path.first().is_none_or(|h| h.hop != "internet") {
+        path.insert(
+            0,
+            Hop::new(
+                "internet",
+                l.query.from.to_string(),
+                CheckStatus::Pass,
+                format!("{}/{}", l.query.protocol, l.query.port),
+            ),
+        );
+    }
+    checks.extend(l.unreached.iter().cloned());
+    probe_checks(&l, &w, &mut checks);
+    let (arrived, answer, capture_evidence) = arrivals(&l, &w, &mut checks);
+
+    let cloud_known = l.cloud.is_some();
+    let cloud_blocks = blocking_in(&causes, Layer::Cloud);
+    let control = w.control_open.map(|c| {
+        format!(
+            "port {c} answers from here, so the instance and its address are up: the filtering is specific to port {}",
+            l.query.port
+        )
+    });
+    let silent = matches!(w.target, Some(ProbeOutcome::Filtered | ProbeOutcome::Unreachable { .. }));
+    let mut carrier_hop = None;
+
+    // Another vantage gets through where this one does not: the network in between.
+    let elsewhere_open =
+        l.probes.iter().find(|p| p.vantage != "here" && p.verdict(l.query.port) == Some(ProbeOutcome::Open));
+    if let (true, Some(v)) = (silent, elsewhere_open) {
+        let msg = format!(
+            "{}/{} answers from {} but not from here: a network between you and the provider filters it",
+            l.query.protocol, l.query.port, v.vantage
+        );
+        carrier_hop = Some(Hop::new("carrier", "-", CheckStatus::Fail, msg.clone()));
+        causes.push(
+            Cause::blocking(CauseCode::CarrierBlock, "-", Confidence::Likely, msg)
+                .with_evidence([format!("probe from {}: open; probe from here: {}", v.vantage, w.target.as_ref().map(ProbeOutcome::word).unwrap_or_default())])
+                .with_fix(["Ask the network you are on (office, VPN, ISP) whether it filters the port, or try from another network".to_string()]),
+        );
+    } else if silent && arrived == Some(false) {
+        // Nothing reached the NIC: upstream of the host.
+        let evidence: Vec<String> = capture_evidence.iter().cloned().chain(control.clone()).collect();
+        if cloud_blocks {
+            for c in causes.iter_mut().filter(|c| c.blocking && c.layer() == Layer::Cloud) {
+                c.evidence
+                    .push("the wire agrees: none of the probe's SYNs reached the instance's NIC (capture)".into());
+            }
+        } else {
+            let platform = causes.iter_mut().find(|c| c.code == CauseCode::AbuseBlock);
+            let has_platform = platform.is_some();
+            if let Some(p) = platform {
+                if p.confidence == Confidence::Possible {
+                    p.confidence = Confidence::Likely;
+                }
+                p.evidence.push(
+                    "the wire agrees: the port is filtered upstream of the instance while its configuration admits it"
+                        .into(),
+                );
+            }
+            let (confidence, msg) = if cloud_known {
+                (
+                    Confidence::Confirmed,
+                    format!(
+                        "The cloud configuration admits {}/{} yet no SYN reaches the instance's NIC: something upstream filters it",
+                        l.query.protocol, l.query.port
+                    ),
+                )
+            } else {
+                (
+                    Confidence::Likely,
+                    format!(
+                        "No SYN to port {} reaches the instance's NIC: it is filtered upstream (cloud or provider); the cloud layer was not checked",
+                        l.query.port
+                    ),
+                )
+            };
+            // The platform layer says what the upstream filter is, when it knows.
+            let msg = if has_platform {
+                format!("{msg} — the provider's abuse block (ABUSE_BLOCK) explains it")
+            } else {
+                msg
+            };
+            let mut fix = vec![];
+            if !has_platform {
+                fix.push("Check the provider's abuse notices: the account's security-contact e-mail, the AWS Health Dashboard, open support cases".to_string());
+            }
+            if !cloud_known {
+                fix.push("Give --instance i-… with AWS credentials (or a case folder with aws/) so the security groups, ACLs and routes are checked".to_string());
+            }
+            fix.push(SWAP_EXPERIMENT.to_string());
+            causes.push(
+                Cause::blocking(CauseCode::UpstreamFiltered, "-", confidence, msg)
+                    .with_evidence(evidence)
+                    .with_fix(fix),
+            );
+        }
+    } else if silent && arrived == Some(true) {
+        match answer {
+            None => {
+                let line = "the probe's SYNs reached the NIC and nothing left in answer (capture)".to_string();
+                match causes.iter_mut().find(|c| c.blocking && c.layer() == Layer::Host) {
+                    Some(c) => c.evidence.push(line),
+                    None => causes.push(
+                        Cause::blocking(CauseCode::HostFirewallDrop, "-", Confidence::Possible, "SYNs reach the NIC and nothing answers, yet the host evidence shows no rule that drops them")
+                            .with_evidence(capture_evidence.clone())
+                            .with_fix(["Run portdoctor host --port P with sudo on the instance, or watch the drop with nft monitor trace / iptables TRACE".to_string()]),
+                    ),
+                }
+            }
+            Some(Answer::SynAck) => causes.push(
+                Cause::blocking(CauseCode::UpstreamFiltered, "-", Confidence::Likely, "The instance answers (SYN-ACK left the NIC) but the answer never reaches you: the reply is dropped on the way back")
+                    .with_evidence(capture_evidence.clone())
+                    .with_fix(["Check the network ACL's outbound rules for the client's ephemeral ports, and the instance's route back to the internet".to_string()]),
+            ),
+            Some(Answer::Rst | Answer::Icmp) => {}
+        }
+    } else if matches!(w.target, Some(ProbeOutcome::Refused)) {
+        let line = format!("the probe from here was refused (RST) on port {}", l.query.port);
+        match causes.iter_mut().find(|c| matches!(c.code, CauseCode::NotListening | CauseCode::HostFirewallReject)) {
+            Some(c) => c.evidence.push(line),
+            None if l.host.is_none() => {
+                let rst_left = answer == Some(Answer::Rst);
+                causes.push(
+                    Cause::blocking(
+                        CauseCode::NotListening,
+                        "-",
+                        if rst_left { Confidence::Confirmed } else { Confidence::Likely },
+                        format!("Port {} answers with RST: nothing listens there (or a reject rule answers for it)", l.query.port),
+                    )
+                    .with_evidence([line].into_iter().chain(capture_evidence.clone()))
+                    .with_fix(["Give --ssh to read the host: which service should listen, and whether a rule rejects".to_string()]),
+                );
+            }
+            None => checks.push(
+                path_check("path.verdict", CheckStatus::Unknown, format!("{line}, yet the host evidence shows a listener and no reject rule"))
+                    .with_evidence(["is the target the instance the host evidence came from? (a moved Elastic IP, a load balancer in front)".to_string()]),
+            ),
+        }
+    }
+    if silent
+        && arrived.is_none()
+        && !cloud_blocks
+        && !blocking_in(&causes, Layer::Host)
+        && !blocking_in(&causes, Layer::Platform)
+    {
+        notes.push(format!(
+            "Next step: {}",
+            if l.capture.is_none() {
+                "give --ssh USER@HOST so a capture shows whether the SYNs reach the instance"
+            } else {
+                "fix the capture (see path.capture)"
+            }
+        ));
+        notes.push(format!("Next step: {SWAP_EXPERIMENT}"));
+        checks.push(
+            path_check(
+                "path.verdict",
+                CheckStatus::Unknown,
+                format!("Port {} is filtered from here and no layer explains it", l.query.port),
+            )
+            .with_evidence(control.clone()),
+        );
+    }
+    if let Some(h) = carrier_hop {
+        path.insert(1.min(path.len()), h);
+    }
+    timeline.sort_by(|a, b| b.time.cmp(&a.time));
+    let reachable = match &w.target {
+        Some(ProbeOutcome::Open) => {
+            format!("{}/{} answers from here, and no layer blocks it", l.query.protocol, l.query.port)
+        }
+        _ => format!("No layer blocks {}/{}", l.query.protocol, l.query.port),
+    };
+    let mut d = Diagnosis::new(l.query, causes, checks, path, reachable);
+    d.timeline = timeline;
+    notes.dedup();
+    d.notes = notes;
+    d
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,173 @@
+//! The reasoning rules, one per case, on hand-made layers.
+
+use super::*;
+use portdoctor_model::probe::{IcmpKind, ProbeAttempt, SeenPacket};
+use portdoctor_model::{Missing, Proto, Source, Status};
+
+fn query() -> Query {
+    Query {
+        command: "diagnose".into(),
+        target: Some("203.0.113.10".into()),
+        port: 8080,
+        protocol: Proto::Tcp,
+        from: Source::Internet,
+        instance: None,
+    }
+}
+
+fn probes(vantage: &str, target: ProbeOutcome, control: ProbeOutcome) -> ProbeReport {
+    let a = |port, source_port, outcome| ProbeAttempt { port, source_port: Some(source_port), outcome, millis: 5 };
+    ProbeReport {
+        vantage: vantage.into(),
+        target: "203.0.113.10".parse().unwrap(),
+        proto: Proto::Tcp,
+        attempts: vec![a(8080, 40001, target.clone()), a(8080, 40002, target), a(22, 40003, control)],
+    }
+}
+
+fn capture(packets: Vec<SeenPacket>) -> Option<Knowledge<CaptureReport>> {
+    Some(Knowledge::Known(CaptureReport { iface: "eth0".into(), port: 8080, seconds: 2.0, packets }))
+}
+
+fn syn(remote_port: u16) -> SeenPacket {
+    SeenPacket { at: 0.1, remote: "198.51.100.2".parse().unwrap(), remote_port, local_port: 8080, answer: None }
+}
+
+fn answer(remote_port: u16, a: Answer) -> SeenPacket {
+    SeenPacket { answer: Some(a), ..syn(remote_port) }
+}
+
+/// A diagnosis of one layer with the given causes and nothing else.
+fn layer(causes: Vec<Cause>) -> Diagnosis {
+    Diagnosis::new(query(), causes, vec![], vec![], "ok".into())
+}
+
+fn layers(probes: Vec<ProbeReport>, capture: Option<Knowledge<CaptureReport>>) -> Layers {
+    Layers {
+        query: query(),
+        control_ports: vec![22],
+        probes,
+        capture,
+        cloud: None,
+        host: None,
+        unreached: vec![],
+        notes: vec![],
+    }
+}
+
+fn codes(d: &Diagnosis) -> Vec<&'static str> {
+    d.causes.iter().map(|c| c.code.as_str()).collect()
+}
+
+#[test]
+fn filtered_nothing_at_nic_cloud_admits_is_upstream_and_confirms_a_possible_abuse_block() {
+    let mut l = layers(vec![probes("here", ProbeOutcome::Filtered, ProbeOutcome::Open)], capture(vec![syn(50000)]));
+    let abuse = Cause::blocking(CauseCode::AbuseBlock, "i-1", Confidence::Possible, "may be blocked");
+    l.cloud = Some(layer(vec![abuse]));
+    let d = join(l);
+    assert_eq!(d.status, Status::Blocked);
+    // The confirmed fact first, its likely explanation next, named in the summary.
+    assert_eq!(codes(&d), ["UPSTREAM_FILTERED", "ABUSE_BLOCK"]);
+    assert_eq!(d.causes[1].confidence, Confidence::Likely, "the wire raises a possible abuse block");
+    let up = &d.causes[0];
+    assert_eq!(up.confidence, Confidence::Confirmed);
+    assert!(d.summary.contains("abuse block"), "{}", d.summary);
+    assert!(up.evidence.iter().any(|e| e.contains("port 22 answers")), "{:?}", up.evidence);
+    assert!(up.evidence.iter().any(|e| e.contains("other SYN")), "a stranger's SYN is not ours: {:?}", up.evidence);
+    assert!(up.fix.iter().any(|f| f.contains("Elastic IP")));
+    let cap = d.checks.iter().find(|c| c.id == "path.capture").unwrap();
+    assert!(cap.summary.starts_with("None of your 2 SYNs reached eth0"), "{}", cap.summary);
+}
+
+#[test]
+fn filtered_nothing_at_nic_and_the_cloud_blocks_confirms_the_cloud_cause() {
+    let mut l = layers(vec![probes("here", ProbeOutcome::Filtered, ProbeOutcome::Open)], capture(vec![]));
+    l.cloud =
+        Some(layer(vec![Cause::blocking(CauseCode::SecurityGroupNoIngress, "sg-1", Confidence::Confirmed, "sg")]));
+    let d = join(l);
+    assert_eq!(codes(&d), ["SECURITY_GROUP_NO_INGRESS"]);
+    assert!(d.causes[0].evidence.iter().any(|e| e.contains("the wire agrees")));
+}
+
+#[test]
+fn syn_arrives_and_nothing_leaves_is_the_host_layers_cause() {
+    let mut l =
+        layers(vec![probes("here", ProbeOutcome::Filtered, ProbeOutcome::Open)], capture(vec![syn(40001), syn(40002)]));
+    l.host = Some(layer(vec![Cause::blocking(CauseCode::HostFirewallDrop, "INPUT", Confidence::Confirmed, "drop")]));
+    let d = join(l.clone());
+    assert_eq!(codes(&d), ["HOST_FIREWALL_DROP"]);
+    assert!(d.causes[0].evidence.iter().any(|e| e.contains("nothing left in answer")));
+    // Without a host cause to name, it is a possible drop: inconclusive, not reachable.
+    l.host = Some(layer(vec![]));
+    let d = join(l);
+    assert_eq!(d.status, Status::Inconclusive);
+    assert_eq!(d.causes[0].confidence, Confidence::Possible);
+}
+
+#[test]
+fn syn_ack_left_but_never_arrived_is_lost_on_the_way_back() {
+    let l = layers(
+        vec![probes("here", ProbeOutcome::Filtered, ProbeOutcome::Open)],
+        capture(vec![syn(40001), answer(40001, Answer::SynAck)]),
+    );
+    let d = join(l);
+    assert_eq!(codes(&d), ["UPSTREAM_FILTERED"]);
+    assert!(d.causes[0].message.contains("reply"));
+}
+
+#[test]
+fn refused_without_host_evidence_is_not_listening() {
+    let l = layers(
+        vec![probes("here", ProbeOutcome::Refused, ProbeOutcome::Open)],
+        capture(vec![syn(40001), answer(40001, Answer::Rst)]),
+    );
+    let d = join(l);
+    assert_eq!(codes(&d), ["NOT_LISTENING"]);
+    assert_eq!(d.causes[0].confidence, Confidence::Confirmed, "the RST was seen leaving the NIC");
+    let mut l = layers(vec![probes("here", ProbeOutcome::Refused, ProbeOutcome::Open)], None);
+    l.host =
+        Some(layer(vec![Cause::blocking(CauseCode::HostFirewallReject, "INPUT", Confidence::Confirmed, "reject")]));
+    let d = join(l);
+    assert_eq!(codes(&d), ["HOST_FIREWALL_REJECT"]);
+    assert!(d.causes[0].evidence.iter().any(|e| e.contains("refused (RST)")));
+}
+
+#[test]
+fn open_elsewhere_but_not_here_is_the_carrier() {
+    let l = layers(
+        vec![
+            probes(
+                "here",
+                ProbeOutcome::Unreachable { kind: IcmpKind::AdminProhibited, from: None },
+                ProbeOutcome::Open,
+            ),
+            probes("ssh-host", ProbeOutcome::Open, ProbeOutcome::Open),
+        ],
+        None,
+    );
+    let d = join(l);
+    assert_eq!(codes(&d), ["CARRIER_BLOCK"]);
+    assert_eq!(d.path[1].hop, "carrier");
+}
+
+#[test]
+fn undecidable_says_which_step_would_decide() {
+    let d = join(layers(vec![probes("here", ProbeOutcome::Filtered, ProbeOutcome::Open)], None));
+    assert_eq!(d.status, Status::Inconclusive);
+    assert!(d.notes.iter().any(|n| n.contains("--ssh")));
+    assert!(d.notes.iter().any(|n| n.contains("Elastic IP")));
+    let unavailable = Some(Knowledge::Unavailable(Missing::new("capture", "no CAP_NET_RAW", "sudo")));
+    let d = join(layers(vec![probes("here", ProbeOutcome::Filtered, ProbeOutcome::Open)], unavailable));
+    assert_eq!(d.status, Status::Inconclusive);
+    assert_eq!(d.checks.iter().find(|c| c.id == "path.capture").unwrap().status, CheckStatus::Unknown);
+}
+
+#[test]
+fn open_from_here_with_nothing_against_is_reachable() {
+    let d = join(layers(
+        vec![probes("here", ProbeOutcome::Open, ProbeOutcome::Open)],
+        capture(vec![syn(40001), answer(40001, Answer::SynAck)]),
+    ));
+    assert_eq!(d.status, Status::Reachable, "{:#?}", d.checks);
+    assert!(d.summary.contains("answers from here"));
+}
