@@ -6,7 +6,9 @@
 //! is recorded with why (tool missing, permission denied, failed), never dropped.
 
 pub mod aws_snapshot;
+pub mod capture;
 pub mod host;
+pub mod probe;
 pub mod procs;
 pub mod snapshot;
 pub mod sockdiag;

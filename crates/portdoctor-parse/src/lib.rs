@@ -11,6 +11,7 @@ pub mod iproute;
 pub mod ipset;
 pub mod iptables;
 pub mod nft;
+pub mod packet;
 pub mod platform;
 pub mod procfs;
 pub mod sockdiag;
