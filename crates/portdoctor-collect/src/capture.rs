@@ -116,10 +116,12 @@ fn ifindex(name: &str) -> Option<u32> {
 pub const CAP_REMEDY: &str = "run it as root (sudo), or give the binary the capability once: sudo setcap cap_net_raw+ep \"$(command -v portdoctor)\"";
 
 /// Captures for `duration`, or until `stop` returns true (checked every 50 ms).
+/// `ready` is called once the filter is attached, so a caller can start probing.
 pub fn capture(
     port: u16,
     iface: Option<&str>,
     duration: Duration,
+    ready: &dyn Fn(),
     stop: &dyn Fn() -> bool,
 ) -> Result<CaptureReport, Missing> {
     let what = "packets at the NIC";
@@ -143,6 +145,7 @@ pub fn capture(
         Missing::new(what, format!("cannot attach the BPF filter: {e}"), "run on a Linux kernel with socket filters")
     })?;
     let _ = sock.set_read_timeout(Some(Duration::from_millis(50)));
+    ready();
     let start = Instant::now();
     let mut packets = Vec::new();
     let mut buf = vec![0u8; 65_536];
@@ -179,7 +182,9 @@ mod tests {
         let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = done.clone();
         let cap = std::thread::spawn(move || {
-            capture(port, Some("lo"), Duration::from_secs(5), &|| flag.load(std::sync::atomic::Ordering::Relaxed))
+            capture(port, Some("lo"), Duration::from_secs(5), &|| {}, &|| {
+                flag.load(std::sync::atomic::Ordering::Relaxed)
+            })
         });
         std::thread::sleep(Duration::from_millis(300));
         let c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();

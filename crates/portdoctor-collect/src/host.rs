@@ -152,7 +152,7 @@ fn sockets() -> RawSource {
 }
 
 /// The (family, table) pairs iptables-nft manages, from its save output (`*filter` lines).
-fn iptables_nft_tables(raw: &RawHost) -> Vec<(String, String)> {
+pub(crate) fn iptables_nft_tables(raw: &RawHost) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (name, family) in [(files::IPTABLES_NFT, "ip"), (files::IP6TABLES_NFT, "ip6")] {
         if let Some(src) = raw.sources.get(name).filter(|s| s.outcome == Outcome::Ok) {

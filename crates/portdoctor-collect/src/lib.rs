@@ -10,5 +10,7 @@ pub mod capture;
 pub mod host;
 pub mod probe;
 pub mod procs;
+pub mod remote;
 pub mod snapshot;
 pub mod sockdiag;
+pub mod ssh;

@@ -86,6 +86,51 @@ pub fn write_manifest(raw: &RawHost, created: Option<String>) -> String {
     serde_json::to_string_pretty(&m).unwrap_or_default() + "\n"
 }
 
+/// A whole host snapshot as one JSON document on stdout (`snapshot host --out -`), for reading a
+/// host over SSH in one command: the manifest plus each source's text.
+pub fn write_bundle(raw: &RawHost, created: Option<String>) -> String {
+    let files: BTreeMap<&str, String> = raw
+        .sources
+        .iter()
+        .filter(|(_, s)| s.outcome == Outcome::Ok)
+        .map(|(n, s)| (n.as_str(), String::from_utf8_lossy(&s.content).into_owned()))
+        .collect();
+    let manifest: serde_json::Value = serde_json::from_str(&write_manifest(raw, created)).unwrap_or_default();
+    serde_json::json!({"format": BUNDLE_FORMAT, "version": 1, "manifest": manifest, "files": files}).to_string()
+}
+
+const BUNDLE_FORMAT: &str = "portdoctor-host-bundle";
+
+/// Reads `write_bundle`'s document back (`file` names where it came from, for errors).
+pub fn read_bundle(file: &str, text: &str) -> Result<RawHost, ParseError> {
+    #[derive(Deserialize)]
+    struct Bundle {
+        format: String,
+        manifest: serde_json::Value,
+        files: BTreeMap<String, String>,
+    }
+    let b: Bundle = serde_json::from_str(text)
+        .map_err(|e| ParseError::new(file, format!("line {} column {}", e.line(), e.column()), e.to_string()))?;
+    if b.format != BUNDLE_FORMAT {
+        return Err(ParseError::new(file, "format", format!("'{}' is not a host bundle", b.format)));
+    }
+    let mut raw = RawHost::default();
+    for (name, mut src) in parse_manifest(&b.manifest.to_string())
+        .map_err(|e| ParseError::new(file, format!("manifest.{}", e.field), e.message))?
+    {
+        if src.outcome == Outcome::Ok {
+            src.content = b
+                .files
+                .get(&name)
+                .ok_or_else(|| ParseError::new(file, format!("files.{name}"), "listed as obtained but missing"))?
+                .clone()
+                .into_bytes();
+        }
+        raw.sources.insert(name, src);
+    }
+    Ok(raw)
+}
+
 /// Reads the manifest's source descriptions (without contents, which live in their own files).
 pub fn parse_manifest(text: &str) -> Result<BTreeMap<String, RawSource>, ParseError> {
     let m: Manifest = serde_json::from_str(text).map_err(|e| {

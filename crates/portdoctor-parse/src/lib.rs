@@ -16,6 +16,7 @@ pub mod platform;
 pub mod procfs;
 pub mod sockdiag;
 pub mod sockets;
+pub mod ss;
 
 use std::fmt;
 

@@ -17,9 +17,17 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// On the server itself: the host layers (listener, accept queue, conntrack; firewall and
-    /// rp_filter are reported as not checked yet).
+    /// From anywhere: every layer it can reach — probes from here, the cloud and platform layers,
+    /// the host over SSH with a capture at its NIC — joined into one verdict.
+    Diagnose(DiagnoseArgs),
+    /// On the server itself: the host layers (listener, firewall, kernel path, accept queue,
+    /// conntrack).
     Host(HostArgs),
+    /// What the wire says: TCP (or UDP) attempts to the port and to control ports, each open,
+    /// refused, filtered or an ICMP error of a named kind.
+    Probe(ProbeArgs),
+    /// On the instance: which SYNs to the port reach the NIC and what leaves in answer.
+    Capture(CaptureArgs),
     /// The AWS path to an instance or public address: internet gateway, routes, network ACLs,
     /// security groups, interface and instance, from a snapshot (or the live API).
     Cloud(CloudArgs),
@@ -96,6 +104,18 @@ pub struct CloudArgs {
     /// The public (or Elastic) IP address the clients use.
     #[arg(long)]
     pub public_ip: Option<IpAddr>,
+    /// An AWS snapshot folder (AWS CLI JSON, as `portdoctor snapshot aws` or Batfish lay it out).
+    #[arg(long)]
+    pub snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// AWS access and the cloud question's finer points, shared by `cloud` and `diagnose`.
+#[derive(Debug, Args)]
+pub struct AwsArgs {
     /// The client's ephemeral ports, which stateless network ACLs must let replies reach.
     #[arg(long, default_value = "1024-65535", value_parser = parse_ports)]
     pub client_ports: PortRange,
@@ -103,15 +123,93 @@ pub struct CloudArgs {
     /// (2026-11-01) or time (2026-11-01T08:00:00Z).
     #[arg(long, default_value = "14d", value_parser = parse_since)]
     pub since: Since,
-    /// An AWS snapshot folder (AWS CLI JSON, as `portdoctor snapshot aws` or Batfish lay it out).
-    #[arg(long)]
-    pub snapshot: Option<PathBuf>,
     #[arg(long)]
     pub region: Option<String>,
     #[arg(long)]
     pub profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    /// HOST:PORT, [V6]:PORT, or HOST with --port. HOST is an address or a name.
+    pub target: String,
+    /// The port, when TARGET does not carry one.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+    #[arg(long, default_value = "tcp", value_parser = parse_proto)]
+    pub proto: Proto,
+    /// The client: `internet` (every public address), an address, or a CIDR.
+    #[arg(long, default_value = "internet", value_parser = parse_source)]
+    pub from: Source,
+    /// Read the host over SSH with your own ssh client and config: [USER@]HOST or
+    /// ssh://[USER@]HOST[:PORT].
+    #[arg(long)]
+    pub ssh: Option<String>,
+    /// Passed to ssh as -F FILE.
+    #[arg(long, value_name = "FILE")]
+    pub ssh_config: Option<PathBuf>,
+    /// Passed to ssh as -o OPT (repeatable).
+    #[arg(long, value_name = "OPT")]
+    pub ssh_option: Vec<String>,
+    /// Passed to ssh as -i FILE.
+    #[arg(long, value_name = "FILE")]
+    pub ssh_identity: Option<PathBuf>,
+    /// The instance (i-…), for the cloud and platform layers.
+    #[arg(long)]
+    pub instance: Option<String>,
+    /// A case folder: aws/ (an AWS snapshot) and/or host/ (a host snapshot), optionally
+    /// probes.json and capture.json. Nothing is sent on the network.
+    #[arg(long)]
+    pub snapshot: Option<PathBuf>,
+    /// Ports that should answer when the instance is up (repeatable; default 22).
+    #[arg(long = "control-port", default_values_t = [22u16])]
+    pub control_ports: Vec<u16>,
+    /// Also probe from another vantage point: `ssh-host` (the --ssh host).
+    #[arg(long)]
+    pub vantage: Option<String>,
+    /// How long one probe waits for an answer, in milliseconds.
+    #[arg(long, default_value_t = 1500)]
+    pub timeout_ms: u64,
+    #[command(flatten)]
+    pub aws: AwsArgs,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// HOST:PORT, [V6]:PORT, or HOST with --port.
+    pub target: String,
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+    #[arg(long, default_value = "tcp", value_parser = parse_proto)]
+    pub proto: Proto,
+    /// Ports that should answer when the host is up (repeatable; default 22).
+    #[arg(long = "control-port", default_values_t = [22u16])]
+    pub control_ports: Vec<u16>,
+    /// Attempts per port, all at once.
+    #[arg(long, default_value_t = 3)]
+    pub attempts: usize,
+    #[arg(long, default_value_t = 1500)]
+    pub timeout_ms: u64,
+    /// JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: u16,
+    /// One interface (default: all).
+    #[arg(long)]
+    pub iface: Option<String>,
+    /// Seconds to capture.
+    #[arg(long, default_value_t = 10)]
+    pub duration: u32,
+    /// JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

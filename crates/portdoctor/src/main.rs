@@ -2,6 +2,7 @@
 //! maps the verdict to an exit code (CONTRACT.md §2). Thin by design: no judgement lives here.
 
 mod cli;
+pub(crate) mod diagnose;
 mod time;
 
 use clap::CommandFactory;
@@ -19,7 +20,7 @@ use std::process::ExitCode;
 
 /// Exit 2: usage or input error, one line on stderr.
 #[derive(Debug)]
-struct Fail(String);
+pub(crate) struct Fail(String);
 
 impl<E: std::fmt::Display> From<E> for Fail {
     fn from(e: E) -> Fail {
@@ -60,6 +61,9 @@ fn run(cli: Cli) -> Result<u8, Fail> {
     match cli.command {
         Command::Host(args) => host(args),
         Command::Cloud(args) => cloud(args),
+        Command::Diagnose(args) => diagnose::diagnose(args),
+        Command::Probe(args) => probe(args),
+        Command::Capture(args) => capture(args),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "portdoctor", &mut std::io::stdout());
             Ok(0)
@@ -97,18 +101,32 @@ fn cloud(args: CloudArgs) -> Result<u8, Fail> {
         (None, Some(ip)) => CloudTarget::PublicIp(ip),
         (None, None) => return Err(Fail("give --instance or --public-ip".into())),
     };
-    let live = args.snapshot.is_none();
+    let flow = &args.flow;
+    let d = cloud_layer(target, flow.port, flow.proto, flow.from, &args.aws, args.snapshot.as_deref())?;
+    emit(&d, format, &args.report)?;
+    Ok(d.status.exit_code() as u8)
+}
+
+/// The cloud and platform layers for one target, from a snapshot folder or the live API.
+pub(crate) fn cloud_layer(
+    target: CloudTarget,
+    port: u16,
+    proto: portdoctor_model::Proto,
+    from: portdoctor_model::Source,
+    aws: &cli::AwsArgs,
+    snapshot: Option<&Path>,
+) -> Result<Diagnosis, Fail> {
     let now = time::now();
     let query = CloudQuery {
-        port: args.flow.port,
-        proto: args.flow.proto,
-        from: args.flow.from,
+        port,
+        proto,
+        from,
         target,
-        client_ports: args.client_ports,
+        client_ports: aws.client_ports.clone(),
         // A snapshot is judged as of when it was taken, so a saved case reads the same later.
-        changes: ChangeWindow { now: live.then_some(now), since: args.since },
+        changes: ChangeWindow { now: snapshot.is_none().then_some(now), since: aws.since },
     };
-    let (evidence, mut notes) = match &args.snapshot {
+    let (evidence, mut notes) = match snapshot {
         Some(dir) => {
             let (docs, notes) = portdoctor_collect::aws_snapshot::read_aws(dir)?;
             let ev = portdoctor_parse::aws::parse_aws(&docs).map_err(|e| Fail(format!("{}/{e}", dir.display())))?;
@@ -119,14 +137,14 @@ fn cloud(args: CloudArgs) -> Result<u8, Fail> {
                 CloudTarget::Instance(i) => portdoctor_aws::Scope::Instance(i.clone()),
                 CloudTarget::PublicIp(ip) => portdoctor_aws::Scope::PublicIp(*ip),
             };
-            let opts = portdoctor_aws::AwsOptions { region: args.region.clone(), profile: args.profile.clone() };
+            let opts = portdoctor_aws::AwsOptions { region: aws.region.clone(), profile: aws.profile.clone() };
             let collected = portdoctor_aws::collect_blocking(opts.clone(), scope).map_err(Fail)?;
             let note = format!("live AWS API, region {}", collected.region.as_deref().unwrap_or("(none configured)"));
             let mut docs = collected.docs;
             let network = parse_live(&docs)?;
             // The platform layer is asked about exactly what the network walk passed through.
             let subject = platform_subject(&network, &query);
-            let since = match args.since {
+            let since = match aws.since {
                 Since::Ago(secs) => now.0 - secs,
                 Since::At(t) => t.0,
             };
@@ -150,12 +168,77 @@ fn cloud(args: CloudArgs) -> Result<u8, Fail> {
     let mut d = diagnose_cloud(&evidence, &query);
     notes.append(&mut d.notes);
     d.notes = notes;
-    emit(&d, format, &args.report)?;
-    Ok(d.status.exit_code() as u8)
+    Ok(d)
 }
 
 fn parse_live(docs: &[(String, String)]) -> Result<portdoctor_model::cloud::AwsEvidence, Fail> {
     portdoctor_parse::aws::parse_aws(docs).map_err(|e| Fail(format!("live AWS API: {e}")))
+}
+
+fn probe(args: cli::ProbeArgs) -> Result<u8, Fail> {
+    use portdoctor_model::probe::ProbeOutcome;
+    let (host, in_target) = diagnose::split_target(&args.target);
+    let port = args
+        .port
+        .or(in_target)
+        .ok_or_else(|| Fail(format!("'{}' has no port: give HOST:PORT or --port", args.target.escape_debug())))?;
+    let target = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip,
+        Err(_) => std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
+            .ok()
+            .and_then(|mut a| a.next())
+            .map(|a| a.ip())
+            .ok_or_else(|| Fail(format!("'{}' does not resolve", host.escape_debug())))?,
+    };
+    let mut ports = vec![port];
+    ports.extend(args.control_ports.iter().filter(|c| **c != port));
+    let plan = portdoctor_collect::probe::ProbePlan {
+        target,
+        proto: args.proto,
+        ports,
+        attempts: args.attempts,
+        timeout: std::time::Duration::from_millis(args.timeout_ms),
+    };
+    let r = portdoctor_collect::probe::probe(&plan, "here");
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        for a in &r.attempts {
+            let from = a.source_port.map(|p| format!(" from port {p}")).unwrap_or_default();
+            println!("{}/{} {}{from}: {} ({} ms)", r.proto, a.port, r.target, a.outcome.word(), a.millis);
+        }
+    }
+    Ok(match r.verdict(port) {
+        Some(ProbeOutcome::Open) => 0,
+        Some(ProbeOutcome::Error { .. }) | None => 2,
+        Some(_) => 1,
+    })
+}
+
+fn capture(args: cli::CaptureArgs) -> Result<u8, Fail> {
+    let iface = args.iface.as_deref();
+    let ready = || eprintln!("portdoctor: capturing on {} for tcp/udp port {}", iface.unwrap_or("any"), args.port);
+    let r = portdoctor_collect::capture::capture(
+        args.port,
+        iface,
+        std::time::Duration::from_secs(u64::from(args.duration)),
+        &ready,
+        &|| false,
+    )
+    .map_err(|m| Fail(format!("{}: {}; {}", m.what, m.reason, m.remedy)))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        for p in &r.packets {
+            let what = match p.answer {
+                None => format!("SYN from {}:{} arrived", p.remote, p.remote_port),
+                Some(a) => format!("{a:?} left for {}:{}", p.remote, p.remote_port),
+            };
+            println!("+{:.3}s {what}", p.at);
+        }
+        println!("{} SYN(s) to port {} in {:.1}s on {}", r.syns().count(), r.port, r.seconds, r.iface);
+    }
+    Ok(0)
 }
 
 fn snapshot_aws(out: &Path, region: Option<String>, profile: Option<String>) -> Result<u8, Fail> {
@@ -197,6 +280,11 @@ fn snapshot_aws(out: &Path, region: Option<String>, profile: Option<String>) -> 
 
 fn snapshot_host(out: &Path) -> Result<u8, Fail> {
     let raw = portdoctor_collect::host::collect_host();
+    if out == Path::new("-") {
+        // One JSON document on stdout, for `diagnose --ssh` to read a host in one command.
+        println!("{}", portdoctor_parse::host::write_bundle(&raw, Some(time::now_rfc3339())));
+        return Ok(0);
+    }
     portdoctor_collect::snapshot::write_host(out, &raw, Some(time::now_rfc3339()))?;
     let missing: Vec<String> = raw
         .sources
@@ -211,7 +299,7 @@ fn snapshot_host(out: &Path) -> Result<u8, Fail> {
     Ok(0)
 }
 
-fn report_format(r: &ReportArgs) -> Result<Format, Fail> {
+pub(crate) fn report_format(r: &ReportArgs) -> Result<Format, Fail> {
     match (r.json, r.format) {
         (true, _) | (false, OutputFormat::Json) => Ok(Format::Json),
         (false, OutputFormat::Text) => Ok(Format::Text),
@@ -233,7 +321,7 @@ fn text_options(r: &ReportArgs) -> Options {
     Options { verbose: r.verbose, color, width }
 }
 
-fn emit(d: &Diagnosis, format: Format, r: &ReportArgs) -> Result<(), Fail> {
+pub(crate) fn emit(d: &Diagnosis, format: Format, r: &ReportArgs) -> Result<(), Fail> {
     let opts = text_options(r);
     match &r.output {
         Some(path) => {

@@ -1,0 +1,308 @@
+//! A host read over SSH with plain tools: one fixed shell script (no input from the user ever
+//! reaches it) that runs the same commands `snapshot host` runs and frames each output as
+//! `@@pd NAME EXIT BYTES` + the bytes, so any output survives the trip. The frames become the
+//! same `RawHost` a snapshot folder holds; sockets come from `ss` since sock_diag is ours only
+//! when portdoctor itself runs there.
+
+use portdoctor_model::probe::CaptureReport;
+use portdoctor_parse::host::{Outcome, RawHost, RawSource, files};
+
+/// (source name, shell command). The commands are constants.
+const SOURCES: &[(&str, &str)] = &[
+    (files::NETSTAT, "cat /proc/net/netstat"),
+    (files::HOSTNAME, "cat /proc/sys/kernel/hostname"),
+    (files::IP_ADDR, "ip -j addr show"),
+    (files::IP_ROUTE, "ip -j -4 route show table all"),
+    (files::IP6_ROUTE, "ip -j -6 route show table all"),
+    (files::IP_RULE, "ip -j -4 rule show"),
+    (
+        files::SYSCTL,
+        r"sysctl -a -r '^net\.(ipv4\.(ip_forward|tcp_syncookies|ip_local_port_range|conf\..*\.rp_filter)|ipv6\.(conf\.all\.forwarding|bindv6only)|core\.somaxconn|netfilter\.nf_conntrack_(count|max))$' 2>/dev/null",
+    ),
+    (files::CONNTRACK_STAT, "cat /proc/net/stat/nf_conntrack"),
+    (files::SS, "ss -H -tulpne"),
+    (files::IPTABLES_NFT, "if command -v iptables-nft-save >/dev/null; then iptables-nft-save; else iptables-save; fi"),
+    (
+        files::IP6TABLES_NFT,
+        "if command -v ip6tables-nft-save >/dev/null; then ip6tables-nft-save; else ip6tables-save; fi",
+    ),
+    (files::IP_TABLES_NAMES, "cat /proc/net/ip_tables_names"),
+    (files::IP6_TABLES_NAMES, "cat /proc/net/ip6_tables_names"),
+    (files::IPTABLES_LEGACY, "if [ -s /proc/net/ip_tables_names ]; then iptables-legacy-save; else exit 200; fi"),
+    (files::IP6TABLES_LEGACY, "if [ -s /proc/net/ip6_tables_names ]; then ip6tables-legacy-save; else exit 200; fi"),
+    (files::NFT_RULESET, "nft -j list ruleset"),
+    (files::IPSET, "ipset save"),
+];
+
+/// The script: a framing function, every source, a pause, then the counters again.
+pub fn script() -> String {
+    let mut s = String::from(
+        "export LC_ALL=C PATH=\"$PATH:/usr/sbin:/sbin\"\n\
+         pd() { n=$1; out=$(sh -c \"$2\" 2>&1); rc=$?; printf '@@pd %s %s %s\\n' \"$n\" \"$rc\" \"$(printf %s \"$out\" | wc -c)\"; printf '%s\\n' \"$out\"; }\n",
+    );
+    for (name, cmd) in SOURCES {
+        s += &format!("pd {name} '{}'\n", cmd.replace('\'', r"'\''"));
+    }
+    s += &format!("sleep 0.2\npd {} 'cat /proc/net/netstat'\n", files::NETSTAT_LATER);
+    s
+}
+
+/// Splits the script's output into sources. `as_root`: whether it ran under sudo.
+pub fn read_frames(out: &[u8]) -> RawHost {
+    let mut raw = RawHost::default();
+    let mut i = 0;
+    while let Some(pos) = out[i..].windows(4).position(|w| w == b"@@pd") {
+        let start = i + pos;
+        let Some(eol) = out[start..].iter().position(|b| *b == b'\n').map(|e| start + e) else { break };
+        let head = String::from_utf8_lossy(&out[start..eol]).into_owned();
+        let f: Vec<&str> = head.split_whitespace().collect();
+        let (Some(name), Some(rc), Some(len)) =
+            (f.get(1), f.get(2).and_then(|x| x.parse::<i32>().ok()), f.get(3).and_then(|x| x.parse::<usize>().ok()))
+        else {
+            i = eol;
+            continue;
+        };
+        let body = out.get(eol + 1..eol + 1 + len).unwrap_or(&out[(eol + 1).min(out.len())..]).to_vec();
+        i = (eol + 1 + len).min(out.len());
+        if rc == 200 {
+            continue; // a source that does not apply here (legacy tables not loaded)
+        }
+        let command = SOURCES
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| c.to_string())
+            .unwrap_or_else(|| "cat /proc/net/netstat".into());
+        let text = String::from_utf8_lossy(&body).into_owned();
+        let src = match rc {
+            0 => RawSource { command, outcome: Outcome::Ok, exit: Some(0), stderr: String::new(), content: body },
+            127 => RawSource { command, outcome: Outcome::ToolMissing, exit: Some(rc), stderr: text, content: vec![] },
+            _ if text.contains("Permission denied")
+                || text.contains("Operation not permitted")
+                || text.contains("you must be root") =>
+            {
+                RawSource { command, outcome: Outcome::PermissionDenied, exit: Some(rc), stderr: text, content: vec![] }
+            }
+            _ => RawSource { command, outcome: Outcome::Failed, exit: Some(rc), stderr: text, content: vec![] },
+        };
+        raw.sources.insert(name.to_string(), src);
+    }
+    raw
+}
+
+/// Turns plain-tool output into what the host parser reads: sockets from `ss`, and the native
+/// nftables tables only (iptables-nft's own tables are read from the save output, as locally).
+pub fn normalise(raw: &mut RawHost, as_root: bool, notes: &mut Vec<String>) {
+    let ip_addr =
+        raw.sources.get(files::IP_ADDR).map(|s| String::from_utf8_lossy(&s.content).into_owned()).unwrap_or_default();
+    if let Some(ss) = raw.sources.get(files::SS).cloned() {
+        let src = if ss.outcome == Outcome::Ok {
+            let idx = portdoctor_parse::ss::ifindexes(&ip_addr);
+            match portdoctor_parse::ss::parse_ss(files::SS, &String::from_utf8_lossy(&ss.content), &idx, as_root, notes)
+            {
+                Ok(sockets) => RawSource {
+                    command: "ss -H -tulpne (converted)".into(),
+                    content: portdoctor_parse::sockets::write_sockets(&sockets).into_bytes(),
+                    ..ss
+                },
+                Err(e) => RawSource { outcome: Outcome::Failed, stderr: e.to_string(), content: vec![], ..ss },
+            }
+        } else {
+            ss
+        };
+        raw.sources.insert(files::SOCKETS.into(), src);
+    }
+    let owned = crate::host::iptables_nft_tables(raw);
+    if let Some(nft) = raw.sources.get_mut(files::NFT_RULESET).filter(|s| s.outcome == Outcome::Ok)
+        && let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&nft.content)
+        && let Some(items) = v.get_mut("nftables").and_then(|x| x.as_array_mut())
+    {
+        let table_of = |i: &serde_json::Value| -> Option<(String, String)> {
+            let obj = i.as_object()?.values().next()?;
+            let fam = obj.get("family")?.as_str()?.to_string();
+            let name = obj.get("table").or(obj.get("name"))?.as_str()?.to_string();
+            Some((fam, name))
+        };
+        items.retain(|i| i.get("metainfo").is_some() || table_of(i).is_none_or(|t| !owned.contains(&t)));
+        nft.content = v.to_string().into_bytes();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The script run here, without SSH: every source frames and the host parser reads them.
+    #[test]
+    fn script_runs_and_reads_back() {
+        let out = std::process::Command::new("sh").arg("-c").arg(script()).output().unwrap();
+        let mut raw = read_frames(&out.stdout);
+        assert!(raw.sources.len() >= 15, "{:?}", raw.sources.keys());
+        assert_eq!(raw.sources[files::HOSTNAME].outcome, Outcome::Ok);
+        assert!(raw.sources.contains_key(files::NETSTAT_LATER));
+        let mut notes = vec![];
+        normalise(&mut raw, true, &mut notes);
+        let ev = portdoctor_parse::host::parse_host(&raw).unwrap();
+        assert!(ev.sockets.known().is_some(), "{:?}", ev.sockets);
+        assert!(ev.interfaces.known().is_some_and(|i| !i.is_empty()));
+    }
+
+    #[test]
+    fn frames_survive_odd_content() {
+        let mut out =
+            b"noise\n@@pd a.txt 0 11\nhello\n@@pd\n\n@@pd b.txt 127 9\nnot found\n@@pd c.txt 200 0\n\n".to_vec();
+        out.extend(b"@@pd d.txt 0 99\ncut short");
+        let raw = read_frames(&out);
+        assert_eq!(raw.sources["a.txt"].content, b"hello\n@@pd\n");
+        assert_eq!(raw.sources["b.txt"].outcome, Outcome::ToolMissing);
+        assert!(!raw.sources.contains_key("c.txt"));
+        assert_eq!(raw.sources["d.txt"].content, b"cut short");
+    }
+}
+
+/// The host's evidence over SSH: `portdoctor snapshot host --out -` when portdoctor is installed
+/// there, else the plain-tools script; under `sudo -n` when allowed, else as the user (then the
+/// firewall and socket owners are unknown, and a note says why).
+pub fn host_over_ssh(ssh: &crate::ssh::Ssh) -> Result<(RawHost, Vec<String>), portdoctor_model::Missing> {
+    use crate::ssh::{remote_portdoctor, sudo_refused};
+    let mut notes = Vec::new();
+    let fail = |e: std::io::Error| portdoctor_model::Missing::new("the host over SSH", e.to_string(), "check ssh");
+    let installed = remote_portdoctor(ssh);
+    let script = script();
+    let words: Vec<&str> = match &installed {
+        Some(pd) => vec![pd.as_str(), "snapshot", "host", "--out", "-"],
+        None => vec!["sh", "-c", script.as_str()],
+    };
+    let mut sudo = vec!["sudo", "-n"];
+    sudo.extend(&words);
+    let mut out = ssh.run(&sudo).map_err(fail)?;
+    let mut as_root = out.status.success();
+    if !as_root && sudo_refused(&String::from_utf8_lossy(&out.stderr)) {
+        notes.push(format!(
+            "sudo -n was refused on {} ({}): read as the login user, so the firewall and other users' socket owners may be unknown; allow passwordless sudo for portdoctor's read-only commands to see them",
+            ssh.target().display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+        out = ssh.run(&words).map_err(fail)?;
+        as_root = false;
+    }
+    let raw = match &installed {
+        Some(pd) => {
+            notes.push(format!("host evidence from {pd} on {}", ssh.target().display()));
+            portdoctor_parse::host::read_bundle(
+                &format!("{} (ssh)", ssh.target().display()),
+                &String::from_utf8_lossy(&out.stdout),
+            )
+            .map_err(|e| {
+                portdoctor_model::Missing::new(
+                    "the host over SSH",
+                    e.to_string(),
+                    "update portdoctor on the host to this version",
+                )
+            })?
+        }
+        None => {
+            notes.push(format!(
+                "host evidence from plain tools over SSH on {} (portdoctor is not installed there)",
+                ssh.target().display()
+            ));
+            let mut raw = read_frames(&out.stdout);
+            if raw.sources.is_empty() {
+                return Err(portdoctor_model::Missing::new(
+                    "the host over SSH",
+                    format!("the commands did not run: {}", String::from_utf8_lossy(&out.stderr).trim()),
+                    "check that the login shell is a POSIX sh",
+                ));
+            }
+            normalise(&mut raw, as_root, &mut notes);
+            raw
+        }
+    };
+    Ok((raw, notes))
+}
+
+/// A capture running on the host over SSH: `portdoctor capture` if installed, else
+/// `tcpdump -w -` streamed back and read here.
+pub struct RemoteCapture {
+    child: std::process::Child,
+    pcap: bool,
+    port: u16,
+    seconds: f64,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+fn capture_missing(reason: String) -> portdoctor_model::Missing {
+    portdoctor_model::Missing::new(
+        "a capture on the host",
+        reason,
+        "allow passwordless sudo for tcpdump (or portdoctor capture) for this user, or run `sudo portdoctor capture --port P` on the instance while you probe",
+    )
+}
+
+/// Starts the capture and returns once it listens (or fails).
+pub fn start_capture(
+    ssh: &crate::ssh::Ssh,
+    port: u16,
+    seconds: u32,
+) -> Result<RemoteCapture, portdoctor_model::Missing> {
+    use std::io::BufRead;
+    let (p, s) = (port.to_string(), seconds.to_string());
+    let filter = format!("tcp port {port} or udp port {port} or icmp or icmp6");
+    let installed = crate::ssh::remote_portdoctor(ssh);
+    let words: Vec<&str> = match &installed {
+        Some(pd) => vec!["sudo", "-n", pd.as_str(), "capture", "--port", &p, "--duration", &s, "--json"],
+        None => vec!["sudo", "-n", "timeout", &s, "tcpdump", "-i", "any", "-U", "-n", "-w", "-", &filter],
+    };
+    let mut child = ssh.spawn(&words).map_err(|e| capture_missing(format!("cannot run ssh: {e}")))?;
+    let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    if let Some(err) = child.stderr.take() {
+        let log = stderr.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+                if line.contains("listening on") || line.contains("capturing on") {
+                    let _ = tx.send(());
+                }
+                if let Ok(mut l) = log.lock() {
+                    l.push_str(&line);
+                    l.push('\n');
+                }
+            }
+        });
+    }
+    match rx.recv_timeout(std::time::Duration::from_secs(5)) {
+        Ok(()) => Ok(RemoteCapture { child, pcap: installed.is_none(), port, seconds: f64::from(seconds), stderr }),
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            let why = stderr.lock().map(|s| s.trim().to_string()).unwrap_or_default();
+            let why = if why.is_empty() { "the capture did not start within 5 s".to_string() } else { why };
+            Err(match why {
+                w if w.contains("command not found") || w.contains("not found") => portdoctor_model::Missing::new(
+                    "a capture on the host",
+                    w,
+                    "install tcpdump on the host (apt install tcpdump / dnf install tcpdump), or portdoctor",
+                ),
+                w => capture_missing(w),
+            })
+        }
+    }
+}
+
+impl RemoteCapture {
+    /// Waits for the capture to end and reads what it saw.
+    pub fn finish(self) -> Result<CaptureReport, portdoctor_model::Missing> {
+        let RemoteCapture { child, pcap, port, seconds, stderr } = self;
+        let out = child.wait_with_output().map_err(|e| capture_missing(e.to_string()))?;
+        if pcap {
+            let packets =
+                portdoctor_parse::packet::read_pcap("tcpdump -w - (over ssh)", &out.stdout, port).map_err(|e| {
+                    capture_missing(format!("{e}; {}", stderr.lock().map(|s| s.clone()).unwrap_or_default()))
+                })?;
+            Ok(CaptureReport { iface: "any".into(), port, seconds, packets })
+        } else {
+            serde_json::from_slice(&out.stdout)
+                .map_err(|e| capture_missing(format!("portdoctor capture's output did not read: {e}")))
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! `portdoctor diagnose`: gathers every layer it can reach — probes from here, the cloud and
+//! platform layers, the host over SSH, a capture at the host's NIC correlated with the probes —
+//! and hands them to the engine's join (`portdoctor_engine::diagnose`), which owns the reasoning.
+//! Nothing here judges; it only collects, in parallel where it can, and says what it could not.
+
+use crate::cli::DiagnoseArgs;
+use crate::{Fail, cloud_layer, emit, report_format};
+use portdoctor_collect::probe::{ProbePlan, probe};
+use portdoctor_collect::ssh::{Ssh, SshOptions, SshTarget, remote_portdoctor};
+use portdoctor_engine::cloud::CloudTarget;
+use portdoctor_engine::diagnose::{Layers, join};
+use portdoctor_engine::host::{HostQuery, diagnose_host};
+use portdoctor_model::probe::{CaptureReport, ProbeAttempt, ProbeOutcome, ProbeReport};
+use portdoctor_model::{Check, CheckKind, CheckStatus, Diagnosis, Knowledge, Layer, Missing, Query};
+use portdoctor_render::Format;
+use std::io::IsTerminal;
+use std::net::{IpAddr, ToSocketAddrs};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// `HOST:PORT`, `[V6]:PORT`, a bare v6 address, or `HOST`.
+pub(crate) fn split_target(t: &str) -> (String, Option<u16>) {
+    if let Some(rest) = t.strip_prefix('[')
+        && let Some((host, after)) = rest.split_once(']')
+    {
+        return (host.to_string(), after.strip_prefix(':').and_then(|p| p.parse().ok()));
+    }
+    match t.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => match p.parse() {
+            Ok(port) => (h.to_string(), Some(port)),
+            Err(_) => (t.to_string(), None),
+        },
+        _ => (t.to_string(), None),
+    }
+}
+
+fn unknown(id: &str, layer: Layer, m: &Missing) -> Check {
+    Check::new(id, layer, CheckKind::Path, CheckStatus::Unknown, format!("Could not get {}", m.what))
+        .with_evidence([m.describe()])
+}
+
+/// Progress on stderr for a person at a terminal; silent in JSON mode and in pipes.
+struct Progress(bool);
+
+impl Progress {
+    fn say(&self, what: &str) {
+        if self.0 {
+            eprintln!("portdoctor: {what}…");
+        }
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, Fail> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| Fail(format!("{}: line {} column {}: {e}", path.display(), e.line(), e.column()))),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Whether AWS access looks configured, so a cloud lookup without --instance is worth trying.
+fn aws_configured() -> bool {
+    let env = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+    env("AWS_ACCESS_KEY_ID")
+        || env("AWS_PROFILE")
+        || env("AWS_ENDPOINT_URL")
+        || env("AWS_WEB_IDENTITY_TOKEN_FILE")
+        || std::env::var_os("HOME").is_some_and(|h| {
+            Path::new(&h).join(".aws/credentials").exists() || Path::new(&h).join(".aws/config").exists()
+        })
+}
+
+/// A probe from the SSH host: its portdoctor if installed, else bash's /dev/tcp (open, refused
+/// or silent; no ICMP kinds). Only an address and numbers are sent.
+fn probe_from_ssh_host(ssh: &Ssh, target: IpAddr, port: u16, timeout: Duration) -> ProbeReport {
+    let secs = timeout.as_secs().max(1).to_string();
+    let hostport = match target {
+        IpAddr::V4(a) => format!("{a}:{port}"),
+        IpAddr::V6(a) => format!("[{a}]:{port}"),
+    };
+    let start = Instant::now();
+    let outcome = if let Some(pd) = remote_portdoctor(ssh)
+        && let Ok(out) = ssh.run(&[&pd, "probe", &hostport, "--attempts", "2", "--json"])
+        && let Ok(mut r) = serde_json::from_slice::<ProbeReport>(&out.stdout)
+    {
+        r.vantage = "ssh-host".into();
+        return r;
+    } else {
+        let script = format!("exec 3<>/dev/tcp/{target}/{port}");
+        match ssh.run(&["timeout", &secs, "bash", "-c", &script]) {
+            Ok(o) if o.status.success() => ProbeOutcome::Open,
+            Ok(o) if o.status.code() == Some(124) => ProbeOutcome::Filtered,
+            Ok(o) if String::from_utf8_lossy(&o.stderr).contains("refused") => ProbeOutcome::Refused,
+            Ok(o) => ProbeOutcome::Error { message: String::from_utf8_lossy(&o.stderr).trim().to_string() },
+            Err(e) => ProbeOutcome::Error { message: e.to_string() },
+        }
+    };
+    ProbeReport {
+        vantage: "ssh-host".into(),
+        target,
+        proto: portdoctor_model::Proto::Tcp,
+        attempts: vec![ProbeAttempt { port, source_port: None, outcome, millis: start.elapsed().as_millis() as u64 }],
+    }
+}
+
+pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Fail> {
+    let format = report_format(&args.report)?;
+    let (host, port_in_target) = split_target(&args.target);
+    let port = args
+        .port
+        .or(port_in_target)
+        .ok_or_else(|| Fail(format!("'{}' has no port: give HOST:PORT or --port", args.target.escape_debug())))?;
+    let ssh_target = args.ssh.as_deref().map(SshTarget::parse).transpose().map_err(Fail)?;
+    if args.vantage.as_deref().is_some_and(|v| v != "ssh-host") {
+        return Err(Fail("--vantage: only `ssh-host` (the --ssh host) is known".into()));
+    }
+    let progress = Progress(format != Format::Json && args.report.output.is_none() && std::io::stderr().is_terminal());
+    let mut unreached: Vec<Check> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
+
+    // Where the target is: an address as given, or a name resolved here (never passed to a shell).
+    let target_ip: Option<IpAddr> = match host.parse::<IpAddr>() {
+        Ok(ip) => Some(ip),
+        Err(_) if args.snapshot.is_some() => None,
+        Err(_) => match (host.as_str(), port).to_socket_addrs() {
+            Ok(mut addrs) => addrs.next().map(|a| a.ip()),
+            Err(e) => {
+                unreached.push(unknown(
+                    "path.resolve",
+                    Layer::Path,
+                    &Missing::new(
+                        format!("the address of '{}'", host.escape_debug()),
+                        e.to_string(),
+                        "check the name, or give the address",
+                    ),
+                ));
+                None
+            }
+        },
+    };
+    let cloud_target = match (&args.instance, target_ip) {
+        (Some(i), _) => Some(CloudTarget::Instance(i.clone())),
+        (None, Some(ip)) => Some(CloudTarget::PublicIp(ip)),
+        (None, None) => None,
+    };
+
+    let (cloud, host_diag, probes, capture) = match &args.snapshot {
+        Some(case) => {
+            let aws = case.join("aws");
+            let cloud = match (&cloud_target, aws.is_dir()) {
+                (Some(t), true) => Some(cloud_layer(t.clone(), port, args.proto, args.from, &args.aws, Some(&aws))?),
+                _ => None,
+            };
+            let host_dir = case.join("host");
+            let host_diag = if host_dir.is_dir() {
+                let (raw, mut n) = portdoctor_collect::snapshot::read_host(&host_dir)?;
+                notes.append(&mut n);
+                let ev = portdoctor_parse::host::parse_host(&raw)
+                    .map_err(|e| Fail(format!("{}/{e}", host_dir.display())))?;
+                Some(diagnose_host(&ev, &HostQuery { port, proto: args.proto, from: args.from, to: None }))
+            } else {
+                None
+            };
+            let probes: Vec<ProbeReport> = read_json(&case.join("probes.json"))?.unwrap_or_default();
+            let capture: Option<CaptureReport> = read_json(&case.join("capture.json"))?;
+            if cloud.is_none() && host_diag.is_none() && probes.is_empty() {
+                return Err(Fail(format!(
+                    "{}: a case folder holds aws/ and/or host/ (and optionally probes.json, capture.json)",
+                    case.display()
+                )));
+            }
+            (cloud, host_diag, probes, capture.map(Knowledge::Known))
+        }
+        None => {
+            let timeout = Duration::from_millis(args.timeout_ms);
+            let ssh = match ssh_target {
+                Some(t) => {
+                    progress.say(&format!("connecting to {} over ssh", t.display()));
+                    let opts = SshOptions {
+                        config: args.ssh_config.clone(),
+                        options: args.ssh_option.clone(),
+                        identity: args.ssh_identity.clone(),
+                    };
+                    match Ssh::connect(t, opts) {
+                        Ok(s) => Some(s),
+                        Err(m) => {
+                            unreached.push(unknown("host.ssh", Layer::Host, &m));
+                            None
+                        }
+                    }
+                }
+                None => None,
+            };
+            let mut ports = vec![port];
+            ports.extend(args.control_ports.iter().filter(|c| **c != port));
+            std::thread::scope(|scope| {
+                // The host's evidence comes in while the capture and the probes run.
+                let host_job = ssh.as_ref().map(|s| scope.spawn(move || portdoctor_collect::remote::host_over_ssh(s)));
+                let mut capture = None;
+                let mut probes = Vec::new();
+                if let Some(ip) = target_ip {
+                    let running = ssh.as_ref().map(|s| {
+                        progress.say("starting a capture on the host");
+                        portdoctor_collect::remote::start_capture(s, port, (timeout.as_secs_f64() + 1.5).ceil() as u32)
+                    });
+                    progress.say(&format!("probing {ip}:{port} from here"));
+                    let plan = ProbePlan { target: ip, proto: args.proto, ports: ports.clone(), attempts: 3, timeout };
+                    probes.push(probe(&plan, "here"));
+                    if let (Some(s), Some("ssh-host")) = (&ssh, args.vantage.as_deref()) {
+                        progress.say("probing from the ssh host");
+                        probes.push(probe_from_ssh_host(s, ip, port, timeout));
+                    }
+                    capture = running.map(|r| match r.and_then(|c| c.finish()) {
+                        Ok(c) => Knowledge::Known(c),
+                        Err(m) => Knowledge::Unavailable(m),
+                    });
+                }
+                let host_diag = host_job.and_then(|j| match j.join() {
+                    Ok(Ok((raw, mut n))) => {
+                        notes.append(&mut n);
+                        match portdoctor_parse::host::parse_host(&raw) {
+                            Ok(ev) => Some(diagnose_host(
+                                &ev,
+                                &HostQuery { port, proto: args.proto, from: args.from, to: None },
+                            )),
+                            Err(e) => {
+                                unreached.push(unknown(
+                                    "host.ssh",
+                                    Layer::Host,
+                                    &Missing::new(
+                                        "the host's evidence",
+                                        e.to_string(),
+                                        "report this as a bug with the host's output",
+                                    ),
+                                ));
+                                None
+                            }
+                        }
+                    }
+                    Ok(Err(m)) => {
+                        unreached.push(unknown("host.ssh", Layer::Host, &m));
+                        None
+                    }
+                    Err(_) => None,
+                });
+                let cloud = match &cloud_target {
+                    Some(t) if args.instance.is_some() || aws_configured() => {
+                        progress.say("reading the cloud and platform layers");
+                        match cloud_layer(t.clone(), port, args.proto, args.from, &args.aws, None) {
+                            Ok(d) => Some(d),
+                            Err(Fail(e)) => {
+                                unreached.push(unknown(
+                                    "cloud.access",
+                                    Layer::Cloud,
+                                    &Missing::new("the cloud layer", e, "check AWS credentials and region"),
+                                ));
+                                None
+                            }
+                        }
+                    }
+                    _ => {
+                        notes.push("cloud layer skipped: give --instance i-… (and AWS credentials) to check it".into());
+                        None
+                    }
+                };
+                (cloud, host_diag, probes, capture)
+            })
+        }
+    };
+    let instance = cloud.as_ref().and_then(|c: &Diagnosis| c.query.instance.clone()).or(args.instance.clone());
+    let query = Query {
+        command: "diagnose".into(),
+        target: target_ip.map(|i| i.to_string()).or_else(|| cloud.as_ref().and_then(|c| c.query.target.clone())),
+        port,
+        protocol: args.proto,
+        from: args.from,
+        instance,
+    };
+    let layers = Layers {
+        query,
+        control_ports: args.control_ports.clone(),
+        probes,
+        capture,
+        cloud,
+        host: host_diag,
+        unreached,
+        notes,
+    };
+    let d = join(layers);
+    emit(&d, format, &args.report)?;
+    Ok(d.status.exit_code() as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_target;
+
+    #[test]
+    fn targets() {
+        assert_eq!(split_target("203.0.113.10:8080"), ("203.0.113.10".into(), Some(8080)));
+        assert_eq!(split_target("[2001:db8::1]:443"), ("2001:db8::1".into(), Some(443)));
+        assert_eq!(split_target("2001:db8::1"), ("2001:db8::1".into(), None));
+        assert_eq!(split_target("web.example.com"), ("web.example.com".into(), None));
+        assert_eq!(split_target("$(touch x):80"), ("$(touch x)".into(), Some(80)));
+    }
+}
