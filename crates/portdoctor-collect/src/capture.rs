@@ -112,18 +112,45 @@ fn ifindex(name: &str) -> Option<u32> {
     std::fs::read_to_string(format!("/sys/class/net/{name}/ifindex")).ok()?.trim().parse().ok()
 }
 
+/// The pcap stream header for raw IP packets (link type 101), microsecond stamps.
+pub fn pcap_header() -> Vec<u8> {
+    let mut h = Vec::with_capacity(24);
+    h.extend(0xa1b2_c3d4u32.to_le_bytes());
+    h.extend(2u16.to_le_bytes());
+    h.extend(4u16.to_le_bytes());
+    h.extend([0u8; 8]);
+    h.extend(65_535u32.to_le_bytes());
+    h.extend(101u32.to_le_bytes());
+    h
+}
+
+/// One pcap record.
+pub fn pcap_record(at: Duration, packet: &[u8]) -> Vec<u8> {
+    let mut r = Vec::with_capacity(16 + packet.len());
+    r.extend((at.as_secs() as u32).to_le_bytes());
+    r.extend(at.subsec_micros().to_le_bytes());
+    r.extend((packet.len() as u32).to_le_bytes());
+    r.extend((packet.len() as u32).to_le_bytes());
+    r.extend(packet);
+    r
+}
+
 /// How to get the capability when it is missing.
 pub const CAP_REMEDY: &str = "run it as root (sudo), or give the binary the capability once: sudo setcap cap_net_raw+ep \"$(command -v portdoctor)\"";
 
 /// Captures for `duration`, or until `stop` returns true (checked every 50 ms).
-/// `ready` is called once the filter is attached, so a caller can start probing.
-pub fn capture(
-    port: u16,
-    iface: Option<&str>,
-    duration: Duration,
-    ready: &dyn Fn(),
-    stop: &dyn Fn() -> bool,
-) -> Result<CaptureReport, Missing> {
+/// Hooks into a running capture.
+pub struct Hooks<'a> {
+    /// Called once the filter is attached, so a caller can start probing.
+    pub ready: &'a dyn Fn(),
+    /// Checked every 50 ms; true ends the capture early.
+    pub stop: &'a dyn Fn() -> bool,
+    /// Every packet that passed the filter (network-layer bytes), as it arrives.
+    pub each: &'a mut dyn FnMut(Duration, &[u8]),
+}
+
+pub fn capture(port: u16, iface: Option<&str>, duration: Duration, hooks: Hooks<'_>) -> Result<CaptureReport, Missing> {
+    let Hooks { ready, stop, each } = hooks;
     let what = "packets at the NIC";
     let index = match iface {
         Some(name) => Some(ifindex(name).ok_or_else(|| {
@@ -152,6 +179,7 @@ pub fn capture(
     while start.elapsed() < duration && !stop() {
         match (&sock).read(&mut buf) {
             Ok(n) => {
+                each(start.elapsed(), &buf[..n]);
                 if let Some(p) = portdoctor_parse::packet::classify(&buf[..n], port, start.elapsed().as_secs_f64()) {
                     packets.push(p);
                 }

@@ -163,7 +163,7 @@ mod tests {
 /// there, else the plain-tools script; under `sudo -n` when allowed, else as the user (then the
 /// firewall and socket owners are unknown, and a note says why).
 pub fn host_over_ssh(ssh: &crate::ssh::Ssh) -> Result<(RawHost, Vec<String>), portdoctor_model::Missing> {
-    use crate::ssh::{remote_portdoctor, sudo_refused};
+    use crate::ssh::{privileged, remote_portdoctor, sudo_refused};
     let mut notes = Vec::new();
     let fail = |e: std::io::Error| portdoctor_model::Missing::new("the host over SSH", e.to_string(), "check ssh");
     let installed = remote_portdoctor(ssh);
@@ -172,11 +172,10 @@ pub fn host_over_ssh(ssh: &crate::ssh::Ssh) -> Result<(RawHost, Vec<String>), po
         Some(pd) => vec![pd.as_str(), "snapshot", "host", "--out", "-"],
         None => vec!["sh", "-c", script.as_str()],
     };
-    let mut sudo = vec!["sudo", "-n"];
-    sudo.extend(&words);
+    let sudo = privileged(ssh, &words);
     let mut out = ssh.run(&sudo).map_err(fail)?;
     let mut as_root = out.status.success();
-    if !as_root && sudo_refused(&String::from_utf8_lossy(&out.stderr)) {
+    if !as_root && sudo.first() == Some(&"sudo") && sudo_refused(&String::from_utf8_lossy(&out.stderr)) {
         notes.push(format!(
             "sudo -n was refused on {} ({}): read as the login user, so the firewall and other users' socket owners may be unknown; allow passwordless sudo for portdoctor's read-only commands to see them",
             ssh.target().display(),
@@ -220,13 +219,15 @@ pub fn host_over_ssh(ssh: &crate::ssh::Ssh) -> Result<(RawHost, Vec<String>), po
     Ok((raw, notes))
 }
 
-/// A capture running on the host over SSH: `portdoctor capture` if installed, else
-/// `tcpdump -w -` streamed back and read here.
+/// A capture running on the host over SSH: `portdoctor capture --pcap` if installed, else
+/// `tcpdump -w -`; either way a pcap stream read here as it comes, so the capture can end as soon
+/// as the probes have.
 pub struct RemoteCapture {
     child: std::process::Child,
-    pcap: bool,
     port: u16,
-    seconds: f64,
+    started: std::time::Instant,
+    bytes: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
     stderr: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
@@ -238,19 +239,22 @@ fn capture_missing(reason: String) -> portdoctor_model::Missing {
     )
 }
 
-/// Starts the capture and returns once it listens (or fails).
+/// Starts the capture (at most `seconds` long) and returns once it listens, or says why not.
 pub fn start_capture(
     ssh: &crate::ssh::Ssh,
     port: u16,
     seconds: u32,
 ) -> Result<RemoteCapture, portdoctor_model::Missing> {
-    use std::io::BufRead;
+    use std::io::{BufRead, Read};
     let (p, s) = (port.to_string(), seconds.to_string());
     let filter = format!("tcp port {port} or udp port {port} or icmp or icmp6");
     let installed = crate::ssh::remote_portdoctor(ssh);
-    let words: Vec<&str> = match &installed {
-        Some(pd) => vec!["sudo", "-n", pd.as_str(), "capture", "--port", &p, "--duration", &s, "--json"],
-        None => vec!["sudo", "-n", "timeout", &s, "tcpdump", "-i", "any", "-U", "-n", "-w", "-", &filter],
+    let words = match &installed {
+        Some(pd) => crate::ssh::privileged(ssh, &[pd.as_str(), "capture", "--port", &p, "--duration", &s, "--pcap"]),
+        None => crate::ssh::privileged(
+            ssh,
+            &["timeout", &s, "tcpdump", "-i", "any", "--immediate-mode", "-U", "-n", "-w", "-", &filter],
+        ),
     };
     let mut child = ssh.spawn(&words).map_err(|e| capture_missing(format!("cannot run ssh: {e}")))?;
     let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
@@ -269,40 +273,61 @@ pub fn start_capture(
             }
         });
     }
+    let bytes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let reader = child.stdout.take().map(|mut out| {
+        let sink = bytes.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut b) = sink.lock() {
+                    b.extend_from_slice(&buf[..n]);
+                }
+            }
+        })
+    });
     match rx.recv_timeout(std::time::Duration::from_secs(5)) {
-        Ok(()) => Ok(RemoteCapture { child, pcap: installed.is_none(), port, seconds: f64::from(seconds), stderr }),
+        Ok(()) => Ok(RemoteCapture { child, port, started: std::time::Instant::now(), bytes, reader, stderr }),
         Err(_) => {
             let _ = child.kill();
             let _ = child.wait();
             std::thread::sleep(std::time::Duration::from_millis(50));
             let why = stderr.lock().map(|s| s.trim().to_string()).unwrap_or_default();
             let why = if why.is_empty() { "the capture did not start within 5 s".to_string() } else { why };
-            Err(match why {
-                w if w.contains("command not found") || w.contains("not found") => portdoctor_model::Missing::new(
-                    "a capture on the host",
-                    w,
-                    "install tcpdump on the host (apt install tcpdump / dnf install tcpdump), or portdoctor",
-                ),
-                w => capture_missing(w),
-            })
+            Err(
+                if why.contains("tcpdump: not found")
+                    || why.contains("tcpdump: command not found")
+                    || why.contains("No such file")
+                {
+                    portdoctor_model::Missing::new(
+                        "a capture on the host",
+                        why,
+                        "install tcpdump on the host (apt install tcpdump / dnf install tcpdump), or portdoctor",
+                    )
+                } else {
+                    capture_missing(why)
+                },
+            )
         }
     }
 }
 
 impl RemoteCapture {
-    /// Waits for the capture to end and reads what it saw.
-    pub fn finish(self) -> Result<CaptureReport, portdoctor_model::Missing> {
-        let RemoteCapture { child, pcap, port, seconds, stderr } = self;
-        let out = child.wait_with_output().map_err(|e| capture_missing(e.to_string()))?;
-        if pcap {
-            let packets =
-                portdoctor_parse::packet::read_pcap("tcpdump -w - (over ssh)", &out.stdout, port).map_err(|e| {
-                    capture_missing(format!("{e}; {}", stderr.lock().map(|s| s.clone()).unwrap_or_default()))
-                })?;
-            Ok(CaptureReport { iface: "any".into(), port, seconds, packets })
-        } else {
-            serde_json::from_slice(&out.stdout)
-                .map_err(|e| capture_missing(format!("portdoctor capture's output did not read: {e}")))
+    /// Ends the capture (after a short grace for packets in flight) and reads what it saw.
+    pub fn finish(mut self) -> Result<CaptureReport, portdoctor_model::Missing> {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        let seconds = self.started.elapsed().as_secs_f64();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
         }
+        let bytes = self.bytes.lock().map(|b| b.clone()).unwrap_or_default();
+        let packets = portdoctor_parse::packet::read_pcap("the capture over ssh", &bytes, self.port).map_err(|e| {
+            capture_missing(format!("{e}; {}", self.stderr.lock().map(|s| s.trim().to_string()).unwrap_or_default()))
+        })?;
+        Ok(CaptureReport { iface: "any".into(), port: self.port, seconds, packets })
     }
 }

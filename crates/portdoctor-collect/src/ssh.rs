@@ -201,9 +201,17 @@ pub fn shell_quote(w: &str) -> String {
     }
 }
 
-/// Whether `sudo -n` refused for want of a password (or a tty).
+/// Whether `sudo -n` refused (a password or a tty required) or is not there at all.
 pub fn sudo_refused(stderr: &str) -> bool {
     stderr.contains("a password is required") || stderr.contains("a terminal is required") || stderr.contains("sudo: ")
+}
+
+/// `words`, under `sudo -n` unless the login user is already root.
+pub fn privileged<'a>(ssh: &Ssh, words: &[&'a str]) -> Vec<&'a str> {
+    let root = ssh.run(&["id", "-u"]).map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false);
+    let mut out = if root { vec![] } else { vec!["sudo", "-n"] };
+    out.extend_from_slice(words);
+    out
 }
 
 /// Where portdoctor lives on the remote host, if it is installed.

@@ -381,6 +381,68 @@ impl Testbed {
         })
     }
 
+    /// Starts a real OpenSSH server in the instance (key authentication only, root allowed) and
+    /// returns the private key the client should use. Its host key and config live in the
+    /// testbed's scratch folder and go with it.
+    pub fn start_sshd(&mut self) -> io::Result<PathBuf> {
+        let dir = self.scripts.join("ssh");
+        std::fs::create_dir_all(&dir)?;
+        let key = dir.join("client_key");
+        let host_key = dir.join("host_key");
+        for k in [&key, &host_key] {
+            check(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", ""]).arg("-f").arg(k))?;
+        }
+        std::fs::copy(dir.join("client_key.pub"), dir.join("authorized_keys"))?;
+        // sshd's privilege-separation directory (the package's service creates it at start).
+        std::fs::create_dir_all("/run/sshd")?;
+        let config = format!(
+            "Port 22\nListenAddress 0.0.0.0\nHostKey {hk}\nPidFile {dir}/sshd.pid\nAuthorizedKeysFile {dir}/authorized_keys\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n",
+            hk = host_key.display(),
+            dir = dir.display()
+        );
+        let conf = dir.join("sshd_config");
+        std::fs::write(&conf, config)?;
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.instance, "/usr/sbin/sshd", "-D", "-e", "-f"])
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        self.children.push(child);
+        for _ in 0..50 {
+            if self.connect(PRIVATE_V4, 22, "tcp")? == Wire::Open {
+                return Ok(key);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Err(io::Error::other("sshd did not start in the instance (is openssh-server installed?)"))
+    }
+
+    /// Starts a long-running process in a namespace; it is killed with the testbed.
+    pub fn spawn_in(&mut self, ns: &str, argv: &[&str]) -> io::Result<()> {
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(argv)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        self.children.push(child);
+        Ok(())
+    }
+
+    /// Runs a binary in the client namespace with a clean environment plus `env`.
+    pub fn run_in_client(&self, bin: &Path, args: &[&str], env: &[(&str, &str)]) -> io::Result<Output> {
+        Command::new("ip")
+            .args(["netns", "exec", &self.client])
+            .arg(bin)
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
+            .env("HOME", &self.scripts)
+            .envs(env.iter().copied())
+            .output()
+    }
+
     /// Runs a binary (portdoctor) inside the instance namespace.
     pub fn run_in_instance(&self, bin: &Path, args: &[&str]) -> io::Result<Output> {
         let bin = bin.display().to_string();

@@ -208,8 +208,11 @@ pub struct CaptureArgs {
     #[arg(long, default_value_t = 10)]
     pub duration: u32,
     /// JSON instead of text.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "pcap")]
     pub json: bool,
+    /// A pcap stream (raw IP) on stdout, packet by packet, for tcpdump -r or a reader over SSH.
+    #[arg(long)]
+    pub pcap: bool,
 }
 
 #[derive(Debug, Args)]

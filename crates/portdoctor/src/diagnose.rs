@@ -197,6 +197,16 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Fail> {
             std::thread::scope(|scope| {
                 // The host's evidence comes in while the capture and the probes run.
                 let host_job = ssh.as_ref().map(|s| scope.spawn(move || portdoctor_collect::remote::host_over_ssh(s)));
+                // So do the cloud and platform layers.
+                let cloud_job = match &cloud_target {
+                    Some(t) if args.instance.is_some() || aws_configured() => {
+                        progress.say("reading the cloud and platform layers");
+                        let (t, aws) = (t.clone(), &args.aws);
+                        let (proto, from) = (args.proto, args.from);
+                        Some(scope.spawn(move || cloud_layer(t, port, proto, from, aws, None)))
+                    }
+                    _ => None,
+                };
                 let mut capture = None;
                 let mut probes = Vec::new();
                 if let Some(ip) = target_ip {
@@ -244,22 +254,18 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Fail> {
                     }
                     Err(_) => None,
                 });
-                let cloud = match &cloud_target {
-                    Some(t) if args.instance.is_some() || aws_configured() => {
-                        progress.say("reading the cloud and platform layers");
-                        match cloud_layer(t.clone(), port, args.proto, args.from, &args.aws, None) {
-                            Ok(d) => Some(d),
-                            Err(Fail(e)) => {
-                                unreached.push(unknown(
-                                    "cloud.access",
-                                    Layer::Cloud,
-                                    &Missing::new("the cloud layer", e, "check AWS credentials and region"),
-                                ));
-                                None
-                            }
-                        }
+                let cloud = match cloud_job.map(|j| j.join()) {
+                    Some(Ok(Ok(d))) => Some(d),
+                    Some(Ok(Err(Fail(e)))) => {
+                        unreached.push(unknown(
+                            "cloud.access",
+                            Layer::Cloud,
+                            &Missing::new("the cloud layer", e, "check AWS credentials and region"),
+                        ));
+                        None
                     }
-                    _ => {
+                    Some(Err(_)) => None,
+                    None => {
                         notes.push("cloud layer skipped: give --instance i-… (and AWS credentials) to check it".into());
                         None
                     }

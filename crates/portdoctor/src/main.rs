@@ -216,16 +216,33 @@ fn probe(args: cli::ProbeArgs) -> Result<u8, Fail> {
 }
 
 fn capture(args: cli::CaptureArgs) -> Result<u8, Fail> {
+    use portdoctor_collect::capture::{Hooks, pcap_header, pcap_record};
     let iface = args.iface.as_deref();
-    let ready = || eprintln!("portdoctor: capturing on {} for tcp/udp port {}", iface.unwrap_or("any"), args.port);
+    let ready = || eprintln!("portdoctor: capturing on {} for port {}", iface.unwrap_or("any"), args.port);
+    let stdout = std::io::stdout();
+    let mut pcap_failed = false;
+    let mut each = |at: std::time::Duration, packet: &[u8]| {
+        if args.pcap && !pcap_failed {
+            // Streamed and flushed per packet, so a reader over SSH sees each one as it comes.
+            let mut out = stdout.lock();
+            pcap_failed = out.write_all(&pcap_record(at, packet)).and_then(|()| out.flush()).is_err();
+        }
+    };
+    if args.pcap {
+        let mut out = stdout.lock();
+        out.write_all(&pcap_header()).and_then(|()| out.flush())?;
+    }
+    let hooks = Hooks { ready: &ready, stop: &|| false, each: &mut each };
     let r = portdoctor_collect::capture::capture(
         args.port,
         iface,
         std::time::Duration::from_secs(u64::from(args.duration)),
-        &ready,
-        &|| false,
+        hooks,
     )
     .map_err(|m| Fail(format!("{}: {}; {}", m.what, m.reason, m.remedy)))?;
+    if args.pcap {
+        return Ok(0);
+    }
     if args.json {
         println!("{}", serde_json::to_string(&r)?);
     } else {

@@ -1,0 +1,218 @@
+//! `portdoctor diagnose` end to end, against the real kernel: an internet client → a cloud edge
+//! (1:1 NAT of 203.0.113.10, plus rules that play a security group or a provider block) → an
+//! instance running a real OpenSSH server and real listeners. portdoctor runs in the client
+//! namespace with the user's `ssh` (key auth), captures on the instance over SSH while it
+//! probes, and — where the scenario has a cloud — asks moto, started in the client namespace and
+//! populated to match the edge. Each scenario asserts the kernel's outcome and the verdict.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use portdoctor_testbed::{Listen, PUBLIC_V4, Testbed, Wire};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+fn bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_portdoctor"))
+}
+
+/// The instance with sshd on 22; returns the client's key.
+fn instance(tb: &mut Testbed) -> PathBuf {
+    tb.start_sshd().unwrap()
+}
+
+/// moto in the client namespace, populated with the instance as the edge plays it: a public
+/// subnet, an internet gateway, 203.0.113.10 associated, a security group admitting `ports`.
+/// Returns (endpoint, instance id).
+fn moto(tb: &mut Testbed, ports: &[u16]) -> (String, String) {
+    let port = 4566;
+    let client = tb.client.clone();
+    tb.spawn_in(&client, &["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()]).unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let script = format!(
+        r#"
+import boto3, time, sys
+for _ in range(100):
+    try:
+        ec2 = boto3.client("ec2", endpoint_url="{url}", region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+        ec2.describe_vpcs(); break
+    except Exception:
+        time.sleep(0.1)
+vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+rtb = ec2.describe_route_tables(Filters=[{{"Name": "vpc-id", "Values": [vpc]}}])["RouteTables"][0]["RouteTableId"]
+ec2.create_route(RouteTableId=rtb, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+sg = ec2.create_security_group(GroupName="web", Description="web", VpcId=vpc)["GroupId"]
+for p in [{ports}]:
+    ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[{{"IpProtocol": "tcp", "FromPort": p, "ToPort": p, "IpRanges": [{{"CidrIp": "0.0.0.0/0"}}]}}])
+ami = ec2.describe_images()["Images"][0]["ImageId"]
+i = ec2.run_instances(ImageId=ami, InstanceType="t3.small", MinCount=1, MaxCount=1, SubnetId=subnet, SecurityGroupIds=[sg], PrivateIpAddress="10.0.1.10")["Instances"][0]["InstanceId"]
+alloc = ec2.allocate_address(Domain="vpc", Address="{PUBLIC_V4}")["AllocationId"]
+ec2.associate_address(AllocationId=alloc, InstanceId=i)
+print(i)
+"#,
+        ports = ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+    );
+    let out = tb.exec(&client, &["python3", "-c", &script]).unwrap();
+    assert!(out.status.success(), "populating moto: {}", String::from_utf8_lossy(&out.stderr));
+    (url, String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Runs `portdoctor diagnose` from the client; returns (exit, report, seconds).
+fn diagnose(tb: &Testbed, key: &Path, extra: &[&str], env: &[(&str, &str)]) -> (i32, Value, f64) {
+    let key = key.display().to_string();
+    let mut args = vec![
+        "diagnose",
+        "203.0.113.10:8080",
+        "--json",
+        "--ssh",
+        "root@203.0.113.10",
+        "--ssh-identity",
+        &key,
+        "--ssh-option",
+        "StrictHostKeyChecking=no",
+        "--ssh-option",
+        "UserKnownHostsFile=/dev/null",
+        "--ssh-option",
+        "LogLevel=ERROR",
+    ];
+    args.extend_from_slice(extra);
+    let start = Instant::now();
+    let out = tb.run_in_client(bin(), &args, env).unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    });
+    eprintln!("time to verdict: {secs:.2} s ({})", report["verdict"]["summary"]);
+    (out.status.code().unwrap_or(-1), report, secs)
+}
+
+fn codes(r: &Value) -> Vec<String> {
+    r["verdict"]["causes"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap().to_string()).collect()
+}
+
+fn check<'a>(r: &'a Value, id: &str) -> &'a Value {
+    r["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no check {id}: {r:#}"))
+}
+
+fn aws_env(url: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("AWS_ENDPOINT_URL", url),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_MAX_ATTEMPTS", "1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]
+}
+
+/// The edge drops what a security group or a provider would: new connections to the instance
+/// on every port but `allowed`.
+fn edge_admits_only(tb: &Testbed, allowed: &[u16]) {
+    let ports = allowed.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
+    let edge = tb.edge.clone();
+    tb.nft(&edge, &format!(
+        "table inet upstream {{\n chain screen {{ type filter hook forward priority 0; ct state established,related accept; ip daddr 10.0.1.10 tcp dport {{ {ports} }} accept; ip daddr 10.0.1.10 drop; }}\n}}\n"
+    ))
+    .unwrap();
+}
+
+#[test]
+fn healthy_everything_agrees() {
+    let mut tb = Testbed::new().unwrap();
+    let key = instance(&mut tb);
+    tb.listen(&Listen { name: Some("node".into()), ..Listen::tcp("0.0.0.0", 8080) }).unwrap();
+    let (url, iid) = moto(&mut tb, &[22, 8080]);
+    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Open);
+    let (code, r, _) = diagnose(&tb, &key, &["--instance", &iid], &aws_env(&url));
+    assert_eq!(r["verdict"]["status"], "reachable", "{r:#}");
+    assert_eq!(code, 0);
+    assert_eq!(check(&r, "path.probe")["status"], "pass");
+    let cap = check(&r, "path.capture");
+    assert_eq!(cap["status"], "pass", "{cap:#}");
+    assert!(cap["summary"].as_str().unwrap().contains("SYN-ACKs left"), "{cap:#}");
+    assert_eq!(check(&r, "host.listener")["status"], "pass");
+    assert_eq!(check(&r, "cloud.security-group")["status"], "pass");
+}
+
+#[test]
+fn nothing_listening() {
+    let mut tb = Testbed::new().unwrap();
+    let key = instance(&mut tb);
+    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Refused);
+    let (code, r, _) = diagnose(&tb, &key, &[], &[]);
+    assert_eq!(codes(&r), ["NOT_LISTENING"], "{r:#}");
+    assert_eq!(code, 1);
+    let c = &r["verdict"]["causes"][0];
+    assert!(c["evidence"].as_array().unwrap().iter().any(|e| e.as_str().unwrap().contains("refused (RST)")), "{c:#}");
+    let cap = check(&r, "path.capture");
+    assert!(cap["summary"].as_str().unwrap().contains("RSTs left"), "{cap:#}");
+}
+
+#[test]
+fn host_firewall_drop_seen_at_the_nic() {
+    let mut tb = Testbed::new().unwrap();
+    let key = instance(&mut tb);
+    tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
+    tb.iptables_restore("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 8080 -j DROP\nCOMMIT\n", false).unwrap();
+    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Timeout);
+    let (code, r, _) = diagnose(&tb, &key, &[], &[]);
+    assert_eq!(codes(&r), ["HOST_FIREWALL_DROP"], "{r:#}");
+    assert_eq!(code, 1);
+    let cap = check(&r, "path.capture");
+    assert!(cap["summary"].as_str().unwrap().contains("nothing left in answer"), "{cap:#}");
+    let ev = r["verdict"]["causes"][0]["evidence"].as_array().unwrap();
+    assert!(ev.iter().any(|e| e.as_str().unwrap().contains("reached the NIC")), "{ev:#?}");
+}
+
+#[test]
+fn host_firewall_reject() {
+    let mut tb = Testbed::new().unwrap();
+    let key = instance(&mut tb);
+    tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
+    tb.iptables_restore(
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 8080 -j REJECT --reject-with tcp-reset\nCOMMIT\n",
+        false,
+    )
+    .unwrap();
+    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Refused);
+    let (code, r, _) = diagnose(&tb, &key, &[], &[]);
+    assert_eq!(codes(&r), ["HOST_FIREWALL_REJECT"], "{r:#}");
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn security_group_missing_the_port() {
+    let mut tb = Testbed::new().unwrap();
+    let key = instance(&mut tb);
+    tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
+    edge_admits_only(&tb, &[22]);
+    let (url, iid) = moto(&mut tb, &[22]);
+    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Timeout);
+    let (code, r, _) = diagnose(&tb, &key, &["--instance", &iid], &aws_env(&url));
+    assert_eq!(codes(&r), ["SECURITY_GROUP_NO_INGRESS"], "{r:#}");
+    assert_eq!(code, 1);
+    let ev = r["verdict"]["causes"][0]["evidence"].as_array().unwrap();
+    assert!(ev.iter().any(|e| e.as_str().unwrap().contains("the wire agrees")), "{ev:#?}");
+    assert!(check(&r, "path.capture")["summary"].as_str().unwrap().starts_with("None of your"));
+}
+
+#[test]
+fn provider_block_only_ssh_passes() {
+    let mut tb = Testbed::new().unwrap();
+    let key = instance(&mut tb);
+    tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
+    edge_admits_only(&tb, &[22]);
+    // The account's configuration admits 8080: the block is not in it.
+    let (url, iid) = moto(&mut tb, &[22, 8080]);
+    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Timeout);
+    assert_eq!(tb.connect(PUBLIC_V4, 22, "tcp").unwrap(), Wire::Open);
+    let (code, r, _) = diagnose(&tb, &key, &["--instance", &iid], &aws_env(&url));
+    assert_eq!(codes(&r), ["UPSTREAM_FILTERED"], "{r:#}");
+    assert_eq!(r["verdict"]["causes"][0]["confidence"], "confirmed");
+    assert_eq!(code, 1);
+    let ev = r["verdict"]["causes"][0]["evidence"].as_array().unwrap();
+    assert!(ev.iter().any(|e| e.as_str().unwrap().contains("port 22 answers")), "{ev:#?}");
+}
