@@ -174,6 +174,7 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Fail> {
         }
         None => {
             let timeout = Duration::from_millis(args.timeout_ms);
+            let ssh_wanted = ssh_target.is_some();
             let ssh = match ssh_target {
                 Some(t) => {
                     progress.say(&format!("connecting to {} over ssh", t.display()));
@@ -207,7 +208,14 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Fail> {
                     }
                     _ => None,
                 };
-                let mut capture = None;
+                // Asked for (--ssh) but the connection failed: the capture is unknown, not skipped.
+                let mut capture = (ssh_wanted && ssh.is_none()).then(|| {
+                    Knowledge::Unavailable(Missing::new(
+                        "a capture on the host",
+                        "no SSH connection (see host.ssh)",
+                        "fix the SSH connection",
+                    ))
+                });
                 let mut probes = Vec::new();
                 if let Some(ip) = target_ip {
                     let running = ssh.as_ref().map(|s| {
@@ -221,10 +229,12 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Fail> {
                         progress.say("probing from the ssh host");
                         probes.push(probe_from_ssh_host(s, ip, port, timeout));
                     }
-                    capture = running.map(|r| match r.and_then(|c| c.finish()) {
-                        Ok(c) => Knowledge::Known(c),
-                        Err(m) => Knowledge::Unavailable(m),
-                    });
+                    if let Some(r) = running {
+                        capture = Some(match r.and_then(|c| c.finish()) {
+                            Ok(c) => Knowledge::Known(c),
+                            Err(m) => Knowledge::Unavailable(m),
+                        });
+                    }
                 }
                 let host_diag = host_job.and_then(|j| match j.join() {
                     Ok(Ok((raw, mut n))) => {

@@ -235,3 +235,99 @@ fn live_run_on_this_machine_prints_a_valid_report() {
     assert_eq!(r["schema_version"], 1);
     assert_eq!(r["query"]["port"], 22);
 }
+
+fn seed_case() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed-incident").display().to_string()
+}
+
+/// The README's first command: the seed incident, every layer joined from its case folder.
+#[test]
+fn seed_incident_case_folder() {
+    let out = portdoctor(&["diagnose", "203.0.113.10:8080", "--snapshot", &seed_case(), "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let causes: Vec<(&str, &str, bool)> = r["verdict"]["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["code"].as_str().unwrap(), c["confidence"].as_str().unwrap(), c["blocking"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        causes,
+        [
+            ("ABUSE_BLOCK", "confirmed", true),
+            ("UPSTREAM_FILTERED", "confirmed", true),
+            ("INSTANCE_COMPROMISED", "confirmed", false)
+        ]
+    );
+    assert_eq!(r["query"]["command"], "diagnose");
+    assert_eq!(r["query"]["instance"], "i-0a1b2c3d4e5f60718");
+    let hops: Vec<&str> = r["path"].as_array().unwrap().iter().map(|h| h["hop"].as_str().unwrap()).collect();
+    assert_eq!(hops.first(), Some(&"internet"));
+    assert_eq!(hops.get(1), Some(&"platform"));
+    assert_eq!(hops.last(), Some(&"listener"));
+    let timeline = r["timeline"].as_array().unwrap();
+    assert_eq!(timeline[0]["source"], "support", "newest first");
+    // The text report for a person leads with the verdict and the primary cause.
+    let out = portdoctor(&["diagnose", "203.0.113.10:8080", "--snapshot", &seed_case()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("BLOCKED: tcp/8080 to 203.0.113.10 (i-0a1b2c3d4e5f60718)"), "{text}");
+}
+
+/// Hostile strings in TARGET and --ssh are data, never code: nothing they name gets run.
+#[test]
+fn hostile_targets_and_ssh_destinations_are_never_executed() {
+    let marker = std::env::temp_dir().join(format!("portdoctor-pwned-{}", std::process::id()));
+    let m = marker.display().to_string();
+    let payloads = [format!("$(touch {m})"), format!("`touch {m}`"), format!(";touch {m};"), format!("|touch {m}")];
+    for p in &payloads {
+        // As the target: it does not resolve, which is an unknown check, not a shell.
+        let out = portdoctor(&["diagnose", &format!("{p}:8080"), "--json", "--control-port", "1"]);
+        assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let resolve = r["checks"].as_array().unwrap().iter().find(|c| c["id"] == "path.resolve").unwrap();
+        assert_eq!(resolve["status"], "unknown");
+        // As the SSH destination: refused before ssh runs.
+        let out = portdoctor(&["diagnose", "127.0.0.1:1", "--ssh", &format!("root@{p}")]);
+        assert_usage_error(&out, "--ssh");
+    }
+    for p in ["-oProxyCommand=touch /tmp/x", "-F/etc/passwd"] {
+        let out = portdoctor(&["diagnose", "127.0.0.1:1", &format!("--ssh={p}")]);
+        assert_usage_error(&out, "may not start with '-'");
+    }
+    let out = portdoctor(&["diagnose", "--json", "--control-port", "1", "--", &format!("-$(touch {m}):80")]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(!marker.exists(), "a payload ran");
+}
+
+#[test]
+fn probe_exit_codes_on_loopback() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let open = l.local_addr().unwrap().port().to_string();
+    let out = portdoctor(&["probe", &format!("127.0.0.1:{open}"), "--json", "--control-port", &open]);
+    assert_eq!(out.status.code(), Some(0));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["attempts"][0]["outcome"], "open");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let out = portdoctor(&["probe", "127.0.0.1", "--port", &closed, "--attempts", "1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("refused"));
+    assert_usage_error(&portdoctor(&["probe", "127.0.0.1"]), "has no port");
+}
+
+/// Progress goes to stderr only for a person at a terminal, never in JSON mode.
+#[test]
+fn progress_on_a_terminal_only() {
+    let run = |extra: &str| {
+        let cmd = format!(
+            "{} diagnose 127.0.0.1:1 --control-port 1 --timeout-ms 200 {extra}",
+            env!("CARGO_BIN_EXE_portdoctor")
+        );
+        let out = Command::new("script").args(["-qec", &cmd, "/dev/null"]).output().expect("script (util-linux)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(run("").contains("portdoctor: probing 127.0.0.1:1 from here"), "{}", run(""));
+    assert!(!run("--json").contains("portdoctor: probing"));
+    let out = portdoctor(&["diagnose", "127.0.0.1:1", "--control-port", "1", "--timeout-ms", "200"]);
+    assert!(out.stderr.is_empty(), "not a terminal: {}", String::from_utf8_lossy(&out.stderr));
+}

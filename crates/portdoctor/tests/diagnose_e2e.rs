@@ -216,3 +216,20 @@ fn provider_block_only_ssh_passes() {
     let ev = r["verdict"]["causes"][0]["evidence"].as_array().unwrap();
     assert!(ev.iter().any(|e| e.as_str().unwrap().contains("port 22 answers")), "{ev:#?}");
 }
+
+/// SSH refused (no sshd): the host layer is an unknown check with the remedy, and the rest of
+/// the diagnosis still runs — the probe's RST alone says nothing listens.
+#[test]
+fn ssh_refused_the_rest_still_runs() {
+    let tb = Testbed::new().unwrap();
+    let key = tb.edge.clone(); // any path: ssh never gets to use it
+    let (code, r, _) = diagnose(&tb, Path::new(&key), &[], &[]);
+    let ssh = check(&r, "host.ssh");
+    assert_eq!(ssh["status"], "unknown", "{ssh:#}");
+    let ev = ssh["evidence"][0].as_str().unwrap();
+    assert!(ev.contains("Connection refused") && ev.contains("sshd"), "{ev}");
+    assert_eq!(codes(&r), ["NOT_LISTENING"], "{r:#}");
+    assert_eq!(r["verdict"]["causes"][0]["confidence"], "likely");
+    assert_eq!(code, 1);
+    assert_eq!(check(&r, "path.capture")["status"], "unknown");
+}
