@@ -210,9 +210,16 @@ mod tests {
         let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = done.clone();
         let cap = std::thread::spawn(move || {
-            capture(port, Some("lo"), Duration::from_secs(5), &|| {}, &|| {
-                flag.load(std::sync::atomic::Ordering::Relaxed)
-            })
+            capture(
+                port,
+                Some("lo"),
+                Duration::from_secs(5),
+                Hooks {
+                    ready: &|| {},
+                    stop: &|| flag.load(std::sync::atomic::Ordering::Relaxed),
+                    each: &mut |_, _| {},
+                },
+            )
         });
         std::thread::sleep(Duration::from_millis(300));
         let c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();

@@ -127,38 +127,6 @@ pub fn normalise(raw: &mut RawHost, as_root: bool, notes: &mut Vec<String>) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The script run here, without SSH: every source frames and the host parser reads them.
-    #[test]
-    fn script_runs_and_reads_back() {
-        let out = std::process::Command::new("sh").arg("-c").arg(script()).output().unwrap();
-        let mut raw = read_frames(&out.stdout);
-        assert!(raw.sources.len() >= 15, "{:?}", raw.sources.keys());
-        assert_eq!(raw.sources[files::HOSTNAME].outcome, Outcome::Ok);
-        assert!(raw.sources.contains_key(files::NETSTAT_LATER));
-        let mut notes = vec![];
-        normalise(&mut raw, true, &mut notes);
-        let ev = portdoctor_parse::host::parse_host(&raw).unwrap();
-        assert!(ev.sockets.known().is_some(), "{:?}", ev.sockets);
-        assert!(ev.interfaces.known().is_some_and(|i| !i.is_empty()));
-    }
-
-    #[test]
-    fn frames_survive_odd_content() {
-        let mut out =
-            b"noise\n@@pd a.txt 0 11\nhello\n@@pd\n\n@@pd b.txt 127 9\nnot found\n@@pd c.txt 200 0\n\n".to_vec();
-        out.extend(b"@@pd d.txt 0 99\ncut short");
-        let raw = read_frames(&out);
-        assert_eq!(raw.sources["a.txt"].content, b"hello\n@@pd\n");
-        assert_eq!(raw.sources["b.txt"].outcome, Outcome::ToolMissing);
-        assert!(!raw.sources.contains_key("c.txt"));
-        assert_eq!(raw.sources["d.txt"].content, b"cut short");
-    }
-}
-
 /// The host's evidence over SSH: `portdoctor snapshot host --out -` when portdoctor is installed
 /// there, else the plain-tools script; under `sudo -n` when allowed, else as the user (then the
 /// firewall and socket owners are unknown, and a note says why).
@@ -329,5 +297,37 @@ impl RemoteCapture {
             capture_missing(format!("{e}; {}", self.stderr.lock().map(|s| s.trim().to_string()).unwrap_or_default()))
         })?;
         Ok(CaptureReport { iface: "any".into(), port: self.port, seconds, packets })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The script run here, without SSH: every source frames and the host parser reads them.
+    #[test]
+    fn script_runs_and_reads_back() {
+        let out = std::process::Command::new("sh").arg("-c").arg(script()).output().unwrap();
+        let mut raw = read_frames(&out.stdout);
+        assert!(raw.sources.len() >= 15, "{:?}", raw.sources.keys());
+        assert_eq!(raw.sources[files::HOSTNAME].outcome, Outcome::Ok);
+        assert!(raw.sources.contains_key(files::NETSTAT_LATER));
+        let mut notes = vec![];
+        normalise(&mut raw, true, &mut notes);
+        let ev = portdoctor_parse::host::parse_host(&raw).unwrap();
+        assert!(ev.sockets.known().is_some(), "{:?}", ev.sockets);
+        assert!(ev.interfaces.known().is_some_and(|i| !i.is_empty()));
+    }
+
+    #[test]
+    fn frames_survive_odd_content() {
+        let mut out =
+            b"noise\n@@pd a.txt 0 11\nhello\n@@pd\n\n@@pd b.txt 127 9\nnot found\n@@pd c.txt 200 0\n\n".to_vec();
+        out.extend(b"@@pd d.txt 0 99\ncut short");
+        let raw = read_frames(&out);
+        assert_eq!(raw.sources["a.txt"].content, b"hello\n@@pd\n");
+        assert_eq!(raw.sources["b.txt"].outcome, Outcome::ToolMissing);
+        assert!(!raw.sources.contains_key("c.txt"));
+        assert_eq!(raw.sources["d.txt"].content, b"cut short");
     }
 }

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 
 /// One service's answer. Unlike network evidence, a service may be simply not asked (absent
 /// from a snapshot): that is `skipped`, not `unknown` (CONTRACT.md §5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Signal<T> {
+    #[default]
     NotCollected,
     Failed(Missing),
     Known(T),
@@ -158,12 +159,6 @@ pub struct PlatformEvidence {
     pub cases: Signal<Vec<SupportCase>>,
     /// When the evidence was taken (a snapshot's stamp), for the change window and ages.
     pub taken_at: Option<Timestamp>,
-}
-
-impl<T> Default for Signal<T> {
-    fn default() -> Self {
-        Signal::NotCollected
-    }
 }
 
 #[cfg(test)]

@@ -49,7 +49,7 @@ impl Timestamp {
         let (y, rest) = date.split_once('-')?;
         let (m, d) = rest.split_once('-')?;
         let (y, m, d) = (digits(y)?, digits(m)?, digits(d)?);
-        if !(1..=12).contains(&m) || !(1..=31).contains(&d) || y < 1970 || y > 9999 {
+        if !(1..=12).contains(&m) || !(1..=31).contains(&d) || !(1970..=9999).contains(&y) {
             return None;
         }
         let day_secs = days_from_civil(y, m, d) * 86_400;

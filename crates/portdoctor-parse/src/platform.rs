@@ -209,10 +209,10 @@ fn looks_like_id(s: &str) -> bool {
 /// Every resource id (and public address) named anywhere in a request.
 fn request_ids(v: &Value, key: &str, out: &mut Vec<String>) {
     match v {
-        Value::String(s) if looks_like_id(s) || (key == "publicIp" && s.parse::<IpAddr>().is_ok()) => {
-            if !out.contains(s) {
-                out.push(s.clone());
-            }
+        Value::String(s)
+            if (looks_like_id(s) || (key == "publicIp" && s.parse::<IpAddr>().is_ok())) && !out.contains(s) =>
+        {
+            out.push(s.clone());
         }
         Value::Object(m) => m.iter().for_each(|(k, v)| request_ids(v, k, out)),
         Value::Array(items) => items.iter().for_each(|i| request_ids(i, key, out)),

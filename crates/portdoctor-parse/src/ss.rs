@@ -66,9 +66,9 @@ pub fn parse_ss(
             continue;
         }
         let parsed = (|| {
-            let proto = match f.first()? {
-                &"tcp" => Proto::Tcp,
-                &"udp" => Proto::Udp,
+            let proto = match *f.first()? {
+                "tcp" => Proto::Tcp,
+                "udp" => Proto::Udp,
                 _ => return None,
             };
             let state = match *f.get(1)? {
