@@ -120,6 +120,30 @@ fn absent(id: &str, what: &str, key: &str, command: &str) -> Check {
         .with_evidence([format!("no file with top-level key {key}; add `{command} --output json`, or collect live")])
 }
 
+/// The known value of a source, or the check that says why there is none (`skipped` when it was
+/// not collected, `unknown` when collecting it failed).
+fn read<'a, T>(
+    signal: &'a Signal<T>,
+    id: &str,
+    what: &str,
+    key: &str,
+    command: &str,
+    out: &mut PlatformJudgement,
+) -> Option<&'a T> {
+    match signal {
+        Signal::NotCollected => {
+            out.checks.push(absent(id, what, key, command));
+            None
+        }
+        Signal::Failed(m) => {
+            out.checks
+                .push(check(id, CheckStatus::Unknown, format!("Could not read {what}")).with_evidence([m.describe()]));
+            None
+        }
+        Signal::Known(v) => Some(v),
+    }
+}
+
 fn ts(t: Option<Timestamp>) -> String {
     t.map(|t| t.to_string()).unwrap_or_else(|| "?".into())
 }
@@ -174,24 +198,15 @@ struct Notice {
 
 fn health_notices(p: &PlatformEvidence, s: &Subject, out: &mut PlatformJudgement) -> Vec<Notice> {
     let id = "platform.abuse";
-    let events = match &p.health_events {
-        Signal::NotCollected => {
-            out.checks.push(absent(
-                id,
-                "AWS Health abuse notices",
-                "events",
-                "aws health describe-events --region us-east-1 --filter services=ABUSE",
-            ));
-            return vec![];
-        }
-        Signal::Failed(m) => {
-            out.checks.push(
-                check(id, CheckStatus::Unknown, "Could not read AWS Health abuse notices")
-                    .with_evidence([m.describe()]),
-            );
-            return vec![];
-        }
-        Signal::Known(e) => e,
+    let Some(events) = read(
+        &p.health_events,
+        id,
+        "AWS Health abuse notices",
+        "events",
+        "aws health describe-events --region us-east-1 --filter services=ABUSE",
+        out,
+    ) else {
+        return vec![];
     };
     let entities = p.health_entities.known();
     let abuse: Vec<&HealthEvent> = events.iter().filter(|e| e.is_abuse()).collect();
@@ -256,23 +271,15 @@ fn health_notices(p: &PlatformEvidence, s: &Subject, out: &mut PlatformJudgement
 
 fn case_notices(p: &PlatformEvidence, s: &Subject, out: &mut PlatformJudgement) -> Vec<Notice> {
     let id = "platform.support";
-    let cases = match &p.cases {
-        Signal::NotCollected => {
-            out.checks.push(absent(
-                id,
-                "AWS Support abuse cases",
-                "cases",
-                "aws support describe-cases --region us-east-1 --include-resolved-cases",
-            ));
-            return vec![];
-        }
-        Signal::Failed(m) => {
-            out.checks.push(
-                check(id, CheckStatus::Unknown, "Could not read AWS Support cases").with_evidence([m.describe()]),
-            );
-            return vec![];
-        }
-        Signal::Known(c) => c,
+    let Some(cases) = read(
+        &p.cases,
+        id,
+        "AWS Support cases",
+        "cases",
+        "aws support describe-cases --region us-east-1 --include-resolved-cases",
+        out,
+    ) else {
+        return vec![];
     };
     let notices: Vec<Notice> = cases
         .iter()
@@ -322,18 +329,8 @@ fn notice_check(id: &str, source: &str, read: usize, notices: &[Notice]) -> Chec
 /// Findings about the instance, and those that show it attacking others.
 fn findings(p: &PlatformEvidence, s: &Subject, out: &mut PlatformJudgement, now: Option<Timestamp>) -> Vec<Finding> {
     let id = "platform.guardduty";
-    let all = match &p.findings {
-        Signal::NotCollected => {
-            out.checks.push(absent(id, "GuardDuty findings", "Findings", "aws guardduty get-findings"));
-            return vec![];
-        }
-        Signal::Failed(m) => {
-            out.checks.push(
-                check(id, CheckStatus::Unknown, "Could not read GuardDuty findings").with_evidence([m.describe()]),
-            );
-            return vec![];
-        }
-        Signal::Known(f) => f,
+    let Some(all) = read(&p.findings, id, "GuardDuty findings", "Findings", "aws guardduty get-findings", out) else {
+        return vec![];
     };
     let (mine, others): (Vec<&Finding>, Vec<&Finding>) = all.iter().partition(|f| {
         f.instance_id.as_ref().is_some_and(|i| Some(i) == s.instance.as_ref())
@@ -399,21 +396,15 @@ fn changes(
     out: &mut PlatformJudgement,
 ) {
     let id = "platform.cloudtrail";
-    let trail = match &p.trail {
-        Signal::NotCollected => {
-            out.checks.push(absent(
-                id,
-                "Changes to the path (CloudTrail)",
-                "Events",
-                "aws cloudtrail lookup-events --lookup-attributes AttributeKey=ResourceName,AttributeValue=<id>",
-            ));
-            return;
-        }
-        Signal::Failed(m) => {
-            out.checks.push(check(id, CheckStatus::Unknown, "Could not read CloudTrail").with_evidence([m.describe()]));
-            return;
-        }
-        Signal::Known(t) => t,
+    let Some(trail) = read(
+        &p.trail,
+        id,
+        "changes to the path (CloudTrail)",
+        "Events",
+        "aws cloudtrail lookup-events --lookup-attributes AttributeKey=ResourceName,AttributeValue=<id>",
+        out,
+    ) else {
+        return;
     };
     let since = match (window.since, now) {
         (Since::At(t), _) => Some(t),

@@ -183,15 +183,23 @@ fn host_firewall_reject() {
     assert_eq!(code, 1);
 }
 
-#[test]
-fn security_group_missing_the_port() {
+/// A listener on 8080 behind an edge that passes only 22, and moto's security group admitting
+/// `sg_ports`; the kernel times out on 8080. Returns diagnose's exit and report.
+fn blocked_upstream(sg_ports: &[u16]) -> (i32, Value) {
     let mut tb = Testbed::new().unwrap();
     let key = instance(&mut tb);
     tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
     edge_admits_only(&tb, &[22]);
-    let (url, iid) = moto(&mut tb, &[22]);
+    let (url, iid) = moto(&mut tb, sg_ports);
     assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Timeout);
+    assert_eq!(tb.connect(PUBLIC_V4, 22, "tcp").unwrap(), Wire::Open);
     let (code, r, _) = diagnose(&tb, &key, &["--instance", &iid], &aws_env(&url));
+    (code, r)
+}
+
+#[test]
+fn security_group_missing_the_port() {
+    let (code, r) = blocked_upstream(&[22]);
     assert_eq!(codes(&r), ["SECURITY_GROUP_NO_INGRESS"], "{r:#}");
     assert_eq!(code, 1);
     let ev = r["verdict"]["causes"][0]["evidence"].as_array().unwrap();
@@ -201,15 +209,8 @@ fn security_group_missing_the_port() {
 
 #[test]
 fn provider_block_only_ssh_passes() {
-    let mut tb = Testbed::new().unwrap();
-    let key = instance(&mut tb);
-    tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
-    edge_admits_only(&tb, &[22]);
     // The account's configuration admits 8080: the block is not in it.
-    let (url, iid) = moto(&mut tb, &[22, 8080]);
-    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Timeout);
-    assert_eq!(tb.connect(PUBLIC_V4, 22, "tcp").unwrap(), Wire::Open);
-    let (code, r, _) = diagnose(&tb, &key, &["--instance", &iid], &aws_env(&url));
+    let (code, r) = blocked_upstream(&[22, 8080]);
     assert_eq!(codes(&r), ["UPSTREAM_FILTERED"], "{r:#}");
     assert_eq!(r["verdict"]["causes"][0]["confidence"], "confirmed");
     assert_eq!(code, 1);

@@ -221,7 +221,12 @@ fn regenerate_bundled_example() {
     tb.listen(&Listen::tcp("0.0.0.0", 22)).unwrap();
     tb.listen(&Listen { name: Some("nginx".into()), ..Listen::tcp("127.0.0.1", 8080) }).unwrap();
     assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Refused);
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/host-loopback-only");
+    snapshot_into(&tb, "host-loopback-only");
+}
+
+/// Replaces `examples/<name>` with a snapshot of the testbed's instance.
+fn snapshot_into(tb: &Testbed, name: &str) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
     let _ = std::fs::remove_dir_all(&dir);
     let out = tb.run_in_instance(bin(), &["snapshot", "host", "--out", dir.to_str().unwrap()]).unwrap();
     assert!(out.status.success());
@@ -237,8 +242,5 @@ fn regenerate_seed_incident_host() {
     tb.listen(&Listen { name: Some("sshd".into()), ..Listen::tcp("0.0.0.0", 22) }).unwrap();
     tb.listen(&Listen { name: Some("node".into()), ..Listen::tcp("0.0.0.0", 8080) }).unwrap();
     assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Open);
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed-incident/host");
-    let _ = std::fs::remove_dir_all(&dir);
-    let out = tb.run_in_instance(bin(), &["snapshot", "host", "--out", dir.to_str().unwrap()]).unwrap();
-    assert!(out.status.success());
+    snapshot_into(&tb, "seed-incident/host");
 }
