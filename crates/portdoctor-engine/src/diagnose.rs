@@ -362,6 +362,26 @@ pub fn join(l: Layers) -> Diagnosis {
     if let Some(h) = carrier_hop {
         path.insert(1.min(path.len()), h);
     }
+    // The capture is the NIC's own witness: it overrides what the host's configuration implied.
+    if let Some(seen) = arrived {
+        let (status, detail) = match (seen, answer) {
+            (false, _) => (CheckStatus::Fail, "none of the probe's SYNs arrived (capture)".to_string()),
+            (true, Some(Answer::SynAck)) => {
+                (CheckStatus::Pass, "the probe's SYNs arrived; SYN-ACKs left (capture)".to_string())
+            }
+            (true, _) => (CheckStatus::Pass, "the probe's SYNs arrived (capture)".to_string()),
+        };
+        match path.iter_mut().find(|h| h.hop == "nic") {
+            Some(h) => {
+                h.status = status;
+                h.detail = detail;
+            }
+            None => {
+                let at = path.iter().position(|h| matches!(h.hop.as_str(), "host-firewall" | "kernel" | "listener"));
+                path.insert(at.unwrap_or(path.len()), Hop::new("nic", "-", status, detail));
+            }
+        }
+    }
     timeline.sort_by(|a, b| b.time.cmp(&a.time));
     let reachable = match &w.target {
         Some(ProbeOutcome::Open) => {

@@ -183,14 +183,15 @@ pub fn write(w: &mut dyn io::Write, d: &Diagnosis) -> io::Result<()> {
     if !d.timeline.is_empty() {
         writeln!(
             w,
-            "<section id=\"timeline\">\n<h2>What changed</h2>\n<table>\n<tr><th>time</th><th>event</th><th>component</th><th>actor</th><th>source</th></tr>"
+            "<section id=\"timeline\">\n<h2>What changed</h2>\n<table>\n<tr><th>time</th><th>event</th><th>what</th><th>component</th><th>actor</th><th>source</th></tr>"
         )?;
         for t in &d.timeline {
             writeln!(
                 w,
-                "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
                 esc(&t.time),
                 esc(&t.event),
+                esc(t.detail.as_deref().unwrap_or("")),
                 esc(t.component.as_deref().unwrap_or("")),
                 esc(t.actor.as_deref().unwrap_or("")),
                 esc(&t.source)

@@ -54,13 +54,17 @@ pub fn write(w: &mut dyn io::Write, d: &Diagnosis) -> io::Result<()> {
         writeln!(w)?;
     }
     if !d.timeline.is_empty() {
-        writeln!(w, "### What changed\n\n| time | event | component | actor | source |\n|---|---|---|---|---|")?;
+        writeln!(
+            w,
+            "### What changed\n\n| time | event | what | component | actor | source |\n|---|---|---|---|---|---|"
+        )?;
         for t in &d.timeline {
             writeln!(
                 w,
-                "| {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} |",
                 cell(&t.time),
                 cell(&t.event),
+                cell(t.detail.as_deref().unwrap_or("")),
                 cell(t.component.as_deref().unwrap_or("")),
                 cell(t.actor.as_deref().unwrap_or("")),
                 cell(&t.source)

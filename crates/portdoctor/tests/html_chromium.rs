@@ -102,3 +102,10 @@ fn cloud_report_in_chromium() {
         &["cloud", "--snapshot", snap.to_str().unwrap(), "--instance", "i-099cf38911942421c", "--port", "22"],
     );
 }
+
+/// The seed incident joined across every layer: platform hop first, timeline, three causes.
+#[test]
+fn diagnose_report_in_chromium() {
+    let case = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed-incident");
+    check_report("seed-incident", &["diagnose", "203.0.113.10:8080", "--snapshot", case.to_str().unwrap()]);
+}

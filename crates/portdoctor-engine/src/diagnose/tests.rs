@@ -77,6 +77,8 @@ fn filtered_nothing_at_nic_cloud_admits_is_upstream_and_confirms_a_possible_abus
     assert!(up.fix.iter().any(|f| f.contains("Elastic IP")));
     let cap = d.checks.iter().find(|c| c.id == "path.capture").unwrap();
     assert!(cap.summary.starts_with("None of your 2 SYNs reached eth0"), "{}", cap.summary);
+    let nic = d.path.iter().find(|h| h.hop == "nic").unwrap();
+    assert_eq!(nic.status, CheckStatus::Fail, "the capture is the NIC's witness");
 }
 
 #[test]
