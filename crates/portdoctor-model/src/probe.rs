@@ -7,12 +7,16 @@ use std::net::IpAddr;
 
 /// An ICMP destination-unreachable kind (RFC 792 / RFC 4443 codes as the kernel reports them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
 pub enum IcmpKind {
+    #[serde(rename = "net-unreachable")]
     Net,
+    #[serde(rename = "host-unreachable")]
     Host,
+    #[serde(rename = "port-unreachable")]
     Port,
+    #[serde(rename = "admin-prohibited")]
     AdminProhibited,
+    #[serde(rename = "unreachable")]
     Other,
 }
 

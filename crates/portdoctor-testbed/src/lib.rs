@@ -383,8 +383,9 @@ impl Testbed {
 
     /// Starts a real OpenSSH server in the instance (key authentication only, root allowed) and
     /// returns the private key the client should use. Its host key and config live in the
-    /// testbed's scratch folder and go with it.
-    pub fn start_sshd(&mut self) -> io::Result<PathBuf> {
+    /// testbed's scratch folder and go with it. `path_first`: a folder put first on the
+    /// sessions' PATH (to make a program "installed" on the host).
+    pub fn start_sshd(&mut self, path_first: Option<&Path>) -> io::Result<PathBuf> {
         let dir = self.scripts.join("ssh");
         std::fs::create_dir_all(&dir)?;
         let key = dir.join("client_key");
@@ -395,11 +396,14 @@ impl Testbed {
         std::fs::copy(dir.join("client_key.pub"), dir.join("authorized_keys"))?;
         // sshd's privilege-separation directory (the package's service creates it at start).
         std::fs::create_dir_all("/run/sshd")?;
-        let config = format!(
+        let mut config = format!(
             "Port 22\nListenAddress 0.0.0.0\nHostKey {hk}\nPidFile {dir}/sshd.pid\nAuthorizedKeysFile {dir}/authorized_keys\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n",
             hk = host_key.display(),
             dir = dir.display()
         );
+        if let Some(p) = path_first {
+            config += &format!("SetEnv PATH={}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin\n", p.display());
+        }
         let conf = dir.join("sshd_config");
         std::fs::write(&conf, config)?;
         let child = Command::new("ip")

@@ -331,3 +331,17 @@ fn progress_on_a_terminal_only() {
     let out = portdoctor(&["diagnose", "127.0.0.1:1", "--control-port", "1", "--timeout-ms", "200"]);
     assert!(out.stderr.is_empty(), "not a terminal: {}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Without CAP_NET_RAW the capture cannot open its socket: exit 2 with the exact remedy
+/// (CONTRACT.md: capture exits 0 or 2). Dropped to `nobody` with setpriv (the suite runs as root).
+#[test]
+fn capture_without_cap_net_raw_says_how_to_get_it() {
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
+        .arg(env!("CARGO_BIN_EXE_portdoctor"))
+        .args(["capture", "--port", "8080", "--duration", "1"])
+        .output()
+        .expect("setpriv (util-linux)");
+    assert_usage_error(&out, "setcap cap_net_raw+ep");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sudo"));
+}

@@ -16,9 +16,9 @@ fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_portdoctor"))
 }
 
-/// The instance with sshd on 22; returns the client's key.
+/// The instance with sshd on 22 (portdoctor not installed there); returns the client's key.
 fn instance(tb: &mut Testbed) -> PathBuf {
-    tb.start_sshd().unwrap()
+    tb.start_sshd(None).unwrap()
 }
 
 /// moto in the client namespace, populated with the instance as the edge plays it: a public
@@ -233,4 +233,88 @@ fn ssh_refused_the_rest_still_runs() {
     assert_eq!(r["verdict"]["causes"][0]["confidence"], "likely");
     assert_eq!(code, 1);
     assert_eq!(check(&r, "path.capture")["status"], "unknown");
+}
+
+/// portdoctor installed on the host: the host's evidence is its own snapshot (sock_diag, not
+/// `ss`) and the capture is `portdoctor capture --pcap` rather than tcpdump.
+#[test]
+fn portdoctor_installed_on_the_host() {
+    let mut tb = Testbed::new().unwrap();
+    let key = tb.start_sshd(bin().parent()).unwrap();
+    tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
+    tb.iptables_restore("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 8080 -j DROP\nCOMMIT\n", false).unwrap();
+    let (code, r, _) = diagnose(&tb, &key, &[], &[]);
+    assert_eq!(codes(&r), ["HOST_FIREWALL_DROP"], "{r:#}");
+    assert_eq!(code, 1);
+    let notes: Vec<&str> = r["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    assert!(notes.iter().any(|n| n.starts_with("host evidence from") && n.contains("/portdoctor on")), "{notes:#?}");
+    let cap = check(&r, "path.capture");
+    assert!(cap["summary"].as_str().unwrap().contains("nothing left in answer"), "{cap:#}");
+}
+
+/// A key the host does not accept: BatchMode means no prompt, and the check says what to do.
+#[test]
+fn ssh_key_refused() {
+    let mut tb = Testbed::new().unwrap();
+    let _accepted = instance(&mut tb);
+    let stranger = std::env::temp_dir().join(format!("portdoctor-stranger-key-{}", std::process::id()));
+    let _ = std::fs::remove_file(&stranger);
+    let ok = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&stranger)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let (_, r, _) = diagnose(&tb, &stranger, &[], &[]);
+    let _ = std::fs::remove_file(&stranger);
+    let _ = std::fs::remove_file(stranger.with_extension("pub"));
+    let ssh = check(&r, "host.ssh");
+    assert_eq!(ssh["status"], "unknown");
+    let ev = ssh["evidence"][0].as_str().unwrap();
+    assert!(ev.contains("Permission denied") && ev.contains("ssh-agent"), "{ev}");
+}
+
+/// `portdoctor probe` names the ICMP error it got, read from the socket's error queue: the edge
+/// rejects 8081 as "administratively prohibited" and 8082 as "host unreachable"; UDP gets an
+/// answer from an echo listener and a port-unreachable from a closed port.
+#[test]
+fn probe_names_icmp_kinds() {
+    let mut tb = Testbed::new().unwrap();
+    let edge = tb.edge.clone();
+    tb.nft(&edge, "table inet reject_some {\n chain screen { type filter hook forward priority 0; tcp dport 8081 reject with icmp type admin-prohibited; tcp dport 8082 reject with icmp type host-unreachable; }\n}\n").unwrap();
+    tb.listen(&Listen::udp("0.0.0.0", 9000)).unwrap();
+    let probe = |target: &str, proto: &str| -> Value {
+        let out = tb
+            .run_in_client(
+                bin(),
+                &[
+                    "probe",
+                    target,
+                    "--proto",
+                    proto,
+                    "--json",
+                    "--attempts",
+                    "1",
+                    "--control-port",
+                    "1",
+                    "--timeout-ms",
+                    "800",
+                ],
+                &[],
+            )
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let r = probe("203.0.113.10:8081", "tcp");
+    assert_eq!(r["attempts"][0]["outcome"], "unreachable", "{r:#}");
+    assert_eq!(r["attempts"][0]["kind"], "admin-prohibited");
+    // A reject after the edge's DNAT is sent from the translated address, un-NATed on the way
+    // back: the client sees it come from the target itself.
+    assert_eq!(r["attempts"][0]["from"], "203.0.113.10");
+    let r = probe("203.0.113.10:8082", "tcp");
+    assert_eq!(r["attempts"][0]["kind"], "host-unreachable", "{r:#}");
+    let r = probe("203.0.113.10:9000", "udp");
+    assert_eq!(r["attempts"][0]["outcome"], "open", "{r:#}");
+    let r = probe("203.0.113.10:9001", "udp");
+    assert_eq!(r["attempts"][0]["kind"], "port-unreachable", "{r:#}");
 }
