@@ -87,6 +87,9 @@ pub struct Ssh {
     target: SshTarget,
     opts: SshOptions,
     dir: PathBuf,
+    /// Asked once per connection: whether the login user is root, and where portdoctor is.
+    root: std::sync::OnceLock<bool>,
+    portdoctor: std::sync::OnceLock<Option<String>>,
 }
 
 /// Why SSH failed, in the user's terms, with what to do.
@@ -113,7 +116,7 @@ impl Ssh {
     pub fn connect(target: SshTarget, opts: SshOptions) -> Result<Ssh, Missing> {
         let dir = std::env::temp_dir().join(format!("portdoctor-ssh-{}-{}", std::process::id(), rand_suffix()));
         std::fs::create_dir_all(&dir).map_err(|e| Missing::new("ssh control socket", e.to_string(), "check TMPDIR"))?;
-        let ssh = Ssh { target, opts, dir };
+        let ssh = Ssh { target, opts, dir, root: Default::default(), portdoctor: Default::default() };
         let out = ssh.command(&["true"]).output().map_err(|e| {
             Missing::new("the host over SSH", format!("cannot run ssh: {e}"), "install the OpenSSH client (ssh)")
         })?;
@@ -208,7 +211,9 @@ pub fn sudo_refused(stderr: &str) -> bool {
 
 /// `words`, under `sudo -n` unless the login user is already root.
 pub fn privileged<'a>(ssh: &Ssh, words: &[&'a str]) -> Vec<&'a str> {
-    let root = ssh.run(&["id", "-u"]).map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false);
+    let root = *ssh.root.get_or_init(|| {
+        ssh.run(&["id", "-u"]).map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+    });
     let mut out = if root { vec![] } else { vec!["sudo", "-n"] };
     out.extend_from_slice(words);
     out
@@ -216,9 +221,13 @@ pub fn privileged<'a>(ssh: &Ssh, words: &[&'a str]) -> Vec<&'a str> {
 
 /// Where portdoctor lives on the remote host, if it is installed.
 pub fn remote_portdoctor(ssh: &Ssh) -> Option<String> {
-    let out = ssh.run(&["sh", "-c", "command -v portdoctor"]).ok()?;
-    let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    (out.status.success() && path.starts_with('/') && !path.contains(char::is_whitespace)).then_some(path)
+    ssh.portdoctor
+        .get_or_init(|| {
+            let out = ssh.run(&["sh", "-c", "command -v portdoctor"]).ok()?;
+            let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            (out.status.success() && path.starts_with('/') && !path.contains(char::is_whitespace)).then_some(path)
+        })
+        .clone()
 }
 
 #[cfg(test)]

@@ -383,9 +383,9 @@ impl Testbed {
 
     /// Starts a real OpenSSH server in the instance (key authentication only, root allowed) and
     /// returns the private key the client should use. Its host key and config live in the
-    /// testbed's scratch folder and go with it. `path_first`: a folder put first on the
-    /// sessions' PATH (to make a program "installed" on the host).
-    pub fn start_sshd(&mut self, path_first: Option<&Path>) -> io::Result<PathBuf> {
+    /// testbed's scratch folder and go with it. `session_path`: the PATH of the sessions (to
+    /// make a program installed on the host, or missing from it).
+    pub fn start_sshd(&mut self, session_path: Option<&str>) -> io::Result<PathBuf> {
         let dir = self.scripts.join("ssh");
         std::fs::create_dir_all(&dir)?;
         let key = dir.join("client_key");
@@ -401,8 +401,8 @@ impl Testbed {
             hk = host_key.display(),
             dir = dir.display()
         );
-        if let Some(p) = path_first {
-            config += &format!("SetEnv PATH={}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin\n", p.display());
+        if let Some(p) = session_path {
+            config += &format!("SetEnv PATH={p}\n");
         }
         let conf = dir.join("sshd_config");
         std::fs::write(&conf, config)?;
@@ -420,6 +420,24 @@ impl Testbed {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
         Err(io::Error::other("sshd did not start in the instance (is openssh-server installed?)"))
+    }
+
+    /// A folder of links to every program on this machine but `without`, to play a host where
+    /// those are not installed (used as a session PATH).
+    pub fn programs_without(&self, without: &[&str]) -> io::Result<PathBuf> {
+        let dir = self.scripts.join("bin-without");
+        std::fs::create_dir_all(&dir)?;
+        for src in ["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"] {
+            for e in std::fs::read_dir(src)?.flatten() {
+                let name = e.file_name();
+                let link = dir.join(&name);
+                if without.iter().any(|w| name == *w) || link.exists() {
+                    continue;
+                }
+                std::os::unix::fs::symlink(e.path(), link)?;
+            }
+        }
+        Ok(dir)
     }
 
     /// Starts a long-running process in a namespace; it is killed with the testbed.

@@ -222,13 +222,18 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Fail> {
                         progress.say("starting a capture on the host");
                         portdoctor_collect::remote::start_capture(s, port, (timeout.as_secs_f64() + 1.5).ceil() as u32)
                     });
+                    // The second vantage probes at the same time as this one.
+                    let vantage = match (&ssh, args.vantage.as_deref()) {
+                        (Some(s), Some("ssh-host")) => {
+                            progress.say("probing from the ssh host");
+                            Some(scope.spawn(move || probe_from_ssh_host(s, ip, port, timeout)))
+                        }
+                        _ => None,
+                    };
                     progress.say(&format!("probing {ip}:{port} from here"));
                     let plan = ProbePlan { target: ip, proto: args.proto, ports: ports.clone(), attempts: 3, timeout };
                     probes.push(probe(&plan, "here"));
-                    if let (Some(s), Some("ssh-host")) = (&ssh, args.vantage.as_deref()) {
-                        progress.say("probing from the ssh host");
-                        probes.push(probe_from_ssh_host(s, ip, port, timeout));
-                    }
+                    probes.extend(vantage.and_then(|v| v.join().ok()));
                     if let Some(r) = running {
                         capture = Some(match r.and_then(|c| c.finish()) {
                             Ok(c) => Knowledge::Known(c),

@@ -240,7 +240,8 @@ fn ssh_refused_the_rest_still_runs() {
 #[test]
 fn portdoctor_installed_on_the_host() {
     let mut tb = Testbed::new().unwrap();
-    let key = tb.start_sshd(bin().parent()).unwrap();
+    let path = format!("{}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", bin().parent().unwrap().display());
+    let key = tb.start_sshd(Some(&path)).unwrap();
     tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
     tb.iptables_restore("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 8080 -j DROP\nCOMMIT\n", false).unwrap();
     let (code, r, _) = diagnose(&tb, &key, &[], &[]);
@@ -317,4 +318,41 @@ fn probe_names_icmp_kinds() {
     assert_eq!(r["attempts"][0]["outcome"], "open", "{r:#}");
     let r = probe("203.0.113.10:9001", "udp");
     assert_eq!(r["attempts"][0]["kind"], "port-unreachable", "{r:#}");
+}
+
+/// A network between the client and the provider filters the port (played by the edge, for the
+/// client's network only), while the SSH host — the instance itself, through the edge's hairpin
+/// NAT — reaches it: `CARRIER_BLOCK` from `--vantage ssh-host`.
+#[test]
+fn carrier_block_seen_from_a_second_vantage() {
+    let mut tb = Testbed::new().unwrap();
+    let key = instance(&mut tb);
+    tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
+    let edge = tb.edge.clone();
+    let carrier = "table inet carrier {\n chain screen { type filter hook forward priority 0; ip saddr 198.51.100.0/24 tcp dport 8080 drop; }\n}\n";
+    tb.nft(&edge, carrier).unwrap();
+    // Hairpin: the instance reaching its own public address comes back from the edge.
+    tb.nft(&edge, "table ip hairpin {\n chain post { type nat hook postrouting priority srcnat; ip saddr 10.0.1.0/24 ip daddr 10.0.1.10 masquerade; }\n}\n").unwrap();
+    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Timeout);
+    let (code, r, _) = diagnose(&tb, &key, &["--vantage", "ssh-host"], &[]);
+    assert_eq!(codes(&r), ["CARRIER_BLOCK"], "{r:#}");
+    assert_eq!(code, 1);
+    assert_eq!(check(&r, "path.probe.ssh-host")["status"], "pass");
+    let hops: Vec<&str> = r["path"].as_array().unwrap().iter().map(|h| h["hop"].as_str().unwrap()).collect();
+    assert_eq!(hops[1], "carrier", "{hops:?}");
+}
+
+/// A host without tcpdump (and without portdoctor): the capture is an unknown check that says
+/// how to install it, and the rest of the diagnosis stands.
+#[test]
+fn tcpdump_absent_on_the_host() {
+    let mut tb = Testbed::new().unwrap();
+    let bare = tb.programs_without(&["tcpdump", "portdoctor"]).unwrap();
+    let key = tb.start_sshd(Some(bare.to_str().unwrap())).unwrap();
+    let (code, r, _) = diagnose(&tb, &key, &[], &[]);
+    let cap = check(&r, "path.capture");
+    assert_eq!(cap["status"], "unknown", "{cap:#}");
+    assert!(cap["evidence"][0].as_str().unwrap().contains("install tcpdump"), "{cap:#}");
+    assert_eq!(codes(&r), ["NOT_LISTENING"], "the host layer still answered: {r:#}");
+    assert_eq!(code, 1);
 }
