@@ -62,8 +62,10 @@ pub fn read_frames(out: &[u8]) -> RawHost {
             i = eol;
             continue;
         };
-        let body = out.get(eol + 1..eol + 1 + len).unwrap_or(&out[(eol + 1).min(out.len())..]).to_vec();
-        i = (eol + 1 + len).min(out.len());
+        // A length past the end (a cut-off stream, or a lie) takes what is there.
+        let end = (eol + 1).saturating_add(len).min(out.len());
+        let body = out[(eol + 1).min(end)..end].to_vec();
+        i = end;
         if rc == 200 {
             continue; // a source that does not apply here (legacy tables not loaded)
         }
@@ -329,5 +331,7 @@ mod tests {
         assert_eq!(raw.sources["b.txt"].outcome, Outcome::ToolMissing);
         assert!(!raw.sources.contains_key("c.txt"));
         assert_eq!(raw.sources["d.txt"].content, b"cut short");
+        let raw = read_frames(b"@@pd e.txt 0 18446744073709551615\nall there is");
+        assert_eq!(raw.sources["e.txt"].content, b"all there is");
     }
 }

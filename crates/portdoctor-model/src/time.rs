@@ -78,7 +78,7 @@ impl Timestamp {
                 if body.len() != 4 {
                     return None;
                 }
-                let (oh, om) = (digits(&body[..2])?, digits(&body[2..])?);
+                let (oh, om) = (digits(body.get(..2)?)?, digits(body.get(2..)?)?);
                 sign * (oh * 3600 + om * 60)
             }
         };
@@ -139,7 +139,17 @@ mod tests {
         assert_eq!(Timestamp::parse(&t.0.to_string()), Some(t));
         assert_eq!(Timestamp::parse(&format!("{}.75", t.0)), Some(t));
         assert_eq!(Timestamp::parse("2026-11-19"), Some(Timestamp(1_795_046_400)));
-        for bad in ["", "yesterday", "2026-13-01", "2026-11-19T25:00:00Z", "2026-11-19T03:12:00+5", "NaN", "2026-1"] {
+        for bad in [
+            "",
+            "yesterday",
+            "2026-13-01",
+            "2026-11-19T25:00:00Z",
+            "2026-11-19T03:12:00+5",
+            "NaN",
+            "2026-1",
+            "2026-11-19T03:12:00+1é1",
+            "2026-11-19é",
+        ] {
             assert_eq!(Timestamp::parse(bad), None, "{bad}");
         }
     }
