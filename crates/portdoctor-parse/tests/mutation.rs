@@ -4,7 +4,7 @@
 
 use portdoctor_model::firewall::{Backend, FwFamily};
 use portdoctor_model::net::Family;
-use portdoctor_parse::{aws, iproute, ipset, iptables, nft, procfs, sockdiag, sockets};
+use portdoctor_parse::{aws, iproute, ipset, iptables, nft, packet, procfs, sockdiag, sockets, ss};
 use portdoctor_testbed::rng::Rng;
 
 fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
@@ -117,6 +117,28 @@ fn no_parser_panics_on_mutated_input() {
             }),
         ),
         (
+            "platform.json",
+            // Every platform document of the seed incident at once: Health, GuardDuty,
+            // CloudTrail (with its JSON-in-a-string events), Support, the stamp.
+            run("platform.json", &platform_docs(), |b| {
+                aws::parse_aws(&[("platform.json".into(), text(b))]).map(|_| ()).map_err(|e| e.to_string())
+            }),
+        ),
+        (
+            "ss.txt",
+            run("ss.txt", &read("ss.txt"), |b| {
+                ss::parse_ss("ss.txt", &text(b), &Default::default(), true, &mut vec![])
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }),
+        ),
+        (
+            "capture.pcap",
+            run("capture.pcap", &pcap(), |b| {
+                packet::read_pcap("capture.pcap", b, 8080).map(|_| ()).map_err(|e| e.to_string())
+            }),
+        ),
+        (
             "sock_diag",
             run("sock_diag", &diag, |b| sockdiag::parse_datagram(b).map(|_| ()).map_err(|e| format!("sock_diag: {e}"))),
         ),
@@ -124,4 +146,45 @@ fn no_parser_panics_on_mutated_input() {
     for (name, (n, errors)) in results {
         println!("{name}: {n} mutated inputs, {errors} rejected with an error, 0 panics");
     }
+}
+
+/// The seed incident's platform documents merged into one JSON object.
+fn platform_docs() -> Vec<u8> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/seed-incident/aws/");
+    let mut all = serde_json::Map::new();
+    for f in [
+        "health-describe-events.json",
+        "health-describe-affected-entities.json",
+        "guardduty-get-findings.json",
+        "cloudtrail-lookup-events.json",
+        "support-describe-cases.json",
+        "portdoctor-snapshot.json",
+    ] {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(format!("{dir}{f}")).unwrap()).unwrap();
+        all.extend(v.as_object().unwrap().clone());
+    }
+    serde_json::to_vec(&all).unwrap()
+}
+
+/// A pcap of one Ethernet frame carrying a SYN to 8080, and a SYN-ACK back.
+fn pcap() -> Vec<u8> {
+    let mut p = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0];
+    for (src, dst, sport, dport, flags) in [
+        ([198, 51, 100, 2], [10, 0, 1, 10], 40001u16, 8080u16, 0x02u8),
+        ([10, 0, 1, 10], [198, 51, 100, 2], 8080, 40001, 0x12),
+    ] {
+        let mut frame = vec![0u8; 12];
+        frame.extend([0x08, 0x00, 0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0]);
+        frame.extend(src);
+        frame.extend(dst);
+        frame.extend(sport.to_be_bytes());
+        frame.extend(dport.to_be_bytes());
+        frame.extend([0u8; 8]);
+        frame.extend([0x50, flags, 0, 0, 0, 0, 0, 0]);
+        p.extend([1u8, 0, 0, 0, 0, 0, 0, 0]);
+        p.extend((frame.len() as u32).to_le_bytes());
+        p.extend((frame.len() as u32).to_le_bytes());
+        p.extend(frame);
+    }
+    p
 }
