@@ -229,6 +229,19 @@ fn nft_native_tables(owned: &[(String, String)]) -> RawSource {
     ok(&command, serde_json::to_vec_pretty(&doc).unwrap_or_default())
 }
 
+/// The AVC records of the audit log (the last 1,000), not the whole log.
+fn avc_lines(path: &str) -> RawSource {
+    let mut src = read(path);
+    if src.outcome == Outcome::Ok {
+        let text = String::from_utf8_lossy(&src.content);
+        let avc: Vec<&str> = text.lines().filter(|l| l.contains("avc:")).collect();
+        let keep = &avc[avc.len().saturating_sub(1000)..];
+        src.command = format!("grep 'avc:' {path} | tail -n 1000");
+        src.content = (keep.join("\n") + "\n").into_bytes();
+    }
+    src
+}
+
 /// Collects everything `portdoctor host` reads. The TCP counters are sampled at the start and
 /// again at the end, so a counter that moves is seen moving.
 pub fn collect_host() -> RawHost {
@@ -267,6 +280,15 @@ pub fn collect_host() -> RawHost {
     let owned = iptables_nft_tables(&raw);
     put(&mut raw, files::NFT_RULESET, nft_native_tables(&owned));
     put(&mut raw, files::IPSET, run(&["ipset", "save"]));
+    // SELinux only where the kernel has it (semanage is slow, and pointless without it).
+    let enforce = read("/sys/fs/selinux/enforce");
+    let selinux = enforce.outcome == Outcome::Ok;
+    put(&mut raw, files::SELINUX_ENFORCE, enforce);
+    if selinux {
+        put(&mut raw, files::SELINUX_CONFIG, read("/etc/selinux/config"));
+        put(&mut raw, files::SEMANAGE_PORTS, run(&["semanage", "port", "-l"]));
+        put(&mut raw, files::AUDIT_AVC, avc_lines("/var/log/audit/audit.log"));
+    }
     // Give a listener that is overflowing right now a moment to show it in the counter.
     std::thread::sleep(Duration::from_millis(200));
     put(&mut raw, files::NETSTAT_LATER, read("/proc/net/netstat"));

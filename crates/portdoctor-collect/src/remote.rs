@@ -32,6 +32,13 @@ const SOURCES: &[(&str, &str)] = &[
     (files::IP6TABLES_LEGACY, "if [ -s /proc/net/ip6_tables_names ]; then ip6tables-legacy-save; else exit 200; fi"),
     (files::NFT_RULESET, "nft -j list ruleset"),
     (files::IPSET, "ipset save"),
+    (files::SELINUX_ENFORCE, "cat /sys/fs/selinux/enforce"),
+    (files::SELINUX_CONFIG, "if [ -e /sys/fs/selinux/enforce ]; then cat /etc/selinux/config; else exit 200; fi"),
+    (files::SEMANAGE_PORTS, "if [ -e /sys/fs/selinux/enforce ]; then semanage port -l; else exit 200; fi"),
+    (
+        files::AUDIT_AVC,
+        "if [ -e /sys/fs/selinux/enforce ]; then grep 'avc:' /var/log/audit/audit.log | tail -n 1000; else exit 200; fi",
+    ),
 ];
 
 /// The script: a framing function, every source, a pause, then the counters again.
@@ -77,7 +84,10 @@ pub fn read_frames(out: &[u8]) -> RawHost {
         let text = String::from_utf8_lossy(&body).into_owned();
         let src = match rc {
             0 => RawSource { command, outcome: Outcome::Ok, exit: Some(0), stderr: String::new(), content: body },
-            127 => RawSource { command, outcome: Outcome::ToolMissing, exit: Some(rc), stderr: text, content: vec![] },
+            // Not installed, or (for `cat`) no such file: both mean "this host does not have it".
+            _ if rc == 127 || text.contains("No such file or directory") => {
+                RawSource { command, outcome: Outcome::ToolMissing, exit: Some(rc), stderr: text, content: vec![] }
+            }
             _ if text.contains("Permission denied")
                 || text.contains("Operation not permitted")
                 || text.contains("you must be root") =>

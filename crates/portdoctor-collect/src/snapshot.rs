@@ -48,6 +48,10 @@ const KNOWN: &[&str] = &[
     files::IP6_TABLES_NAMES,
     files::NFT_RULESET,
     files::IPSET,
+    files::SELINUX_ENFORCE,
+    files::SELINUX_CONFIG,
+    files::SEMANAGE_PORTS,
+    files::AUDIT_AVC,
 ];
 
 /// Reads a snapshot folder. With a manifest, every source it lists as obtained must be there;

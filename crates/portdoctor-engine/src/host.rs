@@ -591,6 +591,15 @@ pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
         )),
     }
     causes.extend(ct_cause);
+    // SELinux explains a service that could not bind; it never blocks a socket that listens.
+    let (se_check, se_cause) = crate::selinux::judge(ev, lq.proto, lq.port, lis.answerer.is_some());
+    if let Some(c) = se_cause {
+        for nl in causes.iter_mut().filter(|c| c.code == CauseCode::NotListening) {
+            nl.evidence.push(format!("why: {} (see SELINUX_BIND_DENIED)", c.message));
+        }
+        causes.insert(0, c);
+    }
+    checks.push(se_check);
 
     let dst = arr.addr.map(|a| a.to_string());
     let nic = match (&arr.iface, &dst) {
@@ -622,4 +631,4 @@ pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

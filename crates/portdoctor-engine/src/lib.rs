@@ -11,3 +11,4 @@ pub mod host;
 pub mod host_firewall;
 pub mod kernel_path;
 pub mod platform;
+pub mod selinux;

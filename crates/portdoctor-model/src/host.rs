@@ -195,6 +195,78 @@ pub struct HostEvidence {
     pub conntrack: Knowledge<Conntrack>,
     /// Every netfilter table of every backend, and the ipsets.
     pub netfilter: Knowledge<crate::firewall::Netfilter>,
+    /// `Known(None)`: SELinux is not in this kernel (no /sys/fs/selinux).
+    pub selinux: Knowledge<Option<Selinux>>,
     /// Odd or ignored input, carried to the report's `notes`.
     pub notes: Vec<String>,
+}
+
+/// SELinux as the kernel runs it now and as it will boot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SelinuxMode {
+    Enforcing,
+    Permissive,
+    Disabled,
+}
+
+impl SelinuxMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SelinuxMode::Enforcing => "enforcing",
+            SelinuxMode::Permissive => "permissive",
+            SelinuxMode::Disabled => "disabled",
+        }
+    }
+}
+
+/// A port type from the loaded policy (`semanage port -l`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortLabel {
+    pub label: String,
+    pub proto: crate::net::Proto,
+    pub from: u16,
+    pub to: u16,
+}
+
+/// An AVC denial from the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AvcDenial {
+    /// `name_bind`, `name_connect`, …
+    pub permission: String,
+    pub comm: Option<String>,
+    pub pid: Option<u32>,
+    /// The port (`src=` for name_bind, `dest=` for name_connect).
+    pub port: Option<u16>,
+    /// The process's domain (`httpd_t`) and the object's type (`unreserved_port_t`).
+    pub domain: String,
+    pub target_type: String,
+    /// `tcp_socket`, `udp_socket`, …
+    pub class: String,
+    /// `permissive=1`: logged but allowed.
+    pub permissive: bool,
+    /// Seconds since the epoch (`msg=audit(…)`).
+    pub time: Option<i64>,
+    pub line: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Selinux {
+    pub mode: SelinuxMode,
+    /// `SELINUX=` in /etc/selinux/config: the mode at next boot.
+    pub at_boot: Option<SelinuxMode>,
+    pub policy: Option<String>,
+    pub ports: Knowledge<Vec<PortLabel>>,
+    pub denials: Knowledge<Vec<AvcDenial>>,
+}
+
+impl Selinux {
+    /// The policy's label for a port, if any.
+    pub fn label_of(&self, proto: crate::net::Proto, port: u16) -> Option<&PortLabel> {
+        // The narrowest range wins, as in the policy (a single port over a range).
+        self.ports
+            .known()?
+            .iter()
+            .filter(|l| l.proto == proto && l.from <= port && port <= l.to)
+            .min_by_key(|l| l.to - l.from)
+    }
 }

@@ -4,9 +4,9 @@
 //! is absent, a permission that is missing and an empty answer stay different things all the way
 //! to the report.
 
-use crate::{ParseError, iproute, ipset, iptables, nft, procfs, sockets};
+use crate::{ParseError, iproute, ipset, iptables, nft, procfs, selinux, sockets};
 use portdoctor_model::firewall::{Backend, FwFamily, Netfilter};
-use portdoctor_model::host::{Conntrack, HostEvidence};
+use portdoctor_model::host::{Conntrack, HostEvidence, Selinux};
 use portdoctor_model::knowledge::{Knowledge, Missing};
 use portdoctor_model::net::Family;
 use serde::{Deserialize, Serialize};
@@ -36,6 +36,12 @@ pub mod files {
     pub const IP6_TABLES_NAMES: &str = "proc-net-ip6_tables_names.txt";
     pub const NFT_RULESET: &str = "nft-ruleset.json";
     pub const IPSET: &str = "ipset.txt";
+    /// SELinux: the mode now (absent when the kernel has no SELinux), at boot, the port
+    /// labels, and the AVC denials from the audit log.
+    pub const SELINUX_ENFORCE: &str = "selinux-enforce.txt";
+    pub const SELINUX_CONFIG: &str = "selinux-config.txt";
+    pub const SEMANAGE_PORTS: &str = "semanage-port.txt";
+    pub const AUDIT_AVC: &str = "audit-avc.txt";
 }
 
 /// How a source was obtained.
@@ -164,6 +170,9 @@ fn describe(name: &str) -> (&'static str, &'static str) {
         }
         files::NFT_RULESET => ("nftables rules", "nftables (apt-get install nftables / dnf install nftables)"),
         files::IPSET => ("ipsets", "ipset (apt-get install ipset / dnf install ipset)"),
+        files::SELINUX_ENFORCE => ("the SELinux mode", "a kernel with SELinux (/sys/fs/selinux)"),
+        files::SEMANAGE_PORTS => ("SELinux port labels", "semanage (dnf install policycoreutils-python-utils)"),
+        files::AUDIT_AVC => ("SELinux denials (audit log)", "auditd, with /var/log/audit/audit.log readable (root)"),
         _ => ("evidence", "the tool that produces it"),
     }
 }
@@ -214,6 +223,25 @@ fn parse_source<T>(
         Ok(bytes) => Ok(Knowledge::Known(parse(name, text(name, bytes)?)?)),
         Err(missing) => Ok(Knowledge::Unavailable(missing)),
     }
+}
+
+/// SELinux: `Known(None)` when the kernel has none (no /sys/fs/selinux/enforce); unknown when
+/// the evidence does not say (a snapshot from before it was collected).
+fn parse_selinux(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<Option<Selinux>>, ParseError> {
+    let mode = match raw.sources.get(files::SELINUX_ENFORCE) {
+        Some(s) if s.outcome == Outcome::ToolMissing => return Ok(Knowledge::Known(None)),
+        _ => match parse_source(raw, files::SELINUX_ENFORCE, selinux::parse_enforce)? {
+            Knowledge::Known(m) => m,
+            Knowledge::Unavailable(m) => return Ok(Knowledge::Unavailable(m)),
+        },
+    };
+    let (at_boot, policy) = source(raw, files::SELINUX_CONFIG)
+        .ok()
+        .map(|b| selinux::parse_config(&String::from_utf8_lossy(b)))
+        .unwrap_or_default();
+    let ports = parse_source(raw, files::SEMANAGE_PORTS, |f, t| Ok(selinux::parse_semanage_ports(f, t, notes)))?;
+    let denials = parse_source(raw, files::AUDIT_AVC, |f, t| Ok(selinux::parse_avc(f, t, notes)))?;
+    Ok(Knowledge::Known(Some(Selinux { mode, at_boot, policy, ports, denials })))
 }
 
 pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
@@ -269,6 +297,7 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
         }
     };
     let netfilter = parse_netfilter(raw, &mut notes)?;
+    let selinux = parse_selinux(raw, &mut notes)?;
     Ok(HostEvidence {
         hostname,
         sockets,
@@ -280,6 +309,7 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
         netstat_later,
         conntrack,
         netfilter,
+        selinux,
         notes,
     })
 }

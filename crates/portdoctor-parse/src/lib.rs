@@ -14,6 +14,7 @@ pub mod nft;
 pub mod packet;
 pub mod platform;
 pub mod procfs;
+pub mod selinux;
 pub mod sockdiag;
 pub mod sockets;
 pub mod ss;

@@ -345,3 +345,24 @@ fn capture_without_cap_net_raw_says_how_to_get_it() {
     assert_usage_error(&out, "setcap cap_net_raw+ep");
     assert!(String::from_utf8_lossy(&out.stderr).contains("sudo"));
 }
+
+/// SELinux from a RHEL-format host snapshot: nginx's bind to 8081 denied (AVC name_bind) is the
+/// reason nothing listens there; 8080 listens, and SELinux is never blamed for it.
+#[test]
+fn selinux_bind_denied_and_never_blamed_for_a_listening_port() {
+    let dir = fixture("selinux-bind-denied");
+    let out = portdoctor(&["host", "--snapshot", &dir, "--port", "8081", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let causes = r["verdict"]["causes"].as_array().unwrap();
+    assert_eq!(causes[0]["code"], "SELINUX_BIND_DENIED");
+    assert_eq!(causes[0]["fix"][0], "semanage port -a -t http_port_t -p tcp 8081");
+    assert_eq!(causes[1]["code"], "NOT_LISTENING");
+    let out = portdoctor(&["host", "--snapshot", &dir, "--port", "8080", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let se = r["checks"].as_array().unwrap().iter().find(|c| c["id"] == "host.selinux").unwrap();
+    assert_eq!(se["status"], "pass");
+    assert!(se["summary"].as_str().unwrap().contains("does not block"), "{se:#}");
+    assert!(se["evidence"][1].as_str().unwrap().contains("http_cache_port_t"), "{se:#}");
+}

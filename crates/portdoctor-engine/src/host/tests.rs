@@ -49,7 +49,7 @@ fn counters(overflows: u64) -> Knowledge<portdoctor_model::host::Counters> {
     Knowledge::Known(BTreeMap::from([("TcpExt".to_string(), t)]))
 }
 
-fn evidence(sockets: Vec<Socket>) -> HostEvidence {
+pub(crate) fn evidence(sockets: Vec<Socket>) -> HostEvidence {
     HostEvidence {
         hostname: Some("web1".into()),
         sockets: Knowledge::Known(sockets),
@@ -77,6 +77,7 @@ fn evidence(sockets: Vec<Socket>) -> HostEvidence {
         netstat_later: counters(3),
         conntrack: Knowledge::Known(Conntrack::NotLoaded),
         netfilter: Knowledge::Known(portdoctor_model::firewall::Netfilter::default()),
+        selinux: Knowledge::Known(None),
         rules: Knowledge::Known(vec![]),
         sysctl: Knowledge::Known(BTreeMap::from([("net.ipv4.conf.all.rp_filter".to_string(), "1".to_string())])),
         notes: vec![],

@@ -1,0 +1,174 @@
+//! SELinux, exactly as far as it reaches: it checks `bind()` (name_bind) and outgoing
+//! `connect()` (name_connect), not packets to a socket that already listens (unless SECMARK or
+//! labeled networking rules exist, which the firewall layer would show). So it is blamed only
+//! when nothing listens and the audit log shows the service's bind to this port denied.
+
+use portdoctor_model::host::{HostEvidence, Selinux, SelinuxMode};
+use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Knowledge, Layer, Proto};
+
+fn check(status: CheckStatus, summary: impl Into<String>) -> Check {
+    Check::new("host.selinux", Layer::Host, CheckKind::Context, status, summary)
+}
+
+/// The port type a domain may bind, for the fix: the policy's usual names, else `<domain>_port_t`.
+fn port_type_for(domain: &str) -> String {
+    let known = [
+        ("httpd_t", "http_port_t"),
+        ("sshd_t", "ssh_port_t"),
+        ("postgresql_t", "postgresql_port_t"),
+        ("mysqld_t", "mysqld_port_t"),
+        ("redis_t", "redis_port_t"),
+        ("named_t", "dns_port_t"),
+        ("squid_t", "squid_port_t"),
+        ("tomcat_t", "http_port_t"),
+    ];
+    known
+        .iter()
+        .find(|(d, _)| *d == domain)
+        .map(|(_, p)| p.to_string())
+        .unwrap_or_else(|| format!("{}_port_t", domain.trim_end_matches("_t")))
+}
+
+fn mode_text(s: &Selinux) -> String {
+    match s.at_boot {
+        Some(b) if b != s.mode => format!(
+            "{} now, {} at next boot (/etc/selinux/config): what works now may not after a reboot",
+            s.mode.as_str(),
+            b.as_str()
+        ),
+        Some(_) | None => s.mode.as_str().to_string(),
+    }
+}
+
+/// The SELinux check for this port, and `SELINUX_BIND_DENIED` when it explains why nothing listens.
+pub fn judge(ev: &HostEvidence, proto: Proto, port: u16, listening: bool) -> (Check, Option<Cause>) {
+    let s = match &ev.selinux {
+        Knowledge::Known(None) => return (check(CheckStatus::Skipped, "SELinux is not in this kernel"), None),
+        Knowledge::Unavailable(m) => {
+            return (check(CheckStatus::Unknown, "Could not read SELinux's state").with_evidence([m.describe()]), None);
+        }
+        Knowledge::Known(Some(s)) => s,
+    };
+    let class = match proto {
+        Proto::Tcp => "tcp_socket",
+        Proto::Udp => "udp_socket",
+    };
+    let label = s.label_of(proto, port);
+    let mut evidence = vec![format!("SELinux {} (selinux-enforce.txt, selinux-config.txt)", mode_text(s))];
+    if let Some(l) = label {
+        evidence.push(format!("{proto}/{port} is labeled {} (semanage port -l)", l.label));
+    }
+    let denials: Vec<_> = s
+        .denials
+        .known()
+        .map(|d| d.iter().filter(|a| a.permission == "name_bind" && a.port == Some(port) && a.class == class).collect())
+        .unwrap_or_default();
+    let enforced: Vec<_> = denials.iter().filter(|a| !a.permissive).collect();
+    let drifting = s.at_boot.is_some_and(|b| b != s.mode);
+    if listening {
+        // Never blamed for a port that listens: bind() already succeeded.
+        let mut summary = format!(
+            "SELinux ({}) checks bind(), not packets to a socket that listens: it does not block {proto}/{port}",
+            s.mode.as_str()
+        );
+        if !denials.is_empty() {
+            summary += &format!(" ({} earlier bind denial(s) in the audit log no longer apply)", denials.len());
+        }
+        let status = if drifting { CheckStatus::Warn } else { CheckStatus::Pass };
+        return (check(status, summary).with_evidence(evidence), None);
+    }
+    let Some(avc) = enforced.last().filter(|_| s.mode == SelinuxMode::Enforcing) else {
+        let (status, summary) = match (&s.denials, denials.is_empty()) {
+            (Knowledge::Unavailable(m), _) => {
+                evidence.push(m.describe());
+                (CheckStatus::Unknown, format!("SELinux is {}: its denials could not be read", s.mode.as_str()))
+            }
+            (_, false) => (
+                CheckStatus::Warn,
+                format!("SELinux logged bind denials for {proto}/{port} but allowed them (permissive)"),
+            ),
+            (_, true) => (CheckStatus::Pass, format!("SELinux ({}) denied no bind to {proto}/{port}", s.mode.as_str())),
+        };
+        evidence.extend(denials.iter().map(|a| format!("{} (audit-avc.txt)", a.line)));
+        let status = if drifting && status == CheckStatus::Pass { CheckStatus::Warn } else { status };
+        return (check(status, summary).with_evidence(evidence), None);
+    };
+    let who = avc.comm.clone().unwrap_or_else(|| avc.domain.clone());
+    let msg = format!(
+        "SELinux stops {who} ({}) binding {proto}/{port}: the port is labeled {}, which {} may not bind",
+        avc.domain, avc.target_type, avc.domain
+    );
+    evidence.push(format!("{} (audit-avc.txt)", avc.line));
+    let want = port_type_for(&avc.domain);
+    // A port that already has a specific label is modified; an unlabeled one is added.
+    let unlabeled = label
+        .is_none_or(|l| matches!(l.label.as_str(), "unreserved_port_t" | "reserved_port_t" | "hi_reserved_port_t"));
+    let op = if unlabeled { "-a" } else { "-m" };
+    let fix = vec![
+        format!("semanage port {op} -t {want} -p {proto} {port}"),
+        format!("then restart the service ({who}), e.g. systemctl restart {who}"),
+        "never switch SELinux off for this: the label is the whole fix".to_string(),
+    ];
+    let cause = Cause::blocking(CauseCode::SelinuxBindDenied, &avc.domain, Confidence::Confirmed, msg.clone())
+        .with_evidence(evidence.clone())
+        .with_fix(fix);
+    (check(CheckStatus::Fail, msg).with_evidence(evidence), Some(cause))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portdoctor_model::host::{AvcDenial, PortLabel};
+
+    fn with(mode: SelinuxMode, at_boot: SelinuxMode, permissive: bool, label: &str) -> HostEvidence {
+        let mut ev = crate::host::tests::evidence(vec![]);
+        ev.selinux = Knowledge::Known(Some(Selinux {
+            mode,
+            at_boot: Some(at_boot),
+            policy: Some("targeted".into()),
+            ports: Knowledge::Known(vec![PortLabel { label: label.into(), proto: Proto::Tcp, from: 8080, to: 8080 }]),
+            denials: Knowledge::Known(vec![AvcDenial {
+                permission: "name_bind".into(),
+                comm: Some("java".into()),
+                pid: Some(9),
+                port: Some(8080),
+                domain: "tomcat_t".into(),
+                target_type: label.into(),
+                class: "tcp_socket".into(),
+                permissive,
+                time: None,
+                line: "avc: denied { name_bind }".into(),
+            }]),
+        }));
+        ev
+    }
+
+    #[test]
+    fn a_labeled_port_is_modified_not_added() {
+        let (c, cause) = judge(
+            &with(SelinuxMode::Enforcing, SelinuxMode::Enforcing, false, "http_cache_port_t"),
+            Proto::Tcp,
+            8080,
+            false,
+        );
+        assert_eq!(c.status, CheckStatus::Fail);
+        assert_eq!(cause.unwrap().fix[0], "semanage port -m -t http_port_t -p tcp 8080");
+    }
+
+    #[test]
+    fn permissive_denials_and_boot_drift_warn_without_blaming() {
+        let (c, cause) = judge(
+            &with(SelinuxMode::Permissive, SelinuxMode::Enforcing, true, "http_cache_port_t"),
+            Proto::Tcp,
+            8080,
+            false,
+        );
+        assert!(cause.is_none());
+        assert_eq!(c.status, CheckStatus::Warn);
+        assert!(c.evidence[0].contains("permissive now, enforcing at next boot"), "{:?}", c.evidence);
+        let (c, cause) =
+            judge(&with(SelinuxMode::Enforcing, SelinuxMode::Enforcing, false, "x"), Proto::Tcp, 8080, true);
+        assert!(cause.is_none(), "a listening port is never SELinux's doing");
+        assert!(c.summary.contains("no longer apply"));
+    }
+}
