@@ -2,6 +2,8 @@
 //! inputs, bytes flipped, dropped, duplicated and truncated, thousands of times. Each parser
 //! must return Ok or a ParseError naming the file — never panic.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use portdoctor_model::firewall::{Backend, FwFamily};
 use portdoctor_model::net::Family;
 use portdoctor_parse::{aws, iproute, ipset, iptables, nft, packet, procfs, sockdiag, sockets, ss};
