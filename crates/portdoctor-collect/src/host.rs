@@ -229,6 +229,12 @@ fn nft_native_tables(owned: &[(String, String)]) -> RawSource {
     ok(&command, serde_json::to_vec_pretty(&doc).unwrap_or_default())
 }
 
+/// Every service's state and command line.
+const SYSTEMCTL_SHOW: [&str; 4] =
+    ["systemctl", "show", "--property=Id,ActiveState,SubState,Result,NRestarts,ExecStart", "*.service"];
+/// The journal's last 500 warnings and worse (bind errors, crashes, restarts).
+const JOURNAL_WARNINGS: [&str; 8] = ["journalctl", "-p", "warning", "-n", "500", "--no-pager", "-o", "short-iso"];
+
 /// The AVC records of the audit log (the last 1,000), not the whole log.
 fn avc_lines(path: &str) -> RawSource {
     let mut src = read(path);
@@ -280,6 +286,14 @@ pub fn collect_host() -> RawHost {
     let owned = iptables_nft_tables(&raw);
     put(&mut raw, files::NFT_RULESET, nft_native_tables(&owned));
     put(&mut raw, files::IPSET, run(&["ipset", "save"]));
+    // systemd's services and the journal's recent warnings, where systemd runs (sd_booted()).
+    if Path::new("/run/systemd/system").is_dir() {
+        put(&mut raw, files::SYSTEMD_SHOW, run(&SYSTEMCTL_SHOW));
+        put(&mut raw, files::JOURNAL, run(&JOURNAL_WARNINGS));
+    } else {
+        let none = io::Error::new(io::ErrorKind::NotFound, "not booted with systemd (no /run/systemd/system)");
+        put(&mut raw, files::SYSTEMD_SHOW, from_io_error(&SYSTEMCTL_SHOW.join(" "), &none));
+    }
     // SELinux only where the kernel has it (semanage is slow, and pointless without it).
     let enforce = read("/sys/fs/selinux/enforce");
     let selinux = enforce.outcome == Outcome::Ok;

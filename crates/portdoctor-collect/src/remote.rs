@@ -32,6 +32,14 @@ const SOURCES: &[(&str, &str)] = &[
     (files::IP6TABLES_LEGACY, "if [ -s /proc/net/ip6_tables_names ]; then ip6tables-legacy-save; else exit 200; fi"),
     (files::NFT_RULESET, "nft -j list ruleset"),
     (files::IPSET, "ipset save"),
+    (
+        files::SYSTEMD_SHOW,
+        "if [ -d /run/systemd/system ]; then systemctl show --property=Id,ActiveState,SubState,Result,NRestarts,ExecStart '*.service'; else exit 127; fi",
+    ),
+    (
+        files::JOURNAL,
+        "if [ -d /run/systemd/system ]; then journalctl -p warning -n 500 --no-pager -o short-iso; else exit 200; fi",
+    ),
     (files::SELINUX_ENFORCE, "cat /sys/fs/selinux/enforce"),
     (files::SELINUX_CONFIG, "if [ -e /sys/fs/selinux/enforce ]; then cat /etc/selinux/config; else exit 200; fi"),
     (files::SEMANAGE_PORTS, "if [ -e /sys/fs/selinux/enforce ]; then semanage port -l; else exit 200; fi"),

@@ -52,6 +52,8 @@ const KNOWN: &[&str] = &[
     files::SELINUX_CONFIG,
     files::SEMANAGE_PORTS,
     files::AUDIT_AVC,
+    files::SYSTEMD_SHOW,
+    files::JOURNAL,
 ];
 
 /// Reads a snapshot folder. With a manifest, every source it lists as obtained must be there;

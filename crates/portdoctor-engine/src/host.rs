@@ -600,6 +600,17 @@ pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
         causes.insert(0, c);
     }
     checks.push(se_check);
+    // Nothing listens: which service should, and what became of it.
+    if causes.iter().any(|c| c.code == CauseCode::NotListening) {
+        let (svc_check, evidence, fix) = crate::services::why_not_listening(ev, lq.proto, lq.port);
+        for nl in causes.iter_mut().filter(|c| c.code == CauseCode::NotListening) {
+            nl.evidence.extend(evidence.iter().cloned());
+            if !fix.is_empty() {
+                nl.fix = fix.iter().cloned().chain(nl.fix.drain(..)).collect();
+            }
+        }
+        checks.push(svc_check);
+    }
 
     let dst = arr.addr.map(|a| a.to_string());
     let nic = match (&arr.iface, &dst) {

@@ -12,3 +12,4 @@ pub mod host_firewall;
 pub mod kernel_path;
 pub mod platform;
 pub mod selinux;
+pub mod services;

@@ -197,6 +197,8 @@ pub struct HostEvidence {
     pub netfilter: Knowledge<crate::firewall::Netfilter>,
     /// `Known(None)`: SELinux is not in this kernel (no /sys/fs/selinux).
     pub selinux: Knowledge<Option<Selinux>>,
+    /// systemd's services and recent warnings; `Known(None)`: no systemd.
+    pub services: Knowledge<Option<Services>>,
     /// Odd or ignored input, carried to the report's `notes`.
     pub notes: Vec<String>,
 }
@@ -269,4 +271,35 @@ impl Selinux {
             .filter(|l| l.proto == proto && l.from <= port && port <= l.to)
             .min_by_key(|l| l.to - l.from)
     }
+}
+
+/// A systemd service, as `systemctl show` tells it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceUnit {
+    pub id: String,
+    /// `active`, `inactive`, `failed`, `activating`, …
+    pub active: String,
+    /// `running`, `dead`, `failed`, `auto-restart`, …
+    pub sub: String,
+    pub result: String,
+    pub restarts: u32,
+    /// The command line it starts.
+    pub exec: Option<String>,
+}
+
+/// One journal line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalLine {
+    pub time: String,
+    /// The process name (`nginx`, `systemd`).
+    pub process: String,
+    pub message: String,
+    pub line: String,
+}
+
+/// What the service manager knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Services {
+    pub units: Vec<ServiceUnit>,
+    pub journal: Knowledge<Vec<JournalLine>>,
 }

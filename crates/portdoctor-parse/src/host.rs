@@ -4,9 +4,9 @@
 //! is absent, a permission that is missing and an empty answer stay different things all the way
 //! to the report.
 
-use crate::{ParseError, iproute, ipset, iptables, nft, procfs, selinux, sockets};
+use crate::{ParseError, iproute, ipset, iptables, nft, procfs, selinux, sockets, systemd};
 use portdoctor_model::firewall::{Backend, FwFamily, Netfilter};
-use portdoctor_model::host::{Conntrack, HostEvidence, Selinux};
+use portdoctor_model::host::{Conntrack, HostEvidence, Selinux, Services};
 use portdoctor_model::knowledge::{Knowledge, Missing};
 use portdoctor_model::net::Family;
 use serde::{Deserialize, Serialize};
@@ -42,6 +42,9 @@ pub mod files {
     pub const SELINUX_CONFIG: &str = "selinux-config.txt";
     pub const SEMANAGE_PORTS: &str = "semanage-port.txt";
     pub const AUDIT_AVC: &str = "audit-avc.txt";
+    /// systemd: every service's state and command, and the recent warnings of the journal.
+    pub const SYSTEMD_SHOW: &str = "systemd-show.txt";
+    pub const JOURNAL: &str = "journal-warnings.txt";
 }
 
 /// How a source was obtained.
@@ -173,6 +176,10 @@ fn describe(name: &str) -> (&'static str, &'static str) {
         files::SELINUX_ENFORCE => ("the SELinux mode", "a kernel with SELinux (/sys/fs/selinux)"),
         files::SEMANAGE_PORTS => ("SELinux port labels", "semanage (dnf install policycoreutils-python-utils)"),
         files::AUDIT_AVC => ("SELinux denials (audit log)", "auditd, with /var/log/audit/audit.log readable (root)"),
+        files::SYSTEMD_SHOW => ("systemd services", "systemd (systemctl)"),
+        files::JOURNAL => {
+            ("the journal", "systemd-journald, readable by this user (root or the systemd-journal group)")
+        }
         _ => ("evidence", "the tool that produces it"),
     }
 }
@@ -298,6 +305,16 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
     };
     let netfilter = parse_netfilter(raw, &mut notes)?;
     let selinux = parse_selinux(raw, &mut notes)?;
+    let services = match raw.sources.get(files::SYSTEMD_SHOW) {
+        Some(s) if s.outcome == Outcome::ToolMissing => Knowledge::Known(None),
+        _ => match parse_source(raw, files::SYSTEMD_SHOW, |_, t| Ok(systemd::parse_show(t)))? {
+            Knowledge::Known(units) => Knowledge::Known(Some(Services {
+                units,
+                journal: parse_source(raw, files::JOURNAL, |_, t| Ok(systemd::parse_journal(t)))?,
+            })),
+            Knowledge::Unavailable(m) => Knowledge::Unavailable(m),
+        },
+    };
     Ok(HostEvidence {
         hostname,
         sockets,
@@ -310,6 +327,7 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
         conntrack,
         netfilter,
         selinux,
+        services,
         notes,
     })
 }

@@ -18,6 +18,7 @@ pub mod selinux;
 pub mod sockdiag;
 pub mod sockets;
 pub mod ss;
+pub mod systemd;
 
 use std::fmt;
 

@@ -358,6 +358,11 @@ fn selinux_bind_denied_and_never_blamed_for_a_listening_port() {
     assert_eq!(causes[0]["code"], "SELINUX_BIND_DENIED");
     assert_eq!(causes[0]["fix"][0], "semanage port -a -t http_port_t -p tcp 8081");
     assert_eq!(causes[1]["code"], "NOT_LISTENING");
+    // Why nothing listens, in systemd's and the journal's own words.
+    let ev: Vec<&str> = causes[1]["evidence"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
+    assert!(ev.iter().any(|e| e.starts_with("nginx.service is failed")), "{ev:#?}");
+    assert!(ev.iter().any(|e| e.contains("bind() to 0.0.0.0:8081 failed (13: Permission denied)")), "{ev:#?}");
+    assert!(causes[1]["fix"][0].as_str().unwrap().starts_with("journalctl -u nginx.service"));
     let out = portdoctor(&["host", "--snapshot", &dir, "--port", "8080", "--json"]);
     assert_eq!(out.status.code(), Some(0));
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -78,6 +78,7 @@ pub(crate) fn evidence(sockets: Vec<Socket>) -> HostEvidence {
         conntrack: Knowledge::Known(Conntrack::NotLoaded),
         netfilter: Knowledge::Known(portdoctor_model::firewall::Netfilter::default()),
         selinux: Knowledge::Known(None),
+        services: Knowledge::Known(None),
         rules: Knowledge::Known(vec![]),
         sysctl: Knowledge::Known(BTreeMap::from([("net.ipv4.conf.all.rp_filter".to_string(), "1".to_string())])),
         notes: vec![],
@@ -429,4 +430,8 @@ fn second_interface_replies_by_the_first() {
     ]);
     let d = diagnose_host(&ev, &query);
     assert_eq!(d.status, portdoctor_model::Status::Reachable, "{d:#?}");
+}
+
+pub(crate) fn journal(lines: &[&str]) -> Vec<portdoctor_model::host::JournalLine> {
+    portdoctor_parse::systemd::parse_journal(&lines.join("\n"))
 }

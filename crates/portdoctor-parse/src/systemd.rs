@@ -1,0 +1,72 @@
+//! systemd's view of services, for "why does nothing listen": `systemctl show` blocks
+//! (`Id=nginx.service`, `ActiveState=failed`, `Result=exit-code`, `NRestarts=5`,
+//! `ExecStart={ path=… ; argv[]=/usr/sbin/nginx -g … ; … }`) and journal lines in `short-iso`
+//! form (`2026-11-20T02:14:07+0000 web-1 nginx[48211]: … bind() to 0.0.0.0:8081 failed (13:
+//! Permission denied)`).
+
+use portdoctor_model::host::{JournalLine, ServiceUnit};
+
+/// `systemctl show -p Id,ActiveState,SubState,Result,NRestarts,ExecStart '*.service'`.
+pub fn parse_show(text: &str) -> Vec<ServiceUnit> {
+    let mut out = Vec::new();
+    for block in text.split("\n\n") {
+        let mut u = ServiceUnit::default();
+        for line in block.lines() {
+            let Some((k, v)) = line.split_once('=') else { continue };
+            match k {
+                "Id" => u.id = v.to_string(),
+                "ActiveState" => u.active = v.to_string(),
+                "SubState" => u.sub = v.to_string(),
+                "Result" => u.result = v.to_string(),
+                "NRestarts" => u.restarts = v.parse().unwrap_or(0),
+                "ExecStart" => {
+                    u.exec = v
+                        .split("argv[]=")
+                        .nth(1)
+                        .map(|a| a.split(" ; ignore_errors").next().unwrap_or(a).trim().to_string())
+                        .or_else(|| (!v.is_empty()).then(|| v.to_string()))
+                }
+                _ => {}
+            }
+        }
+        if !u.id.is_empty() {
+            out.push(u);
+        }
+    }
+    out
+}
+
+/// `journalctl -o short-iso` lines: time, host, `process[pid]:`, message.
+pub fn parse_journal(text: &str) -> Vec<JournalLine> {
+    text.lines()
+        .filter_map(|line| {
+            let mut parts = line.splitn(4, ' ');
+            let (time, _host, ident) = (parts.next()?, parts.next()?, parts.next()?);
+            let message = parts.next().unwrap_or("").to_string();
+            let ident = ident.strip_suffix(':')?;
+            let process = ident.split('[').next().unwrap_or(ident).to_string();
+            Some(JournalLine { time: time.to_string(), process, message, line: line.to_string() })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn show_blocks_and_journal_lines() {
+        let units = parse_show(
+            "Id=nginx.service\nActiveState=failed\nSubState=failed\nResult=exit-code\nNRestarts=0\nExecStart={ path=/usr/sbin/nginx ; argv[]=/usr/sbin/nginx -g daemon on; master_process on; ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }\n\nId=app.service\nActiveState=activating\nSubState=auto-restart\nResult=exit-code\nNRestarts=14\nExecStart={ path=/usr/bin/node ; argv[]=/usr/bin/node /srv/app/server.js --port 8080 ; ignore_errors=no }\n",
+        );
+        assert_eq!(units.len(), 2);
+        assert_eq!(units[0].exec.as_deref(), Some("/usr/sbin/nginx -g daemon on; master_process on;"));
+        assert_eq!((units[1].sub.as_str(), units[1].restarts), ("auto-restart", 14));
+        let j = parse_journal(
+            "2026-11-20T02:14:07+0000 web-1 nginx[48211]: nginx: [emerg] bind() to 0.0.0.0:8081 failed (13: Permission denied)\n-- Boot 1 --\n",
+        );
+        assert_eq!(j.len(), 1);
+        assert_eq!(j[0].process, "nginx");
+        assert!(j[0].message.contains("Permission denied"));
+    }
+}
