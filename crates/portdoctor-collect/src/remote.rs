@@ -49,11 +49,12 @@ const SOURCES: &[(&str, &str)] = &[
     ),
 ];
 
-/// The script: a framing function, every source, a pause, then the counters again.
+/// The script: a framing function, every source, a pause, then the counters again. A command's
+/// stderr is kept only when it fails (then it is the reason), so warnings never pollute output.
 pub fn script() -> String {
     let mut s = String::from(
         "export LC_ALL=C PATH=\"$PATH:/usr/sbin:/sbin\"\n\
-         pd() { n=$1; out=$(sh -c \"$2\" 2>&1); rc=$?; printf '@@pd %s %s %s\\n' \"$n\" \"$rc\" \"$(printf %s \"$out\" | wc -c)\"; printf '%s\\n' \"$out\"; }\n",
+         pd() { n=$1; out=$(sh -c \"$2\" 2>/dev/null); rc=$?; if [ $rc -ne 0 ]; then out=$(sh -c \"$2\" 2>&1 >/dev/null); fi; printf '@@pd %s %s %s\\n' \"$n\" \"$rc\" \"$(printf %s \"$out\" | wc -c)\"; printf '%s\\n' \"$out\"; }\n",
     );
     for (name, cmd) in SOURCES {
         s += &format!("pd {name} '{}'\n", cmd.replace('\'', r"'\''"));
@@ -334,6 +335,7 @@ mod tests {
         assert!(raw.sources.contains_key(files::NETSTAT_LATER));
         let mut notes = vec![];
         normalise(&mut raw, true, &mut notes);
+        assert!(notes.iter().all(|n| !n.contains("not read")), "stderr kept out of the output: {notes:?}");
         let ev = portdoctor_parse::host::parse_host(&raw).unwrap();
         assert!(ev.sockets.known().is_some(), "{:?}", ev.sockets);
         assert!(ev.interfaces.known().is_some_and(|i| !i.is_empty()));

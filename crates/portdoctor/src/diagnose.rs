@@ -74,7 +74,8 @@ fn aws_configured() -> bool {
 /// A probe from the SSH host: its portdoctor if installed, else bash's /dev/tcp (open, refused
 /// or silent; no ICMP kinds). Only an address and numbers are sent.
 fn probe_from_ssh_host(ssh: &Ssh, target: IpAddr, port: u16, timeout: Duration) -> ProbeReport {
-    let secs = timeout.as_secs().max(1).to_string();
+    // Room for the remote shell to start under load, on top of the probe timeout.
+    let secs = (timeout.as_secs_f64().ceil() as u64 + 1).to_string();
     let hostport = match target {
         IpAddr::V4(a) => format!("{a}:{port}"),
         IpAddr::V6(a) => format!("[{a}]:{port}"),

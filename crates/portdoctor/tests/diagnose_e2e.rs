@@ -331,7 +331,13 @@ fn carrier_block_seen_from_a_second_vantage() {
     let edge = tb.edge.clone();
     let carrier = "table inet carrier {\n chain screen { type filter hook forward priority 0; ip saddr 198.51.100.0/24 tcp dport 8080 drop; }\n}\n";
     tb.nft(&edge, carrier).unwrap();
-    // Hairpin: the instance reaching its own public address comes back from the edge.
+    // Hairpin: the instance reaching its own public address comes back from the edge. The edge
+    // sends the packet out where it came in; no ICMP redirect may teach the instance a shortcut.
+    tb.exec(
+        &edge,
+        &["sysctl", "-q", "-w", "net.ipv4.conf.all.send_redirects=0", "net.ipv4.conf.eth1.send_redirects=0"],
+    )
+    .unwrap();
     tb.nft(&edge, "table ip hairpin {\n chain post { type nat hook postrouting priority srcnat; ip saddr 10.0.1.0/24 ip daddr 10.0.1.10 masquerade; }\n}\n").unwrap();
     assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Timeout);
     let (code, r, _) = diagnose(&tb, &key, &["--vantage", "ssh-host"], &[]);
