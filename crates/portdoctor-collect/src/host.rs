@@ -229,6 +229,24 @@ fn nft_native_tables(owned: &[(String, String)]) -> RawSource {
     ok(&command, serde_json::to_vec_pretty(&doc).unwrap_or_default())
 }
 
+/// `/proc/PID/maps` of every process that has libwrap mapped, one per line.
+fn libwrap_pids(proc_root: &Path) -> RawSource {
+    let mut hits = Vec::new();
+    if let Ok(dirs) = fs::read_dir(proc_root) {
+        for d in dirs.flatten() {
+            let name = d.file_name();
+            if name.to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+                && let Ok(maps) = fs::read(d.path().join("maps"))
+                && maps.windows(7).any(|w| w == b"libwrap")
+            {
+                hits.push(format!("{}/maps", d.path().display()));
+            }
+        }
+    }
+    hits.sort();
+    ok("grep -l libwrap /proc/[0-9]*/maps", (hits.join("\n") + "\n").into_bytes())
+}
+
 /// Every service's state and command line.
 const SYSTEMCTL_SHOW: [&str; 4] =
     ["systemctl", "show", "--property=Id,ActiveState,SubState,Result,NRestarts,ExecStart", "*.service"];
@@ -294,6 +312,10 @@ pub fn collect_host() -> RawHost {
         let none = io::Error::new(io::ErrorKind::NotFound, "not booted with systemd (no /run/systemd/system)");
         put(&mut raw, files::SYSTEMD_SHOW, from_io_error(&SYSTEMCTL_SHOW.join(" "), &none));
     }
+    // TCP wrappers: the two files, and which processes link libwrap (only they read them).
+    put(&mut raw, files::HOSTS_ALLOW, read("/etc/hosts.allow"));
+    put(&mut raw, files::HOSTS_DENY, read("/etc/hosts.deny"));
+    put(&mut raw, files::LIBWRAP_PIDS, libwrap_pids(Path::new("/proc")));
     // SELinux only where the kernel has it (semanage is slow, and pointless without it).
     let enforce = read("/sys/fs/selinux/enforce");
     let selinux = enforce.outcome == Outcome::Ok;

@@ -54,6 +54,9 @@ const KNOWN: &[&str] = &[
     files::AUDIT_AVC,
     files::SYSTEMD_SHOW,
     files::JOURNAL,
+    files::HOSTS_ALLOW,
+    files::HOSTS_DENY,
+    files::LIBWRAP_PIDS,
 ];
 
 /// Reads a snapshot folder. With a manifest, every source it lists as obtained must be there;

@@ -600,6 +600,17 @@ pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
         causes.insert(0, c);
     }
     checks.push(se_check);
+    // TCP wrappers, for a daemon that links libwrap and answers.
+    if let (Some(sock), Proto::Tcp) = (&lis.answerer, lq.proto) {
+        let sources = portdoctor_model::addrset::clients(&q.from, arr.family);
+        let (wrap_check, wrap_cause) = crate::wrappers::judge(ev, sock, &sources, matches!(q.from, Source::Internet));
+        if let Some(c) = &wrap_cause {
+            listener_hop.status = CheckStatus::Fail;
+            listener_hop.detail = c.message.clone();
+        }
+        checks.push(wrap_check);
+        causes.extend(wrap_cause);
+    }
     // Nothing listens: which service should, and what became of it.
     if causes.iter().any(|c| c.code == CauseCode::NotListening) {
         let (svc_check, evidence, fix) = crate::services::why_not_listening(ev, lq.proto, lq.port);

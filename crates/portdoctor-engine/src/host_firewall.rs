@@ -150,10 +150,7 @@ pub fn host_firewall(
         };
     };
     let internet = matches!(q.from, Source::Internet);
-    let clients = match q.from {
-        Source::Internet => AddrSet::internet(family),
-        Source::Prefix(c) => AddrSet::from_cidr(&c),
-    };
+    let clients = portdoctor_model::addrset::clients(&q.from, family);
     let local_addrs: Vec<IpAddr> =
         ev.interfaces.known().into_iter().flatten().flat_map(|i| i.addrs.iter().map(|a| a.addr)).collect();
     let proto = match q.proto {

@@ -13,3 +13,4 @@ pub mod kernel_path;
 pub mod platform;
 pub mod selinux;
 pub mod services;
+pub mod wrappers;

@@ -286,3 +286,12 @@ mod tests {
         assert_eq!(set("::/0").to_cidrs(3).0[0].to_string(), "::/0");
     }
 }
+
+/// The clients a question is about: every public address of the family (`internet`), or the
+/// `--from` prefix.
+pub fn clients(from: &crate::net::Source, family: Family) -> AddrSet {
+    match from {
+        crate::net::Source::Internet => AddrSet::internet(family),
+        crate::net::Source::Prefix(c) => AddrSet::from_cidr(c),
+    }
+}

@@ -199,6 +199,7 @@ pub struct HostEvidence {
     pub selinux: Knowledge<Option<Selinux>>,
     /// systemd's services and recent warnings; `Known(None)`: no systemd.
     pub services: Knowledge<Option<Services>>,
+    pub tcp_wrappers: Knowledge<TcpWrappers>,
     /// Odd or ignored input, carried to the report's `notes`.
     pub notes: Vec<String>,
 }
@@ -302,4 +303,24 @@ pub struct JournalLine {
 pub struct Services {
     pub units: Vec<ServiceUnit>,
     pub journal: Knowledge<Vec<JournalLine>>,
+}
+
+/// One `daemon_list : client_list [: options]` line of hosts.allow / hosts.deny.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrapRule {
+    pub daemons: Vec<String>,
+    pub daemons_except: Vec<String>,
+    pub clients: Vec<String>,
+    pub clients_except: Vec<String>,
+    /// `hosts.allow:7`, for evidence.
+    pub at: String,
+    pub text: String,
+}
+
+/// TCP wrappers: the two files, and which processes link libwrap (only those read them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TcpWrappers {
+    pub allow: Vec<WrapRule>,
+    pub deny: Vec<WrapRule>,
+    pub libwrap_pids: Knowledge<Vec<u32>>,
 }

@@ -4,9 +4,9 @@
 //! is absent, a permission that is missing and an empty answer stay different things all the way
 //! to the report.
 
-use crate::{ParseError, iproute, ipset, iptables, nft, procfs, selinux, sockets, systemd};
+use crate::{ParseError, iproute, ipset, iptables, nft, procfs, selinux, sockets, systemd, wrappers};
 use portdoctor_model::firewall::{Backend, FwFamily, Netfilter};
-use portdoctor_model::host::{Conntrack, HostEvidence, Selinux, Services};
+use portdoctor_model::host::{Conntrack, HostEvidence, Selinux, Services, TcpWrappers};
 use portdoctor_model::knowledge::{Knowledge, Missing};
 use portdoctor_model::net::Family;
 use serde::{Deserialize, Serialize};
@@ -45,6 +45,10 @@ pub mod files {
     /// systemd: every service's state and command, and the recent warnings of the journal.
     pub const SYSTEMD_SHOW: &str = "systemd-show.txt";
     pub const JOURNAL: &str = "journal-warnings.txt";
+    /// TCP wrappers: the two files, and the processes that link libwrap.
+    pub const HOSTS_ALLOW: &str = "hosts.allow";
+    pub const HOSTS_DENY: &str = "hosts.deny";
+    pub const LIBWRAP_PIDS: &str = "libwrap-pids.txt";
 }
 
 /// How a source was obtained.
@@ -177,6 +181,7 @@ fn describe(name: &str) -> (&'static str, &'static str) {
         files::SEMANAGE_PORTS => ("SELinux port labels", "semanage (dnf install policycoreutils-python-utils)"),
         files::AUDIT_AVC => ("SELinux denials (audit log)", "auditd, with /var/log/audit/audit.log readable (root)"),
         files::SYSTEMD_SHOW => ("systemd services", "systemd (systemctl)"),
+        files::LIBWRAP_PIDS => ("which processes link libwrap", "procfs; root to read other users' /proc/PID/maps"),
         files::JOURNAL => {
             ("the journal", "systemd-journald, readable by this user (root or the systemd-journal group)")
         }
@@ -315,6 +320,23 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
             Knowledge::Unavailable(m) => Knowledge::Unavailable(m),
         },
     };
+    // An absent hosts file is an empty one (hosts_access(5)).
+    let hosts_rules = |name: &str, notes: &mut Vec<String>| match source(raw, name) {
+        Ok(b) => wrappers::parse_hosts_access(name, &String::from_utf8_lossy(b), notes),
+        Err(_) => Vec::new(),
+    };
+    let tcp_wrappers = match raw.sources.get(files::LIBWRAP_PIDS) {
+        None => Knowledge::Unavailable(Missing::new(
+            "TCP wrappers",
+            format!("{} is not in the evidence", files::LIBWRAP_PIDS),
+            "take a new snapshot with this portdoctor",
+        )),
+        Some(_) => Knowledge::Known(TcpWrappers {
+            allow: hosts_rules(files::HOSTS_ALLOW, &mut notes),
+            deny: hosts_rules(files::HOSTS_DENY, &mut notes),
+            libwrap_pids: parse_source(raw, files::LIBWRAP_PIDS, |_, t| Ok(wrappers::parse_pids(t)))?,
+        }),
+    };
     Ok(HostEvidence {
         hostname,
         sockets,
@@ -328,6 +350,7 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
         netfilter,
         selinux,
         services,
+        tcp_wrappers,
         notes,
     })
 }

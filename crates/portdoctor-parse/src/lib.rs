@@ -19,6 +19,7 @@ pub mod sockdiag;
 pub mod sockets;
 pub mod ss;
 pub mod systemd;
+pub mod wrappers;
 
 use std::fmt;
 

@@ -371,3 +371,35 @@ fn selinux_bind_denied_and_never_blamed_for_a_listening_port() {
     assert!(se["summary"].as_str().unwrap().contains("does not block"), "{se:#}");
     assert!(se["evidence"][1].as_str().unwrap().contains("http_cache_port_t"), "{se:#}");
 }
+
+/// TCP wrappers for a daemon that links libwrap: hosts.deny `ALL: ALL` after an office
+/// allow-list refuses the rest of the internet; the office gets in; a daemon that does not link
+/// libwrap is told the files do not apply.
+#[test]
+fn tcp_wrappers_only_for_libwrap_daemons() {
+    let dir = fixture("tcp-wrappers");
+    let out = portdoctor(&["host", "--snapshot", &dir, "--port", "22", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c = &r["verdict"]["causes"][0];
+    assert_eq!(c["code"], "TCP_WRAPPERS_DENY");
+    assert!(c["message"].as_str().unwrap().contains("except 198.51.100.0/24, 203.0.113.0/24"), "{c:#}");
+    let out = portdoctor(&["host", "--snapshot", &dir, "--port", "22", "--from", "198.51.100.7"]);
+    assert_eq!(out.status.code(), Some(0));
+    // The same rules, but sshd does not link libwrap.
+    let scratch = std::env::temp_dir().join(format!("portdoctor-cli-nowrap-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).unwrap();
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), scratch.join(e.file_name())).unwrap();
+    }
+    std::fs::write(scratch.join("libwrap-pids.txt"), "").unwrap();
+    let out = portdoctor(&["host", "--snapshot", scratch.to_str().unwrap(), "--port", "22", "--json"]);
+    std::fs::remove_dir_all(&scratch).ok();
+    assert_eq!(out.status.code(), Some(0));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let w = r["checks"].as_array().unwrap().iter().find(|c| c["id"] == "host.tcp-wrappers").unwrap();
+    assert!(w["summary"].as_str().unwrap().contains("does not link libwrap"), "{w:#}");
+    assert!(w["evidence"][0].as_str().unwrap().contains("ignored by sshd"), "{w:#}");
+}

@@ -79,6 +79,11 @@ pub(crate) fn evidence(sockets: Vec<Socket>) -> HostEvidence {
         netfilter: Knowledge::Known(portdoctor_model::firewall::Netfilter::default()),
         selinux: Knowledge::Known(None),
         services: Knowledge::Known(None),
+        tcp_wrappers: Knowledge::Known(portdoctor_model::host::TcpWrappers {
+            allow: vec![],
+            deny: vec![],
+            libwrap_pids: Knowledge::Known(vec![]),
+        }),
         rules: Knowledge::Known(vec![]),
         sysctl: Knowledge::Known(BTreeMap::from([("net.ipv4.conf.all.rp_filter".to_string(), "1".to_string())])),
         notes: vec![],
