@@ -240,6 +240,15 @@ impl fmt::Display for AddrSet {
     }
 }
 
+/// The clients a question is about: every public address of the family (`internet`), or the
+/// `--from` prefix.
+pub fn clients(from: &crate::net::Source, family: Family) -> AddrSet {
+    match from {
+        crate::net::Source::Internet => AddrSet::internet(family),
+        crate::net::Source::Prefix(c) => AddrSet::from_cidr(c),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,14 +293,5 @@ mod tests {
         assert_eq!(back, s);
         assert_eq!(set("198.51.100.7/32").to_string(), "198.51.100.7");
         assert_eq!(set("::/0").to_cidrs(3).0[0].to_string(), "::/0");
-    }
-}
-
-/// The clients a question is about: every public address of the family (`internet`), or the
-/// `--from` prefix.
-pub fn clients(from: &crate::net::Source, family: Family) -> AddrSet {
-    match from {
-        crate::net::Source::Internet => AddrSet::internet(family),
-        crate::net::Source::Prefix(c) => AddrSet::from_cidr(c),
     }
 }
