@@ -1181,9 +1181,11 @@ fn subject(idx: &AwsIndex<'_>, resolved: Option<&Resolved<'_>>, target: &CloudTa
             add(&mut s.resources, alloc.clone());
         }
     }
+    // Only resource ids (`sg-0123…`), not the "-" or "?" of a hop that could not be resolved.
+    let is_id = |id: &str| id.split_once('-').is_some_and(|(kind, rest)| !kind.is_empty() && !rest.is_empty());
     for hop in path {
         for id in hop.component.split(',') {
-            if id.contains('-') && !s.interfaces.iter().any(|x| x == id) && s.instance.as_deref() != Some(id) {
+            if is_id(id) && !s.interfaces.iter().any(|x| x == id) && s.instance.as_deref() != Some(id) {
                 add(&mut s.resources, id.to_string());
             }
         }
