@@ -362,3 +362,52 @@ fn tcpdump_absent_on_the_host() {
     assert_eq!(codes(&r), ["NOT_LISTENING"], "the host layer still answered: {r:#}");
     assert_eq!(code, 1);
 }
+
+/// A login user whose sudo wants a password (a real `sudo`, no sudoers entry): portdoctor never
+/// prompts; the host is read as that user, the firewall becomes an unknown check, the capture
+/// is unknown with the sudo remedy, and a note says why. The user is removed afterwards.
+#[test]
+fn sudo_wants_a_password() {
+    struct User(String);
+    impl Drop for User {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("userdel").args(["-r", &self.0]).output();
+        }
+    }
+    let name = format!("pdsudo{}", std::process::id() % 100_000);
+    // `-p '*'`: no password, but not a locked account (sshd refuses those even with a key).
+    let ok = std::process::Command::new("useradd").args(["-m", "-s", "/bin/sh", "-p", "*", &name]).status().unwrap();
+    assert!(ok.success(), "useradd");
+    let _user = User(name.clone());
+    let mut tb = Testbed::new().unwrap();
+    let key = instance(&mut tb);
+    tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
+    let key_arg = key.display().to_string();
+    let dest = format!("{name}@203.0.113.10");
+    let args = [
+        "diagnose",
+        "203.0.113.10:8080",
+        "--json",
+        "--ssh",
+        &dest,
+        "--ssh-identity",
+        &key_arg,
+        "--ssh-option",
+        "StrictHostKeyChecking=no",
+        "--ssh-option",
+        "UserKnownHostsFile=/dev/null",
+        "--ssh-option",
+        "LogLevel=ERROR",
+    ];
+    let out = tb.run_in_client(bin(), &args, &[]).unwrap();
+    let r: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let notes: Vec<&str> = r["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    assert!(notes.iter().any(|n| n.starts_with("sudo -n was refused") && n.contains("password")), "{notes:#?}");
+    let cap = check(&r, "path.capture");
+    assert_eq!(cap["status"], "unknown", "{cap:#}");
+    assert!(cap["evidence"][0].as_str().unwrap().contains("passwordless sudo"), "{cap:#}");
+    assert_eq!(check(&r, "host.firewall")["status"], "unknown");
+    assert_eq!(check(&r, "path.probe")["status"], "pass", "the rest still ran");
+    assert_eq!(r["verdict"]["status"], "inconclusive", "{r:#}");
+}
