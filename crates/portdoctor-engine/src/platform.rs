@@ -512,22 +512,18 @@ pub fn judge_platform(p: &PlatformEvidence, s: &Subject, window: &ChangeWindow) 
         ),
         None => None,
     };
-    let hop_status = match &abuse {
-        Some(c) if c.decides_blocked() => CheckStatus::Fail,
-        Some(_) => CheckStatus::Warn,
-        None if notices_unread => CheckStatus::Unknown,
-        None => CheckStatus::Pass,
+    // Not asked (a snapshot without the platform files) is skipped; asked and failed is unknown.
+    let never_asked = matches!(p.health_events, Signal::NotCollected) && matches!(p.cases, Signal::NotCollected);
+    let (hop_status, hop_detail) = match &abuse {
+        Some(c) if c.decides_blocked() => (CheckStatus::Fail, c.message.clone()),
+        Some(c) => (CheckStatus::Warn, c.message.clone()),
+        None if notices_unread && never_asked => {
+            (CheckStatus::Skipped, "abuse notices not in the evidence".to_string())
+        }
+        None if notices_unread => (CheckStatus::Unknown, "abuse notices could not be read".to_string()),
+        None => (CheckStatus::Pass, "no open abuse notice".to_string()),
     };
-    out.hop = Some(Hop::new(
-        "platform",
-        component.clone(),
-        hop_status,
-        match &abuse {
-            Some(c) => c.message.clone(),
-            None if notices_unread => "abuse notices not available".to_string(),
-            None => "no open abuse notice".to_string(),
-        },
-    ));
+    out.hop = Some(Hop::new("platform", component.clone(), hop_status, hop_detail));
     if let Some(abuse) = abuse {
         out.causes.push(abuse);
         if !attacking.is_empty() {
