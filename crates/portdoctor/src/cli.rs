@@ -131,13 +131,8 @@ pub struct AwsArgs {
 
 #[derive(Debug, Args)]
 pub struct DiagnoseArgs {
-    /// HOST:PORT, [V6]:PORT, or HOST with --port. HOST is an address or a name.
-    pub target: String,
-    /// The port, when TARGET does not carry one.
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
-    pub port: Option<u16>,
-    #[arg(long, default_value = "tcp", value_parser = parse_proto)]
-    pub proto: Proto,
+    #[command(flatten)]
+    pub wire: WireArgs,
     /// The client: `internet` (every public address), an address, or a CIDR.
     #[arg(long, default_value = "internet", value_parser = parse_source)]
     pub from: Source,
@@ -161,25 +156,21 @@ pub struct DiagnoseArgs {
     /// probes.json and capture.json. Nothing is sent on the network.
     #[arg(long)]
     pub snapshot: Option<PathBuf>,
-    /// Ports that should answer when the instance is up (repeatable; default 22).
-    #[arg(long = "control-port", default_values_t = [22u16])]
-    pub control_ports: Vec<u16>,
     /// Also probe from another vantage point: `ssh-host` (the --ssh host).
     #[arg(long)]
     pub vantage: Option<String>,
-    /// How long one probe waits for an answer, in milliseconds.
-    #[arg(long, default_value_t = 1500)]
-    pub timeout_ms: u64,
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]
     pub report: ReportArgs,
 }
 
+/// What goes on the wire, shared by `probe` and `diagnose`.
 #[derive(Debug, Args)]
-pub struct ProbeArgs {
-    /// HOST:PORT, [V6]:PORT, or HOST with --port.
+pub struct WireArgs {
+    /// HOST:PORT, [V6]:PORT, or HOST with --port. HOST is an address or a name.
     pub target: String,
+    /// The port, when TARGET does not carry one.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub port: Option<u16>,
     #[arg(long, default_value = "tcp", value_parser = parse_proto)]
@@ -187,11 +178,18 @@ pub struct ProbeArgs {
     /// Ports that should answer when the host is up (repeatable; default 22).
     #[arg(long = "control-port", default_values_t = [22u16])]
     pub control_ports: Vec<u16>,
+    /// How long one probe waits for an answer, in milliseconds.
+    #[arg(long, default_value_t = 1500)]
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    #[command(flatten)]
+    pub wire: WireArgs,
     /// Attempts per port, all at once.
     #[arg(long, default_value_t = 3)]
     pub attempts: usize,
-    #[arg(long, default_value_t = 1500)]
-    pub timeout_ms: u64,
     /// JSON instead of text.
     #[arg(long)]
     pub json: bool,

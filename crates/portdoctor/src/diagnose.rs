@@ -3,7 +3,7 @@
 //! and hands them to the engine's join (`portdoctor_engine::diagnose`), which owns the reasoning.
 //! Nothing here judges; it only collects, in parallel where it can, and says what it could not.
 
-use crate::cli::DiagnoseArgs;
+use crate::cli::{DiagnoseArgs, WireArgs};
 use crate::{Fail, cloud_layer, emit, report_format};
 use portdoctor_collect::probe::{ProbePlan, probe};
 use portdoctor_collect::ssh::{Ssh, SshOptions, SshTarget, remote_portdoctor};
@@ -105,13 +105,51 @@ fn probe_from_ssh_host(ssh: &Ssh, target: IpAddr, port: u16, timeout: Duration) 
     }
 }
 
+impl WireArgs {
+    /// The host and the port (from TARGET or --port), or the usage error.
+    pub(crate) fn host_port(&self) -> Result<(String, u16), Fail> {
+        let (host, in_target) = split_target(&self.target);
+        let port = self
+            .port
+            .or(in_target)
+            .ok_or_else(|| Fail(format!("'{}' has no port: give HOST:PORT or --port", self.target.escape_debug())))?;
+        Ok((host, port))
+    }
+
+    /// The port in question first, then the control ports.
+    pub(crate) fn ports(&self, port: u16) -> Vec<u16> {
+        let mut ports = vec![port];
+        ports.extend(self.control_ports.iter().filter(|c| **c != port));
+        ports
+    }
+
+    pub(crate) fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+}
+
+/// An address as given, or a name resolved here (never passed to a shell); `Ok(None)` when the
+/// name resolves to no address.
+pub(crate) fn resolve(host: &str, port: u16) -> std::io::Result<Option<IpAddr>> {
+    match host.parse::<IpAddr>() {
+        Ok(ip) => Ok(Some(ip)),
+        Err(_) => Ok((host, port).to_socket_addrs()?.next().map(|a| a.ip())),
+    }
+}
+
+/// The host layer from a host's raw evidence.
+fn host_layer(
+    raw: &portdoctor_parse::host::RawHost,
+    port: u16,
+    args: &DiagnoseArgs,
+) -> Result<Diagnosis, portdoctor_parse::ParseError> {
+    let ev = portdoctor_parse::host::parse_host(raw)?;
+    Ok(diagnose_host(&ev, &HostQuery { port, proto: args.wire.proto, from: args.from, to: None }))
+}
+
 pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Fail> {
     let format = report_format(&args.report)?;
-    let (host, port_in_target) = split_target(&args.target);
-    let port = args
-        .port
-        .or(port_in_target)
-        .ok_or_else(|| Fail(format!("'{}' has no port: give HOST:PORT or --port", args.target.escape_debug())))?;
+    let (host, port) = args.wire.host_port()?;
     let ssh_target = args.ssh.as_deref().map(SshTarget::parse).transpose().map_err(Fail)?;
     if args.vantage.as_deref().is_some_and(|v| v != "ssh-host") {
         return Err(Fail("--vantage: only `ssh-host` (the --ssh host) is known".into()));
@@ -120,12 +158,12 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Fail> {
     let mut unreached: Vec<Check> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
 
-    // Where the target is: an address as given, or a name resolved here (never passed to a shell).
+    // Where the target is; a case folder is read offline, so a name is not resolved for it.
     let target_ip: Option<IpAddr> = match host.parse::<IpAddr>() {
         Ok(ip) => Some(ip),
         Err(_) if args.snapshot.is_some() => None,
-        Err(_) => match (host.as_str(), port).to_socket_addrs() {
-            Ok(mut addrs) => addrs.next().map(|a| a.ip()),
+        Err(_) => match resolve(&host, port) {
+            Ok(ip) => ip,
             Err(e) => {
                 unreached.push(unknown(
                     "path.resolve",
@@ -150,16 +188,16 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Fail> {
         Some(case) => {
             let aws = case.join("aws");
             let cloud = match (&cloud_target, aws.is_dir()) {
-                (Some(t), true) => Some(cloud_layer(t.clone(), port, args.proto, args.from, &args.aws, Some(&aws))?),
+                (Some(t), true) => {
+                    Some(cloud_layer(t.clone(), port, args.wire.proto, args.from, &args.aws, Some(&aws))?)
+                }
                 _ => None,
             };
             let host_dir = case.join("host");
             let host_diag = if host_dir.is_dir() {
                 let (raw, mut n) = portdoctor_collect::snapshot::read_host(&host_dir)?;
                 notes.append(&mut n);
-                let ev = portdoctor_parse::host::parse_host(&raw)
-                    .map_err(|e| Fail(format!("{}/{e}", host_dir.display())))?;
-                Some(diagnose_host(&ev, &HostQuery { port, proto: args.proto, from: args.from, to: None }))
+                Some(host_layer(&raw, port, &args).map_err(|e| Fail(format!("{}/{e}", host_dir.display())))?)
             } else {
                 None
             };
@@ -174,7 +212,7 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Fail> {
             (cloud, host_diag, probes, capture.map(Knowledge::Known))
         }
         None => {
-            let timeout = Duration::from_millis(args.timeout_ms);
+            let timeout = args.wire.timeout();
             let ssh_wanted = ssh_target.is_some();
             let ssh = match ssh_target {
                 Some(t) => {
@@ -194,8 +232,7 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Fail> {
                 }
                 None => None,
             };
-            let mut ports = vec![port];
-            ports.extend(args.control_ports.iter().filter(|c| **c != port));
+            let ports = args.wire.ports(port);
             std::thread::scope(|scope| {
                 // The host's evidence comes in while the capture and the probes run.
                 let host_job = ssh.as_ref().map(|s| scope.spawn(move || portdoctor_collect::remote::host_over_ssh(s)));
@@ -204,7 +241,7 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Fail> {
                     Some(t) if args.instance.is_some() || aws_configured() => {
                         progress.say("reading the cloud and platform layers");
                         let (t, aws) = (t.clone(), &args.aws);
-                        let (proto, from) = (args.proto, args.from);
+                        let (proto, from) = (args.wire.proto, args.from);
                         Some(scope.spawn(move || cloud_layer(t, port, proto, from, aws, None)))
                     }
                     _ => None,
@@ -232,7 +269,8 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Fail> {
                         _ => None,
                     };
                     progress.say(&format!("probing {ip}:{port} from here"));
-                    let plan = ProbePlan { target: ip, proto: args.proto, ports: ports.clone(), attempts: 3, timeout };
+                    let plan =
+                        ProbePlan { target: ip, proto: args.wire.proto, ports: ports.clone(), attempts: 3, timeout };
                     probes.push(probe(&plan, "here"));
                     probes.extend(vantage.and_then(|v| v.join().ok()));
                     if let Some(r) = running {
@@ -245,11 +283,8 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Fail> {
                 let host_diag = host_job.and_then(|j| match j.join() {
                     Ok(Ok((raw, mut n))) => {
                         notes.append(&mut n);
-                        match portdoctor_parse::host::parse_host(&raw) {
-                            Ok(ev) => Some(diagnose_host(
-                                &ev,
-                                &HostQuery { port, proto: args.proto, from: args.from, to: None },
-                            )),
+                        match host_layer(&raw, port, &args) {
+                            Ok(d) => Some(d),
                             Err(e) => {
                                 unreached.push(unknown(
                                     "host.ssh",
@@ -295,13 +330,13 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Fail> {
         command: "diagnose".into(),
         target: target_ip.map(|i| i.to_string()).or_else(|| cloud.as_ref().and_then(|c| c.query.target.clone())),
         port,
-        protocol: args.proto,
+        protocol: args.wire.proto,
         from: args.from,
         instance,
     };
     let layers = Layers {
         query,
-        control_ports: args.control_ports.clone(),
+        control_ports: args.wire.control_ports.clone(),
         probes,
         capture,
         cloud,

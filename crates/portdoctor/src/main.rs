@@ -160,8 +160,7 @@ pub(crate) fn cloud_layer(
                     .cloned(),
             );
             let scope = portdoctor_aws::PlatformScope { instance: subject.instance, resources, since, until: now.0 };
-            let platform = portdoctor_aws::collect_platform_blocking(opts, scope).map_err(Fail)?;
-            docs.extend(platform.docs.into_iter().map(|(name, text)| (format!("platform-{name}"), text)));
+            add_platform(&mut docs, opts, scope)?;
             (parse_live(&docs)?, vec![note])
         }
     };
@@ -171,33 +170,35 @@ pub(crate) fn cloud_layer(
     Ok(d)
 }
 
+/// Collects the platform layer live and adds its documents, named apart from the network ones
+/// (each collection writes its own `portdoctor-calls.json`).
+fn add_platform(
+    docs: &mut Vec<(String, String)>,
+    opts: portdoctor_aws::AwsOptions,
+    scope: portdoctor_aws::PlatformScope,
+) -> Result<(), Fail> {
+    let platform = portdoctor_aws::collect_platform_blocking(opts, scope).map_err(Fail)?;
+    docs.extend(platform.docs.into_iter().map(|(name, text)| (format!("platform-{name}"), text)));
+    Ok(())
+}
+
 fn parse_live(docs: &[(String, String)]) -> Result<portdoctor_model::cloud::AwsEvidence, Fail> {
     portdoctor_parse::aws::parse_aws(docs).map_err(|e| Fail(format!("live AWS API: {e}")))
 }
 
 fn probe(args: cli::ProbeArgs) -> Result<u8, Fail> {
     use portdoctor_model::probe::ProbeOutcome;
-    let (host, in_target) = diagnose::split_target(&args.target);
-    let port = args
-        .port
-        .or(in_target)
-        .ok_or_else(|| Fail(format!("'{}' has no port: give HOST:PORT or --port", args.target.escape_debug())))?;
-    let target = match host.parse::<std::net::IpAddr>() {
-        Ok(ip) => ip,
-        Err(_) => std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
-            .ok()
-            .and_then(|mut a| a.next())
-            .map(|a| a.ip())
-            .ok_or_else(|| Fail(format!("'{}' does not resolve", host.escape_debug())))?,
-    };
-    let mut ports = vec![port];
-    ports.extend(args.control_ports.iter().filter(|c| **c != port));
+    let (host, port) = args.wire.host_port()?;
+    let target = diagnose::resolve(&host, port)
+        .ok()
+        .flatten()
+        .ok_or_else(|| Fail(format!("'{}' does not resolve", host.escape_debug())))?;
     let plan = portdoctor_collect::probe::ProbePlan {
         target,
-        proto: args.proto,
-        ports,
+        proto: args.wire.proto,
+        ports: args.wire.ports(port),
         attempts: args.attempts,
-        timeout: std::time::Duration::from_millis(args.timeout_ms),
+        timeout: args.wire.timeout(),
     };
     let r = portdoctor_collect::probe::probe(&plan, "here");
     if args.json {
@@ -275,8 +276,7 @@ fn snapshot_aws(out: &Path, region: Option<String>, profile: Option<String>) -> 
     let mut docs = collected.docs;
     let now = time::now();
     let scope = portdoctor_aws::PlatformScope { since: now.0 - 14 * 86_400, until: now.0, ..Default::default() };
-    let platform = portdoctor_aws::collect_platform_blocking(opts, scope).map_err(Fail)?;
-    docs.extend(platform.docs.into_iter().map(|(name, text)| (format!("platform-{name}"), text)));
+    add_platform(&mut docs, opts, scope)?;
     let stamp = serde_json::json!({"PortdoctorSnapshot": {"TakenAt": now.to_string(), "Region": collected.region}});
     docs.push(("portdoctor-snapshot.json".into(), stamp.to_string()));
     // Refuse to write what portdoctor itself could not read back.
