@@ -247,11 +247,35 @@ fn libwrap_pids(proc_root: &Path) -> RawSource {
     ok("grep -l libwrap /proc/[0-9]*/maps", (hits.join("\n") + "\n").into_bytes())
 }
 
+/// The TCP counters, read at the start of collection and again at its end.
+pub(crate) const NETSTAT_PATH: &str = "/proc/net/netstat";
+
+/// Sources that are one fixed command, run the same way here and over SSH (the remote script
+/// is built from this table, so the two cannot drift apart).
+pub(crate) const COMMANDS: [(&str, &[&str]); 6] = [
+    (files::IP_ADDR, &["ip", "-j", "addr", "show"]),
+    (files::IP_ROUTE, &["ip", "-j", "-4", "route", "show", "table", "all"]),
+    (files::IP6_ROUTE, &["ip", "-j", "-6", "route", "show", "table", "all"]),
+    (files::IP_RULE, &["ip", "-j", "-4", "rule", "show"]),
+    (files::SS, &["ss", "-H", "-tulpne"]),
+    (files::IPSET, &["ipset", "save"]),
+];
+
+/// Sources that are one file, read the same way here and over SSH (an absent file says the host
+/// does not have the thing: no hostname file, no conntrack, no TCP wrappers rules).
+pub(crate) const FILES: [(&str, &str); 4] = [
+    (files::HOSTNAME, "/proc/sys/kernel/hostname"),
+    (files::CONNTRACK_STAT, "/proc/net/stat/nf_conntrack"),
+    (files::HOSTS_ALLOW, "/etc/hosts.allow"),
+    (files::HOSTS_DENY, "/etc/hosts.deny"),
+];
+
 /// Every service's state and command line.
-const SYSTEMCTL_SHOW: [&str; 4] =
+pub(crate) const SYSTEMCTL_SHOW: [&str; 4] =
     ["systemctl", "show", "--property=Id,ActiveState,SubState,Result,NRestarts,ExecStart", "*.service"];
 /// The journal's last 500 warnings and worse (bind errors, crashes, restarts).
-const JOURNAL_WARNINGS: [&str; 8] = ["journalctl", "-p", "warning", "-n", "500", "--no-pager", "-o", "short-iso"];
+pub(crate) const JOURNAL_WARNINGS: [&str; 8] =
+    ["journalctl", "-p", "warning", "-n", "500", "--no-pager", "-o", "short-iso"];
 
 /// The AVC records of the audit log (the last 1,000), not the whole log.
 fn avc_lines(path: &str) -> RawSource {
@@ -273,16 +297,15 @@ pub fn collect_host() -> RawHost {
     let put = |raw: &mut RawHost, name: &str, src: RawSource| {
         raw.sources.insert(name.to_string(), src);
     };
-    put(&mut raw, files::NETSTAT, read("/proc/net/netstat"));
-    put(&mut raw, files::HOSTNAME, read("/proc/sys/kernel/hostname"));
+    put(&mut raw, files::NETSTAT, read(NETSTAT_PATH));
     put(&mut raw, files::SOCKETS, sockets());
-    put(&mut raw, files::IP_ADDR, run(&["ip", "-j", "addr", "show"]));
-    put(&mut raw, files::IP_ROUTE, run(&["ip", "-j", "-4", "route", "show", "table", "all"]));
-    put(&mut raw, files::IP6_ROUTE, run(&["ip", "-j", "-6", "route", "show", "table", "all"]));
-    put(&mut raw, files::IP_RULE, run(&["ip", "-j", "-4", "rule", "show"]));
+    for (name, argv) in COMMANDS {
+        put(&mut raw, name, run(argv));
+    }
+    for (name, path) in FILES {
+        put(&mut raw, name, read(path));
+    }
     put(&mut raw, files::SYSCTL, sysctls(Path::new("/proc/sys")));
-    put(&mut raw, files::CONNTRACK_STAT, read("/proc/net/stat/nf_conntrack"));
-    put(&mut raw, files::SS, run(&["ss", "-H", "-tulpne"]));
     for (name, argv) in [
         (files::IPTABLES_NFT, ["iptables-nft-save", "iptables-save"]),
         (files::IP6TABLES_NFT, ["ip6tables-nft-save", "ip6tables-save"]),
@@ -303,7 +326,6 @@ pub fn collect_host() -> RawHost {
     }
     let owned = iptables_nft_tables(&raw);
     put(&mut raw, files::NFT_RULESET, nft_native_tables(&owned));
-    put(&mut raw, files::IPSET, run(&["ipset", "save"]));
     // systemd's services and the journal's recent warnings, where systemd runs (sd_booted()).
     if Path::new("/run/systemd/system").is_dir() {
         put(&mut raw, files::SYSTEMD_SHOW, run(&SYSTEMCTL_SHOW));
@@ -312,9 +334,7 @@ pub fn collect_host() -> RawHost {
         let none = io::Error::new(io::ErrorKind::NotFound, "not booted with systemd (no /run/systemd/system)");
         put(&mut raw, files::SYSTEMD_SHOW, from_io_error(&SYSTEMCTL_SHOW.join(" "), &none));
     }
-    // TCP wrappers: the two files, and which processes link libwrap (only they read them).
-    put(&mut raw, files::HOSTS_ALLOW, read("/etc/hosts.allow"));
-    put(&mut raw, files::HOSTS_DENY, read("/etc/hosts.deny"));
+    // TCP wrappers: which processes link libwrap (only they read hosts.allow and hosts.deny).
     put(&mut raw, files::LIBWRAP_PIDS, libwrap_pids(Path::new("/proc")));
     // SELinux only where the kernel has it (semanage is slow, and pointless without it).
     let enforce = read("/sys/fs/selinux/enforce");
@@ -327,6 +347,6 @@ pub fn collect_host() -> RawHost {
     }
     // Give a listener that is overflowing right now a moment to show it in the counter.
     std::thread::sleep(Duration::from_millis(200));
-    put(&mut raw, files::NETSTAT_LATER, read("/proc/net/netstat"));
+    put(&mut raw, files::NETSTAT_LATER, read(NETSTAT_PATH));
     raw
 }

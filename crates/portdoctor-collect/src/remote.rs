@@ -4,53 +4,51 @@
 //! same `RawHost` a snapshot folder holds; sockets come from `ss` since sock_diag is ours only
 //! when portdoctor itself runs there.
 
+use crate::ssh::shell_quote;
 use portdoctor_model::probe::CaptureReport;
 use portdoctor_parse::host::{Outcome, RawHost, RawSource, files};
 
-/// (source name, shell command). The commands are constants.
-const SOURCES: &[(&str, &str)] = &[
-    (files::NETSTAT, "cat /proc/net/netstat"),
-    (files::HOSTNAME, "cat /proc/sys/kernel/hostname"),
-    (files::IP_ADDR, "ip -j addr show"),
-    (files::IP_ROUTE, "ip -j -4 route show table all"),
-    (files::IP6_ROUTE, "ip -j -6 route show table all"),
-    (files::IP_RULE, "ip -j -4 rule show"),
-    (
-        files::SYSCTL,
-        r"sysctl -a -r '^net\.(ipv4\.(ip_forward|tcp_syncookies|ip_local_port_range|conf\..*\.rp_filter)|ipv6\.(conf\.all\.forwarding|bindv6only)|core\.somaxconn|netfilter\.nf_conntrack_(count|max))$' 2>/dev/null",
-    ),
-    (files::CONNTRACK_STAT, "cat /proc/net/stat/nf_conntrack"),
-    (files::SS, "ss -H -tulpne"),
-    (files::IPTABLES_NFT, "if command -v iptables-nft-save >/dev/null; then iptables-nft-save; else iptables-save; fi"),
-    (
-        files::IP6TABLES_NFT,
-        "if command -v ip6tables-nft-save >/dev/null; then ip6tables-nft-save; else ip6tables-save; fi",
-    ),
-    (files::IP_TABLES_NAMES, "cat /proc/net/ip_tables_names"),
-    (files::IP6_TABLES_NAMES, "cat /proc/net/ip6_tables_names"),
-    (files::IPTABLES_LEGACY, "if [ -s /proc/net/ip_tables_names ]; then iptables-legacy-save; else exit 200; fi"),
-    (files::IP6TABLES_LEGACY, "if [ -s /proc/net/ip6_tables_names ]; then ip6tables-legacy-save; else exit 200; fi"),
-    (files::NFT_RULESET, "nft -j list ruleset"),
-    (files::IPSET, "ipset save"),
-    (
-        files::SYSTEMD_SHOW,
-        "if [ -d /run/systemd/system ]; then systemctl show --property=Id,ActiveState,SubState,Result,NRestarts,ExecStart '*.service'; else exit 127; fi",
-    ),
-    (
-        files::JOURNAL,
-        "if [ -d /run/systemd/system ]; then journalctl -p warning -n 500 --no-pager -o short-iso; else exit 200; fi",
-    ),
-    (files::HOSTS_ALLOW, "cat /etc/hosts.allow"),
-    (files::HOSTS_DENY, "cat /etc/hosts.deny"),
-    (files::LIBWRAP_PIDS, "grep -l libwrap /proc/[0-9]*/maps 2>/dev/null; true"),
-    (files::SELINUX_ENFORCE, "cat /sys/fs/selinux/enforce"),
-    (files::SELINUX_CONFIG, "if [ -e /sys/fs/selinux/enforce ]; then cat /etc/selinux/config; else exit 200; fi"),
-    (files::SEMANAGE_PORTS, "if [ -e /sys/fs/selinux/enforce ]; then semanage port -l; else exit 200; fi"),
-    (
+/// (source name, shell command): the one-command and one-file sources of local collection,
+/// then those the shell does differently (sysctl, the save commands that may be missing, the
+/// conditional ones). Every command is a constant; no user input reaches it.
+fn sources() -> Vec<(&'static str, String)> {
+    use crate::host::{COMMANDS, FILES, JOURNAL_WARNINGS, NETSTAT_PATH, SYSTEMCTL_SHOW};
+    let words = |argv: &[&str]| argv.iter().map(|w| shell_quote(w)).collect::<Vec<_>>().join(" ");
+    let mut out = vec![(files::NETSTAT, format!("cat {NETSTAT_PATH}"))];
+    out.extend(COMMANDS.iter().map(|(name, argv)| (*name, words(argv))));
+    out.extend(FILES.iter().map(|(name, path)| (*name, format!("cat {path}"))));
+    let systemd = |argv: &[&str], absent: u8| {
+        format!("if [ -d /run/systemd/system ]; then {}; else exit {absent}; fi", words(argv))
+    };
+    let fixed: [(&str, String); 14] = [
+        (
+            files::SYSCTL,
+            r"sysctl -a -r '^net\.(ipv4\.(ip_forward|tcp_syncookies|ip_local_port_range|conf\..*\.rp_filter)|ipv6\.(conf\.all\.forwarding|bindv6only)|core\.somaxconn|netfilter\.nf_conntrack_(count|max))$' 2>/dev/null".into(),
+        ),
+        (files::IPTABLES_NFT, "if command -v iptables-nft-save >/dev/null; then iptables-nft-save; else iptables-save; fi".into()),
+        (
+            files::IP6TABLES_NFT,
+            "if command -v ip6tables-nft-save >/dev/null; then ip6tables-nft-save; else ip6tables-save; fi".into(),
+        ),
+        (files::IP_TABLES_NAMES, "cat /proc/net/ip_tables_names".into()),
+        (files::IP6_TABLES_NAMES, "cat /proc/net/ip6_tables_names".into()),
+        (files::IPTABLES_LEGACY, "if [ -s /proc/net/ip_tables_names ]; then iptables-legacy-save; else exit 200; fi".into()),
+        (files::IP6TABLES_LEGACY, "if [ -s /proc/net/ip6_tables_names ]; then ip6tables-legacy-save; else exit 200; fi".into()),
+        (files::NFT_RULESET, "nft -j list ruleset".into()),
+        (files::SYSTEMD_SHOW, systemd(&SYSTEMCTL_SHOW, 127)),
+        (files::JOURNAL, systemd(&JOURNAL_WARNINGS, 200)),
+        (files::LIBWRAP_PIDS, "grep -l libwrap /proc/[0-9]*/maps 2>/dev/null; true".into()),
+        (files::SELINUX_ENFORCE, "cat /sys/fs/selinux/enforce".into()),
+        (files::SELINUX_CONFIG, "if [ -e /sys/fs/selinux/enforce ]; then cat /etc/selinux/config; else exit 200; fi".into()),
+        (files::SEMANAGE_PORTS, "if [ -e /sys/fs/selinux/enforce ]; then semanage port -l; else exit 200; fi".into()),
+    ];
+    out.extend(fixed);
+    out.push((
         files::AUDIT_AVC,
-        "if [ -e /sys/fs/selinux/enforce ]; then grep 'avc:' /var/log/audit/audit.log | tail -n 1000; else exit 200; fi",
-    ),
-];
+        "if [ -e /sys/fs/selinux/enforce ]; then grep 'avc:' /var/log/audit/audit.log | tail -n 1000; else exit 200; fi".into(),
+    ));
+    out
+}
 
 /// The script: a framing function, every source, a pause, then the counters again. A command's
 /// stderr is kept only when it fails (then it is the reason), so warnings never pollute output.
@@ -59,15 +57,16 @@ pub fn script() -> String {
         "export LC_ALL=C PATH=\"$PATH:/usr/sbin:/sbin\"\n\
          pd() { n=$1; out=$(sh -c \"$2\" 2>/dev/null); rc=$?; if [ $rc -ne 0 ]; then out=$(sh -c \"$2\" 2>&1 >/dev/null); fi; printf '@@pd %s %s %s\\n' \"$n\" \"$rc\" \"$(printf %s \"$out\" | wc -c)\"; printf '%s\\n' \"$out\"; }\n",
     );
-    for (name, cmd) in SOURCES {
+    for (name, cmd) in sources() {
         s += &format!("pd {name} '{}'\n", cmd.replace('\'', r"'\''"));
     }
-    s += &format!("sleep 0.2\npd {} 'cat /proc/net/netstat'\n", files::NETSTAT_LATER);
+    s += &format!("sleep 0.2\npd {} 'cat {}'\n", files::NETSTAT_LATER, crate::host::NETSTAT_PATH);
     s
 }
 
 /// Splits the script's output into sources. `as_root`: whether it ran under sudo.
 pub fn read_frames(out: &[u8]) -> RawHost {
+    let commands = sources();
     let mut raw = RawHost::default();
     let mut i = 0;
     while let Some(pos) = out[i..].windows(4).position(|w| w == b"@@pd") {
@@ -88,11 +87,12 @@ pub fn read_frames(out: &[u8]) -> RawHost {
         if rc == 200 {
             continue; // a source that does not apply here (legacy tables not loaded)
         }
-        let command = SOURCES
+        // The only source not in the table is the second counter sample.
+        let command = commands
             .iter()
             .find(|(n, _)| n == name)
-            .map(|(_, c)| c.to_string())
-            .unwrap_or_else(|| "cat /proc/net/netstat".into());
+            .map(|(_, c)| c.clone())
+            .unwrap_or_else(|| format!("cat {}", crate::host::NETSTAT_PATH));
         let text = String::from_utf8_lossy(&body).into_owned();
         let src = match rc {
             0 => RawSource { command, outcome: Outcome::Ok, exit: Some(0), stderr: String::new(), content: body },
