@@ -140,8 +140,7 @@ pub(crate) fn cloud_layer(
             let opts = portdoctor_aws::AwsOptions { region: aws.region.clone(), profile: aws.profile.clone() };
             let collected = portdoctor_aws::collect_blocking(opts.clone(), scope).map_err(Fail)?;
             let note = format!("live AWS API, region {}", collected.region.as_deref().unwrap_or("(none configured)"));
-            let mut docs = collected.docs;
-            let network = parse_live(&docs)?;
+            let mut network = parse_live(&collected.docs)?;
             // The platform layer is asked about exactly what the network walk passed through.
             let subject = platform_subject(&network, &query);
             let since = match aws.since {
@@ -160,8 +159,12 @@ pub(crate) fn cloud_layer(
                     .cloned(),
             );
             let scope = portdoctor_aws::PlatformScope { instance: subject.instance, resources, since, until: now.0 };
-            add_platform(&mut docs, opts, scope)?;
-            (parse_live(&docs)?, vec![note])
+            // Only the platform documents are parsed again; the network ones (megabytes in a big
+            // account) are read once.
+            let platform = parse_live(&platform_docs(opts, scope)?)?;
+            network.platform = platform.platform;
+            network.notes.extend(platform.notes);
+            (network, vec![note])
         }
     };
     let mut d = diagnose_cloud(&evidence, &query);
@@ -170,16 +173,14 @@ pub(crate) fn cloud_layer(
     Ok(d)
 }
 
-/// Collects the platform layer live and adds its documents, named apart from the network ones
-/// (each collection writes its own `portdoctor-calls.json`).
-fn add_platform(
-    docs: &mut Vec<(String, String)>,
+/// Collects the platform layer live: its documents, named apart from the network ones (each
+/// collection writes its own `portdoctor-calls.json`).
+fn platform_docs(
     opts: portdoctor_aws::AwsOptions,
     scope: portdoctor_aws::PlatformScope,
-) -> Result<(), Fail> {
+) -> Result<Vec<(String, String)>, Fail> {
     let platform = portdoctor_aws::collect_platform_blocking(opts, scope).map_err(Fail)?;
-    docs.extend(platform.docs.into_iter().map(|(name, text)| (format!("platform-{name}"), text)));
-    Ok(())
+    Ok(platform.docs.into_iter().map(|(name, text)| (format!("platform-{name}"), text)).collect())
 }
 
 fn parse_live(docs: &[(String, String)]) -> Result<portdoctor_model::cloud::AwsEvidence, Fail> {
@@ -276,7 +277,7 @@ fn snapshot_aws(out: &Path, region: Option<String>, profile: Option<String>) -> 
     let mut docs = collected.docs;
     let now = time::now();
     let scope = portdoctor_aws::PlatformScope { since: now.0 - 14 * 86_400, until: now.0, ..Default::default() };
-    add_platform(&mut docs, opts, scope)?;
+    docs.extend(platform_docs(opts, scope)?);
     let stamp = serde_json::json!({"PortdoctorSnapshot": {"TakenAt": now.to_string(), "Region": collected.region}});
     docs.push(("portdoctor-snapshot.json".into(), stamp.to_string()));
     // Refuse to write what portdoctor itself could not read back.
