@@ -109,6 +109,9 @@ fn main() {
         iface: Some("eth0".into()),
         reply: false,
         local_addrs: vec!["10.0.1.10".parse().unwrap()],
+        routes: vec![],
+        orig_dst: None,
+        from_host: false,
         ct_state: ct::NEW,
         tcp_flags: 2,
     };

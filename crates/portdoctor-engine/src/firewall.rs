@@ -8,7 +8,7 @@
 
 use portdoctor_model::addrset::AddrSet;
 use portdoctor_model::firewall::{Action, Backend, Chain, FwFamily, Hook, Match, Netfilter, Rule, Table, ct};
-use portdoctor_model::net::{Cidr, Family};
+use portdoctor_model::net::{Cidr, Family, is_loopback};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -68,20 +68,48 @@ pub struct Packet {
     pub local_port: u16,
     /// The client's ports (unknown one of them): inclusive range.
     pub client_ports: (u16, u16),
-    /// Ingress interface (inbound) or egress interface (reply).
+    /// The interface toward the client: where the inbound packet arrives, where the reply leaves.
     pub iface: Option<String>,
     /// Inbound (client is the source) or the reply (client is the destination).
     pub reply: bool,
-    /// Local addresses, for `addrtype LOCAL`.
+    /// Local addresses, for `addrtype LOCAL` and to tell delivered from forwarded packets.
     pub local_addrs: Vec<IpAddr>,
+    /// Main-table routes (destination, device): where a forwarded packet leaves, and where a
+    /// forwarded reply comes from (a container's bridge).
+    pub routes: Vec<(Cidr, String)>,
+    /// The connection's original destination when NAT changed it (`local` is then the
+    /// translated one): what `--ctorigdst`/`--ctorigdstport` compare.
+    pub orig_dst: Option<(IpAddr, u16)>,
+    /// Sent by this host itself (a REJECT's answer): it leaves through OUTPUT whatever its source.
+    pub from_host: bool,
     /// Conntrack state the packet starts with: NEW for a first SYN, ESTABLISHED for its reply,
-    /// RELATED for a REJECT's RST or ICMP error (nf_conntrack_attach).
+    /// RELATED for a REJECT's RST or ICMP error (nf_conntrack_attach); DNAT added when the
+    /// connection's destination was translated.
     pub ct_state: u8,
     /// TCP flags (FIN=1 SYN=2 RST=4 PSH=8 ACK=16): SYN, SYN-ACK, or RST-ACK.
     pub tcp_flags: u8,
 }
 
 impl Packet {
+    /// A client's first SYN (or UDP datagram) arriving on `iface` for `local:port`.
+    pub fn first(family: Family, proto: u8, local: IpAddr, local_port: u16, iface: Option<String>) -> Packet {
+        Packet {
+            family,
+            proto,
+            local,
+            local_port,
+            client_ports: (1024, 65535),
+            iface,
+            reply: false,
+            local_addrs: vec![local],
+            routes: vec![],
+            orig_dst: None,
+            from_host: false,
+            ct_state: ct::NEW,
+            tcp_flags: 2,
+        }
+    }
+
     /// What answers a REJECT with `kind`: a TCP RST, or an ICMP error, back to the client.
     pub fn reject_answer(&self, kind: &str) -> Packet {
         let tcp_reset = kind.contains("tcp-reset");
@@ -89,9 +117,48 @@ impl Packet {
         Packet {
             proto: if tcp_reset { 6 } else { icmp },
             reply: true,
+            from_host: true,
             ct_state: ct::RELATED,
             tcp_flags: 4 | 16,
             ..self.clone()
+        }
+    }
+
+    /// Delivered to this host (loopback, or one of its addresses), as opposed to forwarded.
+    pub fn is_local(&self, addr: &IpAddr) -> bool {
+        is_loopback(addr) || self.local_addrs.contains(addr)
+    }
+
+    /// The device the main table sends `to` out of (longest prefix).
+    pub fn route_dev(&self, to: &IpAddr) -> Option<&str> {
+        self.routes.iter().filter(|(c, _)| c.contains(to)).max_by_key(|(c, _)| c.prefix()).map(|(_, d)| d.as_str())
+    }
+
+    /// Where the connection was first addressed (before NAT).
+    fn original_destination(&self) -> (IpAddr, u16) {
+        self.orig_dst.unwrap_or((self.local, self.local_port))
+    }
+}
+
+/// An interface as a hook sees it: none on this side (no output interface in PREROUTING), one we
+/// know, or one we cannot tell.
+#[derive(Debug, Clone, Copy)]
+enum Dev<'a> {
+    Absent,
+    Unknown,
+    Name(&'a str),
+}
+
+impl<'a> Dev<'a> {
+    fn of(name: Option<&'a str>) -> Dev<'a> {
+        name.map_or(Dev::Unknown, Dev::Name)
+    }
+
+    fn matches(self, pattern: &str, negated: bool) -> Tri {
+        match self {
+            Dev::Absent => neg(Tri::No, negated),
+            Dev::Unknown => Tri::Maybe,
+            Dev::Name(i) => neg(if iface_matches(pattern, i) { Tri::Yes } else { Tri::No }, negated),
         }
     }
 }
@@ -103,6 +170,7 @@ enum Tri {
     Maybe,
 }
 
+#[derive(Clone, Copy)]
 struct Ctx<'a> {
     nf: &'a Netfilter,
     table: &'a Table,
@@ -114,6 +182,18 @@ struct Ctx<'a> {
     /// Current destination port (after a REDIRECT in an earlier base chain).
     local_port: u16,
     local: IpAddr,
+    in_dev: Dev<'a>,
+    out_dev: Dev<'a>,
+    /// The packet mark as rules so far have set it.
+    mark: u32,
+}
+
+/// Part of the clients, how it left a chain, and the packet mark it left with.
+#[derive(Debug, Clone)]
+struct Part {
+    set: AddrSet,
+    flow: Flow,
+    mark: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -206,16 +286,21 @@ impl<'a> Ctx<'a> {
                 Match::DstPort(n) | Match::SrcPort(n) => {
                     neg(ports_tri(&n.value, self.pkt.client_ports.0, self.pkt.client_ports.1), n.negated)
                 }
-                Match::InIface(n) if !self.pkt.reply => match &self.pkt.iface {
-                    Some(i) => neg(if iface_matches(&n.value, i) { Tri::Yes } else { Tri::No }, n.negated),
-                    None => Tri::Maybe,
-                },
-                Match::OutIface(n) if self.pkt.reply => match &self.pkt.iface {
-                    Some(i) => neg(if iface_matches(&n.value, i) { Tri::Yes } else { Tri::No }, n.negated),
-                    None => Tri::Maybe,
-                },
-                // No output interface on the way in, no input interface on the way out.
-                Match::InIface(n) | Match::OutIface(n) => neg(Tri::No, n.negated),
+                Match::InIface(n) => self.in_dev.matches(&n.value, n.negated),
+                Match::OutIface(n) => self.out_dev.matches(&n.value, n.negated),
+                Match::Mark(n) => {
+                    let (value, mask) = n.value;
+                    neg(if self.mark & mask == value { Tri::Yes } else { Tri::No }, n.negated)
+                }
+                Match::CtOrigDst(n) => {
+                    let (orig, _) = self.pkt.original_destination();
+                    neg(if n.value.iter().any(|c| c.contains(&orig)) { Tri::Yes } else { Tri::No }, n.negated)
+                }
+                Match::CtOrigDstPort(n) => {
+                    let (_, port) = self.pkt.original_destination();
+                    neg(ports_tri(&n.value, port, port), n.negated)
+                }
+                Match::CtDirOriginal(n) => neg(if n.value != self.pkt.reply { Tri::Yes } else { Tri::No }, n.negated),
                 Match::CtState(n) => neg(if n.value & self.ct != 0 { Tri::Yes } else { Tri::No }, n.negated),
                 Match::TcpFlags(n) => {
                     if self.pkt.proto != 6 {
@@ -297,7 +382,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Runs `clients` through `chain` from rule `start`; each part ends in one `Flow`.
-    fn chain(&self, chain: &'a Chain, start: usize, clients: AddrSet, depth: usize) -> Vec<(AddrSet, Flow)> {
+    fn chain(&self, chain: &'a Chain, start: usize, clients: AddrSet, depth: usize) -> Vec<Part> {
         let mut out = Vec::new();
         let mut rest = clients;
         if depth > 64 {
@@ -308,7 +393,8 @@ impl<'a> Ctx<'a> {
                 index: 0,
                 text: "too deep".into(),
             };
-            return vec![(rest, Flow::Unknown(r, "jumps nest deeper than 64 chains".into()))];
+            let flow = Flow::Unknown(r, "jumps nest deeper than 64 chains".into());
+            return vec![Part { set: rest, flow, mark: self.mark }];
         }
         for (i, rule) in chain.rules.iter().enumerate().skip(start) {
             if rest.is_empty() {
@@ -327,66 +413,67 @@ impl<'a> Ctx<'a> {
                 continue;
             }
             rest = rest.minus(&hit);
-            for (part, flow) in self.act(chain, i, rule, hit, depth) {
-                out.push((part, flow));
-            }
+            out.extend(self.act(chain, i, rule, hit, depth));
         }
         if !rest.is_empty() {
-            out.push((rest, Flow::Return));
+            out.push(Part { set: rest, flow: Flow::Return, mark: self.mark });
         }
         out
     }
 
-    /// What rule `i` does to the clients it matched: a verdict, or the rest of the chain.
-    fn act(&self, chain: &'a Chain, i: usize, rule: &Rule, hit: AddrSet, depth: usize) -> Vec<(AddrSet, Flow)> {
+    /// What rule `i` does to the clients it matched: its mark, then a verdict or the rest of
+    /// the chain.
+    fn act(&self, chain: &'a Chain, i: usize, rule: &Rule, hit: AddrSet, depth: usize) -> Vec<Part> {
+        let me = Ctx { mark: rule.mark.map_or(self.mark, |m| m.apply(self.mark)), ..*self };
         let r = || self.rule_ref(chain, i, rule);
+        let end = |flow: Flow| vec![Part { set: hit.clone(), flow, mark: me.mark }];
         match &rule.action {
-            Action::Accept => vec![(hit, Flow::Accept)],
-            Action::Drop => vec![(hit, Flow::Drop(r()))],
-            Action::Reject(kind) => vec![(hit, Flow::Reject(r(), kind.clone()))],
-            Action::Return => vec![(hit, Flow::Return)],
-            Action::Continue | Action::Notrack => self.chain(chain, i + 1, hit, depth),
+            Action::Accept => end(Flow::Accept),
+            Action::Drop => end(Flow::Drop(r())),
+            Action::Reject(kind) => end(Flow::Reject(r(), kind.clone())),
+            Action::Return => end(Flow::Return),
+            Action::Continue | Action::Notrack => me.chain(chain, i + 1, hit, depth),
             Action::Dnat { addr, port, redirect } => {
                 let to = if *redirect { self.local } else { addr.unwrap_or(self.local) };
-                vec![(hit, Flow::Nat(to, port.unwrap_or(self.local_port), r()))]
+                end(Flow::Nat(to, port.unwrap_or(self.local_port), r()))
             }
             Action::Jump(target) | Action::Goto(target) => {
                 let Some(sub) = self.chains.get(target.as_str()).copied() else {
-                    return vec![(hit, Flow::Unknown(r(), format!("jump to missing chain {target}")))];
+                    return end(Flow::Unknown(r(), format!("jump to missing chain {target}")));
                 };
                 let mut out = Vec::new();
-                for (part, flow) in self.chain(sub, 0, hit, depth + 1) {
-                    match (flow, &rule.action) {
-                        // RETURN from a jump continues after the jump; from a goto, it returns
-                        // from this chain too.
-                        (Flow::Return, Action::Jump(_)) => out.extend(self.chain(chain, i + 1, part, depth)),
-                        (flow, _) => out.push((part, flow)),
+                for part in me.chain(sub, 0, hit, depth + 1) {
+                    match (&part.flow, &rule.action) {
+                        // RETURN from a jump continues after the jump, with the mark the called
+                        // chain left; from a goto, it returns from this chain too.
+                        (Flow::Return, Action::Jump(_)) => {
+                            out.extend(Ctx { mark: part.mark, ..*self }.chain(chain, i + 1, part.set, depth))
+                        }
+                        _ => out.push(part),
                     }
                 }
                 out
             }
-            Action::Unknown(t) => vec![(hit, Flow::Unknown(r(), t.clone()))],
+            Action::Unknown(t) => end(Flow::Unknown(r(), t.clone())),
         }
     }
 }
 
-/// Same verdict on both sides of an unknown match: keep it. Different: unknown.
-fn merge_forks(
-    yes: Vec<(AddrSet, Flow)>,
-    no: Vec<(AddrSet, Flow)>,
-    rule: RuleRef,
-    why: String,
-) -> Vec<(AddrSet, Flow)> {
+/// Same verdict (and mark) on both sides of an unknown match: keep it. Different: unknown.
+fn merge_forks(yes: Vec<Part>, no: Vec<Part>, rule: RuleRef, why: String) -> Vec<Part> {
     let mut out = Vec::new();
-    for (a, fa) in &yes {
-        for (b, fb) in &no {
-            let both = a.intersect(b);
-            if both.is_empty() {
+    for a in &yes {
+        for b in &no {
+            let set = a.set.intersect(&b.set);
+            if set.is_empty() {
                 continue;
             }
-            let same = matches!((fa, fb), (Flow::Accept, Flow::Accept) | (Flow::Return, Flow::Return))
-                || matches!((fa, fb), (Flow::Drop(_) | Flow::Reject(..), Flow::Drop(_) | Flow::Reject(..)));
-            out.push((both, if same { fa.clone() } else { Flow::Unknown(rule.clone(), why.clone()) }));
+            let stops = |f: &Flow| matches!(f, Flow::Drop(_) | Flow::Reject(..));
+            let same = stops(&a.flow) && stops(&b.flow)
+                || a.mark == b.mark
+                    && matches!((&a.flow, &b.flow), (Flow::Accept, Flow::Accept) | (Flow::Return, Flow::Return));
+            let flow = if same { a.flow.clone() } else { Flow::Unknown(rule.clone(), why.clone()) };
+            out.push(Part { set, flow, mark: a.mark });
         }
     }
     out
@@ -409,9 +496,18 @@ fn base_chains(nf: &Netfilter, hook: Hook, family: Family) -> Vec<(usize, &Table
     v.into_iter().map(|(i, t, c, _)| (i, t, c)).collect()
 }
 
-/// Packets still travelling through the hooks: (clients, conntrack state, local address,
-/// local port, the NAT that brought them there).
-type InFlight = (AddrSet, u8, IpAddr, u16, Option<(IpAddr, u16, RuleRef)>);
+/// Packets still travelling through the hooks.
+#[derive(Debug, Clone)]
+struct InFlight {
+    clients: AddrSet,
+    ct: u8,
+    /// Destination (inbound) or source (reply) on this side, after any NAT so far.
+    local: IpAddr,
+    port: u16,
+    /// The NAT that brought them there.
+    nat: Option<(IpAddr, u16, RuleRef)>,
+    mark: u32,
+}
 
 /// A ruleset with its lookups built once, for walking many packets.
 pub struct Compiled<'a> {
@@ -432,71 +528,115 @@ impl<'a> Compiled<'a> {
         self.nf
     }
 
-    /// Walks the hooks a packet crosses. Inbound: PREROUTING then INPUT; the reply: OUTPUT.
+    /// Walks the hooks a packet crosses (netfilter's packet flow): inbound PREROUTING, then
+    /// INPUT when the (translated) destination is this host's, FORWARD when it is not (a
+    /// published container port); a reply from this host OUTPUT; a forwarded reply PREROUTING
+    /// then FORWARD.
     pub fn evaluate(&self, pkt: &Packet, clients: &AddrSet) -> Vec<Outcome> {
-        walk(self, pkt, clients)
+        let mut done = Vec::new();
+        let start = vec![InFlight {
+            clients: clients.clone(),
+            ct: pkt.ct_state,
+            local: pkt.local,
+            port: pkt.local_port,
+            nat: None,
+            mark: 0,
+        }];
+        let toward_client = Dev::of(pkt.iface.as_deref());
+        let live = if pkt.reply && (pkt.from_host || pkt.is_local(&pkt.local)) {
+            self.hook(pkt, Hook::Output, start, (Dev::Absent, toward_client), &mut done)
+        } else if pkt.reply {
+            let from = Dev::of(pkt.route_dev(&pkt.local));
+            let live = self.hook(pkt, Hook::Prerouting, start, (from, Dev::Absent), &mut done);
+            self.hook(pkt, Hook::Forward, live, (from, toward_client), &mut done)
+        } else {
+            let live = self.hook(pkt, Hook::Prerouting, start, (toward_client, Dev::Absent), &mut done);
+            let (delivered, forwarded): (Vec<InFlight>, Vec<InFlight>) =
+                live.into_iter().partition(|f| pkt.is_local(&f.local));
+            let mut live = self.hook(pkt, Hook::Input, delivered, (toward_client, Dev::Absent), &mut done);
+            for f in forwarded {
+                let out = Dev::of(pkt.route_dev(&f.local));
+                live.extend(self.hook(pkt, Hook::Forward, vec![f], (toward_client, out), &mut done));
+            }
+            live
+        };
+        done.extend(live.into_iter().map(|f| Outcome { clients: f.clients, verdict: Verdict::Accept, nat: f.nat }));
+        done
+    }
+
+    /// Every base chain on `hook`, in priority order; what they end is pushed to `done`, what
+    /// goes on is returned.
+    fn hook(
+        &self,
+        pkt: &'a Packet,
+        hook: Hook,
+        mut live: Vec<InFlight>,
+        (in_dev, out_dev): (Dev<'a>, Dev<'a>),
+        done: &mut Vec<Outcome>,
+    ) -> Vec<InFlight> {
+        for (ti, table, chain) in base_chains(self.nf, hook, pkt.family) {
+            let mut next = Vec::new();
+            // A notrack rule in raw PREROUTING/OUTPUT makes the packet UNTRACKED.
+            let untrack = table.name == "raw" && chain.rules.iter().any(|r| r.action == Action::Notrack);
+            let is_nat = chain.base.as_ref().is_some_and(|b| b.kind == "nat");
+            let policy = chain.base.as_ref().is_none_or(|b| b.policy_accept);
+            let policy_ref = || RuleRef {
+                backend: table.backend,
+                table: table.name.clone(),
+                chain: chain.name.clone(),
+                index: 0,
+                text: "DROP".into(),
+            };
+            for f in live {
+                if is_nat && f.ct & ct::NEW == 0 {
+                    // NAT chains see only the first packet of a tracked connection.
+                    next.push(f);
+                    continue;
+                }
+                let ctx = Ctx {
+                    nf: self.nf,
+                    table,
+                    chains: &self.chains[ti],
+                    pkt,
+                    ct: f.ct,
+                    local_port: f.port,
+                    local: f.local,
+                    in_dev,
+                    out_dev,
+                    mark: f.mark,
+                };
+                for part in ctx.chain(chain, 0, f.clients.clone(), 0) {
+                    let ct = if untrack && ctx_untracks(&ctx, chain, &part.set) { ct::UNTRACKED } else { f.ct };
+                    let go_on = InFlight { clients: part.set, ct, mark: part.mark, ..f.clone() };
+                    let mut end = |verdict: Verdict| {
+                        done.push(Outcome { clients: go_on.clients.clone(), verdict, nat: f.nat.clone() })
+                    };
+                    match part.flow {
+                        Flow::Accept => next.push(go_on),
+                        Flow::Return if policy => next.push(go_on),
+                        Flow::Return => end(Verdict::Drop(policy_ref())),
+                        Flow::Drop(r) => end(Verdict::Drop(r)),
+                        Flow::Reject(r, k) => end(Verdict::Reject(r, k)),
+                        Flow::Unknown(r, why) => end(Verdict::Unknown(r, why)),
+                        Flow::Nat(to, to_port, r) => next.push(InFlight {
+                            local: to,
+                            port: to_port,
+                            ct: go_on.ct | ct::DNAT,
+                            nat: Some((to, to_port, r)),
+                            ..go_on
+                        }),
+                    }
+                }
+            }
+            live = next;
+        }
+        live
     }
 }
 
 /// One-off walk (builds the lookups for this call).
 pub fn evaluate(nf: &Netfilter, pkt: &Packet, clients: &AddrSet) -> Vec<Outcome> {
     Compiled::new(nf).evaluate(pkt, clients)
-}
-
-fn walk(c: &Compiled<'_>, pkt: &Packet, clients: &AddrSet) -> Vec<Outcome> {
-    let nf = c.nf;
-    let hooks: &[Hook] = if pkt.reply { &[Hook::Output] } else { &[Hook::Prerouting, Hook::Input] };
-    // (clients, conntrack state, local address, local port, nat) still travelling.
-    let first_ct = pkt.ct_state;
-    let mut live: Vec<InFlight> = vec![(clients.clone(), first_ct, pkt.local, pkt.local_port, None)];
-    let mut done: Vec<Outcome> = Vec::new();
-    for hook in hooks {
-        for (ti, table, chain) in base_chains(nf, *hook, pkt.family) {
-            let mut next = Vec::new();
-            for (set, ctstate, local, port, nat) in live {
-                // A notrack rule in raw PREROUTING/OUTPUT makes the packet UNTRACKED.
-                let untrack = table.name == "raw" && chain.rules.iter().any(|r| r.action == Action::Notrack);
-                let is_nat = chain.base.as_ref().is_some_and(|b| b.kind == "nat");
-                if is_nat && ctstate & ct::NEW == 0 {
-                    // NAT chains see only the first packet of a tracked connection.
-                    next.push((set, ctstate, local, port, nat));
-                    continue;
-                }
-                let ctx = Ctx { nf, table, chains: &c.chains[ti], pkt, ct: ctstate, local_port: port, local };
-                for (part, flow) in ctx.chain(chain, 0, set, 0) {
-                    let policy = chain.base.as_ref().is_none_or(|b| b.policy_accept);
-                    let policy_ref = || RuleRef {
-                        backend: table.backend,
-                        table: table.name.clone(),
-                        chain: chain.name.clone(),
-                        index: 0,
-                        text: "DROP".into(),
-                    };
-                    let ctstate = if untrack && ctx_untracks(&ctx, chain, &part) { ct::UNTRACKED } else { ctstate };
-                    match flow {
-                        Flow::Accept => next.push((part, ctstate, local, port, nat.clone())),
-                        Flow::Return if policy => next.push((part, ctstate, local, port, nat.clone())),
-                        Flow::Return => {
-                            done.push(Outcome { clients: part, verdict: Verdict::Drop(policy_ref()), nat: nat.clone() })
-                        }
-                        Flow::Drop(r) => {
-                            done.push(Outcome { clients: part, verdict: Verdict::Drop(r), nat: nat.clone() })
-                        }
-                        Flow::Reject(r, k) => {
-                            done.push(Outcome { clients: part, verdict: Verdict::Reject(r, k), nat: nat.clone() })
-                        }
-                        Flow::Unknown(r, why) => {
-                            done.push(Outcome { clients: part, verdict: Verdict::Unknown(r, why), nat: nat.clone() })
-                        }
-                        Flow::Nat(to, to_port, r) => next.push((part, ctstate, to, to_port, Some((to, to_port, r)))),
-                    }
-                }
-            }
-            live = next;
-        }
-    }
-    done.extend(live.into_iter().map(|(clients, _, _, _, nat)| Outcome { clients, verdict: Verdict::Accept, nat }));
-    done
 }
 
 /// Whether a raw-table notrack rule applies to these clients (it must match them).

@@ -6,8 +6,8 @@ use crate::firewall::{Compiled, Outcome, Packet, RuleRef, Verdict, attribute_in}
 use crate::host::HostQuery;
 use portdoctor_model::addrset::{AddrSet, describe_part};
 use portdoctor_model::firewall::{Netfilter, ct};
-use portdoctor_model::host::HostEvidence;
-use portdoctor_model::net::{Family, Proto, Source};
+use portdoctor_model::host::{HostEvidence, RouteType};
+use portdoctor_model::net::{Cidr, Family, Proto, Source};
 use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Hop, Knowledge, Layer};
 use std::net::IpAddr;
 
@@ -114,6 +114,18 @@ fn block_causes(
     causes
 }
 
+/// A later packet of the connection `first` opened (ESTABLISHED), addressed where NAT sent it.
+fn after_nat(first: &Packet, nat: Option<(IpAddr, u16)>) -> Packet {
+    let (local, local_port) = nat.unwrap_or((first.local, first.local_port));
+    Packet {
+        local,
+        local_port,
+        orig_dst: nat.map(|_| (first.local, first.local_port)),
+        ct_state: ct::ESTABLISHED | if nat.is_some() { ct::DNAT } else { 0 },
+        ..first.clone()
+    }
+}
+
 pub fn host_firewall(
     ev: &HostEvidence,
     q: &HostQuery,
@@ -157,17 +169,19 @@ pub fn host_firewall(
         Proto::Tcp => 6,
         Proto::Udp => 17,
     };
+    // Where forwarded packets leave (a published container port's bridge): the main table.
+    let routes: Vec<(Cidr, String)> = ev
+        .routes
+        .known()
+        .into_iter()
+        .flatten()
+        .filter(|r| r.table == "main" && r.kind == RouteType::Unicast)
+        .filter_map(|r| Some((r.dst, r.dev.clone()?)))
+        .collect();
     let pkt = Packet {
-        family,
-        proto,
-        local,
-        local_port: q.port,
-        client_ports: (1024, 65535),
-        iface: iface.map(str::to_string),
-        reply: false,
         local_addrs: local_addrs.clone(),
-        ct_state: ct::NEW,
-        tcp_flags: 2,
+        routes,
+        ..Packet::first(family, proto, local, q.port, iface.map(str::to_string))
     };
     let cx = Compiled::new(nf);
     let inbound = cx.evaluate(&pkt, &clients);
@@ -202,9 +216,7 @@ pub fn host_firewall(
     let mut after_handshake = Vec::new();
     if q.proto == Proto::Tcp {
         for o in &accepted {
-            let (to, to_port) = o.nat.as_ref().map(|(a, p, _)| (*a, *p)).unwrap_or((local, q.port));
-            let later =
-                Packet { ct_state: ct::ESTABLISHED, tcp_flags: 16, local: to, local_port: to_port, ..pkt.clone() };
+            let later = Packet { tcp_flags: 16, ..after_nat(&pkt, o.nat.as_ref().map(|(a, p, _)| (*a, *p))) };
             let outs = cx.evaluate(&later, &o.clients);
             let phase = " after the handshake (the connection's ESTABLISHED packets)";
             after_handshake.extend(block_causes(&cx, &later, &outs, q, &describe, phase));
@@ -239,15 +251,8 @@ pub fn host_firewall(
     // The SYN-ACK (or UDP answer) on its way out, through OUTPUT, to the accepted clients.
     let accepted_set = union(&accepted, family);
     if !accepted_set.is_empty() {
-        let (reply_local, reply_port) = nat.as_ref().map(|(a, p, _)| (*a, *p)).unwrap_or((local, q.port));
-        let reply = Packet {
-            local: reply_local,
-            local_port: reply_port,
-            reply: true,
-            ct_state: ct::ESTABLISHED,
-            tcp_flags: 2 | 16,
-            ..pkt
-        };
+        let reply =
+            Packet { reply: true, tcp_flags: 2 | 16, ..after_nat(&pkt, nat.as_ref().map(|(a, p, _)| (*a, *p))) };
         let out = cx.evaluate(&reply, &accepted_set);
         let mut reply_causes = Vec::new();
         for (rule, outs) in by_rule(&out, |v| match v {

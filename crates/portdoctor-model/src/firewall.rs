@@ -55,6 +55,24 @@ pub mod ct {
     pub const RELATED: u8 = 4;
     pub const INVALID: u8 = 8;
     pub const UNTRACKED: u8 = 16;
+    /// Virtual states of a connection whose source or destination NAT applies (iptables
+    /// `--ctstate SNAT,DNAT`, nft `ct status snat,dnat`).
+    pub const SNAT: u8 = 32;
+    pub const DNAT: u8 = 64;
+}
+
+/// What a rule does to the packet mark: `mark = (mark & !mask) ^ xor` (the kernel's xt_MARK and
+/// nft `meta mark set` both reduce to this).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkSet {
+    pub mask: u32,
+    pub xor: u32,
+}
+
+impl MarkSet {
+    pub fn apply(self, mark: u32) -> u32 {
+        (mark & !self.mask) ^ self.xor
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +98,15 @@ pub enum Match {
     SrcAddrType(Neg<String>),
     /// The packet's address family (nft `meta nfproto`, or implied by `ip saddr` in an inet table).
     IsIpv6(Neg<bool>),
+    /// The packet mark: `(mark & mask) == value` (`-m mark --mark V/M`, nft `meta mark`).
+    Mark(Neg<(u32, u32)>),
+    /// The connection's original destination, before NAT (`--ctorigdst`, `--ctorigdstport`;
+    /// nft `ct original ip daddr`, `ct original proto-dst`): how DOCKER-USER rules name a
+    /// published port.
+    CtOrigDst(Neg<Vec<Cidr>>),
+    CtOrigDstPort(Neg<Vec<(u16, u16)>>),
+    /// The packet's direction in its connection (`--ctdir ORIGINAL` = true).
+    CtDirOriginal(Neg<bool>),
     /// Matches the engine does not model, kept with their text: never skipped silently.
     Unknown(String),
 }
@@ -114,6 +141,9 @@ pub struct Rule {
     /// The rule as written (iptables-save line, or nft's text), for evidence.
     pub text: String,
     pub comment: Option<String>,
+    /// A mark the rule sets when it matches (MARK target, `meta mark set`), before its action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mark: Option<MarkSet>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

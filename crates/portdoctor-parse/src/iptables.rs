@@ -3,7 +3,9 @@
 //! `Match::Unknown` with their text, never dropped.
 
 use crate::ParseError;
-use portdoctor_model::firewall::{Action, Backend, BaseInfo, Chain, FwFamily, Hook, Match, Neg, Rule, Table, ct};
+use portdoctor_model::firewall::{
+    Action, Backend, BaseInfo, Chain, FwFamily, Hook, MarkSet, Match, Neg, Rule, Table, ct,
+};
 use portdoctor_model::net::Cidr;
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -148,6 +150,8 @@ fn ct_states(s: &str) -> Option<u8> {
                 "RELATED" => ct::RELATED,
                 "INVALID" => ct::INVALID,
                 "UNTRACKED" => ct::UNTRACKED,
+                "SNAT" => ct::SNAT,
+                "DNAT" => ct::DNAT,
                 _ => return None,
             },
         )
@@ -177,8 +181,46 @@ fn is_top(w: &str) -> bool {
     matches!(w, "-m" | "-j" | "-g" | "-s" | "-d" | "-p" | "-i" | "-o" | "!" | "-f" | "-c")
 }
 
-const MODELED_MODULES: &[&str] =
-    &["tcp", "udp", "multiport", "conntrack", "state", "set", "comment", "iprange", "addrtype", "icmp", "icmp6"];
+const MODELED_MODULES: &[&str] = &[
+    "tcp",
+    "udp",
+    "multiport",
+    "conntrack",
+    "state",
+    "set",
+    "comment",
+    "iprange",
+    "addrtype",
+    "icmp",
+    "icmp6",
+    "mark",
+];
+
+/// `0x4000`, `16384`, `0x4000/0x4000` → (value, mask); the mask defaults to all bits.
+fn mark_value(s: &str) -> Option<(u32, u32)> {
+    let num = |t: &str| match t.strip_prefix("0x") {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => t.parse().ok(),
+    };
+    match s.split_once('/') {
+        Some((v, m)) => Some((num(v)?, num(m)?)),
+        None => Some((num(s)?, u32::MAX)),
+    }
+}
+
+/// The MARK target's options (xt_MARK, revision 2: everything reduces to and-not-mask, xor).
+fn mark_target(opts: &[&str]) -> Option<MarkSet> {
+    let (opt, val) = (opts.first()?, opts.get(1)?);
+    let (v, m) = mark_value(val)?;
+    Some(match *opt {
+        "--set-xmark" => MarkSet { mask: m, xor: v },
+        "--set-mark" => MarkSet { mask: m | v, xor: v },
+        "--or-mark" => MarkSet { mask: v, xor: v },
+        "--and-mark" => MarkSet { mask: !v, xor: 0 },
+        "--xor-mark" => MarkSet { mask: 0, xor: v },
+        _ => return None,
+    })
+}
 
 fn parse_rule(file: &str, line_no: usize, text: &str, w: &[Cow<'_, str>]) -> Result<(String, Rule), ParseError> {
     let err = |m: String| ParseError::new(file, format!("line {line_no}"), m);
@@ -186,6 +228,7 @@ fn parse_rule(file: &str, line_no: usize, text: &str, w: &[Cow<'_, str>]) -> Res
     let mut matches = Vec::new();
     let mut action = Action::Continue;
     let mut comment = None;
+    let mut mark = None;
     let mut i = 2;
     let mut neg = false;
     let arg = |i: usize| -> Result<&str, ParseError> {
@@ -233,6 +276,33 @@ fn parse_rule(file: &str, line_no: usize, text: &str, w: &[Cow<'_, str>]) -> Res
                 let r = port_ranges(v).ok_or_else(|| err(format!("bad port list '{v}'")))?;
                 let n = Neg { negated: neg, value: r };
                 matches.push(if opt.starts_with("--d") { Match::DstPort(n) } else { Match::SrcPort(n) });
+                i += 2;
+            }
+            "--mark" => {
+                let v = arg(i)?;
+                let m = mark_value(v).ok_or_else(|| err(format!("bad mark '{v}'")))?;
+                matches.push(Match::Mark(Neg { negated: neg, value: m }));
+                i += 2;
+            }
+            "--ctorigdst" => {
+                let v = arg(i)?;
+                let list = cidrs(v).ok_or_else(|| err(format!("bad address '{v}'")))?;
+                matches.push(Match::CtOrigDst(Neg { negated: neg, value: list }));
+                i += 2;
+            }
+            "--ctorigdstport" => {
+                let v = arg(i)?;
+                let r = port_ranges(v).ok_or_else(|| err(format!("bad port '{v}'")))?;
+                matches.push(Match::CtOrigDstPort(Neg { negated: neg, value: r }));
+                i += 2;
+            }
+            "--ctdir" => {
+                let original = match arg(i)? {
+                    "ORIGINAL" => true,
+                    "REPLY" => false,
+                    other => return Err(err(format!("bad --ctdir '{other}'"))),
+                };
+                matches.push(Match::CtDirOriginal(Neg { negated: neg, value: original }));
                 i += 2;
             }
             "--ctstate" | "--state" => {
@@ -309,8 +379,15 @@ fn parse_rule(file: &str, line_no: usize, text: &str, w: &[Cow<'_, str>]) -> Res
                         "REJECT" => {
                             Action::Reject(opt_val("--reject-with").unwrap_or("icmp-port-unreachable").to_string())
                         }
-                        "LOG" | "NFLOG" | "ULOG" | "MARK" | "CONNMARK" | "TRACE" | "AUDIT" | "CLASSIFY" | "TCPMSS"
-                        | "DSCP" | "TOS" | "TTL" | "HL" | "CHECKSUM" => Action::Continue,
+                        "MARK" => match mark_target(&opts) {
+                            Some(m) => {
+                                mark = Some(m);
+                                Action::Continue
+                            }
+                            None => Action::Unknown(format!("-j MARK {}", opts.join(" "))),
+                        },
+                        "LOG" | "NFLOG" | "ULOG" | "CONNMARK" | "TRACE" | "AUDIT" | "CLASSIFY" | "TCPMSS" | "DSCP"
+                        | "TOS" | "TTL" | "HL" | "CHECKSUM" => Action::Continue,
                         "NOTRACK" => Action::Notrack,
                         "CT" if opts.contains(&"--notrack") => Action::Notrack,
                         "CT" => Action::Continue,
@@ -357,7 +434,7 @@ fn parse_rule(file: &str, line_no: usize, text: &str, w: &[Cow<'_, str>]) -> Res
         }
         neg = false;
     }
-    Ok((chain, Rule { matches, action, text: text.to_string(), comment }))
+    Ok((chain, Rule { matches, action, text: text.to_string(), comment, mark }))
 }
 
 /// `1.2.3.4:80`, `[::1]:80`, `1.2.3.4`, `:80`.

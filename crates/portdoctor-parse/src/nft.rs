@@ -6,7 +6,7 @@
 
 use crate::ParseError;
 use portdoctor_model::firewall::{
-    Action, AddrSetDef, Backend, BaseInfo, Chain, FwFamily, Hook, Match, Neg, Netfilter, Rule, Table, ct,
+    Action, AddrSetDef, Backend, BaseInfo, Chain, FwFamily, Hook, MarkSet, Match, Neg, Netfilter, Rule, Table, ct,
 };
 use portdoctor_model::net::Cidr;
 use serde_json::Value;
@@ -174,6 +174,10 @@ fn parse_match(m: &Value, out: &mut Vec<Match>) {
                     None => out.push(unknown()),
                 }
             }
+            "mark" => match right.as_u64().and_then(|v| u32::try_from(v).ok()) {
+                Some(v) if set_ref.is_none() => out.push(Match::Mark(Neg { negated, value: (v, u32::MAX) })),
+                _ => out.push(unknown()),
+            },
             "nfproto" => match right.as_str() {
                 Some("ipv4") => out.push(Match::IsIpv6(Neg { negated, value: false })),
                 Some("ipv6") => out.push(Match::IsIpv6(Neg { negated, value: true })),
@@ -182,6 +186,43 @@ fn parse_match(m: &Value, out: &mut Vec<Match>) {
             _ => out.push(unknown()),
         }
         return;
+    }
+    if let Some(mask) = mark_mask(left)
+        && let Some(v) = right.as_u64().and_then(|v| u32::try_from(v).ok())
+    {
+        out.push(Match::Mark(Neg { negated, value: (v, mask) }));
+        return;
+    }
+    if let Some(ct) = left.get("ct") {
+        let key = ct.get("key").and_then(Value::as_str).unwrap_or("");
+        let original = ct.get("dir").and_then(Value::as_str) == Some("original");
+        match (key, original) {
+            ("daddr", true) => {
+                let cidrs: Option<Vec<Cidr>> =
+                    items(right).into_iter().map(cidr_of).collect::<Option<Vec<_>>>().map(|v| v.concat());
+                match cidrs {
+                    Some(c) if set_ref.is_none() => out.push(Match::CtOrigDst(Neg { negated, value: c })),
+                    _ => out.push(unknown()),
+                }
+                return;
+            }
+            ("proto-dst", true) => {
+                match ports_of(right) {
+                    Some(r) => out.push(Match::CtOrigDstPort(Neg { negated, value: r })),
+                    None => out.push(unknown()),
+                }
+                return;
+            }
+            ("direction", _) => {
+                match right.as_str() {
+                    Some("original") => out.push(Match::CtDirOriginal(Neg { negated, value: true })),
+                    Some("reply") => out.push(Match::CtDirOriginal(Neg { negated, value: false })),
+                    _ => out.push(unknown()),
+                }
+                return;
+            }
+            _ => {}
+        }
     }
     if left.get("ct").and_then(|c| c.get("key")).and_then(Value::as_str) == Some("state") {
         let bits = items(right).into_iter().try_fold(0u8, |acc, s| {
@@ -226,10 +267,37 @@ fn parse_match(m: &Value, out: &mut Vec<Match>) {
     out.push(unknown());
 }
 
+/// `meta mark & MASK` → MASK: the left side of a masked mark match.
+fn mark_mask(left: &Value) -> Option<u32> {
+    let and = left.get("&")?.as_array()?;
+    and.first()?.get("meta")?.get("key")?.as_str().filter(|k| *k == "mark")?;
+    u32::try_from(and.get(1)?.as_u64()?).ok()
+}
+
+/// `meta mark set VALUE` or `meta mark set mark | BITS` (and `&`, `^`): as and-not-mask, xor.
+fn mark_set(val: &Value) -> Option<MarkSet> {
+    let num = |v: &Value| v.as_u64().and_then(|v| u32::try_from(v).ok());
+    let value = val.get("value")?;
+    if let Some(v) = num(value) {
+        return Some(MarkSet { mask: u32::MAX, xor: v });
+    }
+    let (op, args) = value.as_object()?.iter().next()?;
+    let args = args.as_array()?;
+    args.first()?.get("meta")?.get("key")?.as_str().filter(|k| *k == "mark")?;
+    let bits = num(args.get(1)?)?;
+    Some(match op.as_str() {
+        "|" => MarkSet { mask: bits, xor: bits },
+        "&" => MarkSet { mask: !bits, xor: 0 },
+        "^" => MarkSet { mask: 0, xor: bits },
+        _ => return None,
+    })
+}
+
 /// Statements: the verdict, or the non-terminal things rules also do.
-fn parse_rule_exprs(expr: &[Value]) -> (Vec<Match>, Action) {
+fn parse_rule_exprs(expr: &[Value]) -> (Vec<Match>, Action, Option<MarkSet>) {
     let mut matches = Vec::new();
     let mut action = Action::Continue;
+    let mut mark = None;
     for e in expr {
         let Some((key, val)) = e.as_object().and_then(|o| o.iter().next()) else { continue };
         match key.as_str() {
@@ -264,6 +332,15 @@ fn parse_rule_exprs(expr: &[Value]) -> (Vec<Match>, Action) {
                 }
             }
             "notrack" => action = Action::Notrack,
+            "mangle"
+                if val.get("key").and_then(|k| k.get("meta")).and_then(|m| m.get("key"))
+                    == Some(&Value::from("mark")) =>
+            {
+                match mark_set(val) {
+                    Some(m) => mark = Some(m),
+                    None => action = Action::Unknown(format!("sets the mark to {}", compact(val))),
+                }
+            }
             "counter" | "log" | "mangle" | "snat" | "masquerade" | "meta" | "ct" | "set" => {}
             // A rate limit or quota decides by traffic history: a match we cannot know.
             "limit" | "quota" => matches.push(Match::Unknown(compact(e))),
@@ -271,7 +348,7 @@ fn parse_rule_exprs(expr: &[Value]) -> (Vec<Match>, Action) {
             _ => action = Action::Unknown(compact(e)),
         }
     }
-    (matches, action)
+    (matches, action, mark)
 }
 
 /// Human text of a rule for evidence: nft's own words where we have them, JSON otherwise.
@@ -369,7 +446,7 @@ pub fn parse_ruleset(file: &str, text: &str) -> Result<Netfilter, ParseError> {
                 .get("expr")
                 .and_then(Value::as_array)
                 .ok_or_else(|| ParseError::new(file, format!("nftables[{i}].rule.expr"), "missing"))?;
-            let (matches, action) = parse_rule_exprs(expr);
+            let (matches, action, mark) = parse_rule_exprs(expr);
             let comment = r.get("comment").and_then(Value::as_str).map(str::to_string);
             let text = rule_text(expr, r.get("handle").and_then(Value::as_u64));
             let c = nf
@@ -384,7 +461,7 @@ pub fn parse_ruleset(file: &str, text: &str) -> Result<Netfilter, ParseError> {
                         format!("rule of unknown chain {fam} {table} {chain}"),
                     )
                 })?;
-            c.rules.push(Rule { matches, action, text, comment });
+            c.rules.push(Rule { matches, action, text, comment, mark });
         } else if let Some(s) = item.get("set") {
             let name = field(i, "set", s, "name")?;
             let table = field(i, "set", s, "table")?;
