@@ -23,12 +23,12 @@ pub struct HostQuery {
     pub to: Option<IpAddr>,
 }
 
-/// Where the client's packets arrive on this host.
+/// Where the client's packets arrive on this host (or, for a published port, in the container).
 #[derive(Debug, Clone)]
-struct Arrival {
-    family: Family,
-    addr: Option<IpAddr>,
-    iface: Option<(u32, String)>,
+pub(crate) struct Arrival {
+    pub family: Family,
+    pub addr: Option<IpAddr>,
+    pub iface: Option<(u32, String)>,
 }
 
 fn host_check(id: &str, status: CheckStatus, summary: impl Into<String>) -> Check {
@@ -41,7 +41,7 @@ fn iface_of<'a>(ifs: &'a [Interface], addr: &IpAddr) -> Option<&'a Interface> {
 
 /// Longest-prefix match in the main table, lowest metric on ties (policy rules come with the
 /// kernel-path issue).
-fn route_to(routes: &[Route], family: Family, client: Option<IpAddr>) -> Option<&Route> {
+pub(crate) fn route_to(routes: &[Route], family: Family, client: Option<IpAddr>) -> Option<&Route> {
     routes
         .iter()
         .filter(|r| r.table == "main" && r.kind == RouteType::Unicast && r.dst.family() == family)
@@ -52,7 +52,7 @@ fn route_to(routes: &[Route], family: Family, client: Option<IpAddr>) -> Option<
         .max_by_key(|r| (r.dst.prefix(), std::cmp::Reverse(r.metric)))
 }
 
-fn route_text(r: &Route) -> String {
+pub(crate) fn route_text(r: &Route) -> String {
     let mut s = if r.dst.prefix() == 0 { "default".to_string() } else { r.dst.to_string() };
     if let Some(gw) = r.gateway {
         s += &format!(" via {gw}");
@@ -289,19 +289,25 @@ fn refusal_cause(r: &Refusal, socks: &[&Socket], a: &Arrival, q: &HostQuery) -> 
         .with_fix(fix)
 }
 
-struct ListenerOutcome {
-    check: Check,
-    hop: Hop,
-    causes: Vec<Cause>,
-    answerer: Option<Socket>,
-    owner_check: Option<Check>,
+pub(crate) struct ListenerOutcome {
+    pub check: Check,
+    pub hop: Hop,
+    pub causes: Vec<Cause>,
+    pub answerer: Option<Socket>,
+    pub owner_check: Option<Check>,
 }
 
-fn listener(ev: &HostEvidence, q: &HostQuery, a: &Arrival) -> ListenerOutcome {
+/// Who accepts the flow among `sockets` (one namespace's), arriving as `a` says.
+pub(crate) fn listener(
+    sockets: &Knowledge<Vec<Socket>>,
+    ifs: &[Interface],
+    q: &HostQuery,
+    a: &Arrival,
+) -> ListenerOutcome {
     let id = "host.listener";
     let flow = format!("{}/{}", q.proto, q.port);
-    let Some(sockets) = ev.sockets.known() else {
-        let m = ev.sockets.missing().map(|m| m.describe()).unwrap_or_default();
+    let Some(sockets) = sockets.known() else {
+        let m = sockets.missing().map(|m| m.describe()).unwrap_or_default();
         return ListenerOutcome {
             check: host_check(id, CheckStatus::Unknown, format!("Could not read the sockets listening on {flow}"))
                 .with_evidence([m]),
@@ -311,7 +317,6 @@ fn listener(ev: &HostEvidence, q: &HostQuery, a: &Arrival) -> ListenerOutcome {
             owner_check: None,
         };
     };
-    let ifs = ev.interfaces.known().map(Vec::as_slice).unwrap_or_default();
     let candidates: Vec<&Socket> =
         sockets.iter().filter(|s| s.proto == q.proto && s.port == q.port && s.accepts_new_flows()).collect();
     let judged: Vec<(&Socket, Judgement)> = candidates.iter().map(|s| (*s, judge(s, a, ifs))).collect();
@@ -533,66 +538,20 @@ fn conntrack(ev: &HostEvidence) -> (Check, Option<Cause>) {
     }
 }
 
-pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
-    let mut notes = ev.notes.clone();
-    let (arr, address_check) = arrival(ev, q, &mut notes);
-    let fw = crate::host_firewall::host_firewall(ev, q, arr.addr, arr.iface.as_ref().map(|i| i.1.as_str()), arr.family);
-    // A PREROUTING REDIRECT/DNAT changes what the listener must accept.
-    let (lq, larr) = match &fw.nat {
-        Some((addr, port, rule)) => {
-            notes.push(format!(
-                "the listener is checked on {addr}:{port}, where PREROUTING NAT sends the traffic ({rule})"
-            ));
-            (HostQuery { port: *port, ..q.clone() }, Arrival { addr: Some(*addr), ..arr.clone() })
-        }
-        None => (q.clone(), arr.clone()),
-    };
-    let lis = listener(ev, &lq, &larr);
-    let mut causes = fw.causes;
-    if lis.answerer.is_some() {
-        causes.extend(fw.after_handshake);
-    }
-    causes.extend(lis.causes);
-    let mut checks = vec![address_check.clone()];
-    checks.extend(fw.checks);
-    let (rp, rp_causes) =
-        crate::kernel_path::kernel_path(ev, &q.from, arr.addr, arr.iface.as_ref().map(|i| i.1.as_str()));
-    causes.extend(rp_causes);
-    let (ct_check, ct_cause) = conntrack(ev);
-    let severity = |s: &CheckStatus| match s {
-        CheckStatus::Fail => 4,
-        CheckStatus::Unknown => 3,
-        CheckStatus::Warn => 2,
-        CheckStatus::Pass => 1,
-        CheckStatus::Skipped => 0,
-    };
-    let kernel_status = if severity(&rp.status) >= severity(&ct_check.status) { rp.status } else { ct_check.status };
-    let kernel_detail = format!("{}; {}", rp.summary, ct_check.summary);
-    checks.extend([rp, ct_check.clone(), lis.check.clone()]);
-    checks.extend(lis.owner_check);
-    let mut listener_hop = lis.hop;
-    match (&lis.answerer, q.proto) {
-        (Some(s), Proto::Tcp) => {
-            let (qc, qcause) = listen_queue(ev, s);
-            if qc.status == CheckStatus::Fail {
-                listener_hop.status = CheckStatus::Fail;
-                listener_hop.detail = qc.summary.clone();
-            }
-            checks.push(qc);
-            causes.extend(qcause);
-        }
-        _ => checks.push(host_check(
-            "host.listen-queue",
-            CheckStatus::Skipped,
-            match q.proto {
-                Proto::Udp => "UDP has no accept queue",
-                Proto::Tcp => "No listener accepts the flow, so there is no accept queue to judge",
-            },
-        )),
-    }
-    causes.extend(ct_cause);
+/// SELinux, TCP wrappers and systemd on the listener side of this host.
+#[allow(clippy::too_many_arguments)]
+fn host_services(
+    ev: &HostEvidence,
+    q: &HostQuery,
+    lq: &HostQuery,
+    family: Family,
+    answerer: Option<&Socket>,
+    listener_hop: &mut Hop,
+    checks: &mut Vec<Check>,
+    causes: &mut Vec<Cause>,
+) {
     // SELinux explains a service that could not bind; it never blocks a socket that listens.
-    let (se_check, se_cause) = crate::selinux::judge(ev, lq.proto, lq.port, lis.answerer.is_some());
+    let (se_check, se_cause) = crate::selinux::judge(ev, lq.proto, lq.port, answerer.is_some());
     if let Some(c) = se_cause {
         for nl in causes.iter_mut().filter(|c| c.code == CauseCode::NotListening) {
             nl.evidence.push(format!("why: {} (see SELINUX_BIND_DENIED)", c.message));
@@ -601,8 +560,8 @@ pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
     }
     checks.push(se_check);
     // TCP wrappers, for a daemon that links libwrap and answers.
-    if let (Some(sock), Proto::Tcp) = (&lis.answerer, lq.proto) {
-        let sources = portdoctor_model::addrset::clients(&q.from, arr.family);
+    if let (Some(sock), Proto::Tcp) = (answerer, lq.proto) {
+        let sources = portdoctor_model::addrset::clients(&q.from, family);
         let (wrap_check, wrap_cause) = crate::wrappers::judge(ev, sock, &sources, matches!(q.from, Source::Internet));
         if let Some(c) = &wrap_cause {
             listener_hop.status = CheckStatus::Fail;
@@ -622,19 +581,112 @@ pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
         }
         checks.push(svc_check);
     }
+}
+
+pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
+    let mut notes = ev.notes.clone();
+    let (arr, address_check) = arrival(ev, q, &mut notes);
+    let fw = crate::host_firewall::host_firewall(ev, q, arr.addr, arr.iface.as_ref().map(|i| i.1.as_str()), arr.family);
+    // A PREROUTING REDIRECT/DNAT changes what the listener must accept; to an address that is
+    // not this host's, the connection is forwarded to a container and judged there.
+    let local_addrs: Vec<IpAddr> =
+        ev.interfaces.known().into_iter().flatten().flat_map(|i| i.addrs.iter().map(|a| a.addr)).collect();
+    let mut forwarded = None;
+    let (lq, larr) = match &fw.nat {
+        Some((addr, port, rule)) => {
+            let lq = HostQuery { port: *port, ..q.clone() };
+            if !is_loopback(addr) && !local_addrs.contains(addr) {
+                let ingress = arr.iface.as_ref().map(|i| i.1.as_str());
+                forwarded = Some(crate::containers::forwarded(ev, &lq, arr.family, ingress, *addr, rule));
+            } else {
+                notes.push(format!(
+                    "the listener is checked on {addr}:{port}, where PREROUTING NAT sends the traffic ({rule})"
+                ));
+            }
+            (lq, Arrival { addr: Some(*addr), ..arr.clone() })
+        }
+        None => (q.clone(), arr.clone()),
+    };
+    let ifs = ev.interfaces.known().map(Vec::as_slice).unwrap_or_default();
+    let mut checks = vec![address_check.clone()];
+    checks.extend(fw.checks);
+    let mut causes = fw.causes;
+    let (lis, container_hop) = match forwarded {
+        Some(f) => {
+            checks.extend(f.checks);
+            causes.extend(f.causes);
+            (f.listener, Some(f.container_hop))
+        }
+        None => (listener(&ev.sockets, ifs, &lq, &larr), None),
+    };
+    let in_container = container_hop.is_some();
+    if lis.answerer.is_some() {
+        causes.extend(fw.after_handshake);
+    }
+    causes.extend(lis.causes);
+    let (rp, rp_causes) =
+        crate::kernel_path::kernel_path(ev, &q.from, arr.addr, arr.iface.as_ref().map(|i| i.1.as_str()));
+    causes.extend(rp_causes);
+    let (ct_check, ct_cause) = conntrack(ev);
+    let severity = |s: &CheckStatus| match s {
+        CheckStatus::Fail => 4,
+        CheckStatus::Unknown => 3,
+        CheckStatus::Warn => 2,
+        CheckStatus::Pass => 1,
+        CheckStatus::Skipped => 0,
+    };
+    let kernel_status = if severity(&rp.status) >= severity(&ct_check.status) { rp.status } else { ct_check.status };
+    let kernel_detail = format!("{}; {}", rp.summary, ct_check.summary);
+    checks.extend([rp, ct_check.clone(), lis.check.clone()]);
+    checks.extend(lis.owner_check);
+    let mut listener_hop = lis.hop;
+    match (&lis.answerer, q.proto) {
+        (Some(_), Proto::Tcp) if in_container => checks.push(host_check(
+            "host.listen-queue",
+            CheckStatus::Skipped,
+            "The listener is in a container: its accept-queue counters live in that namespace",
+        )),
+        (Some(s), Proto::Tcp) => {
+            let (qc, qcause) = listen_queue(ev, s);
+            if qc.status == CheckStatus::Fail {
+                listener_hop.status = CheckStatus::Fail;
+                listener_hop.detail = qc.summary.clone();
+            }
+            checks.push(qc);
+            causes.extend(qcause);
+        }
+        _ => checks.push(host_check(
+            "host.listen-queue",
+            CheckStatus::Skipped,
+            match q.proto {
+                Proto::Udp => "UDP has no accept queue",
+                Proto::Tcp => "No listener accepts the flow, so there is no accept queue to judge",
+            },
+        )),
+    }
+    causes.extend(ct_cause);
+    // The host's own services: what SELinux, TCP wrappers and systemd say about them does not
+    // apply to a process in a container's namespace.
+    if !in_container {
+        host_services(ev, q, &lq, arr.family, lis.answerer.as_ref(), &mut listener_hop, &mut checks, &mut causes);
+    }
 
     let dst = arr.addr.map(|a| a.to_string());
     let nic = match (&arr.iface, &dst) {
         (Some((_, name)), Some(d)) => Hop::new("nic", name.clone(), address_check.status, format!("arrives at {d}")),
         _ => Hop::new("nic", "?", address_check.status, address_check.summary.clone()),
     };
-    let path = vec![
-        nic,
-        fw.hop,
-        Hop::new("kernel", "routing, rp_filter, nf_conntrack", kernel_status, kernel_detail),
-        listener_hop,
-    ];
+    let mut path =
+        vec![nic, fw.hop, Hop::new("kernel", "routing, rp_filter, nf_conntrack", kernel_status, kernel_detail)];
+    path.extend(container_hop);
     let reachable_summary = match &lis.answerer {
+        Some(_) if in_container => format!(
+            "{}/{} to {} is admitted by the host firewall, forwarded, and answered by {}",
+            q.proto,
+            q.port,
+            dst.as_deref().unwrap_or("this host"),
+            listener_hop.component
+        ),
         Some(s) => format!(
             "{}/{} to {} is admitted by the host firewall and answered by {} on {}",
             q.proto,
@@ -645,6 +697,7 @@ pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
         ),
         None => String::new(),
     };
+    path.push(listener_hop);
     let query =
         Query { command: "host".into(), target: dst, port: q.port, protocol: q.proto, from: q.from, instance: None };
     let mut d = Diagnosis::new(query, causes, checks, path, reachable_summary);

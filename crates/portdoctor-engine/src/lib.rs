@@ -5,6 +5,7 @@
 //! Every cause and check cites the evidence it rests on. Depends only on portdoctor-model.
 
 pub mod cloud;
+pub mod containers;
 pub mod diagnose;
 pub mod firewall;
 pub mod host;

@@ -119,6 +119,44 @@ pub struct Interface {
     pub name: String,
     pub up: bool,
     pub addrs: Vec<IfAddr>,
+    /// The other end of a veth pair in another namespace: (that namespace's id as this one
+    /// numbers it, the peer's ifindex there) — `link_netnsid`, `link_index`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<(i32, u32)>,
+    /// The bridge this interface is a port of (`master`), e.g. docker0, cni0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master: Option<String>,
+}
+
+/// Another network namespace joined to this one by a veth pair: a container, a pod, an
+/// `ip netns`. What it listens on decides a published port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Netns {
+    /// The id this host's namespace gives it (the `link_netnsid` of the veth ends here).
+    pub nsid: i32,
+    /// The processes inside (pid and name), e.g. the container's entrypoint.
+    pub processes: Vec<Process>,
+    pub interfaces: Knowledge<Vec<Interface>>,
+    pub sockets: Knowledge<Vec<Socket>>,
+}
+
+impl Netns {
+    /// Who lives here, for messages: "nginx (pid 4242)" or "nsid 3".
+    pub fn describe(&self) -> String {
+        match self.processes.first() {
+            Some(p) if self.processes.len() > 1 => {
+                format!(
+                    "netns nsid {} ({} pid {}, and {} more processes)",
+                    self.nsid,
+                    p.name,
+                    p.pid,
+                    self.processes.len() - 1
+                )
+            }
+            Some(p) => format!("netns nsid {} ({} pid {})", self.nsid, p.name, p.pid),
+            None => format!("netns nsid {}", self.nsid),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -200,6 +238,8 @@ pub struct HostEvidence {
     /// systemd's services and recent warnings; `Known(None)`: no systemd.
     pub services: Knowledge<Option<Services>>,
     pub tcp_wrappers: Knowledge<TcpWrappers>,
+    /// The namespaces joined to this one by veth pairs (containers, pods).
+    pub netns: Knowledge<Vec<Netns>>,
     /// Odd or ignored input, carried to the report's `notes`.
     pub notes: Vec<String>,
 }

@@ -6,7 +6,7 @@
 
 use crate::{ParseError, iproute, ipset, iptables, nft, procfs, selinux, sockets, systemd, wrappers};
 use portdoctor_model::firewall::{Backend, FwFamily, Netfilter};
-use portdoctor_model::host::{Conntrack, HostEvidence, Selinux, Services, TcpWrappers};
+use portdoctor_model::host::{Conntrack, HostEvidence, Netns, Selinux, Services, TcpWrappers};
 use portdoctor_model::knowledge::{Knowledge, Missing};
 use portdoctor_model::net::Family;
 use serde::{Deserialize, Serialize};
@@ -49,6 +49,23 @@ pub mod files {
     pub const HOSTS_ALLOW: &str = "hosts.allow";
     pub const HOSTS_DENY: &str = "hosts.deny";
     pub const LIBWRAP_PIDS: &str = "libwrap-pids.txt";
+    /// The namespaces joined to this one by veth pairs (containers, pods): `[{nsid, pid,
+    /// processes}]`, and for each `netns-NSID-ip-addr.json` and `netns-NSID-ss.txt`.
+    pub const NETNS: &str = "netns.json";
+
+    /// A file of namespace `nsid`: `netns_file(3, IP_ADDR)` is `netns-3-ip-addr.json`.
+    pub fn netns_file(nsid: i32, base: &str) -> String {
+        format!("netns-{nsid}-{base}")
+    }
+}
+
+/// One entry of `netns.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetnsEntry {
+    pub nsid: i32,
+    /// A process inside, to enter the namespace by (`nsenter -t PID -n`).
+    pub pid: u32,
+    pub processes: Vec<portdoctor_model::host::Process>,
 }
 
 /// How a source was obtained.
@@ -181,6 +198,7 @@ fn describe(name: &str) -> (&'static str, &'static str) {
         files::SEMANAGE_PORTS => ("SELinux port labels", "semanage (dnf install policycoreutils-python-utils)"),
         files::AUDIT_AVC => ("SELinux denials (audit log)", "auditd, with /var/log/audit/audit.log readable (root)"),
         files::SYSTEMD_SHOW => ("systemd services", "systemd (systemctl)"),
+        files::NETNS => ("container network namespaces", "root (to enter namespaces) and util-linux's nsenter"),
         files::LIBWRAP_PIDS => ("which processes link libwrap", "procfs; root to read other users' /proc/PID/maps"),
         files::JOURNAL => {
             ("the journal", "systemd-journald, readable by this user (root or the systemd-journal group)")
@@ -337,6 +355,7 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
             libwrap_pids: parse_source(raw, files::LIBWRAP_PIDS, |_, t| Ok(wrappers::parse_pids(t)))?,
         }),
     };
+    let netns = parse_netns(raw, &mut notes)?;
     Ok(HostEvidence {
         hostname,
         sockets,
@@ -351,8 +370,32 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
         selinux,
         services,
         tcp_wrappers,
+        netns,
         notes,
     })
+}
+
+/// The container namespaces: each one's interfaces and listening sockets (from `ss`, entered
+/// with nsenter as root, so every owner is visible).
+fn parse_netns(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<Vec<Netns>>, ParseError> {
+    let entries = match parse_source(raw, files::NETNS, |f, t| {
+        serde_json::from_str::<Vec<NetnsEntry>>(t)
+            .map_err(|e| ParseError::new(f, format!("line {} column {}", e.line(), e.column()), e.to_string()))
+    })? {
+        Knowledge::Known(e) => e,
+        Knowledge::Unavailable(m) => return Ok(Knowledge::Unavailable(m)),
+    };
+    let mut out = Vec::new();
+    for e in entries {
+        let addr_file = files::netns_file(e.nsid, files::IP_ADDR);
+        let ss_file = files::netns_file(e.nsid, files::SS);
+        let interfaces = parse_source(raw, &addr_file, iproute::parse_addr)?;
+        let ip_addr = source(raw, &addr_file).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+        let index = crate::ss::ifindexes(&ip_addr);
+        let sockets = parse_source(raw, &ss_file, |f, t| crate::ss::parse_ss(f, t, &index, true, notes))?;
+        out.push(Netns { nsid: e.nsid, processes: e.processes, interfaces, sockets });
+    }
+    Ok(Knowledge::Known(out))
 }
 
 /// Every backend at once, as the kernel sees them: iptables over nf_tables, legacy iptables

@@ -78,7 +78,13 @@ pub fn parse_addr(file: &str, text: &str) -> Result<Vec<Interface>, ParseError> 
                 });
             }
         }
-        out.push(Interface { index, name, up, addrs });
+        let peer =
+            match (link.get("link_netnsid").and_then(Value::as_i64), link.get("link_index").and_then(Value::as_u64)) {
+                (Some(nsid), Some(index)) => i32::try_from(nsid).ok().zip(u32::try_from(index).ok()),
+                _ => None,
+            };
+        let master = link.get("master").and_then(Value::as_str).map(str::to_string);
+        out.push(Interface { index, name, up, addrs, peer, master });
     }
     Ok(out)
 }

@@ -59,14 +59,25 @@ pub(crate) fn evidence(sockets: Vec<Socket>) -> HostEvidence {
                 name: "lo".into(),
                 up: true,
                 addrs: vec![ifaddr("127.0.0.1", 8), ifaddr("::1", 128)],
+                peer: None,
+                master: None,
             },
             Interface {
                 index: 2,
                 name: "eth0".into(),
                 up: true,
                 addrs: vec![ifaddr("10.0.1.10", 24), ifaddr("10.0.1.11", 24), ifaddr("2001:db8:2::10", 64)],
+                peer: None,
+                master: None,
             },
-            Interface { index: 3, name: "eth1".into(), up: true, addrs: vec![ifaddr("10.0.2.10", 24)] },
+            Interface {
+                index: 3,
+                name: "eth1".into(),
+                up: true,
+                addrs: vec![ifaddr("10.0.2.10", 24)],
+                peer: None,
+                master: None,
+            },
         ]),
         routes: Knowledge::Known(vec![
             route("0.0.0.0/0", Some("10.0.1.1"), None),
@@ -86,6 +97,7 @@ pub(crate) fn evidence(sockets: Vec<Socket>) -> HostEvidence {
         }),
         rules: Knowledge::Known(vec![]),
         sysctl: Knowledge::Known(BTreeMap::from([("net.ipv4.conf.all.rp_filter".to_string(), "1".to_string())])),
+        netns: Knowledge::Known(vec![]),
         notes: vec![],
     }
 }

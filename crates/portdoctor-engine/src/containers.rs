@@ -1,0 +1,266 @@
+//! Published ports: a PREROUTING DNAT to an address that is not this host's (Docker's and
+//! Podman's `-p`, a Kubernetes NodePort) sends the connection through the routing decision and
+//! FORWARD to a container, not INPUT to a local socket. What decides it then: IP forwarding on the
+//! ingress interface (the kernel drops a packet to forward, without an ICMP error, when it is off:
+//! ip_route_input_slow / ip_error in net/ipv4/route.c), the FORWARD chains (walked by the firewall
+//! layer), and who listens inside the container's namespace — an app bound to 127.0.0.1 there is
+//! the classic case: the DNAT delivers to the container's eth0 address, never its loopback.
+
+use crate::host::{Arrival, HostQuery, ListenerOutcome, listener, route_text, route_to};
+use portdoctor_model::firewall::Netfilter;
+use portdoctor_model::host::{HostEvidence, Interface, Netns};
+use portdoctor_model::net::Family;
+use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Hop, Knowledge, Layer};
+use std::net::IpAddr;
+
+/// What the forwarded leg adds to the host's verdict.
+pub(crate) struct Forwarded {
+    pub checks: Vec<Check>,
+    pub causes: Vec<Cause>,
+    pub container_hop: Hop,
+    pub listener: ListenerOutcome,
+}
+
+fn check(id: &str, kind: CheckKind, status: CheckStatus, summary: impl Into<String>) -> Check {
+    Check::new(id, Layer::Host, kind, status, summary)
+}
+
+/// IP forwarding on the interface the traffic arrives on (IPv4: `conf.IFACE.forwarding`, which
+/// `net.ipv4.ip_forward` sets for every interface; IPv6: `conf.all.forwarding`).
+fn forwarding(
+    ev: &HostEvidence,
+    family: Family,
+    ingress: Option<&str>,
+    flow: &str,
+    to: &str,
+) -> (Check, Option<Cause>) {
+    let id = "host.forwarding";
+    let Some(sysctl) = ev.sysctl.known() else {
+        let m = ev.sysctl.missing().map(|m| m.describe()).unwrap_or_default();
+        return (
+            check(id, CheckKind::Path, CheckStatus::Unknown, "Could not read whether IP forwarding is on")
+                .with_evidence([m]),
+            None,
+        );
+    };
+    let keys: Vec<String> = match family {
+        Family::V4 => ingress
+            .map(|i| format!("net.ipv4.conf.{i}.forwarding"))
+            .into_iter()
+            .chain(["net.ipv4.ip_forward".to_string()])
+            .collect(),
+        Family::V6 => vec!["net.ipv6.conf.all.forwarding".to_string()],
+    };
+    let Some((key, value)) = keys.iter().find_map(|k| sysctl.get(k).map(|v| (k.clone(), v.trim().to_string()))) else {
+        return (
+            check(id, CheckKind::Path, CheckStatus::Unknown, "Could not read whether IP forwarding is on")
+                .with_evidence([format!("none of {} in sysctl.txt", keys.join(", "))]),
+            None,
+        );
+    };
+    let evidence = vec![format!("{key} = {value} (sysctl.txt)")];
+    if value != "0" {
+        return (
+            check(id, CheckKind::Path, CheckStatus::Pass, format!("IP forwarding is on ({key} = {value})"))
+                .with_evidence(evidence),
+            None,
+        );
+    }
+    let (all, persist) = match family {
+        Family::V4 => ("net.ipv4.ip_forward", "net.ipv4.ip_forward = 1"),
+        Family::V6 => ("net.ipv6.conf.all.forwarding", "net.ipv6.conf.all.forwarding = 1"),
+    };
+    let message = format!(
+        "IP forwarding is off ({key} = 0): the kernel silently drops {flow} after NAT sends it to {to}, before any container sees it"
+    );
+    let cause = Cause::blocking(CauseCode::IpForwardingDisabled, key.clone(), Confidence::Confirmed, message.clone())
+        .with_evidence(evidence.clone())
+        .with_fix([
+            format!("Turn it on: sysctl -w {all}=1, and persist it: echo '{persist}' > /etc/sysctl.d/99-forwarding.conf"),
+            "Docker and Kubernetes turn it on when they start: something turned it off since (a `sysctl --system` with a hardening file, a cloud-init or CIS script) — find it with `grep -r forward /etc/sysctl.conf /etc/sysctl.d/`".to_string(),
+        ]);
+    (check(id, CheckKind::Path, CheckStatus::Fail, message).with_evidence(evidence), Some(cause))
+}
+
+/// The namespace that holds `to`: among several (address reuse across unrelated namespaces),
+/// the one paired by veth with a port of the bridge the route leaves by.
+fn holder<'a>(
+    netns: &'a [Netns],
+    host_ifs: &[Interface],
+    egress: Option<&str>,
+    to: IpAddr,
+) -> Option<(&'a Netns, &'a Interface)> {
+    let with_addr: Vec<(&Netns, &Interface)> = netns
+        .iter()
+        .filter_map(|n| {
+            let i = n.interfaces.known()?.iter().find(|i| i.addrs.iter().any(|a| a.addr == to))?;
+            Some((n, i))
+        })
+        .collect();
+    let paired = |(n, i): &(&Netns, &Interface)| {
+        host_ifs.iter().any(|h| {
+            h.peer == Some((n.nsid, i.index))
+                && (egress.is_none() || h.master.as_deref() == egress || Some(h.name.as_str()) == egress)
+        })
+    };
+    with_addr.iter().find(|c| paired(c)).or(with_addr.first()).copied()
+}
+
+/// Who manages INPUT here, when it is a manager whose rules users expect to cover every port.
+fn input_manager(nf: &Netfilter) -> Option<&'static str> {
+    let chains = || nf.tables.iter().flat_map(|t| t.chains.iter());
+    if chains().any(|c| c.name.starts_with("ufw")) {
+        Some("ufw")
+    } else if nf.tables.iter().any(|t| t.name == "firewalld") || chains().any(|c| c.name.starts_with("IN_")) {
+        Some("firewalld")
+    } else {
+        None
+    }
+}
+
+/// Judges the forwarded leg of `q` (already translated to `to`:`q.port` by `rule`).
+pub(crate) fn forwarded(
+    ev: &HostEvidence,
+    q: &HostQuery,
+    family: Family,
+    ingress: Option<&str>,
+    to: IpAddr,
+    rule: &str,
+) -> Forwarded {
+    let flow = format!("{}/{}", q.proto, q.port);
+    let target = format!("{to}:{}", q.port);
+    let mut checks = Vec::new();
+    let mut causes = Vec::new();
+
+    let mut published = vec![
+        format!("PREROUTING NAT sends it to {target}: {rule}"),
+        format!("{to} is not an address of this host, so the packet is forwarded: FORWARD decides, not INPUT"),
+    ];
+    if let Some(manager) = ev.netfilter.known().and_then(input_manager) {
+        published.push(format!(
+            "{manager}'s allow and deny rules hook INPUT, so they neither open nor close this port; filter it in DOCKER-USER (Docker) or with `ufw route` / a firewalld policy"
+        ));
+    }
+    checks.push(
+        check(
+            "host.published-port",
+            CheckKind::Context,
+            CheckStatus::Pass,
+            format!("{flow} is a published port, forwarded to {target}"),
+        )
+        .with_evidence(published),
+    );
+
+    let (fwd_check, fwd_cause) = forwarding(ev, family, ingress, &flow, &target);
+    checks.push(fwd_check);
+    causes.extend(fwd_cause);
+
+    let routes = ev.routes.known().map(Vec::as_slice).unwrap_or_default();
+    let route = route_to(routes, family, Some(to));
+    let egress = route.and_then(|r| r.dev.as_deref());
+    let host_ifs = ev.interfaces.known().map(Vec::as_slice).unwrap_or_default();
+    let hop_unknown = |detail: &str| Hop::new("container", target.clone(), CheckStatus::Unknown, detail);
+    let unknown_listener = |summary: String, evidence: Vec<String>| ListenerOutcome {
+        check: check("host.listener", CheckKind::Path, CheckStatus::Unknown, summary.clone()).with_evidence(evidence),
+        hop: Hop::new("listener", target.clone(), CheckStatus::Unknown, summary),
+        causes: vec![],
+        answerer: None,
+        owner_check: None,
+    };
+    let netns = match &ev.netns {
+        Knowledge::Known(n) => n,
+        Knowledge::Unavailable(m) => {
+            let summary = format!("Could not look inside the container that {target} belongs to");
+            return Forwarded {
+                checks,
+                causes,
+                container_hop: hop_unknown("container namespaces could not be read"),
+                listener: unknown_listener(summary, vec![m.describe()]),
+            };
+        }
+    };
+    let Some((ns, inner)) = holder(netns, host_ifs, egress, to) else {
+        let via = route.map(route_text).unwrap_or_else(|| "no route".into());
+        // Directly on a bridge of this host and nobody has it: the rule outlived its container.
+        let local_bridge = route.is_some_and(|r| r.gateway.is_none());
+        let mut evidence = vec![
+            format!("none of the {} namespaces joined to this host by a veth holds {to} (netns.json)", netns.len()),
+            format!("the route to {to}: {via} (ip-route.json)"),
+        ];
+        if !local_bridge {
+            evidence.push(format!(
+                "{to} is behind a gateway: the listener is on another host, which portdoctor cannot see from here"
+            ));
+            let summary = format!("{flow} is forwarded to {target}, on another host");
+            return Forwarded {
+                checks,
+                causes,
+                container_hop: hop_unknown("forwarded to another host"),
+                listener: unknown_listener(summary, evidence),
+            };
+        }
+        let message =
+            format!("Nothing on this host holds {to}: the NAT rule sends {flow} to a container that no longer exists");
+        causes.push(
+            Cause::blocking(CauseCode::NotListening, target.clone(), Confidence::Likely, message.clone())
+                .with_evidence(evidence.iter().cloned().chain([format!("the rule: {rule}")]))
+                .with_fix([
+                    "The container behind this published port is gone or has a new address: recreate it (`docker compose up -d`, `docker run -p …`) so its runtime writes the rule again".to_string(),
+                    "If the rule was restored from a saved file (iptables-restore of old Docker rules), remove it and restart the container runtime (`systemctl restart docker`)".to_string(),
+                ]),
+        );
+        let listener = ListenerOutcome {
+            check: check("host.listener", CheckKind::Path, CheckStatus::Fail, message.clone()).with_evidence(evidence),
+            hop: Hop::new("listener", target.clone(), CheckStatus::Fail, message.clone()),
+            causes: vec![],
+            answerer: None,
+            owner_check: None,
+        };
+        return Forwarded {
+            checks,
+            causes,
+            container_hop: Hop::new("container", target, CheckStatus::Fail, message),
+            listener,
+        };
+    };
+
+    let place = ns.describe();
+    let arrival = Arrival { family, addr: Some(to), iface: Some((inner.index, inner.name.clone())) };
+    let inner_ifs = ns.interfaces.known().map(Vec::as_slice).unwrap_or_default();
+    let mut lis = listener(&ns.sockets, inner_ifs, q, &arrival);
+    let bridge = host_ifs
+        .iter()
+        .find(|h| h.peer == Some((ns.nsid, inner.index)))
+        .map(|h| match &h.master {
+            Some(m) => format!(" (its veth peer {} is a port of {m})", h.name),
+            None => format!(" (its veth peer here is {})", h.name),
+        })
+        .unwrap_or_default();
+    let found = format!("{to} is {}'s {} address, in {place}{bridge}", inner.name, family.name());
+    lis.check.summary = format!("Inside {place}: {}", lis.check.summary);
+    lis.check.evidence.insert(0, found.clone());
+    lis.hop.component = format!("{place}: {}", lis.hop.component);
+    for c in &mut lis.causes {
+        c.component = format!("{place}: {}", c.component);
+        c.message = format!("Inside the container ({place}): {}", c.message);
+        c.evidence.insert(0, found.clone());
+        let inside = match c.code {
+            CauseCode::ListenerLoopbackOnly => Some(format!(
+                "The published port reaches the container's {} address, never its loopback: make the app listen on 0.0.0.0:{} inside the container (e.g. `--host 0.0.0.0`, `--bind 0.0.0.0`, `listen {};`), rebuild or restart the container",
+                inner.name, q.port, q.port
+            )),
+            CauseCode::NotListening => Some(format!(
+                "Nothing in the container listens on {}/{}: check the mapping's container side (`docker ps` shows 0.0.0.0:HOST->{}/{} when it is right) and why the app did not start (`docker logs <container>`)",
+                q.proto, q.port, q.port, q.proto
+            )),
+            _ => None,
+        };
+        if let Some(f) = inside {
+            c.fix.insert(0, f);
+        }
+    }
+    let hop_status = if lis.answerer.is_some() { CheckStatus::Pass } else { lis.check.status };
+    let container_hop = Hop::new("container", place.clone(), hop_status, found);
+    causes.append(&mut lis.causes);
+    Forwarded { checks, causes, container_hop, listener: lis }
+}
