@@ -1,10 +1,10 @@
 //! Live collection of a host's evidence, into the same `RawHost` a snapshot folder holds.
 
 use crate::{procs, sockdiag};
-use portdoctor_model::host::{Socket, SocketState};
+use portdoctor_model::host::{Process, Socket, SocketState};
 use portdoctor_model::knowledge::{Knowledge, Missing};
 use portdoctor_model::net::Proto;
-use portdoctor_parse::host::{Outcome, RawHost, RawSource, files};
+use portdoctor_parse::host::{NetnsEntry, Outcome, RawHost, RawSource, files};
 use portdoctor_parse::sockdiag::{DiagRecord, IPPROTO_TCP};
 use portdoctor_parse::sockets::{OWNER_REMEDY, write_sockets};
 use std::fs;
@@ -90,6 +90,8 @@ fn sysctls(proc_sys: &Path) -> RawSource {
             dirs.flatten().filter_map(|d| d.file_name().to_str().map(str::to_string)).collect();
         names.sort();
         keys.extend(names.iter().map(|n| format!("net.ipv4.conf.{n}.rp_filter")));
+        // Forwarding is decided per ingress interface (a published container port needs it).
+        keys.extend(names.iter().map(|n| format!("net.ipv4.conf.{n}.forwarding")));
     }
     let mut text = String::new();
     for key in keys {
@@ -247,6 +249,73 @@ fn libwrap_pids(proc_root: &Path) -> RawSource {
     ok("grep -l libwrap /proc/[0-9]*/maps", (hits.join("\n") + "\n").into_bytes())
 }
 
+/// What is read inside each container namespace, entered with nsenter (the same commands as
+/// for the host, so one parser reads both).
+pub(crate) const NETNS_COMMANDS: [(&str, &[&str]); 2] =
+    [(files::IP_ADDR, &["ip", "-j", "addr", "show"]), (files::SS, &["ss", "-H", "-tulpne"])];
+
+/// The namespaces of this host's processes other than ours, by namespace inode: a process in
+/// each (to enter it by) and the processes inside (at most ten named).
+fn other_namespaces(proc_root: &Path) -> Vec<(u32, Vec<Process>)> {
+    let own = fs::read_link(proc_root.join("self/ns/net")).ok();
+    let mut by_ns: std::collections::BTreeMap<std::path::PathBuf, Vec<Process>> = Default::default();
+    let Ok(dirs) = fs::read_dir(proc_root) else { return vec![] };
+    for d in dirs.flatten() {
+        let Some(pid) = d.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Ok(ns) = fs::read_link(d.path().join("ns/net")) else { continue };
+        if Some(&ns) == own.as_ref() {
+            continue;
+        }
+        let name = fs::read_to_string(d.path().join("comm")).map(|c| c.trim().to_string()).unwrap_or_default();
+        by_ns.entry(ns).or_default().push(Process { pid, name });
+    }
+    by_ns
+        .into_values()
+        .map(|mut procs| {
+            procs.sort_by_key(|p| p.pid);
+            (procs[0].pid, procs)
+        })
+        .collect()
+}
+
+/// The namespaces joined to this one by a veth (they have an nsid here): containers, pods.
+/// Each is read with `nsenter -t PID -n` — root only, like everything that looks inside them.
+fn collect_netns(raw: &mut RawHost) {
+    if !nix::unistd::geteuid().is_root() {
+        let denied = io::Error::new(io::ErrorKind::PermissionDenied, "entering other network namespaces needs root");
+        raw.sources.insert(files::NETNS.to_string(), from_io_error("nsenter -t PID -n (each container)", &denied));
+        return;
+    }
+    let mut entries = Vec::new();
+    let mut failure = None;
+    for (pid, mut processes) in other_namespaces(Path::new("/proc")) {
+        let nsid = match crate::sockdiag::nsid_of_pid(pid) {
+            Ok(Some(id)) => id,
+            Ok(None) => continue,
+            Err(e) => {
+                failure.get_or_insert_with(|| from_io_error("netlink RTM_GETNSID", &e));
+                continue;
+            }
+        };
+        for (base, argv) in NETNS_COMMANDS {
+            let pid_arg = pid.to_string();
+            let mut full = vec!["nsenter", "-t", &pid_arg, "-n", "--"];
+            full.extend_from_slice(argv);
+            raw.sources.insert(files::netns_file(nsid, base), run(&full));
+        }
+        processes.truncate(10);
+        entries.push(NetnsEntry { nsid, pid, processes });
+    }
+    let src = match failure {
+        Some(f) if entries.is_empty() => f,
+        _ => ok(
+            "ls -l /proc/[0-9]*/ns/net; RTM_GETNSID for each (namespaces paired with this one)",
+            serde_json::to_vec_pretty(&entries).unwrap_or_default(),
+        ),
+    };
+    raw.sources.insert(files::NETNS.to_string(), src);
+}
+
 /// The TCP counters, read at the start of collection and again at its end.
 pub(crate) const NETSTAT_PATH: &str = "/proc/net/netstat";
 
@@ -345,6 +414,7 @@ pub fn collect_host() -> RawHost {
         put(&mut raw, files::SEMANAGE_PORTS, run(&["semanage", "port", "-l"]));
         put(&mut raw, files::AUDIT_AVC, avc_lines("/var/log/audit/audit.log"));
     }
+    collect_netns(&mut raw);
     // Give a listener that is overflowing right now a moment to show it in the counter.
     std::thread::sleep(Duration::from_millis(200));
     put(&mut raw, files::NETSTAT_LATER, read(NETSTAT_PATH));

@@ -57,6 +57,7 @@ const KNOWN: &[&str] = &[
     files::HOSTS_ALLOW,
     files::HOSTS_DENY,
     files::LIBWRAP_PIDS,
+    files::NETNS,
 ];
 
 /// Reads a snapshot folder. With a manifest, every source it lists as obtained must be there;
@@ -90,11 +91,19 @@ pub fn read_host(dir: &Path) -> Result<(RawHost, Vec<String>), SnapshotError> {
         }
     } else {
         notes.push(format!("{}: no manifest.json; reading the known files that are present", dir.display()));
-        for name in KNOWN {
+        // The fixed names, and each container namespace's files (netns-NSID-…).
+        let per_netns: Vec<String> = fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+            .filter(|n| n.starts_with("netns-"))
+            .collect();
+        for name in KNOWN.iter().copied().chain(per_netns.iter().map(String::as_str)) {
             let path = dir.join(name);
             if let Ok(content) = fs::read(&path) {
                 raw.sources.insert(
-                    (*name).to_string(),
+                    name.to_string(),
                     RawSource {
                         command: format!("(file {name})"),
                         outcome: Outcome::Ok,

@@ -47,3 +47,15 @@ pub fn dump_protocol(protocol: u8) -> Result<Vec<DiagRecord>, DumpError> {
     }
     Ok(out)
 }
+
+/// The id this namespace gives the namespace of process `pid` (RTM_GETNSID); `None` when it has
+/// none — nothing here is paired with it by a veth.
+pub fn nsid_of_pid(pid: u32) -> io::Result<Option<i32>> {
+    let mut sock = Socket::new(netlink_sys::protocols::NETLINK_ROUTE)?;
+    sock.bind_auto()?;
+    sock.connect(&SocketAddr::new(0, 0))?;
+    sock.send(&portdoctor_parse::rtnl::nsid_request(pid, 1), 0)?;
+    let mut buf = Vec::with_capacity(4096);
+    let n = sock.recv(&mut buf, 0)?;
+    portdoctor_parse::rtnl::parse_nsid_reply(&buf[..n.min(buf.len())]).map_err(io::Error::from_raw_os_error)
+}

@@ -118,17 +118,19 @@ fn input_manager(nf: &Netfilter) -> Option<&'static str> {
     }
 }
 
-/// Judges the forwarded leg of `q` (already translated to `to`:`q.port` by `rule`).
+/// Judges the forwarded leg of `q`, which `rule` translated to `to`:`to_port`.
 pub(crate) fn forwarded(
     ev: &HostEvidence,
     q: &HostQuery,
     family: Family,
     ingress: Option<&str>,
-    to: IpAddr,
+    (to, to_port): (IpAddr, u16),
     rule: &str,
 ) -> Forwarded {
     let flow = format!("{}/{}", q.proto, q.port);
-    let target = format!("{to}:{}", q.port);
+    let target = format!("{to}:{to_port}");
+    // The listener inside is asked about the translated port.
+    let q = &HostQuery { port: to_port, ..q.clone() };
     let mut checks = Vec::new();
     let mut causes = Vec::new();
 

@@ -597,7 +597,7 @@ pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
             let lq = HostQuery { port: *port, ..q.clone() };
             if !is_loopback(addr) && !local_addrs.contains(addr) {
                 let ingress = arr.iface.as_ref().map(|i| i.1.as_str());
-                forwarded = Some(crate::containers::forwarded(ev, &lq, arr.family, ingress, *addr, rule));
+                forwarded = Some(crate::containers::forwarded(ev, q, arr.family, ingress, (*addr, *port), rule));
             } else {
                 notes.push(format!(
                     "the listener is checked on {addr}:{port}, where PREROUTING NAT sends the traffic ({rule})"

@@ -222,7 +222,14 @@ pub fn host_firewall(
             after_handshake.extend(block_causes(&cx, &later, &outs, q, &describe, phase));
         }
     }
-    let nat = accepted.iter().find_map(|o| o.nat.clone()).map(|(a, p, r)| (a, p, r.describe()));
+    // Where NAT sends the flow, also when a later hook drops it (the listener there still matters
+    // for every other blocker, and the drop is already a cause).
+    let nat = accepted
+        .iter()
+        .copied()
+        .chain(inbound.iter())
+        .find_map(|o| o.nat.clone())
+        .map(|(a, p, r)| (a, p, r.describe()));
     if let Some((a, p, r)) = &nat {
         evidence.push(format!("NAT in PREROUTING: {flow} to {local} goes to {a}:{p} ({r})"));
     }

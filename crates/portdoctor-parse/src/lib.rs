@@ -14,6 +14,7 @@ pub mod nft;
 pub mod packet;
 pub mod platform;
 pub mod procfs;
+pub mod rtnl;
 pub mod selinux;
 pub mod sockdiag;
 pub mod sockets;

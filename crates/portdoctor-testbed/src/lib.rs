@@ -28,6 +28,8 @@ pub const PRIVATE_V4: &str = "10.0.1.10";
 pub const SECOND_V4: &str = "10.0.1.11";
 pub const INSTANCE_V6: &str = "2001:db8:2::10";
 pub const CLIENT_V4: &str = "198.51.100.2";
+/// A container's address on the instance's Docker-style bridge (docker0, 10.88.0.1/24).
+pub const CONTAINER_V4: &str = "10.88.0.2";
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -119,6 +121,8 @@ pub struct Testbed {
     pub client: String,
     pub edge: String,
     pub instance: String,
+    /// A container namespace, once `add_container` made it.
+    pub container: Option<String>,
     scripts: PathBuf,
     children: Vec<Child>,
 }
@@ -137,6 +141,7 @@ impl Testbed {
             client: format!("{base}c"),
             edge: format!("{base}e"),
             instance: format!("{base}i"),
+            container: None,
             scripts,
             children: vec![],
         };
@@ -272,6 +277,39 @@ impl Testbed {
         )
     }
 
+    /// What Docker sets up for `docker run -p 8080:80` with `bip 10.88.0.1/24`: a bridge docker0
+    /// in the instance, a container namespace whose eth0 (10.88.0.2) is a veth paired with a port
+    /// of the bridge, the default route via the bridge, and ip_forward on. The NAT and FORWARD
+    /// rules are the caller's (`iptables_restore`), as Docker writes them. Returns the
+    /// container namespace's name.
+    pub fn add_container(&mut self) -> io::Result<String> {
+        // `pd<pid>x<n>k`, beside the testbed's c, e and i.
+        let k = format!("{}k", self.instance.trim_end_matches('i'));
+        let i = self.instance.clone();
+        ip(&["netns", "add", &k])?;
+        self.container = Some(k.clone());
+        ip(&["-n", &k, "link", "set", "lo", "up"])?;
+        ip(&["-n", &i, "link", "add", "docker0", "type", "bridge"])?;
+        ip(&["-n", &i, "addr", "add", "10.88.0.1/24", "dev", "docker0"])?;
+        ip(&["link", "add", "veth3f2a9c1", "netns", &i, "type", "veth", "peer", "name", "eth0", "netns", &k])?;
+        ip(&["-n", &i, "link", "set", "veth3f2a9c1", "master", "docker0"])?;
+        ip(&["-n", &k, "addr", "add", &format!("{CONTAINER_V4}/24"), "dev", "eth0"])?;
+        for (ns, dev) in [(i.as_str(), "docker0"), (i.as_str(), "veth3f2a9c1"), (k.as_str(), "eth0")] {
+            ip(&["-n", ns, "link", "set", dev, "up"])?;
+        }
+        ip(&["-n", &k, "route", "add", "default", "via", "10.88.0.1"])?;
+        self.instance_sysctl("net.ipv4.ip_forward=1")?;
+        Ok(k)
+    }
+
+    /// Deletes the container's namespace (the container stopped) and leaves its rules behind.
+    pub fn remove_container(&mut self) -> io::Result<()> {
+        match self.container.take() {
+            Some(k) => ip(&["netns", "del", &k]),
+            None => Ok(()),
+        }
+    }
+
     /// Sets a sysctl inside the instance namespace.
     pub fn instance_sysctl(&self, setting: &str) -> io::Result<()> {
         check(Command::new("ip").args(["netns", "exec", &self.instance, "sysctl", "-q", "-w", setting])).map(|_| ())
@@ -334,6 +372,12 @@ impl Testbed {
 
     /// Starts a real listener in the instance; returns its pid once it is bound.
     pub fn listen(&mut self, l: &Listen) -> io::Result<u32> {
+        let ns = self.instance.clone();
+        self.listen_in(&ns, l)
+    }
+
+    /// Starts a real listener in namespace `ns` (the container's, say).
+    pub fn listen_in(&mut self, ns: &str, l: &Listen) -> io::Result<u32> {
         let script = self.scripts.join("listener.py").display().to_string();
         let mut args = vec![
             script,
@@ -357,8 +401,7 @@ impl Testbed {
         if let Some(n) = &l.name {
             args.extend(["--name".into(), n.clone()]);
         }
-        let ns = self.instance.clone();
-        self.spawn_ready(&ns, &args, "ready")
+        self.spawn_ready(ns, &args, "ready")
     }
 
     /// Opens `n` connections from the client and keeps them open (to fill an accept queue).
@@ -480,7 +523,7 @@ impl Drop for Testbed {
             let _ = child.kill();
             let _ = child.wait();
         }
-        for ns in [&self.client, &self.edge, &self.instance] {
+        for ns in [&self.client, &self.edge, &self.instance].into_iter().chain(self.container.as_ref()) {
             let _ = Command::new("ip").args(["netns", "del", ns]).output();
         }
         let _ = std::fs::remove_dir_all(&self.scripts);
