@@ -23,7 +23,7 @@ fn sources() -> Vec<(&'static str, String)> {
     let fixed: [(&str, String); 14] = [
         (
             files::SYSCTL,
-            r"sysctl -a -r '^net\.(ipv4\.(ip_forward|tcp_syncookies|ip_local_port_range|conf\..*\.rp_filter)|ipv6\.(conf\.all\.forwarding|bindv6only)|core\.somaxconn|netfilter\.nf_conntrack_(count|max))$' 2>/dev/null".into(),
+            r"sysctl -a -r '^net\.(ipv4\.(ip_forward|tcp_syncookies|ip_local_port_range|conf\..*\.(rp_filter|forwarding))|ipv6\.(conf\.all\.forwarding|bindv6only)|core\.somaxconn|netfilter\.nf_conntrack_(count|max))$' 2>/dev/null".into(),
         ),
         (files::IPTABLES_NFT, "if command -v iptables-nft-save >/dev/null; then iptables-nft-save; else iptables-save; fi".into()),
         (
@@ -60,9 +60,25 @@ pub fn script() -> String {
     for (name, cmd) in sources() {
         s += &format!("pd {name} '{}'\n", cmd.replace('\'', r"'\''"));
     }
+    // Every other network namespace (lowest pid of each), and inside each what local collection
+    // reads there. Pids come from /proc's own names, digits only.
+    s += &format!(
+        "pd {NETNS_PROCS} 'own=$(readlink /proc/self/ns/net); for p in /proc/[0-9]*; do n=$(readlink $p/ns/net 2>/dev/null) || continue; [ \"$n\" = \"$own\" ] || echo \"$n ${{p#/proc/}} $(cat $p/comm 2>/dev/null)\"; done'\n"
+    );
+    s += &format!(
+        "for pid in $(sh -c 'own=$(readlink /proc/self/ns/net); for p in /proc/[0-9]*; do n=$(readlink $p/ns/net 2>/dev/null) || continue; [ \"$n\" = \"$own\" ] || echo \"$n ${{p#/proc/}}\"; done' | sort -k1,1 -k2,2n | awk '!seen[$1]++ {{print $2}}'); do\n"
+    );
+    for (base, argv) in crate::host::NETNS_COMMANDS {
+        let words: Vec<String> = argv.iter().map(|w| shell_quote(w)).collect();
+        s += &format!("  pd \"netns-pid-$pid-{base}\" \"nsenter -t $pid -n -- {}\"\n", words.join(" "));
+    }
+    s += "done\n";
     s += &format!("sleep 0.2\npd {} 'cat {}'\n", files::NETSTAT_LATER, crate::host::NETSTAT_PATH);
     s
 }
+
+/// The plain-tools list of other namespaces: `net:[INODE] PID COMM` per process.
+const NETNS_PROCS: &str = "netns-procs.txt";
 
 /// Splits the script's output into sources. `as_root`: whether it ran under sudo.
 pub fn read_frames(out: &[u8]) -> RawHost {
@@ -87,12 +103,15 @@ pub fn read_frames(out: &[u8]) -> RawHost {
         if rc == 200 {
             continue; // a source that does not apply here (legacy tables not loaded)
         }
-        // The only source not in the table is the second counter sample.
-        let command = commands
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, c)| c.clone())
-            .unwrap_or_else(|| format!("cat {}", crate::host::NETSTAT_PATH));
+        // Not in the table: what was read inside a namespace, and the second counter sample.
+        let command = match name.strip_prefix("netns-pid-").and_then(|r| r.split_once('-')) {
+            Some((pid, base)) => format!("nsenter -t {pid} -n -- (the {base} command)"),
+            None => commands
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, c)| c.clone())
+                .unwrap_or_else(|| format!("cat {}", crate::host::NETSTAT_PATH)),
+        };
         let text = String::from_utf8_lossy(&body).into_owned();
         let src = match rc {
             0 => RawSource { command, outcome: Outcome::Ok, exit: Some(0), stderr: String::new(), content: body },
@@ -135,6 +154,7 @@ pub fn normalise(raw: &mut RawHost, as_root: bool, notes: &mut Vec<String>) {
         };
         raw.sources.insert(files::SOCKETS.into(), src);
     }
+    pair_namespaces(raw);
     let owned = crate::host::iptables_nft_tables(raw);
     if let Some(nft) = raw.sources.get_mut(files::NFT_RULESET).filter(|s| s.outcome == Outcome::Ok)
         && let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&nft.content)
@@ -149,6 +169,62 @@ pub fn normalise(raw: &mut RawHost, as_root: bool, notes: &mut Vec<String>) {
         items.retain(|i| i.get("metainfo").is_some() || table_of(i).is_none_or(|t| !owned.contains(&t)));
         nft.content = v.to_string().into_bytes();
     }
+}
+
+/// Names the namespaces read by pid (`netns-pid-PID-…`) by the id this host gives them, as
+/// local collection does with RTM_GETNSID: a namespace whose veth end points back at one of the
+/// host's veth ends (its ifindex is that end's `link_index`, its `link_index` that end's ifindex)
+/// gets that end's `link_netnsid`. Namespaces paired with nothing here are left out.
+fn pair_namespaces(raw: &mut RawHost) {
+    let Some(procs) = raw.sources.get(NETNS_PROCS).cloned() else { return };
+    let host_ifs = raw
+        .sources
+        .get(files::IP_ADDR)
+        .and_then(|s| portdoctor_parse::iproute::parse_addr(files::IP_ADDR, &String::from_utf8_lossy(&s.content)).ok())
+        .unwrap_or_default();
+    let mut by_ns: std::collections::BTreeMap<String, Vec<portdoctor_model::host::Process>> = Default::default();
+    for line in String::from_utf8_lossy(&procs.content).lines() {
+        let mut f = line.split_whitespace();
+        if let (Some(ns), Some(pid)) = (f.next(), f.next().and_then(|p| p.parse::<u32>().ok())) {
+            let name = f.next().unwrap_or_default().to_string();
+            by_ns.entry(ns.to_string()).or_default().push(portdoctor_model::host::Process { pid, name });
+        }
+    }
+    let mut entries = Vec::new();
+    let mut denied = None;
+    for mut processes in by_ns.into_values() {
+        processes.sort_by_key(|p| p.pid);
+        let pid = processes[0].pid;
+        let addr_name = format!("netns-pid-{pid}-{}", files::IP_ADDR);
+        let Some(addr) = raw.sources.remove(&addr_name) else { continue };
+        let ss = raw.sources.remove(&format!("netns-pid-{pid}-{}", files::SS));
+        if addr.outcome != Outcome::Ok {
+            denied.get_or_insert(addr);
+            continue;
+        }
+        let inner = portdoctor_parse::iproute::parse_addr(&addr_name, &String::from_utf8_lossy(&addr.content))
+            .unwrap_or_default();
+        let nsid = inner.iter().find_map(|i| {
+            let (_, link_index) = i.peer?;
+            host_ifs.iter().find(|h| h.index == link_index && h.peer.map(|p| p.1) == Some(i.index))?.peer.map(|p| p.0)
+        });
+        let Some(nsid) = nsid else { continue };
+        raw.sources.insert(files::netns_file(nsid, files::IP_ADDR), addr);
+        if let Some(ss) = ss {
+            raw.sources.insert(files::netns_file(nsid, files::SS), ss);
+        }
+        processes.truncate(10);
+        entries.push(portdoctor_parse::host::NetnsEntry { nsid, pid, processes });
+    }
+    let src = match denied {
+        Some(d) if entries.is_empty() => RawSource { command: "nsenter -t PID -n (each namespace)".into(), ..d },
+        _ => RawSource {
+            command: format!("{} paired by veth ends with ip-addr.json", procs.command),
+            content: serde_json::to_vec_pretty(&entries).unwrap_or_default(),
+            ..procs
+        },
+    };
+    raw.sources.insert(files::NETNS.into(), src);
 }
 
 /// The host's evidence over SSH: `portdoctor snapshot host --out -` when portdoctor is installed

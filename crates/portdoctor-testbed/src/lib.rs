@@ -36,6 +36,48 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 const LISTENER_PY: &str = include_str!("listener.py");
 const CLIENT_PY: &str = include_str!("client.py");
 
+/// Docker's nat and filter tables for one container publishing 80 as 8080 (Docker 24,
+/// iptables-save of the nf_tables backend), with `docker_user` as the DOCKER-USER chain's rules.
+pub fn docker_rules(docker_user: &str) -> String {
+    format!(
+        "*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:DOCKER - [0:0]
+-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
+-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER
+-A POSTROUTING -s 10.88.0.0/24 ! -o docker0 -j MASQUERADE
+-A POSTROUTING -s {CONTAINER_V4}/32 -d {CONTAINER_V4}/32 -p tcp -m tcp --dport 80 -j MASQUERADE
+-A DOCKER -i docker0 -j RETURN
+-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination {CONTAINER_V4}:80
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+:DOCKER - [0:0]
+:DOCKER-ISOLATION-STAGE-1 - [0:0]
+:DOCKER-ISOLATION-STAGE-2 - [0:0]
+:DOCKER-USER - [0:0]
+-A FORWARD -j DOCKER-USER
+-A FORWARD -j DOCKER-ISOLATION-STAGE-1
+-A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A FORWARD -o docker0 -j DOCKER
+-A FORWARD -i docker0 ! -o docker0 -j ACCEPT
+-A FORWARD -i docker0 -o docker0 -j ACCEPT
+-A DOCKER -d {CONTAINER_V4}/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT
+-A DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2
+-A DOCKER-ISOLATION-STAGE-1 -j RETURN
+-A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP
+-A DOCKER-ISOLATION-STAGE-2 -j RETURN
+{docker_user}-A DOCKER-USER -j RETURN
+COMMIT
+"
+    )
+}
+
 /// What the kernel did with a real connect from the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Wire {

@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use portdoctor_testbed::{CONTAINER_V4, Listen, PUBLIC_V4, Testbed, Wire};
+use portdoctor_testbed::{CONTAINER_V4, Listen, PUBLIC_V4, Testbed, Wire, docker_rules};
 use serde_json::Value;
 use std::path::Path;
 
@@ -29,48 +29,6 @@ fn codes(r: &Value) -> Vec<String> {
 
 fn check<'a>(r: &'a Value, id: &str) -> &'a Value {
     r["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no check {id}: {r:#}"))
-}
-
-/// Docker's nat and filter tables for one container publishing 80 as 8080 (Docker 24,
-/// iptables-save of the nf_tables backend), with `docker_user` as the DOCKER-USER chain's rules.
-fn docker_rules(docker_user: &str) -> String {
-    format!(
-        "*nat
-:PREROUTING ACCEPT [0:0]
-:INPUT ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:POSTROUTING ACCEPT [0:0]
-:DOCKER - [0:0]
--A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
--A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER
--A POSTROUTING -s 10.88.0.0/24 ! -o docker0 -j MASQUERADE
--A POSTROUTING -s {CONTAINER_V4}/32 -d {CONTAINER_V4}/32 -p tcp -m tcp --dport 80 -j MASQUERADE
--A DOCKER -i docker0 -j RETURN
--A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination {CONTAINER_V4}:80
-COMMIT
-*filter
-:INPUT ACCEPT [0:0]
-:FORWARD DROP [0:0]
-:OUTPUT ACCEPT [0:0]
-:DOCKER - [0:0]
-:DOCKER-ISOLATION-STAGE-1 - [0:0]
-:DOCKER-ISOLATION-STAGE-2 - [0:0]
-:DOCKER-USER - [0:0]
--A FORWARD -j DOCKER-USER
--A FORWARD -j DOCKER-ISOLATION-STAGE-1
--A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A FORWARD -o docker0 -j DOCKER
--A FORWARD -i docker0 ! -o docker0 -j ACCEPT
--A FORWARD -i docker0 -o docker0 -j ACCEPT
--A DOCKER -d {CONTAINER_V4}/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT
--A DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2
--A DOCKER-ISOLATION-STAGE-1 -j RETURN
--A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP
--A DOCKER-ISOLATION-STAGE-2 -j RETURN
-{docker_user}-A DOCKER-USER -j RETURN
-COMMIT
-"
-    )
 }
 
 /// A testbed with a container, Docker's rules, and docker-proxy holding 8080 on the host as
@@ -113,6 +71,18 @@ fn app_on_the_containers_loopback_is_refused() {
     assert!(cause["message"].as_str().unwrap().contains("Inside the container"), "{cause:#}");
     assert!(cause["fix"][0].as_str().unwrap().contains("0.0.0.0:80 inside the container"), "{cause:#}");
     assert!(cause["evidence"][0].as_str().unwrap().contains("veth3f2a9c1 is a port of docker0"), "{cause:#}");
+    // A snapshot carries the container's namespace: the same verdict offline.
+    let dir = std::env::temp_dir().join(format!("{}-snap", tb.instance));
+    let out = tb.run_in_instance(bin(), &["snapshot", "host", "--out", &dir.display().to_string()]).unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        dir.join("netns.json").exists()
+            && std::fs::read_dir(&dir).unwrap().flatten().any(|e| e.file_name().to_string_lossy().ends_with("-ss.txt"))
+    );
+    let (code, offline) = host(&tb, &["--port", "8080", "--snapshot", &dir.display().to_string()]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, 1, "{offline:#}");
+    assert_eq!(offline["verdict"]["causes"], r["verdict"]["causes"]);
 }
 
 #[test]

@@ -7,7 +7,7 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use portdoctor_testbed::{Listen, PUBLIC_V4, Testbed, Wire};
+use portdoctor_testbed::{Listen, PUBLIC_V4, Testbed, Wire, docker_rules};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -410,4 +410,20 @@ fn sudo_wants_a_password() {
     assert_eq!(check(&r, "host.firewall")["status"], "unknown");
     assert_eq!(check(&r, "path.probe")["status"], "pass", "the rest still ran");
     assert_eq!(r["verdict"]["status"], "inconclusive", "{r:#}");
+}
+
+#[test]
+fn container_app_on_its_loopback_read_over_ssh_with_plain_tools() {
+    // Docker's `-p 8080:80` to an app bound to 127.0.0.1 inside its container: the plain-tools
+    // script enters the container's namespace and pairs it with the host by its veth ends.
+    let mut tb = Testbed::new().unwrap();
+    let key = instance(&mut tb);
+    let k = tb.add_container().unwrap();
+    tb.iptables_restore(&docker_rules(""), false).unwrap();
+    tb.listen_in(&k, &Listen::tcp("127.0.0.1", 80)).unwrap();
+    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Refused);
+    let (code, r, _) = diagnose(&tb, &key, &[], &[]);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(codes(&r), ["LISTENER_LOOPBACK_ONLY"], "{r:#}");
+    assert!(r["verdict"]["causes"][0]["message"].as_str().unwrap().contains("Inside the container"), "{r:#}");
 }
