@@ -6,7 +6,7 @@
 
 use portdoctor_model::firewall::{Backend, FwFamily};
 use portdoctor_model::net::Family;
-use portdoctor_parse::{aws, iproute, ipset, iptables, nft, packet, procfs, sockdiag, sockets, ss};
+use portdoctor_parse::{aws, iproute, ipset, iptables, nft, packet, procfs, rtnl, sockdiag, sockets, ss};
 use portdoctor_testbed::rng::Rng;
 
 fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
@@ -56,9 +56,20 @@ fn text(b: &[u8]) -> String {
 fn no_parser_panics_on_mutated_input() {
     let ex = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/host-loopback-only/");
     let read = |f: &str| std::fs::read(format!("{ex}{f}")).unwrap_or_default();
-    let ipt = b"*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:ufw-user-input - [0:0]\n-A INPUT -j ufw-user-input\n-A ufw-user-input -p tcp -m multiport --dports 80,443 -m comment --comment \"web\" -j ACCEPT\n-A ufw-user-input -m iprange --src-range 10.0.0.1-10.0.0.9 -m set --match-set x src -j REJECT --reject-with tcp-reset\nCOMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 80 -j DNAT --to-destination 10.0.0.1:8080\nCOMMIT\n".to_vec();
+    let ipt = b"*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:ufw-user-input - [0:0]\n-A INPUT -j ufw-user-input\n-A ufw-user-input -p tcp -m multiport --dports 80,443 -m comment --comment \"web\" -j ACCEPT\n-A ufw-user-input -m iprange --src-range 10.0.0.1-10.0.0.9 -m set --match-set x src -j REJECT --reject-with tcp-reset\nCOMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 80 -j DNAT --to-destination 10.0.0.1:8080\n-A PREROUTING -j MARK --set-xmark 0x4000/0x4000\n-A PREROUTING -m mark ! --mark 0x4000/0x4000 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT --ctorigdstport 8080 --ctorigdst 10.0.0.0/8 --ctdir ORIGINAL -j RETURN\nCOMMIT\n".to_vec();
     let nft_json = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/nft-ruleset.json")).unwrap();
     let aws_doc = br#"{"SecurityGroups":[{"GroupId":"sg-1","IpPermissions":[{"IpProtocol":"tcp","FromPort":80,"ToPort":80,"IpRanges":[{"CidrIp":"0.0.0.0/0"}]}]}],"NetworkAcls":[{"NetworkAclId":"acl-1","VpcId":"v","Entries":[{"RuleNumber":1,"Egress":false,"Protocol":"6","RuleAction":"deny","CidrBlock":"1.0.0.0/8","PortRange":{"From":1,"To":2}}]}]}"#.to_vec();
+    // RTM_NEWNSID answering with NETNSA_NSID = 3.
+    let nsid: Vec<u8> = [
+        28u32.to_ne_bytes().as_slice(),
+        &88u16.to_ne_bytes(),
+        &[0; 10],
+        &[0; 4],
+        &8u16.to_ne_bytes(),
+        &1u16.to_ne_bytes(),
+        &3i32.to_ne_bytes(),
+    ]
+    .concat();
     let mut diag = sockdiag::request(2, 6, 1024, 1);
     diag.extend_from_slice(&[0u8; 64]);
     let results = [
@@ -140,6 +151,7 @@ fn no_parser_panics_on_mutated_input() {
                 packet::read_pcap("capture.pcap", b, 8080).map(|_| ()).map_err(|e| e.to_string())
             }),
         ),
+        ("rtnl", run("rtnl", &nsid, |b| rtnl::parse_nsid_reply(b).map(|_| ()).map_err(|e| format!("rtnl: errno {e}")))),
         (
             "sock_diag",
             run("sock_diag", &diag, |b| sockdiag::parse_datagram(b).map(|_| ()).map_err(|e| format!("sock_diag: {e}"))),

@@ -229,3 +229,23 @@ COMMIT
     assert_eq!(codes(&r), ["HOST_FIREWALL_DROP"], "{r:#}");
     assert!(r["verdict"]["causes"][0]["evidence"][0].as_str().unwrap().contains("chain FORWARD: policy DROP"), "{r:#}");
 }
+
+#[test]
+fn native_nftables_rule_on_the_original_port_and_a_mark() {
+    // The same restriction written in nftables beside Docker's iptables-nft tables: a mark set
+    // in prerouting, tested in forward with the connection's original port.
+    let tb = docker("", Some("0.0.0.0"));
+    let instance = tb.instance.clone();
+    tb.nft(
+        &instance,
+        "table inet user {\n chain pre { type filter hook prerouting priority mangle; tcp dport 8080 meta mark set meta mark | 0x10; }\n chain screen { type filter hook forward priority filter - 1; ip saddr != 192.0.2.0/24 meta l4proto tcp ct original proto-dst 8080 meta mark & 0x10 == 0x10 drop; }\n}\n",
+    )
+    .unwrap();
+    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Timeout);
+    let (code, r) = host(&tb, &["--port", "8080"]);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(codes(&r), ["HOST_FIREWALL_DROP"], "{r:#}");
+    assert!(r["verdict"]["causes"][0]["evidence"][0].as_str().unwrap().contains("table user chain screen"), "{r:#}");
+    let (code, r) = host(&tb, &["--port", "8080", "--from", "192.0.2.7"]);
+    assert_eq!(code, 0, "{r:#}");
+}
