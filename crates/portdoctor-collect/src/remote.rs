@@ -62,12 +62,8 @@ pub fn script() -> String {
     }
     // Every other network namespace (lowest pid of each), and inside each what local collection
     // reads there. Pids come from /proc's own names, digits only.
-    s += &format!(
-        "pd {NETNS_PROCS} 'own=$(readlink /proc/self/ns/net); for p in /proc/[0-9]*; do n=$(readlink $p/ns/net 2>/dev/null) || continue; [ \"$n\" = \"$own\" ] || echo \"$n ${{p#/proc/}} $(cat $p/comm 2>/dev/null)\"; done'\n"
-    );
-    s += &format!(
-        "for pid in $(sh -c 'own=$(readlink /proc/self/ns/net); for p in /proc/[0-9]*; do n=$(readlink $p/ns/net 2>/dev/null) || continue; [ \"$n\" = \"$own\" ] || echo \"$n ${{p#/proc/}}\"; done' | sort -k1,1 -k2,2n | awk '!seen[$1]++ {{print $2}}'); do\n"
-    );
+    s += &format!("pd {NETNS_PROCS} '{OTHER_NETNS}'\n");
+    s += &format!("for pid in $(sh -c '{OTHER_NETNS}' | sort -k1,1 -k2,2n | awk '!seen[$1]++ {{print $2}}'); do\n");
     for (base, argv) in crate::host::NETNS_COMMANDS {
         let words: Vec<String> = argv.iter().map(|w| shell_quote(w)).collect();
         s += &format!("  pd \"netns-pid-$pid-{base}\" \"nsenter -t $pid -n -- {}\"\n", words.join(" "));
@@ -79,6 +75,7 @@ pub fn script() -> String {
 
 /// The plain-tools list of other namespaces: `net:[INODE] PID COMM` per process.
 const NETNS_PROCS: &str = "netns-procs.txt";
+const OTHER_NETNS: &str = "own=$(readlink /proc/self/ns/net); for p in /proc/[0-9]*; do n=$(readlink $p/ns/net 2>/dev/null) || continue; [ \"$n\" = \"$own\" ] || echo \"$n ${p#/proc/} $(cat $p/comm 2>/dev/null)\"; done";
 
 /// Splits the script's output into sources. `as_root`: whether it ran under sudo.
 pub fn read_frames(out: &[u8]) -> RawHost {

@@ -266,3 +266,6 @@ pub(crate) fn forwarded(
     causes.append(&mut lis.causes);
     Forwarded { checks, causes, container_hop, listener: lis }
 }
+
+#[cfg(test)]
+mod tests;

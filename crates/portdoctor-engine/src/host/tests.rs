@@ -102,11 +102,11 @@ pub(crate) fn evidence(sockets: Vec<Socket>) -> HostEvidence {
     }
 }
 
-fn q(port: u16) -> HostQuery {
+pub(crate) fn q(port: u16) -> HostQuery {
     HostQuery { port, proto: Proto::Tcp, from: Source::Internet, to: None }
 }
 
-fn codes(d: &Diagnosis) -> Vec<&'static str> {
+pub(crate) fn codes(d: &Diagnosis) -> Vec<&'static str> {
     d.causes.iter().map(|c| c.code.as_str()).collect()
 }
 
