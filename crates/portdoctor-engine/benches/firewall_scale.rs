@@ -114,6 +114,7 @@ fn main() {
         from_host: false,
         ct_state: ct::NEW,
         tcp_flags: 2,
+        icmp_type: None,
     };
     let clients = AddrSet::internet(Family::V4);
     let t = Instant::now();

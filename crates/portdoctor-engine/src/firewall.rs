@@ -11,6 +11,7 @@ use portdoctor_model::firewall::{Action, Backend, Chain, FwFamily, Hook, Match, 
 use portdoctor_model::net::{Cidr, Family, is_loopback};
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Where a rule lives, for evidence and attribution.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +57,22 @@ pub struct Outcome {
     pub verdict: Verdict,
     /// Destination after PREROUTING DNAT/REDIRECT (address, port), with the rule that did it.
     pub nat: Option<(IpAddr, u16, RuleRef)>,
+    /// The hook whose chains decided (None when every hook accepted).
+    pub hook: Option<Hook>,
+    /// Which side of a pending fork this came from (reconciled before `evaluate` returns).
+    fork: Option<Fork>,
+}
+
+/// A walk that went both ways at a match the engine cannot decide, the two sides differing
+/// for now (a verdict, or a mark a later rule may test): both go on, and their final verdicts
+/// are compared when the walk ends — where they agree (both blocked, or both admitted to the
+/// same place) that is the answer, where they differ the rule is named as undecidable.
+#[derive(Debug, Clone)]
+struct Fork {
+    id: usize,
+    yes: bool,
+    rule: RuleRef,
+    why: String,
 }
 
 /// The packet's fixed fields; the client address is the set carried alongside.
@@ -88,6 +105,8 @@ pub struct Packet {
     pub ct_state: u8,
     /// TCP flags (FIN=1 SYN=2 RST=4 PSH=8 ACK=16): SYN, SYN-ACK, or RST-ACK.
     pub tcp_flags: u8,
+    /// The ICMP or ICMPv6 message type, for ICMP packets.
+    pub icmp_type: Option<u8>,
 }
 
 impl Packet {
@@ -107,6 +126,7 @@ impl Packet {
             from_host: false,
             ct_state: ct::NEW,
             tcp_flags: 2,
+            icmp_type: None,
         }
     }
 
@@ -114,12 +134,15 @@ impl Packet {
     pub fn reject_answer(&self, kind: &str) -> Packet {
         let tcp_reset = kind.contains("tcp-reset");
         let icmp = if self.family == Family::V6 { 58 } else { 1 };
+        // Destination unreachable: type 3 for ICMP, 1 for ICMPv6.
+        let unreachable = if self.family == Family::V6 { 1 } else { 3 };
         Packet {
             proto: if tcp_reset { 6 } else { icmp },
             reply: true,
             from_host: true,
             ct_state: ct::RELATED,
             tcp_flags: 4 | 16,
+            icmp_type: (!tcp_reset).then_some(unreachable),
             ..self.clone()
         }
     }
@@ -186,6 +209,10 @@ struct Ctx<'a> {
     out_dev: Dev<'a>,
     /// The packet mark as rules so far have set it.
     mark: u32,
+    /// Already one side of a fork: a second one falls back to unknown at once.
+    forked: bool,
+    /// Numbers forks within one evaluation.
+    forks: &'a AtomicUsize,
 }
 
 /// Part of the clients, how it left a chain, and the packet mark it left with.
@@ -194,6 +221,8 @@ struct Part {
     set: AddrSet,
     flow: Flow,
     mark: u32,
+    /// Set when this part is one side of a fork made in this walk.
+    fork: Option<Fork>,
 }
 
 #[derive(Debug, Clone)]
@@ -301,6 +330,11 @@ impl<'a> Ctx<'a> {
                     neg(ports_tri(&n.value, port, port), n.negated)
                 }
                 Match::CtDirOriginal(n) => neg(if n.value != self.pkt.reply { Tri::Yes } else { Tri::No }, n.negated),
+                // The match implies its protocol: a packet of another protocol never matches.
+                Match::IcmpType(n) => match self.pkt.icmp_type {
+                    Some(t) => neg(if n.value.contains(&t) { Tri::Yes } else { Tri::No }, n.negated),
+                    None => Tri::No,
+                },
                 Match::CtState(n) => neg(if n.value & self.ct != 0 { Tri::Yes } else { Tri::No }, n.negated),
                 Match::TcpFlags(n) => {
                     if self.pkt.proto != 6 {
@@ -394,7 +428,7 @@ impl<'a> Ctx<'a> {
                 text: "too deep".into(),
             };
             let flow = Flow::Unknown(r, "jumps nest deeper than 64 chains".into());
-            return vec![Part { set: rest, flow, mark: self.mark }];
+            return vec![Part { set: rest, flow, mark: self.mark, fork: None }];
         }
         for (i, rule) in chain.rules.iter().enumerate().skip(start) {
             if rest.is_empty() {
@@ -406,7 +440,7 @@ impl<'a> Ctx<'a> {
                 // is the answer; where they differ, the rule decides and we cannot say how.
                 let yes = self.act(chain, i, rule, maybe.clone(), depth);
                 let no = self.chain(chain, i + 1, maybe.clone(), depth);
-                out.extend(merge_forks(yes, no, self.rule_ref(chain, i, rule), why.unwrap_or_default()));
+                out.extend(self.merge_forks(yes, no, self.rule_ref(chain, i, rule), why.unwrap_or_default()));
                 rest = rest.minus(&maybe);
             }
             if hit.is_empty() {
@@ -416,7 +450,7 @@ impl<'a> Ctx<'a> {
             out.extend(self.act(chain, i, rule, hit, depth));
         }
         if !rest.is_empty() {
-            out.push(Part { set: rest, flow: Flow::Return, mark: self.mark });
+            out.push(Part { set: rest, flow: Flow::Return, mark: self.mark, fork: None });
         }
         out
     }
@@ -426,7 +460,7 @@ impl<'a> Ctx<'a> {
     fn act(&self, chain: &'a Chain, i: usize, rule: &Rule, hit: AddrSet, depth: usize) -> Vec<Part> {
         let me = Ctx { mark: rule.mark.map_or(self.mark, |m| m.apply(self.mark)), ..*self };
         let r = || self.rule_ref(chain, i, rule);
-        let end = |flow: Flow| vec![Part { set: hit.clone(), flow, mark: me.mark }];
+        let end = |flow: Flow| vec![Part { set: hit.clone(), flow, mark: me.mark, fork: None }];
         match &rule.action {
             Action::Accept => end(Flow::Accept),
             Action::Drop => end(Flow::Drop(r())),
@@ -459,24 +493,61 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Same verdict (and mark) on both sides of an unknown match: keep it. Different: unknown.
-fn merge_forks(yes: Vec<Part>, no: Vec<Part>, rule: RuleRef, why: String) -> Vec<Part> {
-    let mut out = Vec::new();
-    for a in &yes {
-        for b in &no {
-            let set = a.set.intersect(&b.set);
-            if set.is_empty() {
+/// Same verdict (and mark) on both sides of an unknown match: keep it. Different: a fork that is
+/// settled when the walk ends (or unknown at once, inside another fork).
+impl Ctx<'_> {
+    fn merge_forks(&self, yes: Vec<Part>, no: Vec<Part>, rule: RuleRef, why: String) -> Vec<Part> {
+        let mut out = Vec::new();
+        for a in &yes {
+            for b in &no {
+                let set = a.set.intersect(&b.set);
+                if set.is_empty() {
+                    continue;
+                }
+                let stops = |f: &Flow| matches!(f, Flow::Drop(_) | Flow::Reject(..));
+                let same = stops(&a.flow) && stops(&b.flow)
+                    || a.mark == b.mark
+                        && matches!((&a.flow, &b.flow), (Flow::Accept, Flow::Accept) | (Flow::Return, Flow::Return));
+                let unknown = |f: &Flow| matches!(f, Flow::Unknown(..));
+                if same {
+                    out.push(Part { set, flow: a.flow.clone(), mark: a.mark, fork: a.fork.clone() });
+                } else if self.forked || a.fork.is_some() || b.fork.is_some() || unknown(&a.flow) || unknown(&b.flow) {
+                    out.push(Part { set, flow: Flow::Unknown(rule.clone(), why.clone()), mark: a.mark, fork: None });
+                } else {
+                    let id = self.forks.fetch_add(1, Ordering::Relaxed);
+                    let side = |p: &Part, yes: bool| Part {
+                        set: set.clone(),
+                        flow: p.flow.clone(),
+                        mark: p.mark,
+                        fork: Some(Fork { id, yes, rule: rule.clone(), why: why.clone() }),
+                    };
+                    out.push(side(a, true));
+                    out.push(side(b, false));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Settles the forks: each client on both sides gets one answer.
+fn settle(outcomes: Vec<Outcome>) -> Vec<Outcome> {
+    let (forked, mut done): (Vec<Outcome>, Vec<Outcome>) = outcomes.into_iter().partition(|o| o.fork.is_some());
+    let blocks = |v: &Verdict| matches!(v, Verdict::Drop(_) | Verdict::Reject(..));
+    for y in forked.iter().filter(|o| o.fork.as_ref().is_some_and(|f| f.yes)) {
+        let Some(fy) = &y.fork else { continue };
+        for n in forked.iter().filter(|o| o.fork.as_ref().is_some_and(|f| f.id == fy.id && !f.yes)) {
+            let clients = y.clients.intersect(&n.clients);
+            if clients.is_empty() {
                 continue;
             }
-            let stops = |f: &Flow| matches!(f, Flow::Drop(_) | Flow::Reject(..));
-            let same = stops(&a.flow) && stops(&b.flow)
-                || a.mark == b.mark
-                    && matches!((&a.flow, &b.flow), (Flow::Accept, Flow::Accept) | (Flow::Return, Flow::Return));
-            let flow = if same { a.flow.clone() } else { Flow::Unknown(rule.clone(), why.clone()) };
-            out.push(Part { set, flow, mark: a.mark });
+            let agree = blocks(&y.verdict) && blocks(&n.verdict)
+                || y.verdict == Verdict::Accept && n.verdict == Verdict::Accept && y.nat == n.nat;
+            let verdict = if agree { y.verdict.clone() } else { Verdict::Unknown(fy.rule.clone(), fy.why.clone()) };
+            done.push(Outcome { clients, verdict, nat: y.nat.clone(), hook: y.hook, fork: None });
         }
     }
-    out
+    done
 }
 
 /// The base chains on a hook, in priority order, from every table that applies to the family.
@@ -507,6 +578,7 @@ struct InFlight {
     /// The NAT that brought them there.
     nat: Option<(IpAddr, u16, RuleRef)>,
     mark: u32,
+    fork: Option<Fork>,
 }
 
 /// A ruleset with its lookups built once, for walking many packets.
@@ -514,6 +586,7 @@ pub struct Compiled<'a> {
     nf: &'a Netfilter,
     /// Per table (same order as `nf.tables`): chains by name.
     chains: Vec<HashMap<&'a str, &'a Chain>>,
+    forks: AtomicUsize,
 }
 
 impl<'a> Compiled<'a> {
@@ -521,6 +594,7 @@ impl<'a> Compiled<'a> {
         Compiled {
             nf,
             chains: nf.tables.iter().map(|t| t.chains.iter().map(|c| (c.name.as_str(), c)).collect()).collect(),
+            forks: AtomicUsize::new(0),
         }
     }
 
@@ -541,6 +615,7 @@ impl<'a> Compiled<'a> {
             port: pkt.local_port,
             nat: None,
             mark: 0,
+            fork: None,
         }];
         let toward_client = Dev::of(pkt.iface.as_deref());
         let live = if pkt.reply && (pkt.from_host || pkt.is_local(&pkt.local)) {
@@ -560,8 +635,14 @@ impl<'a> Compiled<'a> {
             }
             live
         };
-        done.extend(live.into_iter().map(|f| Outcome { clients: f.clients, verdict: Verdict::Accept, nat: f.nat }));
-        done
+        done.extend(live.into_iter().map(|f| Outcome {
+            clients: f.clients,
+            verdict: Verdict::Accept,
+            nat: f.nat,
+            hook: None,
+            fork: f.fork,
+        }));
+        settle(done)
     }
 
     /// Every base chain on `hook`, in priority order; what they end is pushed to `done`, what
@@ -604,12 +685,21 @@ impl<'a> Compiled<'a> {
                     in_dev,
                     out_dev,
                     mark: f.mark,
+                    forked: f.fork.is_some(),
+                    forks: &self.forks,
                 };
                 for part in ctx.chain(chain, 0, f.clients.clone(), 0) {
                     let ct = if untrack && ctx_untracks(&ctx, chain, &part.set) { ct::UNTRACKED } else { f.ct };
-                    let go_on = InFlight { clients: part.set, ct, mark: part.mark, ..f.clone() };
+                    let fork = part.fork.or_else(|| f.fork.clone());
+                    let go_on = InFlight { clients: part.set, ct, mark: part.mark, fork, ..f.clone() };
                     let mut end = |verdict: Verdict| {
-                        done.push(Outcome { clients: go_on.clients.clone(), verdict, nat: f.nat.clone() })
+                        done.push(Outcome {
+                            clients: go_on.clients.clone(),
+                            verdict,
+                            nat: f.nat.clone(),
+                            hook: Some(hook),
+                            fork: go_on.fork.clone(),
+                        })
                     };
                     match part.flow {
                         Flow::Accept => next.push(go_on),

@@ -611,13 +611,27 @@ pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
     let mut checks = vec![address_check.clone()];
     checks.extend(fw.checks);
     let mut causes = fw.causes;
+    // In packet order: PREROUTING, then the routing decision (IP forwarding), then FORWARD.
     let (lis, container_hop) = match forwarded {
         Some(f) => {
             checks.extend(f.checks);
-            causes.extend(f.causes);
+            let (routing, inside): (Vec<Cause>, Vec<Cause>) =
+                f.causes.into_iter().partition(|c| c.code == CauseCode::IpForwardingDisabled);
+            let forwarding_off = !routing.is_empty();
+            causes.extend(routing);
+            causes.extend(fw.forward_causes.into_iter().map(|mut c| {
+                if forwarding_off {
+                    c.message += " (once IP forwarding is on again)";
+                }
+                c
+            }));
+            causes.extend(inside);
             (f.listener, Some(f.container_hop))
         }
-        None => (listener(&ev.sockets, ifs, &lq, &larr), None),
+        None => {
+            causes.extend(fw.forward_causes);
+            (listener(&ev.sockets, ifs, &lq, &larr), None)
+        }
     };
     let in_container = container_hop.is_some();
     if lis.answerer.is_some() {

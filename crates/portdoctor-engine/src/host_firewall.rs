@@ -5,7 +5,7 @@
 use crate::firewall::{Compiled, Outcome, Packet, RuleRef, Verdict, attribute_in};
 use crate::host::HostQuery;
 use portdoctor_model::addrset::{AddrSet, describe_part};
-use portdoctor_model::firewall::{Netfilter, ct};
+use portdoctor_model::firewall::{Backend, Hook, Netfilter, ct};
 use portdoctor_model::host::{HostEvidence, RouteType};
 use portdoctor_model::net::{Cidr, Family, Proto, Source};
 use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Hop, Knowledge, Layer};
@@ -20,6 +20,9 @@ pub struct FirewallOutcome {
     /// Blockers of the packets after the handshake: they matter only when a listener completes
     /// it (with none, the SYN is answered by a reset and nothing follows).
     pub after_handshake: Vec<Cause>,
+    /// Blockers in FORWARD (a published port): after the routing decision, so behind IP
+    /// forwarding in packet order.
+    pub forward_causes: Vec<Cause>,
 }
 
 fn check(id: &str, status: CheckStatus, summary: impl Into<String>) -> Check {
@@ -126,6 +129,72 @@ fn after_nat(first: &Packet, nat: Option<(IpAddr, u16)>) -> Packet {
     }
 }
 
+/// IPv6 needs neighbor discovery on the arrival link: the router asks for this host's address
+/// (solicitation in, advertisement out) and this host asks for the router's (solicitation out,
+/// advertisement in). ND messages are never tracked (`noct_valid_new` in
+/// nf_conntrack_proto_icmpv6.c), so `ct state established` does not admit them; a ruleset that
+/// drops them cuts the host off from every IPv6 client, whatever its port rules say.
+fn neighbor_discovery(cx: &Compiled<'_>, pkt: &Packet, ev: &HostEvidence, q: &HostQuery) -> Vec<Cause> {
+    let routes = ev.routes.known().map(Vec::as_slice).unwrap_or_default();
+    let client = match q.from {
+        Source::Prefix(c) if c.family() == Family::V6 => Some(c.addr()),
+        _ => None,
+    };
+    // The neighbor the traffic comes through: the route's gateway (or the client itself on the
+    // link), and any link-local router address.
+    let via = crate::host::route_to(routes, Family::V6, client).and_then(|r| r.gateway).or(client);
+    let link_local: Cidr = "fe80::/10".parse().expect("a valid prefix");
+    let mut neighbors = AddrSet::from_cidr(&link_local);
+    if let Some(v) = via {
+        neighbors = neighbors.union(&AddrSet::from_cidr(&Cidr::host(v)));
+    }
+    let nd =
+        Packet { proto: 58, ct_state: ct::UNTRACKED, tcp_flags: 0, client_ports: (0, 0), local_port: 0, ..pkt.clone() };
+    let mut causes = Vec::new();
+    for (reply, icmp_type, what) in [
+        (false, 135, "neighbor solicitations from the router"),
+        (true, 136, "neighbor advertisements to the router"),
+        (true, 135, "neighbor solicitations to the router"),
+        (false, 136, "neighbor advertisements from the router"),
+    ] {
+        let probe = Packet { reply, icmp_type: Some(icmp_type), ..nd.clone() };
+        for (rule, outs) in by_rule(&cx.evaluate(&probe, &neighbors), |v| match v {
+            Verdict::Drop(r) | Verdict::Reject(r, _) => Some(r),
+            _ => None,
+        }) {
+            if causes.iter().any(|c: &Cause| c.evidence.first() == Some(&rule.describe())) {
+                continue;
+            }
+            let (owner, _) = attribute_in(cx.netfilter(), rule, "icmpv6", 0, Family::V6);
+            let who = union(&outs, Family::V6);
+            let chain = if reply { "OUTPUT" } else { "INPUT" };
+            let fix = match rule.backend {
+                Backend::Nftables => format!(
+                    "nft insert rule inet {} {} icmpv6 type {{ nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert }} accept",
+                    rule.table, rule.chain
+                ),
+                _ => format!(
+                    "ip6tables -I {chain} 1 -p ipv6-icmp -m icmp6 --icmpv6-type {} -j ACCEPT (and the same for neighbour-advertisement)",
+                    "neighbour-solicitation"
+                ),
+            };
+            let message = format!(
+                "The host firewall ({owner}) drops IPv6 neighbor discovery ({what}, ICMPv6 type {icmp_type}): the router cannot reach {} on the link, so no IPv6 {}/{} arrives",
+                pkt.local, q.proto, q.port
+            );
+            causes.push(
+                Cause::blocking(CauseCode::HostFirewallDrop, format!("{} {} {}", rule.backend.name(), rule.table, rule.chain), Confidence::Confirmed, message)
+                    .with_evidence([
+                        rule.describe(),
+                        format!("decides for {} (neighbor discovery is never conntrack-tracked: `established` rules do not admit it)", describe_part(&who, &neighbors, false)),
+                    ])
+                    .with_fix([fix, "ufw and firewalld admit neighbor discovery themselves: if they manage this host, restore their ICMPv6 rules (ufw: /etc/ufw/before6.rules)".to_string()]),
+            );
+        }
+    }
+    causes
+}
+
 pub fn host_firewall(
     ev: &HostEvidence,
     q: &HostQuery,
@@ -145,6 +214,7 @@ pub fn host_firewall(
                 hop: Hop::new("host-firewall", "netfilter", CheckStatus::Unknown, "rules could not be read"),
                 nat: None,
                 after_handshake: vec![],
+                forward_causes: vec![],
             };
         }
     };
@@ -159,6 +229,7 @@ pub fn host_firewall(
             hop: Hop::new("host-firewall", "netfilter", CheckStatus::Unknown, "arrival address unknown"),
             nat: None,
             after_handshake: vec![],
+            forward_causes: vec![],
         };
     };
     let internet = matches!(q.from, Source::Internet);
@@ -197,7 +268,14 @@ pub fn host_firewall(
         if tables.is_empty() { "none (no rules loaded)".into() } else { tables.join(", ") }
     ));
 
-    causes.extend(block_causes(&cx, &pkt, &inbound, q, &describe, ""));
+    // Without neighbor discovery nothing arrives over IPv6: first in packet order.
+    if family == Family::V6 {
+        causes.extend(neighbor_discovery(&cx, &pkt, ev, q));
+    }
+    let (forwarded, delivered): (Vec<Outcome>, Vec<Outcome>) =
+        inbound.iter().cloned().partition(|o| o.hook == Some(Hook::Forward));
+    causes.extend(block_causes(&cx, &pkt, &delivered, q, &describe, ""));
+    let forward_causes = block_causes(&cx, &pkt, &forwarded, q, &describe, "");
     let unknown: Vec<&Outcome> = inbound.iter().filter(|o| matches!(o.verdict, Verdict::Unknown(..))).collect();
     for o in &unknown {
         if let Verdict::Unknown(r, why) = &o.verdict {
@@ -234,7 +312,7 @@ pub fn host_firewall(
         evidence.push(format!("NAT in PREROUTING: {flow} to {local} goes to {a}:{p} ({r})"));
     }
     let unmodeled_matters = !nf.unmodeled.is_empty() && !accepted.is_empty();
-    let status = if !causes.is_empty() || !after_handshake.is_empty() {
+    let status = if !causes.is_empty() || !after_handshake.is_empty() || !forward_causes.is_empty() {
         CheckStatus::Fail
     } else if !unknown.is_empty() || unmodeled_matters {
         CheckStatus::Unknown
@@ -249,7 +327,12 @@ pub fn host_firewall(
         }
     }
     let summary = match status {
-        CheckStatus::Fail => causes.first().or(after_handshake.first()).map(|c| c.message.clone()).unwrap_or_default(),
+        CheckStatus::Fail => causes
+            .first()
+            .or(forward_causes.first())
+            .or(after_handshake.first())
+            .map(|c| c.message.clone())
+            .unwrap_or_default(),
         CheckStatus::Unknown => format!("Could not fully decide whether the host firewall admits {flow}"),
         _ => format!("The host firewall admits {flow} from {}", describe(&clients)),
     };
@@ -261,6 +344,8 @@ pub fn host_firewall(
         let reply =
             Packet { reply: true, tcp_flags: 2 | 16, ..after_nat(&pkt, nat.as_ref().map(|(a, p, _)| (*a, *p))) };
         let out = cx.evaluate(&reply, &accepted_set);
+        // A container's replies are forwarded back (FORWARD); the host's own leave by OUTPUT.
+        let way = if reply.is_local(&reply.local) { "OUTPUT" } else { "FORWARD" };
         let mut reply_causes = Vec::new();
         for (rule, outs) in by_rule(&out, |v| match v {
             Verdict::Drop(r) | Verdict::Reject(r, _) => Some(r),
@@ -270,24 +355,37 @@ pub fn host_firewall(
             let (owner, _) = attribute_in(nf, rule, q.proto.as_str(), q.port, family);
             let ipt = if family == Family::V6 { "ip6tables" } else { "iptables" };
             let message = format!(
-                "The host firewall ({owner}) drops the replies of {flow} to {} on the way out (OUTPUT)",
+                "The host firewall ({owner}) drops the replies of {flow} to {} on the way out ({way})",
                 describe(&who)
             );
             reply_causes.push(
                 Cause::blocking(CauseCode::HostFirewallOutputDrop, format!("{} {} {}", rule.backend.name(), rule.table, rule.chain), Confidence::Confirmed, message)
                     .with_evidence([rule.describe()])
-                    .with_fix([format!("{ipt} -I OUTPUT 1 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT (replies of admitted connections)")]),
+                    .with_fix([format!("{ipt} -I {way} 1 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT (replies of admitted connections)")]),
             );
         }
-        let status = if reply_causes.is_empty() { CheckStatus::Pass } else { CheckStatus::Fail };
-        let summary = reply_causes
-            .first()
-            .map(|c| c.message.clone())
-            .unwrap_or_else(|| format!("Replies of {flow} leave through OUTPUT"));
-        checks.push(check("host.firewall.output", status, summary));
+        let undecided: Vec<String> = out
+            .iter()
+            .filter_map(|o| match &o.verdict {
+                Verdict::Unknown(r, why) => Some(format!(
+                    "{} — the outcome for replies to {} depends on a match this version does not model: {why}",
+                    r.describe(),
+                    describe(&o.clients)
+                )),
+                _ => None,
+            })
+            .collect();
+        let (status, summary) = match reply_causes.first() {
+            Some(c) => (CheckStatus::Fail, c.message.clone()),
+            None if !undecided.is_empty() => {
+                (CheckStatus::Unknown, format!("Could not fully decide whether the replies of {flow} leave"))
+            }
+            None => (CheckStatus::Pass, format!("Replies of {flow} leave through {way}")),
+        };
+        checks.push(check("host.firewall.output", status, summary).with_evidence(undecided));
         causes.extend(reply_causes);
     }
     let hop_status = checks.iter().map(|c| c.status).find(|s| *s == CheckStatus::Fail).unwrap_or(status);
     let hop = Hop::new("host-firewall", "netfilter", hop_status, checks[0].summary.clone());
-    FirewallOutcome { checks, causes, hop, nat, after_handshake }
+    FirewallOutcome { checks, causes, hop, nat, after_handshake, forward_causes }
 }

@@ -69,6 +69,54 @@ pub struct MarkSet {
     pub xor: u32,
 }
 
+/// ICMP (IPv4) and ICMPv6 message types by the names iptables and nft print; a number is read
+/// as itself. `None` for a name this version does not know.
+pub fn icmp_type(name: &str, v6: bool) -> Option<u8> {
+    if let Ok(n) = name.parse() {
+        return Some(n);
+    }
+    let v4 = [
+        ("echo-reply", 0),
+        ("destination-unreachable", 3),
+        ("source-quench", 4),
+        ("redirect", 5),
+        ("echo-request", 8),
+        ("router-advertisement", 9),
+        ("router-solicitation", 10),
+        ("time-exceeded", 11),
+        ("ttl-exceeded", 11),
+        ("parameter-problem", 12),
+        ("timestamp-request", 13),
+        ("timestamp-reply", 14),
+    ];
+    let v6_names = [
+        ("destination-unreachable", 1),
+        ("packet-too-big", 2),
+        ("time-exceeded", 3),
+        ("ttl-exceeded", 3),
+        ("parameter-problem", 4),
+        ("echo-request", 128),
+        ("echo-reply", 129),
+        ("mld-listener-query", 130),
+        ("mld-listener-report", 131),
+        ("mld-listener-done", 132),
+        ("router-solicitation", 133),
+        ("nd-router-solicit", 133),
+        ("router-advertisement", 134),
+        ("nd-router-advert", 134),
+        ("neighbour-solicitation", 135),
+        ("neighbor-solicitation", 135),
+        ("nd-neighbor-solicit", 135),
+        ("neighbour-advertisement", 136),
+        ("neighbor-advertisement", 136),
+        ("nd-neighbor-advert", 136),
+        ("nd-redirect", 137),
+        ("mld2-listener-report", 143),
+    ];
+    let table: &[(&str, u8)] = if v6 { &v6_names } else { &v4 };
+    table.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+}
+
 impl MarkSet {
     pub fn apply(self, mark: u32) -> u32 {
         (mark & !self.mask) ^ self.xor
@@ -107,6 +155,9 @@ pub enum Match {
     CtOrigDstPort(Neg<Vec<(u16, u16)>>),
     /// The packet's direction in its connection (`--ctdir ORIGINAL` = true).
     CtDirOriginal(Neg<bool>),
+    /// ICMP or ICMPv6 message types, any code (`--icmpv6-type neighbour-solicitation`, nft
+    /// `icmpv6 type nd-neighbor-solicit`); implies the protocol.
+    IcmpType(Neg<Vec<u8>>),
     /// Matches the engine does not model, kept with their text: never skipped silently.
     Unknown(String),
 }

@@ -4,7 +4,7 @@
 
 use crate::ParseError;
 use portdoctor_model::firewall::{
-    Action, Backend, BaseInfo, Chain, FwFamily, Hook, MarkSet, Match, Neg, Rule, Table, ct,
+    Action, Backend, BaseInfo, Chain, FwFamily, Hook, MarkSet, Match, Neg, Rule, Table, ct, icmp_type,
 };
 use portdoctor_model::net::Cidr;
 use std::borrow::Cow;
@@ -343,7 +343,13 @@ fn parse_rule(file: &str, line_no: usize, text: &str, w: &[Cow<'_, str>]) -> Res
                 i += 1;
             }
             "--icmp-type" | "--icmpv6-type" => {
-                matches.push(Match::Unknown(format!("{opt} {}", arg(i)?)));
+                let v = arg(i)?;
+                // A type without a code is modelled; `type/code` and code names stay unknown.
+                match icmp_type(v, opt == "--icmpv6-type") {
+                    _ if v == "any" => {}
+                    Some(t) if !v.contains('/') => matches.push(Match::IcmpType(Neg { negated: neg, value: vec![t] })),
+                    _ => matches.push(Match::Unknown(format!("{}{opt} {v}", if neg { "! " } else { "" }))),
+                }
                 i += 2;
             }
             "-m" => {

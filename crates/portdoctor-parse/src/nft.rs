@@ -7,6 +7,7 @@
 use crate::ParseError;
 use portdoctor_model::firewall::{
     Action, AddrSetDef, Backend, BaseInfo, Chain, FwFamily, Hook, MarkSet, Match, Neg, Netfilter, Rule, Table, ct,
+    icmp_type,
 };
 use portdoctor_model::net::Cidr;
 use serde_json::Value;
@@ -133,6 +134,24 @@ fn parse_match(m: &Value, out: &mut Vec<Match>) {
                     None => out.push(unknown()),
                 }
             }
+            ("icmp" | "icmpv6", "type") => {
+                let v6 = proto == "icmpv6";
+                let types: Option<Vec<u8>> = items(right)
+                    .into_iter()
+                    .map(|v| {
+                        v.as_str()
+                            .and_then(|n| icmp_type(n, v6))
+                            .or_else(|| v.as_u64().and_then(|n| u8::try_from(n).ok()))
+                    })
+                    .collect();
+                match types {
+                    Some(t) if set_ref.is_none() && !t.is_empty() => {
+                        out.push(Match::Proto(Neg { negated: false, value: if v6 { 58 } else { 1 } }));
+                        out.push(Match::IcmpType(Neg { negated, value: t }));
+                    }
+                    _ => out.push(unknown()),
+                }
+            }
             ("ip" | "ip6", "saddr" | "daddr") => {
                 out.push(Match::IsIpv6(Neg { negated: false, value: proto == "ip6" }));
                 let src = field == "saddr";
@@ -197,7 +216,8 @@ fn parse_match(m: &Value, out: &mut Vec<Match>) {
         let key = ct.get("key").and_then(Value::as_str).unwrap_or("");
         let original = ct.get("dir").and_then(Value::as_str) == Some("original");
         match (key, original) {
-            ("daddr", true) => {
+            // `ct original ip daddr` (nft ≥ 0.9 prints the family into the key).
+            ("daddr" | "ip daddr" | "ip6 daddr", true) => {
                 let cidrs: Option<Vec<Cidr>> =
                     items(right).into_iter().map(cidr_of).collect::<Option<Vec<_>>>().map(|v| v.concat());
                 match cidrs {

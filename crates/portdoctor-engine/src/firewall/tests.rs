@@ -24,6 +24,7 @@ fn pkt(port: u16) -> Packet {
         from_host: false,
         ct_state: ct::NEW,
         tcp_flags: 2,
+        icmp_type: None,
     }
 }
 
