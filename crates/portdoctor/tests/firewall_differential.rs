@@ -14,7 +14,7 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use portdoctor_testbed::rng::Rng;
-use portdoctor_testbed::{CONTAINER_V4, INSTANCE_V6, Listen, PUBLIC_V4, Testbed, Wire, docker_rules};
+use portdoctor_testbed::{INSTANCE_V6, Listen, PUBLIC_V4, Testbed, Wire, docker_rules};
 use serde_json::Value;
 use std::path::Path;
 
