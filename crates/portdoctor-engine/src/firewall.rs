@@ -24,6 +24,17 @@ pub struct RuleRef {
     pub text: String,
 }
 
+impl Verdict {
+    pub fn describe(&self) -> String {
+        match self {
+            Verdict::Accept => "admitted".into(),
+            Verdict::Drop(r) => format!("dropped by {}", r.describe()),
+            Verdict::Reject(r, k) => format!("rejected ({k}) by {}", r.describe()),
+            Verdict::Unknown(r, why) => format!("undecided at {} ({why})", r.describe()),
+        }
+    }
+}
+
 impl RuleRef {
     pub fn describe(&self) -> String {
         if self.index == 0 {
@@ -61,6 +72,19 @@ pub struct Outcome {
     pub hook: Option<Hook>,
     /// Which side of a pending fork this came from (reconciled before `evaluate` returns).
     fork: Option<Fork>,
+    /// Client source ports (outside the usual ephemeral ones) for which the rules decide
+    /// otherwise, said in words.
+    pub port_exceptions: Vec<String>,
+}
+
+/// Both admitted, both stopped, or both undecided.
+fn same_class(a: &Verdict, b: &Verdict) -> bool {
+    let class = |v: &Verdict| match v {
+        Verdict::Accept => 0,
+        Verdict::Drop(_) | Verdict::Reject(..) => 1,
+        Verdict::Unknown(..) => 2,
+    };
+    class(a) == class(b)
 }
 
 /// A walk that went both ways at a match the engine cannot decide, the two sides differing
@@ -290,7 +314,8 @@ impl<'a> Ctx<'a> {
         let on_client_side = |m: &Match| {
             matches!(
                 (m, self.pkt.reply),
-                (Match::Src(_) | Match::SetSrc(_), false) | (Match::Dst(_) | Match::SetDst(_), true)
+                (Match::Src(_) | Match::SetSrc(_) | Match::ReversePath(_), false)
+                    | (Match::Dst(_) | Match::SetDst(_), true)
             )
         };
         // First the packet's fixed fields: most rules of a big ruleset fail here, cheaply.
@@ -300,6 +325,9 @@ impl<'a> Ctx<'a> {
             let local_in = |cidrs: &[Cidr]| cidrs.iter().any(|c| c.contains(&self.local));
             let t = match m {
                 Match::Proto(n) => neg(if n.value == self.pkt.proto { Tri::Yes } else { Tri::No }, n.negated),
+                Match::ProtoIn(n) => neg(if n.value.contains(&self.pkt.proto) { Tri::Yes } else { Tri::No }, n.negated),
+                // A reply's reverse path is its own question; not modelled.
+                Match::ReversePath(_) => Tri::Maybe,
                 // The local side of the address matches.
                 Match::Dst(n) | Match::Src(n) => neg(if local_in(&n.value) { Tri::Yes } else { Tri::No }, n.negated),
                 Match::SetDst(n) | Match::SetSrc(n) => match self.set_members(&n.value) {
@@ -380,6 +408,12 @@ impl<'a> Ctx<'a> {
         for m in rule.matches.iter().filter(|m| on_client_side(m)) {
             let (negated, members, text) = match m {
                 Match::Src(n) | Match::Dst(n) => (n.negated, Some(cidr_set(family, &n.value)), "address".to_string()),
+                Match::ReversePath(n) => {
+                    // `exists == false` (oif missing) matches the clients with no route back
+                    // by the input interface.
+                    let routed = self.routed_back(&set);
+                    (n.negated == n.value, routed, "reverse path (fib saddr . iif)".to_string())
+                }
                 Match::SetSrc(n) | Match::SetDst(n) => {
                     (n.negated, self.set_members(&n.value), format!("set {}", n.value))
                 }
@@ -403,6 +437,26 @@ impl<'a> Ctx<'a> {
             Tri::No => empty(),
             Tri::Maybe => (AddrSet::empty(family), set, why),
         }
+    }
+
+    /// The clients whose route back (main table, longest prefix first) leaves by the input
+    /// interface; `None` when that interface is not known. Policy routing by mark is not
+    /// followed here (the kernel-path layer judges it for the arrival address).
+    fn routed_back(&self, clients: &AddrSet) -> Option<AddrSet> {
+        let Dev::Name(iif) = self.in_dev else { return None };
+        let family = self.pkt.family;
+        let mut routes: Vec<&(Cidr, String)> = self.pkt.routes.iter().filter(|(c, _)| c.family() == family).collect();
+        routes.sort_by_key(|(c, _)| std::cmp::Reverse(c.prefix()));
+        let mut rest = clients.clone();
+        let mut back = AddrSet::empty(family);
+        for (cidr, dev) in routes {
+            let part = rest.intersect(&AddrSet::from_cidr(cidr));
+            if dev == iif {
+                back = back.union(&part);
+            }
+            rest = rest.minus(&part);
+        }
+        Some(back)
     }
 
     fn rule_ref(&self, chain: &Chain, index: usize, rule: &Rule) -> RuleRef {
@@ -544,7 +598,14 @@ fn settle(outcomes: Vec<Outcome>) -> Vec<Outcome> {
             let agree = blocks(&y.verdict) && blocks(&n.verdict)
                 || y.verdict == Verdict::Accept && n.verdict == Verdict::Accept && y.nat == n.nat;
             let verdict = if agree { y.verdict.clone() } else { Verdict::Unknown(fy.rule.clone(), fy.why.clone()) };
-            done.push(Outcome { clients, verdict, nat: y.nat.clone(), hook: y.hook, fork: None });
+            done.push(Outcome {
+                clients,
+                verdict,
+                nat: y.nat.clone(),
+                hook: y.hook,
+                fork: None,
+                port_exceptions: vec![],
+            });
         }
     }
     done
@@ -587,6 +648,9 @@ pub struct Compiled<'a> {
     /// Per table (same order as `nf.tables`): chains by name.
     chains: Vec<HashMap<&'a str, &'a Chain>>,
     forks: AtomicUsize,
+    /// Every port range rules test on the client's side: source ports on the way in,
+    /// destination ports on the way back.
+    client_ports: (Vec<(u16, u16)>, Vec<(u16, u16)>),
 }
 
 impl<'a> Compiled<'a> {
@@ -595,6 +659,7 @@ impl<'a> Compiled<'a> {
             nf,
             chains: nf.tables.iter().map(|t| t.chains.iter().map(|c| (c.name.as_str(), c)).collect()).collect(),
             forks: AtomicUsize::new(0),
+            client_ports: client_port_matches(nf),
         }
     }
 
@@ -607,6 +672,56 @@ impl<'a> Compiled<'a> {
     /// published container port); a reply from this host OUTPUT; a forwarded reply PREROUTING
     /// then FORWARD.
     pub fn evaluate(&self, pkt: &Packet, clients: &AddrSet) -> Vec<Outcome> {
+        let segments = self.client_port_segments(pkt);
+        if segments.len() <= 1 {
+            return self.evaluate_ports(pkt, clients);
+        }
+        // Rules tell client ports apart: walk each stretch of ports the rules treat alike. The
+        // widest stretch is the answer (clients pick ephemeral ports); the others, where they
+        // end differently, are named on the outcome.
+        let widest = *segments.iter().max_by_key(|(lo, hi)| hi - lo).expect("more than one segment");
+        let mut outcomes = self.evaluate_ports(&Packet { client_ports: widest, ..pkt.clone() }, clients);
+        for seg in segments.into_iter().filter(|s| *s != widest) {
+            for other in self.evaluate_ports(&Packet { client_ports: seg, ..pkt.clone() }, clients) {
+                for o in outcomes.iter_mut() {
+                    let both = o.clients.intersect(&other.clients);
+                    if both.is_empty() || same_class(&o.verdict, &other.verdict) {
+                        continue;
+                    }
+                    o.port_exceptions.push(format!(
+                        "clients using source port{} {}: {}",
+                        if seg.0 == seg.1 { "" } else { "s" },
+                        if seg.0 == seg.1 { seg.0.to_string() } else { format!("{}-{}", seg.0, seg.1) },
+                        other.verdict.describe()
+                    ));
+                }
+            }
+        }
+        outcomes
+    }
+
+    /// The stretches of client ports within `pkt.client_ports` that every client-side port
+    /// match treats alike (a source port on the way in, a destination port on the way back).
+    fn client_port_segments(&self, pkt: &Packet) -> Vec<(u16, u16)> {
+        let (lo, hi) = pkt.client_ports;
+        let mut cuts: Vec<u32> = vec![u32::from(lo), u32::from(hi) + 1];
+        let ranges = if pkt.reply { &self.client_ports.1 } else { &self.client_ports.0 };
+        for (a, b) in ranges {
+            cuts.extend(
+                [u32::from(*a), u32::from(*b) + 1].into_iter().filter(|c| *c > u32::from(lo) && *c <= u32::from(hi)),
+            );
+        }
+        cuts.sort_unstable();
+        cuts.dedup();
+        // Too many stretches (a ruleset full of source-port rules): one walk, where a port match
+        // that splits the range stays undecided.
+        if cuts.len() > 17 {
+            return vec![(lo, hi)];
+        }
+        cuts.windows(2).map(|w| (w[0] as u16, (w[1] - 1) as u16)).collect()
+    }
+
+    fn evaluate_ports(&self, pkt: &Packet, clients: &AddrSet) -> Vec<Outcome> {
         let mut done = Vec::new();
         let start = vec![InFlight {
             clients: clients.clone(),
@@ -641,6 +756,7 @@ impl<'a> Compiled<'a> {
             nat: f.nat,
             hook: None,
             fork: f.fork,
+            port_exceptions: vec![],
         }));
         settle(done)
     }
@@ -699,6 +815,7 @@ impl<'a> Compiled<'a> {
                             nat: f.nat.clone(),
                             hook: Some(hook),
                             fork: go_on.fork.clone(),
+                            port_exceptions: vec![],
                         })
                     };
                     match part.flow {
@@ -722,6 +839,23 @@ impl<'a> Compiled<'a> {
         }
         live
     }
+}
+
+fn client_port_matches(nf: &Netfilter) -> (Vec<(u16, u16)>, Vec<(u16, u16)>) {
+    let (mut inbound, mut back) = (Vec::new(), Vec::new());
+    for m in nf.tables.iter().flat_map(|t| t.chains.iter()).flat_map(|c| c.rules.iter()).flat_map(|r| r.matches.iter())
+    {
+        match m {
+            Match::SrcPort(n) => inbound.extend(n.value.iter().copied()),
+            Match::DstPort(n) => back.extend(n.value.iter().copied()),
+            _ => {}
+        }
+    }
+    for v in [&mut inbound, &mut back] {
+        v.sort_unstable();
+        v.dedup();
+    }
+    (inbound, back)
 }
 
 /// One-off walk (builds the lookups for this call).

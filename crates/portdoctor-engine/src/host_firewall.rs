@@ -286,6 +286,12 @@ pub fn host_firewall(
             ));
         }
     }
+    let exceptions = |outs: &[Outcome]| -> Vec<String> {
+        let mut v: Vec<String> = outs.iter().flat_map(|o| o.port_exceptions.iter().cloned()).collect();
+        v.dedup();
+        v.into_iter().map(|e| format!("{e} (clients normally use ephemeral ports, so this is the exception)")).collect()
+    };
+    evidence.extend(exceptions(&inbound));
     let accepted: Vec<&Outcome> = inbound.iter().filter(|o| o.verdict == Verdict::Accept).collect();
     // The handshake's ACK and everything after it are ESTABLISHED: a ruleset that admits NEW
     // but not ESTABLISHED lets the SYN in and loses the connection after it.
@@ -382,7 +388,9 @@ pub fn host_firewall(
             }
             None => (CheckStatus::Pass, format!("Replies of {flow} leave through {way}")),
         };
-        checks.push(check("host.firewall.output", status, summary).with_evidence(undecided));
+        checks.push(check("host.firewall.output", status, summary).with_evidence(
+            undecided.into_iter().chain(exceptions(&out).into_iter().map(|e| format!("replies to {e}"))),
+        ));
         causes.extend(reply_causes);
     }
     let hop_status = checks.iter().map(|c| c.status).find(|s| *s == CheckStatus::Fail).unwrap_or(status);

@@ -127,6 +127,11 @@ impl MarkSet {
 pub enum Match {
     /// IP protocol number (6 tcp, 17 udp, …).
     Proto(Neg<u8>),
+    /// One of several protocols (nft `meta l4proto { icmp, ipv6-icmp }`).
+    ProtoIn(Neg<Vec<u8>>),
+    /// Reverse-path check: whether the route back to the source leaves by the interface the
+    /// packet came in on (nft `fib saddr . iif oif`; `false` is firewalld's `… oif missing`).
+    ReversePath(Neg<bool>),
     Src(Neg<Vec<Cidr>>),
     Dst(Neg<Vec<Cidr>>),
     /// Inclusive port ranges.

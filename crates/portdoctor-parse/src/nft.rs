@@ -188,9 +188,19 @@ fn parse_match(m: &Value, out: &mut Vec<Match>) {
                 _ => out.push(unknown()),
             },
             "l4proto" | "protocol" => {
-                match right.as_str().and_then(proto_of).or_else(|| right.as_u64().and_then(|n| u8::try_from(n).ok())) {
-                    Some(p) => out.push(Match::Proto(Neg { negated, value: p })),
-                    None => out.push(unknown()),
+                let one =
+                    |v: &Value| v.as_str().and_then(proto_of).or_else(|| v.as_u64().and_then(|n| u8::try_from(n).ok()));
+                match right {
+                    Value::Object(o) if o.contains_key("set") && set_ref.is_none() => {
+                        match items(right).into_iter().map(one).collect::<Option<Vec<u8>>>() {
+                            Some(ps) => out.push(Match::ProtoIn(Neg { negated, value: ps })),
+                            None => out.push(unknown()),
+                        }
+                    }
+                    _ => match one(right) {
+                        Some(p) => out.push(Match::Proto(Neg { negated, value: p })),
+                        None => out.push(unknown()),
+                    },
                 }
             }
             "mark" => match right.as_u64().and_then(|v| u32::try_from(v).ok()) {
@@ -229,6 +239,23 @@ fn parse_match(m: &Value, out: &mut Vec<Match>) {
             ("proto-dst", true) => {
                 match ports_of(right) {
                     Some(r) => out.push(Match::CtOrigDstPort(Neg { negated, value: r })),
+                    None => out.push(unknown()),
+                }
+                return;
+            }
+            // `ct status dnat`: the connection's destination was translated (a bit test).
+            ("status", _) => {
+                let bits = items(right).into_iter().try_fold(0u8, |acc, v| {
+                    Some(
+                        acc | match v.as_str()? {
+                            "dnat" => ct::DNAT,
+                            "snat" => ct::SNAT,
+                            _ => return None,
+                        },
+                    )
+                });
+                match bits {
+                    Some(b) => out.push(Match::CtState(Neg { negated, value: b })),
                     None => out.push(unknown()),
                 }
                 return;
@@ -275,6 +302,16 @@ fn parse_match(m: &Value, out: &mut Vec<Match>) {
         }
     }
     if let Some(fib) = left.get("fib") {
+        // firewalld's IPv6 rpfilter: `fib saddr . mark . iif oif missing drop`.
+        let flags = fib.get("flags").map(|f| f.to_string()).unwrap_or_default();
+        if fib.get("result").and_then(Value::as_str) == Some("oif")
+            && flags.contains("saddr")
+            && flags.contains("iif")
+            && let Some(exists) = right.as_bool()
+        {
+            out.push(Match::ReversePath(Neg { negated, value: exists }));
+            return;
+        }
         let daddr = fib.get("flags").map(|f| f.to_string().contains("daddr")).unwrap_or(false);
         if fib.get("result").and_then(Value::as_str) == Some("type")
             && daddr

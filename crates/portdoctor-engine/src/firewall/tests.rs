@@ -182,3 +182,14 @@ fn attribution_names_the_owner_and_its_fix() {
             .starts_with("iptables -t filter -I INPUT 1 -p tcp --dport 8080 -j ACCEPT")
     );
 }
+
+#[test]
+fn a_rule_on_one_client_port_is_an_exception_not_an_unknown() {
+    // Clients pick ephemeral ports: the answer is for them, and the odd port is named.
+    let n = nf(&table("-A INPUT -p tcp -m tcp --sport 8080 -j DROP\n", "ACCEPT"));
+    let out = evaluate(&n, &pkt(80), &internet());
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert_eq!(out[0].verdict, Verdict::Accept);
+    assert_eq!(out[0].port_exceptions.len(), 1, "{out:#?}");
+    assert!(out[0].port_exceptions[0].starts_with("clients using source port 8080: dropped by"), "{out:#?}");
+}
