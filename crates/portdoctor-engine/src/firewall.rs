@@ -650,8 +650,11 @@ pub struct Compiled<'a> {
     forks: AtomicUsize,
     /// Every port range rules test on the client's side: source ports on the way in,
     /// destination ports on the way back.
-    client_ports: (Vec<(u16, u16)>, Vec<(u16, u16)>),
+    client_ports: (PortRanges, PortRanges),
 }
+
+/// Inclusive port ranges.
+type PortRanges = Vec<(u16, u16)>;
 
 impl<'a> Compiled<'a> {
     pub fn new(nf: &'a Netfilter) -> Compiled<'a> {
@@ -841,7 +844,7 @@ impl<'a> Compiled<'a> {
     }
 }
 
-fn client_port_matches(nf: &Netfilter) -> (Vec<(u16, u16)>, Vec<(u16, u16)>) {
+fn client_port_matches(nf: &Netfilter) -> (PortRanges, PortRanges) {
     let (mut inbound, mut back) = (Vec::new(), Vec::new());
     for m in nf.tables.iter().flat_map(|t| t.chains.iter()).flat_map(|c| c.rules.iter()).flat_map(|r| r.matches.iter())
     {
