@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use portdoctor_testbed::{Listen, PUBLIC_V4, Testbed, Wire};
+use portdoctor_testbed::{INSTANCE_V6, Listen, PUBLIC_V4, Testbed, Wire};
 use serde_json::Value;
 use std::path::Path;
 
@@ -249,4 +249,79 @@ fn real_ufw_in_the_instance() {
     assert_eq!(code, 1, "{r:#}");
     assert_eq!(codes(&r), ["HOST_FIREWALL_DROP"]);
     assert_eq!(r["verdict"]["causes"][0]["fix"][0], "ufw allow 9090/tcp", "{r:#}");
+}
+
+/// The D-Bus system bus firewalld needs: this machine's if it answers, else one started here
+/// (and stopped when the guard drops). No systemd is assumed.
+struct SystemBus(Option<u32>);
+
+impl SystemBus {
+    fn ensure() -> SystemBus {
+        let socket = std::path::Path::new("/run/dbus/system_bus_socket");
+        if std::os::unix::net::UnixStream::connect(socket).is_ok() {
+            return SystemBus(None);
+        }
+        // Leftovers of a bus that is gone would stop a new one from starting.
+        let _ = std::fs::remove_file(socket);
+        let _ = std::fs::remove_file("/run/dbus/pid");
+        std::fs::create_dir_all("/run/dbus").unwrap();
+        let out = std::process::Command::new("dbus-daemon")
+            .args(["--system", "--fork", "--print-pid"])
+            .output()
+            .expect("dbus-daemon (apt-get install dbus; scripts/test does)");
+        assert!(out.status.success(), "dbus-daemon: {}", String::from_utf8_lossy(&out.stderr));
+        SystemBus(String::from_utf8_lossy(&out.stdout).trim().parse().ok())
+    }
+}
+
+impl Drop for SystemBus {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
+        }
+    }
+}
+
+#[test]
+fn real_firewalld_in_the_instance() {
+    // firewalld itself (its own nftables table `inet firewalld`, zone public by default), run in
+    // the instance namespace; changes are runtime only, so /etc/firewalld is never written.
+    let _bus = SystemBus::ensure();
+    let mut tb = Testbed::new().unwrap();
+    tb.listen(&Listen { v6only: Some(false), ..Listen::tcp("::", 8080) }).unwrap();
+    let instance = tb.instance.clone();
+    tb.spawn_in(&instance, &["firewalld", "--nofork", "--nopid"]).unwrap();
+    let mut state = String::new();
+    for _ in 0..100 {
+        let out = tb.exec(&instance, &["firewall-cmd", "--state"]).unwrap();
+        state = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if state == "running" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(state, "running", "firewalld did not start");
+    // The public zone admits ssh and dhcpv6-client only: 8080 is rejected (admin-prohibited).
+    // ICMP administratively prohibited: the client's connect fails with EHOSTUNREACH.
+    let wire = tb.connect(PUBLIC_V4, 8080, "tcp").unwrap();
+    assert!(matches!(&wire, Wire::Error(e) if e.contains("113")), "{wire}");
+    let (code, r) = host(&tb, &["--port", "8080"]);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(codes(&r), ["HOST_FIREWALL_REJECT"], "{r:#}");
+    let cause = &r["verdict"]["causes"][0];
+    assert!(cause["message"].as_str().unwrap().contains("firewalld (zone public)"), "{cause:#}");
+    assert_eq!(
+        cause["fix"][0], "firewall-cmd --zone=public --add-port=8080/tcp --permanent && firewall-cmd --reload",
+        "{cause:#}"
+    );
+    // Opened the way the fix says (runtime here): the kernel and portdoctor both say open.
+    let out = tb.exec(&instance, &["firewall-cmd", "--zone=public", "--add-port=8080/tcp"]).unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Open);
+    let (code, r) = host(&tb, &["--port", "8080"]);
+    assert_eq!(code, 0, "{r:#}");
+    // IPv6 too: firewalld's reverse-path check and neighbor-discovery rules are walked.
+    assert_eq!(tb.connect(INSTANCE_V6, 8080, "tcp").unwrap(), Wire::Open);
+    let (code, r) = host(&tb, &["--port", "8080", "--to", INSTANCE_V6]);
+    assert_eq!(code, 0, "{r:#}");
 }
