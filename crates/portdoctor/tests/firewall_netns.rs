@@ -278,6 +278,8 @@ impl Drop for SystemBus {
     fn drop(&mut self) {
         if let Some(pid) = self.0 {
             let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
+            let _ = std::fs::remove_file("/run/dbus/system_bus_socket");
+            let _ = std::fs::remove_file("/run/dbus/pid");
         }
     }
 }
