@@ -13,9 +13,17 @@ use portdoctor_model::net::Family;
 use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Hop, Knowledge, Layer};
 use std::net::IpAddr;
 
-/// What the forwarded leg adds to the host's verdict.
+/// What the forwarded leg adds to the host's verdict: the published-port and forwarding checks
+/// once, then each endpoint the rules send connections to.
 pub(crate) struct Forwarded {
     pub checks: Vec<Check>,
+    /// IP forwarding off: before FORWARD in packet order.
+    pub causes: Vec<Cause>,
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// One place a published port leads: the container that holds the address and who listens.
+pub(crate) struct Endpoint {
     pub causes: Vec<Cause>,
     pub container_hop: Hop,
     pub listener: ListenerOutcome,
@@ -118,45 +126,68 @@ fn input_manager(nf: &Netfilter) -> Option<&'static str> {
     }
 }
 
-/// Judges the forwarded leg of `q`, which `rule` translated to `to`:`to_port`.
+/// Judges the forwarded leg of `q`, which NAT sends to `targets` ((address, port, rule); several
+/// when the rules spread connections over endpoints).
 pub(crate) fn forwarded(
     ev: &HostEvidence,
     q: &HostQuery,
     family: Family,
     ingress: Option<&str>,
-    (to, to_port): (IpAddr, u16),
-    rule: &str,
+    targets: &[(IpAddr, u16, String)],
 ) -> Forwarded {
     let flow = format!("{}/{}", q.proto, q.port);
-    let target = format!("{to}:{to_port}");
-    // The listener inside is asked about the translated port.
-    let q = &HostQuery { port: to_port, ..q.clone() };
-    let mut checks = Vec::new();
-    let mut causes = Vec::new();
-
-    let mut published = vec![
-        format!("PREROUTING NAT sends it to {target}: {rule}"),
-        format!("{to} is not an address of this host, so the packet is forwarded: FORWARD decides, not INPUT"),
-    ];
+    let to_text: Vec<String> = targets.iter().map(|(a, p, _)| format!("{a}:{p}")).collect();
+    let mut published: Vec<String> = targets
+        .iter()
+        .map(|(a, p, rule)| format!("PREROUTING NAT sends it to {a}:{p}: {rule}"))
+        .chain([
+            "the destination is not an address of this host, so the packet is forwarded: FORWARD decides, not INPUT"
+                .to_string(),
+        ])
+        .collect();
+    if targets.len() > 1 {
+        published.push(format!(
+            "new connections are spread over {} endpoints, each picked at random per connection: one that fails fails that share of connections",
+            targets.len()
+        ));
+    }
     if let Some(manager) = ev.netfilter.known().and_then(input_manager) {
         published.push(format!(
             "{manager}'s allow and deny rules hook INPUT, so they neither open nor close this port; filter it in DOCKER-USER (Docker) or with `ufw route` / a firewalld policy"
         ));
     }
-    checks.push(
+    let mut checks = vec![
         check(
             "host.published-port",
             CheckKind::Context,
             CheckStatus::Pass,
-            format!("{flow} is a published port, forwarded to {target}"),
+            format!("{flow} is a published port, forwarded to {}", to_text.join(", ")),
         )
         .with_evidence(published),
-    );
-
-    let (fwd_check, fwd_cause) = forwarding(ev, family, ingress, &flow, &target);
+    ];
+    let (fwd_check, fwd_cause) = forwarding(ev, family, ingress, &flow, &to_text.join(", "));
     checks.push(fwd_check);
-    causes.extend(fwd_cause);
+    let share = |i: usize| (targets.len() > 1).then_some((i + 1, targets.len()));
+    let endpoints =
+        targets.iter().enumerate().map(|(i, (a, p, rule))| endpoint(ev, q, family, (*a, *p), rule, share(i))).collect();
+    Forwarded { checks, causes: fwd_cause.into_iter().collect(), endpoints }
+}
 
+/// The container behind one endpoint `to`:`to_port` and who listens there. `share` is (which,
+/// of how many) when connections are spread over several.
+fn endpoint(
+    ev: &HostEvidence,
+    q: &HostQuery,
+    family: Family,
+    (to, to_port): (IpAddr, u16),
+    rule: &str,
+    share: Option<(usize, usize)>,
+) -> Endpoint {
+    let flow = format!("{}/{}", q.proto, q.port);
+    let target = format!("{to}:{to_port}");
+    // The listener inside is asked about the translated port.
+    let q = &HostQuery { port: to_port, ..q.clone() };
+    let mut causes = Vec::new();
     let routes = ev.routes.known().map(Vec::as_slice).unwrap_or_default();
     let route = route_to(routes, family, Some(to));
     let egress = route.and_then(|r| r.dev.as_deref());
@@ -173,8 +204,7 @@ pub(crate) fn forwarded(
         Knowledge::Known(n) => n,
         Knowledge::Unavailable(m) => {
             let summary = format!("Could not look inside the container that {target} belongs to");
-            return Forwarded {
-                checks,
+            return Endpoint {
                 causes,
                 container_hop: hop_unknown("container namespaces could not be read"),
                 listener: unknown_listener(summary, vec![m.describe()]),
@@ -194,8 +224,7 @@ pub(crate) fn forwarded(
                 "{to} is behind a gateway: the listener is on another host, which portdoctor cannot see from here"
             ));
             let summary = format!("{flow} is forwarded to {target}, on another host");
-            return Forwarded {
-                checks,
+            return Endpoint {
                 causes,
                 container_hop: hop_unknown("forwarded to another host"),
                 listener: unknown_listener(summary, evidence),
@@ -218,9 +247,8 @@ pub(crate) fn forwarded(
             answerer: None,
             owner_check: None,
         };
-        return Forwarded {
-            checks,
-            causes,
+        return Endpoint {
+            causes: shared(causes, share, &target),
             container_hop: Hop::new("container", target, CheckStatus::Fail, message),
             listener,
         };
@@ -264,7 +292,22 @@ pub(crate) fn forwarded(
     let hop_status = if lis.answerer.is_some() { CheckStatus::Pass } else { lis.check.status };
     let container_hop = Hop::new("container", place.clone(), hop_status, found);
     causes.append(&mut lis.causes);
-    Forwarded { checks, causes, container_hop, listener: lis }
+    Endpoint { causes: shared(causes, share, &target), container_hop, listener: lis }
+}
+
+/// Says which share of the connections a cause concerns, when there are several endpoints.
+fn shared(causes: Vec<Cause>, share: Option<(usize, usize)>, target: &str) -> Vec<Cause> {
+    let Some((i, n)) = share else { return causes };
+    causes
+        .into_iter()
+        .map(|mut c| {
+            c.message = format!(
+                "For the connections sent to {target} (endpoint {i} of {n}, picked at random per connection): {}",
+                c.message
+            );
+            c
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -308,9 +308,12 @@ impl<'a> Ctx<'a> {
 
     /// Splits `clients` by the rule's address matches on the client side; the fixed fields
     /// decide yes / no / maybe for the rest. Returns (matched, maybe-matched, reason).
-    fn test(&self, rule: &Rule, clients: &AddrSet) -> (AddrSet, AddrSet, Option<String>) {
+    /// The fourth value says the undecided part is undecided only by load balancing
+    /// (`statistic`): then both ways are real, not unknown.
+    fn test(&self, rule: &Rule, clients: &AddrSet) -> (AddrSet, AddrSet, Option<String>, bool) {
         let family = self.pkt.family;
-        let empty = || (AddrSet::empty(family), AddrSet::empty(family), None);
+        let empty = || (AddrSet::empty(family), AddrSet::empty(family), None, false);
+        let mut spread_only = true;
         let on_client_side = |m: &Match| {
             matches!(
                 (m, self.pkt.reply),
@@ -389,14 +392,16 @@ impl<'a> Ctx<'a> {
                     neg(t, n.negated)
                 }
                 Match::IsIpv6(n) => neg(if (family == Family::V6) == n.value { Tri::Yes } else { Tri::No }, n.negated),
+                Match::Statistic(_) => Tri::Maybe,
                 Match::Unknown(_) => Tri::Maybe,
             };
             match t {
                 Tri::No => return empty(),
                 Tri::Maybe => {
                     fixed = Tri::Maybe;
+                    spread_only &= matches!(m, Match::Statistic(_));
                     why.get_or_insert_with(|| match m {
-                        Match::Unknown(t) => t.clone(),
+                        Match::Unknown(t) | Match::Statistic(t) => t.clone(),
                         other => format!("{other:?}"),
                     });
                 }
@@ -433,9 +438,9 @@ impl<'a> Ctx<'a> {
             }
         }
         match fixed {
-            Tri::Yes => (set, AddrSet::empty(family), None),
+            Tri::Yes => (set, AddrSet::empty(family), None, false),
             Tri::No => empty(),
-            Tri::Maybe => (AddrSet::empty(family), set, why),
+            Tri::Maybe => (AddrSet::empty(family), set, why, spread_only),
         }
     }
 
@@ -488,13 +493,21 @@ impl<'a> Ctx<'a> {
             if rest.is_empty() {
                 return out;
             }
-            let (hit, maybe, why) = self.test(rule, &rest);
+            let (hit, maybe, why, spread) = self.test(rule, &rest);
             if !maybe.is_empty() {
-                // Both outcomes: as if it matched, and as if it did not. Where they agree, that
-                // is the answer; where they differ, the rule decides and we cannot say how.
+                // Both outcomes: as if it matched, and as if it did not.
                 let yes = self.act(chain, i, rule, maybe.clone(), depth);
                 let no = self.chain(chain, i + 1, maybe.clone(), depth);
-                out.extend(self.merge_forks(yes, no, self.rule_ref(chain, i, rule), why.unwrap_or_default()));
+                if spread {
+                    // Load balancing: some connections go each way, so both are answers (the
+                    // same clients then appear in more than one outcome).
+                    out.extend(yes);
+                    out.extend(no);
+                } else {
+                    // Where they agree, that is the answer; where they differ, the rule decides
+                    // and we cannot say how.
+                    out.extend(self.merge_forks(yes, no, self.rule_ref(chain, i, rule), why.unwrap_or_default()));
+                }
                 rest = rest.minus(&maybe);
             }
             if hit.is_empty() {

@@ -538,6 +538,32 @@ fn conntrack(ev: &HostEvidence) -> (Check, Option<Cause>) {
     }
 }
 
+/// Several endpoints (connections spread at random): every one's causes; the listener and hop
+/// shown on the path are the first that fails (or the first), the others' checks are added.
+/// The port answers only if every endpoint does.
+fn endpoints(
+    eps: Vec<crate::containers::Endpoint>,
+    checks: &mut Vec<Check>,
+    causes: &mut Vec<Cause>,
+) -> (ListenerOutcome, Hop) {
+    let all_answer = eps.iter().all(|e| e.listener.answerer.is_some());
+    let shown = eps.iter().position(|e| e.listener.answerer.is_none()).unwrap_or(0);
+    let mut picked = None;
+    for (i, e) in eps.into_iter().enumerate() {
+        causes.extend(e.causes);
+        if i == shown {
+            picked = Some((e.listener, e.container_hop));
+        } else {
+            checks.push(e.listener.check);
+        }
+    }
+    let (mut lis, hop) = picked.expect("at least one endpoint");
+    if !all_answer {
+        lis.answerer = None;
+    }
+    (lis, hop)
+}
+
 /// SELinux, TCP wrappers and systemd on the listener side of this host.
 #[allow(clippy::too_many_arguments)]
 fn host_services(
@@ -591,19 +617,19 @@ pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
     // not this host's, the connection is forwarded to a container and judged there.
     let local_addrs: Vec<IpAddr> =
         ev.interfaces.known().into_iter().flatten().flat_map(|i| i.addrs.iter().map(|a| a.addr)).collect();
-    let mut forwarded = None;
-    let (lq, larr) = match &fw.nat {
+    let is_local = |a: &IpAddr| is_loopback(a) || local_addrs.contains(a);
+    let elsewhere: Vec<(IpAddr, u16, String)> = fw.nats.iter().filter(|(a, _, _)| !is_local(a)).cloned().collect();
+    let ingress = arr.iface.as_ref().map(|i| i.1.as_str());
+    let forwarded =
+        (!elsewhere.is_empty()).then(|| crate::containers::forwarded(ev, q, arr.family, ingress, &elsewhere));
+    let (lq, larr) = match fw.nats.first() {
         Some((addr, port, rule)) => {
-            let lq = HostQuery { port: *port, ..q.clone() };
-            if !is_loopback(addr) && !local_addrs.contains(addr) {
-                let ingress = arr.iface.as_ref().map(|i| i.1.as_str());
-                forwarded = Some(crate::containers::forwarded(ev, q, arr.family, ingress, (*addr, *port), rule));
-            } else {
+            if forwarded.is_none() {
                 notes.push(format!(
                     "the listener is checked on {addr}:{port}, where PREROUTING NAT sends the traffic ({rule})"
                 ));
             }
-            (lq, Arrival { addr: Some(*addr), ..arr.clone() })
+            (HostQuery { port: *port, ..q.clone() }, Arrival { addr: Some(*addr), ..arr.clone() })
         }
         None => (q.clone(), arr.clone()),
     };
@@ -611,22 +637,21 @@ pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
     let mut checks = vec![address_check.clone()];
     checks.extend(fw.checks);
     let mut causes = fw.causes;
-    // In packet order: PREROUTING, then the routing decision (IP forwarding), then FORWARD.
+    // In packet order: PREROUTING, then the routing decision (IP forwarding), then FORWARD, then
+    // the endpoints.
     let (lis, container_hop) = match forwarded {
         Some(f) => {
             checks.extend(f.checks);
-            let (routing, inside): (Vec<Cause>, Vec<Cause>) =
-                f.causes.into_iter().partition(|c| c.code == CauseCode::IpForwardingDisabled);
-            let forwarding_off = !routing.is_empty();
-            causes.extend(routing);
+            let forwarding_off = !f.causes.is_empty();
+            causes.extend(f.causes);
             causes.extend(fw.forward_causes.into_iter().map(|mut c| {
                 if forwarding_off {
                     c.message += " (once IP forwarding is on again)";
                 }
                 c
             }));
-            causes.extend(inside);
-            (f.listener, Some(f.container_hop))
+            let (lis, hop) = endpoints(f.endpoints, &mut checks, &mut causes);
+            (lis, Some(hop))
         }
         None => {
             causes.extend(fw.forward_causes);

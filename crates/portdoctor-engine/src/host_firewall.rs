@@ -15,8 +15,9 @@ pub struct FirewallOutcome {
     pub checks: Vec<Check>,
     pub causes: Vec<Cause>,
     pub hop: Hop,
-    /// Where accepted traffic goes after PREROUTING NAT: (address, port, rule).
-    pub nat: Option<(IpAddr, u16, String)>,
+    /// Where traffic goes after PREROUTING NAT: (address, port, rule) — more than one when the
+    /// rules spread connections over several endpoints (kube-proxy's `statistic`).
+    pub nats: Vec<(IpAddr, u16, String)>,
     /// Blockers of the packets after the handshake: they matter only when a listener completes
     /// it (with none, the SYN is answered by a reset and nothing follows).
     pub after_handshake: Vec<Cause>,
@@ -212,7 +213,7 @@ pub fn host_firewall(
                 ],
                 causes: vec![],
                 hop: Hop::new("host-firewall", "netfilter", CheckStatus::Unknown, "rules could not be read"),
-                nat: None,
+                nats: vec![],
                 after_handshake: vec![],
                 forward_causes: vec![],
             };
@@ -227,7 +228,7 @@ pub fn host_firewall(
             )],
             causes: vec![],
             hop: Hop::new("host-firewall", "netfilter", CheckStatus::Unknown, "arrival address unknown"),
-            nat: None,
+            nats: vec![],
             after_handshake: vec![],
             forward_causes: vec![],
         };
@@ -308,14 +309,20 @@ pub fn host_firewall(
     }
     // Where NAT sends the flow, also when a later hook drops it (the listener there still matters
     // for every other blocker, and the drop is already a cause).
-    let nat = accepted
-        .iter()
-        .copied()
-        .chain(inbound.iter())
-        .find_map(|o| o.nat.clone())
-        .map(|(a, p, r)| (a, p, r.describe()));
-    if let Some((a, p, r)) = &nat {
+    let mut nats: Vec<(IpAddr, u16, String)> = Vec::new();
+    for (a, p, r) in accepted.iter().copied().chain(inbound.iter()).filter_map(|o| o.nat.as_ref()) {
+        if !nats.iter().any(|(na, np, _)| na == a && np == p) {
+            nats.push((*a, *p, r.describe()));
+        }
+    }
+    for (a, p, r) in &nats {
         evidence.push(format!("NAT in PREROUTING: {flow} to {local} goes to {a}:{p} ({r})"));
+    }
+    if nats.len() > 1 {
+        evidence.push(format!(
+            "the rules spread new connections over {} endpoints (statistic): each is judged",
+            nats.len()
+        ));
     }
     let unmodeled_matters = !nf.unmodeled.is_empty() && !accepted.is_empty();
     let status = if !causes.is_empty() || !after_handshake.is_empty() || !forward_causes.is_empty() {
@@ -344,11 +351,18 @@ pub fn host_firewall(
     };
     checks.push(check(id, status, summary.clone()).with_evidence(evidence));
 
-    // The SYN-ACK (or UDP answer) on its way out, through OUTPUT, to the accepted clients.
-    let accepted_set = union(&accepted, family);
-    if !accepted_set.is_empty() {
-        let reply =
-            Packet { reply: true, tcp_flags: 2 | 16, ..after_nat(&pkt, nat.as_ref().map(|(a, p, _)| (*a, *p))) };
+    // The SYN-ACK (or UDP answer) on its way out, through OUTPUT (FORWARD from a container), to
+    // the accepted clients of each place NAT sends them.
+    let mut answering: Vec<(Option<(IpAddr, u16)>, AddrSet)> = Vec::new();
+    for o in &accepted {
+        let to = o.nat.as_ref().map(|(a, p, _)| (*a, *p));
+        match answering.iter_mut().find(|(t, _)| *t == to) {
+            Some((_, set)) => *set = set.union(&o.clients),
+            None => answering.push((to, o.clients.clone())),
+        }
+    }
+    for (to, accepted_set) in answering {
+        let reply = Packet { reply: true, tcp_flags: 2 | 16, ..after_nat(&pkt, to) };
         let out = cx.evaluate(&reply, &accepted_set);
         // A container's replies are forwarded back (FORWARD); the host's own leave by OUTPUT.
         let way = if reply.is_local(&reply.local) { "OUTPUT" } else { "FORWARD" };
@@ -395,5 +409,5 @@ pub fn host_firewall(
     }
     let hop_status = checks.iter().map(|c| c.status).find(|s| *s == CheckStatus::Fail).unwrap_or(status);
     let hop = Hop::new("host-firewall", "netfilter", hop_status, checks[0].summary.clone());
-    FirewallOutcome { checks, causes, hop, nat, after_handshake, forward_causes }
+    FirewallOutcome { checks, causes, hop, nats, after_handshake, forward_causes }
 }

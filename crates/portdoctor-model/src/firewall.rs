@@ -160,6 +160,9 @@ pub enum Match {
     CtOrigDstPort(Neg<Vec<(u16, u16)>>),
     /// The packet's direction in its connection (`--ctdir ORIGINAL` = true).
     CtDirOriginal(Neg<bool>),
+    /// Load balancing: `-m statistic --mode random|nth …` picks some new connections and not
+    /// others. Both ways are real (kube-proxy spreads a Service over its endpoints this way).
+    Statistic(String),
     /// ICMP or ICMPv6 message types, any code (`--icmpv6-type neighbour-solicitation`, nft
     /// `icmpv6 type nd-neighbor-solicit`); implies the protocol.
     IcmpType(Neg<Vec<u8>>),

@@ -355,7 +355,15 @@ fn parse_rule(file: &str, line_no: usize, text: &str, w: &[Cow<'_, str>]) -> Res
             "-m" => {
                 let module = arg(i)?;
                 i += 2;
-                if !MODELED_MODULES.contains(&module) {
+                if module == "statistic" {
+                    let mut text = String::from("-m statistic");
+                    while i < w.len() && !is_top(&w[i]) {
+                        text.push(' ');
+                        text.push_str(&w[i]);
+                        i += 1;
+                    }
+                    matches.push(Match::Statistic(text));
+                } else if !MODELED_MODULES.contains(&module) {
                     // Keep the whole module with its options as one unknown match.
                     let mut text = format!("{}-m {module}", if neg { "! " } else { "" });
                     while i < w.len() && !is_top(&w[i]) {

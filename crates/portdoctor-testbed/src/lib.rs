@@ -163,8 +163,8 @@ pub struct Testbed {
     pub client: String,
     pub edge: String,
     pub instance: String,
-    /// A container namespace, once `add_container` made it.
-    pub container: Option<String>,
+    /// The container namespaces `add_container` made, in order.
+    pub containers: Vec<String>,
     scripts: PathBuf,
     children: Vec<Child>,
 }
@@ -183,7 +183,7 @@ impl Testbed {
             client: format!("{base}c"),
             edge: format!("{base}e"),
             instance: format!("{base}i"),
-            container: None,
+            containers: vec![],
             scripts,
             children: vec![],
         };
@@ -320,33 +320,40 @@ impl Testbed {
     }
 
     /// What Docker sets up for `docker run -p 8080:80` with `bip 10.88.0.1/24`: a bridge docker0
-    /// in the instance, a container namespace whose eth0 (10.88.0.2) is a veth paired with a port
-    /// of the bridge, the default route via the bridge, and ip_forward on. The NAT and FORWARD
-    /// rules are the caller's (`iptables_restore`), as Docker writes them. Returns the
-    /// container namespace's name.
+    /// in the instance, a container namespace whose eth0 (10.88.0.2, then .3, … for later
+    /// containers) is a veth paired with a port of the bridge, the default route via the bridge,
+    /// and ip_forward on. The NAT and FORWARD rules are the caller's (`iptables_restore`), as
+    /// Docker writes them. Returns the container namespace's name.
     pub fn add_container(&mut self) -> io::Result<String> {
-        // `pd<pid>x<n>k`, beside the testbed's c, e and i.
-        let k = format!("{}k", self.instance.trim_end_matches('i'));
+        let n = self.containers.len();
+        // `pd<pid>x<n>k`, `…k1`, … beside the testbed's c, e and i.
+        let k =
+            format!("{}k{}", self.instance.trim_end_matches('i'), if n == 0 { String::new() } else { n.to_string() });
         let i = self.instance.clone();
+        let veth = format!("veth3f2a9c{}", n + 1);
+        let addr = format!("10.88.0.{}/24", n + 2);
         ip(&["netns", "add", &k])?;
-        self.container = Some(k.clone());
+        self.containers.push(k.clone());
         ip(&["-n", &k, "link", "set", "lo", "up"])?;
-        ip(&["-n", &i, "link", "add", "docker0", "type", "bridge"])?;
-        ip(&["-n", &i, "addr", "add", "10.88.0.1/24", "dev", "docker0"])?;
-        ip(&["link", "add", "veth3f2a9c1", "netns", &i, "type", "veth", "peer", "name", "eth0", "netns", &k])?;
-        ip(&["-n", &i, "link", "set", "veth3f2a9c1", "master", "docker0"])?;
-        ip(&["-n", &k, "addr", "add", &format!("{CONTAINER_V4}/24"), "dev", "eth0"])?;
-        for (ns, dev) in [(i.as_str(), "docker0"), (i.as_str(), "veth3f2a9c1"), (k.as_str(), "eth0")] {
+        if n == 0 {
+            ip(&["-n", &i, "link", "add", "docker0", "type", "bridge"])?;
+            ip(&["-n", &i, "addr", "add", "10.88.0.1/24", "dev", "docker0"])?;
+            ip(&["-n", &i, "link", "set", "docker0", "up"])?;
+            self.instance_sysctl("net.ipv4.ip_forward=1")?;
+        }
+        ip(&["link", "add", &veth, "netns", &i, "type", "veth", "peer", "name", "eth0", "netns", &k])?;
+        ip(&["-n", &i, "link", "set", &veth, "master", "docker0"])?;
+        ip(&["-n", &k, "addr", "add", &addr, "dev", "eth0"])?;
+        for (ns, dev) in [(i.as_str(), veth.as_str()), (k.as_str(), "eth0")] {
             ip(&["-n", ns, "link", "set", dev, "up"])?;
         }
         ip(&["-n", &k, "route", "add", "default", "via", "10.88.0.1"])?;
-        self.instance_sysctl("net.ipv4.ip_forward=1")?;
         Ok(k)
     }
 
-    /// Deletes the container's namespace (the container stopped) and leaves its rules behind.
+    /// Deletes the last container's namespace (the container stopped) and leaves its rules behind.
     pub fn remove_container(&mut self) -> io::Result<()> {
-        match self.container.take() {
+        match self.containers.pop() {
             Some(k) => ip(&["netns", "del", &k]),
             None => Ok(()),
         }
@@ -565,7 +572,7 @@ impl Drop for Testbed {
             let _ = child.kill();
             let _ = child.wait();
         }
-        for ns in [&self.client, &self.edge, &self.instance].into_iter().chain(self.container.as_ref()) {
+        for ns in [&self.client, &self.edge, &self.instance].into_iter().chain(self.containers.iter()) {
             let _ = Command::new("ip").args(["netns", "del", ns]).output();
         }
         let _ = std::fs::remove_dir_all(&self.scripts);

@@ -89,7 +89,7 @@ fn app_on_the_containers_loopback_is_refused() {
 fn container_app_listens_on_another_port_than_the_mapping() {
     // `-p 8080:80` while the app listens on 3000: the classic wrong mapping.
     let mut tb = docker("", None);
-    let k = tb.container.clone().unwrap();
+    let k = tb.containers[0].clone();
     tb.listen_in(&k, &Listen { name: Some("node".into()), ..Listen::tcp("0.0.0.0", 3000) }).unwrap();
     assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Refused);
     let (code, r) = host(&tb, &["--port", "8080"]);
@@ -247,5 +247,49 @@ fn native_nftables_rule_on_the_original_port_and_a_mark() {
     assert_eq!(codes(&r), ["HOST_FIREWALL_DROP"], "{r:#}");
     assert!(r["verdict"]["causes"][0]["evidence"][0].as_str().unwrap().contains("table user chain screen"), "{r:#}");
     let (code, r) = host(&tb, &["--port", "8080", "--from", "192.0.2.7"]);
+    assert_eq!(code, 0, "{r:#}");
+}
+
+#[test]
+fn nodeport_spread_over_two_pods_one_not_listening() {
+    // kube-proxy with two endpoints: `statistic --mode random` sends each new connection to one
+    // of them. One pod answers, the other listens on the wrong port: some connections fail.
+    let mut tb = Testbed::new().unwrap();
+    let first = tb.add_container().unwrap();
+    let second = tb.add_container().unwrap();
+    let rules = format!(
+        "*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-SVC-ABCDEF - [0:0]
+:KUBE-SEP-111111 - [0:0]
+:KUBE-SEP-222222 - [0:0]
+-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES
+-A KUBE-SERVICES -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
+-A KUBE-NODEPORTS -p tcp -m comment --comment \"default/web\" -m tcp --dport 30080 -j KUBE-SVC-ABCDEF
+-A KUBE-SVC-ABCDEF -m comment --comment \"default/web -> {CONTAINER_V4}:80\" -m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-111111
+-A KUBE-SVC-ABCDEF -m comment --comment \"default/web -> 10.88.0.3:80\" -j KUBE-SEP-222222
+-A KUBE-SEP-111111 -p tcp -m comment --comment \"default/web\" -m tcp -j DNAT --to-destination {CONTAINER_V4}:80
+-A KUBE-SEP-222222 -p tcp -m comment --comment \"default/web\" -m tcp -j DNAT --to-destination 10.88.0.3:80
+COMMIT
+"
+    );
+    tb.iptables_restore(&rules, false).unwrap();
+    tb.listen_in(&first, &Listen { name: Some("web".into()), ..Listen::tcp("0.0.0.0", 80) }).unwrap();
+    tb.listen_in(&second, &Listen { name: Some("web".into()), ..Listen::tcp("0.0.0.0", 8000) }).unwrap();
+    let wires: Vec<Wire> = (0..16).map(|_| tb.connect(PUBLIC_V4, 30080, "tcp").unwrap()).collect();
+    assert!(wires.contains(&Wire::Open) && wires.contains(&Wire::Refused), "the kernel spreads them: {wires:?}");
+    let (code, r) = host(&tb, &["--port", "30080"]);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(codes(&r), ["NOT_LISTENING"], "{r:#}");
+    let message = r["verdict"]["causes"][0]["message"].as_str().unwrap();
+    assert!(message.starts_with("For the connections sent to 10.88.0.3:80 (endpoint 2 of 2"), "{message}");
+    // Both pods answering: reachable.
+    tb.listen_in(&second, &Listen::tcp("0.0.0.0", 80)).unwrap();
+    let (code, r) = host(&tb, &["--port", "30080"]);
     assert_eq!(code, 0, "{r:#}");
 }
