@@ -193,3 +193,46 @@ fn a_rule_on_one_client_port_is_an_exception_not_an_unknown() {
     assert_eq!(out[0].port_exceptions.len(), 1, "{out:#?}");
     assert!(out[0].port_exceptions[0].starts_with("clients using source port 8080: dropped by"), "{out:#?}");
 }
+
+/// The ruleset firewalld 1.3 (Debian 12) generates at start, recorded with `nft -j list
+/// ruleset` from a real firewalld in a namespace: zone public, ssh and dhcpv6-client.
+fn firewalld() -> Netfilter {
+    let text = include_str!("../../../portdoctor-parse/tests/fixtures/firewalld-ruleset.json");
+    portdoctor_parse::nft::parse_ruleset("firewalld-ruleset.json", text).unwrap()
+}
+
+#[test]
+fn firewalld_generated_ruleset_decides_without_unknowns() {
+    let n = firewalld();
+    assert!(n.unmodeled.is_empty(), "{:?}", n.unmodeled);
+    assert_eq!(verdict(&n, &pkt(22), "198.51.100.7"), Verdict::Accept);
+    let Verdict::Reject(r, kind) = verdict(&n, &pkt(8080), "198.51.100.7") else { panic!() };
+    assert_eq!(
+        (r.table.as_str(), r.chain.as_str(), kind.as_str()),
+        ("firewalld", "filter_IN_public", "icmpx admin-prohibited")
+    );
+    let (owner, fix) = attribute_in(&n, &r, "tcp", 8080, Family::V4);
+    assert_eq!(owner, "firewalld (zone public)");
+    assert_eq!(fix[0], "firewall-cmd --zone=public --add-port=8080/tcp --permanent && firewall-cmd --reload");
+}
+
+#[test]
+fn firewalld_ipv6_reverse_path_check_follows_the_routes() {
+    let n = firewalld();
+    let v6 = |routes: Vec<(Cidr, String)>| Packet {
+        family: Family::V6,
+        local: "2001:db8:2::10".parse().unwrap(),
+        local_addrs: vec!["2001:db8:2::10".parse().unwrap()],
+        routes,
+        ..pkt(22)
+    };
+    let clients = AddrSet::internet(Family::V6);
+    // The route back to every client leaves by eth0, where they arrive: admitted.
+    let routed = v6(vec![("::/0".parse().unwrap(), "eth0".into())]);
+    let out = evaluate(&n, &routed, &clients);
+    assert!(out.iter().all(|o| o.verdict == Verdict::Accept), "{out:#?}");
+    // No route back by eth0 (the default leaves by eth1): `fib saddr . mark . iif oif missing drop`.
+    let asymmetric = v6(vec![("::/0".parse().unwrap(), "eth1".into())]);
+    let out = evaluate(&n, &asymmetric, &clients);
+    assert!(out.iter().all(|o| matches!(&o.verdict, Verdict::Drop(r) if r.chain == "filter_PREROUTING")), "{out:#?}");
+}
