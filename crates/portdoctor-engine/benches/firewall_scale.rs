@@ -8,7 +8,7 @@
 
 use portdoctor_engine::firewall::{Compiled, Packet};
 use portdoctor_model::addrset::AddrSet;
-use portdoctor_model::firewall::{AddrSetDef, Backend, FwFamily, Netfilter, ct};
+use portdoctor_model::firewall::{AddrSetDef, Backend, FwFamily, Netfilter};
 use portdoctor_model::net::Family;
 use std::fmt::Write;
 use std::time::Instant;
@@ -100,22 +100,7 @@ fn main() {
             members: Some(vec![format!("198.51.{i}.0/24").parse().unwrap()]),
         })
         .collect();
-    let pkt = |port: u16| Packet {
-        family: Family::V4,
-        proto: 6,
-        local: "10.0.1.10".parse().unwrap(),
-        local_port: port,
-        client_ports: (1024, 65535),
-        iface: Some("eth0".into()),
-        reply: false,
-        local_addrs: vec!["10.0.1.10".parse().unwrap()],
-        routes: vec![],
-        orig_dst: None,
-        from_host: false,
-        ct_state: ct::NEW,
-        tcp_flags: 2,
-        icmp_type: None,
-    };
+    let pkt = |port: u16| Packet::first(Family::V4, 6, "10.0.1.10".parse().unwrap(), port, Some("eth0".into()));
     let clients = AddrSet::internet(Family::V4);
     let t = Instant::now();
     let tables = portdoctor_parse::iptables::parse_save("bench", &text, Backend::IptablesNft, FwFamily::Ip).unwrap();

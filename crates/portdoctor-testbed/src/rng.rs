@@ -27,4 +27,9 @@ impl Rng {
     pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[self.below(items.len() as u64) as usize]
     }
+
+    /// One of `items` with this chance, else nothing (the same draws as `chance` then `pick`).
+    pub fn maybe<'a>(&mut self, percent: u64, items: &[&'a str]) -> &'a str {
+        if self.chance(percent) { self.pick(items) } else { "" }
+    }
 }

@@ -6,10 +6,12 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod common;
 use aws_config::BehaviorVersion;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::config::{Credentials, Region};
 use aws_sdk_ec2::types::{DomainType, Filter, InstanceType, IpPermission, IpRange, PortRange, RuleAction};
+use common::codes;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -205,13 +207,6 @@ fn portdoctor_env(endpoint: &str, region: &str, args: &[&str], env: &[(&str, &st
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     (out.status.code().unwrap_or(-1), report, stderr)
-}
-
-fn codes(r: &Value) -> Vec<String> {
-    r["verdict"]["causes"]
-        .as_array()
-        .map(|a| a.iter().map(|c| c["code"].as_str().unwrap().to_string()).collect())
-        .unwrap_or_default()
 }
 
 /// Asks live and from a snapshot; both must give `status` and `expect` causes (in order, as a

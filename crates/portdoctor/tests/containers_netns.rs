@@ -6,30 +6,19 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod common;
+use common::{bin, check, codes, host};
 use portdoctor_testbed::{CONTAINER_V4, Listen, PUBLIC_V4, Testbed, Wire, docker_rules};
-use serde_json::Value;
-use std::path::Path;
 
-fn bin() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_portdoctor"))
-}
-
-fn host(tb: &Testbed, args: &[&str]) -> (i32, Value) {
-    let mut argv = vec!["host", "--json"];
-    argv.extend_from_slice(args);
-    let out = tb.run_in_instance(bin(), &argv).unwrap();
-    let report: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.code().unwrap_or(-1), report)
-}
-
-fn codes(r: &Value) -> Vec<String> {
-    r["verdict"]["causes"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap().to_string()).collect()
-}
-
-fn check<'a>(r: &'a Value, id: &str) -> &'a Value {
-    r["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no check {id}: {r:#}"))
-}
+/// The start of kube-proxy's nat table: the built-in chains and its two entry chains.
+const KUBE_NAT_HEAD: &str = "*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-NODEPORTS - [0:0]
+";
 
 /// A testbed with a container, Docker's rules, and docker-proxy holding 8080 on the host as
 /// Docker's userland proxy does (external traffic never reaches it: PREROUTING DNAT comes first).
@@ -172,14 +161,7 @@ fn kubernetes_nodeport_through_kube_proxy_chains() {
     let mut tb = Testbed::new().unwrap();
     let k = tb.add_container().unwrap();
     let rules = format!(
-        "*nat
-:PREROUTING ACCEPT [0:0]
-:INPUT ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:POSTROUTING ACCEPT [0:0]
-:KUBE-SERVICES - [0:0]
-:KUBE-NODEPORTS - [0:0]
-:KUBE-MARK-MASQ - [0:0]
+        "{KUBE_NAT_HEAD}:KUBE-MARK-MASQ - [0:0]
 :KUBE-POSTROUTING - [0:0]
 :KUBE-EXT-ABCDEF - [0:0]
 :KUBE-SVC-ABCDEF - [0:0]
@@ -258,14 +240,7 @@ fn nodeport_spread_over_two_pods_one_not_listening() {
     let first = tb.add_container().unwrap();
     let second = tb.add_container().unwrap();
     let rules = format!(
-        "*nat
-:PREROUTING ACCEPT [0:0]
-:INPUT ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:POSTROUTING ACCEPT [0:0]
-:KUBE-SERVICES - [0:0]
-:KUBE-NODEPORTS - [0:0]
-:KUBE-SVC-ABCDEF - [0:0]
+        "{KUBE_NAT_HEAD}:KUBE-SVC-ABCDEF - [0:0]
 :KUBE-SEP-111111 - [0:0]
 :KUBE-SEP-222222 - [0:0]
 -A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES

@@ -7,14 +7,12 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod common;
+use common::{bin, check, codes};
 use portdoctor_testbed::{Listen, PUBLIC_V4, Testbed, Wire, docker_rules};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-fn bin() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_portdoctor"))
-}
 
 /// The instance with sshd on 22 (portdoctor not installed there); returns the client's key.
 fn instance(tb: &mut Testbed) -> PathBuf {
@@ -87,14 +85,6 @@ fn diagnose(tb: &Testbed, key: &Path, extra: &[&str], env: &[(&str, &str)]) -> (
     });
     eprintln!("time to verdict: {secs:.2} s ({})", report["verdict"]["summary"]);
     (out.status.code().unwrap_or(-1), report, secs)
-}
-
-fn codes(r: &Value) -> Vec<String> {
-    r["verdict"]["causes"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap().to_string()).collect()
-}
-
-fn check<'a>(r: &'a Value, id: &str) -> &'a Value {
-    r["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no check {id}: {r:#}"))
 }
 
 fn aws_env(url: &str) -> Vec<(&str, &str)> {

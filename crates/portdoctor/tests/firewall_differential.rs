@@ -61,16 +61,11 @@ fn to_v6(rules: &str) -> String {
 /// mark set by one rule and tested by a later one).
 fn docker_user_rule(rng: &mut Rng) -> String {
     let mut r = String::from("-A DOCKER-USER");
-    if rng.chance(40) {
-        r += rng.pick(&[
-            " -s 198.51.100.2/32",
-            " ! -s 198.51.100.3/32",
-            " -s 192.0.2.0/24",
-            " -m set --match-set sa src",
-        ]);
-    }
-    if rng.chance(50) {
-        r += rng.pick(&[
+    r += rng
+        .maybe(40, &[" -s 198.51.100.2/32", " ! -s 198.51.100.3/32", " -s 192.0.2.0/24", " -m set --match-set sa src"]);
+    r += rng.maybe(
+        50,
+        &[
             " -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL",
             " -p tcp -m conntrack --ctorigdstport 8081",
             " -m conntrack --ctorigdst 10.0.1.10/32",
@@ -78,14 +73,10 @@ fn docker_user_rule(rng: &mut Rng) -> String {
             " -p tcp -m tcp --dport 81",
             " -m conntrack --ctstate RELATED,ESTABLISHED",
             " -m conntrack --ctstate NEW,DNAT",
-        ]);
-    }
-    if rng.chance(25) {
-        r += rng.pick(&[" -i eth0", " -o docker0", " ! -o docker0", " -i docker0"]);
-    }
-    if rng.chance(25) {
-        r += rng.pick(&[" -m mark --mark 0x1/0x1", " -m mark ! --mark 0x1/0x1"]);
-    }
+        ],
+    );
+    r += rng.maybe(25, &[" -i eth0", " -o docker0", " ! -o docker0", " -i docker0"]);
+    r += rng.maybe(25, &[" -m mark --mark 0x1/0x1", " -m mark ! --mark 0x1/0x1"]);
     let reset = if r.contains("-p tcp") { " -j REJECT --reject-with tcp-reset" } else { " -j REJECT" };
     r += rng.pick(&[
         " -j ACCEPT",
@@ -122,22 +113,19 @@ fn published_nft(rng: &mut Rng) -> String {
     let mut rules = String::new();
     for _ in 0..1 + rng.below(3) {
         let mut r = String::from("    ");
-        if rng.chance(40) {
-            r += rng.pick(&["ip saddr 198.51.100.2 ", "ip saddr != 198.51.100.3 ", "ip saddr @sa "]);
-        }
-        if rng.chance(50) {
-            r += rng.pick(&[
+        r += rng.maybe(40, &["ip saddr 198.51.100.2 ", "ip saddr != 198.51.100.3 ", "ip saddr @sa "]);
+        r += rng.maybe(
+            50,
+            &[
                 "meta l4proto tcp ct original proto-dst 8080 ",
                 "meta l4proto tcp ct original proto-dst 8081 ",
                 "ct original ip daddr 10.0.1.10 ",
                 "tcp dport 80 ",
                 "oifname \"docker0\" ",
                 "ct direction original ",
-            ]);
-        }
-        if rng.chance(30) {
-            r += rng.pick(&["meta mark & 0x2 == 0x2 ", "meta mark 0x2 "]);
-        }
+            ],
+        );
+        r += rng.maybe(30, &["meta mark & 0x2 == 0x2 ", "meta mark 0x2 "]);
         r += rng.pick(&["accept", "drop", "drop", "reject", "return", "counter"]);
         rules += &(r + "\n");
     }
@@ -155,8 +143,9 @@ fn rule(rng: &mut Rng, chain: &str, jumps: &[&str]) -> String {
     } else if rng.chance(10) {
         r += " -p udp";
     }
-    if rng.chance(35) {
-        r += rng.pick(&[
+    r += rng.maybe(
+        35,
+        &[
             " -s 198.51.100.2/32",
             " -s 198.51.100.3/32",
             " -s 198.51.100.0/24",
@@ -165,28 +154,30 @@ fn rule(rng: &mut Rng, chain: &str, jumps: &[&str]) -> String {
             " -m set --match-set sa src",
             " -m set ! --match-set sb src",
             " -s 192.0.2.0/24",
-        ]);
+        ],
+    );
+    if tcp {
+        r += rng.maybe(
+            50,
+            &[
+                " -m tcp --dport 8080",
+                " -m tcp --dport 8081",
+                " -m multiport --dports 8080,9000:9100",
+                " -m tcp ! --dport 8080",
+                " -m tcp --dport 8000:8085",
+            ],
+        );
     }
-    if tcp && rng.chance(50) {
-        r += rng.pick(&[
-            " -m tcp --dport 8080",
-            " -m tcp --dport 8081",
-            " -m multiport --dports 8080,9000:9100",
-            " -m tcp ! --dport 8080",
-            " -m tcp --dport 8000:8085",
-        ]);
-    }
-    if rng.chance(20) {
-        r += rng.pick(&[" -i eth0", " -i lo", " -i eth+", " ! -i eth0"]);
-    }
-    if rng.chance(15) {
-        r += rng.pick(&[
+    r += rng.maybe(20, &[" -i eth0", " -i lo", " -i eth+", " ! -i eth0"]);
+    r += rng.maybe(
+        15,
+        &[
             " -m conntrack --ctstate NEW",
             " -m conntrack --ctstate RELATED,ESTABLISHED",
             " -m conntrack --ctstate INVALID",
             " -m state --state NEW,ESTABLISHED",
-        ]);
-    }
+        ],
+    );
     if tcp && rng.chance(10) {
         r += " -m tcp --syn";
     }
@@ -230,13 +221,14 @@ fn ruleset(rng: &mut Rng) -> String {
         ]);
     }
     s += "COMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n";
-    if rng.chance(30) {
-        s += rng.pick(&[
+    s += rng.maybe(
+        30,
+        &[
             "-A PREROUTING -p tcp -m tcp --dport 8081 -j REDIRECT --to-ports 9090\n",
             "-A PREROUTING -p tcp -m tcp --dport 8081 -j REDIRECT --to-ports 9091\n",
             "-A PREROUTING -s 198.51.100.3/32 -p tcp -m tcp --dport 8080 -j REDIRECT --to-ports 9090\n",
-        ]);
-    }
+        ],
+    );
     s + "COMMIT\n"
 }
 
@@ -244,8 +236,9 @@ fn ruleset(rng: &mut Rng) -> String {
 fn nft_rule(rng: &mut Rng, jumps: &[&str]) -> String {
     let mut r = String::from("    ");
     let tcp = rng.chance(60);
-    if rng.chance(35) {
-        r += rng.pick(&[
+    r += rng.maybe(
+        35,
+        &[
             "ip saddr 198.51.100.2 ",
             "ip saddr 198.51.100.3 ",
             "ip saddr 198.51.100.0/24 ",
@@ -254,8 +247,8 @@ fn nft_rule(rng: &mut Rng, jumps: &[&str]) -> String {
             "ip saddr @sa ",
             "ip saddr != @sb ",
             "ip saddr 192.0.2.0/24 ",
-        ]);
-    }
+        ],
+    );
     if tcp {
         r += rng.pick(&[
             "tcp dport 8080 ",
@@ -268,12 +261,8 @@ fn nft_rule(rng: &mut Rng, jumps: &[&str]) -> String {
     } else if rng.chance(10) {
         r += "meta l4proto udp ";
     }
-    if rng.chance(20) {
-        r += rng.pick(&["iifname \"eth0\" ", "iifname \"lo\" ", "iifname \"eth*\" ", "iifname != \"eth0\" "]);
-    }
-    if rng.chance(15) {
-        r += rng.pick(&["ct state new ", "ct state established,related ", "ct state invalid "]);
-    }
+    r += rng.maybe(20, &["iifname \"eth0\" ", "iifname \"lo\" ", "iifname \"eth*\" ", "iifname != \"eth0\" "]);
+    r += rng.maybe(15, &["ct state new ", "ct state established,related ", "ct state invalid "]);
     if tcp && rng.chance(10) {
         r += "tcp flags & (fin|syn|rst|ack) == syn ";
     }

@@ -3,22 +3,9 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod common;
+use common::{codes, host};
 use portdoctor_testbed::{INSTANCE_V6, Listen, PUBLIC_V4, Testbed, Wire};
-use serde_json::Value;
-use std::path::Path;
-
-fn host(tb: &Testbed, args: &[&str]) -> (i32, Value) {
-    let mut argv = vec!["host", "--json"];
-    argv.extend_from_slice(args);
-    let out = tb.run_in_instance(Path::new(env!("CARGO_BIN_EXE_portdoctor")), &argv).unwrap();
-    let r =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.code().unwrap(), r)
-}
-
-fn codes(r: &Value) -> Vec<String> {
-    r["verdict"]["causes"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap().to_string()).collect()
-}
 
 fn filter(rules: &str, input_policy: &str, output_policy: &str) -> String {
     format!(

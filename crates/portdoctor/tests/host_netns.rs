@@ -3,32 +3,11 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod common;
+use common::{bin, codes, host};
 use portdoctor_testbed::{INSTANCE_V6, Listen, PRIVATE_V4, PUBLIC_V4, SECOND_V4, Testbed, Wire};
 use serde_json::Value;
 use std::path::Path;
-
-fn bin() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_portdoctor"))
-}
-
-/// `portdoctor host ARGS --json` in the instance: (exit code, report).
-fn host(tb: &Testbed, args: &[&str]) -> (i32, Value) {
-    let mut argv = vec!["host", "--json"];
-    argv.extend_from_slice(args);
-    let out = tb.run_in_instance(bin(), &argv).expect("run portdoctor");
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), report)
-}
-
-fn codes(r: &Value) -> Vec<String> {
-    r["verdict"]["causes"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap().to_string()).collect()
-}
 
 fn status(r: &Value) -> &str {
     r["verdict"]["status"].as_str().unwrap()

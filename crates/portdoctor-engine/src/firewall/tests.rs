@@ -11,20 +11,8 @@ fn nf(save: &str) -> Netfilter {
 
 fn pkt(port: u16) -> Packet {
     Packet {
-        family: Family::V4,
-        proto: 6,
-        local: "10.0.1.10".parse().unwrap(),
-        local_port: port,
-        client_ports: (1024, 65535),
-        iface: Some("eth0".into()),
-        reply: false,
         local_addrs: vec!["10.0.1.10".parse().unwrap(), "127.0.0.1".parse().unwrap()],
-        routes: vec![],
-        orig_dst: None,
-        from_host: false,
-        ct_state: ct::NEW,
-        tcp_flags: 2,
-        icmp_type: None,
+        ..Packet::first(Family::V4, 6, "10.0.1.10".parse().unwrap(), port, Some("eth0".into()))
     }
 }
 
