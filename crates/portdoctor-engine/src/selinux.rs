@@ -1,7 +1,9 @@
 //! SELinux, exactly as far as it reaches: it checks `bind()` (name_bind) and outgoing
-//! `connect()` (name_connect), not packets to a socket that already listens (unless SECMARK or
-//! labeled networking rules exist, which the firewall layer would show). So it is blamed only
-//! when nothing listens and the audit log shows the service's bind to this port denied.
+//! `connect()` (name_connect), not packets to a socket that already listens — unless SECMARK
+//! rules label packets (labeled networking): then it also checks that the listener's domain may
+//! `recv` them (selinux_sock_rcv_skb_compat), so a listening port can still be starved. So it is
+//! blamed for a bind only when nothing listens and the audit log shows that bind denied, and for
+//! a listening port only as a warning naming the SECMARK rules and any `recv` denials.
 
 use portdoctor_model::host::{HostEvidence, Selinux, SelinuxMode};
 use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Knowledge, Layer, Proto};
@@ -40,6 +42,20 @@ fn mode_text(s: &Selinux) -> String {
     }
 }
 
+/// The rules that label packets for SELinux (iptables SECMARK/CONNSECMARK, nft `secmark`).
+fn secmark_rules(ev: &HostEvidence) -> Vec<String> {
+    let Some(nf) = ev.netfilter.known() else { return vec![] };
+    nf.tables
+        .iter()
+        .flat_map(|t| t.chains.iter().flat_map(move |c| c.rules.iter().map(move |r| (t, c, r))))
+        .filter(|(_, _, r)| r.text.contains("SECMARK") || r.text.contains("secmark"))
+        .take(5)
+        .map(|(t, c, r)| {
+            format!("{} table {} chain {}: {} (labels packets for SELinux)", t.backend.name(), t.name, c.name, r.text)
+        })
+        .collect()
+}
+
 /// The SELinux check for this port, and `SELINUX_BIND_DENIED` when it explains why nothing listens.
 pub fn judge(ev: &HostEvidence, proto: Proto, port: u16, listening: bool) -> (Check, Option<Cause>) {
     let s = match &ev.selinux {
@@ -65,6 +81,35 @@ pub fn judge(ev: &HostEvidence, proto: Proto, port: u16, listening: bool) -> (Ch
         .unwrap_or_default();
     let enforced: Vec<_> = denials.iter().filter(|a| !a.permissive).collect();
     let drifting = s.at_boot.is_some_and(|b| b != s.mode);
+    if listening && s.mode == SelinuxMode::Enforcing {
+        let labeled = secmark_rules(ev);
+        if !labeled.is_empty() {
+            let recv: Vec<String> = s
+                .denials
+                .known()
+                .into_iter()
+                .flatten()
+                .filter(|a| a.permission.split_whitespace().any(|p| p == "recv") && !a.permissive)
+                .map(|a| format!("{} (audit-avc.txt)", a.line))
+                .collect();
+            evidence.extend(labeled);
+            let seen = recv.len();
+            evidence.extend(recv);
+            evidence.push(
+                "with SECMARK, SELinux checks `packet recv` for the listening domain: find denials with `ausearch -m avc -ts recent | grep recv`".to_string(),
+            );
+            let summary = if seen > 0 {
+                format!(
+                    "SELinux labels packets here (SECMARK) and denied {seen} packet receive(s): it may be dropping {proto}/{port} to the listener"
+                )
+            } else {
+                format!(
+                    "SELinux labels packets here (SECMARK): besides bind(), it checks each packet the listener on {proto}/{port} receives"
+                )
+            };
+            return (check(CheckStatus::Warn, summary).with_evidence(evidence), None);
+        }
+    }
     if listening {
         // Never blamed for a port that listens: bind() already succeeded.
         let mut summary = format!(
@@ -141,6 +186,40 @@ mod tests {
             }]),
         }));
         ev
+    }
+
+    #[test]
+    fn secmark_rules_make_a_listening_port_a_warning_with_the_recv_denials() {
+        let mut ev = with(SelinuxMode::Enforcing, SelinuxMode::Enforcing, false, "http_port_t");
+        let save = "*security\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport 8080 -j SECMARK --selctx system_u:object_r:http_packet_t:s0\nCOMMIT\n";
+        let tables = portdoctor_parse::iptables::parse_save(
+            "t",
+            save,
+            portdoctor_model::firewall::Backend::IptablesNft,
+            portdoctor_model::firewall::FwFamily::Ip,
+        )
+        .unwrap();
+        assert_eq!(tables[0].chains[0].rules[0].action, portdoctor_model::firewall::Action::Continue);
+        ev.netfilter = Knowledge::Known(portdoctor_model::firewall::Netfilter { tables, ..Default::default() });
+        if let Knowledge::Known(Some(s)) = &mut ev.selinux {
+            s.denials = Knowledge::Known(vec![AvcDenial {
+                permission: "recv".into(),
+                comm: Some("java".into()),
+                pid: Some(9),
+                port: None,
+                domain: "tomcat_t".into(),
+                target_type: "http_packet_t".into(),
+                class: "packet".into(),
+                permissive: false,
+                time: None,
+                line: "avc: denied { recv } for pid=9 comm=\"java\" scontext=system_u:system_r:tomcat_t:s0 tcontext=system_u:object_r:http_packet_t:s0 tclass=packet".into(),
+            }]);
+        }
+        let (c, cause) = judge(&ev, Proto::Tcp, 8080, true);
+        assert!(cause.is_none());
+        assert_eq!(c.status, CheckStatus::Warn);
+        assert!(c.summary.contains("denied 1 packet receive"), "{}", c.summary);
+        assert!(c.evidence.iter().any(|e| e.contains("SECMARK --selctx")), "{:?}", c.evidence);
     }
 
     #[test]

@@ -400,8 +400,10 @@ fn parse_rule(file: &str, line_no: usize, text: &str, w: &[Cow<'_, str>]) -> Res
                             }
                             None => Action::Unknown(format!("-j MARK {}", opts.join(" "))),
                         },
-                        "LOG" | "NFLOG" | "ULOG" | "CONNMARK" | "TRACE" | "AUDIT" | "CLASSIFY" | "TCPMSS" | "DSCP"
-                        | "TOS" | "TTL" | "HL" | "CHECKSUM" => Action::Continue,
+                        // SECMARK/CONNSECMARK label packets for SELinux (judged by the SELinux
+                        // layer); for netfilter they go on like LOG.
+                        "LOG" | "NFLOG" | "ULOG" | "CONNMARK" | "SECMARK" | "CONNSECMARK" | "TRACE" | "AUDIT"
+                        | "CLASSIFY" | "TCPMSS" | "DSCP" | "TOS" | "TTL" | "HL" | "CHECKSUM" => Action::Continue,
                         "NOTRACK" => Action::Notrack,
                         "CT" if opts.contains(&"--notrack") => Action::Notrack,
                         "CT" => Action::Continue,
