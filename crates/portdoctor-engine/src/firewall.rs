@@ -7,7 +7,9 @@
 //! unknown, naming the rule.
 
 use portdoctor_model::addrset::AddrSet;
-use portdoctor_model::firewall::{Action, Backend, Chain, FwFamily, Hook, Match, Netfilter, Rule, Table, ct};
+use portdoctor_model::firewall::{
+    Action, Backend, Chain, FwFamily, Hook, MapKey, MapVal, Match, Netfilter, Rule, Table, ct,
+};
 use portdoctor_model::net::{Cidr, Family, is_loopback};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -287,6 +289,10 @@ fn ports_tri(ranges: &[(u16, u16)], lo: u16, hi: u16) -> Tri {
     }
 }
 
+fn tri(b: bool) -> Tri {
+    if b { Tri::Yes } else { Tri::No }
+}
+
 fn neg(t: Tri, negated: bool) -> Tri {
     match (t, negated) {
         (Tri::Yes, true) => Tri::No,
@@ -555,8 +561,92 @@ impl<'a> Ctx<'a> {
                 }
                 out
             }
+            Action::Vmap { key, elements } => me.vmap(chain, i, rule, key, elements, hit, depth),
             Action::Unknown(t) => end(Flow::Unknown(r(), t.clone())),
         }
+    }
+
+    /// A verdict map: each element takes the clients whose packet matches its key and applies
+    /// its verdict; the rest go on down the chain (no element, no verdict). With `numgen random`
+    /// every element takes some connections: all are followed.
+    #[allow(clippy::too_many_arguments)]
+    fn vmap(
+        &self,
+        chain: &'a Chain,
+        i: usize,
+        rule: &Rule,
+        key: &[MapKey],
+        elements: &[(Vec<MapVal>, Action)],
+        hit: AddrSet,
+        depth: usize,
+    ) -> Vec<Part> {
+        let random = key.iter().find_map(|k| match k {
+            MapKey::Random(m) => Some(*m),
+            _ => None,
+        });
+        let mut out = Vec::new();
+        let mut rest = hit.clone();
+        let mut numbers = Vec::new();
+        for (vals, action) in elements {
+            let mut set = if random.is_some() { hit.clone() } else { rest.clone() };
+            let mut fixed = Tri::Yes;
+            for (k, v) in key.iter().zip(vals) {
+                let t = match (k, v) {
+                    (MapKey::L4Proto, MapVal::Proto(p)) => tri(*p == self.pkt.proto),
+                    (MapKey::DstPort, MapVal::Ports(a, b)) if !self.pkt.reply => {
+                        ports_tri(&[(*a, *b)], self.local_port, self.local_port)
+                    }
+                    (MapKey::SrcPort, MapVal::Ports(a, b)) if self.pkt.reply => {
+                        ports_tri(&[(*a, *b)], self.local_port, self.local_port)
+                    }
+                    (MapKey::DstPort | MapKey::SrcPort, MapVal::Ports(a, b)) => {
+                        ports_tri(&[(*a, *b)], self.pkt.client_ports.0, self.pkt.client_ports.1)
+                    }
+                    (MapKey::Daddr, MapVal::Addr(c)) if !self.pkt.reply => tri(c.contains(&self.local)),
+                    (MapKey::Saddr, MapVal::Addr(c)) if self.pkt.reply => tri(c.contains(&self.local)),
+                    (MapKey::Daddr | MapKey::Saddr, MapVal::Addr(c)) => {
+                        set = set.intersect(&cidr_set(self.pkt.family, std::slice::from_ref(c)));
+                        Tri::Yes
+                    }
+                    (MapKey::Iifname, MapVal::Iface(n)) => self.in_dev.matches(n, false),
+                    (MapKey::Oifname, MapVal::Iface(n)) => self.out_dev.matches(n, false),
+                    (MapKey::Random(_), MapVal::Number(n)) => {
+                        numbers.push(*n);
+                        Tri::Yes
+                    }
+                    _ => Tri::Maybe,
+                };
+                fixed = match (fixed, t) {
+                    (Tri::No, _) | (_, Tri::No) => Tri::No,
+                    (Tri::Maybe, _) | (_, Tri::Maybe) => Tri::Maybe,
+                    _ => Tri::Yes,
+                };
+            }
+            if fixed == Tri::No || set.is_empty() {
+                continue;
+            }
+            if random.is_none() {
+                rest = rest.minus(&set);
+            }
+            if fixed == Tri::Maybe {
+                let why = format!("a verdict map key this version cannot decide for the packet ({vals:?})");
+                let flow = Flow::Unknown(self.rule_ref(chain, i, rule), why);
+                out.push(Part { set, flow, mark: self.mark, fork: None });
+                continue;
+            }
+            let element =
+                Rule { matches: vec![], action: action.clone(), text: rule.text.clone(), comment: None, mark: None };
+            out.extend(self.act(chain, i, &element, set, depth));
+        }
+        // Numbers the generator can draw that no element takes: those connections go on too.
+        let uncovered = random.is_some_and(|m| (0..m).any(|n| !numbers.contains(&n)));
+        if random.is_none() || uncovered {
+            let go_on = if random.is_some() { hit } else { rest };
+            if !go_on.is_empty() {
+                out.extend(self.chain(chain, i + 1, go_on, depth));
+            }
+        }
+        out
     }
 }
 
@@ -859,12 +949,24 @@ impl<'a> Compiled<'a> {
 
 fn client_port_matches(nf: &Netfilter) -> (PortRanges, PortRanges) {
     let (mut inbound, mut back) = (Vec::new(), Vec::new());
-    for m in nf.tables.iter().flat_map(|t| t.chains.iter()).flat_map(|c| c.rules.iter()).flat_map(|r| r.matches.iter())
-    {
-        match m {
-            Match::SrcPort(n) => inbound.extend(n.value.iter().copied()),
-            Match::DstPort(n) => back.extend(n.value.iter().copied()),
-            _ => {}
+    for rule in nf.tables.iter().flat_map(|t| t.chains.iter()).flat_map(|c| c.rules.iter()) {
+        for m in &rule.matches {
+            match m {
+                Match::SrcPort(n) => inbound.extend(n.value.iter().copied()),
+                Match::DstPort(n) => back.extend(n.value.iter().copied()),
+                _ => {}
+            }
+        }
+        if let Action::Vmap { key, elements } = &rule.action {
+            for (vals, _) in elements {
+                for (k, v) in key.iter().zip(vals) {
+                    match (k, v) {
+                        (MapKey::SrcPort, MapVal::Ports(a, b)) => inbound.push((*a, *b)),
+                        (MapKey::DstPort, MapVal::Ports(a, b)) => back.push((*a, *b)),
+                        _ => {}
+                    }
+                }
+            }
         }
     }
     for v in [&mut inbound, &mut back] {

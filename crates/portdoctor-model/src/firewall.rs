@@ -189,8 +189,39 @@ pub enum Action {
     },
     /// The raw table's NOTRACK / CT --notrack: the packet becomes UNTRACKED.
     Notrack,
+    /// A verdict map (nft `vmap`): the packet's key picks an element's verdict; no element, no
+    /// verdict (the chain goes on).
+    Vmap {
+        key: Vec<MapKey>,
+        elements: Vec<(Vec<MapVal>, Action)>,
+    },
     /// A target the engine does not model (QUEUE, TPROXY, …).
     Unknown(String),
+}
+
+/// One part of a verdict map's key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MapKey {
+    L4Proto,
+    DstPort,
+    SrcPort,
+    Daddr,
+    Saddr,
+    Iifname,
+    Oifname,
+    /// `numgen random mod N`: load balancing over the elements (kube-proxy's nftables mode).
+    Random(u32),
+}
+
+/// An element's value for one key part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MapVal {
+    Proto(u8),
+    /// Inclusive.
+    Ports(u16, u16),
+    Addr(Cidr),
+    Iface(String),
+    Number(u32),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

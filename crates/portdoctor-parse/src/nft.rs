@@ -6,11 +6,12 @@
 
 use crate::ParseError;
 use portdoctor_model::firewall::{
-    Action, AddrSetDef, Backend, BaseInfo, Chain, FwFamily, Hook, MarkSet, Match, Neg, Netfilter, Rule, Table, ct,
-    icmp_type,
+    Action, AddrSetDef, Backend, BaseInfo, Chain, FwFamily, Hook, MapKey, MapVal, MarkSet, Match, Neg, Netfilter, Rule,
+    Table, ct, icmp_type,
 };
 use portdoctor_model::net::Cidr;
 use serde_json::Value;
+use std::collections::HashMap;
 
 fn family(s: &str) -> FwFamily {
     match s {
@@ -324,6 +325,100 @@ fn parse_match(m: &Value, out: &mut Vec<Match>) {
     out.push(unknown());
 }
 
+/// One part of a verdict map's key.
+fn map_key(k: &Value) -> Option<MapKey> {
+    if let Some(m) = k.get("meta").and_then(|m| m.get("key")).and_then(Value::as_str) {
+        return match m {
+            "l4proto" | "protocol" => Some(MapKey::L4Proto),
+            "iifname" => Some(MapKey::Iifname),
+            "oifname" => Some(MapKey::Oifname),
+            _ => None,
+        };
+    }
+    if let Some(p) = k.get("payload") {
+        let proto = p.get("protocol").and_then(Value::as_str)?;
+        return match (proto, p.get("field").and_then(Value::as_str)?) {
+            ("th" | "tcp" | "udp" | "sctp", "dport") => Some(MapKey::DstPort),
+            ("th" | "tcp" | "udp" | "sctp", "sport") => Some(MapKey::SrcPort),
+            ("ip" | "ip6", "daddr") => Some(MapKey::Daddr),
+            ("ip" | "ip6", "saddr") => Some(MapKey::Saddr),
+            _ => None,
+        };
+    }
+    let n = k.get("numgen")?;
+    (n.get("mode").and_then(Value::as_str) == Some("random"))
+        .then(|| n.get("mod").and_then(Value::as_u64).and_then(|m| u32::try_from(m).ok()))
+        .flatten()
+        .map(MapKey::Random)
+}
+
+/// An element's value for one key part (an address range gives several).
+fn map_vals(key: &MapKey, v: &Value) -> Option<Vec<MapVal>> {
+    Some(match key {
+        MapKey::L4Proto => vec![MapVal::Proto(
+            v.as_str().and_then(proto_of).or_else(|| v.as_u64().and_then(|n| u8::try_from(n).ok()))?,
+        )],
+        MapKey::DstPort | MapKey::SrcPort => ports_of(v)?.into_iter().map(|(a, b)| MapVal::Ports(a, b)).collect(),
+        MapKey::Daddr | MapKey::Saddr => cidr_of(v)?.into_iter().map(MapVal::Addr).collect(),
+        MapKey::Iifname | MapKey::Oifname => vec![MapVal::Iface(v.as_str()?.to_string())],
+        MapKey::Random(_) => vec![MapVal::Number(u32::try_from(v.as_u64()?).ok()?)],
+    })
+}
+
+/// A verdict as a map element holds it.
+fn map_verdict(v: &Value) -> Option<Action> {
+    let (k, val) = v.as_object()?.iter().next()?;
+    Some(match k.as_str() {
+        "accept" => Action::Accept,
+        "drop" => Action::Drop,
+        "return" => Action::Return,
+        "continue" => Action::Continue,
+        "jump" => Action::Jump(val.get("target")?.as_str()?.to_string()),
+        "goto" => Action::Goto(val.get("target")?.as_str()?.to_string()),
+        _ => return None,
+    })
+}
+
+/// `{"vmap": {"key": …, "data": "@map" | {"set": […]}}}` → the key and its elements; `None` for
+/// a key or element this version does not read (the rule is then unknown, never skipped).
+fn parse_vmap(val: &Value, maps: &HashMap<String, Vec<Value>>) -> Option<Action> {
+    let key_v = val.get("key")?;
+    let parts: Vec<&Value> = match key_v.get("concat").and_then(Value::as_array) {
+        Some(c) => c.iter().collect(),
+        None => vec![key_v],
+    };
+    let key: Vec<MapKey> = parts.into_iter().map(map_key).collect::<Option<_>>()?;
+    let data = val.get("data")?;
+    let elems: Vec<Value> = match data.as_str().and_then(|d| d.strip_prefix('@')) {
+        Some(name) => maps.get(name)?.clone(),
+        None => data.get("set")?.as_array()?.clone(),
+    };
+    let mut elements = Vec::new();
+    for e in &elems {
+        let pair = e.as_array()?;
+        let (kv, verdict) = (pair.first()?, map_verdict(pair.get(1)?)?);
+        let kv = kv.get("elem").and_then(|x| x.get("val")).unwrap_or(kv);
+        let vals: Vec<&Value> = match kv.get("concat").and_then(Value::as_array) {
+            Some(c) => c.iter().collect(),
+            None => vec![kv],
+        };
+        if vals.len() != key.len() {
+            return None;
+        }
+        // Every combination of the parts' values (an address range is several prefixes).
+        let mut combos: Vec<Vec<MapVal>> = vec![vec![]];
+        for (k, v) in key.iter().zip(vals) {
+            let options = map_vals(k, v)?;
+            combos = combos
+                .into_iter()
+                .flat_map(|c| options.iter().map(move |o| c.iter().cloned().chain([o.clone()]).collect()))
+                .collect();
+        }
+        elements.extend(combos.into_iter().map(|c| (c, verdict.clone())));
+    }
+    Some(Action::Vmap { key, elements })
+}
+
 /// `meta mark & MASK` → MASK: the left side of a masked mark match.
 fn mark_mask(left: &Value) -> Option<u32> {
     let and = left.get("&")?.as_array()?;
@@ -351,7 +446,7 @@ fn mark_set(val: &Value) -> Option<MarkSet> {
 }
 
 /// Statements: the verdict, or the non-terminal things rules also do.
-fn parse_rule_exprs(expr: &[Value]) -> (Vec<Match>, Action, Option<MarkSet>) {
+fn parse_rule_exprs(expr: &[Value], maps: &HashMap<String, Vec<Value>>) -> (Vec<Match>, Action, Option<MarkSet>) {
     let mut matches = Vec::new();
     let mut action = Action::Continue;
     let mut mark = None;
@@ -389,6 +484,7 @@ fn parse_rule_exprs(expr: &[Value]) -> (Vec<Match>, Action, Option<MarkSet>) {
                 }
             }
             "notrack" => action = Action::Notrack,
+            "vmap" => action = parse_vmap(val, maps).unwrap_or_else(|| Action::Unknown(compact(e))),
             "mangle"
                 if val.get("key").and_then(|k| k.get("meta")).and_then(|m| m.get("key"))
                     == Some(&Value::from("mark")) =>
@@ -458,6 +554,19 @@ pub fn parse_ruleset(file: &str, text: &str) -> Result<Netfilter, ParseError> {
         ParseError::new(file, "nftables", "expected {\"nftables\": [...]} as `nft -j list ruleset` prints")
     })?;
     let mut nf = Netfilter::default();
+    // Verdict maps by "family table", then name, for the rules that name them (`vmap @name`):
+    // kube-proxy keeps same-named maps in its `ip` and `ip6` tables.
+    let mut maps: HashMap<String, HashMap<String, Vec<Value>>> = HashMap::new();
+    for m in
+        list.iter().filter_map(|i| i.get("map")).filter(|m| m.get("map").and_then(Value::as_str) == Some("verdict"))
+    {
+        let at = |k: &str| m.get(k).and_then(Value::as_str);
+        if let (Some(f), Some(t), Some(n)) = (at("family"), at("table"), at("name")) {
+            let elems = m.get("elem").and_then(Value::as_array).cloned().unwrap_or_default();
+            maps.entry(format!("{f} {t}")).or_default().insert(n.to_string(), elems);
+        }
+    }
+    let no_maps = HashMap::new();
     let field = |i: usize, kind: &str, obj: &Value, key: &str| -> Result<String, ParseError> {
         obj.get(key)
             .and_then(Value::as_str)
@@ -503,7 +612,8 @@ pub fn parse_ruleset(file: &str, text: &str) -> Result<Netfilter, ParseError> {
                 .get("expr")
                 .and_then(Value::as_array)
                 .ok_or_else(|| ParseError::new(file, format!("nftables[{i}].rule.expr"), "missing"))?;
-            let (matches, action, mark) = parse_rule_exprs(expr);
+            let (matches, action, mark) =
+                parse_rule_exprs(expr, maps.get(&format!("{fam} {table}")).unwrap_or(&no_maps));
             let comment = r.get("comment").and_then(Value::as_str).map(str::to_string);
             let text = rule_text(expr, r.get("handle").and_then(Value::as_u64));
             let c = nf
@@ -545,6 +655,28 @@ mod tests {
     use super::*;
 
     const RULESET: &str = include_str!("../tests/fixtures/nft-ruleset.json");
+
+    #[test]
+    fn reads_kube_proxys_verdict_maps() {
+        let text = include_str!("../tests/fixtures/kube-proxy-nft-ruleset.json");
+        let nf = parse_ruleset("kube-proxy-nft-ruleset.json", text).unwrap();
+        let kp = nf.tables.iter().find(|t| t.name == "kube-proxy").unwrap();
+        let rule = |chain: &str| &kp.chains.iter().find(|c| c.name == chain).unwrap().rules[0];
+        assert_eq!(
+            rule("services").action,
+            Action::Vmap {
+                key: vec![MapKey::L4Proto, MapKey::DstPort],
+                elements: vec![(
+                    vec![MapVal::Proto(6), MapVal::Ports(30080, 30080)],
+                    Action::Goto("external-web".into())
+                )],
+            }
+        );
+        let Action::Vmap { key, elements } = &rule("service-web").action else { panic!() };
+        assert_eq!(key, &[MapKey::Random(2)]);
+        assert_eq!(elements.len(), 2);
+        assert_eq!(rule("mark-for-masquerade").mark, Some(MarkSet { mask: 0x4000, xor: 0x4000 }));
+    }
 
     #[test]
     fn reads_chains_rules_and_sets() {

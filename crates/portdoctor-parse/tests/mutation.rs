@@ -57,7 +57,8 @@ fn no_parser_panics_on_mutated_input() {
     let ex = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/host-loopback-only/");
     let read = |f: &str| std::fs::read(format!("{ex}{f}")).unwrap_or_default();
     let ipt = b"*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:ufw-user-input - [0:0]\n-A INPUT -j ufw-user-input\n-A ufw-user-input -p tcp -m multiport --dports 80,443 -m comment --comment \"web\" -j ACCEPT\n-A ufw-user-input -m iprange --src-range 10.0.0.1-10.0.0.9 -m set --match-set x src -j REJECT --reject-with tcp-reset\nCOMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 80 -j DNAT --to-destination 10.0.0.1:8080\n-A PREROUTING -j MARK --set-xmark 0x4000/0x4000\n-A PREROUTING -m mark ! --mark 0x4000/0x4000 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT --ctorigdstport 8080 --ctorigdst 10.0.0.0/8 --ctdir ORIGINAL -j RETURN\n-A PREROUTING -m statistic --mode random --probability 0.50000000000 -j RETURN\n-A PREROUTING -p icmp -m icmp --icmp-type 8 -j RETURN\nCOMMIT\n".to_vec();
-    let nft_json = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/nft-ruleset.json")).unwrap();
+    let fixture = |name: &str| std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let nft_json = fixture("nft-ruleset.json");
     let aws_doc = br#"{"SecurityGroups":[{"GroupId":"sg-1","IpPermissions":[{"IpProtocol":"tcp","FromPort":80,"ToPort":80,"IpRanges":[{"CidrIp":"0.0.0.0/0"}]}]}],"NetworkAcls":[{"NetworkAclId":"acl-1","VpcId":"v","Entries":[{"RuleNumber":1,"Egress":false,"Protocol":"6","RuleAction":"deny","CidrBlock":"1.0.0.0/8","PortRange":{"From":1,"To":2}}]}]}"#.to_vec();
     // RTM_NEWNSID answering with NETNSA_NSID = 3.
     let nsid: Vec<u8> = [
@@ -85,6 +86,20 @@ fn no_parser_panics_on_mutated_input() {
             "nft-ruleset.json",
             run("nft-ruleset.json", &nft_json, |b| {
                 nft::parse_ruleset("nft-ruleset.json", &text(b)).map(|_| ()).map_err(|e| e.to_string())
+            }),
+        ),
+        (
+            "firewalld-ruleset.json",
+            // firewalld's own ruleset (sets, fib, ct status) and kube-proxy's nftables mode
+            // (concatenated verdict maps, numgen), both recorded from nft.
+            run("firewalld-ruleset.json", &fixture("firewalld-ruleset.json"), |b| {
+                nft::parse_ruleset("firewalld-ruleset.json", &text(b)).map(|_| ()).map_err(|e| e.to_string())
+            }),
+        ),
+        (
+            "kube-proxy-nft-ruleset.json",
+            run("kube-proxy-nft-ruleset.json", &fixture("kube-proxy-nft-ruleset.json"), |b| {
+                nft::parse_ruleset("kube-proxy-nft-ruleset.json", &text(b)).map(|_| ()).map_err(|e| e.to_string())
             }),
         ),
         (

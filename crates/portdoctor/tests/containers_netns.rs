@@ -268,3 +268,66 @@ COMMIT
     let (code, r) = host(&tb, &["--port", "30080"]);
     assert_eq!(code, 0, "{r:#}");
 }
+
+#[test]
+fn kube_proxy_nftables_mode_nodeport_over_two_pods() {
+    // kube-proxy's nftables mode: the node port found through a concatenated verdict map, the
+    // endpoint picked by `numgen random mod 2 vmap`. One pod answers, the other does not listen.
+    let mut tb = Testbed::new().unwrap();
+    let first = tb.add_container().unwrap();
+    let second = tb.add_container().unwrap();
+    let instance = tb.instance.clone();
+    tb.nft(
+        &instance,
+        &format!(
+            "table ip kube-proxy {{
+  map service-nodeports {{
+    type inet_proto . inet_service : verdict
+    elements = {{ tcp . 30080 : goto external-web }}
+  }}
+  set nodeport-ips {{
+    type ipv4_addr
+    elements = {{ 10.0.1.10 }}
+  }}
+  chain nat-prerouting {{
+    type nat hook prerouting priority dstnat; policy accept;
+    jump services
+  }}
+  chain services {{
+    ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports
+  }}
+  chain external-web {{
+    jump mark-for-masquerade
+    goto service-web
+  }}
+  chain mark-for-masquerade {{
+    meta mark set mark or 0x4000
+  }}
+  chain service-web {{
+    numgen random mod 2 vmap {{ 0 : goto endpoint-a, 1 : goto endpoint-b }}
+  }}
+  chain endpoint-a {{
+    meta l4proto tcp dnat to {CONTAINER_V4}:80
+  }}
+  chain endpoint-b {{
+    meta l4proto tcp dnat to 10.88.0.3:80
+  }}
+}}
+"
+        ),
+    )
+    .unwrap();
+    tb.listen_in(&first, &Listen { name: Some("web".into()), ..Listen::tcp("0.0.0.0", 80) }).unwrap();
+    tb.listen_in(&second, &Listen { name: Some("web".into()), ..Listen::tcp("0.0.0.0", 8000) }).unwrap();
+    let wires: Vec<Wire> = (0..16).map(|_| tb.connect(PUBLIC_V4, 30080, "tcp").unwrap()).collect();
+    assert!(wires.contains(&Wire::Open) && wires.contains(&Wire::Refused), "the kernel spreads them: {wires:?}");
+    let (code, r) = host(&tb, &["--port", "30080"]);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(codes(&r), ["NOT_LISTENING"], "{r:#}");
+    let message = r["verdict"]["causes"][0]["message"].as_str().unwrap();
+    assert!(message.starts_with("For the connections sent to 10.88.0.3:80 (endpoint 2 of 2"), "{message}");
+    // A port the map does not hold goes on past the map: nothing translates it.
+    let (_, r) = host(&tb, &["--port", "30081"]);
+    assert!(check(&r, "host.firewall")["evidence"].to_string().contains("walked"), "{r:#}");
+    assert!(!r["checks"].to_string().contains("published port"), "{r:#}");
+}

@@ -235,6 +235,19 @@ fn ruleset(rng: &mut Rng) -> String {
 /// The same kind of ruleset in native nftables syntax (an inet table with named sets).
 fn nft_rule(rng: &mut Rng, jumps: &[&str]) -> String {
     let mut r = String::from("    ");
+    // Now and then a verdict map instead: ports (and sources) to verdicts.
+    let map = rng.maybe(
+        10,
+        &[
+            "tcp dport vmap { 8080 : accept, 8081 : drop }",
+            "tcp dport vmap { 8000-8080 : drop, 8081 : accept }",
+            "ip saddr . tcp dport vmap { 198.51.100.2 . 8080 : accept, 198.51.100.3 . 8081 : drop }",
+            "meta l4proto . tcp dport vmap { tcp . 8081 : accept }",
+        ],
+    );
+    if !map.is_empty() {
+        return r + map + "\n";
+    }
     let tcp = rng.chance(60);
     r += rng.maybe(
         35,

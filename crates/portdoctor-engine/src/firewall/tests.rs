@@ -224,3 +224,24 @@ fn firewalld_ipv6_reverse_path_check_follows_the_routes() {
     let out = evaluate(&n, &asymmetric, &clients);
     assert!(out.iter().all(|o| matches!(&o.verdict, Verdict::Drop(r) if r.chain == "filter_PREROUTING")), "{out:#?}");
 }
+
+#[test]
+fn a_port_verdict_map_decides_each_port_and_lets_the_rest_go_on() {
+    // `tcp dport vmap { 22 : accept, 8080-8090 : accept, 9000 : drop }` under policy drop, as
+    // `nft -j list ruleset` prints it.
+    let json = r#"{"nftables": [
+        {"table": {"family": "inet", "name": "plain", "handle": 1}},
+        {"chain": {"family": "inet", "table": "plain", "name": "input", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "drop"}},
+        {"rule": {"family": "inet", "table": "plain", "chain": "input", "handle": 2, "expr": [
+            {"vmap": {"key": {"payload": {"protocol": "tcp", "field": "dport"}}, "data": {"set": [
+                [22, {"accept": null}], [{"range": [8080, 8090]}, {"accept": null}], [9000, {"drop": null}]]}}}]}}
+    ]}"#;
+    let n = portdoctor_parse::nft::parse_ruleset("t", json).unwrap();
+    let client = "198.51.100.7";
+    assert_eq!(verdict(&n, &pkt(22), client), Verdict::Accept);
+    assert_eq!(verdict(&n, &pkt(8085), client), Verdict::Accept);
+    let Verdict::Drop(r) = verdict(&n, &pkt(9000), client) else { panic!() };
+    assert_eq!(r.index, 1, "the map's element decides");
+    let Verdict::Drop(r) = verdict(&n, &pkt(7000), client) else { panic!() };
+    assert_eq!(r.index, 0, "no element: on to the chain's policy");
+}
