@@ -554,7 +554,10 @@ fn endpoints(
         if i == shown {
             picked = Some((e.listener, e.container_hop));
         } else {
-            checks.push(e.listener.check);
+            // One `host.listener` check (the one on the path); the others by endpoint number.
+            let mut c = e.listener.check;
+            c.id = format!("host.listener.endpoint{}", i + 1);
+            checks.push(c);
         }
     }
     let (mut lis, hop) = picked.expect("at least one endpoint");
