@@ -212,6 +212,15 @@ fn endpoint(
         }
     };
     let Some((ns, inner)) = holder(netns, host_ifs, egress, to) else {
+        // A namespace whose addresses could not be read may be the one: unknown, not "gone".
+        if let Some(m) = netns.iter().find_map(|n| n.interfaces.missing()) {
+            let summary = format!("Could not look inside every container to find {to}");
+            return Endpoint {
+                causes,
+                container_hop: hop_unknown("a container namespace could not be read"),
+                listener: unknown_listener(summary, vec![m.describe()]),
+            };
+        }
         let via = route.map(route_text).unwrap_or_else(|| "no route".into());
         // Directly on a bridge of this host and nobody has it: the rule outlived its container.
         let local_bridge = route.is_some_and(|r| r.gateway.is_none());

@@ -111,3 +111,15 @@ fn unreadable_namespaces_leave_the_listener_unknown() {
     // The docker-proxy on the host's 8080 is never taken for the answer.
     assert!(!d.summary.contains("docker-proxy"), "{}", d.summary);
 }
+
+#[test]
+fn an_unreadable_namespace_is_not_taken_for_a_gone_container() {
+    // nsenter missing: the namespace's addresses are unknown, so 10.88.0.2 may be in it.
+    let missing = Missing::new("interfaces and addresses", "`nsenter` is not available", "install util-linux");
+    let blind = Netns { interfaces: Knowledge::Unavailable(missing), ..container(1, 5, "app", "0.0.0.0") };
+    let d = diagnose_host(&docker_host(Knowledge::Known(vec![blind]), "1"), &q(8080));
+    assert!(codes(&d).is_empty(), "{:#?}", d.causes);
+    let listener = d.checks.iter().find(|c| c.id == "host.listener").unwrap();
+    assert_eq!(listener.status, CheckStatus::Unknown);
+    assert!(listener.evidence[0].contains("nsenter"), "{listener:#?}");
+}
