@@ -1052,7 +1052,18 @@ pub fn attribute(r: &RuleRef, proto: &str, port: u16, family: Family) -> (String
             vec![format!("{ipt} -I DOCKER-USER -p {proto} -m conntrack --ctorigdstport {port} -j RETURN")],
         );
     }
-    if chain.starts_with("KUBE-") || chain.starts_with("kube-") {
+    if chain.starts_with("NETAVARK") || chain.starts_with("CNI-") || r.table == "netavark" {
+        return (
+            "Podman (netavark/CNI)".into(),
+            vec![
+                format!("check the container's mapping: `podman port <container>` must show {port}/{proto}"),
+                format!(
+                    "to filter a published port, add rules before Podman's in FORWARD: {ipt} -I FORWARD 1 -p {proto} -m conntrack --ctorigdstport {port} -j ACCEPT (or DROP)"
+                ),
+            ],
+        );
+    }
+    if chain.starts_with("KUBE-") || chain.starts_with("kube-") || r.table == "kube-proxy" {
         return ("kube-proxy".into(), vec!["fix it in Kubernetes (the Service, its endpoints, or a NetworkPolicy): kube-proxy rewrites these chains".into()]);
     }
     match r.backend {

@@ -245,3 +245,16 @@ fn a_port_verdict_map_decides_each_port_and_lets_the_rest_go_on() {
     let Verdict::Drop(r) = verdict(&n, &pkt(7000), client) else { panic!() };
     assert_eq!(r.index, 0, "no element: on to the chain's policy");
 }
+
+#[test]
+fn podman_and_kube_proxy_nftables_rules_are_attributed() {
+    let rule = |table: &str, chain: &str| RuleRef {
+        backend: Backend::Nftables,
+        table: table.into(),
+        chain: chain.into(),
+        index: 1,
+        text: "drop".into(),
+    };
+    assert_eq!(attribute(&rule("netavark", "forward"), "tcp", 8080, Family::V4).0, "Podman (netavark/CNI)");
+    assert_eq!(attribute(&rule("kube-proxy", "filter-forward"), "tcp", 30080, Family::V4).0, "kube-proxy");
+}
