@@ -361,7 +361,10 @@ pub fn host_firewall(
             None => answering.push((to, o.clients.clone())),
         }
     }
-    for (to, accepted_set) in answering {
+    for (n, (to, accepted_set)) in answering.into_iter().enumerate() {
+        // One check per place the replies come from: the first keeps the plain id.
+        let id =
+            if n == 0 { "host.firewall.output".to_string() } else { format!("host.firewall.output.endpoint{}", n + 1) };
         let reply = Packet { reply: true, tcp_flags: 2 | 16, ..after_nat(&pkt, to) };
         let out = cx.evaluate(&reply, &accepted_set);
         // A container's replies are forwarded back (FORWARD); the host's own leave by OUTPUT.
@@ -402,7 +405,7 @@ pub fn host_firewall(
             }
             None => (CheckStatus::Pass, format!("Replies of {flow} leave through {way}")),
         };
-        checks.push(check("host.firewall.output", status, summary).with_evidence(
+        checks.push(check(&id, status, summary).with_evidence(
             undecided.into_iter().chain(exceptions(&out).into_iter().map(|e| format!("replies to {e}"))),
         ));
         causes.extend(reply_causes);
