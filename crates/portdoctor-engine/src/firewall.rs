@@ -650,9 +650,9 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Same verdict (and mark) on both sides of an unknown match: keep it. Different: a fork that is
-/// settled when the walk ends (or unknown at once, inside another fork).
 impl Ctx<'_> {
+    /// Same verdict (and mark) on both sides of an unknown match: keep it. Different: a fork
+    /// that is settled when the walk ends (or unknown at once, inside another fork).
     fn merge_forks(&self, yes: Vec<Part>, no: Vec<Part>, rule: RuleRef, why: String) -> Vec<Part> {
         let mut out = Vec::new();
         for a in &yes {

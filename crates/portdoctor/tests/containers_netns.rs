@@ -232,6 +232,21 @@ fn native_nftables_rule_on_the_original_port_and_a_mark() {
     assert_eq!(code, 0, "{r:#}");
 }
 
+/// Two pods behind NodePort 30080 (kube-proxy's rules already loaded): the first answers on 80,
+/// the second listens on 8000 only. The kernel must spread connections over both, and portdoctor
+/// must name the second endpoint's share of them.
+fn one_of_two_pods_not_listening(tb: &mut Testbed, first: &str, second: &str) {
+    tb.listen_in(first, &Listen { name: Some("web".into()), ..Listen::tcp("0.0.0.0", 80) }).unwrap();
+    tb.listen_in(second, &Listen { name: Some("web".into()), ..Listen::tcp("0.0.0.0", 8000) }).unwrap();
+    let wires: Vec<Wire> = (0..16).map(|_| tb.connect(PUBLIC_V4, 30080, "tcp").unwrap()).collect();
+    assert!(wires.contains(&Wire::Open) && wires.contains(&Wire::Refused), "the kernel spreads them: {wires:?}");
+    let (code, r) = host(tb, &["--port", "30080"]);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(codes(&r), ["NOT_LISTENING"], "{r:#}");
+    let message = r["verdict"]["causes"][0]["message"].as_str().unwrap();
+    assert!(message.starts_with("For the connections sent to 10.88.0.3:80 (endpoint 2 of 2"), "{message}");
+}
+
 #[test]
 fn nodeport_spread_over_two_pods_one_not_listening() {
     // kube-proxy with two endpoints: `statistic --mode random` sends each new connection to one
@@ -254,15 +269,7 @@ COMMIT
 "
     );
     tb.iptables_restore(&rules, false).unwrap();
-    tb.listen_in(&first, &Listen { name: Some("web".into()), ..Listen::tcp("0.0.0.0", 80) }).unwrap();
-    tb.listen_in(&second, &Listen { name: Some("web".into()), ..Listen::tcp("0.0.0.0", 8000) }).unwrap();
-    let wires: Vec<Wire> = (0..16).map(|_| tb.connect(PUBLIC_V4, 30080, "tcp").unwrap()).collect();
-    assert!(wires.contains(&Wire::Open) && wires.contains(&Wire::Refused), "the kernel spreads them: {wires:?}");
-    let (code, r) = host(&tb, &["--port", "30080"]);
-    assert_eq!(code, 1, "{r:#}");
-    assert_eq!(codes(&r), ["NOT_LISTENING"], "{r:#}");
-    let message = r["verdict"]["causes"][0]["message"].as_str().unwrap();
-    assert!(message.starts_with("For the connections sent to 10.88.0.3:80 (endpoint 2 of 2"), "{message}");
+    one_of_two_pods_not_listening(&mut tb, &first, &second);
     // Both pods answering: reachable.
     tb.listen_in(&second, &Listen::tcp("0.0.0.0", 80)).unwrap();
     let (code, r) = host(&tb, &["--port", "30080"]);
@@ -317,15 +324,7 @@ fn kube_proxy_nftables_mode_nodeport_over_two_pods() {
         ),
     )
     .unwrap();
-    tb.listen_in(&first, &Listen { name: Some("web".into()), ..Listen::tcp("0.0.0.0", 80) }).unwrap();
-    tb.listen_in(&second, &Listen { name: Some("web".into()), ..Listen::tcp("0.0.0.0", 8000) }).unwrap();
-    let wires: Vec<Wire> = (0..16).map(|_| tb.connect(PUBLIC_V4, 30080, "tcp").unwrap()).collect();
-    assert!(wires.contains(&Wire::Open) && wires.contains(&Wire::Refused), "the kernel spreads them: {wires:?}");
-    let (code, r) = host(&tb, &["--port", "30080"]);
-    assert_eq!(code, 1, "{r:#}");
-    assert_eq!(codes(&r), ["NOT_LISTENING"], "{r:#}");
-    let message = r["verdict"]["causes"][0]["message"].as_str().unwrap();
-    assert!(message.starts_with("For the connections sent to 10.88.0.3:80 (endpoint 2 of 2"), "{message}");
+    one_of_two_pods_not_listening(&mut tb, &first, &second);
     // A port the map does not hold goes on past the map: nothing translates it.
     let (_, r) = host(&tb, &["--port", "30081"]);
     assert!(check(&r, "host.firewall")["evidence"].to_string().contains("walked"), "{r:#}");
