@@ -618,8 +618,7 @@ pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
     let fw = crate::host_firewall::host_firewall(ev, q, arr.addr, arr.iface.as_ref().map(|i| i.1.as_str()), arr.family);
     // A PREROUTING REDIRECT/DNAT changes what the listener must accept; to an address that is
     // not this host's, the connection is forwarded to a container and judged there.
-    let local_addrs: Vec<IpAddr> =
-        ev.interfaces.known().into_iter().flatten().flat_map(|i| i.addrs.iter().map(|a| a.addr)).collect();
+    let local_addrs = ev.local_addrs();
     let is_local = |a: &IpAddr| is_loopback(a) || local_addrs.contains(a);
     let elsewhere: Vec<(IpAddr, u16, String)> = fw.nats.iter().filter(|(a, _, _)| !is_local(a)).cloned().collect();
     let ingress = arr.iface.as_ref().map(|i| i.1.as_str());

@@ -235,8 +235,7 @@ pub fn host_firewall(
     };
     let internet = matches!(q.from, Source::Internet);
     let clients = portdoctor_model::addrset::clients(&q.from, family);
-    let local_addrs: Vec<IpAddr> =
-        ev.interfaces.known().into_iter().flatten().flat_map(|i| i.addrs.iter().map(|a| a.addr)).collect();
+    let local_addrs = ev.local_addrs();
     let proto = match q.proto {
         Proto::Tcp => 6,
         Proto::Udp => 17,

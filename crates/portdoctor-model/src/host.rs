@@ -244,6 +244,13 @@ pub struct HostEvidence {
     pub notes: Vec<String>,
 }
 
+impl HostEvidence {
+    /// Every address assigned to this namespace's interfaces (empty when they were not read).
+    pub fn local_addrs(&self) -> Vec<IpAddr> {
+        self.interfaces.known().into_iter().flatten().flat_map(|i| i.addrs.iter().map(|a| a.addr)).collect()
+    }
+}
+
 /// SELinux as the kernel runs it now and as it will boot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SelinuxMode {
