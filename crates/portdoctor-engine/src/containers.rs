@@ -6,6 +6,7 @@
 //! layer), and who listens inside the container's namespace — an app bound to 127.0.0.1 there is
 //! the classic case: the DNAT delivers to the container's eth0 address, never its loopback.
 
+use crate::firewall::manager_chain;
 use crate::host::{Arrival, HostQuery, ListenerOutcome, listener, route_text, route_to};
 use portdoctor_model::firewall::Netfilter;
 use portdoctor_model::host::{HostEvidence, Interface, Netns};
@@ -116,10 +117,10 @@ fn holder<'a>(
 
 /// Who manages INPUT here, when it is a manager whose rules users expect to cover every port.
 fn input_manager(nf: &Netfilter) -> Option<&'static str> {
-    let chains = || nf.tables.iter().flat_map(|t| t.chains.iter());
-    if chains().any(|c| c.name.starts_with("ufw")) {
+    let managed: Vec<&str> = nf.tables.iter().filter_map(manager_chain).map(|c| c.name.as_str()).collect();
+    if managed.iter().any(|c| c.starts_with("ufw")) {
         Some("ufw")
-    } else if nf.tables.iter().any(|t| t.name == "firewalld") || chains().any(|c| c.name.starts_with("IN_")) {
+    } else if !managed.is_empty() || nf.tables.iter().any(|t| t.name == "firewalld") {
         Some("firewalld")
     } else {
         None

@@ -986,27 +986,22 @@ fn ctx_untracks(ctx: &Ctx<'_>, chain: &Chain, part: &AddrSet) -> bool {
     chain.rules.iter().any(|r| r.action == Action::Notrack && !ctx.test(r, part).0.is_empty())
 }
 
+/// The chain through which ufw or firewalld manages a table: they set INPUT's policy and hang
+/// their own chains under it.
+pub fn manager_chain(t: &Table) -> Option<&Chain> {
+    t.chains
+        .iter()
+        .find(|c| ["ufw", "INPUT_ZONES", "IN_", "filter_IN_"].iter().any(|prefix| c.name.starts_with(prefix)))
+}
+
 /// Who owns a rule, and how the user fixes it in that tool. A chain *policy* belongs to whatever
-/// manages the table: ufw and firewalld set INPUT's policy and hang their chains under it.
+/// manages the table.
 pub fn attribute_in(nf: &Netfilter, r: &RuleRef, proto: &str, port: u16, family: Family) -> (String, Vec<String>) {
-    if r.index == 0 {
-        let table = nf.tables.iter().find(|t| t.name == r.table && t.backend == r.backend);
-        let manager = table.and_then(|t| {
-            t.chains.iter().find_map(|c| {
-                if c.name.starts_with("ufw")
-                    || c.name.starts_with("INPUT_ZONES")
-                    || c.name.starts_with("IN_")
-                    || c.name.starts_with("filter_IN_")
-                {
-                    Some(c.name.clone())
-                } else {
-                    None
-                }
-            })
-        });
-        if let Some(chain) = manager {
-            return attribute(&RuleRef { chain, ..r.clone() }, proto, port, family);
-        }
+    if r.index == 0
+        && let Some(chain) =
+            nf.tables.iter().find(|t| t.name == r.table && t.backend == r.backend).and_then(manager_chain)
+    {
+        return attribute(&RuleRef { chain: chain.name.clone(), ..r.clone() }, proto, port, family);
     }
     attribute(r, proto, port, family)
 }
