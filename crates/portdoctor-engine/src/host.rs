@@ -66,7 +66,49 @@ pub(crate) fn route_text(r: &Route) -> String {
     s
 }
 
-fn arrival(ev: &HostEvidence, q: &HostQuery, notes: &mut Vec<String>) -> (Arrival, Check) {
+/// A place the client's traffic may arrive at, with the check that says why.
+struct Plausible {
+    arrival: Arrival,
+    check: Check,
+    /// Why it is plausible ("the default route's interface"), shown when several are judged.
+    why: String,
+}
+
+impl Plausible {
+    /// `eth0 (10.0.1.10, the default route's interface)`.
+    fn place(&self) -> String {
+        let dev = self.arrival.iface.as_ref().map(|i| i.1.as_str()).unwrap_or("?");
+        let addr = self.arrival.addr.map(|a| a.to_string()).unwrap_or_else(|| "?".into());
+        format!("{dev} ({addr}, {})", self.why)
+    }
+
+    /// `10.0.1.10 (the default route's interface)`.
+    fn addr_why(&self) -> String {
+        let addr = self.arrival.addr.map(|a| a.to_string()).unwrap_or_else(|| "?".into());
+        format!("{addr} ({})", self.why)
+    }
+}
+
+/// The address a route delivers to: its preferred source, else its interface's primary global
+/// address of the family (what the host answers from, and what a client addresses).
+fn route_arrival<'a>(ifs: &'a [Interface], r: &Route, family: Family) -> Option<(IpAddr, &'a Interface)> {
+    let dev = ifs.iter().find(|i| Some(&i.name) == r.dev.as_ref())?;
+    let addr = r.prefsrc.filter(|p| Family::of(p) == family).or_else(|| {
+        let mut global: Vec<_> =
+            dev.addrs.iter().filter(|a| Family::of(&a.addr) == family && a.scope == "global").collect();
+        global.sort_by_key(|a| a.secondary);
+        global.first().map(|a| a.addr)
+    })?;
+    Some((addr, dev))
+}
+
+/// Every plausible arrival. `--to` (or, in `diagnose`, the cloud layer's private address) names
+/// the one; without it the traffic may arrive at the interface toward the client (where the
+/// host answers from) or at the default route's interface (where traffic to the host's main
+/// address comes in) — and when those differ is exactly when reverse-path filtering and reply
+/// routing matter, so both are judged rather than one guessed. De-duplicated, the route toward
+/// the client first.
+fn arrivals(ev: &HostEvidence, q: &HostQuery, notes: &mut Vec<String>) -> Vec<Plausible> {
     let family = q.to.map(|a| Family::of(&a)).or(match q.from {
         Source::Prefix(c) => Some(c.family()),
         Source::Internet => None,
@@ -75,19 +117,19 @@ fn arrival(ev: &HostEvidence, q: &HostQuery, notes: &mut Vec<String>) -> (Arriva
     let id = "host.address";
     let Some(ifs) = ev.interfaces.known() else {
         let m = ev.interfaces.missing().map(|m| m.describe()).unwrap_or_default();
-        let addr = q.to;
         let check = host_check(id, CheckStatus::Unknown, "Could not tell which local address the traffic arrives at")
             .with_evidence([m]);
-        return (Arrival { family, addr, iface: None }, check);
+        return vec![Plausible { arrival: Arrival { family, addr: q.to, iface: None }, check, why: "given".into() }];
     };
     if let Some(to) = q.to {
         if let Some(i) = iface_of(ifs, &to) {
             let check = host_check(id, CheckStatus::Pass, format!("Traffic arrives at {to} on {}", i.name))
                 .with_evidence([format!("{to} is assigned to {} (ip-addr.json)", i.name)]);
-            return (Arrival { family, addr: Some(to), iface: Some((i.index, i.name.clone())) }, check);
+            let arrival = Arrival { family, addr: Some(to), iface: Some((i.index, i.name.clone())) };
+            return vec![Plausible { arrival, check, why: "given".into() }];
         }
         notes.push(format!(
-            "--to {to} is not an address of this host: behind a 1:1 NAT (an AWS internet gateway, a cloud edge) it arrives translated to the host's own address, which is used instead"
+            "--to {to} is not an address of this host: behind a 1:1 NAT (an AWS internet gateway, a cloud edge) it arrives translated to one of the host's own addresses, which are judged instead"
         ));
     }
     let client = match q.from {
@@ -99,47 +141,78 @@ fn arrival(ev: &HostEvidence, q: &HostQuery, notes: &mut Vec<String>) -> (Arriva
     if let Some(m) = ev.routes.missing() {
         evidence.push(m.describe());
     }
-    let route = route_to(routes, family, client);
     let from_text = client.map(|c| c.to_string()).unwrap_or_else(|| "the internet".into());
-    let chosen = route.and_then(|r| {
-        let dev = ifs.iter().find(|i| Some(&i.name) == r.dev.as_ref())?;
-        evidence.push(format!("replies to {from_text} route {} (ip-route.json, table main)", route_text(r)));
-        let addr = r.prefsrc.filter(|p| Family::of(p) == family).or_else(|| {
-            let mut global: Vec<_> =
-                dev.addrs.iter().filter(|a| Family::of(&a.addr) == family && a.scope == "global").collect();
-            global.sort_by_key(|a| a.secondary);
-            global.first().map(|a| a.addr)
-        })?;
-        Some((addr, dev))
-    });
-    match chosen {
-        Some((addr, dev)) => {
-            evidence.push(format!("{addr} is the primary {} address of {} (ip-addr.json)", family.name(), dev.name));
-            let check = host_check(
-                id,
-                CheckStatus::Pass,
-                format!("Traffic from {from_text} arrives at {addr} on {}", dev.name),
-            )
-            .with_evidence(evidence);
-            (Arrival { family, addr: Some(addr), iface: Some((dev.index, dev.name.clone())) }, check)
-        }
-        None => {
+    let default_why = "the default route's interface".to_string();
+    let mut tried: Vec<(&Route, String)> = Vec::new();
+    if let Some(r) = route_to(routes, family, client) {
+        let why = if r.dst.prefix() > 0 { format!("the route toward {from_text}") } else { default_why.clone() };
+        tried.push((r, why));
+    }
+    if client.is_some()
+        && let Some(r) = route_to(routes, family, None)
+    {
+        tried.push((r, default_why));
+    }
+    let mut found: Vec<(IpAddr, &Interface, Vec<String>, String)> = Vec::new();
+    for (r, why) in tried {
+        let Some((addr, dev)) = route_arrival(ifs, r, family) else {
             evidence.push(format!(
-                "no route toward {from_text} in the main table, or its interface has no global {} address",
+                "the route {} has no usable interface or no global {} address to arrive at (ip-route.json, ip-addr.json)",
+                route_text(r),
                 family.name()
             ));
-            let check = host_check(
-                id,
-                CheckStatus::Unknown,
-                format!(
-                    "Could not tell which {} address traffic from {from_text} arrives at; pass --to ADDR",
-                    family.name()
-                ),
-            )
-            .with_evidence(evidence);
-            (Arrival { family, addr: None, iface: None }, check)
+            continue;
+        };
+        if found.iter().any(|f| f.0 == addr && f.1.index == dev.index) {
+            continue;
         }
+        let lines = vec![
+            format!("replies to {from_text} route {} (ip-route.json, table main)", route_text(r)),
+            format!("{addr} is the primary {} address of {} (ip-addr.json)", family.name(), dev.name),
+        ];
+        found.push((addr, dev, lines, why));
     }
+    if found.is_empty() {
+        evidence.push(format!(
+            "no route toward {from_text} in the main table, or its interface has no global {} address",
+            family.name()
+        ));
+        let check = host_check(
+            id,
+            CheckStatus::Unknown,
+            format!(
+                "Could not tell which {} address traffic from {from_text} arrives at; pass --to ADDR",
+                family.name()
+            ),
+        )
+        .with_evidence(evidence);
+        return vec![Plausible { arrival: Arrival { family, addr: None, iface: None }, check, why: "unknown".into() }];
+    }
+    let several = found.len() > 1;
+    let plausible: Vec<Plausible> = found
+        .into_iter()
+        .map(|(addr, dev, lines, why)| {
+            let summary = if several {
+                format!("Traffic from {from_text} may arrive at {addr} on {} ({why})", dev.name)
+            } else {
+                format!("Traffic from {from_text} arrives at {addr} on {}", dev.name)
+            };
+            let check = host_check(id, CheckStatus::Pass, summary).with_evidence(evidence.iter().cloned().chain(lines));
+            Plausible {
+                arrival: Arrival { family, addr: Some(addr), iface: Some((dev.index, dev.name.clone())) },
+                check,
+                why,
+            }
+        })
+        .collect();
+    if several {
+        let places: Vec<String> = plausible.iter().map(Plausible::place).collect();
+        notes.push(format!(
+            "where traffic from {from_text} arrives is not given, and more than one arrival is plausible: each is judged — {}. What differs between them names its arrival (checks of the second and later arrivals have ids ending in .arrival2, .arrival3, …); pass --to ADDR to judge one",
+            places.join("; ")
+        ));
+    }
+    plausible
 }
 
 /// Why a socket does not take the flow.
@@ -612,9 +685,18 @@ fn host_services(
     }
 }
 
-pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
-    let mut notes = ev.notes.clone();
-    let (arr, address_check) = arrival(ev, q, &mut notes);
+/// One arrival's findings, before the arrivals are joined.
+struct Judged {
+    causes: Vec<Cause>,
+    checks: Vec<Check>,
+    path: Vec<Hop>,
+    reachable: String,
+    target: Option<String>,
+}
+
+/// The host layers for traffic arriving as `p` says.
+fn judge_arrival(ev: &HostEvidence, q: &HostQuery, p: Plausible, notes: &mut Vec<String>) -> Judged {
+    let (arr, address_check) = (p.arrival, p.check);
     let fw = crate::host_firewall::host_firewall(ev, q, arr.addr, arr.iface.as_ref().map(|i| i.1.as_str()), arr.family);
     // A PREROUTING REDIRECT/DNAT changes what the listener must accept; to an address that is
     // not this host's, the connection is forwarded to a container and judged there.
@@ -739,11 +821,88 @@ pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
         None => String::new(),
     };
     path.push(listener_hop);
-    let query =
-        Query { command: "host".into(), target: dst, port: q.port, protocol: q.proto, from: q.from, instance: None };
-    let mut d = Diagnosis::new(query, causes, checks, path, reachable_summary);
+    Judged { causes, checks, path, reachable: reachable_summary, target: dst }
+}
+
+pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
+    let mut notes = ev.notes.clone();
+    let plausible = arrivals(ev, q, &mut notes);
+    let places: Vec<(String, String)> = plausible.iter().map(|p| (p.place(), p.addr_why())).collect();
+    let judged: Vec<Judged> = plausible.into_iter().map(|p| judge_arrival(ev, q, p, &mut notes)).collect();
+    let mut seen = std::collections::HashSet::new();
+    notes.retain(|n| seen.insert(n.clone()));
+    let j = join_arrivals(judged, &places);
+    let query = Query {
+        command: "host".into(),
+        target: j.target,
+        port: q.port,
+        protocol: q.proto,
+        from: q.from,
+        instance: None,
+    };
+    let mut d = Diagnosis::new(query, j.causes, j.checks, j.path, j.reachable);
     d.notes = notes;
     d
+}
+
+/// Checks whose own summary already says where the traffic arrives.
+const ADDRESS_CHECK: &str = "host.address";
+
+/// One report from several arrivals' findings: what every arrival finds alike appears once, as
+/// it is; what differs names its arrival ("Arriving on eth0 (10.0.1.10, the default route's
+/// interface): …"), and the second and later arrivals' checks get ids ending in `.arrivalN`. The
+/// path shown is the first arrival that is blocked (else the first). Blocked when any arrival
+/// is: a client whose traffic arrives there is cut off.
+/// `places`: each arrival's place and its address with why it is plausible.
+fn join_arrivals(mut judged: Vec<Judged>, places: &[(String, String)]) -> Judged {
+    if judged.len() == 1 {
+        return judged.remove(0);
+    }
+    let shared_check = |c: &Check| judged.iter().all(|j| j.checks.contains(c));
+    let shared_cause = |c: &Cause| judged.iter().all(|j| j.causes.contains(c));
+    let mut checks: Vec<Check> = Vec::new();
+    let mut causes: Vec<Cause> = Vec::new();
+    for (k, j) in judged.iter().enumerate() {
+        let prefix = format!("Arriving on {}: ", places[k].0);
+        for c in &j.checks {
+            if shared_check(c) {
+                if k == 0 {
+                    checks.push(c.clone());
+                }
+                continue;
+            }
+            let mut c = c.clone();
+            if k > 0 {
+                c.id = format!("{}.arrival{}", c.id, k + 1);
+            }
+            if !c.id.starts_with(ADDRESS_CHECK) {
+                c.summary.insert_str(0, &prefix);
+            }
+            checks.push(c);
+        }
+        for c in &j.causes {
+            if shared_cause(c) {
+                if k == 0 {
+                    causes.push(c.clone());
+                }
+                continue;
+            }
+            let mut c = c.clone();
+            c.message.insert_str(0, &prefix);
+            causes.push(c);
+        }
+    }
+    let shown = judged.iter().position(|j| j.causes.iter().any(Cause::decides_blocked)).unwrap_or(0);
+    let target = judged[0].target.clone();
+    let all: Vec<&str> = places.iter().map(|p| p.0.as_str()).collect();
+    let reachable = format!("{} — on every plausible arrival: {}", judged[0].reachable, all.join("; "));
+    let mut path = std::mem::take(&mut judged[shown].path);
+    if let Some(nic) = path.iter_mut().find(|h| h.hop == "nic") {
+        let others: Vec<&str> =
+            places.iter().enumerate().filter(|(k, _)| *k != shown).map(|(_, p)| p.0.as_str()).collect();
+        nic.detail = format!("may arrive at {}; also judged: {}", places[shown].1, others.join("; "));
+    }
+    Judged { causes, checks, path, reachable, target }
 }
 
 #[cfg(test)]

@@ -452,3 +452,146 @@ fn second_interface_replies_by_the_first() {
 pub(crate) fn journal(lines: &[&str]) -> Vec<portdoctor_model::host::JournalLine> {
     portdoctor_parse::systemd::parse_journal(&lines.join("\n"))
 }
+
+/// The evidence with a second interface and a route toward the client's network through it
+/// (198.51.100.0/24 and 2001:db8:1::/64 via eth1): the client-facing route and the default route
+/// leave by different interfaces.
+fn two_ways_in(sockets: Vec<Socket>) -> HostEvidence {
+    let mut ev = evidence(sockets);
+    if let Knowledge::Known(ifs) = &mut ev.interfaces {
+        ifs[2].addrs.push(ifaddr("2001:db8:3::10", 64));
+    }
+    if let Knowledge::Known(routes) = &mut ev.routes {
+        for (dst, gw) in [("198.51.100.0/24", "10.0.2.1"), ("2001:db8:1::/64", "2001:db8:3::1")] {
+            routes.push(Route { dev: Some("eth1".into()), ..route(dst, Some(gw), None) });
+        }
+    }
+    ev
+}
+
+fn from(addr: &str) -> HostQuery {
+    HostQuery { from: Source::Prefix(Cidr::host(addr.parse().unwrap())), ..q(8080) }
+}
+
+fn ids(d: &Diagnosis) -> Vec<&str> {
+    d.checks.iter().map(|c| c.id.as_str()).collect()
+}
+
+#[test]
+fn every_plausible_arrival_is_judged_and_the_blocked_one_named() {
+    let ev = two_ways_in(vec![sock(Proto::Tcp, "0.0.0.0", 8080)]);
+    let d = diagnose_host(&ev, &from("198.51.100.2"));
+    // Toward the client (eth1) rp_filter passes; on eth0, the default route's interface, strict
+    // rp_filter drops: the route back leaves by eth1.
+    assert_eq!(d.status, Status::Blocked, "{d:#?}");
+    assert_eq!(codes(&d), vec!["RP_FILTER_DROP"]);
+    let cause = &d.causes[0];
+    assert!(
+        cause.message.starts_with("Arriving on eth0 (10.0.1.10, the default route's interface): "),
+        "{}",
+        cause.message
+    );
+    assert_eq!(cause.component, "rp_filter eth0");
+    assert!(check(&d, "host.address").summary.contains("10.0.2.10 on eth1 (the route toward 198.51.100.2)"));
+    assert!(check(&d, "host.address.arrival2").summary.contains("10.0.1.10 on eth0 (the default route's interface)"));
+    assert_eq!(check(&d, "host.rp-filter").status, CheckStatus::Pass);
+    assert_eq!(check(&d, "host.rp-filter.arrival2").status, CheckStatus::Fail);
+    assert!(check(&d, "host.rp-filter.arrival2").summary.starts_with("Arriving on eth0 (10.0.1.10"));
+    // What both arrivals find alike appears once, as it is.
+    assert_eq!(ids(&d).iter().filter(|i| i.starts_with("host.conntrack")).count(), 1, "{:?}", ids(&d));
+    assert_eq!(check(&d, "host.conntrack").summary, "nf_conntrack is not loaded: no connection table to fill");
+    assert!(d.notes.iter().any(|n| n.contains("each is judged")), "{:?}", d.notes);
+    let nic = d.path.iter().find(|h| h.hop == "nic").unwrap();
+    assert_eq!(nic.component, "eth0", "the path shown is the blocked arrival's");
+    assert!(nic.detail.contains("also judged: eth1 (10.0.2.10, the route toward 198.51.100.2)"), "{}", nic.detail);
+
+    // Given the arrival, only that one is judged.
+    let d = diagnose_host(&ev, &HostQuery { to: Some("10.0.2.10".parse().unwrap()), ..from("198.51.100.2") });
+    assert_eq!(d.status, Status::Reachable, "{d:#?}");
+    assert!(!ids(&d).iter().any(|i| i.contains(".arrival")), "{:?}", ids(&d));
+    let d = diagnose_host(&ev, &HostQuery { to: Some("10.0.1.10".parse().unwrap()), ..from("198.51.100.2") });
+    assert_eq!(codes(&d), vec!["RP_FILTER_DROP"]);
+    assert!(d.causes[0].message.starts_with("Reverse-path filtering"), "one arrival: no prefix");
+}
+
+#[test]
+fn reachable_only_when_every_arrival_is() {
+    // The usual fix: replies from eth0's address use a table whose default leaves by eth0.
+    let mut ev = two_ways_in(vec![sock(Proto::Tcp, "0.0.0.0", 8080)]);
+    if let Knowledge::Known(routes) = &mut ev.routes {
+        routes.push(Route { table: "100".into(), ..route("0.0.0.0/0", Some("10.0.1.1"), None) });
+    }
+    let rule = |priority, src: Option<&str>, table: &str| portdoctor_model::host::PolicyRule {
+        priority,
+        not: false,
+        src: src.map(|s| s.parse().unwrap()),
+        dst: None,
+        iif: None,
+        oif: None,
+        other: None,
+        table: table.into(),
+    };
+    ev.rules = Knowledge::Known(vec![
+        rule(0, None, "local"),
+        rule(100, Some("10.0.1.10/32"), "100"),
+        rule(32766, None, "main"),
+    ]);
+    let d = diagnose_host(&ev, &from("198.51.100.2"));
+    assert_eq!(d.status, Status::Reachable, "{d:#?}");
+    assert!(
+        d.summary.ends_with(
+            "on every plausible arrival: eth1 (10.0.2.10, the route toward 198.51.100.2); eth0 (10.0.1.10, the default route's interface)"
+        ),
+        "{}",
+        d.summary
+    );
+}
+
+#[test]
+fn what_differs_between_arrivals_names_its_arrival() {
+    // Bound to eth0's address: refused where traffic arrives at eth1's.
+    let mut ev = two_ways_in(vec![sock(Proto::Tcp, "10.0.1.10", 8080)]);
+    ev.sysctl = Knowledge::Known(BTreeMap::from([("net.ipv4.conf.all.rp_filter".to_string(), "0".to_string())]));
+    let d = diagnose_host(&ev, &from("198.51.100.2"));
+    let mismatch = d.causes.iter().find(|c| c.code == CauseCode::ListenerAddressMismatch).unwrap();
+    assert!(
+        mismatch.message.starts_with("Arriving on eth1 (10.0.2.10, the route toward 198.51.100.2): "),
+        "{}",
+        mismatch.message
+    );
+    // On eth0 the listener answers, but replies leave by eth1.
+    let asym = d.causes.iter().find(|c| c.code == CauseCode::ReplyRouteAsymmetric).unwrap();
+    assert!(asym.message.starts_with("Arriving on eth0 (10.0.1.10"), "{}", asym.message);
+    assert!(check(&d, "host.listener.arrival2").summary.contains("accepts"), "{d:#?}");
+}
+
+#[test]
+fn arrivals_are_de_duplicated() {
+    let ev = two_ways_in(vec![sock(Proto::Tcp, "0.0.0.0", 8080)]);
+    // The internet: the route toward it is the default route.
+    let d = diagnose_host(&ev, &q(8080));
+    assert_eq!(d.status, Status::Reachable, "{d:#?}");
+    assert!(!ids(&d).iter().any(|i| i.contains(".arrival")), "{:?}", ids(&d));
+    assert_eq!(check(&d, "host.address").summary, "Traffic from the internet arrives at 10.0.1.10 on eth0");
+    // A client on eth0's own network: its route and the default route both arrive at 10.0.1.10.
+    let d = diagnose_host(&ev, &from("10.0.1.77"));
+    assert!(!ids(&d).iter().any(|i| i.contains(".arrival")), "{:?}", ids(&d));
+    assert!(d.notes.iter().all(|n| !n.contains("each is judged")), "{:?}", d.notes);
+}
+
+#[test]
+fn ipv6_arrivals() {
+    let ev = two_ways_in(vec![sock(Proto::Tcp, "::", 8080)]);
+    let d = diagnose_host(&ev, &from("2001:db8:1::2"));
+    assert!(check(&d, "host.address").summary.contains("2001:db8:3::10 on eth1"), "{d:#?}");
+    assert!(check(&d, "host.address.arrival2").summary.contains("2001:db8:2::10 on eth0"), "{d:#?}");
+    // rp_filter is IPv4's: the same answer for both, shown once.
+    assert_eq!(check(&d, "host.rp-filter").summary, "rp_filter applies to IPv4 only");
+    assert!(!ids(&d).contains(&"host.rp-filter.arrival2"), "{:?}", ids(&d));
+    assert_eq!(check(&d, "host.listener").status, CheckStatus::Pass);
+    assert!(check(&d, "host.listener.arrival2").summary.contains("accepts tcp/8080 to 2001:db8:2::10"));
+    // A v6 client with no route of its own: only the default route's interface.
+    let d = diagnose_host(&ev, &from("2001:db8:9::2"));
+    assert!(!ids(&d).iter().any(|i| i.contains(".arrival")), "{:?}", ids(&d));
+    assert!(check(&d, "host.address").summary.contains("2001:db8:2::10 on eth0"));
+}
