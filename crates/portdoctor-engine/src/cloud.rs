@@ -1136,6 +1136,7 @@ pub fn diagnose_indexed(idx: &AwsIndex<'_>, q: &CloudQuery) -> Diagnosis {
     let query = Query { command: "cloud".into(), target, port: q.port, protocol: q.proto, from: q.from, instance };
     let mut d = Diagnosis::new(query, causes, checks, path, reachable);
     d.timeline = platform.timeline;
+    d.arrival = resolved.as_ref().map(|r| r.private);
     d.notes = idx.ev.notes.clone();
     d.notes.extend(platform.notes);
     d

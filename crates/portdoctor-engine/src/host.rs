@@ -129,7 +129,7 @@ fn arrivals(ev: &HostEvidence, q: &HostQuery, notes: &mut Vec<String>) -> Vec<Pl
             return vec![Plausible { arrival, check, why: "given".into() }];
         }
         notes.push(format!(
-            "--to {to} is not an address of this host: behind a 1:1 NAT (an AWS internet gateway, a cloud edge) it arrives translated to one of the host's own addresses, which are judged instead"
+            "{to}, given as where the traffic arrives, is not an address of this host: behind a 1:1 NAT (an AWS internet gateway, a cloud edge) it arrives translated to one of the host's own addresses, which are judged instead"
         ));
     }
     let client = match q.from {
@@ -143,18 +143,23 @@ fn arrivals(ev: &HostEvidence, q: &HostQuery, notes: &mut Vec<String>) -> Vec<Pl
     }
     let from_text = client.map(|c| c.to_string()).unwrap_or_else(|| "the internet".into());
     let default_why = "the default route's interface".to_string();
-    let mut tried: Vec<(&Route, String)> = Vec::new();
+    // (route, why the arrival is plausible, the evidence line for the route)
+    let mut tried: Vec<(&Route, String, String)> = Vec::new();
     if let Some(r) = route_to(routes, family, client) {
         let why = if r.dst.prefix() > 0 { format!("the route toward {from_text}") } else { default_why.clone() };
-        tried.push((r, why));
+        tried.push((r, why, format!("replies to {from_text} route {} (ip-route.json, table main)", route_text(r))));
     }
     if client.is_some()
         && let Some(r) = route_to(routes, family, None)
     {
-        tried.push((r, default_why));
+        let line = format!(
+            "the default route is {} (ip-route.json, table main), where traffic to the host's main address usually comes in",
+            route_text(r)
+        );
+        tried.push((r, default_why, line));
     }
     let mut found: Vec<(IpAddr, &Interface, Vec<String>, String)> = Vec::new();
-    for (r, why) in tried {
+    for (r, why, line) in tried {
         let Some((addr, dev)) = route_arrival(ifs, r, family) else {
             evidence.push(format!(
                 "the route {} has no usable interface or no global {} address to arrive at (ip-route.json, ip-addr.json)",
@@ -166,10 +171,8 @@ fn arrivals(ev: &HostEvidence, q: &HostQuery, notes: &mut Vec<String>) -> Vec<Pl
         if found.iter().any(|f| f.0 == addr && f.1.index == dev.index) {
             continue;
         }
-        let lines = vec![
-            format!("replies to {from_text} route {} (ip-route.json, table main)", route_text(r)),
-            format!("{addr} is the primary {} address of {} (ip-addr.json)", family.name(), dev.name),
-        ];
+        let lines =
+            vec![line, format!("{addr} is the primary {} address of {} (ip-addr.json)", family.name(), dev.name)];
         found.push((addr, dev, lines, why));
     }
     if found.is_empty() {
@@ -851,8 +854,8 @@ const ADDRESS_CHECK: &str = "host.address";
 /// One report from several arrivals' findings: what every arrival finds alike appears once, as
 /// it is; what differs names its arrival ("Arriving on eth0 (10.0.1.10, the default route's
 /// interface): …"), and the second and later arrivals' checks get ids ending in `.arrivalN`. The
-/// path shown is the first arrival that is blocked (else the first). Blocked when any arrival
-/// is: a client whose traffic arrives there is cut off.
+/// path and target shown are the first blocked arrival's (else the first's). Blocked when any
+/// arrival is: a client whose traffic arrives there is cut off.
 /// `places`: each arrival's place and its address with why it is plausible.
 fn join_arrivals(mut judged: Vec<Judged>, places: &[(String, String)]) -> Judged {
     if judged.len() == 1 {
@@ -893,7 +896,7 @@ fn join_arrivals(mut judged: Vec<Judged>, places: &[(String, String)]) -> Judged
         }
     }
     let shown = judged.iter().position(|j| j.causes.iter().any(Cause::decides_blocked)).unwrap_or(0);
-    let target = judged[0].target.clone();
+    let target = judged[shown].target.clone();
     let all: Vec<&str> = places.iter().map(|p| p.0.as_str()).collect();
     let reachable = format!("{} — on every plausible arrival: {}", judged[0].reachable, all.join("; "));
     let mut path = std::mem::take(&mut judged[shown].path);

@@ -297,6 +297,11 @@ pub struct Diagnosis {
     pub path: Vec<Hop>,
     pub timeline: Vec<TimelineEntry>,
     pub notes: Vec<String>,
+    /// Where the flow arrives on the instance, when a layer knows it: the cloud layer's private
+    /// address of the interface the target resolves to. `diagnose` hands it to the host layer
+    /// so the arrival is not guessed there. Not part of the JSON report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrival: Option<std::net::IpAddr>,
 }
 
 impl Diagnosis {
@@ -347,7 +352,17 @@ impl Diagnosis {
             }
             Status::Reachable => reachable_summary,
         };
-        Diagnosis { query, status, summary, causes, checks, path, timeline: Vec::new(), notes: Vec::new() }
+        Diagnosis {
+            query,
+            status,
+            summary,
+            causes,
+            checks,
+            path,
+            timeline: Vec::new(),
+            notes: Vec::new(),
+            arrival: None,
+        }
     }
 }
 

@@ -137,14 +137,23 @@ pub(crate) fn resolve(host: &str, port: u16) -> std::io::Result<Option<IpAddr>> 
     }
 }
 
-/// The host layer from a host's raw evidence.
+/// The host layer from a host's raw evidence. The arrival is where the cloud layer says the
+/// flow arrives (the interface's private address), so the host layer does not guess it.
 fn host_layer(
     raw: &portdoctor_parse::host::RawHost,
     port: u16,
     args: &DiagnoseArgs,
+    cloud: Option<&Diagnosis>,
+    notes: &mut Vec<String>,
 ) -> Result<Diagnosis, portdoctor_parse::ParseError> {
     let ev = portdoctor_parse::host::parse_host(raw)?;
-    Ok(diagnose_host(&ev, &HostQuery { port, proto: args.wire.proto, from: args.from, to: None }))
+    let to = cloud.and_then(|c| c.arrival);
+    if let Some(a) = to {
+        notes.push(format!(
+            "the host layer judges the flow arriving at {a}, the private address the cloud layer resolved the target to"
+        ));
+    }
+    Ok(diagnose_host(&ev, &HostQuery { port, proto: args.wire.proto, from: args.from, to }))
 }
 
 pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Fail> {
@@ -197,7 +206,10 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Fail> {
             let host_diag = if host_dir.is_dir() {
                 let (raw, mut n) = portdoctor_collect::snapshot::read_host(&host_dir)?;
                 notes.append(&mut n);
-                Some(host_layer(&raw, port, &args).map_err(|e| Fail(format!("{}/{e}", host_dir.display())))?)
+                Some(
+                    host_layer(&raw, port, &args, cloud.as_ref(), &mut notes)
+                        .map_err(|e| Fail(format!("{}/{e}", host_dir.display())))?,
+                )
             } else {
                 None
             };
@@ -280,24 +292,10 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Fail> {
                         });
                     }
                 }
-                let host_diag = host_job.and_then(|j| match j.join() {
+                let host_raw = host_job.and_then(|j| match j.join() {
                     Ok(Ok((raw, mut n))) => {
                         notes.append(&mut n);
-                        match host_layer(&raw, port, &args) {
-                            Ok(d) => Some(d),
-                            Err(e) => {
-                                unreached.push(unknown(
-                                    "host.ssh",
-                                    Layer::Host,
-                                    &Missing::new(
-                                        "the host's evidence",
-                                        e.to_string(),
-                                        "report this as a bug with the host's output",
-                                    ),
-                                ));
-                                None
-                            }
-                        }
+                        Some(raw)
                     }
                     Ok(Err(m)) => {
                         unreached.push(unknown("host.ssh", Layer::Host, &m));
@@ -321,6 +319,23 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Fail> {
                         None
                     }
                 };
+                // Judged after the cloud layer, which knows where the flow arrives.
+                let host_diag =
+                    host_raw.and_then(|raw| match host_layer(&raw, port, &args, cloud.as_ref(), &mut notes) {
+                        Ok(d) => Some(d),
+                        Err(e) => {
+                            unreached.push(unknown(
+                                "host.ssh",
+                                Layer::Host,
+                                &Missing::new(
+                                    "the host's evidence",
+                                    e.to_string(),
+                                    "report this as a bug with the host's output",
+                                ),
+                            ));
+                            None
+                        }
+                    });
                 (cloud, host_diag, probes, capture)
             })
         }

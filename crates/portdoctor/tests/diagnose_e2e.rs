@@ -127,6 +127,42 @@ fn healthy_everything_agrees() {
     assert_eq!(check(&r, "cloud.security-group")["status"], "pass");
 }
 
+/// Issue 13, class 6: the cloud layer knows where the flow arrives (the private address of the
+/// interface that holds 203.0.113.10) and hands it to the host layer, which then judges that
+/// arrival only. The instance has a second interface with a route toward the client's network
+/// through it, and a listener on eth0's address only: judged without the cloud, the arrival at
+/// eth1 is plausible too, and it is refused there.
+#[test]
+fn the_cloud_layer_gives_the_host_layer_its_arrival() {
+    let mut tb = Testbed::new().unwrap();
+    let key = instance(&mut tb);
+    tb.add_second_nic().unwrap();
+    tb.instance_ip(&["route", "add", "198.51.100.0/24", "via", "10.0.2.1", "dev", "eth1"]).unwrap();
+    // Replies from eth0's address leave by eth0 (SSH's too).
+    tb.instance_ip(&["rule", "add", "from", "10.0.1.10", "table", "101"]).unwrap();
+    tb.instance_ip(&["route", "add", "default", "via", "10.0.1.1", "dev", "eth0", "table", "101"]).unwrap();
+    tb.instance_sysctl("net.ipv4.conf.all.rp_filter=1").unwrap();
+    tb.listen(&Listen::tcp("10.0.1.10", 8080)).unwrap();
+    let (url, iid) = moto(&mut tb, &[22, 8080]);
+    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Open);
+    let from = ["--from", "198.51.100.2"];
+    let (code, r, _) = diagnose(&tb, &key, &[&from[..], &["--instance", &iid]].concat(), &aws_env(&url));
+    assert_eq!(r["verdict"]["status"], "reachable", "{r:#}");
+    assert_eq!(code, 0);
+    let addr = check(&r, "host.address");
+    assert_eq!(addr["summary"], "Traffic arrives at 10.0.1.10 on eth0", "{addr:#}");
+    assert!(!r["checks"].as_array().unwrap().iter().any(|c| c["id"] == "host.address.arrival2"), "{r:#}");
+    // Without the cloud layer the host layer cannot know, and judges both arrivals.
+    let (_, r, _) = diagnose(&tb, &key, &from, &[]);
+    let second = check(&r, "host.address.arrival2");
+    assert!(second["summary"].as_str().unwrap().contains("10.0.1.10 on eth0"), "{second:#}");
+    assert!(
+        r["verdict"]["causes"].as_array().unwrap().iter().any(|c| c["code"] == "LISTENER_ADDRESS_MISMATCH"
+            && c["message"].as_str().unwrap().starts_with("Arriving on eth1 (10.0.2.10")),
+        "{r:#}"
+    );
+}
+
 #[test]
 fn nothing_listening() {
     let mut tb = Testbed::new().unwrap();

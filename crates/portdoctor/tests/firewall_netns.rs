@@ -4,8 +4,11 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod common;
-use common::{codes, host};
-use portdoctor_testbed::{INSTANCE_V6, Listen, PUBLIC_V4, Testbed, Wire};
+use common::{check, codes, host};
+use portdoctor_testbed::{CLIENT_V4, INSTANCE_V6, Listen, PUBLIC_V4, Testbed, Wire};
+
+/// The second interface's public address (`Testbed::add_second_nic`).
+const SECOND_PUBLIC_V4: &str = "203.0.113.11";
 
 fn filter(rules: &str, input_policy: &str, output_policy: &str) -> String {
     format!(
@@ -194,6 +197,69 @@ fn second_interface_reverse_path_and_reply_route() {
     tb.instance_sysctl("net.ipv4.conf.all.rp_filter=1").unwrap();
     assert_eq!(tb.connect(second, 8080, "tcp").unwrap(), Wire::Open);
     assert_eq!(host(&tb, &["--port", "8080", "--to", "10.0.2.10"]).0, 0);
+}
+
+/// Issue 13, class 6: without --to, the arrival is not guessed from the route toward the client.
+/// A second interface with a route toward the client's network through it: traffic to the main
+/// public address still arrives on eth0, where strict rp_filter drops it.
+#[test]
+fn without_to_every_plausible_arrival_is_judged() {
+    let mut tb = Testbed::new().unwrap();
+    tb.add_second_nic().unwrap();
+    tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
+    tb.instance_ip(&["route", "add", "198.51.100.0/24", "via", "10.0.2.1", "dev", "eth1"]).unwrap();
+    let rp = |mode: u8| {
+        for conf in ["all", "eth0", "eth1"] {
+            tb.instance_sysctl(&format!("net.ipv4.conf.{conf}.rp_filter={mode}")).unwrap();
+        }
+    };
+    let from = ["--port", "8080", "--from", CLIENT_V4];
+    let arrival2 = |r: &serde_json::Value, code: &str| {
+        let c = r["verdict"]["causes"].as_array().unwrap().iter().find(|c| c["code"] == code).unwrap().clone();
+        let m = c["message"].as_str().unwrap().to_string();
+        assert!(m.starts_with("Arriving on eth0 (10.0.1.10, the default route's interface): "), "{m}");
+    };
+
+    rp(1);
+    // The kernel first: to the main address the SYN comes in on eth0 and the route back leaves
+    // by eth1, so strict rp_filter drops it; to eth1's address it is answered.
+    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Timeout);
+    assert_eq!(tb.connect(SECOND_PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Open);
+    let (code, r) = host(&tb, &from);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(codes(&r), ["RP_FILTER_DROP"], "{r:#}");
+    arrival2(&r, "RP_FILTER_DROP");
+    assert_eq!(check(&r, "host.rp-filter")["status"], "pass", "eth1, toward the client: {r:#}");
+    assert_eq!(check(&r, "host.rp-filter.arrival2")["status"], "fail", "{r:#}");
+    // --to is still the one arrival.
+    let (code, r) = host(&tb, &[&from[..], &["--to", "10.0.2.10"]].concat());
+    assert_eq!(code, 0, "{r:#}");
+    let (_, r) = host(&tb, &[&from[..], &["--to", "10.0.1.10"]].concat());
+    assert_eq!(codes(&r), ["RP_FILTER_DROP"], "{r:#}");
+
+    // Loose: the SYN gets in on eth0, and the SYN-ACK leaves by eth1 with eth0's address, which
+    // the edge drops (a VPC's source/destination check): still not reachable on that arrival.
+    rp(2);
+    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Timeout);
+    assert_eq!(tb.connect(SECOND_PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Open);
+    let (code, r) = host(&tb, &from);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(codes(&r), ["REPLY_ROUTE_ASYMMETRIC"], "{r:#}");
+    arrival2(&r, "REPLY_ROUTE_ASYMMETRIC");
+
+    // Replies from eth0's address by eth0 (the policy-routing fix): both arrivals answer, for
+    // the kernel and for portdoctor, under strict and loose rp_filter alike.
+    tb.instance_ip(&["rule", "add", "from", "10.0.1.10", "table", "101"]).unwrap();
+    tb.instance_ip(&["route", "add", "default", "via", "10.0.1.1", "dev", "eth0", "table", "101"]).unwrap();
+    for mode in [2, 1] {
+        rp(mode);
+        assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Open, "rp_filter={mode}");
+        assert_eq!(tb.connect(SECOND_PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Open, "rp_filter={mode}");
+        let (code, r) = host(&tb, &from);
+        assert_eq!(code, 0, "rp_filter={mode}: {r:#}");
+        let summary = r["verdict"]["summary"].as_str().unwrap();
+        assert!(summary.contains("on every plausible arrival: eth1 (10.0.2.10"), "{summary}");
+    }
 }
 
 /// Puts /etc/ufw back as it was, also when the test fails: ufw keeps its rules there, shared by

@@ -503,6 +503,7 @@ fn every_plausible_arrival_is_judged_and_the_blocked_one_named() {
     assert!(d.notes.iter().any(|n| n.contains("each is judged")), "{:?}", d.notes);
     let nic = d.path.iter().find(|h| h.hop == "nic").unwrap();
     assert_eq!(nic.component, "eth0", "the path shown is the blocked arrival's");
+    assert_eq!(d.query.target.as_deref(), Some("10.0.1.10"));
     assert!(nic.detail.contains("also judged: eth1 (10.0.2.10, the route toward 198.51.100.2)"), "{}", nic.detail);
 
     // Given the arrival, only that one is judged.
