@@ -129,7 +129,7 @@ fn arrivals(ev: &HostEvidence, q: &HostQuery, notes: &mut Vec<String>) -> Vec<Pl
             return vec![Plausible { arrival, check, why: "given".into() }];
         }
         notes.push(format!(
-            "{to}, given as where the traffic arrives, is not an address of this host: behind a 1:1 NAT (an AWS internet gateway, a cloud edge) it arrives translated to one of the host's own addresses, which are judged instead"
+            "{to} is not an address of this host (it was given as where the traffic arrives): behind a 1:1 NAT (an AWS internet gateway, a cloud edge) it arrives translated to one of the host's own addresses, which are judged instead"
         ));
     }
     let client = match q.from {
@@ -848,6 +848,17 @@ pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
     d
 }
 
+/// Arrival `k`'s items, each with whether every arrival has it alike; an item shared by all is
+/// given once, with the first arrival's.
+fn per_arrival<T: PartialEq + Clone>(lists: &[&[T]], k: usize) -> Vec<(bool, T)> {
+    lists[k]
+        .iter()
+        .map(|x| (lists.iter().all(|l| l.contains(x)), x))
+        .filter(|(shared, _)| k == 0 || !shared)
+        .map(|(shared, x)| (shared, x.clone()))
+        .collect()
+}
+
 /// Checks whose own summary already says where the traffic arrives.
 const ADDRESS_CHECK: &str = "host.address";
 
@@ -861,37 +872,27 @@ fn join_arrivals(mut judged: Vec<Judged>, places: &[(String, String)]) -> Judged
     if judged.len() == 1 {
         return judged.remove(0);
     }
-    let shared_check = |c: &Check| judged.iter().all(|j| j.checks.contains(c));
-    let shared_cause = |c: &Cause| judged.iter().all(|j| j.causes.contains(c));
+    let check_lists: Vec<&[Check]> = judged.iter().map(|j| j.checks.as_slice()).collect();
+    let cause_lists: Vec<&[Cause]> = judged.iter().map(|j| j.causes.as_slice()).collect();
     let mut checks: Vec<Check> = Vec::new();
     let mut causes: Vec<Cause> = Vec::new();
-    for (k, j) in judged.iter().enumerate() {
-        let prefix = format!("Arriving on {}: ", places[k].0);
-        for c in &j.checks {
-            if shared_check(c) {
-                if k == 0 {
-                    checks.push(c.clone());
+    for (k, place) in places.iter().enumerate() {
+        let prefix = format!("Arriving on {}: ", place.0);
+        for (shared, mut c) in per_arrival(&check_lists, k) {
+            if !shared {
+                if k > 0 {
+                    c.id = format!("{}.arrival{}", c.id, k + 1);
                 }
-                continue;
-            }
-            let mut c = c.clone();
-            if k > 0 {
-                c.id = format!("{}.arrival{}", c.id, k + 1);
-            }
-            if !c.id.starts_with(ADDRESS_CHECK) {
-                c.summary.insert_str(0, &prefix);
+                if !c.id.starts_with(ADDRESS_CHECK) {
+                    c.summary.insert_str(0, &prefix);
+                }
             }
             checks.push(c);
         }
-        for c in &j.causes {
-            if shared_cause(c) {
-                if k == 0 {
-                    causes.push(c.clone());
-                }
-                continue;
+        for (shared, mut c) in per_arrival(&cause_lists, k) {
+            if !shared {
+                c.message.insert_str(0, &prefix);
             }
-            let mut c = c.clone();
-            c.message.insert_str(0, &prefix);
             causes.push(c);
         }
     }
