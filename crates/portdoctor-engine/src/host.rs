@@ -19,7 +19,8 @@ pub struct HostQuery {
     pub port: u16,
     pub proto: Proto,
     pub from: Source,
-    /// The address the traffic is sent to (`--to`); worked out from routes when absent.
+    /// Where the traffic arrives (`--to`; in `diagnose`, the cloud layer's private address).
+    /// When absent, every plausible arrival is judged (`arrivals`).
     pub to: Option<IpAddr>,
 }
 

@@ -82,8 +82,9 @@ pub struct FlowArgs {
 pub struct HostArgs {
     #[command(flatten)]
     pub flow: FlowArgs,
-    /// The address the traffic is sent to; by default worked out from the routes (a cloud
-    /// instance sees its private address, not the public one).
+    /// The address the traffic arrives at (a cloud instance sees its private address, not the
+    /// public one); without it every plausible arrival is judged (toward the client, and the
+    /// default route's interface).
     #[arg(long)]
     pub to: Option<IpAddr>,
     /// Judge a host snapshot (from `portdoctor snapshot host`) instead of this machine.
