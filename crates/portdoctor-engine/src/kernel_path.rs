@@ -7,7 +7,7 @@
 //! destination is the client, the source is the local address, so policy rules `from <local
 //! address>` apply — which is how a second interface is made to answer by itself.
 
-use portdoctor_model::addrset::AddrSet;
+use portdoctor_model::addrset::{AddrSet, clients, describe_part};
 use portdoctor_model::host::{HostEvidence, PolicyRule, Route, RouteType};
 use portdoctor_model::net::{Cidr, Family, Source};
 use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Knowledge, Layer};
@@ -75,19 +75,61 @@ fn route_text(f: &Found<'_>) -> String {
     format!("{dst}{via}{dev} table {}{rule}", r.table)
 }
 
-/// A client address standing for "the internet" in a route lookup: the first public address
-/// that no specific route covers, so the lookup finds what most of the internet gets.
-fn representative(from: &Source, routes: &[Route]) -> Option<IpAddr> {
-    match from {
-        Source::Prefix(c) => Some(c.addr()),
-        Source::Internet => {
-            let specific = routes
-                .iter()
-                .filter(|r| r.dst.family() == Family::V4 && r.dst.prefix() > 0)
-                .fold(AddrSet::empty(Family::V4), |s, r| s.union(&AddrSet::from_cidr(&r.dst)));
-            AddrSet::internet(Family::V4).minus(&specific).to_cidrs(1).0.first().map(Cidr::addr)
+/// One part of the clients' route back, and what the kernel makes of it.
+struct Way<'a> {
+    part: &'a AddrSet,
+    /// The interface replies leave by, when it is not the one the traffic came in on.
+    elsewhere: Option<String>,
+    /// Reverse-path filtering drops what this part sends.
+    dropped: bool,
+}
+
+/// At most this many parts of the internet are looked up one by one (a host with a full BGP
+/// table has hundreds of thousands of routes; the first ones, most specific first, are judged
+/// and the evidence says so).
+const MAX_PARTS: usize = 64;
+
+/// Client addresses to look the route back up for, each with the part of the clients it stands
+/// for. `--from`: its address. The internet: one address for each part that a more specific
+/// route covers, and one for the rest — a route toward part of the internet through another
+/// interface is exactly where reverse-path filtering drops what arrives on this one.
+fn representatives(from: &Source, routes: &[Route], evidence: &mut Vec<String>) -> Vec<(IpAddr, AddrSet)> {
+    let internet = match from {
+        Source::Prefix(c) => return vec![(c.addr(), AddrSet::from_cidr(c))],
+        Source::Internet => AddrSet::internet(Family::V4),
+    };
+    let mut specific: Vec<Cidr> = routes
+        .iter()
+        .filter(|r| r.dst.family() == Family::V4 && r.dst.prefix() > 0)
+        .map(|r| r.dst)
+        .filter(|c| !AddrSet::from_cidr(c).intersect(&internet).is_empty())
+        .collect();
+    // Most specific first: each part is what its route covers and no more specific one does.
+    specific.sort_by_key(|c| (std::cmp::Reverse(c.prefix()), c.to_string()));
+    specific.dedup();
+    if specific.len() > MAX_PARTS {
+        evidence.push(format!(
+            "{} routes cover parts of the internet: the {MAX_PARTS} most specific are looked up one by one, the others with the rest (ip-route.json)",
+            specific.len()
+        ));
+        specific.truncate(MAX_PARTS);
+    }
+    let first = |s: &AddrSet| s.to_cidrs(1).0.first().map(Cidr::addr);
+    let mut covered = AddrSet::empty(Family::V4);
+    let mut out = Vec::new();
+    for c in specific {
+        let cidr = AddrSet::from_cidr(&c);
+        let part = cidr.intersect(&internet).minus(&covered);
+        covered = covered.union(&cidr);
+        if let Some(a) = first(&part) {
+            out.push((a, part));
         }
     }
+    let rest = internet.minus(&covered);
+    if let Some(a) = first(&rest) {
+        out.insert(0, (a, rest));
+    }
+    out
 }
 
 pub fn kernel_path(
@@ -112,9 +154,6 @@ pub fn kernel_path(
     let rules: &[PolicyRule] = ev.rules.known().map(Vec::as_slice).unwrap_or_default();
     let rp = |key: &str| sysctl.get(&format!("net.ipv4.conf.{key}.rp_filter")).and_then(|v| v.parse::<u8>().ok());
     let mode = rp("all").unwrap_or(0).max(rp(ingress).unwrap_or(0));
-    let Some(client) = representative(from, routes) else {
-        return (check(CheckStatus::Unknown, "No client address to look up"), vec![]);
-    };
     let who = match from {
         Source::Internet => "the internet".to_string(),
         Source::Prefix(c) => c.to_string(),
@@ -128,25 +167,62 @@ pub fn kernel_path(
     if ev.rules.known().is_none() {
         evidence.push("policy rules not read (ip-rule.json): the default rules are assumed".into());
     }
-    let found = match lookup(routes, rules, client, local) {
-        Ok(f) => f,
-        Err(why) => {
-            return (
-                check(CheckStatus::Unknown, "A policy rule decides the route back, and it is not modeled")
-                    .with_evidence([why]),
-                vec![],
-            );
-        }
-    };
-    let out_dev = found.as_ref().and_then(|f| f.route.dev.clone());
-    match &found {
-        Some(f) => evidence
-            .push(format!("replies from {local} to {who} route {} (ip-route.json, ip-rule.json)", route_text(f))),
-        None => evidence.push(format!("no route from {local} back to {who} (ip-route.json, ip-rule.json)")),
+    let reps = representatives(from, routes, &mut evidence);
+    if reps.is_empty() {
+        return (check(CheckStatus::Unknown, "No client address to look up"), vec![]);
     }
-    let unusable = found
-        .as_ref()
-        .is_some_and(|f| matches!(f.route.kind, RouteType::Blackhole | RouteType::Unreachable | RouteType::Prohibit));
+    let clients = clients(from, Family::V4);
+    let internet = matches!(from, Source::Internet);
+    // One part of the clients in words: as asked when there is one part, else relative to all.
+    let part_text = |part: &AddrSet| {
+        if reps.len() == 1 { who.clone() } else { describe_part(part, &clients, internet) }
+    };
+    let mut ways: Vec<Way<'_>> = Vec::new();
+    for (client, part) in &reps {
+        let found = match lookup(routes, rules, *client, local) {
+            Ok(f) => f,
+            Err(why) => {
+                return (
+                    check(CheckStatus::Unknown, "A policy rule decides the route back, and it is not modeled")
+                        .with_evidence([why]),
+                    vec![],
+                );
+            }
+        };
+        let out_dev = found.as_ref().and_then(|f| f.route.dev.clone());
+        match &found {
+            Some(f) => evidence.push(format!(
+                "replies from {local} to {} route {} (ip-route.json, ip-rule.json)",
+                part_text(part),
+                route_text(f)
+            )),
+            None => evidence
+                .push(format!("no route from {local} back to {} (ip-route.json, ip-rule.json)", part_text(part))),
+        }
+        let unusable = found.as_ref().is_some_and(|f| {
+            matches!(f.route.kind, RouteType::Blackhole | RouteType::Unreachable | RouteType::Prohibit)
+        });
+        let same_dev = out_dev.as_deref() == Some(ingress);
+        let dropped = match mode {
+            0 => false,
+            1 => !same_dev || unusable,
+            _ => found.is_none() || unusable,
+        };
+        // A reply that leaves by another interface (none leaves without a route).
+        let elsewhere = (!same_dev && found.is_some()).then_some(out_dev.unwrap_or_else(|| "another interface".into()));
+        ways.push(Way { part, elsewhere, dropped });
+    }
+    // The parts that share an outcome, as one set in words, and where their replies leave.
+    let gather = |pick: &dyn Fn(&Way<'_>) -> bool| {
+        let picked: Vec<&Way<'_>> = ways.iter().filter(|w| pick(w)).collect();
+        let set = picked.iter().fold(AddrSet::empty(Family::V4), |s, w| s.union(w.part));
+        let mut devs: Vec<&str> = picked.iter().filter_map(|w| w.elsewhere.as_deref()).collect();
+        devs.dedup();
+        (!picked.is_empty()).then(|| {
+            let whom = if picked.len() == reps.len() { who.clone() } else { describe_part(&set, &clients, internet) };
+            (whom, if devs.is_empty() { "no interface".to_string() } else { devs.join(", ") })
+        })
+    };
     let fix = vec![
         format!(
             "route replies from {local} out of {ingress}: ip rule add from {local} table 100 && ip route add default via <{ingress}'s gateway> dev {ingress} table 100 (persist it in your network configuration)"
@@ -155,17 +231,10 @@ pub fn kernel_path(
             "or relax reverse-path filtering on {ingress}: sysctl -w net.ipv4.conf.{ingress}.rp_filter=2 (and net.ipv4.conf.all.rp_filter=2)"
         ),
     ];
-    let same_dev = out_dev.as_deref() == Some(ingress);
-    let dropped = match mode {
-        0 => false,
-        1 => !same_dev || unusable,
-        _ => found.is_none() || unusable,
-    };
-    if dropped {
+    if let Some((whom, devs)) = gather(&|w| w.dropped) {
         let msg = format!(
-            "Reverse-path filtering ({}) drops traffic from {who} arriving on {ingress}: the route back leaves by {}",
+            "Reverse-path filtering ({}) drops traffic from {whom} arriving on {ingress}: the route back leaves by {devs}",
             if mode == 1 { "strict" } else { "loose" },
-            out_dev.as_deref().unwrap_or("no interface")
         );
         let cause = Cause::blocking(
             CauseCode::RpFilterDrop,
@@ -177,14 +246,13 @@ pub fn kernel_path(
         .with_fix(fix);
         return (check(CheckStatus::Fail, msg).with_evidence(evidence), vec![cause]);
     }
-    if !same_dev && found.is_some() {
+    if let Some((whom, devs)) = gather(&|w| w.elsewhere.is_some()) {
         let msg = format!(
-            "Replies to {who} from {local} leave by {}, not {ingress} where the traffic arrives: a cloud network (AWS source/destination check) or a stateful middlebox drops them",
-            out_dev.as_deref().unwrap_or("another interface")
+            "Replies to {whom} from {local} leave by {devs}, not {ingress} where the traffic arrives: a cloud network (AWS source/destination check) or a stateful middlebox drops them"
         );
         let cause = Cause::blocking(
             CauseCode::ReplyRouteAsymmetric,
-            format!("route {local} -> {who}"),
+            format!("route {local} -> {whom}"),
             Confidence::Likely,
             msg.clone(),
         )

@@ -231,6 +231,13 @@ fn without_to_every_plausible_arrival_is_judged() {
     arrival2(&r, "RP_FILTER_DROP");
     assert_eq!(check(&r, "host.rp-filter")["status"], "pass", "eth1, toward the client: {r:#}");
     assert_eq!(check(&r, "host.rp-filter.arrival2")["status"], "fail", "{r:#}");
+    // Asked about the whole internet: the client's network is part of it, and its route back
+    // leaves by eth1.
+    let (code, r) = host(&tb, &["--port", "8080"]);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(codes(&r), ["RP_FILTER_DROP"], "{r:#}");
+    let m = r["verdict"]["causes"][0]["message"].as_str().unwrap();
+    assert!(m.contains("drops traffic from 198.51.100.0/24 arriving on eth0"), "{m}");
     // --to is still the one arrival.
     let (code, r) = host(&tb, &[&from[..], &["--to", "10.0.2.10"]].concat());
     assert_eq!(code, 0, "{r:#}");
@@ -259,6 +266,7 @@ fn without_to_every_plausible_arrival_is_judged() {
         assert_eq!(code, 0, "rp_filter={mode}: {r:#}");
         let summary = r["verdict"]["summary"].as_str().unwrap();
         assert!(summary.contains("on every plausible arrival: eth1 (10.0.2.10"), "{summary}");
+        assert_eq!(host(&tb, &["--port", "8080"]).0, 0, "rp_filter={mode}, the internet");
     }
 }
 

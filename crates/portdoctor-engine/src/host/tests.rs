@@ -571,7 +571,6 @@ fn arrivals_are_de_duplicated() {
     let ev = two_ways_in(vec![sock(Proto::Tcp, "0.0.0.0", 8080)]);
     // The internet: the route toward it is the default route.
     let d = diagnose_host(&ev, &q(8080));
-    assert_eq!(d.status, Status::Reachable, "{d:#?}");
     assert!(!ids(&d).iter().any(|i| i.contains(".arrival")), "{:?}", ids(&d));
     assert_eq!(check(&d, "host.address").summary, "Traffic from the internet arrives at 10.0.1.10 on eth0");
     // A client on eth0's own network: its route and the default route both arrive at 10.0.1.10.
@@ -595,4 +594,37 @@ fn ipv6_arrivals() {
     let d = diagnose_host(&ev, &from("2001:db8:9::2"));
     assert!(!ids(&d).iter().any(|i| i.contains(".arrival")), "{:?}", ids(&d));
     assert!(check(&d, "host.address").summary.contains("2001:db8:2::10 on eth0"));
+}
+
+#[test]
+fn internet_clients_behind_a_more_specific_route_are_looked_up_too() {
+    // Most of the internet is answered by eth0; 198.51.100.0/24, part of it, by eth1: strict
+    // rp_filter drops that part's traffic arriving on eth0.
+    let mut ev = two_ways_in(vec![sock(Proto::Tcp, "0.0.0.0", 8080)]);
+    let d = diagnose_host(&ev, &q(8080));
+    assert_eq!(codes(&d), vec!["RP_FILTER_DROP"], "{d:#?}");
+    assert_eq!(
+        d.causes[0].message,
+        "Reverse-path filtering (strict) drops traffic from 198.51.100.0/24 arriving on eth0: the route back leaves by eth1"
+    );
+    let ev_lines = &check(&d, "host.rp-filter").evidence;
+    assert!(
+        ev_lines
+            .iter()
+            .any(|e| e.contains("to the internet except 198.51.100.0/24 route default via 10.0.1.1 dev eth0")),
+        "{ev_lines:?}"
+    );
+    // Loose: that part's replies leave by eth1.
+    ev.sysctl = Knowledge::Known(BTreeMap::from([("net.ipv4.conf.all.rp_filter".to_string(), "2".to_string())]));
+    let d = diagnose_host(&ev, &q(8080));
+    assert_eq!(codes(&d), vec!["REPLY_ROUTE_ASYMMETRIC"], "{d:#?}");
+    assert!(
+        d.causes[0].message.starts_with("Replies to 198.51.100.0/24 from 10.0.1.10 leave by eth1"),
+        "{}",
+        d.causes[0].message
+    );
+    // A route toward a private network changes nothing for the internet.
+    let d = diagnose_host(&evidence(vec![sock(Proto::Tcp, "0.0.0.0", 8080)]), &q(8080));
+    assert_eq!(d.status, Status::Reachable, "{d:#?}");
+    assert_eq!(check(&d, "host.rp-filter").summary, "Replies to the internet leave by eth0, where the traffic arrives");
 }
