@@ -84,32 +84,29 @@ struct Way<'a> {
     dropped: bool,
 }
 
-/// At most this many parts of the internet are looked up one by one (a host with a full BGP
+/// At most this many parts of the clients are looked up one by one (a host with a full BGP
 /// table has hundreds of thousands of routes; the first ones, most specific first, are judged
 /// and the evidence says so).
 const MAX_PARTS: usize = 64;
 
-/// Client addresses to look the route back up for, each with the part of the clients it stands
-/// for. `--from`: its address. The internet: one address for each part that a more specific
-/// route covers, and one for the rest — a route toward part of the internet through another
-/// interface is exactly where reverse-path filtering drops what arrives on this one.
+/// Client addresses to look the route back up for, each with the part of the clients (the
+/// internet, or `--from`) it stands for: one for each part that a more specific route covers,
+/// and one for the rest — a route toward part of the clients through another interface is
+/// exactly where reverse-path filtering drops what arrives on this one.
 fn representatives(from: &Source, routes: &[Route], evidence: &mut Vec<String>) -> Vec<(IpAddr, AddrSet)> {
-    let internet = match from {
-        Source::Prefix(c) => return vec![(c.addr(), AddrSet::from_cidr(c))],
-        Source::Internet => AddrSet::internet(Family::V4),
-    };
+    let whole = clients(from, Family::V4);
     let mut specific: Vec<Cidr> = routes
         .iter()
         .filter(|r| r.dst.family() == Family::V4 && r.dst.prefix() > 0)
         .map(|r| r.dst)
-        .filter(|c| !AddrSet::from_cidr(c).intersect(&internet).is_empty())
+        .filter(|c| !AddrSet::from_cidr(c).intersect(&whole).is_empty())
         .collect();
     // Most specific first: each part is what its route covers and no more specific one does.
     specific.sort_by_key(|c| (std::cmp::Reverse(c.prefix()), c.to_string()));
     specific.dedup();
     if specific.len() > MAX_PARTS {
         evidence.push(format!(
-            "{} routes cover parts of the internet: the {MAX_PARTS} most specific are looked up one by one, the others with the rest (ip-route.json)",
+            "{} routes cover parts of the clients: the {MAX_PARTS} most specific are looked up one by one, the others with the rest (ip-route.json)",
             specific.len()
         ));
         specific.truncate(MAX_PARTS);
@@ -119,13 +116,13 @@ fn representatives(from: &Source, routes: &[Route], evidence: &mut Vec<String>) 
     let mut out = Vec::new();
     for c in specific {
         let cidr = AddrSet::from_cidr(&c);
-        let part = cidr.intersect(&internet).minus(&covered);
+        let part = cidr.intersect(&whole).minus(&covered);
         covered = covered.union(&cidr);
         if let Some(a) = first(&part) {
             out.push((a, part));
         }
     }
-    let rest = internet.minus(&covered);
+    let rest = whole.minus(&covered);
     if let Some(a) = first(&rest) {
         out.insert(0, (a, rest));
     }

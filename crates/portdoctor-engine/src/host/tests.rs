@@ -623,6 +623,15 @@ fn internet_clients_behind_a_more_specific_route_are_looked_up_too() {
         "{}",
         d.causes[0].message
     );
+    // The same for a --from prefix that a more specific route splits.
+    ev.sysctl = Knowledge::Known(BTreeMap::from([("net.ipv4.conf.all.rp_filter".to_string(), "1".to_string())]));
+    let d = diagnose_host(&ev, &HostQuery { from: Source::Prefix("198.51.0.0/16".parse().unwrap()), ..q(8080) });
+    assert_eq!(codes(&d), vec!["RP_FILTER_DROP"], "{d:#?}");
+    assert!(
+        d.causes[0].message.contains("drops traffic from 198.51.100.0/24 arriving on eth0"),
+        "{}",
+        d.causes[0].message
+    );
     // A route toward a private network changes nothing for the internet.
     let d = diagnose_host(&evidence(vec![sock(Proto::Tcp, "0.0.0.0", 8080)]), &q(8080));
     assert_eq!(d.status, Status::Reachable, "{d:#?}");
