@@ -250,3 +250,17 @@ fn acl_fix_names_a_single_client_as_a_cidr() {
     assert_eq!(codes(&d), ["NACL_INBOUND_DENY"]);
     assert!(d.causes[0].fix[0].contains("--cidr-block 198.51.100.7/32 --rule-action allow"), "{}", d.causes[0].fix[0]);
 }
+
+#[test]
+fn the_arrival_on_the_instance_is_the_interfaces_private_address() {
+    // What `diagnose` hands the host layer, so it does not guess where the flow arrives.
+    let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+    assert_eq!(run(&base(), "203.0.113.10", 80, "internet").arrival, ip("10.0.1.10"));
+    assert_eq!(run(&base(), "i-1", 80, "internet").arrival, ip("10.0.1.10"));
+    assert_eq!(run(&base(), "2001:db8:2::10", 80, "internet").arrival, ip("2001:db8:2::10"));
+    // Blocked on the way still says where it would arrive; an address nobody holds does not.
+    let mut closed = base();
+    closed["SecurityGroups"][0]["IpPermissions"] = json!([]);
+    assert_eq!(run(&closed, "203.0.113.10", 80, "internet").arrival, ip("10.0.1.10"));
+    assert_eq!(run(&base(), "203.0.113.99", 80, "internet").arrival, None);
+}
