@@ -214,21 +214,22 @@ fn without_to_every_plausible_arrival_is_judged() {
         }
     };
     let from = ["--port", "8080", "--from", CLIENT_V4];
-    let arrival2 = |r: &serde_json::Value, code: &str| {
-        let c = r["verdict"]["causes"].as_array().unwrap().iter().find(|c| c["code"] == code).unwrap().clone();
-        let m = c["message"].as_str().unwrap().to_string();
+    // The kernel first: to the main address (arriving on eth0) the connection times out, to
+    // eth1's it is answered; then portdoctor, without --to: blocked by `code`, on eth0.
+    let blocked_on_eth0 = |code: &str| {
+        assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Timeout);
+        assert_eq!(tb.connect(SECOND_PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Open);
+        let (exit, r) = host(&tb, &from);
+        assert_eq!(exit, 1, "{r:#}");
+        assert_eq!(codes(&r), [code], "{r:#}");
+        let m = r["verdict"]["causes"][0]["message"].as_str().unwrap();
         assert!(m.starts_with("Arriving on eth0 (10.0.1.10, the default route's interface): "), "{m}");
+        r
     };
 
+    // Strict: the SYN to the main address comes in on eth0 and the route back leaves by eth1.
     rp(1);
-    // The kernel first: to the main address the SYN comes in on eth0 and the route back leaves
-    // by eth1, so strict rp_filter drops it; to eth1's address it is answered.
-    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Timeout);
-    assert_eq!(tb.connect(SECOND_PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Open);
-    let (code, r) = host(&tb, &from);
-    assert_eq!(code, 1, "{r:#}");
-    assert_eq!(codes(&r), ["RP_FILTER_DROP"], "{r:#}");
-    arrival2(&r, "RP_FILTER_DROP");
+    let r = blocked_on_eth0("RP_FILTER_DROP");
     assert_eq!(check(&r, "host.rp-filter")["status"], "pass", "eth1, toward the client: {r:#}");
     assert_eq!(check(&r, "host.rp-filter.arrival2")["status"], "fail", "{r:#}");
     // Asked about the whole internet: the client's network is part of it, and its route back
@@ -247,12 +248,7 @@ fn without_to_every_plausible_arrival_is_judged() {
     // Loose: the SYN gets in on eth0, and the SYN-ACK leaves by eth1 with eth0's address, which
     // the edge drops (a VPC's source/destination check): still not reachable on that arrival.
     rp(2);
-    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Timeout);
-    assert_eq!(tb.connect(SECOND_PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Open);
-    let (code, r) = host(&tb, &from);
-    assert_eq!(code, 1, "{r:#}");
-    assert_eq!(codes(&r), ["REPLY_ROUTE_ASYMMETRIC"], "{r:#}");
-    arrival2(&r, "REPLY_ROUTE_ASYMMETRIC");
+    blocked_on_eth0("REPLY_ROUTE_ASYMMETRIC");
 
     // Replies from eth0's address by eth0 (the policy-routing fix): both arrivals answer, for
     // the kernel and for portdoctor, under strict and loose rp_filter alike.
