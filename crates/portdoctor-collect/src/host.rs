@@ -45,18 +45,22 @@ fn run(argv: &[&str]) -> RawSource {
     }
 }
 
-/// The first of several equivalent commands that exists (`iptables-nft-save`, else
-/// `iptables-save`).
-fn run_first(argvs: &[&str]) -> RawSource {
-    let mut last = None;
-    for cmd in argvs {
-        let src = run(&[cmd]);
-        if src.outcome != Outcome::ToolMissing {
-            return src;
-        }
-        last = Some(src);
+/// The save command of one iptables backend: `iptables-nft-save` / `iptables-legacy-save`, else
+/// plain `iptables-save` when that is the same backend (`iptables --version` says `(nf_tables)`
+/// for nf_tables; `(legacy)`, or nothing before 1.8, for legacy — Amazon Linux 2, CentOS 7).
+/// `None` when the only iptables here drives the other backend: this one has no tool here.
+fn iptables_save(v6: bool, nft: bool) -> Option<RawSource> {
+    let tool = if v6 { "ip6tables" } else { "iptables" };
+    let specific = run(&[&format!("{tool}-{}-save", if nft { "nft" } else { "legacy" })]);
+    if specific.outcome != Outcome::ToolMissing {
+        return Some(specific);
     }
-    last.unwrap_or_else(|| from_io_error("(no command)", &io::Error::from(io::ErrorKind::NotFound)))
+    let version = run(&[tool, "--version"]);
+    if version.outcome != Outcome::Ok {
+        return Some(specific);
+    }
+    let plain_is_nft = String::from_utf8_lossy(&version.content).contains("nf_tables");
+    (plain_is_nft == nft).then(|| run(&[&format!("{tool}-save")]))
 }
 
 fn read(path: &str) -> RawSource {
@@ -153,16 +157,15 @@ fn sockets() -> RawSource {
     ok(command, write_sockets(&sockets).into_bytes())
 }
 
-/// The (family, table) pairs iptables-nft manages, from its save output (`*filter` lines).
+/// The (family, table) pairs iptables-nft shows in full, from its save output (`*filter` lines
+/// it does not mark incompatible): nft need not list them. A native nftables table by an
+/// iptables name (`table ip filter` in nftables.conf) is marked incompatible, so nft lists it.
 pub(crate) fn iptables_nft_tables(raw: &RawHost) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (name, family) in [(files::IPTABLES_NFT, "ip"), (files::IP6TABLES_NFT, "ip6")] {
         if let Some(src) = raw.sources.get(name).filter(|s| s.outcome == Outcome::Ok) {
-            for line in String::from_utf8_lossy(&src.content).lines() {
-                if let Some(t) = line.strip_prefix('*') {
-                    out.push((family.to_string(), t.trim().to_string()));
-                }
-            }
+            let held = portdoctor_parse::iptables::held_tables(&String::from_utf8_lossy(&src.content));
+            out.extend(held.into_iter().map(|t| (family.to_string(), t)));
         }
     }
     out
@@ -375,22 +378,28 @@ pub fn collect_host() -> RawHost {
         put(&mut raw, name, read(path));
     }
     put(&mut raw, files::SYSCTL, sysctls(Path::new("/proc/sys")));
-    for (name, argv) in [
-        (files::IPTABLES_NFT, ["iptables-nft-save", "iptables-save"]),
-        (files::IP6TABLES_NFT, ["ip6tables-nft-save", "ip6tables-save"]),
-    ] {
-        put(&mut raw, name, run_first(&argv));
+    for (name, v6) in [(files::IPTABLES_NFT, false), (files::IP6TABLES_NFT, true)] {
+        if let Some(src) = iptables_save(v6, true) {
+            put(&mut raw, name, src);
+        }
     }
-    // Legacy tables only when the kernel has them loaded (listing them would load them).
-    for (names_file, proc_path, save_file, save) in [
-        (files::IP_TABLES_NAMES, "/proc/net/ip_tables_names", files::IPTABLES_LEGACY, "iptables-legacy-save"),
-        (files::IP6_TABLES_NAMES, "/proc/net/ip6_tables_names", files::IP6TABLES_LEGACY, "ip6tables-legacy-save"),
+    // Legacy tables only when the kernel has them loaded (listing them would load them). The
+    // names are read, not sized: /proc files report size 0.
+    for (names_file, proc_path, save_file, v6) in [
+        (files::IP_TABLES_NAMES, "/proc/net/ip_tables_names", files::IPTABLES_LEGACY, false),
+        (files::IP6_TABLES_NAMES, "/proc/net/ip6_tables_names", files::IP6TABLES_LEGACY, true),
     ] {
         let names = read(proc_path);
         let loaded = names.outcome == Outcome::Ok && !names.content.iter().all(u8::is_ascii_whitespace);
         put(&mut raw, names_file, names);
         if loaded {
-            put(&mut raw, save_file, run(&[save]));
+            let missing = || {
+                from_io_error(
+                    if v6 { "ip6tables-legacy-save" } else { "iptables-legacy-save" },
+                    &io::Error::from(io::ErrorKind::NotFound),
+                )
+            };
+            put(&mut raw, save_file, iptables_save(v6, false).unwrap_or_else(missing));
         }
     }
     let owned = iptables_nft_tables(&raw);

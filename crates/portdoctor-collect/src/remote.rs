@@ -25,15 +25,20 @@ fn sources() -> Vec<(&'static str, String)> {
             files::SYSCTL,
             r"sysctl -a -r '^net\.(ipv4\.(ip_forward|tcp_syncookies|ip_local_port_range|conf\..*\.(rp_filter|forwarding))|ipv6\.(conf\.all\.forwarding|bindv6only)|core\.somaxconn|netfilter\.nf_conntrack_(count|max))$' 2>/dev/null".into(),
         ),
-        (files::IPTABLES_NFT, "if command -v iptables-nft-save >/dev/null; then iptables-nft-save; else iptables-save; fi".into()),
-        (
-            files::IP6TABLES_NFT,
-            "if command -v ip6tables-nft-save >/dev/null; then ip6tables-nft-save; else ip6tables-save; fi".into(),
-        ),
+        (files::IPTABLES_NFT, save_command("iptables", true)),
+        (files::IP6TABLES_NFT, save_command("ip6tables", true)),
         (files::IP_TABLES_NAMES, "cat /proc/net/ip_tables_names".into()),
         (files::IP6_TABLES_NAMES, "cat /proc/net/ip6_tables_names".into()),
-        (files::IPTABLES_LEGACY, "if [ -s /proc/net/ip_tables_names ]; then iptables-legacy-save; else exit 200; fi".into()),
-        (files::IP6TABLES_LEGACY, "if [ -s /proc/net/ip6_tables_names ]; then ip6tables-legacy-save; else exit 200; fi".into()),
+        // Only when legacy tables are loaded: /proc files report size 0, so `[ -s ]` is always
+        // false; `grep -q .` reads the names.
+        (
+            files::IPTABLES_LEGACY,
+            format!("if grep -q . /proc/net/ip_tables_names 2>/dev/null; then {}; else exit 200; fi", save_command("iptables", false)),
+        ),
+        (
+            files::IP6TABLES_LEGACY,
+            format!("if grep -q . /proc/net/ip6_tables_names 2>/dev/null; then {}; else exit 200; fi", save_command("ip6tables", false)),
+        ),
         (files::NFT_RULESET, "nft -j list ruleset".into()),
         (files::SYSTEMD_SHOW, systemd(&SYSTEMCTL_SHOW, 127)),
         (files::JOURNAL, systemd(&JOURNAL_WARNINGS, 200)),
@@ -48,6 +53,23 @@ fn sources() -> Vec<(&'static str, String)> {
         "if [ -e /sys/fs/selinux/enforce ]; then grep 'avc:' /var/log/audit/audit.log | tail -n 1000; else exit 200; fi".into(),
     ));
     out
+}
+
+/// The save command of one iptables backend, as local collection picks it: `TOOL-nft-save` /
+/// `TOOL-legacy-save`, else plain `TOOL-save` when `TOOL --version` says it is that backend
+/// (`(nf_tables)`; `(legacy)`, or nothing before 1.8: Amazon Linux 2, CentOS 7). Else nf_tables
+/// does not apply (exit 200: no tool drives it here) and legacy runs the missing tool (exit 127:
+/// its tables are loaded, so the missing tool is the remedy).
+fn save_command(tool: &str, nft: bool) -> String {
+    if nft {
+        format!(
+            "if command -v {tool}-nft-save >/dev/null; then {tool}-nft-save; elif {tool} --version 2>/dev/null | grep -q nf_tables; then {tool}-save; elif command -v {tool} >/dev/null; then exit 200; else {tool}-nft-save; fi"
+        )
+    } else {
+        format!(
+            "if command -v {tool}-legacy-save >/dev/null; then {tool}-legacy-save; elif command -v {tool} >/dev/null && ! {tool} --version 2>/dev/null | grep -q nf_tables; then {tool}-save; else {tool}-legacy-save; fi"
+        )
+    }
 }
 
 /// The script: a framing function, every source, a pause, then the counters again. A command's

@@ -332,11 +332,8 @@ pub fn host_firewall(
         CheckStatus::Pass
     };
     if unmodeled_matters {
-        for u in &nf.unmodeled {
-            evidence.push(format!(
-                "{u}: rules of this table are not evaluated by this version; read them with `nft list table {u}`"
-            ));
-        }
+        // Each entry says what was not read, why, and how to read it.
+        evidence.extend(nf.unmodeled.iter().cloned());
     }
     let summary = match status {
         CheckStatus::Fail => causes

@@ -398,59 +398,139 @@ fn parse_netns(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<Vec<N
     Ok(Knowledge::Known(out))
 }
 
+/// How nft names a family.
+fn family_word(family: FwFamily) -> &'static str {
+    match family {
+        FwFamily::Ip => "ip",
+        FwFamily::Ip6 => "ip6",
+        FwFamily::Inet => "inet",
+        FwFamily::Other => "netdev/bridge/arp",
+    }
+}
+
 /// Every backend at once, as the kernel sees them: iptables over nf_tables, legacy iptables
 /// when its tables are loaded, native nftables tables, and the ipsets.
+///
+/// Each nf_tables table is read by exactly one reader that can read all of it: iptables-nft when
+/// its save output holds the table and does not mark it incompatible; else nft, when its listing
+/// shows no iptables extensions (`xt`, which nft cannot translate). A table neither can read in
+/// full is named in `unmodeled` (the walk is then unknown), never taken as empty.
 fn parse_netfilter(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<Netfilter>, ParseError> {
     let mut nf = Netfilter::default();
     let mut read_any = false;
     let mut missing: Vec<Missing> = Vec::new();
+    // What iptables-nft showed, per family: the save, or why it was not read.
+    let mut nft_saves: Vec<(FwFamily, &str, Result<iptables::Save, String>)> = Vec::new();
     for (name, backend, family) in [
         (files::IPTABLES_NFT, Backend::IptablesNft, FwFamily::Ip),
         (files::IP6TABLES_NFT, Backend::IptablesNft, FwFamily::Ip6),
         (files::IPTABLES_LEGACY, Backend::IptablesLegacy, FwFamily::Ip),
         (files::IP6TABLES_LEGACY, Backend::IptablesLegacy, FwFamily::Ip6),
     ] {
-        match parse_source(raw, name, |f, t| iptables::parse_save(f, t, backend, family))? {
-            Knowledge::Known(tables) => {
+        let save = match parse_source(raw, name, |f, t| iptables::read_save(f, t, backend, family))? {
+            Knowledge::Known(save) => {
                 read_any = true;
-                nf.tables.extend(tables);
+                nf.tables.extend(save.complete_tables().cloned());
+                for (table, why) in &save.unreadable {
+                    nf.unmodeled.push(format!(
+                        "{} table {table} could not be read in full ({name}, {why}): its rules are not evaluated",
+                        backend.name()
+                    ));
+                }
+                Ok(save)
             }
-            Knowledge::Unavailable(m) if raw.sources.contains_key(name) => missing.push(m),
-            Knowledge::Unavailable(_) => {}
+            Knowledge::Unavailable(m) => {
+                let why = m.reason.clone();
+                if raw.sources.contains_key(name) {
+                    missing.push(m);
+                }
+                Err(why)
+            }
+        };
+        if backend == Backend::IptablesNft {
+            nft_saves.push((family, name, save));
         }
     }
     // Legacy tables that are loaded but were not read would be missed: unknown then.
-    for (names, save) in
-        [(files::IP_TABLES_NAMES, files::IPTABLES_LEGACY), (files::IP6_TABLES_NAMES, files::IP6TABLES_LEGACY)]
-    {
+    for (names, save, tool) in [
+        (files::IP_TABLES_NAMES, files::IPTABLES_LEGACY, "iptables-legacy-save"),
+        (files::IP6_TABLES_NAMES, files::IP6TABLES_LEGACY, "ip6tables-legacy-save"),
+    ] {
         if let Ok(bytes) = source(raw, names) {
-            let loaded = String::from_utf8_lossy(bytes).split_whitespace().count();
-            let read = raw.sources.get(save).is_some_and(|s| s.outcome == Outcome::Ok);
-            if loaded > 0 && !read {
-                nf.unmodeled.push(format!("iptables-legacy tables listed in {names} ({save} not read)"));
+            let text = String::from_utf8_lossy(bytes);
+            let loaded: Vec<&str> = text.split_whitespace().collect();
+            if !loaded.is_empty() && source(raw, save).is_err() {
+                let why = match source(raw, save) {
+                    Err(m) if raw.sources.contains_key(save) => m.reason,
+                    _ => format!("{save} is not in the evidence"),
+                };
+                nf.unmodeled.push(format!(
+                    "iptables-legacy tables are loaded ({names} lists {}) but their rules were not read ({why}): run `{tool}` as root on the host, or take a new snapshot with this portdoctor",
+                    loaded.join(", ")
+                ));
             }
         }
     }
-    match parse_source(raw, files::NFT_RULESET, nft::parse_ruleset)? {
-        Knowledge::Known(native) => {
+    let saved = |family: FwFamily| nft_saves.iter().find(|(f, _, _)| *f == family);
+    // The nf_tables tables neither reader could read, by family and name.
+    let mut unread: Vec<(FwFamily, String)> = Vec::new();
+    let nft_read = match parse_source(raw, files::NFT_RULESET, nft::read_ruleset)? {
+        Knowledge::Known(rs) => {
             read_any = true;
-            // iptables-nft's own tables show up in nft's listing too: keep only the others.
-            let owned: Vec<(FwFamily, String)> = nf
-                .tables
-                .iter()
-                .filter(|t| t.backend == Backend::IptablesNft)
-                .map(|t| (t.family, t.name.clone()))
-                .collect();
-            for t in native.tables {
-                if !owned.contains(&(t.family, t.name.clone())) {
-                    nf.tables.push(t);
+            for t in rs.nf.tables {
+                let save = saved(t.family);
+                if let Some((_, _, Ok(s))) = save
+                    && s.complete_tables().any(|c| c.name == t.name)
+                {
+                    continue; // iptables-nft's own table, read from its save output
                 }
+                // Tables of other families are named as unmodeled by the nft reader already.
+                if t.family == FwFamily::Other || !rs.xt_tables.contains(&(t.family, t.name.clone())) {
+                    nf.tables.push(t);
+                    continue;
+                }
+                let fam = family_word(t.family);
+                let ipt = match save {
+                    Some((_, file, Ok(s))) if s.incompatible.contains(&t.name) => {
+                        format!("iptables-nft-save marks it incompatible ({file})")
+                    }
+                    Some((_, file, Ok(_))) => format!("iptables-nft-save could not show all of it ({file})"),
+                    Some((_, file, Err(why))) => format!("iptables-nft-save was not read ({file}: {why})"),
+                    None => "no iptables-nft-save reads this family".to_string(),
+                };
+                nf.unmodeled.push(format!(
+                    "table {fam} {name} is read in full by neither tool: nft lists iptables extensions (xt) in it that it cannot show, and {ipt}; its rules are not evaluated — read them with `nft list table {fam} {name}`",
+                    name = t.name
+                ));
+                unread.push((t.family, t.name));
             }
-            nf.sets.extend(native.sets);
-            nf.unmodeled.extend(native.unmodeled);
+            nf.sets.extend(rs.nf.sets);
+            nf.unmodeled.extend(rs.nf.unmodeled);
+            nf.unmodeled.extend(rs.unplaced.into_iter().map(|u| format!("{u}; the walk cannot use it")));
+            true
         }
-        Knowledge::Unavailable(m) if raw.sources.contains_key(files::NFT_RULESET) => missing.push(m),
-        Knowledge::Unavailable(_) => {}
+        Knowledge::Unavailable(m) => {
+            if raw.sources.contains_key(files::NFT_RULESET) {
+                missing.push(m);
+            }
+            false
+        }
+    };
+    // Tables iptables-nft marks incompatible (native nftables tables by an iptables name) that
+    // nft's listing did not give: nobody read them.
+    for (family, file, save) in &nft_saves {
+        let Ok(save) = save else { continue };
+        for name in &save.incompatible {
+            let read_natively =
+                nf.tables.iter().any(|t| t.backend == Backend::Nftables && t.family == *family && t.name == *name);
+            if !read_natively && !unread.contains(&(*family, name.clone())) {
+                let fam = family_word(*family);
+                nf.unmodeled.push(format!(
+                    "table {fam} {name} is a native nftables table that iptables-nft-save cannot show ({file}), and {}: its rules are not evaluated — read them with `nft list table {fam} {name}`",
+                    if nft_read { "nft's listing does not hold it" } else { "nft's listing was not read" }
+                ));
+            }
+        }
     }
     if let Knowledge::Known(sets) = parse_source(raw, files::IPSET, ipset::parse_ipset_save)? {
         nf.sets.extend(sets);
@@ -534,6 +614,82 @@ mod tests {
         let mut raw = RawHost::default();
         raw.sources.insert(files::NETSTAT.into(), ok("TcpExt: A\n"));
         assert_eq!(parse_host(&raw).unwrap_err().file, files::NETSTAT);
+    }
+
+    /// A native `table ip filter` (nftables.conf), with or without iptables-nft's `xt`.
+    fn nft_filter(xt: bool) -> String {
+        let stmt = if xt { r#"{"xt":{"type":"match","name":"conntrack"}},"# } else { "" };
+        format!(
+            r#"{{"nftables":[{{"table":{{"family":"ip","name":"filter"}}}},
+            {{"chain":{{"family":"ip","table":"filter","name":"input","hook":"input","prio":0,"policy":"drop"}}}},
+            {{"rule":{{"family":"ip","table":"filter","chain":"input","expr":[{stmt}{{"match":{{"op":"==","left":{{"payload":{{"protocol":"tcp","field":"dport"}}}},"right":22}}}},{{"accept":null}}]}}}}]}}"#
+        )
+    }
+
+    const INCOMPATIBLE: &str = "# Table `filter' contains incompatible base-chains, use 'nft' tool to list them.\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+
+    fn netfilter(sources: &[(&str, &str)]) -> Netfilter {
+        let mut raw = RawHost::default();
+        for (name, content) in sources {
+            raw.sources.insert(name.to_string(), ok(content));
+        }
+        parse_netfilter(&raw, &mut vec![]).unwrap().known().unwrap().clone()
+    }
+
+    fn tables(nf: &Netfilter) -> Vec<(Backend, &str)> {
+        nf.tables.iter().map(|t| (t.backend, t.name.as_str())).collect()
+    }
+
+    #[test]
+    fn each_table_is_read_by_the_one_reader_that_sees_all_of_it() {
+        // nftables.conf's `table ip filter`: iptables-nft-save shows an empty stand-in, nft the rules.
+        let nf = netfilter(&[(files::IPTABLES_NFT, INCOMPATIBLE), (files::NFT_RULESET, &nft_filter(false))]);
+        assert_eq!(tables(&nf), [(Backend::Nftables, "filter")]);
+        assert!(nf.unmodeled.is_empty(), "{:?}", nf.unmodeled);
+        // Not collected at all: nft reads it.
+        let nf = netfilter(&[(files::NFT_RULESET, &nft_filter(false))]);
+        assert_eq!(tables(&nf), [(Backend::Nftables, "filter")]);
+        // iptables-nft's own table: read from the save, not from nft's untranslatable listing.
+        let save = "*filter\n:INPUT DROP [0:0]\n-A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT\nCOMMIT\n";
+        let nf = netfilter(&[(files::IPTABLES_NFT, save), (files::NFT_RULESET, &nft_filter(true))]);
+        assert_eq!(tables(&nf), [(Backend::IptablesNft, "filter")]);
+        assert!(nf.unmodeled.is_empty(), "{:?}", nf.unmodeled);
+    }
+
+    #[test]
+    fn a_table_nobody_reads_in_full_is_named_never_empty() {
+        // iptables rules and a native chain in one table: iptables-nft-save marks it
+        // incompatible, nft cannot show the iptables rules.
+        let nf = netfilter(&[(files::IPTABLES_NFT, INCOMPATIBLE), (files::NFT_RULESET, &nft_filter(true))]);
+        assert!(nf.tables.is_empty(), "{:?}", tables(&nf));
+        assert_eq!(nf.unmodeled.len(), 1, "{:?}", nf.unmodeled);
+        assert!(nf.unmodeled[0].starts_with("table ip filter is read in full by neither tool"), "{:?}", nf.unmodeled);
+        assert!(
+            nf.unmodeled[0].contains("marks it incompatible") && nf.unmodeled[0].contains("`nft list table ip filter`")
+        );
+        // The save was not collected: the same, saying so.
+        let nf = netfilter(&[(files::NFT_RULESET, &nft_filter(true))]);
+        assert!(nf.unmodeled[0].contains("iptables-nft-save was not read"), "{:?}", nf.unmodeled);
+        // iptables ≤ 1.8.8 marks the table and prints nothing of it; nft was not read.
+        let nf = netfilter(&[(files::IPTABLES_NFT, "# Table `nat' is incompatible, use 'nft' tool.\n")]);
+        assert_eq!(nf.unmodeled.len(), 1, "{:?}", nf.unmodeled);
+        assert!(nf.unmodeled[0].starts_with("table ip nat is a native nftables table"), "{:?}", nf.unmodeled);
+        assert!(nf.unmodeled[0].contains("nft's listing was not read"));
+        // A line of the save that cannot be placed: the table is named, not half-read.
+        let nf = netfilter(&[(files::IPTABLES_NFT, "*filter\n:INPUT ACCEPT [0:0]\n-A INPUX -j DROP\nCOMMIT\n")]);
+        assert!(nf.tables.is_empty());
+        assert!(nf.unmodeled[0].contains("table filter could not be read in full"), "{:?}", nf.unmodeled);
+    }
+
+    #[test]
+    fn loaded_legacy_tables_that_were_not_read_say_so_plainly() {
+        let nf = netfilter(&[(files::IPTABLES_NFT, ""), (files::IP_TABLES_NAMES, "filter\nnat\n")]);
+        assert_eq!(
+            nf.unmodeled,
+            [
+                "iptables-legacy tables are loaded (proc-net-ip_tables_names.txt lists filter, nat) but their rules were not read (iptables-legacy.txt is not in the evidence): run `iptables-legacy-save` as root on the host, or take a new snapshot with this portdoctor"
+            ]
+        );
     }
 
     #[test]

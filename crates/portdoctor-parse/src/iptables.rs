@@ -78,16 +78,85 @@ fn builtin(table: &str, chain: &str) -> Option<(Hook, i32)> {
     Some((hook, prio))
 }
 
-fn proto_number(s: &str) -> Option<u8> {
-    match s.to_ascii_lowercase().as_str() {
-        "tcp" => Some(6),
-        "udp" => Some(17),
-        "icmp" => Some(1),
-        "ipv6-icmp" | "icmpv6" => Some(58),
-        "sctp" => Some(132),
-        "all" => Some(0),
-        n => n.parse().ok(),
+/// IP protocols by name: every name and alias of Debian's /etc/protocols (netbase 6.4), which
+/// iptables-save and nft print through getprotobynumber(3), plus iptables' own names
+/// (libxtables' `xtables_chain_protos`: icmpv6, mh, ipv6-mh, all). `all`, `ip` and `hopopt` are
+/// 0, which iptables reads as "any protocol".
+const PROTOCOLS: &[(&str, u8)] = &[
+    ("all", 0),
+    ("hopopt", 0),
+    ("ip", 0),
+    ("icmp", 1),
+    ("igmp", 2),
+    ("ggp", 3),
+    ("ip-encap", 4),
+    ("ipencap", 4),
+    ("st", 5),
+    ("tcp", 6),
+    ("egp", 8),
+    ("igp", 9),
+    ("pup", 12),
+    ("udp", 17),
+    ("hmp", 20),
+    ("xns-idp", 22),
+    ("rdp", 27),
+    ("iso-tp4", 29),
+    ("dccp", 33),
+    ("xtp", 36),
+    ("ddp", 37),
+    ("idpr-cmtp", 38),
+    ("ipv6", 41),
+    ("ipv6-route", 43),
+    ("ipv6-frag", 44),
+    ("idrp", 45),
+    ("rsvp", 46),
+    ("gre", 47),
+    ("esp", 50),
+    ("ipsec-esp", 50),
+    ("ah", 51),
+    ("ipsec-ah", 51),
+    ("skip", 57),
+    ("icmpv6", 58),
+    ("ipv6-icmp", 58),
+    ("ipv6-nonxt", 59),
+    ("ipv6-opts", 60),
+    ("cphb", 73),
+    ("rspf", 73),
+    ("vmtp", 81),
+    ("eigrp", 88),
+    ("ospf", 89),
+    ("ospfigp", 89),
+    ("ax.25", 93),
+    ("ipip", 94),
+    ("etherip", 97),
+    ("encap", 98),
+    ("pim", 103),
+    ("ipcomp", 108),
+    ("vrrp", 112),
+    ("l2tp", 115),
+    ("isis", 124),
+    ("sctp", 132),
+    ("fc", 133),
+    ("ipv6-mh", 135),
+    ("mh", 135),
+    ("mobility-header", 135),
+    ("udplite", 136),
+    ("mpls-in-ip", 137),
+    ("manet", 138),
+    ("hip", 139),
+    ("shim6", 140),
+    ("wesp", 141),
+    ("rohc", 142),
+    ("ethernet", 143),
+];
+
+/// A protocol as iptables or nft prints it: a name (any case) or a number 0–255.
+pub fn protocol_number(s: &str) -> Option<u8> {
+    if let Ok(n) = s.parse() {
+        return Some(n);
     }
+    let lower = s.to_ascii_lowercase();
+    PROTOCOLS.iter().find(|(name, _)| *name == lower).map(|(_, n)| *n)
 }
 
 fn port_ranges(s: &str) -> Option<Vec<(u16, u16)>> {
@@ -222,235 +291,293 @@ fn mark_target(opts: &[&str]) -> Option<MarkSet> {
     })
 }
 
-fn parse_rule(file: &str, line_no: usize, text: &str, w: &[Cow<'_, str>]) -> Result<(String, Rule), ParseError> {
-    let err = |m: String| ParseError::new(file, format!("line {line_no}"), m);
-    let chain = w.get(1).map(|c| c.to_string()).ok_or_else(|| err("-A without a chain name".into()))?;
-    let mut matches = Vec::new();
-    let mut action = Action::Continue;
-    let mut comment = None;
-    let mut mark = None;
-    let mut i = 2;
-    let mut neg = false;
-    let arg = |i: usize| -> Result<&str, ParseError> {
-        w.get(i + 1).map(|s| s.as_ref()).ok_or_else(|| err(format!("{} needs a value", w[i])))
+/// What one rule has read so far.
+#[derive(Default)]
+struct RuleParts {
+    matches: Vec<Match>,
+    action: Option<Action>,
+    comment: Option<String>,
+    mark: Option<MarkSet>,
+}
+
+/// Reads one option of a rule at `w[i]` (after `neg`, a preceding `!`); returns where the next
+/// one starts, or why this one cannot be read.
+fn rule_option(w: &[Cow<'_, str>], mut i: usize, neg: bool, r: &mut RuleParts) -> Result<usize, String> {
+    let opt: &str = &w[i];
+    let arg = |i: usize| -> Result<&str, String> {
+        w.get(i + 1).map(|s| s.as_ref()).ok_or_else(|| format!("{} needs a value", w[i]))
     };
-    while i < w.len() {
-        let opt: &str = &w[i];
-        match opt {
-            "!" => {
-                neg = true;
-                i += 1;
-                continue;
+    let matches = &mut r.matches;
+    match opt {
+        "-c" => i += 3,
+        "-p" => {
+            let v = arg(i)?;
+            let p = protocol_number(v).ok_or_else(|| format!("unknown protocol '{v}'"))?;
+            if p != 0 {
+                matches.push(Match::Proto(Neg { negated: neg, value: p }));
             }
-            "-c" => i += 3,
-            "-p" => {
-                let v = arg(i)?;
-                let p = proto_number(v).ok_or_else(|| err(format!("unknown protocol '{v}'")))?;
-                if p != 0 {
-                    matches.push(Match::Proto(Neg { negated: neg, value: p }));
-                }
-                i += 2;
+            i += 2;
+        }
+        "-s" | "-d" | "--src-range" | "--dst-range" => {
+            let v = arg(i)?;
+            let list = if opt.ends_with("range") { range_cidrs(v) } else { cidrs(v) }
+                .ok_or_else(|| format!("bad address '{v}'"))?;
+            let n = Neg { negated: neg, value: list };
+            matches.push(if opt == "-s" || opt == "--src-range" { Match::Src(n) } else { Match::Dst(n) });
+            i += 2;
+        }
+        "-i" | "-o" => {
+            let n = Neg { negated: neg, value: arg(i)?.to_string() };
+            matches.push(if opt == "-i" { Match::InIface(n) } else { Match::OutIface(n) });
+            i += 2;
+        }
+        "--dport"
+        | "--sport"
+        | "--dports"
+        | "--sports"
+        | "--destination-port"
+        | "--source-port"
+        | "--destination-ports"
+        | "--source-ports" => {
+            let v = arg(i)?;
+            let ports = port_ranges(v).ok_or_else(|| format!("bad port list '{v}'"))?;
+            let n = Neg { negated: neg, value: ports };
+            matches.push(if opt.starts_with("--d") { Match::DstPort(n) } else { Match::SrcPort(n) });
+            i += 2;
+        }
+        "--mark" => {
+            let v = arg(i)?;
+            let m = mark_value(v).ok_or_else(|| format!("bad mark '{v}'"))?;
+            matches.push(Match::Mark(Neg { negated: neg, value: m }));
+            i += 2;
+        }
+        "--ctorigdst" => {
+            let v = arg(i)?;
+            let list = cidrs(v).ok_or_else(|| format!("bad address '{v}'"))?;
+            matches.push(Match::CtOrigDst(Neg { negated: neg, value: list }));
+            i += 2;
+        }
+        "--ctorigdstport" => {
+            let v = arg(i)?;
+            let ports = port_ranges(v).ok_or_else(|| format!("bad port '{v}'"))?;
+            matches.push(Match::CtOrigDstPort(Neg { negated: neg, value: ports }));
+            i += 2;
+        }
+        "--ctdir" => {
+            let original = match arg(i)? {
+                "ORIGINAL" => true,
+                "REPLY" => false,
+                other => return Err(format!("bad --ctdir '{other}'")),
+            };
+            matches.push(Match::CtDirOriginal(Neg { negated: neg, value: original }));
+            i += 2;
+        }
+        "--ctstate" | "--state" => {
+            let v = arg(i)?;
+            let s = ct_states(v).ok_or_else(|| format!("bad conntrack state '{v}'"))?;
+            matches.push(Match::CtState(Neg { negated: neg, value: s }));
+            i += 2;
+        }
+        "--match-set" => {
+            let name = arg(i)?.to_string();
+            let dirs = w.get(i + 2).ok_or("--match-set needs a direction")?;
+            let n = Neg { negated: neg, value: name };
+            matches.push(match dirs.as_ref() {
+                "src" => Match::SetSrc(n),
+                "dst" => Match::SetDst(n),
+                other => Match::Unknown(format!("-m set --match-set {} {other}", n.value)),
+            });
+            i += 3;
+        }
+        "--comment" => {
+            r.comment = Some(arg(i)?.to_string());
+            i += 2;
+        }
+        "--dst-type" | "--src-type" => {
+            let n = Neg { negated: neg, value: arg(i)?.to_string() };
+            matches.push(if opt == "--dst-type" { Match::DstAddrType(n) } else { Match::SrcAddrType(n) });
+            i += 2;
+        }
+        "--tcp-flags" => {
+            let mask = tcp_flag_bits(arg(i)?).ok_or("bad --tcp-flags mask")?;
+            let comp =
+                tcp_flag_bits(w.get(i + 2).map(|s| s.as_ref()).unwrap_or("")).ok_or("bad --tcp-flags comparison")?;
+            matches.push(Match::TcpFlags(Neg { negated: neg, value: (mask, comp) }));
+            i += 3;
+        }
+        "--syn" => {
+            matches.push(Match::TcpFlags(Neg { negated: neg, value: (1 | 2 | 4 | 16, 2) }));
+            i += 1;
+        }
+        "--icmp-type" | "--icmpv6-type" => {
+            let v = arg(i)?;
+            // A type without a code is modelled; `type/code` and code names stay unknown.
+            match icmp_type(v, opt == "--icmpv6-type") {
+                _ if v == "any" => {}
+                Some(t) if !v.contains('/') => matches.push(Match::IcmpType(Neg { negated: neg, value: vec![t] })),
+                _ => matches.push(Match::Unknown(format!("{}{opt} {v}", if neg { "! " } else { "" }))),
             }
-            "-s" | "-d" | "--src-range" | "--dst-range" => {
-                let v = arg(i)?;
-                let list = if opt.ends_with("range") { range_cidrs(v) } else { cidrs(v) }
-                    .ok_or_else(|| err(format!("bad address '{v}'")))?;
-                let n = Neg { negated: neg, value: list };
-                matches.push(if opt == "-s" || opt == "--src-range" { Match::Src(n) } else { Match::Dst(n) });
-                i += 2;
-            }
-            "-i" | "-o" => {
-                let n = Neg { negated: neg, value: arg(i)?.to_string() };
-                matches.push(if opt == "-i" { Match::InIface(n) } else { Match::OutIface(n) });
-                i += 2;
-            }
-            "--dport"
-            | "--sport"
-            | "--dports"
-            | "--sports"
-            | "--destination-port"
-            | "--source-port"
-            | "--destination-ports"
-            | "--source-ports" => {
-                let v = arg(i)?;
-                let r = port_ranges(v).ok_or_else(|| err(format!("bad port list '{v}'")))?;
-                let n = Neg { negated: neg, value: r };
-                matches.push(if opt.starts_with("--d") { Match::DstPort(n) } else { Match::SrcPort(n) });
-                i += 2;
-            }
-            "--mark" => {
-                let v = arg(i)?;
-                let m = mark_value(v).ok_or_else(|| err(format!("bad mark '{v}'")))?;
-                matches.push(Match::Mark(Neg { negated: neg, value: m }));
-                i += 2;
-            }
-            "--ctorigdst" => {
-                let v = arg(i)?;
-                let list = cidrs(v).ok_or_else(|| err(format!("bad address '{v}'")))?;
-                matches.push(Match::CtOrigDst(Neg { negated: neg, value: list }));
-                i += 2;
-            }
-            "--ctorigdstport" => {
-                let v = arg(i)?;
-                let r = port_ranges(v).ok_or_else(|| err(format!("bad port '{v}'")))?;
-                matches.push(Match::CtOrigDstPort(Neg { negated: neg, value: r }));
-                i += 2;
-            }
-            "--ctdir" => {
-                let original = match arg(i)? {
-                    "ORIGINAL" => true,
-                    "REPLY" => false,
-                    other => return Err(err(format!("bad --ctdir '{other}'"))),
-                };
-                matches.push(Match::CtDirOriginal(Neg { negated: neg, value: original }));
-                i += 2;
-            }
-            "--ctstate" | "--state" => {
-                let v = arg(i)?;
-                let s = ct_states(v).ok_or_else(|| err(format!("bad conntrack state '{v}'")))?;
-                matches.push(Match::CtState(Neg { negated: neg, value: s }));
-                i += 2;
-            }
-            "--match-set" => {
-                let name = arg(i)?.to_string();
-                let dirs = w.get(i + 2).ok_or_else(|| err("--match-set needs a direction".into()))?;
-                let n = Neg { negated: neg, value: name };
-                matches.push(match dirs.as_ref() {
-                    "src" => Match::SetSrc(n),
-                    "dst" => Match::SetDst(n),
-                    other => Match::Unknown(format!("-m set --match-set {} {other}", n.value)),
-                });
-                i += 3;
-            }
-            "--comment" => {
-                comment = Some(arg(i)?.to_string());
-                i += 2;
-            }
-            "--dst-type" | "--src-type" => {
-                let n = Neg { negated: neg, value: arg(i)?.to_string() };
-                matches.push(if opt == "--dst-type" { Match::DstAddrType(n) } else { Match::SrcAddrType(n) });
-                i += 2;
-            }
-            "--tcp-flags" => {
-                let mask = tcp_flag_bits(arg(i)?).ok_or_else(|| err("bad --tcp-flags mask".into()))?;
-                let comp = tcp_flag_bits(w.get(i + 2).map(|s| s.as_ref()).unwrap_or(""))
-                    .ok_or_else(|| err("bad --tcp-flags comparison".into()))?;
-                matches.push(Match::TcpFlags(Neg { negated: neg, value: (mask, comp) }));
-                i += 3;
-            }
-            "--syn" => {
-                matches.push(Match::TcpFlags(Neg { negated: neg, value: (1 | 2 | 4 | 16, 2) }));
-                i += 1;
-            }
-            "--icmp-type" | "--icmpv6-type" => {
-                let v = arg(i)?;
-                // A type without a code is modelled; `type/code` and code names stay unknown.
-                match icmp_type(v, opt == "--icmpv6-type") {
-                    _ if v == "any" => {}
-                    Some(t) if !v.contains('/') => matches.push(Match::IcmpType(Neg { negated: neg, value: vec![t] })),
-                    _ => matches.push(Match::Unknown(format!("{}{opt} {v}", if neg { "! " } else { "" }))),
-                }
-                i += 2;
-            }
-            "-m" => {
-                let module = arg(i)?;
-                i += 2;
-                if module == "statistic" {
-                    let mut text = String::from("-m statistic");
-                    while i < w.len() && !is_top(&w[i]) {
-                        text.push(' ');
-                        text.push_str(&w[i]);
-                        i += 1;
-                    }
-                    matches.push(Match::Statistic(text));
-                } else if !MODELED_MODULES.contains(&module) {
-                    // Keep the whole module with its options as one unknown match.
-                    let mut text = format!("{}-m {module}", if neg { "! " } else { "" });
-                    while i < w.len() && !is_top(&w[i]) {
-                        text.push(' ');
-                        text.push_str(&w[i]);
-                        i += 1;
-                    }
-                    matches.push(Match::Unknown(text));
-                }
-            }
-            "-j" | "-g" => {
-                let target = arg(i)?.to_string();
-                i += 2;
-                let mut opts: Vec<&str> = Vec::new();
+            i += 2;
+        }
+        "-m" => {
+            let module = arg(i)?;
+            i += 2;
+            if module == "statistic" {
+                let mut text = String::from("-m statistic");
                 while i < w.len() && !is_top(&w[i]) {
-                    opts.push(&w[i]);
-                    i += 1;
-                }
-                let opt_val = |name: &str| opts.iter().position(|o| *o == name).and_then(|p| opts.get(p + 1)).copied();
-                action = if opt == "-g" {
-                    Action::Goto(target)
-                } else {
-                    match target.as_str() {
-                        "ACCEPT" => Action::Accept,
-                        "DROP" => Action::Drop,
-                        "RETURN" => Action::Return,
-                        "REJECT" => {
-                            Action::Reject(opt_val("--reject-with").unwrap_or("icmp-port-unreachable").to_string())
-                        }
-                        "MARK" => match mark_target(&opts) {
-                            Some(m) => {
-                                mark = Some(m);
-                                Action::Continue
-                            }
-                            None => Action::Unknown(format!("-j MARK {}", opts.join(" "))),
-                        },
-                        // SECMARK/CONNSECMARK label packets for SELinux (judged by the SELinux
-                        // layer); for netfilter they go on like LOG.
-                        "LOG" | "NFLOG" | "ULOG" | "CONNMARK" | "SECMARK" | "CONNSECMARK" | "TRACE" | "AUDIT"
-                        | "CLASSIFY" | "TCPMSS" | "DSCP" | "TOS" | "TTL" | "HL" | "CHECKSUM" => Action::Continue,
-                        "NOTRACK" => Action::Notrack,
-                        "CT" if opts.contains(&"--notrack") => Action::Notrack,
-                        "CT" => Action::Continue,
-                        "REDIRECT" => {
-                            let port = opt_val("--to-ports")
-                                .and_then(|p| p.split(['-', ':']).next())
-                                .and_then(|p| p.parse().ok());
-                            Action::Dnat { addr: None, port, redirect: true }
-                        }
-                        "DNAT" => {
-                            let to = opt_val("--to-destination").unwrap_or("");
-                            let (addr, port) = split_addr_port(to);
-                            Action::Dnat { addr, port, redirect: false }
-                        }
-                        "SNAT" | "MASQUERADE" => Action::Continue,
-                        t if t.chars().all(|c| c.is_ascii_uppercase()) && !opts.is_empty() => {
-                            Action::Unknown(format!("-j {t} {}", opts.join(" ")))
-                        }
-                        t if t.chars().all(|c| c.is_ascii_uppercase() || c == '_')
-                            && matches!(t, "QUEUE" | "NFQUEUE" | "TPROXY" | "SET" | "HMARK") =>
-                        {
-                            Action::Unknown(format!("-j {t}"))
-                        }
-                        _ => Action::Jump(target),
-                    }
-                };
-            }
-            other if other.starts_with("--") => {
-                // An option of a modeled module that we do not interpret: unknown, with its value.
-                let mut text = other.to_string();
-                i += 1;
-                while i < w.len() && !w[i].starts_with('-') {
                     text.push(' ');
                     text.push_str(&w[i]);
                     i += 1;
                 }
-                matches.push(Match::Unknown(format!("{}{text}", if neg { "! " } else { "" })));
+                matches.push(Match::Statistic(text));
+            } else if !MODELED_MODULES.contains(&module) {
+                // Keep the whole module with its options as one unknown match.
+                let mut text = format!("{}-m {module}", if neg { "! " } else { "" });
+                while i < w.len() && !is_top(&w[i]) {
+                    text.push(' ');
+                    text.push_str(&w[i]);
+                    i += 1;
+                }
+                matches.push(Match::Unknown(text));
             }
-            "-f" => {
-                matches.push(Match::Unknown(format!("{}-f", if neg { "! " } else { "" })));
+        }
+        "-j" | "-g" => {
+            let target = arg(i)?.to_string();
+            i += 2;
+            let mut opts: Vec<&str> = Vec::new();
+            while i < w.len() && !is_top(&w[i]) {
+                opts.push(&w[i]);
                 i += 1;
             }
-            other => return Err(err(format!("unexpected '{other}'"))),
+            r.action =
+                Some(if opt == "-g" { Action::Goto(target) } else { target_action(&target, &opts, &mut r.mark) });
+        }
+        other if other.starts_with("[unsupported") => {
+            return Err(format!(
+                "iptables printed '{}' here: the kernel holds a revision of this extension that this iptables cannot print",
+                w[i..].iter().take(2).map(|s| s.as_ref()).collect::<Vec<_>>().join(" ")
+            ));
+        }
+        other if other.starts_with("--") => {
+            // An option of a modeled module that we do not interpret: unknown, with its value.
+            let mut text = other.to_string();
+            i += 1;
+            while i < w.len() && !w[i].starts_with('-') {
+                text.push(' ');
+                text.push_str(&w[i]);
+                i += 1;
+            }
+            matches.push(Match::Unknown(format!("{}{text}", if neg { "! " } else { "" })));
+        }
+        "-f" => {
+            matches.push(Match::Unknown(format!("{}-f", if neg { "! " } else { "" })));
+            i += 1;
+        }
+        other => return Err(format!("unexpected '{other}'")),
+    }
+    Ok(i)
+}
+
+/// A `-j TARGET` with its options.
+fn target_action(target: &str, opts: &[&str], mark: &mut Option<MarkSet>) -> Action {
+    let opt_val = |name: &str| opts.iter().position(|o| *o == name).and_then(|p| opts.get(p + 1)).copied();
+    if opts.iter().any(|o| o.starts_with("[unsupported")) {
+        // iptables could not print the target's options: what it does is not known.
+        return Action::Unknown(format!("-j {target} {}", opts.join(" ")));
+    }
+    match target {
+        "ACCEPT" => Action::Accept,
+        "DROP" => Action::Drop,
+        "RETURN" => Action::Return,
+        "REJECT" => Action::Reject(opt_val("--reject-with").unwrap_or("icmp-port-unreachable").to_string()),
+        "MARK" => match mark_target(opts) {
+            Some(m) => {
+                *mark = Some(m);
+                Action::Continue
+            }
+            None => Action::Unknown(format!("-j MARK {}", opts.join(" "))),
+        },
+        // SECMARK/CONNSECMARK label packets for SELinux (judged by the SELinux layer); for
+        // netfilter they go on like LOG.
+        "LOG" | "NFLOG" | "ULOG" | "CONNMARK" | "SECMARK" | "CONNSECMARK" | "TRACE" | "AUDIT" | "CLASSIFY"
+        | "TCPMSS" | "DSCP" | "TOS" | "TTL" | "HL" | "CHECKSUM" => Action::Continue,
+        "NOTRACK" => Action::Notrack,
+        "CT" if opts.contains(&"--notrack") => Action::Notrack,
+        "CT" => Action::Continue,
+        "REDIRECT" => {
+            let port = opt_val("--to-ports").and_then(|p| p.split(['-', ':']).next()).and_then(|p| p.parse().ok());
+            Action::Dnat { addr: None, port, redirect: true }
+        }
+        "DNAT" => match split_addr_port(opt_val("--to-destination").unwrap_or("")) {
+            // A destination that cannot be read would otherwise look like "no translation".
+            (None, None) => Action::Unknown(format!("-j DNAT {}", opts.join(" "))),
+            (addr, port) => Action::Dnat { addr, port, redirect: false },
+        },
+        "SNAT" | "MASQUERADE" => Action::Continue,
+        t if t.chars().all(|c| c.is_ascii_uppercase()) && !opts.is_empty() => {
+            Action::Unknown(format!("-j {t} {}", opts.join(" ")))
+        }
+        "QUEUE" | "NFQUEUE" | "TPROXY" | "SET" | "HMARK" => Action::Unknown(format!("-j {target}")),
+        _ => Action::Jump(target.to_string()),
+    }
+}
+
+/// One `-A CHAIN …` line → its chain and rule. A part that cannot be read never loses the
+/// rule: it becomes an unknown match (with the text and why), so the walk forks on it as on any
+/// match it does not model, and the target is still read when it can be.
+fn parse_rule(text: &str, w: &[Cow<'_, str>]) -> (Option<String>, Rule) {
+    let chain = w.get(1).map(|c| c.to_string());
+    let mut r = RuleParts::default();
+    let mut i = 2;
+    let mut neg = false;
+    while i < w.len() {
+        if w[i] == "!" {
+            neg = true;
+            i += 1;
+            continue;
+        }
+        match rule_option(w, i, neg, &mut r) {
+            Ok(next) => i = next,
+            Err(why) => {
+                let is_target = |x: &Cow<'_, str>| x == "-j" || x == "-g";
+                let end = if is_target(&w[i]) {
+                    w.len()
+                } else {
+                    w[i..].iter().position(is_target).map_or(w.len(), |p| i + p)
+                };
+                let span = w[i..end].iter().map(|s| s.as_ref()).collect::<Vec<_>>().join(" ");
+                let part = format!("{}{span}", if neg { "! " } else { "" });
+                if is_target(&w[i]) {
+                    r.action = Some(Action::Unknown(format!("{part} (not readable: {why})")));
+                } else {
+                    r.matches.push(Match::Unknown(format!("{part} (not readable: {why})")));
+                }
+                i = end;
+            }
         }
         neg = false;
     }
-    Ok((chain, Rule { matches, action, text: text.to_string(), comment, mark }))
+    let rule = Rule {
+        matches: r.matches,
+        action: r.action.unwrap_or(Action::Continue),
+        text: text.to_string(),
+        comment: r.comment,
+        mark: r.mark,
+    };
+    (chain, rule)
+}
+
+/// A rule line whose words cannot even be split (an unterminated quote): unknown as a whole.
+fn unreadable_rule(text: &str, why: &str) -> (Option<String>, Rule) {
+    let chain = text.split_whitespace().nth(1).map(str::to_string);
+    let rule = Rule {
+        matches: vec![Match::Unknown(format!("the whole rule (not readable: {why})"))],
+        action: Action::Unknown(format!("the target of a rule that could not be read ({why})")),
+        text: text.to_string(),
+        comment: None,
+        mark: None,
+    };
+    (chain, rule)
 }
 
 /// `1.2.3.4:80`, `[::1]:80`, `1.2.3.4`, `:80`.
@@ -465,35 +592,107 @@ fn split_addr_port(s: &str) -> (Option<IpAddr>, Option<u16>) {
     }
 }
 
-/// Parses one save output. `family` is `Ip` for iptables-save, `Ip6` for ip6tables-save.
-pub fn parse_save(file: &str, text: &str, backend: Backend, family: FwFamily) -> Result<Vec<Table>, ParseError> {
-    let mut tables: Vec<Table> = Vec::new();
+/// One save output as read: its tables, the tables iptables itself says it cannot show, and
+/// the parts of tables that could not be read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Save {
+    pub tables: Vec<Table>,
+    /// Tables iptables-nft marks incompatible (`# Table `filter' is incompatible, use 'nft'
+    /// tool.` up to 1.8.8; `… contains incompatible base-chains, use 'nft' tool to list them.`
+    /// from 1.8.9, followed by the part it can show): native nftables tables of the same name
+    /// that iptables-nft cannot read in full. What the save shows of them is not the table.
+    pub incompatible: Vec<String>,
+    /// Tables (by name) with lines that could not be placed, and why: such a table is not
+    /// fully known.
+    pub unreadable: Vec<(String, String)>,
+}
+
+impl Save {
+    /// The tables the save holds in full: not marked incompatible, nothing unreadable.
+    pub fn complete_tables(&self) -> impl Iterator<Item = &Table> {
+        self.tables
+            .iter()
+            .filter(|t| !self.incompatible.contains(&t.name) && !self.unreadable.iter().any(|(n, _)| *n == t.name))
+    }
+}
+
+/// The name in iptables-nft's "# Table `NAME' is incompatible…" / "…contains incompatible
+/// base-chains…" comment.
+fn incompatible_table(comment: &str) -> Option<&str> {
+    let rest = comment.trim_start_matches('#').trim_start().strip_prefix("Table `")?;
+    let (name, after) = rest.split_once('\'')?;
+    after.contains("incompatible").then_some(name)
+}
+
+/// The tables a save output holds in full by iptables-nft's own account (`*NAME` lines, less the
+/// ones it marks incompatible), without reading the rules: which tables nft need not list.
+pub fn held_tables(text: &str) -> Vec<String> {
+    let mut held = Vec::new();
+    let mut incompatible = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix('*') {
+            held.push(name.to_string());
+        } else if let Some(name) = line.strip_prefix('#').and_then(incompatible_table) {
+            incompatible.push(name.to_string());
+        }
+    }
+    held.retain(|t| !incompatible.contains(t));
+    held
+}
+
+/// The tables of iptables (x_tables names); any other name is not a table iptables-save prints.
+const TABLES: [&str; 5] = ["filter", "nat", "mangle", "raw", "security"];
+
+/// Reads one save output. `family` is `Ip` for iptables-save, `Ip6` for ip6tables-save.
+///
+/// Only what makes the whole output meaningless is an error: text outside any table (not
+/// iptables-save output at all) and a last table cut off before COMMIT. A rule that cannot be
+/// read stays in its chain as an unknown rule; any other line that cannot be read makes its table
+/// unreadable (`Save::unreadable`), never the file.
+pub fn read_save(file: &str, text: &str, backend: Backend, family: FwFamily) -> Result<Save, ParseError> {
+    let mut save = Save::default();
     let mut open = false;
     // Chain name → position in the open table (kube-proxy saves hold tens of thousands).
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (n, line) in text.lines().enumerate() {
         let line_no = n + 1;
         let line = line.trim();
+        if let Some(name) = line.strip_prefix('#').and_then(incompatible_table) {
+            save.incompatible.push(name.to_string());
+            continue;
+        }
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let err = |m: &str| ParseError::new(file, format!("line {line_no}"), m.to_string());
         if let Some(name) = line.strip_prefix('*') {
-            if open {
-                return Err(err("a new table starts before COMMIT"));
+            if open && let Some(t) = save.tables.last() {
+                let why = format!("line {line_no}: table {name} starts before this one's COMMIT (cut short)");
+                save.unreadable.push((t.name.clone(), why));
             }
-            tables.push(Table { backend, family, name: name.to_string(), chains: Vec::new() });
+            if !TABLES.contains(&name) {
+                save.unreadable.push((name.to_string(), format!("line {line_no}: '{name}' is not an iptables table")));
+            }
+            save.tables.push(Table { backend, family, name: name.to_string(), chains: Vec::new() });
             index.clear();
             open = true;
             continue;
         }
-        let table =
-            tables.last_mut().filter(|_| open).ok_or_else(|| err("a rule or chain outside a table (*filter …)"))?;
+        let Some(table) = save.tables.last_mut().filter(|_| open) else {
+            return Err(ParseError::new(
+                file,
+                format!("line {line_no}"),
+                "a rule or chain outside a table (*filter …)",
+            ));
+        };
+        let mut unreadable = |why: String| save.unreadable.push((table.name.clone(), format!("line {line_no}: {why}")));
         if line == "COMMIT" {
             open = false;
         } else if let Some(decl) = line.strip_prefix(':') {
             let mut parts = decl.split_whitespace();
-            let name = parts.next().ok_or_else(|| err("chain declaration without a name"))?.to_string();
+            let Some(name) = parts.next().map(str::to_string) else {
+                unreadable("a chain declaration without a name".into());
+                continue;
+            };
             let policy = parts.next().unwrap_or("-");
             let base = builtin(&table.name, &name).map(|(hook, priority)| BaseInfo {
                 hook,
@@ -502,40 +701,44 @@ pub fn parse_save(file: &str, text: &str, backend: Backend, family: FwFamily) ->
                 policy_accept: policy != "DROP",
             });
             if base.is_some() && !matches!(policy, "ACCEPT" | "DROP") {
-                return Err(err(&format!("built-in chain {name} has policy '{policy}'")));
+                unreadable(format!("built-in chain {name} has policy '{policy}'"));
             }
             index.insert(name.clone(), table.chains.len());
             table.chains.push(Chain { name, rules: Vec::new(), base });
         } else if line.starts_with("-A ") {
-            let w = words(file, line_no, line)?;
-            let (chain, rule) = parse_rule(file, line_no, line, &w)?;
-            let at = *index.get(&chain).ok_or_else(|| err(&format!("rule for undeclared chain {chain}")))?;
-            table.chains[at].rules.push(rule);
+            let (chain, rule) = match words(file, line_no, line) {
+                Ok(w) => parse_rule(line, &w),
+                Err(e) => unreadable_rule(line, &e.message),
+            };
+            match chain.as_ref().and_then(|c| index.get(c)) {
+                Some(at) => table.chains[*at].rules.push(rule),
+                None => unreadable(format!(
+                    "a rule for chain {}, which this table does not declare: {line}",
+                    chain.as_deref().unwrap_or("(none)")
+                )),
+            }
         } else {
-            return Err(err(&format!("unexpected line '{}'", line.chars().take(40).collect::<String>())));
+            unreadable(format!("unexpected line '{}'", line.chars().take(40).collect::<String>()));
         }
     }
     if open {
         return Err(ParseError::new(file, "end of file", "truncated: the last table has no COMMIT"));
     }
-    // Jump targets must exist (a truncated or hand-edited save otherwise misleads the walk).
-    for t in &tables {
-        let names: std::collections::HashSet<&str> = t.chains.iter().map(|c| c.name.as_str()).collect();
-        for c in &t.chains {
-            for r in &c.rules {
-                if let Action::Jump(target) | Action::Goto(target) = &r.action
-                    && !names.contains(target.as_str())
-                {
-                    return Err(ParseError::new(
-                        file,
-                        format!("table {} chain {}", t.name, c.name),
-                        format!("jump to unknown chain {target}"),
-                    ));
-                }
-            }
-        }
+    Ok(save)
+}
+
+/// Reads a save output that must be whole: an unreadable part or an incompatible table is an
+/// error here (for inputs written by hand or by portdoctor's own tests; a host's evidence is
+/// read with `read_save`, which keeps going and says what it could not read).
+pub fn parse_save(file: &str, text: &str, backend: Backend, family: FwFamily) -> Result<Vec<Table>, ParseError> {
+    let save = read_save(file, text, backend, family)?;
+    if let Some((table, why)) = save.unreadable.first() {
+        return Err(ParseError::new(file, format!("table {table}"), why.clone()));
     }
-    Ok(tables)
+    if let Some(table) = save.incompatible.first() {
+        return Err(ParseError::new(file, format!("table {table}"), "iptables marks it incompatible (an nft table)"));
+    }
+    Ok(save.tables)
 }
 
 #[cfg(test)]
@@ -602,36 +805,103 @@ COMMIT
     }
 
     #[test]
-    fn truncated_and_malformed_saves_name_the_line() {
+    fn only_a_file_that_is_not_a_save_is_an_error() {
         let cut = &UFW[..UFW.find("COMMIT").unwrap()];
         let e = parse_save("iptables-nft.txt", cut, Backend::IptablesNft, FwFamily::Ip).unwrap_err();
         assert_eq!(e.field, "end of file");
-        let e = parse_save(
-            "f",
-            "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport x -j ACCEPT\nCOMMIT\n",
-            Backend::IptablesNft,
-            FwFamily::Ip,
-        )
-        .unwrap_err();
-        assert_eq!(e.to_string(), "f: line 3: bad port list 'x'");
-        let e = parse_save(
-            "f",
-            "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j nowhere\nCOMMIT\n",
-            Backend::IptablesNft,
-            FwFamily::Ip,
-        )
-        .unwrap_err();
-        assert!(e.message.contains("unknown chain nowhere"));
         let e = parse_save("f", "-A INPUT -j ACCEPT\n", Backend::IptablesNft, FwFamily::Ip).unwrap_err();
         assert_eq!(e.field, "line 1");
-        let e = parse_save(
-            "f",
-            "*filter\n:INPUT ACCEPT\n-A INPUT -m comment --comment \"open\n",
-            Backend::IptablesNft,
-            FwFamily::Ip,
-        )
-        .unwrap_err();
-        assert!(e.message.contains("unterminated quote"));
+        let e = read_save("f", "<html>\n", Backend::IptablesNft, FwFamily::Ip).unwrap_err();
+        assert_eq!(e.to_string(), "f: line 1: a rule or chain outside a table (*filter …)");
+    }
+
+    fn one_rule(rule: &str) -> Rule {
+        let text = format!("*filter\n:INPUT DROP [0:0]\n:x - [0:0]\n{rule}\nCOMMIT\n");
+        let save = read_save("f", &text, Backend::IptablesNft, FwFamily::Ip).unwrap();
+        assert!(save.unreadable.is_empty(), "{:?}", save.unreadable);
+        save.tables[0].chains.iter().flat_map(|c| c.rules.iter()).next().unwrap().clone()
+    }
+
+    #[test]
+    fn protocols_by_every_name_iptables_prints_and_by_number() {
+        for (name, n) in [
+            ("esp", 50),
+            ("ah", 51),
+            ("gre", 47),
+            ("sctp", 132),
+            ("udplite", 136),
+            ("icmpv6", 58),
+            ("ipv6-icmp", 58),
+            ("mh", 135),
+            ("ipv6-mh", 135),
+            ("ospf", 89),
+            ("vrrp", 112),
+            ("IPSEC-ESP", 50),
+            ("112", 112),
+        ] {
+            assert_eq!(protocol_number(name), Some(n), "{name}");
+        }
+        assert_eq!(protocol_number("all"), Some(0));
+        assert_eq!(protocol_number("256"), None);
+        assert_eq!(protocol_number("nonesuch"), None);
+        let r = one_rule("-A INPUT -p esp -j ACCEPT");
+        assert_eq!((r.matches, r.action), (vec![Match::Proto(Neg { negated: false, value: 50 })], Action::Accept));
+    }
+
+    #[test]
+    fn a_rule_that_cannot_be_read_is_an_unknown_rule_not_an_error() {
+        // The readable part stays, the rest is one unknown match naming why, the target is read.
+        let r = one_rule("-A INPUT -p tcp --dport x -j ACCEPT");
+        assert_eq!(r.matches[0], Match::Proto(Neg { negated: false, value: 6 }));
+        assert_eq!(r.matches[1], Match::Unknown("--dport x (not readable: bad port list 'x')".into()));
+        assert_eq!(r.action, Action::Accept);
+        assert_eq!(r.text, "-A INPUT -p tcp --dport x -j ACCEPT");
+        let r = one_rule("-A INPUT -p nonesuch ! -s 10.0.0.0/8 -j DROP");
+        assert!(matches!(&r.matches[0], Match::Unknown(t) if t.contains("unknown protocol 'nonesuch'")), "{r:?}");
+        assert_eq!(r.action, Action::Drop);
+        // A target that cannot be read is an unknown action.
+        assert!(matches!(one_rule("-A INPUT -p tcp -j").action, Action::Unknown(t) if t.contains("-j needs a value")));
+        // An unterminated quote: nothing of the rule can be trusted.
+        let r = one_rule("-A INPUT -m comment --comment \"open -j ACCEPT");
+        assert!(matches!(&r.matches[..], [Match::Unknown(t)] if t.contains("unterminated quote")), "{r:?}");
+        assert!(matches!(r.action, Action::Unknown(_)));
+        // A jump to a chain that does not exist is left to the walk, which says so.
+        assert_eq!(one_rule("-A INPUT -j nowhere").action, Action::Jump("nowhere".into()));
+        // iptables-nft could not print a revision of an extension.
+        let r = one_rule("-A x -p tcp -m tcp -j DNAT [unsupported revision]");
+        assert!(matches!(&r.action, Action::Unknown(t) if t.contains("[unsupported")), "{r:?}");
+        let r = one_rule("-A x -m owner [unsupported revision] -j ACCEPT");
+        assert!(matches!(&r.matches[..], [Match::Unknown(_)]), "{r:?}");
+        assert_eq!(r.action, Action::Accept);
+        let r = one_rule("-A x -m tcp [unsupported revision] -j ACCEPT");
+        assert!(matches!(&r.matches[..], [Match::Unknown(t)] if t.contains("revision")), "{r:?}");
+        // A DNAT whose destination cannot be read is not "no translation".
+        assert!(matches!(one_rule("-A x -j DNAT --to-destination nowhere").action, Action::Unknown(_)));
+    }
+
+    #[test]
+    fn lines_that_cannot_be_placed_make_their_table_unreadable() {
+        let text = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUX -j DROP\nCOMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\nbogus\nCOMMIT\n*raw\n:PREROUTING FOO [0:0]\nCOMMIT\n*filtr\nCOMMIT\n*mangle\n:PREROUTING ACCEPT [0:0]\n*security\nCOMMIT\n";
+        let save = read_save("f", text, Backend::IptablesNft, FwFamily::Ip).unwrap();
+        let names: Vec<&str> = save.unreadable.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(names, ["filter", "nat", "raw", "filtr", "mangle"]);
+        assert!(save.unreadable[0].1.contains("line 3: a rule for chain INPUX"), "{:?}", save.unreadable);
+        assert_eq!(save.complete_tables().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["security"]);
+        assert!(parse_save("f", text, Backend::IptablesNft, FwFamily::Ip).is_err());
+    }
+
+    #[test]
+    fn tables_iptables_nft_marks_incompatible() {
+        // 1.8.9 and later: the comment, then the part of the table iptables can show.
+        let new = "# Table `filter' contains incompatible base-chains, use 'nft' tool to list them.\n# Generated by iptables-nft-save v1.8.9 (nf_tables) on Fri Dec  4 08:16:59 2026\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n";
+        // Up to 1.8.8: the comment instead of the table.
+        let old = "# Table `filter' is incompatible, use 'nft' tool.\n*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n";
+        for text in [new, old] {
+            let save = read_save("f", text, Backend::IptablesNft, FwFamily::Ip).unwrap();
+            assert_eq!(save.incompatible, ["filter"]);
+            assert_eq!(save.complete_tables().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["nat"]);
+            assert_eq!(held_tables(text), ["nat"]);
+        }
     }
 
     #[test]

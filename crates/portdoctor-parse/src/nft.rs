@@ -81,14 +81,7 @@ fn ports_of(v: &Value) -> Option<Vec<(u16, u16)>> {
 }
 
 fn proto_of(s: &str) -> Option<u8> {
-    match s {
-        "tcp" => Some(6),
-        "udp" => Some(17),
-        "icmp" => Some(1),
-        "ipv6-icmp" | "icmpv6" => Some(58),
-        "sctp" => Some(132),
-        _ => s.parse().ok(),
-    }
+    crate::iptables::protocol_number(s)
 }
 
 fn tcp_flags(v: &Value) -> Option<u8> {
@@ -382,6 +375,20 @@ fn map_verdict(v: &Value) -> Option<Action> {
 /// `{"vmap": {"key": …, "data": "@map" | {"set": […]}}}` → the key and its elements; `None` for
 /// a key or element this version does not read (the rule is then unknown, never skipped).
 fn parse_vmap(val: &Value, maps: &HashMap<String, Vec<Value>>) -> Option<Action> {
+    let (key, elements) = parse_map(val, maps, map_verdict)?;
+    Some(Action::Vmap { key, elements })
+}
+
+/// One element of a map: its key's values and what it does.
+type MapElement = (Vec<MapVal>, Action);
+
+/// A map lookup (`{"key": …, "data": "@map" | {"set": […]}}`) whose elements' values `value`
+/// turns into what the rule does: a verdict map, or where `dnat to … map` sends the packet.
+fn parse_map(
+    val: &Value,
+    maps: &HashMap<String, Vec<Value>>,
+    value: impl Fn(&Value) -> Option<Action>,
+) -> Option<(Vec<MapKey>, Vec<MapElement>)> {
     let key_v = val.get("key")?;
     let parts: Vec<&Value> = match key_v.get("concat").and_then(Value::as_array) {
         Some(c) => c.iter().collect(),
@@ -396,7 +403,7 @@ fn parse_vmap(val: &Value, maps: &HashMap<String, Vec<Value>>) -> Option<Action>
     let mut elements = Vec::new();
     for e in &elems {
         let pair = e.as_array()?;
-        let (kv, verdict) = (pair.first()?, map_verdict(pair.get(1)?)?);
+        let (kv, verdict) = (pair.first()?, value(pair.get(1)?)?);
         let kv = kv.get("elem").and_then(|x| x.get("val")).unwrap_or(kv);
         let vals: Vec<&Value> = match kv.get("concat").and_then(Value::as_array) {
             Some(c) => c.iter().collect(),
@@ -416,7 +423,48 @@ fn parse_vmap(val: &Value, maps: &HashMap<String, Vec<Value>>) -> Option<Action>
         }
         elements.extend(combos.into_iter().map(|c| (c, verdict.clone())));
     }
-    Some(Action::Vmap { key, elements })
+    Some((key, elements))
+}
+
+/// The transport protocol a map key implies (`tcp dport`: nft adds `meta l4proto tcp` in front
+/// of the lookup without listing it).
+fn key_protocol(val: &Value) -> Option<u8> {
+    let key = val.get("key")?;
+    let parts: Vec<&Value> = match key.get("concat").and_then(Value::as_array) {
+        Some(c) => c.iter().collect(),
+        None => vec![key],
+    };
+    parts.into_iter().find_map(|k| match k.get("payload")?.get("protocol")?.as_str()? {
+        p @ ("tcp" | "udp" | "sctp") => proto_of(p),
+        _ => None,
+    })
+}
+
+/// `dnat to ADDR[:PORT]`, or `dnat to KEY map { K : ADDR [. PORT], … }` (a verdict map whose
+/// verdicts are translations: no element, no translation — the rule does not match); `None`
+/// when the destination cannot be read (never "no translation" by mistake).
+fn parse_dnat(val: &Value, maps: &HashMap<String, Vec<Value>>) -> Option<(Action, Option<u8>)> {
+    let port = |v: Option<&Value>| -> Option<Option<u16>> {
+        match v {
+            None => Some(None),
+            Some(p) => Some(Some(u16::try_from(p.as_u64()?).ok()?)),
+        }
+    };
+    let fixed_port = port(val.get("port"))?;
+    let addr = val.get("addr")?;
+    if let Some(map) = addr.get("map") {
+        let target = |v: &Value| -> Option<Action> {
+            let (a, p) = match v.get("concat").and_then(Value::as_array) {
+                Some(c) if c.len() == 2 => (c.first()?, port(c.get(1))?),
+                Some(_) => return None,
+                None => (v, fixed_port),
+            };
+            Some(Action::Dnat { addr: Some(a.as_str()?.parse().ok()?), port: p, redirect: false })
+        };
+        let (key, elements) = parse_map(map, maps, target)?;
+        return Some((Action::Vmap { key, elements }, key_protocol(map)));
+    }
+    Some((Action::Dnat { addr: Some(addr.as_str()?.parse().ok()?), port: fixed_port, redirect: false }, None))
 }
 
 /// `meta mark & MASK` → MASK: the left side of a masked mark match.
@@ -476,13 +524,17 @@ fn parse_rule_exprs(expr: &[Value], maps: &HashMap<String, Vec<Value>>) -> (Vec<
                     redirect: true,
                 }
             }
-            "dnat" => {
-                action = Action::Dnat {
-                    addr: val.get("addr").and_then(Value::as_str).and_then(|a| a.parse().ok()),
-                    port: val.get("port").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()),
-                    redirect: false,
+            "dnat" => match parse_dnat(val, maps) {
+                Some((dnat, proto)) => {
+                    if let Some(p) = proto.map(|p| Match::Proto(Neg { negated: false, value: p }))
+                        && !matches.contains(&p)
+                    {
+                        matches.push(p);
+                    }
+                    action = dnat;
                 }
-            }
+                None => action = Action::Unknown(compact(e)),
+            },
             "notrack" => action = Action::Notrack,
             "vmap" => action = parse_vmap(val, maps).unwrap_or_else(|| Action::Unknown(compact(e))),
             "mangle"
@@ -497,7 +549,15 @@ fn parse_rule_exprs(expr: &[Value], maps: &HashMap<String, Vec<Value>>) -> (Vec<
             "counter" | "log" | "mangle" | "snat" | "masquerade" | "meta" | "ct" | "set" => {}
             // A rate limit or quota decides by traffic history: a match we cannot know.
             "limit" | "quota" => matches.push(Match::Unknown(compact(e))),
-            "xt" => matches.push(Match::Unknown(format!("iptables extension {}", compact(val)))),
+            // iptables-nft's rules show their x_tables extensions as `xt` without options: a
+            // match or target nft cannot say anything about.
+            "xt" => {
+                let name = val.get("name").and_then(Value::as_str).unwrap_or("?");
+                match val.get("type").and_then(Value::as_str) {
+                    Some("match") => matches.push(Match::Unknown(format!("iptables extension match {name}"))),
+                    _ => action = Action::Unknown(format!("iptables extension target {name}")),
+                }
+            }
             _ => action = Action::Unknown(compact(e)),
         }
     }
@@ -547,19 +607,30 @@ fn rule_text(expr: &[Value], handle: Option<u64>) -> String {
     format!("{}{}", parts.join(" "), handle.map(|h| format!(" # handle {h}")).unwrap_or_default())
 }
 
-pub fn parse_ruleset(file: &str, text: &str) -> Result<Netfilter, ParseError> {
+/// A ruleset as read: the tables, which of them hold iptables-nft rules (`xt` expressions nft
+/// cannot show), by family and name, and the objects that could not be placed in any table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ruleset {
+    pub nf: Netfilter,
+    pub xt_tables: Vec<(FwFamily, String)>,
+    pub unplaced: Vec<String>,
+}
+
+/// Reads `nft -j list ruleset`. Only a document that is not nft's JSON is an error: a rule that
+/// cannot be read becomes an unknown rule in its chain, and an object that cannot be placed is
+/// named in `unplaced` (the host's walk is then unknown, never quietly short of a rule).
+pub fn read_ruleset(file: &str, text: &str) -> Result<Ruleset, ParseError> {
     let v: Value = serde_json::from_str(text)
         .map_err(|e| ParseError::new(file, format!("line {}", e.line()), format!("not valid JSON: {e}")))?;
     let list = v.get("nftables").and_then(Value::as_array).ok_or_else(|| {
         ParseError::new(file, "nftables", "expected {\"nftables\": [...]} as `nft -j list ruleset` prints")
     })?;
-    let mut nf = Netfilter::default();
-    // Verdict maps by "family table", then name, for the rules that name them (`vmap @name`):
-    // kube-proxy keeps same-named maps in its `ip` and `ip6` tables.
+    let mut out = Ruleset::default();
+    let nf = &mut out.nf;
+    // Maps by "family table", then name, for the rules that name them (`vmap @name`, `dnat to …
+    // map @name`): kube-proxy keeps same-named maps in its `ip` and `ip6` tables.
     let mut maps: HashMap<String, HashMap<String, Vec<Value>>> = HashMap::new();
-    for m in
-        list.iter().filter_map(|i| i.get("map")).filter(|m| m.get("map").and_then(Value::as_str) == Some("verdict"))
-    {
+    for m in list.iter().filter_map(|i| i.get("map")) {
         let at = |k: &str| m.get(k).and_then(Value::as_str);
         if let (Some(f), Some(t), Some(n)) = (at("family"), at("table"), at("name")) {
             let elems = m.get("elem").and_then(Value::as_array).cloned().unwrap_or_default();
@@ -567,20 +638,37 @@ pub fn parse_ruleset(file: &str, text: &str) -> Result<Netfilter, ParseError> {
         }
     }
     let no_maps = HashMap::new();
-    let field = |i: usize, kind: &str, obj: &Value, key: &str| -> Result<String, ParseError> {
-        obj.get(key)
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| ParseError::new(file, format!("nftables[{i}].{kind}.{key}"), "missing"))
+    let str_of = |obj: &Value, key: &str| obj.get(key).and_then(Value::as_str).map(str::to_string);
+    // Where an object names its table and chain: all three, or which one is missing.
+    let place = |i: usize, kind: &str, obj: &Value, keys: &[&str]| -> Result<Vec<String>, String> {
+        keys.iter()
+            .map(|k| {
+                str_of(obj, k).ok_or_else(|| {
+                    format!("{file}: nftables[{i}].{kind} has no {k}, so it cannot be placed: {}", compact(obj))
+                })
+            })
+            .collect()
+    };
+    let find = |tables: &mut Vec<Table>, fam: &str, table: &str| {
+        tables.iter().position(|t| t.name == table && t.family == family(fam))
     };
     for (i, item) in list.iter().enumerate() {
         if let Some(t) = item.get("table") {
-            let fam = field(i, "table", t, "family")?;
-            let name = field(i, "table", t, "name")?;
-            nf.tables.push(Table { backend: Backend::Nftables, family: family(&fam), name, chains: vec![] });
+            match place(i, "table", t, &["family", "name"]) {
+                Ok(p) => nf.tables.push(Table {
+                    backend: Backend::Nftables,
+                    family: family(&p[0]),
+                    name: p[1].clone(),
+                    chains: vec![],
+                }),
+                Err(why) => out.unplaced.push(why),
+            }
         } else if let Some(c) = item.get("chain") {
-            let (fam, table, name) =
-                (field(i, "chain", c, "family")?, field(i, "chain", c, "table")?, field(i, "chain", c, "name")?);
+            let Some(p) = place(i, "chain", c, &["family", "table", "name"]).map_err(|why| out.unplaced.push(why)).ok()
+            else {
+                continue;
+            };
+            let (fam, table, name) = (&p[0], &p[1], &p[2]);
             let base = match c.get("hook").and_then(Value::as_str) {
                 Some(h) => match hook(h) {
                     Some(hook) => Some(BaseInfo {
@@ -591,47 +679,60 @@ pub fn parse_ruleset(file: &str, text: &str) -> Result<Netfilter, ParseError> {
                     }),
                     None => {
                         // netdev ingress/egress and other hooks: they see packets too.
-                        nf.unmodeled.push(format!("{fam} {table} (chain {name} on hook {h})"));
+                        nf.unmodeled.push(format!(
+                            "nftables table {fam} {table} (chain {name} on hook {h}) is not evaluated by this version: read it with `nft list table {fam} {table}`"
+                        ));
                         None
                     }
                 },
                 None => None,
             };
-            let t = nf.tables.iter_mut().find(|t| t.name == table && t.family == family(&fam)).ok_or_else(|| {
-                ParseError::new(
-                    file,
-                    format!("nftables[{i}].chain"),
-                    format!("chain {name} of unknown table {fam} {table}"),
-                )
-            })?;
-            t.chains.push(Chain { name, rules: vec![], base });
+            match find(&mut nf.tables, fam, table) {
+                Some(t) => nf.tables[t].chains.push(Chain { name: name.clone(), rules: vec![], base }),
+                None => out.unplaced.push(format!(
+                    "{file}: nftables[{i}]: chain {name} of table {fam} {table}, which is not listed: it cannot be placed"
+                )),
+            }
         } else if let Some(r) = item.get("rule") {
-            let (fam, table, chain) =
-                (field(i, "rule", r, "family")?, field(i, "rule", r, "table")?, field(i, "rule", r, "chain")?);
-            let expr = r
-                .get("expr")
-                .and_then(Value::as_array)
-                .ok_or_else(|| ParseError::new(file, format!("nftables[{i}].rule.expr"), "missing"))?;
-            let (matches, action, mark) =
-                parse_rule_exprs(expr, maps.get(&format!("{fam} {table}")).unwrap_or(&no_maps));
-            let comment = r.get("comment").and_then(Value::as_str).map(str::to_string);
-            let text = rule_text(expr, r.get("handle").and_then(Value::as_u64));
-            let c = nf
-                .tables
-                .iter_mut()
-                .find(|t| t.name == table && t.family == family(&fam))
-                .and_then(|t| t.chains.iter_mut().find(|c| c.name == chain))
-                .ok_or_else(|| {
-                    ParseError::new(
-                        file,
-                        format!("nftables[{i}].rule"),
-                        format!("rule of unknown chain {fam} {table} {chain}"),
-                    )
-                })?;
-            c.rules.push(Rule { matches, action, text, comment, mark });
+            let Some(p) = place(i, "rule", r, &["family", "table", "chain"]).map_err(|why| out.unplaced.push(why)).ok()
+            else {
+                continue;
+            };
+            let (fam, table, chain) = (&p[0], &p[1], &p[2]);
+            let handle = r.get("handle").and_then(Value::as_u64);
+            let comment = str_of(r, "comment");
+            let rule = match r.get("expr").and_then(Value::as_array) {
+                Some(expr) => {
+                    if expr.iter().any(|e| e.get("xt").is_some())
+                        && !out.xt_tables.iter().any(|(f, n)| *f == family(fam) && n == table)
+                    {
+                        out.xt_tables.push((family(fam), table.clone()));
+                    }
+                    let (matches, action, mark) =
+                        parse_rule_exprs(expr, maps.get(&format!("{fam} {table}")).unwrap_or(&no_maps));
+                    Rule { matches, action, text: rule_text(expr, handle), comment, mark }
+                }
+                // A rule with no statements to read: it may match anything and do anything.
+                None => Rule {
+                    matches: vec![Match::Unknown(format!("a rule without expressions ({})", compact(r)))],
+                    action: Action::Unknown("the statements of a rule that could not be read".into()),
+                    text: format!("nftables[{i}]{}", handle.map(|h| format!(" # handle {h}")).unwrap_or_default()),
+                    comment,
+                    mark: None,
+                },
+            };
+            let at = find(&mut nf.tables, fam, table)
+                .and_then(|t| nf.tables[t].chains.iter().position(|c| c.name == *chain).map(|c| (t, c)));
+            match at {
+                Some((t, c)) => nf.tables[t].chains[c].rules.push(rule),
+                None => out.unplaced.push(format!(
+                    "{file}: nftables[{i}]: a rule of chain {fam} {table} {chain}, which is not listed: {}",
+                    rule.text
+                )),
+            }
         } else if let Some(s) = item.get("set") {
-            let name = field(i, "set", s, "name")?;
-            let table = field(i, "set", s, "table")?;
+            // A set that cannot be named cannot be looked up: rules naming it are unknown.
+            let (Some(name), Some(table)) = (str_of(s, "name"), str_of(s, "table")) else { continue };
             let kind = s.get("type").map(compact).unwrap_or_default().trim_matches('"').to_string();
             let members = if kind == "ipv4_addr" || kind == "ipv6_addr" {
                 let elems = s.get("elem").and_then(Value::as_array).cloned().unwrap_or_default();
@@ -644,10 +745,23 @@ pub fn parse_ruleset(file: &str, text: &str) -> Result<Netfilter, ParseError> {
     }
     for t in &nf.tables {
         if t.family == FwFamily::Other && t.chains.iter().any(|c| c.base.is_some()) {
-            nf.unmodeled.push(format!("{} table {}", "netdev/bridge/arp", t.name));
+            nf.unmodeled.push(format!(
+                "nftables table {} (netdev, bridge or arp family) is not evaluated by this version: read it with `nft list tables`",
+                t.name
+            ));
         }
     }
-    Ok(nf)
+    Ok(out)
+}
+
+/// Reads a ruleset that must be whole: anything that could not be placed is an error here (for
+/// inputs written by hand and tests; a host's evidence is read with `read_ruleset`).
+pub fn parse_ruleset(file: &str, text: &str) -> Result<Netfilter, ParseError> {
+    let r = read_ruleset(file, text)?;
+    match r.unplaced.first() {
+        Some(why) => Err(ParseError::new(file, "nftables", why.trim_start_matches(&format!("{file}: ")).to_string())),
+        None => Ok(r.nf),
+    }
 }
 
 #[cfg(test)]
@@ -705,8 +819,61 @@ mod tests {
     #[test]
     fn bad_documents_name_the_place() {
         assert!(parse_ruleset("n", "{}").unwrap_err().to_string().starts_with("n: nftables:"));
+        assert!(parse_ruleset("n", "[1,").unwrap_err().message.starts_with("not valid JSON"));
         let e = parse_ruleset("n", r#"{"nftables":[{"rule":{"family":"inet","table":"x","chain":"y","expr":[]}}]}"#)
             .unwrap_err();
-        assert!(e.message.contains("unknown chain inet x y"), "{e}");
+        assert!(e.message.contains("a rule of chain inet x y, which is not listed"), "{e}");
+    }
+
+    #[test]
+    fn objects_that_cannot_be_read_are_kept_as_unknown_or_named() {
+        let doc = r#"{"nftables":[
+            {"table":{"family":"ip","name":"filter"}},
+            {"chain":{"family":"ip","table":"filter","name":"input","hook":"input","prio":0,"policy":"drop"}},
+            {"rule":{"family":"ip","table":"filter","chain":"input","handle":4}},
+            {"rule":{"family":"ip","table":"filter","chain":"inptu","expr":[{"accept":null}]}},
+            {"rule":{"family":"ip","chain":"input","expr":[{"accept":null}]}},
+            {"chain":{"family":"ip","table":"nope","name":"c"}},
+            {"rule":{"family":"ip","table":"filter","chain":"input","expr":[{"xt":{"type":"match","name":"conntrack"}},{"xt":{"type":"target","name":"REJECT"}}]}}
+        ]}"#;
+        let r = read_ruleset("n", doc).unwrap();
+        let input = &r.nf.tables[0].chains[0];
+        assert_eq!(input.rules.len(), 2);
+        assert!(matches!(&input.rules[0].matches[..], [Match::Unknown(t)] if t.contains("without expressions")));
+        assert!(matches!(input.rules[0].action, Action::Unknown(_)));
+        assert_eq!(input.rules[1].matches, vec![Match::Unknown("iptables extension match conntrack".into())]);
+        assert_eq!(input.rules[1].action, Action::Unknown("iptables extension target REJECT".into()));
+        assert_eq!(r.xt_tables, [(FwFamily::Ip, "filter".to_string())]);
+        assert_eq!(r.unplaced.len(), 3, "{:?}", r.unplaced);
+        assert!(r.unplaced[0].contains("chain ip filter inptu, which is not listed"), "{:?}", r.unplaced);
+        assert!(r.unplaced[1].contains("has no table"), "{:?}", r.unplaced);
+    }
+
+    #[test]
+    fn dnat_maps_translate_by_key() {
+        // `dnat to tcp dport map { 8080 : 10.0.1.10 . 80, 8443 : 10.0.1.11 . 443 }` and an
+        // address-only map, as nft 1.0.6 prints them.
+        let doc = r#"{"nftables":[{"table":{"family":"ip","name":"nat"}},
+            {"chain":{"family":"ip","table":"nat","name":"prerouting","type":"nat","hook":"prerouting","prio":-100,"policy":"accept"}},
+            {"rule":{"family":"ip","table":"nat","chain":"prerouting","expr":[{"dnat":{"family":"ip","addr":{"map":{"key":{"payload":{"protocol":"tcp","field":"dport"}},"data":{"set":[[8080,{"concat":["10.0.1.10",80]}],[8443,{"concat":["10.0.1.11",443]}]]}}}}}]}},
+            {"rule":{"family":"ip","table":"nat","chain":"prerouting","expr":[{"dnat":{"addr":{"map":{"key":{"payload":{"protocol":"tcp","field":"dport"}},"data":{"set":[[9000,"10.0.1.12"]]}}}}}]}},
+            {"rule":{"family":"ip","table":"nat","chain":"prerouting","expr":[{"dnat":{"addr":{"prefix":{"addr":"10.0.0.0","len":8}}}}]}}]}"#;
+        let nf = parse_ruleset("n", doc).unwrap();
+        let rules = &nf.tables[0].chains[0].rules;
+        let dnat = |a: &str, p: Option<u16>| Action::Dnat { addr: Some(a.parse().unwrap()), port: p, redirect: false };
+        assert_eq!(rules[0].matches, vec![Match::Proto(Neg { negated: false, value: 6 })]);
+        assert_eq!(
+            rules[0].action,
+            Action::Vmap {
+                key: vec![MapKey::DstPort],
+                elements: vec![
+                    (vec![MapVal::Ports(8080, 8080)], dnat("10.0.1.10", Some(80))),
+                    (vec![MapVal::Ports(8443, 8443)], dnat("10.0.1.11", Some(443))),
+                ],
+            }
+        );
+        let Action::Vmap { elements, .. } = &rules[1].action else { panic!("{:?}", rules[1]) };
+        assert_eq!(elements[0].1, dnat("10.0.1.12", None));
+        assert!(matches!(rules[2].action, Action::Unknown(_)), "a destination it cannot read is not 'none'");
     }
 }

@@ -217,3 +217,107 @@ fn pcap() -> Vec<u8> {
     }
     p
 }
+
+/// Real saves with rules of many kinds: iptables-nft's own output (Docker, ufw-style, kube-proxy
+/// style), so a mangled rule is mangled in context.
+fn rule_saves() -> Vec<String> {
+    vec![
+        portdoctor_testbed::docker_rules(""),
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:ufw-user-input - [0:0]\n-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p esp -j ACCEPT\n-A INPUT -p tcp -m multiport --dports 80,443 -m comment --comment \"web \\\"front\\\"\" -j ACCEPT\n-A INPUT -s 10.0.0.0/255.0.0.0 -p udp -m udp --dport 53 -j REJECT --reject-with icmp-port-unreachable\n-A INPUT -m limit --limit 3/min -j LOG --log-prefix \"[UFW BLOCK] \"\n-A INPUT -j ufw-user-input\n-A ufw-user-input -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -m set --match-set f2b src -j DROP\n-A ufw-user-input -m iprange --src-range 10.0.0.1-10.0.0.9 -p icmp -m icmp --icmp-type 8 -j ACCEPT\nCOMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n:KUBE-SEP-X - [0:0]\n-A PREROUTING -m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-X\n-A PREROUTING -p tcp -m tcp --dport 80 -j REDIRECT --to-ports 8080\n-A KUBE-SEP-X -j MARK --set-xmark 0x4000/0x4000\n-A KUBE-SEP-X -p tcp -m tcp -j DNAT --to-destination 10.0.1.10:8080\nCOMMIT\n".into(),
+    ]
+}
+
+/// One rule line mangled (bytes flipped, dropped, inserted, duplicated, cut — never a newline,
+/// so it stays one line): the save still reads, the rule becomes an unknown rule or its table
+/// is named unreadable, never an error for the whole file.
+#[test]
+fn a_mangled_rule_line_never_fails_the_file() {
+    let mut rng = Rng::new(0x0e5b_ad01);
+    let mut unknown = 0;
+    for save in rule_saves() {
+        let lines: Vec<&str> = save.lines().collect();
+        let rules: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].starts_with("-A ")).collect();
+        for _ in 0..ITERATIONS {
+            let at = rules[rng.below(rules.len() as u64) as usize];
+            let bad: Vec<u8> =
+                mutate(&mut rng, lines[at].as_bytes()).into_iter().map(|b| if b == b'\n' { b' ' } else { b }).collect();
+            let mut text = lines.clone();
+            let bad = text_of(&bad);
+            text[at] = &bad;
+            let text = text.join("\n") + "\n";
+            match iptables::read_save("iptables-nft.txt", &text, Backend::IptablesNft, FwFamily::Ip) {
+                Ok(save) => {
+                    let rules = save.tables.iter().flat_map(|t| t.chains.iter()).flat_map(|c| c.rules.iter());
+                    unknown += rules
+                        .filter(|r| {
+                            r.matches.iter().any(|m| matches!(m, portdoctor_model::firewall::Match::Unknown(_)))
+                                || matches!(r.action, portdoctor_model::firewall::Action::Unknown(_))
+                        })
+                        .count();
+                }
+                Err(e) => panic!("line {} mangled to {bad:?}: {e}", at + 1),
+            }
+        }
+    }
+    assert!(unknown > 0, "the mangled rules were read as unknown rules");
+    println!("iptables: {} saves × {ITERATIONS} mangled rules, 0 errors", rule_saves().len());
+}
+
+fn text_of(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A JSON value mangled the way a broken writer would: a key dropped, a value replaced by one
+/// of another type, an array element removed, somewhere inside.
+fn mangle_json(rng: &mut Rng, v: &mut serde_json::Value) {
+    use serde_json::{Value, json};
+    let replacements =
+        [json!(null), json!(7), json!(-1), json!("x"), json!("@nope"), json!([]), json!({}), json!({"set": [1]})];
+    let descend = rng.chance(60);
+    match v {
+        Value::Object(o) if !o.is_empty() => {
+            let keys: Vec<String> = o.keys().cloned().collect();
+            let k = &keys[rng.below(keys.len() as u64) as usize];
+            if descend {
+                mangle_json(rng, o.get_mut(k).unwrap());
+            } else if rng.chance(50) {
+                o.remove(k);
+            } else {
+                o.insert(k.clone(), replacements[rng.below(replacements.len() as u64) as usize].clone());
+            }
+        }
+        Value::Array(a) if !a.is_empty() => {
+            let i = rng.below(a.len() as u64) as usize;
+            if descend {
+                mangle_json(rng, &mut a[i]);
+            } else if rng.chance(50) {
+                a.remove(i);
+            } else {
+                a[i] = replacements[rng.below(replacements.len() as u64) as usize].clone();
+            }
+        }
+        other => *other = replacements[rng.below(replacements.len() as u64) as usize].clone(),
+    }
+}
+
+/// One rule object of a real `nft -j` listing mangled: the listing still reads — the rule
+/// becomes an unknown rule, or is named as not placed — never an error for the file.
+#[test]
+fn a_mangled_nft_rule_never_fails_the_file() {
+    let fixture = |name: &str| std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let mut rng = Rng::new(0x0e5b_ad02);
+    for name in ["nft-ruleset.json", "firewalld-ruleset.json", "kube-proxy-nft-ruleset.json"] {
+        let doc: serde_json::Value = serde_json::from_slice(&fixture(name)).unwrap();
+        let items = doc["nftables"].as_array().unwrap();
+        let rules: Vec<usize> = (0..items.len()).filter(|&i| items[i].get("rule").is_some()).collect();
+        for _ in 0..ITERATIONS / 5 {
+            let mut d = doc.clone();
+            let at = rules[rng.below(rules.len() as u64) as usize];
+            mangle_json(&mut rng, &mut d["nftables"][at]["rule"]);
+            if let Err(e) = nft::read_ruleset(name, &d.to_string()) {
+                panic!("{name}: rule {at} mangled to {}: {e}", d["nftables"][at]);
+            }
+        }
+        println!("{name}: {} mangled rules, 0 errors", ITERATIONS / 5);
+    }
+}
