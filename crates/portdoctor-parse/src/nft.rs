@@ -517,13 +517,11 @@ fn parse_rule_exprs(expr: &[Value], maps: &HashMap<String, Vec<Value>>) -> (Vec<
                 let target = val.get("target").and_then(Value::as_str).unwrap_or("").to_string();
                 action = if key == "jump" { Action::Jump(target) } else { Action::Goto(target) };
             }
-            "redirect" => {
-                action = Action::Dnat {
-                    addr: None,
-                    port: val.get("port").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()),
-                    redirect: true,
-                }
-            }
+            // A port that is not a number (a map, a range) is not "the same port".
+            "redirect" => match val.get("port").map(|p| p.as_u64().and_then(|p| u16::try_from(p).ok())) {
+                Some(None) => action = Action::Unknown(compact(e)),
+                port => action = Action::Dnat { addr: None, port: port.flatten(), redirect: true },
+            },
             "dnat" => match parse_dnat(val, maps) {
                 Some((dnat, proto)) => {
                     if let Some(p) = proto.map(|p| Match::Proto(Neg { negated: false, value: p }))
