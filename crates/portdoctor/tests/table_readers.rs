@@ -144,3 +144,33 @@ fn legacy_tables_are_read_over_ssh_with_plain_tools() {
     let ev = r["verdict"]["causes"][0]["evidence"].to_string();
     assert!(ev.contains("iptables-legacy table filter chain INPUT rule 1"), "{ev}");
 }
+
+/// A snapshot whose save holds one rule no version of this parser reads: the host is still
+/// judged, and the firewall check names the rule instead of the run failing with exit 2.
+#[test]
+fn an_unreadable_rule_in_a_snapshot_is_named_not_fatal() {
+    let dir = std::env::temp_dir().join(format!("portdoctor-unreadable-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/host-loopback-only");
+    assert!(std::process::Command::new("cp").arg("-r").arg(example).arg(&dir).status().unwrap().success());
+    std::fs::write(
+        dir.join("iptables-nft.txt"),
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport 80:x -j DROP\nCOMMIT\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(common::bin())
+        .args(["host", "--port", "8080", "--json", "--snapshot"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_ne!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fw = check(&r, "host.firewall");
+    assert_eq!(fw["status"], "unknown", "{fw:#}");
+    let ev = fw["evidence"].to_string();
+    assert!(
+        ev.contains("rule 1: -A INPUT -p tcp -m tcp --dport 80:x -j DROP") && ev.contains("bad port list '80:x'"),
+        "{ev}"
+    );
+}
