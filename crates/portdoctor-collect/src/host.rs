@@ -157,23 +157,31 @@ fn sockets() -> RawSource {
     ok(command, write_sockets(&sockets).into_bytes())
 }
 
-/// The (family, table) pairs iptables-nft shows in full, from its save output (`*filter` lines
-/// it does not mark incompatible): nft need not list them. A native nftables table by an
-/// iptables name (`table ip filter` in nftables.conf) is marked incompatible, so nft lists it.
+/// Tables iptables-nft shows with more rules than this are not listed through nft too: a
+/// hand-written nftables table is far smaller, and iptables-made ones of kube-proxy's size take
+/// nft many seconds (12 s for 100k rules).
+const CROSS_CHECK_RULES: usize = 2000;
+
+/// The (family, table) pairs nft need not list: those iptables-nft shows in full (`*filter` lines
+/// it does not mark incompatible) and that are too big to be hand-written. A native nftables
+/// table by an iptables name (`table ip filter` in nftables.conf) is marked incompatible, or
+/// small: nft lists it, and the parser sees whether nft wrote it (rules without iptables-nft's
+/// counters) — iptables-nft-save shows such rules without what it cannot translate (a set
+/// lookup, `tcp dport { 80, 443 }`), so only nft's listing is whole.
 pub(crate) fn iptables_nft_tables(raw: &RawHost) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (name, family) in [(files::IPTABLES_NFT, "ip"), (files::IP6TABLES_NFT, "ip6")] {
         if let Some(src) = raw.sources.get(name).filter(|s| s.outcome == Outcome::Ok) {
             let held = portdoctor_parse::iptables::held_tables(&String::from_utf8_lossy(&src.content));
-            out.extend(held.into_iter().map(|t| (family.to_string(), t)));
+            out.extend(held.into_iter().filter(|(_, n)| *n > CROSS_CHECK_RULES).map(|(t, _)| (family.to_string(), t)));
         }
     }
     out
 }
 
-/// The native nftables tables only, as one `nft -j` document. Listing iptables-nft's own tables
-/// through nft is slow on big rulesets (12 s for 100k rules, against 1.5 s for iptables-save)
-/// and adds nothing: they are read from the save output.
+/// The nftables tables as one `nft -j` document, less the big ones iptables-nft shows in full
+/// (`owned`): listing those through nft is slow (12 s for 100k rules, against 1.5 s for
+/// iptables-save) and adds nothing, they are read from the save output.
 fn nft_native_tables(owned: &[(String, String)]) -> RawSource {
     let list = run(&["nft", "-j", "list", "tables"]);
     if list.outcome != Outcome::Ok {

@@ -151,8 +151,8 @@ pub fn read_frames(out: &[u8]) -> RawHost {
     raw
 }
 
-/// Turns plain-tool output into what the host parser reads: sockets from `ss`, and the native
-/// nftables tables only (iptables-nft's own tables are read from the save output, as locally).
+/// Turns plain-tool output into what the host parser reads: sockets from `ss`, and nft's tables
+/// less the big ones iptables-nft shows in full (read from the save output, as locally).
 pub fn normalise(raw: &mut RawHost, as_root: bool, notes: &mut Vec<String>) {
     let ip_addr =
         raw.sources.get(files::IP_ADDR).map(|s| String::from_utf8_lossy(&s.content).into_owned()).unwrap_or_default();

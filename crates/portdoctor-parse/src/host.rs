@@ -479,13 +479,31 @@ fn parse_netfilter(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<N
             read_any = true;
             for t in rs.nf.tables {
                 let save = saved(t.family);
-                if let Some((_, _, Ok(s))) = save
+                let key = (t.family, t.name.clone());
+                let xt = rs.xt_tables.contains(&key);
+                if let Some((_, file, Ok(s))) = save
                     && s.complete_tables().any(|c| c.name == t.name)
                 {
-                    continue; // iptables-nft's own table, read from its save output
+                    if !rs.uncounted_tables.contains(&key) {
+                        continue; // iptables-nft's own table, read from its save output
+                    }
+                    // Rules written with nft in a table iptables-nft shows as its own: what it
+                    // cannot translate (a set lookup, `tcp dport { 80, 443 }`) it leaves out of
+                    // the rule without a word, so its view is not the table.
+                    nf.tables
+                        .retain(|c| !(c.backend == Backend::IptablesNft && c.family == t.family && c.name == t.name));
+                    if !xt {
+                        notes.push(format!(
+                            "table {} {} holds rules written with nft (no iptables-nft counter): read from nft's listing, not from {file}, which leaves out what iptables cannot translate",
+                            family_word(t.family),
+                            t.name
+                        ));
+                        nf.tables.push(t);
+                        continue;
+                    }
                 }
                 // Tables of other families are named as unmodeled by the nft reader already.
-                if t.family == FwFamily::Other || !rs.xt_tables.contains(&(t.family, t.name.clone())) {
+                if t.family == FwFamily::Other || !xt {
                     nf.tables.push(t);
                     continue;
                 }
@@ -494,6 +512,9 @@ fn parse_netfilter(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<N
                     Some((_, file, Ok(s))) if s.incompatible.contains(&t.name) => {
                         format!("iptables-nft-save marks it incompatible ({file})")
                     }
+                    Some((_, file, Ok(s))) if s.complete_tables().any(|c| c.name == t.name) => format!(
+                        "iptables-nft-save ({file}) leaves out what it cannot translate of the rules written with nft there"
+                    ),
                     Some((_, file, Ok(_))) => format!("iptables-nft-save could not show all of it ({file})"),
                     Some((_, file, Err(why))) => format!("iptables-nft-save was not read ({file}: {why})"),
                     None => "no iptables-nft-save reads this family".to_string(),
@@ -616,15 +637,22 @@ mod tests {
         assert_eq!(parse_host(&raw).unwrap_err().file, files::NETSTAT);
     }
 
-    /// A native `table ip filter` (nftables.conf), with or without iptables-nft's `xt`.
+    /// `table ip filter` as nft lists it: a rule written with nft (`tcp dport 22 accept`), and
+    /// with `xt` one written by iptables-nft (which counts every rule).
     fn nft_filter(xt: bool) -> String {
-        let stmt = if xt { r#"{"xt":{"type":"match","name":"conntrack"}},"# } else { "" };
+        let ipt = r#",{"rule":{"family":"ip","table":"filter","chain":"input","expr":[{"xt":{"type":"match","name":"conntrack"}},{"counter":{"packets":0,"bytes":0}},{"accept":null}]}}"#;
         format!(
             r#"{{"nftables":[{{"table":{{"family":"ip","name":"filter"}}}},
             {{"chain":{{"family":"ip","table":"filter","name":"input","hook":"input","prio":0,"policy":"drop"}}}},
-            {{"rule":{{"family":"ip","table":"filter","chain":"input","expr":[{stmt}{{"match":{{"op":"==","left":{{"payload":{{"protocol":"tcp","field":"dport"}}}},"right":22}}}},{{"accept":null}}]}}}}]}}"#
+            {{"rule":{{"family":"ip","table":"filter","chain":"input","expr":[{{"match":{{"op":"==","left":{{"payload":{{"protocol":"tcp","field":"dport"}}}},"right":22}}}},{{"accept":null}}]}}}}{}]}}"#,
+            if xt { ipt } else { "" }
         )
     }
+
+    /// The same table as iptables-nft writes it: every rule counted, an x_tables match.
+    const IPT_FILTER: &str = r#"{"nftables":[{"table":{"family":"ip","name":"filter"}},
+        {"chain":{"family":"ip","table":"filter","name":"INPUT","hook":"input","prio":0,"policy":"drop"}},
+        {"rule":{"family":"ip","table":"filter","chain":"INPUT","expr":[{"xt":{"type":"match","name":"multiport"}},{"counter":{"packets":0,"bytes":0}},{"accept":null}]}}]}"#;
 
     const INCOMPATIBLE: &str = "# Table `filter' contains incompatible base-chains, use 'nft' tool to list them.\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
 
@@ -650,10 +678,24 @@ mod tests {
         let nf = netfilter(&[(files::NFT_RULESET, &nft_filter(false))]);
         assert_eq!(tables(&nf), [(Backend::Nftables, "filter")]);
         // iptables-nft's own table: read from the save, not from nft's untranslatable listing.
-        let save = "*filter\n:INPUT DROP [0:0]\n-A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT\nCOMMIT\n";
-        let nf = netfilter(&[(files::IPTABLES_NFT, save), (files::NFT_RULESET, &nft_filter(true))]);
+        let save = "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp -m multiport --dports 80,443 -j ACCEPT\nCOMMIT\n";
+        let nf = netfilter(&[(files::IPTABLES_NFT, save), (files::NFT_RULESET, IPT_FILTER)]);
         assert_eq!(tables(&nf), [(Backend::IptablesNft, "filter")]);
         assert!(nf.unmodeled.is_empty(), "{:?}", nf.unmodeled);
+        // Written with nft, with iptables' names: iptables-nft-save shows it as its own, but
+        // leaves out what it cannot translate (`tcp dport { 80, 443 }` became `-p tcp`).
+        let lossy = "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp -j ACCEPT\nCOMMIT\n";
+        let mut raw = RawHost::default();
+        raw.sources.insert(files::IPTABLES_NFT.into(), ok(lossy));
+        raw.sources.insert(files::NFT_RULESET.into(), ok(&nft_filter(false)));
+        let mut notes = vec![];
+        let nf = parse_netfilter(&raw, &mut notes).unwrap().known().unwrap().clone();
+        assert_eq!(tables(&nf), [(Backend::Nftables, "filter")]);
+        assert!(notes[0].contains("written with nft"), "{notes:?}");
+        // Both kinds of rule in one table: neither tool shows all of it.
+        let nf = netfilter(&[(files::IPTABLES_NFT, lossy), (files::NFT_RULESET, &nft_filter(true))]);
+        assert!(nf.tables.is_empty(), "{:?}", tables(&nf));
+        assert!(nf.unmodeled[0].contains("leaves out what it cannot translate"), "{:?}", nf.unmodeled);
     }
 
     #[test]

@@ -625,18 +625,22 @@ fn incompatible_table(comment: &str) -> Option<&str> {
 }
 
 /// The tables a save output holds in full by iptables-nft's own account (`*NAME` lines, less the
-/// ones it marks incompatible), without reading the rules: which tables nft need not list.
-pub fn held_tables(text: &str) -> Vec<String> {
-    let mut held = Vec::new();
+/// ones it marks incompatible), each with its number of rules, without reading the rules.
+pub fn held_tables(text: &str) -> Vec<(String, usize)> {
+    let mut held: Vec<(String, usize)> = Vec::new();
     let mut incompatible = Vec::new();
     for line in text.lines().map(str::trim) {
         if let Some(name) = line.strip_prefix('*') {
-            held.push(name.to_string());
+            held.push((name.to_string(), 0));
+        } else if line.starts_with("-A ")
+            && let Some((_, n)) = held.last_mut()
+        {
+            *n += 1;
         } else if let Some(name) = line.strip_prefix('#').and_then(incompatible_table) {
             incompatible.push(name.to_string());
         }
     }
-    held.retain(|t| !incompatible.contains(t));
+    held.retain(|(t, _)| !incompatible.contains(t));
     held
 }
 
@@ -900,7 +904,7 @@ COMMIT
             let save = read_save("f", text, Backend::IptablesNft, FwFamily::Ip).unwrap();
             assert_eq!(save.incompatible, ["filter"]);
             assert_eq!(save.complete_tables().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["nat"]);
-            assert_eq!(held_tables(text), ["nat"]);
+            assert_eq!(held_tables(text), [("nat".to_string(), 0)]);
         }
     }
 

@@ -611,6 +611,9 @@ fn rule_text(expr: &[Value], handle: Option<u64>) -> String {
 pub struct Ruleset {
     pub nf: Netfilter,
     pub xt_tables: Vec<(FwFamily, String)>,
+    /// Tables with a rule that has no `counter`: iptables-nft counts every rule it writes, so
+    /// such a rule was written with nft.
+    pub uncounted_tables: Vec<(FwFamily, String)>,
     pub unplaced: Vec<String>,
 }
 
@@ -701,10 +704,12 @@ pub fn read_ruleset(file: &str, text: &str) -> Result<Ruleset, ParseError> {
             let comment = str_of(r, "comment");
             let rule = match r.get("expr").and_then(Value::as_array) {
                 Some(expr) => {
-                    if expr.iter().any(|e| e.get("xt").is_some())
-                        && !out.xt_tables.iter().any(|(f, n)| *f == family(fam) && n == table)
-                    {
-                        out.xt_tables.push((family(fam), table.clone()));
+                    let key = (family(fam), table.clone());
+                    if expr.iter().any(|e| e.get("xt").is_some()) && !out.xt_tables.contains(&key) {
+                        out.xt_tables.push(key.clone());
+                    }
+                    if !expr.iter().any(|e| e.get("counter").is_some()) && !out.uncounted_tables.contains(&key) {
+                        out.uncounted_tables.push(key);
                     }
                     let (matches, action, mark) =
                         parse_rule_exprs(expr, maps.get(&format!("{fam} {table}")).unwrap_or(&no_maps));

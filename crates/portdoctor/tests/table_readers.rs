@@ -38,6 +38,29 @@ fn a_hand_written_table_ip_filter_is_read_natively() {
 }
 
 #[test]
+fn a_table_written_with_nft_under_iptables_names_is_read_through_nft() {
+    let mut tb = Testbed::new().unwrap();
+    tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
+    tb.listen(&Listen::tcp("0.0.0.0", 8081)).unwrap();
+    // iptables-restore-translate's names: iptables-nft-save shows the table as its own, and the
+    // port set it cannot translate simply vanishes from the rule.
+    tb.nft(
+        &tb.instance,
+        "table ip filter {\n chain INPUT {\n  type filter hook input priority 0; policy drop;\n  tcp dport { 8081, 8082 } accept\n }\n}\n",
+    )
+    .unwrap();
+    assert!(iptables_nft_save(&tb).contains("-A INPUT -p tcp -j ACCEPT"), "{}", iptables_nft_save(&tb));
+    assert_eq!(tb.connect(PUBLIC_V4, 8081, "tcp").unwrap(), Wire::Open);
+    assert_eq!(host(&tb, &["--port", "8081"]).0, 0);
+    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Timeout);
+    let (code, r) = host(&tb, &["--port", "8080"]);
+    assert_eq!((code, codes(&r)), (1, vec!["HOST_FIREWALL_DROP".to_string()]), "{r:#}");
+    assert!(
+        r["verdict"]["causes"][0]["evidence"].to_string().contains("nftables table filter chain INPUT: policy DROP")
+    );
+}
+
+#[test]
 fn a_dnat_map_in_table_ip_nat_is_judged_on_the_translated_port() {
     let mut tb = Testbed::new().unwrap();
     let pid = tb.listen(&Listen::tcp("0.0.0.0", 80)).unwrap();
