@@ -499,7 +499,11 @@ fn parse_rule_exprs(expr: &[Value], maps: &HashMap<String, Vec<Value>>) -> (Vec<
     let mut action = Action::Continue;
     let mut mark = None;
     for e in expr {
-        let Some((key, val)) = e.as_object().and_then(|o| o.iter().next()) else { continue };
+        // An expression that is not one statement object is a match we cannot read, not none.
+        let Some((key, val)) = e.as_object().and_then(|o| o.iter().next()) else {
+            matches.push(Match::Unknown(format!("{} (not an nft statement)", compact(e))));
+            continue;
+        };
         match key.as_str() {
             "match" => parse_match(val, &mut matches),
             "accept" => action = Action::Accept,
@@ -850,6 +854,8 @@ mod tests {
         assert_eq!(r.unplaced.len(), 3, "{:?}", r.unplaced);
         assert!(r.unplaced[0].contains("chain ip filter inptu, which is not listed"), "{:?}", r.unplaced);
         assert!(r.unplaced[1].contains("has no table"), "{:?}", r.unplaced);
+        let r = read_ruleset("n", r#"{"nftables":[{"table":{"family":"ip","name":"t"}},{"chain":{"family":"ip","table":"t","name":"c"}},{"rule":{"family":"ip","table":"t","chain":"c","expr":[5,{"accept":null}]}}]}"#).unwrap();
+        assert_eq!(r.nf.tables[0].chains[0].rules[0].matches, vec![Match::Unknown("5 (not an nft statement)".into())]);
     }
 
     #[test]
