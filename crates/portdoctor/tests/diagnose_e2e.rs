@@ -8,11 +8,10 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod common;
-use common::{bin, check, codes};
+use common::{bin, check, codes, diagnose};
 use portdoctor_testbed::{Listen, PUBLIC_V4, Testbed, Wire, docker_rules};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 /// The instance with sshd on 22 (portdoctor not installed there); returns the client's key.
 fn instance(tb: &mut Testbed) -> PathBuf {
@@ -56,35 +55,6 @@ print(i)
     let out = tb.exec(&client, &["python3", "-c", &script]).unwrap();
     assert!(out.status.success(), "populating moto: {}", String::from_utf8_lossy(&out.stderr));
     (url, String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-/// Runs `portdoctor diagnose` from the client; returns (exit, report, seconds).
-fn diagnose(tb: &Testbed, key: &Path, extra: &[&str], env: &[(&str, &str)]) -> (i32, Value, f64) {
-    let key = key.display().to_string();
-    let mut args = vec![
-        "diagnose",
-        "203.0.113.10:8080",
-        "--json",
-        "--ssh",
-        "root@203.0.113.10",
-        "--ssh-identity",
-        &key,
-        "--ssh-option",
-        "StrictHostKeyChecking=no",
-        "--ssh-option",
-        "UserKnownHostsFile=/dev/null",
-        "--ssh-option",
-        "LogLevel=ERROR",
-    ];
-    args.extend_from_slice(extra);
-    let start = Instant::now();
-    let out = tb.run_in_client(bin(), &args, env).unwrap();
-    let secs = start.elapsed().as_secs_f64();
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("{e}: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-    });
-    eprintln!("time to verdict: {secs:.2} s ({})", report["verdict"]["summary"]);
-    (out.status.code().unwrap_or(-1), report, secs)
 }
 
 fn aws_env(url: &str) -> Vec<(&str, &str)> {

@@ -136,34 +136,10 @@ fn legacy_tables_are_read_over_ssh_with_plain_tools() {
     )
     .unwrap();
     assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Timeout);
-    let key = key.display().to_string();
-    let out = tb
-        .run_in_client(
-            common::bin(),
-            &[
-                "diagnose",
-                "203.0.113.10:8080",
-                "--json",
-                "--ssh",
-                "root@203.0.113.10",
-                "--ssh-identity",
-                &key,
-                "--ssh-option",
-                "StrictHostKeyChecking=no",
-                "--ssh-option",
-                "UserKnownHostsFile=/dev/null",
-                "--ssh-option",
-                "LogLevel=ERROR",
-            ],
-            &[],
-        )
-        .unwrap();
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("{e}: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-    });
+    let (code, r, _) = common::diagnose(&tb, &key, &[], &[]);
     assert!(r.to_string().contains("plain tools over SSH"), "read with the script, not portdoctor: {r:#}");
     assert_eq!(codes(&r), ["HOST_FIREWALL_DROP"], "{r:#}");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(code, 1);
     let ev = r["verdict"]["causes"][0]["evidence"].to_string();
     assert!(ev.contains("iptables-legacy table filter chain INPUT rule 1"), "{ev}");
 }

@@ -7,6 +7,7 @@
 use portdoctor_testbed::Testbed;
 use serde_json::Value;
 use std::path::Path;
+use std::time::Instant;
 
 pub fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_portdoctor"))
@@ -41,4 +42,34 @@ pub fn check<'a>(r: &'a Value, id: &str) -> &'a Value {
         .as_array()
         .and_then(|a| a.iter().find(|c| c["id"] == id))
         .unwrap_or_else(|| panic!("no check {id}: {r:#}"))
+}
+
+/// Runs `portdoctor diagnose 203.0.113.10:8080 --json` from the client, reading the instance over
+/// SSH as root with `key`; returns (exit, report, seconds).
+pub fn diagnose(tb: &Testbed, key: &Path, extra: &[&str], env: &[(&str, &str)]) -> (i32, Value, f64) {
+    let key = key.display().to_string();
+    let mut args = vec![
+        "diagnose",
+        "203.0.113.10:8080",
+        "--json",
+        "--ssh",
+        "root@203.0.113.10",
+        "--ssh-identity",
+        &key,
+        "--ssh-option",
+        "StrictHostKeyChecking=no",
+        "--ssh-option",
+        "UserKnownHostsFile=/dev/null",
+        "--ssh-option",
+        "LogLevel=ERROR",
+    ];
+    args.extend_from_slice(extra);
+    let start = Instant::now();
+    let out = tb.run_in_client(bin(), &args, env).unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    });
+    eprintln!("time to verdict: {secs:.2} s ({})", report["verdict"]["summary"]);
+    (out.status.code().unwrap_or(-1), report, secs)
 }
