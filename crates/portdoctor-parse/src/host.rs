@@ -412,9 +412,11 @@ fn family_word(family: FwFamily) -> &'static str {
 /// when its tables are loaded, native nftables tables, and the ipsets.
 ///
 /// Each nf_tables table is read by exactly one reader that can read all of it: iptables-nft when
-/// its save output holds the table and does not mark it incompatible; else nft, when its listing
-/// shows no iptables extensions (`xt`, which nft cannot translate). A table neither can read in
-/// full is named in `unmodeled` (the walk is then unknown), never taken as empty.
+/// its save output holds the table, does not mark it incompatible, and (where nft's listing has
+/// the table too) every rule carries the counter iptables-nft gives each rule it writes; else
+/// nft, when its listing shows no iptables extensions (`xt`, which nft cannot translate). A table
+/// neither can read in full is named in `unmodeled` (the walk is then unknown), never taken as
+/// empty.
 fn parse_netfilter(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<Netfilter>, ParseError> {
     let mut nf = Netfilter::default();
     let mut read_any = false;
