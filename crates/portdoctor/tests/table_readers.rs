@@ -7,7 +7,7 @@
 
 mod common;
 use common::{check, codes, host};
-use portdoctor_testbed::{Listen, PUBLIC_V4, Testbed, Wire};
+use portdoctor_testbed::{INSTANCE_V6, Listen, PUBLIC_V4, Testbed, Wire};
 
 /// What iptables-nft-save prints in the instance (its wording is what the reader keys on).
 fn iptables_nft_save(tb: &Testbed) -> String {
@@ -35,6 +35,27 @@ fn a_hand_written_table_ip_filter_is_read_natively() {
     assert_eq!(codes(&r), ["HOST_FIREWALL_DROP"]);
     let ev = r["verdict"]["causes"][0]["evidence"].to_string();
     assert!(ev.contains("nftables table filter chain input: policy DROP"), "{ev}");
+}
+
+#[test]
+fn a_hand_written_table_ip6_filter_is_read_natively() {
+    let mut tb = Testbed::new().unwrap();
+    tb.listen(&Listen::tcp("::", 8080)).unwrap();
+    tb.listen(&Listen::tcp("::", 8081)).unwrap();
+    // Neighbor discovery admitted, as any working IPv6 ruleset must.
+    tb.nft(
+        &tb.instance,
+        "table ip6 filter {\n chain input {\n  type filter hook input priority 0; policy drop;\n  icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept\n  ct state established,related accept\n  tcp dport 8081 accept\n }\n}\n",
+    )
+    .unwrap();
+    let save6 = String::from_utf8_lossy(&tb.exec(&tb.instance, &["ip6tables-nft-save"]).unwrap().stdout).into_owned();
+    assert!(save6.contains("# Table `filter'") && save6.contains("incompatible"), "{save6}");
+    assert_eq!(tb.connect(INSTANCE_V6, 8081, "tcp").unwrap(), Wire::Open);
+    let (code, r) = host(&tb, &["--port", "8081", "--to", INSTANCE_V6]);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(tb.connect(INSTANCE_V6, 8080, "tcp").unwrap(), Wire::Timeout);
+    let (code, r) = host(&tb, &["--port", "8080", "--to", INSTANCE_V6]);
+    assert_eq!((code, codes(&r)), (1, vec!["HOST_FIREWALL_DROP".to_string()]), "{r:#}");
 }
 
 #[test]
