@@ -85,7 +85,35 @@ where
         _ => "failed",
     };
     let message = if code.is_empty() { message } else { format!("{code}: {message}") };
-    (outcome, message)
+    (outcome, one_line(&message))
+}
+
+/// The SDK's error text on one line, its useful part only: the credential chain's dump (one
+/// line per provider tried) becomes the list of their names, the transport's layers of
+/// "dispatch failure: other:" go, and the rest is bounded. Exit-2 messages are one line, and
+/// checks quote this as evidence.
+fn one_line(text: &str) -> String {
+    const LIMIT: usize = 300;
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut first = lines.next().unwrap_or("").to_string();
+    for noise in ["dispatch failure: ", "other: ", "the credential provider was not enabled: "] {
+        while let Some(rest) = first.strip_prefix(noise) {
+            first = rest.to_string();
+        }
+    }
+    let rest: Vec<&str> = lines.collect();
+    if let Some(head) = first.strip_suffix("Attempted:") {
+        // "Environment: the credential provider was not enabled: …" → "Environment".
+        let tried: Vec<&str> = rest.iter().filter_map(|l| l.split_once(':').map(|(name, _)| name.trim())).collect();
+        first = format!("{} (tried: {})", head.trim_end().trim_end_matches('.'), tried.join(", "));
+    } else if !rest.is_empty() {
+        first = format!("{first}; {}", rest.join("; "));
+    }
+    let mut out: String = first.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if out.chars().count() > LIMIT {
+        out = out.chars().take(LIMIT).collect::<String>() + "…";
+    }
+    out
 }
 
 impl Session {
@@ -158,6 +186,8 @@ async fn run(opts: AwsOptions, scope: Scope) -> Collected {
 
     // 1. Find the VPC the target lives in, so every later call asks only for that VPC.
     let mut vpc: Option<String> = None;
+    // Whether that lookup answered; when it did not, "nothing holds the target" is not known.
+    let mut looked_up = true;
     match &scope {
         Scope::Instance(id) => {
             paginated!(
@@ -168,6 +198,7 @@ async fn run(opts: AwsOptions, scope: Scope) -> Collected {
                 reservations,
                 convert::reservation
             );
+            looked_up = s.docs.iter().any(|(n, _)| n == "Reservations.json");
             vpc = s.docs.last().and_then(|(_, d)| {
                 let v: Value = serde_json::from_str(d).ok()?;
                 v["Reservations"][0]["Instances"][0]["VpcId"].as_str().map(str::to_string)
@@ -206,15 +237,36 @@ async fn run(opts: AwsOptions, scope: Scope) -> Collected {
             };
             match lookup.send().await {
                 Ok(out) => vpc = out.network_interfaces().first().and_then(|e| e.vpc_id()).map(str::to_string),
-                Err(e) => s.failed("NetworkInterfaces", "ec2:DescribeNetworkInterfaces", describe_error(&e)),
+                Err(e) => {
+                    looked_up = false;
+                    s.failed("NetworkInterfaces", "ec2:DescribeNetworkInterfaces", describe_error(&e))
+                }
             }
         }
         Scope::Region => {}
     }
     let scoped = !matches!(scope, Scope::Region);
+    if scoped && !looked_up {
+        // The lookup itself failed (no credentials, denied, unreachable endpoint): nothing is
+        // known about the target, and nothing may be written as if it had been listed empty.
+        // The lists the walk would need are recorded as failed for the same reason.
+        let why = s.calls.last().map(|c| (c.outcome, c.message.clone()));
+        let (outcome, message) = why.unwrap_or(("failed", "the target's lookup failed".into()));
+        for (key, action) in [
+            ("Reservations", "ec2:DescribeInstances"),
+            ("NetworkInterfaces", "ec2:DescribeNetworkInterfaces"),
+            ("Addresses", "ec2:DescribeAddresses"),
+        ] {
+            if !s.calls.iter().any(|c| c.key == key) {
+                s.failed(key, action, (outcome, format!("not asked: the target's lookup failed ({message})")));
+            }
+        }
+        return finish(s, region);
+    }
     if scoped && vpc.is_none() {
-        // Nothing in this region holds the target: say so with empty lists, which the engine
-        // turns into PUBLIC_IP_NOT_ASSOCIATED (or an unknown instance), plus the addresses.
+        // The lookup answered and nothing in this region holds the target: say so with empty
+        // lists, which the engine turns into PUBLIC_IP_NOT_ASSOCIATED (or an unknown
+        // instance), plus the addresses.
         match c.describe_addresses().send().await {
             Ok(out) => s.put("Addresses", out.addresses().iter().map(convert::address).collect()),
             Err(e) => s.failed("Addresses", "ec2:DescribeAddresses", describe_error(&e)),
@@ -428,4 +480,27 @@ pub fn collect_platform_blocking(opts: AwsOptions, scope: PlatformScope) -> Resu
         platform::collect(&mut s, &config, &scope).await;
         Ok(finish(s, region))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn credential_chain_dump_folds_to_one_line() {
+        let dump = "dispatch failure: other: the credential provider was not enabled: no credentials found in chain. Attempted:\n  Environment: the credential provider was not enabled: environment variable not set\n  Profile: the credential provider was not enabled\n  Ec2InstanceMetadata: IMDS disabled";
+        assert_eq!(one_line(dump), "no credentials found in chain (tried: Environment, Profile, Ec2InstanceMetadata)");
+    }
+
+    #[test]
+    fn any_error_is_one_bounded_line() {
+        assert_eq!(one_line("a\nb\r\n\nc"), "a; b; c");
+        assert_eq!(one_line("x\u{1b}[2Jy"), "x [2Jy");
+        let long = one_line(&"e".repeat(5000));
+        assert!(long.chars().count() <= 301 && !long.contains('\n'), "{long}");
+        assert_eq!(
+            one_line("dispatch failure: io error: tcp connect error: Connection refused (os error 111)"),
+            "io error: tcp connect error: Connection refused (os error 111)"
+        );
+    }
 }

@@ -303,6 +303,17 @@ impl<'a> Walk<'a> {
                     );
                     return Some(Resolved { eni, private: *private, public: Some(ip) });
                 }
+                // No interface holds it; an Elastic IP recorded only in Addresses could still
+                // map it, so "not associated" is only said when the addresses were listed.
+                if idx.ev.addresses.known().is_none() {
+                    self.checks.push(unknown_check(
+                        id,
+                        "which interface holds the address",
+                        idx.ev.addresses.missing(),
+                    ));
+                    self.path.push(Hop::new("internet-gateway", "?", CheckStatus::Unknown, "target unknown"));
+                    return None;
+                }
                 let eip = list(&idx.ev.addresses).iter().find(|a| a.public_ip == ip);
                 if let Some((eni, private)) = eip.and_then(|a| {
                     let eni = idx.eni_by_id.get(a.network_interface_id.as_deref()?)?;
@@ -602,6 +613,8 @@ impl<'a> Walk<'a> {
                 }
             },
         };
+        // Without the gateway listing, a route to an igw-… cannot be called a blackhole.
+        let igws_known = self.idx.ev.internet_gateways.known().is_some();
         let igw_attached: Vec<&str> = list(&self.idx.ev.internet_gateways)
             .iter()
             .filter(|g| g.attached_vpcs.iter().any(|v| v == vpc))
@@ -620,6 +633,7 @@ impl<'a> Walk<'a> {
         let mut remaining = self.sources.clone();
         let mut good = Vec::new();
         let mut bad: Vec<(String, AddrSet, CauseCode, String)> = Vec::new();
+        let mut unverified = Vec::new();
         for (cidr, route) in routes {
             let hit = remaining.intersect(&AddrSet::from_cidr(&cidr));
             if hit.is_empty() {
@@ -632,6 +646,7 @@ impl<'a> Walk<'a> {
             match &route.target {
                 _ if route.blackhole => bad.push((text, hit, CauseCode::RouteBlackhole, target)),
                 RouteTarget::InternetGateway(g) if igw_attached.contains(&g.as_str()) => good.push(text),
+                RouteTarget::InternetGateway(_) if !igws_known => unverified.push(text),
                 RouteTarget::InternetGateway(_) => bad.push((text, hit, CauseCode::RouteBlackhole, target)),
                 _ => bad.push((text, hit, CauseCode::RouteToIgwMissing, target)),
             }
@@ -649,9 +664,21 @@ impl<'a> Walk<'a> {
             self.path.push(Hop::new("route-table", table.id.clone(), CheckStatus::Unknown, "prefix list unresolved"));
             return;
         }
+        if !unverified.is_empty() && bad.is_empty() && remaining.is_empty() {
+            let mut ev: Vec<String> =
+                unverified.iter().map(|t| format!("replies: {t}, a gateway that could not be checked")).collect();
+            ev.extend(self.idx.ev.internet_gateways.missing().map(|m| m.describe()));
+            self.checks.push(
+                cloud_check(id, CheckStatus::Unknown, "Could not check that the route's internet gateway is attached")
+                    .with_evidence(ev),
+            );
+            self.path.push(Hop::new("route-table", table.id.clone(), CheckStatus::Unknown, "gateway unknown"));
+            return;
+        }
         let from = sources_text(self.q, &self.sources);
         let mut evidence = vec![format!("{} is {how} {subnet} (RouteTables)", table.id)];
         evidence.extend(good.iter().map(|g| format!("replies: {g}")));
+        evidence.extend(unverified.iter().map(|t| format!("replies: {t}, a gateway that could not be checked")));
         if bad.is_empty() && remaining.is_empty() {
             let summary = format!("Replies to {from} route to the internet gateway via {}", table.id);
             self.checks.push(cloud_check(id, CheckStatus::Pass, summary.clone()).with_evidence(evidence));

@@ -142,7 +142,7 @@ pub fn read_bundle(file: &str, text: &str) -> Result<RawHost, ParseError> {
     let b: Bundle = serde_json::from_str(text)
         .map_err(|e| ParseError::new(file, format!("line {} column {}", e.line(), e.column()), e.to_string()))?;
     if b.format != BUNDLE_FORMAT {
-        return Err(ParseError::new(file, "format", format!("'{}' is not a host bundle", b.format)));
+        return Err(ParseError::new(file, "format", format!("{} is not a host bundle", crate::excerpt(&b.format))));
     }
     let mut raw = RawHost::default();
     for (name, mut src) in parse_manifest(&b.manifest.to_string())
@@ -167,7 +167,11 @@ pub fn parse_manifest(text: &str) -> Result<BTreeMap<String, RawSource>, ParseEr
         ParseError::new(files::MANIFEST, format!("line {} column {}", e.line(), e.column()), e.to_string())
     })?;
     if m.format != MANIFEST_FORMAT {
-        return Err(ParseError::new(files::MANIFEST, "format", format!("'{}' is not a host snapshot", m.format)));
+        return Err(ParseError::new(
+            files::MANIFEST,
+            "format",
+            format!("{} is not a host snapshot", crate::excerpt(&m.format)),
+        ));
     }
     if m.version != 1 {
         return Err(ParseError::new(

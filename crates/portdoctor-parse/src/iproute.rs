@@ -23,7 +23,9 @@ fn str_field<'a>(file: &str, path: &str, obj: &'a Value, key: &str) -> Result<Op
 fn ip_field(file: &str, path: &str, obj: &Value, key: &str) -> Result<Option<IpAddr>, ParseError> {
     str_field(file, path, obj, key)?
         .map(|s| {
-            s.parse().map_err(|_| ParseError::new(file, format!("{path}.{key}"), format!("'{s}' is not an IP address")))
+            s.parse().map_err(|_| {
+                ParseError::new(file, format!("{path}.{key}"), format!("{} is not an IP address", crate::excerpt(s)))
+            })
         })
         .transpose()
 }
@@ -144,9 +146,9 @@ pub fn parse_rules(file: &str, text: &str) -> Result<Vec<PolicyRule>, ParseError
             if a == "all" {
                 return Ok(None);
             }
-            let addr: IpAddr = a
-                .parse()
-                .map_err(|_| ParseError::new(file, format!("{path}.{addr_key}"), format!("'{a}' is not an address")))?;
+            let addr: IpAddr = a.parse().map_err(|_| {
+                ParseError::new(file, format!("{path}.{addr_key}"), format!("{} is not an address", crate::excerpt(a)))
+            })?;
             let len = u64_field(file, &path, r, len_key)?.map(|l| l.min(128) as u8);
             let cidr = match len {
                 Some(l) => Cidr::new(addr, l),

@@ -19,7 +19,8 @@ fn mode(word: &str) -> Option<SelinuxMode> {
 
 /// `/sys/fs/selinux/enforce` or `getenforce` output.
 pub fn parse_enforce(file: &str, text: &str) -> Result<SelinuxMode, ParseError> {
-    mode(text).ok_or_else(|| ParseError::new(file, "line 1", format!("'{}' is not an SELinux mode", text.trim())))
+    mode(text)
+        .ok_or_else(|| ParseError::new(file, "line 1", format!("{} is not an SELinux mode", crate::excerpt(text))))
 }
 
 /// `/etc/selinux/config`: (mode at boot, policy type).

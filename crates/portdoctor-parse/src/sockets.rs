@@ -100,8 +100,9 @@ pub fn parse_sockets(file: &str, text: &str) -> Result<Vec<Socket>, ParseError> 
         .into_iter()
         .enumerate()
         .map(|(i, r)| {
-            let state = state_from_text(&r.state)
-                .ok_or_else(|| ParseError::new(file, format!("[{i}].state"), format!("unknown state '{}'", r.state)))?;
+            let state = state_from_text(&r.state).ok_or_else(|| {
+                ParseError::new(file, format!("[{i}].state"), format!("unknown state {}", crate::excerpt(&r.state)))
+            })?;
             let owners = match (r.processes, r.processes_unavailable) {
                 (Some(ps), _) => {
                     Knowledge::Known(ps.into_iter().map(|p| Process { pid: p.pid, name: p.name }).collect())

@@ -50,17 +50,17 @@ pub enum SnapshotCommand {
     /// The AWS network evidence of a region as AWS CLI JSON (what `cloud --snapshot` reads).
     Aws {
         /// The folder to write (created if needed).
-        #[arg(long)]
+        #[arg(long, value_parser = non_empty_path)]
         out: PathBuf,
-        #[arg(long)]
+        #[arg(long, value_parser = non_empty_text)]
         region: Option<String>,
-        #[arg(long)]
+        #[arg(long, value_parser = non_empty_text)]
         profile: Option<String>,
     },
     /// This host's evidence: sockets, addresses, routes, counters, conntrack (docs/host-snapshot.md).
     Host {
         /// The folder to write (created if needed).
-        #[arg(long)]
+        #[arg(long, value_parser = non_empty_path)]
         out: PathBuf,
     },
 }
@@ -88,7 +88,7 @@ pub struct HostArgs {
     #[arg(long)]
     pub to: Option<IpAddr>,
     /// Judge a host snapshot (from `portdoctor snapshot host`) instead of this machine.
-    #[arg(long)]
+    #[arg(long, value_parser = non_empty_path)]
     pub snapshot: Option<PathBuf>,
     #[command(flatten)]
     pub report: ReportArgs,
@@ -100,13 +100,13 @@ pub struct CloudArgs {
     #[command(flatten)]
     pub flow: FlowArgs,
     /// The instance (i-…); its public address is the target.
-    #[arg(long)]
+    #[arg(long, value_parser = non_empty_text)]
     pub instance: Option<String>,
     /// The public (or Elastic) IP address the clients use.
     #[arg(long)]
     pub public_ip: Option<IpAddr>,
     /// An AWS snapshot folder (AWS CLI JSON, as `portdoctor snapshot aws` or Batfish lay it out).
-    #[arg(long)]
+    #[arg(long, value_parser = non_empty_path)]
     pub snapshot: Option<PathBuf>,
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -124,9 +124,9 @@ pub struct AwsArgs {
     /// (2026-11-01) or time (2026-11-01T08:00:00Z).
     #[arg(long, default_value = "14d", value_parser = parse_since)]
     pub since: Since,
-    #[arg(long)]
+    #[arg(long, value_parser = non_empty_text)]
     pub region: Option<String>,
-    #[arg(long)]
+    #[arg(long, value_parser = non_empty_text)]
     pub profile: Option<String>,
 }
 
@@ -139,26 +139,26 @@ pub struct DiagnoseArgs {
     pub from: Source,
     /// Read the host over SSH with your own ssh client and config: [USER@]HOST or
     /// ssh://[USER@]HOST[:PORT].
-    #[arg(long)]
+    #[arg(long, value_parser = non_empty_text)]
     pub ssh: Option<String>,
     /// Passed to ssh as -F FILE.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = non_empty_path)]
     pub ssh_config: Option<PathBuf>,
     /// Passed to ssh as -o OPT (repeatable).
-    #[arg(long, value_name = "OPT")]
+    #[arg(long, value_name = "OPT", value_parser = non_empty_text)]
     pub ssh_option: Vec<String>,
     /// Passed to ssh as -i FILE.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = non_empty_path)]
     pub ssh_identity: Option<PathBuf>,
     /// The instance (i-…), for the cloud and platform layers.
-    #[arg(long)]
+    #[arg(long, value_parser = non_empty_text)]
     pub instance: Option<String>,
     /// A case folder: aws/ (an AWS snapshot) and/or host/ (a host snapshot), optionally
     /// probes.json and capture.json. Nothing is sent on the network.
-    #[arg(long)]
+    #[arg(long, value_parser = non_empty_path)]
     pub snapshot: Option<PathBuf>,
     /// Also probe from another vantage point: `ssh-host` (the --ssh host).
-    #[arg(long)]
+    #[arg(long, value_parser = non_empty_text)]
     pub vantage: Option<String>,
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -170,6 +170,7 @@ pub struct DiagnoseArgs {
 #[derive(Debug, Args)]
 pub struct WireArgs {
     /// HOST:PORT, [V6]:PORT, or HOST with --port. HOST is an address or a name.
+    #[arg(value_parser = non_empty_text)]
     pub target: String,
     /// The port, when TARGET does not carry one.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
@@ -177,7 +178,7 @@ pub struct WireArgs {
     #[arg(long, default_value = "tcp", value_parser = parse_proto)]
     pub proto: Proto,
     /// Ports that should answer when the host is up (repeatable; default 22).
-    #[arg(long = "control-port", default_values_t = [22u16])]
+    #[arg(long = "control-port", default_values_t = [22u16], value_parser = clap::value_parser!(u16).range(1..))]
     pub control_ports: Vec<u16>,
     /// How long one probe waits for an answer, in milliseconds.
     #[arg(long, default_value_t = 1500)]
@@ -201,7 +202,7 @@ pub struct CaptureArgs {
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub port: u16,
     /// One interface (default: all).
-    #[arg(long)]
+    #[arg(long, value_parser = non_empty_text)]
     pub iface: Option<String>,
     /// Seconds to capture.
     #[arg(long, default_value_t = 10)]
@@ -222,7 +223,7 @@ pub struct ReportArgs {
     #[arg(long)]
     pub json: bool,
     /// Write the report to FILE instead of stdout.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = non_empty_path)]
     pub output: Option<PathBuf>,
     /// List every check, not only the causes.
     #[arg(long, short)]
@@ -282,4 +283,21 @@ fn parse_since(s: &str) -> Result<Since, String> {
 
 fn parse_source(s: &str) -> Result<Source, String> {
     s.parse()
+}
+
+/// A value a flag needs (an id, a region, a host): empty is a usage error, not a blank in a
+/// message ("an abuse report against  is open"), and a control character cannot be one.
+fn non_empty_text(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        return Err("must not be empty".into());
+    }
+    if s.chars().any(char::is_control) {
+        return Err("must not hold control characters (newline, tab, escape)".into());
+    }
+    Ok(s.to_string())
+}
+
+/// A file or folder: empty is a usage error (it would mean the current folder, or nothing).
+fn non_empty_path(s: &str) -> Result<PathBuf, String> {
+    if s.is_empty() { Err("must not be empty".into()) } else { Ok(PathBuf::from(s)) }
 }

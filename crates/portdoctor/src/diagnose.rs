@@ -113,6 +113,10 @@ impl WireArgs {
             .port
             .or(in_target)
             .ok_or_else(|| Fail(format!("'{}' has no port: give HOST:PORT or --port", self.target.escape_debug())))?;
+        if port == 0 {
+            // Nothing listens on port 0; a probe would fail with a confusing error.
+            return Err(Fail(format!("'{}': port 0 is not a port (1-65535)", self.target.escape_debug())));
+        }
         Ok((host, port))
     }
 

@@ -44,14 +44,18 @@ fn main() -> ExitCode {
                 .take_while(|l| !l.trim().is_empty() && !l.starts_with("Usage:"))
                 .map(str::trim)
                 .collect();
-            eprintln!("portdoctor: {}", problem.join(" ").trim_start_matches("error: "));
+            eprintln!(
+                "portdoctor: {}",
+                portdoctor_parse::one_line(problem.join(" ").trim_start_matches("error: "), 600)
+            );
             return ExitCode::from(2);
         }
     };
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(Fail(msg)) => {
-            eprintln!("portdoctor: {msg}");
+            // Exit 2 is one line, whatever a path, a name or a tool's error held.
+            eprintln!("portdoctor: {}", portdoctor_parse::one_line(&msg, 600));
             ExitCode::from(2)
         }
     }
@@ -350,8 +354,14 @@ pub(crate) fn emit(d: &Diagnosis, format: Format, r: &ReportArgs) -> Result<(), 
         None => {
             let stdout = std::io::stdout();
             let mut lock = stdout.lock();
-            // A closed pipe (`| head`) is not an error worth a message.
-            let _ = render(&mut lock, d, format, opts).and_then(|()| lock.flush());
+            // A closed pipe (`| head`) is not an error worth a message; a full disk or a
+            // failing device is: the report did not reach its reader.
+            match render(&mut lock, d, format, opts).and_then(|()| lock.flush()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    return Err(Fail(format!("stdout: cannot write the report: {e}")));
+                }
+                _ => {}
+            }
         }
     }
     Ok(())

@@ -264,3 +264,48 @@ fn the_arrival_on_the_instance_is_the_interfaces_private_address() {
     assert_eq!(run(&closed, "203.0.113.10", 80, "internet").arrival, ip("10.0.1.10"));
     assert_eq!(run(&base(), "203.0.113.99", 80, "internet").arrival, None);
 }
+
+/// A listing that failed is never read as an empty one: no "not found" finding comes from it.
+#[test]
+fn a_failed_listing_is_unknown_never_not_found() {
+    let failed = |key: &str, action: &str| json!({"Key": key, "Action": action, "Outcome": "no-credentials", "Message": "no credentials found in chain"});
+    // The address is on no interface, and the Elastic IPs could not be listed.
+    let mut a = base();
+    a.as_object_mut().unwrap().remove("Addresses");
+    a["PortdoctorCalls"] = json!([failed("Addresses", "ec2:DescribeAddresses")]);
+    let d = run(&a, "203.0.113.99", 80, "internet");
+    assert_eq!((d.status, codes(&d)), (Status::Inconclusive, vec![]), "{d:#?}");
+    let c = d.checks.iter().find(|c| c.id == "cloud.target").unwrap();
+    assert_eq!(c.status, CheckStatus::Unknown);
+    assert!(c.evidence[0].contains("configure AWS credentials"), "{c:?}");
+    // With the addresses listed (and empty), the same evidence is a confirmed finding.
+    assert_eq!(codes(&run(&base(), "203.0.113.99", 80, "internet")), ["PUBLIC_IP_NOT_ASSOCIATED"]);
+    // The gateways could not be listed: a route to igw-1 is not a blackhole.
+    let mut a = base();
+    a.as_object_mut().unwrap().remove("InternetGateways");
+    a["PortdoctorCalls"] = json!([failed("InternetGateways", "ec2:DescribeInternetGateways")]);
+    let d = run(&a, "203.0.113.10", 80, "internet");
+    assert!(!codes(&d).contains(&"ROUTE_BLACKHOLE"), "{:?}", codes(&d));
+    let c = d.checks.iter().find(|c| c.id == "cloud.route-table").unwrap();
+    assert_eq!(c.status, CheckStatus::Unknown, "{c:?}");
+    // ... while a route that leaves part of the clients with no route at all still is a finding.
+    a["RouteTables"][0]["Routes"].as_array_mut().unwrap().retain(|r| r["DestinationCidrBlock"] != "0.0.0.0/0");
+    a["RouteTables"][0]["Routes"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"DestinationCidrBlock": "0.0.0.0/1", "GatewayId": "igw-1", "State": "active"}));
+    assert!(codes(&run(&a, "203.0.113.10", 80, "internet")).contains(&"ROUTE_TO_IGW_MISSING"));
+    // Neither the instance nor the interfaces could be listed: the target is unknown.
+    let mut a = base();
+    for k in ["Reservations", "NetworkInterfaces"] {
+        a.as_object_mut().unwrap().remove(k);
+    }
+    a["PortdoctorCalls"] = json!([
+        failed("Reservations", "ec2:DescribeInstances"),
+        failed("NetworkInterfaces", "ec2:DescribeNetworkInterfaces")
+    ]);
+    for target in ["203.0.113.99", "i-1"] {
+        let d = run(&a, target, 80, "internet");
+        assert_eq!((d.status, codes(&d)), (Status::Inconclusive, vec![]), "{target}: {d:#?}");
+    }
+}
