@@ -163,7 +163,16 @@ pub fn capture(port: u16, iface: Option<&str>, duration: Duration, hooks: Hooks<
         let reason = format!("cannot open an AF_PACKET socket: {e}");
         match e.kind() {
             std::io::ErrorKind::PermissionDenied => {
-                Missing::new(what, format!("{reason} (CAP_NET_RAW is needed)"), CAP_REMEDY)
+                // Root without CAP_NET_RAW (a cut capability set) needs the capability, not sudo.
+                let needs = [portdoctor_parse::privilege::Cap::NetRaw];
+                match crate::host::privilege().root_without(&needs) {
+                    Some(note) => {
+                        let reason = format!("{reason} ({note})");
+                        let remedy = portdoctor_parse::privilege::remedy(&needs, &reason);
+                        Missing::new(what, reason, remedy)
+                    }
+                    None => Missing::new(what, format!("{reason} (CAP_NET_RAW is needed)"), CAP_REMEDY),
+                }
             }
             _ => Missing::new(what, reason, "run on Linux with AF_PACKET support"),
         }

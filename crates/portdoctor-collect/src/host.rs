@@ -5,8 +5,9 @@ use portdoctor_model::host::{Process, Socket, SocketState};
 use portdoctor_model::knowledge::{Knowledge, Missing};
 use portdoctor_model::net::Proto;
 use portdoctor_parse::host::{NetnsEntry, Outcome, RawHost, RawSource, files};
+use portdoctor_parse::privilege::Privilege;
 use portdoctor_parse::sockdiag::{DiagRecord, IPPROTO_TCP};
-use portdoctor_parse::sockets::{OWNER_REMEDY, write_sockets};
+use portdoctor_parse::sockets::{OWNER_NEEDS, owner_remedy, write_sockets};
 use std::fs;
 use std::io;
 use std::path::Path;
@@ -106,14 +107,29 @@ fn sysctls(proc_sys: &Path) -> RawSource {
     ok("sysctl (read from /proc/sys)", text.into_bytes())
 }
 
-fn to_socket(proto: Proto, r: DiagRecord, owners: &procs::SocketOwners) -> Socket {
+/// This process's privilege (effective uid and /proc/self/status CapEff), so a permission
+/// failure can name the capability root ran without.
+pub fn privilege() -> Privilege {
+    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    Privilege::from_status(&status, nix::unistd::geteuid().as_raw())
+}
+
+/// Adds, to each source that was denied, the capabilities root ran without (the remedy then
+/// names them instead of "run as root").
+fn note_capabilities(raw: &mut RawHost, p: &Privilege) {
+    for (name, src) in raw.sources.iter_mut() {
+        if src.outcome == Outcome::PermissionDenied
+            && let Some(note) = p.root_without(portdoctor_parse::host::needs(name))
+        {
+            src.stderr = format!("{} ({note})", src.stderr.trim_end());
+        }
+    }
+}
+
+fn to_socket(proto: Proto, r: DiagRecord, owners: &procs::SocketOwners, denied: &str) -> Socket {
     let owners = match owners.by_inode.get(&r.inode) {
         Some(procs) => Knowledge::Known(procs.clone()),
-        None if owners.denied => Knowledge::Unavailable(Missing::new(
-            "owning process",
-            "permission denied reading other users' /proc/PID/fd",
-            OWNER_REMEDY,
-        )),
+        None if owners.denied => Knowledge::Unavailable(Missing::new("owning process", denied, owner_remedy(denied))),
         None => Knowledge::Known(vec![]),
     };
     let peer = (r.peer_port != 0 || !r.peer.is_unspecified()).then_some((r.peer, r.peer_port));
@@ -153,7 +169,11 @@ fn sockets() -> RawSource {
         out.extend(records.into_iter().map(|r| (proto, r)));
     }
     let owners = procs::scan(Path::new("/proc"));
-    let sockets: Vec<Socket> = out.into_iter().map(|(proto, r)| to_socket(proto, r, &owners)).collect();
+    let mut denied = "permission denied reading other users' /proc/PID/fd".to_string();
+    if let Some(note) = privilege().root_without(OWNER_NEEDS) {
+        denied = format!("{denied} ({note})");
+    }
+    let sockets: Vec<Socket> = out.into_iter().map(|(proto, r)| to_socket(proto, r, &owners, &denied)).collect();
     ok(command, write_sockets(&sockets).into_bytes())
 }
 
@@ -292,8 +312,12 @@ fn other_namespaces(proc_root: &Path) -> Vec<(u32, Vec<Process>)> {
 /// The namespaces joined to this one by a veth (they have an nsid here): containers, pods.
 /// Each is read with `nsenter -t PID -n` — root only, like everything that looks inside them.
 fn collect_netns(raw: &mut RawHost) {
-    if !nix::unistd::geteuid().is_root() {
-        let denied = io::Error::new(io::ErrorKind::PermissionDenied, "entering other network namespaces needs root");
+    let p = privilege();
+    if !p.lacking(portdoctor_parse::host::needs(files::NETNS)).is_empty() {
+        // As root, the note added below names the capabilities that were missing.
+        let why = if p.root { "is not permitted" } else { "needs root" };
+        let denied =
+            io::Error::new(io::ErrorKind::PermissionDenied, format!("entering other network namespaces {why}"));
         raw.sources.insert(files::NETNS.to_string(), from_io_error("nsenter -t PID -n (each container)", &denied));
         return;
     }
@@ -432,6 +456,7 @@ pub fn collect_host() -> RawHost {
         put(&mut raw, files::AUDIT_AVC, avc_lines("/var/log/audit/audit.log"));
     }
     collect_netns(&mut raw);
+    note_capabilities(&mut raw, &privilege());
     // Give a listener that is overflowing right now a moment to show it in the counter.
     std::thread::sleep(Duration::from_millis(200));
     put(&mut raw, files::NETSTAT_LATER, read(NETSTAT_PATH));

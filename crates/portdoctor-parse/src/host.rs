@@ -4,6 +4,7 @@
 //! is absent, a permission that is missing and an empty answer stay different things all the way
 //! to the report.
 
+use crate::privilege::Cap;
 use crate::{ParseError, iproute, ipset, iptables, nft, procfs, selinux, sockets, systemd, wrappers};
 use portdoctor_model::firewall::{Backend, FwFamily, Netfilter};
 use portdoctor_model::host::{Conntrack, HostEvidence, Netns, Selinux, Services, TcpWrappers};
@@ -211,6 +212,24 @@ fn describe(name: &str) -> (&'static str, &'static str) {
     }
 }
 
+/// The capabilities a source needs beyond an ordinary user's (capabilities(7)), so a permission
+/// failure names them: netfilter is listed over netlink with CAP_NET_ADMIN; entering another
+/// network namespace takes CAP_SYS_ADMIN (setns) and CAP_SYS_PTRACE (its /proc/PID/ns); other
+/// processes' maps take CAP_SYS_PTRACE; the audit log is root's file.
+pub fn needs(name: &str) -> &'static [Cap] {
+    match name {
+        files::IPTABLES_NFT | files::IP6TABLES_NFT | files::IPTABLES_LEGACY | files::IP6TABLES_LEGACY => {
+            &[Cap::NetAdmin]
+        }
+        files::NFT_RULESET | files::IPSET => &[Cap::NetAdmin],
+        files::NETNS => &[Cap::SysAdmin, Cap::SysPtrace],
+        files::LIBWRAP_PIDS => &[Cap::SysPtrace],
+        files::AUDIT_AVC => &[Cap::DacReadSearch],
+        _ if name.starts_with("netns-") => &[Cap::SysAdmin, Cap::SysPtrace],
+        _ => &[],
+    }
+}
+
 fn source<'a>(raw: &'a RawHost, name: &str) -> Result<&'a [u8], Missing> {
     let (what, install) = describe(name);
     let Some(src) = raw.sources.get(name) else {
@@ -229,7 +248,7 @@ fn source<'a>(raw: &'a RawHost, name: &str) -> Result<&'a [u8], Missing> {
         Outcome::PermissionDenied => Err(Missing::new(
             what,
             format!("`{}`: permission denied{detail}", src.command),
-            "run portdoctor as root (sudo)",
+            crate::privilege::remedy(needs(name), &src.stderr),
         )),
         Outcome::Failed => Err(Missing::new(
             what,
@@ -610,6 +629,39 @@ mod tests {
         assert!(m.remedy.contains("iproute2"), "{m:?}");
         assert!(ev.sockets.missing().unwrap().reason.contains("sockets.json is not in the evidence"));
         assert_eq!(ev.conntrack, Knowledge::Known(Conntrack::NotLoaded));
+    }
+
+    /// Legacy tables that are loaded but not read: the entry says so and how to read them (no
+    /// `nft list table` built from a sentence), and a denied listing names the capability.
+    #[test]
+    fn unread_legacy_tables_and_denied_listings_say_what_is_missing() {
+        let mut raw = RawHost::default();
+        raw.sources.insert(files::IPTABLES_NFT.into(), ok("*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n"));
+        raw.sources.insert(files::IP_TABLES_NAMES.into(), ok("filter\n"));
+        let denied = |stderr: &str| RawSource {
+            command: "iptables-legacy-save".into(),
+            outcome: Outcome::PermissionDenied,
+            exit: Some(1),
+            stderr: stderr.into(),
+            content: vec![],
+        };
+        raw.sources.insert(files::IPTABLES_LEGACY.into(), denied("Permission denied (you must be root)"));
+        let ev = parse_host(&raw).unwrap();
+        let nf = ev.netfilter.known().unwrap();
+        assert_eq!(nf.unmodeled.len(), 1, "{:?}", nf.unmodeled);
+        let u = &nf.unmodeled[0];
+        assert!(u.contains("`iptables-legacy-save`") && !u.contains("nft list"), "{u}");
+        assert!(
+            ev.notes.iter().any(|n| n.contains("run portdoctor as root (sudo); it needs CAP_NET_ADMIN")),
+            "{:?}",
+            ev.notes
+        );
+        // Root without the capability (the collector's note): the capability, not sudo.
+        let note = crate::privilege::root_without(&[Cap::NetAdmin]);
+        raw.sources.insert(files::IPTABLES_LEGACY.into(), denied(&format!("Permission denied ({note})")));
+        let ev = parse_host(&raw).unwrap();
+        let n = ev.notes.iter().find(|n| n.contains("iptables-legacy-save")).unwrap();
+        assert!(n.contains("give portdoctor CAP_NET_ADMIN") && !n.contains("sudo"), "{n}");
     }
 
     #[test]

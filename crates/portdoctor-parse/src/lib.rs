@@ -13,6 +13,7 @@ pub mod iptables;
 pub mod nft;
 pub mod packet;
 pub mod platform;
+pub mod privilege;
 pub mod procfs;
 pub mod rtnl;
 pub mod selinux;

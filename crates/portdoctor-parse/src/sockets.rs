@@ -63,8 +63,16 @@ fn state_from_text(s: &str) -> Option<SocketState> {
     }
 }
 
-/// The remedy when socket owners cannot be read.
-pub const OWNER_REMEDY: &str = "run portdoctor as root (sudo), or grant it CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH";
+/// What reading other users' /proc/PID/fd takes: ptrace access (CAP_SYS_PTRACE) to another
+/// uid's process, and reading its 0500 fd folder (CAP_DAC_READ_SEARCH, or CAP_DAC_OVERRIDE).
+pub const OWNER_NEEDS: &[crate::privilege::Cap] =
+    &[crate::privilege::Cap::SysPtrace, crate::privilege::Cap::DacReadSearch];
+
+/// The remedy when socket owners cannot be read, for the reason recorded (which says when
+/// root ran without the capabilities).
+pub fn owner_remedy(reason: &str) -> String {
+    crate::privilege::remedy(OWNER_NEEDS, reason)
+}
 
 pub fn write_sockets(sockets: &[Socket]) -> String {
     let records: Vec<SocketRecord> = sockets
@@ -107,11 +115,11 @@ pub fn parse_sockets(file: &str, text: &str) -> Result<Vec<Socket>, ParseError> 
                 (Some(ps), _) => {
                     Knowledge::Known(ps.into_iter().map(|p| Process { pid: p.pid, name: p.name }).collect())
                 }
-                (None, reason) => Knowledge::Unavailable(Missing::new(
-                    "owning process",
-                    reason.unwrap_or_else(|| "not recorded".into()),
-                    OWNER_REMEDY,
-                )),
+                (None, reason) => {
+                    let reason = reason.unwrap_or_else(|| "not recorded".into());
+                    let remedy = owner_remedy(&reason);
+                    Knowledge::Unavailable(Missing::new("owning process", reason, remedy))
+                }
             };
             let peer = match (r.peer, r.peer_port) {
                 (Some(a), Some(p)) => Some((a, p)),
@@ -157,7 +165,11 @@ mod tests {
             owners: Knowledge::Known(vec![Process { pid: 812, name: "nginx".into() }]),
         };
         let mut t = s.clone();
-        t.owners = Knowledge::Unavailable(Missing::new("owning process", "permission denied", OWNER_REMEDY));
+        t.owners = Knowledge::Unavailable(Missing::new(
+            "owning process",
+            "permission denied",
+            owner_remedy("permission denied"),
+        ));
         let text = write_sockets(&[s.clone(), t.clone()]);
         assert_eq!(parse_sockets("sockets.json", &text).unwrap(), vec![s, t]);
     }
