@@ -114,8 +114,13 @@ fn ssh_missing(target: &SshTarget, stderr: &str) -> Missing {
 impl Ssh {
     /// Opens the connection (one round trip) or says why it cannot.
     pub fn connect(target: SshTarget, opts: SshOptions) -> Result<Ssh, Missing> {
-        let dir = std::env::temp_dir().join(format!("portdoctor-ssh-{}-{}", std::process::id(), rand_suffix()));
-        std::fs::create_dir_all(&dir).map_err(|e| Missing::new("ssh control socket", e.to_string(), "check TMPDIR"))?;
+        let dir = private_dir(std::env::var_os("XDG_RUNTIME_DIR")).map_err(|e| {
+            Missing::new(
+                "a private folder for the ssh control socket",
+                e.to_string(),
+                "set TMPDIR (or XDG_RUNTIME_DIR) to a folder only you can write",
+            )
+        })?;
         let ssh = Ssh { target, opts, dir, root: Default::default(), portdoctor: Default::default() };
         let out = ssh.command(&["true"]).output().map_err(|e| {
             Missing::new("the host over SSH", format!("cannot run ssh: {e}"), "install the OpenSSH client (ssh)")
@@ -191,8 +196,59 @@ impl Drop for Ssh {
     }
 }
 
-fn rand_suffix() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos() as u64).unwrap_or(0)
+/// A fresh folder for the control socket that no one else can have planted or can enter: in
+/// `$XDG_RUNTIME_DIR` when it is ours and private (the XDG spec promises 0700), else in the temp
+/// dir; a random name made with mkdir (which fails on an existing name, so a folder or link
+/// planted in advance is never adopted), mode 0700, checked again after creation.
+fn private_dir(runtime_dir: Option<std::ffi::OsString>) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let base = runtime_dir
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute() && check_private(d).is_ok())
+        .unwrap_or_else(std::env::temp_dir);
+    for _ in 0..16 {
+        let dir = base.join(format!("portdoctor-ssh-{:016x}", random_u64()));
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => {
+                check_private(&dir)?;
+                return Ok(dir);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(std::io::Error::new(e.kind(), format!("{}: {e}", base.display()))),
+        }
+    }
+    Err(std::io::Error::new(std::io::ErrorKind::AlreadyExists, format!("{}: no free name", base.display())))
+}
+
+/// A folder (not a link to one), owned by this user, that no one else may enter or write.
+fn check_private(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::symlink_metadata(dir)?;
+    let me = nix::unistd::geteuid().as_raw();
+    let why = if !m.file_type().is_dir() {
+        "is not a folder".to_string()
+    } else if m.uid() != me {
+        format!("is owned by uid {}, not by this user ({me})", m.uid())
+    } else if m.mode() & 0o077 != 0 {
+        format!("is open to others (mode {:o})", m.mode() & 0o7777)
+    } else {
+        return Ok(());
+    };
+    Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, format!("{} {why}", dir.display())))
+}
+
+/// 64 bits from the kernel's random source, for a name no one can guess in advance.
+fn random_u64() -> u64 {
+    use std::io::Read;
+    let mut b = [0u8; 8];
+    match std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)) {
+        Ok(()) => u64::from_ne_bytes(b),
+        // No /dev/urandom: still unique per run, and mkdir still refuses a planted name.
+        Err(_) => {
+            let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            (t.as_nanos() as u64) ^ (u64::from(std::process::id()) << 32)
+        }
+    }
 }
 
 /// Single-quotes a word for the remote shell.
@@ -254,6 +310,40 @@ mod tests {
         ] {
             assert!(SshTarget::parse(hostile).is_err(), "{hostile:?} accepted");
         }
+    }
+
+    /// A control-socket folder is never one someone else planted: a world-writable or foreign
+    /// runtime dir is not used, and what is made is ours, 0700, and new.
+    #[test]
+    fn control_folder_is_private_and_never_planted() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let root = std::env::temp_dir().join(format!("pd-ssh-test-{:x}", random_u64()));
+        std::fs::create_dir(&root).unwrap();
+        let planted = root.join("runtime");
+        std::fs::create_dir(&planted).unwrap();
+        std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(check_private(&planted).unwrap_err().to_string().contains("open to others"));
+        let dir = private_dir(Some(planted.clone().into_os_string())).unwrap();
+        assert!(!dir.starts_with(&planted), "{dir:?} is in the planted folder");
+        let m = std::fs::symlink_metadata(&dir).unwrap();
+        assert_eq!((m.mode() & 0o777, m.uid()), (0o700, nix::unistd::geteuid().as_raw()));
+        std::fs::remove_dir(&dir).unwrap();
+        // A private runtime dir of ours is used.
+        std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let dir = private_dir(Some(planted.clone().into_os_string())).unwrap();
+        assert!(dir.starts_with(&planted), "{dir:?}");
+        // A link is not a folder, and another user's folder is not ours.
+        let link = root.join("link");
+        std::os::unix::fs::symlink(&planted, &link).unwrap();
+        assert!(check_private(&link).unwrap_err().to_string().contains("not a folder"));
+        if nix::unistd::geteuid().is_root() {
+            std::os::unix::fs::chown(&planted, Some(65534), None).unwrap();
+            assert!(check_private(&planted).unwrap_err().to_string().contains("owned by uid 65534"));
+            let dir = private_dir(Some(planted.clone().into_os_string())).unwrap();
+            assert!(!dir.starts_with(&planted), "{dir:?}");
+            std::fs::remove_dir(&dir).unwrap();
+        }
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

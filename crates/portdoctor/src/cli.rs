@@ -141,10 +141,11 @@ pub struct DiagnoseArgs {
     /// ssh://[USER@]HOST[:PORT].
     #[arg(long, value_parser = non_empty_text)]
     pub ssh: Option<String>,
-    /// Passed to ssh as -F FILE.
+    /// Passed to ssh as -F FILE (ssh acts on it: a ProxyCommand or Match exec there runs).
     #[arg(long, value_name = "FILE", value_parser = non_empty_path)]
     pub ssh_config: Option<PathBuf>,
-    /// Passed to ssh as -o OPT (repeatable).
+    /// Passed to ssh as -o OPT (repeatable), unchanged: options that run commands
+    /// (ProxyCommand=…, LocalCommand=…) run them on this machine, as with ssh itself.
     #[arg(long, value_name = "OPT", value_parser = non_empty_text)]
     pub ssh_option: Vec<String>,
     /// Passed to ssh as -i FILE.
