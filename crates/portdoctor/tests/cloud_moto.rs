@@ -11,46 +11,14 @@ use aws_config::BehaviorVersion;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::config::{Credentials, Region};
 use aws_sdk_ec2::types::{DomainType, Filter, InstanceType, IpPermission, IpRange, PortRange, RuleAction};
-use common::codes;
+use common::{codes, moto};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::process::Command;
 
 mod recorded_aws;
-
-/// The moto endpoint: `MOTO_ENDPOINT` (started by scripts/test), else one started for this test
-/// binary, which dies when the binary exits (its shell waits on our stdin).
-fn moto() -> &'static str {
-    static URL: OnceLock<String> = OnceLock::new();
-    static GUARD: OnceLock<std::sync::Mutex<Child>> = OnceLock::new();
-    URL.get_or_init(|| {
-        if let Ok(url) = std::env::var("MOTO_ENDPOINT") {
-            return url;
-        }
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new("sh")
-            .args([
-                "-c",
-                &format!(
-                    "python3 -m moto.server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid"
-                ),
-            ])
-            .stdin(Stdio::piped())
-            .spawn()
-            .expect("python3 with moto (pip install moto[server])");
-        GUARD.get_or_init(|| std::sync::Mutex::new(child));
-        for _ in 0..100 {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        format!("http://127.0.0.1:{port}")
-    })
-}
 
 async fn client(endpoint: &str, region: &str) -> Client {
     let conf = aws_config::defaults(BehaviorVersion::latest())

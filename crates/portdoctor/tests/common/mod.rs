@@ -73,3 +73,35 @@ pub fn diagnose(tb: &Testbed, key: &Path, extra: &[&str], env: &[(&str, &str)]) 
     eprintln!("time to verdict: {secs:.2} s ({})", report["verdict"]["summary"]);
     (out.status.code().unwrap_or(-1), report, secs)
 }
+
+/// The moto endpoint: `MOTO_ENDPOINT` (started by scripts/test), else one started for this test
+/// binary, which dies when the binary exits (its shell waits on our stdin).
+pub fn moto() -> &'static str {
+    static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static GUARD: std::sync::OnceLock<std::sync::Mutex<std::process::Child>> = std::sync::OnceLock::new();
+    URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("MOTO_ENDPOINT") {
+            return url;
+        }
+        let port =
+            std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free local port").port();
+        let child = std::process::Command::new("sh")
+            .args([
+                "-c",
+                &format!(
+                    "python3 -m moto.server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid"
+                ),
+            ])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 with moto (pip install moto[server])");
+        GUARD.get_or_init(|| std::sync::Mutex::new(child));
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        format!("http://127.0.0.1:{port}")
+    })
+}
