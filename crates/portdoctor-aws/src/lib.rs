@@ -213,8 +213,10 @@ async fn run(opts: AwsOptions, scope: Scope) -> Collected {
                 && let Ok(out) = c.describe_addresses().public_ips(ip.to_string()).send().await
                 && let Some(a) = out.addresses().first()
             {
-                eni_id = a.network_interface_id().map(str::to_string);
-                instance_id = a.instance_id().map(str::to_string);
+                // An unassociated address has none (moto says "" where AWS leaves it out).
+                let present = |v: Option<&str>| v.filter(|x| !x.is_empty()).map(str::to_string);
+                eni_id = present(a.network_interface_id());
+                instance_id = present(a.instance_id());
             }
             let lookup = match (&eni_id, &instance_id) {
                 (Some(id), _) => c.describe_network_interfaces().network_interface_ids(id),
@@ -238,8 +240,34 @@ async fn run(opts: AwsOptions, scope: Scope) -> Collected {
             match lookup.send().await {
                 Ok(out) => vpc = out.network_interfaces().first().and_then(|e| e.vpc_id()).map(str::to_string),
                 Err(e) => {
-                    looked_up = false;
-                    s.failed("NetworkInterfaces", "ec2:DescribeNetworkInterfaces", describe_error(&e))
+                    let (outcome, message) = describe_error(&e);
+                    // An endpoint that does not implement the filter (moto has no
+                    // association.public-ip) or an id that vanished: every interface of the
+                    // region, searched here. Denied or no credentials: that is the answer.
+                    let everything = match outcome {
+                        "failed" => c
+                            .describe_network_interfaces()
+                            .into_paginator()
+                            .send()
+                            .collect::<Result<Vec<_>, _>>()
+                            .await
+                            .ok(),
+                        _ => None,
+                    };
+                    match everything {
+                        Some(pages) => {
+                            vpc = pages
+                                .iter()
+                                .flat_map(|p| p.network_interfaces())
+                                .find(|e| holds(e, ip))
+                                .and_then(|e| e.vpc_id())
+                                .map(str::to_string)
+                        }
+                        None => {
+                            looked_up = false;
+                            s.failed("NetworkInterfaces", "ec2:DescribeNetworkInterfaces", (outcome, message))
+                        }
+                    }
                 }
             }
         }
@@ -415,6 +443,18 @@ async fn run(opts: AwsOptions, scope: Scope) -> Collected {
         }
     }
     finish(s, region)
+}
+
+/// Whether an interface holds `ip`: as its public (or Elastic) address, a private address, or
+/// an IPv6 address.
+fn holds(e: &aws_sdk_ec2::types::NetworkInterface, ip: &IpAddr) -> bool {
+    let text = ip.to_string();
+    let is = |v: Option<&str>| v == Some(text.as_str());
+    is(e.association().and_then(|a| a.public_ip()))
+        || e.private_ip_addresses()
+            .iter()
+            .any(|p| is(p.private_ip_address()) || is(p.association().and_then(|a| a.public_ip())))
+        || e.ipv6_addresses().iter().any(|a| is(a.ipv6_address()))
 }
 
 fn without_nulls(v: Value) -> Value {
