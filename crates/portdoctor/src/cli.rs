@@ -260,6 +260,10 @@ fn parse_ports(s: &str) -> Result<PortRange, String> {
     if lo > hi {
         return Err(format!("'{s}': the low port is above the high one"));
     }
+    if lo == 0 {
+        // No client sends from port 0 (CONTRACT: port 0 is a usage error everywhere).
+        return Err(format!("'{s}': port 0 is not a port (1-65535)"));
+    }
     Ok(PortRange { from: lo, to: hi })
 }
 

@@ -180,6 +180,7 @@ fn port_zero_is_a_usage_error() {
         &["host", "--port", "0"],
         &["cloud", "--port", "0", "--instance", "i-1"],
         &["capture", "--port", "0"],
+        &["cloud", "--port", "80", "--instance", "i-1", "--client-ports", "0-65535"],
     ] {
         let out = portdoctor(args);
         let stderr = String::from_utf8_lossy(&out.stderr);
