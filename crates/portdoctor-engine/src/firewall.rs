@@ -8,7 +8,8 @@
 
 use portdoctor_model::addrset::AddrSet;
 use portdoctor_model::firewall::{
-    Action, Backend, Chain, FwFamily, Hook, MapKey, MapVal, Match, Netfilter, Rule, Table, ct,
+    Action, Backend, Chain, ETHERTYPE_IPV4, ETHERTYPE_IPV6, FwFamily, Hook, MapKey, MapVal, Match, Netfilter, Rule,
+    Table, ct, icmp_code,
 };
 use portdoctor_model::net::{Cidr, Family, is_loopback};
 use std::collections::HashMap;
@@ -77,6 +78,11 @@ pub struct Outcome {
     /// Client source ports (outside the usual ephemeral ones) for which the rules decide
     /// otherwise, said in words.
     pub port_exceptions: Vec<String>,
+    /// Where the answer holds for a probe but changes under load (a rate limit, a `recent`
+    /// list): the rule and what happens then, in words.
+    pub load_notes: Vec<String>,
+    /// The client's address after POSTROUTING source NAT (MASQUERADE/SNAT), for the later packets.
+    pub snat: Option<Option<IpAddr>>,
 }
 
 /// Both admitted, both stopped, or both undecided.
@@ -99,6 +105,8 @@ struct Fork {
     yes: bool,
     rule: RuleRef,
     why: String,
+    /// Set when the fork is traffic history: the side a probe takes (`yes` = the rule matched).
+    probe: Option<bool>,
 }
 
 /// The packet's fixed fields; the client address is the set carried alongside.
@@ -120,9 +128,17 @@ pub struct Packet {
     /// Main-table routes (destination, device): where a forwarded packet leaves, and where a
     /// forwarded reply comes from (a container's bridge).
     pub routes: Vec<(Cidr, String)>,
-    /// The connection's original destination when NAT changed it (`local` is then the
-    /// translated one): what `--ctorigdst`/`--ctorigdstport` compare.
+    /// The connection's original destination when NAT changed it: what
+    /// `--ctorigdst`/`--ctorigdstport` compare.
     pub orig_dst: Option<(IpAddr, u16)>,
+    /// A later packet of a NAT'd connection: what conntrack rewrites its local side to, at the
+    /// NAT point of its direction (see `nat_point`). `local` is then the address as the packet
+    /// arrives: the original destination inbound, the container's address for its replies.
+    pub rewrite: Option<(IpAddr, u16)>,
+    /// A later packet of a connection whose client was source-NATed (MASQUERADE/SNAT toward a
+    /// container or pod): the address the client reads as past srcnat inbound, and before
+    /// dstnat on a reply (`None` inside: masqueraded to an address the evidence does not give).
+    pub client_nat: Option<Option<IpAddr>>,
     /// Sent by this host itself (a REJECT's answer): it leaves through OUTPUT whatever its source.
     pub from_host: bool,
     /// Conntrack state the packet starts with: NEW for a first SYN, ESTABLISHED for its reply,
@@ -133,6 +149,8 @@ pub struct Packet {
     pub tcp_flags: u8,
     /// The ICMP or ICMPv6 message type, for ICMP packets.
     pub icmp_type: Option<u8>,
+    /// Its code, where known (0 for neighbor discovery; a REJECT's by its kind).
+    pub icmp_code: Option<u8>,
 }
 
 impl Packet {
@@ -149,10 +167,13 @@ impl Packet {
             local_addrs: vec![local],
             routes: vec![],
             orig_dst: None,
+            rewrite: None,
+            client_nat: None,
             from_host: false,
             ct_state: ct::NEW,
             tcp_flags: 2,
             icmp_type: None,
+            icmp_code: None,
         }
     }
 
@@ -169,6 +190,7 @@ impl Packet {
             ct_state: ct::RELATED,
             tcp_flags: 4 | 16,
             icmp_type: (!tcp_reset).then_some(unreachable),
+            icmp_code: if tcp_reset { None } else { reject_code(kind, self.family == Family::V6) },
             ..self.clone()
         }
     }
@@ -187,6 +209,101 @@ impl Packet {
     fn original_destination(&self) -> (IpAddr, u16) {
         self.orig_dst.unwrap_or((self.local, self.local_port))
     }
+}
+
+/// The ICMP code of a REJECT's answer by its kind, as iptables (`icmp-host-prohibited`,
+/// `icmp6-adm-prohibited`) and nft (`icmpx port-unreachable`, `icmpv6 admin-prohibited`) name it.
+fn reject_code(kind: &str, v6: bool) -> Option<u8> {
+    let word = kind.rsplit(' ').next().unwrap_or(kind);
+    let name = word.strip_prefix("icmp6-").or_else(|| word.strip_prefix("icmp-")).unwrap_or(word);
+    let name = match (name, v6) {
+        ("adm-prohibited", _) => "admin-prohibited",
+        ("proto-unreachable", _) => "prot-unreachable",
+        ("host-unreachable" | "addr-unreach", true) => "addr-unreachable",
+        ("no-route", false) => "net-unreachable",
+        (n, _) => n,
+    };
+    icmp_code(name, v6)
+}
+
+/// Hook priorities that move a packet's view (linux/netfilter_ipv4.h NF_IP_PRI_*; the same
+/// numbers for IPv6 and for nft's named priorities).
+const PRI_CONNTRACK: i32 = -200;
+const PRI_NAT_DST: i32 = -100;
+const PRI_NAT_SRC: i32 = 100;
+
+/// Where a packet is in netfilter's timeline: (stage, priority). Stage 0 is where a packet
+/// enters (PREROUTING, or OUTPUT for the host's own), 1 the hooks after the routing decision
+/// (INPUT, FORWARD), 2 POSTROUTING; a packet crosses one hook per stage.
+fn position(hook: Hook, priority: i32) -> (u8, i32) {
+    let stage = match hook {
+        Hook::Prerouting | Hook::Output => 0,
+        Hook::Input | Hook::Forward => 1,
+        Hook::Postrouting => 2,
+    };
+    (stage, priority)
+}
+
+/// Where conntrack's NAT rewrites a packet's local side. NAT applies to every packet of a
+/// connection, not only the first (the nat chains see the first; conntrack repeats their
+/// decision at the same point for the rest): the destination at dstnat (PREROUTING or OUTPUT,
+/// -100), the source at srcnat (POSTROUTING, +100). Inbound the local side is the destination,
+/// on a reply it is the source. A chain at exactly the NAT point's priority is taken to run
+/// after it (the kernel orders equal priorities by registration, which no listing shows).
+fn nat_point(reply: bool) -> (u8, i32) {
+    if reply { (2, PRI_NAT_SRC) } else { (0, PRI_NAT_DST) }
+}
+
+/// The packet as the base chain at (`hook`, `priority`) sees it: its local address and port
+/// (before or after conntrack's NAT) and its conntrack state. Before conntrack runs (priority
+/// below -200 in PREROUTING and OUTPUT: the raw table) no connection is attached, so `ct state`
+/// reads `invalid` for every packet, `untracked` after a notrack (seen on the kernel: a raw
+/// chain counts the SYN, the ACKs and the SYN-ACK as invalid) — except a REJECT's TCP reset,
+/// which carries its connection from the start (nf_ct_attach in nf_reject).
+///
+/// The client's side moves the other way round: a source NAT of the client (MASQUERADE toward
+/// a container) applies at srcnat inbound and is undone at dstnat on the reply, so a reply from
+/// the container is addressed to the masquerading address in raw and mangle PREROUTING.
+fn seen_at(pkt: &Packet, f: &InFlight, hook: Hook, priority: i32) -> View {
+    let here = position(hook, priority);
+    let (local, port) = match pkt.rewrite {
+        Some(to) if here >= nat_point(pkt.reply) => to,
+        _ => (f.local, f.port),
+    };
+    let client = match pkt.client_nat {
+        // Inbound: masqueraded once past srcnat; a reply: until dstnat restores the client.
+        Some(to) => ((here >= nat_point(!pkt.reply)) != pkt.reply).then_some(to),
+        None => f.snat,
+    };
+    let attached = pkt.from_host && pkt.proto == 6 && pkt.tcp_flags & 4 != 0;
+    let ct = if here < (0, PRI_CONNTRACK) && !attached {
+        if f.notracked { ct::UNTRACKED } else { ct::INVALID }
+    } else {
+        f.ct
+    };
+    View { local, port, ct, client }
+}
+
+/// A packet as one base chain sees it (`seen_at`).
+struct View {
+    local: IpAddr,
+    port: u16,
+    ct: u8,
+    /// The client's address when NAT replaced it here (`Some(None)`: replaced, by an address
+    /// the evidence does not give); `None` when the client reads as itself.
+    client: Option<Option<IpAddr>>,
+}
+
+/// The address MASQUERADE gives a packet leaving by `out`: this host's address on the prefix
+/// the interface routes (the bridge's own, for a container's network).
+fn masquerade_addr(pkt: &Packet, out: Dev<'_>) -> Option<IpAddr> {
+    let Dev::Name(dev) = out else { return None };
+    pkt.routes
+        .iter()
+        .filter(|(c, d)| d == dev && c.family() == pkt.family)
+        .filter_map(|(c, _)| pkt.local_addrs.iter().find(|a| c.contains(a)).map(|a| (c.prefix(), *a)))
+        .max_by_key(|(p, _)| *p)
+        .map(|(_, a)| a)
 }
 
 /// An interface as a hook sees it: none on this side (no output interface in PREROUTING), one we
@@ -210,6 +327,40 @@ impl<'a> Dev<'a> {
             Dev::Name(i) => neg(if iface_matches(pattern, i) { Tri::Yes } else { Tri::No }, negated),
         }
     }
+
+    /// One of several names (an nft set of interface names).
+    fn matches_any(self, patterns: &[String], negated: bool) -> Tri {
+        match self {
+            Dev::Name(i) => neg(tri(patterns.iter().any(|p| iface_matches(p, i))), negated),
+            other => other.matches("", negated),
+        }
+    }
+}
+
+/// Whether the packet's family is the link-layer protocol `ethertype` (`meta protocol`).
+fn ethertype_is(family: Family, ethertype: u16) -> bool {
+    ethertype == if family == Family::V6 { ETHERTYPE_IPV6 } else { ETHERTYPE_IPV4 }
+}
+
+/// Why a rule's matches could not be decided for part of the clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Undecided {
+    /// A match the engine does not model.
+    Unknown,
+    /// Load balancing (`statistic`) only: both ways are real.
+    Spread,
+    /// Traffic history only (rate limits, `recent`): `true` when one probe connection matches.
+    Traffic(bool),
+}
+
+impl Undecided {
+    fn and(self, other: Undecided) -> Undecided {
+        match (self, other) {
+            (Undecided::Spread, Undecided::Spread) => Undecided::Spread,
+            (Undecided::Traffic(a), Undecided::Traffic(b)) => Undecided::Traffic(a && b),
+            _ => Undecided::Unknown,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,6 +382,8 @@ struct Ctx<'a> {
     /// Current destination port (after a REDIRECT in an earlier base chain).
     local_port: u16,
     local: IpAddr,
+    /// The client's address where NAT replaced it (`View::client`).
+    client_as: Option<Option<IpAddr>>,
     in_dev: Dev<'a>,
     out_dev: Dev<'a>,
     /// The packet mark as rules so far have set it.
@@ -249,6 +402,14 @@ struct Part {
     mark: u32,
     /// Set when this part is one side of a fork made in this walk.
     fork: Option<Fork>,
+    /// Load-dependent decisions on its way (`Outcome::load_notes`).
+    notes: Vec<String>,
+}
+
+impl Part {
+    fn new(set: AddrSet, flow: Flow, mark: u32) -> Part {
+        Part { set, flow, mark, fork: None, notes: vec![] }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -259,7 +420,26 @@ enum Flow {
     Drop(RuleRef),
     Reject(RuleRef, String),
     Nat(IpAddr, u16, RuleRef),
+    /// Source NAT (`None`: masquerade).
+    Snat(Option<IpAddr>),
     Unknown(RuleRef, String),
+}
+
+impl Flow {
+    /// In words, for a load note: what happens to the packet after the rule.
+    fn describe(&self) -> String {
+        match self {
+            Flow::Return | Flow::Accept | Flow::Nat(..) | Flow::Snat(_) => "goes on".into(),
+            Flow::Drop(r) => format!("is dropped by {}", r.describe()),
+            Flow::Reject(r, k) => format!("is rejected ({k}) by {}", r.describe()),
+            Flow::Unknown(r, why) => format!("is undecided at {} ({why})", r.describe()),
+        }
+    }
+}
+
+/// What a load note says: the rule and what load changes, the probe's side, the other.
+fn load_note(rule: &RuleRef, why: &str, probe: &str, loaded: &str) -> String {
+    format!("load-dependent: {} — {why}; a probe connection {probe}, under that load it {loaded}", rule.describe())
 }
 
 fn table_applies(t: &Table, f: Family) -> bool {
@@ -313,13 +493,12 @@ impl<'a> Ctx<'a> {
     }
 
     /// Splits `clients` by the rule's address matches on the client side; the fixed fields
-    /// decide yes / no / maybe for the rest. Returns (matched, maybe-matched, reason).
-    /// The fourth value says the undecided part is undecided only by load balancing
-    /// (`statistic`): then both ways are real, not unknown.
-    fn test(&self, rule: &Rule, clients: &AddrSet) -> (AddrSet, AddrSet, Option<String>, bool) {
+    /// decide yes / no / maybe for the rest. Returns (matched, maybe-matched, reason, and what
+    /// kind of undecided the maybe part is).
+    fn test(&self, rule: &Rule, clients: &AddrSet) -> (AddrSet, AddrSet, Option<String>, Undecided) {
         let family = self.pkt.family;
-        let empty = || (AddrSet::empty(family), AddrSet::empty(family), None, false);
-        let mut spread_only = true;
+        let empty = || (AddrSet::empty(family), AddrSet::empty(family), None, Undecided::Unknown);
+        let mut undecided: Option<Undecided> = None;
         let on_client_side = |m: &Match| {
             matches!(
                 (m, self.pkt.reply),
@@ -330,18 +509,27 @@ impl<'a> Ctx<'a> {
         // First the packet's fixed fields: most rules of a big ruleset fail here, cheaply.
         let mut fixed = Tri::Yes;
         let mut why: Option<String> = None;
-        for m in rule.matches.iter().filter(|m| !on_client_side(m)) {
-            let local_in = |cidrs: &[Cidr]| cidrs.iter().any(|c| c.contains(&self.local));
+        // Where NAT replaced the client's address (`client_as`), its side is one fixed address
+        // too: every client reads the same.
+        let side_addr = |m: &Match| match (on_client_side(m), self.client_as) {
+            (false, _) => Some(self.local),
+            (true, Some(a)) => a,
+            (true, None) => None,
+        };
+        for m in rule.matches.iter().filter(|m| !on_client_side(m) || self.client_as.is_some()) {
             let t = match m {
                 Match::Proto(n) => neg(if n.value == self.pkt.proto { Tri::Yes } else { Tri::No }, n.negated),
                 Match::ProtoIn(n) => neg(if n.value.contains(&self.pkt.proto) { Tri::Yes } else { Tri::No }, n.negated),
                 // A reply's reverse path is its own question; not modelled.
                 Match::ReversePath(_) => Tri::Maybe,
-                // The local side of the address matches.
-                Match::Dst(n) | Match::Src(n) => neg(if local_in(&n.value) { Tri::Yes } else { Tri::No }, n.negated),
-                Match::SetDst(n) | Match::SetSrc(n) => match self.set_members(&n.value) {
-                    Some(s) => neg(if s.contains(&self.local) { Tri::Yes } else { Tri::No }, n.negated),
+                // The local side of the address matches (or the client's, where NAT fixed it).
+                Match::Dst(n) | Match::Src(n) => match side_addr(m) {
+                    Some(a) => neg(tri(n.value.iter().any(|c| c.contains(&a))), n.negated),
                     None => Tri::Maybe,
+                },
+                Match::SetDst(n) | Match::SetSrc(n) => match (side_addr(m), self.set_members(&n.value)) {
+                    (Some(a), Some(s)) => neg(tri(s.contains(&a)), n.negated),
+                    _ => Tri::Maybe,
                 },
                 Match::DstPort(n) if !self.pkt.reply => {
                     neg(ports_tri(&n.value, self.local_port, self.local_port), n.negated)
@@ -354,6 +542,11 @@ impl<'a> Ctx<'a> {
                 }
                 Match::InIface(n) => self.in_dev.matches(&n.value, n.negated),
                 Match::OutIface(n) => self.out_dev.matches(&n.value, n.negated),
+                Match::InIfaceIn(n) => self.in_dev.matches_any(&n.value, n.negated),
+                Match::OutIfaceIn(n) => self.out_dev.matches_any(&n.value, n.negated),
+                Match::EtherType(n) => neg(tri(ethertype_is(family, n.value)), n.negated),
+                // Every packet of a flow to or from one address is unicast (PACKET_HOST).
+                Match::PktType(n) => neg(tri(matches!(n.value.as_str(), "unicast" | "host")), n.negated),
                 Match::Mark(n) => {
                     let (value, mask) = n.value;
                     neg(if self.mark & mask == value { Tri::Yes } else { Tri::No }, n.negated)
@@ -371,6 +564,12 @@ impl<'a> Ctx<'a> {
                 Match::IcmpType(n) => match self.pkt.icmp_type {
                     Some(t) => neg(if n.value.contains(&t) { Tri::Yes } else { Tri::No }, n.negated),
                     None => Tri::No,
+                },
+                Match::IcmpTypeCode(n) => match (self.pkt.icmp_type, self.pkt.icmp_code) {
+                    (None, _) => Tri::No,
+                    (Some(t), Some(c)) => neg(tri(n.value.contains(&(t, c))), n.negated),
+                    (Some(t), None) if n.value.iter().any(|(vt, _)| *vt == t) => Tri::Maybe,
+                    (Some(_), None) => neg(Tri::No, n.negated),
                 },
                 Match::CtState(n) => neg(if n.value & self.ct != 0 { Tri::Yes } else { Tri::No }, n.negated),
                 Match::TcpFlags(n) => {
@@ -398,16 +597,21 @@ impl<'a> Ctx<'a> {
                     neg(t, n.negated)
                 }
                 Match::IsIpv6(n) => neg(if (family == Family::V6) == n.value { Tri::Yes } else { Tri::No }, n.negated),
-                Match::Statistic(_) => Tri::Maybe,
-                Match::Unknown(_) => Tri::Maybe,
+                Match::Statistic(_) | Match::Traffic { .. } | Match::Unknown(_) => Tri::Maybe,
             };
             match t {
                 Tri::No => return empty(),
                 Tri::Maybe => {
                     fixed = Tri::Maybe;
-                    spread_only &= matches!(m, Match::Statistic(_));
+                    let kind = match m {
+                        Match::Statistic(_) => Undecided::Spread,
+                        Match::Traffic { probe, .. } => Undecided::Traffic(*probe),
+                        _ => Undecided::Unknown,
+                    };
+                    undecided = Some(undecided.map_or(kind, |u| u.and(kind)));
                     why.get_or_insert_with(|| match m {
                         Match::Unknown(t) | Match::Statistic(t) => t.clone(),
+                        Match::Traffic { text, under_load, .. } => format!("{text} {under_load}"),
                         other => format!("{other:?}"),
                     });
                 }
@@ -416,7 +620,7 @@ impl<'a> Ctx<'a> {
         }
         // Then split the clients by the address matches on their side.
         let mut set = clients.clone();
-        for m in rule.matches.iter().filter(|m| on_client_side(m)) {
+        for m in rule.matches.iter().filter(|m| on_client_side(m) && self.client_as.is_none()) {
             let (negated, members, text) = match m {
                 Match::Src(n) | Match::Dst(n) => (n.negated, Some(cidr_set(family, &n.value)), "address".to_string()),
                 Match::ReversePath(n) => {
@@ -434,6 +638,7 @@ impl<'a> Ctx<'a> {
                 Some(members) => set = if negated { set.minus(&members) } else { set.intersect(&members) },
                 None => {
                     fixed = Tri::Maybe;
+                    undecided = Some(Undecided::Unknown);
                     why.get_or_insert_with(|| {
                         format!("{text} (its members are not addresses, or it is not in the evidence)")
                     });
@@ -444,9 +649,9 @@ impl<'a> Ctx<'a> {
             }
         }
         match fixed {
-            Tri::Yes => (set, AddrSet::empty(family), None, false),
+            Tri::Yes => (set, AddrSet::empty(family), None, Undecided::Unknown),
             Tri::No => empty(),
-            Tri::Maybe => (AddrSet::empty(family), set, why, spread_only),
+            Tri::Maybe => (AddrSet::empty(family), set, why, undecided.unwrap_or(Undecided::Unknown)),
         }
     }
 
@@ -493,26 +698,30 @@ impl<'a> Ctx<'a> {
                 text: "too deep".into(),
             };
             let flow = Flow::Unknown(r, "jumps nest deeper than 64 chains".into());
-            return vec![Part { set: rest, flow, mark: self.mark, fork: None }];
+            return vec![Part::new(rest, flow, self.mark)];
         }
         for (i, rule) in chain.rules.iter().enumerate().skip(start) {
             if rest.is_empty() {
                 return out;
             }
-            let (hit, maybe, why, spread) = self.test(rule, &rest);
+            let (hit, maybe, why, undecided) = self.test(rule, &rest);
             if !maybe.is_empty() {
                 // Both outcomes: as if it matched, and as if it did not.
                 let yes = self.act(chain, i, rule, maybe.clone(), depth);
                 let no = self.chain(chain, i + 1, maybe.clone(), depth);
-                if spread {
+                let (rule_ref, why) = (self.rule_ref(chain, i, rule), why.unwrap_or_default());
+                match undecided {
                     // Load balancing: some connections go each way, so both are answers (the
                     // same clients then appear in more than one outcome).
-                    out.extend(yes);
-                    out.extend(no);
-                } else {
+                    Undecided::Spread => {
+                        out.extend(yes);
+                        out.extend(no);
+                    }
                     // Where they agree, that is the answer; where they differ, the rule decides
-                    // and we cannot say how.
-                    out.extend(self.merge_forks(yes, no, self.rule_ref(chain, i, rule), why.unwrap_or_default()));
+                    // and we cannot say how — or, for traffic history, a probe's side decides
+                    // and the other is said as what load changes.
+                    Undecided::Unknown => out.extend(self.merge_forks(yes, no, rule_ref, why, None)),
+                    Undecided::Traffic(probe) => out.extend(self.merge_forks(yes, no, rule_ref, why, Some(probe))),
                 }
                 rest = rest.minus(&maybe);
             }
@@ -523,7 +732,7 @@ impl<'a> Ctx<'a> {
             out.extend(self.act(chain, i, rule, hit, depth));
         }
         if !rest.is_empty() {
-            out.push(Part { set: rest, flow: Flow::Return, mark: self.mark, fork: None });
+            out.push(Part::new(rest, Flow::Return, self.mark));
         }
         out
     }
@@ -533,13 +742,14 @@ impl<'a> Ctx<'a> {
     fn act(&self, chain: &'a Chain, i: usize, rule: &Rule, hit: AddrSet, depth: usize) -> Vec<Part> {
         let me = Ctx { mark: rule.mark.map_or(self.mark, |m| m.apply(self.mark)), ..*self };
         let r = || self.rule_ref(chain, i, rule);
-        let end = |flow: Flow| vec![Part { set: hit.clone(), flow, mark: me.mark, fork: None }];
+        let end = |flow: Flow| vec![Part::new(hit.clone(), flow, me.mark)];
         match &rule.action {
             Action::Accept => end(Flow::Accept),
             Action::Drop => end(Flow::Drop(r())),
             Action::Reject(kind) => end(Flow::Reject(r(), kind.clone())),
             Action::Return => end(Flow::Return),
             Action::Continue | Action::Notrack => me.chain(chain, i + 1, hit, depth),
+            Action::Snat { addr } => end(Flow::Snat(*addr)),
             Action::Dnat { addr, port, redirect } => {
                 let to = if *redirect { self.local } else { addr.unwrap_or(self.local) };
                 end(Flow::Nat(to, port.unwrap_or(self.local_port), r()))
@@ -554,7 +764,14 @@ impl<'a> Ctx<'a> {
                         // RETURN from a jump continues after the jump, with the mark the called
                         // chain left; from a goto, it returns from this chain too.
                         (Flow::Return, Action::Jump(_)) => {
-                            out.extend(Ctx { mark: part.mark, ..*self }.chain(chain, i + 1, part.set, depth))
+                            // The rest of the chain carries the part's fork and notes with it.
+                            let forked = self.forked || part.fork.is_some();
+                            let after = Ctx { mark: part.mark, forked, ..*self }.chain(chain, i + 1, part.set, depth);
+                            out.extend(after.into_iter().map(|mut p| {
+                                p.notes.splice(0..0, part.notes.iter().cloned());
+                                p.fork = p.fork.or_else(|| part.fork.clone());
+                                p
+                            }))
                         }
                         _ => out.push(part),
                     }
@@ -604,12 +821,19 @@ impl<'a> Ctx<'a> {
                     }
                     (MapKey::Daddr, MapVal::Addr(c)) if !self.pkt.reply => tri(c.contains(&self.local)),
                     (MapKey::Saddr, MapVal::Addr(c)) if self.pkt.reply => tri(c.contains(&self.local)),
+                    (MapKey::Daddr | MapKey::Saddr, MapVal::Addr(c)) if self.client_as.is_some() => {
+                        self.client_as.flatten().map_or(Tri::Maybe, |a| tri(c.contains(&a)))
+                    }
                     (MapKey::Daddr | MapKey::Saddr, MapVal::Addr(c)) => {
                         set = set.intersect(&cidr_set(self.pkt.family, std::slice::from_ref(c)));
                         Tri::Yes
                     }
                     (MapKey::Iifname, MapVal::Iface(n)) => self.in_dev.matches(n, false),
                     (MapKey::Oifname, MapVal::Iface(n)) => self.out_dev.matches(n, false),
+                    (MapKey::CtState, MapVal::CtState(bits)) => tri(bits & self.ct != 0),
+                    (MapKey::EtherType, MapVal::Number(t)) => {
+                        tri(u16::try_from(*t).is_ok_and(|t| ethertype_is(self.pkt.family, t)))
+                    }
                     (MapKey::Random(_), MapVal::Number(n)) => {
                         numbers.push(*n);
                         Tri::Yes
@@ -631,7 +855,7 @@ impl<'a> Ctx<'a> {
             if fixed == Tri::Maybe {
                 let why = format!("a verdict map key this version cannot decide for the packet ({vals:?})");
                 let flow = Flow::Unknown(self.rule_ref(chain, i, rule), why);
-                out.push(Part { set, flow, mark: self.mark, fork: None });
+                out.push(Part::new(set, flow, self.mark));
                 continue;
             }
             let element =
@@ -652,8 +876,10 @@ impl<'a> Ctx<'a> {
 
 impl Ctx<'_> {
     /// Same verdict (and mark) on both sides of an unknown match: keep it. Different: a fork
-    /// that is settled when the walk ends (or unknown at once, inside another fork).
-    fn merge_forks(&self, yes: Vec<Part>, no: Vec<Part>, rule: RuleRef, why: String) -> Vec<Part> {
+    /// that is settled when the walk ends (or unknown at once, inside another fork). With
+    /// `probe` (traffic history) the probe's side is the answer where they differ, and the
+    /// other side is noted as what load changes it to.
+    fn merge_forks(&self, yes: Vec<Part>, no: Vec<Part>, rule: RuleRef, why: String, probe: Option<bool>) -> Vec<Part> {
         let mut out = Vec::new();
         for a in &yes {
             for b in &no {
@@ -666,17 +892,37 @@ impl Ctx<'_> {
                     || a.mark == b.mark
                         && matches!((&a.flow, &b.flow), (Flow::Accept, Flow::Accept) | (Flow::Return, Flow::Return));
                 let unknown = |f: &Flow| matches!(f, Flow::Unknown(..));
+                let notes = || a.notes.iter().chain(&b.notes).cloned().collect::<Vec<String>>();
                 if same {
-                    out.push(Part { set, flow: a.flow.clone(), mark: a.mark, fork: a.fork.clone() });
+                    out.push(Part { set, flow: a.flow.clone(), mark: a.mark, fork: a.fork.clone(), notes: notes() });
                 } else if self.forked || a.fork.is_some() || b.fork.is_some() || unknown(&a.flow) || unknown(&b.flow) {
-                    out.push(Part { set, flow: Flow::Unknown(rule.clone(), why.clone()), mark: a.mark, fork: None });
+                    match probe {
+                        // Inside another fork: the probe's side now, with the other said.
+                        Some(p) => {
+                            let (taken, other) = if p { (a, b) } else { (b, a) };
+                            let mut notes = notes();
+                            notes.push(load_note(&rule, &why, &taken.flow.describe(), &other.flow.describe()));
+                            out.push(Part {
+                                set,
+                                flow: taken.flow.clone(),
+                                mark: taken.mark,
+                                fork: taken.fork.clone(),
+                                notes,
+                            });
+                        }
+                        None => out.push(Part {
+                            notes: notes(),
+                            ..Part::new(set, Flow::Unknown(rule.clone(), why.clone()), a.mark)
+                        }),
+                    }
                 } else {
                     let id = self.forks.fetch_add(1, Ordering::Relaxed);
                     let side = |p: &Part, yes: bool| Part {
                         set: set.clone(),
                         flow: p.flow.clone(),
                         mark: p.mark,
-                        fork: Some(Fork { id, yes, rule: rule.clone(), why: why.clone() }),
+                        fork: Some(Fork { id, yes, rule: rule.clone(), why: why.clone(), probe }),
+                        notes: p.notes.clone(),
                     };
                     out.push(side(a, true));
                     out.push(side(b, false));
@@ -700,14 +946,31 @@ fn settle(outcomes: Vec<Outcome>) -> Vec<Outcome> {
             }
             let agree = blocks(&y.verdict) && blocks(&n.verdict)
                 || y.verdict == Verdict::Accept && n.verdict == Verdict::Accept && y.nat == n.nat;
-            let verdict = if agree { y.verdict.clone() } else { Verdict::Unknown(fy.rule.clone(), fy.why.clone()) };
+            let mut load_notes: Vec<String> = y.load_notes.iter().chain(&n.load_notes).cloned().collect();
+            let (verdict, from) = match fy.probe {
+                _ if agree => (y.verdict.clone(), y),
+                // Traffic history: a probe takes its side; load takes the other.
+                Some(p) => {
+                    let (taken, other) = if p { (y, n) } else { (n, y) };
+                    load_notes.push(load_note(
+                        &fy.rule,
+                        &fy.why,
+                        &format!("is {}", taken.verdict.describe()),
+                        &format!("is {}", other.verdict.describe()),
+                    ));
+                    (taken.verdict.clone(), taken)
+                }
+                None => (Verdict::Unknown(fy.rule.clone(), fy.why.clone()), y),
+            };
             done.push(Outcome {
                 clients,
                 verdict,
-                nat: y.nat.clone(),
-                hook: y.hook,
+                nat: from.nat.clone(),
+                hook: from.hook,
                 fork: None,
                 port_exceptions: vec![],
+                load_notes,
+                snat: from.snat,
             });
         }
     }
@@ -727,7 +990,9 @@ fn base_chains(nf: &Netfilter, hook: Hook, family: Family) -> Vec<(usize, &Table
                 .filter_map(move |c| c.base.as_ref().filter(|b| b.hook == hook).map(|b| (i, t, c, b.priority)))
         })
         .collect();
-    v.sort_by_key(|(_, _, _, p)| *p);
+    // At equal priority the NAT runs first (see `nat_point`): the first packet then reads as the
+    // later ones do.
+    v.sort_by_key(|(_, _, c, p)| (*p, c.base.as_ref().is_none_or(|b| b.kind != "nat")));
     v.into_iter().map(|(i, t, c, _)| (i, t, c)).collect()
 }
 
@@ -743,6 +1008,11 @@ struct InFlight {
     nat: Option<(IpAddr, u16, RuleRef)>,
     mark: u32,
     fork: Option<Fork>,
+    notes: Vec<String>,
+    /// A notrack rule matched it: `untracked` from there on, before conntrack too.
+    notracked: bool,
+    /// The client's address after a POSTROUTING source NAT (see `View::client`).
+    snat: Option<Option<IpAddr>>,
 }
 
 /// A ruleset with its lookups built once, for walking many packets.
@@ -837,14 +1107,20 @@ impl<'a> Compiled<'a> {
             nat: None,
             mark: 0,
             fork: None,
+            notes: vec![],
+            notracked: false,
+            snat: None,
         }];
         let toward_client = Dev::of(pkt.iface.as_deref());
+        // POSTROUTING has no input interface (iptables refuses -i there; nft's iif is empty).
         let live = if pkt.reply && (pkt.from_host || pkt.is_local(&pkt.local)) {
-            self.hook(pkt, Hook::Output, start, (Dev::Absent, toward_client), &mut done)
+            let live = self.hook(pkt, Hook::Output, start, (Dev::Absent, toward_client), &mut done);
+            self.hook(pkt, Hook::Postrouting, live, (Dev::Absent, toward_client), &mut done)
         } else if pkt.reply {
             let from = Dev::of(pkt.route_dev(&pkt.local));
             let live = self.hook(pkt, Hook::Prerouting, start, (from, Dev::Absent), &mut done);
-            self.hook(pkt, Hook::Forward, live, (from, toward_client), &mut done)
+            let live = self.hook(pkt, Hook::Forward, live, (from, toward_client), &mut done);
+            self.hook(pkt, Hook::Postrouting, live, (Dev::Absent, toward_client), &mut done)
         } else {
             let live = self.hook(pkt, Hook::Prerouting, start, (toward_client, Dev::Absent), &mut done);
             let (delivered, forwarded): (Vec<InFlight>, Vec<InFlight>) =
@@ -852,7 +1128,8 @@ impl<'a> Compiled<'a> {
             let mut live = self.hook(pkt, Hook::Input, delivered, (toward_client, Dev::Absent), &mut done);
             for f in forwarded {
                 let out = Dev::of(pkt.route_dev(&f.local));
-                live.extend(self.hook(pkt, Hook::Forward, vec![f], (toward_client, out), &mut done));
+                let through = self.hook(pkt, Hook::Forward, vec![f], (toward_client, out), &mut done);
+                live.extend(self.hook(pkt, Hook::Postrouting, through, (Dev::Absent, out), &mut done));
             }
             live
         };
@@ -863,6 +1140,8 @@ impl<'a> Compiled<'a> {
             hook: None,
             fork: f.fork,
             port_exceptions: vec![],
+            load_notes: f.notes,
+            snat: f.snat,
         }));
         settle(done)
     }
@@ -879,8 +1158,10 @@ impl<'a> Compiled<'a> {
     ) -> Vec<InFlight> {
         for (ti, table, chain) in base_chains(self.nf, hook, pkt.family) {
             let mut next = Vec::new();
-            // A notrack rule in raw PREROUTING/OUTPUT makes the packet UNTRACKED.
-            let untrack = table.name == "raw" && chain.rules.iter().any(|r| r.action == Action::Notrack);
+            let priority = chain.base.as_ref().map_or(0, |b| b.priority);
+            // A notrack rule before conntrack (raw PREROUTING/OUTPUT) makes the packet UNTRACKED.
+            let untrack = position(hook, priority) < (0, PRI_CONNTRACK)
+                && chain.rules.iter().any(|r| r.action == Action::Notrack);
             let is_nat = chain.base.as_ref().is_some_and(|b| b.kind == "nat");
             let policy = chain.base.as_ref().is_none_or(|b| b.policy_accept);
             let policy_ref = || RuleRef {
@@ -896,14 +1177,16 @@ impl<'a> Compiled<'a> {
                     next.push(f);
                     continue;
                 }
+                let view = seen_at(pkt, &f, hook, priority);
                 let ctx = Ctx {
                     nf: self.nf,
                     table,
                     chains: &self.chains[ti],
                     pkt,
-                    ct: f.ct,
-                    local_port: f.port,
-                    local: f.local,
+                    ct: view.ct,
+                    local_port: view.port,
+                    local: view.local,
+                    client_as: view.client,
                     in_dev,
                     out_dev,
                     mark: f.mark,
@@ -911,9 +1194,12 @@ impl<'a> Compiled<'a> {
                     forks: &self.forks,
                 };
                 for part in ctx.chain(chain, 0, f.clients.clone(), 0) {
-                    let ct = if untrack && ctx_untracks(&ctx, chain, &part.set) { ct::UNTRACKED } else { f.ct };
+                    let notracked = f.notracked || untrack && ctx_untracks(&ctx, chain, &part.set);
+                    let ct = if notracked { ct::UNTRACKED } else { f.ct };
                     let fork = part.fork.or_else(|| f.fork.clone());
-                    let go_on = InFlight { clients: part.set, ct, mark: part.mark, fork, ..f.clone() };
+                    let notes = f.notes.iter().chain(&part.notes).cloned().collect();
+                    let go_on =
+                        InFlight { clients: part.set, ct, notracked, mark: part.mark, fork, notes, ..f.clone() };
                     let mut end = |verdict: Verdict| {
                         done.push(Outcome {
                             clients: go_on.clients.clone(),
@@ -922,6 +1208,8 @@ impl<'a> Compiled<'a> {
                             hook: Some(hook),
                             fork: go_on.fork.clone(),
                             port_exceptions: vec![],
+                            load_notes: go_on.notes.clone(),
+                            snat: go_on.snat,
                         })
                     };
                     match part.flow {
@@ -938,10 +1226,20 @@ impl<'a> Compiled<'a> {
                             nat: Some((to, to_port, r)),
                             ..go_on
                         }),
+                        Flow::Snat(to) => next.push(InFlight {
+                            ct: go_on.ct | ct::SNAT,
+                            snat: Some(to.or_else(|| masquerade_addr(pkt, out_dev))),
+                            ..go_on
+                        }),
                     }
                 }
             }
             live = next;
+        }
+        // Past this hook, the packet reads as the next hook sees it (its NAT point crossed).
+        for f in &mut live {
+            let view = seen_at(pkt, f, hook, i32::MAX);
+            (f.local, f.port) = (view.local, view.port);
         }
         live
     }

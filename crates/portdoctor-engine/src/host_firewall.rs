@@ -72,18 +72,29 @@ fn block_causes(
         });
         let (owner, fix) = attribute_in(nf, rule, q.proto.as_str(), q.port, family);
         let component = format!("{} {} {}", rule.backend.name(), rule.table, rule.chain);
+        let notes = load_notes(group.iter().copied());
         let Some(kind) = reject else {
             let message = format!("The host firewall ({owner}) drops {flow} from {}{phase}", describe(&who));
             causes.push(
                 Cause::blocking(CauseCode::HostFirewallDrop, component, Confidence::Confirmed, message)
-                    .with_evidence([rule.describe(), format!("decides for {}", describe(&who))])
+                    .with_evidence(
+                        [rule.describe(), format!("decides for {}", describe(&who))].into_iter().chain(notes),
+                    )
                     .with_fix(fix),
             );
             continue;
         };
         // The RST or ICMP error a REJECT sends must itself leave through OUTPUT; where it is
-        // dropped there, the client sees silence, as with DROP.
-        let answer = cx.evaluate(&pkt.reject_answer(&kind), &who);
+        // dropped there, the client sees silence, as with DROP. It answers from where the
+        // rejected packet was addressed: past a DNAT, the container's address until srcnat
+        // gives the original back.
+        let (local, local_port) = pkt.orig_dst.unwrap_or((pkt.local, pkt.local_port));
+        let mut answer = Vec::new();
+        for o in &group {
+            let nat = o.nat.as_ref().map(|(a, p, _)| (*a, *p)).or(pkt.rewrite);
+            let from = later(&Packet { local, local_port, ..pkt.clone() }, nat, None, true).reject_answer(&kind);
+            answer.extend(cx.evaluate(&from, &o.clients));
+        }
         let silenced: Vec<&Outcome> =
             answer.iter().filter(|o| matches!(o.verdict, Verdict::Drop(_) | Verdict::Reject(..))).collect();
         let silent = union(&silenced, family);
@@ -93,7 +104,11 @@ fn block_causes(
                 format!("The host firewall ({owner}) rejects ({kind}) {flow} from {}{phase}", describe(&heard));
             causes.push(
                 Cause::blocking(CauseCode::HostFirewallReject, component.clone(), Confidence::Confirmed, message)
-                    .with_evidence([rule.describe(), format!("decides for {}", describe(&heard))])
+                    .with_evidence(
+                        [rule.describe(), format!("decides for {}", describe(&heard))]
+                            .into_iter()
+                            .chain(notes.iter().cloned()),
+                    )
                     .with_fix(fix.clone()),
             );
         }
@@ -118,16 +133,42 @@ fn block_causes(
     causes
 }
 
-/// A later packet of the connection `first` opened (ESTABLISHED), addressed where NAT sent it.
-fn after_nat(first: &Packet, nat: Option<(IpAddr, u16)>) -> Packet {
-    let (local, local_port) = nat.unwrap_or((first.local, first.local_port));
+/// A later packet of the connection `first` opened (ESTABLISHED), in `reply` direction or not.
+/// With NAT, it carries the address it travels with and conntrack rewrites it at the NAT point
+/// (`firewall::seen_at`): a client's packet arrives for the original destination and is
+/// translated at dstnat; a reply leaves the container (or the redirected port) and gets the
+/// original source back at srcnat. `snat` is the client's source NAT, where the first packet
+/// was masqueraded on its way out (toward a container or pod).
+fn later(first: &Packet, nat: Option<(IpAddr, u16)>, snat: Option<Option<IpAddr>>, reply: bool) -> Packet {
+    let original = (first.local, first.local_port);
+    let ((local, local_port), rewrite) = match nat {
+        Some(to) if reply => (to, Some(original)),
+        Some(to) => (original, Some(to)),
+        None => (original, None),
+    };
     Packet {
         local,
         local_port,
-        orig_dst: nat.map(|_| (first.local, first.local_port)),
-        ct_state: ct::ESTABLISHED | if nat.is_some() { ct::DNAT } else { 0 },
+        reply,
+        rewrite,
+        client_nat: snat,
+        orig_dst: nat.map(|_| original),
+        ct_state: ct::ESTABLISHED
+            | if nat.is_some() { ct::DNAT } else { 0 }
+            | if snat.is_some() { ct::SNAT } else { 0 },
         ..first.clone()
     }
+}
+
+/// The load notes of some outcomes, once each.
+fn load_notes<'a>(outs: impl IntoIterator<Item = &'a Outcome>) -> Vec<String> {
+    let mut v: Vec<String> = Vec::new();
+    for n in outs.into_iter().flat_map(|o| &o.load_notes) {
+        if !v.contains(n) {
+            v.push(n.clone());
+        }
+    }
+    v
 }
 
 /// IPv6 needs neighbor discovery on the arrival link: the router asks for this host's address
@@ -158,7 +199,7 @@ fn neighbor_discovery(cx: &Compiled<'_>, pkt: &Packet, ev: &HostEvidence, q: &Ho
         (true, 135, "neighbor solicitations to the router"),
         (false, 136, "neighbor advertisements from the router"),
     ] {
-        let probe = Packet { reply, icmp_type: Some(icmp_type), ..nd.clone() };
+        let probe = Packet { reply, icmp_type: Some(icmp_type), icmp_code: Some(0), ..nd.clone() };
         for (rule, outs) in by_rule(&cx.evaluate(&probe, &neighbors), |v| match v {
             Verdict::Drop(r) | Verdict::Reject(r, _) => Some(r),
             _ => None,
@@ -298,12 +339,14 @@ pub fn host_firewall(
     // Conntrack applies a connection's NAT to every later packet (the nat chains see only the
     // first), so each group of clients is walked with its own translated destination.
     let mut after_handshake = Vec::new();
+    let mut later_notes = Vec::new();
     if q.proto == Proto::Tcp {
         for o in &accepted {
-            let later = Packet { tcp_flags: 16, ..after_nat(&pkt, o.nat.as_ref().map(|(a, p, _)| (*a, *p))) };
-            let outs = cx.evaluate(&later, &o.clients);
+            let ack = Packet { tcp_flags: 16, ..later(&pkt, o.nat.as_ref().map(|(a, p, _)| (*a, *p)), o.snat, false) };
+            let outs = cx.evaluate(&ack, &o.clients);
             let phase = " after the handshake (the connection's ESTABLISHED packets)";
-            after_handshake.extend(block_causes(&cx, &later, &outs, q, &describe, phase));
+            after_handshake.extend(block_causes(&cx, &ack, &outs, q, &describe, phase));
+            later_notes.extend(load_notes(&outs));
         }
     }
     // Where NAT sends the flow, also when a later hook drops it (the listener there still matters
@@ -345,24 +388,43 @@ pub fn host_firewall(
         CheckStatus::Unknown => format!("Could not fully decide whether the host firewall admits {flow}"),
         _ => format!("The host firewall admits {flow} from {}", describe(&clients)),
     };
+    // A rate limit or `recent` list on the way: the answer is a probe's, and load changes it.
+    let mut notes = load_notes(&inbound);
+    notes.extend(later_notes.into_iter().filter(|n| !notes.contains(n)).collect::<Vec<_>>());
+    let summary = if notes.is_empty() {
+        summary
+    } else {
+        format!("{summary} (for one probe connection: under load the answer changes, see the evidence)")
+    };
+    evidence.extend(notes);
     checks.push(check(id, status, summary.clone()).with_evidence(evidence));
 
     // The SYN-ACK (or UDP answer) on its way out, through OUTPUT (FORWARD from a container), to
-    // the accepted clients of each place NAT sends them.
-    let mut answering: Vec<(Option<(IpAddr, u16)>, AddrSet)> = Vec::new();
+    // the accepted clients of each place NAT sends them (and each address their own source NAT
+    // gave them).
+    type Masqueraded = Vec<(Option<Option<IpAddr>>, AddrSet)>;
+    let mut answering: Vec<(Option<(IpAddr, u16)>, Masqueraded)> = Vec::new();
     for o in &accepted {
         let to = o.nat.as_ref().map(|(a, p, _)| (*a, *p));
-        match answering.iter_mut().find(|(t, _)| *t == to) {
+        let i = answering.iter().position(|(t, _)| *t == to).unwrap_or_else(|| {
+            answering.push((to, vec![]));
+            answering.len() - 1
+        });
+        let groups = &mut answering[i].1;
+        match groups.iter_mut().find(|(s, _)| *s == o.snat) {
             Some((_, set)) => *set = set.union(&o.clients),
-            None => answering.push((to, o.clients.clone())),
+            None => groups.push((o.snat, o.clients.clone())),
         }
     }
-    for (n, (to, accepted_set)) in answering.into_iter().enumerate() {
+    for (n, (to, groups)) in answering.into_iter().enumerate() {
         // One check per place the replies come from: the first keeps the plain id.
         let id =
             if n == 0 { "host.firewall.output".to_string() } else { format!("host.firewall.output.endpoint{}", n + 1) };
-        let reply = Packet { reply: true, tcp_flags: 2 | 16, ..after_nat(&pkt, to) };
-        let out = cx.evaluate(&reply, &accepted_set);
+        let reply = Packet { tcp_flags: 2 | 16, ..later(&pkt, to, None, true) };
+        let out: Vec<Outcome> = groups
+            .iter()
+            .flat_map(|(snat, set)| cx.evaluate(&Packet { client_nat: *snat, ..reply.clone() }, set))
+            .collect();
         // A container's replies are forwarded back (FORWARD); the host's own leave by OUTPUT.
         let way = if reply.is_local(&reply.local) { "OUTPUT" } else { "FORWARD" };
         let mut reply_causes = Vec::new();
@@ -394,6 +456,7 @@ pub fn host_firewall(
                 _ => None,
             })
             .collect();
+        let notes = load_notes(&out);
         let (status, summary) = match reply_causes.first() {
             Some(c) => (CheckStatus::Fail, c.message.clone()),
             None if !undecided.is_empty() => {
@@ -401,9 +464,14 @@ pub fn host_firewall(
             }
             None => (CheckStatus::Pass, format!("Replies of {flow} leave through {way}")),
         };
-        checks.push(check(&id, status, summary).with_evidence(
-            undecided.into_iter().chain(exceptions(&out).into_iter().map(|e| format!("replies to {e}"))),
-        ));
+        checks.push(
+            check(&id, status, summary).with_evidence(
+                undecided
+                    .into_iter()
+                    .chain(exceptions(&out).into_iter().map(|e| format!("replies to {e}")))
+                    .chain(notes.into_iter().map(|n| format!("replies: {n}"))),
+            ),
+        );
         causes.extend(reply_causes);
     }
     let hop_status = checks.iter().map(|c| c.status).find(|s| *s == CheckStatus::Fail).unwrap_or(status);

@@ -117,6 +117,34 @@ pub fn icmp_type(name: &str, v6: bool) -> Option<u8> {
     table.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
 }
 
+/// ICMP and ICMPv6 codes by the names nft prints (`icmpv6 code no-route`, `icmp code
+/// port-unreachable`); a number is read as itself.
+pub fn icmp_code(name: &str, v6: bool) -> Option<u8> {
+    if let Ok(n) = name.parse() {
+        return Some(n);
+    }
+    let v4: &[(&str, u8)] = &[
+        ("net-unreachable", 0),
+        ("host-unreachable", 1),
+        ("prot-unreachable", 2),
+        ("port-unreachable", 3),
+        ("frag-needed", 4),
+        ("net-prohibited", 9),
+        ("host-prohibited", 10),
+        ("admin-prohibited", 13),
+    ];
+    let v6_names: &[(&str, u8)] = &[
+        ("no-route", 0),
+        ("admin-prohibited", 1),
+        ("addr-unreachable", 3),
+        ("port-unreachable", 4),
+        ("policy-fail", 5),
+        ("reject-route", 6),
+    ];
+    let table = if v6 { v6_names } else { v4 };
+    table.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
+}
+
 impl MarkSet {
     pub fn apply(self, mark: u32) -> u32 {
         (mark & !self.mask) ^ self.xor
@@ -137,9 +165,20 @@ pub enum Match {
     /// Inclusive port ranges.
     SrcPort(Neg<Vec<(u16, u16)>>),
     DstPort(Neg<Vec<(u16, u16)>>),
-    /// Interface name; a trailing `+` is a prefix wildcard (iptables), `*` for nft.
+    /// Interface name; a trailing `+` is a prefix wildcard (iptables), `*` for nft. nft's
+    /// `meta iif`/`oif` (by index) read the same: nft -j prints the index as the interface's
+    /// name, and a name that does not exist is a rule nft refuses to load.
     InIface(Neg<String>),
     OutIface(Neg<String>),
+    /// One of several interface names (nft `iifname { "eth0", "br-lan" }`).
+    InIfaceIn(Neg<Vec<String>>),
+    OutIfaceIn(Neg<Vec<String>>),
+    /// The link-layer packet type (`-m pkttype --pkt-type unicast`, nft `meta pkttype host`):
+    /// `unicast`/`host`, `broadcast`, `multicast`, `other`.
+    PktType(Neg<String>),
+    /// The link-layer protocol (nft `meta protocol ip`): 0x0800 IPv4, 0x86dd IPv6; anything else
+    /// is never an IP packet.
+    EtherType(Neg<u16>),
     CtState(Neg<u8>),
     /// A named set (ipset or nft set) tested against the source or destination address.
     SetSrc(Neg<String>),
@@ -166,9 +205,25 @@ pub enum Match {
     /// ICMP or ICMPv6 message types, any code (`--icmpv6-type neighbour-solicitation`, nft
     /// `icmpv6 type nd-neighbor-solicit`); implies the protocol.
     IcmpType(Neg<Vec<u8>>),
+    /// ICMP or ICMPv6 (type, code) pairs (fw4's `icmpv6 type . icmpv6 code { nd-neighbor-solicit
+    /// . no-route, … }`); implies the protocol.
+    IcmpTypeCode(Neg<Vec<(u8, u8)>>),
+    /// A match decided by traffic history that no snapshot holds (rate limits, `recent` lists,
+    /// connection counts): `probe` is its answer for one new connection from a quiet client,
+    /// `under_load` says in words when that answer changes. The walk takes the probe's answer
+    /// and says, wherever it decides, that load changes it.
+    Traffic {
+        probe: bool,
+        text: String,
+        under_load: String,
+    },
     /// Matches the engine does not model, kept with their text: never skipped silently.
     Unknown(String),
 }
+
+/// The Ethernet protocol numbers of IPv4 and IPv6 (`meta protocol`).
+pub const ETHERTYPE_IPV4: u16 = 0x0800;
+pub const ETHERTYPE_IPV6: u16 = 0x86dd;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Action {
@@ -186,6 +241,11 @@ pub enum Action {
         addr: Option<IpAddr>,
         port: Option<u16>,
         redirect: bool,
+    },
+    /// Source NAT in POSTROUTING: SNAT to `addr`, or MASQUERADE (`None`: the address of the
+    /// interface the packet leaves by). Ends the nat chain, like DNAT.
+    Snat {
+        addr: Option<IpAddr>,
     },
     /// The raw table's NOTRACK / CT --notrack: the packet becomes UNTRACKED.
     Notrack,
@@ -209,6 +269,10 @@ pub enum MapKey {
     Saddr,
     Iifname,
     Oifname,
+    /// The packet's conntrack state (fw4's `ct state vmap { established : accept, … }`).
+    CtState,
+    /// The link-layer protocol (`meta protocol vmap { ip : …, ip6 : … }`).
+    EtherType,
     /// `numgen random mod N`: load balancing over the elements (kube-proxy's nftables mode).
     Random(u32),
 }
@@ -222,6 +286,8 @@ pub enum MapVal {
     Addr(Cidr),
     Iface(String),
     Number(u32),
+    /// Conntrack state bits (`ct::*`).
+    CtState(u8),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

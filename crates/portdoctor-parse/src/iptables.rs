@@ -265,6 +265,78 @@ const MODELED_MODULES: &[&str] = &[
     "mark",
 ];
 
+/// Modules read with their options: the ones decided by traffic history that no snapshot holds —
+/// `limit`, `hashlimit`, `recent`, `connlimit` — as a probe connection from a quiet client meets
+/// them (xt_limit, xt_hashlimit, xt_recent, xt_connlimit); `rpfilter` (firewalld's reverse-path
+/// check in raw PREROUTING) and `pkttype`. `None` for another module. `opts` are the words after
+/// the module name; the count says how many are the module's own.
+fn module_match(module: &str, opts: &[Cow<'_, str>]) -> Option<(Match, usize)> {
+    let mut own: Vec<&str> = Vec::new();
+    for (n, o) in opts.iter().enumerate() {
+        if is_top(o) && !(o == "!" && opts.get(n + 1).is_some_and(|x| x.starts_with("--"))) {
+            break;
+        }
+        own.push(o);
+    }
+    let val = |name: &str| own.iter().position(|o| *o == name).and_then(|p| own.get(p + 1)).copied();
+    let has = |name: &str| own.contains(&name);
+    // `! --rcheck`: the option after a `!` is negated.
+    let negated = |name: &str| own.iter().position(|o| *o == name).is_some_and(|p| p > 0 && own[p - 1] == "!");
+    let text = format!("-m {module} {}", own.join(" "));
+    let exact = |m: Match| Some((m, own.len()));
+    let (probe, under_load) = match module {
+        // xt_rpfilter: a route back to the source by the interface the packet came in on;
+        // `--invert` matches the packets without one. `--loose` (any route back) is not modelled.
+        "rpfilter" if has("--loose") => return exact(Match::Unknown(text)),
+        "rpfilter" => return exact(Match::ReversePath(Neg { negated: false, value: !has("--invert") })),
+        "pkttype" => {
+            return exact(match val("--pkt-type") {
+                Some(t) => Match::PktType(Neg { negated: negated("--pkt-type"), value: t.to_string() }),
+                None => Match::Unknown(text),
+            });
+        }
+        "limit" => {
+            let rate = val("--limit").unwrap_or("3/hour");
+            let burst = val("--limit-burst").unwrap_or("5");
+            (true, format!("matches up to {rate} (burst {burst}) of the packets it sees, then stops matching"))
+        }
+        "hashlimit" => {
+            let per = val("--hashlimit-mode").map_or(String::new(), |m| format!(" per {m}"));
+            let burst = val("--hashlimit-burst").unwrap_or("5");
+            match (val("--hashlimit-above"), val("--hashlimit-upto").or(val("--hashlimit"))) {
+                (Some(r), _) => {
+                    (false, format!("matches only above {r}{per} (burst {burst}), which one probe does not reach"))
+                }
+                (None, Some(r)) => (true, format!("matches up to {r}{per} (burst {burst}), then stops matching")),
+                (None, None) => return exact(Match::Unknown(text)),
+            }
+        }
+        "recent" => {
+            let list = format!(
+                "the list {} (/proc/net/xt_recent/{0}: no snapshot holds it)",
+                val("--name").unwrap_or("DEFAULT")
+            );
+            if has("--set") {
+                // --set adds the source and matches.
+                (!negated("--set"), format!("records each source in {list}"))
+            } else if let Some(opt) = ["--rcheck", "--update", "--remove"].into_iter().find(|o| has(o)) {
+                let within = val("--seconds").map_or(String::new(), |s| format!(" within {s} s"));
+                let hits = val("--hitcount").map_or(String::new(), |h| format!(" {h} times"));
+                (negated(opt), format!("matches a source seen{hits}{within} in {list}; a quiet client is not in it"))
+            } else {
+                return exact(Match::Unknown(text));
+            }
+        }
+        "connlimit" => match (val("--connlimit-above"), val("--connlimit-upto")) {
+            (Some(n), _) => (false, format!("matches once a client has more than {n} connections open")),
+            (None, Some(n)) => (true, format!("matches while a client has at most {n} connections open")),
+            _ => return exact(Match::Unknown(text)),
+        },
+        _ => return None,
+    };
+    Some((Match::Traffic { probe, text, under_load }, own.len()))
+}
+
 /// `0x4000`, `16384`, `0x4000/0x4000` → (value, mask); the mask defaults to all bits.
 fn mark_value(s: &str) -> Option<(u32, u32)> {
     let num = |t: &str| match t.strip_prefix("0x") {
@@ -422,7 +494,10 @@ fn rule_option(w: &[Cow<'_, str>], mut i: usize, neg: bool, r: &mut RuleParts) -
         "-m" => {
             let module = arg(i)?;
             i += 2;
-            if module == "statistic" {
+            if let Some((m, used)) = module_match(module, &w[i..]) {
+                matches.push(m);
+                i += used;
+            } else if module == "statistic" {
                 let mut text = String::from("-m statistic");
                 while i < w.len() && !is_top(&w[i]) {
                     text.push(' ');
@@ -513,7 +588,8 @@ fn target_action(target: &str, opts: &[&str], mark: &mut Option<MarkSet>) -> Act
             (None, None) => Action::Unknown(format!("-j DNAT {}", opts.join(" "))),
             (addr, port) => Action::Dnat { addr, port, redirect: false },
         },
-        "SNAT" | "MASQUERADE" => Action::Continue,
+        "SNAT" => Action::Snat { addr: split_addr_port(opt_val("--to-source").unwrap_or("")).0 },
+        "MASQUERADE" => Action::Snat { addr: None },
         t if t.chars().all(|c| c.is_ascii_uppercase()) && !opts.is_empty() => {
             Action::Unknown(format!("-j {t} {}", opts.join(" ")))
         }
@@ -795,7 +871,7 @@ COMMIT
         );
         assert_eq!(user.rules[2].action, Action::Reject("icmp-port-unreachable".into()));
         assert!(
-            matches!(&user.rules[3].matches[0], Match::Unknown(t) if t == "-m limit --limit 3/min --limit-burst 10")
+            matches!(&user.rules[3].matches[0], Match::Traffic { probe: true, text, .. } if text == "-m limit --limit 3/min --limit-burst 10")
         );
         assert_eq!(user.rules[3].action, Action::Continue);
         assert_eq!(user.rules[4].matches[0], Match::SetSrc(Neg { negated: false, value: "f2b-sshd".into() }));
@@ -906,6 +982,57 @@ COMMIT
             assert_eq!(save.complete_tables().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["nat"]);
             assert_eq!(held_tables(text), [("nat".to_string(), 0)]);
         }
+    }
+
+    /// iptables-save (v1.8.9, nf_tables) of rate limits, `recent` lists and connection counts,
+    /// loaded with iptables-restore in a namespace and saved back: each is the probe's answer,
+    /// said as load-dependent, and the options after it are read as before.
+    #[test]
+    fn traffic_history_matches_are_a_probes_answer() {
+        let text = include_str!("../tests/fixtures/iptables-history-matches.txt");
+        let t = parse_save("iptables-history-matches.txt", text, Backend::IptablesNft, FwFamily::Ip).unwrap();
+        let filter = t.iter().find(|t| t.name == "filter").unwrap();
+        let rules = &filter.chains[0].rules;
+        let traffic: Vec<(bool, &str)> = rules
+            .iter()
+            .map(|r| {
+                r.matches
+                    .iter()
+                    .find_map(|m| match m {
+                        Match::Traffic { probe, under_load, .. } => Some((*probe, under_load.as_str())),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| panic!("no traffic match in {}", r.text))
+            })
+            .collect();
+        let probes: Vec<bool> = traffic.iter().map(|(p, _)| *p).collect();
+        // --set, --update, ! --rcheck, limit, hashlimit above, hashlimit upto, connlimit above, upto.
+        assert_eq!(probes, [true, false, true, true, false, true, false, true]);
+        assert!(traffic[1].1.contains("4 times within 60 s") && traffic[1].1.contains("/proc/net/xt_recent/SSH"));
+        assert!(traffic[3].1.contains("10/min (burst 20)"), "{}", traffic[3].1);
+        assert!(traffic[4].1.contains("20/sec per srcip"), "{}", traffic[4].1);
+        // The rest of each rule is still read: the verdicts and the TCP flags after the module.
+        assert_eq!(rules[1].action, Action::Drop);
+        assert!(rules[3].matches.iter().any(|m| matches!(m, Match::TcpFlags(_))));
+        assert_eq!(rules[6].action, Action::Reject("tcp-reset".into()));
+        assert!(rules.iter().all(|r| !r.matches.iter().any(|m| matches!(m, Match::Unknown(_)))));
+        // Docker 28's raw guard reads as written.
+        let raw = t.iter().find(|t| t.name == "raw").unwrap();
+        assert_eq!(raw.chains[0].base.as_ref().unwrap().priority, -300);
+        assert_eq!(raw.chains[0].rules[0].matches[1], Match::InIface(Neg { negated: true, value: "docker0".into() }));
+    }
+
+    /// firewalld's iptables backend (ip6tables-save): its reverse-path check in raw PREROUTING,
+    /// and a packet-type match, as iptables-nft-save v1.8.9 prints them.
+    #[test]
+    fn rpfilter_and_pkttype() {
+        let save = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p ipv6-icmp -m icmp6 --icmpv6-type 134 -j ACCEPT\n-A PREROUTING -m rpfilter --invert -j DROP\n-A PREROUTING -m rpfilter --loose -j ACCEPT\n-A PREROUTING -m pkttype ! --pkt-type unicast -j DROP\nCOMMIT\n";
+        let t = parse_save("ip6tables-save", save, Backend::IptablesNft, FwFamily::Ip6).unwrap();
+        let rules = &t[0].chains[0].rules;
+        assert_eq!(rules[1].matches, [Match::ReversePath(Neg { negated: false, value: false })]);
+        assert_eq!(rules[1].action, Action::Drop);
+        assert!(matches!(&rules[2].matches[0], Match::Unknown(t) if t.contains("--loose")));
+        assert_eq!(rules[3].matches, [Match::PktType(Neg { negated: true, value: "unicast".into() })]);
     }
 
     #[test]

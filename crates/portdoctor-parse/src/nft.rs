@@ -6,8 +6,8 @@
 
 use crate::ParseError;
 use portdoctor_model::firewall::{
-    Action, AddrSetDef, Backend, BaseInfo, Chain, FwFamily, Hook, MapKey, MapVal, MarkSet, Match, Neg, Netfilter, Rule,
-    Table, ct, icmp_type,
+    Action, AddrSetDef, Backend, BaseInfo, Chain, ETHERTYPE_IPV4, ETHERTYPE_IPV6, FwFamily, Hook, MapKey, MapVal,
+    MarkSet, Match, Neg, Netfilter, Rule, Table, ct, icmp_code, icmp_type,
 };
 use portdoctor_model::net::Cidr;
 use serde_json::Value;
@@ -80,8 +80,171 @@ fn ports_of(v: &Value) -> Option<Vec<(u16, u16)>> {
         .collect()
 }
 
+/// A protocol as nft prints it: the name /etc/protocols gives the number, or the number.
 fn proto_of(s: &str) -> Option<u8> {
     crate::iptables::protocol_number(s)
+}
+
+/// What a payload expression on the left implies about the packet (nft adds these
+/// dependencies itself when it loads the rule, and leaves them out when it prints it): a
+/// transport header implies its protocol, an `ip`/`ip6` header its family. A rule on another
+/// protocol's header (`icmpv6 type . icmpv6 code { … }`) is then decided for a TCP flow even
+/// when the rest is not modelled.
+fn implied_by_payload(left: &Value, out: &mut Vec<Match>) {
+    let mut found = Vec::new();
+    fn walk<'a>(v: &'a Value, found: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(o) => {
+                if let Some(p) = o.get("payload").and_then(|p| p.get("protocol")).and_then(Value::as_str) {
+                    found.push(p);
+                }
+                o.values().for_each(|x| walk(x, found));
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, found)),
+            _ => {}
+        }
+    }
+    walk(left, &mut found);
+    for p in found {
+        let m = match p {
+            "ip" => Match::IsIpv6(Neg { negated: false, value: false }),
+            "ip6" => Match::IsIpv6(Neg { negated: false, value: true }),
+            // nft's `comp` header is IPComp (/etc/protocols: ipcomp).
+            "comp" => Match::Proto(Neg { negated: false, value: 108 }),
+            "tcp" | "udp" | "udplite" | "sctp" | "dccp" | "icmp" | "icmpv6" | "esp" | "ah" | "igmp" => {
+                match proto_of(p) {
+                    Some(n) => Match::Proto(Neg { negated: false, value: n }),
+                    None => continue,
+                }
+            }
+            _ => continue,
+        };
+        if !out.contains(&m) {
+            out.push(m);
+        }
+    }
+}
+
+/// `icmp[v6] type . icmp[v6] code { T . C, … }` → the (type, code) pairs.
+fn icmp_type_code(left: &Value, right: &Value) -> Option<Vec<(u8, u8)>> {
+    let parts = left.get("concat")?.as_array()?;
+    let field = |i: usize| {
+        let p = parts.get(i)?.get("payload")?;
+        Some((p.get("protocol")?.as_str()?, p.get("field")?.as_str()?))
+    };
+    let v6 = match (field(0)?, field(1)?, parts.len()) {
+        ((p, "type"), (q, "code"), 2) if p == q && (p == "icmp" || p == "icmpv6") => p == "icmpv6",
+        _ => return None,
+    };
+    let num = |v: &Value, f: fn(&str, bool) -> Option<u8>| {
+        v.as_str().and_then(|n| f(n, v6)).or_else(|| v.as_u64().and_then(|n| u8::try_from(n).ok()))
+    };
+    items(right)
+        .into_iter()
+        .map(|e| {
+            let pair = e.get("concat")?.as_array()?;
+            Some((num(pair.first()?, icmp_type)?, num(pair.get(1)?, icmp_code)?))
+        })
+        .collect()
+}
+
+/// Conntrack state names as nft prints them.
+fn ct_state_bits(v: &Value) -> Option<u8> {
+    items(v).into_iter().try_fold(0u8, |acc, s| {
+        Some(
+            acc | match s.as_str()? {
+                "new" => ct::NEW,
+                "established" => ct::ESTABLISHED,
+                "related" => ct::RELATED,
+                "invalid" => ct::INVALID,
+                "untracked" => ct::UNTRACKED,
+                _ => return None,
+            },
+        )
+    })
+}
+
+/// `meta protocol` values: the link-layer protocol by nft's name or number.
+fn ethertype_of(v: &Value) -> Option<u16> {
+    match v.as_str() {
+        Some("ip") => Some(ETHERTYPE_IPV4),
+        Some("ip6") => Some(ETHERTYPE_IPV6),
+        Some("arp") => Some(0x0806),
+        Some("vlan") => Some(0x8100),
+        _ => v.as_u64().and_then(|n| u16::try_from(n).ok()),
+    }
+}
+
+/// A one-value or set-of-values protocol match (`ip protocol tcp`, `meta l4proto { tcp, udp }`).
+fn proto_match(right: &Value, negated: bool) -> Option<Match> {
+    let one = |v: &Value| v.as_str().and_then(proto_of).or_else(|| v.as_u64().and_then(|n| u8::try_from(n).ok()));
+    match right {
+        Value::String(s) if s.starts_with('@') => None,
+        Value::Object(o) if o.contains_key("set") => {
+            let ps = items(right).into_iter().map(one).collect::<Option<Vec<u8>>>()?;
+            Some(Match::ProtoIn(Neg { negated, value: ps }))
+        }
+        _ => Some(Match::Proto(Neg { negated, value: one(right)? })),
+    }
+}
+
+/// An interface match by name (`iifname`) or by index (`iif`, which nft -j prints as the
+/// name): one name, or a set of names.
+fn iface_match(right: &Value, negated: bool, inbound: bool) -> Option<Match> {
+    match right {
+        Value::String(s) if !s.starts_with('@') => {
+            let n = Neg { negated, value: s.clone() };
+            Some(if inbound { Match::InIface(n) } else { Match::OutIface(n) })
+        }
+        // nft prints an index no interface holds any more as a number: no packet comes in or
+        // goes out by it (an empty list matches nothing).
+        Value::Number(_) => {
+            let n = Neg { negated, value: vec![] };
+            Some(if inbound { Match::InIfaceIn(n) } else { Match::OutIfaceIn(n) })
+        }
+        Value::Object(o) if o.contains_key("set") => {
+            let names = items(right).into_iter().map(|v| v.as_str().map(str::to_string)).collect::<Option<Vec<_>>>()?;
+            let n = Neg { negated, value: names };
+            Some(if inbound { Match::InIfaceIn(n) } else { Match::OutIfaceIn(n) })
+        }
+        _ => None,
+    }
+}
+
+/// A rate limit or a connection count (`limit rate [over] R/unit burst B`, `ct count [over] N`):
+/// state no snapshot holds, decided for one probe connection and said as load-dependent.
+fn traffic(key: &str, val: &Value) -> Option<Match> {
+    let over = val.get("inv").and_then(Value::as_bool).unwrap_or(false);
+    let (text, under_load) = match key {
+        "limit" => {
+            let rate = val.get("rate")?.as_u64()?;
+            let per = val.get("per").and_then(Value::as_str).unwrap_or("second");
+            let unit = val.get("rate_unit").and_then(Value::as_str).unwrap_or("packets");
+            let burst = val.get("burst").and_then(Value::as_u64).unwrap_or(5);
+            let rate = if unit == "packets" { format!("{rate}/{per}") } else { format!("{rate} {unit}/{per}") };
+            let text = format!("limit rate {}{rate} burst {burst}", if over { "over " } else { "" });
+            let load = if over {
+                format!(
+                    "matches only above {rate} (burst {burst}) of the packets it sees, which one probe does not reach"
+                )
+            } else {
+                format!("matches up to {rate} (burst {burst}) of the packets it sees, then stops matching")
+            };
+            (text, load)
+        }
+        "ct count" => {
+            let n = val.get("val")?.as_u64()?;
+            let text = format!("ct count {}{n}", if over { "over " } else { "" });
+            let load = if over {
+                format!("matches once more than {n} connections it counts are open (the snapshot holds no count)")
+            } else {
+                format!("matches while at most {n} connections it counts are open (the snapshot holds no count)")
+            };
+            (text, load)
+        }
+        _ => return None,
+    };
+    Some(Match::Traffic { probe: !over, text, under_load })
 }
 
 fn tcp_flags(v: &Value) -> Option<u8> {
@@ -109,25 +272,48 @@ fn parse_match(m: &Value, out: &mut Vec<Match>) {
         return;
     };
     let set_ref = right.as_str().and_then(|s| s.strip_prefix('@')).map(str::to_string);
+    implied_by_payload(left, out);
+    // `tcp dport >= 1024`: an ordering on a port is a range; on anything else it is not modelled
+    // (taking it as equality would be wrong).
+    if let Some(op @ ("<" | ">" | "<=" | ">=")) = m.get("op").and_then(Value::as_str) {
+        let field = left.get("payload").and_then(|p| p.get("field")).and_then(Value::as_str);
+        let n = right.as_u64().and_then(|n| u16::try_from(n).ok());
+        let range = n.and_then(|n| match op {
+            "<" => n.checked_sub(1).map(|h| (0, h)),
+            "<=" => Some((0, n)),
+            ">" => n.checked_add(1).map(|l| (l, u16::MAX)),
+            _ => Some((n, u16::MAX)),
+        });
+        out.push(match (field, range) {
+            (Some("dport"), Some(r)) => Match::DstPort(Neg { negated: false, value: vec![r] }),
+            (Some("sport"), Some(r)) => Match::SrcPort(Neg { negated: false, value: vec![r] }),
+            // `tcp dport < 0`: nothing.
+            (Some("dport" | "sport"), None) if n.is_some() => Match::ProtoIn(Neg { negated: false, value: vec![] }),
+            _ => unknown(),
+        });
+        return;
+    }
+    if let Some(pairs) = icmp_type_code(left, right) {
+        out.push(Match::IcmpTypeCode(Neg { negated, value: pairs }));
+        return;
+    }
     if let Some(p) = left.get("payload") {
         let proto = p.get("protocol").and_then(Value::as_str).unwrap_or("");
         let field = p.get("field").and_then(Value::as_str).unwrap_or("");
         match (proto, field) {
-            ("tcp" | "udp" | "sctp", "dport" | "sport") => {
-                if let Some(n) = proto_of(proto)
-                    && !out.contains(&Match::Proto(Neg { negated: false, value: n }))
-                {
-                    out.push(Match::Proto(Neg { negated: false, value: n }));
-                }
-                match ports_of(right) {
-                    Some(r) => out.push(if field == "dport" {
-                        Match::DstPort(Neg { negated, value: r })
-                    } else {
-                        Match::SrcPort(Neg { negated, value: r })
-                    }),
-                    None => out.push(unknown()),
-                }
-            }
+            // The IPv4 protocol field and IPv6's first next header: the transport protocol (for
+            // a packet without extension headers, as a probe's TCP or UDP is).
+            ("ip", "protocol") | ("ip6", "nexthdr") => out.push(proto_match(right, negated).unwrap_or_else(unknown)),
+            // The protocol is implied above; `th` (any transport header with ports: fw4's
+            // `meta l4proto { tcp, udp } th dport 53`) implies none.
+            ("tcp" | "udp" | "udplite" | "sctp" | "dccp" | "th", "dport" | "sport") => match ports_of(right) {
+                Some(r) => out.push(if field == "dport" {
+                    Match::DstPort(Neg { negated, value: r })
+                } else {
+                    Match::SrcPort(Neg { negated, value: r })
+                }),
+                None => out.push(unknown()),
+            },
             ("icmp" | "icmpv6", "type") => {
                 let v6 = proto == "icmpv6";
                 let types: Option<Vec<u8>> = items(right)
@@ -140,14 +326,12 @@ fn parse_match(m: &Value, out: &mut Vec<Match>) {
                     .collect();
                 match types {
                     Some(t) if set_ref.is_none() && !t.is_empty() => {
-                        out.push(Match::Proto(Neg { negated: false, value: if v6 { 58 } else { 1 } }));
                         out.push(Match::IcmpType(Neg { negated, value: t }));
                     }
                     _ => out.push(unknown()),
                 }
             }
             ("ip" | "ip6", "saddr" | "daddr") => {
-                out.push(Match::IsIpv6(Neg { negated: false, value: proto == "ip6" }));
                 let src = field == "saddr";
                 if let Some(name) = set_ref {
                     out.push(if src {
@@ -174,29 +358,19 @@ fn parse_match(m: &Value, out: &mut Vec<Match>) {
     }
     if let Some(meta) = left.get("meta").and_then(|m| m.get("key")).and_then(Value::as_str) {
         match meta {
-            "iifname" | "oifname" => match right.as_str() {
-                Some(name) if set_ref.is_none() => {
-                    let n = Neg { negated, value: name.to_string() };
-                    out.push(if meta == "iifname" { Match::InIface(n) } else { Match::OutIface(n) });
-                }
+            "iifname" | "oifname" | "iif" | "oif" => {
+                out.push(iface_match(right, negated, meta.starts_with('i')).unwrap_or_else(unknown))
+            }
+            "l4proto" => out.push(proto_match(right, negated).unwrap_or_else(unknown)),
+            "pkttype" => match right.as_str() {
+                Some(t) if set_ref.is_none() => out.push(Match::PktType(Neg { negated, value: t.to_string() })),
                 _ => out.push(unknown()),
             },
-            "l4proto" | "protocol" => {
-                let one =
-                    |v: &Value| v.as_str().and_then(proto_of).or_else(|| v.as_u64().and_then(|n| u8::try_from(n).ok()));
-                match right {
-                    Value::Object(o) if o.contains_key("set") && set_ref.is_none() => {
-                        match items(right).into_iter().map(one).collect::<Option<Vec<u8>>>() {
-                            Some(ps) => out.push(Match::ProtoIn(Neg { negated, value: ps })),
-                            None => out.push(unknown()),
-                        }
-                    }
-                    _ => match one(right) {
-                        Some(p) => out.push(Match::Proto(Neg { negated, value: p })),
-                        None => out.push(unknown()),
-                    },
-                }
-            }
+            // `meta protocol` is the link layer's (ip, ip6, arp …), not the transport.
+            "protocol" => match ethertype_of(right) {
+                Some(t) if set_ref.is_none() => out.push(Match::EtherType(Neg { negated, value: t })),
+                _ => out.push(unknown()),
+            },
             "mark" => match right.as_u64().and_then(|v| u32::try_from(v).ok()) {
                 Some(v) if set_ref.is_none() => out.push(Match::Mark(Neg { negated, value: (v, u32::MAX) })),
                 _ => out.push(unknown()),
@@ -266,19 +440,7 @@ fn parse_match(m: &Value, out: &mut Vec<Match>) {
         }
     }
     if left.get("ct").and_then(|c| c.get("key")).and_then(Value::as_str) == Some("state") {
-        let bits = items(right).into_iter().try_fold(0u8, |acc, s| {
-            Some(
-                acc | match s.as_str()? {
-                    "new" => ct::NEW,
-                    "established" => ct::ESTABLISHED,
-                    "related" => ct::RELATED,
-                    "invalid" => ct::INVALID,
-                    "untracked" => ct::UNTRACKED,
-                    _ => return None,
-                },
-            )
-        });
-        match bits {
+        match ct_state_bits(right) {
             Some(b) => out.push(Match::CtState(Neg { negated, value: b })),
             None => out.push(unknown()),
         }
@@ -322,11 +484,15 @@ fn parse_match(m: &Value, out: &mut Vec<Match>) {
 fn map_key(k: &Value) -> Option<MapKey> {
     if let Some(m) = k.get("meta").and_then(|m| m.get("key")).and_then(Value::as_str) {
         return match m {
-            "l4proto" | "protocol" => Some(MapKey::L4Proto),
-            "iifname" => Some(MapKey::Iifname),
-            "oifname" => Some(MapKey::Oifname),
+            "l4proto" => Some(MapKey::L4Proto),
+            "protocol" => Some(MapKey::EtherType),
+            "iifname" | "iif" => Some(MapKey::Iifname),
+            "oifname" | "oif" => Some(MapKey::Oifname),
             _ => None,
         };
+    }
+    if k.get("ct").and_then(|c| c.get("key")).and_then(Value::as_str) == Some("state") {
+        return Some(MapKey::CtState);
     }
     if let Some(p) = k.get("payload") {
         let proto = p.get("protocol").and_then(Value::as_str)?;
@@ -335,6 +501,7 @@ fn map_key(k: &Value) -> Option<MapKey> {
             ("th" | "tcp" | "udp" | "sctp", "sport") => Some(MapKey::SrcPort),
             ("ip" | "ip6", "daddr") => Some(MapKey::Daddr),
             ("ip" | "ip6", "saddr") => Some(MapKey::Saddr),
+            ("ip", "protocol") | ("ip6", "nexthdr") => Some(MapKey::L4Proto),
             _ => None,
         };
     }
@@ -355,6 +522,8 @@ fn map_vals(key: &MapKey, v: &Value) -> Option<Vec<MapVal>> {
         MapKey::Daddr | MapKey::Saddr => cidr_of(v)?.into_iter().map(MapVal::Addr).collect(),
         MapKey::Iifname | MapKey::Oifname => vec![MapVal::Iface(v.as_str()?.to_string())],
         MapKey::Random(_) => vec![MapVal::Number(u32::try_from(v.as_u64()?).ok()?)],
+        MapKey::CtState => vec![MapVal::CtState(ct_state_bits(v)?)],
+        MapKey::EtherType => vec![MapVal::Number(u32::from(ethertype_of(v)?))],
     })
 }
 
@@ -548,9 +717,45 @@ fn parse_rule_exprs(expr: &[Value], maps: &HashMap<String, Vec<Value>>) -> (Vec<
                     None => action = Action::Unknown(format!("sets the mark to {}", compact(val))),
                 }
             }
-            "counter" | "log" | "mangle" | "snat" | "masquerade" | "meta" | "ct" | "set" => {}
-            // A rate limit or quota decides by traffic history: a match we cannot know.
-            "limit" | "quota" => matches.push(Match::Unknown(compact(e))),
+            "snat" => {
+                action = Action::Snat { addr: val.get("addr").and_then(Value::as_str).and_then(|a| a.parse().ok()) }
+            }
+            "masquerade" => action = Action::Snat { addr: None },
+            // `flow add @ft` offloads an established connection to a flowtable: its later packets
+            // skip the hooks, which admits them as the rule's own verdict would; nothing for a
+            // new connection.
+            "counter" | "log" | "mangle" | "meta" | "ct" | "flow" => {}
+            // `add @s { ip saddr ct count over 3 }`, `update @s { … limit rate over 10/second }`,
+            // `meter m { ip saddr limit rate 20/second }`: a limit or count per key (the client's
+            // own, for a key on its address), and the key's header implies its family.
+            "set" | "meter" => {
+                let elem = val.get("elem").or_else(|| val.get("key")).unwrap_or(&Value::Null);
+                let elem = elem.get("elem").and_then(|e| e.get("val")).unwrap_or(elem);
+                implied_by_payload(elem, &mut matches);
+                let inner: Vec<&Value> = match val.get("stmt") {
+                    Some(Value::Array(a)) => a.iter().collect(),
+                    Some(one) => vec![one],
+                    None => vec![],
+                };
+                for st in inner {
+                    let Some((k, v)) = st.as_object().and_then(|o| o.iter().next()) else { continue };
+                    matches.push(match traffic(k, v) {
+                        Some(Match::Traffic { probe, text, under_load }) => Match::Traffic {
+                            probe,
+                            text: format!("{key} {{ {} {text} }}", left_text(elem)),
+                            under_load: format!(
+                                "{under_load}, counted per key (a quiet client has its own, empty count)"
+                            ),
+                        },
+                        _ => Match::Unknown(compact(st)),
+                    });
+                }
+            }
+            // A rate limit or connection count decides by traffic history: a probe's answer,
+            // said as load-dependent.
+            "limit" | "ct count" => matches.push(traffic(key, val).unwrap_or_else(|| Match::Unknown(compact(e)))),
+            // A quota's use is in the listing, but not what will have used it by then.
+            "quota" => matches.push(Match::Unknown(compact(e))),
             // iptables-nft's rules show their x_tables extensions as `xt` without options: a
             // match or target nft cannot say anything about.
             "xt" => {
@@ -566,6 +771,20 @@ fn parse_rule_exprs(expr: &[Value], maps: &HashMap<String, Vec<Value>>) -> (Vec<
     (matches, action, mark)
 }
 
+/// The left side of a match (or a set's key) in nft's words: `ip saddr`, `meta iif`, `ct state`.
+fn left_text(l: &Value) -> String {
+    let key = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("?").to_string();
+    if let Some(p) = l.get("payload") {
+        format!("{} {}", key(p, "protocol"), key(p, "field"))
+    } else if let Some(m) = l.get("meta") {
+        format!("meta {}", key(m, "key"))
+    } else if let Some(c) = l.get("ct") {
+        format!("ct {}", key(c, "key"))
+    } else {
+        compact(l)
+    }
+}
+
 /// Human text of a rule for evidence: nft's own words where we have them, JSON otherwise.
 fn rule_text(expr: &[Value], handle: Option<u64>) -> String {
     let parts: Vec<String> = expr
@@ -574,21 +793,7 @@ fn rule_text(expr: &[Value], handle: Option<u64>) -> String {
             let Some((k, v)) = e.as_object().and_then(|o| o.iter().next()) else { return compact(e) };
             match k.as_str() {
                 "match" => {
-                    let left = v.get("left").map(|l| {
-                        if let Some(p) = l.get("payload") {
-                            format!(
-                                "{} {}",
-                                p.get("protocol").and_then(Value::as_str).unwrap_or("?"),
-                                p.get("field").and_then(Value::as_str).unwrap_or("?")
-                            )
-                        } else if let Some(m) = l.get("meta") {
-                            format!("meta {}", m.get("key").and_then(Value::as_str).unwrap_or("?"))
-                        } else if let Some(c) = l.get("ct") {
-                            format!("ct {}", c.get("key").and_then(Value::as_str).unwrap_or("?"))
-                        } else {
-                            compact(l)
-                        }
-                    });
+                    let left = v.get("left").map(left_text);
                     let op = match v.get("op").and_then(Value::as_str) {
                         Some("!=") => " != ",
                         _ => " ",
@@ -600,6 +805,10 @@ fn rule_text(expr: &[Value], handle: Option<u64>) -> String {
                     )
                 }
                 "jump" | "goto" => format!("{k} {}", v.get("target").and_then(Value::as_str).unwrap_or("?")),
+                "limit" | "ct count" => match traffic(k, v) {
+                    Some(Match::Traffic { text, .. }) => text,
+                    _ => format!("{k} {}", compact(v)),
+                },
                 "counter" => "counter".into(),
                 other if v.is_null() => other.to_string(),
                 other => format!("{other} {}", compact(v)),
@@ -821,6 +1030,152 @@ mod tests {
         assert_eq!(set.members.as_ref().unwrap().len(), 2);
         let nat = nf.tables.iter().find(|t| t.name == "nat").unwrap();
         assert_eq!(nat.chains[0].rules[0].action, Action::Dnat { addr: None, port: Some(8080), redirect: true });
+    }
+
+    /// `nft -j list ruleset` (nftables 1.0.6) of tests/fixtures/nft-common-exprs.nft, loaded
+    /// in a namespace: the expressions fw4 and hand-written rulesets use every day, each read
+    /// into something the walk decides.
+    #[test]
+    fn common_expressions_are_decided() {
+        let text = include_str!("../tests/fixtures/nft-common-exprs.json");
+        let nf = parse_ruleset("nft-common-exprs.json", text).unwrap();
+        let rules = &nf.tables[0].chains[0].rules;
+        // Undecided for a TCP or UDP flow: an unread part, and no protocol that rules the flow out.
+        let other_proto = |r: &Rule| {
+            r.matches.iter().any(|m| matches!(m, Match::Proto(n) if !n.negated && n.value != 6 && n.value != 17))
+        };
+        let undecided: Vec<&str> = rules
+            .iter()
+            .filter(|r| {
+                (r.matches.iter().any(|m| matches!(m, Match::Unknown(_))) || matches!(r.action, Action::Unknown(_)))
+                    && !other_proto(r)
+            })
+            .map(|r| r.text.as_str())
+            .collect();
+        assert!(undecided.is_empty(), "{undecided:#?}");
+        fn no<T>(value: T) -> Neg<T> {
+            Neg { negated: false, value }
+        }
+        assert_eq!(rules[0].matches, [Match::InIface(no("lo".to_string()))]);
+        assert_eq!(rules[1].matches, [Match::OutIface(no("lo".to_string()))]);
+        let Action::Vmap { key, elements } = &rules[2].action else { panic!("{:?}", rules[2].action) };
+        assert_eq!(key, &[MapKey::CtState]);
+        assert_eq!(elements[0], (vec![MapVal::CtState(ct::INVALID)], Action::Drop));
+        assert_eq!(elements[1], (vec![MapVal::CtState(ct::ESTABLISHED)], Action::Accept));
+        assert_eq!(rules[3].matches, [Match::IsIpv6(no(false)), Match::Proto(no(1))]);
+        assert_eq!(rules[5].matches, [Match::IsIpv6(no(true)), Match::Proto(no(6))]);
+        assert_eq!(rules[6].matches, [Match::EtherType(no(ETHERTYPE_IPV4))]);
+        let Action::Vmap { key, .. } = &rules[7].action else { panic!() };
+        assert_eq!(key, &[MapKey::EtherType]);
+        assert!(
+            matches!(&rules[8].matches[0], Match::Traffic { probe: true, text, .. } if text == "limit rate 25/second burst 50")
+        );
+        assert!(matches!(&rules[9].matches[0], Match::Traffic { probe: false, .. }));
+        assert!(
+            matches!(&rules[10].matches[0], Match::Traffic { probe: false, text, .. } if text == "ct count over 20")
+        );
+        assert_eq!(rules[11].matches, [Match::InIfaceIn(no(vec!["eth0".to_string(), "br-lan".to_string()]))]);
+        // `icmpv6 type . icmpv6 code { … }`: (type, code) pairs, and ICMPv6 implied.
+        assert_eq!(rules[12].matches, [Match::Proto(no(58)), Match::IcmpTypeCode(no(vec![(130, 0), (131, 0)]))]);
+        assert_eq!(rules[14].matches, [Match::Proto(no(2))]);
+        assert_eq!(rules[15].matches, [Match::Proto(no(50))]);
+        let Action::Vmap { key, .. } = &rules[18].action else { panic!() };
+        assert_eq!(key, &[MapKey::Iifname]);
+    }
+
+    /// Limits and counts per key (nft `add @set { ip saddr ct count over 3 }`, `update @set { …
+    /// limit rate over … }`, `meter`), from `nft -j` of tests/fixtures/nft-per-key-limits.nft.
+    #[test]
+    fn per_key_limits_are_a_probes_answer() {
+        let text = include_str!("../tests/fixtures/nft-per-key-limits.json");
+        let nf = parse_ruleset("nft-per-key-limits.json", text).unwrap();
+        let rules = &nf.tables[0].chains[0].rules;
+        let traffic = |r: &Rule| {
+            r.matches.iter().find_map(|m| match m {
+                Match::Traffic { probe, text, .. } => Some((*probe, text.clone())),
+                _ => None,
+            })
+        };
+        assert_eq!(traffic(&rules[0]), Some((false, "set { ip saddr ct count over 3 }".into())));
+        assert_eq!(traffic(&rules[1]), Some((false, "set { ip saddr limit rate over 10/second burst 5 }".into())));
+        assert_eq!(traffic(&rules[2]), Some((true, "meter { ip saddr limit rate 20/second burst 5 }".into())));
+        // The key on `ip saddr` makes the rule IPv4's only (nft adds that dependency).
+        assert!(rules[..3].iter().all(|r| r.matches.contains(&Match::IsIpv6(Neg { negated: false, value: false }))));
+        assert_eq!(rules[0].action, Action::Reject("icmp port-unreachable".into()));
+        assert_eq!(rules[3].matches, [Match::InIface(Neg { negated: false, value: "lo".into() })]);
+        assert!(rules.iter().all(|r| !r.matches.iter().any(|m| matches!(m, Match::Unknown(_)))));
+    }
+
+    /// fw4's user rules (tests/fixtures/fw4-rules.nft through `nft -f` and `nft -j`): all read
+    /// but the two that depend on what no ruleset holds — the time of day and the client's DSCP
+    /// marking — which stay unknown, named.
+    #[test]
+    fn fw4_user_rules_are_read_but_time_and_dscp() {
+        let text = include_str!("../tests/fixtures/fw4-rules.json");
+        let nf = parse_ruleset("fw4-rules.json", text).unwrap();
+        let wan = nf.tables[0].chains.iter().find(|c| c.name == "input_wan").unwrap();
+        let unread: Vec<Vec<&Match>> = nf.tables[0]
+            .chains
+            .iter()
+            .flat_map(|c| &c.rules)
+            .map(|r| r.matches.iter().filter(|m| matches!(m, Match::Unknown(_))).collect::<Vec<_>>())
+            .filter(|u| !u.is_empty())
+            .collect();
+        let texts: Vec<String> = unread.iter().flatten().map(|m| format!("{m:?}")).collect();
+        assert_eq!(unread.len(), 2, "{texts:#?}");
+        assert!(texts[0].contains("hour") && texts[1].contains("hour") && texts[2].contains("dscp"), "{texts:#?}");
+        assert_eq!(
+            wan.rules[1].matches,
+            [
+                Match::ProtoIn(Neg { negated: false, value: vec![6, 17] }),
+                Match::DstPort(Neg { negated: false, value: vec![(53, 53)] })
+            ]
+        );
+        assert_eq!(wan.rules[0].matches[1], Match::SetSrc(Neg { negated: false, value: "blocklist".into() }));
+        let set = nf.sets.iter().find(|s| s.name == "blocklist").unwrap();
+        assert_eq!(set.members.as_ref().map(Vec::len), Some(2));
+    }
+
+    #[test]
+    fn port_orderings_are_ranges() {
+        let rule = |op: &str, n: u64| {
+            let m =
+                serde_json::json!({"op": op, "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": n});
+            let mut out = Vec::new();
+            parse_match(&m, &mut out);
+            out
+        };
+        let dport = |a, b| Match::DstPort(Neg { negated: false, value: vec![(a, b)] });
+        assert_eq!(rule(">=", 1024)[1], dport(1024, 65535));
+        assert_eq!(rule("<", 1024)[1], dport(0, 1023));
+        assert_eq!(rule(">", 65535)[1], Match::ProtoIn(Neg { negated: false, value: vec![] }));
+    }
+
+    /// OpenWrt fw4's default ruleset (tests/fixtures/fw4-default.nft, loaded with `nft -f` in a
+    /// namespace, dumped with `nft -j list ruleset`): every expression in every chain is read,
+    /// the ICMPv6 `type . code` sets of its neighbor discovery rules too.
+    #[test]
+    fn fw4_default_ruleset_is_read_whole() {
+        let text = include_str!("../tests/fixtures/fw4-default.json");
+        let nf = parse_ruleset("fw4-default.json", text).unwrap();
+        let fw4 = &nf.tables[0];
+        assert_eq!(fw4.chains.len(), 29);
+        assert!(nf.unmodeled.is_empty(), "{:?}", nf.unmodeled);
+        let mut unread = Vec::new();
+        for c in &fw4.chains {
+            for r in &c.rules {
+                let unknown =
+                    r.matches.iter().any(|m| matches!(m, Match::Unknown(_))) || matches!(r.action, Action::Unknown(_));
+                if unknown {
+                    unread.push(format!("{}: {}", c.name, r.text));
+                }
+            }
+        }
+        assert!(unread.is_empty(), "{unread:#?}");
+        let input = fw4.chains.iter().find(|c| c.name == "input").unwrap();
+        assert!(matches!(&input.rules[1].action, Action::Vmap { key, .. } if key == &[MapKey::CtState]));
+        let syn_flood = fw4.chains.iter().find(|c| c.name == "syn_flood").unwrap();
+        assert!(matches!(syn_flood.rules[0].matches[0], Match::Traffic { probe: true, .. }));
     }
 
     #[test]

@@ -103,6 +103,28 @@ fn no_parser_panics_on_mutated_input() {
             }),
         ),
         (
+            // fw4's default ruleset and the everyday expressions (ct state vmap, meta iif, limits,
+            // per-key meters, icmpv6 type . code sets), each dumped by nft from a namespace.
+            "fw4-default.json",
+            run("fw4-default.json", &fixture("fw4-default.json"), |b| {
+                nft::parse_ruleset("fw4-default.json", &text(b)).map(|_| ()).map_err(|e| e.to_string())
+            }),
+        ),
+        (
+            "nft-common-exprs.json",
+            run("nft-common-exprs.json", &fixture("nft-common-exprs.json"), |b| {
+                nft::parse_ruleset("nft-common-exprs.json", &text(b)).map(|_| ()).map_err(|e| e.to_string())
+            }),
+        ),
+        (
+            "iptables-history-matches.txt",
+            run("iptables-history-matches.txt", &fixture("iptables-history-matches.txt"), |b| {
+                iptables::parse_save("iptables-history-matches.txt", &text(b), Backend::IptablesNft, FwFamily::Ip)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }),
+        ),
+        (
             "ipset.txt",
             run("ipset.txt", b"create a hash:net family inet\nadd a 10.0.0.0/8\nadd a 10.1.0.1-10.1.0.9\n", |b| {
                 ipset::parse_ipset_save("ipset.txt", &text(b)).map(|_| ()).map_err(|e| e.to_string())

@@ -78,6 +78,75 @@ COMMIT
     )
 }
 
+/// The raw-table guard Docker ≥ 28 adds for each container with a published port: nothing may
+/// reach the container's address except through its bridge (iptables-save form; restoring it
+/// replaces only the raw table).
+pub fn docker_raw_guard() -> String {
+    format!(
+        "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -d {CONTAINER_V4}/32 ! -i docker0 -j DROP\nCOMMIT\n"
+    )
+}
+
+/// What Docker 29's nftables backend (`"firewall-backend": "nftables"`) writes for `docker run
+/// -p 8080:80` on docker0 (10.88.0.0/24): the raw guard at priority raw, DNAT from a
+/// `fib daddr type local` prerouting chain, and forward chains picked by verdict maps on the
+/// interfaces, with the published port admitted and every other port to the container dropped.
+pub fn docker_nft_rules() -> String {
+    format!(
+        r#"table ip docker-bridges {{
+	map filter-forward-in-jumps {{
+		type ifname : verdict
+		elements = {{ "docker0" : jump filter-forward-in__docker0 }}
+	}}
+	map filter-forward-out-jumps {{
+		type ifname : verdict
+		elements = {{ "docker0" : jump filter-forward-out__docker0 }}
+	}}
+	map nat-postrouting-in-jumps {{
+		type ifname : verdict
+		elements = {{ "docker0" : jump nat-postrouting-in__docker0 }}
+	}}
+	chain filter-FORWARD {{
+		type filter hook forward priority filter; policy accept;
+		oifname vmap @filter-forward-out-jumps
+		iifname vmap @filter-forward-in-jumps
+	}}
+	chain nat-OUTPUT {{
+		type nat hook output priority -100; policy accept;
+		ip daddr != 127.0.0.0/8 fib daddr type local counter jump nat-prerouting-and-output
+	}}
+	chain nat-POSTROUTING {{
+		type nat hook postrouting priority srcnat; policy accept;
+		iifname vmap @nat-postrouting-in-jumps
+	}}
+	chain nat-PREROUTING {{
+		type nat hook prerouting priority dstnat; policy accept;
+		fib daddr type local counter jump nat-prerouting-and-output
+	}}
+	chain nat-prerouting-and-output {{
+		iifname != "docker0" tcp dport 8080 counter dnat to {CONTAINER_V4}:80 comment "DNAT"
+	}}
+	chain raw-PREROUTING {{
+		type filter hook prerouting priority raw; policy accept;
+		ip daddr {CONTAINER_V4} iifname != "docker0" counter drop comment "DROP DIRECT ACCESS"
+	}}
+	chain filter-forward-in__docker0 {{
+		counter accept comment "ICC"
+	}}
+	chain filter-forward-out__docker0 {{
+		ct state established,related counter accept
+		iifname "docker0" counter accept comment "ICC"
+		ip daddr {CONTAINER_V4} tcp dport 80 counter accept
+		counter drop comment "UNPUBLISHED PORT DROP"
+	}}
+	chain nat-postrouting-in__docker0 {{
+		oifname != "docker0" ip saddr 10.88.0.0/24 counter masquerade comment "MASQUERADE"
+	}}
+}}
+"#
+    )
+}
+
 /// What the kernel did with a real connect from the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Wire {

@@ -4,9 +4,10 @@
 //! did, every time. Six kinds in turn: iptables and native nftables over IPv4 and over IPv6
 //! (chains, jumps, gotos, returns, policies, ipsets and nft sets, multiport, ranges, interfaces,
 //! conntrack state, REJECT/DROP/ACCEPT, NAT redirects, OUTPUT policies), and a published
-//! container port behind Docker's rules with random DOCKER-USER rules (original-destination
-//! matches, marks, interfaces, FORWARD verdicts) and IP forwarding sometimes off, in iptables and
-//! in a native nftables forward chain.
+//! container port behind Docker's rules (Docker 28's raw guard included) with random raw and
+//! DOCKER-USER rules (original-destination matches, marks, interfaces, FORWARD verdicts) and IP
+//! forwarding sometimes off, in iptables and in native nftables prerouting, forward and
+//! postrouting chains before and after the NAT points.
 //!
 //! `PORTDOCTOR_DIFF_CASES` (default 300) and `PORTDOCTOR_DIFF_SEED` (default printed) replay or
 //! extend a run.
@@ -14,7 +15,7 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use portdoctor_testbed::rng::Rng;
-use portdoctor_testbed::{INSTANCE_V6, Listen, PUBLIC_V4, Testbed, Wire, docker_rules};
+use portdoctor_testbed::{INSTANCE_V6, Listen, PUBLIC_V4, Testbed, Wire, docker_nft_rules, docker_rules};
 use serde_json::Value;
 use std::path::Path;
 
@@ -91,10 +92,35 @@ fn docker_user_rule(rng: &mut Rng) -> String {
     r + "\n"
 }
 
-/// Docker's tables publishing 8080 → container :80 and 8081 → :81, with random DOCKER-USER rules.
+/// Docker ≥ 28's raw guard for the container, and sometimes a raw rule of the user's: raw runs
+/// before conntrack and its DNAT, for every packet of a connection (the original destination,
+/// and no connection yet: `--ctstate INVALID` matches, `NEW` does not).
+fn raw_rules(rng: &mut Rng) -> String {
+    let user = rng.maybe(
+        50,
+        &[
+            "-A PREROUTING -s 198.51.100.3/32 -d 10.0.1.10/32 -p tcp -m tcp --dport 8081 -j DROP\n",
+            "-A PREROUTING -d 10.88.0.2/32 -p tcp -m tcp --dport 80 -j DROP\n",
+            "-A PREROUTING -s 198.51.100.2/32 -p tcp -m conntrack --ctstate INVALID -m tcp --dport 8080 -j DROP\n",
+            "-A PREROUTING -s 198.51.100.3/32 -m conntrack --ctstate NEW -j DROP\n",
+            // The container's replies: to the bridge's address while masqueraded, until dstnat.
+            "-A PREROUTING -i docker0 -d 10.88.0.1/32 -p tcp -m tcp --sport 81 -j DROP\n",
+            "-A PREROUTING -i docker0 -d 198.51.100.2/32 -p tcp -m tcp --sport 80 -j DROP\n",
+        ],
+    );
+    format!(
+        "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -d 10.88.0.2/32 ! -i docker0 -j DROP\n{user}COMMIT\n"
+    )
+}
+
+/// Docker's tables publishing 8080 → container :80 and 8081 → :81 (with Docker 28's raw guard),
+/// with random DOCKER-USER rules.
 fn published_ruleset(rng: &mut Rng) -> String {
     let user: String = (0..rng.below(5)).map(|_| docker_user_rule(rng)).collect();
-    docker_rules(&user)
+    // Sometimes the clients are masqueraded toward the container, as kube-proxy does.
+    let masq = rng.maybe(30, &["-A POSTROUTING -o docker0 -j MASQUERADE\n"]);
+    raw_rules(rng)
+        + &docker_rules(&user).replace("-A POSTROUTING -s 10.88.0.0/24", &format!("{masq}-A POSTROUTING -s 10.88.0.0/24"))
         .replace(
             "-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.88.0.2:80\n",
             "-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.88.0.2:80\n-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8081 -j DNAT --to-destination 10.88.0.2:81\n",
@@ -105,11 +131,35 @@ fn published_ruleset(rng: &mut Rng) -> String {
         )
 }
 
+/// Docker 29's nftables rules (raw guard, DNAT, forward verdict maps) publishing 8080 → :80
+/// and 8081 → :81.
+fn published_docker29() -> String {
+    let dnat = "\t\tiifname != \"docker0\" tcp dport 8080 counter dnat to 10.88.0.2:80 comment \"DNAT\"\n";
+    let admit = "\t\tip daddr 10.88.0.2 tcp dport 80 counter accept\n";
+    let rules = docker_nft_rules();
+    assert!(rules.contains(dnat) && rules.contains(admit), "docker_nft_rules changed shape");
+    rules
+        .replace(dnat, &format!("{dnat}{}", dnat.replace("8080", "8081").replace(":80", ":81")))
+        .replace(admit, &format!("{admit}{}", admit.replace("80", "81")))
+}
+
 /// A native nftables forward chain beside Docker's rules (before them, at priority filter - 1),
-/// with a mark set in prerouting for some flows.
+/// with a mark set in prerouting for some flows, prerouting rules before DNAT (they see the
+/// original destination), and a postrouting chain before or after srcnat (the replies' source
+/// is the container's until srcnat gives the original back).
 fn published_nft(rng: &mut Rng) -> String {
     let mark =
         rng.pick(&["", "tcp dport 8080 meta mark set meta mark | 0x2;", "ip saddr 198.51.100.3 meta mark set 0x2;"]);
+    let early =
+        rng.maybe(40, &["ip daddr 10.88.0.2 drop;", "ip saddr 198.51.100.3 ip daddr 10.0.1.10 tcp dport 8081 drop;"]);
+    let post = rng.maybe(
+        30,
+        &[
+            "chain post {\n    type filter hook postrouting priority mangle;\n    ip saddr 10.0.1.10 tcp sport 8081 drop;\n  }\n",
+            "chain post {\n    type filter hook postrouting priority 200;\n    ip saddr 10.0.1.10 tcp sport 8081 drop;\n  }\n",
+            "chain post {\n    type filter hook postrouting priority 50;\n    ip saddr 10.88.0.2 tcp sport 81 drop;\n  }\n",
+        ],
+    );
     let mut rules = String::new();
     for _ in 0..1 + rng.below(3) {
         let mut r = String::from("    ");
@@ -130,7 +180,7 @@ fn published_nft(rng: &mut Rng) -> String {
         rules += &(r + "\n");
     }
     format!(
-        "table inet user {{\n  set sa {{ type ipv4_addr; elements = {{ 198.51.100.2 }} }}\n  chain pre {{\n    type filter hook prerouting priority mangle;\n    {mark}\n  }}\n  chain screen {{\n    type filter hook forward priority filter - 1; policy {};\n{rules}  }}\n}}\n",
+        "table inet user {{\n  set sa {{ type ipv4_addr; elements = {{ 198.51.100.2 }} }}\n  chain pre {{\n    type filter hook prerouting priority mangle;\n    {mark}\n    {early}\n  }}\n  chain screen {{\n    type filter hook forward priority filter - 1; policy {};\n{rules}  }}\n  {post}}}\n",
         rng.pick(&["accept", "accept", "drop"])
     )
 }
@@ -408,6 +458,15 @@ fn worker(seed: u64, cases: std::ops::Range<u64>) -> Tally {
                 let rules = nft_ruleset(&mut rng);
                 let rules = if kind == Kind::Nft6 { to_v6(&rules) } else { rules };
                 tb.nft(&tb.instance, &rules).unwrap();
+                rules
+            }
+            // Native nftables cases sit beside Docker's iptables rules or Docker 29's nftables ones.
+            Kind::PublishedNft if rng.chance(50) => {
+                let mut rules = published_docker29();
+                tb.nft(&tb.instance, &rules).unwrap();
+                let extra = published_nft(&mut rng);
+                tb.nft(&tb.instance, &extra).unwrap();
+                rules += &extra;
                 rules
             }
             Kind::Published | Kind::PublishedNft => {

@@ -129,15 +129,22 @@ fn a_native_nftables_table_is_judged_with_the_iptables_ones() {
 }
 
 #[test]
-fn a_rate_limit_in_front_of_a_drop_is_unknown_not_guessed() {
+fn a_rate_limit_in_front_of_a_drop_passes_a_probe_and_says_load_drops() {
+    // Was `unknown` (issue 13, class 4): one probe does not reach the limit, so it passes — and
+    // the report says that above the limit the rule drops.
     let mut tb = Testbed::new().unwrap();
     tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
     tb.nft(&tb.instance, "table inet guard {\n chain input { type filter hook input priority 0; tcp dport 8080 limit rate over 1/minute drop; }\n}\n").unwrap();
     let (code, r) = host(&tb, &["--port", "8080"]);
-    assert_eq!(code, 3, "{r:#}");
+    assert_eq!(code, 0, "{r:#}");
     let fw = r["checks"].as_array().unwrap().iter().find(|c| c["id"] == "host.firewall").unwrap();
-    assert_eq!(fw["status"], "unknown");
-    assert!(fw["evidence"].to_string().contains("limit"), "{fw:#}");
+    assert_eq!(fw["status"], "pass");
+    let evidence = fw["evidence"].to_string();
+    assert!(
+        evidence.contains("limit rate over 1/minute") && evidence.contains("under that load it is dropped"),
+        "{fw:#}"
+    );
+    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Open);
 }
 
 #[test]

@@ -87,13 +87,44 @@ fn an_unknown_match_only_matters_when_the_outcomes_differ() {
     let rules = "-A INPUT -m limit --limit 5/min -j LOG\n-A INPUT -p tcp --dport 80 -m recent --name x --rcheck -j ACCEPT\n-A INPUT -p tcp --dport 80 -j ACCEPT\n";
     let n = nf(&table(rules, "DROP"));
     assert_eq!(verdict(&n, &pkt(80), "198.51.100.7"), Verdict::Accept);
-    // ...but a `recent` match in front of a DROP decides: unknown, naming it.
-    let rules =
-        "-A INPUT -p tcp --dport 80 -m recent --name x --rcheck -j DROP\n-A INPUT -p tcp --dport 80 -j ACCEPT\n";
+    // ...but a match it does not model in front of a DROP decides: unknown, naming it.
+    let rules = "-A INPUT -p tcp --dport 80 -m time --timestart 09:00 --timestop 17:00 -j DROP\n-A INPUT -p tcp --dport 80 -j ACCEPT\n";
     let n = nf(&table(rules, "DROP"));
     let Verdict::Unknown(r, why) = verdict(&n, &pkt(80), "198.51.100.7") else { panic!() };
     assert_eq!(r.index, 1);
-    assert!(why.contains("-m recent"), "{why}");
+    assert!(why.contains("-m time"), "{why}");
+}
+
+#[test]
+fn traffic_history_takes_the_probes_side_and_says_what_load_changes() {
+    // A `recent` list in front of a DROP: a quiet client is not in it, so its probe is admitted;
+    // a client that came back 4 times within a minute is dropped.
+    let rules = "-A INPUT -p tcp --dport 80 -m recent --update --seconds 60 --hitcount 4 --name ssh --rsource -j DROP\n-A INPUT -p tcp --dport 80 -j ACCEPT\n";
+    let n = nf(&table(rules, "DROP"));
+    let out = evaluate(&n, &pkt(80), &one("198.51.100.7"));
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert_eq!(out[0].verdict, Verdict::Accept);
+    let note = out[0].load_notes.join("\n");
+    assert!(note.contains("-m recent") && note.contains("a probe connection is admitted"), "{note}");
+    assert!(note.contains("under that load it is dropped by") && note.contains("rule 1"), "{note}");
+    // A limit in front of an ACCEPT with a DROP policy (the usual SYN-flood guard): a probe is
+    // under the limit and admitted; above it, the policy drops.
+    let rules = "-A INPUT -p tcp --dport 80 -m limit --limit 10/min --limit-burst 20 -j ACCEPT\n";
+    let n = nf(&table(rules, "DROP"));
+    let out = evaluate(&n, &pkt(80), &internet());
+    assert!(out.iter().all(|o| o.verdict == Verdict::Accept), "{out:#?}");
+    assert!(out[0].load_notes.iter().any(|n| n.contains("10/min (burst 20)") && n.contains("policy DROP")), "{out:#?}");
+    // Where load changes nothing (a limited LOG), nothing is said.
+    let rules = "-A INPUT -m limit --limit 5/min -j LOG\n-A INPUT -p tcp --dport 80 -j ACCEPT\n";
+    let n = nf(&table(rules, "DROP"));
+    let out = evaluate(&n, &pkt(80), &internet());
+    assert!(out.iter().all(|o| o.verdict == Verdict::Accept && o.load_notes.is_empty()), "{out:#?}");
+    // `limit rate over` (nft): a probe does not reach it, so the rule does not match.
+    let rules = "-A INPUT -p tcp --dport 80 -m hashlimit --hashlimit-above 5/sec --hashlimit-mode srcip --hashlimit-name h -j DROP\n";
+    let n = nf(&table(rules, "ACCEPT"));
+    let out = evaluate(&n, &pkt(80), &internet());
+    assert!(out.iter().all(|o| o.verdict == Verdict::Accept), "{out:#?}");
+    assert!(out[0].load_notes.iter().any(|n| n.contains("under that load it is dropped")), "{out:#?}");
 }
 
 #[test]
@@ -257,4 +288,133 @@ fn podman_and_kube_proxy_nftables_rules_are_attributed() {
     };
     assert_eq!(attribute(&rule("netavark", "forward"), "tcp", 8080, Family::V4).0, "Podman (netavark/CNI)");
     assert_eq!(attribute(&rule("kube-proxy", "filter-forward"), "tcp", 30080, Family::V4).0, "kube-proxy");
+}
+
+/// Docker's nat table for `-p 8080:80` to 10.88.0.2, a raw table with `raw`'s PREROUTING rules,
+/// and a filter table whose FORWARD admits the container's port: the shape of Docker ≥ 28.
+fn docker(raw: &str, mangle_post: &str) -> Netfilter {
+    nf(&format!(
+        "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n{raw}COMMIT\n*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n{mangle_post}COMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 8080 -j DNAT --to-destination 10.88.0.2:80\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A FORWARD -i docker0 -j ACCEPT\n-A FORWARD -d 10.88.0.2/32 -o docker0 -p tcp --dport 80 -j ACCEPT\nCOMMIT\n"
+    ))
+}
+
+fn published() -> Packet {
+    Packet { routes: vec![("10.88.0.0/24".parse().unwrap(), "docker0".into())], ..pkt(8080) }
+}
+
+/// The same connection's later packet: inbound (the ACK) or the container's reply.
+fn later_packet(reply: bool) -> Packet {
+    let (original, container) = (("10.0.1.10".parse().unwrap(), 8080), ("10.88.0.2".parse().unwrap(), 80));
+    let ((local, local_port), rewrite) = if reply { (container, original) } else { (original, container) };
+    Packet {
+        local,
+        local_port,
+        reply,
+        rewrite: Some(rewrite),
+        orig_dst: Some(original),
+        ct_state: ct::ESTABLISHED | ct::DNAT,
+        tcp_flags: if reply { 18 } else { 16 },
+        ..published()
+    }
+}
+
+#[test]
+fn raw_sees_the_original_destination_for_every_packet_of_a_published_port() {
+    // Docker 28's guard: nothing reaches the container's address except through its bridge.
+    // The raw hook runs before conntrack's NAT, for the first SYN and for every later packet.
+    let n = docker("-A PREROUTING -d 10.88.0.2/32 ! -i docker0 -j DROP\n", "");
+    let first = evaluate(&n, &published(), &one("198.51.100.7"));
+    assert_eq!(first.len(), 1, "{first:#?}");
+    assert_eq!(first[0].verdict, Verdict::Accept);
+    assert_eq!(first[0].nat.as_ref().map(|(a, p, _)| (a.to_string(), *p)), Some(("10.88.0.2".into(), 80)));
+    assert_eq!(verdict(&n, &later_packet(false), "198.51.100.7"), Verdict::Accept);
+    assert_eq!(verdict(&n, &later_packet(true), "198.51.100.7"), Verdict::Accept);
+    // A client on the bridge's side may reach the container directly; one arriving elsewhere
+    // for the container's own address is dropped.
+    let direct = Packet { local: "10.88.0.2".parse().unwrap(), local_port: 80, ..published() };
+    assert!(matches!(verdict(&n, &direct, "198.51.100.7"), Verdict::Drop(r) if r.table == "raw"));
+    // A raw rule on the original destination drops every packet, the later ones too.
+    let n = docker("-A PREROUTING -d 10.0.1.10/32 -p tcp --dport 8080 -j DROP\n", "");
+    assert!(matches!(verdict(&n, &published(), "198.51.100.7"), Verdict::Drop(r) if r.table == "raw"));
+    assert!(matches!(verdict(&n, &later_packet(false), "198.51.100.7"), Verdict::Drop(r) if r.table == "raw"));
+}
+
+#[test]
+fn a_replys_source_is_the_containers_until_srcnat() {
+    // mangle POSTROUTING (-150) runs before srcnat (+100): the reply still comes from 10.88.0.2.
+    let n = docker("", "-A POSTROUTING -s 10.0.1.10/32 -p tcp --sport 8080 -j DROP\n");
+    assert_eq!(verdict(&n, &later_packet(true), "198.51.100.7"), Verdict::Accept);
+    let n = docker("", "-A POSTROUTING -s 10.88.0.2/32 -p tcp --sport 80 -j DROP\n");
+    assert!(matches!(verdict(&n, &later_packet(true), "198.51.100.7"), Verdict::Drop(r) if r.table == "mangle"));
+    // A chain after srcnat sees the original source back.
+    let mut n = docker("", "-A POSTROUTING -s 10.0.1.10/32 -p tcp --sport 8080 -j DROP\n");
+    n.tables[1].chains.iter_mut().for_each(|c| {
+        if let Some(b) = c.base.as_mut() {
+            b.priority = 200;
+        }
+    });
+    assert!(matches!(verdict(&n, &later_packet(true), "198.51.100.7"), Verdict::Drop(r) if r.table == "mangle"));
+}
+
+#[test]
+fn before_conntrack_every_packet_reads_invalid() {
+    // The raw table runs before conntrack attaches the connection: `--ctstate INVALID` there
+    // matches the first SYN and the later packets alike (seen on the kernel).
+    let n = docker("-A PREROUTING -m conntrack --ctstate INVALID -p tcp -j DROP\n", "");
+    assert!(matches!(verdict(&n, &published(), "198.51.100.7"), Verdict::Drop(r) if r.table == "raw"));
+    assert!(matches!(verdict(&n, &later_packet(false), "198.51.100.7"), Verdict::Drop(_)));
+    let n = docker("-A PREROUTING -m conntrack --ctstate NEW -p tcp -j DROP\n", "");
+    assert_eq!(verdict(&n, &published(), "198.51.100.7"), Verdict::Accept);
+}
+
+#[test]
+fn a_fork_in_a_called_chain_follows_its_return() {
+    // fw4's SYN-flood guard: a limited RETURN, else DROP, in a chain INPUT jumps to. The side that
+    // returns goes on in INPUT and is settled against the side that dropped.
+    let rules = "-A INPUT -p tcp -j web\n-A INPUT -p tcp --dport 80 -j ACCEPT\n-A web -m limit --limit 25/sec --limit-burst 50 -j RETURN\n-A web -j DROP\n";
+    let n = nf(&table(rules, "DROP"));
+    let out = evaluate(&n, &pkt(80), &internet());
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert_eq!(out[0].verdict, Verdict::Accept);
+    assert!(
+        out[0].load_notes[0].contains("under that load it is dropped by")
+            && out[0].load_notes[0].contains("chain web rule 2"),
+        "{out:#?}"
+    );
+    // An unmodelled match there is unknown, not lost.
+    let n = nf(&table(&rules.replace("-m limit --limit 25/sec --limit-burst 50", "-m time --timestart 09:00"), "DROP"));
+    let out = evaluate(&n, &pkt(80), &internet());
+    assert!(matches!(&out[..], [o] if matches!(o.verdict, Verdict::Unknown(..))), "{out:#?}");
+}
+
+#[test]
+fn a_rejects_icmp_code_by_its_kind() {
+    assert_eq!(reject_code("icmp-host-prohibited", false), Some(10));
+    assert_eq!(reject_code("icmp-port-unreachable", false), Some(3));
+    assert_eq!(reject_code("icmpx port-unreachable", true), Some(4));
+    assert_eq!(reject_code("icmp6-adm-prohibited", true), Some(1));
+    assert_eq!(reject_code("icmpv6 admin-prohibited", true), Some(1));
+    assert_eq!(reject_code("icmp-admin-prohibited", false), Some(13));
+    assert_eq!(reject_code("something-else", false), None);
+}
+
+#[test]
+fn a_masqueraded_client_reads_as_the_bridge_until_dstnat() {
+    // The first SYN is masqueraded toward the container: POSTROUTING chains after srcnat see the
+    // bridge's address as its source; the container's reply is addressed to it until dstnat.
+    let mut n = docker("-A PREROUTING -i docker0 -d 10.88.0.1/32 -p tcp --sport 80 -j DROP\n", "");
+    let nat = n.tables.iter_mut().find(|t| t.name == "nat").unwrap();
+    let post = nat.chains.iter_mut().find(|c| c.name == "POSTROUTING").unwrap();
+    post.rules = nf("*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o docker0 -j MASQUERADE\nCOMMIT\n").tables[0]
+        .chains[0]
+        .rules
+        .clone();
+    let first = Packet { local_addrs: vec!["10.0.1.10".parse().unwrap(), "10.88.0.1".parse().unwrap()], ..published() };
+    let out = evaluate(&n, &first, &one("198.51.100.7"));
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert_eq!(out[0].snat, Some(Some("10.88.0.1".parse().unwrap())));
+    let reply = Packet { client_nat: out[0].snat, local_addrs: first.local_addrs.clone(), ..later_packet(true) };
+    assert!(matches!(verdict(&n, &reply, "198.51.100.7"), Verdict::Drop(r) if r.table == "raw"));
+    // Without the masquerade the same reply is addressed to the client and passes.
+    assert_eq!(verdict(&n, &Packet { client_nat: None, ..reply }, "198.51.100.7"), Verdict::Accept);
 }
