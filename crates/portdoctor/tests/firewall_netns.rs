@@ -273,15 +273,22 @@ fn without_to_every_plausible_arrival_is_judged() {
     }
 }
 
-/// Puts /etc/ufw back as it was, also when the test fails: ufw keeps its rules there, shared by
-/// every namespace.
+/// Puts /etc/ufw and /etc/default/ufw (its default policies) back as they were, also when the
+/// test fails: ufw keeps its configuration there, shared by every namespace.
 struct UfwConfigGuard(std::path::PathBuf);
 
 impl UfwConfigGuard {
     fn save() -> UfwConfigGuard {
         let backup = std::env::temp_dir().join(format!("portdoctor-ufw-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&backup);
-        let ok = std::process::Command::new("cp").args(["-a", "/etc/ufw"]).arg(&backup).status().unwrap().success();
+        std::fs::create_dir_all(&backup).unwrap();
+        let ok = std::process::Command::new("cp")
+            .args(["-a", "/etc/ufw"])
+            .arg(backup.join("etc"))
+            .status()
+            .unwrap()
+            .success()
+            && std::fs::copy("/etc/default/ufw", backup.join("default")).is_ok();
         assert!(ok, "could not back up /etc/ufw (apt-get install ufw; scripts/test does)");
         UfwConfigGuard(backup)
     }
@@ -290,7 +297,8 @@ impl UfwConfigGuard {
 impl Drop for UfwConfigGuard {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all("/etc/ufw");
-        let _ = std::process::Command::new("cp").args(["-a"]).arg(&self.0).arg("/etc/ufw").status();
+        let _ = std::process::Command::new("cp").args(["-a"]).arg(self.0.join("etc")).arg("/etc/ufw").status();
+        let _ = std::fs::copy(self.0.join("default"), "/etc/default/ufw");
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
@@ -301,7 +309,13 @@ fn real_ufw_in_the_instance() {
     let mut tb = Testbed::new().unwrap();
     tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
     tb.listen(&Listen::tcp("0.0.0.0", 9090)).unwrap();
-    for argv in [&["ufw", "--force", "reset"][..], &["ufw", "--force", "enable"], &["ufw", "allow", "8080/tcp"]] {
+    // The default incoming policy is set, not assumed: it lives in /etc/default/ufw.
+    for argv in [
+        &["ufw", "--force", "reset"][..],
+        &["ufw", "default", "deny", "incoming"],
+        &["ufw", "--force", "enable"],
+        &["ufw", "allow", "8080/tcp"],
+    ] {
         let out = tb.exec(&tb.instance, argv).unwrap();
         assert!(out.status.success(), "{argv:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
