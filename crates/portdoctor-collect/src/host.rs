@@ -27,11 +27,15 @@ fn from_io_error(command: &str, e: &io::Error) -> RawSource {
     RawSource { command: command.into(), outcome, exit: None, stderr: e.to_string(), content: vec![] }
 }
 
-/// Runs one allow-listed command (fixed argv, no shell) and records how it went.
+/// Runs one allow-listed command (fixed argv, no shell) and records how it went; one that does
+/// not finish within the tool timeout is stopped and recorded as timed out.
 fn run(argv: &[&str]) -> RawSource {
     let command = argv.join(" ");
-    match Command::new(argv[0]).args(&argv[1..]).output() {
-        Err(e) => from_io_error(&command, &e),
+    let failed = |outcome, stderr| RawSource { command: command.clone(), outcome, exit: None, stderr, content: vec![] };
+    match crate::child::output(Command::new(argv[0]).args(&argv[1..]), crate::child::tool_timeout()) {
+        Err(crate::child::RunError::Spawn(e)) => from_io_error(&command, &e),
+        Err(crate::child::RunError::TimedOut(t)) => failed(Outcome::TimedOut, crate::child::timed_out(&command, t)),
+        Err(e @ crate::child::RunError::TooLarge) => failed(Outcome::Failed, e.into_io(&command).to_string()),
         Ok(out) => {
             let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
             let outcome = if out.status.success() {
@@ -64,9 +68,10 @@ fn iptables_save(v6: bool, nft: bool) -> Option<RawSource> {
     (plain_is_nft == nft).then(|| run(&[&format!("{tool}-save")]))
 }
 
+/// A file of the live host (procfs reports size 0, so the bound is on what is read).
 fn read(path: &str) -> RawSource {
     let command = format!("cat {path}");
-    match fs::read(path) {
+    match fs::File::open(path).and_then(|f| crate::safe_fs::read_bounded(f, crate::safe_fs::MAX_FILE_BYTES)) {
         Ok(content) => ok(&command, content),
         Err(e) => from_io_error(&command, &e),
     }

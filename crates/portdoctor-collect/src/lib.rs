@@ -7,10 +7,12 @@
 
 pub mod aws_snapshot;
 pub mod capture;
+pub mod child;
 pub mod host;
 pub mod probe;
 pub mod procs;
 pub mod remote;
+pub mod safe_fs;
 pub mod snapshot;
 pub mod sockdiag;
 pub mod ssh;

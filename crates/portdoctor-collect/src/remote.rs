@@ -75,10 +75,12 @@ fn save_command(tool: &str, nft: bool) -> String {
 /// The script: a framing function, every source, a pause, then the counters again. A command's
 /// stderr is kept only when it fails (then it is the reason), so warnings never pollute output.
 pub fn script() -> String {
-    let mut s = String::from(
-        "export LC_ALL=C PATH=\"$PATH:/usr/sbin:/sbin\"\n\
-         pd() { n=$1; out=$(sh -c \"$2\" 2>/dev/null); rc=$?; if [ $rc -ne 0 ]; then out=$(sh -c \"$2\" 2>&1 >/dev/null); fi; printf '@@pd %s %s %s\\n' \"$n\" \"$rc\" \"$(printf %s \"$out\" | wc -c)\"; printf '%s\\n' \"$out\"; }\n",
-    );
+    // Each command under coreutils' `timeout` where the host has it (exit 124: stopped), so one
+    // stuck tool there costs one tool timeout, like here.
+    let mut s = format!("PD_T={}\n", crate::child::secs(crate::child::tool_timeout()));
+    s += "export LC_ALL=C PATH=\"$PATH:/usr/sbin:/sbin\"\n\
+         T=; if command -v timeout >/dev/null 2>&1; then T=\"timeout -k 2 $PD_T\"; fi\n\
+         pd() { n=$1; out=$($T sh -c \"$2\" 2>/dev/null); rc=$?; if [ $rc -eq 124 ] && [ -n \"$T\" ]; then out=\"did not finish within $PD_T s (stopped)\"; elif [ $rc -ne 0 ]; then out=$($T sh -c \"$2\" 2>&1 >/dev/null); fi; printf '@@pd %s %s %s\\n' \"$n\" \"$rc\" \"$(printf %s \"$out\" | wc -c)\"; printf '%s\\n' \"$out\"; }\n";
     for (name, cmd) in sources() {
         s += &format!("pd {name} '{}'\n", cmd.replace('\'', r"'\''"));
     }
@@ -134,6 +136,10 @@ pub fn read_frames(out: &[u8]) -> RawHost {
         let text = String::from_utf8_lossy(&body).into_owned();
         let src = match rc {
             0 => RawSource { command, outcome: Outcome::Ok, exit: Some(0), stderr: String::new(), content: body },
+            124 if text.starts_with("did not finish within") => {
+                let stderr = format!("`{command}` {}", text.trim());
+                RawSource { command, outcome: Outcome::TimedOut, exit: Some(rc), stderr, content: vec![] }
+            }
             // Not installed, or (for `cat`) no such file: both mean "this host does not have it".
             _ if rc == 127 || text.contains("No such file or directory") => {
                 RawSource { command, outcome: Outcome::ToolMissing, exit: Some(rc), stderr: text, content: vec![] }
@@ -260,7 +266,9 @@ pub fn host_over_ssh(ssh: &crate::ssh::Ssh) -> Result<(RawHost, Vec<String>), po
         None => vec!["sh", "-c", script.as_str()],
     };
     let sudo = privileged(ssh, &words);
-    let mut out = ssh.run(&sudo).map_err(fail)?;
+    // The remote commands each have the tool timeout; the whole read gets a few of them.
+    let budget = crate::child::tool_timeout() * 4 + std::time::Duration::from_secs(30);
+    let mut out = ssh.run_within(&sudo, budget).map_err(fail)?;
     let mut as_root = out.status.success();
     if !as_root && sudo.first() == Some(&"sudo") && sudo_refused(&String::from_utf8_lossy(&out.stderr)) {
         notes.push(format!(
@@ -268,7 +276,7 @@ pub fn host_over_ssh(ssh: &crate::ssh::Ssh) -> Result<(RawHost, Vec<String>), po
             ssh.target().display(),
             String::from_utf8_lossy(&out.stderr).trim()
         ));
-        out = ssh.run(&words).map_err(fail)?;
+        out = ssh.run_within(&words, budget).map_err(fail)?;
         as_root = false;
     }
     let raw = match &installed {

@@ -1,5 +1,6 @@
 //! Host snapshot folders: one plain file per source plus `manifest.json` (docs/host-snapshot.md).
 
+use crate::safe_fs::read_file;
 use portdoctor_parse::host::{Outcome, RawHost, RawSource, files, parse_manifest, write_manifest};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -15,17 +16,14 @@ fn err(path: &Path, message: impl Into<String>) -> SnapshotError {
     SnapshotError { path: path.to_path_buf(), message: message.into() }
 }
 
-/// Writes every source that was obtained as its own file, and the manifest of all of them.
+/// Writes every source that was obtained as its own file, and the manifest of all of them
+/// (without following anything planted in the folder: `safe_fs::write_files`).
 pub fn write_host(dir: &Path, raw: &RawHost, created: Option<String>) -> Result<(), SnapshotError> {
-    fs::create_dir_all(dir).map_err(|e| err(dir, format!("cannot create: {e}")))?;
-    for (name, src) in &raw.sources {
-        if src.outcome == Outcome::Ok {
-            let path = dir.join(name);
-            fs::write(&path, &src.content).map_err(|e| err(&path, format!("cannot write: {e}")))?;
-        }
-    }
-    let path = dir.join(files::MANIFEST);
-    fs::write(&path, write_manifest(raw, created)).map_err(|e| err(&path, format!("cannot write: {e}")))
+    let manifest = write_manifest(raw, created);
+    let obtained = raw.sources.iter().filter(|(_, s)| s.outcome == Outcome::Ok);
+    let all =
+        obtained.map(|(name, s)| (name.as_str(), s.content.as_slice())).chain([(files::MANIFEST, manifest.as_bytes())]);
+    crate::safe_fs::write_files(dir, all)
 }
 
 const KNOWN: &[&str] = &[
@@ -74,8 +72,12 @@ pub fn read_host(dir: &Path) -> Result<(RawHost, Vec<String>), SnapshotError> {
     let mut notes = Vec::new();
     let manifest_path = dir.join(files::MANIFEST);
     let mut raw = RawHost::default();
-    if manifest_path.exists() {
-        let text = fs::read_to_string(&manifest_path).map_err(|e| err(&manifest_path, format!("cannot read: {e}")))?;
+    // Every read stays inside the folder and within the size bound; a file that is there but
+    // cannot be read is an error, never taken as absent.
+    let read = |name: &str| read_file(dir, Path::new(name));
+    if let Some(bytes) = read(files::MANIFEST)? {
+        let text = String::from_utf8(bytes)
+            .map_err(|e| err(&manifest_path, format!("byte {}: not UTF-8 text", e.utf8_error().valid_up_to())))?;
         let sources =
             parse_manifest(&text).map_err(|e| err(&dir.join(&e.file), format!("{}: {}", e.field, e.message)))?;
         for (name, mut src) in sources {
@@ -83,9 +85,8 @@ pub fn read_host(dir: &Path) -> Result<(RawHost, Vec<String>), SnapshotError> {
                 return Err(err(&manifest_path, format!("sources.{name}: not a plain file name")));
             }
             if src.outcome == Outcome::Ok {
-                let path = dir.join(&name);
-                src.content = fs::read(&path)
-                    .map_err(|e| err(&path, format!("listed in manifest.json but cannot be read: {e}")))?;
+                src.content =
+                    read(&name)?.ok_or_else(|| err(&dir.join(&name), "listed in manifest.json but missing"))?;
             }
             raw.sources.insert(name, src);
         }
@@ -100,8 +101,7 @@ pub fn read_host(dir: &Path) -> Result<(RawHost, Vec<String>), SnapshotError> {
             .filter(|n| n.starts_with("netns-"))
             .collect();
         for name in KNOWN.iter().copied().chain(per_netns.iter().map(String::as_str)) {
-            let path = dir.join(name);
-            if let Ok(content) = fs::read(&path) {
+            if let Some(content) = read(name)? {
                 raw.sources.insert(
                     name.to_string(),
                     RawSource {

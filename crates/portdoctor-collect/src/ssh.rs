@@ -122,8 +122,9 @@ impl Ssh {
             )
         })?;
         let ssh = Ssh { target, opts, dir, root: Default::default(), portdoctor: Default::default() };
-        let out = ssh.command(&["true"]).output().map_err(|e| {
-            Missing::new("the host over SSH", format!("cannot run ssh: {e}"), "install the OpenSSH client (ssh)")
+        let out = ssh.run(&["true"]).map_err(|e| match e.kind() {
+            std::io::ErrorKind::TimedOut => ssh_missing(&ssh.target, &e.to_string()),
+            _ => Missing::new("the host over SSH", format!("cannot run ssh: {e}"), "install the OpenSSH client (ssh)"),
         })?;
         if !out.status.success() {
             return Err(ssh_missing(&ssh.target, &String::from_utf8_lossy(&out.stderr)));
@@ -170,8 +171,15 @@ impl Ssh {
         c
     }
 
+    /// Runs one remote command to completion, or stops ssh after the tool timeout (a stalled
+    /// connection, a remote command that never returns): then a `TimedOut` error naming it.
     pub fn run(&self, remote: &[&str]) -> std::io::Result<Output> {
-        self.command(remote).output()
+        self.run_within(remote, crate::child::tool_timeout())
+    }
+
+    pub fn run_within(&self, remote: &[&str], timeout: std::time::Duration) -> std::io::Result<Output> {
+        crate::child::output(&mut self.command(remote), timeout)
+            .map_err(|e| e.into_io(&format!("ssh {} {}", self.target.display(), remote.join(" "))))
     }
 
     pub fn spawn(&self, remote: &[&str]) -> std::io::Result<Child> {
@@ -185,13 +193,14 @@ impl Ssh {
 
 impl Drop for Ssh {
     fn drop(&mut self) {
-        let _ = Command::new("ssh")
-            .arg("-o")
-            .arg(format!("ControlPath={}", self.control_path().display()))
-            .args(["-O", "exit", "--", &self.target.host])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        let mut exit = Command::new("ssh");
+        exit.arg("-o").arg(format!("ControlPath={}", self.control_path().display())).args([
+            "-O",
+            "exit",
+            "--",
+            &self.target.host,
+        ]);
+        let _ = crate::child::output(&mut exit, std::time::Duration::from_secs(5));
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -79,6 +79,8 @@ pub enum Outcome {
     PermissionDenied,
     /// Ran, but failed (see exit and stderr).
     Failed,
+    /// Did not finish in time and was stopped (stderr says after how long).
+    TimedOut,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -258,6 +260,17 @@ fn source<'a>(raw: &'a RawHost, name: &str) -> Result<&'a [u8], Missing> {
                 src.exit.map(|c| format!(" with exit status {c}")).unwrap_or_default()
             ),
             "run the command by hand to see why",
+        )),
+        Outcome::TimedOut => Err(Missing::new(
+            what,
+            match src.stderr.trim() {
+                "" => format!("`{}` did not finish in time (stopped)", src.command),
+                why => why.to_string(),
+            },
+            format!(
+                "run `{}` by hand to see why it hangs (a stuck lock or kernel module?), or allow it longer with PORTDOCTOR_TOOL_TIMEOUT=SECONDS",
+                src.command
+            ),
         )),
     }
 }
@@ -578,8 +591,14 @@ fn parse_netfilter(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<N
             }
         }
     }
-    if let Knowledge::Known(sets) = parse_source(raw, files::IPSET, ipset::parse_ipset_save)? {
-        nf.sets.extend(sets);
+    match parse_source(raw, files::IPSET, ipset::parse_ipset_save)? {
+        Knowledge::Known(sets) => nf.sets.extend(sets),
+        // A listing that hung says nothing about which sets exist: every verdict that an ipset
+        // could change is unknown, naming the tool.
+        Knowledge::Unavailable(m) if raw.sources.get(files::IPSET).is_some_and(|s| s.outcome == Outcome::TimedOut) => {
+            nf.unmodeled.push(format!("ipsets: {}", m.describe()))
+        }
+        Knowledge::Unavailable(_) => {}
     }
     if !read_any {
         return Ok(Knowledge::Unavailable(missing.into_iter().next().unwrap_or_else(|| {
