@@ -126,28 +126,37 @@ fn udp(sock: &Socket, target: SocketAddr, timeout: Duration, v6: bool) -> ProbeO
     }
 }
 
-/// Runs every attempt at once (one thread each), so the whole probe takes one timeout.
+/// The most attempts per port a plan may ask for (the CLI refuses more).
+pub const MAX_ATTEMPTS: usize = 100;
+/// The most attempts in flight at once: one thread each.
+const MAX_PARALLEL: usize = 256;
+
+/// Runs the attempts at once (one thread each, at most `MAX_PARALLEL` at a time), so the whole
+/// probe takes one timeout. A thread that cannot be started is an attempt that failed, not a
+/// crash.
 pub fn probe(plan: &ProbePlan, vantage: &str) -> ProbeReport {
-    let handles: Vec<_> = plan
-        .ports
-        .iter()
-        .flat_map(|p| std::iter::repeat_n(*p, plan.attempts.max(1)))
-        .map(|port| {
-            let (target, proto, timeout) = (SocketAddr::new(plan.target, port), plan.proto, plan.timeout);
-            std::thread::spawn(move || attempt(target, proto, timeout))
-        })
-        .collect();
-    let attempts = handles
-        .into_iter()
-        .map(|h| {
-            h.join().unwrap_or_else(|_| ProbeAttempt {
-                port: 0,
-                source_port: None,
-                outcome: ProbeOutcome::Error { message: "probe thread failed".into() },
-                millis: 0,
+    let per_port = plan.attempts.clamp(1, MAX_ATTEMPTS);
+    let jobs: Vec<u16> = plan.ports.iter().flat_map(|p| std::iter::repeat_n(*p, per_port)).collect();
+    let failed = |port: u16, message: String| ProbeAttempt {
+        port,
+        source_port: None,
+        outcome: ProbeOutcome::Error { message },
+        millis: 0,
+    };
+    let mut attempts = Vec::with_capacity(jobs.len());
+    for wave in jobs.chunks(MAX_PARALLEL) {
+        let handles: Vec<_> = wave
+            .iter()
+            .map(|&port| {
+                let (target, proto, timeout) = (SocketAddr::new(plan.target, port), plan.proto, plan.timeout);
+                (port, std::thread::Builder::new().spawn(move || attempt(target, proto, timeout)))
             })
-        })
-        .collect();
+            .collect();
+        attempts.extend(handles.into_iter().map(|(port, h)| match h {
+            Ok(h) => h.join().unwrap_or_else(|_| failed(port, "probe thread failed".into())),
+            Err(e) => failed(port, format!("cannot start a probe thread: {e}")),
+        }));
+    }
     ProbeReport { vantage: vantage.to_string(), target: plan.target, proto: plan.proto, attempts }
 }
 

@@ -190,8 +190,8 @@ pub struct WireArgs {
 pub struct ProbeArgs {
     #[command(flatten)]
     pub wire: WireArgs,
-    /// Attempts per port, all at once.
-    #[arg(long, default_value_t = 3)]
+    /// Attempts per port, all at once (1-100).
+    #[arg(long, default_value_t = 3, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100))]
     pub attempts: usize,
     /// JSON instead of text.
     #[arg(long)]

@@ -50,12 +50,27 @@ impl Progress {
     }
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, Fail> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| Fail(format!("{}: line {} column {}: {e}", path.display(), e.line(), e.column()))),
-        Err(_) => Ok(None),
+/// A case folder's optional JSON file: absent is `None`; present but unreadable, not a file, a
+/// link out of the folder or malformed is an input error naming it (never taken as absent).
+fn read_json<T: serde::de::DeserializeOwned>(case: &Path, name: &str) -> Result<Option<T>, Fail> {
+    let path = case.join(name);
+    let Some(bytes) = portdoctor_collect::safe_fs::read_file(case, Path::new(name))? else { return Ok(None) };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| Fail(format!("{}: line {} column {}: {e}", path.display(), e.line(), e.column())))
+}
+
+/// Whether the case folder holds the sub-folder `name` (`aws`, `host`): absent is `false`; a
+/// file, or a link out of the case folder, in its place is an input error.
+fn case_folder(case: &Path, name: &str) -> Result<bool, Fail> {
+    use portdoctor_collect::safe_fs::{Kind, resolve};
+    match resolve(case, Path::new(name))? {
+        None => Ok(false),
+        Some((_, Kind::Folder)) => Ok(true),
+        Some((_, Kind::File)) => Err(Fail(format!(
+            "{}: a file, where a case folder holds a folder ({name}/, see docs/diagnose.md)",
+            case.join(name).display()
+        ))),
     }
 }
 
@@ -200,14 +215,14 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Fail> {
     let (cloud, host_diag, probes, capture) = match &args.snapshot {
         Some(case) => {
             let aws = case.join("aws");
-            let cloud = match (&cloud_target, aws.is_dir()) {
+            let cloud = match (&cloud_target, case_folder(case, "aws")?) {
                 (Some(t), true) => {
                     Some(cloud_layer(t.clone(), port, args.wire.proto, args.from, &args.aws, Some(&aws))?)
                 }
                 _ => None,
             };
             let host_dir = case.join("host");
-            let host_diag = if host_dir.is_dir() {
+            let host_diag = if case_folder(case, "host")? {
                 let (raw, mut n) = portdoctor_collect::snapshot::read_host(&host_dir)?;
                 notes.append(&mut n);
                 Some(
@@ -217,8 +232,8 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Fail> {
             } else {
                 None
             };
-            let probes: Vec<ProbeReport> = read_json(&case.join("probes.json"))?.unwrap_or_default();
-            let capture: Option<CaptureReport> = read_json(&case.join("capture.json"))?;
+            let probes: Vec<ProbeReport> = read_json(case, "probes.json")?.unwrap_or_default();
+            let capture: Option<CaptureReport> = read_json(case, "capture.json")?;
             if cloud.is_none() && host_diag.is_none() && probes.is_empty() {
                 return Err(Fail(format!(
                     "{}: a case folder holds aws/ and/or host/ (and optionally probes.json, capture.json)",

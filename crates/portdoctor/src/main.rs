@@ -69,11 +69,16 @@ fn run(cli: Cli) -> Result<u8, Fail> {
         Command::Probe(args) => probe(args),
         Command::Capture(args) => capture(args),
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "portdoctor", &mut std::io::stdout());
+            // Generated into memory: clap_complete panics on a write error.
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "portdoctor", &mut text);
+            write_stdout(&text)?;
             Ok(0)
         }
         Command::Manpage => {
-            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            let mut text = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut text)?;
+            write_stdout(&text)?;
             Ok(0)
         }
         Command::Snapshot { what: SnapshotCommand::Host { out } } => snapshot_host(&out),
@@ -206,14 +211,16 @@ fn probe(args: cli::ProbeArgs) -> Result<u8, Fail> {
         timeout: args.wire.timeout(),
     };
     let r = portdoctor_collect::probe::probe(&plan, "here");
+    let mut text = String::new();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
+        text = serde_json::to_string_pretty(&r)? + "\n";
     } else {
         for a in &r.attempts {
             let from = a.source_port.map(|p| format!(" from port {p}")).unwrap_or_default();
-            println!("{}/{} {}{from}: {} ({} ms)", r.proto, a.port, r.target, a.outcome.word(), a.millis);
+            text += &format!("{}/{} {}{from}: {} ({} ms)\n", r.proto, a.port, r.target, a.outcome.word(), a.millis);
         }
     }
+    write_stdout(text.as_bytes())?;
     Ok(match r.verdict(port) {
         Some(ProbeOutcome::Open) => 0,
         Some(ProbeOutcome::Error { .. }) | None => 2,
@@ -235,8 +242,7 @@ fn capture(args: cli::CaptureArgs) -> Result<u8, Fail> {
         }
     };
     if args.pcap {
-        let mut out = stdout.lock();
-        out.write_all(&pcap_header()).and_then(|()| out.flush())?;
+        write_stdout(&pcap_header())?;
     }
     let hooks = Hooks { ready: &ready, stop: &|| false, each: &mut each };
     let r = portdoctor_collect::capture::capture(
@@ -249,18 +255,20 @@ fn capture(args: cli::CaptureArgs) -> Result<u8, Fail> {
     if args.pcap {
         return Ok(0);
     }
+    let mut text = String::new();
     if args.json {
-        println!("{}", serde_json::to_string(&r)?);
+        text = serde_json::to_string(&r)? + "\n";
     } else {
         for p in &r.packets {
             let what = match p.answer {
                 None => format!("SYN from {}:{} arrived", p.remote, p.remote_port),
                 Some(a) => format!("{a:?} left for {}:{}", p.remote, p.remote_port),
             };
-            println!("+{:.3}s {what}", p.at);
+            text += &format!("+{:.3}s {what}\n", p.at);
         }
-        println!("{} SYN(s) to port {} in {:.1}s on {}", r.syns().count(), r.port, r.seconds, r.iface);
+        text += &format!("{} SYN(s) to port {} in {:.1}s on {}\n", r.syns().count(), r.port, r.seconds, r.iface);
     }
+    write_stdout(text.as_bytes())?;
     Ok(0)
 }
 
@@ -286,11 +294,7 @@ fn snapshot_aws(out: &Path, region: Option<String>, profile: Option<String>) -> 
     docs.push(("portdoctor-snapshot.json".into(), stamp.to_string()));
     // Refuse to write what portdoctor itself could not read back.
     parse_live(&docs)?;
-    std::fs::create_dir_all(out).map_err(|e| Fail(format!("{}: cannot create: {e}", out.display())))?;
-    for (name, text) in &docs {
-        let path = out.join(name);
-        std::fs::write(&path, text).map_err(|e| Fail(format!("{}: cannot write: {e}", path.display())))?;
-    }
+    portdoctor_collect::safe_fs::write_files(out, docs.iter().map(|(n, t)| (n.as_str(), t.as_bytes())))?;
     eprintln!(
         "wrote an AWS snapshot of {} documents (region {}) to {}",
         docs.len(),
@@ -304,7 +308,8 @@ fn snapshot_host(out: &Path) -> Result<u8, Fail> {
     let raw = portdoctor_collect::host::collect_host();
     if out == Path::new("-") {
         // One JSON document on stdout, for `diagnose --ssh` to read a host in one command.
-        println!("{}", portdoctor_parse::host::write_bundle(&raw, Some(time::now_rfc3339())));
+        let bundle = portdoctor_parse::host::write_bundle(&raw, Some(time::now_rfc3339())) + "\n";
+        write_stdout(bundle.as_bytes())?;
         return Ok(0);
     }
     portdoctor_collect::snapshot::write_host(out, &raw, Some(time::now_rfc3339()))?;
@@ -354,15 +359,25 @@ pub(crate) fn emit(d: &Diagnosis, format: Format, r: &ReportArgs) -> Result<(), 
         None => {
             let stdout = std::io::stdout();
             let mut lock = stdout.lock();
-            // A closed pipe (`| head`) is not an error worth a message; a full disk or a
-            // failing device is: the report did not reach its reader.
-            match render(&mut lock, d, format, opts).and_then(|()| lock.flush()) {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    return Err(Fail(format!("stdout: cannot write the report: {e}")));
-                }
-                _ => {}
-            }
+            stdout_written(render(&mut lock, d, format, opts).and_then(|()| lock.flush()))?;
         }
     }
     Ok(())
+}
+
+/// Everything printed on stdout goes through here: a closed pipe (`| head`) ends the output
+/// quietly; any other failure (a full disk, /dev/full) is an error on one line, not a panic.
+pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), Fail> {
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    stdout_written(lock.write_all(bytes).and_then(|()| lock.flush()))
+}
+
+fn stdout_written(r: std::io::Result<()>) -> Result<(), Fail> {
+    match r {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Fail(format!("stdout: cannot write: {e}")))
+        }
+        _ => Ok(()),
+    }
 }
