@@ -301,18 +301,20 @@ fn parse_selinux(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<Opt
             Knowledge::Unavailable(m) => return Ok(Knowledge::Unavailable(m)),
         },
     };
-    let (at_boot, policy) = source(raw, files::SELINUX_CONFIG)
-        .ok()
-        .map(|b| selinux::parse_config(&String::from_utf8_lossy(b)))
-        .unwrap_or_default();
+    let (at_boot, policy) = match source(raw, files::SELINUX_CONFIG) {
+        Ok(b) => selinux::parse_config(text(files::SELINUX_CONFIG, b)?),
+        Err(_) => Default::default(),
+    };
     let ports = parse_source(raw, files::SEMANAGE_PORTS, |f, t| Ok(selinux::parse_semanage_ports(f, t, notes)))?;
     let denials = parse_source(raw, files::AUDIT_AVC, |f, t| Ok(selinux::parse_avc(f, t, notes)))?;
     Ok(Knowledge::Known(Some(Selinux { mode, at_boot, policy, ports, denials })))
 }
 
 pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
-    let hostname =
-        source(raw, files::HOSTNAME).ok().and_then(|b| std::str::from_utf8(b).ok()).map(|s| s.trim().to_string());
+    let hostname = match source(raw, files::HOSTNAME) {
+        Ok(b) => Some(text(files::HOSTNAME, b)?.trim().to_string()),
+        Err(_) => None,
+    };
     let sockets = parse_source(raw, files::SOCKETS, sockets::parse_sockets)?;
     let interfaces = parse_source(raw, files::IP_ADDR, iproute::parse_addr)?;
     let routes4 = parse_source(raw, files::IP_ROUTE, |f, t| iproute::parse_routes(f, t, Family::V4))?;
@@ -366,7 +368,7 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
     let selinux = parse_selinux(raw, &mut notes)?;
     let services = match raw.sources.get(files::SYSTEMD_SHOW) {
         Some(s) if s.outcome == Outcome::ToolMissing => Knowledge::Known(None),
-        _ => match parse_source(raw, files::SYSTEMD_SHOW, |_, t| Ok(systemd::parse_show(t)))? {
+        _ => match parse_source(raw, files::SYSTEMD_SHOW, systemd::parse_show)? {
             Knowledge::Known(units) => Knowledge::Known(Some(Services {
                 units,
                 journal: parse_source(raw, files::JOURNAL, |_, t| Ok(systemd::parse_journal(t)))?,
@@ -376,8 +378,8 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
     };
     // An absent hosts file is an empty one (hosts_access(5)).
     let hosts_rules = |name: &str, notes: &mut Vec<String>| match source(raw, name) {
-        Ok(b) => wrappers::parse_hosts_access(name, &String::from_utf8_lossy(b), notes),
-        Err(_) => Vec::new(),
+        Ok(b) => Ok(wrappers::parse_hosts_access(name, text(name, b)?, notes)),
+        Err(_) => Ok::<_, ParseError>(Vec::new()),
     };
     let tcp_wrappers = match raw.sources.get(files::LIBWRAP_PIDS) {
         None => Knowledge::Unavailable(Missing::new(
@@ -386,8 +388,8 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
             "take a new snapshot with this portdoctor",
         )),
         Some(_) => Knowledge::Known(TcpWrappers {
-            allow: hosts_rules(files::HOSTS_ALLOW, &mut notes),
-            deny: hosts_rules(files::HOSTS_DENY, &mut notes),
+            allow: hosts_rules(files::HOSTS_ALLOW, &mut notes)?,
+            deny: hosts_rules(files::HOSTS_DENY, &mut notes)?,
             libwrap_pids: parse_source(raw, files::LIBWRAP_PIDS, |_, t| Ok(wrappers::parse_pids(t)))?,
         }),
     };

@@ -30,6 +30,36 @@ fn ip_field(file: &str, path: &str, obj: &Value, key: &str) -> Result<Option<IpA
         .transpose()
 }
 
+fn bool_field(file: &str, path: &str, obj: &Value, key: &str) -> Result<Option<bool>, ParseError> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(ParseError::new(file, format!("{path}.{key}"), "expected true or false")),
+    }
+}
+
+/// An integer field that must fit `T` (an ifindex in u32, a prefix length in u8, …).
+fn int_field<T: TryFrom<i64>>(file: &str, path: &str, obj: &Value, key: &str) -> Result<Option<T>, ParseError> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => {
+            v.as_i64().and_then(|n| T::try_from(n).ok()).map(Some).ok_or_else(|| {
+                ParseError::new(file, format!("{path}.{key}"), format!("{v} is not an integer in range"))
+            })
+        }
+    }
+}
+
+/// A table as `ip -j` writes it: a name or a number.
+fn table_field(file: &str, path: &str, obj: &Value) -> Result<Option<String>, ParseError> {
+    match obj.get("table") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) if n.is_u64() => Ok(Some(n.to_string())),
+        Some(_) => Err(ParseError::new(file, format!("{path}.table"), "expected a table name or number")),
+    }
+}
+
 fn u64_field(file: &str, path: &str, obj: &Value, key: &str) -> Result<Option<u64>, ParseError> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
@@ -53,11 +83,15 @@ pub fn parse_addr(file: &str, text: &str) -> Result<Vec<Interface>, ParseError> 
         let name = str_field(file, &path, link, "ifname")?
             .ok_or_else(|| ParseError::new(file, format!("{path}.ifname"), "missing"))?
             .to_string();
-        let flags: Vec<&str> = link
-            .get("flags")
-            .and_then(Value::as_array)
-            .map(|f| f.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
+        let flags: Vec<&str> = match link.get("flags") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(f)) => f
+                .iter()
+                .map(Value::as_str)
+                .collect::<Option<_>>()
+                .ok_or_else(|| ParseError::new(file, format!("{path}.flags"), "expected a list of flag names"))?,
+            Some(_) => return Err(ParseError::new(file, format!("{path}.flags"), "expected a list of flag names")),
+        };
         let up = flags.contains(&"UP");
         let mut addrs = Vec::new();
         if let Some(infos) = link.get("addr_info") {
@@ -76,16 +110,17 @@ pub fn parse_addr(file: &str, text: &str) -> Result<Vec<Interface>, ParseError> 
                     addr,
                     prefix,
                     scope: str_field(file, &apath, info, "scope")?.unwrap_or("global").to_string(),
-                    secondary: info.get("secondary").and_then(Value::as_bool).unwrap_or(false),
+                    secondary: bool_field(file, &apath, info, "secondary")?.unwrap_or(false),
                 });
             }
         }
-        let peer =
-            match (link.get("link_netnsid").and_then(Value::as_i64), link.get("link_index").and_then(Value::as_u64)) {
-                (Some(nsid), Some(index)) => i32::try_from(nsid).ok().zip(u32::try_from(index).ok()),
-                _ => None,
-            };
-        let master = link.get("master").and_then(Value::as_str).map(str::to_string);
+        let peer = int_field::<i32>(file, &path, link, "link_netnsid")?.zip(int_field::<u32>(
+            file,
+            &path,
+            link,
+            "link_index",
+        )?);
+        let master = str_field(file, &path, link, "master")?.map(str::to_string);
         out.push(Interface { index, name, up, addrs, peer, master });
     }
     Ok(out)
@@ -115,12 +150,7 @@ pub fn parse_routes(file: &str, text: &str, family: Family) -> Result<Vec<Route>
             "prohibit" => RouteType::Prohibit,
             _ => RouteType::Other,
         };
-        let table = match r.get("table") {
-            None | Some(Value::Null) => "main".to_string(),
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            Some(_) => return Err(ParseError::new(file, format!("{path}.table"), "expected a name or number")),
-        };
+        let table = table_field(file, &path, r)?.unwrap_or_else(|| "main".to_string());
         out.push(Route {
             table,
             kind,
@@ -128,7 +158,7 @@ pub fn parse_routes(file: &str, text: &str, family: Family) -> Result<Vec<Route>
             dev: str_field(file, &path, r, "dev")?.map(str::to_string),
             gateway: ip_field(file, &path, r, "gateway")?,
             prefsrc: ip_field(file, &path, r, "prefsrc")?,
-            metric: u64_field(file, &path, r, "metric")?.map(|m| m.min(u64::from(u32::MAX)) as u32).unwrap_or(0),
+            metric: int_field::<u32>(file, &path, r, "metric")?.unwrap_or(0),
         });
     }
     Ok(out)
@@ -149,7 +179,7 @@ pub fn parse_rules(file: &str, text: &str) -> Result<Vec<PolicyRule>, ParseError
             let addr: IpAddr = a.parse().map_err(|_| {
                 ParseError::new(file, format!("{path}.{addr_key}"), format!("{} is not an address", crate::excerpt(a)))
             })?;
-            let len = u64_field(file, &path, r, len_key)?.map(|l| l.min(128) as u8);
+            let len = int_field::<u8>(file, &path, r, len_key)?;
             let cidr = match len {
                 Some(l) => Cidr::new(addr, l),
                 None => Some(Cidr::host(addr)),
@@ -176,14 +206,13 @@ pub fn parse_rules(file: &str, text: &str) -> Result<Vec<PolicyRule>, ParseError
             .as_object()
             .map(|o| o.keys().filter(|k| !known.contains(&k.as_str())).map(|k| format!("{k} {}", o[k])).collect())
             .unwrap_or_default();
-        let table = match (r.get("table"), str_field(file, &path, r, "action")?) {
-            (Some(Value::String(t)), _) => t.clone(),
-            (Some(Value::Number(n)), _) => n.to_string(),
-            (_, Some(a)) => a.to_string(),
-            _ => "unknown".into(),
+        let table = match (table_field(file, &path, r)?, str_field(file, &path, r, "action")?) {
+            (Some(t), _) => t,
+            (None, Some(a)) => a.to_string(),
+            (None, None) => "unknown".into(),
         };
         out.push(PolicyRule {
-            priority: u64_field(file, &path, r, "priority")?.unwrap_or(0) as u32,
+            priority: int_field::<u32>(file, &path, r, "priority")?.unwrap_or(0),
             not: r.get("not").is_some(),
             src: prefix("src", "srclen")?,
             dst: prefix("dst", "dstlen")?,
@@ -243,6 +272,16 @@ mod tests {
         assert_eq!(e.to_string(), "ip-addr.json: [0].ifname: missing");
         let e = parse_routes("ip-route.json", "[{\"dst\":\"10.0.0.0/99\"}]", Family::V4).unwrap_err();
         assert!(e.to_string().starts_with("ip-route.json: [0].dst: "), "{e}");
+        let e = parse_rules("ip-rule.json", r#"[{"priority":0,"table":{"id":1}}]"#).unwrap_err();
+        assert_eq!(e.to_string(), "ip-rule.json: [0].table: expected a table name or number");
+        let e = parse_rules("ip-rule.json", r#"[{"priority":5000000000,"table":"main"}]"#).unwrap_err();
+        assert_eq!(e.field, "[0].priority");
+        let e = parse_rules("ip-rule.json", r#"[{"src":"2001:db8::","srclen":300,"table":"main"}]"#).unwrap_err();
+        assert_eq!(e.field, "[0].srclen");
+        let e = parse_addr("ip-addr.json", r#"[{"ifindex":1,"ifname":"lo","flags":"UP"}]"#).unwrap_err();
+        assert_eq!(e.field, "[0].flags");
+        let e = parse_routes("ip-route.json", r#"[{"dst":"default","table":[1]}]"#, Family::V4).unwrap_err();
+        assert_eq!(e.field, "[0].table");
         let e = parse_addr("ip-addr.json", "[{\"ifindex\":1,").unwrap_err();
         assert!(e.to_string().starts_with("ip-addr.json: line 1: not valid JSON"), "{e}");
     }

@@ -48,7 +48,9 @@ pub fn parse_counters(file: &str, text: &str) -> Result<Counters, ParseError> {
     Ok(out)
 }
 
-/// `sysctl` output: `key = value` lines (what `sysctl net.x net.y` prints).
+/// `sysctl` output: `key = value` lines (what `sysctl net.x net.y` prints). The settings the
+/// analysis judges by are checked here, once: a value the kernel could not have written
+/// (`rp_filter = abc`) is an error naming the key, never read as 0.
 pub fn parse_sysctl(file: &str, text: &str) -> Result<BTreeMap<String, String>, ParseError> {
     let mut out = BTreeMap::new();
     for (i, line) in text.lines().enumerate() {
@@ -59,9 +61,34 @@ pub fn parse_sysctl(file: &str, text: &str) -> Result<BTreeMap<String, String>, 
         let (k, v) = line
             .split_once('=')
             .ok_or_else(|| ParseError::new(file, format!("line {}", i + 1), "expected 'key = value'"))?;
-        out.insert(k.trim().to_string(), v.trim().to_string());
+        let (k, v) = (k.trim(), v.trim());
+        check_sysctl(k, v).map_err(|why| ParseError::new(file, k, format!("'{v}' {why}")))?;
+        out.insert(k.to_string(), v.to_string());
     }
     Ok(out)
+}
+
+/// What a judged setting must look like (ip-sysctl.rst); other keys are kept as they are.
+fn check_sysctl(key: &str, value: &str) -> Result<(), &'static str> {
+    let int = |v: &str| v.parse::<i64>().is_ok();
+    let last = key.rsplit('.').next().unwrap_or(key);
+    match last {
+        "rp_filter" if !matches!(value, "0" | "1" | "2") => Err("is not a reverse-path mode (0, 1 or 2)"),
+        "ip_local_port_range" => {
+            let v: Vec<&str> = value.split_whitespace().collect();
+            match v.as_slice() {
+                [lo, hi] if int(lo) && int(hi) => Ok(()),
+                _ => Err("is not two port numbers"),
+            }
+        }
+        "forwarding" | "ip_forward" | "bindv6only" | "somaxconn" | "tcp_syncookies" | "nf_conntrack_count"
+        | "nf_conntrack_max"
+            if !int(value) =>
+        {
+            Err("is not a number")
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Per-CPU rows of `/proc/net/stat/nf_conntrack`, summed by column name. Values are hex; the
@@ -142,5 +169,16 @@ mod tests {
         assert_eq!(s["net.ipv4.ip_forward"], "1");
         assert_eq!(s["net.ipv4.ip_local_port_range"], "32768\t60999");
         assert!(parse_sysctl("sysctl.txt", "garbage\n").is_err());
+        for bad in [
+            "net.ipv4.conf.eth0.rp_filter = abc",
+            "net.ipv4.conf.all.rp_filter = 7",
+            "net.ipv4.ip_forward = yes",
+            "net.ipv4.conf.eth0.forwarding =",
+            "net.ipv4.ip_local_port_range = 32768",
+            "net.netfilter.nf_conntrack_max = lots",
+        ] {
+            let e = parse_sysctl("sysctl.txt", bad).unwrap_err();
+            assert_eq!(e.field, bad.split(" =").next().unwrap(), "{bad}: {e}");
+        }
     }
 }

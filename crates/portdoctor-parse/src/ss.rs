@@ -101,8 +101,9 @@ pub fn parse_ss(
                 bound_ifindex: dev.map(|d| ifindex.get(d).copied().unwrap_or(0)),
                 recv_q,
                 send_q,
-                uid: value("uid:").and_then(|u| u.parse().ok()).unwrap_or(0),
-                inode: value("ino:").and_then(|u| u.parse().ok()).unwrap_or(0),
+                // Absent (no -e) is 0; there but not a number leaves the line unread.
+                uid: value("uid:").map(str::parse).transpose().ok()?.unwrap_or(0),
+                inode: value("ino:").map(str::parse).transpose().ok()?.unwrap_or(0),
                 owners,
             })
         })();

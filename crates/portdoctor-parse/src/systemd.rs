@@ -4,12 +4,13 @@
 //! form (`2026-11-20T02:14:07+0000 web-1 nginx[48211]: … bind() to 0.0.0.0:8081 failed (13:
 //! Permission denied)`).
 
+use crate::ParseError;
 use portdoctor_model::host::{JournalLine, ServiceUnit};
 
 /// `systemctl show -p Id,ActiveState,SubState,Result,NRestarts,ExecStart '*.service'`.
-pub fn parse_show(text: &str) -> Vec<ServiceUnit> {
+pub fn parse_show(file: &str, text: &str) -> Result<Vec<ServiceUnit>, ParseError> {
     let mut out = Vec::new();
-    for block in text.split("\n\n") {
+    for (i, block) in text.split("\n\n").enumerate() {
         let mut u = ServiceUnit::default();
         for line in block.lines() {
             let Some((k, v)) = line.split_once('=') else { continue };
@@ -18,7 +19,14 @@ pub fn parse_show(text: &str) -> Vec<ServiceUnit> {
                 "ActiveState" => u.active = v.to_string(),
                 "SubState" => u.sub = v.to_string(),
                 "Result" => u.result = v.to_string(),
-                "NRestarts" => u.restarts = v.parse().unwrap_or(0),
+                // Empty for a unit that never ran; anything else must be the count.
+                "NRestarts" if v.is_empty() => u.restarts = 0,
+                "NRestarts" => {
+                    let unit = if u.id.is_empty() { format!("block {}", i + 1) } else { u.id.clone() };
+                    u.restarts = v.parse().map_err(|_| {
+                        ParseError::new(file, format!("{unit}.NRestarts"), format!("'{v}' is not a number"))
+                    })?
+                }
                 "ExecStart" => {
                     u.exec = v
                         .split("argv[]=")
@@ -33,7 +41,7 @@ pub fn parse_show(text: &str) -> Vec<ServiceUnit> {
             out.push(u);
         }
     }
-    out
+    Ok(out)
 }
 
 /// `journalctl -o short-iso` lines: time, host, `process[pid]:`, message.
@@ -57,8 +65,12 @@ mod tests {
     #[test]
     fn show_blocks_and_journal_lines() {
         let units = parse_show(
+            "systemd-show.txt",
             "Id=nginx.service\nActiveState=failed\nSubState=failed\nResult=exit-code\nNRestarts=0\nExecStart={ path=/usr/sbin/nginx ; argv[]=/usr/sbin/nginx -g daemon on; master_process on; ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }\n\nId=app.service\nActiveState=activating\nSubState=auto-restart\nResult=exit-code\nNRestarts=14\nExecStart={ path=/usr/bin/node ; argv[]=/usr/bin/node /srv/app/server.js --port 8080 ; ignore_errors=no }\n",
-        );
+        )
+        .unwrap();
+        let e = parse_show("systemd-show.txt", "Id=a.service\nNRestarts=many\n").unwrap_err();
+        assert_eq!(e.to_string(), "systemd-show.txt: a.service.NRestarts: 'many' is not a number");
         assert_eq!(units.len(), 2);
         assert_eq!(units[0].exec.as_deref(), Some("/usr/sbin/nginx -g daemon on; master_process on;"));
         assert_eq!((units[1].sub.as_str(), units[1].restarts), ("auto-restart", 14));
