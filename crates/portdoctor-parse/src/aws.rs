@@ -12,7 +12,7 @@ use portdoctor_model::cloud::{
 };
 use portdoctor_model::knowledge::{Knowledge, Missing};
 use portdoctor_model::net::Cidr;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -442,6 +442,23 @@ fn route_target(r: &RouteJ) -> RouteTarget {
     pick.into_iter().find_map(|(id, make)| id.clone().map(make)).unwrap_or_else(|| RouteTarget::Other("unknown".into()))
 }
 
+/// Why one key's value could not be taken: the JSON itself (its path is tracked by
+/// serde_path_to_error), or what it says (a `ParseError` with its own field).
+enum KeyError<E> {
+    De(E),
+    Parse(ParseError),
+}
+
+impl<E> From<ParseError> for KeyError<E> {
+    fn from(e: ParseError) -> Self {
+        KeyError::Parse(e)
+    }
+}
+
+fn next<'de, T: Deserialize<'de>, A: MapAccess<'de>>(map: &mut A) -> Result<T, KeyError<A::Error>> {
+    map.next_value().map_err(KeyError::De)
+}
+
 #[derive(Default)]
 struct Acc {
     seen: BTreeMap<&'static str, Vec<String>>,
@@ -465,10 +482,12 @@ struct Acc {
 }
 
 impl Acc {
-    fn key(&mut self, file: &str, key: &str, v: &Value) -> Result<bool, ParseError> {
+    /// Reads the value of the EC2 key `key` straight from the document (no `Value` tree: a
+    /// region's security groups can be hundreds of MB) into the evidence.
+    fn key<'de, A: MapAccess<'de>>(&mut self, file: &str, key: &str, map: &mut A) -> Result<bool, KeyError<A::Error>> {
         match key {
             "Reservations" => {
-                for r in de::<Vec<ReservationJ>>(file, key, v)? {
+                for r in next::<Vec<ReservationJ>, A>(map)? {
                     self.instances.extend(r.instances.into_iter().map(|i| Instance {
                         name: i.tags.iter().find(|t| t.key == "Name").map(|t| t.value.clone()),
                         id: i.instance_id,
@@ -481,7 +500,7 @@ impl Acc {
                 }
             }
             "NetworkInterfaces" => {
-                for e in de::<Vec<EniJ>>(file, key, v)? {
+                for e in next::<Vec<EniJ>, A>(map)? {
                     let mut private_ips: Vec<PrivateIp> = e
                         .private_ip_addresses
                         .into_iter()
@@ -523,7 +542,7 @@ impl Acc {
                 }
             }
             "SecurityGroups" => {
-                for g in de::<Vec<SecurityGroupJ>>(file, key, v)? {
+                for g in next::<Vec<SecurityGroupJ>, A>(map)? {
                     let ingress = g
                         .ip_permissions
                         .iter()
@@ -553,7 +572,7 @@ impl Acc {
                 }
             }
             "NetworkAcls" => {
-                for (i, a) in de::<Vec<NetworkAclJ>>(file, key, v)?.into_iter().enumerate() {
+                for (i, a) in next::<Vec<NetworkAclJ>, A>(map)?.into_iter().enumerate() {
                     let mut entries = Vec::with_capacity(a.entries.len());
                     for (j, e) in a.entries.into_iter().enumerate() {
                         let field = format!("NetworkAcls[{i}].Entries[{j}]");
@@ -576,7 +595,8 @@ impl Acc {
                                     file,
                                     format!("{field}.RuleAction"),
                                     format!("'{other}' is neither allow nor deny"),
-                                ));
+                                )
+                                .into());
                             }
                         };
                         let ports = match e.protocol.0 {
@@ -602,7 +622,7 @@ impl Acc {
                 }
             }
             "RouteTables" => {
-                for t in de::<Vec<RouteTableJ>>(file, key, v)? {
+                for t in next::<Vec<RouteTableJ>, A>(map)? {
                     let routes = t
                         .routes
                         .iter()
@@ -629,24 +649,24 @@ impl Acc {
                 }
             }
             "InternetGateways" => self.internet_gateways.extend(
-                de::<Vec<IgwJ>>(file, key, v)?
+                next::<Vec<IgwJ>, A>(map)?
                     .into_iter()
                     .map(|g| Gateway { attached_vpcs: attached(&g.attachments), id: g.internet_gateway_id }),
             ),
             "EgressOnlyInternetGateways" => {
-                self.egress_only_gateways.extend(de::<Vec<EigwJ>>(file, key, v)?.into_iter().map(|g| Gateway {
+                self.egress_only_gateways.extend(next::<Vec<EigwJ>, A>(map)?.into_iter().map(|g| Gateway {
                     attached_vpcs: attached(&g.attachments),
                     id: g.egress_only_internet_gateway_id,
                 }))
             }
-            "Addresses" => self.addresses.extend(de::<Vec<AddressJ>>(file, key, v)?.into_iter().map(|a| ElasticIp {
+            "Addresses" => self.addresses.extend(next::<Vec<AddressJ>, A>(map)?.into_iter().map(|a| ElasticIp {
                 public_ip: a.public_ip,
                 allocation_id: a.allocation_id,
                 network_interface_id: a.network_interface_id,
                 private_ip: a.private_ip_address,
                 instance_id: a.instance_id,
             })),
-            "Subnets" => self.subnets.extend(de::<Vec<SubnetJ>>(file, key, v)?.into_iter().map(|s| {
+            "Subnets" => self.subnets.extend(next::<Vec<SubnetJ>, A>(map)?.into_iter().map(|s| {
                 Subnet {
                     cidrs: s
                         .cidr_block
@@ -658,7 +678,7 @@ impl Acc {
                     vpc_id: s.vpc_id,
                 }
             })),
-            "Vpcs" => self.vpcs.extend(de::<Vec<VpcJ>>(file, key, v)?.into_iter().map(|s| {
+            "Vpcs" => self.vpcs.extend(next::<Vec<VpcJ>, A>(map)?.into_iter().map(|s| {
                 let mut cidrs: Vec<Cidr> = s.cidr_block.into_iter().map(|c| c.0).collect();
                 for a in s.cidr_block_association_set.iter().chain(&s.ipv6_cidr_block_association_set) {
                     for c in [a.cidr_block, a.ipv6_cidr_block].into_iter().flatten() {
@@ -670,16 +690,16 @@ impl Acc {
                 Vpc { id: s.vpc_id, cidrs }
             })),
             "PrefixLists" => self.prefix_lists.extend(
-                de::<Vec<PrefixListJ>>(file, key, v)?
+                next::<Vec<PrefixListJ>, A>(map)?
                     .into_iter()
                     .map(|p| PrefixList { id: p.prefix_list_id, cidrs: p.cidrs.into_iter().map(|c| c.0).collect() }),
             ),
             "VpcBlockPublicAccessOptions" => {
-                let o: BpaOptionsJ = de(file, key, v)?;
+                let o: BpaOptionsJ = next(map)?;
                 self.bpa_mode = Some(o.internet_gateway_block_mode.unwrap_or_else(|| "off".into()));
             }
             "PortdoctorCalls" => {
-                for c in de::<Vec<CallJ>>(file, key, v)? {
+                for c in next::<Vec<CallJ>, A>(map)? {
                     let remedy = crate::platform::remedy(&c.key, &c.action, &c.outcome).unwrap_or_else(|| match c.outcome.as_str() {
                         "permission-denied" => format!("grant {} to the credentials portdoctor uses (docs/iam-policy.json lists every action it calls)", c.action),
                         "credentials-rejected" => "check the credentials (aws sts get-caller-identity) and the profile/region".to_string(),
@@ -693,7 +713,7 @@ impl Acc {
                 }
             }
             "VpcBlockPublicAccessExclusions" => {
-                for x in de::<Vec<BpaExclusionJ>>(file, key, v)? {
+                for x in next::<Vec<BpaExclusionJ>, A>(map)? {
                     let live = !x.state.contains("delete");
                     if live
                         && x.internet_gateway_exclusion_mode == "allow-bidirectional"
@@ -733,34 +753,103 @@ fn take<T>(
 pub type Docs = Vec<(String, String)>;
 
 /// Parses every JSON document of a snapshot.
+/// One document's top level, read key by key straight from the text.
+struct Doc<'a> {
+    acc: &'a mut Acc,
+    file: &'a str,
+    /// A semantic error met while reading (the deserializer's own error only says "see this").
+    failure: Option<ParseError>,
+}
+
+impl<'de> Visitor<'de> for &mut Doc<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object as the AWS CLI prints it")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let file = self.file;
+        let fail = |e: KeyError<A::Error>, failure: &mut Option<ParseError>| match e {
+            KeyError::De(e) => e,
+            KeyError::Parse(p) => {
+                *failure = Some(p);
+                serde::de::Error::custom("(see the field)")
+            }
+        };
+        // A managed prefix list's entries (`get-managed-prefix-list-entries` plus its id).
+        let (mut pl_id, mut pl_entries) = (None::<Value>, None::<Value>);
+        while let Some(key) = map.next_key::<String>()? {
+            if let Some((k, _)) = EC2_KEYS.iter().find(|(k, _)| *k == key) {
+                self.acc.key(file, k, &mut map).map_err(|e| fail(e, &mut self.failure))?;
+                self.acc.seen.entry(k).or_default().push(file.to_string());
+            } else if key == "PrefixListId" {
+                pl_id = Some(map.next_value()?);
+            } else if key == "Entries" {
+                pl_entries = Some(map.next_value()?);
+            } else if crate::platform::PLATFORM_KEYS.iter().any(|(k, _)| *k == key) {
+                let v: Value = map.next_value()?;
+                let acc = &mut *self.acc;
+                acc.platform
+                    .key(file, &key, &v, &mut acc.notes)
+                    .map_err(|e| fail(KeyError::Parse(e), &mut self.failure))?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+                if key != "NextToken" && key != "ResponseMetadata" {
+                    self.acc.notes.push(format!("{file}: {key} not used by this analysis"));
+                }
+            }
+        }
+        match (pl_id, pl_entries) {
+            (Some(Value::String(id)), Some(entries)) => {
+                let entries: Vec<PrefixEntryJ> =
+                    de(file, "Entries", &entries).map_err(|e| fail(KeyError::Parse(e), &mut self.failure))?;
+                self.acc.prefix_lists.push(PrefixList { id, cidrs: entries.into_iter().map(|e| e.cidr.0).collect() });
+                self.acc.seen.entry("PrefixLists").or_default().push(file.to_string());
+            }
+            (id, entries) => {
+                for (k, v) in [("PrefixListId", id), ("Entries", entries)] {
+                    if v.is_some() {
+                        self.acc.notes.push(format!("{file}: {k} not used by this analysis"));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads one document into `acc`, streaming: only the typed records are kept, never the
+/// document as a tree. Errors name the file and the field path (or the line, for bad JSON).
+fn read_doc(acc: &mut Acc, file: &str, text: &str) -> Result<(), ParseError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let mut track = serde_path_to_error::Track::new();
+    let mut doc = Doc { acc, file, failure: None };
+    let r = serde::Deserializer::deserialize_map(serde_path_to_error::Deserializer::new(&mut de, &mut track), &mut doc)
+        .and_then(|()| de.end());
+    let Err(e) = r else { return Ok(()) };
+    if let Some(p) = doc.failure {
+        return Err(p);
+    }
+    let path = track.path().to_string();
+    Err(match e.classify() {
+        serde_json::error::Category::Data if path == "." => {
+            ParseError::new(file, "(top level)", "expected a JSON object as the AWS CLI prints it")
+        }
+        serde_json::error::Category::Data => {
+            // The message without serde_json's " at line L column C": the path says where.
+            let msg = e.to_string();
+            let msg = msg.rsplit_once(" at line ").map_or(msg.as_str(), |(m, _)| m).to_string();
+            ParseError::new(file, path, msg)
+        }
+        _ => ParseError::new(file, format!("line {} column {}", e.line(), e.column()), format!("not valid JSON: {e}")),
+    })
+}
+
 pub fn parse_aws(docs: &[(String, String)]) -> Result<AwsEvidence, ParseError> {
     let mut acc = Acc::default();
     for (file, text) in docs {
-        let v: Value = serde_json::from_str(text).map_err(|e| {
-            ParseError::new(file, format!("line {} column {}", e.line(), e.column()), format!("not valid JSON: {e}"))
-        })?;
-        let Value::Object(map) = &v else {
-            return Err(ParseError::new(file, "(top level)", "expected a JSON object as the AWS CLI prints it"));
-        };
-        // A managed prefix list's entries: {"PrefixListId": "pl-…", "Entries": [...]}.
-        if let (Some(Value::String(id)), Some(entries)) = (map.get("PrefixListId"), map.get("Entries")) {
-            let entries: Vec<PrefixEntryJ> = de(file, "Entries", entries)?;
-            acc.prefix_lists
-                .push(PrefixList { id: id.clone(), cidrs: entries.into_iter().map(|e| e.cidr.0).collect() });
-            acc.seen.entry("PrefixLists").or_default().push(file.clone());
-            continue;
-        }
-        for (key, value) in map {
-            if let Some((k, _)) = EC2_KEYS.iter().find(|(k, _)| k == key) {
-                acc.key(file, k, value)?;
-                acc.seen.entry(k).or_default().push(file.clone());
-            } else if !acc.platform.key(file, key, value, &mut acc.notes)?
-                && key != "NextToken"
-                && key != "ResponseMetadata"
-            {
-                acc.notes.push(format!("{file}: {key} not used by this analysis"));
-            }
-        }
+        read_doc(&mut acc, file, text)?;
     }
     let bpa = if acc.seen.contains_key("VpcBlockPublicAccessOptions") {
         Knowledge::Known(
