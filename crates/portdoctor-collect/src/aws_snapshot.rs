@@ -34,11 +34,8 @@ pub fn read_aws(dir: &Path) -> Result<(Docs, Vec<String>), SnapshotError> {
             let is_json = rel.extension().is_some_and(|x| x.eq_ignore_ascii_case("json"));
             // Links are followed only within the folder; FIFOs, devices and loops are refused.
             match safe_fs::resolve(dir, &rel)? {
-                Some((real, safe_fs::Kind::Folder)) => {
-                    if seen.insert(real) {
-                        stack.push(rel);
-                    }
-                }
+                Some((real, safe_fs::Kind::Folder)) if seen.insert(real.clone()) => stack.push(rel),
+                Some((_, safe_fs::Kind::Folder)) => {}
                 Some((_, safe_fs::Kind::File)) if is_json => {
                     let bytes = safe_fs::read_file(dir, &rel)?.unwrap_or_default();
                     let text = String::from_utf8(bytes).map_err(|e| SnapshotError {
