@@ -447,6 +447,30 @@ mod tests {
         assert!(ev.interfaces.known().is_some_and(|i| !i.is_empty()));
     }
 
+    /// A remote tool that never returns is stopped by the host's `timeout` and framed as such.
+    #[test]
+    fn a_stuck_remote_tool_is_stopped_and_framed_as_timed_out() {
+        let fake = std::env::temp_dir().join(format!("pd-remote-stuck-{}", std::process::id()));
+        std::fs::create_dir_all(&fake).unwrap();
+        let ipset = fake.join("ipset");
+        std::fs::write(&ipset, "#!/bin/sh\nsleep 600\n").unwrap();
+        std::process::Command::new("chmod").arg("755").arg(&ipset).status().unwrap();
+        let script = script();
+        let first = script.lines().next().unwrap().to_string();
+        let script = script.replacen(&first, "PD_T=1", 1);
+        let start = std::time::Instant::now();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .env("PATH", format!("{}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", fake.display()))
+            .output()
+            .unwrap();
+        let _ = std::fs::remove_dir_all(&fake);
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "{:?}", start.elapsed());
+        let raw = read_frames(&out.stdout);
+        assert_eq!(raw.sources[files::IPSET].outcome, Outcome::TimedOut, "{:?}", raw.sources[files::IPSET]);
+    }
+
     #[test]
     fn frames_survive_odd_content() {
         let mut out =
@@ -459,5 +483,10 @@ mod tests {
         assert_eq!(raw.sources["d.txt"].content, b"cut short");
         let raw = read_frames(b"@@pd e.txt 0 18446744073709551615\nall there is");
         assert_eq!(raw.sources["e.txt"].content, b"all there is");
+        // A command the host's `timeout` stopped: timed out, naming it, not failed or absent.
+        let raw = read_frames(b"@@pd ipset.txt 124 35\ndid not finish within 30 s (stopped)\n");
+        let src = &raw.sources["ipset.txt"];
+        assert_eq!(src.outcome, Outcome::TimedOut);
+        assert!(src.stderr.contains("ipset save") && src.stderr.contains("30 s"), "{}", src.stderr);
     }
 }
