@@ -68,10 +68,13 @@ fn iptables_save(v6: bool, nft: bool) -> Option<RawSource> {
     (plain_is_nft == nft).then(|| run(&[&format!("{tool}-save")]))
 }
 
-/// A file of the live host (procfs reports size 0, so the bound is on what is read).
+/// A file of the live host (procfs reports size 0, so the bound is on what is read; opened
+/// non-blocking, so a FIFO where a file should be fails instead of hanging).
 fn read(path: &str) -> RawSource {
+    use std::os::unix::fs::OpenOptionsExt;
     let command = format!("cat {path}");
-    match fs::File::open(path).and_then(|f| crate::safe_fs::read_bounded(f, crate::safe_fs::MAX_FILE_BYTES)) {
+    let file = fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path);
+    match file.and_then(|f| crate::safe_fs::read_bounded(f, crate::safe_fs::MAX_FILE_BYTES)) {
         Ok(content) => ok(&command, content),
         Err(e) => from_io_error(&command, &e),
     }

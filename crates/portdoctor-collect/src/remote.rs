@@ -377,7 +377,10 @@ pub fn start_capture(
                 if n == 0 {
                     break;
                 }
-                if let Ok(mut b) = sink.lock() {
+                // Bounded like any evidence: a host that streams without end fills no memory.
+                if let Ok(mut b) = sink.lock()
+                    && (b.len() as u64) < crate::safe_fs::MAX_FILE_BYTES
+                {
                     b.extend_from_slice(&buf[..n]);
                 }
             }
