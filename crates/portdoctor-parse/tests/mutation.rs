@@ -6,7 +6,7 @@
 
 use portdoctor_model::firewall::{Backend, FwFamily};
 use portdoctor_model::net::Family;
-use portdoctor_parse::{aws, iproute, ipset, iptables, nft, packet, procfs, rtnl, sockdiag, sockets, ss};
+use portdoctor_parse::{aws, iproute, ipset, iptables, nft, packet, procfs, rtnl, sockdiag, sockets, ss, systemd};
 use portdoctor_testbed::rng::Rng;
 
 fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
@@ -146,6 +146,24 @@ fn no_parser_panics_on_mutated_input() {
             "ip-route.json",
             run("ip-route.json", &read("ip-route.json"), |b| {
                 iproute::parse_routes("ip-route.json", &text(b), Family::V4).map(|_| ()).map_err(|e| e.to_string())
+            }),
+        ),
+        (
+            "ip-rule.json",
+            run("ip-rule.json", br#"[{"priority":0,"src":"all","table":"local"},{"priority":32765,"src":"10.0.2.0","srclen":24,"iif":"eth1","fwmark":"0x1","table":100}]"#, |b| {
+                iproute::parse_rules("ip-rule.json", &text(b)).map(|_| ()).map_err(|e| e.to_string())
+            }),
+        ),
+        (
+            "sysctl.txt",
+            run("sysctl.txt", b"net.ipv4.ip_forward = 1\nnet.ipv4.conf.all.rp_filter = 2\nnet.ipv4.conf.eth0.forwarding = 0\nnet.ipv4.ip_local_port_range = 32768\t60999\nnet.netfilter.nf_conntrack_max = 262144\n", |b| {
+                procfs::parse_sysctl("sysctl.txt", &text(b)).map(|_| ()).map_err(|e| e.to_string())
+            }),
+        ),
+        (
+            "systemd-show.txt",
+            run("systemd-show.txt", b"Id=app.service\nActiveState=activating\nNRestarts=14\nExecStart={ path=/usr/bin/node ; argv[]=/usr/bin/node /srv/app.js ; ignore_errors=no }\n\nId=b.service\nNRestarts=0\n", |b| {
+                systemd::parse_show("systemd-show.txt", &text(b)).map(|_| ()).map_err(|e| e.to_string())
             }),
         ),
         (
