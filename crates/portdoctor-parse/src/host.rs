@@ -593,14 +593,22 @@ fn parse_netfilter(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<N
             }
         }
     }
-    match parse_source(raw, files::IPSET, ipset::parse_ipset_save)? {
-        Knowledge::Known(sets) => nf.sets.extend(sets),
-        // A listing that hung says nothing about which sets exist: every verdict that an ipset
-        // could change is unknown, naming the tool.
-        Knowledge::Unavailable(m) if raw.sources.get(files::IPSET).is_some_and(|s| s.outcome == Outcome::TimedOut) => {
-            nf.unmodeled.push(format!("ipsets: {}", m.describe()))
+    if let Knowledge::Known(sets) = parse_source(raw, files::IPSET, ipset::parse_ipset_save)? {
+        nf.sets.extend(sets);
+    }
+    // A listing that hung says nothing about what it would have listed: every verdict it could
+    // change is unknown, naming the tool and the timeout.
+    for name in [
+        files::IPTABLES_NFT,
+        files::IP6TABLES_NFT,
+        files::IPTABLES_LEGACY,
+        files::IP6TABLES_LEGACY,
+        files::NFT_RULESET,
+        files::IPSET,
+    ] {
+        if let Some(s) = raw.sources.get(name).filter(|s| s.outcome == Outcome::TimedOut) {
+            nf.unmodeled.push(format!("{name} not read: {}", s.stderr.trim()));
         }
-        Knowledge::Unavailable(_) => {}
     }
     if !read_any {
         return Ok(Knowledge::Unavailable(missing.into_iter().next().unwrap_or_else(|| {
@@ -707,6 +715,25 @@ mod tests {
                 insert_failed: Some(0)
             })
         );
+    }
+
+    #[test]
+    fn a_listing_that_timed_out_is_named_not_taken_as_empty() {
+        let mut raw = RawHost::default();
+        raw.sources.insert(files::NFT_RULESET.into(), ok(r#"{"nftables": []}"#));
+        raw.sources.insert(
+            files::IPTABLES_NFT.into(),
+            RawSource {
+                command: "iptables-nft-save".into(),
+                outcome: Outcome::TimedOut,
+                exit: None,
+                stderr: "`iptables-nft-save` did not finish within 30 s (stopped)".into(),
+                content: vec![],
+            },
+        );
+        let ev = parse_host(&raw).unwrap();
+        let nf = ev.netfilter.known().unwrap();
+        assert!(nf.unmodeled.iter().any(|u| u.contains("iptables-nft-save") && u.contains("30 s")), "{nf:?}");
     }
 
     #[test]
