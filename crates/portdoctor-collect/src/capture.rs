@@ -193,7 +193,12 @@ pub fn capture(port: u16, iface: Option<&str>, duration: Duration, hooks: Hooks<
                     packets.push(p);
                 }
             }
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            // A signal that lands during the read (EINTR) is not a failed capture: read again.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut | std::io::ErrorKind::Interrupted
+                ) => {}
             Err(e) => return Err(Missing::new(what, format!("capture failed: {e}"), "try again; check the interface")),
         }
     }

@@ -607,7 +607,11 @@ fn parse_netfilter(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<N
         files::IPSET,
     ] {
         if let Some(s) = raw.sources.get(name).filter(|s| s.outcome == Outcome::TimedOut) {
-            nf.unmodeled.push(format!("{name} not read: {}", s.stderr.trim()));
+            nf.unmodeled.push(format!(
+                "{name} not read: {}; run `{}` by hand to see why it hangs, or allow it longer with PORTDOCTOR_TOOL_TIMEOUT=SECONDS",
+                s.stderr.trim(),
+                s.command
+            ));
         }
     }
     if !read_any {

@@ -42,11 +42,13 @@ fn bool_field(file: &str, path: &str, obj: &Value, key: &str) -> Result<Option<b
 fn int_field<T: TryFrom<i64>>(file: &str, path: &str, obj: &Value, key: &str) -> Result<Option<T>, ParseError> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => {
-            v.as_i64().and_then(|n| T::try_from(n).ok()).map(Some).ok_or_else(|| {
-                ParseError::new(file, format!("{path}.{key}"), format!("{v} is not an integer in range"))
-            })
-        }
+        Some(v) => v.as_i64().and_then(|n| T::try_from(n).ok()).map(Some).ok_or_else(|| {
+            ParseError::new(
+                file,
+                format!("{path}.{key}"),
+                format!("{} is not an integer in range", crate::excerpt(&v.to_string())),
+            )
+        }),
     }
 }
 

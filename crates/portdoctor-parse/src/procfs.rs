@@ -62,7 +62,7 @@ pub fn parse_sysctl(file: &str, text: &str) -> Result<BTreeMap<String, String>, 
             .split_once('=')
             .ok_or_else(|| ParseError::new(file, format!("line {}", i + 1), "expected 'key = value'"))?;
         let (k, v) = (k.trim(), v.trim());
-        check_sysctl(k, v).map_err(|why| ParseError::new(file, k, format!("'{v}' {why}")))?;
+        check_sysctl(k, v).map_err(|why| ParseError::new(file, k, format!("{} {why}", crate::excerpt(v))))?;
         out.insert(k.to_string(), v.to_string());
     }
     Ok(out)

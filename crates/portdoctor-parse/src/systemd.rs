@@ -24,7 +24,11 @@ pub fn parse_show(file: &str, text: &str) -> Result<Vec<ServiceUnit>, ParseError
                 "NRestarts" => {
                     let unit = if u.id.is_empty() { format!("block {}", i + 1) } else { u.id.clone() };
                     u.restarts = v.parse().map_err(|_| {
-                        ParseError::new(file, format!("{unit}.NRestarts"), format!("'{v}' is not a number"))
+                        ParseError::new(
+                            file,
+                            format!("{unit}.NRestarts"),
+                            format!("{} is not a number", crate::excerpt(v)),
+                        )
                     })?
                 }
                 "ExecStart" => {

@@ -375,9 +375,7 @@ pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), Fail> {
 
 fn stdout_written(r: std::io::Result<()>) -> Result<(), Fail> {
     match r {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Fail(format!("stdout: cannot write: {e}")))
-        }
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Fail(format!("stdout: cannot write: {e}"))),
         _ => Ok(()),
     }
 }

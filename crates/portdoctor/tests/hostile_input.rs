@@ -272,7 +272,7 @@ fn a_closed_or_full_stdout_never_panics() {
         // A full disk: one line, exit 2.
         let full = fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
         let out = with_stdout(args, Stdio::from(full));
-        assert_input_error(&out, &["cannot write to standard output"]);
+        assert_input_error(&out, &["stdout: cannot write"]);
     }
 }
 
