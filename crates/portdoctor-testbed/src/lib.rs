@@ -31,6 +31,7 @@ pub const CLIENT_V4: &str = "198.51.100.2";
 /// A container's address on the instance's Docker-style bridge (docker0, 10.88.0.1/24).
 pub const CONTAINER_V4: &str = "10.88.0.2";
 
+static IFINDEX_COUNTER: AtomicU32 = AtomicU32::new(0);
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 const LISTENER_PY: &str = include_str!("listener.py");
@@ -410,7 +411,29 @@ impl Testbed {
             ip(&["-n", &i, "link", "set", "docker0", "up"])?;
             self.instance_sysctl("net.ipv4.ip_forward=1")?;
         }
-        ip(&["link", "add", &veth, "netns", &i, "type", "veth", "peer", "name", "eth0", "netns", &k])?;
+        // Interface numbers unique to this testbed: portdoctor's plain-tools script pairs a
+        // container with its host by veth ifindex/link_index, and testbeds running side by side
+        // in one test process would otherwise number their veths alike and be paired with the
+        // wrong host (on a real machine every namespace belongs to the one host).
+        let (host_end, container_end) = self.unique_ifindexes();
+        ip(&[
+            "link",
+            "add",
+            &veth,
+            "index",
+            &host_end.to_string(),
+            "netns",
+            &i,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "index",
+            &container_end.to_string(),
+            "netns",
+            &k,
+        ])?;
         ip(&["-n", &i, "link", "set", &veth, "master", "docker0"])?;
         ip(&["-n", &k, "addr", "add", &addr, "dev", "eth0"])?;
         for (ns, dev) in [(i.as_str(), veth.as_str()), (k.as_str(), "eth0")] {
@@ -418,6 +441,14 @@ impl Testbed {
         }
         ip(&["-n", &k, "route", "add", "default", "via", "10.88.0.1"])?;
         Ok(k)
+    }
+
+    /// Two interface numbers no other testbed on this machine uses: from the process id and a
+    /// per-process count (ifindexes go up to 2^31).
+    fn unique_ifindexes(&self) -> (u32, u32) {
+        let n = IFINDEX_COUNTER.fetch_add(1, Ordering::SeqCst) % 500;
+        let base = 1_000_000 + (std::process::id() % 1_000_000) * 1000 + n * 2;
+        (base, base + 1)
     }
 
     /// Deletes the last container's namespace (the container stopped) and leaves its rules behind.
