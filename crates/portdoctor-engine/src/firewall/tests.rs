@@ -178,7 +178,7 @@ fn attribution_names_the_owner_and_its_fix() {
         index: 3,
         text: "-A …".into(),
     };
-    assert_eq!(attribute(&r, "tcp", 8080, Family::V4).1[0], "ufw allow 8080/tcp");
+    assert_eq!(attribute(&r, None, "tcp", 8080, Family::V4).1[0], "ufw allow 8080/tcp");
     let r = RuleRef {
         backend: Backend::Nftables,
         table: "firewalld".into(),
@@ -186,7 +186,7 @@ fn attribution_names_the_owner_and_its_fix() {
         index: 3,
         text: "".into(),
     };
-    let (who, fix) = attribute(&r, "tcp", 8080, Family::V4);
+    let (who, fix) = attribute(&r, None, "tcp", 8080, Family::V4);
     assert_eq!(who, "firewalld (zone public)");
     assert_eq!(fix[0], "firewall-cmd --zone=public --add-port=8080/tcp --permanent && firewall-cmd --reload");
     let r = RuleRef {
@@ -197,7 +197,8 @@ fn attribution_names_the_owner_and_its_fix() {
         text: "DROP".into(),
     };
     assert!(
-        attribute(&r, "tcp", 8080, Family::V4).1[0]
+        attribute(&r, None, "tcp", 8080, Family::V4).1[0]
+            .to_string()
             .starts_with("iptables -t filter -I INPUT 1 -p tcp --dport 8080 -j ACCEPT")
     );
 }
@@ -286,8 +287,8 @@ fn podman_and_kube_proxy_nftables_rules_are_attributed() {
         index: 1,
         text: "drop".into(),
     };
-    assert_eq!(attribute(&rule("netavark", "forward"), "tcp", 8080, Family::V4).0, "Podman (netavark/CNI)");
-    assert_eq!(attribute(&rule("kube-proxy", "filter-forward"), "tcp", 30080, Family::V4).0, "kube-proxy");
+    assert_eq!(attribute(&rule("netavark", "forward"), None, "tcp", 8080, Family::V4).0, "Podman (netavark/CNI)");
+    assert_eq!(attribute(&rule("kube-proxy", "filter-forward"), None, "tcp", 30080, Family::V4).0, "kube-proxy");
 }
 
 /// Docker's nat table for `-p 8080:80` to 10.88.0.2, a raw table with `raw`'s PREROUTING rules,
