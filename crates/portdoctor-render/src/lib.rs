@@ -85,3 +85,5 @@ pub(crate) fn status_mark(s: CheckStatus) -> &'static str {
 
 #[cfg(test)]
 pub(crate) mod fixtures;
+#[cfg(test)]
+mod hostile_tests;

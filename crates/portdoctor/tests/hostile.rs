@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+use portdoctor_testbed::hostile::{shell_words, unsafe_chars};
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -29,27 +30,6 @@ fn report(args: &[&str], format: &str) -> (Option<i32>, String) {
     (out.status.code(), String::from_utf8(out.stdout).unwrap())
 }
 
-/// What a POSIX shell makes of `cmd`: its words, as the program would get them. The program word
-/// is replaced by printf, so nothing runs; PATH leads nowhere and the folder is empty, so even a
-/// broken quoting could not touch anything.
-fn shell_words(cmd: &str) -> Vec<String> {
-    let scratch = std::env::temp_dir().join(format!("portdoctor-hostile-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch).unwrap();
-    let (program, rest) = cmd.split_once(' ').unwrap();
-    let out = Command::new("/bin/sh")
-        .arg("-c")
-        .arg(format!("printf '%s\\0' {program} {rest}"))
-        .env_clear()
-        .env("PATH", "/nonexistent")
-        .current_dir(&scratch)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{cmd}: {}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(std::fs::read_dir(&scratch).unwrap().count(), 0, "{cmd} wrote into {scratch:?}");
-    text.split_terminator('\0').map(str::to_string).collect()
-}
-
 /// The HTML copy buttons' commands (attribute values unescaped).
 fn copy_buttons(html: &str) -> Vec<String> {
     html.split("data-copy=\"")
@@ -65,16 +45,6 @@ fn copy_buttons(html: &str) -> Vec<String> {
         .collect()
 }
 
-/// Control characters (C0 but the line ends we write, DEL, C1) and bidi overrides.
-fn unsafe_chars(s: &str) -> Vec<char> {
-    s.chars()
-        .filter(|c| *c != '\n')
-        .filter(|c| {
-            c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
-        })
-        .collect()
-}
-
 /// Runs `args` in every format and checks what holds for any evidence: the same commands in every
 /// format, each the argv `expected` gives for it; nothing raw that a terminal or Markdown acts
 /// on; no forged verdict line or heading. Returns the JSON report.
@@ -82,7 +52,7 @@ fn every_format(args: &[&str], expected: &[Vec<&str>]) -> Value {
     let (code, html) = report(args, "html");
     let commands = copy_buttons(&html);
     let mut want: Vec<Vec<String>> = expected.iter().map(|a| a.iter().map(|w| w.to_string()).collect()).collect();
-    let mut got: Vec<Vec<String>> = commands.iter().map(|c| shell_words(c)).collect();
+    let mut got: Vec<Vec<String>> = commands.iter().map(|c| shell_words(c).unwrap()).collect();
     want.sort();
     got.sort();
     assert_eq!(got, want, "the copy buttons' commands: {commands:#?}");
