@@ -11,30 +11,9 @@ use portdoctor_engine::firewall::{RuleRef, attribute};
 use portdoctor_model::cloud::PortRange;
 use portdoctor_model::firewall::{Backend, FwFamily};
 use portdoctor_model::net::Family;
-use portdoctor_model::{Diagnosis, Fix, Proto};
-use portdoctor_testbed::hostile::{hostile_string, shell_words};
+use portdoctor_model::{Diagnosis, Proto};
+use portdoctor_testbed::hostile::{assert_same_fix, hostile_string, shell_words};
 use portdoctor_testbed::rng::Rng;
-
-/// Checks one hostile fix against its harmless twin; `subst` maps tokens to hostile values.
-fn same_words(harmless: &Fix, hostile: &Fix, subst: &[(String, String)]) {
-    let Some(cmd) = harmless.command() else {
-        return;
-    };
-    let Some(bad) = hostile.command() else {
-        let r = hostile.refusal().unwrap_or_else(|| panic!("{hostile} has no command and no refusal ({harmless})"));
-        assert!(subst.iter().any(|(_, v)| r.value.contains(v.as_str()) || v.contains(&r.value)), "{r}");
-        assert!(hostile.to_string().contains("command withheld"), "{hostile}");
-        return;
-    };
-    assert!(hostile.to_string().contains(&bad), "the fix shows the command it copies: {hostile}");
-    let want: Vec<String> = shell_words(&cmd)
-        .unwrap()
-        .into_iter()
-        .map(|w| subst.iter().fold(w, |w, (token, v)| w.replace(token.as_str(), v)))
-        .collect();
-    let got = shell_words(&bad).unwrap_or_else(|e| panic!("hostile fix does not parse: {e}"));
-    assert_eq!(got, want, "\n harmless: {cmd}\n hostile:  {bad}");
-}
 
 fn same_fixes(harmless: &Diagnosis, hostile: &Diagnosis, subst: &[(String, String)]) -> usize {
     let codes = |d: &Diagnosis| d.causes.iter().map(|c| c.code).collect::<Vec<_>>();
@@ -43,8 +22,7 @@ fn same_fixes(harmless: &Diagnosis, hostile: &Diagnosis, subst: &[(String, Strin
     for (a, b) in harmless.causes.iter().zip(&hostile.causes) {
         assert_eq!(a.fix.len(), b.fix.len());
         for (fa, fb) in a.fix.iter().zip(&b.fix) {
-            same_words(fa, fb, subst);
-            n += usize::from(fa.command().is_some());
+            n += usize::from(assert_same_fix(fa, fb, subst, shell_words));
         }
     }
     n
@@ -85,11 +63,10 @@ fn firewall_fixes_keep_hostile_chain_and_table_names_one_word() {
         }
         assert_eq!(harmless.1.len(), hostile.1.len());
         for (a, b) in harmless.1.iter().zip(&hostile.1) {
-            same_words(a, b, &subst);
-            commands += usize::from(a.command().is_some());
+            commands += usize::from(assert_same_fix(a, b, &subst, shell_words));
         }
     }
-    assert!(commands > 400, "only {commands} commands were compared");
+    assert!(commands > 300, "only {commands} commands were compared");
 }
 
 /// The seed incident's AWS evidence, every resource id replaced by a token (`sg-TOK03`).

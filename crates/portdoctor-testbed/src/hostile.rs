@@ -3,6 +3,11 @@
 //! Markdown would act on.
 
 use crate::rng::Rng;
+use portdoctor_model::fix::{Fix, ShellCommand};
+use portdoctor_model::net::{Proto, Source};
+use portdoctor_model::{
+    Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Hop, Layer, Query, TimelineEntry,
+};
 use std::process::Command;
 
 /// Shell syntax, terminal controls, bidi overrides, option dashes, globbing, non-ASCII: the
@@ -173,4 +178,212 @@ fn fill_placeholders(cmd: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// A report whose every string is `s()`: what a hostile machine's evidence can put in one.
+pub fn hostile_report(s: &mut dyn FnMut() -> String) -> Diagnosis {
+    let query = Query {
+        command: s(),
+        target: Some(s()),
+        port: 8080,
+        protocol: Proto::Tcp,
+        from: Source::Internet,
+        instance: Some(s()),
+    };
+    let cause = |s: &mut dyn FnMut() -> String, code| {
+        Cause::blocking(code, s(), Confidence::Likely, s()).with_evidence([s(), s()]).with_fix([
+            Fix::text(s()),
+            Fix::run(ShellCommand::new("iptables -I").arg(s()).arg(1)),
+            Fix::text(s())
+                .then_run(ShellCommand::new("aws ec2 start-instances --instance-ids").arg(s()))
+                .then_text(s()),
+        ])
+    };
+    let causes = vec![cause(s, CauseCode::HostFirewallDrop), cause(s, CauseCode::AbuseBlock)];
+    let checks = (0..3)
+        .map(|_| Check::new(s(), Layer::Host, CheckKind::Path, CheckStatus::Warn, s()).with_evidence([s(), s()]))
+        .collect();
+    let path = vec![Hop::new("nic", s(), CheckStatus::Fail, s()), Hop::new("listener", s(), CheckStatus::Pass, s())];
+    let mut d = Diagnosis::new(query, causes, checks, path, s());
+    d.causes[0].introduced_by = Some(s());
+    d.timeline.push(TimelineEntry {
+        time: s(),
+        source: s(),
+        event: s(),
+        actor: Some(s()),
+        component: Some(s()),
+        event_id: Some(s()),
+        detail: Some(s()),
+    });
+    d.notes = vec![s(), s()];
+    d
+}
+
+/// Our own colour codes (`ESC [ 1;31 m`), which the text renderer adds after escaping.
+pub fn without_our_colours(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("\u{1b}[") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let end = after.find(|c: char| !(c.is_ascii_digit() || c == ';')).unwrap_or(after.len());
+        assert_eq!(after[end..].chars().next(), Some('m'), "an escape sequence that is not ours: {:?}", &rest[i..]);
+        rest = &after[end + 1..];
+    }
+    out + rest
+}
+
+/// Every line at column 0 is one the text renderer starts itself.
+pub fn text_lines_are_ours(out: &str) {
+    let ours = ["BLOCKED: ", "REACHABLE: ", "INCONCLUSIVE: ", "Path: ", "What changed", "Checks", "Notes:"];
+    for (i, l) in out.lines().enumerate() {
+        let numbered = l.split_once(". ").is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+        let ok = l.is_empty() || l.starts_with(' ') || numbered || ours.iter().any(|o| l.starts_with(o));
+        assert!(ok, "line {i} was started by the evidence: {l:?}\n{out}");
+        assert!(i > 0 || ours[..3].iter().any(|o| l.starts_with(o)), "the verdict is the first line: {l:?}");
+    }
+}
+
+/// Every line is one the Markdown renderer starts; tables keep their columns; a fix's code span
+/// runs to the end of its line.
+pub fn markdown_lines_are_ours(out: &str) {
+    let ours = ["## portdoctor: ", "> ", "### ", "   - evidence: ", "   - fix: ", "   - introduced by: ", "|", "- "];
+    let mut header_cells = None;
+    for l in out.lines() {
+        let numbered =
+            l.split_once(". **").is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+        assert!(
+            l.is_empty() || numbered || ours.iter().any(|o| l.starts_with(o)),
+            "a line the evidence started: {l:?}"
+        );
+        if l.starts_with('|') {
+            let cells = l.replace("\\|", "").matches('|').count();
+            assert_eq!(cells, *header_cells.get_or_insert(cells), "a cell broke out: {l}");
+        } else {
+            header_cells = None;
+        }
+        if let Some(span) = l.strip_prefix("   - fix: ") {
+            let fence = span.len() - span.trim_start_matches('`').len();
+            let inner = &span[fence..span.len() - fence];
+            assert!(span.ends_with(&"`".repeat(fence)), "{l}");
+            let runs = inner.split(|c| c != '`').map(str::len);
+            assert!(runs.clone().all(|r| r != fence), "the code span ends early: {l}");
+        }
+    }
+}
+
+/// A POSIX shell's tokens for `cmd`, read in-process (for the fuzzer, where a shell per input
+/// is too slow): words after quote removal; operators (`;`, `&&`, `|`, `<`, newline…) as
+/// `"\0op:…"`; a word holding an unquoted expansion, glob or quote character as
+/// `"\0special:…"`; a `#` that starts a word ends the line. A value that is not quoted when it
+/// must be gives tokens its harmless twin does not.
+pub fn shell_tokens(cmd: &str) -> Result<Vec<String>, String> {
+    let mut tokens = Vec::new();
+    let (mut word, mut in_word, mut special, mut quoted) = (String::new(), false, false, false);
+    let flush = |tokens: &mut Vec<String>, word: &mut String, in_word: &mut bool, special: &mut bool| {
+        if *in_word {
+            tokens.push(if *special { format!("\0special:{word}") } else { std::mem::take(word) });
+        }
+        word.clear();
+        (*in_word, *special) = (false, false);
+    };
+    let mut chars = cmd.chars().peekable();
+    while let Some(c) = chars.next() {
+        if quoted {
+            if c == '\'' {
+                quoted = false;
+            } else {
+                word.push(c);
+            }
+            continue;
+        }
+        match c {
+            ' ' | '\t' => flush(&mut tokens, &mut word, &mut in_word, &mut special),
+            '\'' => (quoted, in_word) = (true, true),
+            '\\' => {
+                word.push(chars.next().ok_or("a trailing backslash")?);
+                in_word = true;
+            }
+            '\n' | ';' | '&' | '|' | '<' | '>' | '(' | ')' => {
+                flush(&mut tokens, &mut word, &mut in_word, &mut special);
+                let mut op = String::from(c);
+                while let Some(&n) = chars.peek().filter(|n| **n == c) {
+                    op.push(n);
+                    chars.next();
+                }
+                tokens.push(format!("\0op:{op}"));
+            }
+            '#' if !in_word => break,
+            '$' | '`' | '"' | '*' | '?' | '[' | ']' | '{' | '}' | '!' | '~' => {
+                (special, in_word) = (true, true);
+                word.push(c);
+            }
+            c => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if quoted {
+        return Err(format!("{cmd:?}: an unterminated quote"));
+    }
+    flush(&mut tokens, &mut word, &mut in_word, &mut special);
+    Ok(tokens)
+}
+
+/// A fix built from hostile values against its twin built from harmless tokens: `read(command)`
+/// of the hostile one must be `read` of the harmless one with each token replaced by its value
+/// (`subst`), or the command must be withheld naming one of the values. True when a command was
+/// compared.
+pub fn assert_same_fix(
+    harmless: &Fix,
+    hostile: &Fix,
+    subst: &[(String, String)],
+    read: impl Fn(&str) -> Result<Vec<String>, String>,
+) -> bool {
+    let Some(cmd) = harmless.command() else {
+        return false;
+    };
+    let Some(bad) = hostile.command() else {
+        let r = hostile.refusal().unwrap_or_else(|| panic!("{hostile} has no command and no refusal ({harmless})"));
+        assert!(subst.iter().any(|(_, v)| r.value.contains(v.as_str()) || v.contains(&r.value)), "{r}");
+        assert!(hostile.to_string().contains("command withheld"), "{hostile}");
+        return false;
+    };
+    assert!(hostile.to_string().contains(&bad), "the fix shows the command it copies: {hostile}");
+    let want: Vec<String> = read(&cmd)
+        .unwrap()
+        .into_iter()
+        .map(|w| subst.iter().fold(w, |w, (token, v)| w.replace(token.as_str(), v)))
+        .collect();
+    let got = read(&bad).unwrap_or_else(|e| panic!("the hostile fix does not parse: {e}"));
+    assert_eq!(got, want, "\n harmless: {cmd}\n hostile:  {bad}");
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The in-process reader agrees with /bin/sh on rendered commands, and sees what an unquoted
+    /// value would do.
+    #[test]
+    fn shell_tokens_read_as_the_shell_does() {
+        let mut rng = Rng::new(7);
+        let mut compared = 0;
+        for _ in 0..1000 {
+            let (a, b) = (hostile_string(&mut rng, 5), hostile_string(&mut rng, 5));
+            let cmd = ShellCommand::new("iptables -t").arg(&a).lit("-I").kv("--x=", &b).arg(1);
+            let Ok(line) = cmd.render() else { continue };
+            let sh = shell_words(&line).unwrap();
+            assert_eq!(shell_tokens(&line).unwrap(), sh, "{line}");
+            assert_eq!(sh[2], a);
+            compared += 1;
+        }
+        assert!(compared > 100, "{compared}");
+        assert_eq!(shell_tokens("iptables -I p;touch$IFS/x 1").unwrap()[3], "\0op:;");
+        assert_eq!(shell_tokens("aws --id a$(b)").unwrap()[2], "\0special:a$");
+        assert_eq!(shell_tokens("ss x # y").unwrap(), ["ss", "x"]);
+        assert!(shell_tokens("ss 'x").is_err());
+    }
 }
