@@ -23,6 +23,10 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let mut parts = text.splitn(3, '\u{1}');
     let (a, b) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+    // A value holding a token would make the twins' substitution ambiguous.
+    if text.contains("TOKEN") {
+        return;
+    }
     let subst = [("AAAATOKEN".to_string(), a.to_string()), ("BBBBTOKEN".to_string(), b.to_string())];
     for (harmless, hostile) in every_builder("AAAATOKEN", "BBBBTOKEN").iter().zip(every_builder(a, b)) {
         assert_same_fix(harmless, &hostile, &subst, shell_tokens);
@@ -39,8 +43,13 @@ fuzz_target!(|data: &[u8]| {
         index: sel % 3,
         text: String::new(),
     };
-    let harmless = attribute(&rule("AAAATOKEN", "BBBBTOKEN"), family, "tcp", 8080, Family::V4).1;
-    let hostile = attribute(&rule(a, b), family, "tcp", 8080, Family::V4).1;
+    let (owner, harmless) = attribute(&rule("AAAATOKEN", "BBBBTOKEN"), family, "tcp", 8080, Family::V4);
+    let (hostile_owner, hostile) = attribute(&rule(a, b), family, "tcp", 8080, Family::V4);
+    // A name can pick another owner (a table named `firewalld`, a chain ending in `_ZONES`):
+    // then there is no twin to compare with.
+    if subst.iter().fold(owner, |o, (t, v)| o.replace(t.as_str(), v)) != hostile_owner {
+        return;
+    }
     assert_eq!(harmless.len(), hostile.len());
     for (h, x) in harmless.iter().zip(&hostile) {
         assert_same_fix(h, x, &subst, shell_tokens);
