@@ -184,3 +184,54 @@ fn aws_fixes_keep_hostile_ids_one_word() {
     }
     assert!(commands > 100, "only {commands} commands were compared");
 }
+
+/// A host snapshot folder of the CLI's tests, `name` replaced by `value` in every file (JSON
+/// files get it escaped).
+fn host_with(fixture: &str, name: &str, value: &str) -> portdoctor_model::host::HostEvidence {
+    use portdoctor_parse::host::{RawHost, parse_host, parse_manifest};
+    let dir = format!("{}/../portdoctor/tests/fixtures/{fixture}", env!("CARGO_MANIFEST_DIR"));
+    let mut sources = parse_manifest(&std::fs::read_to_string(format!("{dir}/manifest.json")).unwrap()).unwrap();
+    for (file, src) in sources.iter_mut() {
+        let text = std::fs::read_to_string(format!("{dir}/{file}")).unwrap_or_default();
+        let v = if file.ends_with(".json") {
+            let quoted = serde_json::to_string(value).unwrap();
+            quoted[1..quoted.len() - 1].to_string()
+        } else {
+            value.to_string()
+        };
+        src.content = text.replace(name, &v).into_bytes();
+    }
+    parse_host(&RawHost { sources }).unwrap()
+}
+
+/// The host's own fixes with hostile names: the service's unit and process (SELinux's
+/// `semanage`, `systemctl`, `journalctl`) and a firewall chain. A name that changes what the
+/// evidence parses to changes the verdict and has no twin: skipped, and enough must remain.
+#[test]
+fn host_fixes_keep_hostile_unit_process_and_chain_names_one_word() {
+    use portdoctor_engine::host::{HostQuery, diagnose_host};
+    let mut rng = Rng::new(0x0005_e11b);
+    let (mut commands, mut twins) = (0, 0);
+    for (fixture, name, port) in
+        [("selinux-bind-denied", "nginx", 8081), ("hostile-host", "p;touch$IFS/tmp/x", 8443)].iter().cycle().take(400)
+    {
+        let q = HostQuery { port: *port, proto: Proto::Tcp, from: "internet".parse().unwrap(), to: None };
+        // Line formats end a name at white space or a quote (`comm="…"`): such a value would
+        // reach the fix cut, and the twins would differ for that reason alone.
+        let value: String =
+            hostile_string(&mut rng, 5).chars().filter(|c| !c.is_whitespace() && !matches!(c, '"' | '=')).collect();
+        if value.is_empty() {
+            continue;
+        }
+        let token = "NAMETOKEN";
+        let harmless = diagnose_host(&host_with(fixture, name, token), &q);
+        let hostile = diagnose_host(&host_with(fixture, name, &value), &q);
+        let shape = |d: &Diagnosis| d.causes.iter().map(|c| (c.code, c.fix.len())).collect::<Vec<_>>();
+        if shape(&harmless) != shape(&hostile) {
+            continue;
+        }
+        twins += 1;
+        commands += same_fixes(&harmless, &hostile, &[(token.to_string(), value)]);
+    }
+    assert!(twins > 100 && commands > 200, "{twins} twins, {commands} commands compared");
+}
