@@ -22,6 +22,7 @@ use portdoctor_model::{
     Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Hop, Knowledge, Layer, Query,
 };
 use std::collections::HashMap;
+use std::fmt;
 use std::net::IpAddr;
 use std::sync::OnceLock;
 
@@ -236,10 +237,23 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// `--cidr-block P` or `--ipv6-cidr-block P` for a network ACL entry.
-    fn acl_cidr_arg(&self, c: ShellCommand) -> ShellCommand {
-        let flag = if self.sources.family() == Family::V6 { "--ipv6-cidr-block" } else { "--cidr-block" };
-        c.lit(flag).arg(self.client_prefix())
+    /// `aws ec2 create-network-acl-entry` admitting the clients (`--cidr-block` or
+    /// `--ipv6-cidr-block`) on `ports`, inbound or (`egress`) outbound.
+    fn acl_entry_fix(&self, acl: &str, egress: bool, number: impl fmt::Display, ports: (u16, u16)) -> Fix {
+        let v6 = self.sources.family() == Family::V6;
+        Fix::run(
+            ShellCommand::new("aws ec2 create-network-acl-entry --network-acl-id")
+                .arg(acl)
+                .lit(if egress { "--egress --rule-number" } else { "--ingress --rule-number" })
+                .arg(number)
+                .lit("--protocol")
+                .arg(proto_number(self.q.proto))
+                .lit("--port-range")
+                .word(Word::lit("From=").val(ports.0).then(",To=").val(ports.1))
+                .lit(if v6 { "--ipv6-cidr-block" } else { "--cidr-block" })
+                .arg(self.client_prefix())
+                .lit("--rule-action allow"),
+        )
     }
 
     fn flow(&self) -> String {
@@ -804,16 +818,7 @@ impl<'a> Walk<'a> {
         let msg = format!("The network ACL {} of {subnet} denies {flow} from {}", acl.id, self.set_text(&denied_all));
         let before = outcome.denied.iter().map(|d| d.rule).min().unwrap_or(32767);
         let number = free_rule_number(acl, false, before);
-        let p = self.q.port;
-        let entry = ShellCommand::new("aws ec2 create-network-acl-entry --network-acl-id")
-            .arg(&acl.id)
-            .lit("--ingress --rule-number")
-            .arg(number)
-            .lit("--protocol")
-            .arg(proto_number(self.q.proto))
-            .lit("--port-range")
-            .word(Word::lit("From=").val(p).then(",To=").val(p));
-        let mut fix = vec![Fix::run(self.acl_cidr_arg(entry).lit("--rule-action allow"))];
+        let mut fix = vec![self.acl_entry_fix(&acl.id, false, number, (self.q.port, self.q.port))];
         if let Some(d) = outcome.denied.iter().find(|d| d.rule < 32767) {
             fix.push(
                 Fix::text("or remove the deny: ").then_run(
@@ -861,15 +866,7 @@ impl<'a> Walk<'a> {
         );
         let before = outcome.denied.iter().map(|d| d.rule).min().unwrap_or(32767);
         let number = free_rule_number(acl, true, before);
-        let entry = ShellCommand::new("aws ec2 create-network-acl-entry --network-acl-id")
-            .arg(&acl.id)
-            .lit("--egress --rule-number")
-            .arg(number)
-            .lit("--protocol")
-            .arg(proto_number(self.q.proto))
-            .lit("--port-range")
-            .word(Word::lit("From=").val(self.q.client_ports.from).then(",To=").val(self.q.client_ports.to));
-        let fix = vec![Fix::run(self.acl_cidr_arg(entry).lit("--rule-action allow"))];
+        let fix = vec![self.acl_entry_fix(&acl.id, true, number, (self.q.client_ports.from, self.q.client_ports.to))];
         self.checks.push(cloud_check(id, CheckStatus::Fail, msg.clone()).with_evidence(outcome.evidence.clone()));
         self.path.push(Hop::new("network-acl-out", acl.id.clone(), CheckStatus::Fail, msg.clone()));
         self.cause(CauseCode::NaclOutboundDeny, &acl.id, msg, outcome.evidence, fix);
