@@ -419,3 +419,22 @@ fn a_masqueraded_client_reads_as_the_bridge_until_dstnat() {
     // Without the masquerade the same reply is addressed to the client and passes.
     assert_eq!(verdict(&n, &Packet { client_nat: None, ..reply }, "198.51.100.7"), Verdict::Accept);
 }
+
+#[test]
+fn the_nft_fix_names_the_rules_own_table_family() {
+    let r = RuleRef {
+        backend: Backend::Nftables,
+        table: "filter".into(),
+        chain: "input".into(),
+        index: 2,
+        text: "".into(),
+    };
+    let fix = |f| attribute(&r, f, "tcp", 8080, Family::V4).1[0].to_string();
+    assert_eq!(fix(Some(FwFamily::Ip)), "nft insert rule ip filter input tcp dport 8080 accept");
+    assert_eq!(fix(Some(FwFamily::Ip6)), "nft insert rule ip6 filter input tcp dport 8080 accept");
+    assert_eq!(fix(Some(FwFamily::Inet)), "nft insert rule inet filter input tcp dport 8080 accept");
+    // A name nft would read as more of the rule is never printed.
+    let bad = RuleRef { chain: "input tcp dport 22 drop;".into(), ..r };
+    let f = &attribute(&bad, Some(FwFamily::Inet), "tcp", 8080, Family::V4).1[0];
+    assert!(f.command().is_none() && f.to_string().contains("not a plain nft name"), "{f}");
+}
