@@ -16,11 +16,13 @@ use portdoctor_model::cloud::{
     AclAction, AclEntry, AwsEvidence, Instance, NetworkAcl, NetworkInterface, PortRange, RouteDest, RouteTable,
     RouteTarget, SecurityGroup, SgSource,
 };
+use portdoctor_model::fix::{Fix, ShellCommand, Word};
 use portdoctor_model::net::{Cidr, Family, Proto, Source};
 use portdoctor_model::{
     Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Hop, Knowledge, Layer, Query,
 };
 use std::collections::HashMap;
+use std::fmt;
 use std::net::IpAddr;
 use std::sync::OnceLock;
 
@@ -235,17 +237,30 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// `--cidr-block P` or `--ipv6-cidr-block P` for a network ACL entry.
-    fn acl_cidr_arg(&self) -> String {
-        let flag = if self.sources.family() == Family::V6 { "--ipv6-cidr-block" } else { "--cidr-block" };
-        format!("{flag} {}", self.client_prefix())
+    /// `aws ec2 create-network-acl-entry` admitting the clients (`--cidr-block` or
+    /// `--ipv6-cidr-block`) on `ports`, inbound or (`egress`) outbound.
+    fn acl_entry_fix(&self, acl: &str, egress: bool, number: impl fmt::Display, ports: (u16, u16)) -> Fix {
+        let v6 = self.sources.family() == Family::V6;
+        Fix::run(
+            ShellCommand::new("aws ec2 create-network-acl-entry --network-acl-id")
+                .arg(acl)
+                .lit(if egress { "--egress --rule-number" } else { "--ingress --rule-number" })
+                .arg(number)
+                .lit("--protocol")
+                .arg(proto_number(self.q.proto))
+                .lit("--port-range")
+                .word(Word::lit("From=").val(ports.0).then(",To=").val(ports.1))
+                .lit(if v6 { "--ipv6-cidr-block" } else { "--cidr-block" })
+                .arg(self.client_prefix())
+                .lit("--rule-action allow"),
+        )
     }
 
     fn flow(&self) -> String {
         format!("{}/{}", self.q.proto, self.q.port)
     }
 
-    fn cause(&mut self, code: CauseCode, component: &str, message: String, evidence: Vec<String>, fix: Vec<String>) {
+    fn cause(&mut self, code: CauseCode, component: &str, message: String, evidence: Vec<String>, fix: Vec<Fix>) {
         self.causes.push(
             Cause::blocking(code, component, Confidence::Confirmed, message).with_evidence(evidence).with_fix(fix),
         );
@@ -273,7 +288,7 @@ impl<'a> Walk<'a> {
                             format!("{ip} is a private or reserved address (RFC 1918, RFC 6598, loopback, link-local)")
                         }
                     }];
-                    let mut fix = vec!["Target the instance's public or Elastic IP address instead".to_string()];
+                    let mut fix = vec![Fix::text("Target the instance's public or Elastic IP address instead")];
                     if let Some(e) = idx.eni_by_private.get(&ip) {
                         let public = e.private_ips.iter().find(|p| p.addr == ip).and_then(|p| p.public_ip);
                         evidence.push(format!(
@@ -282,7 +297,7 @@ impl<'a> Walk<'a> {
                             e.instance_id.as_deref().unwrap_or("no instance")
                         ));
                         if let Some(p) = public {
-                            fix = vec![format!("Target its public address {p}")];
+                            fix = vec![Fix::text(format!("Target its public address {p}"))];
                         }
                     }
                     let msg = format!("{ip} is a private address: the internet cannot route to it");
@@ -341,10 +356,13 @@ impl<'a> Walk<'a> {
                         )],
                     ),
                 };
-                let fix = vec![format!(
-                    "Associate the address with the instance: aws ec2 associate-address --allocation-id {} --instance-id <i-…>",
-                    eip.and_then(|a| a.allocation_id.as_deref()).unwrap_or("<eipalloc-…>")
-                )];
+                let fix = vec![
+                    Fix::text("Associate the address with the instance: ").then_run(
+                        ShellCommand::new("aws ec2 associate-address --allocation-id")
+                            .arg_or(eip.and_then(|a| a.allocation_id.as_deref()), "<eipalloc-…>")
+                            .lit("--instance-id <i-…>"),
+                    ),
+                ];
                 self.checks.push(cloud_check(id, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone()));
                 self.path.push(Hop::new("internet-gateway", "-", CheckStatus::Fail, msg.clone()));
                 self.cause(CauseCode::PublicIpNotAssociated, &ip.to_string(), msg, evidence, fix);
@@ -403,16 +421,19 @@ impl<'a> Walk<'a> {
                         self.checks
                             .push(cloud_check(id, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone()));
                         let fix = if want_v6 {
-                            vec![format!(
-                                "aws ec2 assign-ipv6-addresses --network-interface-id {} --ipv6-address-count 1",
-                                primary.id
+                            vec![Fix::run(
+                                ShellCommand::new("aws ec2 assign-ipv6-addresses --network-interface-id")
+                                    .arg(&primary.id)
+                                    .lit("--ipv6-address-count 1"),
                             )]
                         } else {
                             vec![
-                                "aws ec2 allocate-address --domain vpc".to_string(),
-                                format!(
-                                    "aws ec2 associate-address --allocation-id <eipalloc-…> --network-interface-id {}",
-                                    primary.id
+                                Fix::run(ShellCommand::new("aws ec2 allocate-address --domain vpc")),
+                                Fix::run(
+                                    ShellCommand::new(
+                                        "aws ec2 associate-address --allocation-id <eipalloc-…> --network-interface-id",
+                                    )
+                                    .arg(&primary.id),
                                 ),
                             ]
                         };
@@ -447,9 +468,10 @@ impl<'a> Walk<'a> {
                 &eni.id,
                 msg,
                 vec![format!("{} Attachment is empty (NetworkInterfaces)", eni.id)],
-                vec![format!(
-                    "aws ec2 attach-network-interface --network-interface-id {} --instance-id <i-…> --device-index 1",
-                    eni.id
+                vec![Fix::run(
+                    ShellCommand::new("aws ec2 attach-network-interface --network-interface-id")
+                        .arg(&eni.id)
+                        .lit("--instance-id <i-…> --device-index 1"),
                 )],
             );
             return;
@@ -476,7 +498,7 @@ impl<'a> Walk<'a> {
                     iid,
                     msg,
                     vec![format!("{iid} State.Name = {} (Reservations)", inst.state)],
-                    vec![format!("aws ec2 start-instances --instance-ids {iid}")],
+                    vec![Fix::run(ShellCommand::new("aws ec2 start-instances --instance-ids").arg(iid))],
                 );
             }
         }
@@ -525,9 +547,16 @@ impl<'a> Walk<'a> {
                     msg,
                     vec![format!("no InternetGateways entry is attached to {vpc} (InternetGateways)")],
                     vec![
-                        "aws ec2 create-internet-gateway".to_string(),
-                        format!("aws ec2 attach-internet-gateway --internet-gateway-id <igw-…> --vpc-id {vpc}"),
-                        format!("aws ec2 create-route --route-table-id <rtb-…> --destination-cidr-block {} --gateway-id <igw-…>", if v6 { "::/0" } else { "0.0.0.0/0" }),
+                        Fix::run(ShellCommand::new("aws ec2 create-internet-gateway")),
+                        Fix::run(
+                            ShellCommand::new("aws ec2 attach-internet-gateway --internet-gateway-id <igw-…> --vpc-id")
+                                .arg(vpc),
+                        ),
+                        Fix::run(
+                            ShellCommand::new("aws ec2 create-route --route-table-id <rtb-…> --destination-cidr-block")
+                                .lit(if v6 { "::/0" } else { "0.0.0.0/0" })
+                                .lit("--gateway-id <igw-…>"),
+                        ),
                     ],
                 );
             }
@@ -568,8 +597,15 @@ impl<'a> Walk<'a> {
                     CauseCode::VpcBlockPublicAccess,
                     &r.eni.vpc_id,
                     msg,
-                    vec![format!("InternetGatewayBlockMode = {} (VpcBlockPublicAccessOptions), no exclusion for {} or {}", bpa.mode, r.eni.vpc_id, r.eni.subnet_id)],
-                    vec![format!("aws ec2 create-vpc-block-public-access-exclusion --vpc-id {} --internet-gateway-exclusion-mode allow-bidirectional", r.eni.vpc_id)],
+                    vec![format!(
+                        "InternetGatewayBlockMode = {} (VpcBlockPublicAccessOptions), no exclusion for {} or {}",
+                        bpa.mode, r.eni.vpc_id, r.eni.subnet_id
+                    )],
+                    vec![Fix::run(
+                        ShellCommand::new("aws ec2 create-vpc-block-public-access-exclusion --vpc-id")
+                            .arg(&r.eni.vpc_id)
+                            .lit("--internet-gateway-exclusion-mode allow-bidirectional"),
+                    )],
                 );
             }
         }
@@ -685,7 +721,7 @@ impl<'a> Walk<'a> {
             self.path.push(Hop::new("route-table", table.id.clone(), CheckStatus::Pass, summary));
             return;
         }
-        let gw = igw_attached.first().copied().unwrap_or("<igw-…>");
+        let gw = igw_attached.first().copied();
         let dest_all = if self.sources.family() == Family::V6 { "::/0" } else { "0.0.0.0/0" };
         for (text, hit, code, target) in &bad {
             let msg = match code {
@@ -697,10 +733,13 @@ impl<'a> Walk<'a> {
                 }
             };
             evidence.push(format!("{text}: takes replies to {}", self.set_text(hit)));
-            let fix = vec![format!(
-                "aws ec2 replace-route --route-table-id {} --destination-cidr-block {} --gateway-id {gw}",
-                table.id,
-                text.split(' ').next().unwrap_or(dest_all)
+            let fix = vec![Fix::run(
+                ShellCommand::new("aws ec2 replace-route --route-table-id")
+                    .arg(&table.id)
+                    .lit("--destination-cidr-block")
+                    .arg(text.split(' ').next().unwrap_or(dest_all))
+                    .lit("--gateway-id")
+                    .arg_or(gw, "<igw-…>"),
             )];
             self.cause(*code, &table.id, msg, evidence.clone(), fix);
         }
@@ -713,9 +752,13 @@ impl<'a> Walk<'a> {
                 &table.id,
                 msg,
                 evidence.clone(),
-                vec![format!(
-                    "aws ec2 create-route --route-table-id {} --destination-cidr-block {dest_all} --gateway-id {gw}",
-                    table.id
+                vec![Fix::run(
+                    ShellCommand::new("aws ec2 create-route --route-table-id")
+                        .arg(&table.id)
+                        .lit("--destination-cidr-block")
+                        .lit(dest_all)
+                        .lit("--gateway-id")
+                        .arg_or(gw, "<igw-…>"),
                 )],
             );
         }
@@ -775,18 +818,16 @@ impl<'a> Walk<'a> {
         let msg = format!("The network ACL {} of {subnet} denies {flow} from {}", acl.id, self.set_text(&denied_all));
         let before = outcome.denied.iter().map(|d| d.rule).min().unwrap_or(32767);
         let number = free_rule_number(acl, false, before);
-        let mut fix = vec![format!(
-            "aws ec2 create-network-acl-entry --network-acl-id {} --ingress --rule-number {number} --protocol {} --port-range From={p},To={p} {} --rule-action allow",
-            acl.id,
-            proto_number(self.q.proto),
-            self.acl_cidr_arg(),
-            p = self.q.port
-        )];
+        let mut fix = vec![self.acl_entry_fix(&acl.id, false, number, (self.q.port, self.q.port))];
         if let Some(d) = outcome.denied.iter().find(|d| d.rule < 32767) {
-            fix.push(format!(
-                "or remove the deny: aws ec2 delete-network-acl-entry --network-acl-id {} --ingress --rule-number {}",
-                acl.id, d.rule
-            ));
+            fix.push(
+                Fix::text("or remove the deny: ").then_run(
+                    ShellCommand::new("aws ec2 delete-network-acl-entry --network-acl-id")
+                        .arg(&acl.id)
+                        .lit("--ingress --rule-number")
+                        .arg(d.rule),
+                ),
+            );
         }
         self.checks.push(cloud_check(id, CheckStatus::Fail, msg.clone()).with_evidence(outcome.evidence.clone()));
         self.path.push(Hop::new(
@@ -825,14 +866,7 @@ impl<'a> Walk<'a> {
         );
         let before = outcome.denied.iter().map(|d| d.rule).min().unwrap_or(32767);
         let number = free_rule_number(acl, true, before);
-        let fix = vec![format!(
-            "aws ec2 create-network-acl-entry --network-acl-id {} --egress --rule-number {number} --protocol {} --port-range From={},To={} {} --rule-action allow",
-            acl.id,
-            proto_number(self.q.proto),
-            self.q.client_ports.from,
-            self.q.client_ports.to,
-            self.acl_cidr_arg(),
-        )];
+        let fix = vec![self.acl_entry_fix(&acl.id, true, number, (self.q.client_ports.from, self.q.client_ports.to))];
         self.checks.push(cloud_check(id, CheckStatus::Fail, msg.clone()).with_evidence(outcome.evidence.clone()));
         self.path.push(Hop::new("network-acl-out", acl.id.clone(), CheckStatus::Fail, msg.clone()));
         self.cause(CauseCode::NaclOutboundDeny, &acl.id, msg, outcome.evidence, fix);
@@ -960,16 +994,20 @@ impl<'a> Walk<'a> {
         }
         let (proto, port) = (self.q.proto, self.q.port);
         let prefix = self.client_prefix();
-        // `--cidr` takes IPv4 only; IPv6 needs the structured form.
-        let cidr = if self.sources.family() == Family::V6 {
-            format!(
-                "--ip-permissions IpProtocol={proto},FromPort={port},ToPort={port},Ipv6Ranges=[{{CidrIpv6={prefix}}}]"
-            )
+        let first_group = eni.groups.first().map(String::as_str);
+        let authorize =
+            ShellCommand::new("aws ec2 authorize-security-group-ingress --group-id").arg_or(first_group, "<sg-…>");
+        // `--cidr` takes IPv4 only; IPv6 needs the structured form, one word (its brackets
+        // would glob), made only of typed values.
+        let authorize = if self.sources.family() == Family::V6 {
+            authorize
+                .lit("--ip-permissions")
+                .arg(format!("IpProtocol={proto},FromPort={port},ToPort={port},Ipv6Ranges=[{{CidrIpv6={prefix}}}]"))
         } else {
-            format!("--protocol {proto} --port {port} --cidr {prefix}")
+            authorize.lit("--protocol").arg(proto).lit("--port").arg(port).lit("--cidr").arg(&prefix)
         };
-        let first_group = eni.groups.first().map(String::as_str).unwrap_or("<sg-…>");
-        let fix = vec![format!("aws ec2 authorize-security-group-ingress --group-id {first_group} {cidr}")];
+        let fix = vec![Fix::run(authorize)];
+        let first_group = first_group.unwrap_or("<sg-…>");
         self.checks.push(cloud_check(id, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone()));
         self.path.push(Hop::new("security-group", eni.groups.join(","), CheckStatus::Fail, msg.clone()));
         self.cause(CauseCode::SecurityGroupNoIngress, first_group, msg, evidence, fix);

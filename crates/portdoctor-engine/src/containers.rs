@@ -9,6 +9,7 @@
 use crate::firewall::manager_chain;
 use crate::host::{Arrival, HostQuery, ListenerOutcome, listener, route_text, route_to};
 use portdoctor_model::firewall::Netfilter;
+use portdoctor_model::fix::Fix;
 use portdoctor_model::host::{HostEvidence, Interface, Netns};
 use portdoctor_model::net::Family;
 use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Hop, Knowledge, Layer};
@@ -85,8 +86,9 @@ fn forwarding(
     let cause = Cause::blocking(CauseCode::IpForwardingDisabled, key.clone(), Confidence::Confirmed, message.clone())
         .with_evidence(evidence.clone())
         .with_fix([
-            format!("Turn it on: sysctl -w {all}=1, and persist it: echo '{persist}' > /etc/sysctl.d/99-forwarding.conf"),
-            "Docker and Kubernetes turn it on when they start: something turned it off since (a `sysctl --system` with a hardening file, a cloud-init or CIS script) — find it with `grep -r forward /etc/sysctl.conf /etc/sysctl.d/`".to_string(),
+            // Only our own constants here: no value from the evidence.
+            Fix::text(format!("Turn it on: sysctl -w {all}=1, and persist it: echo '{persist}' > /etc/sysctl.d/99-forwarding.conf")),
+            Fix::text("Docker and Kubernetes turn it on when they start: something turned it off since (a `sysctl --system` with a hardening file, a cloud-init or CIS script) — find it with `grep -r forward /etc/sysctl.conf /etc/sysctl.d/`"),
         ]);
     (check(id, CheckKind::Path, CheckStatus::Fail, message).with_evidence(evidence), Some(cause))
 }
@@ -246,8 +248,8 @@ fn endpoint(
             Cause::blocking(CauseCode::NotListening, target.clone(), Confidence::Likely, message.clone())
                 .with_evidence(evidence.iter().cloned().chain([format!("the rule: {rule}")]))
                 .with_fix([
-                    "The container behind this published port is gone or has a new address: recreate it (`docker compose up -d`, `docker run -p …`) so its runtime writes the rule again".to_string(),
-                    "If the rule was restored from a saved file (iptables-restore of old Docker rules), remove it and restart the container runtime (`systemctl restart docker`)".to_string(),
+                    Fix::text("The container behind this published port is gone or has a new address: recreate it (`docker compose up -d`, `docker run -p …`) so its runtime writes the rule again"),
+                    Fix::text("If the rule was restored from a saved file (iptables-restore of old Docker rules), remove it and restart the container runtime (`systemctl restart docker`)"),
                 ]),
         );
         let listener = ListenerOutcome {
@@ -296,7 +298,7 @@ fn endpoint(
             _ => None,
         };
         if let Some(f) = inside {
-            c.fix.insert(0, f);
+            c.fix.insert(0, Fix::text(f));
         }
     }
     let hop_status = if lis.answerer.is_some() { CheckStatus::Pass } else { lis.check.status };

@@ -15,6 +15,7 @@
 //! When the evidence cannot decide, the report says which next step would (a capture, the cloud
 //! layer, the Elastic-IP swap experiment), and the verdict is inconclusive.
 
+use portdoctor_model::fix::Fix;
 use portdoctor_model::probe::{Answer, CaptureReport, ProbeOutcome, ProbeReport};
 use portdoctor_model::{
     Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Hop, Knowledge, Layer, Query, TimelineEntry,
@@ -233,7 +234,7 @@ pub fn join(l: Layers) -> Diagnosis {
         causes.push(
             Cause::blocking(CauseCode::CarrierBlock, "-", Confidence::Likely, msg)
                 .with_evidence([format!("probe from {}: open; probe from here: {}", v.vantage, w.target.as_ref().map(ProbeOutcome::word).unwrap_or_default())])
-                .with_fix(["Ask the network you are on (office, VPN, ISP) whether it filters the port, or try from another network".to_string()]),
+                .with_fix([Fix::text("Ask the network you are on (office, VPN, ISP) whether it filters the port, or try from another network")]),
         );
     } else if silent && arrived == Some(false) {
         // Nothing reached the NIC: upstream of the host.
@@ -280,12 +281,12 @@ pub fn join(l: Layers) -> Diagnosis {
             };
             let mut fix = vec![];
             if !has_platform {
-                fix.push("Check the provider's abuse notices: the account's security-contact e-mail, the AWS Health Dashboard, open support cases".to_string());
+                fix.push(Fix::text("Check the provider's abuse notices: the account's security-contact e-mail, the AWS Health Dashboard, open support cases"));
             }
             if !cloud_known {
-                fix.push("Give --instance i-… with AWS credentials (or a case folder with aws/) so the security groups, ACLs and routes are checked".to_string());
+                fix.push(Fix::text("Give --instance i-… with AWS credentials (or a case folder with aws/) so the security groups, ACLs and routes are checked"));
             }
-            fix.push(SWAP_EXPERIMENT.to_string());
+            fix.push(Fix::text(SWAP_EXPERIMENT));
             causes.push(
                 Cause::blocking(CauseCode::UpstreamFiltered, "-", confidence, msg)
                     .with_evidence(evidence)
@@ -301,14 +302,14 @@ pub fn join(l: Layers) -> Diagnosis {
                     None => causes.push(
                         Cause::blocking(CauseCode::HostFirewallDrop, "-", Confidence::Possible, "SYNs reach the NIC and nothing answers, yet the host evidence shows no rule that drops them")
                             .with_evidence(capture_evidence.clone())
-                            .with_fix(["Run portdoctor host --port P with sudo on the instance, or watch the drop with nft monitor trace / iptables TRACE".to_string()]),
+                            .with_fix([Fix::text("Run portdoctor host --port P with sudo on the instance, or watch the drop with nft monitor trace / iptables TRACE")]),
                     ),
                 }
             }
             Some(Answer::SynAck) => causes.push(
                 Cause::blocking(CauseCode::UpstreamFiltered, "-", Confidence::Likely, "The instance answers (SYN-ACK left the NIC) but the answer never reaches you: the reply is dropped on the way back")
                     .with_evidence(capture_evidence.clone())
-                    .with_fix(["Check the network ACL's outbound rules for the client's ephemeral ports, and the instance's route back to the internet".to_string()]),
+                    .with_fix([Fix::text("Check the network ACL's outbound rules for the client's ephemeral ports, and the instance's route back to the internet")]),
             ),
             Some(Answer::Rst | Answer::Icmp) => {}
         }
@@ -326,7 +327,7 @@ pub fn join(l: Layers) -> Diagnosis {
                         format!("Port {} answers with RST: nothing listens there (or a reject rule answers for it)", l.query.port),
                     )
                     .with_evidence([line].into_iter().chain(capture_evidence.clone()))
-                    .with_fix(["Give --ssh to read the host: which service should listen, and whether a rule rejects".to_string()]),
+                    .with_fix([Fix::text("Give --ssh to read the host: which service should listen, and whether a rule rejects")]),
                 );
             }
             None => checks.push(

@@ -6,6 +6,7 @@
 //! packet's family — or to an IPv6 wildcard socket without IPV6_V6ONLY, which also takes IPv4
 //! (ipv6(7)). SO_BINDTODEVICE restricts a socket to one ingress interface (socket(7)).
 
+use portdoctor_model::fix::{Fix, ShellCommand, Word};
 use portdoctor_model::host::{Conntrack, HostEvidence, Interface, Route, RouteType, Socket};
 use portdoctor_model::net::{Family, Proto, Source, is_loopback};
 use portdoctor_model::{
@@ -306,6 +307,11 @@ fn owner_name(s: &Socket) -> String {
     }
 }
 
+/// `ss -lnp '( sport = :PORT )'`: who listens on the port.
+fn ss_listening(port: u16) -> ShellCommand {
+    ShellCommand::new("ss -lnp").arg(format!("( sport = :{port} )"))
+}
+
 fn refusal_cause(r: &Refusal, socks: &[&Socket], a: &Arrival, q: &HostQuery) -> Cause {
     let s = socks[0];
     let owner = s.owner_text();
@@ -318,37 +324,38 @@ fn refusal_cause(r: &Refusal, socks: &[&Socket], a: &Arrival, q: &HostQuery) -> 
             CauseCode::ListenerLoopbackOnly,
             format!("{owner} listens on {} only: {flow} arriving at {dst} is refused", s.local_text()),
             vec![
-                format!(
+                Fix::text(format!(
                     "Make {name} listen on {any4} (all IPv4 addresses) or {dst}:{} in its configuration (nginx `listen {};`, a `--bind 0.0.0.0`/`--host 0.0.0.0` option), then restart it",
                     q.port, q.port
-                ),
-                format!("Check: ss -lnp '( sport = :{} )'", q.port),
+                )),
+                Fix::text("Check: ").then_run(ss_listening(q.port)),
             ],
         ),
         Refusal::Family if a.family == Family::V4 => (
             CauseCode::ListenerFamilyMismatch,
             format!("{owner} listens on {} with IPV6_V6ONLY set: IPv4 {flow} to {dst} is refused", s.local_text()),
             vec![
-                format!(
+                Fix::text(format!(
                     "Let {name} accept IPv4 too: clear IPV6_V6ONLY in its settings (nginx `listen [::]:{} ipv6only=off;`), or add an IPv4 listener on {any4}",
                     q.port
+                )),
+                Fix::text(
+                    "If it relies on the system default, check `sysctl net.ipv6.bindv6only` (0 means dual-stack)",
                 ),
-                "If it relies on the system default, check `sysctl net.ipv6.bindv6only` (0 means dual-stack)"
-                    .to_string(),
             ],
         ),
         Refusal::Family => (
             CauseCode::ListenerFamilyMismatch,
             format!("{owner} listens on {} (IPv4 only): IPv6 {flow} to {dst} is refused", s.local_text()),
-            vec![format!("Add an IPv6 listener to {name}: [::]:{} (or [{dst}]:{})", q.port, q.port)],
+            vec![Fix::text(format!("Add an IPv6 listener to {name}: [::]:{} (or [{dst}]:{})", q.port, q.port))],
         ),
         Refusal::Address => (
             CauseCode::ListenerAddressMismatch,
             format!("{owner} listens on {} but {flow} arrives at {dst}", s.local_text()),
-            vec![format!(
+            vec![Fix::text(format!(
                 "Make {name} listen on {any4} or {dst}:{} (its bind/listen address setting), then restart it",
                 q.port
-            )],
+            ))],
         ),
         Refusal::Device(dev) => (
             CauseCode::ListenerAddressMismatch,
@@ -356,9 +363,9 @@ fn refusal_cause(r: &Refusal, socks: &[&Socket], a: &Arrival, q: &HostQuery) -> 
                 "{owner} is bound to interface {dev} (SO_BINDTODEVICE) but {flow} arrives on {}",
                 a.iface.as_ref().map(|i| i.1.as_str()).unwrap_or("another interface")
             ),
-            vec![format!(
+            vec![Fix::text(format!(
                 "Bind {name} to the interface the traffic arrives on, or remove its device binding (e.g. its `interface`/`bind-interface` setting)"
-            )],
+            ))],
         ),
     };
     Cause::blocking(code, socket_component(s), Confidence::Confirmed, message)
@@ -456,8 +463,9 @@ pub(crate) fn listener(
         let cause = Cause::blocking(CauseCode::NotListening, flow.clone(), Confidence::Confirmed, message.clone())
             .with_evidence(evidence.clone())
             .with_fix([
-                format!("Start the service that should answer on {flow} (e.g. `systemctl start <unit>`), then check: ss -lnp '( sport = :{} )'", q.port),
-                "If it is running but did not bind, read why: `systemctl status <unit>` and `journalctl -u <unit> -n 50`".to_string(),
+                Fix::text(format!("Start the service that should answer on {flow} (e.g. `systemctl start <unit>`), then check: "))
+                    .then_run(ss_listening(q.port)),
+                Fix::text("If it is running but did not bind, read why: `systemctl status <unit>` and `journalctl -u <unit> -n 50`"),
             ]);
         return ListenerOutcome {
             check: host_check(id, CheckStatus::Fail, message.clone()).with_evidence(evidence),
@@ -547,8 +555,8 @@ fn listen_queue(ev: &HostEvidence, s: &Socket) -> (Check, Option<Cause>) {
         let cause = Cause::blocking(CauseCode::ListenQueueOverflow, socket_component(s), confidence, message.clone())
             .with_evidence(evidence.clone())
             .with_fix([
-                format!("{name} is not accepting connections fast enough, or is hung: look at it (`top -p PID`, `strace -p PID`, its logs) and restart it if stuck"),
-                format!("Raise its listen backlog (e.g. nginx `listen {} backlog=4096;`) and `sysctl -w net.core.somaxconn=4096` (persist in /etc/sysctl.d/)", s.port),
+                Fix::text(format!("{name} is not accepting connections fast enough, or is hung: look at it (`top -p PID`, `strace -p PID`, its logs) and restart it if stuck")),
+                Fix::text(format!("Raise its listen backlog (e.g. nginx `listen {} backlog=4096;`) and `sysctl -w net.core.somaxconn=4096` (persist in /etc/sysctl.d/)", s.port)),
             ]);
         return (host_check(id, CheckStatus::Fail, message).with_evidence(evidence), Some(cause));
     }
@@ -594,8 +602,10 @@ fn conntrack(ev: &HostEvidence) -> (Check, Option<Cause>) {
                 let cause = Cause::blocking(CauseCode::ConntrackTableFull, "nf_conntrack", Confidence::Confirmed, message.clone())
                     .with_evidence(evidence.clone())
                     .with_fix([
-                        format!("Raise the limit now: sysctl -w net.netfilter.nf_conntrack_max={}; persist it in /etc/sysctl.d/90-conntrack.conf", max.saturating_mul(2)),
-                        "Find what fills it: `conntrack -S` and `conntrack -L | awk '{print $5}' | sort | uniq -c | sort -rn | head` (a flood, or a leak of long timeouts)".to_string(),
+                        Fix::text("Raise the limit now: ")
+                            .then_run(ShellCommand::new("sysctl -w").word(Word::lit("net.netfilter.nf_conntrack_max=").val(max.saturating_mul(2))))
+                            .then_text("; persist it in /etc/sysctl.d/90-conntrack.conf"),
+                        Fix::text("Find what fills it: `conntrack -S` and `conntrack -L | awk '{print $5}' | sort | uniq -c | sort -rn | head` (a flood, or a leak of long timeouts)"),
                     ]);
                 return (host_check(id, CheckStatus::Fail, message).with_evidence(evidence), Some(cause));
             }

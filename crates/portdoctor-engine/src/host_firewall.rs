@@ -2,10 +2,11 @@
 //! the SYN-ACK through OUTPUT, turned into causes with their owner and fix. A PREROUTING
 //! REDIRECT/DNAT hands the listener check the translated port.
 
-use crate::firewall::{Compiled, Outcome, Packet, RuleRef, Verdict, attribute_in};
+use crate::firewall::{Compiled, Outcome, Packet, RuleRef, Verdict, attribute_in, nft_insert_rule, table_of};
 use crate::host::HostQuery;
 use portdoctor_model::addrset::{AddrSet, describe_part};
 use portdoctor_model::firewall::{Backend, Hook, Netfilter, ct};
+use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::host::{HostEvidence, RouteType};
 use portdoctor_model::net::{Cidr, Family, Proto, Source};
 use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Hop, Knowledge, Layer};
@@ -211,14 +212,18 @@ fn neighbor_discovery(cx: &Compiled<'_>, pkt: &Packet, ev: &HostEvidence, q: &Ho
             let who = union(&outs, Family::V6);
             let chain = if reply { "OUTPUT" } else { "INPUT" };
             let fix = match rule.backend {
-                Backend::Nftables => format!(
-                    "nft insert rule inet {} {} icmpv6 type {{ nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert }} accept",
-                    rule.table, rule.chain
+                Backend::Nftables => Fix::run(
+                    nft_insert_rule(table_of(cx.netfilter(), rule, Family::V6).map(|t| t.family))
+                        .nft_name(&rule.table)
+                        .nft_name(&rule.chain)
+                        .lit("icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert } accept"),
                 ),
-                _ => format!(
-                    "ip6tables -I {chain} 1 -p ipv6-icmp -m icmp6 --icmpv6-type {} -j ACCEPT (and the same for neighbour-advertisement)",
-                    "neighbour-solicitation"
-                ),
+                _ => Fix::run(
+                    ShellCommand::new("ip6tables -I")
+                        .arg(chain)
+                        .lit("1 -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT"),
+                )
+                .then_text(" (and the same for neighbour-advertisement)"),
             };
             let message = format!(
                 "The host firewall ({owner}) drops IPv6 neighbor discovery ({what}, ICMPv6 type {icmp_type}): the router cannot reach {} on the link, so no IPv6 {}/{} arrives",
@@ -230,7 +235,7 @@ fn neighbor_discovery(cx: &Compiled<'_>, pkt: &Packet, ev: &HostEvidence, q: &Ho
                         rule.describe(),
                         format!("decides for {} (neighbor discovery is never conntrack-tracked: `established` rules do not admit it)", describe_part(&who, &neighbors, false)),
                     ])
-                    .with_fix([fix, "ufw and firewalld admit neighbor discovery themselves: if they manage this host, restore their ICMPv6 rules (ufw: /etc/ufw/before6.rules)".to_string()]),
+                    .with_fix([fix, Fix::text("ufw and firewalld admit neighbor discovery themselves: if they manage this host, restore their ICMPv6 rules (ufw: /etc/ufw/before6.rules)")]),
             );
         }
     }
@@ -440,9 +445,20 @@ pub fn host_firewall(
                 describe(&who)
             );
             reply_causes.push(
-                Cause::blocking(CauseCode::HostFirewallOutputDrop, format!("{} {} {}", rule.backend.name(), rule.table, rule.chain), Confidence::Confirmed, message)
-                    .with_evidence([rule.describe()])
-                    .with_fix([format!("{ipt} -I {way} 1 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT (replies of admitted connections)")]),
+                Cause::blocking(
+                    CauseCode::HostFirewallOutputDrop,
+                    format!("{} {} {}", rule.backend.name(), rule.table, rule.chain),
+                    Confidence::Confirmed,
+                    message,
+                )
+                .with_evidence([rule.describe()])
+                .with_fix([Fix::run(
+                    ShellCommand::new(ipt)
+                        .lit("-I")
+                        .arg(way)
+                        .lit("1 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"),
+                )
+                .then_text(" (replies of admitted connections)")]),
             );
         }
         let undecided: Vec<String> = out

@@ -8,6 +8,7 @@
 //! address>` apply — which is how a second interface is made to answer by itself.
 
 use portdoctor_model::addrset::{AddrSet, clients, describe_part};
+use portdoctor_model::fix::{Fix, ShellCommand, Word};
 use portdoctor_model::host::{HostEvidence, PolicyRule, Route, RouteType};
 use portdoctor_model::net::{Cidr, Family, Source};
 use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Knowledge, Layer};
@@ -220,13 +221,23 @@ pub fn kernel_path(
             (whom, if devs.is_empty() { "no interface".to_string() } else { devs.join(", ") })
         })
     };
+    // sysctl writes an interface's dots as slashes (eth0.100 → net.ipv4.conf.eth0/100).
+    let sysctl_dev = ingress.replace('.', "/");
     let fix = vec![
-        format!(
-            "route replies from {local} out of {ingress}: ip rule add from {local} table 100 && ip route add default via <{ingress}'s gateway> dev {ingress} table 100 (persist it in your network configuration)"
-        ),
-        format!(
-            "or relax reverse-path filtering on {ingress}: sysctl -w net.ipv4.conf.{ingress}.rp_filter=2 (and net.ipv4.conf.all.rp_filter=2)"
-        ),
+        Fix::text(format!("route replies from {local} out of {ingress}: "))
+            .then_run(
+                ShellCommand::new("ip rule add from")
+                    .arg(local)
+                    .lit("table 100 && ip route add default via <gateway> dev")
+                    .arg(ingress)
+                    .lit("table 100"),
+            )
+            .then_text(" (persist it in your network configuration)"),
+        Fix::text(format!("or relax reverse-path filtering on {ingress}: "))
+            .then_run(
+                ShellCommand::new("sysctl -w").word(Word::lit("net.ipv4.conf.").val(&sysctl_dev).then(".rp_filter=2")),
+            )
+            .then_text(" (and net.ipv4.conf.all.rp_filter=2)"),
     ];
     if let Some((whom, devs)) = gather(&|w| w.dropped) {
         let msg = format!(

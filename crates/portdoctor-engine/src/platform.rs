@@ -16,6 +16,7 @@
 //! Every check here is context (CONTRACT.md §2): a notice that cannot be read never makes the
 //! verdict inconclusive by itself.
 
+use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::platform::{
     ChangedPorts, Finding, HealthEvent, PlatformEvidence, Signal, SupportCase, TrailEvent,
 };
@@ -192,7 +193,7 @@ struct Notice {
     tie: Tie,
     open: bool,
     evidence: Vec<String>,
-    fix: Option<String>,
+    fix: Option<Fix>,
     timeline: TimelineEntry,
 }
 
@@ -247,9 +248,8 @@ fn health_notices(p: &PlatformEvidence, s: &Subject, out: &mut PlatformJudgement
             tie,
             open: e.status != "closed",
             evidence,
-            fix: Some(format!(
-                "Read the notice: aws health describe-event-details --region us-east-1 --event-arns {}",
-                e.arn
+            fix: Some(Fix::text("Read the notice: ").then_run(
+                ShellCommand::new("aws health describe-event-details --region us-east-1 --event-arns").arg(&e.arn),
             )),
             timeline: TimelineEntry {
                 time: ts(e.start),
@@ -287,8 +287,12 @@ fn case_notices(p: &PlatformEvidence, s: &Subject, out: &mut PlatformJudgement) 
         .map(|c: &SupportCase| {
             let named = s.mentioned_in(&c.text);
             let shown = c.display_id.as_deref().unwrap_or(&c.case_id);
-            let mut evidence =
-                vec![format!("Support case {shown} \"{}\", status {}, opened {} (cases)", c.subject, c.status, ts(c.created))];
+            let mut evidence = vec![format!(
+                "Support case {shown} \"{}\", status {}, opened {} (cases)",
+                c.subject,
+                c.status,
+                ts(c.created)
+            )];
             if let Some(id) = named {
                 evidence.push(format!("the case names {id}"));
             }
@@ -296,7 +300,12 @@ fn case_notices(p: &PlatformEvidence, s: &Subject, out: &mut PlatformJudgement) 
                 tie: if named.is_some() { Tie::Direct } else { Tie::Account },
                 open: c.is_open(),
                 evidence,
-                fix: Some(format!("Read and answer support case {shown}: aws support describe-communications --region us-east-1 --case-id {}", c.case_id)),
+                fix: Some(
+                    Fix::text(format!("Read and answer support case {shown}: ")).then_run(
+                        ShellCommand::new("aws support describe-communications --region us-east-1 --case-id")
+                            .arg(&c.case_id),
+                    ),
+                ),
                 timeline: TimelineEntry {
                     time: ts(c.created),
                     source: "support".into(),
@@ -488,8 +497,8 @@ pub fn judge_platform(p: &PlatformEvidence, s: &Subject, window: &ChangeWindow) 
                 Tie::Direct => (Confidence::Likely, format!("An abuse report against {} is open: AWS blocks reported resources until the report is answered", s.who())),
                 Tie::Account => (Confidence::Possible, format!("An abuse report is open for this account; it does not name {}, but may be why it is blocked", s.who())),
             };
-            let mut fix: Vec<String> = open.iter().filter_map(|n| n.fix.clone()).collect();
-            fix.extend(ABUSE_PROCESS.iter().map(|s| s.to_string()));
+            let mut fix: Vec<Fix> = open.iter().filter_map(|n| n.fix.clone()).collect();
+            fix.extend(ABUSE_PROCESS.iter().map(|s| Fix::text(*s)));
             Some(
                 Cause::blocking(CauseCode::AbuseBlock, &component, confidence, message)
                     .with_evidence(open.iter().flat_map(|n| n.evidence.clone()))
@@ -505,9 +514,9 @@ pub fn judge_platform(p: &PlatformEvidence, s: &Subject, window: &ChangeWindow) 
             )
             .with_evidence(["the abuse notices (AWS Health, Support) were not available: see checks platform.abuse and platform.support".to_string()])
             .with_fix(
-                ["Look for an abuse notice in the e-mail to the account's security contact and on the AWS Health Dashboard".to_string()]
+                [Fix::text("Look for an abuse notice in the e-mail to the account's security contact and on the AWS Health Dashboard")]
                     .into_iter()
-                    .chain(ABUSE_PROCESS.iter().map(|s| s.to_string())),
+                    .chain(ABUSE_PROCESS.iter().map(|s| Fix::text(*s))),
             ),
         ),
         None => None,
@@ -527,9 +536,12 @@ pub fn judge_platform(p: &PlatformEvidence, s: &Subject, window: &ChangeWindow) 
     if let Some(abuse) = abuse {
         out.causes.push(abuse);
         if !attacking.is_empty() {
-            let detector =
-                attacking.iter().find_map(|f| f.detector_id.clone()).unwrap_or_else(|| "<detector-id>".into());
-            let ids: Vec<&str> = attacking.iter().map(|f| f.id.as_str()).collect();
+            let get_findings = ShellCommand::new("aws guardduty get-findings --detector-id");
+            let get_findings = match attacking.iter().find_map(|f| f.detector_id.as_deref()) {
+                Some(d) => get_findings.arg(d),
+                None => get_findings.lit("<detector-id>"),
+            };
+            let get_findings = attacking.iter().fold(get_findings.lit("--finding-ids"), |c, f| c.arg(&f.id));
             let mut c = Cause::blocking(
                 CauseCode::InstanceCompromised,
                 &component,
@@ -551,11 +563,7 @@ pub fn judge_platform(p: &PlatformEvidence, s: &Subject, window: &ChangeWindow) 
                     f.id
                 )
             }))
-            .with_fix(
-                [format!("aws guardduty get-findings --detector-id {detector} --finding-ids {}", ids.join(" "))]
-                    .into_iter()
-                    .chain(ABUSE_PROCESS[..2].iter().map(|s| s.to_string())),
-            );
+            .with_fix([Fix::run(get_findings)].into_iter().chain(ABUSE_PROCESS[..2].iter().map(|s| Fix::text(*s))));
             c.blocking = false;
             out.causes.push(c);
         }

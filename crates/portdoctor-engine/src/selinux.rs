@@ -5,6 +5,7 @@
 //! blamed for a bind only when nothing listens and the audit log shows that bind denied, and for
 //! a listening port only as a warning naming the SECMARK rules and any `recv` denials.
 
+use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::host::{HostEvidence, Selinux, SelinuxMode};
 use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Knowledge, Layer, Proto};
 
@@ -148,11 +149,12 @@ pub fn judge(ev: &HostEvidence, proto: Proto, port: u16, listening: bool) -> (Ch
     // A port that already has a specific label is modified; an unlabeled one is added.
     let unlabeled = label
         .is_none_or(|l| matches!(l.label.as_str(), "unreserved_port_t" | "reserved_port_t" | "hi_reserved_port_t"));
-    let op = if unlabeled { "-a" } else { "-m" };
+    let semanage = ShellCommand::new(if unlabeled { "semanage port -a -t" } else { "semanage port -m -t" });
     let fix = vec![
-        format!("semanage port {op} -t {want} -p {proto} {port}"),
-        format!("then restart the service ({who}), e.g. systemctl restart {who}"),
-        "never switch SELinux off for this: the label is the whole fix".to_string(),
+        Fix::run(semanage.arg(&want).lit("-p").arg(proto).arg(port)),
+        Fix::text(format!("then restart the service ({who}), e.g. "))
+            .then_run(ShellCommand::new("systemctl restart").arg(&who)),
+        Fix::text("never switch SELinux off for this: the label is the whole fix"),
     ];
     let cause = Cause::blocking(CauseCode::SelinuxBindDenied, &avc.domain, Confidence::Confirmed, msg.clone())
         .with_evidence(evidence.clone())

@@ -3,6 +3,7 @@
 //! stopped, failed, crash-looping, or failed to bind (address in use → who holds it; permission
 //! denied → a port below 1024 without the capability, or SELinux).
 
+use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::host::{HostEvidence, JournalLine, ServiceUnit, Socket};
 use portdoctor_model::{Check, CheckKind, CheckStatus, Knowledge, Layer, Proto};
 
@@ -34,7 +35,7 @@ fn state_words(u: &ServiceUnit) -> String {
 }
 
 /// Evidence and fixes for NOT_LISTENING, and the check that says what was found.
-pub fn why_not_listening(ev: &HostEvidence, proto: Proto, port: u16) -> (Check, Vec<String>, Vec<String>) {
+pub fn why_not_listening(ev: &HostEvidence, proto: Proto, port: u16) -> (Check, Vec<String>, Vec<Fix>) {
     let s = match &ev.services {
         Knowledge::Known(None) => return (check(CheckStatus::Skipped, "No systemd on this host"), vec![], vec![]),
         Knowledge::Unavailable(m) => {
@@ -76,9 +77,12 @@ pub fn why_not_listening(ev: &HostEvidence, proto: Proto, port: u16) -> (Check, 
         ));
         let name = &u.id;
         match u.active.as_str() {
-            "inactive" => fix.push(format!("systemctl enable --now {name}")),
-            _ => fix.push(format!(
-                "journalctl -u {name} -n 50 --no-pager   # read why, fix it, then: systemctl restart {name}"
+            "inactive" => fix.push(Fix::run(ShellCommand::new("systemctl enable --now").arg(name))),
+            _ => fix.push(Fix::run(
+                ShellCommand::new("journalctl -u")
+                    .arg(name)
+                    .lit("-n 50 --no-pager   # read why, fix it, then: systemctl restart")
+                    .arg(name),
             )),
         }
         // The unit's own last words.
@@ -167,6 +171,6 @@ mod tests {
         assert_eq!(c.status, CheckStatus::Fail);
         assert!(c.summary.contains("crash-looping: restarted 14 times"), "{}", c.summary);
         assert!(ev_lines.iter().any(|e| e.contains("EADDRINUSE")), "{ev_lines:?}");
-        assert!(fix[0].starts_with("journalctl -u app.service"));
+        assert!(fix[0].to_string().starts_with("journalctl -u app.service"));
     }
 }

@@ -5,6 +5,7 @@
 //! said not to apply.
 
 use portdoctor_model::addrset::{AddrSet, describe_part};
+use portdoctor_model::fix::Fix;
 use portdoctor_model::host::{HostEvidence, Socket, WrapRule};
 use portdoctor_model::net::{Cidr, Family};
 use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Knowledge, Layer};
@@ -165,9 +166,10 @@ pub fn judge(ev: &HostEvidence, answerer: &Socket, sources: &AddrSet, internet: 
                 "TCP wrappers make {daemon} refuse {who}: the connection is accepted, then closed at once ({})",
                 rule.at
             );
-            let fix = vec![format!(
+            // A line of a configuration file, not a command.
+            let fix = vec![Fix::text(format!(
                 "add a rule before it to /etc/hosts.allow, e.g.: {daemon}: ALL   (or the client prefixes that should connect)"
-            )];
+            ))];
             let cause = Cause::blocking(CauseCode::TcpWrappersDeny, &daemon, Confidence::Confirmed, msg.clone())
                 .with_evidence(evidence.clone())
                 .with_fix(fix);

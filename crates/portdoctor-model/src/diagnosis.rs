@@ -3,6 +3,7 @@
 //! The status rule of CONTRACT.md §2 lives here, in one place (`Diagnosis::new`), so every
 //! command computes it the same way.
 
+use crate::fix::Fix;
 use crate::net::{Proto, Source};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -115,8 +116,8 @@ pub struct Cause {
     pub message: String,
     /// Each line names where it came from.
     pub evidence: Vec<String>,
-    /// Commands in the user's own tool, printed, never run.
-    pub fix: Vec<String>,
+    /// Commands in the user's own tool (values quoted when rendered), printed, never run.
+    pub fix: Vec<Fix>,
     pub introduced_by: Option<String>,
 }
 
@@ -144,7 +145,7 @@ impl Cause {
         self
     }
 
-    pub fn with_fix(mut self, fix: impl IntoIterator<Item = String>) -> Cause {
+    pub fn with_fix(mut self, fix: impl IntoIterator<Item = Fix>) -> Cause {
         self.fix.extend(fix);
         self
     }

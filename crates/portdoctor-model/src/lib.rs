@@ -8,6 +8,7 @@ pub mod addrset;
 pub mod cloud;
 pub mod diagnosis;
 pub mod firewall;
+pub mod fix;
 pub mod host;
 pub mod knowledge;
 pub mod net;
@@ -18,5 +19,6 @@ pub mod time;
 pub use diagnosis::{
     Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Hop, Layer, Query, Status, TimelineEntry,
 };
+pub use fix::{Fix, ShellCommand, Word};
 pub use knowledge::{Knowledge, Missing};
 pub use net::{Cidr, Family, Proto, Source};

@@ -560,7 +560,8 @@ fn parse_netfilter(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<N
                     None => "no iptables-nft-save reads this family".to_string(),
                 };
                 nf.unmodeled.push(format!(
-                    "table {fam} {name} is read in full by neither tool: nft lists iptables extensions (xt) in it that it cannot show, and {ipt}; its rules are not evaluated — read them with `nft list table {fam} {name}`",
+                    "table {fam} {name} is read in full by neither tool: nft lists iptables extensions (xt) in it that it cannot show, and {ipt}; its rules are not evaluated — read them with `{}`",
+                    nft::list_table(fam, &t.name),
                     name = t.name
                 ));
                 unread.push((t.family, t.name));
@@ -587,8 +588,9 @@ fn parse_netfilter(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<N
             if !read_natively && !unread.contains(&(*family, name.clone())) {
                 let fam = family_word(*family);
                 nf.unmodeled.push(format!(
-                    "table {fam} {name} is a native nftables table that iptables-nft-save cannot show ({file}), and {}: its rules are not evaluated — read them with `nft list table {fam} {name}`",
-                    if nft_read { "nft's listing does not hold it" } else { "nft's listing was not read" }
+                    "table {fam} {name} is a native nftables table that iptables-nft-save cannot show ({file}), and {}: its rules are not evaluated — read them with `{}`",
+                    if nft_read { "nft's listing does not hold it" } else { "nft's listing was not read" },
+                    nft::list_table(fam, name)
                 ));
             }
         }

@@ -9,6 +9,7 @@ use portdoctor_model::firewall::{
     Action, AddrSetDef, Backend, BaseInfo, Chain, ETHERTYPE_IPV4, ETHERTYPE_IPV6, FwFamily, Hook, MapKey, MapVal,
     MarkSet, Match, Neg, Netfilter, Rule, Table, ct, icmp_code, icmp_type,
 };
+use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::net::Cidr;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -894,7 +895,8 @@ pub fn read_ruleset(file: &str, text: &str) -> Result<Ruleset, ParseError> {
                     None => {
                         // netdev ingress/egress and other hooks: they see packets too.
                         nf.unmodeled.push(format!(
-                            "nftables table {fam} {table} (chain {name} on hook {h}) is not evaluated by this version: read it with `nft list table {fam} {table}`"
+                            "nftables table {fam} {table} (chain {name} on hook {h}) is not evaluated by this version: read it with `{}`",
+                            list_table(fam, table)
                         ));
                         None
                     }
@@ -978,6 +980,12 @@ pub fn parse_ruleset(file: &str, text: &str) -> Result<Netfilter, ParseError> {
         Some(why) => Err(ParseError::new(file, "nftables", why.trim_start_matches(&format!("{file}: ")).to_string())),
         None => Ok(r.nf),
     }
+}
+
+/// `nft list table FAMILY NAME` for a person to run: the names come from the host's ruleset,
+/// and nft re-parses its arguments, so a name that is not a plain nft name withholds it.
+pub(crate) fn list_table(family: &str, name: &str) -> Fix {
+    Fix::run(ShellCommand::new("nft list table").nft_name(family).nft_name(name))
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Fixed diagnoses for the format snapshots.
 
+use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::net::{Proto, Source};
 use portdoctor_model::{
     Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Hop, Layer, Query, TimelineEntry,
@@ -25,7 +26,10 @@ pub fn blocked() -> Diagnosis {
             "nginx (pid 812) listens on 127.0.0.1:8080 only: tcp/8080 arriving at 10.0.1.10 is refused",
         )
         .with_evidence(["nginx (pid 812) listens on 127.0.0.1:8080 (tcp; sockets.json via sock_diag)".to_string()])
-        .with_fix(["Make nginx listen on 0.0.0.0:8080 | 10.0.1.10:8080, then restart it".to_string()]),
+        .with_fix([
+            Fix::text("Make nginx listen on 0.0.0.0:8080 | 10.0.1.10:8080, then restart it"),
+            Fix::text("Check: ").then_run(ShellCommand::new("ss -lnp").arg("( sport = :8080 )")),
+        ]),
         Cause {
             blocking: false,
             introduced_by: Some("5e1d1e1d-0000".into()),

@@ -164,12 +164,15 @@ pub fn write(w: &mut dyn io::Write, d: &Diagnosis) -> io::Result<()> {
             if !c.fix.is_empty() {
                 writeln!(w, "<h4>Fix</h4>")?;
                 for f in &c.fix {
-                    writeln!(
-                        w,
-                        "<div class=\"fix\"><pre><code>{}</code></pre><button class=\"copy\" type=\"button\" data-copy=\"{}\">Copy</button></div>",
-                        esc(f),
-                        esc(f)
-                    )?;
+                    // The button copies the command alone, and only a command that rendered
+                    // safely (its values quoted); advice in words has nothing to paste.
+                    let copy = f
+                        .command()
+                        .map(|cmd| {
+                            format!("<button class=\"copy\" type=\"button\" data-copy=\"{}\">Copy</button>", esc(&cmd))
+                        })
+                        .unwrap_or_default();
+                    writeln!(w, "<div class=\"fix\"><pre><code>{}</code></pre>{copy}</div>", esc(&f.to_string()))?;
                 }
             }
             if let Some(id) = &c.introduced_by {

@@ -2,6 +2,8 @@
 //! `null`, except `query.target`.
 
 use portdoctor_model::Diagnosis;
+use portdoctor_model::fix::is_unsafe_char;
+use serde_json::ser::{Formatter, PrettyFormatter};
 use std::io;
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -121,7 +123,7 @@ pub fn to_v1(d: &Diagnosis) -> v1::Report {
                     confidence: c.confidence.as_str(),
                     message: c.message.clone(),
                     evidence: c.evidence.clone(),
-                    fix: c.fix.clone(),
+                    fix: c.fix.iter().map(ToString::to_string).collect(),
                     introduced_by: c.introduced_by.clone(),
                 })
                 .collect(),
@@ -166,8 +168,47 @@ pub fn to_v1(d: &Diagnosis) -> v1::Report {
 }
 
 pub fn write(w: &mut dyn io::Write, d: &Diagnosis) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *w, &to_v1(d))?;
+    let mut ser = serde_json::Serializer::with_formatter(&mut *w, Escaping(PrettyFormatter::new()));
+    serde::Serialize::serialize(&to_v1(d), &mut ser)?;
     writeln!(w)
+}
+
+/// Pretty JSON whose strings also escape DEL, C1 controls and bidi overrides as `\uXXXX`:
+/// serde_json escapes only C0, and writes the others raw, where a terminal showing the report
+/// (`cat report.json`) would act on them. The values a JSON reader gets are the same.
+struct Escaping(PrettyFormatter<'static>);
+
+macro_rules! delegate {
+    ($($name:ident($($arg:ident: $ty:ty),*);)*) => {
+        $(fn $name<W: ?Sized + io::Write>(&mut self, w: &mut W $(, $arg: $ty)*) -> io::Result<()> {
+            self.0.$name(w $(, $arg)*)
+        })*
+    };
+}
+
+impl Formatter for Escaping {
+    delegate! {
+        begin_array();
+        end_array();
+        begin_array_value(first: bool);
+        end_array_value();
+        begin_object();
+        end_object();
+        begin_object_key(first: bool);
+        begin_object_value();
+        end_object_value();
+    }
+
+    fn write_string_fragment<W: ?Sized + io::Write>(&mut self, w: &mut W, fragment: &str) -> io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices().filter(|(_, c)| is_unsafe_char(*c)) {
+            w.write_all(&fragment.as_bytes()[start..i])?;
+            // Every such character is in the Basic Multilingual Plane: one escape each.
+            write!(w, "\\u{:04x}", c as u32)?;
+            start = i + c.len_utf8();
+        }
+        w.write_all(&fragment.as_bytes()[start..])
+    }
 }
 
 #[cfg(test)]
@@ -179,6 +220,19 @@ mod tests {
         let mut out = Vec::new();
         super::write(&mut out, &fixtures::blocked()).unwrap();
         insta::assert_snapshot!(String::from_utf8(out).unwrap());
+    }
+
+    #[test]
+    fn every_control_character_is_escaped_and_the_values_are_kept() {
+        let mut d = fixtures::blocked();
+        d.summary = "a\u{1b}[2Jb\nc\u{7f}\u{9b}31m\u{202e}d\u{2066}".into();
+        let mut out = Vec::new();
+        super::write(&mut out, &d).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.chars().any(|c| portdoctor_model::fix::is_unsafe_char(c) && c != '\n'), "{text}");
+        assert!(text.contains(r#""a\u001b[2Jb\nc\u007f\u009b31m\u202ed\u2066""#), "{text}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["verdict"]["summary"], d.summary.as_str());
     }
 
     #[test]

@@ -4,36 +4,53 @@ use crate::{flow_phrase, status_mark};
 use portdoctor_model::Diagnosis;
 use std::io;
 
+/// Inline text from the evidence: its line breaks are gone already (`crate::visible`), so it
+/// cannot start a heading, list or fence; `<` is escaped so it cannot open raw HTML (an
+/// `<!--` would hide the rest of the report where Markdown is rendered).
+fn md(s: &str) -> String {
+    s.replace('<', "\\<")
+}
+
 /// Table cells cannot hold `|` or line breaks.
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    md(s).replace('|', "\\|").replace('\n', " ")
+}
+
+/// A code span holding `s` whatever backticks it holds: fenced by a longer run of backticks,
+/// padded when `s` starts or ends with one (CommonMark 6.1).
+fn code(s: &str) -> String {
+    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') || s.is_empty() { " " } else { "" };
+    format!("{fence}{pad}{s}{pad}{fence}")
 }
 
 pub fn write(w: &mut dyn io::Write, d: &Diagnosis) -> io::Result<()> {
-    writeln!(w, "## portdoctor: **{}** — {}\n", d.status.as_str(), flow_phrase(d))?;
-    writeln!(w, "> {}\n", d.summary)?;
+    let d = &crate::visible(d)?;
+    writeln!(w, "## portdoctor: **{}** — {}\n", d.status.as_str(), md(&flow_phrase(d)))?;
+    writeln!(w, "> {}\n", md(&d.summary))?;
     if !d.causes.is_empty() {
         writeln!(w, "### Causes\n")?;
         for (i, c) in d.causes.iter().enumerate() {
             let role = if c.blocking { "blocking" } else { "not blocking" };
             writeln!(
                 w,
-                "{}. **{}** ({}, {}, {role}) `{}`: {}",
+                "{}. **{}** ({}, {}, {role}) {}: {}",
                 i + 1,
                 c.code,
                 c.layer().as_str(),
                 c.confidence.as_str(),
-                c.component,
-                c.message
+                code(&c.component),
+                md(&c.message)
             )?;
             for e in &c.evidence {
-                writeln!(w, "   - evidence: {e}")?;
+                writeln!(w, "   - evidence: {}", md(e))?;
             }
             for f in &c.fix {
-                writeln!(w, "   - fix: `{f}`")?;
+                writeln!(w, "   - fix: {}", code(&f.to_string()))?;
             }
             if let Some(id) = &c.introduced_by {
-                writeln!(w, "   - introduced by: `{id}`")?;
+                writeln!(w, "   - introduced by: {}", code(id))?;
             }
         }
         writeln!(w)?;
@@ -43,9 +60,9 @@ pub fn write(w: &mut dyn io::Write, d: &Diagnosis) -> io::Result<()> {
         for h in &d.path {
             writeln!(
                 w,
-                "| {} | `{}` | {} {} | {} |",
-                h.hop,
-                cell(&h.component),
+                "| {} | {} | {} {} | {} |",
+                cell(&h.hop),
+                code(&h.component).replace('|', "\\|"),
                 status_mark(h.status),
                 h.status.as_str(),
                 cell(&h.detail)
@@ -74,12 +91,19 @@ pub fn write(w: &mut dyn io::Write, d: &Diagnosis) -> io::Result<()> {
     }
     writeln!(w, "### Checks\n\n| check | status | summary |\n|---|---|---|")?;
     for c in &d.checks {
-        writeln!(w, "| `{}` | {} {} | {} |", c.id, status_mark(c.status), c.status.as_str(), cell(&c.summary))?;
+        writeln!(
+            w,
+            "| {} | {} {} | {} |",
+            code(&c.id).replace('|', "\\|"),
+            status_mark(c.status),
+            c.status.as_str(),
+            cell(&c.summary)
+        )?;
     }
     if !d.notes.is_empty() {
         writeln!(w, "\n### Notes\n")?;
         for n in &d.notes {
-            writeln!(w, "- {n}")?;
+            writeln!(w, "- {}", md(n))?;
         }
     }
     Ok(())

@@ -68,6 +68,7 @@ fn short(hop: &str) -> &str {
 }
 
 pub fn write(w: &mut dyn io::Write, d: &Diagnosis, opts: Options) -> io::Result<()> {
+    let d = &crate::visible(d)?;
     let st = Style { color: opts.color, width: opts.width };
     let word = d.status.as_str().to_uppercase();
     let word = match d.status {
@@ -95,7 +96,7 @@ pub fn write(w: &mut dyn io::Write, d: &Diagnosis, opts: Options) -> io::Result<
         if !c.fix.is_empty() {
             writeln!(w, "   Fix:")?;
             for f in &c.fix {
-                writeln!(w, "     → {}", st.paint(f, "36"))?;
+                writeln!(w, "     → {}", st.paint(&f.to_string(), "36"))?;
             }
         }
         if let Some(id) = &c.introduced_by {
@@ -192,7 +193,7 @@ mod tests {
         let d = fixtures::blocked();
         let narrow = render(Options { width: Some(40), ..Options::default() }, &d);
         let fix = &d.causes[0].fix[0];
-        assert!(narrow.contains(fix.as_str()), "fix commands are never wrapped");
+        assert!(narrow.contains(&fix.to_string()), "fix commands are never wrapped");
         let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
         assert_eq!(words(&narrow), words(&render(Options::default(), &d)));
         // Prose (indented lines) is wrapped; headings and commands are kept whole.

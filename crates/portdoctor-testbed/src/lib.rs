@@ -14,6 +14,7 @@
 //! nftables and python3. Only documentation addresses and 10.0.1.0/24 inside the namespaces are
 //! used.
 
+pub mod hostile;
 pub mod rng;
 
 use std::fmt;

@@ -188,7 +188,8 @@ fn ipv6_security_group_fix_uses_ipv6_ranges() {
     assert_eq!(codes(&d), ["SECURITY_GROUP_NO_INGRESS"]);
     assert!(
         d.causes[0].fix[0]
-            .ends_with("--ip-permissions IpProtocol=tcp,FromPort=8080,ToPort=8080,Ipv6Ranges=[{CidrIpv6=::/0}]"),
+            .to_string()
+            .ends_with("--ip-permissions 'IpProtocol=tcp,FromPort=8080,ToPort=8080,Ipv6Ranges=[{CidrIpv6=::/0}]'"),
         "{}",
         d.causes[0].fix[0]
     );

@@ -178,7 +178,7 @@ fn attribution_names_the_owner_and_its_fix() {
         index: 3,
         text: "-A …".into(),
     };
-    assert_eq!(attribute(&r, "tcp", 8080, Family::V4).1[0], "ufw allow 8080/tcp");
+    assert_eq!(attribute(&r, None, "tcp", 8080, Family::V4).1[0], "ufw allow 8080/tcp");
     let r = RuleRef {
         backend: Backend::Nftables,
         table: "firewalld".into(),
@@ -186,7 +186,7 @@ fn attribution_names_the_owner_and_its_fix() {
         index: 3,
         text: "".into(),
     };
-    let (who, fix) = attribute(&r, "tcp", 8080, Family::V4);
+    let (who, fix) = attribute(&r, None, "tcp", 8080, Family::V4);
     assert_eq!(who, "firewalld (zone public)");
     assert_eq!(fix[0], "firewall-cmd --zone=public --add-port=8080/tcp --permanent && firewall-cmd --reload");
     let r = RuleRef {
@@ -197,7 +197,8 @@ fn attribution_names_the_owner_and_its_fix() {
         text: "DROP".into(),
     };
     assert!(
-        attribute(&r, "tcp", 8080, Family::V4).1[0]
+        attribute(&r, None, "tcp", 8080, Family::V4).1[0]
+            .to_string()
             .starts_with("iptables -t filter -I INPUT 1 -p tcp --dport 8080 -j ACCEPT")
     );
 }
@@ -286,8 +287,8 @@ fn podman_and_kube_proxy_nftables_rules_are_attributed() {
         index: 1,
         text: "drop".into(),
     };
-    assert_eq!(attribute(&rule("netavark", "forward"), "tcp", 8080, Family::V4).0, "Podman (netavark/CNI)");
-    assert_eq!(attribute(&rule("kube-proxy", "filter-forward"), "tcp", 30080, Family::V4).0, "kube-proxy");
+    assert_eq!(attribute(&rule("netavark", "forward"), None, "tcp", 8080, Family::V4).0, "Podman (netavark/CNI)");
+    assert_eq!(attribute(&rule("kube-proxy", "filter-forward"), None, "tcp", 30080, Family::V4).0, "kube-proxy");
 }
 
 /// Docker's nat table for `-p 8080:80` to 10.88.0.2, a raw table with `raw`'s PREROUTING rules,
@@ -417,4 +418,23 @@ fn a_masqueraded_client_reads_as_the_bridge_until_dstnat() {
     assert!(matches!(verdict(&n, &reply, "198.51.100.7"), Verdict::Drop(r) if r.table == "raw"));
     // Without the masquerade the same reply is addressed to the client and passes.
     assert_eq!(verdict(&n, &Packet { client_nat: None, ..reply }, "198.51.100.7"), Verdict::Accept);
+}
+
+#[test]
+fn the_nft_fix_names_the_rules_own_table_family() {
+    let r = RuleRef {
+        backend: Backend::Nftables,
+        table: "filter".into(),
+        chain: "input".into(),
+        index: 2,
+        text: "".into(),
+    };
+    let fix = |f| attribute(&r, f, "tcp", 8080, Family::V4).1[0].to_string();
+    assert_eq!(fix(Some(FwFamily::Ip)), "nft insert rule ip filter input tcp dport 8080 accept");
+    assert_eq!(fix(Some(FwFamily::Ip6)), "nft insert rule ip6 filter input tcp dport 8080 accept");
+    assert_eq!(fix(Some(FwFamily::Inet)), "nft insert rule inet filter input tcp dport 8080 accept");
+    // A name nft would read as more of the rule is never printed.
+    let bad = RuleRef { chain: "input tcp dport 22 drop;".into(), ..r };
+    let f = &attribute(&bad, Some(FwFamily::Inet), "tcp", 8080, Family::V4).1[0];
+    assert!(f.command().is_none() && f.to_string().contains("not a plain nft name"), "{f}");
 }
