@@ -267,10 +267,9 @@ fn source<'a>(raw: &'a RawHost, name: &str) -> Result<&'a [u8], Missing> {
                 "" => format!("`{}` did not finish in time (stopped)", src.command),
                 why => why.to_string(),
             },
-            format!(
-                "run `{}` by hand to see why it hangs (a stuck lock or kernel module?), or allow it longer with PORTDOCTOR_TOOL_TIMEOUT=SECONDS",
-                src.command
-            ),
+            // The command is the evidence's own word (a snapshot's manifest): it may be named in
+            // the reason, never offered as something to run.
+            "run the command named above by hand to see why it hangs (a stuck lock or kernel module?), or allow it longer with PORTDOCTOR_TOOL_TIMEOUT=SECONDS",
         )),
     }
 }
@@ -610,9 +609,8 @@ fn parse_netfilter(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<N
     ] {
         if let Some(s) = raw.sources.get(name).filter(|s| s.outcome == Outcome::TimedOut) {
             nf.unmodeled.push(format!(
-                "{name} not read: {}; run `{}` by hand to see why it hangs, or allow it longer with PORTDOCTOR_TOOL_TIMEOUT=SECONDS",
-                s.stderr.trim(),
-                s.command
+                "{name} not read: {} (the listing was stopped: run it by hand to see why it hangs, or allow it longer with PORTDOCTOR_TOOL_TIMEOUT=SECONDS)",
+                crate::one_line(s.stderr.trim(), 200)
             ));
         }
     }
