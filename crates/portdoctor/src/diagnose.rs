@@ -45,7 +45,7 @@ struct Progress(bool);
 impl Progress {
     fn say(&self, what: &str) {
         if self.0 {
-            eprintln!("portdoctor: {what}…");
+            crate::say!("portdoctor: {what}…");
         }
     }
 }

@@ -18,6 +18,16 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
+/// A line on stderr. `eprintln!` panics when stderr cannot be written (`2>/dev/full`), which
+/// would turn exit 2 into a crash; a message nobody can receive is dropped instead.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+pub(crate) use say;
+
 /// Exit 2: usage or input error, one line on stderr.
 #[derive(Debug)]
 pub(crate) struct Fail(String);
@@ -44,10 +54,7 @@ fn main() -> ExitCode {
                 .take_while(|l| !l.trim().is_empty() && !l.starts_with("Usage:"))
                 .map(str::trim)
                 .collect();
-            eprintln!(
-                "portdoctor: {}",
-                portdoctor_parse::one_line(problem.join(" ").trim_start_matches("error: "), 600)
-            );
+            say!("portdoctor: {}", portdoctor_parse::one_line(problem.join(" ").trim_start_matches("error: "), 600));
             return ExitCode::from(2);
         }
     };
@@ -55,7 +62,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(Fail(msg)) => {
             // Exit 2 is one line, whatever a path, a name or a tool's error held.
-            eprintln!("portdoctor: {}", portdoctor_parse::one_line(&msg, 600));
+            say!("portdoctor: {}", portdoctor_parse::one_line(&msg, 600));
             ExitCode::from(2)
         }
     }
@@ -231,7 +238,7 @@ fn probe(args: cli::ProbeArgs) -> Result<u8, Fail> {
 fn capture(args: cli::CaptureArgs) -> Result<u8, Fail> {
     use portdoctor_collect::capture::{Hooks, pcap_header, pcap_record};
     let iface = args.iface.as_deref();
-    let ready = || eprintln!("portdoctor: capturing on {} for port {}", iface.unwrap_or("any"), args.port);
+    let ready = || say!("portdoctor: capturing on {} for port {}", iface.unwrap_or("any"), args.port);
     let stdout = std::io::stdout();
     let mut pcap_failed = false;
     let mut each = |at: std::time::Duration, packet: &[u8]| {
@@ -295,7 +302,7 @@ fn snapshot_aws(out: &Path, region: Option<String>, profile: Option<String>) -> 
     // Refuse to write what portdoctor itself could not read back.
     parse_live(&docs)?;
     portdoctor_collect::safe_fs::write_files(out, docs.iter().map(|(n, t)| (n.as_str(), t.as_bytes())))?;
-    eprintln!(
+    say!(
         "wrote an AWS snapshot of {} documents (region {}) to {}",
         docs.len(),
         collected.region.as_deref().unwrap_or("?"),
@@ -319,9 +326,9 @@ fn snapshot_host(out: &Path) -> Result<u8, Fail> {
         .filter(|(_, s)| s.outcome != portdoctor_parse::host::Outcome::Ok)
         .map(|(name, s)| format!("{name} ({:?})", s.outcome))
         .collect();
-    eprintln!("wrote a host snapshot of {} sources to {}", raw.sources.len(), out.display());
+    say!("wrote a host snapshot of {} sources to {}", raw.sources.len(), out.display());
     if !missing.is_empty() {
-        eprintln!("not obtained (recorded in manifest.json): {}", missing.join(", "));
+        say!("not obtained (recorded in manifest.json): {}", missing.join(", "));
     }
     Ok(0)
 }

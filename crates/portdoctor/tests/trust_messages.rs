@@ -244,6 +244,20 @@ fn stdout_write_failure_is_reported() {
     assert!(stderr.contains("stdout") && stderr.contains("No space left"), "{stderr}");
 }
 
+/// Class 5/7: stderr that cannot be written (`2>/dev/full`) changes nothing but the lost
+/// message: a usage error is still exit 2, a written snapshot still exit 0 — never a panic (101).
+#[test]
+fn a_full_stderr_never_panics() {
+    let snap = scratch("full-stderr").join("snap");
+    for (args, code) in
+        [(vec!["host", "--port", "0"], 2), (vec!["snapshot", "host", "--out", snap.to_str().unwrap()], 0)]
+    {
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let out = Command::new(bin()).args(&args).stdin(Stdio::null()).stderr(full).output().unwrap();
+        assert_eq!(out.status.code(), Some(code), "{args:?}");
+    }
+}
+
 /// Class 7: root without CAP_NET_ADMIN (a container's default) is told the capability, not
 /// "run as root"; the same for CAP_NET_RAW and the capture.
 #[test]
