@@ -5,9 +5,9 @@
 //! to the report.
 
 use crate::privilege::Cap;
-use crate::{ParseError, iproute, ipset, iptables, nft, procfs, selinux, sockets, systemd, wrappers};
+use crate::{ParseError, datapath, iproute, ipset, iptables, nft, procfs, selinux, sockets, systemd, wrappers};
 use portdoctor_model::firewall::{Backend, FwFamily, Netfilter};
-use portdoctor_model::host::{Conntrack, HostEvidence, Netns, Selinux, Services, TcpWrappers};
+use portdoctor_model::host::{Conntrack, HostEvidence, Netns, Selinux, Services, TcpWrappers, Xfrm};
 use portdoctor_model::knowledge::{Knowledge, Missing};
 use portdoctor_model::net::Family;
 use serde::{Deserialize, Serialize};
@@ -53,6 +53,12 @@ pub mod files {
     /// The namespaces joined to this one by veth pairs (containers, pods): `[{nsid, pid,
     /// processes}]`, and for each `netns-NSID-ip-addr.json` and `netns-NSID-ss.txt`.
     pub const NETNS: &str = "netns.json";
+    /// What drops packets outside netfilter: the tc ingress filters of every interface with an
+    /// ingress or clsact qdisc (`{"qdiscs": …, "filters": {"IF": …}}`), the xfrm (IPsec)
+    /// policies and their defaults. Absent from older snapshots: then "not collected".
+    pub const TC_INGRESS: &str = "tc-ingress.json";
+    pub const XFRM_POLICY: &str = "ip-xfrm-policy.txt";
+    pub const XFRM_DEFAULT: &str = "ip-xfrm-policy-default.txt";
 
     /// A file of namespace `nsid`: `netns_file(3, IP_ADDR)` is `netns-3-ip-addr.json`.
     pub fn netns_file(nsid: i32, base: &str) -> String {
@@ -205,6 +211,11 @@ fn describe(name: &str) -> (&'static str, &'static str) {
         files::SEMANAGE_PORTS => ("SELinux port labels", "semanage (dnf install policycoreutils-python-utils)"),
         files::AUDIT_AVC => ("SELinux denials (audit log)", "auditd, with /var/log/audit/audit.log readable (root)"),
         files::SYSTEMD_SHOW => ("systemd services", "systemd (systemctl)"),
+        files::TC_INGRESS => {
+            ("tc ingress filters", "iproute2's tc (apt-get install iproute2 / dnf install iproute-tc)")
+        }
+        files::XFRM_POLICY => ("xfrm (IPsec) policies", "iproute2 (apt-get install iproute2 / dnf install iproute)"),
+        files::XFRM_DEFAULT => ("xfrm default policies", "iproute2 6.0 or later, on Linux 5.16 or later"),
         files::NETNS => ("container network namespaces", "root (to enter namespaces) and util-linux's nsenter"),
         files::LIBWRAP_PIDS => ("which processes link libwrap", "procfs; root to read other users' /proc/PID/maps"),
         files::JOURNAL => {
@@ -223,7 +234,7 @@ pub fn needs(name: &str) -> &'static [Cap] {
         files::IPTABLES_NFT | files::IP6TABLES_NFT | files::IPTABLES_LEGACY | files::IP6TABLES_LEGACY => {
             &[Cap::NetAdmin]
         }
-        files::NFT_RULESET | files::IPSET => &[Cap::NetAdmin],
+        files::NFT_RULESET | files::IPSET | files::XFRM_POLICY | files::XFRM_DEFAULT => &[Cap::NetAdmin],
         files::NETNS => &[Cap::SysAdmin, Cap::SysPtrace],
         files::LIBWRAP_PIDS => &[Cap::SysPtrace],
         files::AUDIT_AVC => &[Cap::DacReadSearch],
@@ -393,6 +404,18 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
         }),
     };
     let netns = parse_netns(raw, &mut notes)?;
+    let tc_ingress = collected(raw, files::TC_INGRESS, datapath::parse_tc_ingress)?;
+    let xfrm = match collected(raw, files::XFRM_POLICY, |f, t| datapath::parse_xfrm_policy(f, t, &mut notes))? {
+        Some(Knowledge::Known(policies)) => {
+            let default_block = match parse_source(raw, files::XFRM_DEFAULT, datapath::parse_xfrm_default)? {
+                Knowledge::Known(d) => Some(d),
+                Knowledge::Unavailable(_) => None,
+            };
+            Some(Knowledge::Known(Xfrm { policies, default_block }))
+        }
+        Some(Knowledge::Unavailable(m)) => Some(Knowledge::Unavailable(m)),
+        None => None,
+    };
     Ok(HostEvidence {
         hostname,
         sockets,
@@ -408,8 +431,23 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
         services,
         tcp_wrappers,
         netns,
+        tc_ingress,
+        xfrm,
         notes,
     })
+}
+
+/// A source newer snapshots hold: `None` when the evidence does not have it at all (taken by
+/// an older portdoctor: not collected, which is not a failure), else as `parse_source`.
+fn collected<T>(
+    raw: &RawHost,
+    name: &str,
+    parse: impl FnOnce(&str, &str) -> Result<T, ParseError>,
+) -> Result<Option<Knowledge<T>>, ParseError> {
+    if !raw.sources.contains_key(name) {
+        return Ok(None);
+    }
+    parse_source(raw, name, parse).map(Some)
 }
 
 /// The container namespaces: each one's interfaces and listening sockets (from `ss`, entered

@@ -61,6 +61,7 @@ pub(crate) fn evidence(sockets: Vec<Socket>) -> HostEvidence {
                 addrs: vec![ifaddr("127.0.0.1", 8), ifaddr("::1", 128)],
                 peer: None,
                 master: None,
+                xdp: vec![],
             },
             Interface {
                 index: 2,
@@ -69,6 +70,7 @@ pub(crate) fn evidence(sockets: Vec<Socket>) -> HostEvidence {
                 addrs: vec![ifaddr("10.0.1.10", 24), ifaddr("10.0.1.11", 24), ifaddr("2001:db8:2::10", 64)],
                 peer: None,
                 master: None,
+                xdp: vec![],
             },
             Interface {
                 index: 3,
@@ -77,6 +79,7 @@ pub(crate) fn evidence(sockets: Vec<Socket>) -> HostEvidence {
                 addrs: vec![ifaddr("10.0.2.10", 24)],
                 peer: None,
                 master: None,
+                xdp: vec![],
             },
         ]),
         routes: Knowledge::Known(vec![
@@ -98,6 +101,8 @@ pub(crate) fn evidence(sockets: Vec<Socket>) -> HostEvidence {
         rules: Knowledge::Known(vec![]),
         sysctl: Knowledge::Known(BTreeMap::from([("net.ipv4.conf.all.rp_filter".to_string(), "1".to_string())])),
         netns: Knowledge::Known(vec![]),
+        tc_ingress: Some(Knowledge::Known(Default::default())),
+        xfrm: Some(Knowledge::Known(Default::default())),
         notes: vec![],
     }
 }
