@@ -364,7 +364,7 @@ pub(crate) const NETSTAT_PATH: &str = "/proc/net/netstat";
 
 /// Sources that are one fixed command, run the same way here and over SSH (the remote script
 /// is built from this table, so the two cannot drift apart).
-pub(crate) const COMMANDS: [(&str, &[&str]); 8] = [
+pub(crate) const COMMANDS: [(&str, &[&str]); 9] = [
     (files::IP_ADDR, &["ip", "-j", "addr", "show"]),
     (files::IP_ROUTE, &["ip", "-j", "-4", "route", "show", "table", "all"]),
     (files::IP6_ROUTE, &["ip", "-j", "-6", "route", "show", "table", "all"]),
@@ -372,6 +372,7 @@ pub(crate) const COMMANDS: [(&str, &[&str]); 8] = [
     (files::SS, &["ss", "-H", "-tulpne"]),
     (files::IPSET, &["ipset", "save"]),
     (files::XFRM_POLICY, &["ip", "xfrm", "policy"]),
+    (files::NFT_CHAINS, &["nft", "list", "chains"]),
     (files::XFRM_DEFAULT, &["ip", "xfrm", "policy", "getdefault"]),
 ];
 

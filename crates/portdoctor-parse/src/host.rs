@@ -36,6 +36,9 @@ pub mod files {
     pub const IP_TABLES_NAMES: &str = "proc-net-ip_tables_names.txt";
     pub const IP6_TABLES_NAMES: &str = "proc-net-ip6_tables_names.txt";
     pub const NFT_RULESET: &str = "nft-ruleset.json";
+    /// `nft list chains` (text): the devices of ingress chains, which nft's JSON leaves out
+    /// before nftables 1.0.7.
+    pub const NFT_CHAINS: &str = "nft-chains.txt";
     pub const IPSET: &str = "ipset.txt";
     /// SELinux: the mode now (absent when the kernel has no SELinux), at boot, the port
     /// labels, and the AVC denials from the audit log.
@@ -205,6 +208,7 @@ fn describe(name: &str) -> (&'static str, &'static str) {
         files::IPTABLES_NFT | files::IP6TABLES_NFT | files::IPTABLES_LEGACY | files::IP6TABLES_LEGACY => {
             ("iptables rules", "iptables (apt-get install iptables / dnf install iptables-nft)")
         }
+        files::NFT_CHAINS => ("nftables chains", "nftables (apt-get install nftables / dnf install nftables)"),
         files::NFT_RULESET => ("nftables rules", "nftables (apt-get install nftables / dnf install nftables)"),
         files::IPSET => ("ipsets", "ipset (apt-get install ipset / dnf install ipset)"),
         files::SELINUX_ENFORCE => ("the SELinux mode", "a kernel with SELinux (/sys/fs/selinux)"),
@@ -234,7 +238,9 @@ pub fn needs(name: &str) -> &'static [Cap] {
         files::IPTABLES_NFT | files::IP6TABLES_NFT | files::IPTABLES_LEGACY | files::IP6TABLES_LEGACY => {
             &[Cap::NetAdmin]
         }
-        files::NFT_RULESET | files::IPSET | files::XFRM_POLICY | files::XFRM_DEFAULT => &[Cap::NetAdmin],
+        files::NFT_RULESET | files::NFT_CHAINS | files::IPSET | files::XFRM_POLICY | files::XFRM_DEFAULT => {
+            &[Cap::NetAdmin]
+        }
         files::NETNS => &[Cap::SysAdmin, Cap::SysPtrace],
         files::LIBWRAP_PIDS => &[Cap::SysPtrace],
         files::AUDIT_AVC => &[Cap::DacReadSearch],
@@ -479,7 +485,8 @@ fn family_word(family: FwFamily) -> &'static str {
         FwFamily::Ip => "ip",
         FwFamily::Ip6 => "ip6",
         FwFamily::Inet => "inet",
-        FwFamily::Other => "netdev/bridge/arp",
+        FwFamily::Netdev => "netdev",
+        FwFamily::Other => "bridge/arp",
     }
 }
 
@@ -580,7 +587,7 @@ fn parse_netfilter(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<N
                     }
                 }
                 // Tables of other families are named as unmodeled by the nft reader already.
-                if t.family == FwFamily::Other || !xt {
+                if matches!(t.family, FwFamily::Other | FwFamily::Netdev) || !xt {
                     nf.tables.push(t);
                     continue;
                 }
@@ -664,7 +671,32 @@ fn parse_netfilter(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<N
     for m in missing {
         notes.push(m.describe());
     }
+    ingress_devices(raw, &mut nf)?;
     Ok(Knowledge::Known(nf))
+}
+
+/// Gives each ingress chain whose listing did not name its devices the ones `nft list chains`
+/// names. One still without devices is evaluated as applying to an interface portdoctor cannot
+/// tell (unknown, never passed).
+fn ingress_devices(raw: &RawHost, nf: &mut Netfilter) -> Result<(), ParseError> {
+    let needs = nf.tables.iter().flat_map(|t| &t.chains).any(|c| {
+        c.base.as_ref().is_some_and(|b| b.hook == portdoctor_model::firewall::Hook::Ingress && b.devices.is_empty())
+    });
+    if !needs {
+        return Ok(());
+    }
+    let Ok(bytes) = source(raw, files::NFT_CHAINS) else { return Ok(()) };
+    let listed = nft::ingress_devices(text(files::NFT_CHAINS, bytes)?);
+    for t in nf.tables.iter_mut().filter(|t| t.backend == Backend::Nftables) {
+        let fam = family_word(t.family);
+        for c in t.chains.iter_mut() {
+            let Some(b) = c.base.as_mut().filter(|b| b.devices.is_empty()) else { continue };
+            if let Some((.., devs)) = listed.iter().find(|(f, tn, cn, _)| f == fam && *tn == t.name && *cn == c.name) {
+                b.devices = devs.clone();
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
