@@ -767,6 +767,38 @@ mod tests {
         assert!(n.contains("give portdoctor CAP_NET_ADMIN") && !n.contains("sudo"), "{n}");
     }
 
+    /// The sources newer snapshots hold: absent is "not collected" (`None`), a failed listing
+    /// is unknown with its remedy, a good one is read.
+    #[test]
+    fn sources_below_netfilter_absent_failed_and_read() {
+        let mut raw = RawHost::default();
+        let ev = parse_host(&raw).unwrap();
+        assert_eq!((ev.tc_ingress, ev.xfrm), (None, None));
+        raw.sources.insert(
+            files::XFRM_POLICY.into(),
+            RawSource {
+                command: "ip xfrm policy".into(),
+                outcome: Outcome::PermissionDenied,
+                exit: Some(2),
+                stderr: "RTNETLINK answers: Operation not permitted".into(),
+                content: vec![],
+            },
+        );
+        raw.sources.insert(files::TC_INGRESS.into(), ok(r#"{"qdiscs":[],"filters":{}}"#));
+        let ev = parse_host(&raw).unwrap();
+        assert!(ev.xfrm.unwrap().missing().unwrap().remedy.contains("CAP_NET_ADMIN"));
+        assert_eq!(ev.tc_ingress, Some(Knowledge::Known(Default::default())));
+        raw.sources.insert(
+            files::XFRM_POLICY.into(),
+            ok("src 0.0.0.0/0 dst 10.0.1.10/32 proto tcp dport 80 \n\tdir in action block priority 0 ptype main \n"),
+        );
+        raw.sources
+            .insert(files::XFRM_DEFAULT.into(), ok("Default policies:\n in:  accept\n fwd: accept\n out: block\n"));
+        let x = parse_host(&raw).unwrap().xfrm.unwrap().known().unwrap().clone();
+        assert_eq!(x.policies.len(), 1);
+        assert_eq!(x.default_block, Some(vec![portdoctor_model::host::XfrmDir::Out]));
+    }
+
     #[test]
     fn conntrack_from_sysctl_and_stat() {
         let mut raw = RawHost::default();

@@ -1034,6 +1034,31 @@ mod tests {
 
     const RULESET: &str = include_str!("../tests/fixtures/nft-ruleset.json");
 
+    /// nft 1.0.6 (this machine) lists a netdev ingress chain without its device; `nft list
+    /// chains` names it.
+    #[test]
+    fn reads_ingress_chains_and_their_devices() {
+        let json = r#"{"nftables": [{"table": {"family": "netdev", "name": "t", "handle": 1}}, {"chain": {"family": "netdev", "table": "t", "name": "in", "handle": 1, "type": "filter", "hook": "ingress", "prio": 0, "policy": "accept"}}, {"chain": {"family": "netdev", "table": "t", "name": "out", "handle": 2, "type": "filter", "hook": "egress", "prio": 0, "dev": "eth0", "policy": "accept"}}, {"rule": {"family": "netdev", "table": "t", "chain": "in", "handle": 3, "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 8080}}, {"drop": null}]}}]}"#;
+        let nf = parse_ruleset("nft-ruleset.json", json).unwrap();
+        let t = &nf.tables[0];
+        assert_eq!(t.family, FwFamily::Netdev);
+        let base = t.chains[0].base.as_ref().unwrap();
+        assert_eq!((base.hook, base.devices.len()), (Hook::Ingress, 0));
+        assert!(t.chains[1].base.is_none(), "egress is not evaluated");
+        assert_eq!(nf.unmodeled.len(), 1, "{:?}", nf.unmodeled);
+        assert!(nf.unmodeled[0].contains("chain out on hook egress"), "{:?}", nf.unmodeled);
+        let chains = "table netdev t {\n\tchain in {\n\t\ttype filter hook ingress device \"va\" priority filter; policy accept;\n\t}\n\tchain in2 {\n\t\ttype filter hook ingress devices = { va, vb } priority filter - 5; policy accept;\n\t}\n}\ntable inet i {\n\tchain y {\n\t\ttype filter hook input priority filter; policy accept;\n\t}\n}\n";
+        let devs = ingress_devices(chains);
+        assert_eq!(devs.len(), 2);
+        assert_eq!(devs[0], ("netdev".into(), "t".into(), "in".into(), vec!["va".to_string()]));
+        assert_eq!(devs[1].3, ["va", "vb"]);
+        // nft ≥ 1.0.7 names them itself.
+        let named =
+            json.replace(r#""hook": "ingress", "prio": 0,"#, r#""hook": "ingress", "prio": 0, "dev": ["va", "vb"],"#);
+        let nf = parse_ruleset("nft-ruleset.json", &named).unwrap();
+        assert_eq!(nf.tables[0].chains[0].base.as_ref().unwrap().devices, ["va", "vb"]);
+    }
+
     #[test]
     fn reads_kube_proxys_verdict_maps() {
         let text = include_str!("../tests/fixtures/kube-proxy-nft-ruleset.json");
