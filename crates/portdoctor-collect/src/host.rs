@@ -364,14 +364,69 @@ pub(crate) const NETSTAT_PATH: &str = "/proc/net/netstat";
 
 /// Sources that are one fixed command, run the same way here and over SSH (the remote script
 /// is built from this table, so the two cannot drift apart).
-pub(crate) const COMMANDS: [(&str, &[&str]); 6] = [
+pub(crate) const COMMANDS: [(&str, &[&str]); 9] = [
     (files::IP_ADDR, &["ip", "-j", "addr", "show"]),
     (files::IP_ROUTE, &["ip", "-j", "-4", "route", "show", "table", "all"]),
     (files::IP6_ROUTE, &["ip", "-j", "-6", "route", "show", "table", "all"]),
     (files::IP_RULE, &["ip", "-j", "-4", "rule", "show"]),
     (files::SS, &["ss", "-H", "-tulpne"]),
     (files::IPSET, &["ipset", "save"]),
+    (files::XFRM_POLICY, &["ip", "xfrm", "policy"]),
+    (files::NFT_CHAINS, &["nft", "list", "chains"]),
+    (files::XFRM_DEFAULT, &["ip", "xfrm", "policy", "getdefault"]),
 ];
+
+/// How the tc ingress source is described (local and over SSH alike).
+pub(crate) const TC_INGRESS_COMMAND: &str =
+    "tc -j qdisc show; tc -j filter show dev IF ingress (each interface with an ingress or clsact qdisc)";
+
+/// The tc ingress side of every interface as one document: `{"qdiscs": <tc -j qdisc show>,
+/// "filters": {"IF": <tc -j filter show dev IF ingress>}}` for each interface with an ingress
+/// or clsact qdisc (only those can have ingress filters). A listing that fails is the source's
+/// failure: a filter not seen would be taken for none.
+fn tc_ingress() -> RawSource {
+    let qdiscs = run(&["tc", "-j", "qdisc", "show"]);
+    if qdiscs.outcome != Outcome::Ok {
+        return qdiscs;
+    }
+    let failed = |stderr: String| RawSource {
+        command: TC_INGRESS_COMMAND.into(),
+        outcome: Outcome::Failed,
+        exit: None,
+        stderr,
+        content: vec![],
+    };
+    let list: serde_json::Value = match serde_json::from_slice(&qdiscs.content) {
+        Ok(v) => v,
+        Err(e) => return failed(format!("tc -j qdisc show: {e}")),
+    };
+    let mut filters = serde_json::Map::new();
+    for q in list.as_array().into_iter().flatten() {
+        let kind = q.get("kind").and_then(|k| k.as_str()).unwrap_or_default();
+        let Some(dev) = q.get("dev").and_then(|d| d.as_str()) else { continue };
+        if kind != "ingress" && kind != "clsact" {
+            continue;
+        }
+        let one = run(&["tc", "-j", "filter", "show", "dev", dev, "ingress"]);
+        if one.outcome != Outcome::Ok {
+            return RawSource { command: TC_INGRESS_COMMAND.into(), ..one };
+        }
+        // tc prints nothing at all for an ingress without filters.
+        let parsed = if one.content.iter().all(u8::is_ascii_whitespace) {
+            Ok(serde_json::Value::Array(vec![]))
+        } else {
+            serde_json::from_slice(&one.content)
+        };
+        match parsed {
+            Ok(v) => {
+                filters.insert(dev.to_string(), v);
+            }
+            Err(e) => return failed(format!("tc -j filter show dev {dev} ingress: {e}")),
+        }
+    }
+    let doc = serde_json::json!({"qdiscs": list, "filters": filters});
+    ok(TC_INGRESS_COMMAND, serde_json::to_vec_pretty(&doc).unwrap_or_default())
+}
 
 /// Sources that are one file, read the same way here and over SSH (an absent file says the host
 /// does not have the thing: no hostname file, no conntrack, no TCP wrappers rules).
@@ -418,6 +473,7 @@ pub fn collect_host() -> RawHost {
         put(&mut raw, name, read(path));
     }
     put(&mut raw, files::SYSCTL, sysctls(Path::new("/proc/sys")));
+    put(&mut raw, files::TC_INGRESS, tc_ingress());
     for (name, v6) in [(files::IPTABLES_NFT, false), (files::IP6TABLES_NFT, true)] {
         if let Some(src) = iptables_save(v6, true) {
             put(&mut raw, name, src);

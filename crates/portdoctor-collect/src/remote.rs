@@ -20,7 +20,7 @@ fn sources() -> Vec<(&'static str, String)> {
     let systemd = |argv: &[&str], absent: u8| {
         format!("if [ -d /run/systemd/system ]; then {}; else exit {absent}; fi", words(argv))
     };
-    let fixed: [(&str, String); 14] = [
+    let fixed: [(&str, String); 15] = [
         (
             files::SYSCTL,
             r"sysctl -a -r '^net\.(ipv4\.(ip_forward|tcp_syncookies|ip_local_port_range|conf\..*\.(rp_filter|forwarding))|ipv6\.(conf\.all\.forwarding|bindv6only)|core\.somaxconn|netfilter\.nf_conntrack_(count|max))$' 2>/dev/null".into(),
@@ -40,6 +40,7 @@ fn sources() -> Vec<(&'static str, String)> {
             format!("if grep -q . /proc/net/ip6_tables_names 2>/dev/null; then {}; else exit 200; fi", save_command("ip6tables", false)),
         ),
         (files::NFT_RULESET, "nft -j list ruleset".into()),
+        (files::TC_INGRESS, TC_INGRESS.into()),
         (files::SYSTEMD_SHOW, systemd(&SYSTEMCTL_SHOW, 127)),
         (files::JOURNAL, systemd(&JOURNAL_WARNINGS, 200)),
         (files::LIBWRAP_PIDS, "grep -l libwrap /proc/[0-9]*/maps 2>/dev/null; true".into()),
@@ -54,6 +55,13 @@ fn sources() -> Vec<(&'static str, String)> {
     ));
     out
 }
+
+/// The tc ingress document local collection builds (`host::tc_ingress`), in shell: the qdiscs,
+/// then the ingress filters of each interface with an ingress or clsact qdisc, keyed by name (an
+/// interface name never holds a quote or a backslash in practice; one that did would make the
+/// document fail to parse, named, rather than be misread).
+const TC_INGRESS: &str = r#"q=$(tc -j qdisc show) || exit $?; printf '{"qdiscs":%s,"filters":{' "$q"; sep=; for d in $(tc qdisc show | awk '$2=="ingress"||$2=="clsact"{for(i=3;i<NF;i++) if($i=="dev") print $(i+1)}'); do f=$(tc -j filter show dev "$d" ingress) || exit $?; [ -n "$f" ] || f='[]'; printf '%s"%s":%s' "$sep" "$d" "$f"; sep=,; done; printf '}}
+'"#;
 
 /// The save command of one iptables backend, as local collection picks it: `TOOL-nft-save` /
 /// `TOOL-legacy-save`, else plain `TOOL-save` when `TOOL --version` says it is that backend
@@ -127,6 +135,8 @@ pub fn read_frames(out: &[u8]) -> RawHost {
         // Not in the table: what was read inside a namespace, and the second counter sample.
         let command = match name.strip_prefix("netns-pid-").and_then(|r| r.split_once('-')) {
             Some((pid, base)) => format!("nsenter -t {pid} -n -- (the {base} command)"),
+            // A shell loop: named as local collection names it, not by its script.
+            None if name == &files::TC_INGRESS => crate::host::TC_INGRESS_COMMAND.to_string(),
             None => commands
                 .iter()
                 .find(|(n, _)| n == name)

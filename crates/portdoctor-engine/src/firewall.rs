@@ -233,14 +233,16 @@ const PRI_CONNTRACK: i32 = -200;
 const PRI_NAT_DST: i32 = -100;
 const PRI_NAT_SRC: i32 = 100;
 
-/// Where a packet is in netfilter's timeline: (stage, priority). Stage 0 is where a packet
-/// enters (PREROUTING, or OUTPUT for the host's own), 1 the hooks after the routing decision
-/// (INPUT, FORWARD), 2 POSTROUTING; a packet crosses one hook per stage.
+/// Where a packet is in netfilter's timeline: (stage, priority). Stage 0 is a device's ingress
+/// hook (netdev or inet `ingress`, before the IP stack and conntrack), 1 where a packet enters
+/// IP (PREROUTING, or OUTPUT for the host's own), 2 the hooks after the routing decision
+/// (INPUT, FORWARD), 3 POSTROUTING; a packet crosses one hook per stage.
 fn position(hook: Hook, priority: i32) -> (u8, i32) {
     let stage = match hook {
-        Hook::Prerouting | Hook::Output => 0,
-        Hook::Input | Hook::Forward => 1,
-        Hook::Postrouting => 2,
+        Hook::Ingress => 0,
+        Hook::Prerouting | Hook::Output => 1,
+        Hook::Input | Hook::Forward => 2,
+        Hook::Postrouting => 3,
     };
     (stage, priority)
 }
@@ -252,7 +254,7 @@ fn position(hook: Hook, priority: i32) -> (u8, i32) {
 /// on a reply it is the source. A chain at exactly the NAT point's priority is taken to run
 /// after it (the kernel orders equal priorities by registration, which no listing shows).
 fn nat_point(reply: bool) -> (u8, i32) {
-    if reply { (2, PRI_NAT_SRC) } else { (0, PRI_NAT_DST) }
+    if reply { (3, PRI_NAT_SRC) } else { (1, PRI_NAT_DST) }
 }
 
 /// The packet as the base chain at (`hook`, `priority`) sees it: its local address and port
@@ -277,7 +279,7 @@ fn seen_at(pkt: &Packet, f: &InFlight, hook: Hook, priority: i32) -> View {
         None => f.snat,
     };
     let attached = pkt.from_host && pkt.proto == 6 && pkt.tcp_flags & 4 != 0;
-    let ct = if here < (0, PRI_CONNTRACK) && !attached {
+    let ct = if here < (1, PRI_CONNTRACK) && !attached {
         if f.notracked { ct::UNTRACKED } else { ct::INVALID }
     } else {
         f.ct
@@ -444,7 +446,10 @@ fn load_note(rule: &RuleRef, why: &str, probe: &str, loaded: &str) -> String {
 }
 
 fn table_applies(t: &Table, f: Family) -> bool {
-    matches!((t.family, f), (FwFamily::Inet, _) | (FwFamily::Ip, Family::V4) | (FwFamily::Ip6, Family::V6))
+    matches!(
+        (t.family, f),
+        (FwFamily::Inet | FwFamily::Netdev, _) | (FwFamily::Ip, Family::V4) | (FwFamily::Ip6, Family::V6)
+    )
 }
 
 fn iface_matches(pattern: &str, name: &str) -> bool {
@@ -1119,11 +1124,13 @@ impl<'a> Compiled<'a> {
             self.hook(pkt, Hook::Postrouting, live, (Dev::Absent, toward_client), &mut done)
         } else if pkt.reply {
             let from = Dev::of(pkt.route_dev(&pkt.local));
-            let live = self.hook(pkt, Hook::Prerouting, start, (from, Dev::Absent), &mut done);
+            let live = self.hook(pkt, Hook::Ingress, start, (from, Dev::Absent), &mut done);
+            let live = self.hook(pkt, Hook::Prerouting, live, (from, Dev::Absent), &mut done);
             let live = self.hook(pkt, Hook::Forward, live, (from, toward_client), &mut done);
             self.hook(pkt, Hook::Postrouting, live, (Dev::Absent, toward_client), &mut done)
         } else {
-            let live = self.hook(pkt, Hook::Prerouting, start, (toward_client, Dev::Absent), &mut done);
+            let live = self.hook(pkt, Hook::Ingress, start, (toward_client, Dev::Absent), &mut done);
+            let live = self.hook(pkt, Hook::Prerouting, live, (toward_client, Dev::Absent), &mut done);
             let (delivered, forwarded): (Vec<InFlight>, Vec<InFlight>) =
                 live.into_iter().partition(|f| pkt.is_local(&f.local));
             let mut live = self.hook(pkt, Hook::Input, delivered, (toward_client, Dev::Absent), &mut done);
@@ -1160,8 +1167,46 @@ impl<'a> Compiled<'a> {
         for (ti, table, chain) in base_chains(self.nf, hook, pkt.family) {
             let mut next = Vec::new();
             let priority = chain.base.as_ref().map_or(0, |b| b.priority);
+            // An ingress chain sees only the devices it is attached to.
+            if hook == Hook::Ingress {
+                let devices = chain.base.as_ref().map(|b| b.devices.as_slice()).unwrap_or_default();
+                match (devices.is_empty(), in_dev) {
+                    (false, Dev::Name(_)) if in_dev.matches_any(devices, false) == Tri::No => continue,
+                    (false, Dev::Name(_)) => {}
+                    // Attached to devices the listing does not name, or the arrival interface is
+                    // unknown: whether it sees the packet cannot be told.
+                    _ => {
+                        let why = if devices.is_empty() {
+                            "an ingress chain whose devices the listing does not name (nft-chains.txt)".to_string()
+                        } else {
+                            format!("an ingress chain on {}, and the arrival interface is unknown", devices.join(", "))
+                        };
+                        let chain_ref = RuleRef {
+                            backend: table.backend,
+                            table: table.name.clone(),
+                            chain: chain.name.clone(),
+                            index: 0,
+                            text: format!("chain {} (hook ingress)", chain.name),
+                        };
+                        for f in live {
+                            done.push(Outcome {
+                                clients: f.clients,
+                                verdict: Verdict::Unknown(chain_ref.clone(), why.clone()),
+                                nat: f.nat,
+                                hook: Some(hook),
+                                fork: f.fork,
+                                port_exceptions: vec![],
+                                load_notes: f.notes,
+                                snat: f.snat,
+                            });
+                        }
+                        live = vec![];
+                        continue;
+                    }
+                }
+            }
             // A notrack rule before conntrack (raw PREROUTING/OUTPUT) makes the packet UNTRACKED.
-            let untrack = position(hook, priority) < (0, PRI_CONNTRACK)
+            let untrack = position(hook, priority) < (1, PRI_CONNTRACK)
                 && chain.rules.iter().any(|r| r.action == Action::Notrack);
             let is_nat = chain.base.as_ref().is_some_and(|b| b.kind == "nat");
             let policy = chain.base.as_ref().is_none_or(|b| b.policy_accept);
@@ -1320,6 +1365,7 @@ pub fn nft_insert_rule(table_family: Option<FwFamily>) -> ShellCommand {
     ShellCommand::new(match table_family {
         Some(FwFamily::Ip) => "nft insert rule ip",
         Some(FwFamily::Ip6) => "nft insert rule ip6",
+        Some(FwFamily::Netdev) => "nft insert rule netdev",
         Some(FwFamily::Other) => "nft insert rule <family>",
         Some(FwFamily::Inet) | None => "nft insert rule inet",
     })

@@ -732,7 +732,10 @@ fn judge_arrival(ev: &HostEvidence, q: &HostQuery, p: Plausible, notes: &mut Vec
         None => (q.clone(), arr.clone()),
     };
     let ifs = ev.interfaces.known().map(Vec::as_slice).unwrap_or_default();
-    let mut checks = vec![address_check.clone()];
+    // In packet order: XDP and tc ingress see the packet before netfilter does.
+    let xdp = crate::datapath::xdp(ev, q, ingress);
+    let tc = crate::datapath::tc_ingress(ev, q, ingress);
+    let mut checks = vec![address_check.clone(), xdp.clone(), tc.clone()];
     checks.extend(fw.checks);
     let mut causes = fw.causes;
     // In packet order: PREROUTING, then the routing decision (IP forwarding), then FORWARD, then
@@ -764,6 +767,10 @@ fn judge_arrival(ev: &HostEvidence, q: &HostQuery, p: Plausible, notes: &mut Vec
     let (rp, rp_causes) =
         crate::kernel_path::kernel_path(ev, &q.from, arr.addr, arr.iface.as_ref().map(|i| i.1.as_str()));
     causes.extend(rp_causes);
+    let (route, route_causes) = crate::kernel_path::routing(ev, &q.from, arr.addr, ingress);
+    causes.extend(route_causes);
+    let (xfrm, xfrm_causes) = crate::datapath::xfrm(ev, q, arr.addr, arr.family);
+    causes.extend(xfrm_causes);
     let (ct_check, ct_cause) = conntrack(ev);
     let severity = |s: &CheckStatus| match s {
         CheckStatus::Fail => 4,
@@ -772,9 +779,18 @@ fn judge_arrival(ev: &HostEvidence, q: &HostQuery, p: Plausible, notes: &mut Vec
         CheckStatus::Pass => 1,
         CheckStatus::Skipped => 0,
     };
-    let kernel_status = if severity(&rp.status) >= severity(&ct_check.status) { rp.status } else { ct_check.status };
-    let kernel_detail = format!("{}; {}", rp.summary, ct_check.summary);
-    checks.extend([rp, ct_check.clone(), lis.check.clone()]);
+    let kernel = [&xdp, &tc, &route, &rp, &xfrm, &ct_check];
+    let kernel_status = kernel.iter().map(|c| c.status).max_by_key(severity).unwrap_or(CheckStatus::Pass);
+    // The kernel hop says what decides: the checks that are not plain passes (or the two it
+    // always judged, when all pass).
+    let noteworthy: Vec<&str> = kernel
+        .iter()
+        .filter(|c| !matches!(c.status, CheckStatus::Pass | CheckStatus::Skipped))
+        .map(|c| c.summary.as_str())
+        .collect();
+    let kernel_detail =
+        if noteworthy.is_empty() { format!("{}; {}", rp.summary, ct_check.summary) } else { noteworthy.join("; ") };
+    checks.extend([route, rp, xfrm, ct_check.clone(), lis.check.clone()]);
     checks.extend(lis.owner_check);
     let mut listener_hop = lis.hop;
     match (&lis.answerer, q.proto) {
@@ -813,8 +829,11 @@ fn judge_arrival(ev: &HostEvidence, q: &HostQuery, p: Plausible, notes: &mut Vec
         (Some((_, name)), Some(d)) => Hop::new("nic", name.clone(), address_check.status, format!("arrives at {d}")),
         _ => Hop::new("nic", "?", address_check.status, address_check.summary.clone()),
     };
-    let mut path =
-        vec![nic, fw.hop, Hop::new("kernel", "routing, rp_filter, nf_conntrack", kernel_status, kernel_detail)];
+    let mut path = vec![
+        nic,
+        fw.hop,
+        Hop::new("kernel", "XDP, tc, routing, rp_filter, xfrm, nf_conntrack", kernel_status, kernel_detail),
+    ];
     path.extend(container_hop);
     let reachable_summary = match &lis.answerer {
         Some(_) if in_container => format!(

@@ -24,12 +24,87 @@ struct Found<'a> {
     rule: Option<&'a PolicyRule>,
 }
 
+/// What a routing lookup ends in (fib_lookup: the rules in priority order, each either an
+/// action or a table to look in; a table without a matching route passes to the next rule).
+enum Lookup<'a> {
+    Route(Found<'a>),
+    /// A rule whose action is `blackhole`, `unreachable` or `prohibit`.
+    Action(&'a PolicyRule),
+    NoRoute,
+}
+
+impl<'a> Lookup<'a> {
+    fn found(&self) -> Option<&Found<'a>> {
+        match self {
+            Lookup::Route(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The route or rule that discards the packet, in words, with the fix that removes it.
+    fn discards(&self, family: Family) -> Option<(String, Fix)> {
+        let ip = if family == Family::V6 { "ip -6" } else { "ip" };
+        match self {
+            Lookup::Route(f) => {
+                let kind = match f.route.kind {
+                    RouteType::Blackhole => "blackhole",
+                    RouteType::Unreachable => "unreachable",
+                    RouteType::Prohibit => "prohibit",
+                    _ => return None,
+                };
+                let cmd = match family {
+                    Family::V6 => ShellCommand::new("ip -6 route del"),
+                    Family::V4 => ShellCommand::new("ip route del"),
+                };
+                let fix = Fix::run(cmd.lit(kind).arg(f.route.dst).lit("table").arg(&f.route.table))
+                    .then_text(" (and remove it from the network configuration that adds it)");
+                Some((format!("the {kind} route {}", route_text(f)), fix))
+            }
+            Lookup::Action(rule) => {
+                let cmd = match family {
+                    Family::V6 => ShellCommand::new("ip -6 rule del priority"),
+                    Family::V4 => ShellCommand::new("ip rule del priority"),
+                };
+                let fix = Fix::run(cmd.arg(rule.priority))
+                    .then_text(" (and remove it from the network configuration that adds it)");
+                Some((format!("policy rule {} ({ip} rule: {})", rule.priority, rule_text(rule)), fix))
+            }
+            Lookup::NoRoute => None,
+        }
+    }
+}
+
+/// A policy rule as `ip rule` shows it: `100: from 198.51.100.0/24 iif eth0 prohibit`.
+fn rule_text(r: &PolicyRule) -> String {
+    let mut s = format!("{}:", r.priority);
+    if r.not {
+        s += " not";
+    }
+    s += &format!(" from {}", r.src.map(|c| c.to_string()).unwrap_or_else(|| "all".into()));
+    if let Some(d) = r.dst {
+        s += &format!(" to {d}");
+    }
+    for (k, v) in [("iif", &r.iif), ("oif", &r.oif)] {
+        if let Some(v) = v {
+            s += &format!(" {k} {v}");
+        }
+    }
+    if matches!(r.table.as_str(), "unreachable" | "prohibit" | "blackhole") {
+        s + " " + &r.table
+    } else {
+        s + " lookup " + &r.table
+    }
+}
+
+/// The kernel's lookup for a packet from `src` to `dst` that came in on `iif` (`lo` for what
+/// this host sends). An empty rule list stands for the kernel's defaults (local, main, default).
 fn lookup<'a>(
     routes: &'a [Route],
     rules: &'a [PolicyRule],
     dst: IpAddr,
     src: IpAddr,
-) -> Result<Option<Found<'a>>, String> {
+    iif: &str,
+) -> Result<Lookup<'a>, String> {
     let lpm = |table: &str| {
         routes
             .iter()
@@ -37,19 +112,19 @@ fn lookup<'a>(
             .max_by_key(|r| (r.dst.prefix(), std::cmp::Reverse(r.metric)))
     };
     if rules.is_empty() {
-        // No rules read: the kernel's defaults (local, main, default).
         for t in ["local", "main", "default"] {
             if let Some(r) = lpm(t) {
-                return Ok(Some(Found { route: r, rule: None }));
+                return Ok(Lookup::Route(Found { route: r, rule: None }));
             }
         }
-        return Ok(None);
+        return Ok(Lookup::NoRoute);
     }
     for rule in rules {
         let matches = rule.src.is_none_or(|c| c.contains(&src))
             && rule.dst.is_none_or(|c| c.contains(&dst))
-            // Locally generated lookups come from the loopback interface.
-            && rule.iif.as_deref().is_none_or(|i| i == "lo")
+            && rule.iif.as_deref().is_none_or(|i| i == iif)
+            // Neither a received packet nor an unbound socket's reply has an output interface
+            // to match (fib_rule_match).
             && rule.oif.is_none();
         if matches == rule.not {
             continue;
@@ -58,13 +133,13 @@ fn lookup<'a>(
             return Err(format!("policy rule {} uses `{other}`, which this version does not model", rule.priority));
         }
         if matches!(rule.table.as_str(), "unreachable" | "prohibit" | "blackhole") {
-            return Ok(None);
+            return Ok(Lookup::Action(rule));
         }
         if let Some(r) = lpm(&rule.table) {
-            return Ok(Some(Found { route: r, rule: Some(rule) }));
+            return Ok(Lookup::Route(Found { route: r, rule: Some(rule) }));
         }
     }
-    Ok(None)
+    Ok(Lookup::NoRoute)
 }
 
 fn route_text(f: &Found<'_>) -> String {
@@ -94,11 +169,16 @@ const MAX_PARTS: usize = 64;
 /// internet, or `--from`) it stands for: one for each part that a more specific route covers,
 /// and one for the rest — a route toward part of the clients through another interface is
 /// exactly where reverse-path filtering drops what arrives on this one.
-fn representatives(from: &Source, routes: &[Route], evidence: &mut Vec<String>) -> Vec<(IpAddr, AddrSet)> {
-    let whole = clients(from, Family::V4);
+fn representatives(
+    from: &Source,
+    family: Family,
+    routes: &[Route],
+    evidence: &mut Vec<String>,
+) -> Vec<(IpAddr, AddrSet)> {
+    let whole = clients(from, family);
     let mut specific: Vec<Cidr> = routes
         .iter()
-        .filter(|r| r.dst.family() == Family::V4 && r.dst.prefix() > 0)
+        .filter(|r| r.dst.family() == family && r.dst.prefix() > 0)
         .map(|r| r.dst)
         .filter(|c| !AddrSet::from_cidr(c).intersect(&whole).is_empty())
         .collect();
@@ -113,7 +193,7 @@ fn representatives(from: &Source, routes: &[Route], evidence: &mut Vec<String>) 
         specific.truncate(MAX_PARTS);
     }
     let first = |s: &AddrSet| s.to_cidrs(1).0.first().map(Cidr::addr);
-    let mut covered = AddrSet::empty(Family::V4);
+    let mut covered = AddrSet::empty(family);
     let mut out = Vec::new();
     for c in specific {
         let cidr = AddrSet::from_cidr(&c);
@@ -165,7 +245,7 @@ pub fn kernel_path(
     if ev.rules.known().is_none() {
         evidence.push("policy rules not read (ip-rule.json): the default rules are assumed".into());
     }
-    let reps = representatives(from, routes, &mut evidence);
+    let reps = representatives(from, Family::V4, routes, &mut evidence);
     if reps.is_empty() {
         return (check(CheckStatus::Unknown, "No client address to look up"), vec![]);
     }
@@ -177,8 +257,8 @@ pub fn kernel_path(
     };
     let mut ways: Vec<Way<'_>> = Vec::new();
     for (client, part) in &reps {
-        let found = match lookup(routes, rules, *client, local) {
-            Ok(f) => f,
+        let found = match lookup(routes, rules, *client, local, "lo") {
+            Ok(l) => l,
             Err(why) => {
                 return (
                     check(CheckStatus::Unknown, "A policy rule decides the route back, and it is not modeled")
@@ -187,27 +267,32 @@ pub fn kernel_path(
                 );
             }
         };
-        let out_dev = found.as_ref().and_then(|f| f.route.dev.clone());
+        let out_dev = found.found().and_then(|f| f.route.dev.clone());
         match &found {
-            Some(f) => evidence.push(format!(
+            Lookup::Route(f) => evidence.push(format!(
                 "replies from {local} to {} route {} (ip-route.json, ip-rule.json)",
                 part_text(part),
                 route_text(f)
             )),
-            None => evidence
+            Lookup::Action(r) => evidence.push(format!(
+                "replies from {local} to {} meet policy rule {} (ip-rule.json)",
+                part_text(part),
+                rule_text(r)
+            )),
+            Lookup::NoRoute => evidence
                 .push(format!("no route from {local} back to {} (ip-route.json, ip-rule.json)", part_text(part))),
         }
-        let unusable = found.as_ref().is_some_and(|f| {
-            matches!(f.route.kind, RouteType::Blackhole | RouteType::Unreachable | RouteType::Prohibit)
-        });
+        let unusable = found.discards(Family::V4).is_some();
         let same_dev = out_dev.as_deref() == Some(ingress);
         let dropped = match mode {
             0 => false,
             1 => !same_dev || unusable,
-            _ => found.is_none() || unusable,
+            _ => found.found().is_none() || unusable,
         };
-        // A reply that leaves by another interface (none leaves without a route).
-        let elsewhere = (!same_dev && found.is_some()).then_some(out_dev.unwrap_or_else(|| "another interface".into()));
+        // A reply that leaves by another interface (none leaves without a usable route: the
+        // routing check names a route that discards it).
+        let elsewhere = (!same_dev && found.found().is_some() && !unusable)
+            .then_some(out_dev.unwrap_or_else(|| "another interface".into()));
         ways.push(Way { part, elsewhere, dropped });
     }
     // The parts that share an outcome, as one set in words, and where their replies leave.
@@ -273,4 +358,129 @@ pub fn kernel_path(
             .with_evidence(evidence),
         vec![],
     )
+}
+
+fn routing_check(status: CheckStatus, summary: impl Into<String>) -> Check {
+    Check::new("host.routing", Layer::Host, CheckKind::Path, status, summary)
+}
+
+/// Which way a discarded packet was going.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Leg {
+    /// The client's packet, looked up on arrival (ip_route_input: a `prohibit` or `unreachable`
+    /// answers with an ICMP error, a `blackhole` drops it silently).
+    Inbound,
+    /// This host's answer (ip_route_output: it is never sent, and the client hears nothing).
+    Reply,
+}
+
+/// The routing decisions of the flow: the lookup of the client's packet on arrival (it must
+/// find the local route; a rule or route that blackholes, rejects or prohibits it discards it
+/// whatever the firewall says), and the lookup of the reply toward each part of the clients
+/// (it needs a usable route back: none, or a blackhole/unreachable/prohibit route or rule,
+/// means the answer is never sent).
+pub fn routing(ev: &HostEvidence, from: &Source, local: Option<IpAddr>, ingress: Option<&str>) -> (Check, Vec<Cause>) {
+    let (Some(local), Some(ingress)) = (local, ingress) else {
+        return (routing_check(CheckStatus::Unknown, "The arrival address or interface is unknown"), vec![]);
+    };
+    if local.is_loopback() {
+        return (routing_check(CheckStatus::Pass, "Loopback traffic is delivered by the local table"), vec![]);
+    }
+    let Knowledge::Known(routes) = &ev.routes else {
+        let m = ev.routes.missing().map(|m| m.describe()).unwrap_or_default();
+        return (routing_check(CheckStatus::Unknown, "Could not read the routes").with_evidence([m]), vec![]);
+    };
+    let family = Family::of(&local);
+    let mut evidence = Vec::new();
+    // Only IPv4 policy rules are read: IPv6 lookups use the kernel's default rules.
+    let rules: &[PolicyRule] = match (family, ev.rules.known()) {
+        (Family::V4, Some(r)) => r,
+        (Family::V4, None) => {
+            evidence.push("policy rules not read (ip-rule.json): the default rules are assumed".into());
+            &[]
+        }
+        (Family::V6, _) => {
+            evidence.push("IPv6 policy rules are not read: the default rules (local, main) are assumed".into());
+            &[]
+        }
+    };
+    let reps = representatives(from, family, routes, &mut evidence);
+    let who = match from {
+        Source::Internet => "the internet".to_string(),
+        Source::Prefix(c) => c.to_string(),
+    };
+    let whole = clients(from, family);
+    let internet = matches!(from, Source::Internet);
+    let part_text = |part: &AddrSet| if reps.len() == 1 { who.clone() } else { describe_part(part, &whole, internet) };
+    // (leg, what discards, fix, the clients it discards for)
+    let mut drops: Vec<(Leg, String, Fix, AddrSet)> = Vec::new();
+    for (client, part) in &reps {
+        for (leg, dst, src, iif) in [(Leg::Inbound, local, *client, ingress), (Leg::Reply, *client, local, "lo")] {
+            let found = match lookup(routes, rules, dst, src, iif) {
+                Ok(l) => l,
+                Err(why) => {
+                    return (
+                        routing_check(
+                            CheckStatus::Unknown,
+                            "A policy rule this version does not model decides the route",
+                        )
+                        .with_evidence(evidence.into_iter().chain([why])),
+                        vec![],
+                    );
+                }
+            };
+            let (what, fix) = match (found.discards(family), leg, &found) {
+                (Some(d), _, _) => d,
+                // No route back: the answer cannot be sent.
+                (None, Leg::Reply, Lookup::NoRoute) => (
+                    format!("no route (no table the rules lead to has a route to {})", part_text(part)),
+                    Fix::text(format!(
+                        "add a route back to {} (usually a default route via the gateway on {ingress})",
+                        part_text(part)
+                    )),
+                ),
+                _ => continue,
+            };
+            match drops.iter_mut().find(|d| d.0 == leg && d.1 == what) {
+                Some(d) => d.3 = d.3.union(part),
+                None => drops.push((leg, what, fix, part.clone())),
+            }
+        }
+    }
+    if drops.is_empty() {
+        let summary = format!(
+            "Traffic from {who} to {local} on {ingress} is routed to this host, and the replies have a usable route back"
+        );
+        evidence.push(format!(
+            "no blackhole, unreachable or prohibit route or rule applies, either way (ip-route.json{})",
+            if family == Family::V4 { ", ip-rule.json" } else { "" }
+        ));
+        return (routing_check(CheckStatus::Pass, summary).with_evidence(evidence), vec![]);
+    }
+    let mut causes = Vec::new();
+    for (leg, what, fix, part) in drops {
+        let whom = if part == whole { who.clone() } else { describe_part(&part, &whole, internet) };
+        let message = match leg {
+            Leg::Inbound => format!(
+                "Routing discards traffic from {whom} arriving at {local} on {ingress}: {what} applies before it reaches the listener"
+            ),
+            Leg::Reply => format!(
+                "Routing discards the replies from {local} to {whom}: {what}, so the answer is never sent and the client hears nothing"
+            ),
+        };
+        let line = format!("{what} (ip-route.json, ip-rule.json)");
+        causes.push(
+            Cause::blocking(
+                CauseCode::HostRouteDrop,
+                format!("route {local} <-> {whom}"),
+                Confidence::Confirmed,
+                message,
+            )
+            .with_evidence(evidence.iter().cloned().chain([line]))
+            .with_fix([fix]),
+        );
+    }
+    let summary = causes[0].message.clone();
+    let lines: Vec<String> = causes.iter().flat_map(|c| c.evidence.last().cloned()).collect();
+    (routing_check(CheckStatus::Fail, summary).with_evidence(evidence.into_iter().chain(lines)), causes)
 }

@@ -6,6 +6,7 @@
 
 pub mod cloud;
 pub mod containers;
+pub mod datapath;
 pub mod diagnose;
 pub mod firewall;
 pub mod host;

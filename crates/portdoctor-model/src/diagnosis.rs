@@ -81,6 +81,8 @@ cause_codes! {
     ReplyRouteAsymmetric => "REPLY_ROUTE_ASYMMETRIC", Host;
     ConntrackTableFull => "CONNTRACK_TABLE_FULL", Host;
     ListenQueueOverflow => "LISTEN_QUEUE_OVERFLOW", Host;
+    HostRouteDrop => "HOST_ROUTE_DROP", Host;
+    XfrmPolicyBlock => "XFRM_POLICY_BLOCK", Host;
     InstanceNotRunning => "INSTANCE_NOT_RUNNING", Cloud;
     NoPublicIp => "NO_PUBLIC_IP", Cloud;
     PublicIpNotAssociated => "PUBLIC_IP_NOT_ASSOCIATED", Cloud;
@@ -388,7 +390,7 @@ mod tests {
 
     #[test]
     fn every_code_has_the_contract_spelling_and_layer() {
-        assert_eq!(CauseCode::ALL.len(), 30);
+        assert_eq!(CauseCode::ALL.len(), 32);
         assert_eq!(CauseCode::ListenQueueOverflow.as_str(), "LISTEN_QUEUE_OVERFLOW");
         assert_eq!(CauseCode::AbuseBlock.layer(), Layer::Platform);
         assert_eq!(CauseCode::CarrierBlock.layer(), Layer::Path);

@@ -25,6 +25,8 @@ impl Backend {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Hook {
+    /// netdev (and inet) `ingress`: per device, before PREROUTING and before conntrack.
+    Ingress,
     Prerouting,
     Input,
     Forward,
@@ -38,6 +40,9 @@ pub enum FwFamily {
     Ip,
     Ip6,
     Inet,
+    /// `netdev`: tables of device hooks (ingress, egress), for every protocol.
+    Netdev,
+    /// bridge, arp.
     Other,
 }
 
@@ -318,6 +323,10 @@ pub struct BaseInfo {
     pub kind: String,
     /// `true` = accept, `false` = drop.
     pub policy_accept: bool,
+    /// The devices an ingress chain is attached to (empty for other hooks, and where the
+    /// listing did not say).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

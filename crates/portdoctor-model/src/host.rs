@@ -126,6 +126,91 @@ pub struct Interface {
     /// The bridge this interface is a port of (`master`), e.g. docker0, cni0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub master: Option<String>,
+    /// The XDP programs attached to it (`ip -j link`'s `xdp`): they see every packet before
+    /// the kernel's stack, netfilter included, and may drop it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub xdp: Vec<XdpProg>,
+}
+
+/// An XDP program attached to an interface.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct XdpProg {
+    /// `native` (driver), `generic` (skb), `offload` (in the NIC), or the kernel's number.
+    pub mode: String,
+    pub id: Option<u32>,
+    pub name: Option<String>,
+    pub tag: Option<String>,
+}
+
+impl XdpProg {
+    /// `xdp_drop (id 106, generic mode)`.
+    pub fn describe(&self) -> String {
+        let name = self.name.clone().unwrap_or_else(|| "an unnamed program".into());
+        let id = self.id.map(|i| format!("id {i}, ")).unwrap_or_default();
+        format!("{name} ({id}{} mode)", self.mode)
+    }
+}
+
+/// The tc ingress side of every interface: which ones have an `ingress` or `clsact` qdisc, and
+/// the filters attached there (`tc -j filter show dev IF ingress`). A filter runs before
+/// netfilter and may drop the packet (TC_ACT_SHOT), which portdoctor cannot evaluate.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TcIngress {
+    /// Interfaces with an ingress or clsact qdisc.
+    pub devices: Vec<String>,
+    pub filters: Vec<TcFilter>,
+}
+
+/// One tc filter on an interface's ingress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TcFilter {
+    pub dev: String,
+    /// What tc says of it, in words: `pref 49152 bpf chain 0 handle 0x1 tcdrop.o:[classifier] (id 12) direct-action`.
+    pub text: String,
+}
+
+/// The direction an xfrm (IPsec) policy applies to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum XfrmDir {
+    /// Packets delivered to this host.
+    In,
+    /// Packets this host sends.
+    Out,
+    /// Packets forwarded through it.
+    Fwd,
+}
+
+/// One xfrm policy (`ip xfrm policy`): a selector, a direction, and what to do with what it
+/// selects: `block` drops it; `allow` with templates requires (in) or applies (out) IPsec;
+/// `allow` without templates lets it pass in the clear.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct XfrmPolicy {
+    pub dir: XfrmDir,
+    pub src: Cidr,
+    pub dst: Cidr,
+    /// IP protocol number; `None` for any.
+    pub proto: Option<u8>,
+    /// Source and destination port; `None` for any.
+    pub sport: Option<u16>,
+    pub dport: Option<u16>,
+    pub block: bool,
+    /// The IPsec templates (`tmpl …`), each with whether it is optional (`level use`).
+    pub templates: Vec<(String, bool)>,
+    pub priority: u32,
+    /// Selectors and settings this version does not model (`dev`, `mark`, `if_id`, ICMP type…):
+    /// whether the policy applies to the flow then cannot be told.
+    pub unmodeled: Vec<String>,
+    /// The policy as `ip xfrm policy` prints it, on one line.
+    pub text: String,
+}
+
+/// The xfrm policies, and the directions whose default (for packets no policy selects) is
+/// `block` (`ip xfrm policy getdefault`, Linux 5.16+).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Xfrm {
+    pub policies: Vec<XfrmPolicy>,
+    /// `None` when the defaults could not be read (an older kernel or iproute2: accept).
+    pub default_block: Option<Vec<XfrmDir>>,
 }
 
 /// Another network namespace joined to this one by a veth pair: a container, a pod, an
@@ -240,6 +325,13 @@ pub struct HostEvidence {
     pub tcp_wrappers: Knowledge<TcpWrappers>,
     /// The namespaces joined to this one by veth pairs (containers, pods).
     pub netns: Knowledge<Vec<Netns>>,
+    /// tc ingress filters of every interface; `None` when the evidence predates reading them
+    /// (an older snapshot): not collected, which is not a failure.
+    #[serde(default)]
+    pub tc_ingress: Option<Knowledge<TcIngress>>,
+    /// xfrm (IPsec) policies; `None` when not collected.
+    #[serde(default)]
+    pub xfrm: Option<Knowledge<Xfrm>>,
     /// Odd or ignored input, carried to the report's `notes`.
     pub notes: Vec<String>,
 }

@@ -5,9 +5,9 @@
 //! to the report.
 
 use crate::privilege::Cap;
-use crate::{ParseError, iproute, ipset, iptables, nft, procfs, selinux, sockets, systemd, wrappers};
+use crate::{ParseError, datapath, iproute, ipset, iptables, nft, procfs, selinux, sockets, systemd, wrappers};
 use portdoctor_model::firewall::{Backend, FwFamily, Netfilter};
-use portdoctor_model::host::{Conntrack, HostEvidence, Netns, Selinux, Services, TcpWrappers};
+use portdoctor_model::host::{Conntrack, HostEvidence, Netns, Selinux, Services, TcpWrappers, Xfrm};
 use portdoctor_model::knowledge::{Knowledge, Missing};
 use portdoctor_model::net::Family;
 use serde::{Deserialize, Serialize};
@@ -36,6 +36,9 @@ pub mod files {
     pub const IP_TABLES_NAMES: &str = "proc-net-ip_tables_names.txt";
     pub const IP6_TABLES_NAMES: &str = "proc-net-ip6_tables_names.txt";
     pub const NFT_RULESET: &str = "nft-ruleset.json";
+    /// `nft list chains` (text): the devices of ingress chains, which nft's JSON leaves out
+    /// before nftables 1.0.7.
+    pub const NFT_CHAINS: &str = "nft-chains.txt";
     pub const IPSET: &str = "ipset.txt";
     /// SELinux: the mode now (absent when the kernel has no SELinux), at boot, the port
     /// labels, and the AVC denials from the audit log.
@@ -53,6 +56,12 @@ pub mod files {
     /// The namespaces joined to this one by veth pairs (containers, pods): `[{nsid, pid,
     /// processes}]`, and for each `netns-NSID-ip-addr.json` and `netns-NSID-ss.txt`.
     pub const NETNS: &str = "netns.json";
+    /// What drops packets outside netfilter: the tc ingress filters of every interface with an
+    /// ingress or clsact qdisc (`{"qdiscs": …, "filters": {"IF": …}}`), the xfrm (IPsec)
+    /// policies and their defaults. Absent from older snapshots: then "not collected".
+    pub const TC_INGRESS: &str = "tc-ingress.json";
+    pub const XFRM_POLICY: &str = "ip-xfrm-policy.txt";
+    pub const XFRM_DEFAULT: &str = "ip-xfrm-policy-default.txt";
 
     /// A file of namespace `nsid`: `netns_file(3, IP_ADDR)` is `netns-3-ip-addr.json`.
     pub fn netns_file(nsid: i32, base: &str) -> String {
@@ -199,12 +208,18 @@ fn describe(name: &str) -> (&'static str, &'static str) {
         files::IPTABLES_NFT | files::IP6TABLES_NFT | files::IPTABLES_LEGACY | files::IP6TABLES_LEGACY => {
             ("iptables rules", "iptables (apt-get install iptables / dnf install iptables-nft)")
         }
+        files::NFT_CHAINS => ("nftables chains", "nftables (apt-get install nftables / dnf install nftables)"),
         files::NFT_RULESET => ("nftables rules", "nftables (apt-get install nftables / dnf install nftables)"),
         files::IPSET => ("ipsets", "ipset (apt-get install ipset / dnf install ipset)"),
         files::SELINUX_ENFORCE => ("the SELinux mode", "a kernel with SELinux (/sys/fs/selinux)"),
         files::SEMANAGE_PORTS => ("SELinux port labels", "semanage (dnf install policycoreutils-python-utils)"),
         files::AUDIT_AVC => ("SELinux denials (audit log)", "auditd, with /var/log/audit/audit.log readable (root)"),
         files::SYSTEMD_SHOW => ("systemd services", "systemd (systemctl)"),
+        files::TC_INGRESS => {
+            ("tc ingress filters", "iproute2's tc (apt-get install iproute2 / dnf install iproute-tc)")
+        }
+        files::XFRM_POLICY => ("xfrm (IPsec) policies", "iproute2 (apt-get install iproute2 / dnf install iproute)"),
+        files::XFRM_DEFAULT => ("xfrm default policies", "iproute2 6.0 or later, on Linux 5.16 or later"),
         files::NETNS => ("container network namespaces", "root (to enter namespaces) and util-linux's nsenter"),
         files::LIBWRAP_PIDS => ("which processes link libwrap", "procfs; root to read other users' /proc/PID/maps"),
         files::JOURNAL => {
@@ -223,7 +238,9 @@ pub fn needs(name: &str) -> &'static [Cap] {
         files::IPTABLES_NFT | files::IP6TABLES_NFT | files::IPTABLES_LEGACY | files::IP6TABLES_LEGACY => {
             &[Cap::NetAdmin]
         }
-        files::NFT_RULESET | files::IPSET => &[Cap::NetAdmin],
+        files::NFT_RULESET | files::NFT_CHAINS | files::IPSET | files::XFRM_POLICY | files::XFRM_DEFAULT => {
+            &[Cap::NetAdmin]
+        }
         files::NETNS => &[Cap::SysAdmin, Cap::SysPtrace],
         files::LIBWRAP_PIDS => &[Cap::SysPtrace],
         files::AUDIT_AVC => &[Cap::DacReadSearch],
@@ -393,6 +410,18 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
         }),
     };
     let netns = parse_netns(raw, &mut notes)?;
+    let tc_ingress = collected(raw, files::TC_INGRESS, datapath::parse_tc_ingress)?;
+    let xfrm = match collected(raw, files::XFRM_POLICY, |f, t| datapath::parse_xfrm_policy(f, t, &mut notes))? {
+        Some(Knowledge::Known(policies)) => {
+            let default_block = match parse_source(raw, files::XFRM_DEFAULT, datapath::parse_xfrm_default)? {
+                Knowledge::Known(d) => Some(d),
+                Knowledge::Unavailable(_) => None,
+            };
+            Some(Knowledge::Known(Xfrm { policies, default_block }))
+        }
+        Some(Knowledge::Unavailable(m)) => Some(Knowledge::Unavailable(m)),
+        None => None,
+    };
     Ok(HostEvidence {
         hostname,
         sockets,
@@ -408,8 +437,23 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
         services,
         tcp_wrappers,
         netns,
+        tc_ingress,
+        xfrm,
         notes,
     })
+}
+
+/// A source newer snapshots hold: `None` when the evidence does not have it at all (taken by
+/// an older portdoctor: not collected, which is not a failure), else as `parse_source`.
+fn collected<T>(
+    raw: &RawHost,
+    name: &str,
+    parse: impl FnOnce(&str, &str) -> Result<T, ParseError>,
+) -> Result<Option<Knowledge<T>>, ParseError> {
+    if !raw.sources.contains_key(name) {
+        return Ok(None);
+    }
+    parse_source(raw, name, parse).map(Some)
 }
 
 /// The container namespaces: each one's interfaces and listening sockets (from `ss`, entered
@@ -441,7 +485,8 @@ fn family_word(family: FwFamily) -> &'static str {
         FwFamily::Ip => "ip",
         FwFamily::Ip6 => "ip6",
         FwFamily::Inet => "inet",
-        FwFamily::Other => "netdev/bridge/arp",
+        FwFamily::Netdev => "netdev",
+        FwFamily::Other => "bridge/arp",
     }
 }
 
@@ -542,7 +587,7 @@ fn parse_netfilter(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<N
                     }
                 }
                 // Tables of other families are named as unmodeled by the nft reader already.
-                if t.family == FwFamily::Other || !xt {
+                if matches!(t.family, FwFamily::Other | FwFamily::Netdev) || !xt {
                     nf.tables.push(t);
                     continue;
                 }
@@ -626,7 +671,32 @@ fn parse_netfilter(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<N
     for m in missing {
         notes.push(m.describe());
     }
+    ingress_devices(raw, &mut nf)?;
     Ok(Knowledge::Known(nf))
+}
+
+/// Gives each ingress chain whose listing did not name its devices the ones `nft list chains`
+/// names. One still without devices is evaluated as applying to an interface portdoctor cannot
+/// tell (unknown, never passed).
+fn ingress_devices(raw: &RawHost, nf: &mut Netfilter) -> Result<(), ParseError> {
+    let needs = nf.tables.iter().flat_map(|t| &t.chains).any(|c| {
+        c.base.as_ref().is_some_and(|b| b.hook == portdoctor_model::firewall::Hook::Ingress && b.devices.is_empty())
+    });
+    if !needs {
+        return Ok(());
+    }
+    let Ok(bytes) = source(raw, files::NFT_CHAINS) else { return Ok(()) };
+    let listed = nft::ingress_devices(text(files::NFT_CHAINS, bytes)?);
+    for t in nf.tables.iter_mut().filter(|t| t.backend == Backend::Nftables) {
+        let fam = family_word(t.family);
+        for c in t.chains.iter_mut() {
+            let Some(b) = c.base.as_mut().filter(|b| b.devices.is_empty()) else { continue };
+            if let Some((.., devs)) = listed.iter().find(|(f, tn, cn, _)| f == fam && *tn == t.name && *cn == c.name) {
+                b.devices = devs.clone();
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -695,6 +765,38 @@ mod tests {
         let ev = parse_host(&raw).unwrap();
         let n = ev.notes.iter().find(|n| n.contains("iptables-legacy-save")).unwrap();
         assert!(n.contains("give portdoctor CAP_NET_ADMIN") && !n.contains("sudo"), "{n}");
+    }
+
+    /// The sources newer snapshots hold: absent is "not collected" (`None`), a failed listing
+    /// is unknown with its remedy, a good one is read.
+    #[test]
+    fn sources_below_netfilter_absent_failed_and_read() {
+        let mut raw = RawHost::default();
+        let ev = parse_host(&raw).unwrap();
+        assert_eq!((ev.tc_ingress, ev.xfrm), (None, None));
+        raw.sources.insert(
+            files::XFRM_POLICY.into(),
+            RawSource {
+                command: "ip xfrm policy".into(),
+                outcome: Outcome::PermissionDenied,
+                exit: Some(2),
+                stderr: "RTNETLINK answers: Operation not permitted".into(),
+                content: vec![],
+            },
+        );
+        raw.sources.insert(files::TC_INGRESS.into(), ok(r#"{"qdiscs":[],"filters":{}}"#));
+        let ev = parse_host(&raw).unwrap();
+        assert!(ev.xfrm.unwrap().missing().unwrap().remedy.contains("CAP_NET_ADMIN"));
+        assert_eq!(ev.tc_ingress, Some(Knowledge::Known(Default::default())));
+        raw.sources.insert(
+            files::XFRM_POLICY.into(),
+            ok("src 0.0.0.0/0 dst 10.0.1.10/32 proto tcp dport 80 \n\tdir in action block priority 0 ptype main \n"),
+        );
+        raw.sources
+            .insert(files::XFRM_DEFAULT.into(), ok("Default policies:\n in:  accept\n fwd: accept\n out: block\n"));
+        let x = parse_host(&raw).unwrap().xfrm.unwrap().known().unwrap().clone();
+        assert_eq!(x.policies.len(), 1);
+        assert_eq!(x.default_block, Some(vec![portdoctor_model::host::XfrmDir::Out]));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `ip -j addr show` and `ip -j [-6] route show table all` (iproute2's JSON output).
 
 use crate::ParseError;
-use portdoctor_model::host::{IfAddr, Interface, PolicyRule, Route, RouteType};
+use portdoctor_model::host::{IfAddr, Interface, PolicyRule, Route, RouteType, XdpProg};
 use portdoctor_model::net::{Cidr, Family};
 use serde_json::Value;
 use std::net::IpAddr;
@@ -123,7 +123,49 @@ pub fn parse_addr(file: &str, text: &str) -> Result<Vec<Interface>, ParseError> 
             "link_index",
         )?);
         let master = str_field(file, &path, link, "master")?.map(str::to_string);
-        out.push(Interface { index, name, up, addrs, peer, master });
+        let xdp = xdp_progs(file, &path, link)?;
+        out.push(Interface { index, name, up, addrs, peer, master, xdp });
+    }
+    Ok(out)
+}
+
+/// The XDP programs of one link: `"xdp": {"mode": 2, "prog": {"id", "name", "tag"}, "attached":
+/// [{"mode", "prog"}]}` (iproute2's print_xdp; `attached` lists each when several are loaded in
+/// different modes). Modes are the kernel's XDP_ATTACHED_*: 1 driver, 2 generic (skb), 3
+/// offloaded, 4 several.
+fn xdp_progs(file: &str, path: &str, link: &Value) -> Result<Vec<XdpProg>, ParseError> {
+    let Some(xdp) = link.get("xdp").filter(|x| !x.is_null()) else { return Ok(vec![]) };
+    let xpath = format!("{path}.xdp");
+    let one = |p: &str, v: &Value| -> Result<Option<XdpProg>, ParseError> {
+        let mode = match int_field::<u8>(file, p, v, "mode")? {
+            Some(0) | None => return Ok(None),
+            Some(1) => "native".to_string(),
+            Some(2) => "generic".to_string(),
+            Some(3) => "offload".to_string(),
+            Some(n) => format!("kernel mode {n}"),
+        };
+        let prog = v.get("prog").cloned().unwrap_or(Value::Null);
+        let ppath = format!("{p}.prog");
+        Ok(Some(XdpProg {
+            mode,
+            id: int_field::<u32>(file, &ppath, &prog, "id")?,
+            name: str_field(file, &ppath, &prog, "name")?.map(str::to_string),
+            tag: str_field(file, &ppath, &prog, "tag")?.map(str::to_string),
+        }))
+    };
+    let mut out = Vec::new();
+    match xdp.get("attached") {
+        Some(Value::Array(list)) => {
+            for (i, a) in list.iter().enumerate() {
+                out.extend(one(&format!("{xpath}.attached[{i}]"), a)?);
+            }
+        }
+        Some(_) => return Err(ParseError::new(file, format!("{xpath}.attached"), "expected an array")),
+        None => out.extend(one(&xpath, xdp)?),
+    }
+    // An attachment the listing shows without its program still drops packets as it likes.
+    if out.is_empty() && int_field::<u8>(file, &xpath, xdp, "mode")?.is_some_and(|m| m != 0) {
+        out.push(XdpProg { mode: "unknown".into(), id: None, name: None, tag: None });
     }
     Ok(out)
 }
@@ -243,6 +285,25 @@ mod tests {
         assert!(!ifs[2].up);
         assert_eq!(ifs[1].addrs[0].addr.to_string(), "10.0.1.10");
         assert!(ifs[1].addrs[1].secondary);
+        assert!(ifs[1].xdp.is_empty());
+    }
+
+    /// Recorded from this kernel: `ip link set dev va xdpgeneric obj drop.o sec xdp`, then
+    /// `ip -j addr show va`.
+    #[test]
+    fn reads_attached_xdp_programs() {
+        let text = r#"[{"ifindex":3,"link":"vb","ifname":"va","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1500,"xdp":{"mode":2,"prog":{"id":106,"name":"xdp_drop","tag":"b11459a0e11ca14c","jited":1},"attached":[{"mode":2,"prog":{"id":106,"name":"xdp_drop","tag":"b11459a0e11ca14c","jited":1}}]},"qdisc":"noqueue","operstate":"UP","group":"default","txqlen":1000,"link_type":"ether","address":"ba:55:93:a2:64:09","broadcast":"ff:ff:ff:ff:ff:ff","addr_info":[]}]"#;
+        let ifs = parse_addr("ip-addr.json", text).unwrap();
+        assert_eq!(ifs[0].xdp.len(), 1);
+        assert_eq!(ifs[0].xdp[0].describe(), "xdp_drop (id 106, generic mode)");
+        assert_eq!(ifs[0].xdp[0].tag.as_deref(), Some("b11459a0e11ca14c"));
+        // Native and offloaded at once (mode 4, "multi"): both named.
+        let multi = r#"[{"ifindex":2,"ifname":"eth0","xdp":{"mode":4,"attached":[{"mode":1,"prog":{"id":7,"name":"fw"}},{"mode":3,"prog":{"id":8}}]}}]"#;
+        let ifs = parse_addr("ip-addr.json", multi).unwrap();
+        let modes: Vec<&str> = ifs[0].xdp.iter().map(|x| x.mode.as_str()).collect();
+        assert_eq!(modes, ["native", "offload"]);
+        let e = parse_addr("ip-addr.json", r#"[{"ifindex":2,"ifname":"eth0","xdp":{"mode":"x"}}]"#).unwrap_err();
+        assert_eq!(e.field, "[0].xdp.mode");
     }
 
     #[test]

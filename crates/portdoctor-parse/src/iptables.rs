@@ -779,6 +779,7 @@ pub fn read_save(file: &str, text: &str, backend: Backend, family: FwFamily) -> 
                 priority,
                 kind: if table.name == "nat" { "nat".into() } else { "filter".into() },
                 policy_accept: policy != "DROP",
+                devices: vec![],
             });
             if base.is_some() && !matches!(policy, "ACCEPT" | "DROP") {
                 unreadable(format!("built-in chain {name} has policy '{policy}'"));

@@ -19,6 +19,7 @@ fn family(s: &str) -> FwFamily {
         "ip" => FwFamily::Ip,
         "ip6" => FwFamily::Ip6,
         "inet" => FwFamily::Inet,
+        "netdev" => FwFamily::Netdev,
         _ => FwFamily::Other,
     }
 }
@@ -30,6 +31,7 @@ fn hook(s: &str) -> Option<Hook> {
         "forward" => Hook::Forward,
         "output" => Hook::Output,
         "postrouting" => Hook::Postrouting,
+        "ingress" => Hook::Ingress,
         _ => return None,
     })
 }
@@ -891,9 +893,16 @@ pub fn read_ruleset(file: &str, text: &str) -> Result<Ruleset, ParseError> {
                         priority: c.get("prio").and_then(Value::as_i64).unwrap_or(0) as i32,
                         kind: c.get("type").and_then(Value::as_str).unwrap_or("filter").to_string(),
                         policy_accept: c.get("policy").and_then(Value::as_str) != Some("drop"),
+                        // nft ≥ 1.0.7 names the devices (`dev`: one or a list); older
+                        // listings leave them out, and `nft list chains` fills them in.
+                        devices: match c.get("dev") {
+                            Some(Value::String(d)) => vec![d.clone()],
+                            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+                            _ => vec![],
+                        },
                     }),
                     None => {
-                        // netdev ingress/egress and other hooks: they see packets too.
+                        // netdev egress and other hooks: they see packets too.
                         nf.unmodeled.push(format!(
                             "nftables table {fam} {table} (chain {name} on hook {h}) is not evaluated by this version: read it with `{}`",
                             list_table(fam, table)
@@ -964,12 +973,43 @@ pub fn read_ruleset(file: &str, text: &str) -> Result<Ruleset, ParseError> {
     for t in &nf.tables {
         if t.family == FwFamily::Other && t.chains.iter().any(|c| c.base.is_some()) {
             nf.unmodeled.push(format!(
-                "nftables table {} (netdev, bridge or arp family) is not evaluated by this version: read it with `nft list tables`",
+                "nftables table {} (bridge or arp family) is not evaluated by this version: read it with `nft list tables`",
                 t.name
             ));
         }
     }
     Ok(out)
+}
+
+/// The devices of each ingress chain in `nft list chains` (text): `(family, table, chain,
+/// devices)` from lines `type filter hook ingress device "eth0" priority …` or `devices = { a,
+/// b }`. nft's JSON leaves the devices out before 1.0.7.
+pub fn ingress_devices(text: &str) -> Vec<(String, String, String, Vec<String>)> {
+    let mut out = Vec::new();
+    let (mut table, mut chain): (Option<(String, String)>, Option<String>) = (None, None);
+    for line in text.lines().map(str::trim) {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        match w.as_slice() {
+            ["table", fam, name, "{"] => table = Some((fam.to_string(), name.to_string())),
+            ["chain", name, "{"] => chain = Some(name.to_string()),
+            ["type", _, "hook", "ingress", rest @ ..] => {
+                let (Some((fam, t)), Some(c)) = (&table, &chain) else { continue };
+                let devices: Vec<String> = match rest {
+                    ["device", d, ..] => vec![d.trim_matches('"').to_string()],
+                    ["devices", "=", "{", more @ ..] => more
+                        .iter()
+                        .take_while(|x| **x != "}")
+                        .map(|x| x.trim_end_matches(',').trim_matches('"').to_string())
+                        .filter(|x| !x.is_empty())
+                        .collect(),
+                    _ => vec![],
+                };
+                out.push((fam.clone(), t.clone(), c.clone(), devices));
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Reads a ruleset that must be whole: anything that could not be placed is an error here (for
@@ -993,6 +1033,31 @@ mod tests {
     use super::*;
 
     const RULESET: &str = include_str!("../tests/fixtures/nft-ruleset.json");
+
+    /// nft 1.0.6 (this machine) lists a netdev ingress chain without its device; `nft list
+    /// chains` names it.
+    #[test]
+    fn reads_ingress_chains_and_their_devices() {
+        let json = r#"{"nftables": [{"table": {"family": "netdev", "name": "t", "handle": 1}}, {"chain": {"family": "netdev", "table": "t", "name": "in", "handle": 1, "type": "filter", "hook": "ingress", "prio": 0, "policy": "accept"}}, {"chain": {"family": "netdev", "table": "t", "name": "out", "handle": 2, "type": "filter", "hook": "egress", "prio": 0, "dev": "eth0", "policy": "accept"}}, {"rule": {"family": "netdev", "table": "t", "chain": "in", "handle": 3, "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 8080}}, {"drop": null}]}}]}"#;
+        let nf = parse_ruleset("nft-ruleset.json", json).unwrap();
+        let t = &nf.tables[0];
+        assert_eq!(t.family, FwFamily::Netdev);
+        let base = t.chains[0].base.as_ref().unwrap();
+        assert_eq!((base.hook, base.devices.len()), (Hook::Ingress, 0));
+        assert!(t.chains[1].base.is_none(), "egress is not evaluated");
+        assert_eq!(nf.unmodeled.len(), 1, "{:?}", nf.unmodeled);
+        assert!(nf.unmodeled[0].contains("chain out on hook egress"), "{:?}", nf.unmodeled);
+        let chains = "table netdev t {\n\tchain in {\n\t\ttype filter hook ingress device \"va\" priority filter; policy accept;\n\t}\n\tchain in2 {\n\t\ttype filter hook ingress devices = { va, vb } priority filter - 5; policy accept;\n\t}\n}\ntable inet i {\n\tchain y {\n\t\ttype filter hook input priority filter; policy accept;\n\t}\n}\n";
+        let devs = ingress_devices(chains);
+        assert_eq!(devs.len(), 2);
+        assert_eq!(devs[0], ("netdev".into(), "t".into(), "in".into(), vec!["va".to_string()]));
+        assert_eq!(devs[1].3, ["va", "vb"]);
+        // nft ≥ 1.0.7 names them itself.
+        let named =
+            json.replace(r#""hook": "ingress", "prio": 0,"#, r#""hook": "ingress", "prio": 0, "dev": ["va", "vb"],"#);
+        let nf = parse_ruleset("nft-ruleset.json", &named).unwrap();
+        assert_eq!(nf.tables[0].chains[0].base.as_ref().unwrap().devices, ["va", "vb"]);
+    }
 
     #[test]
     fn reads_kube_proxys_verdict_maps() {

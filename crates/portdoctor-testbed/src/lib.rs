@@ -17,6 +17,36 @@
 pub mod hostile;
 pub mod rng;
 
+#[cfg(test)]
+mod bpf_tests {
+    /// The committed objects are what bpf/build.sh makes of the committed IR (where llc is
+    /// installed; a machine without LLVM uses them as they are).
+    #[test]
+    fn committed_bpf_objects_match_their_source() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bpf");
+        let out = std::env::temp_dir().join(format!("pd-bpf-check-{}", std::process::id()));
+        std::fs::create_dir_all(&out).unwrap();
+        for (name, committed) in [("xdp_drop", super::XDP_DROP_O), ("tc_drop", super::TC_DROP_O)] {
+            let obj = out.join(format!("{name}.o"));
+            let status = std::process::Command::new("llc")
+                .args(["-march=bpf", "-filetype=obj", "-o"])
+                .arg(&obj)
+                // Relative, as build.sh gives it: the object records the source's name.
+                .arg(format!("{name}.ll"))
+                .current_dir(&dir)
+                .status();
+            match status {
+                Ok(s) if s.success() => {
+                    assert_eq!(std::fs::read(&obj).unwrap(), committed, "{name}.o is stale: run bpf/build.sh")
+                }
+                Ok(s) => panic!("llc failed on {name}.ll: {s}"),
+                Err(e) => eprintln!("llc not available ({e}): {name}.o used as committed"),
+            }
+        }
+        std::fs::remove_dir_all(&out).ok();
+    }
+}
+
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -36,6 +66,9 @@ static IFINDEX_COUNTER: AtomicU32 = AtomicU32::new(0);
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 const LISTENER_PY: &str = include_str!("listener.py");
+/// BPF programs that drop every packet (bpf/build.sh makes them from the .ll next to them).
+const XDP_DROP_O: &[u8] = include_bytes!("../bpf/xdp_drop.o");
+const TC_DROP_O: &[u8] = include_bytes!("../bpf/tc_drop.o");
 const CLIENT_PY: &str = include_str!("client.py");
 
 /// Docker's nat and filter tables for one container publishing 80 as 8080 (Docker 24,
@@ -249,6 +282,8 @@ impl Testbed {
         let scripts = std::env::temp_dir().join(format!("{base}-scripts"));
         std::fs::create_dir_all(&scripts)?;
         std::fs::write(scripts.join("listener.py"), LISTENER_PY)?;
+        std::fs::write(scripts.join("xdp_drop.o"), XDP_DROP_O)?;
+        std::fs::write(scripts.join("tc_drop.o"), TC_DROP_O)?;
         std::fs::write(scripts.join("client.py"), CLIENT_PY)?;
         let tb = Testbed {
             client: format!("{base}c"),
@@ -458,6 +493,39 @@ impl Testbed {
             Some(k) => ip(&["netns", "del", &k]),
             None => Ok(()),
         }
+    }
+
+    /// Attaches a tc ingress filter that drops every packet (a direct-action BPF classifier:
+    /// this kernel has no gact action) to `dev` in the instance.
+    pub fn tc_ingress_drop(&self, dev: &str) -> io::Result<()> {
+        let obj = self.scripts.join("tc_drop.o").display().to_string();
+        let i = self.instance.as_str();
+        check(Command::new("ip").args(["netns", "exec", i, "tc", "qdisc", "add", "dev", dev, "clsact"]))?;
+        check(Command::new("ip").args([
+            "netns",
+            "exec",
+            i,
+            "tc",
+            "filter",
+            "add",
+            "dev",
+            dev,
+            "ingress",
+            "bpf",
+            "da",
+            "obj",
+            &obj,
+            "sec",
+            "classifier",
+        ]))
+        .map(|_| ())
+    }
+
+    /// Attaches an XDP program that drops every packet to `dev` in the instance, in generic
+    /// (skb) mode, which any interface supports.
+    pub fn xdp_drop(&self, dev: &str) -> io::Result<()> {
+        let obj = self.scripts.join("xdp_drop.o").display().to_string();
+        ip(&["-n", &self.instance, "link", "set", "dev", dev, "xdpgeneric", "obj", &obj, "sec", "xdp"])
     }
 
     /// Sets a sysctl inside the instance namespace.

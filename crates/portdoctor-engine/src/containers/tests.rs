@@ -19,6 +19,7 @@ fn iface(index: u32, name: &str, addr: &str, peer: Option<(i32, u32)>, master: O
         addrs: vec![IfAddr { addr: addr.parse().unwrap(), prefix: 24, scope: "global".into(), secondary: false }],
         peer,
         master: master.map(str::to_string),
+        xdp: vec![],
     }
 }
 

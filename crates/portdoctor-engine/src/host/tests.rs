@@ -1,5 +1,5 @@
 use super::*;
-use portdoctor_model::host::{IfAddr, Process, SocketState};
+use portdoctor_model::host::{IfAddr, PolicyRule, Process, SocketState};
 use portdoctor_model::net::Cidr;
 use portdoctor_model::{Missing, Status};
 use std::collections::BTreeMap;
@@ -61,6 +61,7 @@ pub(crate) fn evidence(sockets: Vec<Socket>) -> HostEvidence {
                 addrs: vec![ifaddr("127.0.0.1", 8), ifaddr("::1", 128)],
                 peer: None,
                 master: None,
+                xdp: vec![],
             },
             Interface {
                 index: 2,
@@ -69,6 +70,7 @@ pub(crate) fn evidence(sockets: Vec<Socket>) -> HostEvidence {
                 addrs: vec![ifaddr("10.0.1.10", 24), ifaddr("10.0.1.11", 24), ifaddr("2001:db8:2::10", 64)],
                 peer: None,
                 master: None,
+                xdp: vec![],
             },
             Interface {
                 index: 3,
@@ -77,6 +79,7 @@ pub(crate) fn evidence(sockets: Vec<Socket>) -> HostEvidence {
                 addrs: vec![ifaddr("10.0.2.10", 24)],
                 peer: None,
                 master: None,
+                xdp: vec![],
             },
         ]),
         routes: Knowledge::Known(vec![
@@ -98,6 +101,8 @@ pub(crate) fn evidence(sockets: Vec<Socket>) -> HostEvidence {
         rules: Knowledge::Known(vec![]),
         sysctl: Knowledge::Known(BTreeMap::from([("net.ipv4.conf.all.rp_filter".to_string(), "1".to_string())])),
         netns: Knowledge::Known(vec![]),
+        tc_ingress: Some(Knowledge::Known(Default::default())),
+        xfrm: Some(Knowledge::Known(Default::default())),
         notes: vec![],
     }
 }
@@ -636,4 +641,94 @@ fn internet_clients_behind_a_more_specific_route_are_looked_up_too() {
     let d = diagnose_host(&evidence(vec![sock(Proto::Tcp, "0.0.0.0", 8080)]), &q(8080));
     assert_eq!(d.status, Status::Reachable, "{d:#?}");
     assert_eq!(check(&d, "host.rp-filter").summary, "Replies to the internet leave by eth0, where the traffic arrives");
+}
+
+fn xfrm_policy(dir: portdoctor_model::host::XfrmDir, src: &str, dst: &str) -> portdoctor_model::host::XfrmPolicy {
+    portdoctor_model::host::XfrmPolicy {
+        dir,
+        src: src.parse().unwrap(),
+        dst: dst.parse().unwrap(),
+        proto: None,
+        sport: None,
+        dport: None,
+        block: false,
+        templates: vec![],
+        priority: 0,
+        unmodeled: vec![],
+        text: format!("src {src} dst {dst}"),
+    }
+}
+
+/// IPsec required on the way in is likely a block for internet clients; a policy selecting by
+/// a mark only may apply (unknown); a bypass at a lower priority number lets the port through.
+#[test]
+fn xfrm_policies_by_priority_and_selector() {
+    use portdoctor_model::host::{Xfrm, XfrmDir};
+    let mut ev = evidence(vec![sock(Proto::Tcp, "0.0.0.0", 80)]);
+    let mut ipsec = xfrm_policy(XfrmDir::In, "0.0.0.0/0", "10.0.1.0/24");
+    ipsec.templates = vec![("tmpl src 192.0.2.1 dst 10.0.1.10 proto esp mode tunnel".into(), false)];
+    ipsec.priority = 10;
+    ev.xfrm = Some(Knowledge::Known(Xfrm { policies: vec![ipsec.clone()], default_block: Some(vec![]) }));
+    let d = diagnose_host(&ev, &q(80));
+    assert_eq!(codes(&d), ["XFRM_POLICY_BLOCK"]);
+    assert_eq!(d.causes[0].confidence, Confidence::Likely);
+    assert!(d.causes[0].fix[0].to_string().contains("dport 80 priority 9"), "{:?}", d.causes[0].fix);
+    // A bypass for the port, taken first.
+    let mut bypass = xfrm_policy(XfrmDir::In, "0.0.0.0/0", "10.0.1.10/32");
+    (bypass.proto, bypass.dport, bypass.priority) = (Some(6), Some(80), 5);
+    ev.xfrm = Some(Knowledge::Known(Xfrm { policies: vec![ipsec.clone(), bypass], default_block: None }));
+    let d = diagnose_host(&ev, &q(80));
+    assert_eq!(check(&d, "host.xfrm").status, CheckStatus::Pass);
+    // A block that selects by mark too: may apply.
+    let mut marked = xfrm_policy(XfrmDir::Out, "10.0.1.10/32", "0.0.0.0/0");
+    (marked.block, marked.unmodeled) = (true, vec!["mark 0x1/0xffffffff".into()]);
+    ev.xfrm = Some(Knowledge::Known(Xfrm { policies: vec![marked], default_block: None }));
+    let d = diagnose_host(&ev, &q(80));
+    assert_eq!(d.status, Status::Inconclusive);
+    assert!(check(&d, "host.xfrm").evidence.iter().any(|e| e.contains("mark 0x1/0xffffffff")));
+    // The default for replies is block and nothing selects them.
+    ev.xfrm = Some(Knowledge::Known(Xfrm { policies: vec![], default_block: Some(vec![XfrmDir::Out]) }));
+    let d = diagnose_host(&ev, &q(80));
+    assert_eq!(codes(&d), ["XFRM_POLICY_BLOCK"]);
+    assert_eq!(d.causes[0].fix[0].to_string(), "ip xfrm policy setdefault out accept");
+    // Not collected (an older snapshot): skipped, not unknown.
+    ev.xfrm = None;
+    ev.tc_ingress = None;
+    let d = diagnose_host(&ev, &q(80));
+    assert_eq!(check(&d, "host.xfrm").status, CheckStatus::Skipped);
+    assert_eq!(check(&d, "host.tc-ingress").status, CheckStatus::Skipped);
+    assert_eq!(d.status, Status::Reachable);
+}
+
+/// Routing for IPv6 uses the routes (the rules are IPv4 only); a rule that selects by fwmark
+/// makes the routing check unknown rather than guessed.
+#[test]
+fn routing_blackhole_for_ipv6_and_unmodeled_rules() {
+    let mut ev = evidence(vec![sock(Proto::Tcp, "::", 80)]);
+    let mut routes = ev.routes.known().unwrap().clone();
+    routes.push(Route { kind: RouteType::Blackhole, dev: None, ..route("2001:db8:1::/64", None, None) });
+    ev.routes = Knowledge::Known(routes);
+    let mut query = q(80);
+    query.from = Source::Prefix("2001:db8:1::2/128".parse().unwrap());
+    query.to = Some("2001:db8:2::10".parse().unwrap());
+    let d = diagnose_host(&ev, &query);
+    assert!(codes(&d).contains(&"HOST_ROUTE_DROP"), "{:?}", d.causes);
+    let c = d.causes.iter().find(|c| c.code == CauseCode::HostRouteDrop).unwrap();
+    assert_eq!(
+        c.fix[0].to_string(),
+        "ip -6 route del blackhole 2001:db8:1::/64 table main (and remove it from the network configuration that adds it)"
+    );
+    let mut ev = evidence(vec![sock(Proto::Tcp, "0.0.0.0", 80)]);
+    ev.rules = Knowledge::Known(vec![PolicyRule {
+        priority: 100,
+        not: false,
+        src: None,
+        dst: None,
+        iif: None,
+        oif: None,
+        other: Some("fwmark \"0x1\"".into()),
+        table: "prohibit".into(),
+    }]);
+    let d = diagnose_host(&ev, &q(80));
+    assert_eq!(check(&d, "host.routing").status, CheckStatus::Unknown);
 }
