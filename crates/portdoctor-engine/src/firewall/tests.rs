@@ -82,6 +82,20 @@ fn redirect_changes_the_port_input_sees() {
 }
 
 #[test]
+fn a_redirect_that_changes_nothing_leaves_the_dnat_status_unset() {
+    // OpenWrt's fw4 admits redirected ports with `ct status dnat accept`; the kernel sets that
+    // status only when the translation changes the tuple, so a redirect of a packet already
+    // addressed to the interface's address and that port is not admitted by it.
+    let save = |to: u16| {
+        format!(
+            "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 26 -j REDIRECT --to-ports {to}\nCOMMIT\n*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate DNAT -j ACCEPT\nCOMMIT\n"
+        )
+    };
+    assert!(matches!(verdict(&nf(&save(26)), &pkt(26), "198.51.100.7"), Verdict::Drop(_)));
+    assert_eq!(verdict(&nf(&save(2026)), &pkt(26), "198.51.100.7"), Verdict::Accept);
+}
+
+#[test]
 fn an_unknown_match_only_matters_when_the_outcomes_differ() {
     // limit before an ACCEPT that would happen anyway: both sides accept.
     let rules = "-A INPUT -m limit --limit 5/min -j LOG\n-A INPUT -p tcp --dport 80 -m recent --name x --rcheck -j ACCEPT\n-A INPUT -p tcp --dport 80 -j ACCEPT\n";
