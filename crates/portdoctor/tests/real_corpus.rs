@@ -93,7 +93,7 @@ fn run(bin: &Path, dir: &Path) -> Result<Row, String> {
     }
     let adaptations = meta.get("adaptations").and_then(Value::as_array).map_or(0, Vec::len);
     let replace = string_lists(&meta, "replace");
-    if replace.len() > adaptations {
+    if !replace.is_empty() && adaptations == 0 {
         return Err("meta.toml: every replacement must be recorded in `adaptations`".into());
     }
     let mut tb = Testbed::new().map_err(|e| e.to_string())?;
@@ -154,6 +154,10 @@ fn run(bin: &Path, dir: &Path) -> Result<Row, String> {
         wires.push(tb.connect_from(&f.from, target, f.port, f.proto, timeout).map_err(|e| e.to_string())?);
     }
     let snap = tb.snapshot(bin, "corpus").map_err(|e| e.to_string())?;
+    if std::env::var_os("PORTDOCTOR_CORPUS_DEBUG").is_some() {
+        let out = tb.exec(&tb.instance, &["nft", "list", "ruleset"]).map_err(|e| e.to_string())?;
+        println!("{}", String::from_utf8_lossy(&out.stdout));
+    }
     let mut row = Row {
         name,
         generator: text(&meta, "generator")?,
