@@ -546,6 +546,8 @@ impl<'a> Ctx<'a> {
                 Match::InIfaceIn(n) => self.in_dev.matches_any(&n.value, n.negated),
                 Match::OutIfaceIn(n) => self.out_dev.matches_any(&n.value, n.negated),
                 Match::EtherType(n) => neg(tri(ethertype_is(family, n.value)), n.negated),
+                // No extension header on a connection's first packet: never a match.
+                Match::ExtHeader(_) => tri(false),
                 // Every packet of a flow to or from one address is unicast (PACKET_HOST).
                 Match::PktType(n) => neg(tri(matches!(n.value.as_str(), "unicast" | "host")), n.negated),
                 Match::Mark(n) => {

@@ -452,3 +452,23 @@ fn the_nft_fix_names_the_rules_own_table_family() {
     let f = &attribute(&bad, Some(FwFamily::Inet), "tcp", 8080, Family::V4).1[0];
     assert!(f.command().is_none() && f.to_string().contains("not a plain nft name"), "{f}");
 }
+
+#[test]
+fn ipv6_extension_header_matches_never_take_a_connections_first_packet() {
+    // ufw's before6.rules drop routing-header type 0 first thing; a SYN carries no routing
+    // header, so the rule never decides a connection (before: an unknown match, inconclusive).
+    let save = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m rt --rt-type 0 -j DROP\n-A INPUT -m frag --fragmore -j DROP\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n";
+    let n = Netfilter {
+        tables: portdoctor_parse::iptables::parse_save("test", save, Backend::IptablesNft, FwFamily::Ip6).unwrap(),
+        sets: vec![],
+        unmodeled: vec![],
+    };
+    let v6 = |port| Packet {
+        family: Family::V6,
+        local: "2001:db8:2::10".parse().unwrap(),
+        local_addrs: vec!["2001:db8:2::10".parse().unwrap()],
+        ..pkt(port)
+    };
+    assert_eq!(verdict(&n, &v6(22), "2001:db8:1::2"), Verdict::Accept);
+    assert!(matches!(verdict(&n, &v6(80), "2001:db8:1::2"), Verdict::Drop(r) if r.index == 0));
+}
