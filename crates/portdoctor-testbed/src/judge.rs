@@ -19,11 +19,15 @@ pub fn agrees(wire: &Wire, r: &Value) -> bool {
             status == "blocked"
                 && matches!(first, "HOST_FIREWALL_DROP" | "HOST_FIREWALL_OUTPUT_DROP" | "IP_FORWARDING_DISABLED")
         }
-        // The router gave up resolving the host (ICMPv6 address unreachable, EHOSTUNREACH):
-        // neighbor discovery is what the firewall broke.
-        Wire::Error(e) if e.contains("113") => {
+        // EHOSTUNREACH (113; EACCES, 13, over IPv6): an ICMP host- or admin-prohibited reject
+        // (firewalld's), or the router gave up resolving the host (ICMPv6 address unreachable)
+        // because the firewall broke neighbor discovery.
+        Wire::Error(e) if e.contains("113") || e.contains("error:13") => {
             let message = r["verdict"]["causes"][0]["message"].as_str().unwrap_or("");
-            status == "blocked" && first == "HOST_FIREWALL_DROP" && message.contains("neighbor discovery")
+            let summary = r["verdict"]["summary"].as_str().unwrap_or("");
+            status == "blocked"
+                && (first == "HOST_FIREWALL_DROP" && message.contains("neighbor discovery")
+                    || first == "HOST_FIREWALL_REJECT" && summary.contains("prohibited"))
         }
         Wire::Error(_) => false,
     }

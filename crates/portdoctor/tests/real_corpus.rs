@@ -193,7 +193,11 @@ fn run(bin: &Path, dir: &Path) -> Result<Row, String> {
             Wire::Error(_) => "e",
         };
     }
-    let _ = std::fs::remove_dir_all(&snap);
+    if std::env::var_os("PORTDOCTOR_CORPUS_DEBUG").is_some() {
+        println!("snapshot kept at {}", snap.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&snap);
+    }
     // A ruleset whose flows the kernel all answered alike tests one verdict only.
     if !(row.outcomes.contains('o') && row.outcomes.contains(['r', 't'])) {
         row.problems
