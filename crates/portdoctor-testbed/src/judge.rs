@@ -100,10 +100,12 @@ pub fn judge(bin: &Path, snapshot: &Path, client: &str, port: u16, proto: &str) 
 impl Testbed {
     /// Loads one ruleset file into the instance the way its tool would: `iptables` and
     /// `ip6tables` (the nf_tables backend), `iptables-legacy` and `ip6tables-legacy` (x_tables),
-    /// `nft` (`nft -f`), `ipset` (`ipset restore`).
+    /// `iptables-noflush` (`iptables-restore --noflush`), `nft` (`nft -f`), `ipset` (`ipset restore`).
     pub fn load_ruleset(&self, kind: &str, text: &str) -> io::Result<()> {
         let argv: &[&str] = match kind {
             "iptables" => &["iptables-restore"],
+            // Only the chains the file declares are replaced (kube-proxy's way).
+            "iptables-noflush" => &["iptables-restore", "--noflush"],
             "ip6tables" => &["ip6tables-restore"],
             "iptables-legacy" => &["iptables-legacy-restore"],
             "ip6tables-legacy" => &["ip6tables-legacy-restore"],
