@@ -80,6 +80,15 @@ fn string_lists(meta: &Table, key: &str) -> Vec<Vec<String>> {
         .unwrap_or_default()
 }
 
+/// An nft transaction whose rules name chains and sets declared further down (kube-proxy's test
+/// expectations are sorted for reading; kube-proxy itself declares first): the `add table`,
+/// `add chain`, `add set` and `add map` lines moved ahead, each group in its own order.
+fn declarations_first(rules: &str) -> String {
+    let declares = |l: &&str| ["add table ", "add chain ", "add set ", "add map "].iter().any(|p| l.starts_with(p));
+    let (decl, rest): (Vec<&str>, Vec<&str>) = rules.lines().partition(declares);
+    decl.into_iter().chain(rest).map(|l| format!("{l}\n")).collect()
+}
+
 /// Runs one ruleset: load, listen, connect, snapshot, judge.
 fn run(bin: &Path, dir: &Path) -> Result<Row, String> {
     let started = Instant::now();
@@ -117,6 +126,9 @@ fn run(bin: &Path, dir: &Path) -> Result<Row, String> {
             if let [from, to] = pair.as_slice() {
                 rules = rules.replace(from, to);
             }
+        }
+        if load.get("declarations_first").and_then(Value::as_bool).unwrap_or(false) {
+            rules = declarations_first(&rules);
         }
         tb.load_ruleset(&text(load, "kind")?, &rules).map_err(|e| format!("loading {file}: {e}"))?;
     }
