@@ -551,6 +551,8 @@ impl<'a> Ctx<'a> {
                 Match::InIfaceIn(n) => self.in_dev.matches_any(&n.value, n.negated),
                 Match::OutIfaceIn(n) => self.out_dev.matches_any(&n.value, n.negated),
                 Match::EtherType(n) => neg(tri(ethertype_is(family, n.value)), n.negated),
+                // No extension header on a connection's first packet: never a match.
+                Match::ExtHeader(_) => tri(false),
                 // Every packet of a flow to or from one address is unicast (PACKET_HOST).
                 Match::PktType(n) => neg(tri(matches!(n.value.as_str(), "unicast" | "host")), n.negated),
                 Match::Mark(n) => {
@@ -1265,10 +1267,14 @@ impl<'a> Compiled<'a> {
                         Flow::Drop(r) => end(Verdict::Drop(r)),
                         Flow::Reject(r, k) => end(Verdict::Reject(r, k)),
                         Flow::Unknown(r, why) => end(Verdict::Unknown(r, why)),
+                        // The kernel sets the connection's DNAT status only when the
+                        // translation changes the tuple (nf_nat_setup_info): a REDIRECT of a
+                        // packet already addressed to the interface's primary address and that
+                        // port leaves `ct status dnat` unset.
                         Flow::Nat(to, to_port, r) => next.push(InFlight {
+                            ct: go_on.ct | if (to, to_port) == (go_on.local, go_on.port) { 0 } else { ct::DNAT },
                             local: to,
                             port: to_port,
-                            ct: go_on.ct | ct::DNAT,
                             nat: Some((to, to_port, r)),
                             ..go_on
                         }),

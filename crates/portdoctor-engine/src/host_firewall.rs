@@ -155,7 +155,7 @@ fn later(first: &Packet, nat: Option<(IpAddr, u16)>, snat: Option<Option<IpAddr>
         client_nat: snat,
         orig_dst: nat.map(|_| original),
         ct_state: ct::ESTABLISHED
-            | if nat.is_some() { ct::DNAT } else { 0 }
+            | if nat.is_some_and(|to| to != original) { ct::DNAT } else { 0 }
             | if snat.is_some() { ct::SNAT } else { 0 },
         ..first.clone()
     }

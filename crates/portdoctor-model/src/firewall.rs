@@ -222,6 +222,11 @@ pub enum Match {
         text: String,
         under_load: String,
     },
+    /// An IPv6 extension header the packet must carry (`-m rt`, `-m frag`, `-m hbh`, `-m dst`:
+    /// ip6t_rt and its siblings match nothing, inverted options included, when the header is
+    /// absent). A client's connection opens with a plain SYN that carries none; kept with its
+    /// text.
+    ExtHeader(String),
     /// Matches the engine does not model, kept with their text: never skipped silently.
     Unknown(String),
 }

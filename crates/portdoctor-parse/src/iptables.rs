@@ -268,7 +268,8 @@ const MODELED_MODULES: &[&str] = &[
 /// Modules read with their options: the ones decided by traffic history that no snapshot holds —
 /// `limit`, `hashlimit`, `recent`, `connlimit` — as a probe connection from a quiet client meets
 /// them (xt_limit, xt_hashlimit, xt_recent, xt_connlimit); `rpfilter` (firewalld's reverse-path
-/// check in raw PREROUTING) and `pkttype`. `None` for another module. `opts` are the words after
+/// check in raw PREROUTING), `pkttype`, and the IPv6 extension-header matches (`rt`, `frag`,
+/// `hbh`, `dst`). `None` for another module. `opts` are the words after
 /// the module name; the count says how many are the module's own.
 fn module_match(module: &str, opts: &[Cow<'_, str>]) -> Option<(Match, usize)> {
     let mut own: Vec<&str> = Vec::new();
@@ -289,6 +290,7 @@ fn module_match(module: &str, opts: &[Cow<'_, str>]) -> Option<(Match, usize)> {
         // `--invert` matches the packets without one. `--loose` (any route back) is not modelled.
         "rpfilter" if has("--loose") => return exact(Match::Unknown(text)),
         "rpfilter" => return exact(Match::ReversePath(Neg { negated: false, value: !has("--invert") })),
+        "rt" | "frag" | "hbh" | "dst" => return exact(Match::ExtHeader(text)),
         "pkttype" => {
             return exact(match val("--pkt-type") {
                 Some(t) => Match::PktType(Neg { negated: negated("--pkt-type"), value: t.to_string() }),

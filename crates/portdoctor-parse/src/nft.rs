@@ -479,6 +479,17 @@ fn parse_match(m: &Value, out: &mut Vec<Match>) {
             out.push(Match::DstAddrType(Neg { negated, value: t.to_string() }));
             return;
         }
+        // `fib saddr type local` (kube-proxy's "masquerade local traffic"): the source address's
+        // type, as iptables' `-m addrtype --src-type`. Only the bare form: with `. iif` the
+        // lookup is confined to the input interface's table, which is not this.
+        let saddr_only = fib.get("flags").is_some_and(|f| f == &serde_json::json!(["saddr"]));
+        if fib.get("result").and_then(Value::as_str) == Some("type")
+            && saddr_only
+            && let Some(t) = right.as_str()
+        {
+            out.push(Match::SrcAddrType(Neg { negated, value: t.to_string() }));
+            return;
+        }
     }
     out.push(unknown());
 }
@@ -1079,6 +1090,17 @@ mod tests {
         assert_eq!(key, &[MapKey::Random(2)]);
         assert_eq!(elements.len(), 2);
         assert_eq!(rule("mark-for-masquerade").mark, Some(MarkSet { mask: 0x4000, xor: 0x4000 }));
+    }
+
+    #[test]
+    fn fib_saddr_type_is_the_source_address_type() {
+        // `nft -j list ruleset` (nftables 1.0.6) of kube-proxy's "masquerade local traffic"
+        // match, and the interface-bound form that is something else.
+        let text = r#"{"nftables": [{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}}, {"table": {"family": "ip", "name": "t", "handle": 1}}, {"chain": {"family": "ip", "table": "t", "name": "m", "handle": 1}}, {"chain": {"family": "ip", "table": "t", "name": "c", "handle": 2}}, {"rule": {"family": "ip", "table": "t", "chain": "c", "handle": 3, "expr": [{"match": {"op": "==", "left": {"fib": {"result": "type", "flags": ["saddr"]}}, "right": "local"}}, {"jump": {"target": "m"}}]}}, {"rule": {"family": "ip", "table": "t", "chain": "c", "handle": 4, "expr": [{"match": {"op": "==", "left": {"fib": {"result": "type", "flags": ["saddr", "iif"]}}, "right": "local"}}, {"jump": {"target": "m"}}]}}]}"#;
+        let nf = parse_ruleset("fib.json", text).unwrap();
+        let rules = &nf.tables[0].chains.iter().find(|c| c.name == "c").unwrap().rules;
+        assert_eq!(rules[0].matches, vec![Match::SrcAddrType(Neg { negated: false, value: "local".into() })]);
+        assert!(matches!(rules[1].matches[..], [Match::Unknown(_)]), "{:?}", rules[1].matches);
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! used.
 
 pub mod hostile;
+pub mod judge;
 pub mod rng;
 
 #[cfg(test)]

@@ -14,9 +14,9 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+use portdoctor_testbed::judge::{agrees, judge};
 use portdoctor_testbed::rng::Rng;
-use portdoctor_testbed::{INSTANCE_V6, Listen, PUBLIC_V4, Testbed, Wire, docker_nft_rules, docker_rules};
-use serde_json::Value;
+use portdoctor_testbed::{INSTANCE_V6, Listen, PUBLIC_V4, Testbed, docker_nft_rules, docker_rules};
 use std::path::Path;
 
 const CLIENTS: [&str; 2] = ["198.51.100.2", "198.51.100.3"];
@@ -381,27 +381,6 @@ fn nft_ruleset(rng: &mut Rng) -> String {
     s
 }
 
-/// Does portdoctor's verdict say what the kernel did?
-fn agrees(wire: &Wire, r: &Value) -> bool {
-    let status = r["verdict"]["status"].as_str().unwrap_or("");
-    let first = r["verdict"]["causes"][0]["code"].as_str().unwrap_or("");
-    match wire {
-        Wire::Open => status == "reachable",
-        Wire::Refused => status == "blocked" && matches!(first, "HOST_FIREWALL_REJECT" | "NOT_LISTENING"),
-        Wire::Timeout => {
-            status == "blocked"
-                && matches!(first, "HOST_FIREWALL_DROP" | "HOST_FIREWALL_OUTPUT_DROP" | "IP_FORWARDING_DISABLED")
-        }
-        // The router gave up resolving the host (ICMPv6 address unreachable, EHOSTUNREACH):
-        // neighbor discovery is what the firewall broke.
-        Wire::Error(e) if e.contains("113") => {
-            let message = r["verdict"]["causes"][0]["message"].as_str().unwrap_or("");
-            status == "blocked" && first == "HOST_FIREWALL_DROP" && message.contains("neighbor discovery")
-        }
-        Wire::Error(_) => false,
-    }
-}
-
 /// (flows compared, disagreements) per kind.
 type Tally = Vec<(Kind, u64, Vec<String>)>;
 
@@ -412,20 +391,7 @@ fn worker(seed: u64, cases: std::ops::Range<u64>) -> Tally {
     tb.exec(&tb.client, &["ip", "addr", "add", "2001:db8:1::3/64", "dev", "eth0", "nodad"]).unwrap();
     // The kernel rate-limits ICMP errors per peer (icmp_ratelimit, 1 s): hundreds of rejects to
     // the same two clients would otherwise turn some into silence. Off in this namespace.
-    let out = tb
-        .exec(
-            &tb.instance,
-            &[
-                "sysctl",
-                "-q",
-                "-w",
-                "net.ipv4.icmp_ratelimit=0",
-                "net.ipv4.icmp_msgs_per_sec=100000",
-                "net.ipv6.icmp.ratelimit=0",
-            ],
-        )
-        .unwrap();
-    assert!(out.status.success());
+    tb.no_icmp_ratelimit().unwrap();
     for port in [8080, 8081, 9090] {
         tb.listen(&Listen::tcp("::", port)).unwrap();
     }
@@ -436,7 +402,6 @@ fn worker(seed: u64, cases: std::ops::Range<u64>) -> Tally {
         "create sa hash:ip family inet\nadd sa 198.51.100.2\ncreate sb hash:net family inet\nadd sb 198.51.100.0/25\ncreate sa6 hash:ip family inet6\nadd sa6 2001:db8:1::2\ncreate sb6 hash:net family inet6\nadd sb6 2001:db8:1::/121\n",
     )
     .unwrap();
-    let snap = std::env::temp_dir().join(format!("{}-diff", tb.instance));
     let mut tally: Tally = KINDS.iter().map(|k| (*k, 0, Vec::new())).collect();
     for case in cases {
         let mut rng = Rng::new(seed ^ (case + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
@@ -502,19 +467,10 @@ fn worker(seed: u64, cases: std::ops::Range<u64>) -> Tally {
                 wires.push((client, port, tb.connect_from(client, target, port, "tcp", timeout).unwrap()));
             }
         }
-        let _ = std::fs::remove_dir_all(&snap);
-        let out = tb.run_in_instance(bin, &["snapshot", "host", "--out", snap.to_str().unwrap()]).unwrap();
-        assert!(out.status.success());
+        let snap = tb.snapshot(bin, "diff").unwrap();
         let entry = tally.iter_mut().find(|t| t.0 == kind).unwrap();
         for (client, port, wire) in wires {
-            let port_arg = port.to_string();
-            let mut args =
-                vec!["host", "--json", "--snapshot", snap.to_str().unwrap(), "--port", &port_arg, "--from", client];
-            if v6 {
-                args.extend(["--to", INSTANCE_V6]);
-            }
-            let out = std::process::Command::new(bin).args(&args).output().unwrap();
-            let r: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+            let r = judge(bin, &snap, client, port, "tcp").unwrap();
             entry.1 += 1;
             if !agrees(&wire, &r) {
                 entry.2.push(format!(
@@ -523,8 +479,8 @@ fn worker(seed: u64, cases: std::ops::Range<u64>) -> Tally {
                 ));
             }
         }
+        let _ = std::fs::remove_dir_all(&snap);
     }
-    let _ = std::fs::remove_dir_all(&snap);
     tally
 }
 

@@ -82,6 +82,20 @@ fn redirect_changes_the_port_input_sees() {
 }
 
 #[test]
+fn a_redirect_that_changes_nothing_leaves_the_dnat_status_unset() {
+    // OpenWrt's fw4 admits redirected ports with `ct status dnat accept`; the kernel sets that
+    // status only when the translation changes the tuple, so a redirect of a packet already
+    // addressed to the interface's address and that port is not admitted by it.
+    let save = |to: u16| {
+        format!(
+            "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 26 -j REDIRECT --to-ports {to}\nCOMMIT\n*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate DNAT -j ACCEPT\nCOMMIT\n"
+        )
+    };
+    assert!(matches!(verdict(&nf(&save(26)), &pkt(26), "198.51.100.7"), Verdict::Drop(_)));
+    assert_eq!(verdict(&nf(&save(2026)), &pkt(26), "198.51.100.7"), Verdict::Accept);
+}
+
+#[test]
 fn an_unknown_match_only_matters_when_the_outcomes_differ() {
     // limit before an ACCEPT that would happen anyway: both sides accept.
     let rules = "-A INPUT -m limit --limit 5/min -j LOG\n-A INPUT -p tcp --dport 80 -m recent --name x --rcheck -j ACCEPT\n-A INPUT -p tcp --dport 80 -j ACCEPT\n";
@@ -437,4 +451,24 @@ fn the_nft_fix_names_the_rules_own_table_family() {
     let bad = RuleRef { chain: "input tcp dport 22 drop;".into(), ..r };
     let f = &attribute(&bad, Some(FwFamily::Inet), "tcp", 8080, Family::V4).1[0];
     assert!(f.command().is_none() && f.to_string().contains("not a plain nft name"), "{f}");
+}
+
+#[test]
+fn ipv6_extension_header_matches_never_take_a_connections_first_packet() {
+    // ufw's before6.rules drop routing-header type 0 first thing; a SYN carries no routing
+    // header, so the rule never decides a connection (before: an unknown match, inconclusive).
+    let save = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m rt --rt-type 0 -j DROP\n-A INPUT -m frag --fragmore -j DROP\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n";
+    let n = Netfilter {
+        tables: portdoctor_parse::iptables::parse_save("test", save, Backend::IptablesNft, FwFamily::Ip6).unwrap(),
+        sets: vec![],
+        unmodeled: vec![],
+    };
+    let v6 = |port| Packet {
+        family: Family::V6,
+        local: "2001:db8:2::10".parse().unwrap(),
+        local_addrs: vec!["2001:db8:2::10".parse().unwrap()],
+        ..pkt(port)
+    };
+    assert_eq!(verdict(&n, &v6(22), "2001:db8:1::2"), Verdict::Accept);
+    assert!(matches!(verdict(&n, &v6(80), "2001:db8:1::2"), Verdict::Drop(r) if r.index == 0));
 }
