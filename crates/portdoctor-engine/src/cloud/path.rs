@@ -269,3 +269,137 @@ impl From<PathHop> for Hop {
         Hop::new(h.hop.as_str(), h.component.text(), h.status, h.detail)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The neutral walk with a provider that is not AWS: what the seam promises a provider.
+
+    use super::*;
+    use portdoctor_model::cloud::PortRange;
+    use portdoctor_model::{CauseCode, Confidence};
+
+    /// A provider whose every step reports one hop, and blocks where told.
+    struct Fake {
+        lacks: StepKind,
+        blocks: &'static [StepKind],
+        lands: bool,
+    }
+
+    struct At;
+
+    impl Arrival for At {
+        fn private(&self) -> IpAddr {
+            IpAddr::from([10, 0, 0, 1])
+        }
+        fn public(&self) -> Option<IpAddr> {
+            None
+        }
+        fn instance(&self) -> Option<&str> {
+            Some("vm-1")
+        }
+    }
+
+    struct Step {
+        kind: StepKind,
+        blocks: bool,
+    }
+
+    impl Finding for Step {
+        fn explain(&self, flow: &Flow<'_>) -> Explained {
+            let status = if self.blocks { CheckStatus::Fail } else { CheckStatus::Pass };
+            let id = format!("{:?}", self.kind);
+            let ex = Explained::default()
+                .check(check(CloudCheck::Instance, status, format!("{id} for {}", flow.text())))
+                .hop(CloudHop::Instance, Component::one(format!("r-{id}")), status, id.clone());
+            if !self.blocks {
+                return ex;
+            }
+            let mut ex =
+                ex.cause(Cause::blocking(CauseCode::InstanceNotRunning, id.clone(), Confidence::Confirmed, id));
+            if self.kind == StepKind::EdgePolicy {
+                ex.amend = Some((CloudHop::InternetGateway, CheckStatus::Fail, "policy".into()));
+            }
+            ex
+        }
+    }
+
+    impl<'a> Provider<'a> for Fake {
+        type Arrival = At;
+
+        fn edge(&self, _flow: &Flow<'_>) -> (Found<'a>, Option<At>) {
+            let edge = Box::new(EdgeHop(self.lands));
+            (edge, self.lands.then_some(At))
+        }
+
+        fn step(&self, step: StepKind, _flow: &Flow<'_>, _at: &At) -> Option<Found<'a>> {
+            (step != self.lacks)
+                .then(|| Box::new(Step { kind: step, blocks: self.blocks.contains(&step) }) as Found<'a>)
+        }
+    }
+
+    struct EdgeHop(bool);
+
+    impl Finding for EdgeHop {
+        fn explain(&self, _flow: &Flow<'_>) -> Explained {
+            let status = if self.0 { CheckStatus::Pass } else { CheckStatus::Fail };
+            Explained::default().hop(CloudHop::InternetGateway, Component::None, status, "edge")
+        }
+    }
+
+    fn query() -> CloudQuery {
+        CloudQuery {
+            port: 443,
+            proto: Proto::Tcp,
+            from: Source::Internet,
+            target: CloudTarget::Instance("vm-1".into()),
+            client_ports: PortRange { from: 1024, to: 65535 },
+            changes: Default::default(),
+        }
+    }
+
+    #[test]
+    fn every_step_runs_in_order_after_a_blocker_and_a_missing_step_is_left_out() {
+        let q = query();
+        let p = Fake { lacks: StepKind::Routing, blocks: &[StepKind::Gateway, StepKind::Stateful], lands: true };
+        let parts = assemble(&walk(&p, &q, INTERNET_PATH));
+        let hops: Vec<String> = parts.path.iter().map(|h| h.detail.clone()).collect();
+        assert_eq!(
+            hops,
+            [
+                "tcp/443 from the internet",
+                "edge",
+                "Gateway",
+                "EdgePolicy",
+                "StatelessIn",
+                "Stateful",
+                "Instance",
+                "StatelessOut"
+            ]
+        );
+        let causes: Vec<&str> = parts.causes.iter().map(|c| c.message.as_str()).collect();
+        assert_eq!(causes, ["Gateway", "Stateful"]);
+        assert_eq!(parts.checks.len(), 6);
+        assert_eq!(parts.path[2].component.resources(), ["r-Gateway"]);
+    }
+
+    #[test]
+    fn nothing_follows_an_edge_that_does_not_land_and_an_amendment_marks_the_first_hop() {
+        let q = query();
+        let p = Fake { lacks: StepKind::Routing, blocks: &[], lands: false };
+        assert_eq!(assemble(&walk(&p, &q, INTERNET_PATH)).path.len(), 2);
+        let p = Fake { lacks: StepKind::Routing, blocks: &[StepKind::EdgePolicy], lands: true };
+        let parts = assemble(&walk(&p, &q, INTERNET_PATH));
+        let edge = &parts.path[1];
+        assert_eq!((edge.status, edge.detail.as_str()), (CheckStatus::Fail, "edge; policy"));
+        let d = crate::cloud::diagnose_with(
+            &walk(&p, &q, INTERNET_PATH),
+            |_| Default::default(),
+            &Default::default(),
+            &["a note".to_string()],
+        );
+        assert_eq!(d.query.instance.as_deref(), Some("vm-1"));
+        assert_eq!(d.arrival, Some(IpAddr::from([10, 0, 0, 1])));
+        assert_eq!(d.notes, ["a note"]);
+        assert_eq!(d.path[1].component, "-");
+    }
+}

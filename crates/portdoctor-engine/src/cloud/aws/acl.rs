@@ -12,7 +12,7 @@ use portdoctor_model::cloud::{AclAction, AclEntry, NetworkAcl, PortRange};
 use portdoctor_model::cloud_path::{CloudCheck, CloudHop, Component};
 use portdoctor_model::fix::{Fix, ShellCommand, Word};
 use portdoctor_model::net::Family;
-use portdoctor_model::{CauseCode, CheckStatus, Missing};
+use portdoctor_model::{CauseCode, Check, CheckStatus, Missing};
 
 /// The rule number AWS gives the implicit final deny.
 const IMPLICIT_DENY: u32 = 32767;
@@ -188,37 +188,24 @@ impl Finding for AclFinding<'_> {
             Direction::Outbound => (CloudCheck::NaclOutbound, CloudHop::NetworkAclOut, "outbound"),
         };
         let ex = Explained::default();
+        let unknown = |ex: Explained, c: Check, detail: &str| {
+            ex.check(c).hop(hop, Component::Unknown, CheckStatus::Unknown, detail)
+        };
         let (acl, decisions) = match (&self.outcome, self.direction) {
+            (AclOutcome::Evaluated { acl, decisions }, _) => (*acl, decisions),
             (AclOutcome::Unknown(m), Direction::Inbound) => {
-                return ex.check(unknown_check(id, "the network ACL", *m)).hop(
-                    hop,
-                    Component::Unknown,
-                    CheckStatus::Unknown,
-                    "network ACLs unknown",
-                );
+                return unknown(ex, unknown_check(id, "the network ACL", *m), "network ACLs unknown");
             }
             (AclOutcome::NoAcl, Direction::Inbound) => {
                 let summary = format!("No network ACL for {} nor a default one for {}", self.subnet, self.vpc);
-                return ex.check(check(id, CheckStatus::Unknown, summary)).hop(
-                    hop,
-                    Component::Unknown,
-                    CheckStatus::Unknown,
-                    "no network ACL found",
-                );
+                return unknown(ex, check(id, CheckStatus::Unknown, summary), "no network ACL found");
             }
-            (outcome @ (AclOutcome::Unknown(_) | AclOutcome::NoAcl), Direction::Outbound) => {
-                let missing = match outcome {
-                    AclOutcome::Unknown(m) => *m,
-                    _ => None,
-                };
-                return ex.check(unknown_check(id, "the network ACL for replies", missing)).hop(
-                    hop,
-                    Component::Unknown,
-                    CheckStatus::Unknown,
-                    "network ACL unknown",
-                );
+            (AclOutcome::Unknown(m), Direction::Outbound) => {
+                return unknown(ex, unknown_check(id, "the network ACL for replies", *m), "network ACL unknown");
             }
-            (AclOutcome::Evaluated { acl, decisions }, _) => (*acl, decisions),
+            (AclOutcome::NoAcl, Direction::Outbound) => {
+                return unknown(ex, unknown_check(id, "the network ACL for replies", None), "network ACL unknown");
+            }
         };
         let evidence = evidence(acl, decisions, dir, flow);
         let denied: Vec<&Decision<'_>> = decisions.iter().filter(|d| d.denies()).collect();
@@ -244,44 +231,50 @@ impl Finding for AclFinding<'_> {
                 detail,
             );
         }
-        let before = denied.iter().map(|d| d.number()).min().unwrap_or(IMPLICIT_DENY);
         let (code, msg, detail, fix) = match self.direction {
-            Direction::Inbound => {
-                let all = denied.iter().fold(AddrSet::empty(flow.family()), |a, d| a.union(&d.addrs));
-                let msg = format!(
-                    "The network ACL {} of {subnet} denies {} from {}",
-                    acl.id,
-                    flow.text(),
-                    flow.set_text(&all)
-                );
-                let number = free_rule_number(acl, false, before);
-                let mut fix = vec![entry_fix(flow, &acl.id, Direction::Inbound, number, (flow.port(), flow.port()))];
-                // The listed default rule (32767) cannot be deleted: only an explicit deny is offered.
-                if let Some(rule) = denied.iter().filter_map(|d| d.rule).find(|e| e.number < IMPLICIT_DENY) {
-                    fix.push(delete_entry_fix(&acl.id, rule.number));
-                }
-                (CauseCode::NaclInboundDeny, msg.clone(), format!("{msg} (subnet {subnet})"), fix)
-            }
-            Direction::Outbound => {
-                let client = &flow.query.client_ports;
-                let mut denied_ports: Vec<PortRange> = denied.iter().map(|d| d.ports.clone()).collect();
-                denied_ports.sort_by_key(|p| p.from);
-                denied_ports.dedup();
-                let denied_text = merge_ports(&denied_ports).iter().map(PortRange::text).collect::<Vec<_>>().join(", ");
-                let msg = format!(
-                    "The network ACL {} drops replies to client ports {denied_text} (of {}): stateless ACLs need an outbound rule for them",
-                    acl.id,
-                    client.text()
-                );
-                let number = free_rule_number(acl, true, before);
-                let fix = vec![entry_fix(flow, &acl.id, Direction::Outbound, number, (client.from, client.to))];
-                (CauseCode::NaclOutboundDeny, msg.clone(), msg, fix)
-            }
+            Direction::Inbound => inbound_denied(flow, acl, subnet, &denied),
+            Direction::Outbound => outbound_denied(flow, acl, &denied),
         };
         ex.check(check(id, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone()))
             .hop(hop, component, CheckStatus::Fail, detail)
             .cause(confirmed(code, &acl.id, msg, evidence, fix))
     }
+}
+
+/// A cause in words: its code, message, the hop's detail and the fixes.
+type Denial = (CauseCode, String, String, Vec<Fix>);
+
+/// The lowest rule that denies: a new allow goes in below it.
+fn first_deny(denied: &[&Decision<'_>]) -> u32 {
+    denied.iter().map(|d| d.number()).min().unwrap_or(IMPLICIT_DENY)
+}
+
+fn inbound_denied(flow: &Flow<'_>, acl: &NetworkAcl, subnet: &str, denied: &[&Decision<'_>]) -> Denial {
+    let all = denied.iter().fold(AddrSet::empty(flow.family()), |a, d| a.union(&d.addrs));
+    let msg = format!("The network ACL {} of {subnet} denies {} from {}", acl.id, flow.text(), flow.set_text(&all));
+    let number = free_rule_number(acl, false, first_deny(denied));
+    let mut fix = vec![entry_fix(flow, &acl.id, Direction::Inbound, number, (flow.port(), flow.port()))];
+    // The listed default rule (32767) cannot be deleted: only an explicit deny is offered.
+    if let Some(rule) = denied.iter().filter_map(|d| d.rule).find(|e| e.number < IMPLICIT_DENY) {
+        fix.push(delete_entry_fix(&acl.id, rule.number));
+    }
+    (CauseCode::NaclInboundDeny, msg.clone(), format!("{msg} (subnet {subnet})"), fix)
+}
+
+fn outbound_denied(flow: &Flow<'_>, acl: &NetworkAcl, denied: &[&Decision<'_>]) -> Denial {
+    let client = &flow.query.client_ports;
+    let mut denied_ports: Vec<PortRange> = denied.iter().map(|d| d.ports.clone()).collect();
+    denied_ports.sort_by_key(|p| p.from);
+    denied_ports.dedup();
+    let denied_text = merge_ports(&denied_ports).iter().map(PortRange::text).collect::<Vec<_>>().join(", ");
+    let msg = format!(
+        "The network ACL {} drops replies to client ports {denied_text} (of {}): stateless ACLs need an outbound rule for them",
+        acl.id,
+        client.text()
+    );
+    let number = free_rule_number(acl, true, first_deny(denied));
+    let fix = vec![entry_fix(flow, &acl.id, Direction::Outbound, number, (client.from, client.to))];
+    (CauseCode::NaclOutboundDeny, msg.clone(), msg, fix)
 }
 
 // ---- remedies (aws CLI) ----

@@ -116,25 +116,7 @@ impl Finding for Edge<'_> {
         let ex = Explained::default();
         match self {
             Edge::InterfacesUnknown(m) => ex.check(unknown_check(id, "which interface holds the address", *m)),
-            Edge::Private { ip, vpc, holder } => {
-                let mut evidence = vec![match vpc {
-                    Some(v) => format!(
-                        "{ip} is inside {} ({}) (Vpcs)",
-                        v.id,
-                        v.cidrs.iter().map(Cidr::to_string).collect::<Vec<_>>().join(", ")
-                    ),
-                    None => format!("{ip} is a private or reserved address (RFC 1918, RFC 6598, loopback, link-local)"),
-                }];
-                if let Some(e) = holder {
-                    evidence.push(format!(
-                        "{ip} is the private address of {} ({}) (NetworkInterfaces)",
-                        e.id,
-                        e.instance_id.as_deref().unwrap_or("no instance")
-                    ));
-                }
-                let msg = format!("{ip} is a private address: the internet cannot route to it");
-                blocked(ex, id, CauseCode::TargetAddressPrivate, &ip.to_string(), msg, evidence, private_fix(*ip, *holder))
-            }
+            Edge::Private { ip, vpc, holder } => private(ex, *ip, *vpc, *holder),
             Edge::Held { ip, eni, private } => {
                 let how = if ip.is_ipv6() { "is an IPv6 address of" } else { "is associated with" };
                 ex.check(check(id, CheckStatus::Pass, format!("{ip} {how} {} ({})", eni.id, private)).with_evidence([
@@ -156,25 +138,7 @@ impl Finding for Edge<'_> {
                 CheckStatus::Pass,
                 format!("Elastic IP {ip} is associated with {} ({private})", eni.id),
             )),
-            Edge::NotAssociated { ip, eip } => {
-                let (msg, evidence) = match eip {
-                    Some(a) => (
-                        format!("Elastic IP {ip} is allocated but associated with no interface"),
-                        vec![format!(
-                            "{} has no association (Addresses)",
-                            a.allocation_id.as_deref().unwrap_or("the allocation")
-                        )],
-                    ),
-                    None => (
-                        format!("{ip} belongs to no interface in this account and region"),
-                        vec![format!(
-                            "no interface has public address {ip} (NetworkInterfaces), and no Elastic IP (Addresses)"
-                        )],
-                    ),
-                };
-                let fix = associate_fix(eip.and_then(|a| a.allocation_id.as_deref()));
-                blocked(ex, id, CauseCode::PublicIpNotAssociated, &ip.to_string(), msg, evidence, fix)
-            }
+            Edge::NotAssociated { ip, eip } => not_associated(ex, *ip, *eip),
             Edge::InstanceWithoutInterface(iid) => ex.check(
                 check(id, CheckStatus::Unknown, format!("No interface of {iid} in the evidence")).with_evidence([
                     format!(
@@ -187,25 +151,61 @@ impl Finding for Edge<'_> {
                 CheckStatus::Pass,
                 format!("{instance} is reached at {public} ({} {private})", eni.id),
             )),
-            Edge::InstanceNotPublic { instance, enis, v6 } => {
-                let fam = if *v6 { "IPv6 address" } else { "public IPv4 or Elastic IP address" };
-                let msg = format!("{instance} has no {fam}: nothing on the internet can address it");
-                let evidence: Vec<String> = enis
-                    .iter()
-                    .map(|e| {
-                        format!(
-                            "{} ({}) has no {fam} (NetworkInterfaces)",
-                            e.id,
-                            e.private_ips.iter().map(|p| p.addr.to_string()).collect::<Vec<_>>().join(", ")
-                        )
-                    })
-                    .collect();
-                let fix = enis.first().map(|primary| public_address_fix(&primary.id, *v6)).unwrap_or_default();
-                ex.check(check(id, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone()))
-                    .cause(confirmed(CauseCode::NoPublicIp, instance, msg, evidence, fix))
-            }
+            Edge::InstanceNotPublic { instance, enis, v6 } => not_public(ex, instance, enis, *v6),
         }
     }
+}
+
+fn private(ex: Explained, ip: IpAddr, vpc: Option<&Vpc>, holder: Option<&NetworkInterface>) -> Explained {
+    let mut evidence = vec![match vpc {
+        Some(v) => format!(
+            "{ip} is inside {} ({}) (Vpcs)",
+            v.id,
+            v.cidrs.iter().map(Cidr::to_string).collect::<Vec<_>>().join(", ")
+        ),
+        None => format!("{ip} is a private or reserved address (RFC 1918, RFC 6598, loopback, link-local)"),
+    }];
+    if let Some(e) = holder {
+        evidence.push(format!(
+            "{ip} is the private address of {} ({}) (NetworkInterfaces)",
+            e.id,
+            e.instance_id.as_deref().unwrap_or("no instance")
+        ));
+    }
+    let msg = format!("{ip} is a private address: the internet cannot route to it");
+    blocked(ex, CauseCode::TargetAddressPrivate, &ip.to_string(), msg, evidence, private_fix(ip, holder))
+}
+
+fn not_associated(ex: Explained, ip: IpAddr, eip: Option<&ElasticIp>) -> Explained {
+    let (msg, evidence) = match eip {
+        Some(a) => (
+            format!("Elastic IP {ip} is allocated but associated with no interface"),
+            vec![format!("{} has no association (Addresses)", a.allocation_id.as_deref().unwrap_or("the allocation"))],
+        ),
+        None => (
+            format!("{ip} belongs to no interface in this account and region"),
+            vec![format!("no interface has public address {ip} (NetworkInterfaces), and no Elastic IP (Addresses)")],
+        ),
+    };
+    let fix = associate_fix(eip.and_then(|a| a.allocation_id.as_deref()));
+    blocked(ex, CauseCode::PublicIpNotAssociated, &ip.to_string(), msg, evidence, fix)
+}
+
+/// The instance is found but nothing on the internet can address it; the flow still lands on
+/// its primary interface, so the steps after the edge are judged too.
+fn not_public(ex: Explained, instance: &str, enis: &[&NetworkInterface], v6: bool) -> Explained {
+    let fam = if v6 { "IPv6 address" } else { "public IPv4 or Elastic IP address" };
+    let msg = format!("{instance} has no {fam}: nothing on the internet can address it");
+    let evidence: Vec<String> = enis
+        .iter()
+        .map(|e| {
+            let addrs = e.private_ips.iter().map(|p| p.addr.to_string()).collect::<Vec<_>>().join(", ");
+            format!("{} ({addrs}) has no {fam} (NetworkInterfaces)", e.id)
+        })
+        .collect();
+    let fix = enis.first().map(|primary| public_address_fix(&primary.id, v6)).unwrap_or_default();
+    ex.check(check(CloudCheck::Target, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone()))
+        .cause(confirmed(CauseCode::NoPublicIp, instance, msg, evidence, fix))
 }
 
 /// A confirmed blocking cause.
@@ -217,14 +217,13 @@ pub(super) fn confirmed(code: CauseCode, component: &str, msg: String, evidence:
 /// it, and the cause.
 fn blocked(
     ex: Explained,
-    id: CloudCheck,
     code: CauseCode,
     component: &str,
     msg: String,
     evidence: Vec<String>,
     fix: Vec<Fix>,
 ) -> Explained {
-    ex.check(check(id, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone()))
+    ex.check(check(CloudCheck::Target, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone()))
         .hop(CloudHop::InternetGateway, Component::None, CheckStatus::Fail, msg.clone())
         .cause(confirmed(code, component, msg, evidence, fix))
 }

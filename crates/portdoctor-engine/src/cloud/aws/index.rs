@@ -2,7 +2,7 @@
 
 use portdoctor_model::Knowledge;
 use portdoctor_model::cloud::{
-    AwsEvidence, Instance, NetworkAcl, NetworkInterface, RouteDest, RouteTable, SecurityGroup, Subnet,
+    AwsEvidence, ElasticIp, Instance, NetworkAcl, NetworkInterface, RouteDest, RouteTable, SecurityGroup, Subnet,
 };
 use portdoctor_model::net::Cidr;
 use std::collections::HashMap;
@@ -32,41 +32,71 @@ pub(crate) fn list<T>(k: &Knowledge<Vec<T>>) -> &[T] {
     k.known().map(Vec::as_slice).unwrap_or_default()
 }
 
+/// Tables by subnet id, and the defaults by VPC id.
+type BySubnet<'a, T> = (HashMap<&'a str, &'a T>, HashMap<&'a str, &'a T>);
+
+type ByAddress<'a> = HashMap<IpAddr, (&'a NetworkInterface, IpAddr)>;
+
+/// Public address → (interface, private address it maps to), and private address → interface.
+/// Elastic IPs as describe-addresses records them: by interface, or by instance (then on its
+/// primary interface's primary address), for sources whose interfaces omit them.
+fn addresses<'a>(
+    enis: &'a [NetworkInterface],
+    eips: &'a [ElasticIp],
+) -> (ByAddress<'a>, HashMap<IpAddr, &'a NetworkInterface>) {
+    let mut eni_by_public = HashMap::new();
+    let mut eni_by_private = HashMap::new();
+    for e in enis {
+        for p in &e.private_ips {
+            eni_by_private.insert(p.addr, e);
+            if let Some(public) = p.public_ip {
+                eni_by_public.insert(public, (e, p.addr));
+            }
+        }
+        for a in &e.ipv6 {
+            eni_by_public.insert(*a, (e, *a));
+        }
+    }
+    let primary_eni = |instance: &str| {
+        enis.iter()
+            .filter(|e| e.instance_id.as_deref() == Some(instance))
+            .min_by_key(|e| e.device_index.unwrap_or(u32::MAX))
+    };
+    for a in eips {
+        let eni = match (&a.network_interface_id, &a.instance_id) {
+            (Some(id), _) => enis.iter().find(|e| &e.id == id),
+            (None, Some(i)) => primary_eni(i),
+            _ => None,
+        };
+        let Some(eni) = eni else { continue };
+        let private = a.private_ip.or_else(|| eni.private_ips.iter().find(|p| p.primary).map(|p| p.addr));
+        if let Some(private) = private {
+            eni_by_public.entry(a.public_ip).or_insert((eni, private));
+        }
+    }
+    (eni_by_public, eni_by_private)
+}
+
+/// A per-subnet table (ACL, route table) by its associated subnets, and the VPC's default
+/// (`vpc` is `Some` for the default ACL or the main route table) that serves the others.
+fn by_subnet<'a, T>(items: &'a [T], parts: impl Fn(&'a T) -> (&'a [String], Option<&'a str>)) -> BySubnet<'a, T> {
+    let (mut by_subnet, mut default_by_vpc) = (HashMap::new(), HashMap::new());
+    for item in items {
+        let (subnets, vpc) = parts(item);
+        for s in subnets {
+            by_subnet.insert(s.as_str(), item);
+        }
+        if let Some(vpc) = vpc {
+            default_by_vpc.insert(vpc, item);
+        }
+    }
+    (by_subnet, default_by_vpc)
+}
+
 impl<'a> AwsIndex<'a> {
     pub fn new(ev: &'a AwsEvidence) -> AwsIndex<'a> {
         let enis = list(&ev.interfaces);
-        let mut eni_by_public = HashMap::new();
-        let mut eni_by_private = HashMap::new();
-        for e in enis {
-            for p in &e.private_ips {
-                eni_by_private.insert(p.addr, e);
-                if let Some(public) = p.public_ip {
-                    eni_by_public.insert(public, (e, p.addr));
-                }
-            }
-            for a in &e.ipv6 {
-                eni_by_public.insert(*a, (e, *a));
-            }
-        }
-        // Elastic IPs as describe-addresses records them: by interface, or by instance (then
-        // on its primary interface's primary address), for sources whose interfaces omit them.
-        let primary_eni = |instance: &str| {
-            enis.iter()
-                .filter(|e| e.instance_id.as_deref() == Some(instance))
-                .min_by_key(|e| e.device_index.unwrap_or(u32::MAX))
-        };
-        for a in list(&ev.addresses) {
-            let eni = match (&a.network_interface_id, &a.instance_id) {
-                (Some(id), _) => enis.iter().find(|e| &e.id == id),
-                (None, Some(i)) => primary_eni(i),
-                _ => None,
-            };
-            let Some(eni) = eni else { continue };
-            let private = a.private_ip.or_else(|| eni.private_ips.iter().find(|p| p.primary).map(|p| p.addr));
-            if let Some(private) = private {
-                eni_by_public.entry(a.public_ip).or_insert((eni, private));
-            }
-        }
+        let (eni_by_public, eni_by_private) = addresses(enis, list(&ev.addresses));
         let mut public_by_private: HashMap<(&str, IpAddr), IpAddr> = HashMap::new();
         for (public, (eni, private)) in &eni_by_public {
             if public.is_ipv4() {
@@ -74,26 +104,10 @@ impl<'a> AwsIndex<'a> {
                 *e = (*e).min(*public);
             }
         }
-        let mut acl_by_subnet = HashMap::new();
-        let mut default_acl_by_vpc = HashMap::new();
-        for a in list(&ev.network_acls) {
-            for s in &a.subnets {
-                acl_by_subnet.insert(s.as_str(), a);
-            }
-            if a.is_default {
-                default_acl_by_vpc.insert(a.vpc_id.as_str(), a);
-            }
-        }
-        let mut rtb_by_subnet = HashMap::new();
-        let mut main_rtb_by_vpc = HashMap::new();
-        for t in list(&ev.route_tables) {
-            for s in &t.subnets {
-                rtb_by_subnet.insert(s.as_str(), t);
-            }
-            if t.main {
-                main_rtb_by_vpc.insert(t.vpc_id.as_str(), t);
-            }
-        }
+        let (acl_by_subnet, default_acl_by_vpc) =
+            by_subnet(list(&ev.network_acls), |a| (&a.subnets, a.is_default.then_some(a.vpc_id.as_str())));
+        let (rtb_by_subnet, main_rtb_by_vpc) =
+            by_subnet(list(&ev.route_tables), |t| (&t.subnets, t.main.then_some(t.vpc_id.as_str())));
         let mut enis_by_instance: HashMap<&str, Vec<&NetworkInterface>> = HashMap::new();
         for e in enis {
             if let Some(i) = &e.instance_id {

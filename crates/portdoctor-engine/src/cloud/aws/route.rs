@@ -12,7 +12,7 @@ use portdoctor_model::cloud::{AwsRoute, RouteTable, RouteTarget};
 use portdoctor_model::cloud_path::{CloudCheck, CloudHop, Component};
 use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::net::Cidr;
-use portdoctor_model::{CauseCode, CheckStatus, Missing};
+use portdoctor_model::{CauseCode, Check, CheckStatus, Missing};
 use std::net::IpAddr;
 
 pub struct RouteFinding<'a> {
@@ -53,18 +53,21 @@ pub enum Routes<'a> {
         unverified: Vec<RouteUse<'a>>,
         missing: Option<&'a Missing>,
     },
-    Decided {
-        table: &'a RouteTable,
-        /// Explicitly associated with the subnet, or the VPC's main table.
-        explicit: bool,
-        good: Vec<RouteUse<'a>>,
-        unverified: Vec<RouteUse<'a>>,
-        bad: Vec<BadRoute<'a>>,
-        /// Clients no route covers.
-        uncovered: AddrSet,
-        /// The VPC's attached internet gateway, for the fix.
-        igw: Option<&'a str>,
-    },
+    Decided(Decided<'a>),
+}
+
+/// Every client's reply route is known.
+pub struct Decided<'a> {
+    table: &'a RouteTable,
+    /// Explicitly associated with the subnet, or the VPC's main table.
+    explicit: bool,
+    good: Vec<RouteUse<'a>>,
+    unverified: Vec<RouteUse<'a>>,
+    bad: Vec<BadRoute<'a>>,
+    /// Clients no route covers.
+    uncovered: AddrSet,
+    /// The VPC's attached internet gateway, for the fix.
+    igw: Option<&'a str>,
 }
 
 pub fn route_table<'a>(idx: &AwsIndex<'a>, flow: &Flow<'_>, r: &Resolved<'a>) -> RouteFinding<'a> {
@@ -127,7 +130,7 @@ fn routes<'a>(idx: &AwsIndex<'a>, flow: &Flow<'_>, subnet: &str, vpc: &'a str) -
         return Routes::GatewayUnverified { table, unverified, missing: idx.ev.internet_gateways.missing() };
     }
     let igw = igw_attached.first().copied();
-    Routes::Decided { table, explicit, good, unverified, bad, uncovered: remaining, igw }
+    Routes::Decided(Decided { table, explicit, good, unverified, bad, uncovered: remaining, igw })
 }
 
 // ---- explanation ----
@@ -154,113 +157,103 @@ impl Finding for RouteFinding<'_> {
             CheckStatus::Pass,
             format!("{} in {subnet}{cidr}", self.private),
         );
-        let hop = |ex: Explained, table: Component, status, detail: String| {
-            ex.hop(CloudHop::RouteTable, table, status, detail)
+        // Every outcome but a decided one is an unknown check and an unknown route-table hop.
+        let unknown = |ex: Explained, check: Check, table: Component, detail: &str| {
+            ex.check(check).hop(CloudHop::RouteTable, table, CheckStatus::Unknown, detail)
         };
         match &self.outcome {
-            Routes::Unknown(m) => hop(
-                ex.check(unknown_check(id, "the route back to the client", *m)),
+            Routes::Unknown(m) => unknown(
+                ex,
+                unknown_check(id, "the route back to the client", *m),
                 Component::Unknown,
-                CheckStatus::Unknown,
-                "route tables unknown".into(),
+                "route tables unknown",
             ),
-            Routes::NoTable { vpc } => hop(
-                ex.check(check(
-                    id,
-                    CheckStatus::Unknown,
-                    format!("No route table for {subnet} nor a main table for {vpc}"),
-                )),
+            Routes::NoTable { vpc } => unknown(
+                ex,
+                check(id, CheckStatus::Unknown, format!("No route table for {subnet} nor a main table for {vpc}")),
                 Component::Unknown,
-                CheckStatus::Unknown,
-                "no route table found".into(),
+                "no route table found",
             ),
             Routes::PrefixListUnresolved { table, routes } => {
-                let ev: Vec<String> = routes
-                    .iter()
-                    .map(|r| {
-                        format!(
-                            "route to {:?} -> {}: prefix list not in the evidence (PrefixLists)",
-                            r.dest,
-                            r.target.id()
-                        )
-                    })
-                    .collect();
-                hop(
-                    ex.check(
-                        check(id, CheckStatus::Unknown, "A route's prefix list could not be resolved")
-                            .with_evidence(ev),
-                    ),
+                let ev = routes.iter().map(|r| {
+                    format!("route to {:?} -> {}: prefix list not in the evidence (PrefixLists)", r.dest, r.target.id())
+                });
+                unknown(
+                    ex,
+                    check(id, CheckStatus::Unknown, "A route's prefix list could not be resolved").with_evidence(ev),
                     Component::one(&table.id),
-                    CheckStatus::Unknown,
-                    "prefix list unresolved".into(),
+                    "prefix list unresolved",
                 )
             }
             Routes::GatewayUnverified { table, unverified, missing } => {
-                let mut ev: Vec<String> = unverified.iter().map(|u| unverified_text(u, table)).collect();
-                ev.extend(missing.map(Missing::describe));
-                hop(
-                    ex.check(
-                        check(
-                            id,
-                            CheckStatus::Unknown,
-                            "Could not check that the route's internet gateway is attached",
-                        )
-                        .with_evidence(ev),
-                    ),
+                let ev = unverified.iter().map(|u| unverified_text(u, table)).chain(missing.map(Missing::describe));
+                let summary = "Could not check that the route's internet gateway is attached";
+                unknown(
+                    ex,
+                    check(id, CheckStatus::Unknown, summary).with_evidence(ev),
                     Component::one(&table.id),
-                    CheckStatus::Unknown,
-                    "gateway unknown".into(),
+                    "gateway unknown",
                 )
             }
-            Routes::Decided { table, explicit, good, unverified, bad, uncovered, igw } => {
-                let how = if *explicit {
-                    "explicitly associated with"
-                } else {
-                    "the VPC's main table (no explicit association), used by"
-                };
-                let mut evidence = vec![format!("{} is {how} {subnet} (RouteTables)", table.id)];
-                evidence.extend(good.iter().map(|g| format!("replies: {}", g.text(table))));
-                evidence.extend(unverified.iter().map(|u| unverified_text(u, table)));
-                let component = Component::one(&table.id);
-                if bad.is_empty() && uncovered.is_empty() {
-                    let summary =
-                        format!("Replies to {} route to the internet gateway via {}", flow.from_text(), table.id);
-                    let ex = ex.check(check(id, CheckStatus::Pass, summary.clone()).with_evidence(evidence));
-                    return hop(ex, component, CheckStatus::Pass, summary);
-                }
-                let mut ex = ex;
-                for b in bad {
-                    let text = b.used.text(table);
-                    let clients = flow.set_text(&b.clients);
-                    let msg = match b.code {
-                        CauseCode::RouteBlackhole => {
-                            format!("Replies to {clients} hit a blackhole route in {} ({text})", table.id)
-                        }
-                        _ => format!(
-                            "Replies to {clients} go to {}, not the internet gateway ({})",
-                            b.used.route.target.id(),
-                            table.id
-                        ),
-                    };
-                    evidence.push(format!("{text}: takes replies to {clients}"));
-                    let fix = replace_route_fix(&table.id, &b.used.cidr, *igw);
-                    ex = ex.cause(confirmed(b.code, &table.id, msg, evidence.clone(), fix));
-                }
-                if !uncovered.is_empty() {
-                    let rest = flow.set_text(uncovered);
-                    let msg = format!(
-                        "{} has no route for replies to {rest}: they never reach the internet gateway",
-                        table.id
-                    );
-                    evidence.push(format!("no route in {} covers {rest}", table.id));
-                    let fix = create_route_fix(&table.id, flow.default_route(), *igw);
-                    ex = ex.cause(confirmed(CauseCode::RouteToIgwMissing, &table.id, msg, evidence.clone(), fix));
-                }
-                let summary = ex.causes.last().map(|c| c.message.clone()).unwrap_or_default();
-                let ex = ex.check(check(id, CheckStatus::Fail, summary.clone()).with_evidence(evidence));
-                hop(ex, component, CheckStatus::Fail, summary)
-            }
+            Routes::Decided(d) => d.explain(ex, flow, subnet),
         }
+    }
+}
+
+impl Decided<'_> {
+    fn explain(&self, ex: Explained, flow: &Flow<'_>, subnet: &str) -> Explained {
+        let (id, table) = (CloudCheck::RouteTable, self.table);
+        let how = if self.explicit {
+            "explicitly associated with"
+        } else {
+            "the VPC's main table (no explicit association), used by"
+        };
+        let mut evidence = vec![format!("{} is {how} {subnet} (RouteTables)", table.id)];
+        evidence.extend(self.good.iter().map(|g| format!("replies: {}", g.text(table))));
+        evidence.extend(self.unverified.iter().map(|u| unverified_text(u, table)));
+        let component = Component::one(&table.id);
+        if self.bad.is_empty() && self.uncovered.is_empty() {
+            let summary = format!("Replies to {} route to the internet gateway via {}", flow.from_text(), table.id);
+            return ex.check(check(id, CheckStatus::Pass, summary.clone()).with_evidence(evidence)).hop(
+                CloudHop::RouteTable,
+                component,
+                CheckStatus::Pass,
+                summary,
+            );
+        }
+        // Each cause carries the evidence up to its own route, the check all of it.
+        let mut ex = ex;
+        for b in &self.bad {
+            let text = b.used.text(table);
+            let clients = flow.set_text(&b.clients);
+            let msg = match b.code {
+                CauseCode::RouteBlackhole => {
+                    format!("Replies to {clients} hit a blackhole route in {} ({text})", table.id)
+                }
+                _ => format!(
+                    "Replies to {clients} go to {}, not the internet gateway ({})",
+                    b.used.route.target.id(),
+                    table.id
+                ),
+            };
+            evidence.push(format!("{text}: takes replies to {clients}"));
+            let fix = replace_route_fix(&table.id, &b.used.cidr, self.igw);
+            ex = ex.cause(confirmed(b.code, &table.id, msg, evidence.clone(), fix));
+        }
+        if !self.uncovered.is_empty() {
+            let rest = flow.set_text(&self.uncovered);
+            let msg = format!("{} has no route for replies to {rest}: they never reach the internet gateway", table.id);
+            evidence.push(format!("no route in {} covers {rest}", table.id));
+            let fix = create_route_fix(&table.id, flow.default_route(), self.igw);
+            ex = ex.cause(confirmed(CauseCode::RouteToIgwMissing, &table.id, msg, evidence.clone(), fix));
+        }
+        let summary = ex.causes.last().map(|c| c.message.clone()).unwrap_or_default();
+        ex.check(check(id, CheckStatus::Fail, summary.clone()).with_evidence(evidence)).hop(
+            CloudHop::RouteTable,
+            component,
+            CheckStatus::Fail,
+            summary,
+        )
     }
 }
 

@@ -152,45 +152,59 @@ impl Finding for SgFinding<'_> {
                 summary,
             );
         }
-        let names = groups
-            .iter()
-            .map(|(gid, g)| g.map_or_else(|| gid.to_string(), |g| format!("{} ({})", g.id, g.name)))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let msg = if admitted.is_empty() {
-            format!("No security-group rule on {} admits {flow_text} from {from} (groups: {names})", eni.id)
-        } else {
-            format!(
-                "The security groups of {} admit {flow_text} only from {admitted}, not from {}",
-                eni.id,
-                flow.set_text(missing)
-            )
-        };
-        evidence.insert(
-            0,
-            format!(
-                "{} has groups {names} (NetworkInterfaces); no ingress rule for {flow_text} covers {} (SecurityGroups)",
-                eni.id,
-                flow.set_text(missing)
-            ),
-        );
-        // What the groups do admit, so the reader sees the near misses (a typo'd port, a /32).
-        for g in groups.iter().filter_map(|(_, g)| *g) {
-            let rules: Vec<&str> = g.ingress.iter().take(10).map(|r| r.text.as_str()).collect();
-            let rules = if rules.is_empty() { "no ingress rules".to_string() } else { rules.join("; ") };
-            evidence.push(format!("{} ({}) ingress: {rules}", g.id, g.name));
-        }
-        let first_group = eni.groups.first().map(String::as_str);
-        ex.check(check(id, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone()))
-            .hop(CloudHop::SecurityGroup, hop(eni), CheckStatus::Fail, msg.clone())
-            .cause(confirmed(
-                CauseCode::SecurityGroupNoIngress,
-                first_group.unwrap_or("<sg-…>"),
-                msg,
-                evidence,
-                vec![authorize_fix(flow, first_group)],
-            ))
+        no_ingress(flow, eni, groups, admitted, missing, evidence)
     }
+}
+
+/// No rule admits some of the clients: the cause, with what the groups do admit.
+fn no_ingress(
+    flow: &Flow<'_>,
+    eni: &NetworkInterface,
+    groups: &[(&str, Option<&SecurityGroup>)],
+    admitted: &AddrSet,
+    missing: &AddrSet,
+    mut evidence: Vec<String>,
+) -> Explained {
+    let (flow_text, from) = (flow.text(), flow.from_text());
+    let names = groups
+        .iter()
+        .map(|(gid, g)| g.map_or_else(|| gid.to_string(), |g| format!("{} ({})", g.id, g.name)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let msg = if admitted.is_empty() {
+        format!("No security-group rule on {} admits {flow_text} from {from} (groups: {names})", eni.id)
+    } else {
+        format!(
+            "The security groups of {} admit {flow_text} only from {admitted}, not from {}",
+            eni.id,
+            flow.set_text(missing)
+        )
+    };
+    evidence.insert(
+        0,
+        format!(
+            "{} has groups {names} (NetworkInterfaces); no ingress rule for {flow_text} covers {} (SecurityGroups)",
+            eni.id,
+            flow.set_text(missing)
+        ),
+    );
+    // What the groups do admit, so the reader sees the near misses (a typo'd port, a /32).
+    for g in groups.iter().filter_map(|(_, g)| *g) {
+        let rules: Vec<&str> = g.ingress.iter().take(10).map(|r| r.text.as_str()).collect();
+        let rules = if rules.is_empty() { "no ingress rules".to_string() } else { rules.join("; ") };
+        evidence.push(format!("{} ({}) ingress: {rules}", g.id, g.name));
+    }
+    let first_group = eni.groups.first().map(String::as_str);
+    Explained::default()
+        .check(check(CloudCheck::SecurityGroup, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone()))
+        .hop(CloudHop::SecurityGroup, Component::Resources(eni.groups.clone()), CheckStatus::Fail, msg.clone())
+        .cause(confirmed(
+            CauseCode::SecurityGroupNoIngress,
+            first_group.unwrap_or("<sg-…>"),
+            msg,
+            evidence,
+            vec![authorize_fix(flow, first_group)],
+        ))
 }
 
 // ---- remedies (aws CLI) ----
