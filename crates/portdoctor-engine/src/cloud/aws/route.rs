@@ -176,7 +176,7 @@ impl Finding for RouteFinding<'_> {
             ),
             Routes::PrefixListUnresolved { table, routes } => {
                 let ev = routes.iter().map(|r| {
-                    format!("route to {:?} -> {}: prefix list not in the evidence (PrefixLists)", r.dest, r.target.id())
+                    format!("route to {} -> {}: prefix list not in the evidence (PrefixLists)", r.dest, r.target.id())
                 });
                 unknown(
                     ex,
