@@ -8,34 +8,46 @@
 //! # Layout
 //!
 //! - [`path`]: provider-neutral. The step kinds and their order ([`path::INTERNET_PATH`]), the
-//!   flow and its address set, the [`path::Finding`] trait (a typed finding that explains
-//!   itself), the [`path::Provider`] trait, the walk (every step runs, even after a blocker) and
-//!   the assembly into checks, hops (typed components) and causes.
+//!   flow and its exact client address set ([`path::Flow`]), the [`path::Finding`] trait (a
+//!   typed finding that explains itself), the [`path::Provider`] trait (an edge and a producer
+//!   per step kind), the walk (every step runs, even after a blocker: every blocker is
+//!   reported) and the assembly into checks, hops with typed components
+//!   ([`portdoctor_model::cloud_path::Component`]) and causes, in packet order.
 //! - [`aws`]: the first provider. `aws/index.rs` (lookups), `aws/edge.rs` (address mapping),
-//!   one module per step (`gateway`, `route`, `acl`, `sg`, `instance`), each holding the
-//!   decision (typed finding), its explanation and its `aws ec2` remedy, and in `aws/mod.rs`
-//!   the registration (`Provider::step`: step kind → module) and the platform subject.
-//! - this file: the question ([`CloudQuery`]), and the diagnosis joined with the platform layer.
+//!   one module per step (`gateway`, `route`, `acl`, `sg`, `instance`), each in three parts:
+//!   the decision (a typed finding: resources, rules, address sets, no prose), its explanation
+//!   (`impl Finding`) and its `aws ec2` remedy; `aws/mod.rs` registers the modules
+//!   (`Provider::step`: step kind → module) and builds the platform subject from the typed
+//!   components of the hops the walk passed.
+//! - this file: the question ([`CloudQuery`]) and [`diagnose_with`], which joins a walk with the
+//!   platform layer into the [`Diagnosis`].
+//!
+//! A cause code for evidence already collected touches two files: its line in
+//! `portdoctor_model::diagnosis` and the step module that finds it (decision, words, fix).
 //!
 //! # Adding a provider
 //!
-//! A new directory beside `aws/` with its evidence index, an `Arrival` (where a flow lands),
-//! an edge and one module per step it has, each returning a type that implements
-//! [`path::Finding`]; `impl Provider for` its index maps the neutral [`path::StepKind`]s to
-//! those modules (`None` for a step it lacks). Its entry point calls [`diagnose_with`] with the
-//! index and its evidence's platform facts. Nothing in `path` or `aws` changes.
+//! A directory beside `aws/` with its evidence index, an [`path::Arrival`] (where a flow
+//! lands), an edge and one module per step it has, each returning a type that implements
+//! [`path::Finding`]; `impl Provider for` its index maps the neutral [`path::StepKind`]s to those
+//! modules (`None` for a step it lacks, which is then left out of the report). Its entry point
+//! is `path::walk(&index, query, INTERNET_PATH)` then `diagnose_with(&walked, subject,
+//! platform, notes)`, plus one `pub mod` line here. Nothing in `path` or `aws` changes.
 //!
 //! # Adding the load-balancer path (issue 15)
 //!
-//! The balancer is a second path shape, not a change to this one: add the step kinds
-//! (`LoadBalancer`, `Listener`, `TargetGroup`, `Target`; the hops are already in
-//! [`portdoctor_model::cloud_path::CloudHop`]) and their order as a second list beside
-//! `INTERNET_PATH` (LB → listener → the LB's subnets' ACL and its security groups → each target
-//! group → per target the leg LB → target: the LB's groups outbound, both subnets' ACLs, the
-//! target's groups, the instance). `aws/lb.rs` holds the decisions, explanations and
-//! `aws elbv2 …` remedies, plus one arm per new step kind in `aws/mod.rs`'s registration. The
-//! target legs reuse the existing stateful/stateless step modules with a [`path::Flow`] whose
-//! sources are the LB's subnets (or, with client IP preservation, the clients).
+//! A load balancer is a second path *shape*, not a change to this one. A provider implements
+//! [`path::Provider`] once per shape, each with its own `Arrival`: today `AwsIndex` is the
+//! internet → instance shape; the balancer is `aws/lb.rs` with a newtype over the index whose
+//! edge resolves `--load-balancer NAME|ARN|DNS` (the arrival: the balancer) and whose steps
+//! are new [`path::StepKind`]s (load balancer, listener, target group, target) in a second
+//! order beside `INTERNET_PATH`; the hops are already in
+//! [`portdoctor_model::cloud_path::CloudHop`]. The target step judges each LB → target leg by
+//! calling the existing decisions (`sg`, `acl`, `instance`) with a [`path::Flow`] whose sources
+//! are the balancer's subnets (or, with client IP preservation, the clients) and wraps their
+//! findings; nothing in those modules' walk changes. Registration: the `mod lb;` line, a
+//! `CloudTarget::LoadBalancer` arm in [`diagnose_indexed`], and the check ids in
+//! [`portdoctor_model::cloud_path::CloudCheck`].
 
 pub mod aws;
 pub mod path;

@@ -201,7 +201,9 @@ pub trait Arrival {
     fn instance(&self) -> Option<&str>;
 }
 
-/// A cloud provider: the edge and a producer for each step it has.
+/// A cloud provider's view of one path shape: the edge and a producer for each step it has.
+/// A provider implements it once per shape (the instance path; a load balancer's path), each
+/// with its own [`Arrival`].
 pub trait Provider<'a> {
     type Arrival: Arrival;
 
