@@ -104,11 +104,18 @@ impl Component {
 
     /// The report's `component` text.
     pub fn text(&self) -> String {
+        self.clone().into_text()
+    }
+
+    /// The report's `component` text, reusing the id's allocation for a single resource (the
+    /// common case: one per hop of every query of an account-wide question).
+    pub fn into_text(self) -> String {
         match self {
+            Component::Resources(mut ids) if ids.len() == 1 => ids.pop().unwrap_or_default(),
             Component::Resources(ids) => ids.join(","),
             Component::None => "-".into(),
             Component::Unknown => "?".into(),
-            Component::Source(s) => s.clone(),
+            Component::Source(s) => s,
         }
     }
 }

@@ -225,7 +225,8 @@ pub struct Walked<'q, 'a, A> {
 pub fn walk<'q, 'a, P: Provider<'a>>(p: &P, q: &'q CloudQuery, order: &[StepKind]) -> Walked<'q, 'a, P::Arrival> {
     let flow = Flow::new(q);
     let (edge, arrival) = p.edge(&flow);
-    let mut findings = vec![edge];
+    let mut findings = Vec::with_capacity(1 + order.len());
+    findings.push(edge);
     if let Some(at) = &arrival {
         findings.extend(order.iter().filter_map(|s| p.step(*s, &flow, at)));
     }
@@ -241,16 +242,19 @@ pub struct Assembled {
 
 pub fn assemble<A>(w: &Walked<'_, '_, A>) -> Assembled {
     let q = w.flow.query;
+    // Sized for the common case, a step a check and a hop or two: an account-wide question
+    // assembles one report per instance.
     let mut out = Assembled {
-        checks: vec![],
-        path: vec![PathHop::new(
-            CloudHop::Internet,
-            Component::Source(q.from.to_string()),
-            CheckStatus::Pass,
-            format!("{} from {}", w.flow.text(), w.flow.from_text()),
-        )],
+        checks: Vec::with_capacity(w.findings.len()),
+        path: Vec::with_capacity(2 * w.findings.len()),
         causes: vec![],
     };
+    out.path.push(PathHop::new(
+        CloudHop::Internet,
+        Component::Source(q.from.to_string()),
+        CheckStatus::Pass,
+        format!("{} from {}", w.flow.text(), w.flow.from_text()),
+    ));
     for f in &w.findings {
         let e = f.explain(&w.flow);
         out.checks.extend(e.checks);
@@ -268,7 +272,7 @@ pub fn assemble<A>(w: &Walked<'_, '_, A>) -> Assembled {
 
 impl From<PathHop> for Hop {
     fn from(h: PathHop) -> Hop {
-        Hop::new(h.hop.as_str(), h.component.text(), h.status, h.detail)
+        Hop::new(h.hop.as_str(), h.component.into_text(), h.status, h.detail)
     }
 }
 
