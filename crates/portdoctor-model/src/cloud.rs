@@ -156,6 +156,16 @@ pub enum RouteDest {
     PrefixList(String),
 }
 
+/// As evidence names it: the CIDR, or the prefix list's id.
+impl std::fmt::Display for RouteDest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RouteDest::Cidr(c) => write!(f, "{c}"),
+            RouteDest::PrefixList(id) => f.write_str(id),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RouteTarget {
     Local,

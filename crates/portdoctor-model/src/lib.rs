@@ -6,6 +6,7 @@
 
 pub mod addrset;
 pub mod cloud;
+pub mod cloud_path;
 pub mod diagnosis;
 pub mod firewall;
 pub mod fix;

@@ -310,3 +310,18 @@ fn a_failed_listing_is_unknown_never_not_found() {
         assert_eq!((d.status, codes(&d)), (Status::Inconclusive, vec![]), "{target}: {d:#?}");
     }
 }
+
+/// Issue 14.1: evidence names a route's prefix list by its id, not by a Rust Debug form.
+#[test]
+fn an_unresolved_route_prefix_list_is_named_by_its_id() {
+    let mut a = base();
+    a["RouteTables"][0]["Routes"].as_array_mut().unwrap().retain(|r| r["DestinationCidrBlock"] != "0.0.0.0/0");
+    a["RouteTables"][0]["Routes"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"DestinationPrefixListId": "pl-missing", "GatewayId": "igw-1", "State": "active"}));
+    let d = run(&a, "203.0.113.10", 80, "internet");
+    assert_eq!(d.status, Status::Inconclusive, "{d:#?}");
+    let c = d.checks.iter().find(|c| c.id == "cloud.route-table").unwrap();
+    assert_eq!(c.evidence, ["route to pl-missing -> igw-1: prefix list not in the evidence (PrefixLists)"]);
+}

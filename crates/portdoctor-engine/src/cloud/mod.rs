@@ -1,0 +1,163 @@
+//! `portdoctor cloud`: the path from the internet to an instance through a cloud provider's
+//! network — edge (which interface the public address lands on) → gateway → edge policy →
+//! the replies' route → stateless filter in → stateful filter → interface and instance →
+//! stateless filter for the replies. Every blocker is reported, not only the first, and every
+//! verdict about "the internet" is a set computation over every public source address, so a
+//! partial allow-list is caught exactly.
+//!
+//! # Layout
+//!
+//! - [`path`]: provider-neutral. The step kinds and their order ([`path::INTERNET_PATH`]), the
+//!   flow and its exact client address set ([`path::Flow`]), the [`path::Finding`] trait (a
+//!   typed finding that explains itself), the [`path::Provider`] trait (an edge and a producer
+//!   per step kind), the walk (every step runs, even after a blocker: every blocker is
+//!   reported) and the assembly into checks, hops with typed components
+//!   ([`portdoctor_model::cloud_path::Component`]) and causes, in packet order.
+//! - [`aws`]: the first provider. `aws/index.rs` (lookups), `aws/edge.rs` (address mapping),
+//!   one module per step (`gateway`, `route`, `acl`, `sg`, `instance`), each in three parts:
+//!   the decision (a typed finding: resources, rules, address sets, no prose), its explanation
+//!   (`impl Finding`) and its `aws ec2` remedy; `aws/mod.rs` registers the modules
+//!   (`Provider::step`: step kind → module) and builds the platform subject from the typed
+//!   components of the hops the walk passed.
+//! - this file: the question ([`CloudQuery`]) and [`diagnose_with`], which joins a walk with the
+//!   platform layer into the [`Diagnosis`].
+//!
+//! A cause code for evidence already collected touches two files: its line in
+//! `portdoctor_model::diagnosis` and the step module that finds it (decision, words, fix).
+//!
+//! # Adding a provider
+//!
+//! A directory beside `aws/` with its evidence index, an [`path::Arrival`] (where a flow
+//! lands), an edge and one module per step it has, each returning a type that implements
+//! [`path::Finding`]; `impl Provider for` its index maps the neutral [`path::StepKind`]s to those
+//! modules (`None` for a step it lacks, which is then left out of the report). Its entry point
+//! is `path::walk(&index, query, INTERNET_PATH)` then `diagnose_with(&walked, subject,
+//! platform, notes)`, plus one `pub mod` line here. Nothing in `path` or `aws` changes.
+//!
+//! # Adding the load-balancer path (issue 15)
+//!
+//! A load balancer is a second path *shape*, not a change to this one. A provider implements
+//! [`path::Provider`] once per shape, each with its own `Arrival`: today `AwsIndex` is the
+//! internet → instance shape; the balancer is `aws/lb.rs` with a newtype over the index whose
+//! edge resolves `--load-balancer NAME|ARN|DNS` (the arrival: the balancer) and whose steps
+//! are new [`path::StepKind`]s (load balancer, listener, target group, target) in a second
+//! order beside `INTERNET_PATH`; the hops are already in
+//! [`portdoctor_model::cloud_path::CloudHop`]. The target step judges each LB → target leg by
+//! calling the existing decisions (`sg`, `acl`, `instance`) with a [`path::Flow`] whose sources
+//! are the balancer's subnets (or, with client IP preservation, the clients) and wraps their
+//! findings; nothing in those modules' walk changes. Registration: the `mod lb;` line, a
+//! `CloudTarget::LoadBalancer` arm in [`diagnose_indexed`], and the check ids in
+//! [`portdoctor_model::cloud_path::CloudCheck`].
+
+pub mod aws;
+pub mod path;
+
+pub use aws::AwsIndex;
+
+use crate::platform::{ChangeWindow, Subject, judge_platform};
+use path::{Arrival, Walked, assemble};
+use portdoctor_model::cloud::{AwsEvidence, PortRange};
+use portdoctor_model::net::{Proto, Source};
+use portdoctor_model::platform::PlatformEvidence;
+use portdoctor_model::{Diagnosis, Hop, Query};
+use std::net::IpAddr;
+
+#[cfg(test)]
+use portdoctor_model::CheckStatus;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloudTarget {
+    PublicIp(IpAddr),
+    Instance(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloudQuery {
+    pub port: u16,
+    pub proto: Proto,
+    pub from: Source,
+    pub target: CloudTarget,
+    /// The client's ephemeral ports, which replies must reach (`--client-ports`).
+    pub client_ports: PortRange,
+    /// How far back the platform layer looks for changes (`--since`).
+    pub changes: ChangeWindow,
+}
+
+pub fn diagnose_cloud(ev: &AwsEvidence, q: &CloudQuery) -> Diagnosis {
+    let idx = AwsIndex::new(ev);
+    diagnose_indexed(&idx, q)
+}
+
+/// What the platform layer should be asked about for this query (live collection fetches the
+/// platform evidence for exactly these resources).
+pub fn platform_subject(ev: &AwsEvidence, q: &CloudQuery) -> Subject {
+    let idx = AwsIndex::new(ev);
+    let w = path::walk(&idx, q, path::INTERNET_PATH);
+    let parts = assemble(&w);
+    idx.subject(&q.target, w.arrival.as_ref(), &parts.path)
+}
+
+/// The walk on a prebuilt index (for many queries against one account).
+pub fn diagnose_indexed(idx: &AwsIndex<'_>, q: &CloudQuery) -> Diagnosis {
+    let w = path::walk(idx, q, path::INTERNET_PATH);
+    let subject = |passed: &[path::PathHop]| idx.subject(&q.target, w.arrival.as_ref(), passed);
+    diagnose_with(&w, subject, &idx.ev.platform, &idx.ev.notes)
+}
+
+/// The diagnosis from a walk, provider-neutral: the report's parts assembled, the platform
+/// layer judged on the resources the walk passed (`subject`) and joined in packet order, the
+/// evidence's own `notes` first.
+pub fn diagnose_with<'a, A: Arrival>(
+    w: &Walked<'_, 'a, A>,
+    subject: impl FnOnce(&[path::PathHop]) -> Subject,
+    platform: &PlatformEvidence,
+    notes: &[String],
+) -> Diagnosis {
+    let q = w.flow.query;
+    let parts = assemble(w);
+    let arrival = w.arrival.as_ref();
+    let target = match (&q.target, arrival) {
+        (CloudTarget::PublicIp(ip), _) => Some(ip.to_string()),
+        (_, Some(r)) => r.public().map(|p| p.to_string()),
+        _ => None,
+    };
+    let instance = match (&q.target, arrival) {
+        (CloudTarget::Instance(i), _) => Some(i.clone()),
+        (_, Some(r)) => r.instance().map(str::to_string),
+        _ => None,
+    };
+    let reachable = match arrival {
+        Some(r) => format!(
+            "{} to {} ({}, {}) is admitted from {} by every cloud layer",
+            w.flow.text(),
+            target.as_deref().unwrap_or("?"),
+            r.instance().unwrap_or("-"),
+            r.private(),
+            w.flow.from_text()
+        ),
+        None => String::new(),
+    };
+    let subject = subject(&parts.path);
+    let platform = judge_platform(platform, &subject, &q.changes);
+    let mut walked = parts.causes;
+    platform.tie_changes(&mut walked, q.port, q.proto);
+    // Packet order: the platform (the provider's own block) comes before the gateway.
+    let mut causes = platform.causes;
+    causes.append(&mut walked);
+    let mut checks = parts.checks;
+    checks.extend(platform.checks);
+    let mut path: Vec<Hop> = parts.path.into_iter().map(Hop::from).collect();
+    if let Some(hop) = platform.hop {
+        path.insert(1.min(path.len()), hop);
+    }
+    let query = Query { command: "cloud".into(), target, port: q.port, protocol: q.proto, from: q.from, instance };
+    let mut d = Diagnosis::new(query, causes, checks, path, reachable);
+    d.timeline = platform.timeline;
+    d.arrival = arrival.map(Arrival::private);
+    d.notes = notes.to_vec();
+    d.notes.extend(platform.notes);
+    d
+}
+
+#[cfg(test)]
+mod tests;
