@@ -493,8 +493,11 @@ fn cidr_set(family: Family, cidrs: &[Cidr]) -> AddrSet {
 
 impl<'a> Ctx<'a> {
     fn set_members(&self, name: &str) -> Option<AddrSet> {
-        let def =
-            self.nf.sets.iter().find(|s| s.name == name && s.table.as_ref().is_none_or(|t| *t == self.table.name))?;
+        let def = self.nf.sets.iter().find(|s| {
+            s.name == name
+                && s.table.as_ref().is_none_or(|t| *t == self.table.name)
+                && s.family.is_none_or(|f| f == self.table.family)
+        })?;
         def.members.as_ref().map(|m| cidr_set(self.pkt.family, m))
     }
 

@@ -176,6 +176,7 @@ fn ipsets_are_address_sets() {
     n.sets.push(AddrSetDef {
         name: "blocked".into(),
         table: None,
+        family: None,
         kind: "hash:net".into(),
         members: Some(vec!["198.51.100.0/24".parse().unwrap()]),
     });
@@ -471,4 +472,35 @@ fn ipv6_extension_header_matches_never_take_a_connections_first_packet() {
     };
     assert_eq!(verdict(&n, &v6(22), "2001:db8:1::2"), Verdict::Accept);
     assert!(matches!(verdict(&n, &v6(80), "2001:db8:1::2"), Verdict::Drop(r) if r.index == 0));
+}
+
+#[test]
+fn a_set_is_looked_up_in_its_own_tables_family() {
+    // sshguard's nft backend: `ip sshguard` and `ip6 sshguard`, each with a set `attackers`
+    // and a drop rule on it. Found by name and table alone, the IPv6 rule read the IPv4 set
+    // and let the blocked IPv6 attacker through.
+    let json = r#"{"nftables": [
+        {"table": {"family": "ip", "name": "sshguard", "handle": 1}},
+        {"chain": {"family": "ip", "table": "sshguard", "name": "blacklist", "handle": 1, "type": "filter", "hook": "input", "prio": -10, "policy": "accept"}},
+        {"set": {"family": "ip", "name": "attackers", "table": "sshguard", "type": "ipv4_addr", "handle": 2, "flags": ["interval"], "elem": ["198.51.100.3"]}},
+        {"rule": {"family": "ip", "table": "sshguard", "chain": "blacklist", "handle": 3, "expr": [
+            {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}}, "right": "@attackers"}}, {"drop": null}]}},
+        {"table": {"family": "ip6", "name": "sshguard", "handle": 2}},
+        {"chain": {"family": "ip6", "table": "sshguard", "name": "blacklist", "handle": 1, "type": "filter", "hook": "input", "prio": -10, "policy": "accept"}},
+        {"set": {"family": "ip6", "name": "attackers", "table": "sshguard", "type": "ipv6_addr", "handle": 2, "flags": ["interval"], "elem": ["2001:db8:1::3"]}},
+        {"rule": {"family": "ip6", "table": "sshguard", "chain": "blacklist", "handle": 3, "expr": [
+            {"match": {"op": "==", "left": {"payload": {"protocol": "ip6", "field": "saddr"}}, "right": "@attackers"}}, {"drop": null}]}}
+    ]}"#;
+    let n = portdoctor_parse::nft::parse_ruleset("t", json).unwrap();
+    assert_eq!(n.sets.iter().map(|s| s.family).collect::<Vec<_>>(), [Some(FwFamily::Ip), Some(FwFamily::Ip6)]);
+    let v6 = Packet {
+        family: Family::V6,
+        local: "2001:db8:2::10".parse().unwrap(),
+        local_addrs: vec!["2001:db8:2::10".parse().unwrap()],
+        ..pkt(22)
+    };
+    assert!(matches!(verdict(&n, &v6, "2001:db8:1::3"), Verdict::Drop(r) if r.table == "sshguard"));
+    assert_eq!(verdict(&n, &v6, "2001:db8:1::2"), Verdict::Accept);
+    assert!(matches!(verdict(&n, &pkt(22), "198.51.100.3"), Verdict::Drop(_)));
+    assert_eq!(verdict(&n, &pkt(22), "198.51.100.2"), Verdict::Accept);
 }
