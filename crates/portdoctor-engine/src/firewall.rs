@@ -1040,6 +1040,10 @@ pub struct Compiled<'a> {
 /// Inclusive port ranges.
 type PortRanges = Vec<(u16, u16)>;
 
+/// At most this many stretches of client ports are walked one by one; beyond it only the widest
+/// (the ephemeral ports clients use) is.
+const MAX_PORT_WALKS: usize = 16;
+
 impl<'a> Compiled<'a> {
     pub fn new(nf: &'a Netfilter) -> Compiled<'a> {
         Compiled {
@@ -1068,6 +1072,19 @@ impl<'a> Compiled<'a> {
         // end differently, are named on the outcome.
         let widest = *segments.iter().max_by_key(|(lo, hi)| hi - lo).expect("more than one segment");
         let mut outcomes = self.evaluate_ports(&Packet { client_ports: widest, ..pkt.clone() }, clients);
+        // A ruleset full of client-port rules (APF blocks dozens of ports both ways, and on the
+        // way back the client's port is the destination): the widest stretch still answers, one
+        // walk each for the rest would cost too much, so they are said as not walked.
+        if segments.len() > MAX_PORT_WALKS {
+            let note = format!(
+                "clients using source ports outside {}-{}: not judged ({} stretches of ports the rules treat apart)",
+                widest.0,
+                widest.1,
+                segments.len() - 1
+            );
+            outcomes.iter_mut().for_each(|o| o.port_exceptions.push(note.clone()));
+            return outcomes;
+        }
         for seg in segments.into_iter().filter(|s| *s != widest) {
             for other in self.evaluate_ports(&Packet { client_ports: seg, ..pkt.clone() }, clients) {
                 for o in outcomes.iter_mut() {
@@ -1100,11 +1117,6 @@ impl<'a> Compiled<'a> {
         }
         cuts.sort_unstable();
         cuts.dedup();
-        // Too many stretches (a ruleset full of source-port rules): one walk, where a port match
-        // that splits the range stays undecided.
-        if cuts.len() > 17 {
-            return vec![(lo, hi)];
-        }
         cuts.windows(2).map(|w| (w[0] as u16, (w[1] - 1) as u16)).collect()
     }
 

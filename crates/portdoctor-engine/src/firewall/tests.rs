@@ -504,3 +504,36 @@ fn a_set_is_looked_up_in_its_own_tables_family() {
     assert!(matches!(verdict(&n, &pkt(22), "198.51.100.3"), Verdict::Drop(_)));
     assert_eq!(verdict(&n, &pkt(22), "198.51.100.2"), Verdict::Accept);
 }
+
+#[test]
+fn many_client_port_rules_still_answer_for_the_ephemeral_ports() {
+    // APF drops a list of service ports in OUTPUT too; on a reply the client's port is the
+    // destination, so each is a client-port rule. Past 16 stretches of ports the walk used to
+    // give up (one walk with every such rule undecided) and a reply read as dropped; the widest
+    // stretch answers, the rest are said as not judged.
+    let mut out_rules: String =
+        (0..20).map(|i| format!("-A OUTPUT -p tcp -m tcp --dport {} -j DROP\n", 1400 + 10 * i)).collect();
+    out_rules += "-A OUTPUT -p tcp -m tcp --dport 1024:65535 -m state --state RELATED,ESTABLISHED -j ACCEPT\n";
+    let save = format!("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT DROP [0:0]\n{out_rules}COMMIT\n");
+    let n = nf(&save);
+    let reply = Packet { reply: true, from_host: true, ct_state: ct::ESTABLISHED, tcp_flags: 18, ..pkt(22) };
+    let out = evaluate(&n, &reply, &one("198.51.100.2"));
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert_eq!(out[0].verdict, Verdict::Accept);
+    assert_eq!(out[0].port_exceptions.len(), 1, "{out:#?}");
+    assert!(
+        out[0].port_exceptions[0].starts_with("clients using source ports outside 1591-65535: not judged"),
+        "{out:#?}"
+    );
+    // Under the limit every stretch is still walked and named.
+    let few = nf(&save.replace(
+        &out_rules[..out_rules.find("-A OUTPUT -p tcp -m tcp --dport 1024").unwrap()],
+        "-A OUTPUT -p tcp -m tcp --dport 1433 -j DROP\n",
+    ));
+    let out = evaluate(&few, &reply, &one("198.51.100.2"));
+    assert_eq!(out[0].verdict, Verdict::Accept);
+    assert!(
+        out[0].port_exceptions.iter().any(|e| e.starts_with("clients using source port 1433: dropped")),
+        "{out:#?}"
+    );
+}
