@@ -904,8 +904,12 @@ impl Ctx<'_> {
                         && matches!((&a.flow, &b.flow), (Flow::Accept, Flow::Accept) | (Flow::Return, Flow::Return));
                 let unknown = |f: &Flow| matches!(f, Flow::Unknown(..));
                 let notes = || a.notes.iter().chain(&b.notes).cloned().collect::<Vec<String>>();
+                // A part still waiting on a fork inside one side keeps it, whichever side holds
+                // it: dropped here, the fork's other side would be settled against nothing (two
+                // undecided drops in a row read as one confirmed drop and one unknown).
+                let pending = a.fork.clone().or_else(|| b.fork.clone());
                 if same {
-                    out.push(Part { set, flow: a.flow.clone(), mark: a.mark, fork: a.fork.clone(), notes: notes() });
+                    out.push(Part { set, flow: a.flow.clone(), mark: a.mark, fork: pending, notes: notes() });
                 } else if self.forked || a.fork.is_some() || b.fork.is_some() || unknown(&a.flow) || unknown(&b.flow) {
                     match probe {
                         // Inside another fork: the probe's side now, with the other said.
@@ -923,6 +927,7 @@ impl Ctx<'_> {
                         }
                         None => out.push(Part {
                             notes: notes(),
+                            fork: pending,
                             ..Part::new(set, Flow::Unknown(rule.clone(), why.clone()), a.mark)
                         }),
                     }

@@ -537,3 +537,17 @@ fn many_client_port_rules_still_answer_for_the_ephemeral_ports() {
         "{out:#?}"
     );
 }
+
+#[test]
+fn two_undecided_drops_in_a_row_are_one_unknown() {
+    // Each undecided rule forks the walk; the inner fork's pending side was lost where the outer
+    // sides agreed, and the same client came out both dropped (confirmed) and unknown.
+    let rules = "-A INPUT -m u32 --u32 \"0x6&0xff=0x6\" -j DROP\n-A INPUT -m u32 --u32 \"0x9&0xff=0x6\" -j DROP\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n";
+    let out = evaluate(&nf(&table(rules, "DROP")), &pkt(22), &one("198.51.100.2"));
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert!(matches!(out[0].verdict, Verdict::Unknown(..)), "{out:#?}");
+    // One answer per client there too, never an accept (the policy drops what the rules let by).
+    let out = evaluate(&nf(&table(rules, "DROP")), &pkt(80), &one("198.51.100.2"));
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert!(!matches!(out[0].verdict, Verdict::Accept), "{out:#?}");
+}
