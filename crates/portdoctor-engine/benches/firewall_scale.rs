@@ -96,6 +96,7 @@ fn main() {
         .map(|i| AddrSetDef {
             name: format!("allow{i}"),
             table: None,
+            family: None,
             kind: "hash:net".into(),
             members: Some(vec![format!("198.51.{i}.0/24").parse().unwrap()]),
         })

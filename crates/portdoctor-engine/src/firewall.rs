@@ -493,8 +493,11 @@ fn cidr_set(family: Family, cidrs: &[Cidr]) -> AddrSet {
 
 impl<'a> Ctx<'a> {
     fn set_members(&self, name: &str) -> Option<AddrSet> {
-        let def =
-            self.nf.sets.iter().find(|s| s.name == name && s.table.as_ref().is_none_or(|t| *t == self.table.name))?;
+        let def = self.nf.sets.iter().find(|s| {
+            s.name == name
+                && s.table.as_ref().is_none_or(|t| *t == self.table.name)
+                && s.family.is_none_or(|f| f == self.table.family)
+        })?;
         def.members.as_ref().map(|m| cidr_set(self.pkt.family, m))
     }
 
@@ -901,8 +904,12 @@ impl Ctx<'_> {
                         && matches!((&a.flow, &b.flow), (Flow::Accept, Flow::Accept) | (Flow::Return, Flow::Return));
                 let unknown = |f: &Flow| matches!(f, Flow::Unknown(..));
                 let notes = || a.notes.iter().chain(&b.notes).cloned().collect::<Vec<String>>();
+                // A part still waiting on a fork inside one side keeps it, whichever side holds
+                // it: dropped here, the fork's other side would be settled against nothing (two
+                // undecided drops in a row read as one confirmed drop and one unknown).
+                let pending = a.fork.clone().or_else(|| b.fork.clone());
                 if same {
-                    out.push(Part { set, flow: a.flow.clone(), mark: a.mark, fork: a.fork.clone(), notes: notes() });
+                    out.push(Part { set, flow: a.flow.clone(), mark: a.mark, fork: pending, notes: notes() });
                 } else if self.forked || a.fork.is_some() || b.fork.is_some() || unknown(&a.flow) || unknown(&b.flow) {
                     match probe {
                         // Inside another fork: the probe's side now, with the other said.
@@ -920,6 +927,7 @@ impl Ctx<'_> {
                         }
                         None => out.push(Part {
                             notes: notes(),
+                            fork: pending,
                             ..Part::new(set, Flow::Unknown(rule.clone(), why.clone()), a.mark)
                         }),
                     }
@@ -1037,6 +1045,10 @@ pub struct Compiled<'a> {
 /// Inclusive port ranges.
 type PortRanges = Vec<(u16, u16)>;
 
+/// At most this many stretches of client ports are walked one by one; beyond it only the widest
+/// (the ephemeral ports clients use) is.
+const MAX_PORT_WALKS: usize = 16;
+
 impl<'a> Compiled<'a> {
     pub fn new(nf: &'a Netfilter) -> Compiled<'a> {
         Compiled {
@@ -1065,6 +1077,19 @@ impl<'a> Compiled<'a> {
         // end differently, are named on the outcome.
         let widest = *segments.iter().max_by_key(|(lo, hi)| hi - lo).expect("more than one segment");
         let mut outcomes = self.evaluate_ports(&Packet { client_ports: widest, ..pkt.clone() }, clients);
+        // A ruleset full of client-port rules (APF blocks dozens of ports both ways, and on the
+        // way back the client's port is the destination): the widest stretch still answers, one
+        // walk each for the rest would cost too much, so they are said as not walked.
+        if segments.len() > MAX_PORT_WALKS {
+            let note = format!(
+                "clients using source ports outside {}-{}: not judged ({} stretches of ports the rules treat apart)",
+                widest.0,
+                widest.1,
+                segments.len() - 1
+            );
+            outcomes.iter_mut().for_each(|o| o.port_exceptions.push(note.clone()));
+            return outcomes;
+        }
         for seg in segments.into_iter().filter(|s| *s != widest) {
             for other in self.evaluate_ports(&Packet { client_ports: seg, ..pkt.clone() }, clients) {
                 for o in outcomes.iter_mut() {
@@ -1097,11 +1122,6 @@ impl<'a> Compiled<'a> {
         }
         cuts.sort_unstable();
         cuts.dedup();
-        // Too many stretches (a ruleset full of source-port rules): one walk, where a port match
-        // that splits the range stays undecided.
-        if cuts.len() > 17 {
-            return vec![(lo, hi)];
-        }
         cuts.windows(2).map(|w| (w[0] as u16, (w[1] - 1) as u16)).collect()
     }
 

@@ -349,6 +349,11 @@ pub struct AddrSetDef {
     pub name: String,
     /// nft: the table it lives in; ipset: None (global).
     pub table: Option<String>,
+    /// nft: that table's family. Tables of different families may share a name (sshguard's
+    /// `ip sshguard` and `ip6 sshguard`, each with a set `attackers`), so the name alone does
+    /// not say which set a rule means. ipset: None.
+    #[serde(default)]
+    pub family: Option<FwFamily>,
     pub kind: String,
     pub members: Option<Vec<Cidr>>,
 }

@@ -20,6 +20,7 @@ pub fn parse_ipset_save(file: &str, text: &str) -> Result<Vec<AddrSetDef>, Parse
                 sets.push(AddrSetDef {
                     name: name.into(),
                     table: None,
+                    family: None,
                     kind: kind.into(),
                     members: addresses.then(Vec::new),
                 });

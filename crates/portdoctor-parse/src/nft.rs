@@ -978,7 +978,8 @@ pub fn read_ruleset(file: &str, text: &str) -> Result<Ruleset, ParseError> {
             } else {
                 None
             };
-            nf.sets.push(AddrSetDef { name, table: Some(table), kind, members });
+            let fam = str_of(s, "family").map(|f| family(&f));
+            nf.sets.push(AddrSetDef { name, table: Some(table), family: fam, kind, members });
         }
     }
     for t in &nf.tables {

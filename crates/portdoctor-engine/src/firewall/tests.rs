@@ -176,6 +176,7 @@ fn ipsets_are_address_sets() {
     n.sets.push(AddrSetDef {
         name: "blocked".into(),
         table: None,
+        family: None,
         kind: "hash:net".into(),
         members: Some(vec!["198.51.100.0/24".parse().unwrap()]),
     });
@@ -471,4 +472,82 @@ fn ipv6_extension_header_matches_never_take_a_connections_first_packet() {
     };
     assert_eq!(verdict(&n, &v6(22), "2001:db8:1::2"), Verdict::Accept);
     assert!(matches!(verdict(&n, &v6(80), "2001:db8:1::2"), Verdict::Drop(r) if r.index == 0));
+}
+
+#[test]
+fn a_set_is_looked_up_in_its_own_tables_family() {
+    // sshguard's nft backend: `ip sshguard` and `ip6 sshguard`, each with a set `attackers`
+    // and a drop rule on it. Found by name and table alone, the IPv6 rule read the IPv4 set
+    // and let the blocked IPv6 attacker through.
+    let json = r#"{"nftables": [
+        {"table": {"family": "ip", "name": "sshguard", "handle": 1}},
+        {"chain": {"family": "ip", "table": "sshguard", "name": "blacklist", "handle": 1, "type": "filter", "hook": "input", "prio": -10, "policy": "accept"}},
+        {"set": {"family": "ip", "name": "attackers", "table": "sshguard", "type": "ipv4_addr", "handle": 2, "flags": ["interval"], "elem": ["198.51.100.3"]}},
+        {"rule": {"family": "ip", "table": "sshguard", "chain": "blacklist", "handle": 3, "expr": [
+            {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}}, "right": "@attackers"}}, {"drop": null}]}},
+        {"table": {"family": "ip6", "name": "sshguard", "handle": 2}},
+        {"chain": {"family": "ip6", "table": "sshguard", "name": "blacklist", "handle": 1, "type": "filter", "hook": "input", "prio": -10, "policy": "accept"}},
+        {"set": {"family": "ip6", "name": "attackers", "table": "sshguard", "type": "ipv6_addr", "handle": 2, "flags": ["interval"], "elem": ["2001:db8:1::3"]}},
+        {"rule": {"family": "ip6", "table": "sshguard", "chain": "blacklist", "handle": 3, "expr": [
+            {"match": {"op": "==", "left": {"payload": {"protocol": "ip6", "field": "saddr"}}, "right": "@attackers"}}, {"drop": null}]}}
+    ]}"#;
+    let n = portdoctor_parse::nft::parse_ruleset("t", json).unwrap();
+    assert_eq!(n.sets.iter().map(|s| s.family).collect::<Vec<_>>(), [Some(FwFamily::Ip), Some(FwFamily::Ip6)]);
+    let v6 = Packet {
+        family: Family::V6,
+        local: "2001:db8:2::10".parse().unwrap(),
+        local_addrs: vec!["2001:db8:2::10".parse().unwrap()],
+        ..pkt(22)
+    };
+    assert!(matches!(verdict(&n, &v6, "2001:db8:1::3"), Verdict::Drop(r) if r.table == "sshguard"));
+    assert_eq!(verdict(&n, &v6, "2001:db8:1::2"), Verdict::Accept);
+    assert!(matches!(verdict(&n, &pkt(22), "198.51.100.3"), Verdict::Drop(_)));
+    assert_eq!(verdict(&n, &pkt(22), "198.51.100.2"), Verdict::Accept);
+}
+
+#[test]
+fn many_client_port_rules_still_answer_for_the_ephemeral_ports() {
+    // APF drops a list of service ports in OUTPUT too; on a reply the client's port is the
+    // destination, so each is a client-port rule. Past 16 stretches of ports the walk used to
+    // give up (one walk with every such rule undecided) and a reply read as dropped; the widest
+    // stretch answers, the rest are said as not judged.
+    let mut out_rules: String =
+        (0..20).map(|i| format!("-A OUTPUT -p tcp -m tcp --dport {} -j DROP\n", 1400 + 10 * i)).collect();
+    out_rules += "-A OUTPUT -p tcp -m tcp --dport 1024:65535 -m state --state RELATED,ESTABLISHED -j ACCEPT\n";
+    let save = format!("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT DROP [0:0]\n{out_rules}COMMIT\n");
+    let n = nf(&save);
+    let reply = Packet { reply: true, from_host: true, ct_state: ct::ESTABLISHED, tcp_flags: 18, ..pkt(22) };
+    let out = evaluate(&n, &reply, &one("198.51.100.2"));
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert_eq!(out[0].verdict, Verdict::Accept);
+    assert_eq!(out[0].port_exceptions.len(), 1, "{out:#?}");
+    assert!(
+        out[0].port_exceptions[0].starts_with("clients using source ports outside 1591-65535: not judged"),
+        "{out:#?}"
+    );
+    // Under the limit every stretch is still walked and named.
+    let few = nf(&save.replace(
+        &out_rules[..out_rules.find("-A OUTPUT -p tcp -m tcp --dport 1024").unwrap()],
+        "-A OUTPUT -p tcp -m tcp --dport 1433 -j DROP\n",
+    ));
+    let out = evaluate(&few, &reply, &one("198.51.100.2"));
+    assert_eq!(out[0].verdict, Verdict::Accept);
+    assert!(
+        out[0].port_exceptions.iter().any(|e| e.starts_with("clients using source port 1433: dropped")),
+        "{out:#?}"
+    );
+}
+
+#[test]
+fn two_undecided_drops_in_a_row_are_one_unknown() {
+    // Each undecided rule forks the walk; the inner fork's pending side was lost where the outer
+    // sides agreed, and the same client came out both dropped (confirmed) and unknown.
+    let rules = "-A INPUT -m u32 --u32 \"0x6&0xff=0x6\" -j DROP\n-A INPUT -m u32 --u32 \"0x9&0xff=0x6\" -j DROP\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n";
+    let out = evaluate(&nf(&table(rules, "DROP")), &pkt(22), &one("198.51.100.2"));
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert!(matches!(out[0].verdict, Verdict::Unknown(..)), "{out:#?}");
+    // One answer per client there too, never an accept (the policy drops what the rules let by).
+    let out = evaluate(&nf(&table(rules, "DROP")), &pkt(80), &one("198.51.100.2"));
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert!(!matches!(out[0].verdict, Verdict::Accept), "{out:#?}");
 }
