@@ -192,7 +192,7 @@ fn without_root_the_owner_is_a_warning_with_the_remedy() {
 }
 
 /// Rewrites the bundled example (`examples/host-loopback-only`) from a real namespace:
-/// `cargo test -p portdoctor --test host_netns -- --ignored regenerate_bundled_example`.
+/// `cargo test -p portdoctor --features system-tests --test host_netns -- --ignored regenerate_bundled_example`.
 #[test]
 #[ignore]
 fn regenerate_bundled_example() {
@@ -213,7 +213,7 @@ fn snapshot_into(tb: &Testbed, name: &str) {
 
 /// Rewrites the host half of the seed-incident example (`examples/seed-incident/host`): sshd on
 /// 22 and the service on 0.0.0.0:8080, no firewall rules — a host with nothing wrong.
-/// `cargo test -p portdoctor --test host_netns -- --ignored regenerate_seed_incident_host`.
+/// `cargo test -p portdoctor --features system-tests --test host_netns -- --ignored regenerate_seed_incident_host`.
 #[test]
 #[ignore]
 fn regenerate_seed_incident_host() {

@@ -288,6 +288,10 @@ fn absurd_probe_counts_are_usage_errors() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs root (network namespaces): scripts/test, or cargo test --features system-tests as root"
+)]
 fn a_tool_that_never_returns_is_stopped_and_named() {
     let mut tb = Testbed::new().unwrap();
     tb.listen(&Listen::tcp("0.0.0.0", 8080)).unwrap();
