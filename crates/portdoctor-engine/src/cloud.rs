@@ -18,6 +18,7 @@ use portdoctor_model::cloud::{
 };
 use portdoctor_model::fix::{Fix, ShellCommand, Word};
 use portdoctor_model::net::{Cidr, Family, Proto, Source};
+use portdoctor_model::platform::PlatformEvidence;
 use portdoctor_model::{
     Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Hop, Knowledge, Layer, Query,
 };
@@ -1153,17 +1154,29 @@ fn walk<'a>(idx: &'a AwsIndex<'a>, q: &'a CloudQuery) -> (Walk<'a>, Option<Resol
     (w, resolved)
 }
 
-/// What the platform layer should be asked about for this query (live collection fetches the
-/// platform evidence for exactly these resources).
-pub fn platform_subject(ev: &AwsEvidence, q: &CloudQuery) -> Subject {
-    let idx = AwsIndex::new(ev);
-    let (w, resolved) = walk(&idx, q);
-    subject(&idx, resolved.as_ref(), &q.target, &w.path)
+/// The network walk of one query, finished but not yet judged with the platform layer: it names
+/// the platform layer's [`Subject`], so a live run collects the platform evidence for exactly the
+/// resources the packet passed, and then [`CloudWalk::judge`] completes the diagnosis — one walk.
+#[derive(Debug, Clone)]
+pub struct CloudWalk {
+    query: CloudQuery,
+    causes: Vec<Cause>,
+    checks: Vec<Check>,
+    path: Vec<Hop>,
+    /// The public address and instance the query resolved to, for the report's query.
+    target: Option<String>,
+    instance: Option<String>,
+    /// Where the flow arrives (the interface's private address).
+    arrival: Option<IpAddr>,
+    reachable: String,
+    subject: Subject,
+    /// The evidence's notes; a caller adds those of platform evidence collected apart.
+    pub notes: Vec<String>,
 }
 
-/// The walk on a prebuilt index (for many queries against one account).
-pub fn diagnose_indexed(idx: &AwsIndex<'_>, q: &CloudQuery) -> Diagnosis {
-    let (mut w, resolved) = walk(idx, q);
+/// Walks the network layers for `q` (see [`CloudWalk`]).
+pub fn walk_cloud(idx: &AwsIndex<'_>, q: &CloudQuery) -> CloudWalk {
+    let (w, resolved) = walk(idx, q);
     let target = match (&q.target, &resolved) {
         (CloudTarget::PublicIp(ip), _) => Some(ip.to_string()),
         (_, Some(r)) => r.public.map(|p| p.to_string()),
@@ -1187,24 +1200,62 @@ pub fn diagnose_indexed(idx: &AwsIndex<'_>, q: &CloudQuery) -> Diagnosis {
         None => String::new(),
     };
     let subject = subject(idx, resolved.as_ref(), &q.target, &w.path);
-    let platform = judge_platform(&idx.ev.platform, &subject, &q.changes);
-    platform.tie_changes(&mut w.causes, q.port, q.proto);
-    // Packet order: the platform (the provider's own block) comes before the gateway.
-    let mut causes = platform.causes;
-    causes.append(&mut w.causes);
-    let mut checks = w.checks;
-    checks.extend(platform.checks);
-    let mut path = w.path;
-    if let Some(hop) = platform.hop {
-        path.insert(1.min(path.len()), hop);
+    CloudWalk {
+        query: q.clone(),
+        causes: w.causes,
+        checks: w.checks,
+        path: w.path,
+        target,
+        instance,
+        arrival: resolved.as_ref().map(|r| r.private),
+        reachable,
+        subject,
+        notes: idx.ev.notes.clone(),
     }
-    let query = Query { command: "cloud".into(), target, port: q.port, protocol: q.proto, from: q.from, instance };
-    let mut d = Diagnosis::new(query, causes, checks, path, reachable);
-    d.timeline = platform.timeline;
-    d.arrival = resolved.as_ref().map(|r| r.private);
-    d.notes = idx.ev.notes.clone();
-    d.notes.extend(platform.notes);
-    d
+}
+
+impl CloudWalk {
+    /// What the platform layer should be asked about (live collection fetches the platform
+    /// evidence for exactly these resources).
+    pub fn subject(&self) -> &Subject {
+        &self.subject
+    }
+
+    /// The diagnosis: this walk with the platform layer's judgement of `platform`.
+    pub fn judge(self, platform: &PlatformEvidence) -> Diagnosis {
+        let q = &self.query;
+        let platform = judge_platform(platform, &self.subject, &q.changes);
+        let mut walk_causes = self.causes;
+        platform.tie_changes(&mut walk_causes, q.port, q.proto);
+        // Packet order: the platform (the provider's own block) comes before the gateway.
+        let mut causes = platform.causes;
+        causes.append(&mut walk_causes);
+        let mut checks = self.checks;
+        checks.extend(platform.checks);
+        let mut path = self.path;
+        if let Some(hop) = platform.hop {
+            path.insert(1.min(path.len()), hop);
+        }
+        let query = Query {
+            command: "cloud".into(),
+            target: self.target,
+            port: q.port,
+            protocol: q.proto,
+            from: q.from,
+            instance: self.instance,
+        };
+        let mut d = Diagnosis::new(query, causes, checks, path, self.reachable);
+        d.timeline = platform.timeline;
+        d.arrival = self.arrival;
+        d.notes = self.notes;
+        d.notes.extend(platform.notes);
+        d
+    }
+}
+
+/// The walk on a prebuilt index (for many queries against one account).
+pub fn diagnose_indexed(idx: &AwsIndex<'_>, q: &CloudQuery) -> Diagnosis {
+    walk_cloud(idx, q).judge(&idx.ev.platform)
 }
 
 /// What the platform layer is asked about: the resolved instance, its interfaces and addresses,
