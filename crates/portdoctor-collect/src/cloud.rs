@@ -156,6 +156,61 @@ mod tests {
         }
     }
 
+    /// The seed incident's snapshot served as a live API: the network documents, then the
+    /// platform ones, recording what was asked.
+    struct Recorded {
+        network: Docs,
+        platform: Docs,
+        network_calls: std::sync::Mutex<usize>,
+        asked: std::sync::Mutex<Vec<PlatformScope>>,
+    }
+
+    impl CloudApi for Recorded {
+        fn configured(&self) -> bool {
+            true
+        }
+        fn network(&self, _: Option<&CloudTarget>) -> Result<Fetched, String> {
+            *self.network_calls.lock().map_err(|e| e.to_string())? += 1;
+            Ok(Fetched { docs: self.network.clone(), region: Some("us-east-1".into()), failed_everything: false })
+        }
+        fn platform(&self, scope: &PlatformScope) -> Result<Fetched, String> {
+            self.asked.lock().map_err(|e| e.to_string())?.push(scope.clone());
+            Ok(Fetched { docs: self.platform.clone(), region: None, failed_everything: false })
+        }
+    }
+
+    #[test]
+    fn live_walks_once_and_asks_the_platform_about_the_path_it_walked() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed-incident/aws");
+        let (docs, _) = crate::aws_snapshot::read_aws(&dir).unwrap();
+        let (network, platform): (Docs, Docs) =
+            docs.into_iter().filter(|(n, _)| n != "portdoctor-snapshot.json").partition(|(n, _)| n.starts_with("ec2-"));
+        let api = Recorded { network, platform, network_calls: Default::default(), asked: Default::default() };
+        // As of when the snapshot was taken, so live and snapshot judge the same window.
+        let taken = Timestamp::parse("2026-11-20T09:30:00Z").unwrap();
+        let mut q = query(Since::Ago(14 * 86_400));
+        q.target = CloudTarget::Instance("i-0a1b2c3d4e5f60718".into());
+        q.changes.now = Some(taken);
+        let live = live(&api, &q, taken).unwrap().judge();
+        assert_eq!(*api.network_calls.lock().unwrap(), 1);
+        let asked = api.asked.lock().unwrap();
+        assert_eq!(asked.len(), 1);
+        let r = &asked[0].resources;
+        for id in ["i-0a1b2c3d4e5f60718", "eni-0f1e2d3c4b5a69788", "igw-0c1d2e3f4a5b6c7d8", "sg-0d1e2f3a4b5c6d7e8"] {
+            assert!(r.iter().any(|x| x == id), "{id} not asked about: {r:?}");
+        }
+        assert!(!r.iter().any(|x| x.starts_with("vpc-") || x.starts_with("subnet-")), "{r:?}");
+        assert_eq!(asked[0].since, taken.0 - 14 * 86_400);
+        // The same verdict as the snapshot it was served from.
+        q.changes.now = None;
+        let saved = from_snapshot(&dir, &q).unwrap().judge();
+        let codes = |d: &Diagnosis| d.causes.iter().map(|c| c.code).collect::<Vec<_>>();
+        assert_eq!(live.status, saved.status);
+        assert_eq!(codes(&live), codes(&saved));
+        assert!(!codes(&live).is_empty(), "the seed incident is blocked");
+        assert_eq!(live.notes.first().map(String::as_str), Some("live AWS API, region us-east-1"));
+    }
+
     #[test]
     fn cloudtrail_is_asked_about_the_path_but_not_the_vpc_or_subnet() {
         let subject = Subject {
