@@ -54,8 +54,10 @@ pub fn host_from_folder(dir: &Path) -> Result<(HostEvidence, Vec<String>), Sourc
 /// address or an instance) and the folder holds `aws/`.
 pub fn from_folder(case: &Path, cloud: Option<&CloudQuery>) -> Result<Case, SourceError> {
     let mut c = Case::default();
+    // Checked even without a cloud question: a file where aws/ belongs is always an input error.
+    let has_aws = has_folder(case, AWS_DIR)?;
     if let Some(q) = cloud
-        && has_folder(case, AWS_DIR)?
+        && has_aws
     {
         c.cloud = Some(crate::cloud::from_snapshot(&case.join(AWS_DIR), q)?);
     }
@@ -203,4 +205,46 @@ pub fn gather(plan: &LivePlan<'_>) -> Case {
         });
     });
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("pd-case-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn input_error(r: Result<Case, SourceError>) -> String {
+        match r {
+            Err(SourceError::Input(m)) => m,
+            other => panic!("not an input error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_seed_incident_folder_holds_every_layer() {
+        let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed-incident");
+        let c = from_folder(&seed, None).unwrap();
+        assert!(c.cloud.is_none(), "no cloud question, no cloud layer");
+        assert!(c.host.is_some());
+        assert!(!c.probes.is_empty());
+        assert!(matches!(c.capture, Some(Knowledge::Known(_))));
+    }
+
+    #[test]
+    fn a_folder_with_nothing_or_a_file_for_a_folder_is_an_input_error() {
+        let empty = scratch("empty");
+        assert!(input_error(from_folder(&empty, None)).contains("a case folder holds aws/ and/or host/"));
+        // A file where aws/ belongs, even when there is no cloud question to read it for.
+        std::fs::write(empty.join(AWS_DIR), "x").unwrap();
+        assert!(input_error(from_folder(&empty, None)).contains("a file, where a case folder holds a folder (aws/"));
+        std::fs::remove_file(empty.join(AWS_DIR)).unwrap();
+        std::fs::write(empty.join(PROBES_FILE), "[{").unwrap();
+        assert!(input_error(from_folder(&empty, None)).contains("probes.json: line 1"));
+        let _ = std::fs::remove_dir_all(&empty);
+    }
 }
