@@ -38,26 +38,16 @@ impl From<SourceError> for Error {
     }
 }
 
-impl From<portdoctor_collect::snapshot::SnapshotError> for Error {
-    fn from(e: portdoctor_collect::snapshot::SnapshotError) -> Error {
-        Error::Usage(e.to_string())
-    }
+/// Errors that are the input's (a snapshot, a parser's finding) or the run's (I/O, encoding).
+macro_rules! kind_of {
+    ($kind:ident: $($from:ty),+) => {$(
+        impl From<$from> for Error {
+            fn from(e: $from) -> Error {
+                Error::$kind(e.to_string())
+            }
+        }
+    )+};
 }
 
-impl From<portdoctor_parse::ParseError> for Error {
-    fn from(e: portdoctor_parse::ParseError) -> Error {
-        Error::Usage(e.to_string())
-    }
-}
-
-impl From<std::io::Error> for Error {
-    fn from(e: std::io::Error) -> Error {
-        Error::Runtime(e.to_string())
-    }
-}
-
-impl From<serde_json::Error> for Error {
-    fn from(e: serde_json::Error) -> Error {
-        Error::Runtime(e.to_string())
-    }
-}
+kind_of!(Usage: portdoctor_collect::snapshot::SnapshotError, portdoctor_parse::ParseError);
+kind_of!(Runtime: std::io::Error, serde_json::Error);
