@@ -111,6 +111,25 @@ pub fn live(api: &dyn CloudApi, q: &CloudQuery, now: Timestamp) -> Result<CloudL
     Ok(CloudLayer { walk, platform: platform.platform, notes: vec![note] })
 }
 
+/// Writes a region's snapshot to `out` (what `cloud --snapshot` reads): every network document,
+/// the platform layer of the last 14 days, and `portdoctor-snapshot.json` stamping when it was
+/// taken. Returns how many documents were written, and the region.
+pub fn write_snapshot(api: &dyn CloudApi, out: &Path, now: Timestamp) -> Result<(usize, Option<String>), SourceError> {
+    let network = api.network(None).map_err(SourceError::Unreachable)?;
+    if let Some(why) = network.failure() {
+        return Err(SourceError::Unreachable(format!("no AWS evidence could be collected: {why}")));
+    }
+    let mut docs = network.docs;
+    let scope = PlatformScope { since: now.0 - 14 * 86_400, until: now.0, ..Default::default() };
+    docs.extend(api.platform(&scope).map_err(SourceError::Unreachable)?.docs);
+    let stamp = serde_json::json!({"PortdoctorSnapshot": {"TakenAt": now.to_string(), "Region": network.region}});
+    docs.push(("portdoctor-snapshot.json".into(), stamp.to_string()));
+    // Refuse to write what portdoctor itself could not read back.
+    parse_live(&docs)?;
+    crate::safe_fs::write_files(out, docs.iter().map(|(n, t)| (n.as_str(), t.as_bytes())))?;
+    Ok((docs.len(), network.region))
+}
+
 /// What CloudTrail and the findings are asked about: the instance, its interfaces and the
 /// resources on the path — but not the VPC and subnet: CloudTrail answers two lookups a second,
 /// and their changes that matter here (a gateway detached, a route table associated) also name
@@ -179,13 +198,66 @@ mod tests {
         }
     }
 
-    #[test]
-    fn live_walks_once_and_asks_the_platform_about_the_path_it_walked() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed-incident/aws");
-        let (docs, _) = crate::aws_snapshot::read_aws(&dir).unwrap();
+    fn seed_dir() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed-incident/aws")
+    }
+
+    /// The seed incident's snapshot, split into what the network and platform calls return.
+    fn seed_api() -> Recorded {
+        let (docs, _) = crate::aws_snapshot::read_aws(&seed_dir()).unwrap();
         let (network, platform): (Docs, Docs) =
             docs.into_iter().filter(|(n, _)| n != "portdoctor-snapshot.json").partition(|(n, _)| n.starts_with("ec2-"));
-        let api = Recorded { network, platform, network_calls: Default::default(), asked: Default::default() };
+        Recorded { network, platform, network_calls: Default::default(), asked: Default::default() }
+    }
+
+    #[test]
+    fn a_written_snapshot_reads_back_to_the_same_verdict() {
+        let api = seed_api();
+        let out = std::env::temp_dir().join(format!("pd-cloud-snapshot-{}", std::process::id()));
+        let taken = Timestamp::parse("2026-11-20T09:30:00Z").unwrap();
+        let (written, region) = write_snapshot(&api, &out, taken).unwrap();
+        assert_eq!(written, api.network.len() + api.platform.len() + 1);
+        assert_eq!(region.as_deref(), Some("us-east-1"));
+        // A region snapshot asks for every resource's changes over the last 14 days.
+        let asked = api.asked.lock().unwrap().clone();
+        assert!(asked[0].resources.is_empty() && asked[0].instance.is_none());
+        assert_eq!(asked[0].since, taken.0 - 14 * 86_400);
+        let mut q = query(Since::Ago(14 * 86_400));
+        q.target = CloudTarget::Instance("i-0a1b2c3d4e5f60718".into());
+        let codes = |d: &Diagnosis| d.causes.iter().map(|c| c.code).collect::<Vec<_>>();
+        let again = from_snapshot(&out, &q).unwrap().judge();
+        let seed = from_snapshot(&seed_dir(), &q).unwrap().judge();
+        assert!(!codes(&seed).is_empty());
+        assert_eq!(codes(&again), codes(&seed));
+        let _ = std::fs::remove_dir_all(&out);
+        // No call succeeded: the first failure is the error, and nothing is written.
+        let calls = r#"{"PortdoctorCalls":[{"Message":"no credentials found in chain"}]}"#;
+        let failing =
+            FailedEverything(Recorded { network: vec![("portdoctor-calls.json".into(), calls.into())], ..seed_api() });
+        let err = write_snapshot(&failing, &out, taken).unwrap_err().to_string();
+        assert_eq!(err, "no AWS evidence could be collected: no credentials found in chain");
+        assert!(!out.exists());
+    }
+
+    /// A provider whose every network call failed.
+    struct FailedEverything(Recorded);
+
+    impl CloudApi for FailedEverything {
+        fn configured(&self) -> bool {
+            true
+        }
+        fn network(&self, t: Option<&CloudTarget>) -> Result<Fetched, String> {
+            Ok(Fetched { failed_everything: true, ..self.0.network(t)? })
+        }
+        fn platform(&self, scope: &PlatformScope) -> Result<Fetched, String> {
+            self.0.platform(scope)
+        }
+    }
+
+    #[test]
+    fn live_walks_once_and_asks_the_platform_about_the_path_it_walked() {
+        let dir = seed_dir();
+        let api = seed_api();
         // As of when the snapshot was taken, so live and snapshot judge the same window.
         let taken = Timestamp::parse("2026-11-20T09:30:00Z").unwrap();
         let mut q = query(Since::Ago(14 * 86_400));

@@ -11,7 +11,6 @@ use clap::CommandFactory;
 use clap::Parser;
 use cli::{Cli, CloudArgs, ColorChoice, Command, HostArgs, OutputFormat, ReportArgs, SnapshotCommand};
 use error::Error;
-use portdoctor_collect::cloud::{CloudApi, PlatformScope};
 use portdoctor_engine::cloud::{CloudQuery, CloudTarget};
 use portdoctor_engine::host::{HostQuery, diagnose_host};
 use portdoctor_engine::platform::ChangeWindow;
@@ -227,23 +226,10 @@ fn capture(args: cli::CaptureArgs) -> Result<u8, Error> {
 
 fn snapshot_aws(out: &Path, region: Option<String>, profile: Option<String>) -> Result<u8, Error> {
     let api = portdoctor_aws::Live(portdoctor_aws::AwsOptions { region, profile });
-    let network = api.network(None).map_err(Error::Runtime)?;
-    if let Some(why) = network.failure() {
-        return Err(Error::Runtime(format!("no AWS evidence could be collected: {why}")));
-    }
-    let mut docs = network.docs;
-    let now = time::now();
-    let scope = PlatformScope { since: now.0 - 14 * 86_400, until: now.0, ..Default::default() };
-    docs.extend(api.platform(&scope).map_err(Error::Runtime)?.docs);
-    let stamp = serde_json::json!({"PortdoctorSnapshot": {"TakenAt": now.to_string(), "Region": network.region}});
-    docs.push(("portdoctor-snapshot.json".into(), stamp.to_string()));
-    // Refuse to write what portdoctor itself could not read back.
-    portdoctor_collect::cloud::parse_live(&docs)?;
-    portdoctor_collect::safe_fs::write_files(out, docs.iter().map(|(n, t)| (n.as_str(), t.as_bytes())))?;
+    let (written, region) = portdoctor_collect::cloud::write_snapshot(&api, out, time::now())?;
     eprintln!(
-        "wrote an AWS snapshot of {} documents (region {}) to {}",
-        docs.len(),
-        network.region.as_deref().unwrap_or("?"),
+        "wrote an AWS snapshot of {written} documents (region {}) to {}",
+        region.as_deref().unwrap_or("?"),
         out.display()
     );
     Ok(0)
