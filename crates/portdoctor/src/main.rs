@@ -161,16 +161,7 @@ fn probe(args: cli::ProbeArgs) -> Result<u8, Error> {
         timeout: args.wire.timeout(),
     };
     let r = portdoctor_collect::probe::probe(&plan, "here");
-    let mut text = String::new();
-    if args.json {
-        text = serde_json::to_string_pretty(&r)? + "\n";
-    } else {
-        for a in &r.attempts {
-            let from = a.source_port.map(|p| format!(" from port {p}")).unwrap_or_default();
-            text += &format!("{}/{} {}{from}: {} ({} ms)\n", r.proto, a.port, r.target, a.outcome.word(), a.millis);
-        }
-    }
-    write_stdout(text.as_bytes())?;
+    write_stdout(portdoctor_render::wire::probe(&r, args.json)?.as_bytes())?;
     Ok(match r.verdict(port) {
         Some(ProbeOutcome::Open) => 0,
         Some(ProbeOutcome::Error { .. }) | None => 2,
@@ -207,20 +198,7 @@ fn capture(args: cli::CaptureArgs) -> Result<u8, Error> {
     if args.pcap {
         return stdout_written(pcap_failed.map_or(Ok(()), Err)).map(|()| 0);
     }
-    let mut text = String::new();
-    if args.json {
-        text = serde_json::to_string(&r)? + "\n";
-    } else {
-        for p in &r.packets {
-            let what = match p.answer {
-                None => format!("SYN from {}:{} arrived", p.remote, p.remote_port),
-                Some(a) => format!("{a:?} left for {}:{}", p.remote, p.remote_port),
-            };
-            text += &format!("+{:.3}s {what}\n", p.at);
-        }
-        text += &format!("{} SYN(s) to port {} in {:.1}s on {}\n", r.syns().count(), r.port, r.seconds, r.iface);
-    }
-    write_stdout(text.as_bytes())?;
+    write_stdout(portdoctor_render::wire::capture(&r, args.json)?.as_bytes())?;
     Ok(0)
 }
 
