@@ -3,7 +3,8 @@
 //! `--snapshot` share one parser and one engine.
 //!
 //! Layer: collect (cloud). Kept in its own crate because the SDK takes minutes to build on two
-//! cores; nothing else depends on it but the binary. Invariants: read-only (only Describe*/Get*
+//! cores; nothing else depends on it but the binary. [`Live`] is AWS's side of the provider seam
+//! (`portdoctor_collect::cloud::CloudApi`). Invariants: read-only (only Describe*/Get*
 //! calls, listed in docs/iam-policy.json); a call that fails — denied by IAM, not implemented,
 //! throttled past the SDK's retries — is recorded with its action and reason, never dropped.
 //! Credentials come from the SDK's standard chain (env, profiles, SSO, instance role);
@@ -18,6 +19,7 @@ use aws_config::BehaviorVersion;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::Filter;
+use portdoctor_engine::cloud::CloudTarget;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -37,13 +39,7 @@ pub enum Scope {
 }
 
 /// Documents in AWS CLI shape, `(file name, JSON text)`, plus what could not be had.
-#[derive(Debug, Default)]
-pub struct Collected {
-    /// No call succeeded (no credentials, no network, wrong endpoint): the first failure says why.
-    pub failed_everything: bool,
-    pub docs: Vec<(String, String)>,
-    pub region: Option<String>,
-}
+pub use portdoctor_collect::cloud::Fetched as Collected;
 
 /// How one describe call went, as recorded in the `PortdoctorCalls` document.
 struct Call {
@@ -520,6 +516,40 @@ pub fn collect_platform_blocking(opts: AwsOptions, scope: PlatformScope) -> Resu
         platform::collect(&mut s, &config, &scope).await;
         Ok(finish(s, region))
     })
+}
+
+/// The live AWS API as a cloud source.
+#[derive(Debug, Clone, Default)]
+pub struct Live(pub AwsOptions);
+
+impl portdoctor_collect::cloud::CloudApi for Live {
+    fn configured(&self) -> bool {
+        let env = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+        env("AWS_ACCESS_KEY_ID")
+            || env("AWS_PROFILE")
+            || env("AWS_ENDPOINT_URL")
+            || env("AWS_WEB_IDENTITY_TOKEN_FILE")
+            || std::env::var_os("HOME").is_some_and(|h| {
+                let home = std::path::Path::new(&h);
+                home.join(".aws/credentials").exists() || home.join(".aws/config").exists()
+            })
+    }
+
+    fn network(&self, target: Option<&CloudTarget>) -> Result<Collected, String> {
+        let scope = match target {
+            Some(CloudTarget::Instance(i)) => Scope::Instance(i.clone()),
+            Some(CloudTarget::PublicIp(ip)) => Scope::PublicIp(*ip),
+            None => Scope::Region,
+        };
+        collect_blocking(self.0.clone(), scope)
+    }
+
+    fn platform(&self, scope: &PlatformScope) -> Result<Collected, String> {
+        let mut f = collect_platform_blocking(self.0.clone(), scope.clone())?;
+        // Each collection writes its own `portdoctor-calls.json`: named apart, both fit one folder.
+        f.docs = f.docs.into_iter().map(|(name, text)| (format!("platform-{name}"), text)).collect();
+        Ok(f)
+    }
 }
 
 #[cfg(test)]

@@ -15,17 +15,7 @@ use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use serde_json::{Value, json};
 
-/// What the platform layer asks about.
-#[derive(Debug, Clone, Default)]
-pub struct PlatformScope {
-    /// The instance findings are fetched for; `None` = every finding (a region snapshot).
-    pub instance: Option<String>,
-    /// Resource ids whose CloudTrail history is looked up; empty = every EC2 change (a snapshot).
-    pub resources: Vec<String>,
-    /// The change window, in seconds since the epoch.
-    pub since: i64,
-    pub until: i64,
-}
+pub use portdoctor_collect::cloud::PlatformScope;
 
 /// Bounds on what one run fetches, so a busy account cannot make a diagnosis slow.
 const MAX_PAGES: usize = 5;

@@ -789,7 +789,7 @@ impl<'a> Ctx<'a> {
                 }
                 out
             }
-            Action::Vmap { key, elements } => me.vmap(chain, i, rule, key, elements, hit, depth),
+            Action::Vmap { key, elements } => me.vmap(chain, i, rule, VerdictMap { key, elements }, hit, depth),
             Action::Unknown(t) => end(Flow::Unknown(r(), t.clone())),
         }
     }
@@ -797,17 +797,16 @@ impl<'a> Ctx<'a> {
     /// A verdict map: each element takes the clients whose packet matches its key and applies
     /// its verdict; the rest go on down the chain (no element, no verdict). With `numgen random`
     /// every element takes some connections: all are followed.
-    #[allow(clippy::too_many_arguments)]
     fn vmap(
         &self,
         chain: &'a Chain,
         i: usize,
         rule: &Rule,
-        key: &[MapKey],
-        elements: &[(Vec<MapVal>, Action)],
+        map: VerdictMap<'_>,
         hit: AddrSet,
         depth: usize,
     ) -> Vec<Part> {
+        let VerdictMap { key, elements } = map;
         let random = key.iter().find_map(|k| match k {
             MapKey::Random(m) => Some(*m),
             _ => None,
@@ -883,6 +882,12 @@ impl<'a> Ctx<'a> {
         }
         out
     }
+}
+
+/// A rule's verdict map (`vmap`): the key it looks up, and each element's values and verdict.
+struct VerdictMap<'r> {
+    key: &'r [MapKey],
+    elements: &'r [(Vec<MapVal>, Action)],
 }
 
 impl Ctx<'_> {

@@ -654,18 +654,20 @@ fn endpoints(
     (lis, hop)
 }
 
-/// SELinux, TCP wrappers and systemd on the listener side of this host.
-#[allow(clippy::too_many_arguments)]
-fn host_services(
-    ev: &HostEvidence,
-    q: &HostQuery,
-    lq: &HostQuery,
+/// The listener side's question: the flow as asked (`q`), as the listener sees it after any
+/// redirect (`lq`), and the socket that answers it, if one does.
+struct ListenerSide<'a> {
+    ev: &'a HostEvidence,
+    q: &'a HostQuery,
+    lq: &'a HostQuery,
     family: Family,
-    answerer: Option<&Socket>,
-    listener_hop: &mut Hop,
-    checks: &mut Vec<Check>,
-    causes: &mut Vec<Cause>,
-) {
+    answerer: Option<&'a Socket>,
+}
+
+/// SELinux, TCP wrappers and systemd on the listener side of this host: adds their checks, and
+/// their causes (amending a NOT_LISTENING one with why), and marks the listener hop.
+fn host_services(side: &ListenerSide<'_>, listener_hop: &mut Hop, checks: &mut Vec<Check>, causes: &mut Vec<Cause>) {
+    let ListenerSide { ev, q, lq, family, answerer } = *side;
     // SELinux explains a service that could not bind; it never blocks a socket that listens.
     let (se_check, se_cause) = crate::selinux::judge(ev, lq.proto, lq.port, answerer.is_some());
     if let Some(c) = se_cause {
@@ -821,7 +823,8 @@ fn judge_arrival(ev: &HostEvidence, q: &HostQuery, p: Plausible, notes: &mut Vec
     // The host's own services: what SELinux, TCP wrappers and systemd say about them does not
     // apply to a process in a container's namespace.
     if !in_container {
-        host_services(ev, q, &lq, arr.family, lis.answerer.as_ref(), &mut listener_hop, &mut checks, &mut causes);
+        let side = ListenerSide { ev, q, lq: &lq, family: arr.family, answerer: lis.answerer.as_ref() };
+        host_services(&side, &mut listener_hop, &mut checks, &mut causes);
     }
 
     let dst = arr.addr.map(|a| a.to_string());

@@ -188,19 +188,23 @@ pub fn parse_datagram(buf: &[u8]) -> Result<(Vec<DiagRecord>, bool), DiagError> 
 mod tests {
     use super::*;
 
-    /// A reply message as the kernel builds it, for the tests.
-    #[allow(clippy::too_many_arguments)] // mirrors the kernel struct field by field
-    fn reply(
+    /// The fields of an `inet_diag_msg` the tests vary (linux/inet_diag.h), named so a test
+    /// reads as the kernel struct does.
+    struct Reply<'a> {
         family: u8,
         state: u8,
-        local: &[u8],
+        local: &'a [u8],
         port: u16,
         ifindex: u32,
         rq: u32,
         wq: u32,
         inode: u32,
         v6only: Option<u8>,
-    ) -> Vec<u8> {
+    }
+
+    /// A reply message as the kernel builds it, for the tests.
+    fn reply(r: Reply<'_>) -> Vec<u8> {
+        let Reply { family, state, local, port, ifindex, rq, wq, inode, v6only } = r;
         let mut body = vec![family, state, 0, 0];
         body.extend_from_slice(&port.to_be_bytes());
         body.extend_from_slice(&0u16.to_be_bytes());
@@ -245,9 +249,29 @@ mod tests {
 
     #[test]
     fn decodes_v4_and_v6_listeners() {
-        let mut buf = reply(AF_INET, 10, &[127, 0, 0, 1], 8080, 0, 0, 511, 42, None);
+        let mut buf = reply(Reply {
+            family: AF_INET,
+            state: 10,
+            local: &[127, 0, 0, 1],
+            port: 8080,
+            ifindex: 0,
+            rq: 0,
+            wq: 511,
+            inode: 42,
+            v6only: None,
+        });
         let v6 = [0u8; 16];
-        buf.extend(reply(AF_INET6, 10, &v6, 8080, 3, 2, 1, 43, Some(1)));
+        buf.extend(reply(Reply {
+            family: AF_INET6,
+            state: 10,
+            local: &v6,
+            port: 8080,
+            ifindex: 3,
+            rq: 2,
+            wq: 1,
+            inode: 43,
+            v6only: Some(1),
+        }));
         buf.extend(done());
         let (recs, finished) = parse_datagram(&buf).unwrap();
         assert!(finished);
@@ -264,7 +288,17 @@ mod tests {
 
     #[test]
     fn truncated_and_hostile_bytes_are_errors_not_panics() {
-        let buf = reply(AF_INET, 10, &[10, 0, 1, 10], 22, 0, 0, 128, 1, None);
+        let buf = reply(Reply {
+            family: AF_INET,
+            state: 10,
+            local: &[10, 0, 1, 10],
+            port: 22,
+            ifindex: 0,
+            rq: 0,
+            wq: 128,
+            inode: 1,
+            v6only: None,
+        });
         for cut in 0..buf.len() {
             let _ = parse_datagram(&buf[..cut]);
         }

@@ -1,4 +1,5 @@
-//! Diagnosis → text, JSON, Markdown, each written to any `io::Write` so tests render into memory.
+//! Diagnosis → text, JSON, Markdown, each written to any `io::Write` so tests render into memory;
+//! and the wire commands' own reports (`wire`: probe and capture).
 //!
 //! Layer: render. Invariants: the JSON shape is the versioned contract (`json::v1`), built from
 //! its own output types rather than by serialising internal ones, so internal refactors cannot
@@ -10,6 +11,7 @@ pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod text;
+pub mod wire;
 
 use portdoctor_model::fix::escape_unsafe;
 use portdoctor_model::{CheckStatus, Diagnosis};

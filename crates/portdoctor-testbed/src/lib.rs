@@ -296,7 +296,9 @@ impl Testbed {
         };
         // From here on, Drop cleans up whatever was made.
         tb.build()
-            .map_err(|e| io::Error::other(format!("testbed setup (needs root, iproute2, nftables, python3): {e}")))?;
+            .map_err(|e| io::Error::other(format!(
+                "testbed setup (needs root, iproute2, nftables, python3: scripts/test, or cargo test --features portdoctor/system-tests as root): {e}"
+            )))?;
         Ok(tb)
     }
 

@@ -1,17 +1,21 @@
-//! `portdoctor`: the binary. Parses the command line, runs collect → parse → engine → render, and
-//! maps the verdict to an exit code (CONTRACT.md §2). Thin by design: no judgement lives here.
+//! `portdoctor`: the binary. Arguments → a plan → the sources (portdoctor-collect: a snapshot,
+//! this host, the host over SSH, the cloud API) → the engine → a renderer, and the verdict's exit
+//! code (CONTRACT.md §2). Thin by design: no judgement and no evidence format lives here.
 
 mod cli;
 pub(crate) mod diagnose;
+mod error;
 mod time;
 
 use clap::CommandFactory;
 use clap::Parser;
 use cli::{Cli, CloudArgs, ColorChoice, Command, HostArgs, OutputFormat, ReportArgs, SnapshotCommand};
-use portdoctor_engine::cloud::{CloudQuery, CloudTarget, diagnose_cloud, platform_subject};
+use error::Error;
+use portdoctor_engine::cloud::{CloudQuery, CloudTarget};
 use portdoctor_engine::host::{HostQuery, diagnose_host};
-use portdoctor_engine::platform::{ChangeWindow, Since};
+use portdoctor_engine::platform::ChangeWindow;
 use portdoctor_model::Diagnosis;
+use portdoctor_model::time::Timestamp;
 use portdoctor_render::{Format, Options, render};
 use std::io::IsTerminal;
 use std::io::Write;
@@ -28,22 +32,18 @@ macro_rules! say {
 }
 pub(crate) use say;
 
-/// Exit 2: usage or input error, one line on stderr.
-#[derive(Debug)]
-pub(crate) struct Fail(String);
-
-impl<E: std::fmt::Display> From<E> for Fail {
-    fn from(e: E) -> Fail {
-        Fail(e.to_string())
-    }
-}
-
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => {
-            let _ = e.print();
-            return ExitCode::SUCCESS;
+            // Help on a closed pipe (`| head`) ends quietly; on a full disk it is an error.
+            return match e.print() {
+                Err(io) if io.kind() != std::io::ErrorKind::BrokenPipe => {
+                    say!("portdoctor: stdout: cannot write: {io}");
+                    ExitCode::from(2)
+                }
+                _ => ExitCode::SUCCESS,
+            };
         }
         Err(e) => {
             // Clap's message spans several lines (the problem, then usage and tips): keep the
@@ -60,15 +60,15 @@ fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(code) => ExitCode::from(code),
-        Err(Fail(msg)) => {
-            // Exit 2 is one line, whatever a path, a name or a tool's error held.
-            say!("portdoctor: {}", portdoctor_parse::one_line(&msg, 600));
-            ExitCode::from(2)
+        Err(e) => {
+            // One line, whatever a path, a name or a tool's error held.
+            say!("portdoctor: {}", portdoctor_parse::one_line(&e.to_string(), 600));
+            ExitCode::from(e.exit_code())
         }
     }
 }
 
-fn run(cli: Cli) -> Result<u8, Fail> {
+fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Host(args) => host(args),
         Command::Cloud(args) => cloud(args),
@@ -95,13 +95,12 @@ fn run(cli: Cli) -> Result<u8, Fail> {
     }
 }
 
-fn host(args: HostArgs) -> Result<u8, Fail> {
-    let format = report_format(&args.report)?;
-    let (raw, mut notes) = match &args.snapshot {
-        Some(dir) => portdoctor_collect::snapshot::read_host(dir)?,
-        None => (portdoctor_collect::host::collect_host(), Vec::new()),
+fn host(args: HostArgs) -> Result<u8, Error> {
+    let format = report_format(&args.report);
+    let (evidence, mut notes) = match &args.snapshot {
+        Some(dir) => portdoctor_collect::case::host_from_folder(dir)?,
+        None => (portdoctor_parse::host::parse_host(&portdoctor_collect::host::collect_host())?, Vec::new()),
     };
-    let evidence = portdoctor_parse::host::parse_host(&raw)?;
     let query = HostQuery { port: args.flow.port, proto: args.flow.proto, from: args.flow.from, to: args.to };
     let mut d = diagnose_host(&evidence, &query);
     notes.append(&mut d.notes);
@@ -110,106 +109,57 @@ fn host(args: HostArgs) -> Result<u8, Fail> {
     Ok(d.status.exit_code() as u8)
 }
 
-fn cloud(args: CloudArgs) -> Result<u8, Fail> {
-    let format = report_format(&args.report)?;
+fn cloud(args: CloudArgs) -> Result<u8, Error> {
+    let format = report_format(&args.report);
     let target = match (&args.instance, args.public_ip) {
         (Some(i), _) => CloudTarget::Instance(i.clone()),
         (None, Some(ip)) => CloudTarget::PublicIp(ip),
-        (None, None) => return Err(Fail("give --instance or --public-ip".into())),
+        (None, None) => return Err(Error::Usage("give --instance or --public-ip".into())),
     };
     let flow = &args.flow;
-    let d = cloud_layer(target, flow.port, flow.proto, flow.from, &args.aws, args.snapshot.as_deref())?;
+    let layer = match &args.snapshot {
+        Some(dir) => portdoctor_collect::cloud::from_snapshot(dir, &cloud_query(target, flow, &args.aws, None))?,
+        None => {
+            let now = time::now();
+            let q = cloud_query(target, flow, &args.aws, Some(now));
+            portdoctor_collect::cloud::live(&aws_api(&args.aws), &q, now)?
+        }
+    };
+    let d = layer.judge();
     emit(&d, format, &args.report)?;
     Ok(d.status.exit_code() as u8)
 }
 
-/// The cloud and platform layers for one target, from a snapshot folder or the live API.
-pub(crate) fn cloud_layer(
+/// The cloud question. Live evidence is judged as of `now`; a snapshot (`None`) as of when it
+/// was taken, so a saved case reads the same later.
+pub(crate) fn cloud_query(
     target: CloudTarget,
-    port: u16,
-    proto: portdoctor_model::Proto,
-    from: portdoctor_model::Source,
+    flow: &cli::FlowArgs,
     aws: &cli::AwsArgs,
-    snapshot: Option<&Path>,
-) -> Result<Diagnosis, Fail> {
-    let now = time::now();
-    let query = CloudQuery {
-        port,
-        proto,
-        from,
+    now: Option<Timestamp>,
+) -> CloudQuery {
+    CloudQuery {
+        port: flow.port,
+        proto: flow.proto,
+        from: flow.from,
         target,
         client_ports: aws.client_ports.clone(),
-        // A snapshot is judged as of when it was taken, so a saved case reads the same later.
-        changes: ChangeWindow { now: snapshot.is_none().then_some(now), since: aws.since },
-    };
-    let (evidence, mut notes) = match snapshot {
-        Some(dir) => {
-            let (docs, notes) = portdoctor_collect::aws_snapshot::read_aws(dir)?;
-            let ev = portdoctor_parse::aws::parse_aws(&docs).map_err(|e| Fail(format!("{}/{e}", dir.display())))?;
-            (ev, notes)
-        }
-        None => {
-            let scope = match &query.target {
-                CloudTarget::Instance(i) => portdoctor_aws::Scope::Instance(i.clone()),
-                CloudTarget::PublicIp(ip) => portdoctor_aws::Scope::PublicIp(*ip),
-            };
-            let opts = portdoctor_aws::AwsOptions { region: aws.region.clone(), profile: aws.profile.clone() };
-            let collected = portdoctor_aws::collect_blocking(opts.clone(), scope).map_err(Fail)?;
-            let note = format!("live AWS API, region {}", collected.region.as_deref().unwrap_or("(none configured)"));
-            let mut network = parse_live(&collected.docs)?;
-            // The platform layer is asked about exactly what the network walk passed through.
-            let subject = platform_subject(&network, &query);
-            let since = match aws.since {
-                Since::Ago(secs) => now.0 - secs,
-                Since::At(t) => t.0,
-            };
-            // CloudTrail answers 2 lookups a second: skip the VPC and subnet, whose changes that
-            // matter here (gateway detach, route-table association) also name the gateway or table.
-            let mut resources: Vec<String> = subject.instance.iter().cloned().collect();
-            resources.extend(
-                subject
-                    .interfaces
-                    .iter()
-                    .chain(&subject.resources)
-                    .filter(|r| !r.starts_with("vpc-") && !r.starts_with("subnet-"))
-                    .cloned(),
-            );
-            let scope = portdoctor_aws::PlatformScope { instance: subject.instance, resources, since, until: now.0 };
-            // Only the platform documents are parsed again; the network ones (megabytes in a big
-            // account) are read once.
-            let platform = parse_live(&platform_docs(opts, scope)?)?;
-            network.platform = platform.platform;
-            network.notes.extend(platform.notes);
-            (network, vec![note])
-        }
-    };
-    let mut d = diagnose_cloud(&evidence, &query);
-    notes.append(&mut d.notes);
-    d.notes = notes;
-    Ok(d)
+        changes: ChangeWindow { now, since: aws.since },
+    }
 }
 
-/// Collects the platform layer live: its documents, named apart from the network ones (each
-/// collection writes its own `portdoctor-calls.json`).
-fn platform_docs(
-    opts: portdoctor_aws::AwsOptions,
-    scope: portdoctor_aws::PlatformScope,
-) -> Result<Vec<(String, String)>, Fail> {
-    let platform = portdoctor_aws::collect_platform_blocking(opts, scope).map_err(Fail)?;
-    Ok(platform.docs.into_iter().map(|(name, text)| (format!("platform-{name}"), text)).collect())
+/// The live AWS API, as the command line configures it.
+pub(crate) fn aws_api(aws: &cli::AwsArgs) -> portdoctor_aws::Live {
+    portdoctor_aws::Live(portdoctor_aws::AwsOptions { region: aws.region.clone(), profile: aws.profile.clone() })
 }
 
-fn parse_live(docs: &[(String, String)]) -> Result<portdoctor_model::cloud::AwsEvidence, Fail> {
-    portdoctor_parse::aws::parse_aws(docs).map_err(|e| Fail(format!("live AWS API: {e}")))
-}
-
-fn probe(args: cli::ProbeArgs) -> Result<u8, Fail> {
+fn probe(args: cli::ProbeArgs) -> Result<u8, Error> {
     use portdoctor_model::probe::ProbeOutcome;
     let (host, port) = args.wire.host_port()?;
     let target = diagnose::resolve(&host, port)
         .ok()
         .flatten()
-        .ok_or_else(|| Fail(format!("'{}' does not resolve", host.escape_debug())))?;
+        .ok_or_else(|| Error::Usage(format!("'{}' does not resolve", host.escape_debug())))?;
     let plan = portdoctor_collect::probe::ProbePlan {
         target,
         proto: args.wire.proto,
@@ -218,16 +168,7 @@ fn probe(args: cli::ProbeArgs) -> Result<u8, Fail> {
         timeout: args.wire.timeout(),
     };
     let r = portdoctor_collect::probe::probe(&plan, "here");
-    let mut text = String::new();
-    if args.json {
-        text = serde_json::to_string_pretty(&r)? + "\n";
-    } else {
-        for a in &r.attempts {
-            let from = a.source_port.map(|p| format!(" from port {p}")).unwrap_or_default();
-            text += &format!("{}/{} {}{from}: {} ({} ms)\n", r.proto, a.port, r.target, a.outcome.word(), a.millis);
-        }
-    }
-    write_stdout(text.as_bytes())?;
+    write_stdout(portdoctor_render::wire::probe(&r, args.json)?.as_bytes())?;
     Ok(match r.verdict(port) {
         Some(ProbeOutcome::Open) => 0,
         Some(ProbeOutcome::Error { .. }) | None => 2,
@@ -235,17 +176,19 @@ fn probe(args: cli::ProbeArgs) -> Result<u8, Fail> {
     })
 }
 
-fn capture(args: cli::CaptureArgs) -> Result<u8, Fail> {
+fn capture(args: cli::CaptureArgs) -> Result<u8, Error> {
     use portdoctor_collect::capture::{Hooks, pcap_header, pcap_record};
     let iface = args.iface.as_deref();
     let ready = || say!("portdoctor: capturing on {} for port {}", iface.unwrap_or("any"), args.port);
     let stdout = std::io::stdout();
-    let mut pcap_failed = false;
+    // The first write that failed: the stream stops there; a closed pipe ends it quietly, any
+    // other failure is reported when the capture ends.
+    let mut pcap_failed: Option<std::io::Error> = None;
     let mut each = |at: std::time::Duration, packet: &[u8]| {
-        if args.pcap && !pcap_failed {
+        if args.pcap && pcap_failed.is_none() {
             // Streamed and flushed per packet, so a reader over SSH sees each one as it comes.
             let mut out = stdout.lock();
-            pcap_failed = out.write_all(&pcap_record(at, packet)).and_then(|()| out.flush()).is_err();
+            pcap_failed = out.write_all(&pcap_record(at, packet)).and_then(|()| out.flush()).err();
         }
     };
     if args.pcap {
@@ -258,60 +201,26 @@ fn capture(args: cli::CaptureArgs) -> Result<u8, Fail> {
         std::time::Duration::from_secs(u64::from(args.duration)),
         hooks,
     )
-    .map_err(|m| Fail(format!("{}: {}; {}", m.what, m.reason, m.remedy)))?;
+    .map_err(|m| Error::Runtime(format!("{}: {}; {}", m.what, m.reason, m.remedy)))?;
     if args.pcap {
-        return Ok(0);
+        return stdout_written(pcap_failed.map_or(Ok(()), Err)).map(|()| 0);
     }
-    let mut text = String::new();
-    if args.json {
-        text = serde_json::to_string(&r)? + "\n";
-    } else {
-        for p in &r.packets {
-            let what = match p.answer {
-                None => format!("SYN from {}:{} arrived", p.remote, p.remote_port),
-                Some(a) => format!("{a:?} left for {}:{}", p.remote, p.remote_port),
-            };
-            text += &format!("+{:.3}s {what}\n", p.at);
-        }
-        text += &format!("{} SYN(s) to port {} in {:.1}s on {}\n", r.syns().count(), r.port, r.seconds, r.iface);
-    }
-    write_stdout(text.as_bytes())?;
+    write_stdout(portdoctor_render::wire::capture(&r, args.json)?.as_bytes())?;
     Ok(0)
 }
 
-fn snapshot_aws(out: &Path, region: Option<String>, profile: Option<String>) -> Result<u8, Fail> {
-    let opts = portdoctor_aws::AwsOptions { region, profile };
-    let collected = portdoctor_aws::collect_blocking(opts.clone(), portdoctor_aws::Scope::Region).map_err(Fail)?;
-    if collected.failed_everything {
-        let why =
-            collected.docs.iter().find(|(n, _)| n == "portdoctor-calls.json").map(|(_, d)| d.as_str()).unwrap_or("");
-        let first = serde_json::from_str::<serde_json::Value>(why)
-            .ok()
-            .and_then(|v| v["PortdoctorCalls"][0]["Message"].as_str().map(str::to_string));
-        return Err(Fail(format!(
-            "no AWS evidence could be collected: {}",
-            first.unwrap_or_else(|| "every call failed".into())
-        )));
-    }
-    let mut docs = collected.docs;
-    let now = time::now();
-    let scope = portdoctor_aws::PlatformScope { since: now.0 - 14 * 86_400, until: now.0, ..Default::default() };
-    docs.extend(platform_docs(opts, scope)?);
-    let stamp = serde_json::json!({"PortdoctorSnapshot": {"TakenAt": now.to_string(), "Region": collected.region}});
-    docs.push(("portdoctor-snapshot.json".into(), stamp.to_string()));
-    // Refuse to write what portdoctor itself could not read back.
-    parse_live(&docs)?;
-    portdoctor_collect::safe_fs::write_files(out, docs.iter().map(|(n, t)| (n.as_str(), t.as_bytes())))?;
+fn snapshot_aws(out: &Path, region: Option<String>, profile: Option<String>) -> Result<u8, Error> {
+    let api = portdoctor_aws::Live(portdoctor_aws::AwsOptions { region, profile });
+    let (written, region) = portdoctor_collect::cloud::write_snapshot(&api, out, time::now())?;
     say!(
-        "wrote an AWS snapshot of {} documents (region {}) to {}",
-        docs.len(),
-        collected.region.as_deref().unwrap_or("?"),
+        "wrote an AWS snapshot of {written} documents (region {}) to {}",
+        region.as_deref().unwrap_or("?"),
         out.display()
     );
     Ok(0)
 }
 
-fn snapshot_host(out: &Path) -> Result<u8, Fail> {
+fn snapshot_host(out: &Path) -> Result<u8, Error> {
     let raw = portdoctor_collect::host::collect_host();
     if out == Path::new("-") {
         // One JSON document on stdout, for `diagnose --ssh` to read a host in one command.
@@ -333,12 +242,12 @@ fn snapshot_host(out: &Path) -> Result<u8, Fail> {
     Ok(0)
 }
 
-pub(crate) fn report_format(r: &ReportArgs) -> Result<Format, Fail> {
+pub(crate) fn report_format(r: &ReportArgs) -> Format {
     match (r.json, r.format) {
-        (true, _) | (false, OutputFormat::Json) => Ok(Format::Json),
-        (false, OutputFormat::Text) => Ok(Format::Text),
-        (false, OutputFormat::Markdown) => Ok(Format::Markdown),
-        (false, OutputFormat::Html) => Ok(Format::Html),
+        (true, _) | (false, OutputFormat::Json) => Format::Json,
+        (false, OutputFormat::Text) => Format::Text,
+        (false, OutputFormat::Markdown) => Format::Markdown,
+        (false, OutputFormat::Html) => Format::Html,
     }
 }
 
@@ -355,13 +264,13 @@ fn text_options(r: &ReportArgs) -> Options {
     Options { verbose: r.verbose, color, width }
 }
 
-pub(crate) fn emit(d: &Diagnosis, format: Format, r: &ReportArgs) -> Result<(), Fail> {
+pub(crate) fn emit(d: &Diagnosis, format: Format, r: &ReportArgs) -> Result<(), Error> {
     let opts = text_options(r);
     match &r.output {
         Some(path) => {
-            let mut f =
-                std::fs::File::create(path).map_err(|e| Fail(format!("{}: cannot write: {e}", path.display())))?;
-            render(&mut f, d, format, opts).map_err(|e| Fail(format!("{}: {e}", path.display())))?;
+            let mut f = std::fs::File::create(path)
+                .map_err(|e| Error::Runtime(format!("{}: cannot write: {e}", path.display())))?;
+            render(&mut f, d, format, opts).map_err(|e| Error::Runtime(format!("{}: {e}", path.display())))?;
         }
         None => {
             let stdout = std::io::stdout();
@@ -374,15 +283,17 @@ pub(crate) fn emit(d: &Diagnosis, format: Format, r: &ReportArgs) -> Result<(), 
 
 /// Everything printed on stdout goes through here: a closed pipe (`| head`) ends the output
 /// quietly; any other failure (a full disk, /dev/full) is an error on one line, not a panic.
-pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), Fail> {
+pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
     let stdout = std::io::stdout();
     let mut lock = stdout.lock();
     stdout_written(lock.write_all(bytes).and_then(|()| lock.flush()))
 }
 
-fn stdout_written(r: std::io::Result<()>) -> Result<(), Fail> {
+fn stdout_written(r: std::io::Result<()>) -> Result<(), Error> {
     match r {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Fail(format!("stdout: cannot write: {e}"))),
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::Runtime(format!("stdout: cannot write: {e}")))
+        }
         _ => Ok(()),
     }
 }

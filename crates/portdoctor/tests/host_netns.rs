@@ -192,9 +192,9 @@ fn without_root_the_owner_is_a_warning_with_the_remedy() {
 }
 
 /// Rewrites the bundled example (`examples/host-loopback-only`) from a real namespace:
-/// `cargo test -p portdoctor --test host_netns -- --ignored regenerate_bundled_example`.
+/// `cargo test -p portdoctor --features system-tests --test host_netns -- --ignored regenerate_bundled_example`.
 #[test]
-#[ignore]
+#[ignore = "rewrites examples/host-loopback-only: run it on purpose"]
 fn regenerate_bundled_example() {
     let mut tb = Testbed::new().unwrap();
     tb.listen(&Listen::tcp("0.0.0.0", 22)).unwrap();
@@ -213,9 +213,9 @@ fn snapshot_into(tb: &Testbed, name: &str) {
 
 /// Rewrites the host half of the seed-incident example (`examples/seed-incident/host`): sshd on
 /// 22 and the service on 0.0.0.0:8080, no firewall rules — a host with nothing wrong.
-/// `cargo test -p portdoctor --test host_netns -- --ignored regenerate_seed_incident_host`.
+/// `cargo test -p portdoctor --features system-tests --test host_netns -- --ignored regenerate_seed_incident_host`.
 #[test]
-#[ignore]
+#[ignore = "rewrites examples/seed-incident/host: run it on purpose"]
 fn regenerate_seed_incident_host() {
     let mut tb = Testbed::new().unwrap();
     tb.listen(&Listen { name: Some("sshd".into()), ..Listen::tcp("0.0.0.0", 22) }).unwrap();

@@ -261,6 +261,10 @@ fn a_full_stderr_never_panics() {
 /// Class 7: root without CAP_NET_ADMIN (a container's default) is told the capability, not
 /// "run as root"; the same for CAP_NET_RAW and the capture.
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs root (setpriv drops a capability root has): scripts/test, or cargo test --features system-tests as root"
+)]
 fn root_without_the_capability_is_told_the_capability() {
     let without = |cap: &str, args: &[&str]| {
         Command::new("setpriv")

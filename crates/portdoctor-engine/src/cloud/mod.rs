@@ -19,8 +19,9 @@
 //!   (`impl Finding`) and its `aws ec2` remedy; `aws/mod.rs` registers the modules
 //!   (`Provider::step`: step kind → module) and builds the platform subject from the typed
 //!   components of the hops the walk passed.
-//! - this file: the question ([`CloudQuery`]) and [`diagnose_with`], which joins a walk with the
-//!   platform layer into the [`Diagnosis`].
+//! - this file: the question ([`CloudQuery`]) and [`CloudWalk`]: a walk's parts, owned, and
+//!   [`CloudWalk::judge`], which joins them with the platform layer into the [`Diagnosis`]. A live
+//!   run walks once: the walk names the platform [`Subject`] to fetch, then judges.
 //!
 //! A cause code for evidence already collected touches two files: its line in
 //! `portdoctor_model::diagnosis` and the step module that finds it (decision, words, fix).
@@ -31,8 +32,8 @@
 //! lands), an edge and one module per step it has, each returning a type that implements
 //! [`path::Finding`]; `impl Provider for` its index maps the neutral [`path::StepKind`]s to those
 //! modules (`None` for a step it lacks, which is then left out of the report). Its entry point
-//! is `path::walk(&index, query, INTERNET_PATH)` then `diagnose_with(&walked, subject,
-//! platform, notes)`, plus one `pub mod` line here. Nothing in `path` or `aws` changes.
+//! is `path::walk(&index, query, INTERNET_PATH)` then `CloudWalk::new(&walked, subject,
+//! notes).judge(platform)`, plus one `pub mod` line here. Nothing in `path` or `aws` changes.
 //!
 //! # Adding the load-balancer path (issue 15)
 //!
@@ -46,7 +47,7 @@
 //! calling the existing decisions (`sg`, `acl`, `instance`) with a [`path::Flow`] whose sources
 //! are the balancer's subnets (or, with client IP preservation, the clients) and wraps their
 //! findings; nothing in those modules' walk changes. Registration: the `mod lb;` line, a
-//! `CloudTarget::LoadBalancer` arm in [`diagnose_indexed`], and the check ids in
+//! `CloudTarget::LoadBalancer` arm in [`walk_cloud`], and the check ids in
 //! [`portdoctor_model::cloud_path::CloudCheck`].
 
 pub mod aws;
@@ -88,75 +89,119 @@ pub fn diagnose_cloud(ev: &AwsEvidence, q: &CloudQuery) -> Diagnosis {
     diagnose_indexed(&idx, q)
 }
 
-/// What the platform layer should be asked about for this query (live collection fetches the
-/// platform evidence for exactly these resources).
-pub fn platform_subject(ev: &AwsEvidence, q: &CloudQuery) -> Subject {
-    let idx = AwsIndex::new(ev);
-    let w = path::walk(&idx, q, path::INTERNET_PATH);
-    let parts = assemble(&w);
-    idx.subject(&q.target, w.arrival.as_ref(), &parts.path)
-}
-
 /// The walk on a prebuilt index (for many queries against one account).
 pub fn diagnose_indexed(idx: &AwsIndex<'_>, q: &CloudQuery) -> Diagnosis {
-    let w = path::walk(idx, q, path::INTERNET_PATH);
-    let subject = |passed: &[path::PathHop]| idx.subject(&q.target, w.arrival.as_ref(), passed);
-    diagnose_with(&w, subject, &idx.ev.platform, &idx.ev.notes)
+    walk_cloud(idx, q).judge(&idx.ev.platform)
 }
 
-/// The diagnosis from a walk, provider-neutral: the report's parts assembled, the platform
-/// layer judged on the resources the walk passed (`subject`) and joined in packet order, the
-/// evidence's own `notes` first.
-pub fn diagnose_with<'a, A: Arrival>(
-    w: &Walked<'_, 'a, A>,
-    subject: impl FnOnce(&[path::PathHop]) -> Subject,
-    platform: &PlatformEvidence,
-    notes: &[String],
-) -> Diagnosis {
-    let q = w.flow.query;
-    let parts = assemble(w);
-    let arrival = w.arrival.as_ref();
-    let target = match (&q.target, arrival) {
-        (CloudTarget::PublicIp(ip), _) => Some(ip.to_string()),
-        (_, Some(r)) => r.public().map(|p| p.to_string()),
-        _ => None,
-    };
-    let instance = match (&q.target, arrival) {
-        (CloudTarget::Instance(i), _) => Some(i.clone()),
-        (_, Some(r)) => r.instance().map(str::to_string),
-        _ => None,
-    };
-    let reachable = match arrival {
-        Some(r) => format!(
-            "{} to {} ({}, {}) is admitted from {} by every cloud layer",
-            w.flow.text(),
-            target.as_deref().unwrap_or("?"),
-            r.instance().unwrap_or("-"),
-            r.private(),
-            w.flow.from_text()
-        ),
-        None => String::new(),
-    };
-    let subject = subject(&parts.path);
-    let platform = judge_platform(platform, &subject, &q.changes);
-    let mut walked = parts.causes;
-    platform.tie_changes(&mut walked, q.port, q.proto);
-    // Packet order: the platform (the provider's own block) comes before the gateway.
-    let mut causes = platform.causes;
-    causes.append(&mut walked);
-    let mut checks = parts.checks;
-    checks.extend(platform.checks);
-    let mut path: Vec<Hop> = parts.path.into_iter().map(Hop::from).collect();
-    if let Some(hop) = platform.hop {
-        path.insert(1.min(path.len()), hop);
+/// The network walk of one query on AWS, finished but not yet judged with the platform layer.
+pub fn walk_cloud(idx: &AwsIndex<'_>, q: &CloudQuery) -> CloudWalk {
+    let w = path::walk(idx, q, path::INTERNET_PATH);
+    let subject = |passed: &[path::PathHop]| idx.subject(&q.target, w.arrival.as_ref(), passed);
+    CloudWalk::new(&w, subject, idx.ev.notes.clone())
+}
+
+/// A network walk, finished but not yet judged with the platform layer, and owning what it
+/// found (no borrow of the provider's index): it names the platform layer's [`Subject`], so a
+/// live run collects the platform evidence for exactly the resources the packet passed, and
+/// then [`CloudWalk::judge`] completes the diagnosis — one walk.
+#[derive(Debug, Clone)]
+pub struct CloudWalk {
+    query: CloudQuery,
+    parts: path::Assembled,
+    /// The public address and instance the query resolved to, for the report's query.
+    target: Option<String>,
+    instance: Option<String>,
+    /// Where the flow arrives (the interface's private address).
+    arrival: Option<IpAddr>,
+    reachable: String,
+    subject: Subject,
+    /// The evidence's notes; a caller adds those of platform evidence collected apart.
+    pub notes: Vec<String>,
+}
+
+impl CloudWalk {
+    /// Provider-neutral: the report's parts assembled from a walk, and the platform layer's
+    /// subject from the resources the walk passed (`subject`); `notes` are the evidence's own.
+    pub fn new<A: Arrival>(
+        w: &Walked<'_, '_, A>,
+        subject: impl FnOnce(&[path::PathHop]) -> Subject,
+        notes: Vec<String>,
+    ) -> CloudWalk {
+        let q = w.flow.query;
+        let parts = assemble(w);
+        let arrival = w.arrival.as_ref();
+        let target = match (&q.target, arrival) {
+            (CloudTarget::PublicIp(ip), _) => Some(ip.to_string()),
+            (_, Some(r)) => r.public().map(|p| p.to_string()),
+            _ => None,
+        };
+        let instance = match (&q.target, arrival) {
+            (CloudTarget::Instance(i), _) => Some(i.clone()),
+            (_, Some(r)) => r.instance().map(str::to_string),
+            _ => None,
+        };
+        let reachable = match arrival {
+            Some(r) => format!(
+                "{} to {} ({}, {}) is admitted from {} by every cloud layer",
+                w.flow.text(),
+                target.as_deref().unwrap_or("?"),
+                r.instance().unwrap_or("-"),
+                r.private(),
+                w.flow.from_text()
+            ),
+            None => String::new(),
+        };
+        let subject = subject(&parts.path);
+        CloudWalk {
+            query: q.clone(),
+            parts,
+            target,
+            instance,
+            arrival: arrival.map(Arrival::private),
+            reachable,
+            subject,
+            notes,
+        }
     }
-    let query = Query { command: "cloud".into(), target, port: q.port, protocol: q.proto, from: q.from, instance };
-    let mut d = Diagnosis::new(query, causes, checks, path, reachable);
-    d.timeline = platform.timeline;
-    d.arrival = arrival.map(Arrival::private);
-    d.notes = notes.to_vec();
-    d.notes.extend(platform.notes);
-    d
+
+    /// What the platform layer should be asked about (live collection fetches the platform
+    /// evidence for exactly these resources).
+    pub fn subject(&self) -> &Subject {
+        &self.subject
+    }
+
+    /// The diagnosis: this walk with the platform layer's judgement of `platform`, joined in
+    /// packet order.
+    pub fn judge(self, platform: &PlatformEvidence) -> Diagnosis {
+        let q = &self.query;
+        let platform = judge_platform(platform, &self.subject, &q.changes);
+        let mut walked = self.parts.causes;
+        platform.tie_changes(&mut walked, q.port, q.proto);
+        // Packet order: the platform (the provider's own block) comes before the gateway.
+        let mut causes = platform.causes;
+        causes.append(&mut walked);
+        let mut checks = self.parts.checks;
+        checks.extend(platform.checks);
+        let mut path: Vec<Hop> = self.parts.path.into_iter().map(Hop::from).collect();
+        if let Some(hop) = platform.hop {
+            path.insert(1.min(path.len()), hop);
+        }
+        let query = Query {
+            command: "cloud".into(),
+            target: self.target,
+            port: q.port,
+            protocol: q.proto,
+            from: q.from,
+            instance: self.instance,
+        };
+        let mut d = Diagnosis::new(query, causes, checks, path, self.reachable);
+        d.timeline = platform.timeline;
+        d.arrival = self.arrival;
+        d.notes = self.notes;
+        d.notes.extend(platform.notes);
+        d
+    }
 }
 
 #[cfg(test)]

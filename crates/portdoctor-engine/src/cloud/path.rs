@@ -132,6 +132,7 @@ impl<'q> Flow<'q> {
 }
 
 /// A hop as a step reports it: typed kind and component, words in `detail`.
+#[derive(Debug, Clone)]
 pub struct PathHop {
     pub hop: CloudHop,
     pub component: Component,
@@ -234,6 +235,7 @@ pub fn walk<'q, 'a, P: Provider<'a>>(p: &P, q: &'q CloudQuery, order: &[StepKind
 }
 
 /// The report's parts from a walk: checks, the path (the clients first), causes in packet order.
+#[derive(Debug, Clone)]
 pub struct Assembled {
     pub checks: Vec<Check>,
     pub path: Vec<PathHop>,
@@ -397,12 +399,12 @@ mod tests {
         let parts = assemble(&walk(&p, &q, INTERNET_PATH));
         let edge = &parts.path[1];
         assert_eq!((edge.status, edge.detail.as_str()), (CheckStatus::Fail, "edge; policy"));
-        let d = crate::cloud::diagnose_with(
+        let d = crate::cloud::CloudWalk::new(
             &walk(&p, &q, INTERNET_PATH),
             |_| Default::default(),
-            &Default::default(),
-            &["a note".to_string()],
-        );
+            vec!["a note".to_string()],
+        )
+        .judge(&Default::default());
         assert_eq!(d.query.instance.as_deref(), Some("vm-1"));
         assert_eq!(d.arrival, Some(IpAddr::from([10, 0, 0, 1])));
         assert_eq!(d.notes, ["a note"]);

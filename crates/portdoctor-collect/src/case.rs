@@ -1,0 +1,250 @@
+//! A case: what is known about each layer of one question — the cloud, the host, the probes
+//! and a capture at the host's NIC — from one of its sources: a saved case folder
+//! ([`from_folder`], docs/diagnose.md) or the live run ([`gather`]: probes from here, the cloud
+//! API, the host and a capture over SSH, in parallel). Nothing here judges: the engine does, on
+//! the case (the host layer after the cloud layer, which knows where the flow arrives).
+
+use crate::SourceError;
+use crate::cloud::{CloudApi, CloudLayer};
+use crate::probe::{ProbePlan, probe};
+use crate::ssh::{Ssh, SshOptions, SshTarget};
+use portdoctor_engine::cloud::CloudQuery;
+use portdoctor_model::host::HostEvidence;
+use portdoctor_model::probe::{CaptureReport, ProbeReport};
+use portdoctor_model::time::Timestamp;
+use portdoctor_model::{Knowledge, Layer, Missing, Proto};
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
+
+/// A case folder's layout: an AWS snapshot, a host snapshot, and the wire's evidence.
+pub const AWS_DIR: &str = "aws";
+pub const HOST_DIR: &str = "host";
+pub const PROBES_FILE: &str = "probes.json";
+pub const CAPTURE_FILE: &str = "capture.json";
+
+/// A layer that could not be reached: the check it becomes, and what is missing.
+#[derive(Debug, Clone)]
+pub struct Unreached {
+    pub check: &'static str,
+    pub layer: Layer,
+    pub missing: Missing,
+}
+
+/// Everything one question's sources gave.
+#[derive(Debug, Default)]
+pub struct Case {
+    pub cloud: Option<CloudLayer>,
+    pub host: Option<HostEvidence>,
+    pub probes: Vec<ProbeReport>,
+    pub capture: Option<Knowledge<CaptureReport>>,
+    pub unreached: Vec<Unreached>,
+    pub notes: Vec<String>,
+}
+
+/// A host snapshot folder, parsed; a file that does not parse is an input error naming it.
+pub fn host_from_folder(dir: &Path) -> Result<(HostEvidence, Vec<String>), SourceError> {
+    let (raw, notes) = crate::snapshot::read_host(dir)?;
+    let ev =
+        portdoctor_parse::host::parse_host(&raw).map_err(|e| SourceError::Input(format!("{}/{e}", dir.display())))?;
+    Ok((ev, notes))
+}
+
+/// A saved case. The cloud layer is read when there is a question for it (`cloud`: a target
+/// address or an instance) and the folder holds `aws/`.
+pub fn from_folder(case: &Path, cloud: Option<&CloudQuery>) -> Result<Case, SourceError> {
+    let mut c = Case::default();
+    // Checked even without a cloud question: a file where aws/ belongs is always an input error.
+    let has_aws = has_folder(case, AWS_DIR)?;
+    if let Some(q) = cloud
+        && has_aws
+    {
+        c.cloud = Some(crate::cloud::from_snapshot(&case.join(AWS_DIR), q)?);
+    }
+    if has_folder(case, HOST_DIR)? {
+        let (ev, mut notes) = host_from_folder(&case.join(HOST_DIR))?;
+        c.notes.append(&mut notes);
+        c.host = Some(ev);
+    }
+    c.probes = read_json(case, PROBES_FILE)?.unwrap_or_default();
+    c.capture = read_json(case, CAPTURE_FILE)?.map(Knowledge::Known);
+    if c.cloud.is_none() && c.host.is_none() && c.probes.is_empty() {
+        return Err(SourceError::Input(format!(
+            "{}: a case folder holds {AWS_DIR}/ and/or {HOST_DIR}/ (and optionally {PROBES_FILE}, {CAPTURE_FILE})",
+            case.display()
+        )));
+    }
+    Ok(c)
+}
+
+/// A case folder's optional JSON file: absent is `None`; present but unreadable, not a file, a
+/// link out of the folder or malformed is an input error naming it (never taken as absent).
+fn read_json<T: serde::de::DeserializeOwned>(case: &Path, name: &str) -> Result<Option<T>, SourceError> {
+    let Some(bytes) = crate::safe_fs::read_file(case, Path::new(name))? else { return Ok(None) };
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        SourceError::Input(format!("{}: line {} column {}: {e}", case.join(name).display(), e.line(), e.column()))
+    })
+}
+
+/// Whether the case folder holds the sub-folder `name`: absent is `false`; a file, or a link
+/// out of the case folder, in its place is an input error.
+fn has_folder(case: &Path, name: &str) -> Result<bool, SourceError> {
+    use crate::safe_fs::{Kind, resolve};
+    match resolve(case, Path::new(name))? {
+        None => Ok(false),
+        Some((_, Kind::Folder)) => Ok(true),
+        Some((_, Kind::File)) => Err(SourceError::Input(format!(
+            "{}: a file, where a case folder holds a folder ({name}/, see docs/diagnose.md)",
+            case.join(name).display()
+        ))),
+    }
+}
+
+/// What a live run reaches for.
+pub struct LivePlan<'a> {
+    /// Where the probes go; `None` when the name did not resolve (nothing is probed).
+    pub target: Option<IpAddr>,
+    pub port: u16,
+    pub proto: Proto,
+    /// The port in question first, then the control ports.
+    pub ports: Vec<u16>,
+    pub timeout: Duration,
+    /// The host over SSH (its evidence and a capture at its NIC), and whether it also probes.
+    pub ssh: Option<(SshTarget, SshOptions)>,
+    pub probe_from_ssh_host: bool,
+    /// The cloud question and the provider's API; `None` when there is nothing to ask it.
+    pub cloud: Option<(CloudQuery, &'a dyn CloudApi)>,
+    pub now: Timestamp,
+    /// Progress for a person at a terminal ("probing …").
+    pub progress: &'a (dyn Fn(&str) + Sync),
+}
+
+/// The live case: the host's evidence and the cloud layer come in while the capture and the
+/// probes run.
+pub fn gather(plan: &LivePlan<'_>) -> Case {
+    let mut c = Case::default();
+    let say = plan.progress;
+    let ssh_wanted = plan.ssh.is_some();
+    let ssh = plan.ssh.clone().and_then(|(t, opts)| {
+        say(&format!("connecting to {} over ssh", t.display()));
+        Ssh::connect(t, opts)
+            .map_err(|m| c.unreached.push(Unreached { check: "host.ssh", layer: Layer::Host, missing: m }))
+            .ok()
+    });
+    let (port, timeout) = (plan.port, plan.timeout);
+    std::thread::scope(|scope| {
+        let host_job = ssh.as_ref().map(|s| scope.spawn(move || crate::remote::host_over_ssh(s)));
+        let cloud_job = plan.cloud.as_ref().map(|(q, api)| {
+            say("reading the cloud and platform layers");
+            scope.spawn(move || crate::cloud::live(*api, q, plan.now))
+        });
+        // Asked for (--ssh) but the connection failed: the capture is unknown, not skipped.
+        c.capture = (ssh_wanted && ssh.is_none()).then(|| {
+            Knowledge::Unavailable(Missing::new(
+                "a capture on the host",
+                "no SSH connection (see host.ssh)",
+                "fix the SSH connection",
+            ))
+        });
+        if let Some(ip) = plan.target {
+            let running = ssh.as_ref().map(|s| {
+                say("starting a capture on the host");
+                crate::remote::start_capture(s, port, (timeout.as_secs_f64() + 1.5).ceil() as u32)
+            });
+            // The second vantage probes at the same time as this one.
+            let vantage = match &ssh {
+                Some(s) if plan.probe_from_ssh_host => {
+                    say("probing from the ssh host");
+                    Some(scope.spawn(move || crate::vantage::probe_from_ssh_host(s, ip, port, timeout)))
+                }
+                _ => None,
+            };
+            say(&format!("probing {ip}:{port} from here"));
+            let here = ProbePlan { target: ip, proto: plan.proto, ports: plan.ports.clone(), attempts: 3, timeout };
+            c.probes.push(probe(&here, "here"));
+            c.probes.extend(vantage.and_then(|v| v.join().ok()));
+            if let Some(r) = running {
+                c.capture = Some(match r.and_then(|cap| cap.finish()) {
+                    Ok(cap) => Knowledge::Known(cap),
+                    Err(m) => Knowledge::Unavailable(m),
+                });
+            }
+        }
+        let host_raw = host_job.and_then(|j| match j.join() {
+            Ok(Ok((raw, mut notes))) => {
+                c.notes.append(&mut notes);
+                Some(raw)
+            }
+            Ok(Err(m)) => {
+                c.unreached.push(Unreached { check: "host.ssh", layer: Layer::Host, missing: m });
+                None
+            }
+            Err(_) => None,
+        });
+        c.cloud = match cloud_job.map(|j| j.join()) {
+            Some(Ok(Ok(layer))) => Some(layer),
+            Some(Ok(Err(e))) => {
+                let missing = Missing::new("the cloud layer", e.to_string(), "check AWS credentials and region");
+                c.unreached.push(Unreached { check: "cloud.access", layer: Layer::Cloud, missing });
+                None
+            }
+            Some(Err(_)) => None,
+            None => {
+                c.notes.push("cloud layer skipped: give --instance i-… (and AWS credentials) to check it".into());
+                None
+            }
+        };
+        c.host = host_raw.and_then(|raw| match portdoctor_parse::host::parse_host(&raw) {
+            Ok(ev) => Some(ev),
+            Err(e) => {
+                let missing =
+                    Missing::new("the host's evidence", e.to_string(), "report this as a bug with the host's output");
+                c.unreached.push(Unreached { check: "host.ssh", layer: Layer::Host, missing });
+                None
+            }
+        });
+    });
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("pd-case-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn input_error(r: Result<Case, SourceError>) -> String {
+        match r {
+            Err(SourceError::Input(m)) => m,
+            other => panic!("not an input error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_seed_incident_folder_holds_every_layer() {
+        let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed-incident");
+        let c = from_folder(&seed, None).unwrap();
+        assert!(c.cloud.is_none(), "no cloud question, no cloud layer");
+        assert!(c.host.is_some());
+        assert!(!c.probes.is_empty());
+        assert!(matches!(c.capture, Some(Knowledge::Known(_))));
+    }
+
+    #[test]
+    fn a_folder_with_nothing_or_a_file_for_a_folder_is_an_input_error() {
+        let empty = scratch("empty");
+        assert!(input_error(from_folder(&empty, None)).contains("a case folder holds aws/ and/or host/"));
+        // A file where aws/ belongs, even when there is no cloud question to read it for.
+        std::fs::write(empty.join(AWS_DIR), "x").unwrap();
+        assert!(input_error(from_folder(&empty, None)).contains("a file, where a case folder holds a folder (aws/"));
+        std::fs::remove_file(empty.join(AWS_DIR)).unwrap();
+        std::fs::write(empty.join(PROBES_FILE), "[{").unwrap();
+        assert!(input_error(from_folder(&empty, None)).contains("probes.json: line 1"));
+        let _ = std::fs::remove_dir_all(&empty);
+    }
+}
