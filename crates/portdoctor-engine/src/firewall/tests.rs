@@ -4,8 +4,7 @@ use portdoctor_model::firewall::{AddrSetDef, Backend, FwFamily, ct};
 fn nf(save: &str) -> Netfilter {
     Netfilter {
         tables: portdoctor_parse::iptables::parse_save("test", save, Backend::IptablesNft, FwFamily::Ip).unwrap(),
-        sets: vec![],
-        unmodeled: vec![],
+        ..Netfilter::default()
     }
 }
 
