@@ -59,3 +59,34 @@ pub fn nsid_of_pid(pid: u32) -> io::Result<Option<i32>> {
     let n = sock.recv(&mut buf, 0)?;
     portdoctor_parse::rtnl::parse_nsid_reply(&buf[..n.min(buf.len())]).map_err(io::Error::from_raw_os_error)
 }
+
+/// Every nf_tables table as (nft family word, name), from one NFT_MSG_GETTABLE dump: the kernel
+/// names them without reading a chain or a rule. A kernel without nfnetlink has no tables.
+pub fn nft_tables() -> io::Result<Vec<(String, String)>> {
+    let mut sock = match Socket::new(netlink_sys::protocols::NETLINK_NETFILTER) {
+        Err(e) if e.raw_os_error() == Some(libc::EPROTONOSUPPORT) => return Ok(vec![]),
+        other => other?,
+    };
+    sock.bind_auto()?;
+    sock.connect(&SocketAddr::new(0, 0))?;
+    sock.send(&portdoctor_parse::nfnl::gettable_request(1), 0)?;
+    let mut out = Vec::new();
+    loop {
+        let mut buf = Vec::with_capacity(64 * 1024);
+        let n = sock.recv(&mut buf, 0)?;
+        if n == 0 {
+            break;
+        }
+        let (tables, done) =
+            portdoctor_parse::nfnl::parse_tables(&buf[..n.min(buf.len())]).map_err(io::Error::from_raw_os_error)?;
+        out.extend(
+            tables
+                .into_iter()
+                .filter_map(|(family, name)| Some((portdoctor_parse::nfnl::family_name(family)?.to_string(), name))),
+        );
+        if done {
+            break;
+        }
+    }
+    Ok(out)
+}
