@@ -112,7 +112,9 @@ fn ssh_missing(target: &SshTarget, stderr: &str) -> Missing {
 }
 
 impl Ssh {
-    /// Opens the connection (one round trip) or says why it cannot.
+    /// Opens the connection (one round trip) or says why it cannot. That round trip also asks
+    /// what every later step asks first — whether the login user is root, where portdoctor is
+    /// installed — so the capture and the host's evidence do not each wait for two more.
     pub fn connect(target: SshTarget, opts: SshOptions) -> Result<Ssh, Missing> {
         let dir = private_dir(std::env::var_os("XDG_RUNTIME_DIR")).map_err(|e| {
             Missing::new(
@@ -122,14 +124,33 @@ impl Ssh {
             )
         })?;
         let ssh = Ssh { target, opts, dir, root: Default::default(), portdoctor: Default::default() };
-        let out = ssh.run(&["true"]).map_err(|e| match e.kind() {
+        let out = ssh.run(&["sh", "-c", LOGIN_FACTS]).map_err(|e| match e.kind() {
             std::io::ErrorKind::TimedOut => ssh_missing(&ssh.target, &e.to_string()),
             _ => Missing::new("the host over SSH", format!("cannot run ssh: {e}"), "install the OpenSSH client (ssh)"),
         })?;
         if !out.status.success() {
             return Err(ssh_missing(&ssh.target, &String::from_utf8_lossy(&out.stderr)));
         }
+        ssh.learn(&String::from_utf8_lossy(&out.stdout));
         Ok(ssh)
+    }
+
+    /// Keeps what `LOGIN_FACTS` printed: the uid, then portdoctor's path when installed. Output
+    /// that is not that shape (a login banner on stdout, a forced command) is ignored, and each
+    /// fact is asked on its own later, as without it.
+    fn learn(&self, stdout: &str) {
+        let mut lines = stdout.lines();
+        let Some(uid) = lines.next().map(str::trim).filter(|u| !u.is_empty() && u.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            return;
+        };
+        let path = match (lines.next().map(str::trim), lines.next()) {
+            (None, None) => None,
+            (Some(p), None) if installed_path(p) => Some(p.to_string()),
+            _ => return,
+        };
+        let _ = self.root.set(uid == "0");
+        let _ = self.portdoctor.set(path);
     }
 
     fn control_path(&self) -> PathBuf {
@@ -284,13 +305,22 @@ pub fn privileged<'a>(ssh: &Ssh, words: &[&'a str]) -> Vec<&'a str> {
     out
 }
 
+/// What `Ssh::connect` asks in its one round trip: the login user's uid, then where portdoctor
+/// is installed (nothing when it is not).
+const LOGIN_FACTS: &str = "id -u; command -v portdoctor; true";
+
+/// A path `command -v portdoctor` printed that can be run as one word.
+fn installed_path(path: &str) -> bool {
+    path.starts_with('/') && !path.contains(char::is_whitespace)
+}
+
 /// Where portdoctor lives on the remote host, if it is installed.
 pub fn remote_portdoctor(ssh: &Ssh) -> Option<String> {
     ssh.portdoctor
         .get_or_init(|| {
             let out = ssh.run(&["sh", "-c", "command -v portdoctor"]).ok()?;
             let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            (out.status.success() && path.starts_with('/') && !path.contains(char::is_whitespace)).then_some(path)
+            (out.status.success() && installed_path(&path)).then_some(path)
         })
         .clone()
 }
@@ -318,6 +348,38 @@ mod tests {
             "ssh://host:99999",
         ] {
             assert!(SshTarget::parse(hostile).is_err(), "{hostile:?} accepted");
+        }
+    }
+
+    /// The facts the connecting round trip prints are kept; anything else is asked again later.
+    #[test]
+    fn login_facts_are_kept_only_when_they_read_as_such() {
+        let fresh = || Ssh {
+            target: SshTarget::parse("203.0.113.10").unwrap(),
+            opts: SshOptions::default(),
+            dir: std::env::temp_dir(),
+            root: Default::default(),
+            portdoctor: Default::default(),
+        };
+        let out = std::process::Command::new("sh").args(["-c", LOGIN_FACTS]).output().unwrap();
+        assert!(out.status.success());
+        let ssh = fresh();
+        ssh.learn(&String::from_utf8_lossy(&out.stdout));
+        assert_eq!(ssh.root.get(), Some(&nix::unistd::geteuid().is_root()));
+        assert!(ssh.portdoctor.get().is_some(), "answered, installed or not");
+        let ssh = fresh();
+        ssh.learn("1000\n/usr/local/bin/portdoctor\n");
+        assert_eq!(
+            (ssh.root.get(), ssh.portdoctor.get()),
+            (Some(&false), Some(&Some("/usr/local/bin/portdoctor".into())))
+        );
+        let ssh = fresh();
+        ssh.learn("0\n");
+        assert_eq!((ssh.root.get(), ssh.portdoctor.get()), (Some(&true), Some(&None)));
+        for odd in ["Welcome!\n0\n", "0\nportdoctor: aliased\n", "0\n/a b\n", "0\n/x\n/y\n", ""] {
+            let ssh = fresh();
+            ssh.learn(odd);
+            assert_eq!((ssh.root.get(), ssh.portdoctor.get()), (None, None), "{odd:?}");
         }
     }
 
