@@ -197,9 +197,14 @@ const CROSS_CHECK_RULES: usize = 2000;
 /// counters) — iptables-nft-save shows such rules without what it cannot translate (a set
 /// lookup, `tcp dport { 80, 443 }`), so only nft's listing is whole.
 pub(crate) fn iptables_nft_tables(raw: &RawHost) -> Vec<(String, String)> {
+    big_iptables_tables([files::IPTABLES_NFT, files::IP6TABLES_NFT].map(|name| raw.sources.get(name)))
+}
+
+/// `iptables_nft_tables` of the two saves (IPv4, IPv6) themselves.
+fn big_iptables_tables(saves: [Option<&RawSource>; 2]) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for (name, family) in [(files::IPTABLES_NFT, "ip"), (files::IP6TABLES_NFT, "ip6")] {
-        if let Some(src) = raw.sources.get(name).filter(|s| s.outcome == Outcome::Ok) {
+    for (src, family) in saves.into_iter().zip(["ip", "ip6"]) {
+        if let Some(src) = src.filter(|s| s.outcome == Outcome::Ok) {
             let held = portdoctor_parse::iptables::held_tables(&String::from_utf8_lossy(&src.content));
             out.extend(held.into_iter().filter(|(_, n)| *n > CROSS_CHECK_RULES).map(|(t, _)| (family.to_string(), t)));
         }
@@ -207,67 +212,97 @@ pub(crate) fn iptables_nft_tables(raw: &RawHost) -> Vec<(String, String)> {
     out
 }
 
-/// The nftables tables as one `nft -j` document, less the big ones iptables-nft shows in full
-/// (`owned`): listing those through nft is slow (12 s for 100k rules, against 1.5 s for
-/// iptables-save) and adds nothing, they are read from the save output.
-fn nft_native_tables(owned: &[(String, String)]) -> RawSource {
-    let list = run(&["nft", "-j", "list", "tables"]);
-    if list.outcome != Outcome::Ok {
-        return list;
+/// What the nftables listing is recorded as: the tables come from the kernel over netlink, each
+/// one read is listed by nft alone.
+const NFT_COMMAND: &str =
+    "netlink NFT_MSG_GETTABLE dump; nft -j list table FAMILY NAME (each table not read from iptables-nft-save)";
+
+/// Tables iptables-nft may own (`iptables-nft-save` shows them): only these can be left to it.
+fn iptables_may_own(family: &str, name: &str) -> bool {
+    matches!(family, "ip" | "ip6") && portdoctor_parse::iptables::TABLES.contains(&name)
+}
+
+/// `nft -j list table FAMILY NAME`, as the items of its `nftables` array (metainfo included).
+fn nft_list_table(family: &str, name: &str) -> Result<Vec<serde_json::Value>, RawSource> {
+    let one = run(&["nft", "-j", "list", "table", family, name]);
+    if one.outcome != Outcome::Ok {
+        return Err(RawSource { command: NFT_COMMAND.into(), ..one });
     }
-    let command = "nft -j list tables; nft -j list table FAMILY NAME (each native table)".to_string();
-    let parsed: serde_json::Value = match serde_json::from_slice(&list.content) {
-        Ok(v) => v,
-        Err(e) => {
-            return RawSource {
-                command,
-                outcome: Outcome::Failed,
-                exit: None,
-                stderr: format!("nft -j list tables: {e}"),
-                content: vec![],
-            };
-        }
+    match serde_json::from_slice::<serde_json::Value>(&one.content) {
+        Ok(mut v) => Ok(match v.get_mut("nftables").map(serde_json::Value::take) {
+            Some(serde_json::Value::Array(items)) => items,
+            _ => vec![],
+        }),
+        Err(e) => Err(RawSource {
+            command: NFT_COMMAND.into(),
+            outcome: Outcome::Failed,
+            exit: None,
+            stderr: format!("nft -j list table {family} {name}: {e}"),
+            content: vec![],
+        }),
+    }
+}
+
+/// The nftables tables as one `nft -j` document, less the big ones iptables-nft shows in full:
+/// listing those through nft is slow (12 s for 100k rules, against 1.5 s for iptables-save) and
+/// adds nothing, they are read from the save output. Which tables exist is asked of the kernel
+/// (`nft list tables` fills nft's whole cache, every rule of every table, to name them); tables
+/// iptables-nft cannot own are listed at once, beside the saves; the others once the saves say
+/// which are theirs (`saves`, joined here). Each listing runs on its own thread.
+fn nft_native_tables<'s>(
+    scope: &'s std::thread::Scope<'s, '_>,
+    saves: Vec<std::thread::ScopedJoinHandle<'s, Option<RawSource>>>,
+) -> (Vec<Option<RawSource>>, RawSource, Option<RawSource>) {
+    let join = |saves: Vec<std::thread::ScopedJoinHandle<'s, Option<RawSource>>>| -> Vec<Option<RawSource>> {
+        saves.into_iter().map(|h| h.join().unwrap_or_else(|_| Some(panicked("the iptables listing")))).collect()
     };
+    let tables = match crate::sockdiag::nft_tables() {
+        Ok(t) => t,
+        Err(e) => return (join(saves), from_io_error("netlink NFT_MSG_GETTABLE dump (the nftables tables)", &e), None),
+    };
+    // Only netdev and inet tables can hold ingress chains, whose device nft 1.0.6's JSON
+    // leaves out; `nft list chains` names it. Not run otherwise: on a big ruleset it is slow.
+    let chains = tables
+        .iter()
+        .any(|(f, _)| f == "netdev" || f == "inet")
+        .then(|| scope.spawn(|| run(&["nft", "list", "chains"])));
+    let spawn = |(f, n): (String, String)| scope.spawn(move || nft_list_table(&f, &n));
+    let (maybe_owned, native): (Vec<_>, Vec<_>) = tables.into_iter().partition(|(f, n)| iptables_may_own(f, n));
+    let mut listings: Vec<_> = native.into_iter().map(spawn).collect();
+    let saves = join(saves);
+    let owned = big_iptables_tables([0, 1].map(|i| saves.get(i).and_then(Option::as_ref)));
+    listings.extend(maybe_owned.into_iter().filter(|t| !owned.contains(t)).map(spawn));
     let mut items: Vec<serde_json::Value> = Vec::new();
-    for item in parsed.get("nftables").and_then(|v| v.as_array()).into_iter().flatten() {
-        let Some(t) = item.get("table") else {
-            items.push(item.clone()); // metainfo
-            continue;
-        };
-        let (Some(fam), Some(name)) =
-            (t.get("family").and_then(|v| v.as_str()), t.get("name").and_then(|v| v.as_str()))
-        else {
-            continue;
-        };
-        if owned.iter().any(|(f, n)| f == fam && n == name) {
-            continue;
-        }
-        let one = run(&["nft", "-j", "list", "table", fam, name]);
-        if one.outcome != Outcome::Ok {
-            return RawSource { command, ..one };
-        }
-        match serde_json::from_slice::<serde_json::Value>(&one.content) {
-            Ok(v) => items.extend(
-                v.get("nftables")
-                    .and_then(|v| v.as_array())
-                    .into_iter()
-                    .flatten()
-                    .filter(|i| i.get("metainfo").is_none())
-                    .cloned(),
-            ),
-            Err(e) => {
-                return RawSource {
-                    command,
-                    outcome: Outcome::Failed,
-                    exit: None,
-                    stderr: format!("nft -j list table {fam} {name}: {e}"),
-                    content: vec![],
-                };
+    let mut metainfo = false;
+    for listing in listings {
+        match listing.join().unwrap_or_else(|_| Err(panicked("nft -j list table"))) {
+            Ok(table) => {
+                for item in table {
+                    // One metainfo (nft's version), as one listing of the whole ruleset has.
+                    let meta = item.get("metainfo").is_some();
+                    if !meta || !metainfo {
+                        metainfo |= meta;
+                        items.push(item);
+                    }
+                }
             }
+            Err(failed) => return (saves, failed, chains.and_then(|h| h.join().ok())),
         }
     }
     let doc = serde_json::json!({ "nftables": items });
-    ok(&command, serde_json::to_vec_pretty(&doc).unwrap_or_default())
+    let chains = chains.map(|h| h.join().unwrap_or_else(|_| panicked("nft list chains")));
+    (saves, ok(NFT_COMMAND, serde_json::to_vec_pretty(&doc).unwrap_or_default()), chains)
+}
+
+/// A collection thread that panicked: its source failed, the rest of the evidence stands.
+fn panicked(what: &str) -> RawSource {
+    RawSource {
+        command: what.into(),
+        outcome: Outcome::Failed,
+        exit: None,
+        stderr: format!("reading {what} failed (a portdoctor bug: please report it)"),
+        content: vec![],
+    }
 }
 
 /// `/proc/PID/maps` of every process that has libwrap mapped, one per line.
@@ -364,7 +399,7 @@ pub(crate) const NETSTAT_PATH: &str = "/proc/net/netstat";
 
 /// Sources that are one fixed command, run the same way here and over SSH (the remote script
 /// is built from this table, so the two cannot drift apart).
-pub(crate) const COMMANDS: [(&str, &[&str]); 9] = [
+pub(crate) const COMMANDS: [(&str, &[&str]); 8] = [
     (files::IP_ADDR, &["ip", "-j", "addr", "show"]),
     (files::IP_ROUTE, &["ip", "-j", "-4", "route", "show", "table", "all"]),
     (files::IP6_ROUTE, &["ip", "-j", "-6", "route", "show", "table", "all"]),
@@ -372,7 +407,6 @@ pub(crate) const COMMANDS: [(&str, &[&str]); 9] = [
     (files::SS, &["ss", "-H", "-tulpne"]),
     (files::IPSET, &["ipset", "save"]),
     (files::XFRM_POLICY, &["ip", "xfrm", "policy"]),
-    (files::NFT_CHAINS, &["nft", "list", "chains"]),
     (files::XFRM_DEFAULT, &["ip", "xfrm", "policy", "getdefault"]),
 ];
 
@@ -457,37 +491,18 @@ fn avc_lines(path: &str) -> RawSource {
     src
 }
 
-/// Collects everything `portdoctor host` reads. The TCP counters are sampled at the start and
-/// again at the end, so a counter that moves is seen moving.
-pub fn collect_host() -> RawHost {
-    let mut raw = RawHost::default();
-    let put = |raw: &mut RawHost, name: &str, src: RawSource| {
-        raw.sources.insert(name.to_string(), src);
-    };
-    put(&mut raw, files::NETSTAT, read(NETSTAT_PATH));
-    put(&mut raw, files::SOCKETS, sockets());
-    for (name, argv) in COMMANDS {
-        put(&mut raw, name, run(argv));
-    }
-    for (name, path) in FILES {
-        put(&mut raw, name, read(path));
-    }
-    put(&mut raw, files::SYSCTL, sysctls(Path::new("/proc/sys")));
-    put(&mut raw, files::TC_INGRESS, tc_ingress());
-    for (name, v6) in [(files::IPTABLES_NFT, false), (files::IP6TABLES_NFT, true)] {
-        if let Some(src) = iptables_save(v6, true) {
-            put(&mut raw, name, src);
-        }
-    }
-    // Legacy tables only when the kernel has them loaded (listing them would load them). The
-    // names are read, not sized: /proc files report size 0.
+/// The legacy (x_tables) listings: the loaded tables' names, and the save of each family whose
+/// names are not empty (listing them would load them). The names are read, not sized: /proc
+/// files report size 0.
+fn legacy_saves() -> Vec<(&'static str, RawSource)> {
+    let mut out = Vec::new();
     for (names_file, proc_path, save_file, v6) in [
         (files::IP_TABLES_NAMES, "/proc/net/ip_tables_names", files::IPTABLES_LEGACY, false),
         (files::IP6_TABLES_NAMES, "/proc/net/ip6_tables_names", files::IP6TABLES_LEGACY, true),
     ] {
         let names = read(proc_path);
         let loaded = names.outcome == Outcome::Ok && !names.content.iter().all(u8::is_ascii_whitespace);
-        put(&mut raw, names_file, names);
+        out.push((names_file, names));
         if loaded {
             let missing = || {
                 from_io_error(
@@ -495,34 +510,96 @@ pub fn collect_host() -> RawHost {
                     &io::Error::from(io::ErrorKind::NotFound),
                 )
             };
-            put(&mut raw, save_file, iptables_save(v6, false).unwrap_or_else(missing));
+            out.push((save_file, iptables_save(v6, false).unwrap_or_else(missing)));
         }
     }
-    let owned = iptables_nft_tables(&raw);
-    put(&mut raw, files::NFT_RULESET, nft_native_tables(&owned));
-    // systemd's services and the journal's recent warnings, where systemd runs (sd_booted()).
+    out
+}
+
+/// systemd's services and the journal's recent warnings, where systemd runs (sd_booted()).
+fn systemd() -> Vec<(&'static str, RawSource)> {
     if Path::new("/run/systemd/system").is_dir() {
-        put(&mut raw, files::SYSTEMD_SHOW, run(&SYSTEMCTL_SHOW));
-        put(&mut raw, files::JOURNAL, run(&JOURNAL_WARNINGS));
+        vec![(files::SYSTEMD_SHOW, run(&SYSTEMCTL_SHOW)), (files::JOURNAL, run(&JOURNAL_WARNINGS))]
     } else {
         let none = io::Error::new(io::ErrorKind::NotFound, "not booted with systemd (no /run/systemd/system)");
-        put(&mut raw, files::SYSTEMD_SHOW, from_io_error(&SYSTEMCTL_SHOW.join(" "), &none));
+        vec![(files::SYSTEMD_SHOW, from_io_error(&SYSTEMCTL_SHOW.join(" "), &none))]
     }
-    // TCP wrappers: which processes link libwrap (only they read hosts.allow and hosts.deny).
-    put(&mut raw, files::LIBWRAP_PIDS, libwrap_pids(Path::new("/proc")));
-    // SELinux only where the kernel has it (semanage is slow, and pointless without it).
+}
+
+/// SELinux only where the kernel has it (semanage is slow, and pointless without it).
+fn selinux() -> Vec<(&'static str, RawSource)> {
     let enforce = read("/sys/fs/selinux/enforce");
-    let selinux = enforce.outcome == Outcome::Ok;
-    put(&mut raw, files::SELINUX_ENFORCE, enforce);
-    if selinux {
-        put(&mut raw, files::SELINUX_CONFIG, read("/etc/selinux/config"));
-        put(&mut raw, files::SEMANAGE_PORTS, run(&["semanage", "port", "-l"]));
-        put(&mut raw, files::AUDIT_AVC, avc_lines("/var/log/audit/audit.log"));
+    let on = enforce.outcome == Outcome::Ok;
+    let mut out = vec![(files::SELINUX_ENFORCE, enforce)];
+    if on {
+        out.push((files::SELINUX_CONFIG, read("/etc/selinux/config")));
+        out.push((files::SEMANAGE_PORTS, run(&["semanage", "port", "-l"])));
+        out.push((files::AUDIT_AVC, avc_lines("/var/log/audit/audit.log")));
     }
-    collect_netns(&mut raw);
+    out
+}
+
+/// The least time between the two samples of the TCP counters: a listener that is overflowing
+/// right now gets a moment to show it in the counter.
+const COUNTER_INTERVAL: Duration = Duration::from_millis(200);
+
+/// Collects everything `portdoctor host` reads. The TCP counters are sampled at the start and
+/// again at the end, so a counter that moves is seen moving.
+///
+/// Every listing runs on its own thread (each under the tool timeout, as before): on a
+/// kube-proxy-sized ruleset the time is iptables-nft-save's, not the sum of all the tools'.
+/// Nothing is read twice: nft lists only the tables iptables-nft-save does not already show in
+/// full.
+pub fn collect_host() -> RawHost {
+    let started = std::time::Instant::now();
+    let mut raw = RawHost::default();
+    let mut put = |name: &str, src: RawSource| {
+        raw.sources.insert(name.to_string(), src);
+    };
+    put(files::NETSTAT, read(NETSTAT_PATH));
+    type Sources = Vec<(&'static str, RawSource)>;
+    let gathered: (Vec<Sources>, RawHost) = std::thread::scope(|s| {
+        // The firewall first: on a big ruleset it takes longest.
+        let saves = vec![s.spawn(|| iptables_save(false, true)), s.spawn(|| iptables_save(true, true))];
+        let nft = s.spawn(move || nft_native_tables(s, saves));
+        let mut jobs: Vec<std::thread::ScopedJoinHandle<'_, Sources>> = vec![
+            s.spawn(legacy_saves),
+            s.spawn(systemd),
+            s.spawn(selinux),
+            s.spawn(|| vec![(files::SOCKETS, sockets())]),
+            s.spawn(|| vec![(files::TC_INGRESS, tc_ingress())]),
+            s.spawn(|| {
+                let mut v: Sources = FILES.iter().map(|(name, path)| (*name, read(path))).collect();
+                v.push((files::SYSCTL, sysctls(Path::new("/proc/sys"))));
+                // TCP wrappers: which processes link libwrap (only they read hosts.allow/deny).
+                v.push((files::LIBWRAP_PIDS, libwrap_pids(Path::new("/proc"))));
+                v
+            }),
+        ];
+        jobs.extend(COMMANDS.iter().map(|(name, argv)| s.spawn(move || vec![(*name, run(argv))])));
+        let netns = s.spawn(|| {
+            let mut inside = RawHost::default();
+            collect_netns(&mut inside);
+            inside
+        });
+        // A thread that panicked (a bug) leaves its sources out: they are unknown, named as
+        // not in the evidence, and the rest stands.
+        let mut all: Vec<Sources> = jobs.into_iter().map(|h| h.join().unwrap_or_default()).collect();
+        let (saved, nft, chains) = nft.join().unwrap_or_else(|_| (vec![], panicked("the firewall listings"), None));
+        let mut fw: Sources = vec![(files::NFT_RULESET, nft)];
+        fw.extend(chains.map(|src| (files::NFT_CHAINS, src)));
+        for (name, src) in [files::IPTABLES_NFT, files::IP6TABLES_NFT].into_iter().zip(saved) {
+            fw.extend(src.map(|src| (name, src)));
+        }
+        all.push(fw);
+        (all, netns.join().unwrap_or_default())
+    });
+    for (name, src) in gathered.0.into_iter().flatten() {
+        put(name, src);
+    }
+    raw.sources.extend(gathered.1.sources);
     note_capabilities(&mut raw, &privilege());
-    // Give a listener that is overflowing right now a moment to show it in the counter.
-    std::thread::sleep(Duration::from_millis(200));
-    put(&mut raw, files::NETSTAT_LATER, read(NETSTAT_PATH));
+    std::thread::sleep(COUNTER_INTERVAL.saturating_sub(started.elapsed()));
+    raw.sources.insert(files::NETSTAT_LATER.to_string(), read(NETSTAT_PATH));
     raw
 }

@@ -20,7 +20,7 @@ fn sources() -> Vec<(&'static str, String)> {
     let systemd = |argv: &[&str], absent: u8| {
         format!("if [ -d /run/systemd/system ]; then {}; else exit {absent}; fi", words(argv))
     };
-    let fixed: [(&str, String); 15] = [
+    let fixed: [(&str, String); 16] = [
         (
             files::SYSCTL,
             r"sysctl -a -r '^net\.(ipv4\.(ip_forward|tcp_syncookies|ip_local_port_range|conf\..*\.(rp_filter|forwarding))|ipv6\.(conf\.all\.forwarding|bindv6only)|core\.somaxconn|netfilter\.nf_conntrack_(count|max))$' 2>/dev/null".into(),
@@ -40,6 +40,9 @@ fn sources() -> Vec<(&'static str, String)> {
             format!("if grep -q . /proc/net/ip6_tables_names 2>/dev/null; then {}; else exit 200; fi", save_command("ip6tables", false)),
         ),
         (files::NFT_RULESET, "nft -j list ruleset".into()),
+        // The devices of ingress chains (nft 1.0.6's JSON leaves them out). Local collection
+        // asks only when a netdev or inet table exists; a shell would pay a listing to know.
+        (files::NFT_CHAINS, "nft list chains".into()),
         (files::TC_INGRESS, TC_INGRESS.into()),
         (files::SYSTEMD_SHOW, systemd(&SYSTEMCTL_SHOW, 127)),
         (files::JOURNAL, systemd(&JOURNAL_WARNINGS, 200)),
@@ -332,9 +335,16 @@ pub struct RemoteCapture {
     port: u16,
     started: std::time::Instant,
     bytes: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    /// When the stream last brought bytes: a capture quiet for a while has nothing in flight.
+    last_read: std::sync::Arc<std::sync::Mutex<std::time::Instant>>,
     reader: Option<std::thread::JoinHandle<()>>,
     stderr: std::sync::Arc<std::sync::Mutex<String>>,
 }
+
+/// The longest a capture is kept running after the probes, for packets still on their way.
+const CAPTURE_GRACE: std::time::Duration = std::time::Duration::from_millis(250);
+/// How long the capture stream must have been quiet for nothing to be on its way.
+const CAPTURE_QUIET: std::time::Duration = std::time::Duration::from_millis(100);
 
 fn capture_missing(reason: String) -> portdoctor_model::Missing {
     portdoctor_model::Missing::new(
@@ -379,13 +389,17 @@ pub fn start_capture(
         });
     }
     let bytes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let last_read = std::sync::Arc::new(std::sync::Mutex::new(std::time::Instant::now()));
     let reader = child.stdout.take().map(|mut out| {
-        let sink = bytes.clone();
+        let (sink, last) = (bytes.clone(), last_read.clone());
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
             while let Ok(n) = out.read(&mut buf) {
                 if n == 0 {
                     break;
+                }
+                if let Ok(mut l) = last.lock() {
+                    *l = std::time::Instant::now();
                 }
                 // Bounded like any evidence: a host that streams without end fills no memory.
                 if let Ok(mut b) = sink.lock()
@@ -397,7 +411,9 @@ pub fn start_capture(
         })
     });
     match rx.recv_timeout(std::time::Duration::from_secs(5)) {
-        Ok(()) => Ok(RemoteCapture { child, port, started: std::time::Instant::now(), bytes, reader, stderr }),
+        Ok(()) => {
+            Ok(RemoteCapture { child, port, started: std::time::Instant::now(), bytes, last_read, reader, stderr })
+        }
         Err(_) => {
             let _ = child.kill();
             let _ = child.wait();
@@ -423,9 +439,22 @@ pub fn start_capture(
 }
 
 impl RemoteCapture {
-    /// Ends the capture (after a short grace for packets in flight) and reads what it saw.
+    /// Ends the capture (after a short grace for packets in flight) and reads what it saw. The
+    /// grace ends early once the stream has been quiet for `CAPTURE_QUIET` since the probes
+    /// ended: what the host captured until then has arrived (tcpdump writes each packet at once,
+    /// `-U`), and a probe that timed out sent its last SYN long before.
     pub fn finish(mut self) -> Result<CaptureReport, portdoctor_model::Missing> {
-        std::thread::sleep(std::time::Duration::from_millis(250));
+        let probes_ended = std::time::Instant::now();
+        let grace_ends = probes_ended + CAPTURE_GRACE;
+        loop {
+            let read = self.last_read.lock().map(|l| l.elapsed()).unwrap_or_default();
+            let quiet = read.min(probes_ended.elapsed());
+            let left = grace_ends.saturating_duration_since(std::time::Instant::now());
+            if quiet >= CAPTURE_QUIET || left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(CAPTURE_QUIET - quiet));
+        }
         let seconds = self.started.elapsed().as_secs_f64();
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -13,12 +13,17 @@ pub enum DumpError {
     Decode(#[from] DiagError),
 }
 
-/// One dump: every socket of `family`/`protocol` in `states`.
-pub fn dump(family: u8, protocol: u8, states: u32) -> Result<Vec<DiagRecord>, DumpError> {
-    let mut sock = Socket::new(NETLINK_SOCK_DIAG)?;
+/// One netlink dump on a fresh socket of `protocol`: sends `request`, then decodes each datagram
+/// of the answer with `decode` (the records in it, and whether the dump is done).
+fn netlink_dump<T, E: From<io::Error>>(
+    protocol: isize,
+    request: &[u8],
+    decode: impl Fn(&[u8]) -> Result<(Vec<T>, bool), E>,
+) -> Result<Vec<T>, E> {
+    let mut sock = Socket::new(protocol)?;
     sock.bind_auto()?;
     sock.connect(&SocketAddr::new(0, 0))?;
-    sock.send(&sockdiag::request(family, protocol, states, 1), 0)?;
+    sock.send(request, 0)?;
     let mut records = Vec::new();
     loop {
         let mut buf = Vec::with_capacity(64 * 1024);
@@ -26,13 +31,20 @@ pub fn dump(family: u8, protocol: u8, states: u32) -> Result<Vec<DiagRecord>, Du
         if n == 0 {
             break;
         }
-        let (mut recs, done) = sockdiag::parse_datagram(&buf[..n.min(buf.len())])?;
+        let (mut recs, done) = decode(&buf[..n.min(buf.len())])?;
         records.append(&mut recs);
         if done {
             break;
         }
     }
     Ok(records)
+}
+
+/// One dump: every socket of `family`/`protocol` in `states`.
+pub fn dump(family: u8, protocol: u8, states: u32) -> Result<Vec<DiagRecord>, DumpError> {
+    netlink_dump(NETLINK_SOCK_DIAG, &sockdiag::request(family, protocol, states, 1), |b| {
+        sockdiag::parse_datagram(b).map_err(DumpError::from)
+    })
 }
 
 /// TCP listeners (`IPPROTO_TCP`) or every UDP socket, IPv4 and IPv6.
@@ -58,4 +70,18 @@ pub fn nsid_of_pid(pid: u32) -> io::Result<Option<i32>> {
     let mut buf = Vec::with_capacity(4096);
     let n = sock.recv(&mut buf, 0)?;
     portdoctor_parse::rtnl::parse_nsid_reply(&buf[..n.min(buf.len())]).map_err(io::Error::from_raw_os_error)
+}
+
+/// Every nf_tables table as (nft family word, name), from one NFT_MSG_GETTABLE dump: the kernel
+/// names them without reading a chain or a rule. A kernel without nfnetlink has no tables.
+pub fn nft_tables() -> io::Result<Vec<(String, String)>> {
+    use portdoctor_parse::nfnl;
+    let tables = match netlink_dump(netlink_sys::protocols::NETLINK_NETFILTER, &nfnl::gettable_request(1), |b| {
+        nfnl::parse_tables(b).map_err(io::Error::from_raw_os_error)
+    }) {
+        Err(e) if e.raw_os_error() == Some(libc::EPROTONOSUPPORT) => return Ok(vec![]),
+        other => other?,
+    };
+    // A family nft has no word for cannot be listed with nft either.
+    Ok(tables.into_iter().filter_map(|(family, name)| Some((nfnl::family_name(family)?.to_string(), name))).collect())
 }

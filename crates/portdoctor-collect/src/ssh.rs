@@ -112,7 +112,9 @@ fn ssh_missing(target: &SshTarget, stderr: &str) -> Missing {
 }
 
 impl Ssh {
-    /// Opens the connection (one round trip) or says why it cannot.
+    /// Opens the connection (one round trip) or says why it cannot. That round trip also asks
+    /// what every later step asks first — whether the login user is root, where portdoctor is
+    /// installed — so the capture and the host's evidence do not each wait for two more.
     pub fn connect(target: SshTarget, opts: SshOptions) -> Result<Ssh, Missing> {
         let dir = private_dir(std::env::var_os("XDG_RUNTIME_DIR")).map_err(|e| {
             Missing::new(
@@ -122,14 +124,33 @@ impl Ssh {
             )
         })?;
         let ssh = Ssh { target, opts, dir, root: Default::default(), portdoctor: Default::default() };
-        let out = ssh.run(&["true"]).map_err(|e| match e.kind() {
+        let out = ssh.run(&["sh", "-c", LOGIN_FACTS]).map_err(|e| match e.kind() {
             std::io::ErrorKind::TimedOut => ssh_missing(&ssh.target, &e.to_string()),
             _ => Missing::new("the host over SSH", format!("cannot run ssh: {e}"), "install the OpenSSH client (ssh)"),
         })?;
         if !out.status.success() {
             return Err(ssh_missing(&ssh.target, &String::from_utf8_lossy(&out.stderr)));
         }
+        ssh.learn(&String::from_utf8_lossy(&out.stdout));
         Ok(ssh)
+    }
+
+    /// Keeps what `LOGIN_FACTS` printed: the uid, then portdoctor's path when installed. Output
+    /// that is not that shape (a login banner on stdout, a forced command) is ignored, and each
+    /// fact is asked on its own later, as without it.
+    fn learn(&self, stdout: &str) {
+        let mut lines = stdout.lines();
+        let Some(uid) = lines.next().map(str::trim).filter(|u| !u.is_empty() && u.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            return;
+        };
+        let path = match (lines.next().map(str::trim), lines.next()) {
+            (None, None) => None,
+            (Some(p), None) if installed_path(p) => Some(p.to_string()),
+            _ => return,
+        };
+        let _ = self.root.set(uid == "0");
+        let _ = self.portdoctor.set(path);
     }
 
     fn control_path(&self) -> PathBuf {
@@ -201,9 +222,16 @@ impl Drop for Ssh {
             &self.target.host,
         ]);
         let _ = crate::child::output(&mut exit, std::time::Duration::from_secs(5));
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // Only ever the folder `private_dir` made: a stray value here (a test once gave the temp
+        // dir itself) must never become `rm -rf /tmp` as root.
+        if self.dir.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(CONTROL_DIR_PREFIX)) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
+
+/// The name of every control-socket folder begins so (and `Drop` removes nothing else).
+const CONTROL_DIR_PREFIX: &str = "portdoctor-ssh-";
 
 /// A fresh folder for the control socket that no one else can have planted or can enter: in
 /// `$XDG_RUNTIME_DIR` when it is ours and private (the XDG spec promises 0700), else in the temp
@@ -216,7 +244,7 @@ fn private_dir(runtime_dir: Option<std::ffi::OsString>) -> std::io::Result<PathB
         .filter(|d| d.is_absolute() && check_private(d).is_ok())
         .unwrap_or_else(std::env::temp_dir);
     for _ in 0..16 {
-        let dir = base.join(format!("portdoctor-ssh-{:016x}", random_u64()));
+        let dir = base.join(format!("{CONTROL_DIR_PREFIX}{:016x}", random_u64()));
         match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
             Ok(()) => {
                 check_private(&dir)?;
@@ -284,13 +312,22 @@ pub fn privileged<'a>(ssh: &Ssh, words: &[&'a str]) -> Vec<&'a str> {
     out
 }
 
+/// What `Ssh::connect` asks in its one round trip: the login user's uid, then where portdoctor
+/// is installed (nothing when it is not).
+const LOGIN_FACTS: &str = "id -u; command -v portdoctor; true";
+
+/// A path `command -v portdoctor` printed that can be run as one word.
+fn installed_path(path: &str) -> bool {
+    path.starts_with('/') && !path.contains(char::is_whitespace)
+}
+
 /// Where portdoctor lives on the remote host, if it is installed.
 pub fn remote_portdoctor(ssh: &Ssh) -> Option<String> {
     ssh.portdoctor
         .get_or_init(|| {
             let out = ssh.run(&["sh", "-c", "command -v portdoctor"]).ok()?;
             let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            (out.status.success() && path.starts_with('/') && !path.contains(char::is_whitespace)).then_some(path)
+            (out.status.success() && installed_path(&path)).then_some(path)
         })
         .clone()
 }
@@ -318,6 +355,60 @@ mod tests {
             "ssh://host:99999",
         ] {
             assert!(SshTarget::parse(hostile).is_err(), "{hostile:?} accepted");
+        }
+    }
+
+    /// Dropping a connection removes its own control folder and nothing else, whatever `dir`
+    /// holds (a test once gave it the temp dir itself: `rm -rf /tmp` as root).
+    #[test]
+    fn dropping_a_connection_removes_only_its_own_control_folder() {
+        let ssh = |dir: PathBuf| Ssh {
+            target: SshTarget::parse("203.0.113.10").unwrap(),
+            opts: SshOptions::default(),
+            dir,
+            root: Default::default(),
+            portdoctor: Default::default(),
+        };
+        let foreign = std::env::temp_dir().join(format!("not-a-control-folder-{}", std::process::id()));
+        std::fs::create_dir_all(&foreign).unwrap();
+        drop(ssh(foreign.clone()));
+        assert!(foreign.exists(), "a folder portdoctor did not make was removed");
+        std::fs::remove_dir(&foreign).unwrap();
+        let own = private_dir(None).unwrap();
+        drop(ssh(own.clone()));
+        assert!(!own.exists(), "{own:?} left behind");
+    }
+
+    /// The facts the connecting round trip prints are kept; anything else is asked again later.
+    #[test]
+    fn login_facts_are_kept_only_when_they_read_as_such() {
+        let fresh = || Ssh {
+            target: SshTarget::parse("203.0.113.10").unwrap(),
+            opts: SshOptions::default(),
+            // Its own folder: dropping an Ssh removes its control folder.
+            dir: private_dir(None).unwrap(),
+            root: Default::default(),
+            portdoctor: Default::default(),
+        };
+        let out = std::process::Command::new("sh").args(["-c", LOGIN_FACTS]).output().unwrap();
+        assert!(out.status.success());
+        let ssh = fresh();
+        ssh.learn(&String::from_utf8_lossy(&out.stdout));
+        assert_eq!(ssh.root.get(), Some(&nix::unistd::geteuid().is_root()));
+        assert!(ssh.portdoctor.get().is_some(), "answered, installed or not");
+        let ssh = fresh();
+        ssh.learn("1000\n/usr/local/bin/portdoctor\n");
+        assert_eq!(
+            (ssh.root.get(), ssh.portdoctor.get()),
+            (Some(&false), Some(&Some("/usr/local/bin/portdoctor".into())))
+        );
+        let ssh = fresh();
+        ssh.learn("0\n");
+        assert_eq!((ssh.root.get(), ssh.portdoctor.get()), (Some(&true), Some(&None)));
+        for odd in ["Welcome!\n0\n", "0\nportdoctor: aliased\n", "0\n/a b\n", "0\n/x\n/y\n", ""] {
+            let ssh = fresh();
+            ssh.learn(odd);
+            assert_eq!((ssh.root.get(), ssh.portdoctor.get()), (None, None), "{odd:?}");
         }
     }
 

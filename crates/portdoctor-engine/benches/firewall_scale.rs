@@ -105,7 +105,7 @@ fn main() {
     let clients = AddrSet::internet(Family::V4);
     let t = Instant::now();
     let tables = portdoctor_parse::iptables::parse_save("bench", &text, Backend::IptablesNft, FwFamily::Ip).unwrap();
-    let nf = Netfilter { tables, sets, unmodeled: vec![] };
+    let nf = Netfilter { tables, sets, ..Netfilter::default() };
     let first = Compiled::new(&nf).evaluate(&pkt(443), &clients);
     let parse_and_first = t.elapsed();
     let n = 100;

@@ -6,6 +6,7 @@
 //! packet's family — or to an IPv6 wildcard socket without IPV6_V6ONLY, which also takes IPv4
 //! (ipv6(7)). SO_BINDTODEVICE restricts a socket to one ingress interface (socket(7)).
 
+use portdoctor_model::firewall::FwFamily;
 use portdoctor_model::fix::{Fix, ShellCommand, Word};
 use portdoctor_model::host::{Conntrack, HostEvidence, Interface, Route, RouteType, Socket};
 use portdoctor_model::net::{Family, Proto, Source, is_loopback};
@@ -516,6 +517,46 @@ fn counter(c: &Knowledge<portdoctor_model::host::Counters>, name: &str) -> Optio
     c.known().and_then(|m| m.get("TcpExt")).and_then(|t| t.get(name)).copied()
 }
 
+/// Why "nothing listens on FLOW" cannot be confirmed for this family, and how sure it still is: a
+/// nat table nobody read may DNAT or REDIRECT the port to another port or host that answers (a
+/// kube-proxy NodePort has no listener of its own). A nat table known to be there and unread
+/// leaves it possible only, as does a nat rule the walk could not decide (`undecided`); a
+/// firewall not read at all (run without root) leaves it likely — no nat table is known to
+/// exist, and most hosts forward nothing.
+fn unread_nat(ev: &HostEvidence, family: Family, undecided: &[String], flow: &str) -> Option<(Confidence, String)> {
+    match &ev.netfilter {
+        Knowledge::Unavailable(m) => Some((
+            Confidence::Likely,
+            format!(
+                "not confirmed: the firewall rules, nat tables included, could not be read ({}); a DNAT or REDIRECT there would send {flow} elsewhere",
+                m.reason
+            ),
+        )),
+        Knowledge::Known(nf) => {
+            let own = match family {
+                Family::V4 => FwFamily::Ip,
+                Family::V6 => FwFamily::Ip6,
+            };
+            let unread: Vec<String> = nf
+                .unread_nat
+                .iter()
+                .filter(|(f, _)| *f == own || *f == FwFamily::Inet)
+                .map(|(_, what)| what.clone())
+                .chain(undecided.iter().map(|r| format!("{r} (a match this version does not model)")))
+                .collect();
+            (!unread.is_empty()).then(|| {
+                (
+                    Confidence::Possible,
+                    format!(
+                        "not confirmed: nat rules were not read or not decided — {}; a DNAT or REDIRECT there may send {flow} to another port or host that answers",
+                        unread.join("; ")
+                    ),
+                )
+            })
+        }
+    }
+}
+
 /// Accept-queue overflow of the answering TCP listener (a full queue drops new SYNs: tcp_conn_request).
 fn listen_queue(ev: &HostEvidence, s: &Socket) -> (Check, Option<Cause>) {
     let id = "host.listen-queue";
@@ -742,7 +783,7 @@ fn judge_arrival(ev: &HostEvidence, q: &HostQuery, p: Plausible, notes: &mut Vec
     let mut causes = fw.causes;
     // In packet order: PREROUTING, then the routing decision (IP forwarding), then FORWARD, then
     // the endpoints.
-    let (lis, container_hop) = match forwarded {
+    let (mut lis, container_hop) = match forwarded {
         Some(f) => {
             checks.extend(f.checks);
             let forwarding_off = !f.causes.is_empty();
@@ -764,6 +805,17 @@ fn judge_arrival(ev: &HostEvidence, q: &HostQuery, p: Plausible, notes: &mut Vec
     let in_container = container_hop.is_some();
     if lis.answerer.is_some() {
         causes.extend(fw.after_handshake);
+    }
+    if !in_container
+        && lis.causes.iter().any(|c| c.code == CauseCode::NotListening)
+        && let Some((confidence, why)) =
+            unread_nat(ev, arr.family, &fw.nat_undecided, &format!("{}/{}", q.proto, q.port))
+    {
+        for c in lis.causes.iter_mut().filter(|c| c.code == CauseCode::NotListening) {
+            c.confidence = c.confidence.max(confidence);
+            c.evidence.insert(0, why.clone());
+        }
+        lis.check.evidence.push(why);
     }
     causes.extend(lis.causes);
     let (rp, rp_causes) =

@@ -25,6 +25,9 @@ pub struct FirewallOutcome {
     /// Blockers in FORWARD (a published port): after the routing decision, so behind IP
     /// forwarding in packet order.
     pub forward_causes: Vec<Cause>,
+    /// The rules of a nat table where the walk could not decide (a match this version does not
+    /// model): whether they translate the flow is unknown, so is where it is delivered.
+    pub nat_undecided: Vec<String>,
 }
 
 fn check(id: &str, status: CheckStatus, summary: impl Into<String>) -> Check {
@@ -262,6 +265,7 @@ pub fn host_firewall(
                 nats: vec![],
                 after_handshake: vec![],
                 forward_causes: vec![],
+                nat_undecided: vec![],
             };
         }
     };
@@ -277,6 +281,7 @@ pub fn host_firewall(
             nats: vec![],
             after_handshake: vec![],
             forward_causes: vec![],
+            nat_undecided: vec![],
         };
     };
     let internet = matches!(q.from, Source::Internet);
@@ -323,6 +328,16 @@ pub fn host_firewall(
     causes.extend(block_causes(&cx, &pkt, &delivered, q, &describe, ""));
     let forward_causes = block_causes(&cx, &pkt, &forwarded, q, &describe, "");
     let unknown: Vec<&Outcome> = inbound.iter().filter(|o| matches!(o.verdict, Verdict::Unknown(..))).collect();
+    let mut nat_undecided: Vec<String> = Vec::new();
+    for o in &unknown {
+        if let Verdict::Unknown(r, _) = &o.verdict
+            && table_of(nf, r, family)
+                .is_some_and(|t| t.chains.iter().any(|c| c.base.as_ref().is_some_and(|b| b.kind == "nat")))
+            && !nat_undecided.contains(&r.describe())
+        {
+            nat_undecided.push(r.describe());
+        }
+    }
     for o in &unknown {
         if let Verdict::Unknown(r, why) = &o.verdict {
             evidence.push(format!(
@@ -492,5 +507,5 @@ pub fn host_firewall(
     }
     let hop_status = checks.iter().map(|c| c.status).find(|s| *s == CheckStatus::Fail).unwrap_or(status);
     let hop = Hop::new("host-firewall", "netfilter", hop_status, checks[0].summary.clone());
-    FirewallOutcome { checks, causes, hop, nats, after_handshake, forward_causes }
+    FirewallOutcome { checks, causes, hop, nats, after_handshake, forward_causes, nat_undecided }
 }

@@ -366,4 +366,10 @@ pub struct Netfilter {
     /// Tables seen but not read into `tables` (e.g. native nftables tables this version does
     /// not parse), as `family name`: a walk that needs them is unknown, never a guessed pass.
     pub unmodeled: Vec<String>,
+    /// The nat tables nobody read (also native nftables tables whose chains are unknown, and
+    /// listings that hung), by the family they apply to (`Inet`: both), each described for a
+    /// person: a DNAT or REDIRECT there may send the port to another port or host, so "nothing
+    /// listens on P" cannot be confirmed while one of the flow's family is unread.
+    #[serde(default)]
+    pub unread_nat: Vec<(FwFamily, String)>,
 }

@@ -520,6 +520,9 @@ fn parse_netfilter(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<N
                         "{} table {table} could not be read in full ({name}, {why}): its rules are not evaluated",
                         backend.name()
                     ));
+                    if table == "nat" {
+                        nf.unread_nat.push((family, format!("{} table nat ({name}: {why})", backend.name())));
+                    }
                 }
                 Ok(save)
             }
@@ -536,9 +539,9 @@ fn parse_netfilter(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<N
         }
     }
     // Legacy tables that are loaded but were not read would be missed: unknown then.
-    for (names, save, tool) in [
-        (files::IP_TABLES_NAMES, files::IPTABLES_LEGACY, "iptables-legacy-save"),
-        (files::IP6_TABLES_NAMES, files::IP6TABLES_LEGACY, "ip6tables-legacy-save"),
+    for (names, save, tool, family) in [
+        (files::IP_TABLES_NAMES, files::IPTABLES_LEGACY, "iptables-legacy-save", FwFamily::Ip),
+        (files::IP6_TABLES_NAMES, files::IP6TABLES_LEGACY, "ip6tables-legacy-save", FwFamily::Ip6),
     ] {
         if let Ok(bytes) = source(raw, names) {
             let text = String::from_utf8_lossy(bytes);
@@ -548,6 +551,10 @@ fn parse_netfilter(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<N
                     Err(m) if raw.sources.contains_key(save) => m.reason,
                     _ => format!("{save} is not in the evidence"),
                 };
+                if loaded.contains(&"nat") {
+                    nf.unread_nat
+                        .push((family, format!("iptables-legacy table nat (loaded, {names}; not read: {why})")));
+                }
                 nf.unmodeled.push(format!(
                     "iptables-legacy tables are loaded ({names} lists {}) but their rules were not read ({why}): run `{tool}` as root on the host, or take a new snapshot with this portdoctor",
                     loaded.join(", ")
@@ -608,6 +615,9 @@ fn parse_netfilter(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<N
                     nft::list_table(fam, &t.name),
                     name = t.name
                 ));
+                if t.name == "nat" || t.chains.iter().any(|c| c.base.as_ref().is_some_and(|b| b.kind == "nat")) {
+                    nf.unread_nat.push((t.family, format!("table {fam} {} (read in full by neither tool)", t.name)));
+                }
                 unread.push((t.family, t.name));
             }
             nf.sets.extend(rs.nf.sets);
@@ -631,11 +641,13 @@ fn parse_netfilter(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<N
                 nf.tables.iter().any(|t| t.backend == Backend::Nftables && t.family == *family && t.name == *name);
             if !read_natively && !unread.contains(&(*family, name.clone())) {
                 let fam = family_word(*family);
+                let listing = if nft_read { "nft's listing does not hold it" } else { "nft's listing was not read" };
                 nf.unmodeled.push(format!(
-                    "table {fam} {name} is a native nftables table that iptables-nft-save cannot show ({file}), and {}: its rules are not evaluated — read them with `{}`",
-                    if nft_read { "nft's listing does not hold it" } else { "nft's listing was not read" },
+                    "table {fam} {name} is a native nftables table that iptables-nft-save cannot show ({file}), and {listing}: its rules are not evaluated — read them with `{}`",
                     nft::list_table(fam, name)
                 ));
+                // Nobody saw its chains: any of them may be a nat chain, whatever the table's name.
+                nf.unread_nat.push((*family, format!("table {fam} {name} (a native nftables table: {listing})")));
             }
         }
     }
@@ -653,6 +665,15 @@ fn parse_netfilter(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<N
         files::IPSET,
     ] {
         if let Some(s) = raw.sources.get(name).filter(|s| s.outcome == Outcome::TimedOut) {
+            let family = match name {
+                files::IPTABLES_NFT | files::IPTABLES_LEGACY => Some(FwFamily::Ip),
+                files::IP6TABLES_NFT | files::IP6TABLES_LEGACY => Some(FwFamily::Ip6),
+                files::NFT_RULESET => Some(FwFamily::Inet),
+                _ => None, // sets only refine matches: the nat tables themselves were read
+            };
+            if let Some(family) = family {
+                nf.unread_nat.push((family, format!("every table {name} would have listed (it timed out)")));
+            }
             nf.unmodeled.push(format!(
                 "{name} not read: {} (the listing was stopped: run it by hand to see why it hangs, or allow it longer with PORTDOCTOR_TOOL_TIMEOUT=SECONDS)",
                 crate::one_line(s.stderr.trim(), 200)
@@ -933,6 +954,50 @@ mod tests {
         let nf = netfilter(&[(files::IPTABLES_NFT, "*filter\n:INPUT ACCEPT [0:0]\n-A INPUX -j DROP\nCOMMIT\n")]);
         assert!(nf.tables.is_empty());
         assert!(nf.unmodeled[0].contains("table filter could not be read in full"), "{:?}", nf.unmodeled);
+    }
+
+    /// Every way a nat table goes unread is named with its family (a DNAT there would make
+    /// "nothing listens" wrong); a filter table read in full, or one unread, is not.
+    #[test]
+    fn unread_nat_tables_are_named_by_family() {
+        let fams = |nf: &Netfilter| nf.unread_nat.iter().map(|(f, _)| *f).collect::<Vec<_>>();
+        assert_eq!(
+            fams(&netfilter(&[(files::IPTABLES_NFT, INCOMPATIBLE), (files::NFT_RULESET, &nft_filter(true))])),
+            []
+        );
+        // A rule the parser cannot read, in the nat table.
+        let bad = "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTINX -j REDIRECT --to-ports 9090\nCOMMIT\n";
+        let nf = netfilter(&[(files::IP6TABLES_NFT, bad)]);
+        assert_eq!(fams(&nf), [FwFamily::Ip6]);
+        assert!(nf.unread_nat[0].1.contains("table nat (ip6tables-nft.txt: line 3"), "{:?}", nf.unread_nat);
+        // Native, incompatible, and nft was not read: its chains are unknown, whatever its name.
+        let nf = netfilter(&[(files::IPTABLES_NFT, INCOMPATIBLE)]);
+        assert_eq!(fams(&nf), [FwFamily::Ip]);
+        assert!(nf.unread_nat[0].1.starts_with("table ip filter (a native nftables table"), "{:?}", nf.unread_nat);
+        // iptables rules and a native chain in table ip nat: neither tool reads it.
+        let mixed = nft_filter(true).replace("\"filter\"", "\"nat\"");
+        let nf = netfilter(&[
+            (files::IPTABLES_NFT, "# Table `nat' is incompatible, use 'nft' tool.\n"),
+            (files::NFT_RULESET, &mixed),
+        ]);
+        assert_eq!(nf.unread_nat, [(FwFamily::Ip, "table ip nat (read in full by neither tool)".to_string())]);
+        // Loaded legacy nat, not read.
+        let nf = netfilter(&[(files::IPTABLES_NFT, ""), (files::IP_TABLES_NAMES, "filter\nnat\n")]);
+        assert_eq!(fams(&nf), [FwFamily::Ip]);
+        assert!(netfilter(&[(files::IPTABLES_NFT, ""), (files::IP_TABLES_NAMES, "filter\n")]).unread_nat.is_empty());
+        // A listing that hung: every table it would have listed, of its family.
+        let mut raw = RawHost::default();
+        raw.sources.insert(files::IPTABLES_NFT.into(), ok("*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n"));
+        let hung = RawSource {
+            command: "nft -j list ruleset".into(),
+            outcome: Outcome::TimedOut,
+            exit: None,
+            stderr: "`nft -j list ruleset` did not finish within 30 s (stopped)".into(),
+            content: vec![],
+        };
+        raw.sources.insert(files::NFT_RULESET.into(), hung);
+        let nf = parse_netfilter(&raw, &mut vec![]).unwrap().known().unwrap().clone();
+        assert_eq!(fams(&nf), [FwFamily::Inet]);
     }
 
     #[test]

@@ -723,7 +723,7 @@ pub fn held_tables(text: &str) -> Vec<(String, usize)> {
 }
 
 /// The tables of iptables (x_tables names); any other name is not a table iptables-save prints.
-const TABLES: [&str; 5] = ["filter", "nat", "mangle", "raw", "security"];
+pub const TABLES: [&str; 5] = ["filter", "nat", "mangle", "raw", "security"];
 
 /// Reads one save output. `family` is `Ip` for iptables-save, `Ip6` for ip6tables-save.
 ///

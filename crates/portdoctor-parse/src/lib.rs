@@ -11,6 +11,7 @@ pub mod host;
 pub mod iproute;
 pub mod ipset;
 pub mod iptables;
+pub mod nfnl;
 pub mod nft;
 pub mod packet;
 pub mod platform;

@@ -194,3 +194,29 @@ fn an_unreadable_rule_in_a_snapshot_is_named_not_fatal() {
         "{ev}"
     );
 }
+
+/// The port is redirected in a nat table neither tool reads in full (an x_tables match and a
+/// native chain in one table): nothing listens on it here, yet it answers. "Not listening" is
+/// then only possible, naming the table, never a confirmed block.
+#[test]
+fn not_listening_is_not_confirmed_behind_an_unread_nat_table() {
+    let mut tb = Testbed::new().unwrap();
+    tb.listen(&Listen::tcp("0.0.0.0", 9090)).unwrap();
+    tb.iptables_restore(
+        "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m multiport --dports 8080,8082 -j REDIRECT --to-ports 9090\nCOMMIT\n",
+        false,
+    )
+    .unwrap();
+    tb.nft(
+        &tb.instance,
+        "table ip nat {\n chain extra {\n  type nat hook prerouting priority 10; policy accept;\n }\n}\n",
+    )
+    .unwrap();
+    assert_eq!(tb.connect(PUBLIC_V4, 8080, "tcp").unwrap(), Wire::Open);
+    let (code, r) = host(&tb, &["--port", "8080"]);
+    assert_eq!((code, codes(&r)), (3, vec!["NOT_LISTENING".to_string()]), "{r:#}");
+    let cause = &r["verdict"]["causes"][0];
+    assert_eq!(cause["confidence"], "possible", "{cause:#}");
+    let why = cause["evidence"][0].as_str().unwrap();
+    assert!(why.starts_with("not confirmed") && why.contains("table ip nat"), "{why}");
+}

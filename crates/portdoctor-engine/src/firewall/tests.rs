@@ -4,8 +4,7 @@ use portdoctor_model::firewall::{AddrSetDef, Backend, FwFamily, ct};
 fn nf(save: &str) -> Netfilter {
     Netfilter {
         tables: portdoctor_parse::iptables::parse_save("test", save, Backend::IptablesNft, FwFamily::Ip).unwrap(),
-        sets: vec![],
-        unmodeled: vec![],
+        ..Netfilter::default()
     }
 }
 
@@ -461,8 +460,7 @@ fn ipv6_extension_header_matches_never_take_a_connections_first_packet() {
     let save = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m rt --rt-type 0 -j DROP\n-A INPUT -m frag --fragmore -j DROP\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n";
     let n = Netfilter {
         tables: portdoctor_parse::iptables::parse_save("test", save, Backend::IptablesNft, FwFamily::Ip6).unwrap(),
-        sets: vec![],
-        unmodeled: vec![],
+        ..Netfilter::default()
     };
     let v6 = |port| Packet {
         family: Family::V6,

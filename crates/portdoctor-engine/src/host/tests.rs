@@ -732,3 +732,41 @@ fn routing_blackhole_for_ipv6_and_unmodeled_rules() {
     let d = diagnose_host(&ev, &q(80));
     assert_eq!(check(&d, "host.routing").status, CheckStatus::Unknown);
 }
+
+/// A nat table nobody read may forward the port elsewhere: "nothing listens" is then only
+/// possible (inconclusive), naming the table; one of the other family changes nothing; a
+/// firewall not read at all leaves it likely.
+#[test]
+fn not_listening_is_not_confirmed_while_a_nat_table_is_unread() {
+    use portdoctor_model::firewall::{Backend, FwFamily, Netfilter};
+    let mut ev = evidence(vec![sock(Proto::Tcp, "0.0.0.0", 22)]);
+    let d = diagnose_host(&ev, &q(8080));
+    assert_eq!((d.status, d.causes[0].confidence), (Status::Blocked, Confidence::Confirmed));
+    let unread = |family| Netfilter {
+        unread_nat: vec![(family, "iptables-nft table nat (iptables-nft.txt: bad port list)".into())],
+        ..Netfilter::default()
+    };
+    ev.netfilter = Knowledge::Known(unread(FwFamily::Ip6));
+    let d = diagnose_host(&ev, &q(8080));
+    assert_eq!((d.status, d.causes[0].confidence), (Status::Blocked, Confidence::Confirmed), "{d:#?}");
+    for family in [FwFamily::Ip, FwFamily::Inet] {
+        ev.netfilter = Knowledge::Known(unread(family));
+        let d = diagnose_host(&ev, &q(8080));
+        assert_eq!(codes(&d), ["NOT_LISTENING"]);
+        assert_eq!((d.status, d.causes[0].confidence), (Status::Inconclusive, Confidence::Possible), "{d:#?}");
+        let why = &d.causes[0].evidence[0];
+        assert!(why.starts_with("not confirmed") && why.contains("iptables-nft table nat"), "{why}");
+        assert!(check(&d, "host.listener").evidence.contains(why));
+    }
+    // A nat rule the walk cannot decide: where the flow goes is just as unknown.
+    let save = "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 8080 -j DNAT --to-destination somewhere\nCOMMIT\n";
+    let tables = portdoctor_parse::iptables::parse_save("t", save, Backend::IptablesNft, FwFamily::Ip).unwrap();
+    ev.netfilter = Knowledge::Known(Netfilter { tables, ..Netfilter::default() });
+    let d = diagnose_host(&ev, &q(8080));
+    assert_eq!((d.status, d.causes[0].confidence), (Status::Inconclusive, Confidence::Possible), "{d:#?}");
+    assert!(d.causes[0].evidence[0].contains("table nat chain PREROUTING rule 1"), "{:?}", d.causes[0].evidence);
+    ev.netfilter = Knowledge::Unavailable(Missing::new("firewall rules", "permission denied", "run as root"));
+    let d = diagnose_host(&ev, &q(8080));
+    assert_eq!((d.status, d.causes[0].confidence), (Status::Blocked, Confidence::Likely), "{d:#?}");
+    assert!(d.causes[0].evidence[0].contains("nat tables included"), "{:?}", d.causes[0].evidence);
+}

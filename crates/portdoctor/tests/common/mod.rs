@@ -70,7 +70,9 @@ pub fn diagnose(tb: &Testbed, key: &Path, extra: &[&str], env: &[(&str, &str)]) 
     let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!("{e}: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
     });
-    eprintln!("time to verdict: {secs:.2} s ({})", report["verdict"]["summary"]);
+    // libtest names each test's thread after the test: scripts/bench-diagnose shows it.
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    eprintln!("time to verdict: {secs:.2} s [{test}] ({})", report["verdict"]["summary"]);
     (out.status.code().unwrap_or(-1), report, secs)
 }
 
