@@ -54,8 +54,7 @@ impl PortRange {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Instance {
     pub id: String,
-    /// `pending`, `running`, `stopping`, `stopped`, `shutting-down`, `terminated`.
-    pub state: String,
+    pub state: InstanceState,
     pub vpc_id: Option<String>,
     pub subnet_id: Option<String>,
     pub private_ip: Option<IpAddr>,
@@ -252,8 +251,7 @@ pub struct PrefixList {
 /// VPC Block Public Access (account/region setting plus exclusions).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockPublicAccess {
-    /// `off`, `block-bidirectional`, `block-ingress`.
-    pub mode: String,
+    pub mode: BpaMode,
     /// Resource ids (vpc-…, subnet-…) excluded in both directions.
     pub excluded_bidirectional: Vec<String>,
 }
@@ -277,4 +275,90 @@ pub struct AwsEvidence {
     /// Abuse notices, compromise findings, changes: what the provider says about the account.
     pub platform: crate::platform::PlatformEvidence,
     pub notes: Vec<String>,
+}
+
+/// A closed vocabulary read from a provider's own words: the names it documents, and any other
+/// kept as written (`Unknown`), so a new value is reported, never misread. Serialised as the
+/// provider's word.
+macro_rules! provider_words {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $word:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(from = "String", into = "String")]
+        pub enum $name {
+            $($variant,)+
+            Unknown(String),
+        }
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $word,)+
+                    $name::Unknown(s) => s,
+                }
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> $name {
+                match s {
+                    $($word => $name::$variant,)+
+                    other => $name::Unknown(other.to_string()),
+                }
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> $name {
+                $name::from(s.as_str())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.as_str().to_string()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+provider_words! {
+    /// An EC2 instance's state (`State.Name`).
+    InstanceState {
+        Pending = "pending",
+        Running = "running",
+        ShuttingDown = "shutting-down",
+        Terminated = "terminated",
+        Stopping = "stopping",
+        Stopped = "stopped",
+    }
+}
+
+provider_words! {
+    /// VPC Block Public Access's `InternetGatewayBlockMode`.
+    BpaMode {
+        Off = "off",
+        BlockBidirectional = "block-bidirectional",
+        BlockIngress = "block-ingress",
+    }
+}
+
+#[cfg(test)]
+mod words_tests {
+    use super::*;
+
+    #[test]
+    fn provider_words_round_trip_and_keep_the_unknown() {
+        assert_eq!(InstanceState::from("running"), InstanceState::Running);
+        assert_eq!(InstanceState::from("hibernating").to_string(), "hibernating");
+        assert_eq!(BpaMode::from("block-ingress"), BpaMode::BlockIngress);
+        assert_eq!(String::from(BpaMode::BlockBidirectional), "block-bidirectional");
+        assert_eq!(InstanceState::from(String::from("stopped")), InstanceState::Stopped);
+    }
 }

@@ -491,7 +491,7 @@ impl Acc {
                     self.instances.extend(r.instances.into_iter().map(|i| Instance {
                         name: i.tags.iter().find(|t| t.key == "Name").map(|t| t.value.clone()),
                         id: i.instance_id,
-                        state: i.state.name,
+                        state: i.state.name.into(),
                         vpc_id: i.vpc_id,
                         subnet_id: i.subnet_id,
                         private_ip: i.private_ip_address,
@@ -855,7 +855,7 @@ pub fn parse_aws(docs: &[(String, String)]) -> Result<AwsEvidence, ParseError> {
         Knowledge::Known(
             acc.bpa_mode
                 .clone()
-                .map(|mode| BlockPublicAccess { mode, excluded_bidirectional: acc.bpa_excluded.clone() }),
+                .map(|mode| BlockPublicAccess { mode: mode.into(), excluded_bidirectional: acc.bpa_excluded.clone() }),
         )
     } else {
         Knowledge::Unavailable(Missing::new(

@@ -8,7 +8,7 @@ use super::Resolved;
 use super::edge::confirmed;
 use super::index::{AwsIndex, list};
 use crate::cloud::path::{Explained, Finding, Flow, check, unknown_check};
-use portdoctor_model::cloud::{BlockPublicAccess, Gateway};
+use portdoctor_model::cloud::{BlockPublicAccess, BpaMode, Gateway};
 use portdoctor_model::cloud_path::{CloudCheck, CloudHop, Component};
 use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::{CauseCode, CheckStatus, Knowledge, Missing};
@@ -51,7 +51,7 @@ pub enum BpaFinding<'a> {
     Off,
     /// On, but the VPC or subnet is excluded in both directions.
     Excluded {
-        mode: &'a str,
+        mode: &'a BpaMode,
         by: &'a str,
     },
     Blocks {
@@ -65,7 +65,7 @@ pub fn block_public_access<'a>(idx: &AwsIndex<'a>, _flow: &Flow<'_>, r: &Resolve
     match &idx.ev.block_public_access {
         Knowledge::Unavailable(m) => BpaFinding::Unavailable(m),
         Knowledge::Known(None) => BpaFinding::Off,
-        Knowledge::Known(Some(bpa)) if bpa.mode == "off" => BpaFinding::Off,
+        Knowledge::Known(Some(bpa)) if bpa.mode == BpaMode::Off => BpaFinding::Off,
         Knowledge::Known(Some(bpa)) => {
             let (vpc, subnet) = (r.eni.vpc_id.as_str(), r.eni.subnet_id.as_str());
             match bpa.excluded_bidirectional.iter().find(|x| *x == vpc || *x == subnet) {

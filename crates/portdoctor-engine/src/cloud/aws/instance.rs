@@ -5,7 +5,7 @@ use super::Resolved;
 use super::edge::confirmed;
 use super::index::AwsIndex;
 use crate::cloud::path::{Explained, Finding, Flow, check, unknown_check};
-use portdoctor_model::cloud::NetworkInterface;
+use portdoctor_model::cloud::{InstanceState, NetworkInterface};
 use portdoctor_model::cloud_path::{CloudCheck, CloudHop, Component};
 use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::{CauseCode, CheckStatus, Missing};
@@ -29,7 +29,7 @@ pub enum State<'a> {
     Running(&'a str),
     NotRunning {
         instance: &'a str,
-        state: &'a str,
+        state: &'a InstanceState,
     },
 }
 
@@ -41,7 +41,7 @@ pub fn instance<'a>(idx: &AwsIndex<'a>, _flow: &Flow<'_>, r: &Resolved<'a>) -> I
                 State::Unknown { instance: iid, missing: idx.ev.instances.missing() }
             }
             None => State::NotListed(iid),
-            Some(inst) if inst.state == "running" => State::Running(iid),
+            Some(inst) if inst.state == InstanceState::Running => State::Running(iid),
             Some(inst) => State::NotRunning { instance: iid, state: &inst.state },
         },
     };
