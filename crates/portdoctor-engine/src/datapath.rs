@@ -9,12 +9,10 @@ use portdoctor_model::addrset::{AddrSet, clients, describe_part};
 use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::host::{HostEvidence, XfrmDir, XfrmPolicy};
 use portdoctor_model::net::{Family, Source};
-use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Knowledge, Layer};
+use portdoctor_model::{Cause, CauseCode, Check, CheckStatus, Confidence, Knowledge};
 use std::net::IpAddr;
 
-fn check(id: &str, status: CheckStatus, summary: impl Into<String>) -> Check {
-    Check::new(id, Layer::Host, CheckKind::Path, status, summary)
-}
+use crate::host::host_check as check;
 
 /// A command for a person to run, with an interface name from the evidence quoted (or the
 /// command withheld, saying why).

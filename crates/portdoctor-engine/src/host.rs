@@ -34,7 +34,8 @@ pub(crate) struct Arrival {
     pub iface: Option<(u32, String)>,
 }
 
-fn host_check(id: &str, status: CheckStatus, summary: impl Into<String>) -> Check {
+/// A check on the host's path (every host layer's checks are made here).
+pub(crate) fn host_check(id: &str, status: CheckStatus, summary: impl Into<String>) -> Check {
     Check::new(id, Layer::Host, CheckKind::Path, status, summary)
 }
 

@@ -9,7 +9,7 @@ use portdoctor_model::firewall::{Backend, Hook, Netfilter, ct};
 use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::host::{HostEvidence, RouteType};
 use portdoctor_model::net::{Cidr, Family, Proto, Source};
-use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Hop, Knowledge, Layer};
+use portdoctor_model::{Cause, CauseCode, Check, CheckStatus, Confidence, Hop, Knowledge};
 use std::net::IpAddr;
 
 pub struct FirewallOutcome {
@@ -30,9 +30,7 @@ pub struct FirewallOutcome {
     pub nat_undecided: Vec<String>,
 }
 
-fn check(id: &str, status: CheckStatus, summary: impl Into<String>) -> Check {
-    Check::new(id, Layer::Host, CheckKind::Path, status, summary)
-}
+use crate::host::host_check as check;
 
 fn union(outs: &[&Outcome], family: Family) -> AddrSet {
     outs.iter().fold(AddrSet::empty(family), |a, o| a.union(&o.clients))

@@ -11,11 +11,11 @@ use portdoctor_model::addrset::{AddrSet, clients, describe_part};
 use portdoctor_model::fix::{Fix, ShellCommand, Word};
 use portdoctor_model::host::{HostEvidence, PolicyRule, Route, RouteType};
 use portdoctor_model::net::{Cidr, Family, Source};
-use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Knowledge, Layer};
+use portdoctor_model::{Cause, CauseCode, Check, CheckStatus, Confidence, Knowledge};
 use std::net::IpAddr;
 
 fn check(status: CheckStatus, summary: impl Into<String>) -> Check {
-    Check::new("host.rp-filter", Layer::Host, CheckKind::Path, status, summary)
+    crate::host::host_check("host.rp-filter", status, summary)
 }
 
 /// The route a lookup finds, with the rule that chose its table.
@@ -361,7 +361,7 @@ pub fn kernel_path(
 }
 
 fn routing_check(status: CheckStatus, summary: impl Into<String>) -> Check {
-    Check::new("host.routing", Layer::Host, CheckKind::Path, status, summary)
+    crate::host::host_check("host.routing", status, summary)
 }
 
 /// Which way a discarded packet was going.
