@@ -539,7 +539,9 @@ impl portdoctor_collect::cloud::CloudApi for Live {
         let scope = match target {
             Some(CloudTarget::Instance(i)) => Scope::Instance(i.clone()),
             Some(CloudTarget::PublicIp(ip)) => Scope::PublicIp(*ip),
-            None => Scope::Region,
+            // Live load-balancer collection is another change (elbv2 calls): the region's
+            // network documents until then.
+            Some(CloudTarget::LoadBalancer(_)) | None => Scope::Region,
         };
         collect_blocking(self.0.clone(), scope)
     }

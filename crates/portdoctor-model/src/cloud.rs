@@ -109,6 +109,9 @@ pub struct SecurityGroup {
     pub name: String,
     pub vpc_id: Option<String>,
     pub ingress: Vec<SgRule>,
+    /// Outbound rules (`IpPermissionsEgress`): their `sources` are destinations. A load
+    /// balancer's group must let it reach its targets.
+    pub egress: Vec<SgRule>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -234,6 +237,8 @@ pub struct Subnet {
     pub id: String,
     pub vpc_id: String,
     pub cidrs: Vec<Cidr>,
+    /// `AvailabilityZone`: a load balancer serves only the zones it is enabled in.
+    pub zone: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -272,6 +277,8 @@ pub struct AwsEvidence {
     pub prefix_lists: Knowledge<Vec<PrefixList>>,
     /// `None` inside `Known`: no setting recorded means the feature is off (its default).
     pub block_public_access: Knowledge<Option<BlockPublicAccess>>,
+    /// Load balancers (elbv2 and Classic), their listeners, target groups and target health.
+    pub elb: crate::elb::ElbEvidence,
     /// Abuse notices, compromise findings, changes: what the provider says about the account.
     pub platform: crate::platform::PlatformEvidence,
     pub notes: Vec<String>,
@@ -327,6 +334,8 @@ macro_rules! provider_words {
         }
     };
 }
+
+pub(crate) use provider_words;
 
 provider_words! {
     /// An EC2 instance's state (`State.Name`).

@@ -60,6 +60,20 @@ pub enum CloudCheck {
     SecurityGroup,
     Instance,
     NaclOutbound,
+    /// Through a load balancer (issue 15).
+    LoadBalancer,
+    LbListener,
+    /// Each enabled subnet routes to an internet gateway.
+    LbSubnet,
+    /// The balancer's own security groups, outbound toward its targets.
+    LbSecurityGroupEgress,
+    TargetGroup,
+    TargetHealth,
+    /// The leg balancer → target: network ACLs of both subnets, both ways.
+    TargetNacl,
+    TargetSecurityGroup,
+    /// The same leg to the health-check port, when it differs from the traffic port.
+    HealthCheck,
 }
 
 impl CloudCheck {
@@ -73,6 +87,15 @@ impl CloudCheck {
             CloudCheck::SecurityGroup => "cloud.security-group",
             CloudCheck::Instance => "cloud.instance",
             CloudCheck::NaclOutbound => "cloud.nacl.outbound",
+            CloudCheck::LoadBalancer => "cloud.load-balancer",
+            CloudCheck::LbListener => "cloud.lb-listener",
+            CloudCheck::LbSubnet => "cloud.lb-subnet",
+            CloudCheck::LbSecurityGroupEgress => "cloud.lb-security-group.egress",
+            CloudCheck::TargetGroup => "cloud.target-group",
+            CloudCheck::TargetHealth => "cloud.target.health",
+            CloudCheck::TargetNacl => "cloud.target.nacl",
+            CloudCheck::TargetSecurityGroup => "cloud.target.security-group",
+            CloudCheck::HealthCheck => "cloud.target.health-check",
         }
     }
 }

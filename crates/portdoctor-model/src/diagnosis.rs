@@ -95,6 +95,16 @@ cause_codes! {
     NaclInboundDeny => "NACL_INBOUND_DENY", Cloud;
     NaclOutboundDeny => "NACL_OUTBOUND_DENY", Cloud;
     VpcBlockPublicAccess => "VPC_BLOCK_PUBLIC_ACCESS", Cloud;
+    LbNotActive => "LB_NOT_ACTIVE", Cloud;
+    LbSchemeInternal => "LB_SCHEME_INTERNAL", Cloud;
+    LbNoListener => "LB_NO_LISTENER", Cloud;
+    LbSubnetNotPublic => "LB_SUBNET_NOT_PUBLIC", Cloud;
+    LbNoTargets => "LB_NO_TARGETS", Cloud;
+    TargetUnhealthy => "TARGET_UNHEALTHY", Cloud;
+    TargetAzNotEnabled => "TARGET_AZ_NOT_ENABLED", Cloud;
+    TargetSecurityGroupNoIngress => "TARGET_SECURITY_GROUP_NO_INGRESS", Cloud;
+    SecurityGroupNoEgress => "SECURITY_GROUP_NO_EGRESS", Cloud;
+    HealthCheckBlocked => "HEALTH_CHECK_BLOCKED", Cloud;
     AbuseBlock => "ABUSE_BLOCK", Platform;
     InstanceCompromised => "INSTANCE_COMPROMISED", Platform;
     UpstreamFiltered => "UPSTREAM_FILTERED", Path;
@@ -390,7 +400,8 @@ mod tests {
 
     #[test]
     fn every_code_has_the_contract_spelling_and_layer() {
-        assert_eq!(CauseCode::ALL.len(), 32);
+        assert_eq!(CauseCode::ALL.len(), 42);
+        assert_eq!(CauseCode::HealthCheckBlocked.as_str(), "HEALTH_CHECK_BLOCKED");
         assert_eq!(CauseCode::ListenQueueOverflow.as_str(), "LISTEN_QUEUE_OVERFLOW");
         assert_eq!(CauseCode::AbuseBlock.layer(), Layer::Platform);
         assert_eq!(CauseCode::CarrierBlock.layer(), Layer::Path);

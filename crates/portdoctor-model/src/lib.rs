@@ -8,6 +8,7 @@ pub mod addrset;
 pub mod cloud;
 pub mod cloud_path;
 pub mod diagnosis;
+pub mod elb;
 pub mod firewall;
 pub mod fix;
 pub mod host;

@@ -184,6 +184,8 @@ struct SecurityGroupJ {
     vpc_id: Option<String>,
     #[serde(default)]
     ip_permissions: Vec<PermissionJ>,
+    #[serde(default)]
+    ip_permissions_egress: Vec<PermissionJ>,
 }
 
 #[derive(Deserialize)]
@@ -300,6 +302,7 @@ struct CidrAssocJ {
 struct SubnetJ {
     subnet_id: String,
     vpc_id: String,
+    availability_zone: Option<String>,
     cidr_block: Option<CidrText>,
     #[serde(default)]
     ipv6_cidr_block_association_set: Vec<CidrAssocJ>,
@@ -406,7 +409,7 @@ fn attached(atts: &[VpcAttachmentJ]) -> Vec<String> {
         .collect()
 }
 
-fn rule_text(p: &PermissionJ, ports: &Option<PortRange>, sources: &[SgSource]) -> String {
+fn rule_text(p: &PermissionJ, ports: &Option<PortRange>, sources: &[SgSource], dir: &str) -> String {
     let ports = ports.as_ref().map(|r| format!(" {}", r.text())).unwrap_or_default();
     let src: Vec<String> = sources
         .iter()
@@ -415,7 +418,20 @@ fn rule_text(p: &PermissionJ, ports: &Option<PortRange>, sources: &[SgSource]) -
             SgSource::PrefixList(p) | SgSource::Group(p) => p.clone(),
         })
         .collect();
-    format!("allow {}{ports} from {}", p.ip_protocol.0.text(), src.join(", "))
+    format!("allow {}{ports} {dir} {}", p.ip_protocol.0.text(), src.join(", "))
+}
+
+/// One security-group permission as a rule; `dir` is `from` (ingress) or `to` (egress).
+fn sg_rule(p: &PermissionJ, dir: &str) -> SgRule {
+    let ports = match p.ip_protocol.0 {
+        IpProto::Number(6 | 17) => port_range(p.from_port, p.to_port),
+        _ => None,
+    };
+    let mut sources: Vec<SgSource> = p.ip_ranges.iter().map(|r| SgSource::Cidr(r.cidr_ip.0)).collect();
+    sources.extend(p.ipv6_ranges.iter().map(|r| SgSource::Cidr(r.cidr_ipv6.0)));
+    sources.extend(p.prefix_list_ids.iter().map(|r| SgSource::PrefixList(r.prefix_list_id.clone())));
+    sources.extend(p.user_id_group_pairs.iter().filter_map(|r| r.group_id.clone()).map(SgSource::Group));
+    SgRule { proto: p.ip_protocol.0, text: rule_text(p, &ports, &sources, dir), ports, sources }
 }
 
 fn route_target(r: &RouteJ) -> RouteTarget {
@@ -444,7 +460,7 @@ fn route_target(r: &RouteJ) -> RouteTarget {
 
 /// Why one key's value could not be taken: the JSON itself (its path is tracked by
 /// serde_path_to_error), or what it says (a `ParseError` with its own field).
-enum KeyError<E> {
+pub(crate) enum KeyError<E> {
     De(E),
     Parse(ParseError),
 }
@@ -455,7 +471,7 @@ impl<E> From<ParseError> for KeyError<E> {
     }
 }
 
-fn next<'de, T: Deserialize<'de>, A: MapAccess<'de>>(map: &mut A) -> Result<T, KeyError<A::Error>> {
+pub(crate) fn next<'de, T: Deserialize<'de>, A: MapAccess<'de>>(map: &mut A) -> Result<T, KeyError<A::Error>> {
     map.next_value().map_err(KeyError::De)
 }
 
@@ -479,6 +495,7 @@ struct Acc {
     failed: BTreeMap<String, Missing>,
     notes: Vec<String>,
     platform: PlatformAcc,
+    elb: crate::aws_elb::ElbAcc,
 }
 
 impl Acc {
@@ -543,31 +560,14 @@ impl Acc {
             }
             "SecurityGroups" => {
                 for g in next::<Vec<SecurityGroupJ>, A>(map)? {
-                    let ingress = g
-                        .ip_permissions
-                        .iter()
-                        .map(|p| {
-                            let ports = match p.ip_protocol.0 {
-                                IpProto::Number(6 | 17) => port_range(p.from_port, p.to_port),
-                                _ => None,
-                            };
-                            let mut sources: Vec<SgSource> =
-                                p.ip_ranges.iter().map(|r| SgSource::Cidr(r.cidr_ip.0)).collect();
-                            sources.extend(p.ipv6_ranges.iter().map(|r| SgSource::Cidr(r.cidr_ipv6.0)));
-                            sources.extend(
-                                p.prefix_list_ids.iter().map(|r| SgSource::PrefixList(r.prefix_list_id.clone())),
-                            );
-                            sources.extend(
-                                p.user_id_group_pairs.iter().filter_map(|r| r.group_id.clone()).map(SgSource::Group),
-                            );
-                            SgRule { proto: p.ip_protocol.0, text: rule_text(p, &ports, &sources), ports, sources }
-                        })
-                        .collect();
+                    let ingress = g.ip_permissions.iter().map(|p| sg_rule(p, "from")).collect();
+                    let egress = g.ip_permissions_egress.iter().map(|p| sg_rule(p, "to")).collect();
                     self.security_groups.push(SecurityGroup {
                         id: g.group_id,
                         name: g.group_name,
                         vpc_id: g.vpc_id,
                         ingress,
+                        egress,
                     });
                 }
             }
@@ -676,6 +676,7 @@ impl Acc {
                         .collect(),
                     id: s.subnet_id,
                     vpc_id: s.vpc_id,
+                    zone: s.availability_zone,
                 }
             })),
             "Vpcs" => self.vpcs.extend(next::<Vec<VpcJ>, A>(map)?.into_iter().map(|s| {
@@ -783,6 +784,9 @@ impl<'de> Visitor<'de> for &mut Doc<'_> {
             if let Some((k, _)) = EC2_KEYS.iter().find(|(k, _)| *k == key) {
                 self.acc.key(file, k, &mut map).map_err(|e| fail(e, &mut self.failure))?;
                 self.acc.seen.entry(k).or_default().push(file.to_string());
+            } else if let Some((k, _)) = crate::aws_elb::ELB_KEYS.iter().find(|(k, _)| *k == key) {
+                self.acc.elb.key(file, k, &mut map).map_err(|e| fail(e, &mut self.failure))?;
+                self.acc.seen.entry(k).or_default().push(file.to_string());
             } else if key == "PrefixListId" {
                 pl_id = Some(map.next_value()?);
             } else if key == "Entries" {
@@ -878,6 +882,7 @@ pub fn parse_aws(docs: &[(String, String)]) -> Result<AwsEvidence, ParseError> {
         vpcs: take(&seen, &acc.failed, "Vpcs", acc.vpcs),
         prefix_lists: take(&seen, &acc.failed, "PrefixLists", acc.prefix_lists),
         block_public_access: bpa,
+        elb: acc.elb.finish(&seen, &acc.failed),
         platform: acc.platform.finish(&acc.failed),
         notes: acc.notes,
     })

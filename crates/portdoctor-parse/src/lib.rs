@@ -6,6 +6,7 @@
 //! reproduces a live run. Depends only on portdoctor-model.
 
 pub mod aws;
+pub mod aws_elb;
 pub mod datapath;
 pub mod host;
 pub mod iproute;

@@ -29,7 +29,8 @@ pub enum Command {
     /// On the instance: which SYNs to the port reach the NIC and what leaves in answer.
     Capture(CaptureArgs),
     /// The AWS path to an instance or public address: internet gateway, routes, network ACLs,
-    /// security groups, interface and instance, from a snapshot (or the live API).
+    /// security groups, interface and instance; or through a load balancer to each target;
+    /// from a snapshot (or the live API).
     Cloud(CloudArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
@@ -95,7 +96,7 @@ pub struct HostArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("target").required(true).args(["instance", "public_ip"])))]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["instance", "public_ip", "load_balancer"])))]
 pub struct CloudArgs {
     #[command(flatten)]
     pub flow: FlowArgs,
@@ -105,6 +106,10 @@ pub struct CloudArgs {
     /// The public (or Elastic) IP address the clients use.
     #[arg(long)]
     pub public_ip: Option<IpAddr>,
+    /// A load balancer (ALB, NLB, Classic) by name, ARN or DNS name: the path through its
+    /// listener to each target.
+    #[arg(long, value_parser = non_empty_text)]
+    pub load_balancer: Option<String>,
     /// An AWS snapshot folder (AWS CLI JSON, as `portdoctor snapshot aws` or Batfish lay it out).
     #[arg(long, value_parser = non_empty_path)]
     pub snapshot: Option<PathBuf>,

@@ -108,6 +108,9 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Error> {
     let cloud_target = match (&args.instance, target_ip) {
         (Some(i), _) => Some(CloudTarget::Instance(i.clone())),
         (None, Some(ip)) => Some(CloudTarget::PublicIp(ip)),
+        // A name in a case folder: a load balancer's DNS name (or name) is followed through
+        // the balancer; the cloud layer says so when no balancer has it.
+        (None, None) if args.snapshot.is_some() => Some(CloudTarget::LoadBalancer(host.clone())),
         (None, None) => None,
     };
     let flow = FlowArgs { port, proto: args.wire.proto, from: args.from };

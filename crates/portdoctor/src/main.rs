@@ -111,10 +111,11 @@ fn host(args: HostArgs) -> Result<u8, Error> {
 
 fn cloud(args: CloudArgs) -> Result<u8, Error> {
     let format = report_format(&args.report);
-    let target = match (&args.instance, args.public_ip) {
-        (Some(i), _) => CloudTarget::Instance(i.clone()),
-        (None, Some(ip)) => CloudTarget::PublicIp(ip),
-        (None, None) => return Err(Error::Usage("give --instance or --public-ip".into())),
+    let target = match (&args.instance, args.public_ip, &args.load_balancer) {
+        (Some(i), _, _) => CloudTarget::Instance(i.clone()),
+        (None, Some(ip), _) => CloudTarget::PublicIp(ip),
+        (None, None, Some(lb)) => CloudTarget::LoadBalancer(lb.clone()),
+        (None, None, None) => return Err(Error::Usage("give --instance, --public-ip or --load-balancer".into())),
     };
     let flow = &args.flow;
     let layer = match &args.snapshot {

@@ -70,6 +70,8 @@ use portdoctor_model::CheckStatus;
 pub enum CloudTarget {
     PublicIp(IpAddr),
     Instance(String),
+    /// A load balancer by name, ARN or DNS name (`--load-balancer`; `diagnose` through its name).
+    LoadBalancer(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +98,9 @@ pub fn diagnose_indexed(idx: &AwsIndex<'_>, q: &CloudQuery) -> Diagnosis {
 
 /// The network walk of one query on AWS, finished but not yet judged with the platform layer.
 pub fn walk_cloud(idx: &AwsIndex<'_>, q: &CloudQuery) -> CloudWalk {
+    if let CloudTarget::LoadBalancer(name) = &q.target {
+        return aws::lb::walk(idx, q, name);
+    }
     let w = path::walk(idx, q, path::INTERNET_PATH);
     let subject = |passed: &[path::PathHop]| idx.subject(&q.target, w.arrival.as_ref(), passed);
     CloudWalk::new(&w, subject, idx.ev.notes.clone())
@@ -133,7 +138,8 @@ impl CloudWalk {
         let arrival = w.arrival.as_ref();
         let target = match (&q.target, arrival) {
             (CloudTarget::PublicIp(ip), _) => Some(ip.to_string()),
-            (_, Some(r)) => r.public().map(|p| p.to_string()),
+            (_, Some(r)) => r.name().map(str::to_string).or_else(|| r.public().map(|p| p.to_string())),
+            (CloudTarget::LoadBalancer(name), None) => Some(name.clone()),
             _ => None,
         };
         let instance = match (&q.target, arrival) {
@@ -147,7 +153,7 @@ impl CloudWalk {
                 w.flow.text(),
                 target.as_deref().unwrap_or("?"),
                 r.instance().unwrap_or("-"),
-                r.private(),
+                r.private().map_or_else(|| "-".to_string(), |p| p.to_string()),
                 w.flow.from_text()
             ),
             None => String::new(),
@@ -158,7 +164,7 @@ impl CloudWalk {
             parts,
             target,
             instance,
-            arrival: arrival.map(Arrival::private),
+            arrival: arrival.and_then(Arrival::private),
             reachable,
             subject,
             notes,

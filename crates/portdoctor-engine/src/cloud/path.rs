@@ -33,6 +33,16 @@ pub enum StepKind {
     Instance,
     /// The stateless filter for the replies.
     StatelessOut,
+    /// Through a load balancer (issue 15): the balancer itself (state, scheme).
+    LoadBalancer,
+    /// The listener on the asked port and where its actions send the flow.
+    LbListener,
+    /// Each enabled subnet: a route to the internet gateway, its stateless filter both ways.
+    LbSubnets,
+    /// The balancer's own stateful filter, inbound from the clients.
+    LbStateful,
+    /// Each target group and each target: health, zone, the balancer → target leg, the machine.
+    Targets,
 }
 
 /// The path from the internet to an instance, in packet order; the replies' filter last.
@@ -45,6 +55,10 @@ pub const INTERNET_PATH: &[StepKind] = &[
     StepKind::Instance,
     StepKind::StatelessOut,
 ];
+
+/// The path from the internet through a load balancer to its targets, in packet order.
+pub const LOAD_BALANCER_PATH: &[StepKind] =
+    &[StepKind::LoadBalancer, StepKind::LbListener, StepKind::LbSubnets, StepKind::LbStateful, StepKind::Targets];
 
 /// The flow being judged: the question and the exact set of client addresses it stands for.
 pub struct Flow<'q> {
@@ -194,12 +208,17 @@ pub type Found<'a> = Box<dyn Finding + 'a>;
 
 /// Where the flow lands after the edge: what the report says about the target.
 pub trait Arrival {
-    /// The address the flow arrives at on the machine (handed to the host layer).
-    fn private(&self) -> IpAddr;
+    /// The address the flow arrives at on the machine (handed to the host layer); `None` when
+    /// no machine is known yet (a load balancer without targets).
+    fn private(&self) -> Option<IpAddr>;
     /// The public address the edge maps onto it, if any.
     fn public(&self) -> Option<IpAddr>;
     /// The machine behind the interface, if any.
     fn instance(&self) -> Option<&str>;
+    /// The name the clients use, when it is not an address (a load balancer's DNS name).
+    fn name(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// A cloud provider's view of one path shape: the edge and a producer for each step it has.
@@ -296,8 +315,8 @@ mod tests {
     struct At;
 
     impl Arrival for At {
-        fn private(&self) -> IpAddr {
-            IpAddr::from([10, 0, 0, 1])
+        fn private(&self) -> Option<IpAddr> {
+            Some(IpAddr::from([10, 0, 0, 1]))
         }
         fn public(&self) -> Option<IpAddr> {
             None

@@ -45,6 +45,8 @@ pub fn resolve<'a>(idx: &AwsIndex<'a>, flow: &Flow<'_>) -> (Edge<'a>, Option<Res
     match &flow.query.target {
         CloudTarget::PublicIp(ip) => public_ip(idx, *ip),
         CloudTarget::Instance(iid) => instance(idx, flow, iid),
+        // A load balancer is walked by its own path shape (`lb`), never through this edge.
+        CloudTarget::LoadBalancer(name) => (Edge::InstanceWithoutInterface(name.clone()), None),
     }
 }
 

@@ -15,6 +15,7 @@ mod edge;
 mod gateway;
 mod index;
 mod instance;
+pub mod lb;
 mod route;
 mod sg;
 
@@ -35,8 +36,8 @@ pub struct Resolved<'a> {
 }
 
 impl Arrival for Resolved<'_> {
-    fn private(&self) -> IpAddr {
-        self.private
+    fn private(&self) -> Option<IpAddr> {
+        Some(self.private)
     }
 
     fn public(&self) -> Option<IpAddr> {
@@ -66,6 +67,12 @@ impl<'a> Provider<'a> for AwsIndex<'a> {
             StepKind::Stateful => Box::new(sg::security_groups(self, flow, at)),
             StepKind::Instance => Box::new(instance::instance(self, flow, at)),
             StepKind::StatelessOut => Box::new(acl::outbound(self, flow, at)),
+            // The load balancer's steps belong to its own shape (`lb`).
+            StepKind::LoadBalancer
+            | StepKind::LbListener
+            | StepKind::LbSubnets
+            | StepKind::LbStateful
+            | StepKind::Targets => return None,
         })
     }
 }
@@ -84,6 +91,7 @@ impl AwsIndex<'_> {
         match target {
             CloudTarget::Instance(i) => s.instance = Some(i.clone()),
             CloudTarget::PublicIp(ip) => add(&mut s.addresses, ip.to_string()),
+            CloudTarget::LoadBalancer(_) => {}
         }
         if let Some(r) = at {
             if s.instance.is_none() {

@@ -1,0 +1,430 @@
+//! The path through an AWS load balancer (ALB, NLB, Classic), a second path shape beside the
+//! internet → instance one: the balancer (state, scheme) → the listener on the asked port and
+//! the target groups its actions pick → each enabled subnet (route to the internet gateway, its
+//! network ACL both ways) → the balancer's own security groups → each target group and target
+//! (health, zone, the balancer → target leg to the traffic and health-check ports, the machine).
+//!
+//! Semantics (Elastic Load Balancing User Guides; FACTS.md "Load balancers"): target groups fail
+//! open (all unhealthy → traffic goes to all of them); an empty group blocks; an ALB or a Classic
+//! HTTP listener completes the client's handshake itself, so a failure behind it reaches the
+//! client as HTTP 502/503/504; the leg balancer → target comes from the nodes' private addresses
+//! in their subnets, or with client IP preservation from the clients themselves; health checks
+//! always come from the nodes.
+//!
+//! The decisions of the instance path are reused, not copied: each balancer node is an
+//! interface in its subnet (`Node`), so `route`, `acl` and `sg` judge it with a [`Flow`] whose
+//! sources are the clients, and the leg to a target is a flow whose sources are the nodes'
+//! subnets (or the clients) to the target's interface.
+
+mod front;
+mod targets;
+
+use super::index::{AwsIndex, list};
+use crate::cloud::path::{self, Arrival, Flow, Found, LOAD_BALANCER_PATH, PathHop, Provider, StepKind};
+use crate::cloud::{CloudQuery, CloudWalk};
+use crate::platform::Subject;
+use portdoctor_model::Missing;
+use portdoctor_model::cloud_path::CloudHop;
+use portdoctor_model::cloud::NetworkInterface;
+use portdoctor_model::elb::{
+    ClassicLb, HealthCheck, HealthCheckPort, LbAction, LbActionType, LbProtocol, LbScheme, LbState, LbType,
+    ListenerRule, LoadBalancer, TargetGroup, TargetHealthRecord, TargetType,
+};
+use portdoctor_model::net::Proto;
+use std::net::IpAddr;
+
+/// A load balancer of either API.
+#[derive(Debug, Clone, Copy)]
+pub enum LbRef<'a> {
+    V2(&'a LoadBalancer),
+    Classic(&'a ClassicLb),
+}
+
+impl<'a> LbRef<'a> {
+    pub fn name(&self) -> &'a str {
+        match self {
+            LbRef::V2(b) => &b.name,
+            LbRef::Classic(c) => &c.name,
+        }
+    }
+
+    /// The ARN (elbv2), or the name (Classic has no ARN in its API).
+    pub fn id(&self) -> &'a str {
+        match self {
+            LbRef::V2(b) => &b.arn,
+            LbRef::Classic(c) => &c.name,
+        }
+    }
+
+    pub fn dns_name(&self) -> &'a str {
+        match self {
+            LbRef::V2(b) => &b.dns_name,
+            LbRef::Classic(c) => &c.dns_name,
+        }
+    }
+
+    /// The addresses the configuration gives the balancer (an NLB's Elastic IPs and node
+    /// addresses); an ALB's or Classic's addresses change and are known only through DNS.
+    pub fn addresses(&self) -> Vec<IpAddr> {
+        match self {
+            LbRef::V2(b) => b.zones.iter().flat_map(|z| z.public_ips.iter().chain(&z.private_ips)).copied().collect(),
+            LbRef::Classic(_) => Vec::new(),
+        }
+    }
+}
+
+/// A DNS name as compared: case-insensitive, without a trailing dot or ALB's `dualstack.` prefix.
+fn dns_key(s: &str) -> String {
+    let s = s.trim_end_matches('.').to_ascii_lowercase();
+    s.strip_prefix("dualstack.").map(str::to_string).unwrap_or(s)
+}
+
+impl<'a> AwsIndex<'a> {
+    /// The load balancer a user names: its name, ARN or DNS name (a string match: resolving a
+    /// name that is a CNAME to it is the caller's job). `None` when none matches.
+    pub fn find_load_balancer(&self, key: &str) -> Option<LbRef<'a>> {
+        let dns = dns_key(key);
+        let elb = &self.ev.elb;
+        let v2 = list(&elb.load_balancers)
+            .iter()
+            .find(|b| b.arn == key || b.name == key || (!b.dns_name.is_empty() && dns_key(&b.dns_name) == dns))
+            .map(LbRef::V2);
+        v2.or_else(|| {
+            list(&elb.classic)
+                .iter()
+                .find(|c| c.name == key || (!c.dns_name.is_empty() && dns_key(&c.dns_name) == dns))
+                .map(LbRef::Classic)
+        })
+    }
+}
+
+/// An enabled Availability Zone: its subnet and the node's known addresses there.
+pub(crate) struct Zone<'a> {
+    pub zone: Option<&'a str>,
+    pub subnet: &'a str,
+}
+
+/// The balancer as the path reads it, whichever API described it.
+pub(crate) struct Balancer<'a> {
+    pub r: LbRef<'a>,
+    pub kind: LbType,
+    pub scheme: &'a LbScheme,
+    /// `None` for Classic (its API reports no state).
+    pub state: Option<(&'a LbState, Option<&'a str>)>,
+    pub vpc: Option<&'a str>,
+    pub zones: Vec<Zone<'a>>,
+    pub groups: &'a [String],
+}
+
+impl Balancer<'_> {
+    /// Whether the balancer speaks HTTP to the client on `protocol` (it then answers itself).
+    pub fn answers_http(&self, protocol: &LbProtocol) -> bool {
+        protocol.is_http()
+    }
+}
+
+/// One registered target (or a Classic instance), with its health when the evidence has it.
+pub(crate) struct TargetRec<'a> {
+    pub id: &'a str,
+    pub port: Option<u16>,
+    pub zone: Option<&'a str>,
+    pub health: Option<&'a TargetHealthRecord>,
+}
+
+/// What a listener's action does with the flow.
+pub(crate) struct Route<'a> {
+    /// `None`: the default action.
+    pub rule: Option<&'a ListenerRule>,
+    pub action: &'a LbAction,
+}
+
+/// How a target group is described: listed (elbv2), the Classic balancer's own instances, or
+/// named by a listener but absent from the evidence.
+pub(crate) enum GroupDef<'a> {
+    Listed(&'a TargetGroup),
+    Classic { port: u16, protocol: &'a LbProtocol, health: &'a HealthCheck },
+    NotListed(Option<&'a Missing>),
+}
+
+/// A target group a listener forwards to.
+pub(crate) struct Group<'a> {
+    pub arn: &'a str,
+    pub def: GroupDef<'a>,
+    /// Picked by the default action (its failure fails every request), not only by a rule.
+    pub by_default: bool,
+    /// The registered targets, or why they are not known.
+    pub targets: Result<Vec<TargetRec<'a>>, Option<&'a Missing>>,
+    /// With client IP preservation the target sees the client's address, not the node's.
+    pub preserve_client_ip: bool,
+    /// Every node sends to every target (else only the target's zone's node does).
+    pub cross_zone: bool,
+}
+
+impl<'a> Group<'a> {
+    pub fn name(&self) -> &'a str {
+        match &self.def {
+            GroupDef::Listed(tg) => &tg.name,
+            _ => self.arn,
+        }
+    }
+
+    pub fn port(&self) -> Option<u16> {
+        match &self.def {
+            GroupDef::Listed(tg) => tg.port,
+            GroupDef::Classic { port, .. } => Some(*port),
+            GroupDef::NotListed(_) => None,
+        }
+    }
+
+    pub fn health_check(&self) -> Option<&'a HealthCheck> {
+        match &self.def {
+            GroupDef::Listed(tg) => Some(&tg.health_check),
+            GroupDef::Classic { health, .. } => Some(health),
+            GroupDef::NotListed(_) => None,
+        }
+    }
+
+    pub fn target_type(&self) -> TargetType {
+        match &self.def {
+            GroupDef::Listed(tg) => tg.target_type.clone(),
+            _ => TargetType::Instance,
+        }
+    }
+
+    /// The health-check port of a target receiving traffic on `port`.
+    pub fn health_port(&self, port: u16) -> u16 {
+        match self.health_check().map(|h| h.port) {
+            Some(HealthCheckPort::Port(p)) => p,
+            _ => port,
+        }
+    }
+}
+
+/// The listener on the asked port, and where it sends the flow.
+pub(crate) struct Listen<'a> {
+    /// The listener ARN, or `name:port` for Classic.
+    pub id: String,
+    pub protocol: LbProtocol,
+    pub routes: Vec<Route<'a>>,
+    /// Rules were not in the evidence (only the default action is known).
+    pub rules_missing: Option<&'a Missing>,
+    pub groups: Vec<Group<'a>>,
+}
+
+pub(crate) enum Listening<'a> {
+    Unknown(Option<&'a Missing>),
+    /// No listener for the flow; the listeners there are, in words (`HTTPS:443`).
+    None { others: Vec<String> },
+    Found(Box<Listen<'a>>),
+}
+
+/// A balancer found, with one interface per enabled subnet standing for its node there (so the
+/// instance path's decisions judge it), and its listener.
+pub(crate) struct Lb<'a> {
+    pub b: Balancer<'a>,
+    pub nodes: Vec<NetworkInterface>,
+    pub listener: Listening<'a>,
+}
+
+pub(crate) enum Lookup<'a> {
+    /// Neither load-balancer listing is in the evidence.
+    Unknown(Vec<&'a Missing>),
+    NotFound { known: Vec<&'a str> },
+    Found(Box<Lb<'a>>),
+}
+
+/// Everything the walk reads, resolved once before it (the steps borrow it).
+pub(crate) struct LbCtx<'a> {
+    pub asked: String,
+    pub lookup: Lookup<'a>,
+}
+
+impl<'a> LbCtx<'a> {
+    fn new(idx: &AwsIndex<'a>, q: &CloudQuery, asked: &str) -> LbCtx<'a> {
+        let elb = &idx.ev.elb;
+        let lookup = match idx.find_load_balancer(asked) {
+            Some(r) => Lookup::Found(Box::new(resolve(idx, q, r))),
+            None => {
+                let missing: Vec<&Missing> = [elb.load_balancers.missing(), elb.classic.missing()].into_iter().flatten().collect();
+                if missing.len() == 2 {
+                    Lookup::Unknown(missing)
+                } else {
+                    let mut known: Vec<&str> = list(&elb.load_balancers).iter().map(|b| b.name.as_str()).collect();
+                    known.extend(list(&elb.classic).iter().map(|c| c.name.as_str()));
+                    Lookup::NotFound { known }
+                }
+            }
+        };
+        LbCtx { asked: asked.to_string(), lookup }
+    }
+}
+
+fn balancer<'a>(idx: &AwsIndex<'a>, r: LbRef<'a>) -> Balancer<'a> {
+    match r {
+        LbRef::V2(b) => Balancer {
+            r,
+            kind: b.kind.clone(),
+            scheme: &b.scheme,
+            state: Some((&b.state, b.state_reason.as_deref())),
+            vpc: b.vpc_id.as_deref(),
+            zones: b.zones.iter().map(|z| Zone { zone: Some(z.zone.as_str()), subnet: &z.subnet_id }).collect(),
+            groups: &b.security_groups,
+        },
+        LbRef::Classic(c) => Balancer {
+            r,
+            kind: LbType::Classic,
+            scheme: &c.scheme,
+            state: None,
+            vpc: c.vpc_id.as_deref(),
+            zones: c
+                .subnets
+                .iter()
+                .map(|s| Zone { zone: idx.subnet_by_id.get(s.as_str()).and_then(|s| s.zone.as_deref()), subnet: s })
+                .collect(),
+            groups: &c.security_groups,
+        },
+    }
+}
+
+/// An interface standing for the balancer's node in `subnet`: its groups are the balancer's.
+fn node(idx: &AwsIndex<'_>, b: &Balancer<'_>, subnet: &str) -> NetworkInterface {
+    let vpc = idx.subnet_by_id.get(subnet).map(|s| s.vpc_id.clone()).or(b.vpc.map(str::to_string)).unwrap_or_default();
+    NetworkInterface {
+        id: b.r.name().to_string(),
+        vpc_id: vpc,
+        subnet_id: subnet.to_string(),
+        instance_id: None,
+        device_index: None,
+        status: "in-use".into(),
+        private_ips: Vec::new(),
+        ipv6: Vec::new(),
+        groups: b.groups.to_vec(),
+    }
+}
+
+fn resolve<'a>(idx: &AwsIndex<'a>, q: &CloudQuery, r: LbRef<'a>) -> Lb<'a> {
+    let b = balancer(idx, r);
+    let nodes = b.zones.iter().map(|z| node(idx, &b, z.subnet)).collect();
+    let listener = match r {
+        LbRef::V2(lb) => front::listener_v2(idx, q, &b, lb),
+        LbRef::Classic(c) => front::listener_classic(idx, q, c),
+    };
+    Lb { b, nodes, listener }
+}
+
+/// Whether a listener protocol carries the flow's protocol.
+pub(crate) fn carries(protocol: Option<&LbProtocol>, proto: Proto) -> bool {
+    match (protocol, proto) {
+        (None, _) => true,
+        (Some(p), Proto::Tcp) => p.carries_tcp(),
+        (Some(p), Proto::Udp) => p.carries_udp(),
+    }
+}
+
+/// The groups a forward action picks, with a weight that can choose them.
+pub(crate) fn forwards(action: &LbAction) -> impl Iterator<Item = &str> {
+    let forward = action.kind == LbActionType::Forward;
+    action.target_groups.iter().filter(move |t| forward && t.weight != Some(0)).map(|t| t.arn.as_str())
+}
+
+/// Where the flow lands: the balancer and its listener; the host layer is handed the first
+/// target's address.
+pub(crate) struct At<'a> {
+    pub lb: &'a Lb<'a>,
+    first_target: Option<IpAddr>,
+    public: Option<IpAddr>,
+}
+
+impl Arrival for At<'_> {
+    fn private(&self) -> Option<IpAddr> {
+        self.first_target
+    }
+
+    fn public(&self) -> Option<IpAddr> {
+        self.public
+    }
+
+    fn instance(&self) -> Option<&str> {
+        None
+    }
+
+    fn name(&self) -> Option<&str> {
+        Some(self.lb.b.r.dns_name()).filter(|d| !d.is_empty()).or(Some(self.lb.b.r.name()))
+    }
+}
+
+/// The load-balancer path shape: the index and what was resolved before the walk.
+struct Shape<'a> {
+    idx: &'a AwsIndex<'a>,
+    ctx: &'a LbCtx<'a>,
+}
+
+impl<'a> Provider<'a> for Shape<'a> {
+    type Arrival = At<'a>;
+
+    fn edge(&self, _flow: &Flow<'_>) -> (Found<'a>, Option<At<'a>>) {
+        let at = match &self.ctx.lookup {
+            Lookup::Found(lb) => Some(At {
+                lb,
+                first_target: targets::first_address(self.idx, lb),
+                public: lb.b.r.addresses().into_iter().find(|a| !is_private(a)),
+            }),
+            _ => None,
+        };
+        (Box::new(front::Edge { asked: &self.ctx.asked, lookup: &self.ctx.lookup }), at)
+    }
+
+    /// The registration: each step of the load-balancer path and the module that judges it.
+    fn step(&self, step: StepKind, flow: &Flow<'_>, at: &At<'a>) -> Option<Found<'a>> {
+        let lb = at.lb;
+        Some(match step {
+            StepKind::LoadBalancer => Box::new(front::BalancerFinding { lb }),
+            StepKind::LbListener => Box::new(front::ListenerFinding { lb }),
+            StepKind::LbSubnets => Box::new(front::subnets(self.idx, flow, lb)),
+            StepKind::LbStateful => Box::new(front::security_groups(self.idx, flow, lb)),
+            StepKind::Targets => Box::new(targets::targets(self.idx, flow, lb)),
+            _ => return None,
+        })
+    }
+}
+
+fn is_private(a: &IpAddr) -> bool {
+    !crate::cloud::path::internet(portdoctor_model::net::Family::of(a)).contains(a)
+}
+
+/// The walk through the load balancer `asked` (name, ARN or DNS name).
+pub(crate) fn walk(idx: &AwsIndex<'_>, q: &CloudQuery, asked: &str) -> CloudWalk {
+    let ctx = LbCtx::new(idx, q, asked);
+    let shape = Shape { idx, ctx: &ctx };
+    let w = path::walk(&shape, q, LOAD_BALANCER_PATH);
+    let subject = |passed: &[PathHop]| subject(&ctx, passed);
+    CloudWalk::new(&w, subject, idx.ev.notes.clone())
+}
+
+/// What the platform layer is asked about: the resources the walk passed (groups, ACLs,
+/// tables, targets), and the balancer's subnets and VPC.
+fn subject(ctx: &LbCtx<'_>, passed: &[PathHop]) -> Subject {
+    let mut s = Subject::default();
+    let mut add = |v: &str| {
+        if !v.is_empty() && !s.resources.iter().any(|r| r == v) {
+            s.resources.push(v.to_string());
+        }
+    };
+    for h in passed {
+        for id in h.component.resources() {
+            // A target's component is `id:port`; the platform layer knows the id.
+            let id = if h.hop == CloudHop::Target { id.rsplit_once(':').map_or(id.as_str(), |(i, _)| i) } else { id };
+            add(id);
+        }
+    }
+    if let Lookup::Found(lb) = &ctx.lookup {
+        lb.b.zones.iter().for_each(|z| add(z.subnet));
+        if let Some(v) = lb.b.vpc {
+            add(v);
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,935 @@
+//! Each target group and each target behind the listener: health (AWS's reason codes in
+//! words), the zone, the leg balancer → target to the traffic port and to the health-check port
+//! (the balancer's security groups outbound, both subnets' network ACLs both ways, the target's
+//! security groups), and the machine.
+//!
+//! What blocks (FACTS.md): a group serves when one of its targets can take the connection — its
+//! zone enabled, its machine running, the leg open, and healthy; or, when no target is healthy,
+//! the group fails open and an unhealthy target serves unless its health says the traffic port
+//! itself is dead (a timeout or refusal on the traffic port from the same sources). A group that
+//! serves makes every problem of its other targets a warning with its share; a default action's
+//! group that does not serve blocks.
+
+use super::super::acl::{self, AclFinding, Decision, acl_walk};
+use super::super::index::{AwsIndex, list};
+use super::super::instance::{self, InstanceFinding};
+use super::super::sg::{self, Match, SgFinding};
+use super::super::Resolved;
+use super::front::{adopt, join, missing_text};
+use super::{Group, GroupDef, Lb, Listening, TargetRec};
+use crate::cloud::CloudQuery;
+use crate::cloud::aws::edge::confirmed;
+use crate::cloud::path::{Explained, Finding, Flow, check, unknown_check};
+use portdoctor_model::addrset::AddrSet;
+use portdoctor_model::cloud::{AclAction, NetworkAcl, NetworkInterface, PortRange, SecurityGroup, SgRule, SgSource};
+use portdoctor_model::cloud_path::{CloudCheck, CloudHop, Component};
+use portdoctor_model::elb::{LbType, TargetHealthReason as R, TargetHealthRecord, TargetHealthState as S, TargetType};
+use portdoctor_model::fix::{Fix, ShellCommand, Word};
+use portdoctor_model::net::{Cidr, Family, Source};
+use portdoctor_model::{Cause, CauseCode, CheckStatus, Confidence, Missing};
+use std::net::IpAddr;
+
+// ---- decisions ----
+
+/// What the target's health says.
+enum Health<'a> {
+    Healthy,
+    /// Failing its health checks (elbv2 `unhealthy`, Classic `OutOfService`).
+    Unhealthy(&'a TargetHealthRecord),
+    /// Registering, first checks, draining: not a cause, but not serving yet (or any more).
+    Transient(&'a TargetHealthRecord),
+    /// Not in use (`Target.NotInUse`, not registered, stopped, unusable address).
+    Unused(&'a TargetHealthRecord),
+    /// Health checks off: the balancer sends traffic regardless.
+    Unchecked,
+    Unknown,
+}
+
+fn health(r: Option<&TargetHealthRecord>) -> Health<'_> {
+    let Some(r) = r else { return Health::Unknown };
+    match &r.state {
+        S::Healthy | S::InService => Health::Healthy,
+        S::Unhealthy | S::UnhealthyDraining | S::OutOfService => Health::Unhealthy(r),
+        S::Initial | S::Draining => Health::Transient(r),
+        S::Unused => Health::Unused(r),
+        S::Unavailable => Health::Unchecked,
+        S::Unknown(_) => Health::Transient(r),
+    }
+}
+
+/// AWS's reason code in words (Elastic Load Balancing API reference, TargetHealth; FACTS.md).
+fn reason_words(r: &TargetHealthRecord, port: u16, hc_port: u16, path: Option<&str>, matcher: Option<&str>) -> String {
+    match &r.reason {
+        Some(R::Timeout) => format!(
+            "health checks to port {hc_port} time out: usually a security group, network ACL or host firewall drops them on their way, or nothing answers in time"
+        ),
+        Some(R::FailedHealthChecks) => format!(
+            "health checks to port {hc_port} fail: the connection is refused or closed (nothing listens on port {hc_port}), or the check errs"
+        ),
+        Some(R::ResponseCodeMismatch) => format!(
+            "the application answers the health check{} with a status other than {}: it is reachable on port {hc_port} but its health page says no",
+            path.map(|p| format!(" of {p}")).unwrap_or_default(),
+            matcher.unwrap_or("the matcher")
+        ),
+        Some(R::NotInUse) => "not in use: its Availability Zone is not enabled on the load balancer (or cross-zone load balancing is off for it), or no listener uses the group".into(),
+        Some(R::NotRegistered) => "not registered with the target group".into(),
+        Some(R::DeregistrationInProgress) => "being deregistered (draining)".into(),
+        Some(R::InvalidState) => "the target is stopped or terminated".into(),
+        Some(R::IpUnusable) => "its IP address cannot be a target (it belongs to a load balancer)".into(),
+        Some(R::HealthCheckDisabled) => "health checks are disabled".into(),
+        Some(R::RegistrationInProgress) => "registration in progress".into(),
+        Some(R::InitialHealthChecking) => "the first health checks are still running".into(),
+        Some(R::InternalError) => "an internal error of Elastic Load Balancing".into(),
+        Some(R::Unknown(w)) => format!("reason {w}"),
+        // Classic: `ELB` or `Instance` then AWS's own description.
+        None if port == hc_port => "it fails its health checks".into(),
+        None => format!("it fails its health checks on port {hc_port}"),
+    }
+}
+
+/// Whether a failing health check says the traffic port itself is dead from the same sources:
+/// then failing open does not help.
+fn says_dead(r: &TargetHealthRecord, same_leg: bool) -> bool {
+    same_leg && matches!(r.reason, Some(R::Timeout | R::FailedHealthChecks) | None)
+}
+
+/// The balancer's security groups outbound toward the target.
+enum Egress<'a> {
+    Unknown(Option<&'a Missing>),
+    Admitted(&'a SecurityGroup, &'a SgRule),
+    Unresolved(Vec<String>),
+    Denied(Vec<&'a SecurityGroup>),
+}
+
+fn egress<'a>(idx: &AwsIndex<'a>, groups: &[String], eni: &NetworkInterface, ip: IpAddr, proto: u8, port: u16) -> Egress<'a> {
+    if idx.ev.security_groups.known().is_none() {
+        return Egress::Unknown(idx.ev.security_groups.missing());
+    }
+    let (mut listed, mut unresolved) = (Vec::new(), Vec::new());
+    for gid in groups {
+        let Some(g) = idx.sg_by_id.get(gid.as_str()).copied() else {
+            unresolved.push(format!("{gid} is the load balancer's but not in SecurityGroups"));
+            continue;
+        };
+        listed.push(g);
+        for rule in g.egress.iter().filter(|r| r.proto.matches(proto) && r.ports.as_ref().is_none_or(|p| p.contains(port))) {
+            for dest in &rule.sources {
+                let admits = match dest {
+                    SgSource::Cidr(c) => c.contains(&ip),
+                    SgSource::Group(other) => eni.groups.contains(other),
+                    SgSource::PrefixList(pl) => match idx.prefix_lists.get(pl.as_str()) {
+                        Some(cidrs) => cidrs.iter().any(|c| c.contains(&ip)),
+                        None => {
+                            unresolved.push(format!("{}: {} uses prefix list {pl}, not in the evidence", g.id, rule.text));
+                            false
+                        }
+                    },
+                };
+                if admits {
+                    return Egress::Admitted(g, rule);
+                }
+            }
+        }
+    }
+    if unresolved.is_empty() { Egress::Denied(listed) } else { Egress::Unresolved(unresolved) }
+}
+
+/// The network ACL of a balancer node's subnet on the leg: the request out to the target, the
+/// replies back in (stateless both ways).
+struct NodeAcl<'a> {
+    acl: &'a NetworkAcl,
+    subnet: &'a str,
+    out: Vec<Decision<'a>>,
+    back: Vec<Decision<'a>>,
+}
+
+fn denies(d: &Decision<'_>) -> bool {
+    d.rule.is_none_or(|e| e.action == AclAction::Deny)
+}
+
+/// The target's security groups for the leg.
+enum TargetSg<'a> {
+    Unknown(Option<&'a Missing>),
+    /// A rule names one of the balancer's groups: every node (and, with client IP
+    /// preservation, every client through it) is admitted.
+    ViaLbGroup(&'a SecurityGroup, &'a SgRule),
+    Admitted(Vec<String>),
+    Unresolved(Vec<String>),
+    Denied { groups: Vec<&'a SecurityGroup>, admitted: AddrSet, missing: AddrSet },
+}
+
+fn target_sg<'a>(f: SgFinding<'a>, lb_groups: &[String]) -> TargetSg<'a> {
+    let SgFinding::Evaluated { groups, matches, unresolved, admitted, missing, .. } = f else {
+        let SgFinding::Unknown { missing, .. } = f else { return TargetSg::Unknown(None) };
+        return TargetSg::Unknown(missing);
+    };
+    let via = matches.iter().find_map(|m| match m {
+        Match::GroupReference { group, rule, other } if lb_groups.iter().any(|g| g == other) => Some((*group, *rule)),
+        _ => None,
+    });
+    if let Some((g, r)) = via {
+        return TargetSg::ViaLbGroup(g, r);
+    }
+    let lines = matches
+        .iter()
+        .filter_map(|m| match m {
+            Match::Admits { group, rule, clients, .. } => Some(format!("{} ({}): {} admits {clients}", group.id, group.name, rule.text)),
+            Match::GroupReference { .. } => None,
+        })
+        .collect();
+    if missing.is_empty() {
+        return TargetSg::Admitted(lines);
+    }
+    if !unresolved.is_empty() {
+        return TargetSg::Unresolved(vec![format!("some security groups or prefix lists of the target are not in the evidence")]);
+    }
+    TargetSg::Denied { groups: groups.iter().filter_map(|(_, g)| *g).collect(), admitted, missing }
+}
+
+/// One leg balancer → target: to the traffic port, or to the health-check port.
+struct Leg<'a> {
+    health_check: bool,
+    /// The leg's question: its port, and as `from` the prefix a fix admits.
+    query: CloudQuery,
+    sources: AddrSet,
+    /// The same without the target's own subnet (a subnet's ACL does not filter inside it).
+    acl_sources: AddrSet,
+    by_clients: bool,
+    /// `None`: the balancer has no security groups.
+    egress: Option<Egress<'a>>,
+    node_acls: Vec<NodeAcl<'a>>,
+    target_acls: Option<(AclFinding<'a>, AclFinding<'a>)>,
+    sg: TargetSg<'a>,
+}
+
+impl Leg<'_> {
+    fn flow(&self) -> Flow<'_> {
+        Flow { query: &self.query, sources: self.sources.clone() }
+    }
+
+    fn acl_flow(&self) -> Flow<'_> {
+        Flow { query: &self.query, sources: self.acl_sources.clone() }
+    }
+}
+
+/// Where a target is, and its legs and machine when it is found.
+enum Place<'a> {
+    At {
+        eni: &'a NetworkInterface,
+        ip: IpAddr,
+        traffic: Box<Leg<'a>>,
+        check: Option<Box<Leg<'a>>>,
+        instance: Option<InstanceFinding<'a>>,
+    },
+    /// Not judged, and why.
+    Unplaced(String),
+}
+
+struct TargetFinding<'a> {
+    t: &'a TargetRec<'a>,
+    port: u16,
+    hc_port: u16,
+    zone: Option<&'a str>,
+    zone_enabled: Option<bool>,
+    place: Place<'a>,
+}
+
+enum Outcome<'a> {
+    NotListed(Option<&'a Missing>),
+    HealthUnknown(Option<&'a Missing>),
+    Lambda(usize),
+    /// Judged; empty is a group without registered targets.
+    Judged(Vec<TargetFinding<'a>>),
+}
+
+struct GroupFinding<'a> {
+    g: &'a Group<'a>,
+    outcome: Outcome<'a>,
+}
+
+pub(super) struct TargetsFinding<'a> {
+    lb: &'a Lb<'a>,
+    groups: Vec<GroupFinding<'a>>,
+}
+
+/// The address of the first target, for the host layer of `diagnose`.
+pub(super) fn first_address(idx: &AwsIndex<'_>, lb: &Lb<'_>) -> Option<IpAddr> {
+    let Listening::Found(l) = &lb.listener else { return None };
+    let t = l.groups.iter().find_map(|g| g.targets.as_ref().ok().and_then(|t| t.first()))?;
+    t.id.parse().ok().or_else(|| {
+        let eni = idx.enis_by_instance.get(t.id)?.first()?;
+        eni.private_ips.iter().find(|p| p.primary).map(|p| p.addr)
+    })
+}
+
+/// The interface a target's traffic arrives on, and its address.
+fn place_of<'a>(idx: &AwsIndex<'a>, g: &Group<'_>, id: &str) -> Result<(&'a NetworkInterface, IpAddr), String> {
+    match g.target_type() {
+        TargetType::Ip => {
+            let ip: IpAddr = id.parse().map_err(|_| format!("{id} is not an IP address"))?;
+            idx.eni_by_private.get(&ip).map(|e| (*e, ip)).ok_or_else(|| {
+                format!("no interface holds {ip} in the evidence (NetworkInterfaces): an address outside the VPC or on premises; its leg is not judged")
+            })
+        }
+        TargetType::Alb => Err(format!("{id} is an Application Load Balancer: ask about it with --load-balancer")),
+        _ => {
+            let eni = idx.enis_by_instance.get(id).and_then(|e| e.first()).copied();
+            let eni = eni.ok_or_else(|| format!("no interface of {id} in the evidence (NetworkInterfaces)"))?;
+            let ip = eni.private_ips.iter().find(|p| p.primary).or(eni.private_ips.first()).map(|p| p.addr);
+            ip.map(|ip| (eni, ip)).ok_or_else(|| format!("{} has no private address in the evidence", eni.id))
+        }
+    }
+}
+
+/// The source addresses of the balancer nodes in `nodes`: their subnets' CIDRs of the family,
+/// else the VPC's.
+fn node_sources(idx: &AwsIndex<'_>, lb: &Lb<'_>, nodes: &[&NetworkInterface], family: Family) -> (AddrSet, Option<Cidr>) {
+    let mut set = AddrSet::empty(family);
+    let mut first = None;
+    for n in nodes {
+        for c in idx.subnet_by_id.get(n.subnet_id.as_str()).into_iter().flat_map(|s| &s.cidrs).filter(|c| c.family() == family) {
+            first.get_or_insert(*c);
+            set = set.union(&AddrSet::from_cidr(c));
+        }
+    }
+    // The VPC's range: for the fix (admit the VPC), and as the sources when subnets are unknown.
+    let vpc = list(&idx.ev.vpcs)
+        .iter()
+        .filter(|v| Some(v.id.as_str()) == lb.b.vpc || nodes.iter().any(|n| n.vpc_id == v.id))
+        .flat_map(|v| &v.cidrs)
+        .find(|c| c.family() == family && first.is_none_or(|f| c.contains(&f.addr())))
+        .copied();
+    if set.is_empty()
+        && let Some(v) = vpc
+    {
+        set = AddrSet::from_cidr(&v);
+    }
+    (set, vpc.or(first))
+}
+
+struct LegAsk<'x, 'a> {
+    idx: &'x AwsIndex<'a>,
+    flow: &'x Flow<'x>,
+    lb: &'a Lb<'a>,
+    nodes: &'x [&'a NetworkInterface],
+    eni: &'a NetworkInterface,
+    ip: IpAddr,
+}
+
+fn leg<'a>(a: &LegAsk<'_, 'a>, port: u16, health_check: bool, by_clients: bool) -> Option<Leg<'a>> {
+    let (idx, flow, lb, eni, ip) = (a.idx, a.flow, a.lb, a.eni, a.ip);
+    let family = Family::of(&ip);
+    let (nodes_set, prefix) = node_sources(idx, lb, a.nodes, family);
+    let (sources, from) = if by_clients && flow.family() == family {
+        (flow.sources.clone(), flow.query.from)
+    } else {
+        (nodes_set, Source::Prefix(prefix?))
+    };
+    if sources.is_empty() {
+        return None;
+    }
+    let query = CloudQuery { port, from, ..flow.query.clone() };
+    let own = idx.subnet_by_id.get(eni.subnet_id.as_str()).into_iter().flat_map(|s| &s.cidrs);
+    let acl_sources = own.fold(sources.clone(), |s, c| if c.family() == family { s.minus(&AddrSet::from_cidr(c)) } else { s });
+    let at = Resolved { eni, private: ip, public: None };
+    let leg_flow = Flow { query: &query, sources: sources.clone() };
+    let crosses = a.nodes.iter().any(|n| n.subnet_id != eni.subnet_id);
+    let target_acls = (crosses && !acl_sources.is_empty()).then(|| {
+        let f = Flow { query: &query, sources: acl_sources.clone() };
+        (acl::inbound(idx, &f, &at), acl::outbound(idx, &f, &at))
+    });
+    let proto = leg_flow.proto_number();
+    let host = AddrSet::from_cidr(&Cidr::host(ip));
+    let mut node_acls: Vec<NodeAcl<'a>> = Vec::new();
+    for n in a.nodes.iter().filter(|n| n.subnet_id != eni.subnet_id) {
+        let Some(acl) = idx.acl_for(&n.subnet_id, &n.vpc_id) else { continue };
+        if node_acls.iter().any(|x| x.acl.id == acl.id) {
+            continue;
+        }
+        let subnet = lb.b.zones.iter().find(|z| z.subnet == n.subnet_id).map_or("", |z| z.subnet);
+        node_acls.push(NodeAcl {
+            acl,
+            subnet,
+            out: acl_walk(acl, true, proto, &host, &PortRange { from: port, to: port }),
+            back: acl_walk(acl, false, proto, &host, &flow.query.client_ports),
+        });
+    }
+    let egress = (!lb.b.groups.is_empty()).then(|| egress(idx, lb.b.groups, eni, ip, proto, port));
+    let sg = target_sg(sg::security_groups(idx, &leg_flow, &at), lb.b.groups);
+    Some(Leg { health_check, query, sources, acl_sources, by_clients, egress, node_acls, target_acls, sg })
+}
+
+pub(super) fn targets<'a>(idx: &AwsIndex<'a>, flow: &Flow<'_>, lb: &'a Lb<'a>) -> TargetsFinding<'a> {
+    let groups = match &lb.listener {
+        Listening::Found(l) => l.groups.iter().map(|g| GroupFinding { g, outcome: group(idx, flow, lb, g) }).collect(),
+        _ => Vec::new(),
+    };
+    TargetsFinding { lb, groups }
+}
+
+fn group<'a>(idx: &AwsIndex<'a>, flow: &Flow<'_>, lb: &'a Lb<'a>, g: &'a Group<'a>) -> Outcome<'a> {
+    if let GroupDef::NotListed(m) = &g.def {
+        return Outcome::NotListed(*m);
+    }
+    let targets = match &g.targets {
+        Ok(t) => t,
+        Err(m) => return Outcome::HealthUnknown(*m),
+    };
+    if g.target_type() == TargetType::Lambda {
+        return Outcome::Lambda(targets.len());
+    }
+    let enabled: Vec<&str> = lb.b.zones.iter().filter_map(|z| z.zone).collect();
+    let judged = targets
+        .iter()
+        .map(|t| {
+            let port = t.port.or(g.port()).unwrap_or(flow.port());
+            let hc_port = t.health.and_then(|h| h.health_check_port).unwrap_or(g.health_port(port));
+            let placed = place_of(idx, g, t.id);
+            let subnet_zone = |e: &NetworkInterface| idx.subnet_by_id.get(e.subnet_id.as_str()).and_then(|s| s.zone.as_deref());
+            let zone = t.zone.or(placed.as_ref().ok().and_then(|(e, _)| subnet_zone(e)));
+            let zone_enabled = zone.filter(|_| !enabled.is_empty()).map(|z| z == "all" || enabled.contains(&z));
+            let place = match placed {
+                Err(why) => Place::Unplaced(why),
+                Ok((eni, ip)) => {
+                    // Without cross-zone load balancing only the node in the target's zone sends to it.
+                    let same_zone: Vec<&NetworkInterface> = lb
+                        .nodes
+                        .iter()
+                        .zip(&lb.b.zones)
+                        .filter(|(_, z)| zone.is_some() && z.zone == zone)
+                        .map(|(n, _)| n)
+                        .collect();
+                    let nodes: Vec<&NetworkInterface> =
+                        if g.cross_zone || same_zone.is_empty() { lb.nodes.iter().collect() } else { same_zone };
+                    let ask = LegAsk { idx, flow, lb, nodes: &nodes, eni, ip };
+                    match leg(&ask, port, false, g.preserve_client_ip) {
+                        None => Place::Unplaced("the load balancer's subnets are not in the evidence (Subnets)".into()),
+                        Some(traffic) => {
+                            let hc_enabled = g.health_check().is_none_or(|h| h.enabled);
+                            // Health checks always come from the nodes; a second leg when it differs.
+                            let check = (hc_enabled && (hc_port != port || g.preserve_client_ip))
+                                .then(|| leg(&ask, hc_port, true, false))
+                                .flatten()
+                                .map(Box::new);
+                            let instance = (g.target_type() == TargetType::Instance)
+                                .then(|| instance::instance(idx, flow, &Resolved { eni, private: ip, public: None }));
+                            Place::At { eni, ip, traffic: Box::new(traffic), check, instance }
+                        }
+                    }
+                }
+            };
+            TargetFinding { t, port, hc_port, zone, zone_enabled, place }
+        })
+        .collect();
+    Outcome::Judged(judged)
+}
+
+// ---- explanation ----
+
+/// What a leg's judgement came to.
+#[derive(Default, Clone, Copy)]
+struct LegVerdict {
+    blocked: bool,
+    unknown: bool,
+}
+
+impl Leg<'_> {
+    /// The leg in checks and causes, from `lb` to `label`.
+    fn explain(&self, lb: &Lb<'_>, eni: &NetworkInterface, ip: IpAddr, label: &str) -> (Explained, LegVerdict) {
+        let flow = self.flow();
+        let name = lb.b.r.name();
+        let port = self.query.port;
+        let what = if self.health_check { "health checks" } else { "traffic" };
+        let prefix = format!("{name} -> {label} ({what}, port {port}): ");
+        let hc = self.health_check;
+        let id = |normal: CloudCheck| if hc { CloudCheck::HealthCheck } else { normal };
+        let code = |normal: CauseCode| if hc { CauseCode::HealthCheckBlocked } else { normal };
+        let mut ex = Explained::default();
+        let mut v = LegVerdict::default();
+        // The balancer's security groups, outbound.
+        if let Some(e) = &self.egress {
+            let c = id(CloudCheck::LbSecurityGroupEgress);
+            let groups = lb.b.groups.join(", ");
+            ex = match e {
+                Egress::Unknown(m) => {
+                    v.unknown = true;
+                    ex.check(unknown_check(c, "the load balancer's outbound rules", *m))
+                }
+                Egress::Unresolved(why) => {
+                    v.unknown = true;
+                    ex.check(check(c, CheckStatus::Unknown, format!("{prefix}could not tell whether {groups} let it out")).with_evidence(why.clone()))
+                }
+                Egress::Admitted(g, r) => ex.check(
+                    check(c, CheckStatus::Pass, format!("{prefix}{} lets it out", g.id))
+                        .with_evidence([format!("{} ({}) egress: {}", g.id, g.name, r.text)]),
+                ),
+                Egress::Denied(listed) => {
+                    v.blocked = true;
+                    let msg = format!("{prefix}the load balancer's security groups ({groups}) let nothing out to {ip}:{port}");
+                    let mut evidence: Vec<String> = listed
+                        .iter()
+                        .map(|g| {
+                            let rules: Vec<&str> = g.egress.iter().take(10).map(|r| r.text.as_str()).collect();
+                            let rules = if rules.is_empty() { "no egress rules".to_string() } else { rules.join("; ") };
+                            format!("{} ({}) egress: {rules} (SecurityGroups)", g.id, g.name)
+                        })
+                        .collect();
+                    evidence.insert(0, format!("no egress rule of {groups} covers {}/{port} to {ip} or a group of {}", flow.proto(), eni.id));
+                    let first = lb.b.groups.first().map_or("<sg-…>", String::as_str);
+                    let fix = egress_fix(first, &flow, eni.groups.first().map(String::as_str), ip);
+                    ex.check(check(c, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone()))
+                        .cause(confirmed(code(CauseCode::SecurityGroupNoEgress), first, msg, evidence, fix))
+                }
+            };
+        }
+        // The nodes' subnets' network ACLs: out to the target, and the replies back.
+        for n in &self.node_acls {
+            for (decisions, out) in [(&n.out, true), (&n.back, false)] {
+                let denied: Vec<&Decision<'_>> = decisions.iter().filter(|d| denies(d)).collect();
+                if denied.is_empty() {
+                    continue;
+                }
+                v.blocked = true;
+                let lines: Vec<String> = denied
+                    .iter()
+                    .map(|d| {
+                        let rule = d.rule.map_or_else(|| "implicit deny (rule *)".to_string(), |e| e.text());
+                        let dir = if out { "outbound" } else { "inbound" };
+                        format!("{} {rule}: denies {ip} on ports {} ({dir})", n.acl.id, d.ports.text())
+                    })
+                    .collect();
+                let (msg, cause, fix) = if out {
+                    (
+                        format!("{prefix}the network ACL {} of the load balancer's subnet {} denies its packets to {ip}:{port}", n.acl.id, n.subnet),
+                        CauseCode::NaclOutboundDeny,
+                        node_acl_fix(&n.acl.id, true, &flow, ip, (port, port)),
+                    )
+                } else {
+                    let ports = &self.query.client_ports;
+                    (
+                        format!(
+                            "{prefix}the network ACL {} of the load balancer's subnet {} drops the replies from {ip} to the load balancer's ports {}",
+                            n.acl.id,
+                            n.subnet,
+                            ports.text()
+                        ),
+                        CauseCode::NaclInboundDeny,
+                        node_acl_fix(&n.acl.id, false, &flow, ip, (ports.from, ports.to)),
+                    )
+                };
+                ex = ex
+                    .check(check(id(CloudCheck::TargetNacl), CheckStatus::Fail, msg.clone()).with_evidence(lines.clone()))
+                    .cause(confirmed(code(cause), &n.acl.id, msg, lines, fix));
+            }
+        }
+        // The target's subnet's network ACL, both ways (the instance path's decision).
+        if let Some((inbound, outbound)) = &self.target_acls {
+            let acl_flow = self.acl_flow();
+            for f in [inbound, outbound] {
+                let e = adopt(f.explain(&acl_flow), Some(id(CloudCheck::TargetNacl)), &prefix, code, |_| false);
+                v.blocked |= e.causes.iter().any(|c| c.blocking);
+                v.unknown |= e.checks.iter().any(|c| c.status == CheckStatus::Unknown);
+                ex = join(ex, e);
+            }
+        }
+        // The target's security groups.
+        let c = id(CloudCheck::TargetSecurityGroup);
+        let whom = if self.by_clients {
+            format!("the clients ({}: client IP preservation is on)", flow.from_text())
+        } else {
+            format!("the load balancer's nodes ({})", self.sources)
+        };
+        ex = match &self.sg {
+            TargetSg::Unknown(m) => {
+                v.unknown = true;
+                ex.check(unknown_check(c, "the target's security groups", *m))
+            }
+            TargetSg::Unresolved(why) => {
+                v.unknown = true;
+                ex.check(check(c, CheckStatus::Unknown, format!("{prefix}could not tell whether {} admits {whom}", eni.id)).with_evidence(why.clone()))
+            }
+            TargetSg::ViaLbGroup(g, r) => ex.check(
+                check(c, CheckStatus::Pass, format!("{prefix}{} admits the load balancer's security group", g.id))
+                    .with_evidence([format!("{} ({}): {}", g.id, g.name, r.text)]),
+            ),
+            TargetSg::Admitted(lines) => {
+                ex.check(check(c, CheckStatus::Pass, format!("{prefix}the security groups of {} admit {whom}", eni.id)).with_evidence(lines.clone()))
+            }
+            TargetSg::Denied { groups, admitted, missing } => {
+                v.blocked = true;
+                let part = if admitted.is_empty() { String::new() } else { format!(" (they admit only {admitted})") };
+                let msg = format!("{prefix}the security groups of {} ({}) do not admit {whom}{part}", eni.id, eni.groups.join(", "));
+                let mut evidence = vec![format!(
+                    "{} has groups {} (NetworkInterfaces); no ingress rule for {} covers {} or names {} (SecurityGroups)",
+                    eni.id,
+                    eni.groups.join(", "),
+                    flow.text(),
+                    flow.set_text(missing),
+                    if lb.b.groups.is_empty() { "a group of the load balancer".to_string() } else { lb.b.groups.join(", ") }
+                )];
+                for g in groups {
+                    let rules: Vec<&str> = g.ingress.iter().take(10).map(|r| r.text.as_str()).collect();
+                    let rules = if rules.is_empty() { "no ingress rules".to_string() } else { rules.join("; ") };
+                    evidence.push(format!("{} ({}) ingress: {rules}", g.id, g.name));
+                }
+                let first = eni.groups.first().map_or("<sg-…>", String::as_str);
+                let fix = target_sg_fix(first, &flow, lb, self.by_clients);
+                ex.check(check(c, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone()))
+                    .cause(confirmed(code(CauseCode::TargetSecurityGroupNoIngress), first, msg, evidence, fix))
+            }
+        };
+        (ex, v)
+    }
+}
+
+// ---- remedies (aws CLI) ----
+
+fn egress_fix(group: &str, flow: &Flow<'_>, target_group: Option<&str>, ip: IpAddr) -> Vec<Fix> {
+    let (proto, port) = (flow.proto(), flow.port());
+    let perms = Word::lit("IpProtocol=").val(proto).then(",FromPort=").val(port).then(",ToPort=").val(port);
+    let perms = match target_group {
+        Some(g) => perms.then(",UserIdGroupPairs=[{GroupId=").val(g).then("}]"),
+        None => perms.then(",IpRanges=[{CidrIp=").val(Cidr::host(ip)).then("}]"),
+    };
+    vec![Fix::run(
+        ShellCommand::new("aws ec2 authorize-security-group-egress --group-id").arg(group).lit("--ip-permissions").word(perms),
+    )]
+}
+
+fn node_acl_fix(acl: &str, out: bool, flow: &Flow<'_>, ip: IpAddr, ports: (u16, u16)) -> Vec<Fix> {
+    vec![Fix::run(
+        ShellCommand::new("aws ec2 create-network-acl-entry --network-acl-id")
+            .arg(acl)
+            .lit(if out { "--egress" } else { "--ingress" })
+            .lit("--rule-number <n below the deny>")
+            .lit("--protocol")
+            .arg(flow.proto_number())
+            .lit("--port-range")
+            .word(Word::lit("From=").val(ports.0).then(",To=").val(ports.1))
+            .lit(if ip.is_ipv6() { "--ipv6-cidr-block" } else { "--cidr-block" })
+            .arg(Cidr::host(ip))
+            .lit("--rule-action allow"),
+    )]
+}
+
+fn target_sg_fix(group: &str, flow: &Flow<'_>, lb: &Lb<'_>, by_clients: bool) -> Vec<Fix> {
+    let authorize = ShellCommand::new("aws ec2 authorize-security-group-ingress --group-id")
+        .arg(group)
+        .lit("--protocol")
+        .arg(flow.proto())
+        .lit("--port")
+        .arg(flow.port());
+    match lb.b.groups.first() {
+        Some(lb_group) => vec![Fix::run(authorize.lit("--source-group").arg(lb_group))],
+        None if by_clients => vec![Fix::run(authorize.lit("--cidr").arg(flow.client_prefix()))],
+        None => vec![Fix::run(authorize.lit("--cidr").arg(flow.client_prefix()))],
+    }
+}
+
+fn register_fix(lb: &Lb<'_>, g: &Group<'_>) -> Vec<Fix> {
+    if lb.b.kind == LbType::Classic {
+        return vec![Fix::run(
+            ShellCommand::new("aws elb register-instances-with-load-balancer --load-balancer-name")
+                .arg(lb.b.r.name())
+                .lit("--instances <i-…>"),
+        )];
+    }
+    vec![Fix::run(ShellCommand::new("aws elbv2 register-targets --target-group-arn").arg(g.arn).lit("--targets Id=<i-…>"))]
+}
+
+fn health_fix(lb: &Lb<'_>, g: &Group<'_>) -> Vec<Fix> {
+    if lb.b.kind == LbType::Classic {
+        return vec![Fix::run(ShellCommand::new("aws elb describe-instance-health --load-balancer-name").arg(lb.b.r.name()))];
+    }
+    vec![Fix::run(ShellCommand::new("aws elbv2 describe-target-health --target-group-arn").arg(g.arn))]
+}
+
+fn zone_fix(lb: &Lb<'_>, zone: &str) -> Vec<Fix> {
+    let subnets: Vec<&str> = lb.b.zones.iter().map(|z| z.subnet).collect();
+    let cmd = if lb.b.kind == LbType::Classic {
+        ShellCommand::new("aws elb attach-load-balancer-to-subnets --load-balancer-name").arg(lb.b.r.name()).lit("--subnets")
+    } else {
+        let mut c = ShellCommand::new("aws elbv2 set-subnets --load-balancer-arn").arg(lb.b.r.id()).lit("--subnets");
+        for s in subnets {
+            c = c.arg(s);
+        }
+        c
+    };
+    vec![Fix::text(format!("Enable {zone} on the load balancer (add a subnet of that zone): ")).then_run(cmd.lit("<subnet-… in the zone>"))]
+}
+
+/// What a client sees when a group cannot serve: an ALB or Classic HTTP listener answers itself.
+fn client_sees(lb: &Lb<'_>, why: Why) -> String {
+    let http = match &lb.listener {
+        Listening::Found(l) => l.protocol.is_http(),
+        _ => false,
+    };
+    match (http, why) {
+        (true, Why::Empty) => "the client's handshake completes at the load balancer, which answers HTTP 503".into(),
+        (true, Why::Drop) => "the client's handshake completes at the load balancer, which answers HTTP 504 (gateway timeout)".into(),
+        (true, Why::Refused) => "the client's handshake completes at the load balancer, which answers HTTP 502 (bad gateway)".into(),
+        (true, Why::NoTarget) => "the client's handshake completes at the load balancer, which answers HTTP 503".into(),
+        (false, Why::Refused) => "the client's connections are reset".into(),
+        (false, _) => "the client's connections time out".into(),
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Why {
+    Empty,
+    Drop,
+    Refused,
+    NoTarget,
+}
+
+impl Finding for TargetsFinding<'_> {
+    fn explain(&self, flow: &Flow<'_>) -> Explained {
+        self.groups.iter().fold(Explained::default(), |ex, g| join(ex, g.explain(flow, self.lb)))
+    }
+}
+
+/// One target's words and what it comes to.
+struct Judged {
+    ex: Explained,
+    serves: bool,
+    transient: bool,
+    unknown: bool,
+    why: Why,
+}
+
+impl GroupFinding<'_> {
+    fn explain(&self, flow: &Flow<'_>, lb: &Lb<'_>) -> Explained {
+        let g = self.g;
+        let (name, id) = (g.name(), CloudCheck::TargetGroup);
+        let ex = Explained::default();
+        let hop = |ex: Explained, status, detail: String| ex.hop(CloudHop::TargetGroup, Component::one(name), status, detail);
+        let ts = match &self.outcome {
+            Outcome::NotListed(m) => {
+                let e = ex.check(check(id, CheckStatus::Unknown, format!("Target group {} is not in the evidence", g.arn)).with_evidence([missing_text(*m, "TargetGroups")]));
+                return hop(e, CheckStatus::Unknown, "target group unknown".into());
+            }
+            Outcome::HealthUnknown(m) => {
+                let e = ex.check(check(id, CheckStatus::Unknown, format!("The registered targets of {name} are unknown")).with_evidence([missing_text(*m, &format!("LoadBalancerTargetHealth for {}", g.arn))]));
+                return hop(e, CheckStatus::Unknown, "targets unknown".into());
+            }
+            Outcome::Lambda(n) => {
+                let s = format!("{name} forwards to {n} Lambda function(s): no network leg to judge");
+                return hop(ex.check(check(id, CheckStatus::Pass, s.clone())), CheckStatus::Pass, s);
+            }
+            Outcome::Judged(ts) => ts,
+        };
+        let blocking = g.by_default;
+        if ts.is_empty() {
+            let msg = format!("{name} has no registered targets: {}", client_sees(lb, Why::Empty));
+            let evidence = vec![format!("{}: TargetHealthDescriptions is empty (LoadBalancerTargetHealth)", g.arn)];
+            let mut c = confirmed(CauseCode::LbNoTargets, name, msg.clone(), evidence.clone(), register_fix(lb, g));
+            c.blocking = blocking;
+            let e = ex.check(check(id, CheckStatus::Fail, msg.clone()).with_evidence(evidence)).cause(c);
+            return hop(e, CheckStatus::Fail, msg);
+        }
+        // Fail open: no target healthy, and some failing health checks.
+        let healthy = ts.iter().filter(|t| matches!(health(t.t.health), Health::Healthy | Health::Unchecked)).count();
+        let unhealthy = ts.iter().filter(|t| matches!(health(t.t.health), Health::Unhealthy(_))).count();
+        let fail_open = healthy == 0 && unhealthy > 0;
+        let judged: Vec<Judged> = ts.iter().map(|t| t.judge(flow, lb, g, fail_open, (unhealthy, ts.len()))).collect();
+        let serving = judged.iter().filter(|j| j.serves).count();
+        let group_blocks = serving == 0 && blocking;
+        let mut ex = ex;
+        let mut by_target = Explained::default();
+        for j in &judged {
+            let mut e = Explained { checks: j.ex.checks.clone(), hops: j.ex.hops.clone(), causes: j.ex.causes.clone(), amend: None };
+            for c in &mut e.causes {
+                // A group that serves makes the others' problems warnings (their share).
+                c.blocking &= group_blocks;
+            }
+            by_target = join(by_target, e);
+        }
+        let counts = format!("{healthy} healthy, {unhealthy} unhealthy, of {}", ts.len());
+        let (status, summary) = if serving > 0 {
+            let status = if serving == ts.len() { CheckStatus::Pass } else { CheckStatus::Warn };
+            let open = if fail_open { " (no target is healthy: the group fails open and routes to all of them)" } else { "" };
+            (status, format!("{name}: {serving} of {} targets can take the connection{open}", ts.len()))
+        } else if judged.iter().any(|j| j.transient || j.unknown) {
+            (CheckStatus::Unknown, format!("{name}: no target is known to take the connection yet (registering, first health checks, or evidence missing)"))
+        } else {
+            let why = judged.iter().map(|j| j.why).next().unwrap_or(Why::NoTarget);
+            (CheckStatus::Fail, format!("{name}: no target can take the connection: {}", client_sees(lb, why)))
+        };
+        let mut evidence = vec![format!("{counts} (LoadBalancerTargetHealth)")];
+        if g.preserve_client_ip {
+            evidence.push(format!("{name}: client IP preservation is on: targets see the clients' addresses"));
+        }
+        ex = ex.check(check(id, status, summary.clone()).with_evidence(evidence));
+        let ex = hop(ex, status, summary);
+        join(ex, by_target)
+    }
+}
+
+impl TargetFinding<'_> {
+    fn label(&self) -> String {
+        format!("{}:{}", self.t.id, self.port)
+    }
+
+    fn judge(&self, flow: &Flow<'_>, lb: &Lb<'_>, g: &Group<'_>, fail_open: bool, share: (usize, usize)) -> Judged {
+        let label = self.label();
+        let name = lb.b.r.name();
+        let mut ex = Explained::default();
+        let mut config_ok = true;
+        let mut unknown = false;
+        let mut why = Why::NoTarget;
+        // The zone.
+        if self.zone_enabled == Some(false) {
+            config_ok = false;
+            let zone = self.zone.unwrap_or("?");
+            let zones: Vec<&str> = lb.b.zones.iter().filter_map(|z| z.zone).collect();
+            let msg = format!("{label} is in {zone}, which {name} does not serve (its zones: {}): it gets no traffic", zones.join(", "));
+            let evidence = vec![format!("{} zones: {} (LoadBalancers); {label} in {zone}", lb.b.r.id(), zones.join(", "))];
+            ex = ex
+                .check(check(CloudCheck::TargetHealth, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone()))
+                .cause(confirmed(CauseCode::TargetAzNotEnabled, self.t.id, msg, evidence, zone_fix(lb, zone)));
+        }
+        // The legs and the machine.
+        let mut leg_causes = Vec::new();
+        let (traffic_v, check_v) = match &self.place {
+            Place::Unplaced(why_not) => {
+                unknown = true;
+                ex = ex.check(check(CloudCheck::TargetSecurityGroup, CheckStatus::Unknown, format!("{label}: the leg from {name} is not judged")).with_evidence([why_not.clone()]));
+                (LegVerdict { blocked: false, unknown: true }, LegVerdict::default())
+            }
+            Place::At { eni, ip, traffic, check: hc, instance } => {
+                let (e, tv) = traffic.explain(lb, eni, *ip, &label);
+                leg_causes.extend(e.causes.iter().map(|c| c.code));
+                ex = join(ex, e);
+                let mut cv = LegVerdict::default();
+                if let Some(hc) = hc {
+                    let (e, v) = hc.explain(lb, eni, *ip, &label);
+                    cv = v;
+                    // Only a health-check leg blocked while the traffic leg is open is its own cause.
+                    if !tv.blocked {
+                        leg_causes.extend(e.causes.iter().map(|c| c.code));
+                        ex = join(ex, e);
+                    }
+                }
+                if let Some(i) = instance {
+                    let e = adopt(i.explain(flow), None, "", |c| c, |_| false);
+                    config_ok &= e.causes.is_empty();
+                    leg_causes.extend(e.causes.iter().map(|c| c.code));
+                    ex = join(ex, e);
+                }
+                (tv, cv)
+            }
+        };
+        if traffic_v.blocked {
+            config_ok = false;
+            why = Why::Drop;
+        }
+        unknown |= traffic_v.unknown;
+        // Health.
+        let hc = g.health_check();
+        let same_leg = self.hc_port == self.port && !g.preserve_client_ip;
+        let h = health(self.t.health);
+        let mut transient = false;
+        let serves_by_health = match &h {
+            Health::Healthy | Health::Unchecked => true,
+            Health::Unknown => {
+                unknown = true;
+                ex = ex.check(check(CloudCheck::TargetHealth, CheckStatus::Unknown, format!("{label}: health unknown")).with_evidence([
+                    "no health record for it (LoadBalancerTargetHealth, InstanceStates)".to_string(),
+                ]));
+                true
+            }
+            Health::Transient(r) => {
+                transient = true;
+                let s = format!("{label} is {} ({}): not a cause, ask again in a minute", r.state, r.reason.as_ref().map_or("-", |r| r.as_str()));
+                ex = ex.check(check(CloudCheck::TargetHealth, CheckStatus::Unknown, s));
+                false
+            }
+            Health::Unused(r) => {
+                let words = reason_words(r, self.port, self.hc_port, None, None);
+                let s = format!("{label} is unused: {words}");
+                let ev = record_text(r, g);
+                // Its zone's cause is already given above; otherwise the words say why.
+                ex = ex.check(check(CloudCheck::TargetHealth, CheckStatus::Warn, s).with_evidence([ev]));
+                false
+            }
+            Health::Unhealthy(r) => {
+                let dead = says_dead(r, same_leg);
+                if matches!(r.reason, Some(R::FailedHealthChecks)) && dead {
+                    why = Why::Refused;
+                } else if dead {
+                    why = Why::Drop;
+                }
+                let words = reason_words(r, self.port, self.hc_port, hc.and_then(|h| h.path.as_deref()), hc.and_then(|h| h.matcher.as_deref()));
+                let (n_bad, n) = share;
+                let pct = if n > 0 { 100 * n_bad / n } else { 0 };
+                let mut msg = format!("{label} is unhealthy ({}): {words} [{n_bad} of {n} targets of {}, {pct}%]", r.reason.as_ref().map_or("-", |x| x.as_str()), g.name());
+                let explained_by: Vec<&str> = leg_causes.iter().map(|c| c.as_str()).collect();
+                let (blocking, confidence) = if !explained_by.is_empty() {
+                    msg.push_str(&format!("; explained by {}", explained_by.join(", ")));
+                    (false, Confidence::Confirmed)
+                } else if fail_open && !dead {
+                    msg.push_str("; every target is unhealthy, so the group fails open and still sends traffic to it");
+                    (false, Confidence::Confirmed)
+                } else if dead {
+                    msg.push_str(&format!(
+                        "; nothing in the cloud configuration explains it: look at the target's host (firewall, a listener on port {}) — portdoctor diagnose with --ssh",
+                        self.hc_port
+                    ));
+                    (true, Confidence::Likely)
+                } else {
+                    (false, Confidence::Confirmed)
+                };
+                let status = if blocking { CheckStatus::Fail } else { CheckStatus::Warn };
+                let evidence = vec![record_text(r, g)];
+                let mut c = Cause::blocking(CauseCode::TargetUnhealthy, self.t.id, confidence, msg.clone())
+                    .with_evidence(evidence.clone())
+                    .with_fix(health_fix(lb, g));
+                c.blocking = blocking;
+                ex = ex.check(check(CloudCheck::TargetHealth, status, msg).with_evidence(evidence)).cause(c);
+                fail_open && !dead
+            }
+        };
+        if matches!(h, Health::Healthy) {
+            ex = ex.check(check(CloudCheck::TargetHealth, CheckStatus::Pass, format!("{label} is healthy")));
+        }
+        let _ = check_v;
+        let serves = config_ok && serves_by_health && !unknown;
+        let status = if serves {
+            if ex.causes.is_empty() { CheckStatus::Pass } else { CheckStatus::Warn }
+        } else if unknown || transient {
+            CheckStatus::Unknown
+        } else {
+            CheckStatus::Fail
+        };
+        let detail = match (&self.place, self.zone) {
+            (Place::At { ip, eni, .. }, z) => format!("{ip} ({}, {}); {}", eni.id, z.unwrap_or("?"), target_state_text(&h)),
+            (Place::Unplaced(_), _) => target_state_text(&h),
+        };
+        let ex = ex.hop(CloudHop::Target, Component::one(label), status, detail);
+        Judged { ex, serves, transient, unknown: unknown && !serves, why }
+    }
+}
+
+fn target_state_text(h: &Health<'_>) -> String {
+    match h {
+        Health::Healthy => "healthy".into(),
+        Health::Unchecked => "health checks off".into(),
+        Health::Unknown => "health unknown".into(),
+        Health::Unhealthy(r) | Health::Transient(r) | Health::Unused(r) => match &r.reason {
+            Some(x) => format!("{} ({x})", r.state),
+            None => r.state.to_string(),
+        },
+    }
+}
+
+fn record_text(r: &TargetHealthRecord, g: &Group<'_>) -> String {
+    let file = if matches!(g.def, GroupDef::Classic { .. }) { "InstanceStates" } else { "LoadBalancerTargetHealth" };
+    format!(
+        "{}: State {}, Reason {}, Description {} ({file}: {})",
+        r.id,
+        r.state,
+        r.reason.as_ref().map_or("-", |x| x.as_str()),
+        r.description.as_deref().map_or_else(|| "-".to_string(), |d| format!("'{d}'")),
+        g.name()
+    )
+}

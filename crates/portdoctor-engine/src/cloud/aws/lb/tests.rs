@@ -1,0 +1,1 @@
+//! The load-balancer path from snapshot fixtures written to the AWS API reference's shapes.
