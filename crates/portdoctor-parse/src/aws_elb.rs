@@ -514,7 +514,8 @@ impl ElbAcc {
                 for (i, of) in next::<Vec<HealthOfJ>, A>(map)?.into_iter().enumerate() {
                     let mut targets = Vec::with_capacity(of.target_health_descriptions.len());
                     for (j, d) in of.target_health_descriptions.into_iter().enumerate() {
-                        let field = format!("LoadBalancerTargetHealth[{i}].TargetHealthDescriptions[{j}].HealthCheckPort");
+                        let field =
+                            format!("LoadBalancerTargetHealth[{i}].TargetHealthDescriptions[{j}].HealthCheckPort");
                         let health_check_port = match health_port(file, &field, d.health_check_port.as_deref())? {
                             HealthCheckPort::Port(p) => Some(p),
                             HealthCheckPort::TrafficPort => None,
@@ -601,7 +602,11 @@ impl ElbAcc {
 
     /// The evidence: each listing known when a file held its key (or the live call that should
     /// have made it failed, then that), else unavailable with the command to add.
-    pub(crate) fn finish(self, seen: &BTreeMap<&'static str, Vec<String>>, failed: &BTreeMap<String, Missing>) -> ElbEvidence {
+    pub(crate) fn finish(
+        self,
+        seen: &BTreeMap<&'static str, Vec<String>>,
+        failed: &BTreeMap<String, Missing>,
+    ) -> ElbEvidence {
         fn take<T>(
             seen: &BTreeMap<&'static str, Vec<String>>,
             failed: &BTreeMap<String, Missing>,
@@ -654,7 +659,10 @@ mod tests {
         ])
         .unwrap();
         let lb = &ev.elb.load_balancers.known().unwrap()[0];
-        assert_eq!((lb.kind.clone(), lb.scheme.clone(), lb.state.clone()), (LbType::Application, LbScheme::InternetFacing, LbState::Active));
+        assert_eq!(
+            (lb.kind.clone(), lb.scheme.clone(), lb.state.clone()),
+            (LbType::Application, LbScheme::InternetFacing, LbState::Active)
+        );
         let ls = ev.elb.listeners.known().unwrap();
         assert_eq!(ls[0].default_actions[0].target_groups.len(), 1, "TargetGroupArn and ForwardConfig once");
         assert_eq!(ls[1].default_actions[0].redirect.as_deref(), Some("HTTPS://#{host}:443/#{path} (HTTP_301)"));
@@ -680,11 +688,20 @@ mod tests {
 
     #[test]
     fn malformed_documents_name_file_and_field() {
-        let e = parse_aws(&[doc("tg.json", r#"{"TargetGroups":[{"TargetGroupArn":"a","HealthCheckPort":"http"}]}"#)]).unwrap_err();
+        let e = parse_aws(&[doc("tg.json", r#"{"TargetGroups":[{"TargetGroupArn":"a","HealthCheckPort":"http"}]}"#)])
+            .unwrap_err();
         assert_eq!((e.file.as_str(), e.field.as_str()), ("tg.json", "TargetGroups[0].HealthCheckPort"));
-        let e = parse_aws(&[doc("l.json", r#"{"LoadBalancerListeners":[{"LoadBalancerArn":"a","Listeners":[{"ListenerArn":"l","Port":"x"}]}]}"#)]).unwrap_err();
+        let e = parse_aws(&[doc(
+            "l.json",
+            r#"{"LoadBalancerListeners":[{"LoadBalancerArn":"a","Listeners":[{"ListenerArn":"l","Port":"x"}]}]}"#,
+        )])
+        .unwrap_err();
         assert_eq!(e.field, "LoadBalancerListeners[0].Listeners[0].Port");
-        let e = parse_aws(&[doc("c.json", r#"{"LoadBalancerDescriptions":[{"LoadBalancerName":"a","HealthCheck":{"Target":"HTTP"}}]}"#)]).unwrap_err();
+        let e = parse_aws(&[doc(
+            "c.json",
+            r#"{"LoadBalancerDescriptions":[{"LoadBalancerName":"a","HealthCheck":{"Target":"HTTP"}}]}"#,
+        )])
+        .unwrap_err();
         assert_eq!(e.field, "LoadBalancerDescriptions[0].HealthCheck.Target");
         let e = parse_aws(&[doc("s.json", r#"{"InstanceStates":[{"InstanceStates":[]}]}"#)]).unwrap_err();
         assert!(e.field.starts_with("InstanceStates[0]"), "{e}");

@@ -2,11 +2,11 @@
 //! the asked port and what its actions do, each enabled subnet (a route to the internet gateway,
 //! its network ACL both ways) and the balancer's own security groups inbound.
 
+use super::super::Resolved;
 use super::super::acl::{self, AclFinding};
 use super::super::index::AwsIndex;
 use super::super::route::{self, RouteFinding};
 use super::super::sg::{self, SgFinding};
-use super::super::Resolved;
 use super::{Balancer, Group, GroupDef, Lb, Listen, Listening, Lookup, Route, TargetRec, carries, forwards};
 use crate::cloud::CloudQuery;
 use crate::cloud::aws::edge::confirmed;
@@ -35,7 +35,8 @@ pub(super) fn listener_v2<'a>(
     let Some(l) = found else {
         return Listening::None { others: mine.iter().map(|l| listener_text(l.protocol.as_ref(), l.port)).collect() };
     };
-    let mut routes: Vec<Route<'a>> = terminal(&l.default_actions).map(|action| Route { rule: None, action }).into_iter().collect();
+    let mut routes: Vec<Route<'a>> =
+        terminal(&l.default_actions).map(|action| Route { rule: None, action }).into_iter().collect();
     let rules_missing = if b.kind == LbType::Application { elb.rules.missing() } else { None };
     let mut rules: Vec<_> =
         elb.rules.known().into_iter().flatten().filter(|r| r.listener_arn == l.arn && !r.is_default).collect();
@@ -93,12 +94,10 @@ fn group_v2<'a>(idx: &AwsIndex<'a>, b: &Balancer<'a>, arn: &'a str, by_default: 
             .ok_or(None),
         None => Err(elb.target_health.missing()),
     };
-    let tg_attr = |k: &str| {
-        elb.tg_attributes.known().into_iter().flatten().find(|a| a.arn == arn).and_then(|a| a.get(k))
-    };
-    let lb_attr = |k: &str| {
-        elb.lb_attributes.known().into_iter().flatten().find(|a| a.arn == b.r.id()).and_then(|a| a.get(k))
-    };
+    let tg_attr =
+        |k: &str| elb.tg_attributes.known().into_iter().flatten().find(|a| a.arn == arn).and_then(|a| a.get(k));
+    let lb_attr =
+        |k: &str| elb.lb_attributes.known().into_iter().flatten().find(|a| a.arn == b.r.id()).and_then(|a| a.get(k));
     let tg = match &def {
         GroupDef::Listed(tg) => Some(*tg),
         _ => None,
@@ -129,7 +128,9 @@ pub(super) fn listener_classic<'a>(idx: &AwsIndex<'a>, q: &CloudQuery, c: &'a Cl
     };
     let states = idx.ev.elb.classic_health.known().into_iter().flatten().find(|s| s.lb_name == c.name);
     let targets = match states {
-        Some(s) => s.instances.iter().map(|r| TargetRec { id: &r.id, port: None, zone: None, health: Some(r) }).collect(),
+        Some(s) => {
+            s.instances.iter().map(|r| TargetRec { id: &r.id, port: None, zone: None, health: Some(r) }).collect()
+        }
         None => c.instances.iter().map(|i| TargetRec { id: i, port: None, zone: None, health: None }).collect(),
     };
     let group = Group {
@@ -171,7 +172,11 @@ impl Finding for Edge<'_> {
                 )
                 .hop(CloudHop::LoadBalancer, Component::Unknown, CheckStatus::Unknown, "load balancers unknown"),
             Lookup::NotFound { known } => {
-                let names = if known.is_empty() { "none".to_string() } else { known.iter().take(20).copied().collect::<Vec<_>>().join(", ") };
+                let names = if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.iter().take(20).copied().collect::<Vec<_>>().join(", ")
+                };
                 ex.check(
                     check(id, CheckStatus::Unknown, format!("No load balancer named {asked} in the evidence"))
                         .with_evidence([format!(
@@ -182,9 +187,10 @@ impl Finding for Edge<'_> {
             }
             Lookup::Found(lb) => {
                 let r = lb.b.r;
-                ex.check(check(id, CheckStatus::Pass, format!("{asked} is the {} load balancer {}", lb.b.kind, r.name())).with_evidence([
-                    format!("{} {} (DNS {})", r.name(), r.id(), r.dns_name()),
-                ]))
+                ex.check(
+                    check(id, CheckStatus::Pass, format!("{asked} is the {} load balancer {}", lb.b.kind, r.name()))
+                        .with_evidence([format!("{} {} (DNS {})", r.name(), r.id(), r.dns_name())]),
+                )
             }
         }
     }
@@ -208,11 +214,19 @@ impl Finding for BalancerFinding<'_> {
             let reason_text = reason.map(|r| format!(" ({r})")).unwrap_or_default();
             match state {
                 LbState::Active => {}
-                LbState::ActiveImpaired => warned.push(format!("{name} is active_impaired{reason_text}: it cannot scale")),
+                LbState::ActiveImpaired => {
+                    warned.push(format!("{name} is active_impaired{reason_text}: it cannot scale"))
+                }
                 other => {
                     let msg = format!("{name} is {other}{reason_text}: it does not take connections");
                     let evidence = vec![format!("{id} State.Code = {other} ({file})")];
-                    ex = ex.cause(confirmed(CauseCode::LbNotActive, name, msg.clone(), evidence, not_active_fix(id, state)));
+                    ex = ex.cause(confirmed(
+                        CauseCode::LbNotActive,
+                        name,
+                        msg.clone(),
+                        evidence,
+                        not_active_fix(id, state),
+                    ));
                     failed.push(msg);
                 }
             }
@@ -333,7 +347,10 @@ impl Finding for ListenerFinding<'_> {
             Listening::Found(l) => l,
         };
         let group_name = |arn: &str| {
-            l.groups.iter().find(|g| g.arn == arn).map_or_else(|| arn.rsplit('/').nth(1).unwrap_or(arn).to_string(), |g| g.name().to_string())
+            l.groups
+                .iter()
+                .find(|g| g.arn == arn)
+                .map_or_else(|| arn.rsplit('/').nth(1).unwrap_or(arn).to_string(), |g| g.name().to_string())
         };
         let mut evidence: Vec<String> = l
             .routes
@@ -351,8 +368,11 @@ impl Finding for ListenerFinding<'_> {
         if let Some(m) = l.rules_missing {
             evidence.push(m.describe());
         }
-        if let GroupDef::Classic { port, protocol, .. } = l.groups.first().map(|g| &g.def).unwrap_or(&GroupDef::NotListed(None)) {
-            evidence.push(format!("{} forwards to its instances on {protocol}:{port} (LoadBalancerDescriptions)", l.id));
+        if let GroupDef::Classic { port, protocol, .. } =
+            l.groups.first().map(|g| &g.def).unwrap_or(&GroupDef::NotListed(None))
+        {
+            evidence
+                .push(format!("{} forwards to its instances on {protocol}:{port} (LoadBalancerDescriptions)", l.id));
         }
         let head = format!("{name} listens on {}:{}", l.protocol, flow.port());
         let (status, summary) = if l.groups.is_empty() {
@@ -532,14 +552,19 @@ impl Finding for LbSgFinding<'_> {
             LbSgFinding::NoGroups(lb) => {
                 let name = lb.b.r.name();
                 let summary = if lb.b.kind == LbType::Network {
-                    format!("{name} has no security groups: it filters no client (an NLB created without them can never get any)")
+                    format!(
+                        "{name} has no security groups: it filters no client (an NLB created without them can never get any)"
+                    )
                 } else {
                     format!("{name} has no security groups in the evidence")
                 };
                 let status = if lb.b.kind == LbType::Network { CheckStatus::Skipped } else { CheckStatus::Unknown };
-                Explained::default()
-                    .check(check(CloudCheck::SecurityGroup, status, summary.clone()))
-                    .hop(CloudHop::SecurityGroup, Component::None, CheckStatus::Pass, summary)
+                Explained::default().check(check(CloudCheck::SecurityGroup, status, summary.clone())).hop(
+                    CloudHop::SecurityGroup,
+                    Component::None,
+                    CheckStatus::Pass,
+                    summary,
+                )
             }
         }
     }

@@ -24,8 +24,8 @@ use crate::cloud::path::{self, Arrival, Flow, Found, LOAD_BALANCER_PATH, PathHop
 use crate::cloud::{CloudQuery, CloudWalk};
 use crate::platform::Subject;
 use portdoctor_model::Missing;
-use portdoctor_model::cloud_path::CloudHop;
 use portdoctor_model::cloud::NetworkInterface;
+use portdoctor_model::cloud_path::CloudHop;
 use portdoctor_model::elb::{
     ClassicLb, HealthCheck, HealthCheckPort, LbAction, LbActionType, LbProtocol, LbScheme, LbState, LbType,
     ListenerRule, LoadBalancer, TargetGroup, TargetHealthRecord, TargetType,
@@ -214,7 +214,9 @@ pub(crate) struct Listen<'a> {
 pub(crate) enum Listening<'a> {
     Unknown(Option<&'a Missing>),
     /// No listener for the flow; the listeners there are, in words (`HTTPS:443`).
-    None { others: Vec<String> },
+    None {
+        others: Vec<String>,
+    },
     Found(Box<Listen<'a>>),
 }
 
@@ -229,7 +231,9 @@ pub(crate) struct Lb<'a> {
 pub(crate) enum Lookup<'a> {
     /// Neither load-balancer listing is in the evidence.
     Unknown(Vec<&'a Missing>),
-    NotFound { known: Vec<&'a str> },
+    NotFound {
+        known: Vec<&'a str>,
+    },
     Found(Box<Lb<'a>>),
 }
 
@@ -245,7 +249,8 @@ impl<'a> LbCtx<'a> {
         let lookup = match idx.find_load_balancer(asked) {
             Some(r) => Lookup::Found(Box::new(resolve(idx, q, r))),
             None => {
-                let missing: Vec<&Missing> = [elb.load_balancers.missing(), elb.classic.missing()].into_iter().flatten().collect();
+                let missing: Vec<&Missing> =
+                    [elb.load_balancers.missing(), elb.classic.missing()].into_iter().flatten().collect();
                 if missing.len() == 2 {
                     Lookup::Unknown(missing)
                 } else {

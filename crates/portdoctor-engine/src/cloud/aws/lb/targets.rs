@@ -10,11 +10,11 @@
 //! serves makes every problem of its other targets a warning with its share; a default action's
 //! group that does not serve blocks.
 
+use super::super::Resolved;
 use super::super::acl::{self, AclFinding, Decision, acl_walk};
 use super::super::index::{AwsIndex, list};
 use super::super::instance::{self, InstanceFinding};
 use super::super::sg::{self, Match, SgFinding};
-use super::super::Resolved;
 use super::front::{adopt, join, missing_text};
 use super::{Group, GroupDef, Lb, Listening, TargetRec};
 use crate::cloud::CloudQuery;
@@ -101,7 +101,14 @@ enum Egress<'a> {
     Denied(Vec<&'a SecurityGroup>),
 }
 
-fn egress<'a>(idx: &AwsIndex<'a>, groups: &[String], eni: &NetworkInterface, ip: IpAddr, proto: u8, port: u16) -> Egress<'a> {
+fn egress<'a>(
+    idx: &AwsIndex<'a>,
+    groups: &[String],
+    eni: &NetworkInterface,
+    ip: IpAddr,
+    proto: u8,
+    port: u16,
+) -> Egress<'a> {
     if idx.ev.security_groups.known().is_none() {
         return Egress::Unknown(idx.ev.security_groups.missing());
     }
@@ -112,7 +119,9 @@ fn egress<'a>(idx: &AwsIndex<'a>, groups: &[String], eni: &NetworkInterface, ip:
             continue;
         };
         listed.push(g);
-        for rule in g.egress.iter().filter(|r| r.proto.matches(proto) && r.ports.as_ref().is_none_or(|p| p.contains(port))) {
+        for rule in
+            g.egress.iter().filter(|r| r.proto.matches(proto) && r.ports.as_ref().is_none_or(|p| p.contains(port)))
+        {
             for dest in &rule.sources {
                 let admits = match dest {
                     SgSource::Cidr(c) => c.contains(&ip),
@@ -120,7 +129,8 @@ fn egress<'a>(idx: &AwsIndex<'a>, groups: &[String], eni: &NetworkInterface, ip:
                     SgSource::PrefixList(pl) => match idx.prefix_lists.get(pl.as_str()) {
                         Some(cidrs) => cidrs.iter().any(|c| c.contains(&ip)),
                         None => {
-                            unresolved.push(format!("{}: {} uses prefix list {pl}, not in the evidence", g.id, rule.text));
+                            unresolved
+                                .push(format!("{}: {} uses prefix list {pl}, not in the evidence", g.id, rule.text));
                             false
                         }
                     },
@@ -155,7 +165,11 @@ enum TargetSg<'a> {
     ViaLbGroup(&'a SecurityGroup, &'a SgRule),
     Admitted(Vec<String>),
     Unresolved(Vec<String>),
-    Denied { groups: Vec<&'a SecurityGroup>, admitted: AddrSet, missing: AddrSet },
+    Denied {
+        groups: Vec<&'a SecurityGroup>,
+        admitted: AddrSet,
+        missing: AddrSet,
+    },
 }
 
 fn target_sg<'a>(f: SgFinding<'a>, lb_groups: &[String]) -> TargetSg<'a> {
@@ -173,7 +187,9 @@ fn target_sg<'a>(f: SgFinding<'a>, lb_groups: &[String]) -> TargetSg<'a> {
     let lines = matches
         .iter()
         .filter_map(|m| match m {
-            Match::Admits { group, rule, clients, .. } => Some(format!("{} ({}): {} admits {clients}", group.id, group.name, rule.text)),
+            Match::Admits { group, rule, clients, .. } => {
+                Some(format!("{} ({}): {} admits {clients}", group.id, group.name, rule.text))
+            }
             Match::GroupReference { .. } => None,
         })
         .collect();
@@ -181,7 +197,9 @@ fn target_sg<'a>(f: SgFinding<'a>, lb_groups: &[String]) -> TargetSg<'a> {
         return TargetSg::Admitted(lines);
     }
     if !unresolved.is_empty() {
-        return TargetSg::Unresolved(vec![format!("some security groups or prefix lists of the target are not in the evidence")]);
+        return TargetSg::Unresolved(vec![format!(
+            "some security groups or prefix lists of the target are not in the evidence"
+        )]);
     }
     TargetSg::Denied { groups: groups.iter().filter_map(|(_, g)| *g).collect(), admitted, missing }
 }
@@ -283,11 +301,22 @@ fn place_of<'a>(idx: &AwsIndex<'a>, g: &Group<'_>, id: &str) -> Result<(&'a Netw
 
 /// The source addresses of the balancer nodes in `nodes`: their subnets' CIDRs of the family,
 /// else the VPC's.
-fn node_sources(idx: &AwsIndex<'_>, lb: &Lb<'_>, nodes: &[&NetworkInterface], family: Family) -> (AddrSet, Option<Cidr>) {
+fn node_sources(
+    idx: &AwsIndex<'_>,
+    lb: &Lb<'_>,
+    nodes: &[&NetworkInterface],
+    family: Family,
+) -> (AddrSet, Option<Cidr>) {
     let mut set = AddrSet::empty(family);
     let mut first = None;
     for n in nodes {
-        for c in idx.subnet_by_id.get(n.subnet_id.as_str()).into_iter().flat_map(|s| &s.cidrs).filter(|c| c.family() == family) {
+        for c in idx
+            .subnet_by_id
+            .get(n.subnet_id.as_str())
+            .into_iter()
+            .flat_map(|s| &s.cidrs)
+            .filter(|c| c.family() == family)
+        {
             first.get_or_insert(*c);
             set = set.union(&AddrSet::from_cidr(c));
         }
@@ -330,7 +359,8 @@ fn leg<'a>(a: &LegAsk<'_, 'a>, port: u16, health_check: bool, by_clients: bool) 
     }
     let query = CloudQuery { port, from, ..flow.query.clone() };
     let own = idx.subnet_by_id.get(eni.subnet_id.as_str()).into_iter().flat_map(|s| &s.cidrs);
-    let acl_sources = own.fold(sources.clone(), |s, c| if c.family() == family { s.minus(&AddrSet::from_cidr(c)) } else { s });
+    let acl_sources =
+        own.fold(sources.clone(), |s, c| if c.family() == family { s.minus(&AddrSet::from_cidr(c)) } else { s });
     let at = Resolved { eni, private: ip, public: None };
     let leg_flow = Flow { query: &query, sources: sources.clone() };
     let crosses = a.nodes.iter().any(|n| n.subnet_id != eni.subnet_id);
@@ -385,7 +415,8 @@ fn group<'a>(idx: &AwsIndex<'a>, flow: &Flow<'_>, lb: &'a Lb<'a>, g: &'a Group<'
             let port = t.port.or(g.port()).unwrap_or(flow.port());
             let hc_port = t.health.and_then(|h| h.health_check_port).unwrap_or(g.health_port(port));
             let placed = place_of(idx, g, t.id);
-            let subnet_zone = |e: &NetworkInterface| idx.subnet_by_id.get(e.subnet_id.as_str()).and_then(|s| s.zone.as_deref());
+            let subnet_zone =
+                |e: &NetworkInterface| idx.subnet_by_id.get(e.subnet_id.as_str()).and_then(|s| s.zone.as_deref());
             let zone = t.zone.or(placed.as_ref().ok().and_then(|(e, _)| subnet_zone(e)));
             let zone_enabled = zone.filter(|_| !enabled.is_empty()).map(|z| z == "all" || enabled.contains(&z));
             let place = match placed {
@@ -457,7 +488,10 @@ impl Leg<'_> {
                 }
                 Egress::Unresolved(why) => {
                     v.unknown = true;
-                    ex.check(check(c, CheckStatus::Unknown, format!("{prefix}could not tell whether {groups} let it out")).with_evidence(why.clone()))
+                    ex.check(
+                        check(c, CheckStatus::Unknown, format!("{prefix}could not tell whether {groups} let it out"))
+                            .with_evidence(why.clone()),
+                    )
                 }
                 Egress::Admitted(g, r) => ex.check(
                     check(c, CheckStatus::Pass, format!("{prefix}{} lets it out", g.id))
@@ -465,7 +499,9 @@ impl Leg<'_> {
                 ),
                 Egress::Denied(listed) => {
                     v.blocked = true;
-                    let msg = format!("{prefix}the load balancer's security groups ({groups}) let nothing out to {ip}:{port}");
+                    let msg = format!(
+                        "{prefix}the load balancer's security groups ({groups}) let nothing out to {ip}:{port}"
+                    );
                     let mut evidence: Vec<String> = listed
                         .iter()
                         .map(|g| {
@@ -474,11 +510,23 @@ impl Leg<'_> {
                             format!("{} ({}) egress: {rules} (SecurityGroups)", g.id, g.name)
                         })
                         .collect();
-                    evidence.insert(0, format!("no egress rule of {groups} covers {}/{port} to {ip} or a group of {}", flow.proto(), eni.id));
+                    evidence.insert(
+                        0,
+                        format!(
+                            "no egress rule of {groups} covers {}/{port} to {ip} or a group of {}",
+                            flow.proto(),
+                            eni.id
+                        ),
+                    );
                     let first = lb.b.groups.first().map_or("<sg-…>", String::as_str);
                     let fix = egress_fix(first, &flow, eni.groups.first().map(String::as_str), ip);
-                    ex.check(check(c, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone()))
-                        .cause(confirmed(code(CauseCode::SecurityGroupNoEgress), first, msg, evidence, fix))
+                    ex.check(check(c, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone())).cause(confirmed(
+                        code(CauseCode::SecurityGroupNoEgress),
+                        first,
+                        msg,
+                        evidence,
+                        fix,
+                    ))
                 }
             };
         }
@@ -500,7 +548,10 @@ impl Leg<'_> {
                     .collect();
                 let (msg, cause, fix) = if out {
                     (
-                        format!("{prefix}the network ACL {} of the load balancer's subnet {} denies its packets to {ip}:{port}", n.acl.id, n.subnet),
+                        format!(
+                            "{prefix}the network ACL {} of the load balancer's subnet {} denies its packets to {ip}:{port}",
+                            n.acl.id, n.subnet
+                        ),
                         CauseCode::NaclOutboundDeny,
                         node_acl_fix(&n.acl.id, true, &flow, ip, (port, port)),
                     )
@@ -518,7 +569,9 @@ impl Leg<'_> {
                     )
                 };
                 ex = ex
-                    .check(check(id(CloudCheck::TargetNacl), CheckStatus::Fail, msg.clone()).with_evidence(lines.clone()))
+                    .check(
+                        check(id(CloudCheck::TargetNacl), CheckStatus::Fail, msg.clone()).with_evidence(lines.clone()),
+                    )
                     .cause(confirmed(code(cause), &n.acl.id, msg, lines, fix));
             }
         }
@@ -546,26 +599,38 @@ impl Leg<'_> {
             }
             TargetSg::Unresolved(why) => {
                 v.unknown = true;
-                ex.check(check(c, CheckStatus::Unknown, format!("{prefix}could not tell whether {} admits {whom}", eni.id)).with_evidence(why.clone()))
+                ex.check(
+                    check(c, CheckStatus::Unknown, format!("{prefix}could not tell whether {} admits {whom}", eni.id))
+                        .with_evidence(why.clone()),
+                )
             }
             TargetSg::ViaLbGroup(g, r) => ex.check(
                 check(c, CheckStatus::Pass, format!("{prefix}{} admits the load balancer's security group", g.id))
                     .with_evidence([format!("{} ({}): {}", g.id, g.name, r.text)]),
             ),
-            TargetSg::Admitted(lines) => {
-                ex.check(check(c, CheckStatus::Pass, format!("{prefix}the security groups of {} admit {whom}", eni.id)).with_evidence(lines.clone()))
-            }
+            TargetSg::Admitted(lines) => ex.check(
+                check(c, CheckStatus::Pass, format!("{prefix}the security groups of {} admit {whom}", eni.id))
+                    .with_evidence(lines.clone()),
+            ),
             TargetSg::Denied { groups, admitted, missing } => {
                 v.blocked = true;
                 let part = if admitted.is_empty() { String::new() } else { format!(" (they admit only {admitted})") };
-                let msg = format!("{prefix}the security groups of {} ({}) do not admit {whom}{part}", eni.id, eni.groups.join(", "));
+                let msg = format!(
+                    "{prefix}the security groups of {} ({}) do not admit {whom}{part}",
+                    eni.id,
+                    eni.groups.join(", ")
+                );
                 let mut evidence = vec![format!(
                     "{} has groups {} (NetworkInterfaces); no ingress rule for {} covers {} or names {} (SecurityGroups)",
                     eni.id,
                     eni.groups.join(", "),
                     flow.text(),
                     flow.set_text(missing),
-                    if lb.b.groups.is_empty() { "a group of the load balancer".to_string() } else { lb.b.groups.join(", ") }
+                    if lb.b.groups.is_empty() {
+                        "a group of the load balancer".to_string()
+                    } else {
+                        lb.b.groups.join(", ")
+                    }
                 )];
                 for g in groups {
                     let rules: Vec<&str> = g.ingress.iter().take(10).map(|r| r.text.as_str()).collect();
@@ -574,8 +639,13 @@ impl Leg<'_> {
                 }
                 let first = eni.groups.first().map_or("<sg-…>", String::as_str);
                 let fix = target_sg_fix(first, &flow, lb, self.by_clients);
-                ex.check(check(c, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone()))
-                    .cause(confirmed(code(CauseCode::TargetSecurityGroupNoIngress), first, msg, evidence, fix))
+                ex.check(check(c, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone())).cause(confirmed(
+                    code(CauseCode::TargetSecurityGroupNoIngress),
+                    first,
+                    msg,
+                    evidence,
+                    fix,
+                ))
             }
         };
         (ex, v)
@@ -592,7 +662,10 @@ fn egress_fix(group: &str, flow: &Flow<'_>, target_group: Option<&str>, ip: IpAd
         None => perms.then(",IpRanges=[{CidrIp=").val(Cidr::host(ip)).then("}]"),
     };
     vec![Fix::run(
-        ShellCommand::new("aws ec2 authorize-security-group-egress --group-id").arg(group).lit("--ip-permissions").word(perms),
+        ShellCommand::new("aws ec2 authorize-security-group-egress --group-id")
+            .arg(group)
+            .lit("--ip-permissions")
+            .word(perms),
     )]
 }
 
@@ -634,12 +707,16 @@ fn register_fix(lb: &Lb<'_>, g: &Group<'_>) -> Vec<Fix> {
                 .lit("--instances <i-…>"),
         )];
     }
-    vec![Fix::run(ShellCommand::new("aws elbv2 register-targets --target-group-arn").arg(g.arn).lit("--targets Id=<i-…>"))]
+    vec![Fix::run(
+        ShellCommand::new("aws elbv2 register-targets --target-group-arn").arg(g.arn).lit("--targets Id=<i-…>"),
+    )]
 }
 
 fn health_fix(lb: &Lb<'_>, g: &Group<'_>) -> Vec<Fix> {
     if lb.b.kind == LbType::Classic {
-        return vec![Fix::run(ShellCommand::new("aws elb describe-instance-health --load-balancer-name").arg(lb.b.r.name()))];
+        return vec![Fix::run(
+            ShellCommand::new("aws elb describe-instance-health --load-balancer-name").arg(lb.b.r.name()),
+        )];
     }
     vec![Fix::run(ShellCommand::new("aws elbv2 describe-target-health --target-group-arn").arg(g.arn))]
 }
@@ -647,7 +724,9 @@ fn health_fix(lb: &Lb<'_>, g: &Group<'_>) -> Vec<Fix> {
 fn zone_fix(lb: &Lb<'_>, zone: &str) -> Vec<Fix> {
     let subnets: Vec<&str> = lb.b.zones.iter().map(|z| z.subnet).collect();
     let cmd = if lb.b.kind == LbType::Classic {
-        ShellCommand::new("aws elb attach-load-balancer-to-subnets --load-balancer-name").arg(lb.b.r.name()).lit("--subnets")
+        ShellCommand::new("aws elb attach-load-balancer-to-subnets --load-balancer-name")
+            .arg(lb.b.r.name())
+            .lit("--subnets")
     } else {
         let mut c = ShellCommand::new("aws elbv2 set-subnets --load-balancer-arn").arg(lb.b.r.id()).lit("--subnets");
         for s in subnets {
@@ -655,7 +734,10 @@ fn zone_fix(lb: &Lb<'_>, zone: &str) -> Vec<Fix> {
         }
         c
     };
-    vec![Fix::text(format!("Enable {zone} on the load balancer (add a subnet of that zone): ")).then_run(cmd.lit("<subnet-… in the zone>"))]
+    vec![
+        Fix::text(format!("Enable {zone} on the load balancer (add a subnet of that zone): "))
+            .then_run(cmd.lit("<subnet-… in the zone>")),
+    ]
 }
 
 /// What a client sees when a group cannot serve: an ALB or Classic HTTP listener answers itself.
@@ -666,8 +748,12 @@ fn client_sees(lb: &Lb<'_>, why: Why) -> String {
     };
     match (http, why) {
         (true, Why::Empty) => "the client's handshake completes at the load balancer, which answers HTTP 503".into(),
-        (true, Why::Drop) => "the client's handshake completes at the load balancer, which answers HTTP 504 (gateway timeout)".into(),
-        (true, Why::Refused) => "the client's handshake completes at the load balancer, which answers HTTP 502 (bad gateway)".into(),
+        (true, Why::Drop) => {
+            "the client's handshake completes at the load balancer, which answers HTTP 504 (gateway timeout)".into()
+        }
+        (true, Why::Refused) => {
+            "the client's handshake completes at the load balancer, which answers HTTP 502 (bad gateway)".into()
+        }
         (true, Why::NoTarget) => "the client's handshake completes at the load balancer, which answers HTTP 503".into(),
         (false, Why::Refused) => "the client's connections are reset".into(),
         (false, _) => "the client's connections time out".into(),
@@ -702,14 +788,21 @@ impl GroupFinding<'_> {
         let g = self.g;
         let (name, id) = (g.name(), CloudCheck::TargetGroup);
         let ex = Explained::default();
-        let hop = |ex: Explained, status, detail: String| ex.hop(CloudHop::TargetGroup, Component::one(name), status, detail);
+        let hop =
+            |ex: Explained, status, detail: String| ex.hop(CloudHop::TargetGroup, Component::one(name), status, detail);
         let ts = match &self.outcome {
             Outcome::NotListed(m) => {
-                let e = ex.check(check(id, CheckStatus::Unknown, format!("Target group {} is not in the evidence", g.arn)).with_evidence([missing_text(*m, "TargetGroups")]));
+                let e = ex.check(
+                    check(id, CheckStatus::Unknown, format!("Target group {} is not in the evidence", g.arn))
+                        .with_evidence([missing_text(*m, "TargetGroups")]),
+                );
                 return hop(e, CheckStatus::Unknown, "target group unknown".into());
             }
             Outcome::HealthUnknown(m) => {
-                let e = ex.check(check(id, CheckStatus::Unknown, format!("The registered targets of {name} are unknown")).with_evidence([missing_text(*m, &format!("LoadBalancerTargetHealth for {}", g.arn))]));
+                let e = ex.check(
+                    check(id, CheckStatus::Unknown, format!("The registered targets of {name} are unknown"))
+                        .with_evidence([missing_text(*m, &format!("LoadBalancerTargetHealth for {}", g.arn))]),
+                );
                 return hop(e, CheckStatus::Unknown, "targets unknown".into());
             }
             Outcome::Lambda(n) => {
@@ -722,8 +815,13 @@ impl GroupFinding<'_> {
         if ts.is_empty() {
             let msg = format!("{name} has no registered targets: {}", client_sees(lb, Why::Empty));
             let evidence = vec![format!("{}: TargetHealthDescriptions is empty (LoadBalancerTargetHealth)", g.arn)];
-            let mut c = confirmed(CauseCode::LbNoTargets, name, msg.clone(), evidence.clone(), register_fix(lb, g));
-            c.blocking = blocking;
+            if !blocking {
+                // A rule's group: only the requests its rule matches fail.
+                let msg = format!("{msg} (for the requests its rule matches)");
+                let e = ex.check(check(id, CheckStatus::Warn, msg.clone()).with_evidence(evidence));
+                return hop(e, CheckStatus::Warn, msg);
+            }
+            let c = confirmed(CauseCode::LbNoTargets, name, msg.clone(), evidence.clone(), register_fix(lb, g));
             let e = ex.check(check(id, CheckStatus::Fail, msg.clone()).with_evidence(evidence)).cause(c);
             return hop(e, CheckStatus::Fail, msg);
         }
@@ -736,21 +834,39 @@ impl GroupFinding<'_> {
         let group_blocks = serving == 0 && blocking;
         let mut ex = ex;
         let mut by_target = Explained::default();
-        for j in &judged {
-            let mut e = Explained { checks: j.ex.checks.clone(), hops: j.ex.hops.clone(), causes: j.ex.causes.clone(), amend: None };
-            for c in &mut e.causes {
-                // A group that serves makes the others' problems warnings (their share).
-                c.blocking &= group_blocks;
+        for j in judged.iter() {
+            let mut e = Explained {
+                checks: j.ex.checks.clone(),
+                hops: j.ex.hops.clone(),
+                causes: j.ex.causes.clone(),
+                amend: None,
+            };
+            if !group_blocks {
+                // A group that serves (or a rule's group) makes its targets' problems warnings
+                // with their share: a reachable report has no causes (CONTRACT.md §3).
+                e.causes.clear();
+                for c in e.checks.iter_mut().filter(|c| c.status == CheckStatus::Fail) {
+                    c.status = CheckStatus::Warn;
+                }
+                for h in e.hops.iter_mut().filter(|h| h.status == CheckStatus::Fail) {
+                    h.status = CheckStatus::Warn;
+                }
             }
             by_target = join(by_target, e);
         }
         let counts = format!("{healthy} healthy, {unhealthy} unhealthy, of {}", ts.len());
         let (status, summary) = if serving > 0 {
             let status = if serving == ts.len() { CheckStatus::Pass } else { CheckStatus::Warn };
-            let open = if fail_open { " (no target is healthy: the group fails open and routes to all of them)" } else { "" };
+            let open =
+                if fail_open { " (no target is healthy: the group fails open and routes to all of them)" } else { "" };
             (status, format!("{name}: {serving} of {} targets can take the connection{open}", ts.len()))
         } else if judged.iter().any(|j| j.transient || j.unknown) {
-            (CheckStatus::Unknown, format!("{name}: no target is known to take the connection yet (registering, first health checks, or evidence missing)"))
+            (
+                CheckStatus::Unknown,
+                format!(
+                    "{name}: no target is known to take the connection yet (registering, first health checks, or evidence missing)"
+                ),
+            )
         } else {
             let why = judged.iter().map(|j| j.why).next().unwrap_or(Why::NoTarget);
             (CheckStatus::Fail, format!("{name}: no target can take the connection: {}", client_sees(lb, why)))
@@ -782,8 +898,12 @@ impl TargetFinding<'_> {
             config_ok = false;
             let zone = self.zone.unwrap_or("?");
             let zones: Vec<&str> = lb.b.zones.iter().filter_map(|z| z.zone).collect();
-            let msg = format!("{label} is in {zone}, which {name} does not serve (its zones: {}): it gets no traffic", zones.join(", "));
-            let evidence = vec![format!("{} zones: {} (LoadBalancers); {label} in {zone}", lb.b.r.id(), zones.join(", "))];
+            let msg = format!(
+                "{label} is in {zone}, which {name} does not serve (its zones: {}): it gets no traffic",
+                zones.join(", ")
+            );
+            let evidence =
+                vec![format!("{} zones: {} (LoadBalancers); {label} in {zone}", lb.b.r.id(), zones.join(", "))];
             ex = ex
                 .check(check(CloudCheck::TargetHealth, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone()))
                 .cause(confirmed(CauseCode::TargetAzNotEnabled, self.t.id, msg, evidence, zone_fix(lb, zone)));
@@ -793,7 +913,14 @@ impl TargetFinding<'_> {
         let (traffic_v, check_v) = match &self.place {
             Place::Unplaced(why_not) => {
                 unknown = true;
-                ex = ex.check(check(CloudCheck::TargetSecurityGroup, CheckStatus::Unknown, format!("{label}: the leg from {name} is not judged")).with_evidence([why_not.clone()]));
+                ex = ex.check(
+                    check(
+                        CloudCheck::TargetSecurityGroup,
+                        CheckStatus::Unknown,
+                        format!("{label}: the leg from {name} is not judged"),
+                    )
+                    .with_evidence([why_not.clone()]),
+                );
                 (LegVerdict { blocked: false, unknown: true }, LegVerdict::default())
             }
             Place::At { eni, ip, traffic, check: hc, instance } => {
@@ -833,14 +960,21 @@ impl TargetFinding<'_> {
             Health::Healthy | Health::Unchecked => true,
             Health::Unknown => {
                 unknown = true;
-                ex = ex.check(check(CloudCheck::TargetHealth, CheckStatus::Unknown, format!("{label}: health unknown")).with_evidence([
-                    "no health record for it (LoadBalancerTargetHealth, InstanceStates)".to_string(),
-                ]));
+                ex = ex.check(
+                    check(CloudCheck::TargetHealth, CheckStatus::Unknown, format!("{label}: health unknown"))
+                        .with_evidence([
+                            "no health record for it (LoadBalancerTargetHealth, InstanceStates)".to_string()
+                        ]),
+                );
                 true
             }
             Health::Transient(r) => {
                 transient = true;
-                let s = format!("{label} is {} ({}): not a cause, ask again in a minute", r.state, r.reason.as_ref().map_or("-", |r| r.as_str()));
+                let s = format!(
+                    "{label} is {} ({}): not a cause, ask again in a minute",
+                    r.state,
+                    r.reason.as_ref().map_or("-", |r| r.as_str())
+                );
                 ex = ex.check(check(CloudCheck::TargetHealth, CheckStatus::Unknown, s));
                 false
             }
@@ -859,10 +993,20 @@ impl TargetFinding<'_> {
                 } else if dead {
                     why = Why::Drop;
                 }
-                let words = reason_words(r, self.port, self.hc_port, hc.and_then(|h| h.path.as_deref()), hc.and_then(|h| h.matcher.as_deref()));
+                let words = reason_words(
+                    r,
+                    self.port,
+                    self.hc_port,
+                    hc.and_then(|h| h.path.as_deref()),
+                    hc.and_then(|h| h.matcher.as_deref()),
+                );
                 let (n_bad, n) = share;
                 let pct = if n > 0 { 100 * n_bad / n } else { 0 };
-                let mut msg = format!("{label} is unhealthy ({}): {words} [{n_bad} of {n} targets of {}, {pct}%]", r.reason.as_ref().map_or("-", |x| x.as_str()), g.name());
+                let mut msg = format!(
+                    "{label} is unhealthy ({}): {words} [{n_bad} of {n} targets of {}, {pct}%]",
+                    r.reason.as_ref().map_or("-", |x| x.as_str()),
+                    g.name()
+                );
                 let explained_by: Vec<&str> = leg_causes.iter().map(|c| c.as_str()).collect();
                 let (blocking, confidence) = if !explained_by.is_empty() {
                     msg.push_str(&format!("; explained by {}", explained_by.join(", ")));
@@ -902,7 +1046,9 @@ impl TargetFinding<'_> {
             CheckStatus::Fail
         };
         let detail = match (&self.place, self.zone) {
-            (Place::At { ip, eni, .. }, z) => format!("{ip} ({}, {}); {}", eni.id, z.unwrap_or("?"), target_state_text(&h)),
+            (Place::At { ip, eni, .. }, z) => {
+                format!("{ip} ({}, {}); {}", eni.id, z.unwrap_or("?"), target_state_text(&h))
+            }
             (Place::Unplaced(_), _) => target_state_text(&h),
         };
         let ex = ex.hop(CloudHop::Target, Component::one(label), status, detail);

@@ -1,1 +1,498 @@
-//! The load-balancer path from snapshot fixtures written to the AWS API reference's shapes.
+//! The load-balancer path on small accounts written to the AWS API reference's shapes (in
+//! Batfish's layout), one change per case from a healthy base: an ALB `web` (HTTPS 443 →
+//! `tg-web` on 8080, HTTP 80 redirects), an NLB `nlb` without security groups (TCP 443 →
+//! `tg-nlb` on 8443, client IP preservation by default), and a Classic `old` (HTTP 80 → 8080).
+
+use crate::cloud::{CloudQuery, CloudTarget, diagnose_cloud};
+use portdoctor_model::cloud::PortRange;
+use portdoctor_model::net::Proto;
+use portdoctor_model::{CheckStatus, Diagnosis, Status};
+use serde_json::{Value, json};
+
+const ALB: &str = "arn:aws:elasticloadbalancing:us-east-1:111122223333:loadbalancer/app/web/50dc6c495c0c9188";
+const NLB: &str = "arn:aws:elasticloadbalancing:us-east-1:111122223333:loadbalancer/net/nlb/73e2d6bc24d8a067";
+const TG_WEB: &str = "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/tg-web/6d0ecf831eec9f09";
+const TG_NLB: &str = "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/tg-nlb/943f017f100becff";
+const L443: &str =
+    "arn:aws:elasticloadbalancing:us-east-1:111122223333:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2";
+
+fn eni(id: &str, instance: &str, subnet: &str, ip: &str) -> Value {
+    json!({"NetworkInterfaceId": id, "VpcId": "vpc-1", "SubnetId": subnet, "Status": "in-use",
+        "Attachment": {"InstanceId": instance, "DeviceIndex": 0},
+        "PrivateIpAddresses": [{"PrivateIpAddress": ip, "Primary": true}], "Groups": [{"GroupId": "sg-app"}]})
+}
+
+fn instance(id: &str, subnet: &str, ip: &str) -> Value {
+    json!({"InstanceId": id, "State": {"Name": "running"}, "VpcId": "vpc-1", "SubnetId": subnet, "PrivateIpAddress": ip})
+}
+
+fn healthy(id: &str, port: u16) -> Value {
+    json!({"Target": {"Id": id, "Port": port}, "HealthCheckPort": port.to_string(), "TargetHealth": {"State": "healthy"}})
+}
+
+fn unhealthy(id: &str, port: u16, reason: &str) -> Value {
+    json!({"Target": {"Id": id, "Port": port}, "HealthCheckPort": port.to_string(),
+        "TargetHealth": {"State": "unhealthy", "Reason": reason, "Description": "Health checks failed"}})
+}
+
+fn zone(name: &str, subnet: &str) -> Value {
+    json!({"ZoneName": name, "SubnetId": subnet, "LoadBalancerAddresses": []})
+}
+
+fn allow_all_acl() -> Value {
+    json!({"NetworkAclId": "acl-1", "VpcId": "vpc-1", "IsDefault": true, "Associations": [], "Entries": [
+        {"RuleNumber": 100, "Egress": false, "Protocol": "-1", "RuleAction": "allow", "CidrBlock": "0.0.0.0/0"},
+        {"RuleNumber": 100, "Egress": true, "Protocol": "-1", "RuleAction": "allow", "CidrBlock": "0.0.0.0/0"}]})
+}
+
+fn base() -> Value {
+    json!({
+        "Reservations": [{"Instances": [instance("i-1", "subnet-app-a", "10.0.11.10"), instance("i-2", "subnet-app-b", "10.0.12.10"), instance("i-3", "subnet-app-c", "10.0.13.10")]}],
+        "NetworkInterfaces": [eni("eni-1", "i-1", "subnet-app-a", "10.0.11.10"), eni("eni-2", "i-2", "subnet-app-b", "10.0.12.10"), eni("eni-3", "i-3", "subnet-app-c", "10.0.13.10")],
+        "SecurityGroups": [
+            {"GroupId": "sg-alb", "GroupName": "web-alb", "VpcId": "vpc-1",
+             "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+                               {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+             "IpPermissionsEgress": [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]},
+            {"GroupId": "sg-app", "GroupName": "app", "VpcId": "vpc-1",
+             "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "UserIdGroupPairs": [{"GroupId": "sg-alb"}]},
+                               {"IpProtocol": "tcp", "FromPort": 8443, "ToPort": 8443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+             "IpPermissionsEgress": [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]}],
+        "NetworkAcls": [allow_all_acl()],
+        "RouteTables": [
+            {"RouteTableId": "rtb-pub", "VpcId": "vpc-1", "Associations": [{"SubnetId": "subnet-a"}, {"SubnetId": "subnet-b"}], "Routes": [
+                {"DestinationCidrBlock": "10.0.0.0/16", "GatewayId": "local", "State": "active"},
+                {"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": "igw-1", "State": "active"}]},
+            {"RouteTableId": "rtb-main", "VpcId": "vpc-1", "Associations": [{"Main": true}], "Routes": [
+                {"DestinationCidrBlock": "10.0.0.0/16", "GatewayId": "local", "State": "active"}]}],
+        "InternetGateways": [{"InternetGatewayId": "igw-1", "Attachments": [{"VpcId": "vpc-1", "State": "available"}]}],
+        "Subnets": [
+            {"SubnetId": "subnet-a", "VpcId": "vpc-1", "CidrBlock": "10.0.1.0/24", "AvailabilityZone": "us-east-1a"},
+            {"SubnetId": "subnet-b", "VpcId": "vpc-1", "CidrBlock": "10.0.2.0/24", "AvailabilityZone": "us-east-1b"},
+            {"SubnetId": "subnet-app-a", "VpcId": "vpc-1", "CidrBlock": "10.0.11.0/24", "AvailabilityZone": "us-east-1a"},
+            {"SubnetId": "subnet-app-b", "VpcId": "vpc-1", "CidrBlock": "10.0.12.0/24", "AvailabilityZone": "us-east-1b"},
+            {"SubnetId": "subnet-app-c", "VpcId": "vpc-1", "CidrBlock": "10.0.13.0/24", "AvailabilityZone": "us-east-1c"}],
+        "Vpcs": [{"VpcId": "vpc-1", "CidrBlock": "10.0.0.0/16"}],
+        "LoadBalancers": [
+            {"LoadBalancerArn": ALB, "LoadBalancerName": "web", "DNSName": "web-1234567890.us-east-1.elb.amazonaws.com",
+             "Scheme": "internet-facing", "VpcId": "vpc-1", "State": {"Code": "active"}, "Type": "application",
+             "AvailabilityZones": [zone("us-east-1a", "subnet-a"), zone("us-east-1b", "subnet-b")],
+             "SecurityGroups": ["sg-alb"], "IpAddressType": "ipv4"},
+            {"LoadBalancerArn": NLB, "LoadBalancerName": "nlb", "DNSName": "nlb-73e2d6bc24d8a067.elb.us-east-1.amazonaws.com",
+             "Scheme": "internet-facing", "VpcId": "vpc-1", "State": {"Code": "active"}, "Type": "network",
+             "AvailabilityZones": [
+                {"ZoneName": "us-east-1a", "SubnetId": "subnet-a", "LoadBalancerAddresses": [{"IpAddress": "203.0.113.50", "AllocationId": "eipalloc-1"}]},
+                {"ZoneName": "us-east-1b", "SubnetId": "subnet-b", "LoadBalancerAddresses": [{"IpAddress": "203.0.113.51", "AllocationId": "eipalloc-2"}]}],
+             "IpAddressType": "ipv4"}],
+        "LoadBalancerListeners": [
+            {"LoadBalancerArn": ALB, "Listeners": [
+                {"ListenerArn": L443, "LoadBalancerArn": ALB, "Port": 443, "Protocol": "HTTPS",
+                 "DefaultActions": [{"Type": "forward", "TargetGroupArn": TG_WEB, "Order": 1,
+                    "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": TG_WEB, "Weight": 1}]}}]},
+                {"ListenerArn": "arn:listener/app/web/80", "LoadBalancerArn": ALB, "Port": 80, "Protocol": "HTTP",
+                 "DefaultActions": [{"Type": "redirect", "Order": 1, "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "Host": "#{host}", "Path": "/#{path}", "Query": "#{query}", "StatusCode": "HTTP_301"}}]}]},
+            {"LoadBalancerArn": NLB, "Listeners": [
+                {"ListenerArn": "arn:listener/net/nlb/443", "LoadBalancerArn": NLB, "Port": 443, "Protocol": "TCP",
+                 "DefaultActions": [{"Type": "forward", "TargetGroupArn": TG_NLB}]}]}],
+        "ListenerRules": [{"ListenerArn": L443, "Rules": [
+            {"RuleArn": "arn:rule/default", "Priority": "default", "IsDefault": true, "Conditions": [],
+             "Actions": [{"Type": "forward", "TargetGroupArn": TG_WEB}]}]}],
+        "LoadBalancerAttributes": [{"LoadBalancerArn": NLB, "Attributes": [{"Key": "load_balancing.cross_zone.enabled", "Value": "false"}]}],
+        "TargetGroups": [
+            {"TargetGroupArn": TG_WEB, "TargetGroupName": "tg-web", "Protocol": "HTTP", "Port": 8080, "VpcId": "vpc-1",
+             "HealthCheckProtocol": "HTTP", "HealthCheckPort": "traffic-port", "HealthCheckEnabled": true, "HealthCheckPath": "/health",
+             "Matcher": {"HttpCode": "200"}, "LoadBalancerArns": [ALB], "TargetType": "instance"},
+            {"TargetGroupArn": TG_NLB, "TargetGroupName": "tg-nlb", "Protocol": "TCP", "Port": 8443, "VpcId": "vpc-1",
+             "HealthCheckProtocol": "TCP", "HealthCheckPort": "traffic-port", "HealthCheckEnabled": true,
+             "LoadBalancerArns": [NLB], "TargetType": "instance"}],
+        "LoadBalancerTargetHealth": [
+            {"TargetGroupArn": TG_WEB, "TargetHealthDescriptions": [healthy("i-1", 8080), healthy("i-2", 8080)]},
+            {"TargetGroupArn": TG_NLB, "TargetHealthDescriptions": [healthy("i-1", 8443), healthy("i-2", 8443)]}],
+        "TargetGroupAttributes": [],
+        "LoadBalancerDescriptions": [
+            {"LoadBalancerName": "old", "DNSName": "old-1234.us-east-1.elb.amazonaws.com",
+             "ListenerDescriptions": [{"Listener": {"Protocol": "HTTP", "LoadBalancerPort": 80, "InstanceProtocol": "HTTP", "InstancePort": 8080}, "PolicyNames": []}],
+             "AvailabilityZones": ["us-east-1a"], "Subnets": ["subnet-a"], "VPCId": "vpc-1",
+             "Instances": [{"InstanceId": "i-1"}], "HealthCheck": {"Target": "HTTP:8080/health", "Interval": 30, "Timeout": 5, "UnhealthyThreshold": 2, "HealthyThreshold": 10},
+             "SecurityGroups": ["sg-alb"], "Scheme": "internet-facing"}],
+        "InstanceStates": [{"LoadBalancerName": "old", "InstanceStates": [{"InstanceId": "i-1", "State": "InService", "ReasonCode": "N/A", "Description": "N/A"}]}]
+    })
+}
+
+fn run(account: &Value, lb: &str, port: u16) -> Diagnosis {
+    let docs = vec![("account.json".to_string(), account.to_string())];
+    let ev = portdoctor_parse::aws::parse_aws(&docs).unwrap();
+    let q = CloudQuery {
+        port,
+        proto: Proto::Tcp,
+        from: "internet".parse().unwrap(),
+        target: CloudTarget::LoadBalancer(lb.into()),
+        client_ports: PortRange { from: 1024, to: 65535 },
+        changes: Default::default(),
+    };
+    diagnose_cloud(&ev, &q)
+}
+
+fn codes(d: &Diagnosis) -> Vec<&'static str> {
+    d.causes.iter().map(|c| c.code.as_str()).collect()
+}
+
+fn blocking(d: &Diagnosis) -> Vec<&'static str> {
+    d.causes.iter().filter(|c| c.blocking).map(|c| c.code.as_str()).collect()
+}
+
+fn hops(d: &Diagnosis) -> Vec<&str> {
+    d.path.iter().map(|h| h.hop.as_str()).collect()
+}
+
+fn set(a: &mut Value, pointer: &str, v: Value) {
+    *a.pointer_mut(pointer).unwrap_or_else(|| panic!("{pointer}")) = v;
+}
+
+#[test]
+fn a_healthy_alb_is_reachable_by_name_arn_and_dns_name_with_hops_in_packet_order() {
+    for name in [
+        "web",
+        ALB,
+        "WEB-1234567890.us-east-1.elb.amazonaws.com.",
+        "dualstack.web-1234567890.us-east-1.elb.amazonaws.com",
+    ] {
+        let d = run(&base(), name, 443);
+        assert_eq!(d.status, Status::Reachable, "{name}: {d:#?}");
+    }
+    let d = run(&base(), "web", 443);
+    assert_eq!(
+        hops(&d),
+        [
+            "internet",
+            "platform",
+            "load-balancer",
+            "lb-listener",
+            "network-acl-in",
+            "network-acl-out",
+            "security-group",
+            "target-group",
+            "target",
+            "target"
+        ]
+    );
+    assert_eq!(d.query.target.as_deref(), Some("web-1234567890.us-east-1.elb.amazonaws.com"));
+    let targets: Vec<&str> = d.path.iter().filter(|h| h.hop == "target").map(|h| h.component.as_str()).collect();
+    assert_eq!(targets, ["i-1:8080", "i-2:8080"]);
+    assert!(
+        d.checks.iter().any(|c| c.id == "cloud.target.security-group"
+            && c.summary.contains("admits the load balancer's security group"))
+    );
+    let listener = d.path.iter().find(|h| h.hop == "lb-listener").unwrap();
+    assert!(listener.detail.contains("handshake completes at the load balancer"), "{listener:?}");
+    assert_eq!(d.arrival, Some("10.0.11.10".parse().unwrap()));
+}
+
+#[test]
+fn state_and_scheme() {
+    let mut a = base();
+    set(&mut a, "/LoadBalancers/0/State", json!({"Code": "provisioning"}));
+    let d = run(&a, "web", 443);
+    assert_eq!((d.status, codes(&d)), (Status::Blocked, vec!["LB_NOT_ACTIVE"]));
+    assert!(d.causes[0].fix[0].to_string().contains("aws elbv2 wait load-balancer-available"));
+    let mut a = base();
+    set(&mut a, "/LoadBalancers/0/Scheme", json!("internal"));
+    let d = run(&a, "web", 443);
+    assert_eq!(blocking(&d), ["LB_SCHEME_INTERNAL"]);
+    assert!(d.checks.iter().any(|c| c.id == "cloud.lb-subnet" && c.status == CheckStatus::Skipped));
+}
+
+#[test]
+fn no_listener_names_the_ports_that_have_one() {
+    let d = run(&base(), "web", 8443);
+    // Every blocker is reported: the balancer's group does not admit 8443 either.
+    assert_eq!((d.status, codes(&d)), (Status::Blocked, vec!["LB_NO_LISTENER", "SECURITY_GROUP_NO_INGRESS"]));
+    assert!(d.causes[0].message.contains("HTTPS:443, HTTP:80"), "{}", d.causes[0].message);
+    assert!(d.causes[0].fix[0].to_string().contains("aws elbv2 create-listener"));
+    assert!(!hops(&d).contains(&"target-group"));
+}
+
+#[test]
+fn a_redirect_or_fixed_response_reaches_no_target_and_is_not_a_block() {
+    let d = run(&base(), "web", 80);
+    assert_eq!(d.status, Status::Reachable, "{d:#?}");
+    let l = d.checks.iter().find(|c| c.id == "cloud.lb-listener").unwrap();
+    assert_eq!(l.status, CheckStatus::Warn);
+    assert!(
+        l.summary.contains("redirect to HTTPS://#{host}:443") && l.summary.contains("not a block"),
+        "{}",
+        l.summary
+    );
+    let mut a = base();
+    set(
+        &mut a,
+        "/LoadBalancerListeners/0/Listeners/0/DefaultActions",
+        json!([{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404", "ContentType": "text/plain"}}]),
+    );
+    set(&mut a, "/ListenerRules/0/Rules", json!([]));
+    let d = run(&a, "web", 443);
+    assert_eq!(d.status, Status::Reachable);
+    assert!(d.checks.iter().any(|c| c.summary.contains("fixed-response 404")));
+}
+
+#[test]
+fn a_subnet_without_a_route_to_the_gateway_is_not_public() {
+    let mut a = base();
+    set(&mut a, "/RouteTables/0/Associations", json!([{"SubnetId": "subnet-a"}]));
+    let d = run(&a, "web", 443);
+    assert_eq!(blocking(&d), ["LB_SUBNET_NOT_PUBLIC"], "{d:#?}");
+    assert!(d.causes[0].message.starts_with("web node in subnet-b (us-east-1b)"), "{}", d.causes[0].message);
+    assert!(d.causes[0].fix[0].to_string().contains("aws ec2 create-route --route-table-id rtb-main"));
+}
+
+#[test]
+fn the_load_balancers_own_groups_filter_the_clients() {
+    let mut a = base();
+    set(&mut a, "/SecurityGroups/0/IpPermissions/0/IpRanges", json!([{"CidrIp": "198.51.100.0/24"}]));
+    let d = run(&a, "web", 443);
+    assert_eq!(blocking(&d), ["SECURITY_GROUP_NO_INGRESS"]);
+    assert_eq!(d.causes[0].component, "sg-alb");
+}
+
+#[test]
+fn an_empty_target_group_blocks_and_the_alb_answers_503() {
+    let mut a = base();
+    set(&mut a, "/LoadBalancerTargetHealth/0/TargetHealthDescriptions", json!([]));
+    let d = run(&a, "web", 443);
+    assert_eq!((d.status, codes(&d)), (Status::Blocked, vec!["LB_NO_TARGETS"]));
+    assert!(d.causes[0].message.contains("HTTP 503"), "{}", d.causes[0].message);
+    assert!(d.causes[0].fix[0].to_string().contains("aws elbv2 register-targets"));
+}
+
+#[test]
+fn one_unhealthy_target_of_two_is_a_warning_with_its_share() {
+    let mut a = base();
+    set(&mut a, "/LoadBalancerTargetHealth/0/TargetHealthDescriptions/1", unhealthy("i-2", 8080, "Target.Timeout"));
+    let d = run(&a, "web", 443);
+    assert_eq!((d.status, codes(&d)), (Status::Reachable, vec![]), "{d:#?}");
+    let w = d.checks.iter().find(|c| c.id == "cloud.target.health" && c.status == CheckStatus::Warn).unwrap();
+    assert!(w.summary.contains("1 of 2 targets of tg-web, 50%"), "{}", w.summary);
+    assert!(w.evidence[0].contains("Reason Target.Timeout"));
+    let tg = d.checks.iter().find(|c| c.id == "cloud.target-group").unwrap();
+    assert_eq!((tg.status, tg.summary.as_str()), (CheckStatus::Warn, "tg-web: 1 of 2 targets can take the connection"));
+}
+
+#[test]
+fn all_unhealthy_fails_open_unless_the_traffic_port_itself_is_dead() {
+    // The health page says no, but the port answers: the group fails open and traffic flows.
+    let mut a = base();
+    set(
+        &mut a,
+        "/LoadBalancerTargetHealth/0/TargetHealthDescriptions",
+        json!([
+            unhealthy("i-1", 8080, "Target.ResponseCodeMismatch"),
+            unhealthy("i-2", 8080, "Target.ResponseCodeMismatch")
+        ]),
+    );
+    let d = run(&a, "web", 443);
+    assert_eq!((d.status, codes(&d)), (Status::Reachable, vec![]), "{d:#?}");
+    let w = d.checks.iter().find(|c| c.id == "cloud.target.health").unwrap();
+    assert!(w.status == CheckStatus::Warn && w.summary.contains("fails open"), "{w:?}");
+    // Timeouts on the traffic port from the nodes, and nothing in the configuration explains
+    // them: the host drops them; the ALB answers 504.
+    let mut a = base();
+    set(
+        &mut a,
+        "/LoadBalancerTargetHealth/0/TargetHealthDescriptions",
+        json!([unhealthy("i-1", 8080, "Target.Timeout"), unhealthy("i-2", 8080, "Target.Timeout")]),
+    );
+    let d = run(&a, "web", 443);
+    assert_eq!(d.status, Status::Blocked);
+    assert_eq!(blocking(&d), ["TARGET_UNHEALTHY", "TARGET_UNHEALTHY"]);
+    assert_eq!(d.causes[0].confidence, portdoctor_model::Confidence::Likely);
+    assert!(d.causes[0].message.contains("--ssh"));
+    let tg = d.checks.iter().find(|c| c.id == "cloud.target-group").unwrap();
+    assert!(tg.summary.contains("HTTP 504"), "{}", tg.summary);
+}
+
+#[test]
+fn the_target_group_must_admit_the_load_balancers_group() {
+    let mut a = base();
+    set(&mut a, "/SecurityGroups/1/IpPermissions/0/UserIdGroupPairs", json!([{"GroupId": "sg-bastion"}]));
+    set(
+        &mut a,
+        "/LoadBalancerTargetHealth/0/TargetHealthDescriptions",
+        json!([unhealthy("i-1", 8080, "Target.Timeout"), unhealthy("i-2", 8080, "Target.Timeout")]),
+    );
+    let d = run(&a, "web", 443);
+    assert_eq!(d.status, Status::Blocked);
+    assert_eq!(blocking(&d), ["TARGET_SECURITY_GROUP_NO_INGRESS", "TARGET_SECURITY_GROUP_NO_INGRESS"]);
+    let unhealthy: Vec<_> = d.causes.iter().filter(|c| c.code.as_str() == "TARGET_UNHEALTHY").collect();
+    assert_eq!(unhealthy.len(), 2);
+    assert!(unhealthy[0].message.contains("explained by TARGET_SECURITY_GROUP_NO_INGRESS") && !unhealthy[0].blocking);
+    let c = d.causes.iter().find(|c| c.blocking).unwrap();
+    assert_eq!(c.component, "sg-app");
+    assert!(c.fix[0].to_string().contains("--source-group sg-alb"), "{}", c.fix[0]);
+    assert!(c.message.contains("HTTP") || d.summary.contains("sg-app"));
+}
+
+#[test]
+fn the_load_balancers_group_must_let_it_out() {
+    let mut a = base();
+    set(
+        &mut a,
+        "/SecurityGroups/0/IpPermissionsEgress",
+        json!([{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]),
+    );
+    let d = run(&a, "web", 443);
+    assert_eq!(blocking(&d), ["SECURITY_GROUP_NO_EGRESS", "SECURITY_GROUP_NO_EGRESS"], "{d:#?}");
+    assert!(d.causes[0].fix[0].to_string().contains("authorize-security-group-egress --group-id sg-alb"));
+}
+
+#[test]
+fn a_blocked_health_check_port_is_its_own_cause_while_traffic_flows() {
+    let mut a = base();
+    set(&mut a, "/TargetGroups/0/HealthCheckPort", json!("8081"));
+    let mut t1 = unhealthy("i-1", 8080, "Target.Timeout");
+    t1["HealthCheckPort"] = json!("8081");
+    let mut t2 = unhealthy("i-2", 8080, "Target.Timeout");
+    t2["HealthCheckPort"] = json!("8081");
+    set(&mut a, "/LoadBalancerTargetHealth/0/TargetHealthDescriptions", json!([t1, t2]));
+    let d = run(&a, "web", 443);
+    // Every target fails its check: the group fails open, and the traffic port is open.
+    assert_eq!((d.status, codes(&d)), (Status::Reachable, vec![]), "{d:#?}");
+    let w =
+        d.checks.iter().find(|c| c.id == "cloud.target.health-check" && c.summary.contains("do not admit")).unwrap();
+    assert_eq!(w.status, CheckStatus::Warn);
+    assert!(w.summary.contains("(health checks, port 8081)"), "{}", w.summary);
+    // When the traffic port is dead too (a timeout on the same leg), nothing serves: the
+    // health-check port's block is the cause given.
+    set(&mut a, "/SecurityGroups/1/IpPermissions/0/FromPort", json!(8081));
+    set(&mut a, "/SecurityGroups/1/IpPermissions/0/ToPort", json!(8081));
+    let d = run(&a, "web", 443);
+    assert_eq!(blocking(&d), ["TARGET_SECURITY_GROUP_NO_INGRESS", "TARGET_SECURITY_GROUP_NO_INGRESS"], "{d:#?}");
+}
+
+#[test]
+fn a_network_acl_on_the_leg_denies() {
+    let mut a = base();
+    let mut acl = allow_all_acl();
+    acl["NetworkAclId"] = json!("acl-app");
+    acl["IsDefault"] = json!(false);
+    acl["Associations"] = json!([{"SubnetId": "subnet-app-a"}, {"SubnetId": "subnet-app-b"}]);
+    acl["Entries"].as_array_mut().unwrap().insert(0, json!({"RuleNumber": 50, "Egress": false, "Protocol": "6", "RuleAction": "deny", "CidrBlock": "10.0.0.0/20", "PortRange": {"From": 8080, "To": 8080}}));
+    a["NetworkAcls"].as_array_mut().unwrap().push(acl);
+    let d = run(&a, "web", 443);
+    assert_eq!(blocking(&d), ["NACL_INBOUND_DENY", "NACL_INBOUND_DENY"], "{d:#?}");
+    assert_eq!(d.causes[0].component, "acl-app");
+}
+
+#[test]
+fn a_target_in_a_zone_the_balancer_does_not_serve() {
+    let mut a = base();
+    set(
+        &mut a,
+        "/LoadBalancerTargetHealth/0/TargetHealthDescriptions",
+        json!([
+        {"Target": {"Id": "i-3", "Port": 8080, "AvailabilityZone": "us-east-1c"}, "HealthCheckPort": "8080",
+         "TargetHealth": {"State": "unused", "Reason": "Target.NotInUse", "Description": "Target is in an Availability Zone that is not enabled for the load balancer"}}]),
+    );
+    let d = run(&a, "web", 443);
+    assert_eq!((d.status, blocking(&d)), (Status::Blocked, vec!["TARGET_AZ_NOT_ENABLED"]));
+    assert!(d.causes[0].fix[0].to_string().contains("aws elbv2 set-subnets"));
+}
+
+#[test]
+fn nlb_without_groups_and_client_ip_preservation_changes_whom_the_target_admits() {
+    let d = run(&base(), "nlb", 443);
+    assert_eq!(d.status, Status::Reachable, "{d:#?}");
+    let sg = d.checks.iter().find(|c| c.id == "cloud.security-group").unwrap();
+    assert_eq!(sg.status, CheckStatus::Skipped);
+    assert!(sg.summary.contains("can never get any"));
+    assert_eq!(d.query.target.as_deref(), Some("nlb-73e2d6bc24d8a067.elb.us-east-1.amazonaws.com"));
+    // The targets admit only the VPC: with client IP preservation (instance targets' default)
+    // they see the clients' addresses and refuse them.
+    let mut a = base();
+    set(&mut a, "/SecurityGroups/1/IpPermissions/1/IpRanges", json!([{"CidrIp": "10.0.0.0/16"}]));
+    let d = run(&a, "nlb", 443);
+    assert_eq!(d.status, Status::Blocked);
+    assert_eq!(blocking(&d), ["TARGET_SECURITY_GROUP_NO_INGRESS", "TARGET_SECURITY_GROUP_NO_INGRESS"]);
+    assert!(d.causes[0].message.contains("client IP preservation is on"), "{}", d.causes[0].message);
+    assert!(d.causes[0].message.contains("connections time out") || d.summary.contains("sg-app"));
+    // Preservation off: the nodes' subnets (inside the VPC) are the sources, and they are admitted.
+    a["TargetGroupAttributes"] =
+        json!([{"TargetGroupArn": TG_NLB, "Attributes": [{"Key": "preserve_client_ip.enabled", "Value": "false"}]}]);
+    let d = run(&a, "nlb", 443);
+    assert_eq!(d.status, Status::Reachable, "{d:#?}");
+}
+
+#[test]
+fn classic_load_balancer() {
+    let d = run(&base(), "old", 80);
+    assert_eq!(d.status, Status::Reachable, "{d:#?}");
+    assert!(hops(&d).contains(&"target"));
+    let mut a = base();
+    set(
+        &mut a,
+        "/InstanceStates/0/InstanceStates/0",
+        json!({"InstanceId": "i-1", "State": "OutOfService", "ReasonCode": "Instance", "Description": "Instance has failed at least the UnhealthyThreshold number of health checks consecutively."}),
+    );
+    let d = run(&a, "old", 80);
+    assert_eq!(blocking(&d), ["TARGET_UNHEALTHY"]);
+    assert!(d.causes[0].evidence[0].contains("Instance: Instance has failed"), "{:?}", d.causes[0].evidence);
+    assert!(d.causes[0].fix[0].to_string().contains("aws elb describe-instance-health"));
+    let d = run(&base(), "old", 443);
+    assert_eq!(codes(&d), ["LB_NO_LISTENER"]);
+    assert!(d.causes[0].fix[0].to_string().contains("aws elb create-load-balancer-listeners"));
+}
+
+#[test]
+fn a_stopped_target_and_a_rules_group() {
+    let mut a = base();
+    set(&mut a, "/Reservations/0/Instances/1/State/Name", json!("stopped"));
+    let d = run(&a, "web", 443);
+    // One target of two still serves: a warning, not a block.
+    assert_eq!((d.status, codes(&d)), (Status::Reachable, vec![]));
+    assert!(
+        d.checks
+            .iter()
+            .any(|c| c.id == "cloud.instance" && c.status == CheckStatus::Warn && c.summary.contains("i-2 is stopped"))
+    );
+    // A rule's group without targets fails only its requests.
+    let mut a = base();
+    a["ListenerRules"][0]["Rules"].as_array_mut().unwrap().push(json!(
+        {"RuleArn": "arn:rule/api", "Priority": "10", "IsDefault": false,
+         "Conditions": [{"Field": "path-pattern", "Values": ["/api/*"]}],
+         "Actions": [{"Type": "forward", "TargetGroupArn": "arn:targetgroup/tg-api/1"}]}));
+    a["TargetGroups"].as_array_mut().unwrap().push(json!({"TargetGroupArn": "arn:targetgroup/tg-api/1", "TargetGroupName": "tg-api", "Protocol": "HTTP", "Port": 9000, "TargetType": "instance"}));
+    a["LoadBalancerTargetHealth"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"TargetGroupArn": "arn:targetgroup/tg-api/1", "TargetHealthDescriptions": []}));
+    let d = run(&a, "web", 443);
+    assert_eq!((d.status, codes(&d)), (Status::Reachable, vec![]));
+    assert!(
+        d.checks
+            .iter()
+            .any(|c| c.status == CheckStatus::Warn && c.summary.contains("tg-api has no registered targets"))
+    );
+    assert!(
+        d.checks.iter().any(|c| c.summary.contains("rule 10 (path-pattern /api/*): forward to tg-api"))
+            || d.checks
+                .iter()
+                .any(|c| c.evidence.iter().any(|e| e.contains("rule 10 (path-pattern /api/*): forward to tg-api")))
+    );
+}
+
+#[test]
+fn unknown_names_and_missing_listings_are_inconclusive() {
+    let d = run(&base(), "nope", 443);
+    assert_eq!(d.status, Status::Inconclusive);
+    assert!(d.checks[0].evidence[0].contains("web, nlb, old"), "{:?}", d.checks[0]);
+    let mut a = base();
+    let m = a.as_object_mut().unwrap();
+    m.remove("LoadBalancers");
+    m.remove("LoadBalancerDescriptions");
+    let d = run(&a, "web", 443);
+    assert_eq!(d.status, Status::Inconclusive);
+    assert!(d.checks[0].evidence[0].contains("aws elbv2 describe-load-balancers"), "{:?}", d.checks[0]);
+    let mut a = base();
+    a.as_object_mut().unwrap().remove("LoadBalancerTargetHealth");
+    let d = run(&a, "web", 443);
+    assert_eq!(d.status, Status::Inconclusive, "{d:#?}");
+}
