@@ -841,7 +841,13 @@ impl GroupFinding<'_> {
                 causes: j.ex.causes.clone(),
                 amend: None,
             };
-            if !group_blocks {
+            if group_blocks {
+                // The contract's promise: the message says what the client actually sees.
+                let sees = client_sees(lb, j.why);
+                for c in e.causes.iter_mut().filter(|c| c.blocking) {
+                    c.message = format!("{} — {sees}", c.message);
+                }
+            } else {
                 // A group that serves (or a rule's group) makes its targets' problems warnings
                 // with their share: a reachable report has no causes (CONTRACT.md §3).
                 e.causes.clear();

@@ -1,0 +1,194 @@
+//! `cloud --load-balancer` and `diagnose NAME` through a load balancer, at the binary: the JSON
+//! report (hops, cause codes), exit codes 0/1/2/3, and malformed load-balancer files.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn portdoctor(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_portdoctor")).args(args).output().expect("run portdoctor")
+}
+
+fn case() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/lb-unhealthy")
+}
+
+fn aws() -> String {
+    case().join("aws").display().to_string()
+}
+
+const DNS: &str = "shop-web-1234567890.us-east-1.elb.amazonaws.com";
+
+fn report(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+fn codes(r: &Value) -> Vec<&str> {
+    r["verdict"]["causes"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect()
+}
+
+fn hops(r: &Value) -> Vec<&str> {
+    r["path"].as_array().unwrap().iter().map(|h| h["hop"].as_str().unwrap()).collect()
+}
+
+/// A writable copy of the example's AWS snapshot, to change on purpose.
+fn scratch(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("portdoctor-lb-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for e in std::fs::read_dir(aws()).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn the_bundled_example_blames_the_targets_security_group_by_name_arn_and_dns_name() {
+    let arn = "arn:aws:elasticloadbalancing:us-east-1:111122223333:loadbalancer/app/shop-web/50dc6c495c0c9188";
+    for lb in ["shop-web", arn, DNS] {
+        let out = portdoctor(&["cloud", "--snapshot", &aws(), "--load-balancer", lb, "--port", "443", "--json"]);
+        assert_eq!(out.status.code(), Some(1), "{lb}");
+        let r = report(&out);
+        assert_eq!(
+            codes(&r),
+            [
+                "TARGET_SECURITY_GROUP_NO_INGRESS",
+                "TARGET_SECURITY_GROUP_NO_INGRESS",
+                "TARGET_UNHEALTHY",
+                "TARGET_UNHEALTHY"
+            ]
+        );
+        assert_eq!(r["query"]["target"], DNS);
+        let first = &r["verdict"]["causes"][0];
+        assert_eq!(first["component"], "sg-0app234567890abcd");
+        assert!(first["message"].as_str().unwrap().contains("HTTP 504"), "{first}");
+        assert_eq!(
+            first["fix"][0],
+            "aws ec2 authorize-security-group-ingress --group-id sg-0app234567890abcd --protocol tcp --port 8080 --source-group sg-0alb1234567890abc"
+        );
+        let unhealthy = &r["verdict"]["causes"][2];
+        assert_eq!(unhealthy["blocking"], false);
+        assert!(unhealthy["evidence"][0].as_str().unwrap().contains("Target.Timeout"));
+    }
+    let r =
+        report(&portdoctor(&["cloud", "--snapshot", &aws(), "--load-balancer", "shop-web", "--port", "443", "--json"]));
+    assert_eq!(
+        hops(&r),
+        [
+            "internet",
+            "platform",
+            "load-balancer",
+            "lb-listener",
+            "network-acl-in",
+            "network-acl-out",
+            "security-group",
+            "target-group",
+            "target",
+            "target"
+        ]
+    );
+    let targets: Vec<&str> = r["path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["hop"] == "target")
+        .map(|h| h["component"].as_str().unwrap())
+        .collect();
+    assert_eq!(targets, ["i-0app1a2b3c4d5e6f70:8080", "i-0app2b3c4d5e6f7081:8080"]);
+}
+
+#[test]
+fn the_redirect_listener_is_reachable_and_a_missing_listener_blocks() {
+    let out = portdoctor(&["cloud", "--snapshot", &aws(), "--load-balancer", "shop-web", "--port", "80", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let r = report(&out);
+    assert!(codes(&r).is_empty());
+    let out = portdoctor(&["cloud", "--snapshot", &aws(), "--load-balancer", "shop-web", "--port", "8443", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(codes(&report(&out))[0], "LB_NO_LISTENER");
+}
+
+#[test]
+fn the_fix_applied_makes_it_reachable() {
+    let dir = scratch("fixed");
+    let sgs = dir.join("ec2-describe-security-groups.json");
+    let text = std::fs::read_to_string(&sgs).unwrap();
+    // The app group's 8080 rule names the load balancer's group instead of the bastion's.
+    let fixed = text.replacen("\"GroupId\": \"sg-0bastion4567890abc\"", "\"GroupId\": \"sg-0alb1234567890abc\"", 1);
+    std::fs::write(&sgs, fixed).unwrap();
+    let health = dir.join("elbv2-describe-target-health.json");
+    let text = std::fs::read_to_string(&health).unwrap();
+    std::fs::write(&health, text.replace("\"unhealthy\"", "\"healthy\"")).unwrap();
+    let out = portdoctor(&[
+        "cloud",
+        "--snapshot",
+        dir.to_str().unwrap(),
+        "--load-balancer",
+        "shop-web",
+        "--port",
+        "443",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn diagnose_through_the_load_balancers_dns_name() {
+    let target = format!("{DNS}:443");
+    let out = portdoctor(&["diagnose", &target, "--snapshot", case().to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = report(&out);
+    assert_eq!(r["query"]["command"], "diagnose");
+    assert_eq!(codes(&r)[0], "TARGET_SECURITY_GROUP_NO_INGRESS");
+    assert!(hops(&r).contains(&"load-balancer"));
+    // A name no load balancer has: the cloud layer says so, the verdict is inconclusive.
+    let out = portdoctor(&["diagnose", "other.example.com:443", "--snapshot", case().to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(3));
+    let r = report(&out);
+    let target = r["checks"].as_array().unwrap().iter().find(|c| c["id"] == "cloud.target").unwrap();
+    assert!(target["summary"].as_str().unwrap().contains("No load balancer named other.example.com"), "{target}");
+}
+
+#[test]
+fn malformed_load_balancer_files_name_file_and_field() {
+    let dir = scratch("bad");
+    std::fs::write(
+        dir.join("elbv2-describe-target-groups.json"),
+        r#"{"TargetGroups": [{"TargetGroupArn": "arn:tg/1", "HealthCheckPort": "http"}]}"#,
+    )
+    .unwrap();
+    let out =
+        portdoctor(&["cloud", "--snapshot", dir.to_str().unwrap(), "--load-balancer", "shop-web", "--port", "443"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("elbv2-describe-target-groups.json") && stderr.contains("TargetGroups[0].HealthCheckPort"),
+        "{stderr}"
+    );
+    std::fs::write(dir.join("elbv2-describe-target-groups.json"), r#"{"TargetGroups": []}"#).unwrap();
+    std::fs::write(
+        dir.join("elbv2-describe-listeners.json"),
+        r#"{"LoadBalancerListeners": [{"LoadBalancerArn": "a", "Listeners": [{"ListenerArn": "l", "Port": -1}]}]}"#,
+    )
+    .unwrap();
+    let out =
+        portdoctor(&["cloud", "--snapshot", dir.to_str().unwrap(), "--load-balancer", "shop-web", "--port", "443"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("LoadBalancerListeners[0].Listeners[0].Port"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn usage_names_the_new_target_form() {
+    let out = portdoctor(&["cloud", "--snapshot", &aws(), "--load-balancer", "", "--port", "443"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = portdoctor(&["cloud", "--help"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--load-balancer"));
+}
