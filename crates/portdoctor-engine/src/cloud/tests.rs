@@ -53,6 +53,8 @@ fn run_with(account: &Value, target: &str, port: u16, from: &str, client_ports: 
         target,
         client_ports,
         changes: Default::default(),
+        family: None,
+        name: None,
     };
     diagnose_cloud(&ev, &q)
 }
