@@ -355,3 +355,6 @@ impl Leg {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod family_tests;
