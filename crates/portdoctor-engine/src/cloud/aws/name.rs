@@ -127,30 +127,43 @@ pub fn judge(idx: &AwsIndex<'_>, q: &CloudQuery, n: &ResolvedName) -> NameJudged
         return out;
     }
     evidence.push(format!("no interface here holds {} (NetworkInterfaces, Addresses)", words(&stale)));
-    let (confidence, msg) = if configured.is_empty() {
-        (
-            Confidence::Likely,
+    let confidence = if configured.is_empty() { Confidence::Likely } else { Confidence::Confirmed };
+    let stale_in = |f: Option<Family>| -> Vec<IpAddr> {
+        stale.iter().copied().filter(|a| f.is_none_or(|f| Family::of(a) == f)).collect()
+    };
+    let msg = |stale: &[IpAddr]| {
+        if configured.is_empty() {
             format!(
                 "{} resolves to {}, which no interface in this account and region holds: its DNS record is stale (or points at another account)",
                 n.name,
-                words(&stale)
-            ),
-        )
-    } else {
-        (
-            Confidence::Confirmed,
+                words(stale)
+            )
+        } else {
             format!(
                 "{} resolves to {}, which {owner} no longer holds: its DNS record is stale ({owner} is at {})",
                 n.name,
-                words(&stale),
+                words(stale),
                 words(&configured)
-            ),
-        )
+            )
+        }
     };
-    let fix = stale_fix(idx, &n.name, &stale, &configured, &owner);
-    out.checks.push(check(CheckStatus::Fail, msg.clone(), evidence.clone()));
-    let cause = confirmed(CauseCode::DnsStale, &n.name, msg, evidence, fix);
-    out.causes.push(Cause { confidence, ..cause });
+    out.checks.push(check(CheckStatus::Fail, msg(&stale), evidence.clone()));
+    // The name's clients use each family it has: with two, a stale record fails one family's
+    // clients, so each family's cause carries it (as the walk's per-family causes do).
+    let per_family: Vec<Option<Family>> =
+        if families.len() > 1 { families.iter().copied().map(Some).collect() } else { vec![None] };
+    for f in per_family {
+        let mine = stale_in(f);
+        if mine.is_empty() {
+            continue;
+        }
+        let fix = stale_fix(idx, &n.name, &mine, &configured, &owner);
+        let cause = Cause { confidence, ..confirmed(CauseCode::DnsStale, &n.name, msg(&mine), evidence.clone(), fix) };
+        out.causes.push(match f {
+            Some(f) => Cause { message: crate::family::prefixed(f, &cause.message), family: Some(f), ..cause },
+            None => cause,
+        });
+    }
     out
 }
 
