@@ -114,7 +114,12 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Error> {
         (None, None) => None,
     };
     let flow = FlowArgs { port, proto: args.wire.proto, from: args.from };
-    let question = |t: CloudTarget, now| CloudQuery { name: name.clone(), ..cloud_query(t, &flow, &args.aws, now) };
+    // An address typed as the target names its family, even when --instance says which instance.
+    let typed_family = host.parse::<IpAddr>().ok().as_ref().map(Family::of);
+    let question = |t: CloudTarget, now| {
+        let q = cloud_query(t, &flow, &args.aws, now);
+        CloudQuery { name: name.clone(), family: q.family.or(typed_family), ..q }
+    };
 
     let case = match &args.snapshot {
         Some(dir) => from_folder(dir, cloud_target.map(|t| question(t, None)).as_ref())?,

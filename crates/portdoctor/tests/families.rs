@@ -116,3 +116,40 @@ fn resolve_overrides_the_recorded_answer_and_never_asks_the_resolver_offline() {
     let out = portdoctor(&["diagnose", "x:443", "--resolve", "x:not-an-address"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A case folder: the dual-stack account and the bundled host snapshot (nginx on 127.0.0.1:8080).
+fn case_with_host(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("pd-families-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (from, to) in [(fixture("aws"), "aws"), (example_host(), "host")] {
+        std::fs::create_dir_all(dir.join(to)).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), dir.join(to).join(e.file_name())).unwrap();
+        }
+    }
+    dir
+}
+
+fn example_host() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/host-loopback-only").display().to_string()
+}
+
+#[test]
+fn the_host_layer_is_judged_at_each_familys_arrival() {
+    let case = case_with_host("host");
+    let c = case.display().to_string();
+    let fresh = "web.example.test:203.0.113.10,2001:db8:2::10";
+    let (code, r) = report(&["diagnose", "web.example.test:8080", "--resolve", fresh, "--snapshot", &c, "--json"]);
+    assert_eq!(code, 1);
+    let host: Vec<&Value> =
+        r["verdict"]["causes"].as_array().unwrap().iter().filter(|c| c["code"] == "LISTENER_LOOPBACK_ONLY").collect();
+    assert_eq!(host.len(), 2, "{r:#}");
+    assert_eq!((host[0]["family"].as_str(), host[1]["family"].as_str()), (Some("ipv4"), Some("ipv6")));
+    assert!(host[1]["message"].as_str().unwrap().contains("arriving at 2001:db8:2::10"));
+    assert!(host[1]["fix"][0].as_str().unwrap().contains("[::]:8080 (all addresses) or [2001:db8:2::10]:8080"));
+    // An address typed as the target names its family: the one-family report.
+    let (_, r) = report(&["diagnose", "203.0.113.10:8080", "--instance", "i-0dual", "--snapshot", &c, "--json"]);
+    assert!(!r.to_string().contains("\"family\""), "{r:#}");
+    let _ = std::fs::remove_dir_all(&case);
+}
