@@ -22,6 +22,17 @@ pub const AWS_DIR: &str = "aws";
 pub const HOST_DIR: &str = "host";
 pub const PROBES_FILE: &str = "probes.json";
 pub const CAPTURE_FILE: &str = "capture.json";
+/// What the name the user typed resolved to when the case was taken: `{"name": "…",
+/// "addresses": ["…"]}`, so an offline run compares the same answer (never resolved live).
+pub const DNS_FILE: &str = "dns.json";
+
+/// A name and the addresses it resolved to (the case folder's `dns.json`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsRecord {
+    pub name: String,
+    pub addresses: Vec<IpAddr>,
+}
 
 /// A layer that could not be reached: the check it becomes, and what is missing.
 #[derive(Debug, Clone)]
@@ -77,6 +88,12 @@ pub fn from_folder(case: &Path, cloud: Option<&CloudQuery>) -> Result<Case, Sour
     Ok(c)
 }
 
+/// What the case folder recorded the name resolving to (`dns.json`), if it holds one. Read
+/// before the case itself: the name says which target the cloud layer is asked about.
+pub fn read_dns(case: &Path) -> Result<Option<DnsRecord>, SourceError> {
+    read_json(case, DNS_FILE)
+}
+
 /// A case folder's optional JSON file: absent is `None`; present but unreadable, not a file, a
 /// link out of the folder or malformed is an input error naming it (never taken as absent).
 fn read_json<T: serde::de::DeserializeOwned>(case: &Path, name: &str) -> Result<Option<T>, SourceError> {
@@ -104,6 +121,9 @@ fn has_folder(case: &Path, name: &str) -> Result<bool, SourceError> {
 pub struct LivePlan<'a> {
     /// Where the probes go; `None` when the name did not resolve (nothing is probed).
     pub target: Option<IpAddr>,
+    /// The name's other addresses: each is probed from here too, after `target`, so the
+    /// verdict can say which of them fail.
+    pub more_targets: Vec<IpAddr>,
     pub port: u16,
     pub proto: Proto,
     /// The port in question first, then the control ports.
@@ -162,6 +182,10 @@ pub fn gather(plan: &LivePlan<'_>) -> Case {
             say(&format!("probing {ip}:{port} from here"));
             let here = ProbePlan { target: ip, proto: plan.proto, ports: plan.ports.clone(), attempts: 3, timeout };
             c.probes.push(probe(&here, "here"));
+            for ip in &plan.more_targets {
+                say(&format!("probing {ip}:{port} from here"));
+                c.probes.push(probe(&ProbePlan { target: *ip, ..here.clone() }, "here"));
+            }
             c.probes.extend(vantage.and_then(|v| v.join().ok()));
             if let Some(r) = running {
                 c.capture = Some(match r.and_then(|cap| cap.finish()) {

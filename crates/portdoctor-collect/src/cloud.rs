@@ -172,6 +172,8 @@ mod tests {
             target: CloudTarget::Instance("i-1".into()),
             client_ports: PortRange { from: 1024, to: 65535 },
             changes: ChangeWindow { now: None, since },
+            family: None,
+            name: None,
         }
     }
 

@@ -132,6 +132,8 @@ fn main() {
         target: CloudTarget::Instance(id.to_string()),
         client_ports: PortRange { from: 1024, to: 65535 },
         changes: Default::default(),
+        family: None,
+        name: None,
     };
     let n = 1000;
     let t = Instant::now();

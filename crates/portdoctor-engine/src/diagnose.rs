@@ -60,8 +60,19 @@ fn wire<'a>(l: &'a Layers) -> Wire<'a> {
 }
 
 fn probe_checks(l: &Layers, w: &Wire<'_>, checks: &mut Vec<Check>) {
+    // A name with several addresses is probed at each from here: the first keeps the id, the
+    // others are numbered, and each says which address it went to.
+    let several = l.probes.iter().filter(|p| p.vantage == "here").count() > 1;
+    let mut nth_here = 0;
     for p in &l.probes {
-        let id = if p.vantage == "here" { "path.probe".to_string() } else { format!("path.probe.{}", p.vantage) };
+        let id = match p.vantage.as_str() {
+            "here" => {
+                nth_here += 1;
+                if nth_here == 1 { "path.probe".to_string() } else { format!("path.probe.{nth_here}") }
+            }
+            v => format!("path.probe.{v}"),
+        };
+        let to = if several { format!(" to {}", p.target) } else { String::new() };
         let Some(outcome) = p.verdict(l.query.port) else { continue };
         let status = match outcome {
             ProbeOutcome::Open => CheckStatus::Pass,
@@ -81,7 +92,7 @@ fn probe_checks(l: &Layers, w: &Wire<'_>, checks: &mut Vec<Check>) {
             )
         });
         checks.push(
-            path_check(&id, status, format!("{}/{} from {}: {}", p.proto, l.query.port, p.vantage, outcome.word()))
+            path_check(&id, status, format!("{}/{}{to} from {}: {}", p.proto, l.query.port, p.vantage, outcome.word()))
                 .with_evidence(evidence),
         );
     }
@@ -179,6 +190,39 @@ fn arrivals(l: &Layers, w: &Wire<'_>, checks: &mut Vec<Check>) -> (Option<bool>,
 
 fn blocking_in(causes: &[Cause], layer: Layer) -> bool {
     causes.iter().any(|c| c.blocking && c.layer() == layer && c.confidence != Confidence::Possible)
+}
+
+/// A name with several addresses whose probes from here disagree: which answered and which did
+/// not. A stale record (DNS_STALE) explains the failing ones and gains the wire's word;
+/// otherwise the difference is a path check nobody explains yet (inconclusive).
+fn addresses_apart(l: &Layers, causes: &mut [Cause], checks: &mut Vec<Check>) {
+    let here: Vec<(&ProbeReport, ProbeOutcome)> =
+        l.probes.iter().filter(|p| p.vantage == "here").filter_map(|p| Some((p, p.verdict(l.query.port)?))).collect();
+    let (open, failed): (Vec<_>, Vec<_>) = here.iter().partition(|(_, o)| *o == ProbeOutcome::Open);
+    if open.is_empty() || failed.is_empty() {
+        return;
+    }
+    let words = |v: &[&(&ProbeReport, ProbeOutcome)]| {
+        v.iter().map(|(p, o)| format!("{} ({})", p.target, o.word())).collect::<Vec<_>>().join(", ")
+    };
+    let summary = format!(
+        "{}/{} answers at {} but not at {}",
+        l.query.protocol,
+        l.query.port,
+        open.iter().map(|(p, _)| p.target.to_string()).collect::<Vec<_>>().join(", "),
+        words(&failed)
+    );
+    let stale = causes.iter_mut().find(|c| c.code == CauseCode::DnsStale);
+    let status = if stale.is_some() { CheckStatus::Fail } else { CheckStatus::Unknown };
+    if let Some(c) = stale {
+        c.evidence.extend(failed.iter().map(|(p, o)| format!("probe to {} from here: {}", p.target, o.word())));
+    }
+    let evidence = if status == CheckStatus::Unknown {
+        vec!["clients the name sends to the failing addresses fail; no layer judged those addresses".to_string()]
+    } else {
+        vec![]
+    };
+    checks.push(path_check("path.addresses", status, summary).with_evidence(evidence));
 }
 
 /// Joins the layers and applies the reasoning rules.
@@ -360,6 +404,7 @@ pub fn join(l: Layers) -> Diagnosis {
             .with_evidence(control.clone()),
         );
     }
+    addresses_apart(&l, &mut causes, &mut checks);
     if let Some(h) = carrier_hop {
         path.insert(1.min(path.len()), h);
     }
@@ -382,6 +427,11 @@ pub fn join(l: Layers) -> Diagnosis {
                 path.insert(at.unwrap_or(path.len()), Hop::new("nic", "-", status, detail));
             }
         }
+    }
+    // A dual-stack target's hops: each family's in turn (the cloud's, then the host's), the
+    // hops of no family where they stand; a single-family path is left as it is.
+    if path.iter().any(|h| h.family.is_some()) {
+        path.sort_by_key(|h| h.family.unwrap_or(portdoctor_model::net::Family::V4));
     }
     timeline.sort_by(|a, b| b.time.cmp(&a.time));
     let reachable = match &w.target {

@@ -321,14 +321,20 @@ fn refusal_cause(r: &Refusal, socks: &[&Socket], a: &Arrival, q: &HostQuery) -> 
     let dst = a.addr.map(|d| d.to_string()).unwrap_or_else(|| "this host".into());
     let flow = format!("{}/{}", q.proto, q.port);
     let any4 = format!("0.0.0.0:{}", q.port);
+    // Where the traffic arrives, as a listen address of its own family.
+    let (any, at) = match (a.family, a.addr) {
+        (Family::V6, Some(d)) => (format!("[::]:{}", q.port), format!("[{d}]:{}", q.port)),
+        _ => (any4.clone(), format!("{dst}:{}", q.port)),
+    };
+    let all = if a.family == Family::V6 { "all addresses" } else { "all IPv4 addresses" };
     let (code, message, fix) = match r {
         Refusal::Loopback => (
             CauseCode::ListenerLoopbackOnly,
             format!("{owner} listens on {} only: {flow} arriving at {dst} is refused", s.local_text()),
             vec![
                 Fix::text(format!(
-                    "Make {name} listen on {any4} (all IPv4 addresses) or {dst}:{} in its configuration (nginx `listen {};`, a `--bind 0.0.0.0`/`--host 0.0.0.0` option), then restart it",
-                    q.port, q.port
+                    "Make {name} listen on {any} ({all}) or {at} in its configuration (nginx `listen {};`, a `--bind 0.0.0.0`/`--host 0.0.0.0` option), then restart it",
+                    q.port
                 )),
                 Fix::text("Check: ").then_run(ss_listening(q.port)),
             ],
@@ -354,10 +360,7 @@ fn refusal_cause(r: &Refusal, socks: &[&Socket], a: &Arrival, q: &HostQuery) -> 
         Refusal::Address => (
             CauseCode::ListenerAddressMismatch,
             format!("{owner} listens on {} but {flow} arrives at {dst}", s.local_text()),
-            vec![Fix::text(format!(
-                "Make {name} listen on {any4} or {dst}:{} (its bind/listen address setting), then restart it",
-                q.port
-            ))],
+            vec![Fix::text(format!("Make {name} listen on {any} or {at} (its bind/listen address setting), then restart it"))],
         ),
         Refusal::Device(dev) => (
             CauseCode::ListenerAddressMismatch,

@@ -8,6 +8,7 @@ pub mod cloud;
 pub mod containers;
 pub mod datapath;
 pub mod diagnose;
+pub mod family;
 pub mod firewall;
 pub mod host;
 pub mod host_firewall;

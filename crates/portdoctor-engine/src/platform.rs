@@ -56,6 +56,24 @@ pub struct Subject {
 }
 
 impl Subject {
+    /// Adds what `other` names (a second family's walk of the same target), each id once.
+    pub fn absorb(&mut self, other: Subject) {
+        if self.instance.is_none() {
+            self.instance = other.instance;
+        }
+        for (mine, theirs) in [
+            (&mut self.interfaces, other.interfaces),
+            (&mut self.addresses, other.addresses),
+            (&mut self.resources, other.resources),
+        ] {
+            for id in theirs {
+                if !mine.contains(&id) {
+                    mine.push(id);
+                }
+            }
+        }
+    }
+
     fn ids(&self) -> impl Iterator<Item = &str> {
         self.instance.iter().chain(&self.interfaces).chain(&self.addresses).chain(&self.resources).map(String::as_str)
     }

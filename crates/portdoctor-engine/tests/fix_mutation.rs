@@ -121,6 +121,8 @@ fn run(docs: &[(String, String)], instance: &str, port: u16) -> Diagnosis {
         target: CloudTarget::Instance(instance.to_string()),
         client_ports: PortRange { from: 1024, to: 65535 },
         changes: Default::default(),
+        family: None,
+        name: None,
     };
     diagnose_cloud(&ev, &q)
 }

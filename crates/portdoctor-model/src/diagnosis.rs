@@ -4,7 +4,7 @@
 //! command computes it the same way.
 
 use crate::fix::Fix;
-use crate::net::{Proto, Source};
+use crate::net::{Family, Proto, Source};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -109,6 +109,7 @@ cause_codes! {
     InstanceCompromised => "INSTANCE_COMPROMISED", Platform;
     UpstreamFiltered => "UPSTREAM_FILTERED", Path;
     CarrierBlock => "CARRIER_BLOCK", Path;
+    DnsStale => "DNS_STALE", Path;
 }
 
 impl fmt::Display for CauseCode {
@@ -131,6 +132,10 @@ pub struct Cause {
     /// Commands in the user's own tool (values quoted when rendered), printed, never run.
     pub fix: Vec<Fix>,
     pub introduced_by: Option<String>,
+    /// The address family this cause holds for, when a dual-stack target was judged per
+    /// family and the cause is not shared by every family (`crate::net::Family`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<Family>,
 }
 
 impl Cause {
@@ -149,6 +154,7 @@ impl Cause {
             evidence: Vec::new(),
             fix: Vec::new(),
             introduced_by: None,
+            family: None,
         }
     }
 
@@ -213,6 +219,9 @@ pub struct Check {
     pub summary: String,
     pub evidence: Vec<String>,
     pub duration_ms: Option<u64>,
+    /// The address family of a check made for one family of a dual-stack target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<Family>,
 }
 
 impl Check {
@@ -223,7 +232,16 @@ impl Check {
         status: CheckStatus,
         summary: impl Into<String>,
     ) -> Check {
-        Check { id: id.into(), layer, kind, status, summary: summary.into(), evidence: Vec::new(), duration_ms: None }
+        Check {
+            id: id.into(),
+            layer,
+            kind,
+            status,
+            summary: summary.into(),
+            evidence: Vec::new(),
+            duration_ms: None,
+            family: None,
+        }
     }
 
     pub fn with_evidence(mut self, evidence: impl IntoIterator<Item = String>) -> Check {
@@ -240,11 +258,14 @@ pub struct Hop {
     pub component: String,
     pub status: CheckStatus,
     pub detail: String,
+    /// The address family of a hop on one family's path of a dual-stack target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<Family>,
 }
 
 impl Hop {
     pub fn new(hop: &str, component: impl Into<String>, status: CheckStatus, detail: impl Into<String>) -> Hop {
-        Hop { hop: hop.to_string(), component: component.into(), status, detail: detail.into() }
+        Hop { hop: hop.to_string(), component: component.into(), status, detail: detail.into(), family: None }
     }
 }
 
@@ -315,6 +336,10 @@ pub struct Diagnosis {
     /// so the arrival is not guessed there. Not part of the JSON report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arrival: Option<std::net::IpAddr>,
+    /// A dual-stack target judged per family: each family's arrival, `arrival` first. Empty
+    /// when one family was judged. Not part of the JSON report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub arrivals: Vec<std::net::IpAddr>,
 }
 
 impl Diagnosis {
@@ -365,6 +390,7 @@ impl Diagnosis {
             }
             Status::Reachable => reachable_summary,
         };
+        let summary = per_family_summary(&causes, &checks, &path).unwrap_or(summary);
         Diagnosis {
             query,
             status,
@@ -375,8 +401,83 @@ impl Diagnosis {
             timeline: Vec::new(),
             notes: Vec::new(),
             arrival: None,
+            arrivals: Vec::new(),
         }
     }
+}
+
+/// One family's status by the rule of CONTRACT.md §2, over the causes and checks that hold for
+/// it (its own and those shared by every family).
+fn family_status(causes: &[Cause], checks: &[Check], f: Family) -> Status {
+    let holds = |of: Option<Family>| of.is_none_or(|x| x == f);
+    let causes = || causes.iter().filter(|c| holds(c.family));
+    if causes().any(Cause::decides_blocked) {
+        Status::Blocked
+    } else if causes().next().is_some()
+        || checks.iter().any(|c| holds(c.family) && c.kind == CheckKind::Path && c.status == CheckStatus::Unknown)
+    {
+        Status::Inconclusive
+    } else {
+        Status::Reachable
+    }
+}
+
+/// When a dual-stack target was judged per family (hops, checks or causes carry a family) and the
+/// families differ, the summary says each family's status and the first blocker of the first
+/// blocked family: "IPv4 reachable, IPv6 blocked: …". Users care that half their clients fail,
+/// and which half. `None` when one family was judged or every family has the same status (the
+/// causes' own words, which name their family, say it then).
+fn per_family_summary(causes: &[Cause], checks: &[Check], path: &[Hop]) -> Option<String> {
+    // Every family judged has hops of its own; causes and checks may all be shared.
+    let mut families: Vec<Family> = causes
+        .iter()
+        .filter_map(|c| c.family)
+        .chain(checks.iter().filter_map(|c| c.family))
+        .chain(path.iter().filter_map(|h| h.family))
+        .collect();
+    families.sort_unstable();
+    families.dedup();
+    if families.len() < 2 {
+        return None;
+    }
+    let states: Vec<(Family, Status)> = families.iter().map(|f| (*f, family_status(causes, checks, *f))).collect();
+    if states.iter().all(|(_, s)| *s == states[0].1) {
+        return None;
+    }
+    let words = |s: Status| match s {
+        Status::Reachable => "reachable",
+        Status::Blocked => "blocked",
+        Status::Inconclusive => "undecided",
+    };
+    let head: Vec<String> = states.iter().map(|(f, s)| format!("{} {}", f.name(), words(*s))).collect();
+    let head = head.join(", ");
+    let (worst, status) = states
+        .iter()
+        .find(|(_, s)| *s == Status::Blocked)
+        .or_else(|| states.iter().find(|(_, s)| *s == Status::Inconclusive))?;
+    let holds = |c: &&Cause| c.family.is_none_or(|x| x == *worst);
+    let mine: Vec<&Cause> = causes.iter().filter(holds).collect();
+    let first = match status {
+        Status::Blocked => {
+            let deciding: Vec<&&Cause> = mine.iter().filter(|c| c.decides_blocked()).collect();
+            let msg = unprefixed(&deciding.first()?.message, *worst);
+            match deciding.len() - 1 {
+                0 => msg.to_string(),
+                1 => format!("{msg} (and 1 more blocker)"),
+                n => format!("{msg} (and {n} more blockers)"),
+            }
+        }
+        _ => match mine.first() {
+            Some(c) => format!("possibly blocked: {}", unprefixed(&c.message, *worst)),
+            None => "some of its checks could not be made".to_string(),
+        },
+    };
+    Some(format!("{head}: {first}"))
+}
+
+/// A message without the "IPv6: " its family put in front of it.
+fn unprefixed(message: &str, f: Family) -> &str {
+    message.strip_prefix(f.name()).and_then(|m| m.strip_prefix(": ")).unwrap_or(message)
 }
 
 #[cfg(test)]
@@ -400,7 +501,7 @@ mod tests {
 
     #[test]
     fn every_code_has_the_contract_spelling_and_layer() {
-        assert_eq!(CauseCode::ALL.len(), 42);
+        assert_eq!(CauseCode::ALL.len(), 43);
         assert_eq!(CauseCode::HealthCheckBlocked.as_str(), "HEALTH_CHECK_BLOCKED");
         assert_eq!(CauseCode::ListenQueueOverflow.as_str(), "LISTEN_QUEUE_OVERFLOW");
         assert_eq!(CauseCode::AbuseBlock.layer(), Layer::Platform);

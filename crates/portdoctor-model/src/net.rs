@@ -59,6 +59,14 @@ impl Family {
         }
     }
 
+    /// The report's word for the family (`"family": "ipv6"`).
+    pub fn word(self) -> &'static str {
+        match self {
+            Family::V4 => "ipv4",
+            Family::V6 => "ipv6",
+        }
+    }
+
     pub fn unspecified(self) -> IpAddr {
         match self {
             Family::V4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),

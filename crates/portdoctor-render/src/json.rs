@@ -3,6 +3,7 @@
 
 use portdoctor_model::Diagnosis;
 use portdoctor_model::fix::is_unsafe_char;
+use portdoctor_model::net::Family;
 use serde_json::ser::{Formatter, PrettyFormatter};
 use std::io;
 
@@ -60,6 +61,8 @@ pub mod v1 {
         pub fix: Vec<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
         pub introduced_by: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub family: Option<&'static str>,
     }
 
     #[derive(Debug, Serialize)]
@@ -71,6 +74,8 @@ pub mod v1 {
         pub evidence: Vec<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
         pub duration_ms: Option<u64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub family: Option<&'static str>,
     }
 
     #[derive(Debug, Serialize)]
@@ -79,6 +84,8 @@ pub mod v1 {
         pub component: String,
         pub status: &'static str,
         pub detail: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub family: Option<&'static str>,
     }
 
     #[derive(Debug, Serialize)]
@@ -125,6 +132,7 @@ pub fn to_v1(d: &Diagnosis) -> v1::Report {
                     evidence: c.evidence.clone(),
                     fix: c.fix.iter().map(ToString::to_string).collect(),
                     introduced_by: c.introduced_by.clone(),
+                    family: c.family.map(Family::word),
                 })
                 .collect(),
         },
@@ -138,6 +146,7 @@ pub fn to_v1(d: &Diagnosis) -> v1::Report {
                 summary: c.summary.clone(),
                 evidence: c.evidence.clone(),
                 duration_ms: c.duration_ms,
+                family: c.family.map(Family::word),
             })
             .collect(),
         path: d
@@ -148,6 +157,7 @@ pub fn to_v1(d: &Diagnosis) -> v1::Report {
                 component: h.component.clone(),
                 status: h.status.as_str(),
                 detail: h.detail.clone(),
+                family: h.family.map(Family::word),
             })
             .collect(),
         timeline: d

@@ -3,6 +3,7 @@
 //! terminal; fix commands are never wrapped, so they stay copyable.
 
 use crate::{Options, flow_phrase};
+use portdoctor_model::net::Family;
 use portdoctor_model::{CheckStatus, Diagnosis, Status};
 use std::io;
 
@@ -78,9 +79,17 @@ pub fn write(w: &mut dyn io::Write, d: &Diagnosis, opts: Options) -> io::Result<
     };
     writeln!(w, "{word}: {}", flow_phrase(d))?;
     writeln!(w, "{}", st.wrap("  ", 2, &d.summary))?;
-    if !d.path.is_empty() {
-        let hops: Vec<String> = d.path.iter().map(|h| format!("{} {}", short(&h.hop), st.mark(h.status))).collect();
-        writeln!(w, "\nPath: {}", hops.join("  "))?;
+    let line = |hops: &[&portdoctor_model::Hop]| {
+        hops.iter().map(|h| format!("{} {}", short(&h.hop), st.mark(h.status))).collect::<Vec<_>>().join("  ")
+    };
+    let families: Vec<Family> = [Family::V4, Family::V6].into_iter().filter(|f| d.path.iter().any(|h| h.family == Some(*f))).collect();
+    if families.is_empty() && !d.path.is_empty() {
+        writeln!(w, "\nPath: {}", line(&d.path.iter().collect::<Vec<_>>()))?;
+    }
+    // A dual-stack target: one line per family's path (hops of no family go with IPv4's).
+    for (i, f) in families.iter().enumerate() {
+        let hops: Vec<_> = d.path.iter().filter(|h| h.family.unwrap_or(Family::V4) == *f).collect();
+        writeln!(w, "{}Path ({}): {}", if i == 0 { "\n" } else { "" }, f.name(), line(&hops))?;
     }
     for (i, c) in d.causes.iter().enumerate() {
         let role = if c.blocking { "blocks" } else { "explains" };

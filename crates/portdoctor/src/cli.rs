@@ -3,7 +3,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use portdoctor_engine::platform::Since;
 use portdoctor_model::cloud::PortRange;
-use portdoctor_model::net::{Proto, Source};
+use portdoctor_model::net::{Family, Proto, Source};
 use portdoctor_model::time::Timestamp;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -133,6 +133,11 @@ pub struct AwsArgs {
     pub region: Option<String>,
     #[arg(long, value_parser = non_empty_text)]
     pub profile: Option<String>,
+    /// The address family asked about: 4 or 6. Without it a dual-stack target (an instance
+    /// with a public IPv4 and an IPv6 address, a name with A and AAAA records) is judged in
+    /// each family; a public address or a --from prefix names its own.
+    #[arg(long, value_name = "4|6", value_parser = parse_family)]
+    pub family: Option<Family>,
 }
 
 #[derive(Debug, Args)]
@@ -166,6 +171,10 @@ pub struct DiagnoseArgs {
     /// Also probe from another vantage point: `ssh-host` (the --ssh host).
     #[arg(long, value_parser = non_empty_text)]
     pub vantage: Option<String>,
+    /// NAME:ADDR[,ADDR…] (repeatable, like curl's --resolve): NAME resolves to these
+    /// addresses instead of asking the system resolver (or the case folder's dns.json).
+    #[arg(long, value_name = "NAME:ADDR", value_parser = parse_resolve)]
+    pub resolve: Vec<(String, Vec<IpAddr>)>,
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]
@@ -289,6 +298,28 @@ fn parse_since(s: &str) -> Result<Since, String> {
         return Err(format!("'{s}': the duration must be positive"));
     }
     Ok(Since::Ago(n.saturating_mul(scale)))
+}
+
+fn parse_family(s: &str) -> Result<Family, String> {
+    match s.trim_start_matches("ipv").trim_start_matches("IPv") {
+        "4" => Ok(Family::V4),
+        "6" => Ok(Family::V6),
+        _ => Err(format!("'{s}' is not an address family (4 or 6)")),
+    }
+}
+
+/// `NAME:ADDR[,ADDR…]`, or curl's `NAME:PORT:ADDR[,ADDR…]` (the port is ignored: the name is
+/// the same on every port). An IPv6 address may be bracketed.
+fn parse_resolve(s: &str) -> Result<(String, Vec<IpAddr>), String> {
+    let bad = || format!("'{s}' is not NAME:ADDR[,ADDR…]");
+    let (name, rest) = s.split_once(':').ok_or_else(bad)?;
+    let name = non_empty_text(name).map_err(|e| format!("'{s}': the name {e}"))?;
+    let addrs = |list: &str| -> Option<Vec<IpAddr>> {
+        list.split(',').map(|a| a.trim().trim_start_matches('[').trim_end_matches(']').parse().ok()).collect()
+    };
+    let with_port = rest.split_once(':').filter(|(p, _)| p.parse::<u16>().is_ok()).and_then(|(_, a)| addrs(a));
+    let list = addrs(rest).or(with_port).ok_or_else(bad)?;
+    Ok((name.to_ascii_lowercase(), list))
 }
 
 fn parse_source(s: &str) -> Result<Source, String> {

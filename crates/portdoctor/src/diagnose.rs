@@ -6,12 +6,14 @@
 use crate::cli::{DiagnoseArgs, FlowArgs, WireArgs};
 use crate::error::Error;
 use crate::{aws_api, cloud_query, emit, report_format};
-use portdoctor_collect::case::{Case, LivePlan, Unreached, from_folder, gather};
+use portdoctor_collect::case::{Case, DNS_FILE, DnsRecord, LivePlan, Unreached, from_folder, gather, read_dns};
 use portdoctor_collect::cloud::{CloudApi, CloudLayer};
 use portdoctor_collect::ssh::{SshOptions, SshTarget};
-use portdoctor_engine::cloud::CloudTarget;
+use portdoctor_engine::cloud::{CloudQuery, CloudTarget, ResolvedName};
 use portdoctor_engine::diagnose::{Layers, join};
+use portdoctor_engine::family;
 use portdoctor_engine::host::{HostQuery, diagnose_host};
+use portdoctor_model::net::Family;
 use portdoctor_model::{Check, CheckKind, CheckStatus, Diagnosis, Layer, Missing, Query};
 use portdoctor_render::Format;
 use std::io::IsTerminal;
@@ -91,20 +93,21 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Error> {
     };
     let mut unreached: Vec<Unreached> = Vec::new();
 
-    // Where the target is; a case folder is read offline, so a name is not resolved for it.
+    // Where the target is: an address as given, or what the name resolves to (--resolve, a
+    // case folder's dns.json, or the system resolver — never live for a case folder).
+    let recorded = match &args.snapshot {
+        Some(dir) => read_dns(dir)?,
+        None => None,
+    };
+    let name = match host.parse::<IpAddr>() {
+        Ok(_) => None,
+        Err(_) => resolve_name(&host, port, &args, recorded.as_ref(), &mut unreached),
+    };
     let target_ip: Option<IpAddr> = match host.parse::<IpAddr>() {
         Ok(ip) => Some(ip),
-        Err(_) if args.snapshot.is_some() => None,
-        Err(_) => resolve(&host, port).unwrap_or_else(|e| {
-            let missing = Missing::new(
-                format!("the address of '{}'", host.escape_debug()),
-                e.to_string(),
-                "check the name, or give the address",
-            );
-            unreached.push(Unreached { check: "path.resolve", layer: Layer::Path, missing });
-            None
-        }),
+        Err(_) => name.as_ref().and_then(|n| n.addresses.first().copied()),
     };
+    crate::check_family(args.aws.family, target_ip.filter(|_| name.is_none()), args.from)?;
     let cloud_target = match (&args.instance, target_ip) {
         (Some(i), _) => Some(CloudTarget::Instance(i.clone())),
         (None, Some(ip)) => Some(CloudTarget::PublicIp(ip)),
@@ -114,16 +117,22 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Error> {
         (None, None) => None,
     };
     let flow = FlowArgs { port, proto: args.wire.proto, from: args.from };
+    // An address typed as the target names its family, even when --instance says which instance.
+    let typed_family = host.parse::<IpAddr>().ok().as_ref().map(Family::of);
+    let question = |t: CloudTarget, now| {
+        let q = cloud_query(t, &flow, &args.aws, now);
+        CloudQuery { name: name.clone(), family: q.family.or(typed_family), ..q }
+    };
 
     let case = match &args.snapshot {
-        Some(dir) => from_folder(dir, cloud_target.map(|t| cloud_query(t, &flow, &args.aws, None)).as_ref())?,
+        Some(dir) => from_folder(dir, cloud_target.map(|t| question(t, None)).as_ref())?,
         None => {
             let api = aws_api(&args.aws);
             let now = crate::time::now();
             // Without an instance id, the cloud is asked only when access looks configured.
             let cloud = cloud_target
                 .filter(|_| args.instance.is_some() || api.configured())
-                .map(|t| (cloud_query(t, &flow, &args.aws, Some(now)), &api as &dyn CloudApi));
+                .map(|t| (question(t, Some(now)), &api as &dyn CloudApi));
             let ssh = ssh_target.map(|t| {
                 let opts = SshOptions {
                     config: args.ssh_config.clone(),
@@ -132,8 +141,10 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Error> {
                 };
                 (t, opts)
             });
+            let more_targets = name.iter().flat_map(|n| n.addresses.iter().skip(1).copied()).collect();
             gather(&LivePlan {
                 target: target_ip,
+                more_targets,
                 port,
                 proto: args.wire.proto,
                 ports: args.wire.ports(port),
@@ -151,6 +162,50 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Error> {
     Ok(d.status.exit_code() as u8)
 }
 
+/// What the name resolves to: `--resolve` first, then what a case folder recorded, then (live
+/// only) the system resolver, both families. IPv4 first, each address once: the first is the
+/// one the cloud and host layers are judged for, the probes go to all of them.
+fn resolve_name(
+    host: &str,
+    port: u16,
+    args: &DiagnoseArgs,
+    recorded: Option<&DnsRecord>,
+    unreached: &mut Vec<Unreached>,
+) -> Option<ResolvedName> {
+    let wanted = host.to_ascii_lowercase();
+    let given = args.resolve.iter().filter(|(n, _)| *n == wanted).flat_map(|(_, a)| a.iter().copied());
+    let given: Vec<IpAddr> = given.collect();
+    let (addresses, source) = if !given.is_empty() {
+        (given, "--resolve".to_string())
+    } else if let Some(r) = recorded.filter(|r| r.name.eq_ignore_ascii_case(host)) {
+        (r.addresses.clone(), format!("{DNS_FILE}, recorded with the case"))
+    } else if args.snapshot.is_some() {
+        // Offline: a name is not resolved live for a case folder.
+        return None;
+    } else {
+        match (host, port).to_socket_addrs() {
+            Ok(found) => (found.map(|a| a.ip()).collect(), "the system resolver".to_string()),
+            Err(e) => {
+                let missing = Missing::new(
+                    format!("the address of '{}'", host.escape_debug()),
+                    e.to_string(),
+                    "check the name, or give the address (or --resolve NAME:ADDR)",
+                );
+                unreached.push(Unreached { check: "path.resolve", layer: Layer::Path, missing });
+                return None;
+            }
+        }
+    };
+    let mut unique: Vec<IpAddr> = Vec::new();
+    for a in addresses {
+        if !unique.contains(&a) {
+            unique.push(a);
+        }
+    }
+    unique.sort_by_key(IpAddr::is_ipv6);
+    (!unique.is_empty()).then(|| ResolvedName { name: host.to_string(), addresses: unique, source })
+}
+
 /// The engine on a case: the cloud layer first, then the host layer judged where the cloud
 /// layer says the flow arrives (the interface's private address, so the host layer does not
 /// guess it), then the join across the layers, the probes and the capture.
@@ -166,13 +221,26 @@ fn judge(
     let (proto, from) = (args.wire.proto, args.from);
     let cloud = cloud.map(CloudLayer::judge);
     let to = cloud.as_ref().and_then(|c| c.arrival);
-    let host = host.map(|ev| {
+    // A dual-stack target: the host layer is judged at each family's arrival, and merged.
+    let arrivals = cloud.as_ref().map(|c| c.arrivals.clone()).unwrap_or_default();
+    let host = host.and_then(|ev| {
+        if arrivals.len() > 1 {
+            let legs = arrivals
+                .iter()
+                .map(|a| (Family::of(a), diagnose_host(&ev, &HostQuery { port, proto, from, to: Some(*a) })))
+                .collect();
+            let words = arrivals.iter().map(IpAddr::to_string).collect::<Vec<_>>().join(" and ");
+            notes.push(format!(
+                "the host layer judges the flow arriving at {words}, each family's address the cloud layer resolved the target to"
+            ));
+            return family::merge_diagnoses(legs);
+        }
         if let Some(a) = to {
             notes.push(format!(
                 "the host layer judges the flow arriving at {a}, the private address the cloud layer resolved the target to"
             ));
         }
-        diagnose_host(&ev, &HostQuery { port, proto, from, to })
+        Some(diagnose_host(&ev, &HostQuery { port, proto, from, to }))
     });
     let instance = cloud.as_ref().and_then(|c| c.query.instance.clone()).or(args.instance.clone());
     let query = Query {

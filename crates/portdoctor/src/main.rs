@@ -15,10 +15,12 @@ use portdoctor_engine::cloud::{CloudQuery, CloudTarget};
 use portdoctor_engine::host::{HostQuery, diagnose_host};
 use portdoctor_engine::platform::ChangeWindow;
 use portdoctor_model::Diagnosis;
+use portdoctor_model::net::{Family, Source};
 use portdoctor_model::time::Timestamp;
 use portdoctor_render::{Format, Options, render};
 use std::io::IsTerminal;
 use std::io::Write;
+use std::net::IpAddr;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -118,6 +120,7 @@ fn cloud(args: CloudArgs) -> Result<u8, Error> {
         (None, None, None) => return Err(Error::Usage("give --instance, --public-ip or --load-balancer".into())),
     };
     let flow = &args.flow;
+    check_family(args.aws.family, args.public_ip.filter(|_| args.instance.is_none()), flow.from)?;
     let layer = match &args.snapshot {
         Some(dir) => portdoctor_collect::cloud::from_snapshot(dir, &cloud_query(target, flow, &args.aws, None))?,
         None => {
@@ -129,6 +132,23 @@ fn cloud(args: CloudArgs) -> Result<u8, Error> {
     let d = layer.judge();
     emit(&d, format, &args.report)?;
     Ok(d.status.exit_code() as u8)
+}
+
+/// `--family` must agree with what names a family by itself: the target address, a `--from`
+/// prefix (a usage error, not a silent choice of one of them).
+pub(crate) fn check_family(family: Option<Family>, target: Option<IpAddr>, from: Source) -> Result<(), Error> {
+    let Some(f) = family else { return Ok(()) };
+    let target = target.filter(|t| Family::of(t) != f).map(|t| format!("the target {t}"));
+    let from = match from {
+        Source::Prefix(c) if c.family() != f => Some(format!("--from {c}")),
+        _ => None,
+    };
+    match target.or(from) {
+        Some(other) => {
+            Err(Error::Usage(format!("--family {}: {other} is not {}", f.word().trim_start_matches("ipv"), f.name())))
+        }
+        None => Ok(()),
+    }
 }
 
 /// The cloud question. Live evidence is judged as of `now`; a snapshot (`None`) as of when it
@@ -146,6 +166,8 @@ pub(crate) fn cloud_query(
         target,
         client_ports: aws.client_ports.clone(),
         changes: ChangeWindow { now, since: aws.since },
+        family: aws.family,
+        name: None,
     }
 }
 

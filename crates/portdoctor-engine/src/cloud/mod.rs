@@ -54,13 +54,15 @@ pub mod aws;
 pub mod path;
 
 pub use aws::AwsIndex;
+pub use aws::name::configured_addresses;
 
+use crate::family::{self, Merged};
 use crate::platform::{ChangeWindow, Subject, judge_platform};
-use path::{Arrival, Walked, assemble};
+use path::{Arrival, PathHop, Provider, StepKind, Walked, assemble};
 use portdoctor_model::cloud::{AwsEvidence, PortRange};
-use portdoctor_model::net::{Proto, Source};
+use portdoctor_model::net::{Family, Proto, Source};
 use portdoctor_model::platform::PlatformEvidence;
-use portdoctor_model::{Diagnosis, Hop, Query};
+use portdoctor_model::{Cause, Check, Diagnosis, Hop, Query};
 use std::net::IpAddr;
 
 #[cfg(test)]
@@ -84,6 +86,35 @@ pub struct CloudQuery {
     pub client_ports: PortRange,
     /// How far back the platform layer looks for changes (`--since`).
     pub changes: ChangeWindow,
+    /// The address family asked about (`--family 4|6`); `None` lets the target decide: a
+    /// dual-stack target is judged in each family it has ([`walk_per_family`]).
+    pub family: Option<Family>,
+    /// The name the user typed and what it resolved to (`diagnose NAME:PORT`), compared with
+    /// the addresses the configuration gives the target (stale DNS).
+    pub name: Option<ResolvedName>,
+}
+
+/// The name the user typed and the addresses it resolved to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedName {
+    pub name: String,
+    /// In the resolver's order, each once.
+    pub addresses: Vec<IpAddr>,
+    /// Where the addresses came from, for the evidence: "the system resolver",
+    /// "--resolve", "dns.json".
+    pub source: String,
+}
+
+impl CloudQuery {
+    /// The one family this query is about when it names one: `--family`, a public address of
+    /// one family, or a `--from` prefix. `None`: every family the target has.
+    pub fn pinned_family(&self) -> Option<Family> {
+        self.family.or(match (&self.target, &self.from) {
+            (CloudTarget::PublicIp(ip), _) => Some(Family::of(ip)),
+            (_, Source::Prefix(c)) => Some(c.family()),
+            _ => None,
+        })
+    }
 }
 
 pub fn diagnose_cloud(ev: &AwsEvidence, q: &CloudQuery) -> Diagnosis {
@@ -97,21 +128,54 @@ pub fn diagnose_indexed(idx: &AwsIndex<'_>, q: &CloudQuery) -> Diagnosis {
 }
 
 /// The network walk of one query on AWS, finished but not yet judged with the platform layer.
+/// A name the user typed is judged first: it may say which target the walk is about (the
+/// instance holding the addresses it resolves to) and which families its clients use.
 pub fn walk_cloud(idx: &AwsIndex<'_>, q: &CloudQuery) -> CloudWalk {
     if let CloudTarget::LoadBalancer(name) = &q.target {
         return aws::lb::walk(idx, q, name);
     }
-    let w = path::walk(idx, q, path::INTERNET_PATH);
-    let subject = |passed: &[path::PathHop]| idx.subject(&q.target, w.arrival.as_ref(), passed);
-    CloudWalk::new(&w, subject, idx.ev.notes.clone())
+    let named = q.name.as_ref().map(|n| aws::name::judge(idx, q, n));
+    let q = named.as_ref().map_or_else(|| q.clone(), |n| n.query.clone());
+    let subject =
+        |q: &CloudQuery, at: Option<&aws::Resolved<'_>>, passed: &[PathHop]| idx.subject(&q.target, at, passed);
+    let mut walk = walk_per_family(idx, &q, path::INTERNET_PATH, subject, idx.ev.notes.clone());
+    if let Some(n) = named {
+        walk.name = Some((n.checks, n.causes));
+    }
+    walk
 }
 
-/// A network walk, finished but not yet judged with the platform layer, and owning what it
-/// found (no borrow of the provider's index): it names the platform layer's [`Subject`], so a
-/// live run collects the platform evidence for exactly the resources the packet passed, and
-/// then [`CloudWalk::judge`] completes the diagnosis — one walk.
+/// The generic per-family driver, for any path shape: a query that pins no family (see
+/// [`CloudQuery::pinned_family`]) about a target the provider says has addresses in several
+/// families ([`Provider::families`]) is walked once per family and the walks merged
+/// ([`crate::family`]); otherwise it is walked once, as it always was. `subject` names the
+/// platform layer's subject of one walk.
+pub fn walk_per_family<'a, P: Provider<'a>>(
+    p: &P,
+    q: &CloudQuery,
+    order: &[StepKind],
+    subject: impl Fn(&CloudQuery, Option<&P::Arrival>, &[PathHop]) -> Subject,
+    notes: Vec<String>,
+) -> CloudWalk {
+    let families = if q.pinned_family().is_some() { vec![] } else { p.families(q) };
+    if families.len() < 2 {
+        let w = path::walk(p, q, order);
+        return CloudWalk::new(&w, |passed| subject(q, w.arrival.as_ref(), passed), notes);
+    }
+    let legs = families
+        .into_iter()
+        .map(|f| {
+            let qf = CloudQuery { family: Some(f), ..q.clone() };
+            let w = path::walk(p, &qf, order);
+            (f, CloudWalk::new(&w, |passed| subject(&qf, w.arrival.as_ref(), passed), vec![]))
+        })
+        .collect();
+    CloudWalk::per_family(q, legs, notes)
+}
+
+/// One walk's report parts, owned.
 #[derive(Debug, Clone)]
-pub struct CloudWalk {
+struct Leg {
     query: CloudQuery,
     parts: path::Assembled,
     /// The public address and instance the query resolved to, for the report's query.
@@ -120,7 +184,21 @@ pub struct CloudWalk {
     /// Where the flow arrives (the interface's private address).
     arrival: Option<IpAddr>,
     reachable: String,
+}
+
+/// A network walk, finished but not yet judged with the platform layer, and owning what it
+/// found (no borrow of the provider's index): it names the platform layer's [`Subject`], so a
+/// live run collects the platform evidence for exactly the resources the packet passed, and
+/// then [`CloudWalk::judge`] completes the diagnosis — one walk (one per family for a
+/// dual-stack target).
+#[derive(Debug, Clone)]
+pub struct CloudWalk {
+    query: CloudQuery,
+    /// One walk, or one per family (each with its family).
+    legs: Vec<(Option<Family>, Leg)>,
     subject: Subject,
+    /// The name the user typed, judged: its checks and causes (family-neutral).
+    name: Option<(Vec<Check>, Vec<Cause>)>,
     /// The evidence's notes; a caller adds those of platform evidence collected apart.
     pub notes: Vec<String>,
 }
@@ -159,16 +237,20 @@ impl CloudWalk {
             None => String::new(),
         };
         let subject = subject(&parts.path);
-        CloudWalk {
-            query: q.clone(),
-            parts,
-            target,
-            instance,
-            arrival: arrival.and_then(Arrival::private),
-            reachable,
-            subject,
-            notes,
+        let leg = Leg { query: q.clone(), parts, target, instance, arrival: arrival.and_then(Arrival::private), reachable };
+        CloudWalk { query: q.clone(), legs: vec![(None, leg)], subject, name: None, notes }
+    }
+
+    /// Walks of one query, one per family, as one: the platform layer is asked about what
+    /// any of them passed.
+    fn per_family(q: &CloudQuery, walks: Vec<(Family, CloudWalk)>, notes: Vec<String>) -> CloudWalk {
+        let mut subject = Subject::default();
+        let mut legs = Vec::with_capacity(walks.len());
+        for (f, w) in walks {
+            subject.absorb(w.subject);
+            legs.extend(w.legs.into_iter().map(|(_, leg)| (Some(f), leg)));
         }
+        CloudWalk { query: q.clone(), legs, subject, name: None, notes }
     }
 
     /// What the platform layer should be asked about (live collection fetches the platform
@@ -178,10 +260,78 @@ impl CloudWalk {
     }
 
     /// The diagnosis: this walk with the platform layer's judgement of `platform`, joined in
-    /// packet order.
+    /// packet order; a dual-stack walk's families merged ([`crate::family`]); the name the
+    /// user typed first, where the client starts.
     pub fn judge(self, platform: &PlatformEvidence) -> Diagnosis {
+        let CloudWalk { query, legs, subject, name, notes } = self;
+        let mut judged: Vec<(Option<Family>, Diagnosis)> =
+            legs.into_iter().map(|(f, leg)| (f, leg.judge(platform, &subject))).collect();
+        let (name_checks, name_causes) = name.unwrap_or_default();
+        let first = match judged.as_slice() {
+            [(None, _)] if name_checks.is_empty() && name_causes.is_empty() => judged.pop().map(|(_, d)| d),
+            _ => None,
+        };
+        let mut d = match first {
+            // One walk, no name: the report as it always was.
+            Some(d) => d,
+            None => {
+                let head = judged.first().map(|(_, d)| d.query.clone());
+                let query = head.unwrap_or_else(|| Query {
+                    command: "cloud".into(),
+                    target: None,
+                    port: query.port,
+                    protocol: query.proto,
+                    from: query.from,
+                    instance: None,
+                });
+                let reachable = judged
+                    .iter()
+                    .map(|(f, d)| f.map_or_else(|| d.summary.clone(), |f| family::prefixed(f, &d.summary)))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let m = match judged.as_slice() {
+                    [(None, _)] => judged.pop().map(|(_, d)| single(d)).unwrap_or_default(),
+                    _ => family::merge(judged.into_iter().filter_map(|(f, d)| Some((f?, d))).collect()),
+                };
+                let mut causes = name_causes;
+                causes.extend(m.causes);
+                let mut checks = name_checks;
+                checks.extend(m.checks);
+                let mut d = Diagnosis::new(query, causes, checks, m.path, reachable);
+                d.timeline = m.timeline;
+                d.notes = m.notes;
+                d.arrival = m.arrivals.first().copied();
+                if m.arrivals.len() > 1 {
+                    d.arrivals = m.arrivals;
+                }
+                d
+            }
+        };
+        let mut all = notes;
+        all.append(&mut d.notes);
+        d.notes = all;
+        d
+    }
+}
+
+/// One judgement's parts, as a merge would give them.
+fn single(d: Diagnosis) -> Merged {
+    Merged {
+        causes: d.causes,
+        checks: d.checks,
+        path: d.path,
+        timeline: d.timeline,
+        notes: d.notes,
+        arrivals: d.arrival.into_iter().collect(),
+    }
+}
+
+impl Leg {
+    /// This walk with the platform layer's judgement of `platform` about `subject`, joined in
+    /// packet order.
+    fn judge(self, platform: &PlatformEvidence, subject: &Subject) -> Diagnosis {
         let q = &self.query;
-        let platform = judge_platform(platform, &self.subject, &q.changes);
+        let platform = judge_platform(platform, subject, &q.changes);
         let mut walked = self.parts.causes;
         platform.tie_changes(&mut walked, q.port, q.proto);
         // Packet order: the platform (the provider's own block) comes before the gateway.
@@ -204,11 +354,13 @@ impl CloudWalk {
         let mut d = Diagnosis::new(query, causes, checks, path, self.reachable);
         d.timeline = platform.timeline;
         d.arrival = self.arrival;
-        d.notes = self.notes;
-        d.notes.extend(platform.notes);
+        d.notes = platform.notes;
         d
     }
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod family_tests;

@@ -7,7 +7,7 @@
 //! running every step even after a blocker (every blocker is reported, CONTRACT.md §3), and
 //! assembling the report — text is made only here, from findings, by [`Finding::explain`].
 
-use crate::cloud::{CloudQuery, CloudTarget};
+use crate::cloud::CloudQuery;
 use portdoctor_model::addrset::{AddrSet, describe_part};
 use portdoctor_model::cloud_path::{CloudCheck, CloudHop, Component};
 use portdoctor_model::net::{Family, Proto, Source};
@@ -79,11 +79,7 @@ pub fn internet(family: Family) -> &'static AddrSet {
 
 impl<'q> Flow<'q> {
     pub fn new(query: &'q CloudQuery) -> Flow<'q> {
-        let family = match (&query.target, &query.from) {
-            (CloudTarget::PublicIp(ip), _) => Family::of(ip),
-            (_, Source::Prefix(c)) => c.family(),
-            _ => Family::V4,
-        };
+        let family = query.pinned_family().unwrap_or(Family::V4);
         let sources = match query.from {
             Source::Internet => internet(family).clone(),
             Source::Prefix(c) => AddrSet::from_cidr(&c),
@@ -232,6 +228,13 @@ pub trait Provider<'a> {
 
     /// What `step` finds for a flow that landed at `at`; `None` when the provider has no such step.
     fn step(&self, step: StepKind, flow: &Flow<'_>, at: &Self::Arrival) -> Option<Found<'a>>;
+
+    /// The families the target of `q` can be addressed in from the internet, for a query that
+    /// pins none: with two or more, each is walked apart (`crate::cloud::walk_per_family`).
+    /// A shape that does not say is walked once, in the flow's own family.
+    fn families(&self, _q: &CloudQuery) -> Vec<Family> {
+        Vec::new()
+    }
 }
 
 /// The findings of one walk, in packet order.
@@ -378,9 +381,11 @@ mod tests {
             port: 443,
             proto: Proto::Tcp,
             from: Source::Internet,
-            target: CloudTarget::Instance("vm-1".into()),
+            target: crate::cloud::CloudTarget::Instance("vm-1".into()),
             client_ports: PortRange { from: 1024, to: 65535 },
             changes: Default::default(),
+            family: None,
+            name: None,
         }
     }
 

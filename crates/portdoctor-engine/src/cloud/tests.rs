@@ -5,7 +5,7 @@ use portdoctor_model::Status;
 use serde_json::{Value, json};
 
 /// A healthy account: i-1 in a public subnet, SG open on tcp/80, default ACL allowing all.
-fn base() -> Value {
+pub(super) fn base() -> Value {
     json!({
         "Reservations": [{"Instances": [{"InstanceId": "i-1", "State": {"Name": "running"}, "VpcId": "vpc-1", "SubnetId": "subnet-1", "PrivateIpAddress": "10.0.1.10", "PublicIpAddress": "203.0.113.10"}]}],
         "NetworkInterfaces": [{"NetworkInterfaceId": "eni-1", "VpcId": "vpc-1", "SubnetId": "subnet-1", "Status": "in-use",
@@ -53,6 +53,8 @@ fn run_with(account: &Value, target: &str, port: u16, from: &str, client_ports: 
         target,
         client_ports,
         changes: Default::default(),
+        family: None,
+        name: None,
     };
     diagnose_cloud(&ev, &q)
 }

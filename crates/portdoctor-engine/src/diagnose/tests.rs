@@ -173,3 +173,26 @@ fn open_from_here_with_nothing_against_is_reachable() {
     assert_eq!(d.status, Status::Reachable, "{:#?}", d.checks);
     assert!(d.summary.contains("answers from here"));
 }
+
+/// A name with two addresses, one answering and one not: the verdict says which; a stale
+/// record explains the failing one and gains the wire's word.
+#[test]
+fn every_address_of_a_name_is_judged_by_its_probe() {
+    let stale: std::net::IpAddr = "198.51.100.7".parse().unwrap();
+    let other = ProbeReport { target: stale, ..probes("here", ProbeOutcome::Filtered, ProbeOutcome::Filtered) };
+    let l = layers(vec![probes("here", ProbeOutcome::Open, ProbeOutcome::Open), other.clone()], None);
+    let d = join(l);
+    assert_eq!(d.status, Status::Inconclusive, "nothing explains the silent address");
+    let ids: Vec<&str> = d.checks.iter().filter(|c| c.id.starts_with("path.probe")).map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["path.probe", "path.probe.2"]);
+    let apart = d.checks.iter().find(|c| c.id == "path.addresses").unwrap();
+    assert_eq!(apart.summary, "tcp/8080 answers at 203.0.113.10 but not at 198.51.100.7 (filtered)");
+
+    let mut l = layers(vec![probes("here", ProbeOutcome::Open, ProbeOutcome::Open), other], None);
+    let dns = Cause::blocking(CauseCode::DnsStale, "web.example.com", Confidence::Confirmed, "stale");
+    l.cloud = Some(layer(vec![dns]));
+    let d = join(l);
+    assert_eq!(codes(&d), ["DNS_STALE"]);
+    assert!(d.causes[0].evidence.contains(&"probe to 198.51.100.7 from here: filtered".to_string()));
+    assert_eq!(d.checks.iter().find(|c| c.id == "path.addresses").unwrap().status, CheckStatus::Fail);
+}

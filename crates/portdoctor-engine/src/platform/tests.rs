@@ -59,6 +59,8 @@ fn run(docs: &[(String, String)], port: u16, since: Since) -> Diagnosis {
         target: CloudTarget::Instance(INSTANCE.into()),
         client_ports: PortRange { from: 1024, to: 65535 },
         changes: ChangeWindow { now: None, since },
+        family: None,
+        name: None,
     };
     diagnose_cloud(&ev, &q)
 }

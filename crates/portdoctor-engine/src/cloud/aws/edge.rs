@@ -10,7 +10,7 @@ use crate::cloud::path::{Explained, Finding, Flow, check, unknown_check};
 use portdoctor_model::cloud::{ElasticIp, NetworkInterface, Vpc};
 use portdoctor_model::cloud_path::{CloudCheck, CloudHop, Component};
 use portdoctor_model::fix::{Fix, ShellCommand};
-use portdoctor_model::net::{Cidr, Family, Source};
+use portdoctor_model::net::{Cidr, Family};
 use portdoctor_model::{Cause, CauseCode, CheckStatus, Confidence, Missing};
 use std::net::IpAddr;
 
@@ -84,7 +84,7 @@ fn instance<'a>(idx: &AwsIndex<'a>, flow: &Flow<'_>, iid: &str) -> (Edge<'a>, Op
     let Some(primary) = enis.first().copied() else {
         return (Edge::InstanceWithoutInterface(iid.to_string()), None);
     };
-    let v6 = matches!(flow.query.from, Source::Prefix(c) if c.family() == Family::V6);
+    let v6 = flow.family() == Family::V6;
     let eip_of = |eni: &str, private: IpAddr| idx.public_by_private.get(&(eni, private)).copied();
     let found = enis.iter().find_map(|e| {
         if v6 {

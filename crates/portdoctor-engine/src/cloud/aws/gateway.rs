@@ -11,6 +11,7 @@ use crate::cloud::path::{Explained, Finding, Flow, check, unknown_check};
 use portdoctor_model::cloud::{BlockPublicAccess, BpaMode, Gateway};
 use portdoctor_model::cloud_path::{CloudCheck, CloudHop, Component};
 use portdoctor_model::fix::{Fix, ShellCommand};
+use portdoctor_model::net::Family;
 use portdoctor_model::{CauseCode, CheckStatus, Knowledge, Missing};
 use std::net::IpAddr;
 
@@ -30,7 +31,7 @@ pub enum GatewayFinding<'a> {
     },
 }
 
-pub fn internet_gateway<'a>(idx: &AwsIndex<'a>, _flow: &Flow<'_>, r: &Resolved<'a>) -> GatewayFinding<'a> {
+pub fn internet_gateway<'a>(idx: &AwsIndex<'a>, flow: &Flow<'_>, r: &Resolved<'a>) -> GatewayFinding<'a> {
     let vpc = r.eni.vpc_id.as_str();
     let Some(igws) = idx.ev.internet_gateways.known() else {
         return GatewayFinding::Unknown(idx.ev.internet_gateways.missing());
@@ -39,7 +40,7 @@ pub fn internet_gateway<'a>(idx: &AwsIndex<'a>, _flow: &Flow<'_>, r: &Resolved<'
     match igws.iter().find(attached_to_vpc) {
         Some(igw) => GatewayFinding::Attached { igw, vpc, public: r.public, private: r.private },
         None => {
-            let v6 = r.public.is_some_and(|p| p.is_ipv6());
+            let v6 = flow.family() == Family::V6;
             let egress_only = list(&idx.ev.egress_only_gateways).iter().find(attached_to_vpc).filter(|_| v6);
             GatewayFinding::Missing { vpc, egress_only, v6 }
         }

@@ -16,16 +16,18 @@ mod gateway;
 mod index;
 mod instance;
 pub mod lb;
+pub mod name;
 mod route;
 mod sg;
 
 pub use index::AwsIndex;
 
-use crate::cloud::CloudTarget;
 use crate::cloud::path::{Arrival, Flow, Found, PathHop, Provider, StepKind};
+use crate::cloud::{CloudQuery, CloudTarget};
 use crate::platform::Subject;
 use index::list;
 use portdoctor_model::cloud::NetworkInterface;
+use portdoctor_model::net::Family;
 use std::net::IpAddr;
 
 /// Where the flow lands after the internet gateway: the interface and its private address.
@@ -74,6 +76,19 @@ impl<'a> Provider<'a> for AwsIndex<'a> {
             | StepKind::LbStateful
             | StepKind::Targets => return None,
         })
+    }
+
+    /// An instance is addressed in IPv4 always (a public address, or the cause that it has
+    /// none) and in IPv6 when an interface holds an IPv6 address: a dual-stack instance is
+    /// judged in both. A public-address target pins its own family.
+    fn families(&self, q: &CloudQuery) -> Vec<Family> {
+        let CloudTarget::Instance(i) = &q.target else { return Vec::new() };
+        let enis = self.enis_by_instance.get(i.as_str()).map(Vec::as_slice).unwrap_or_default();
+        let mut families = vec![Family::V4];
+        if enis.iter().any(|e| !e.ipv6.is_empty()) {
+            families.push(Family::V6);
+        }
+        families
     }
 }
 

@@ -120,6 +120,10 @@ fn routes<'a>(idx: &AwsIndex<'a>, flow: &Flow<'_>, subnet: &str, vpc: &'a str) -
             RouteTarget::InternetGateway(_) => {
                 bad.push(BadRoute { used, clients: hit, code: CauseCode::RouteBlackhole })
             }
+            // Replies through an egress-only gateway: it passes only connections the VPC opened.
+            RouteTarget::EgressOnlyGateway(_) => {
+                bad.push(BadRoute { used, clients: hit, code: CauseCode::IgwEgressOnly })
+            }
             _ => bad.push(BadRoute { used, clients: hit, code: CauseCode::RouteToIgwMissing }),
         }
     }
@@ -230,6 +234,11 @@ impl Decided<'_> {
                 CauseCode::RouteBlackhole => {
                     format!("Replies to {clients} hit a blackhole route in {} ({text})", table.id)
                 }
+                CauseCode::IgwEgressOnly => format!(
+                    "Replies to {clients} go to the egress-only internet gateway {} ({}): it passes only connections opened from the VPC, so nothing from the internet is answered",
+                    b.used.route.target.id(),
+                    table.id
+                ),
                 _ => format!(
                     "Replies to {clients} go to {}, not the internet gateway ({})",
                     b.used.route.target.id(),
