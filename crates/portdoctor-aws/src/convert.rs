@@ -39,6 +39,7 @@ pub fn network_interface(e: &t::NetworkInterface) -> Value {
         "NetworkInterfaceId": e.network_interface_id(),
         "VpcId": e.vpc_id(),
         "SubnetId": e.subnet_id(),
+        "Description": e.description(),
         "Status": e.status().map(|s| s.as_str()).unwrap_or(""),
         "Attachment": e.attachment().map(|a| json!({"InstanceId": a.instance_id(), "DeviceIndex": a.device_index()})),
         "PrivateIpAddress": e.private_ip_address(),

@@ -83,6 +83,10 @@ pub struct NetworkInterface {
     pub private_ips: Vec<PrivateIp>,
     pub ipv6: Vec<IpAddr>,
     pub groups: Vec<String>,
+    /// What made the interface, in AWS's words: a load balancer's nodes are interfaces
+    /// described "ELB app/NAME/ID", "ELB net/NAME/ID" or "ELB NAME" (Classic).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

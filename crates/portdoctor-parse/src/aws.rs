@@ -139,6 +139,7 @@ struct EniJ {
     ipv6_addresses: Vec<Ipv6AddrJ>,
     #[serde(default)]
     groups: Vec<GroupRefJ>,
+    description: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -555,6 +556,7 @@ impl Acc {
                         private_ips,
                         ipv6: e.ipv6_addresses.into_iter().map(|a| a.ipv6_address).collect(),
                         groups: e.groups.into_iter().filter_map(|g| g.group_id).collect(),
+                        description: e.description.filter(|d| !d.is_empty()),
                     });
                 }
             }

@@ -131,14 +131,16 @@ pub fn diagnose_indexed(idx: &AwsIndex<'_>, q: &CloudQuery) -> Diagnosis {
 /// A name the user typed is judged first: it may say which target the walk is about (the
 /// instance holding the addresses it resolves to) and which families its clients use.
 pub fn walk_cloud(idx: &AwsIndex<'_>, q: &CloudQuery) -> CloudWalk {
-    if let CloudTarget::LoadBalancer(name) = &q.target {
-        return aws::lb::walk(idx, q, name);
-    }
     let named = q.name.as_ref().map(|n| aws::name::judge(idx, q, n));
     let q = named.as_ref().map_or_else(|| q.clone(), |n| n.query.clone());
-    let subject =
-        |q: &CloudQuery, at: Option<&aws::Resolved<'_>>, passed: &[PathHop]| idx.subject(&q.target, at, passed);
-    let mut walk = walk_per_family(idx, &q, path::INTERNET_PATH, subject, idx.ev.notes.clone());
+    let mut walk = match &q.target {
+        CloudTarget::LoadBalancer(asked) => aws::lb::walk(idx, &q, asked),
+        _ => {
+            let subject =
+                |q: &CloudQuery, at: Option<&aws::Resolved<'_>>, passed: &[PathHop]| idx.subject(&q.target, at, passed);
+            walk_per_family(idx, &q, path::INTERNET_PATH, subject, idx.ev.notes.clone())
+        }
+    };
     if let Some(n) = named {
         walk.name = Some((n.checks, n.causes));
     }
@@ -159,6 +161,12 @@ pub fn walk_per_family<'a, P: Provider<'a>>(
 ) -> CloudWalk {
     let families = if q.pinned_family().is_some() { vec![] } else { p.families(q) };
     if families.len() < 2 {
+        // A target with one family other than the default (an IPv6-only balancer) is asked
+        // about in that family.
+        let q = match families.as_slice() {
+            [f] if *f != Family::V4 => &CloudQuery { family: Some(*f), ..q.clone() },
+            _ => q,
+        };
         let w = path::walk(p, q, order);
         return CloudWalk::new(&w, |passed| subject(q, w.arrival.as_ref(), passed), notes);
     }
@@ -237,7 +245,8 @@ impl CloudWalk {
             None => String::new(),
         };
         let subject = subject(&parts.path);
-        let leg = Leg { query: q.clone(), parts, target, instance, arrival: arrival.and_then(Arrival::private), reachable };
+        let leg =
+            Leg { query: q.clone(), parts, target, instance, arrival: arrival.and_then(Arrival::private), reachable };
         CloudWalk { query: q.clone(), legs: vec![(None, leg)], subject, name: None, notes }
     }
 

@@ -10,11 +10,9 @@
 //! # For the load-balancer path (issue 15)
 //!
 //! [`configured_addresses`] is the one place that says which addresses a target should have:
-//! its `CloudTarget::LoadBalancer` arm adds the balancer's per-AZ addresses (NLB
-//! `LoadBalancerAddresses`; for ALB and CLB the `NetworkInterfaces` whose Description is
-//! "ELB app/NAME/ID", "ELB net/NAME/ID" or "ELB NAME", their `Association.PublicIp`).
-//! [`name_target`] is where a name that is a balancer's DNS name, or resolves to its
-//! addresses, becomes `CloudTarget::LoadBalancer` (`AwsIndex::find_load_balancer`).
+//! for a balancer, its per-AZ addresses (`AwsIndex::load_balancer_addresses`). [`name_target`]
+//! is where a name that is a balancer's DNS name, or resolves to its addresses, becomes
+//! `CloudTarget::LoadBalancer`.
 
 use super::edge::confirmed;
 use super::index::{AwsIndex, list};
@@ -49,6 +47,9 @@ pub fn configured_addresses(idx: &AwsIndex<'_>, target: &CloudTarget) -> Vec<IpA
             },
             None => None,
         },
+        CloudTarget::LoadBalancer(asked) => {
+            return idx.find_load_balancer(asked).map(|lb| idx.load_balancer_addresses(lb)).unwrap_or_default();
+        }
     };
     match instance {
         Some(i) => held_by(idx, |_| false, Some(i)),
@@ -71,11 +72,13 @@ fn held_by(idx: &AwsIndex<'_>, eni: impl Fn(&str) -> bool, instance: Option<&str
 /// What the name stands for: the instance the user named; else the instance (or interface)
 /// holding one of the addresses it resolves to; else the address the caller chose.
 pub fn name_target(idx: &AwsIndex<'_>, q: &CloudQuery, n: &ResolvedName) -> CloudTarget {
-    if matches!(q.target, CloudTarget::Instance(_)) {
+    if matches!(q.target, CloudTarget::Instance(_) | CloudTarget::LoadBalancer(_)) {
         return q.target.clone();
     }
-    // The load-balancer path plugs in here: a balancer's DNS name (or its addresses) stands for
-    // the balancer — `if let Some(lb) = idx.find_load_balancer(&n.name) { return … }`.
+    // A balancer's DNS name (a CNAME to it resolves to its addresses) stands for the balancer.
+    if let Some(lb) = idx.find_load_balancer(&n.name).or_else(|| idx.load_balancer_holding(&n.addresses)) {
+        return CloudTarget::LoadBalancer(lb.name().to_string());
+    }
     let held = n.addresses.iter().find_map(|a| idx.eni_by_public.get(a).map(|(e, _)| (*a, e)));
     match held {
         Some((_, e)) if e.instance_id.is_some() => CloudTarget::Instance(e.instance_id.clone().unwrap_or_default()),
@@ -107,6 +110,7 @@ pub fn judge(idx: &AwsIndex<'_>, q: &CloudQuery, n: &ResolvedName) -> NameJudged
     let owner = match &out.query.target {
         CloudTarget::Instance(i) => i.clone(),
         CloudTarget::PublicIp(ip) => idx.eni_by_public.get(ip).map_or_else(|| ip.to_string(), |(e, _)| e.id.clone()),
+        CloudTarget::LoadBalancer(asked) => asked.clone(),
     };
     let words = |a: &[IpAddr]| a.iter().map(IpAddr::to_string).collect::<Vec<_>>().join(", ");
     let mut evidence = vec![format!("{} resolves to {} ({})", n.name, words(&n.addresses), n.source)];

@@ -20,16 +20,17 @@ mod front;
 mod targets;
 
 use super::index::{AwsIndex, list};
-use crate::cloud::path::{self, Arrival, Flow, Found, LOAD_BALANCER_PATH, PathHop, Provider, StepKind};
-use crate::cloud::{CloudQuery, CloudWalk};
+use crate::cloud::path::{Arrival, Flow, Found, LOAD_BALANCER_PATH, PathHop, Provider, StepKind};
+use crate::cloud::{CloudQuery, CloudWalk, walk_per_family};
 use crate::platform::Subject;
 use portdoctor_model::Missing;
 use portdoctor_model::cloud::NetworkInterface;
 use portdoctor_model::cloud_path::CloudHop;
 use portdoctor_model::elb::{
-    ClassicLb, HealthCheck, HealthCheckPort, LbAction, LbActionType, LbProtocol, LbScheme, LbState, LbType,
-    ListenerRule, LoadBalancer, TargetGroup, TargetHealthRecord, TargetType,
+    ClassicLb, HealthCheck, HealthCheckPort, LbAction, LbActionType, LbIpAddressType, LbProtocol, LbScheme, LbState,
+    LbType, ListenerRule, LoadBalancer, TargetGroup, TargetHealthRecord, TargetType,
 };
+use portdoctor_model::net::Family;
 use portdoctor_model::net::Proto;
 use std::net::IpAddr;
 
@@ -80,6 +81,33 @@ fn dns_key(s: &str) -> String {
 }
 
 impl<'a> AwsIndex<'a> {
+    /// The public addresses the configuration gives a balancer, sorted: an NLB's Elastic IPs,
+    /// and the public addresses (IPv4 and IPv6) of its nodes' interfaces, which AWS describes
+    /// "ELB app/NAME/ID", "ELB net/NAME/ID" (the ARN's tail) or "ELB NAME" (Classic).
+    pub fn load_balancer_addresses(&self, lb: LbRef<'_>) -> Vec<IpAddr> {
+        let described = match lb {
+            LbRef::V2(b) => b.arn.split_once(":loadbalancer/").map(|(_, tail)| format!("ELB {tail}")),
+            LbRef::Classic(c) => Some(format!("ELB {}", c.name)),
+        };
+        let nodes = list(&self.ev.interfaces).iter().filter(|e| described.is_some() && e.description == described);
+        let node_addresses = nodes.flat_map(|e| {
+            let v4 = self.eni_by_public.iter().filter(|(_, (n, _))| n.id == e.id).map(|(a, _)| *a);
+            v4.chain(e.ipv6.iter().copied()).collect::<Vec<_>>()
+        });
+        let mut out: Vec<IpAddr> =
+            lb.addresses().into_iter().chain(node_addresses).filter(|a| !is_private(a)).collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The balancer holding one of `addresses` (a name resolving to a balancer's node).
+    pub fn load_balancer_holding(&self, addresses: &[IpAddr]) -> Option<LbRef<'a>> {
+        let elb = &self.ev.elb;
+        let all = list(&elb.load_balancers).iter().map(LbRef::V2).chain(list(&elb.classic).iter().map(LbRef::Classic));
+        all.into_iter().find(|lb| self.load_balancer_addresses(*lb).iter().any(|a| addresses.contains(a)))
+    }
+
     /// The load balancer a user names: its name, ARN or DNS name (a string match: resolving a
     /// name that is a CNAME to it is the caller's job). `None` when none matches.
     pub fn find_load_balancer(&self, key: &str) -> Option<LbRef<'a>> {
@@ -304,6 +332,7 @@ fn node(idx: &AwsIndex<'_>, b: &Balancer<'_>, subnet: &str) -> NetworkInterface 
         private_ips: Vec::new(),
         ipv6: Vec::new(),
         groups: b.groups.to_vec(),
+        description: None,
     }
 }
 
@@ -379,6 +408,20 @@ impl<'a> Provider<'a> for Shape<'a> {
         (Box::new(front::Edge { asked: &self.ctx.asked, lookup: &self.ctx.lookup }), at)
     }
 
+    /// A dual-stack balancer is reached in both families (its DNS name has A and AAAA
+    /// records); one without public IPv4 only in IPv6 — each is walked apart.
+    fn families(&self, _q: &CloudQuery) -> Vec<Family> {
+        let Lookup::Found(lb) = &self.ctx.lookup else { return Vec::new() };
+        match lb.b.r {
+            LbRef::V2(b) => match b.ip_address_type {
+                LbIpAddressType::Dualstack => vec![Family::V4, Family::V6],
+                LbIpAddressType::DualstackWithoutPublicIpv4 => vec![Family::V6],
+                _ => Vec::new(),
+            },
+            LbRef::Classic(_) => Vec::new(),
+        }
+    }
+
     /// The registration: each step of the load-balancer path and the module that judges it.
     fn step(&self, step: StepKind, flow: &Flow<'_>, at: &At<'a>) -> Option<Found<'a>> {
         let lb = at.lb;
@@ -401,9 +444,8 @@ fn is_private(a: &IpAddr) -> bool {
 pub(crate) fn walk(idx: &AwsIndex<'_>, q: &CloudQuery, asked: &str) -> CloudWalk {
     let ctx = LbCtx::new(idx, q, asked);
     let shape = Shape { idx, ctx: &ctx };
-    let w = path::walk(&shape, q, LOAD_BALANCER_PATH);
-    let subject = |passed: &[PathHop]| subject(&ctx, passed);
-    CloudWalk::new(&w, subject, idx.ev.notes.clone())
+    let subject = |_: &CloudQuery, _: Option<&At<'_>>, passed: &[PathHop]| subject(&ctx, passed);
+    walk_per_family(&shape, q, LOAD_BALANCER_PATH, subject, idx.ev.notes.clone())
 }
 
 /// What the platform layer is asked about: the resources the walk passed (groups, ACLs,

@@ -3,7 +3,7 @@
 //! `tg-web` on 8080, HTTP 80 redirects), an NLB `nlb` without security groups (TCP 443 →
 //! `tg-nlb` on 8443, client IP preservation by default), and a Classic `old` (HTTP 80 → 8080).
 
-use crate::cloud::{CloudQuery, CloudTarget, diagnose_cloud};
+use crate::cloud::{CloudQuery, CloudTarget, ResolvedName, diagnose_cloud};
 use portdoctor_model::cloud::PortRange;
 use portdoctor_model::net::Proto;
 use portdoctor_model::{CheckStatus, Diagnosis, Status};
@@ -120,17 +120,39 @@ fn base() -> Value {
 }
 
 fn run(account: &Value, lb: &str, port: u16) -> Diagnosis {
+    run_query(account, CloudTarget::LoadBalancer(lb.into()), None, port)
+}
+
+fn run_query(account: &Value, target: CloudTarget, name: Option<ResolvedName>, port: u16) -> Diagnosis {
     let docs = vec![("account.json".to_string(), account.to_string())];
     let ev = portdoctor_parse::aws::parse_aws(&docs).unwrap();
     let q = CloudQuery {
         port,
         proto: Proto::Tcp,
         from: "internet".parse().unwrap(),
-        target: CloudTarget::LoadBalancer(lb.into()),
+        target,
         client_ports: PortRange { from: 1024, to: 65535 },
         changes: Default::default(),
+        family: None,
+        name,
     };
     diagnose_cloud(&ev, &q)
+}
+
+/// `diagnose shop.example.com:443`: the name the user typed, as resolved.
+fn typed(addresses: &[&str]) -> Option<ResolvedName> {
+    Some(ResolvedName {
+        name: "shop.example.com".into(),
+        addresses: addresses.iter().map(|a| a.parse().unwrap()).collect(),
+        source: "--resolve".into(),
+    })
+}
+
+/// An ALB node: an interface AWS describes by the balancer's ARN tail, with a public address.
+fn alb_node(id: &str, subnet: &str, private: &str, public: &str) -> Value {
+    json!({"NetworkInterfaceId": id, "VpcId": "vpc-1", "SubnetId": subnet, "Status": "in-use",
+        "Description": "ELB app/web/50dc6c495c0c9188", "Groups": [{"GroupId": "sg-alb"}],
+        "PrivateIpAddresses": [{"PrivateIpAddress": private, "Primary": true, "Association": {"PublicIp": public}}]})
 }
 
 fn codes(d: &Diagnosis) -> Vec<&'static str> {
@@ -495,4 +517,74 @@ fn unknown_names_and_missing_listings_are_inconclusive() {
     a.as_object_mut().unwrap().remove("LoadBalancerTargetHealth");
     let d = run(&a, "web", 443);
     assert_eq!(d.status, Status::Inconclusive, "{d:#?}");
+}
+
+#[test]
+fn a_name_resolving_to_a_balancers_nodes_is_walked_through_the_balancer() {
+    let mut a = base();
+    let enis = a["NetworkInterfaces"].as_array_mut().unwrap();
+    enis.push(alb_node("eni-alb-a", "subnet-a", "10.0.1.20", "198.51.100.20"));
+    enis.push(alb_node("eni-alb-b", "subnet-b", "10.0.2.20", "198.51.100.21"));
+    // A CNAME to the ALB: the name is not the balancer's, its addresses are.
+    let d = run_query(&a, CloudTarget::Instance(String::new()), None, 443);
+    assert_ne!(hops(&d).first(), Some(&"load-balancer"), "an instance query stays an instance query");
+    let public: std::net::IpAddr = "198.51.100.20".parse().unwrap();
+    let d = run_query(&a, CloudTarget::PublicIp(public), typed(&["198.51.100.20", "198.51.100.21"]), 443);
+    assert_eq!(d.status, Status::Reachable, "{:#?}", d.causes);
+    assert!(hops(&d).contains(&"load-balancer") && hops(&d).contains(&"target"), "{:?}", hops(&d));
+    assert!(d.checks.iter().any(|c| c.id == "path.dns" && c.status == CheckStatus::Pass), "{:#?}", d.checks);
+}
+
+#[test]
+fn a_balancers_name_pointing_at_an_address_it_no_longer_has_is_stale_dns() {
+    let mut a = base();
+    a["NetworkInterfaces"].as_array_mut().unwrap().push(alb_node(
+        "eni-alb-a",
+        "subnet-a",
+        "10.0.1.20",
+        "198.51.100.20",
+    ));
+    let d = run_query(
+        &a,
+        CloudTarget::PublicIp("198.51.100.99".parse().unwrap()),
+        Some(ResolvedName {
+            name: "web-1234567890.us-east-1.elb.amazonaws.com".into(),
+            ..typed(&["198.51.100.99"]).unwrap()
+        }),
+        443,
+    );
+    assert!(codes(&d).contains(&"DNS_STALE"), "{:?}", codes(&d));
+    assert!(hops(&d).contains(&"load-balancer"), "the balancer named is still walked: {:?}", hops(&d));
+}
+
+#[test]
+fn a_dual_stack_balancer_is_judged_per_family() {
+    let mut a = base();
+    set(&mut a, "/LoadBalancers/0/IpAddressType", json!("dualstack"));
+    // Without a ::/0 route its subnets are not public in IPv6.
+    let d = run(&a, "web", 443);
+    let v6 = |d: &Diagnosis| -> Vec<&'static str> {
+        d.causes
+            .iter()
+            .filter(|c| c.family == Some(portdoctor_model::net::Family::V6))
+            .map(|c| c.code.as_str())
+            .collect()
+    };
+    assert!(v6(&d).contains(&"LB_SUBNET_NOT_PUBLIC"), "{:#?}", d.causes);
+    let routes = a["RouteTables"][0]["Routes"].as_array_mut().unwrap();
+    routes.push(json!({"DestinationIpv6CidrBlock": "::/0", "GatewayId": "igw-1", "State": "active"}));
+    for egress in [false, true] {
+        let entries = a["NetworkAcls"][0]["Entries"].as_array_mut().unwrap();
+        entries.push(json!({"RuleNumber": 101, "Egress": egress, "Protocol": "-1", "RuleAction": "allow", "Ipv6CidrBlock": "::/0"}));
+    }
+    // The balancer's group admits 0.0.0.0/0 on 443 but not ::/0.
+    let d = run(&a, "web", 443);
+    assert_eq!(d.status, Status::Blocked, "{:#?}", d.causes);
+    let v6: Vec<_> = d.causes.iter().filter(|c| c.family == Some(portdoctor_model::net::Family::V6)).collect();
+    assert!(!v6.is_empty() && v6.iter().all(|c| c.code.as_str() == "SECURITY_GROUP_NO_INGRESS"), "{:#?}", d.causes);
+    assert!(
+        d.causes.iter().all(|c| c.family != Some(portdoctor_model::net::Family::V4)),
+        "IPv4 is admitted: {:#?}",
+        d.causes
+    );
 }
