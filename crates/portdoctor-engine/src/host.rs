@@ -360,7 +360,9 @@ fn refusal_cause(r: &Refusal, socks: &[&Socket], a: &Arrival, q: &HostQuery) -> 
         Refusal::Address => (
             CauseCode::ListenerAddressMismatch,
             format!("{owner} listens on {} but {flow} arrives at {dst}", s.local_text()),
-            vec![Fix::text(format!("Make {name} listen on {any} or {at} (its bind/listen address setting), then restart it"))],
+            vec![Fix::text(format!(
+                "Make {name} listen on {any} or {at} (its bind/listen address setting), then restart it"
+            ))],
         ),
         Refusal::Device(dev) => (
             CauseCode::ListenerAddressMismatch,

@@ -82,7 +82,8 @@ pub fn write(w: &mut dyn io::Write, d: &Diagnosis, opts: Options) -> io::Result<
     let line = |hops: &[&portdoctor_model::Hop]| {
         hops.iter().map(|h| format!("{} {}", short(&h.hop), st.mark(h.status))).collect::<Vec<_>>().join("  ")
     };
-    let families: Vec<Family> = [Family::V4, Family::V6].into_iter().filter(|f| d.path.iter().any(|h| h.family == Some(*f))).collect();
+    let families: Vec<Family> =
+        [Family::V4, Family::V6].into_iter().filter(|f| d.path.iter().any(|h| h.family == Some(*f))).collect();
     if families.is_empty() && !d.path.is_empty() {
         writeln!(w, "\nPath: {}", line(&d.path.iter().collect::<Vec<_>>()))?;
     }

@@ -30,7 +30,15 @@ fn the_system_resolver_answers_both_families_and_every_address_is_probed() {
         .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
         .arg(&hosts)
         .arg(env!("CARGO_BIN_EXE_portdoctor"))
-        .args(["diagnose", &format!("{NAME}:{port}"), "--control-port", &port.to_string(), "--timeout-ms", "500", "--json"])
+        .args([
+            "diagnose",
+            &format!("{NAME}:{port}"),
+            "--control-port",
+            &port.to_string(),
+            "--timeout-ms",
+            "500",
+            "--json",
+        ])
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
@@ -41,8 +49,8 @@ fn the_system_resolver_answers_both_families_and_every_address_is_probed() {
         .unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     drop(listener);
-    let r: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let r: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     let check = |id: &str| {
         r["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).cloned().unwrap_or_else(|| panic!("{id}: {r:#}"))
     };
