@@ -66,31 +66,36 @@ fn tag_hop(mut h: Hop, f: Family) -> Hop {
     h
 }
 
+/// One kind of item (causes, checks) of every judgement: what every family found word for word
+/// is listed once, untagged, where the first found it; the rest tagged with its family.
+fn merge_items<T: Clone + PartialEq>(
+    legs: &[(Family, Diagnosis)],
+    items: impl Fn(&Diagnosis) -> &[T],
+    tag: impl Fn(T, Family) -> T,
+) -> Vec<T> {
+    let everywhere = |x: &T| legs.iter().all(|(_, d)| items(d).contains(x));
+    let (mut out, mut shared): (Vec<T>, Vec<&T>) = (Vec::new(), Vec::new());
+    for (f, d) in legs {
+        for x in items(d) {
+            if !everywhere(x) {
+                out.push(tag(x.clone(), *f));
+            } else if !shared.contains(&x) {
+                shared.push(x);
+                out.push(x.clone());
+            }
+        }
+    }
+    out
+}
+
 /// Merges per-family judgements (at least one), in the order given.
 pub fn merge(legs: Vec<(Family, Diagnosis)>) -> Merged {
-    let mut out = Merged::default();
-    // What every family found word for word is listed once, untagged, where the first found it.
-    let everywhere_cause = |c: &Cause| legs.iter().all(|(_, d)| d.causes.contains(c));
-    let everywhere_check = |c: &Check| legs.iter().all(|(_, d)| d.checks.contains(c));
-    let mut shared_causes: Vec<Cause> = Vec::new();
-    let mut shared_checks: Vec<Check> = Vec::new();
+    let mut out = Merged {
+        causes: merge_items(&legs, |d| &d.causes, tag_cause),
+        checks: merge_items(&legs, |d| &d.checks, tag_check),
+        ..Merged::default()
+    };
     for (f, d) in &legs {
-        for c in &d.causes {
-            if !everywhere_cause(c) {
-                out.causes.push(tag_cause(c.clone(), *f));
-            } else if !shared_causes.contains(c) {
-                shared_causes.push(c.clone());
-                out.causes.push(c.clone());
-            }
-        }
-        for c in &d.checks {
-            if !everywhere_check(c) {
-                out.checks.push(tag_check(c.clone(), *f));
-            } else if !shared_checks.contains(c) {
-                shared_checks.push(c.clone());
-                out.checks.push(c.clone());
-            }
-        }
         out.path.extend(d.path.iter().cloned().map(|h| tag_hop(h, *f)));
         for t in &d.timeline {
             if !out.timeline.contains(t) {

@@ -49,6 +49,17 @@
 //! findings; nothing in those modules' walk changes. Registration: the `mod lb;` line, a
 //! `CloudTarget::LoadBalancer` arm in [`walk_cloud`], and the check ids in
 //! [`portdoctor_model::cloud_path::CloudCheck`].
+//!
+//! # Both families, and the name the user typed (issue 15)
+//!
+//! [`walk_per_family`] is shape-neutral: a query that pins no family ([`CloudQuery::pinned_family`])
+//! about a target whose shape says it has several ([`path::Provider::families`]) is walked once
+//! per family and merged by [`crate::family`] (docs/families.md). The balancer's shape answers
+//! `families` from its `IpAddressType` and calls `walk_per_family` from its `walk_cloud` arm.
+//! A name ([`CloudQuery::name`]) is judged first by `aws/name.rs` (stale DNS, which target and
+//! families it stands for); [`configured_addresses`] is the one answer to "which addresses should
+//! this target have", with the balancer's arm to add, and `aws::name::name_target` the hook
+//! where a balancer's DNS name becomes its target.
 
 pub mod aws;
 pub mod path;
