@@ -70,6 +70,8 @@ use portdoctor_model::CheckStatus;
 pub enum CloudTarget {
     PublicIp(IpAddr),
     Instance(String),
+    /// A load balancer by name, ARN or DNS name, as the user typed it (`--load-balancer`).
+    LoadBalancer(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

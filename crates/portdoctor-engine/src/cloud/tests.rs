@@ -325,3 +325,23 @@ fn an_unresolved_route_prefix_list_is_named_by_its_id() {
     let c = d.checks.iter().find(|c| c.id == "cloud.route-table").unwrap();
     assert_eq!(c.evidence, ["route to pl-missing -> igw-1: prefix list not in the evidence (PrefixLists)"]);
 }
+
+/// Until the load-balancer path is walked (issue 15), a load balancer as the target is an
+/// inconclusive answer whose unknown check says so, not a panic and not a verdict.
+#[test]
+fn a_load_balancer_target_is_unknown_until_its_path_is_walked() {
+    let docs = vec![("account.json".to_string(), base().to_string())];
+    let ev = portdoctor_parse::aws::parse_aws(&docs).unwrap();
+    let q = CloudQuery {
+        port: 80,
+        proto: Proto::Tcp,
+        from: Source::Internet,
+        target: CloudTarget::LoadBalancer("web-alb".into()),
+        client_ports: PortRange { from: 1024, to: 65535 },
+        changes: Default::default(),
+    };
+    let d = diagnose_cloud(&ev, &q);
+    assert_eq!(d.status, Status::Inconclusive, "{d:#?}");
+    assert!(d.causes.is_empty(), "{d:#?}");
+    assert!(format!("{d:?}").contains("does not walk their path yet"), "{d:#?}");
+}

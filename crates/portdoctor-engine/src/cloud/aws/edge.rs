@@ -36,6 +36,14 @@ pub enum Edge<'a> {
     InstanceNotPublic { instance: &'a str, enis: Vec<&'a NetworkInterface>, v6: bool },
 }
 
+static LOAD_BALANCER_NOT_WALKED: std::sync::LazyLock<Missing> = std::sync::LazyLock::new(|| {
+    Missing::new(
+        "the load-balancer path",
+        "this build collects load balancers but does not walk their path yet",
+        "ask about a target instance with --instance or --public-ip",
+    )
+});
+
 /// Resolves the target: a finding, and where the flow lands when it does (without a public
 /// address it still lands, for the host layer and the steps that follow).
 pub fn resolve<'a>(idx: &AwsIndex<'a>, flow: &Flow<'_>) -> (Edge<'a>, Option<Resolved<'a>>) {
@@ -45,6 +53,8 @@ pub fn resolve<'a>(idx: &AwsIndex<'a>, flow: &Flow<'_>) -> (Edge<'a>, Option<Res
     match &flow.query.target {
         CloudTarget::PublicIp(ip) => public_ip(idx, *ip),
         CloudTarget::Instance(iid) => instance(idx, flow, iid),
+        // The load-balancer path is its own shape (issue 15); until it is walked, unknown.
+        CloudTarget::LoadBalancer(_) => (Edge::InterfacesUnknown(Some(&LOAD_BALANCER_NOT_WALKED)), None),
     }
 }
 

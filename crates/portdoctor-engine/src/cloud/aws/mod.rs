@@ -84,6 +84,7 @@ impl AwsIndex<'_> {
         match target {
             CloudTarget::Instance(i) => s.instance = Some(i.clone()),
             CloudTarget::PublicIp(ip) => add(&mut s.addresses, ip.to_string()),
+            CloudTarget::LoadBalancer(_) => {}
         }
         if let Some(r) = at {
             if s.instance.is_none() {
