@@ -153,7 +153,9 @@ async fn classic_balancers(
             found.looked_up = true;
             let all = pages.iter().flat_map(|p| p.load_balancer_descriptions().iter().cloned());
             let list: Vec<_> = all
-                .filter(|b| dns.is_none_or(|d| same_dns(d, b.dns_name()) || same_dns(d, b.canonical_hosted_zone_name())))
+                .filter(|b| {
+                    dns.is_none_or(|d| same_dns(d, b.dns_name()) || same_dns(d, b.canonical_hosted_zone_name()))
+                })
                 .collect();
             s.put(KEY, list.iter().map(classic_load_balancer).collect());
             list
@@ -219,7 +221,9 @@ async fn v2_details(
         if let Some(pages) = answer(s, LISTENERS, arn, r.await) {
             let list: Vec<&elbv2::types::Listener> = pages.iter().flat_map(|p| p.listeners()).collect();
             listener_arns.extend(list.iter().filter_map(|l| l.listener_arn().map(str::to_string)));
-            listeners.push(json!({"LoadBalancerArn": arn, "Listeners": list.iter().map(|l| listener(l)).collect::<Vec<_>>()}));
+            listeners.push(
+                json!({"LoadBalancerArn": arn, "Listeners": list.iter().map(|l| listener(l)).collect::<Vec<_>>()}),
+            );
         }
         let r = c.describe_load_balancer_attributes().load_balancer_arn(*arn).send().await;
         if let Some(out) = answer(s, LB_ATTRIBUTES, arn, r) {
@@ -326,7 +330,8 @@ fn load_balancer(b: &elbv2::types::LoadBalancer) -> Value {
                 "SubnetId": z.subnet_id(),
                 "OutpostId": z.outpost_id(),
                 "LoadBalancerAddresses": addresses,
-                "SourceNatIpv6Prefixes": z.source_nat_ipv6_prefixes(),
+                // Only dual-stack NLBs with source NAT have them; the CLI shows none otherwise.
+                "SourceNatIpv6Prefixes": Some(z.source_nat_ipv6_prefixes()).filter(|p| !p.is_empty()),
             })
         })
         .collect();
@@ -504,6 +509,8 @@ mod tests {
     #[test]
     fn classic_arns_name_no_type() {
         assert!(is_classic_arn("arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/web"));
-        assert!(!is_classic_arn("arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188"));
+        assert!(!is_classic_arn(
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188"
+        ));
     }
 }

@@ -371,14 +371,7 @@ async fn run(opts: AwsOptions, scope: Scope) -> Collected {
         subnets,
         convert::subnet
     );
-    paginated!(
-        s,
-        "Vpcs",
-        "ec2:DescribeVpcs",
-        c.describe_vpcs().set_vpc_ids(vpcs.clone()),
-        vpcs,
-        convert::vpc
-    );
+    paginated!(s, "Vpcs", "ec2:DescribeVpcs", c.describe_vpcs().set_vpc_ids(vpcs.clone()), vpcs, convert::vpc);
     paginated!(
         s,
         "InternetGateways",

@@ -131,7 +131,10 @@ fn account() -> Docs {
         Items::default().doc("Addresses"),
         Items::default().doc("EgressOnlyInternetGateways"),
         Items::default().doc("PrefixLists"),
-        ("VpcBlockPublicAccessOptions.json".into(), r#"{"VpcBlockPublicAccessOptions":{"InternetGatewayBlockMode":"off"}}"#.into()),
+        (
+            "VpcBlockPublicAccessOptions.json".into(),
+            r#"{"VpcBlockPublicAccessOptions":{"InternetGatewayBlockMode":"off"}}"#.into(),
+        ),
     ];
     docs.extend(load_balancers(&mut rng));
     docs
@@ -149,7 +152,9 @@ const ACCOUNT: &str = "123456789012";
 fn load_balancers(rng: &mut Rng) -> Docs {
     let mut d: [Items; 9] = Default::default();
     let [lbs, listeners, rules, lb_attributes, groups, health, tg_attributes, classic, states] = &mut d;
-    let arn = |kind: &str, name: &str, n: usize| format!("arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:{kind}/{name}/{n:016x}");
+    let arn = |kind: &str, name: &str, n: usize| {
+        format!("arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:{kind}/{name}/{n:016x}")
+    };
     let instance = |rng: &mut Rng, v: usize| {
         let (s, i) = (rng.below(SUBNETS_PER_VPC as u64), rng.below(INSTANCES_PER_SUBNET as u64));
         format!("i-{v:03}{s:03}{i:03}")
@@ -208,9 +213,21 @@ fn load_balancers(rng: &mut Rng) -> Docs {
             }
             lbs.push(lb);
             let attributes: &[(&str, &str)] = if alb {
-                &[("deletion_protection.enabled", "false"), ("idle_timeout.timeout_seconds", "60"), ("routing.http2.enabled", "true"), ("routing.http.drop_invalid_header_fields.enabled", "false"), ("load_balancing.cross_zone.enabled", "true"), ("access_logs.s3.enabled", "false")]
+                &[
+                    ("deletion_protection.enabled", "false"),
+                    ("idle_timeout.timeout_seconds", "60"),
+                    ("routing.http2.enabled", "true"),
+                    ("routing.http.drop_invalid_header_fields.enabled", "false"),
+                    ("load_balancing.cross_zone.enabled", "true"),
+                    ("access_logs.s3.enabled", "false"),
+                ]
             } else {
-                &[("deletion_protection.enabled", "false"), ("load_balancing.cross_zone.enabled", "false"), ("dns_record.client_routing_policy", "any_availability_zone"), ("access_logs.s3.enabled", "false")]
+                &[
+                    ("deletion_protection.enabled", "false"),
+                    ("load_balancing.cross_zone.enabled", "false"),
+                    ("dns_record.client_routing_policy", "any_availability_zone"),
+                    ("access_logs.s3.enabled", "false"),
+                ]
             };
             lb_attributes.push(json!({"LoadBalancerArn": lb_arn, "Attributes": key_values(attributes)}));
             // Two groups: the traffic port and a second service.
@@ -246,7 +263,8 @@ fn load_balancers(rng: &mut Rng) -> Docs {
                     })
                     .collect();
                 health.push(json!({"TargetGroupArn": tg_arn, "TargetHealthDescriptions": descriptions}));
-                let mut attributes = vec![("deregistration_delay.timeout_seconds", "300"), ("stickiness.enabled", "false")];
+                let mut attributes =
+                    vec![("deregistration_delay.timeout_seconds", "300"), ("stickiness.enabled", "false")];
                 if !alb {
                     attributes.extend([("preserve_client_ip.enabled", "true"), ("proxy_protocol_v2.enabled", "false")]);
                 }
@@ -254,7 +272,9 @@ fn load_balancers(rng: &mut Rng) -> Docs {
                 tg_arns.push(tg_arn);
             }
             let forward = |tg: &str| json!([{"Type": "forward", "TargetGroupArn": tg, "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": tg, "Weight": 1}]}}]);
-            let listener_arn = |l: usize| format!("arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:listener/{short}/{name}/{n:016x}/{l:016x}");
+            let listener_arn = |l: usize| {
+                format!("arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:listener/{short}/{name}/{n:016x}/{l:016x}")
+            };
             let list: Vec<Value> = if alb {
                 let redirect = json!([{"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "Host": "#{host}", "Path": "/#{path}", "Query": "#{query}", "StatusCode": "HTTP_301"}}]);
                 rules.push(json!({"ListenerArn": listener_arn(0), "Rules": [{"RuleArn": format!("{}/default", listener_arn(0)), "Priority": "default", "Conditions": [], "Actions": redirect, "IsDefault": true}]}));
