@@ -73,44 +73,97 @@ fn balancers_known<T>(s: &Session, key: &str, list: Vec<T>) -> Option<Vec<T>> {
     s.docs.iter().any(|(n, _)| n.strip_suffix(".json") == Some(key)).then_some(list)
 }
 
+/// How one family (v2 or Classic) is asked for `which`.
+enum Ask<'a> {
+    All,
+    Name(&'a str),
+    Arn(&'a str),
+    /// The region's list, matched on DNS name (the API has no filter for it).
+    Dns(&'a str),
+    /// An ARN of the other family: nothing to ask.
+    Neither,
+}
+
+impl<'a> Ask<'a> {
+    fn new(which: &Which<'a>, classic: bool) -> Ask<'a> {
+        match *which {
+            Which::Region => Ask::All,
+            // A Classic ARN ends in the balancer's name, which is what its API takes.
+            Which::One(t) if is_classic_arn(t) && classic => Ask::Name(t.rsplit('/').next().unwrap_or(t)),
+            Which::One(t)
+                if t.starts_with("arn:") && t.contains(":loadbalancer/") && !is_classic_arn(t) && !classic =>
+            {
+                Ask::Arn(t)
+            }
+            Which::One(t) if t.starts_with("arn:") => Ask::Neither,
+            Which::One(t) if t.contains('.') => Ask::Dns(t),
+            Which::One(t) => Ask::Name(t),
+        }
+    }
+
+    fn dns_matches(&self, names: &[Option<&str>]) -> bool {
+        match self {
+            Ask::Dns(d) => names.iter().any(|n| same_dns(d, *n)),
+            _ => true,
+        }
+    }
+}
+
+/// A balancer list's answer: written and returned, "not found" being an empty answer, or the
+/// failure recorded.
+fn listed<T, E, R>(
+    s: &mut Session,
+    found: &mut Found,
+    (key, action): (&'static str, &'static str),
+    r: Result<Vec<T>, elbv2::error::SdkError<E, R>>,
+    convert: fn(&T) -> Value,
+) -> Vec<T>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match r {
+        Ok(list) => {
+            found.looked_up = true;
+            s.put(key, list.iter().map(convert).collect());
+            list
+        }
+        Err(e) if e.as_service_error().is_some_and(not_found) => answered_none(s, found, key),
+        Err(e) => {
+            s.failed(key, action, describe_error(&e));
+            Vec::new()
+        }
+    }
+}
+
+/// The lookup answered that there is none: an empty list, known to be empty.
+fn answered_none<T>(s: &mut Session, found: &mut Found, key: &'static str) -> Vec<T> {
+    found.looked_up = true;
+    s.put(key, Vec::new());
+    Vec::new()
+}
+
+const V2_BALANCERS: (&str, &str) = ("LoadBalancers", "elasticloadbalancing:DescribeLoadBalancers");
+const CLASSIC_BALANCERS: (&str, &str) = ("LoadBalancerDescriptions", "elasticloadbalancing:DescribeLoadBalancers");
+
 async fn v2_balancers(
     s: &mut Session,
     c: &elbv2::Client,
     which: &Which<'_>,
     found: &mut Found,
 ) -> Vec<elbv2::types::LoadBalancer> {
-    const KEY: &str = "LoadBalancers";
-    const ACTION: &str = "elasticloadbalancing:DescribeLoadBalancers";
-    let mut req = c.describe_load_balancers();
-    // A name or an ARN is asked for; a DNS name is matched in the region's list (the API has no
-    // filter for it).
-    let dns = match which {
-        Which::One(t) if t.starts_with("arn:") && t.contains(":loadbalancer/") && !is_classic_arn(t) => {
-            req = req.load_balancer_arns(*t);
-            None
-        }
-        Which::One(t) if t.starts_with("arn:") => return answered_empty(s, KEY, found),
-        Which::One(t) if t.contains('.') => Some(*t),
-        Which::One(t) => {
-            req = req.names(*t);
-            None
-        }
-        Which::Region => None,
+    let ask = Ask::new(which, false);
+    let req = match ask {
+        Ask::Name(n) => c.describe_load_balancers().names(n),
+        Ask::Arn(a) => c.describe_load_balancers().load_balancer_arns(a),
+        Ask::Neither => return answered_none(s, found, V2_BALANCERS.0),
+        Ask::All | Ask::Dns(_) => c.describe_load_balancers(),
     };
-    match req.into_paginator().send().collect::<Result<Vec<_>, _>>().await {
-        Ok(pages) => {
-            found.looked_up = true;
-            let all = pages.iter().flat_map(|p| p.load_balancers().iter().cloned());
-            let list: Vec<_> = all.filter(|b| dns.is_none_or(|d| same_dns(d, b.dns_name()))).collect();
-            s.put(KEY, list.iter().map(load_balancer).collect());
-            list
-        }
-        Err(e) if e.as_service_error().is_some_and(not_found) => answered_empty(s, KEY, found),
-        Err(e) => {
-            s.failed(KEY, ACTION, describe_error(&e));
-            Vec::new()
-        }
-    }
+    let r = req.into_paginator().send().collect::<Result<Vec<_>, _>>().await.map(|pages| {
+        let all = pages.iter().flat_map(|p| p.load_balancers().iter().cloned());
+        all.filter(|b| ask.dns_matches(&[b.dns_name()])).collect()
+    });
+    listed(s, found, V2_BALANCERS, r, load_balancer)
 }
 
 /// A Classic load balancer's ARN names no type: `…:loadbalancer/NAME`, where v2's are
@@ -119,53 +172,23 @@ fn is_classic_arn(arn: &str) -> bool {
     arn.split_once(":loadbalancer/").is_some_and(|(_, rest)| !rest.contains('/'))
 }
 
-/// The lookup answered that there is none: an empty list, known to be empty.
-fn answered_empty<T>(s: &mut Session, key: &'static str, found: &mut Found) -> Vec<T> {
-    found.looked_up = true;
-    s.put(key, Vec::new());
-    Vec::new()
-}
-
 async fn classic_balancers(
     s: &mut Session,
     c: &elb::Client,
     which: &Which<'_>,
     found: &mut Found,
 ) -> Vec<elb::types::LoadBalancerDescription> {
-    const KEY: &str = "LoadBalancerDescriptions";
-    const ACTION: &str = "elasticloadbalancing:DescribeLoadBalancers";
-    let mut req = c.describe_load_balancers();
-    let dns = match which {
-        Which::One(t) if is_classic_arn(t) => {
-            req = req.load_balancer_names(t.rsplit('/').next().unwrap_or(t));
-            None
-        }
-        Which::One(t) if t.starts_with("arn:") => return answered_empty(s, KEY, found),
-        Which::One(t) if t.contains('.') => Some(*t),
-        Which::One(t) => {
-            req = req.load_balancer_names(*t);
-            None
-        }
-        Which::Region => None,
+    let ask = Ask::new(which, true);
+    let req = match ask {
+        Ask::Name(n) => c.describe_load_balancers().load_balancer_names(n),
+        Ask::Arn(_) | Ask::Neither => return answered_none(s, found, CLASSIC_BALANCERS.0),
+        Ask::All | Ask::Dns(_) => c.describe_load_balancers(),
     };
-    match req.into_paginator().send().collect::<Result<Vec<_>, _>>().await {
-        Ok(pages) => {
-            found.looked_up = true;
-            let all = pages.iter().flat_map(|p| p.load_balancer_descriptions().iter().cloned());
-            let list: Vec<_> = all
-                .filter(|b| {
-                    dns.is_none_or(|d| same_dns(d, b.dns_name()) || same_dns(d, b.canonical_hosted_zone_name()))
-                })
-                .collect();
-            s.put(KEY, list.iter().map(classic_load_balancer).collect());
-            list
-        }
-        Err(e) if e.as_service_error().is_some_and(not_found) => answered_empty(s, KEY, found),
-        Err(e) => {
-            s.failed(KEY, ACTION, describe_error(&e));
-            Vec::new()
-        }
-    }
+    let r = req.into_paginator().send().collect::<Result<Vec<_>, _>>().await.map(|pages| {
+        let all = pages.iter().flat_map(|p| p.load_balancer_descriptions().iter().cloned());
+        all.filter(|b| ask.dns_matches(&[b.dns_name(), b.canonical_hosted_zone_name()])).collect()
+    });
+    listed(s, found, CLASSIC_BALANCERS, r, classic_load_balancer)
 }
 
 /// One per-resource call's answer: `Some` items, or `None` after recording the failure with the

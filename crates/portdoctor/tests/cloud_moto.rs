@@ -32,6 +32,11 @@ async fn client(endpoint: &str, region: &str) -> Client {
     Client::new(&conf)
 }
 
+async fn create_subnet(c: &Client, vpc: &str, cidr: &str, zone: Option<&str>) -> String {
+    let out = c.create_subnet().vpc_id(vpc).cidr_block(cidr).set_availability_zone(zone.map(str::to_string));
+    out.send().await.unwrap().subnet().unwrap().subnet_id().unwrap().to_string()
+}
+
 fn vpc_filter(vpc: &str) -> Filter {
     Filter::builder().name("vpc-id").values(vpc).build()
 }
@@ -58,18 +63,7 @@ impl Account {
         let c = client(moto(), region).await;
         let vpc =
             c.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap().vpc().unwrap().vpc_id().unwrap().to_string();
-        let subnet = c
-            .create_subnet()
-            .vpc_id(&vpc)
-            .cidr_block("10.0.1.0/24")
-            .send()
-            .await
-            .unwrap()
-            .subnet()
-            .unwrap()
-            .subnet_id()
-            .unwrap()
-            .to_string();
+        let subnet = create_subnet(&c, &vpc, "10.0.1.0/24", None).await;
         let igw = c
             .create_internet_gateway()
             .send()
@@ -160,19 +154,26 @@ fn portdoctor(endpoint: &str, region: &str, args: &[&str]) -> (i32, Value, Strin
 }
 
 /// With extra environment, e.g. a service-specific endpoint (`AWS_ENDPOINT_URL_HEALTH`).
-fn portdoctor_env(endpoint: &str, region: &str, args: &[&str], env: &[(&str, &str)]) -> (i32, Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_portdoctor"))
-        .args(args)
-        .envs(env.iter().copied())
-        .env("AWS_ENDPOINT_URL", endpoint)
+/// The SDK's environment for a child process: this endpoint and region, test credentials, no
+/// retries, no instance metadata, no profile.
+fn with_aws_env<'a>(cmd: &'a mut Command, endpoint: &str, region: &str) -> &'a mut Command {
+    cmd.env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", region)
         .env("AWS_MAX_ATTEMPTS", "1")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env_remove("AWS_PROFILE")
-        .output()
-        .unwrap();
+}
+
+fn portdoctor_env(endpoint: &str, region: &str, args: &[&str], env: &[(&str, &str)]) -> (i32, Value, String) {
+    let out = with_aws_env(
+        Command::new(env!("CARGO_BIN_EXE_portdoctor")).args(args).envs(env.iter().copied()),
+        endpoint,
+        region,
+    )
+    .output()
+    .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     (out.status.code().unwrap_or(-1), report, stderr)
@@ -560,19 +561,7 @@ impl Balanced {
             .unwrap()
             .to_string();
         let other = zones.availability_zones().iter().filter_map(|z| z.zone_name()).find(|z| *z != first).unwrap();
-        let subnet2 =
-            a.c.create_subnet()
-                .vpc_id(&a.vpc)
-                .cidr_block("10.0.2.0/24")
-                .availability_zone(other)
-                .send()
-                .await
-                .unwrap()
-                .subnet()
-                .unwrap()
-                .subnet_id()
-                .unwrap()
-                .to_string();
+        let subnet2 = create_subnet(&a.c, &a.vpc, "10.0.2.0/24", Some(other)).await;
         let v2 = |action: &str, params: &[(&str, &str)]| elb_query::call(moto(), region, elb_query::V2, action, params);
         let lb = |name: &str, kind: &str| {
             let mut params = vec![
@@ -772,18 +761,11 @@ fn load_balancer_scope_child() {
 
 /// What `Scope::LoadBalancer(target)` collects, by top-level key.
 fn collect_one_load_balancer(region: &str, target: &str) -> serde_json::Map<String, Value> {
-    let out = Command::new(std::env::current_exe().unwrap())
+    let mut child = Command::new(std::env::current_exe().unwrap());
+    child
         .args(["load_balancer_scope_child", "--exact", "--ignored", "--nocapture"])
-        .env("PORTDOCTOR_TEST_LB_SCOPE", target)
-        .env("AWS_ENDPOINT_URL", moto())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", region)
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .unwrap();
+        .env("PORTDOCTOR_TEST_LB_SCOPE", target);
+    let out = with_aws_env(&mut child, moto(), region).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let line = stdout
         .lines()

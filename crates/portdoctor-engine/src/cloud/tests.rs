@@ -41,10 +41,10 @@ fn run(account: &Value, target: &str, port: u16, from: &str) -> Diagnosis {
 fn run_with(account: &Value, target: &str, port: u16, from: &str, client_ports: PortRange) -> Diagnosis {
     let docs = vec![("account.json".to_string(), account.to_string())];
     let ev = portdoctor_parse::aws::parse_aws(&docs).unwrap();
-    let target = if target.starts_with("i-") {
-        CloudTarget::Instance(target.into())
-    } else {
-        CloudTarget::PublicIp(target.parse().unwrap())
+    let target = match (target.starts_with("i-"), target.parse()) {
+        (true, _) => CloudTarget::Instance(target.into()),
+        (false, Ok(ip)) => CloudTarget::PublicIp(ip),
+        (false, Err(_)) => CloudTarget::LoadBalancer(target.into()),
     };
     let q = CloudQuery {
         port,
@@ -330,17 +330,7 @@ fn an_unresolved_route_prefix_list_is_named_by_its_id() {
 /// inconclusive answer whose unknown check says so, not a panic and not a verdict.
 #[test]
 fn a_load_balancer_target_is_unknown_until_its_path_is_walked() {
-    let docs = vec![("account.json".to_string(), base().to_string())];
-    let ev = portdoctor_parse::aws::parse_aws(&docs).unwrap();
-    let q = CloudQuery {
-        port: 80,
-        proto: Proto::Tcp,
-        from: Source::Internet,
-        target: CloudTarget::LoadBalancer("web-alb".into()),
-        client_ports: PortRange { from: 1024, to: 65535 },
-        changes: Default::default(),
-    };
-    let d = diagnose_cloud(&ev, &q);
+    let d = run(&base(), "web-alb", 80, "internet");
     assert_eq!(d.status, Status::Inconclusive, "{d:#?}");
     assert!(d.causes.is_empty(), "{d:#?}");
     assert!(format!("{d:?}").contains("does not walk their path yet"), "{d:#?}");
