@@ -11,6 +11,7 @@
 //! `AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_PROFILE`, `AWS_MAX_ATTEMPTS` are honoured.
 
 mod convert;
+mod lb;
 mod platform;
 
 pub use platform::PlatformScope;
@@ -35,6 +36,9 @@ pub struct AwsOptions {
 pub enum Scope {
     Instance(String),
     PublicIp(IpAddr),
+    /// One load balancer by name, ARN or DNS name: it, its listeners, rules, target groups and
+    /// their health, and the EC2 documents of its VPC and its target groups' (the legs).
+    LoadBalancer(String),
     Region,
 }
 
@@ -135,8 +139,9 @@ impl Session {
         self.calls.push(Call { key, action, outcome, message });
     }
 
-    fn vpc_filter(name: &str, vpc: &Option<String>) -> Option<Filter> {
-        vpc.as_ref().map(|v| Filter::builder().name(name).values(v).build())
+    /// A filter on the scope's VPCs; none for a region.
+    fn vpc_filter(name: &str, vpcs: &Option<Vec<String>>) -> Option<Filter> {
+        vpcs.as_ref().map(|v| Filter::builder().name(name).set_values(Some(v.clone())).build())
     }
 }
 
@@ -180,8 +185,10 @@ async fn run(opts: AwsOptions, scope: Scope) -> Collected {
     let mut s = session(&config);
     let c = s.client.clone();
 
-    // 1. Find the VPC the target lives in, so every later call asks only for that VPC.
+    // 1. Find the VPC the target lives in, so every later call asks only for that VPC (a load
+    // balancer's target groups may add more).
     let mut vpc: Option<String> = None;
+    let mut more_vpcs: Vec<String> = Vec::new();
     // Whether that lookup answered; when it did not, "nothing holds the target" is not known.
     let mut looked_up = true;
     match &scope {
@@ -267,6 +274,13 @@ async fn run(opts: AwsOptions, scope: Scope) -> Collected {
                 }
             }
         }
+        Scope::LoadBalancer(name) => {
+            let found = lb::collect(&mut s, &config, lb::Which::One(name)).await;
+            looked_up = found.looked_up;
+            let mut vpcs = found.vpcs.into_iter();
+            vpc = vpcs.next();
+            more_vpcs = vpcs.collect();
+        }
         Scope::Region => {}
     }
     let scoped = !matches!(scope, Scope::Region);
@@ -305,7 +319,8 @@ async fn run(opts: AwsOptions, scope: Scope) -> Collected {
     }
 
     // 2. The target's VPC (or the whole region).
-    let f = |name: &str| Session::vpc_filter(name, &vpc);
+    let vpcs: Option<Vec<String>> = vpc.map(|v| std::iter::once(v).chain(more_vpcs).collect());
+    let f = |name: &str| Session::vpc_filter(name, &vpcs);
     if !matches!(scope, Scope::Instance(_)) {
         paginated!(
             s,
@@ -356,14 +371,7 @@ async fn run(opts: AwsOptions, scope: Scope) -> Collected {
         subnets,
         convert::subnet
     );
-    paginated!(
-        s,
-        "Vpcs",
-        "ec2:DescribeVpcs",
-        c.describe_vpcs().set_vpc_ids(vpc.clone().map(|v| vec![v])),
-        vpcs,
-        convert::vpc
-    );
+    paginated!(s, "Vpcs", "ec2:DescribeVpcs", c.describe_vpcs().set_vpc_ids(vpcs.clone()), vpcs, convert::vpc);
     paginated!(
         s,
         "InternetGateways",
@@ -383,6 +391,10 @@ async fn run(opts: AwsOptions, scope: Scope) -> Collected {
     match c.describe_addresses().send().await {
         Ok(out) => s.put("Addresses", out.addresses().iter().map(convert::address).collect()),
         Err(e) => s.failed("Addresses", "ec2:DescribeAddresses", describe_error(&e)),
+    }
+
+    if matches!(scope, Scope::Region) {
+        lb::collect(&mut s, &config, lb::Which::Region).await;
     }
 
     // 3. Prefix lists referenced by security groups and routes: their entries.
@@ -539,9 +551,8 @@ impl portdoctor_collect::cloud::CloudApi for Live {
         let scope = match target {
             Some(CloudTarget::Instance(i)) => Scope::Instance(i.clone()),
             Some(CloudTarget::PublicIp(ip)) => Scope::PublicIp(*ip),
-            // Live load-balancer collection is another change (elbv2 calls): the region's
-            // network documents until then.
-            Some(CloudTarget::LoadBalancer(_)) | None => Scope::Region,
+            Some(CloudTarget::LoadBalancer(name)) => Scope::LoadBalancer(name.clone()),
+            None => Scope::Region,
         };
         collect_blocking(self.0.clone(), scope)
     }

@@ -32,7 +32,7 @@ async fn first_pages<T>(mut stream: PaginationStream<T>) -> Vec<T> {
     out
 }
 
-fn iso(t: Option<&DateTime>) -> Value {
+pub(crate) fn iso(t: Option<&DateTime>) -> Value {
     t.and_then(|t| t.fmt(Format::DateTime).ok()).map(Value::String).unwrap_or(Value::Null)
 }
 

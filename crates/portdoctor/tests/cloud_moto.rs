@@ -18,6 +18,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::Command;
 
+mod elb_query;
 mod recorded_aws;
 
 async fn client(endpoint: &str, region: &str) -> Client {
@@ -29,6 +30,11 @@ async fn client(endpoint: &str, region: &str) -> Client {
         .load()
         .await;
     Client::new(&conf)
+}
+
+async fn create_subnet(c: &Client, vpc: &str, cidr: &str, zone: Option<&str>) -> String {
+    let out = c.create_subnet().vpc_id(vpc).cidr_block(cidr).set_availability_zone(zone.map(str::to_string));
+    out.send().await.unwrap().subnet().unwrap().subnet_id().unwrap().to_string()
 }
 
 fn vpc_filter(vpc: &str) -> Filter {
@@ -57,18 +63,7 @@ impl Account {
         let c = client(moto(), region).await;
         let vpc =
             c.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap().vpc().unwrap().vpc_id().unwrap().to_string();
-        let subnet = c
-            .create_subnet()
-            .vpc_id(&vpc)
-            .cidr_block("10.0.1.0/24")
-            .send()
-            .await
-            .unwrap()
-            .subnet()
-            .unwrap()
-            .subnet_id()
-            .unwrap()
-            .to_string();
+        let subnet = create_subnet(&c, &vpc, "10.0.1.0/24", None).await;
         let igw = c
             .create_internet_gateway()
             .send()
@@ -159,19 +154,26 @@ fn portdoctor(endpoint: &str, region: &str, args: &[&str]) -> (i32, Value, Strin
 }
 
 /// With extra environment, e.g. a service-specific endpoint (`AWS_ENDPOINT_URL_HEALTH`).
-fn portdoctor_env(endpoint: &str, region: &str, args: &[&str], env: &[(&str, &str)]) -> (i32, Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_portdoctor"))
-        .args(args)
-        .envs(env.iter().copied())
-        .env("AWS_ENDPOINT_URL", endpoint)
+/// The SDK's environment for a child process: this endpoint and region, test credentials, no
+/// retries, no instance metadata, no profile.
+fn with_aws_env<'a>(cmd: &'a mut Command, endpoint: &str, region: &str) -> &'a mut Command {
+    cmd.env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", region)
         .env("AWS_MAX_ATTEMPTS", "1")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env_remove("AWS_PROFILE")
-        .output()
-        .unwrap();
+}
+
+fn portdoctor_env(endpoint: &str, region: &str, args: &[&str], env: &[(&str, &str)]) -> (i32, Value, String) {
+    let out = with_aws_env(
+        Command::new(env!("CARGO_BIN_EXE_portdoctor")).args(args).envs(env.iter().copied()),
+        endpoint,
+        region,
+    )
+    .output()
+    .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     (out.status.code().unwrap_or(-1), report, stderr)
@@ -434,18 +436,21 @@ fn iam_policy_covers_every_call() {
         .flat_map(|s| s["Action"].as_array().unwrap())
         .map(|a| a.as_str().unwrap())
         .collect();
-    let services = ["ec2:", "health:", "support:", "guardduty:", "cloudtrail:"];
-    let mut called = 0;
-    for file in ["lib.rs", "platform.rs"] {
+    let services = ["ec2:", "health:", "support:", "guardduty:", "cloudtrail:", "elasticloadbalancing:"];
+    let mut called = std::collections::BTreeSet::new();
+    for file in ["lib.rs", "platform.rs", "lb.rs"] {
         let src =
             std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../portdoctor-aws/src").join(file))
                 .unwrap();
         for used in src.split('"').filter(|s| services.iter().any(|p| s.starts_with(p)) && !s.contains(' ')) {
             assert!(actions.contains(&used), "{used} is called but not in docs/iam-policy.json");
-            called += 1;
+            called.insert(used.to_string());
         }
     }
-    assert!(called >= 20, "found only {called} actions: is the scan still reading the collectors?");
+    assert!(called.len() >= 28, "found only {called:?}: is the scan still reading the collectors?");
+    // And nothing more than is called: the policy is the least the collectors need.
+    let unused: Vec<&&str> = actions.iter().filter(|a| !called.contains(**a)).collect();
+    assert!(unused.is_empty(), "in docs/iam-policy.json but never called: {unused:?}");
     let read_only = ["Describe", "Get", "List", "Lookup"];
     assert!(
         actions.iter().all(|a| a.split_once(':').is_some_and(|(_, op)| read_only.iter().any(|r| op.starts_with(r)))),
@@ -531,4 +536,288 @@ async fn abuse_block_through_the_platform_services_wire_protocols() {
     assert_eq!(gd["status"], "unknown");
     assert!(gd["evidence"][0].as_str().unwrap().contains("create-detector"), "{gd:#}");
     assert_eq!(check("platform.cloudtrail")["status"], "pass");
+}
+
+/// The healthy web server behind load balancers: an ALB (HTTP 80 → `web-tg`, plus a rule that
+/// answers `/api/*` with a fixed 503) and an NLB (TCP 443 → `tcp-tg`) over two subnets in two
+/// zones, the instance registered in both groups, and a Classic load balancer (HTTP 80 → the
+/// instance).
+struct Balanced {
+    a: Account,
+    alb: String,
+    alb_dns: String,
+    nlb: String,
+    web_tg: String,
+    tcp_tg: String,
+    alb_listener: String,
+}
+
+impl Balanced {
+    async fn build(region: &'static str, public_ip: &str) -> Balanced {
+        let a = Account::healthy(region, public_ip).await;
+        let zones = a.c.describe_availability_zones().send().await.unwrap();
+        let first = a.c.describe_subnets().subnet_ids(&a.subnet).send().await.unwrap().subnets()[0]
+            .availability_zone()
+            .unwrap()
+            .to_string();
+        let other = zones.availability_zones().iter().filter_map(|z| z.zone_name()).find(|z| *z != first).unwrap();
+        let subnet2 = create_subnet(&a.c, &a.vpc, "10.0.2.0/24", Some(other)).await;
+        let v2 = |action: &str, params: &[(&str, &str)]| elb_query::call(moto(), region, elb_query::V2, action, params);
+        let lb = |name: &str, kind: &str| {
+            let mut params = vec![
+                ("Name", name),
+                ("Type", kind),
+                ("Scheme", "internet-facing"),
+                ("Subnets.member.1", &a.subnet),
+                ("Subnets.member.2", &subnet2),
+            ];
+            if kind == "application" {
+                params.push(("SecurityGroups.member.1", &a.sg));
+            }
+            let xml = v2("CreateLoadBalancer", &params);
+            (elb_query::first(&xml, "LoadBalancerArn"), elb_query::first(&xml, "DNSName"))
+        };
+        let (alb, alb_dns) = lb("web-alb", "application");
+        let (nlb, _) = lb("web-nlb", "network");
+        let group = |name: &str, proto: &str, port: &str| {
+            let xml = v2(
+                "CreateTargetGroup",
+                &[
+                    ("Name", name),
+                    ("Protocol", proto),
+                    ("Port", port),
+                    ("VpcId", &a.vpc),
+                    ("TargetType", "instance"),
+                    ("HealthCheckPath", "/health"),
+                ],
+            );
+            let arn = elb_query::first(&xml, "TargetGroupArn");
+            v2(
+                "RegisterTargets",
+                &[("TargetGroupArn", &arn), ("Targets.member.1.Id", &a.instance), ("Targets.member.1.Port", port)],
+            );
+            arn
+        };
+        let web_tg = group("web-tg", "HTTP", "80");
+        let tcp_tg = group("tcp-tg", "TCP", "443");
+        let listen = |lb: &str, proto: &str, port: &str, tg: &str| {
+            let xml = v2(
+                "CreateListener",
+                &[
+                    ("LoadBalancerArn", lb),
+                    ("Protocol", proto),
+                    ("Port", port),
+                    ("DefaultActions.member.1.Type", "forward"),
+                    ("DefaultActions.member.1.TargetGroupArn", tg),
+                ],
+            );
+            elb_query::first(&xml, "ListenerArn")
+        };
+        let alb_listener = listen(&alb, "HTTP", "80", &web_tg);
+        listen(&nlb, "TCP", "443", &tcp_tg);
+        v2(
+            "CreateRule",
+            &[
+                ("ListenerArn", &alb_listener),
+                ("Priority", "10"),
+                ("Conditions.member.1.Field", "path-pattern"),
+                ("Conditions.member.1.Values.member.1", "/api/*"),
+                ("Actions.member.1.Type", "fixed-response"),
+                ("Actions.member.1.FixedResponseConfig.StatusCode", "503"),
+                ("Actions.member.1.FixedResponseConfig.ContentType", "text/plain"),
+            ],
+        );
+        let classic =
+            |action: &str, params: &[(&str, &str)]| elb_query::call(moto(), region, elb_query::CLASSIC, action, params);
+        classic(
+            "CreateLoadBalancer",
+            &[
+                ("LoadBalancerName", "classic-web"),
+                ("Listeners.member.1.Protocol", "HTTP"),
+                ("Listeners.member.1.LoadBalancerPort", "80"),
+                ("Listeners.member.1.InstancePort", "80"),
+                ("Subnets.member.1", &a.subnet),
+                ("SecurityGroups.member.1", &a.sg),
+            ],
+        );
+        classic(
+            "RegisterInstancesWithLoadBalancer",
+            &[("LoadBalancerName", "classic-web"), ("Instances.member.1.InstanceId", &a.instance)],
+        );
+        Balanced { a, alb, alb_dns, nlb, web_tg, tcp_tg, alb_listener }
+    }
+}
+
+/// Every document of a snapshot folder (or a collection), by top-level key.
+fn by_key<'a>(docs: impl IntoIterator<Item = &'a str>) -> serde_json::Map<String, Value> {
+    let mut out = serde_json::Map::new();
+    for text in docs {
+        if let Value::Object(doc) = serde_json::from_str::<Value>(text).unwrap() {
+            out.extend(doc);
+        }
+    }
+    out
+}
+
+/// moto implements every Elastic Load Balancing call portdoctor makes (not every EC2 one: it
+/// has no VPC Block Public Access).
+fn assert_no_load_balancer_call_failed(docs: &serde_json::Map<String, Value>) {
+    let failed: Vec<&Value> = docs.get("PortdoctorCalls").and_then(Value::as_array).into_iter().flatten().collect();
+    assert!(!failed.iter().any(|c| c["Action"].as_str().unwrap().starts_with("elasticloadbalancing:")), "{failed:#?}");
+}
+
+/// The entry of a per-resource list (`LoadBalancerListeners`, …) whose `field` is `id`.
+fn entry<'a>(docs: &'a serde_json::Map<String, Value>, key: &str, field: &str, id: &str) -> &'a Value {
+    let list = docs.get(key).and_then(Value::as_array).unwrap_or_else(|| panic!("no {key}: {docs:#?}"));
+    list.iter().find(|e| e[field] == id).unwrap_or_else(|| panic!("no {key} entry for {id}: {list:#?}"))
+}
+
+#[tokio::test]
+async fn snapshot_writes_the_load_balancer_documents() {
+    let b = Balanced::build("sa-east-1", "203.0.113.32").await;
+    let region = b.a.region;
+    let dir = std::env::temp_dir().join(format!("portdoctor-moto-lb-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (code, _, err) = portdoctor(moto(), region, &["snapshot", "aws", "--out", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let texts: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect();
+    let docs = by_key(texts.iter().map(String::as_str));
+    assert_no_load_balancer_call_failed(&docs);
+
+    let lbs = docs["LoadBalancers"].as_array().unwrap();
+    assert_eq!(lbs.len(), 2, "{lbs:#?}");
+    let alb = lbs.iter().find(|l| l["LoadBalancerArn"] == b.alb.as_str()).unwrap();
+    assert_eq!((alb["LoadBalancerName"].as_str(), alb["Type"].as_str()), (Some("web-alb"), Some("application")));
+    assert_eq!((alb["Scheme"].as_str(), alb["VpcId"].as_str()), (Some("internet-facing"), Some(b.a.vpc.as_str())));
+    assert_eq!(alb["DNSName"], b.alb_dns.as_str());
+    assert_eq!(alb["State"]["Code"], "active");
+    assert_eq!(alb["SecurityGroups"][0], b.a.sg.as_str());
+    let zones = alb["AvailabilityZones"].as_array().unwrap();
+    assert!(zones.iter().any(|z| z["SubnetId"] == b.a.subnet.as_str() && z["ZoneName"].is_string()), "{zones:#?}");
+    assert_eq!(lbs.iter().find(|l| l["LoadBalancerArn"] == b.nlb.as_str()).unwrap()["Type"], "network");
+
+    let listeners = &entry(&docs, "LoadBalancerListeners", "LoadBalancerArn", &b.alb)["Listeners"];
+    assert_eq!((listeners[0]["Port"].as_i64(), listeners[0]["Protocol"].as_str()), (Some(80), Some("HTTP")));
+    assert_eq!(listeners[0]["DefaultActions"][0]["Type"], "forward");
+    assert_eq!(listeners[0]["DefaultActions"][0]["TargetGroupArn"], b.web_tg.as_str());
+    let nlb_listeners = &entry(&docs, "LoadBalancerListeners", "LoadBalancerArn", &b.nlb)["Listeners"];
+    assert_eq!(nlb_listeners[0]["Protocol"], "TCP");
+
+    let rules = entry(&docs, "ListenerRules", "ListenerArn", &b.alb_listener)["Rules"].as_array().unwrap();
+    let api = rules.iter().find(|r| r["Priority"] == "10").unwrap_or_else(|| panic!("{rules:#?}"));
+    assert_eq!(api["Conditions"][0]["Field"], "path-pattern");
+    assert_eq!(api["Conditions"][0]["Values"][0], "/api/*");
+    assert_eq!(api["Actions"][0]["Type"], "fixed-response");
+    assert_eq!(api["Actions"][0]["FixedResponseConfig"]["StatusCode"], "503");
+
+    let groups = docs["TargetGroups"].as_array().unwrap();
+    let web = groups.iter().find(|g| g["TargetGroupArn"] == b.web_tg.as_str()).unwrap();
+    assert_eq!((web["TargetGroupName"].as_str(), web["Port"].as_i64()), (Some("web-tg"), Some(80)));
+    assert_eq!((web["HealthCheckPath"].as_str(), web["TargetType"].as_str()), (Some("/health"), Some("instance")));
+    assert_eq!(web["LoadBalancerArns"][0], b.alb.as_str());
+    for tg in [&b.web_tg, &b.tcp_tg] {
+        let health = &entry(&docs, "LoadBalancerTargetHealth", "TargetGroupArn", tg)["TargetHealthDescriptions"];
+        assert_eq!(health[0]["Target"]["Id"], b.a.instance.as_str(), "{health:#}");
+        assert!(health[0]["TargetHealth"]["State"].is_string(), "{health:#}");
+        let attributes = entry(&docs, "TargetGroupAttributes", "TargetGroupArn", tg)["Attributes"].as_array().unwrap();
+        assert!(attributes.iter().all(|a| a["Key"].is_string() && a["Value"].is_string()) && !attributes.is_empty());
+    }
+    let attributes =
+        entry(&docs, "LoadBalancerAttributes", "LoadBalancerArn", &b.alb)["Attributes"].as_array().unwrap();
+    assert!(attributes.iter().any(|a| a["Key"].is_string() && a["Value"].is_string()), "{attributes:#?}");
+
+    let classic = docs["LoadBalancerDescriptions"].as_array().unwrap();
+    assert_eq!(classic.len(), 1, "{classic:#?}");
+    assert_eq!(
+        (classic[0]["LoadBalancerName"].as_str(), classic[0]["VPCId"].as_str()),
+        (Some("classic-web"), Some(b.a.vpc.as_str()))
+    );
+    assert_eq!(classic[0]["ListenerDescriptions"][0]["Listener"]["LoadBalancerPort"], 80);
+    assert_eq!(classic[0]["Instances"][0]["InstanceId"], b.a.instance.as_str());
+    let states = &entry(&docs, "InstanceStates", "LoadBalancerName", "classic-web")["InstanceStates"];
+    assert_eq!(states[0]["InstanceId"], b.a.instance.as_str());
+
+    // The instance's own path reads the same folder, its load-balancer documents beside it.
+    let args = ["cloud", "--json", "--port", "80", "--instance", &b.a.instance, "--snapshot", dir.to_str().unwrap()];
+    let (code, r, err) = portdoctor("http://127.0.0.1:9", region, &args);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!((code, &r["verdict"]["status"]), (0, &Value::from("reachable")), "{r:#}\n{err}");
+}
+
+/// `Scope::LoadBalancer` through portdoctor-aws, run as a child of this test binary (the SDK
+/// reads `AWS_ENDPOINT_URL` from the environment, which a test may not change in its own
+/// process): prints the collected documents, keyed by file.
+#[test]
+#[ignore = "a child of one_load_balancer_by_name_arn_or_dns_name"]
+fn load_balancer_scope_child() {
+    let Ok(target) = std::env::var("PORTDOCTOR_TEST_LB_SCOPE") else { return };
+    let scope = portdoctor_aws::Scope::LoadBalancer(target);
+    let got = portdoctor_aws::collect_blocking(portdoctor_aws::AwsOptions::default(), scope).unwrap();
+    let docs: serde_json::Map<String, Value> =
+        got.docs.iter().map(|(name, text)| (name.clone(), serde_json::from_str(text).unwrap())).collect();
+    println!("PORTDOCTOR-DOCS {}", Value::Object(docs));
+}
+
+/// What `Scope::LoadBalancer(target)` collects, by top-level key.
+fn collect_one_load_balancer(region: &str, target: &str) -> serde_json::Map<String, Value> {
+    let mut child = Command::new(std::env::current_exe().unwrap());
+    child
+        .args(["load_balancer_scope_child", "--exact", "--ignored", "--nocapture"])
+        .env("PORTDOCTOR_TEST_LB_SCOPE", target);
+    let out = with_aws_env(&mut child, moto(), region).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("PORTDOCTOR-DOCS "))
+        .unwrap_or_else(|| panic!("no documents from the child: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    let files: serde_json::Map<String, Value> = serde_json::from_str(line).unwrap();
+    let texts: Vec<String> = files.values().map(Value::to_string).collect();
+    by_key(texts.iter().map(String::as_str))
+}
+
+#[tokio::test]
+async fn one_load_balancer_by_name_arn_or_dns_name() {
+    let b = Balanced::build("ap-northeast-1", "203.0.113.33").await;
+    let region = b.a.region;
+    let typed_dns = format!("{}.", b.alb_dns.to_ascii_uppercase());
+    for typed in ["web-alb", b.alb.as_str(), typed_dns.as_str()] {
+        let docs = collect_one_load_balancer(region, typed);
+        assert_no_load_balancer_call_failed(&docs);
+        let lbs = docs["LoadBalancers"].as_array().unwrap();
+        assert_eq!(lbs.len(), 1, "{typed}: {lbs:#?}");
+        assert_eq!(lbs[0]["LoadBalancerArn"], b.alb.as_str());
+        assert_eq!(docs["LoadBalancerDescriptions"], Value::Array(vec![]), "{typed}");
+        // Only this balancer's groups, listeners and rules.
+        let groups: Vec<&Value> =
+            docs["TargetGroups"].as_array().unwrap().iter().map(|g| &g["TargetGroupArn"]).collect();
+        assert_eq!(groups, [b.web_tg.as_str()], "{typed}");
+        assert_eq!(docs["LoadBalancerListeners"].as_array().unwrap().len(), 1);
+        entry(&docs, "ListenerRules", "ListenerArn", &b.alb_listener);
+        entry(&docs, "LoadBalancerTargetHealth", "TargetGroupArn", &b.web_tg);
+        entry(&docs, "TargetGroupAttributes", "TargetGroupArn", &b.web_tg);
+        entry(&docs, "LoadBalancerAttributes", "LoadBalancerArn", &b.alb);
+        // The EC2 documents of its VPC, which hold the targets.
+        assert_eq!(docs["Vpcs"][0]["VpcId"], b.a.vpc.as_str());
+        let instances = docs["Reservations"].to_string();
+        assert!(instances.contains(&b.a.instance), "{typed}: {instances}");
+        for key in ["SecurityGroups", "Subnets", "NetworkAcls", "RouteTables", "NetworkInterfaces", "InternetGateways"]
+        {
+            assert!(!docs[key].as_array().unwrap().is_empty(), "{typed}: {key} empty");
+        }
+    }
+
+    // A Classic balancer by name: its description and instance health, no v2 balancer.
+    let docs = collect_one_load_balancer(region, "classic-web");
+    assert_eq!(docs["LoadBalancers"], Value::Array(vec![]));
+    assert_eq!(docs["LoadBalancerDescriptions"][0]["LoadBalancerName"], "classic-web");
+    entry(&docs, "InstanceStates", "LoadBalancerName", "classic-web");
+    assert_eq!(docs["Vpcs"][0]["VpcId"], b.a.vpc.as_str());
+
+    // None by that name: empty lists, known to be empty (not failures).
+    let docs = collect_one_load_balancer(region, "no-such-lb");
+    assert_no_load_balancer_call_failed(&docs);
+    for key in ["LoadBalancers", "LoadBalancerDescriptions", "Vpcs", "SecurityGroups"] {
+        assert_eq!(docs[key], Value::Array(vec![]), "{key}");
+    }
 }

@@ -41,10 +41,10 @@ fn run(account: &Value, target: &str, port: u16, from: &str) -> Diagnosis {
 fn run_with(account: &Value, target: &str, port: u16, from: &str, client_ports: PortRange) -> Diagnosis {
     let docs = vec![("account.json".to_string(), account.to_string())];
     let ev = portdoctor_parse::aws::parse_aws(&docs).unwrap();
-    let target = if target.starts_with("i-") {
-        CloudTarget::Instance(target.into())
-    } else {
-        CloudTarget::PublicIp(target.parse().unwrap())
+    let target = match (target.starts_with("i-"), target.parse()) {
+        (true, _) => CloudTarget::Instance(target.into()),
+        (false, Ok(ip)) => CloudTarget::PublicIp(ip),
+        (false, Err(_)) => CloudTarget::LoadBalancer(target.into()),
     };
     let q = CloudQuery {
         port,
