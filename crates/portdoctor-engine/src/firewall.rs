@@ -8,8 +8,8 @@
 
 use portdoctor_model::addrset::AddrSet;
 use portdoctor_model::firewall::{
-    Action, Backend, Chain, ETHERTYPE_IPV4, ETHERTYPE_IPV6, FwFamily, Hook, MapKey, MapVal, Match, Netfilter, Rule,
-    Table, ct, icmp_code,
+    Action, AddrType, Backend, Chain, ChainKind, ETHERTYPE_IPV4, ETHERTYPE_IPV6, FwFamily, Hook, MapKey, MapVal, Match,
+    Netfilter, RejectWith, Rule, Table, ct,
 };
 use portdoctor_model::fix::{Fix, ShellCommand, Word};
 use portdoctor_model::net::{Cidr, Family, is_loopback};
@@ -60,7 +60,7 @@ impl RuleRef {
 pub enum Verdict {
     Accept,
     Drop(RuleRef),
-    Reject(RuleRef, String),
+    Reject(RuleRef, RejectWith),
     /// Depends on a match the engine does not model.
     Unknown(RuleRef, String),
 }
@@ -179,8 +179,8 @@ impl Packet {
     }
 
     /// What answers a REJECT with `kind`: a TCP RST, or an ICMP error, back to the client.
-    pub fn reject_answer(&self, kind: &str) -> Packet {
-        let tcp_reset = kind.contains("tcp-reset");
+    pub fn reject_answer(&self, kind: &RejectWith) -> Packet {
+        let tcp_reset = kind.is_tcp_reset();
         let icmp = if self.family == Family::V6 { 58 } else { 1 };
         // Destination unreachable: type 3 for ICMP, 1 for ICMPv6.
         let unreachable = if self.family == Family::V6 { 1 } else { 3 };
@@ -191,7 +191,7 @@ impl Packet {
             ct_state: ct::RELATED,
             tcp_flags: 4 | 16,
             icmp_type: (!tcp_reset).then_some(unreachable),
-            icmp_code: if tcp_reset { None } else { reject_code(kind, self.family == Family::V6) },
+            icmp_code: kind.icmp_code(self.family == Family::V6),
             ..self.clone()
         }
     }
@@ -210,21 +210,6 @@ impl Packet {
     fn original_destination(&self) -> (IpAddr, u16) {
         self.orig_dst.unwrap_or((self.local, self.local_port))
     }
-}
-
-/// The ICMP code of a REJECT's answer by its kind, as iptables (`icmp-host-prohibited`,
-/// `icmp6-adm-prohibited`) and nft (`icmpx port-unreachable`, `icmpv6 admin-prohibited`) name it.
-fn reject_code(kind: &str, v6: bool) -> Option<u8> {
-    let word = kind.rsplit(' ').next().unwrap_or(kind);
-    let name = word.strip_prefix("icmp6-").or_else(|| word.strip_prefix("icmp-")).unwrap_or(word);
-    let name = match (name, v6) {
-        ("adm-prohibited", _) => "admin-prohibited",
-        ("proto-unreachable", _) => "prot-unreachable",
-        ("host-unreachable" | "addr-unreach", true) => "addr-unreachable",
-        ("no-route", false) => "net-unreachable",
-        (n, _) => n,
-    };
-    icmp_code(name, v6)
 }
 
 /// Hook priorities that move a packet's view (linux/netfilter_ipv4.h NF_IP_PRI_*; the same
@@ -421,7 +406,7 @@ enum Flow {
     Return,
     Accept,
     Drop(RuleRef),
-    Reject(RuleRef, String),
+    Reject(RuleRef, RejectWith),
     Nat(IpAddr, u16, RuleRef),
     /// Source NAT (`None`: masquerade).
     Snat(Option<IpAddr>),
@@ -592,18 +577,17 @@ impl<'a> Ctx<'a> {
                 }
                 Match::DstAddrType(n) | Match::SrcAddrType(n) => {
                     let local_side = matches!(m, Match::DstAddrType(_)) != self.pkt.reply;
-                    let t = match (n.value.as_str(), local_side) {
-                        ("LOCAL" | "local", true) => Tri::Yes,
-                        ("UNICAST" | "unicast", _) => Tri::Yes,
-                        ("LOCAL" | "local", false) => {
+                    let t = match (&n.value, local_side) {
+                        (AddrType::Local, true) | (AddrType::Unicast, _) => Tri::Yes,
+                        (AddrType::Local, false) => {
                             if self.pkt.local_addrs.iter().any(|a| clients.contains(a)) {
                                 Tri::Maybe
                             } else {
                                 Tri::No
                             }
                         }
-                        ("BROADCAST" | "MULTICAST" | "ANYCAST" | "broadcast" | "multicast" | "anycast", _) => Tri::No,
-                        _ => Tri::Maybe,
+                        (AddrType::Broadcast | AddrType::Multicast | AddrType::Anycast, _) => Tri::No,
+                        (AddrType::Unknown(_), _) => Tri::Maybe,
                     };
                     neg(t, n.negated)
                 }
@@ -868,8 +852,14 @@ impl<'a> Ctx<'a> {
                 out.push(Part::new(set, flow, self.mark));
                 continue;
             }
-            let element =
-                Rule { matches: vec![], action: action.clone(), text: rule.text.clone(), comment: None, mark: None };
+            let element = Rule {
+                matches: vec![],
+                action: action.clone(),
+                text: rule.text.clone(),
+                comment: None,
+                mark: None,
+                secmark: false,
+            };
             out.extend(self.act(chain, i, &element, set, depth));
         }
         // Numbers the generator can draw that no element takes: those connections go on too.
@@ -1013,7 +1003,7 @@ fn base_chains(nf: &Netfilter, hook: Hook, family: Family) -> Vec<(usize, &Table
         .collect();
     // At equal priority the NAT runs first (see `nat_point`): the first packet then reads as the
     // later ones do.
-    v.sort_by_key(|(_, _, c, p)| (*p, c.base.as_ref().is_none_or(|b| b.kind != "nat")));
+    v.sort_by_key(|(_, _, c, p)| (*p, c.base.as_ref().is_none_or(|b| b.kind != ChainKind::Nat)));
     v.into_iter().map(|(i, t, c, _)| (i, t, c)).collect()
 }
 
@@ -1235,7 +1225,7 @@ impl<'a> Compiled<'a> {
             // A notrack rule before conntrack (raw PREROUTING/OUTPUT) makes the packet UNTRACKED.
             let untrack = position(hook, priority) < (1, PRI_CONNTRACK)
                 && chain.rules.iter().any(|r| r.action == Action::Notrack);
-            let is_nat = chain.base.as_ref().is_some_and(|b| b.kind == "nat");
+            let is_nat = chain.base.as_ref().is_some_and(|b| b.kind == ChainKind::Nat);
             let policy = chain.base.as_ref().is_none_or(|b| b.policy_accept);
             let policy_ref = || RuleRef {
                 backend: table.backend,

@@ -5,7 +5,7 @@
 use crate::firewall::{Compiled, Outcome, Packet, RuleRef, Verdict, attribute_in, nft_insert_rule, table_of};
 use crate::host::HostQuery;
 use portdoctor_model::addrset::{AddrSet, describe_part};
-use portdoctor_model::firewall::{Backend, Hook, Netfilter, ct};
+use portdoctor_model::firewall::{Backend, ChainKind, Hook, Netfilter, ct};
 use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::host::{HostEvidence, RouteType};
 use portdoctor_model::net::{Cidr, Family, Proto, Source};
@@ -330,7 +330,7 @@ pub fn host_firewall(
     for o in &unknown {
         if let Verdict::Unknown(r, _) = &o.verdict
             && table_of(nf, r, family)
-                .is_some_and(|t| t.chains.iter().any(|c| c.base.as_ref().is_some_and(|b| b.kind == "nat")))
+                .is_some_and(|t| t.chains.iter().any(|c| c.base.as_ref().is_some_and(|b| b.kind == ChainKind::Nat)))
             && !nat_undecided.contains(&r.describe())
         {
             nat_undecided.push(r.describe());

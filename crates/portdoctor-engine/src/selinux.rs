@@ -49,7 +49,7 @@ fn secmark_rules(ev: &HostEvidence) -> Vec<String> {
     nf.tables
         .iter()
         .flat_map(|t| t.chains.iter().flat_map(move |c| c.rules.iter().map(move |r| (t, c, r))))
-        .filter(|(_, _, r)| r.text.contains("SECMARK") || r.text.contains("secmark"))
+        .filter(|(_, _, r)| r.secmark)
         .take(5)
         .map(|(t, c, r)| {
             format!("{} table {} chain {}: {} (labels packets for SELinux)", t.backend.name(), t.name, c.name, r.text)

@@ -6,7 +6,7 @@
 
 use crate::privilege::Cap;
 use crate::{ParseError, datapath, iproute, ipset, iptables, nft, procfs, selinux, sockets, systemd, wrappers};
-use portdoctor_model::firewall::{Backend, FwFamily, Netfilter};
+use portdoctor_model::firewall::{Backend, ChainKind, FwFamily, Netfilter};
 use portdoctor_model::host::{Conntrack, HostEvidence, Netns, Selinux, Services, TcpWrappers, Xfrm};
 use portdoctor_model::knowledge::{Knowledge, Missing};
 use portdoctor_model::net::Family;
@@ -387,6 +387,7 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
         _ => match parse_source(raw, files::SYSTEMD_SHOW, systemd::parse_show)? {
             Knowledge::Known(units) => Knowledge::Known(Some(Services {
                 units,
+                units_from: files::SYSTEMD_SHOW.to_string(),
                 journal: parse_source(raw, files::JOURNAL, |_, t| Ok(systemd::parse_journal(t)))?,
             })),
             Knowledge::Unavailable(m) => Knowledge::Unavailable(m),
@@ -615,7 +616,8 @@ fn parse_netfilter(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<N
                     nft::list_table(fam, &t.name),
                     name = t.name
                 ));
-                if t.name == "nat" || t.chains.iter().any(|c| c.base.as_ref().is_some_and(|b| b.kind == "nat")) {
+                if t.name == "nat" || t.chains.iter().any(|c| c.base.as_ref().is_some_and(|b| b.kind == ChainKind::Nat))
+                {
                     nf.unread_nat.push((t.family, format!("table {fam} {} (read in full by neither tool)", t.name)));
                 }
                 unread.push((t.family, t.name));
