@@ -8,6 +8,7 @@
 pub mod aws;
 pub mod datapath;
 pub mod host;
+pub mod host_sources;
 pub mod iproute;
 pub mod ipset;
 pub mod iptables;
