@@ -7,7 +7,8 @@
 //! the classic case: the DNAT delivers to the container's eth0 address, never its loopback.
 
 use crate::firewall::manager_chain;
-use crate::host::{Arrival, HostQuery, ListenerOutcome, listener, route_text, route_to};
+use crate::host::{Arrival, HostQuery, ListenerOutcome, listener, route_text};
+use crate::routing::{route_to, rules_for};
 use portdoctor_model::firewall::Netfilter;
 use portdoctor_model::fix::Fix;
 use portdoctor_model::host::{HostEvidence, Interface, Netns};
@@ -192,7 +193,7 @@ fn endpoint(
     let q = &HostQuery { port: to_port, ..q.clone() };
     let mut causes = Vec::new();
     let routes = ev.routes.known().map(Vec::as_slice).unwrap_or_default();
-    let route = route_to(routes, family, Some(to));
+    let route = route_to(routes, rules_for(ev, family), family, Some(to));
     let egress = route.and_then(|r| r.dev.as_deref());
     let host_ifs = ev.interfaces.known().map(Vec::as_slice).unwrap_or_default();
     let hop_unknown = |detail: &str| Hop::new("container", target.clone(), CheckStatus::Unknown, detail);

@@ -6,9 +6,10 @@
 //! packet's family — or to an IPv6 wildcard socket without IPV6_V6ONLY, which also takes IPv4
 //! (ipv6(7)). SO_BINDTODEVICE restricts a socket to one ingress interface (socket(7)).
 
+use crate::routing::route_to;
 use portdoctor_model::firewall::FwFamily;
 use portdoctor_model::fix::{Fix, ShellCommand, Word};
-use portdoctor_model::host::{Conntrack, HostEvidence, Interface, Route, RouteType, Socket};
+use portdoctor_model::host::{Conntrack, HostEvidence, Interface, Route, Socket};
 use portdoctor_model::net::{Family, Proto, Source, is_loopback};
 use portdoctor_model::{
     Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Hop, Knowledge, Layer, Query,
@@ -41,19 +42,6 @@ pub(crate) fn host_check(id: &str, status: CheckStatus, summary: impl Into<Strin
 
 fn iface_of<'a>(ifs: &'a [Interface], addr: &IpAddr) -> Option<&'a Interface> {
     ifs.iter().find(|i| i.addrs.iter().any(|a| a.addr == *addr))
-}
-
-/// Longest-prefix match in the main table, lowest metric on ties (policy rules come with the
-/// kernel-path issue).
-pub(crate) fn route_to(routes: &[Route], family: Family, client: Option<IpAddr>) -> Option<&Route> {
-    routes
-        .iter()
-        .filter(|r| r.table == "main" && r.kind == RouteType::Unicast && r.dst.family() == family)
-        .filter(|r| match client {
-            Some(c) => r.dst.contains(&c),
-            None => r.dst.prefix() == 0,
-        })
-        .max_by_key(|r| (r.dst.prefix(), std::cmp::Reverse(r.metric)))
 }
 
 pub(crate) fn route_text(r: &Route) -> String {
@@ -149,12 +137,13 @@ fn arrivals(ev: &HostEvidence, q: &HostQuery, notes: &mut Vec<String>) -> Vec<Pl
     let default_why = "the default route's interface".to_string();
     // (route, why the arrival is plausible, the evidence line for the route)
     let mut tried: Vec<(&Route, String, String)> = Vec::new();
-    if let Some(r) = route_to(routes, family, client) {
+    let rules = crate::routing::rules_for(ev, family);
+    if let Some(r) = route_to(routes, rules, family, client) {
         let why = if r.dst.prefix() > 0 { format!("the route toward {from_text}") } else { default_why.clone() };
         tried.push((r, why, format!("replies to {from_text} route {} (ip-route.json, table main)", route_text(r))));
     }
     if client.is_some()
-        && let Some(r) = route_to(routes, family, None)
+        && let Some(r) = route_to(routes, rules, family, None)
     {
         let line = format!(
             "the default route is {} (ip-route.json, table main), where traffic to the host's main address usually comes in",

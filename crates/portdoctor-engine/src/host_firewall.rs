@@ -186,7 +186,7 @@ fn neighbor_discovery(cx: &Compiled<'_>, pkt: &Packet, ev: &HostEvidence, q: &Ho
     };
     // The neighbor the traffic comes through: the route's gateway (or the client itself on the
     // link), and any link-local router address.
-    let via = crate::host::route_to(routes, Family::V6, client).and_then(|r| r.gateway).or(client);
+    let via = crate::routing::route_to(routes, &[], Family::V6, client).and_then(|r| r.gateway).or(client);
     let link_local: Cidr = "fe80::/10".parse().expect("a valid prefix");
     let mut neighbors = AddrSet::from_cidr(&link_local);
     if let Some(v) = via {
