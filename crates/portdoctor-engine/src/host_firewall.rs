@@ -30,7 +30,29 @@ pub struct FirewallOutcome {
     pub nat_undecided: Vec<String>,
 }
 
+impl FirewallOutcome {
+    /// No walk: the check says why, the hop is unknown.
+    fn undecided(c: Check, detail: &str) -> FirewallOutcome {
+        FirewallOutcome {
+            checks: vec![c],
+            causes: vec![],
+            hop: Hop::new("host-firewall", "netfilter", CheckStatus::Unknown, detail),
+            nats: vec![],
+            after_handshake: vec![],
+            forward_causes: vec![],
+            nat_undecided: vec![],
+        }
+    }
+}
+
 use crate::host::host_check as check;
+
+/// Client source ports for which the rules decide otherwise, as evidence lines.
+fn exceptions(outs: &[Outcome]) -> Vec<String> {
+    let mut v: Vec<String> = outs.iter().flat_map(|o| o.port_exceptions.iter().cloned()).collect();
+    v.dedup();
+    v.into_iter().map(|e| format!("{e} (clients normally use ephemeral ports, so this is the exception)")).collect()
+}
 
 fn union(outs: &[&Outcome], family: Family) -> AddrSet {
     outs.iter().fold(AddrSet::empty(family), |a, o| a.union(&o.clients))
@@ -243,6 +265,111 @@ fn neighbor_discovery(cx: &Compiled<'_>, pkt: &Packet, ev: &HostEvidence, q: &Ho
     causes
 }
 
+/// What the reply side needs of the inbound walk.
+struct Replies<'a> {
+    cx: &'a Compiled<'a>,
+    nf: &'a Netfilter,
+    /// The client's first packet.
+    first: &'a Packet,
+    q: &'a HostQuery,
+    describe: &'a dyn Fn(&AddrSet) -> String,
+}
+
+/// The replies' checks and causes, one check per place they come from.
+fn replies(r: &Replies<'_>, accepted: &[&Outcome]) -> (Vec<Check>, Vec<Cause>) {
+    let (nf, q, describe, family) = (r.nf, r.q, r.describe, r.first.family);
+    let flow = format!("{}/{}", q.proto, q.port);
+    let mut checks = Vec::new();
+    let mut causes = Vec::new();
+    // The SYN-ACK (or UDP answer) on its way out, through OUTPUT (FORWARD from a container), to
+    // the accepted clients of each place NAT sends them (and each address their own source NAT
+    // gave them).
+    type Masqueraded = Vec<(Option<Option<IpAddr>>, AddrSet)>;
+    let mut answering: Vec<(Option<(IpAddr, u16)>, Masqueraded)> = Vec::new();
+    for o in accepted {
+        let to = o.nat.as_ref().map(|(a, p, _)| (*a, *p));
+        let i = answering.iter().position(|(t, _)| *t == to).unwrap_or_else(|| {
+            answering.push((to, vec![]));
+            answering.len() - 1
+        });
+        let groups = &mut answering[i].1;
+        match groups.iter_mut().find(|(s, _)| *s == o.snat) {
+            Some((_, set)) => *set = set.union(&o.clients),
+            None => groups.push((o.snat, o.clients.clone())),
+        }
+    }
+    for (n, (to, groups)) in answering.into_iter().enumerate() {
+        // One check per place the replies come from: the first keeps the plain id.
+        let id =
+            if n == 0 { "host.firewall.output".to_string() } else { format!("host.firewall.output.endpoint{}", n + 1) };
+        let reply = Packet { tcp_flags: 2 | 16, ..later(r.first, to, None, true) };
+        let out: Vec<Outcome> = groups
+            .iter()
+            .flat_map(|(snat, set)| r.cx.evaluate(&Packet { client_nat: *snat, ..reply.clone() }, set))
+            .collect();
+        // A container's replies are forwarded back (FORWARD); the host's own leave by OUTPUT.
+        let way = if reply.is_local(&reply.local) { "OUTPUT" } else { "FORWARD" };
+        let mut reply_causes = Vec::new();
+        for (rule, outs) in by_rule(&out, |v| match v {
+            Verdict::Drop(r) | Verdict::Reject(r, _) => Some(r),
+            _ => None,
+        }) {
+            let who = union(&outs, family);
+            let (owner, _) = attribute_in(nf, rule, q.proto.as_str(), q.port, family);
+            let ipt = if family == Family::V6 { "ip6tables" } else { "iptables" };
+            let message = format!(
+                "The host firewall ({owner}) drops the replies of {flow} to {} on the way out ({way})",
+                describe(&who)
+            );
+            reply_causes.push(
+                Cause::blocking(
+                    CauseCode::HostFirewallOutputDrop,
+                    format!("{} {} {}", rule.backend.name(), rule.table, rule.chain),
+                    Confidence::Confirmed,
+                    message,
+                )
+                .with_evidence([rule.describe()])
+                .with_fix([Fix::run(
+                    ShellCommand::new(ipt)
+                        .lit("-I")
+                        .arg(way)
+                        .lit("1 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"),
+                )
+                .then_text(" (replies of admitted connections)")]),
+            );
+        }
+        let undecided: Vec<String> = out
+            .iter()
+            .filter_map(|o| match &o.verdict {
+                Verdict::Unknown(r, why) => Some(format!(
+                    "{} — the outcome for replies to {} depends on a match this version does not model: {why}",
+                    r.describe(),
+                    describe(&o.clients)
+                )),
+                _ => None,
+            })
+            .collect();
+        let notes = load_notes(&out);
+        let (status, summary) = match reply_causes.first() {
+            Some(c) => (CheckStatus::Fail, c.message.clone()),
+            None if !undecided.is_empty() => {
+                (CheckStatus::Unknown, format!("Could not fully decide whether the replies of {flow} leave"))
+            }
+            None => (CheckStatus::Pass, format!("Replies of {flow} leave through {way}")),
+        };
+        checks.push(
+            check(&id, status, summary).with_evidence(
+                undecided
+                    .into_iter()
+                    .chain(exceptions(&out).into_iter().map(|e| format!("replies to {e}")))
+                    .chain(notes.into_iter().map(|n| format!("replies: {n}"))),
+            ),
+        );
+        causes.extend(reply_causes);
+    }
+    (checks, causes)
+}
+
 pub fn host_firewall(
     ev: &HostEvidence,
     q: &HostQuery,
@@ -254,33 +381,13 @@ pub fn host_firewall(
     let nf: &Netfilter = match &ev.netfilter {
         Knowledge::Known(nf) => nf,
         Knowledge::Unavailable(m) => {
-            return FirewallOutcome {
-                checks: vec![
-                    check(id, CheckStatus::Unknown, "Could not read the firewall rules").with_evidence([m.describe()]),
-                ],
-                causes: vec![],
-                hop: Hop::new("host-firewall", "netfilter", CheckStatus::Unknown, "rules could not be read"),
-                nats: vec![],
-                after_handshake: vec![],
-                forward_causes: vec![],
-                nat_undecided: vec![],
-            };
+            let c = check(id, CheckStatus::Unknown, "Could not read the firewall rules").with_evidence([m.describe()]);
+            return FirewallOutcome::undecided(c, "rules could not be read");
         }
     };
     let Some(local) = local else {
-        return FirewallOutcome {
-            checks: vec![check(
-                id,
-                CheckStatus::Unknown,
-                "The arrival address is unknown, so the rules cannot be walked",
-            )],
-            causes: vec![],
-            hop: Hop::new("host-firewall", "netfilter", CheckStatus::Unknown, "arrival address unknown"),
-            nats: vec![],
-            after_handshake: vec![],
-            forward_causes: vec![],
-            nat_undecided: vec![],
-        };
+        let c = check(id, CheckStatus::Unknown, "The arrival address is unknown, so the rules cannot be walked");
+        return FirewallOutcome::undecided(c, "arrival address unknown");
     };
     let internet = matches!(q.from, Source::Internet);
     let clients = portdoctor_model::addrset::clients(&q.from, family);
@@ -345,11 +452,6 @@ pub fn host_firewall(
             ));
         }
     }
-    let exceptions = |outs: &[Outcome]| -> Vec<String> {
-        let mut v: Vec<String> = outs.iter().flat_map(|o| o.port_exceptions.iter().cloned()).collect();
-        v.dedup();
-        v.into_iter().map(|e| format!("{e} (clients normally use ephemeral ports, so this is the exception)")).collect()
-    };
     evidence.extend(exceptions(&inbound));
     let accepted: Vec<&Outcome> = inbound.iter().filter(|o| o.verdict == Verdict::Accept).collect();
     // The handshake's ACK and everything after it are ESTABLISHED: a ruleset that admits NEW
@@ -417,92 +519,10 @@ pub fn host_firewall(
     evidence.extend(notes);
     checks.push(check(id, status, summary.clone()).with_evidence(evidence));
 
-    // The SYN-ACK (or UDP answer) on its way out, through OUTPUT (FORWARD from a container), to
-    // the accepted clients of each place NAT sends them (and each address their own source NAT
-    // gave them).
-    type Masqueraded = Vec<(Option<Option<IpAddr>>, AddrSet)>;
-    let mut answering: Vec<(Option<(IpAddr, u16)>, Masqueraded)> = Vec::new();
-    for o in &accepted {
-        let to = o.nat.as_ref().map(|(a, p, _)| (*a, *p));
-        let i = answering.iter().position(|(t, _)| *t == to).unwrap_or_else(|| {
-            answering.push((to, vec![]));
-            answering.len() - 1
-        });
-        let groups = &mut answering[i].1;
-        match groups.iter_mut().find(|(s, _)| *s == o.snat) {
-            Some((_, set)) => *set = set.union(&o.clients),
-            None => groups.push((o.snat, o.clients.clone())),
-        }
-    }
-    for (n, (to, groups)) in answering.into_iter().enumerate() {
-        // One check per place the replies come from: the first keeps the plain id.
-        let id =
-            if n == 0 { "host.firewall.output".to_string() } else { format!("host.firewall.output.endpoint{}", n + 1) };
-        let reply = Packet { tcp_flags: 2 | 16, ..later(&pkt, to, None, true) };
-        let out: Vec<Outcome> = groups
-            .iter()
-            .flat_map(|(snat, set)| cx.evaluate(&Packet { client_nat: *snat, ..reply.clone() }, set))
-            .collect();
-        // A container's replies are forwarded back (FORWARD); the host's own leave by OUTPUT.
-        let way = if reply.is_local(&reply.local) { "OUTPUT" } else { "FORWARD" };
-        let mut reply_causes = Vec::new();
-        for (rule, outs) in by_rule(&out, |v| match v {
-            Verdict::Drop(r) | Verdict::Reject(r, _) => Some(r),
-            _ => None,
-        }) {
-            let who = union(&outs, family);
-            let (owner, _) = attribute_in(nf, rule, q.proto.as_str(), q.port, family);
-            let ipt = if family == Family::V6 { "ip6tables" } else { "iptables" };
-            let message = format!(
-                "The host firewall ({owner}) drops the replies of {flow} to {} on the way out ({way})",
-                describe(&who)
-            );
-            reply_causes.push(
-                Cause::blocking(
-                    CauseCode::HostFirewallOutputDrop,
-                    format!("{} {} {}", rule.backend.name(), rule.table, rule.chain),
-                    Confidence::Confirmed,
-                    message,
-                )
-                .with_evidence([rule.describe()])
-                .with_fix([Fix::run(
-                    ShellCommand::new(ipt)
-                        .lit("-I")
-                        .arg(way)
-                        .lit("1 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"),
-                )
-                .then_text(" (replies of admitted connections)")]),
-            );
-        }
-        let undecided: Vec<String> = out
-            .iter()
-            .filter_map(|o| match &o.verdict {
-                Verdict::Unknown(r, why) => Some(format!(
-                    "{} — the outcome for replies to {} depends on a match this version does not model: {why}",
-                    r.describe(),
-                    describe(&o.clients)
-                )),
-                _ => None,
-            })
-            .collect();
-        let notes = load_notes(&out);
-        let (status, summary) = match reply_causes.first() {
-            Some(c) => (CheckStatus::Fail, c.message.clone()),
-            None if !undecided.is_empty() => {
-                (CheckStatus::Unknown, format!("Could not fully decide whether the replies of {flow} leave"))
-            }
-            None => (CheckStatus::Pass, format!("Replies of {flow} leave through {way}")),
-        };
-        checks.push(
-            check(&id, status, summary).with_evidence(
-                undecided
-                    .into_iter()
-                    .chain(exceptions(&out).into_iter().map(|e| format!("replies to {e}")))
-                    .chain(notes.into_iter().map(|n| format!("replies: {n}"))),
-            ),
-        );
-        causes.extend(reply_causes);
-    }
+    let (reply_checks, reply_causes) =
+        replies(&Replies { cx: &cx, nf, first: &pkt, q, describe: &describe }, &accepted);
+    checks.extend(reply_checks);
+    causes.extend(reply_causes);
     let hop_status = checks.iter().map(|c| c.status).find(|s| *s == CheckStatus::Fail).unwrap_or(status);
     let hop = Hop::new("host-firewall", "netfilter", hop_status, checks[0].summary.clone());
     FirewallOutcome { checks, causes, hop, nats, after_handshake, forward_causes, nat_undecided }
