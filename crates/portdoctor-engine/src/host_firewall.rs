@@ -8,6 +8,7 @@ use portdoctor_model::addrset::{AddrSet, describe_part};
 use portdoctor_model::firewall::{Backend, ChainKind, Hook, Netfilter, ct};
 use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::host::{HostEvidence, RouteType};
+use portdoctor_model::host_path::{HostCheck, HostHop};
 use portdoctor_model::net::{Cidr, Family, Proto, Source};
 use portdoctor_model::{Cause, CauseCode, Check, CheckStatus, Confidence, Hop, Knowledge};
 use std::net::IpAddr;
@@ -36,7 +37,7 @@ impl FirewallOutcome {
         FirewallOutcome {
             checks: vec![c],
             causes: vec![],
-            hop: Hop::new("host-firewall", "netfilter", CheckStatus::Unknown, detail),
+            hop: Hop::new(HostHop::HostFirewall.as_str(), "netfilter", CheckStatus::Unknown, detail),
             nats: vec![],
             after_handshake: vec![],
             forward_causes: vec![],
@@ -298,10 +299,10 @@ fn replies(r: &Replies<'_>, accepted: &[&Outcome]) -> (Vec<Check>, Vec<Cause>) {
             None => groups.push((o.snat, o.clients.clone())),
         }
     }
+    let output = HostCheck::FirewallOutput.as_str();
     for (n, (to, groups)) in answering.into_iter().enumerate() {
         // One check per place the replies come from: the first keeps the plain id.
-        let id =
-            if n == 0 { "host.firewall.output".to_string() } else { format!("host.firewall.output.endpoint{}", n + 1) };
+        let id = if n == 0 { output.to_string() } else { format!("{output}.endpoint{}", n + 1) };
         let reply = Packet { tcp_flags: 2 | 16, ..later(r.first, to, None, true) };
         let out: Vec<Outcome> = groups
             .iter()
@@ -377,7 +378,7 @@ pub fn host_firewall(
     iface: Option<&str>,
     family: Family,
 ) -> FirewallOutcome {
-    let id = "host.firewall";
+    let id = HostCheck::Firewall.as_str();
     let nf: &Netfilter = match &ev.netfilter {
         Knowledge::Known(nf) => nf,
         Knowledge::Unavailable(m) => {
@@ -524,6 +525,6 @@ pub fn host_firewall(
     checks.extend(reply_checks);
     causes.extend(reply_causes);
     let hop_status = checks.iter().map(|c| c.status).find(|s| *s == CheckStatus::Fail).unwrap_or(status);
-    let hop = Hop::new("host-firewall", "netfilter", hop_status, checks[0].summary.clone());
+    let hop = Hop::new(HostHop::HostFirewall.as_str(), "netfilter", hop_status, checks[0].summary.clone());
     FirewallOutcome { checks, causes, hop, nats, after_handshake, forward_causes, nat_undecided }
 }

@@ -11,12 +11,13 @@ use crate::routing::{Lookup, lookup, route_text, rule_text};
 use portdoctor_model::addrset::{AddrSet, clients, describe_part};
 use portdoctor_model::fix::{Fix, ShellCommand, Word};
 use portdoctor_model::host::{HostEvidence, PolicyRule, Route};
+use portdoctor_model::host_path::HostCheck;
 use portdoctor_model::net::{Cidr, Family, Source};
 use portdoctor_model::{Cause, CauseCode, Check, CheckStatus, Confidence, Knowledge};
 use std::net::IpAddr;
 
 fn check(status: CheckStatus, summary: impl Into<String>) -> Check {
-    crate::host::host_check("host.rp-filter", status, summary)
+    crate::host::host_check(HostCheck::RpFilter.as_str(), status, summary)
 }
 
 /// One part of the clients' route back, and what the kernel makes of it.
@@ -229,7 +230,7 @@ pub fn kernel_path(
 }
 
 fn routing_check(status: CheckStatus, summary: impl Into<String>) -> Check {
-    crate::host::host_check("host.routing", status, summary)
+    crate::host::host_check(HostCheck::Routing.as_str(), status, summary)
 }
 
 /// Which way a discarded packet was going.

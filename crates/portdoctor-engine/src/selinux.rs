@@ -7,10 +7,11 @@
 
 use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::host::{HostEvidence, Selinux, SelinuxMode};
+use portdoctor_model::host_path::HostCheck;
 use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Knowledge, Layer, Proto};
 
 fn check(status: CheckStatus, summary: impl Into<String>) -> Check {
-    Check::new("host.selinux", Layer::Host, CheckKind::Context, status, summary)
+    Check::new(HostCheck::Selinux.as_str(), Layer::Host, CheckKind::Context, status, summary)
 }
 
 /// The port type a domain may bind, for the fix: the policy's usual names, else `<domain>_port_t`.

@@ -5,10 +5,11 @@
 
 use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::host::{BindError, HostEvidence, JournalLine, ServiceUnit, Socket, UnitActive, UnitSub};
+use portdoctor_model::host_path::HostCheck;
 use portdoctor_model::{Check, CheckKind, CheckStatus, Knowledge, Layer, Proto};
 
 fn check(status: CheckStatus, summary: impl Into<String>) -> Check {
-    Check::new("host.service", Layer::Host, CheckKind::Context, status, summary)
+    Check::new(HostCheck::Service.as_str(), Layer::Host, CheckKind::Context, status, summary)
 }
 
 /// What a unit's state means for a service that should be listening.

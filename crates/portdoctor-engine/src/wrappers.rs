@@ -7,11 +7,12 @@
 use portdoctor_model::addrset::{AddrSet, describe_part};
 use portdoctor_model::fix::Fix;
 use portdoctor_model::host::{HostEvidence, Socket, WrapClient, WrapRule};
+use portdoctor_model::host_path::HostCheck;
 use portdoctor_model::net::Family;
 use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Knowledge, Layer};
 
 fn check(status: CheckStatus, summary: impl Into<String>) -> Check {
-    Check::new("host.tcp-wrappers", Layer::Host, CheckKind::Path, status, summary)
+    Check::new(HostCheck::TcpWrappers.as_str(), Layer::Host, CheckKind::Path, status, summary)
 }
 
 /// A client pattern as an address set of `family`; `None` for the ones that need names, which

@@ -14,6 +14,7 @@ pub mod diagnosis;
 pub mod firewall;
 pub mod fix;
 pub mod host;
+pub mod host_path;
 pub mod knowledge;
 pub mod net;
 pub mod platform;
