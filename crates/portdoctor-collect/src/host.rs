@@ -5,6 +5,7 @@ use portdoctor_model::host::{Process, Socket, SocketState};
 use portdoctor_model::knowledge::{Knowledge, Missing};
 use portdoctor_model::net::Proto;
 use portdoctor_parse::host::{NetnsEntry, Outcome, RawHost, RawSource, files};
+use portdoctor_parse::host_sources::{commands, host_files};
 use portdoctor_parse::privilege::Privilege;
 use portdoctor_parse::sockdiag::{DiagRecord, IPPROTO_TCP};
 use portdoctor_parse::sockets::{OWNER_NEEDS, owner_remedy, write_sockets};
@@ -397,19 +398,6 @@ fn collect_netns(raw: &mut RawHost) {
 /// The TCP counters, read at the start of collection and again at its end.
 pub(crate) const NETSTAT_PATH: &str = "/proc/net/netstat";
 
-/// Sources that are one fixed command, run the same way here and over SSH (the remote script
-/// is built from this table, so the two cannot drift apart).
-pub(crate) const COMMANDS: [(&str, &[&str]); 8] = [
-    (files::IP_ADDR, &["ip", "-j", "addr", "show"]),
-    (files::IP_ROUTE, &["ip", "-j", "-4", "route", "show", "table", "all"]),
-    (files::IP6_ROUTE, &["ip", "-j", "-6", "route", "show", "table", "all"]),
-    (files::IP_RULE, &["ip", "-j", "-4", "rule", "show"]),
-    (files::SS, &["ss", "-H", "-tulpne"]),
-    (files::IPSET, &["ipset", "save"]),
-    (files::XFRM_POLICY, &["ip", "xfrm", "policy"]),
-    (files::XFRM_DEFAULT, &["ip", "xfrm", "policy", "getdefault"]),
-];
-
 /// How the tc ingress source is described (local and over SSH alike).
 pub(crate) const TC_INGRESS_COMMAND: &str =
     "tc -j qdisc show; tc -j filter show dev IF ingress (each interface with an ingress or clsact qdisc)";
@@ -461,15 +449,6 @@ fn tc_ingress() -> RawSource {
     let doc = serde_json::json!({"qdiscs": list, "filters": filters});
     ok(TC_INGRESS_COMMAND, serde_json::to_vec_pretty(&doc).unwrap_or_default())
 }
-
-/// Sources that are one file, read the same way here and over SSH (an absent file says the host
-/// does not have the thing: no hostname file, no conntrack, no TCP wrappers rules).
-pub(crate) const FILES: [(&str, &str); 4] = [
-    (files::HOSTNAME, "/proc/sys/kernel/hostname"),
-    (files::CONNTRACK_STAT, "/proc/net/stat/nf_conntrack"),
-    (files::HOSTS_ALLOW, "/etc/hosts.allow"),
-    (files::HOSTS_DENY, "/etc/hosts.deny"),
-];
 
 /// Every service's state and command line.
 pub(crate) const SYSTEMCTL_SHOW: [&str; 4] =
@@ -569,14 +548,14 @@ pub fn collect_host() -> RawHost {
             s.spawn(|| vec![(files::SOCKETS, sockets())]),
             s.spawn(|| vec![(files::TC_INGRESS, tc_ingress())]),
             s.spawn(|| {
-                let mut v: Sources = FILES.iter().map(|(name, path)| (*name, read(path))).collect();
+                let mut v: Sources = host_files().map(|(name, path)| (name, read(path))).collect();
                 v.push((files::SYSCTL, sysctls(Path::new("/proc/sys"))));
                 // TCP wrappers: which processes link libwrap (only they read hosts.allow/deny).
                 v.push((files::LIBWRAP_PIDS, libwrap_pids(Path::new("/proc"))));
                 v
             }),
         ];
-        jobs.extend(COMMANDS.iter().map(|(name, argv)| s.spawn(move || vec![(*name, run(argv))])));
+        jobs.extend(commands().map(|(name, argv)| s.spawn(move || vec![(name, run(argv))])));
         let netns = s.spawn(|| {
             let mut inside = RawHost::default();
             collect_netns(&mut inside);

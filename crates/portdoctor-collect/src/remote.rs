@@ -12,11 +12,12 @@ use portdoctor_parse::host::{Outcome, RawHost, RawSource, files};
 /// then those the shell does differently (sysctl, the save commands that may be missing, the
 /// conditional ones). Every command is a constant; no user input reaches it.
 fn sources() -> Vec<(&'static str, String)> {
-    use crate::host::{COMMANDS, FILES, JOURNAL_WARNINGS, NETSTAT_PATH, SYSTEMCTL_SHOW};
+    use crate::host::{JOURNAL_WARNINGS, NETSTAT_PATH, SYSTEMCTL_SHOW};
+    use portdoctor_parse::host_sources::{commands, host_files};
     let words = |argv: &[&str]| argv.iter().map(|w| shell_quote(w)).collect::<Vec<_>>().join(" ");
     let mut out = vec![(files::NETSTAT, format!("cat {NETSTAT_PATH}"))];
-    out.extend(COMMANDS.iter().map(|(name, argv)| (*name, words(argv))));
-    out.extend(FILES.iter().map(|(name, path)| (*name, format!("cat {path}"))));
+    out.extend(commands().map(|(name, argv)| (name, words(argv))));
+    out.extend(host_files().map(|(name, path)| (name, format!("cat {path}"))));
     let systemd = |argv: &[&str], absent: u8| {
         format!("if [ -d /run/systemd/system ]; then {}; else exit {absent}; fi", words(argv))
     };
@@ -487,6 +488,20 @@ mod tests {
         let ev = portdoctor_parse::host::parse_host(&raw).unwrap();
         assert!(ev.sockets.known().is_some(), "{:?}", ev.sockets);
         assert!(ev.interfaces.known().is_some_and(|i| !i.is_empty()));
+    }
+
+    /// Every source of the registry is read over SSH too: framed by the script, or made from
+    /// what it frames (`sockets.json` from `ss`, `netns.json` from the namespaces' processes).
+    #[test]
+    fn the_script_reads_every_registered_source() {
+        let script = script();
+        let made_here = [files::SOCKETS, files::NETNS];
+        let missing: Vec<&str> = portdoctor_parse::host_sources::HOST_SOURCES
+            .iter()
+            .map(|s| s.file)
+            .filter(|f| !made_here.contains(f) && !script.contains(&format!("pd {f} '")))
+            .collect();
+        assert!(missing.is_empty(), "the SSH script does not read {missing:?}");
     }
 
     /// A remote tool that never returns is stopped by the host's `timeout` and framed as such.

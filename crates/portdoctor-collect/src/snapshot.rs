@@ -2,6 +2,7 @@
 
 use crate::safe_fs::read_file;
 use portdoctor_parse::host::{Outcome, RawHost, RawSource, files, parse_manifest, write_manifest};
+use portdoctor_parse::host_sources::HOST_SOURCES;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -25,38 +26,6 @@ pub fn write_host(dir: &Path, raw: &RawHost, created: Option<String>) -> Result<
         obtained.map(|(name, s)| (name.as_str(), s.content.as_slice())).chain([(files::MANIFEST, manifest.as_bytes())]);
     crate::safe_fs::write_files(dir, all)
 }
-
-const KNOWN: &[&str] = &[
-    files::HOSTNAME,
-    files::SOCKETS,
-    files::IP_ADDR,
-    files::IP_ROUTE,
-    files::IP6_ROUTE,
-    files::IP_RULE,
-    files::NETSTAT,
-    files::NETSTAT_LATER,
-    files::SYSCTL,
-    files::CONNTRACK_STAT,
-    files::SS,
-    files::IPTABLES_NFT,
-    files::IP6TABLES_NFT,
-    files::IPTABLES_LEGACY,
-    files::IP6TABLES_LEGACY,
-    files::IP_TABLES_NAMES,
-    files::IP6_TABLES_NAMES,
-    files::NFT_RULESET,
-    files::IPSET,
-    files::SELINUX_ENFORCE,
-    files::SELINUX_CONFIG,
-    files::SEMANAGE_PORTS,
-    files::AUDIT_AVC,
-    files::SYSTEMD_SHOW,
-    files::JOURNAL,
-    files::HOSTS_ALLOW,
-    files::HOSTS_DENY,
-    files::LIBWRAP_PIDS,
-    files::NETNS,
-];
 
 /// Reads a snapshot folder. With a manifest, every source it lists as obtained must be there;
 /// without one (a folder assembled by hand), each known file present counts as obtained.
@@ -100,7 +69,8 @@ pub fn read_host(dir: &Path) -> Result<(RawHost, Vec<String>), SnapshotError> {
             .filter_map(|e| e.file_name().to_str().map(str::to_string))
             .filter(|n| n.starts_with("netns-"))
             .collect();
-        for name in KNOWN.iter().copied().chain(per_netns.iter().map(String::as_str)) {
+        let known = HOST_SOURCES.iter().map(|s| s.file);
+        for name in known.chain(per_netns.iter().map(String::as_str)) {
             if let Some(content) = read(name)? {
                 raw.sources.insert(
                     name.to_string(),

@@ -7,10 +7,12 @@
 //! the classic case: the DNAT delivers to the container's eth0 address, never its loopback.
 
 use crate::firewall::manager_chain;
-use crate::host::{Arrival, HostQuery, ListenerOutcome, listener, route_text, route_to};
+use crate::host::{Arrival, HostQuery, ListenerOutcome, listener, route_text};
+use crate::routing::{route_to, rules_for};
 use portdoctor_model::firewall::Netfilter;
 use portdoctor_model::fix::Fix;
 use portdoctor_model::host::{HostEvidence, Interface, Netns};
+use portdoctor_model::host_path::{HostCheck, HostHop};
 use portdoctor_model::net::Family;
 use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Hop, Knowledge, Layer};
 use std::net::IpAddr;
@@ -44,7 +46,7 @@ fn forwarding(
     flow: &str,
     to: &str,
 ) -> (Check, Option<Cause>) {
-    let id = "host.forwarding";
+    let id = HostCheck::Forwarding.as_str();
     let Some(sysctl) = ev.sysctl.known() else {
         let m = ev.sysctl.missing().map(|m| m.describe()).unwrap_or_default();
         return (
@@ -161,7 +163,7 @@ pub(crate) fn forwarded(
     }
     let mut checks = vec![
         check(
-            "host.published-port",
+            HostCheck::PublishedPort.as_str(),
             CheckKind::Context,
             CheckStatus::Pass,
             format!("{flow} is a published port, forwarded to {}", to_text.join(", ")),
@@ -192,13 +194,15 @@ fn endpoint(
     let q = &HostQuery { port: to_port, ..q.clone() };
     let mut causes = Vec::new();
     let routes = ev.routes.known().map(Vec::as_slice).unwrap_or_default();
-    let route = route_to(routes, family, Some(to));
+    let route = route_to(routes, rules_for(ev, family), family, Some(to));
     let egress = route.and_then(|r| r.dev.as_deref());
     let host_ifs = ev.interfaces.known().map(Vec::as_slice).unwrap_or_default();
-    let hop_unknown = |detail: &str| Hop::new("container", target.clone(), CheckStatus::Unknown, detail);
+    let hop_unknown =
+        |detail: &str| Hop::new(HostHop::Container.as_str(), target.clone(), CheckStatus::Unknown, detail);
     let unknown_listener = |summary: String, evidence: Vec<String>| ListenerOutcome {
-        check: check("host.listener", CheckKind::Path, CheckStatus::Unknown, summary.clone()).with_evidence(evidence),
-        hop: Hop::new("listener", target.clone(), CheckStatus::Unknown, summary),
+        check: check(HostCheck::Listener.as_str(), CheckKind::Path, CheckStatus::Unknown, summary.clone())
+            .with_evidence(evidence),
+        hop: Hop::new(HostHop::Listener.as_str(), target.clone(), CheckStatus::Unknown, summary),
         causes: vec![],
         answerer: None,
         owner_check: None,
@@ -253,15 +257,16 @@ fn endpoint(
                 ]),
         );
         let listener = ListenerOutcome {
-            check: check("host.listener", CheckKind::Path, CheckStatus::Fail, message.clone()).with_evidence(evidence),
-            hop: Hop::new("listener", target.clone(), CheckStatus::Fail, message.clone()),
+            check: check(HostCheck::Listener.as_str(), CheckKind::Path, CheckStatus::Fail, message.clone())
+                .with_evidence(evidence),
+            hop: Hop::new(HostHop::Listener.as_str(), target.clone(), CheckStatus::Fail, message.clone()),
             causes: vec![],
             answerer: None,
             owner_check: None,
         };
         return Endpoint {
             causes: shared(causes, share, &target),
-            container_hop: Hop::new("container", target, CheckStatus::Fail, message),
+            container_hop: Hop::new(HostHop::Container.as_str(), target, CheckStatus::Fail, message),
             listener,
         };
     };
@@ -302,7 +307,7 @@ fn endpoint(
         }
     }
     let hop_status = if lis.answerer.is_some() { CheckStatus::Pass } else { lis.check.status };
-    let container_hop = Hop::new("container", place.clone(), hop_status, found);
+    let container_hop = Hop::new(HostHop::Container.as_str(), place.clone(), hop_status, found);
     causes.append(&mut lis.causes);
     Endpoint { causes: shared(causes, share, &target), container_hop, listener: lis }
 }

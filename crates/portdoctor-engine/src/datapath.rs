@@ -8,6 +8,7 @@ use crate::host::HostQuery;
 use portdoctor_model::addrset::{AddrSet, clients, describe_part};
 use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::host::{HostEvidence, XfrmDir, XfrmPolicy};
+use portdoctor_model::host_path::HostCheck;
 use portdoctor_model::net::{Family, Source};
 use portdoctor_model::{Cause, CauseCode, Check, CheckStatus, Confidence, Knowledge};
 use std::net::IpAddr;
@@ -30,7 +31,7 @@ fn trace_hint(q: &HostQuery) -> String {
 
 /// XDP programs on the arrival interface.
 pub fn xdp(ev: &HostEvidence, q: &HostQuery, ingress: Option<&str>) -> Check {
-    let id = "host.xdp";
+    let id = HostCheck::Xdp.as_str();
     let Some(ifs) = ev.interfaces.known() else {
         let m = ev.interfaces.missing().map(|m| m.describe()).unwrap_or_default();
         return check(id, CheckStatus::Unknown, "Could not read the interfaces' XDP programs").with_evidence([m]);
@@ -87,7 +88,7 @@ pub fn xdp(ev: &HostEvidence, q: &HostQuery, ingress: Option<&str>) -> Check {
 
 /// tc ingress filters on the arrival interface.
 pub fn tc_ingress(ev: &HostEvidence, q: &HostQuery, ingress: Option<&str>) -> Check {
-    let id = "host.tc-ingress";
+    let id = HostCheck::TcIngress.as_str();
     let tc = match &ev.tc_ingress {
         None => {
             return check(id, CheckStatus::Skipped, "tc ingress filters were not collected")
@@ -194,7 +195,7 @@ enum Effect<'a> {
 /// priority order (lowest first; the first decides: xfrm_policy_lookup_bytype), per part of the
 /// clients; what none selects meets the direction's default.
 pub fn xfrm(ev: &HostEvidence, q: &HostQuery, local: Option<IpAddr>, family: Family) -> (Check, Vec<Cause>) {
-    let id = "host.xfrm";
+    let id = HostCheck::Xfrm.as_str();
     let x = match &ev.xfrm {
         None => {
             return (

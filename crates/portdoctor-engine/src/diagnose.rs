@@ -16,6 +16,7 @@
 //! layer, the Elastic-IP swap experiment), and the verdict is inconclusive.
 
 use portdoctor_model::fix::Fix;
+use portdoctor_model::host_path::HostHop;
 use portdoctor_model::probe::{Answer, CaptureReport, ProbeOutcome, ProbeReport};
 use portdoctor_model::{
     Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Hop, Knowledge, Layer, Query, TimelineEntry,
@@ -417,14 +418,17 @@ pub fn join(l: Layers) -> Diagnosis {
             }
             (true, _) => (CheckStatus::Pass, "the probe's SYNs arrived (capture)".to_string()),
         };
-        match path.iter_mut().find(|h| h.hop == "nic") {
+        match path.iter_mut().find(|h| h.hop == HostHop::Nic.as_str()) {
             Some(h) => {
                 h.status = status;
                 h.detail = detail;
             }
             None => {
-                let at = path.iter().position(|h| matches!(h.hop.as_str(), "host-firewall" | "kernel" | "listener"));
-                path.insert(at.unwrap_or(path.len()), Hop::new("nic", "-", status, detail));
+                let at = path.iter().position(|h| {
+                    HostHop::parse(&h.hop)
+                        .is_some_and(|h| matches!(h, HostHop::HostFirewall | HostHop::Kernel | HostHop::Listener))
+                });
+                path.insert(at.unwrap_or(path.len()), Hop::new(HostHop::Nic.as_str(), "-", status, detail));
             }
         }
     }

@@ -8,10 +8,9 @@
 
 use portdoctor_model::addrset::AddrSet;
 use portdoctor_model::firewall::{
-    Action, Backend, Chain, ETHERTYPE_IPV4, ETHERTYPE_IPV6, FwFamily, Hook, MapKey, MapVal, Match, Netfilter, Rule,
-    Table, ct, icmp_code,
+    Action, AddrType, Backend, Chain, ChainKind, ETHERTYPE_IPV4, ETHERTYPE_IPV6, FwFamily, Hook, MapKey, MapVal, Match,
+    Netfilter, RejectWith, Rule, Table, ct,
 };
-use portdoctor_model::fix::{Fix, ShellCommand, Word};
 use portdoctor_model::net::{Cidr, Family, is_loopback};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -28,39 +27,11 @@ pub struct RuleRef {
     pub text: String,
 }
 
-impl Verdict {
-    pub fn describe(&self) -> String {
-        match self {
-            Verdict::Accept => "admitted".into(),
-            Verdict::Drop(r) => format!("dropped by {}", r.describe()),
-            Verdict::Reject(r, k) => format!("rejected ({k}) by {}", r.describe()),
-            Verdict::Unknown(r, why) => format!("undecided at {} ({why})", r.describe()),
-        }
-    }
-}
-
-impl RuleRef {
-    pub fn describe(&self) -> String {
-        if self.index == 0 {
-            format!("{} table {} chain {}: policy {}", self.backend.name(), self.table, self.chain, self.text)
-        } else {
-            format!(
-                "{} table {} chain {} rule {}: {}",
-                self.backend.name(),
-                self.table,
-                self.chain,
-                self.index,
-                self.text
-            )
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     Accept,
     Drop(RuleRef),
-    Reject(RuleRef, String),
+    Reject(RuleRef, RejectWith),
     /// Depends on a match the engine does not model.
     Unknown(RuleRef, String),
 }
@@ -179,8 +150,8 @@ impl Packet {
     }
 
     /// What answers a REJECT with `kind`: a TCP RST, or an ICMP error, back to the client.
-    pub fn reject_answer(&self, kind: &str) -> Packet {
-        let tcp_reset = kind.contains("tcp-reset");
+    pub fn reject_answer(&self, kind: &RejectWith) -> Packet {
+        let tcp_reset = kind.is_tcp_reset();
         let icmp = if self.family == Family::V6 { 58 } else { 1 };
         // Destination unreachable: type 3 for ICMP, 1 for ICMPv6.
         let unreachable = if self.family == Family::V6 { 1 } else { 3 };
@@ -191,7 +162,7 @@ impl Packet {
             ct_state: ct::RELATED,
             tcp_flags: 4 | 16,
             icmp_type: (!tcp_reset).then_some(unreachable),
-            icmp_code: if tcp_reset { None } else { reject_code(kind, self.family == Family::V6) },
+            icmp_code: kind.icmp_code(self.family == Family::V6),
             ..self.clone()
         }
     }
@@ -210,21 +181,6 @@ impl Packet {
     fn original_destination(&self) -> (IpAddr, u16) {
         self.orig_dst.unwrap_or((self.local, self.local_port))
     }
-}
-
-/// The ICMP code of a REJECT's answer by its kind, as iptables (`icmp-host-prohibited`,
-/// `icmp6-adm-prohibited`) and nft (`icmpx port-unreachable`, `icmpv6 admin-prohibited`) name it.
-fn reject_code(kind: &str, v6: bool) -> Option<u8> {
-    let word = kind.rsplit(' ').next().unwrap_or(kind);
-    let name = word.strip_prefix("icmp6-").or_else(|| word.strip_prefix("icmp-")).unwrap_or(word);
-    let name = match (name, v6) {
-        ("adm-prohibited", _) => "admin-prohibited",
-        ("proto-unreachable", _) => "prot-unreachable",
-        ("host-unreachable" | "addr-unreach", true) => "addr-unreachable",
-        ("no-route", false) => "net-unreachable",
-        (n, _) => n,
-    };
-    icmp_code(name, v6)
 }
 
 /// Hook priorities that move a packet's view (linux/netfilter_ipv4.h NF_IP_PRI_*; the same
@@ -421,7 +377,7 @@ enum Flow {
     Return,
     Accept,
     Drop(RuleRef),
-    Reject(RuleRef, String),
+    Reject(RuleRef, RejectWith),
     Nat(IpAddr, u16, RuleRef),
     /// Source NAT (`None`: masquerade).
     Snat(Option<IpAddr>),
@@ -592,18 +548,17 @@ impl<'a> Ctx<'a> {
                 }
                 Match::DstAddrType(n) | Match::SrcAddrType(n) => {
                     let local_side = matches!(m, Match::DstAddrType(_)) != self.pkt.reply;
-                    let t = match (n.value.as_str(), local_side) {
-                        ("LOCAL" | "local", true) => Tri::Yes,
-                        ("UNICAST" | "unicast", _) => Tri::Yes,
-                        ("LOCAL" | "local", false) => {
+                    let t = match (&n.value, local_side) {
+                        (AddrType::Local, true) | (AddrType::Unicast, _) => Tri::Yes,
+                        (AddrType::Local, false) => {
                             if self.pkt.local_addrs.iter().any(|a| clients.contains(a)) {
                                 Tri::Maybe
                             } else {
                                 Tri::No
                             }
                         }
-                        ("BROADCAST" | "MULTICAST" | "ANYCAST" | "broadcast" | "multicast" | "anycast", _) => Tri::No,
-                        _ => Tri::Maybe,
+                        (AddrType::Broadcast | AddrType::Multicast | AddrType::Anycast, _) => Tri::No,
+                        (AddrType::Unknown(_), _) => Tri::Maybe,
                     };
                     neg(t, n.negated)
                 }
@@ -868,8 +823,14 @@ impl<'a> Ctx<'a> {
                 out.push(Part::new(set, flow, self.mark));
                 continue;
             }
-            let element =
-                Rule { matches: vec![], action: action.clone(), text: rule.text.clone(), comment: None, mark: None };
+            let element = Rule {
+                matches: vec![],
+                action: action.clone(),
+                text: rule.text.clone(),
+                comment: None,
+                mark: None,
+                secmark: false,
+            };
             out.extend(self.act(chain, i, &element, set, depth));
         }
         // Numbers the generator can draw that no element takes: those connections go on too.
@@ -1013,7 +974,7 @@ fn base_chains(nf: &Netfilter, hook: Hook, family: Family) -> Vec<(usize, &Table
         .collect();
     // At equal priority the NAT runs first (see `nat_point`): the first packet then reads as the
     // later ones do.
-    v.sort_by_key(|(_, _, c, p)| (*p, c.base.as_ref().is_none_or(|b| b.kind != "nat")));
+    v.sort_by_key(|(_, _, c, p)| (*p, c.base.as_ref().is_none_or(|b| b.kind != ChainKind::Nat)));
     v.into_iter().map(|(i, t, c, _)| (i, t, c)).collect()
 }
 
@@ -1235,7 +1196,7 @@ impl<'a> Compiled<'a> {
             // A notrack rule before conntrack (raw PREROUTING/OUTPUT) makes the packet UNTRACKED.
             let untrack = position(hook, priority) < (1, PRI_CONNTRACK)
                 && chain.rules.iter().any(|r| r.action == Action::Notrack);
-            let is_nat = chain.base.as_ref().is_some_and(|b| b.kind == "nat");
+            let is_nat = chain.base.as_ref().is_some_and(|b| b.kind == ChainKind::Nat);
             let policy = chain.base.as_ref().is_none_or(|b| b.policy_accept);
             let policy_ref = || RuleRef {
                 backend: table.backend,
@@ -1361,173 +1322,9 @@ fn ctx_untracks(ctx: &Ctx<'_>, chain: &Chain, part: &AddrSet) -> bool {
     chain.rules.iter().any(|r| r.action == Action::Notrack && !ctx.test(r, part).0.is_empty())
 }
 
-/// The chain through which ufw or firewalld manages a table: they set INPUT's policy and hang
-/// their own chains under it.
-pub fn manager_chain(t: &Table) -> Option<&Chain> {
-    t.chains
-        .iter()
-        .find(|c| ["ufw", "INPUT_ZONES", "IN_", "filter_IN_"].iter().any(|prefix| c.name.starts_with(prefix)))
-}
-
-/// Who owns a rule, and how the user fixes it in that tool. A chain *policy* belongs to whatever
-/// manages the table.
-pub fn attribute_in(nf: &Netfilter, r: &RuleRef, proto: &str, port: u16, family: Family) -> (String, Vec<Fix>) {
-    let table = table_of(nf, r, family);
-    let fam = table.map(|t| t.family);
-    if r.index == 0
-        && let Some(chain) = table.and_then(manager_chain)
-    {
-        return attribute(&RuleRef { chain: chain.name.clone(), ..r.clone() }, fam, proto, port, family);
-    }
-    attribute(r, fam, proto, port, family)
-}
-
-/// The rule's own table: same backend and name, holding the chain, for this packet's family
-/// (`ip filter` and `ip6 filter` can both exist).
-pub fn table_of<'a>(nf: &'a Netfilter, r: &RuleRef, family: Family) -> Option<&'a Table> {
-    let fits = |t: &&Table| !matches!((t.family, family), (FwFamily::Ip, Family::V6) | (FwFamily::Ip6, Family::V4));
-    let mut tables = nf.tables.iter().filter(|t| t.name == r.table && t.backend == r.backend);
-    tables.clone().filter(fits).find(|t| t.chains.iter().any(|c| c.name == r.chain)).or_else(|| tables.next())
-}
-
-/// `nft insert rule FAMILY`, the family of the rule's own table: `nft insert rule inet filter …`
-/// fails on an `ip filter` table.
-pub fn nft_insert_rule(table_family: Option<FwFamily>) -> ShellCommand {
-    ShellCommand::new(match table_family {
-        Some(FwFamily::Ip) => "nft insert rule ip",
-        Some(FwFamily::Ip6) => "nft insert rule ip6",
-        Some(FwFamily::Netdev) => "nft insert rule netdev",
-        Some(FwFamily::Other) => "nft insert rule <family>",
-        Some(FwFamily::Inet) | None => "nft insert rule inet",
-    })
-}
-
-/// Who owns a rule, judged by its own chain and table (`table_family`: the nft family of the
-/// rule's table, when known).
-pub fn attribute(
-    r: &RuleRef,
-    table_family: Option<FwFamily>,
-    proto: &str,
-    port: u16,
-    family: Family,
-) -> (String, Vec<Fix>) {
-    let chain = r.chain.as_str();
-    let ipt = if family == Family::V6 { "ip6tables" } else { "iptables" };
-    let persist_ipt = Fix::text(if family == Family::V6 {
-        "persist it: `ip6tables-save > /etc/iptables/rules.v6` (Debian iptables-persistent) or `service ip6tables save` (RHEL)"
-    } else {
-        "persist it: `iptables-save > /etc/iptables/rules.v4` (Debian iptables-persistent) or `service iptables save` (RHEL)"
-    });
-    let port_proto = || Word::of(port).then("/").val(proto);
-    if chain.starts_with("ufw") {
-        return ("ufw".into(), vec![Fix::run(ShellCommand::new("ufw allow").word(port_proto()))]);
-    }
-    if r.table == "firewalld" || chain.starts_with("filter_IN_") || chain.starts_with("IN_") || chain.contains("_ZONES")
-    {
-        let zone = chain
-            .strip_prefix("filter_IN_")
-            .or_else(|| chain.strip_prefix("IN_"))
-            .map(|z| z.trim_end_matches("_allow").trim_end_matches("_deny").trim_end_matches("_log"))
-            .filter(|z| !z.is_empty() && !z.contains("ZONES"))
-            .unwrap_or("public");
-        return (
-            format!("firewalld (zone {zone})"),
-            vec![Fix::run(
-                ShellCommand::new("firewall-cmd")
-                    .kv("--zone=", zone)
-                    .word(Word::lit("--add-port=").val(port).then("/").val(proto))
-                    .lit("--permanent && firewall-cmd --reload"),
-            )],
-        );
-    }
-    if chain.starts_with("f2b-") {
-        let jail = chain.trim_start_matches("f2b-");
-        return (
-            format!("fail2ban (jail {jail})"),
-            vec![
-                Fix::run(ShellCommand::new("fail2ban-client set").arg(jail).lit("unbanip <client-address>")),
-                Fix::text(
-                    "if clients are banned wrongly, check the jail's filter and `ignoreip` in /etc/fail2ban/jail.local",
-                ),
-            ],
-        );
-    }
-    if chain.starts_with("DOCKER") {
-        return (
-            "Docker".into(),
-            vec![Fix::run(
-                ShellCommand::new(ipt)
-                    .lit("-I DOCKER-USER -p")
-                    .arg(proto)
-                    .lit("-m conntrack --ctorigdstport")
-                    .arg(port)
-                    .lit("-j RETURN"),
-            )],
-        );
-    }
-    if chain.starts_with("NETAVARK") || chain.starts_with("CNI-") || r.table == "netavark" {
-        return (
-            "Podman (netavark/CNI)".into(),
-            vec![
-                Fix::text(format!("check the container's mapping: `podman port <container>` must show {port}/{proto}")),
-                Fix::text("to filter a published port, add rules before Podman's in FORWARD: ")
-                    .then_run(
-                        ShellCommand::new(ipt)
-                            .lit("-I FORWARD 1 -p")
-                            .arg(proto)
-                            .lit("-m conntrack --ctorigdstport")
-                            .arg(port)
-                            .lit("-j ACCEPT"),
-                    )
-                    .then_text(" (or DROP)"),
-            ],
-        );
-    }
-    if chain.starts_with("KUBE-") || chain.starts_with("kube-") || r.table == "kube-proxy" {
-        return (
-            "kube-proxy".into(),
-            vec![Fix::text(
-                "fix it in Kubernetes (the Service, its endpoints, or a NetworkPolicy): kube-proxy rewrites these chains",
-            )],
-        );
-    }
-    match r.backend {
-        Backend::Nftables => {
-            let insert = nft_insert_rule(table_family);
-            (
-                format!("nftables (table {})", r.table),
-                vec![
-                    Fix::run(
-                        insert.nft_name(&r.table).nft_name(chain).nft_name(proto).lit("dport").arg(port).lit("accept"),
-                    ),
-                    Fix::text("persist it in /etc/nftables.conf"),
-                ],
-            )
-        }
-        _ => {
-            let pos = if r.index > 0 { r.index } else { 1 };
-            (
-                format!("{} ({} chain {})", r.backend.name(), r.table, chain),
-                vec![
-                    Fix::run(
-                        ShellCommand::new(ipt)
-                            .lit("-t")
-                            .arg(&r.table)
-                            .lit("-I")
-                            .arg(chain)
-                            .arg(pos)
-                            .lit("-p")
-                            .arg(proto)
-                            .lit("--dport")
-                            .arg(port)
-                            .lit("-j ACCEPT"),
-                    ),
-                    persist_ipt,
-                ],
-            )
-        }
-    }
-}
+mod explain;
+mod owner;
+pub use owner::{attribute, attribute_in, manager_chain, nft_insert_rule, table_of};
 
 #[cfg(test)]
 mod tests;

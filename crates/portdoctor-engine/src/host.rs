@@ -6,9 +6,11 @@
 //! packet's family — or to an IPv6 wildcard socket without IPV6_V6ONLY, which also takes IPv4
 //! (ipv6(7)). SO_BINDTODEVICE restricts a socket to one ingress interface (socket(7)).
 
+use crate::routing::route_to;
 use portdoctor_model::firewall::FwFamily;
 use portdoctor_model::fix::{Fix, ShellCommand, Word};
-use portdoctor_model::host::{Conntrack, HostEvidence, Interface, Route, RouteType, Socket};
+use portdoctor_model::host::{Conntrack, HostEvidence, Interface, Route, Socket};
+use portdoctor_model::host_path::{HostCheck, HostHop};
 use portdoctor_model::net::{Family, Proto, Source, is_loopback};
 use portdoctor_model::{
     Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Hop, Knowledge, Layer, Query,
@@ -41,19 +43,6 @@ pub(crate) fn host_check(id: &str, status: CheckStatus, summary: impl Into<Strin
 
 fn iface_of<'a>(ifs: &'a [Interface], addr: &IpAddr) -> Option<&'a Interface> {
     ifs.iter().find(|i| i.addrs.iter().any(|a| a.addr == *addr))
-}
-
-/// Longest-prefix match in the main table, lowest metric on ties (policy rules come with the
-/// kernel-path issue).
-pub(crate) fn route_to(routes: &[Route], family: Family, client: Option<IpAddr>) -> Option<&Route> {
-    routes
-        .iter()
-        .filter(|r| r.table == "main" && r.kind == RouteType::Unicast && r.dst.family() == family)
-        .filter(|r| match client {
-            Some(c) => r.dst.contains(&c),
-            None => r.dst.prefix() == 0,
-        })
-        .max_by_key(|r| (r.dst.prefix(), std::cmp::Reverse(r.metric)))
 }
 
 pub(crate) fn route_text(r: &Route) -> String {
@@ -118,7 +107,7 @@ fn arrivals(ev: &HostEvidence, q: &HostQuery, notes: &mut Vec<String>) -> Vec<Pl
         Source::Internet => None,
     });
     let family = family.unwrap_or(Family::V4);
-    let id = "host.address";
+    let id = HostCheck::Address.as_str();
     let Some(ifs) = ev.interfaces.known() else {
         let m = ev.interfaces.missing().map(|m| m.describe()).unwrap_or_default();
         let check = host_check(id, CheckStatus::Unknown, "Could not tell which local address the traffic arrives at")
@@ -149,12 +138,13 @@ fn arrivals(ev: &HostEvidence, q: &HostQuery, notes: &mut Vec<String>) -> Vec<Pl
     let default_why = "the default route's interface".to_string();
     // (route, why the arrival is plausible, the evidence line for the route)
     let mut tried: Vec<(&Route, String, String)> = Vec::new();
-    if let Some(r) = route_to(routes, family, client) {
+    let rules = crate::routing::rules_for(ev, family);
+    if let Some(r) = route_to(routes, rules, family, client) {
         let why = if r.dst.prefix() > 0 { format!("the route toward {from_text}") } else { default_why.clone() };
         tried.push((r, why, format!("replies to {from_text} route {} (ip-route.json, table main)", route_text(r))));
     }
     if client.is_some()
-        && let Some(r) = route_to(routes, family, None)
+        && let Some(r) = route_to(routes, rules, family, None)
     {
         let line = format!(
             "the default route is {} (ip-route.json, table main), where traffic to the host's main address usually comes in",
@@ -395,14 +385,19 @@ pub(crate) fn listener(
     q: &HostQuery,
     a: &Arrival,
 ) -> ListenerOutcome {
-    let id = "host.listener";
+    let id = HostCheck::Listener.as_str();
     let flow = format!("{}/{}", q.proto, q.port);
     let Some(sockets) = sockets.known() else {
         let m = sockets.missing().map(|m| m.describe()).unwrap_or_default();
         return ListenerOutcome {
             check: host_check(id, CheckStatus::Unknown, format!("Could not read the sockets listening on {flow}"))
                 .with_evidence([m]),
-            hop: Hop::new("listener", flow.to_string(), CheckStatus::Unknown, "sockets could not be read"),
+            hop: Hop::new(
+                HostHop::Listener.as_str(),
+                flow.to_string(),
+                CheckStatus::Unknown,
+                "sockets could not be read",
+            ),
             causes: vec![],
             answerer: None,
             owner_check: None,
@@ -413,7 +408,7 @@ pub(crate) fn listener(
     let judged: Vec<(&Socket, Judgement)> = candidates.iter().map(|s| (*s, judge(s, a, ifs))).collect();
     let owner_check = candidates.iter().find_map(|s| s.owners.missing()).map(|m| {
         Check::new(
-            "host.listener.owner",
+            HostCheck::ListenerOwner.as_str(),
             Layer::Host,
             CheckKind::Context,
             CheckStatus::Warn,
@@ -434,7 +429,7 @@ pub(crate) fn listener(
         let summary = format!("{} listens on {} and accepts {flow} to {dst}", s.owner_text(), s.local_text());
         return ListenerOutcome {
             check: host_check(id, CheckStatus::Pass, summary.clone()).with_evidence(evidence),
-            hop: Hop::new("listener", socket_component(s), CheckStatus::Pass, summary),
+            hop: Hop::new(HostHop::Listener.as_str(), socket_component(s), CheckStatus::Pass, summary),
             causes: vec![],
             answerer: Some(s.clone()),
             owner_check,
@@ -476,7 +471,7 @@ pub(crate) fn listener(
             ]);
         return ListenerOutcome {
             check: host_check(id, CheckStatus::Fail, message.clone()).with_evidence(evidence),
-            hop: Hop::new("listener", flow, CheckStatus::Fail, message),
+            hop: Hop::new(HostHop::Listener.as_str(), flow, CheckStatus::Fail, message),
             causes: vec![cause],
             answerer: None,
             owner_check,
@@ -503,7 +498,7 @@ pub(crate) fn listener(
             check: host_check(id, CheckStatus::Unknown, summary.clone()).with_evidence(
                 evidence.into_iter().chain(["pass --to ADDR to say where the traffic arrives".to_string()]),
             ),
-            hop: Hop::new("listener", flow, CheckStatus::Unknown, summary),
+            hop: Hop::new(HostHop::Listener.as_str(), flow, CheckStatus::Unknown, summary),
             causes: vec![],
             answerer: None,
             owner_check,
@@ -512,7 +507,7 @@ pub(crate) fn listener(
     let summary = causes.first().map(|c| c.message.clone()).unwrap_or_default();
     ListenerOutcome {
         check: host_check(id, CheckStatus::Fail, summary.clone()).with_evidence(evidence),
-        hop: Hop::new("listener", socket_component(candidates[0]), CheckStatus::Fail, summary),
+        hop: Hop::new(HostHop::Listener.as_str(), socket_component(candidates[0]), CheckStatus::Fail, summary),
         causes,
         answerer: None,
         owner_check,
@@ -565,7 +560,7 @@ fn unread_nat(ev: &HostEvidence, family: Family, undecided: &[String], flow: &st
 
 /// Accept-queue overflow of the answering TCP listener (a full queue drops new SYNs: tcp_conn_request).
 fn listen_queue(ev: &HostEvidence, s: &Socket) -> (Check, Option<Cause>) {
-    let id = "host.listen-queue";
+    let id = HostCheck::ListenQueue.as_str();
     // sk_acceptq_is_full(): full when the queue is longer than the backlog.
     let full = s.recv_q > s.send_q;
     let before = counter(&ev.netstat, "ListenOverflows");
@@ -621,7 +616,7 @@ fn listen_queue(ev: &HostEvidence, s: &Socket) -> (Check, Option<Cause>) {
 }
 
 fn conntrack(ev: &HostEvidence) -> (Check, Option<Cause>) {
-    let id = "host.conntrack";
+    let id = HostCheck::Conntrack.as_str();
     match &ev.conntrack {
         Knowledge::Unavailable(m) => (
             host_check(id, CheckStatus::Unknown, "Could not read the conntrack table's size")
@@ -690,7 +685,7 @@ fn endpoints(
         } else {
             // One `host.listener` check (the one on the path); the others by endpoint number.
             let mut c = e.listener.check;
-            c.id = format!("host.listener.endpoint{}", i + 1);
+            c.id = format!("{}.endpoint{}", HostCheck::Listener.as_str(), i + 1);
             checks.push(c);
         }
     }
@@ -855,7 +850,7 @@ fn judge_arrival(ev: &HostEvidence, q: &HostQuery, p: Plausible, notes: &mut Vec
     let mut listener_hop = lis.hop;
     match (&lis.answerer, q.proto) {
         (Some(_), Proto::Tcp) if in_container => checks.push(host_check(
-            "host.listen-queue",
+            HostCheck::ListenQueue.as_str(),
             CheckStatus::Skipped,
             "The listener is in a container: its accept-queue counters live in that namespace",
         )),
@@ -869,7 +864,7 @@ fn judge_arrival(ev: &HostEvidence, q: &HostQuery, p: Plausible, notes: &mut Vec
             causes.extend(qcause);
         }
         _ => checks.push(host_check(
-            "host.listen-queue",
+            HostCheck::ListenQueue.as_str(),
             CheckStatus::Skipped,
             match q.proto {
                 Proto::Udp => "UDP has no accept queue",
@@ -887,13 +882,20 @@ fn judge_arrival(ev: &HostEvidence, q: &HostQuery, p: Plausible, notes: &mut Vec
 
     let dst = arr.addr.map(|a| a.to_string());
     let nic = match (&arr.iface, &dst) {
-        (Some((_, name)), Some(d)) => Hop::new("nic", name.clone(), address_check.status, format!("arrives at {d}")),
-        _ => Hop::new("nic", "?", address_check.status, address_check.summary.clone()),
+        (Some((_, name)), Some(d)) => {
+            Hop::new(HostHop::Nic.as_str(), name.clone(), address_check.status, format!("arrives at {d}"))
+        }
+        _ => Hop::new(HostHop::Nic.as_str(), "?", address_check.status, address_check.summary.clone()),
     };
     let mut path = vec![
         nic,
         fw.hop,
-        Hop::new("kernel", "XDP, tc, routing, rp_filter, xfrm, nf_conntrack", kernel_status, kernel_detail),
+        Hop::new(
+            HostHop::Kernel.as_str(),
+            "XDP, tc, routing, rp_filter, xfrm, nf_conntrack",
+            kernel_status,
+            kernel_detail,
+        ),
     ];
     path.extend(container_hop);
     let reachable_summary = match &lis.answerer {
@@ -951,7 +953,7 @@ fn per_arrival<T: PartialEq + Clone>(lists: &[&[T]], k: usize) -> Vec<(bool, T)>
 }
 
 /// Checks whose own summary already says where the traffic arrives.
-const ADDRESS_CHECK: &str = "host.address";
+const ADDRESS_CHECK: &str = HostCheck::Address.as_str();
 
 /// One report from several arrivals' findings: what every arrival finds alike appears once, as
 /// it is; what differs names its arrival ("Arriving on eth0 (10.0.1.10, the default route's
@@ -992,7 +994,7 @@ fn join_arrivals(mut judged: Vec<Judged>, places: &[(String, String)]) -> Judged
     let all: Vec<&str> = places.iter().map(|p| p.0.as_str()).collect();
     let reachable = format!("{} — on every plausible arrival: {}", judged[0].reachable, all.join("; "));
     let mut path = std::mem::take(&mut judged[shown].path);
-    if let Some(nic) = path.iter_mut().find(|h| h.hop == "nic") {
+    if let Some(nic) = path.iter_mut().find(|h| h.hop == HostHop::Nic.as_str()) {
         let others: Vec<&str> =
             places.iter().enumerate().filter(|(k, _)| *k != shown).map(|(_, p)| p.0.as_str()).collect();
         nic.detail = format!("may arrive at {}; also judged: {}", places[shown].1, others.join("; "));

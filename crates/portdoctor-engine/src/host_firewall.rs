@@ -5,9 +5,10 @@
 use crate::firewall::{Compiled, Outcome, Packet, RuleRef, Verdict, attribute_in, nft_insert_rule, table_of};
 use crate::host::HostQuery;
 use portdoctor_model::addrset::{AddrSet, describe_part};
-use portdoctor_model::firewall::{Backend, Hook, Netfilter, ct};
+use portdoctor_model::firewall::{Backend, ChainKind, Hook, Netfilter, ct};
 use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::host::{HostEvidence, RouteType};
+use portdoctor_model::host_path::{HostCheck, HostHop};
 use portdoctor_model::net::{Cidr, Family, Proto, Source};
 use portdoctor_model::{Cause, CauseCode, Check, CheckStatus, Confidence, Hop, Knowledge};
 use std::net::IpAddr;
@@ -30,7 +31,29 @@ pub struct FirewallOutcome {
     pub nat_undecided: Vec<String>,
 }
 
+impl FirewallOutcome {
+    /// No walk: the check says why, the hop is unknown.
+    fn undecided(c: Check, detail: &str) -> FirewallOutcome {
+        FirewallOutcome {
+            checks: vec![c],
+            causes: vec![],
+            hop: Hop::new(HostHop::HostFirewall.as_str(), "netfilter", CheckStatus::Unknown, detail),
+            nats: vec![],
+            after_handshake: vec![],
+            forward_causes: vec![],
+            nat_undecided: vec![],
+        }
+    }
+}
+
 use crate::host::host_check as check;
+
+/// Client source ports for which the rules decide otherwise, as evidence lines.
+fn exceptions(outs: &[Outcome]) -> Vec<String> {
+    let mut v: Vec<String> = outs.iter().flat_map(|o| o.port_exceptions.iter().cloned()).collect();
+    v.dedup();
+    v.into_iter().map(|e| format!("{e} (clients normally use ephemeral ports, so this is the exception)")).collect()
+}
 
 fn union(outs: &[&Outcome], family: Family) -> AddrSet {
     outs.iter().fold(AddrSet::empty(family), |a, o| a.union(&o.clients))
@@ -186,7 +209,7 @@ fn neighbor_discovery(cx: &Compiled<'_>, pkt: &Packet, ev: &HostEvidence, q: &Ho
     };
     // The neighbor the traffic comes through: the route's gateway (or the client itself on the
     // link), and any link-local router address.
-    let via = crate::host::route_to(routes, Family::V6, client).and_then(|r| r.gateway).or(client);
+    let via = crate::routing::route_to(routes, &[], Family::V6, client).and_then(|r| r.gateway).or(client);
     let link_local: Cidr = "fe80::/10".parse().expect("a valid prefix");
     let mut neighbors = AddrSet::from_cidr(&link_local);
     if let Some(v) = via {
@@ -243,6 +266,111 @@ fn neighbor_discovery(cx: &Compiled<'_>, pkt: &Packet, ev: &HostEvidence, q: &Ho
     causes
 }
 
+/// What the reply side needs of the inbound walk.
+struct Replies<'a> {
+    cx: &'a Compiled<'a>,
+    nf: &'a Netfilter,
+    /// The client's first packet.
+    first: &'a Packet,
+    q: &'a HostQuery,
+    describe: &'a dyn Fn(&AddrSet) -> String,
+}
+
+/// The replies' checks and causes, one check per place they come from.
+fn replies(r: &Replies<'_>, accepted: &[&Outcome]) -> (Vec<Check>, Vec<Cause>) {
+    let (nf, q, describe, family) = (r.nf, r.q, r.describe, r.first.family);
+    let flow = format!("{}/{}", q.proto, q.port);
+    let mut checks = Vec::new();
+    let mut causes = Vec::new();
+    // The SYN-ACK (or UDP answer) on its way out, through OUTPUT (FORWARD from a container), to
+    // the accepted clients of each place NAT sends them (and each address their own source NAT
+    // gave them).
+    type Masqueraded = Vec<(Option<Option<IpAddr>>, AddrSet)>;
+    let mut answering: Vec<(Option<(IpAddr, u16)>, Masqueraded)> = Vec::new();
+    for o in accepted {
+        let to = o.nat.as_ref().map(|(a, p, _)| (*a, *p));
+        let i = answering.iter().position(|(t, _)| *t == to).unwrap_or_else(|| {
+            answering.push((to, vec![]));
+            answering.len() - 1
+        });
+        let groups = &mut answering[i].1;
+        match groups.iter_mut().find(|(s, _)| *s == o.snat) {
+            Some((_, set)) => *set = set.union(&o.clients),
+            None => groups.push((o.snat, o.clients.clone())),
+        }
+    }
+    let output = HostCheck::FirewallOutput.as_str();
+    for (n, (to, groups)) in answering.into_iter().enumerate() {
+        // One check per place the replies come from: the first keeps the plain id.
+        let id = if n == 0 { output.to_string() } else { format!("{output}.endpoint{}", n + 1) };
+        let reply = Packet { tcp_flags: 2 | 16, ..later(r.first, to, None, true) };
+        let out: Vec<Outcome> = groups
+            .iter()
+            .flat_map(|(snat, set)| r.cx.evaluate(&Packet { client_nat: *snat, ..reply.clone() }, set))
+            .collect();
+        // A container's replies are forwarded back (FORWARD); the host's own leave by OUTPUT.
+        let way = if reply.is_local(&reply.local) { "OUTPUT" } else { "FORWARD" };
+        let mut reply_causes = Vec::new();
+        for (rule, outs) in by_rule(&out, |v| match v {
+            Verdict::Drop(r) | Verdict::Reject(r, _) => Some(r),
+            _ => None,
+        }) {
+            let who = union(&outs, family);
+            let (owner, _) = attribute_in(nf, rule, q.proto.as_str(), q.port, family);
+            let ipt = if family == Family::V6 { "ip6tables" } else { "iptables" };
+            let message = format!(
+                "The host firewall ({owner}) drops the replies of {flow} to {} on the way out ({way})",
+                describe(&who)
+            );
+            reply_causes.push(
+                Cause::blocking(
+                    CauseCode::HostFirewallOutputDrop,
+                    format!("{} {} {}", rule.backend.name(), rule.table, rule.chain),
+                    Confidence::Confirmed,
+                    message,
+                )
+                .with_evidence([rule.describe()])
+                .with_fix([Fix::run(
+                    ShellCommand::new(ipt)
+                        .lit("-I")
+                        .arg(way)
+                        .lit("1 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"),
+                )
+                .then_text(" (replies of admitted connections)")]),
+            );
+        }
+        let undecided: Vec<String> = out
+            .iter()
+            .filter_map(|o| match &o.verdict {
+                Verdict::Unknown(r, why) => Some(format!(
+                    "{} — the outcome for replies to {} depends on a match this version does not model: {why}",
+                    r.describe(),
+                    describe(&o.clients)
+                )),
+                _ => None,
+            })
+            .collect();
+        let notes = load_notes(&out);
+        let (status, summary) = match reply_causes.first() {
+            Some(c) => (CheckStatus::Fail, c.message.clone()),
+            None if !undecided.is_empty() => {
+                (CheckStatus::Unknown, format!("Could not fully decide whether the replies of {flow} leave"))
+            }
+            None => (CheckStatus::Pass, format!("Replies of {flow} leave through {way}")),
+        };
+        checks.push(
+            check(&id, status, summary).with_evidence(
+                undecided
+                    .into_iter()
+                    .chain(exceptions(&out).into_iter().map(|e| format!("replies to {e}")))
+                    .chain(notes.into_iter().map(|n| format!("replies: {n}"))),
+            ),
+        );
+        causes.extend(reply_causes);
+    }
+    (checks, causes)
+}
+
 pub fn host_firewall(
     ev: &HostEvidence,
     q: &HostQuery,
@@ -250,37 +378,17 @@ pub fn host_firewall(
     iface: Option<&str>,
     family: Family,
 ) -> FirewallOutcome {
-    let id = "host.firewall";
+    let id = HostCheck::Firewall.as_str();
     let nf: &Netfilter = match &ev.netfilter {
         Knowledge::Known(nf) => nf,
         Knowledge::Unavailable(m) => {
-            return FirewallOutcome {
-                checks: vec![
-                    check(id, CheckStatus::Unknown, "Could not read the firewall rules").with_evidence([m.describe()]),
-                ],
-                causes: vec![],
-                hop: Hop::new("host-firewall", "netfilter", CheckStatus::Unknown, "rules could not be read"),
-                nats: vec![],
-                after_handshake: vec![],
-                forward_causes: vec![],
-                nat_undecided: vec![],
-            };
+            let c = check(id, CheckStatus::Unknown, "Could not read the firewall rules").with_evidence([m.describe()]);
+            return FirewallOutcome::undecided(c, "rules could not be read");
         }
     };
     let Some(local) = local else {
-        return FirewallOutcome {
-            checks: vec![check(
-                id,
-                CheckStatus::Unknown,
-                "The arrival address is unknown, so the rules cannot be walked",
-            )],
-            causes: vec![],
-            hop: Hop::new("host-firewall", "netfilter", CheckStatus::Unknown, "arrival address unknown"),
-            nats: vec![],
-            after_handshake: vec![],
-            forward_causes: vec![],
-            nat_undecided: vec![],
-        };
+        let c = check(id, CheckStatus::Unknown, "The arrival address is unknown, so the rules cannot be walked");
+        return FirewallOutcome::undecided(c, "arrival address unknown");
     };
     let internet = matches!(q.from, Source::Internet);
     let clients = portdoctor_model::addrset::clients(&q.from, family);
@@ -330,7 +438,7 @@ pub fn host_firewall(
     for o in &unknown {
         if let Verdict::Unknown(r, _) = &o.verdict
             && table_of(nf, r, family)
-                .is_some_and(|t| t.chains.iter().any(|c| c.base.as_ref().is_some_and(|b| b.kind == "nat")))
+                .is_some_and(|t| t.chains.iter().any(|c| c.base.as_ref().is_some_and(|b| b.kind == ChainKind::Nat)))
             && !nat_undecided.contains(&r.describe())
         {
             nat_undecided.push(r.describe());
@@ -345,11 +453,6 @@ pub fn host_firewall(
             ));
         }
     }
-    let exceptions = |outs: &[Outcome]| -> Vec<String> {
-        let mut v: Vec<String> = outs.iter().flat_map(|o| o.port_exceptions.iter().cloned()).collect();
-        v.dedup();
-        v.into_iter().map(|e| format!("{e} (clients normally use ephemeral ports, so this is the exception)")).collect()
-    };
     evidence.extend(exceptions(&inbound));
     let accepted: Vec<&Outcome> = inbound.iter().filter(|o| o.verdict == Verdict::Accept).collect();
     // The handshake's ACK and everything after it are ESTABLISHED: a ruleset that admits NEW
@@ -417,93 +520,11 @@ pub fn host_firewall(
     evidence.extend(notes);
     checks.push(check(id, status, summary.clone()).with_evidence(evidence));
 
-    // The SYN-ACK (or UDP answer) on its way out, through OUTPUT (FORWARD from a container), to
-    // the accepted clients of each place NAT sends them (and each address their own source NAT
-    // gave them).
-    type Masqueraded = Vec<(Option<Option<IpAddr>>, AddrSet)>;
-    let mut answering: Vec<(Option<(IpAddr, u16)>, Masqueraded)> = Vec::new();
-    for o in &accepted {
-        let to = o.nat.as_ref().map(|(a, p, _)| (*a, *p));
-        let i = answering.iter().position(|(t, _)| *t == to).unwrap_or_else(|| {
-            answering.push((to, vec![]));
-            answering.len() - 1
-        });
-        let groups = &mut answering[i].1;
-        match groups.iter_mut().find(|(s, _)| *s == o.snat) {
-            Some((_, set)) => *set = set.union(&o.clients),
-            None => groups.push((o.snat, o.clients.clone())),
-        }
-    }
-    for (n, (to, groups)) in answering.into_iter().enumerate() {
-        // One check per place the replies come from: the first keeps the plain id.
-        let id =
-            if n == 0 { "host.firewall.output".to_string() } else { format!("host.firewall.output.endpoint{}", n + 1) };
-        let reply = Packet { tcp_flags: 2 | 16, ..later(&pkt, to, None, true) };
-        let out: Vec<Outcome> = groups
-            .iter()
-            .flat_map(|(snat, set)| cx.evaluate(&Packet { client_nat: *snat, ..reply.clone() }, set))
-            .collect();
-        // A container's replies are forwarded back (FORWARD); the host's own leave by OUTPUT.
-        let way = if reply.is_local(&reply.local) { "OUTPUT" } else { "FORWARD" };
-        let mut reply_causes = Vec::new();
-        for (rule, outs) in by_rule(&out, |v| match v {
-            Verdict::Drop(r) | Verdict::Reject(r, _) => Some(r),
-            _ => None,
-        }) {
-            let who = union(&outs, family);
-            let (owner, _) = attribute_in(nf, rule, q.proto.as_str(), q.port, family);
-            let ipt = if family == Family::V6 { "ip6tables" } else { "iptables" };
-            let message = format!(
-                "The host firewall ({owner}) drops the replies of {flow} to {} on the way out ({way})",
-                describe(&who)
-            );
-            reply_causes.push(
-                Cause::blocking(
-                    CauseCode::HostFirewallOutputDrop,
-                    format!("{} {} {}", rule.backend.name(), rule.table, rule.chain),
-                    Confidence::Confirmed,
-                    message,
-                )
-                .with_evidence([rule.describe()])
-                .with_fix([Fix::run(
-                    ShellCommand::new(ipt)
-                        .lit("-I")
-                        .arg(way)
-                        .lit("1 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"),
-                )
-                .then_text(" (replies of admitted connections)")]),
-            );
-        }
-        let undecided: Vec<String> = out
-            .iter()
-            .filter_map(|o| match &o.verdict {
-                Verdict::Unknown(r, why) => Some(format!(
-                    "{} — the outcome for replies to {} depends on a match this version does not model: {why}",
-                    r.describe(),
-                    describe(&o.clients)
-                )),
-                _ => None,
-            })
-            .collect();
-        let notes = load_notes(&out);
-        let (status, summary) = match reply_causes.first() {
-            Some(c) => (CheckStatus::Fail, c.message.clone()),
-            None if !undecided.is_empty() => {
-                (CheckStatus::Unknown, format!("Could not fully decide whether the replies of {flow} leave"))
-            }
-            None => (CheckStatus::Pass, format!("Replies of {flow} leave through {way}")),
-        };
-        checks.push(
-            check(&id, status, summary).with_evidence(
-                undecided
-                    .into_iter()
-                    .chain(exceptions(&out).into_iter().map(|e| format!("replies to {e}")))
-                    .chain(notes.into_iter().map(|n| format!("replies: {n}"))),
-            ),
-        );
-        causes.extend(reply_causes);
-    }
+    let (reply_checks, reply_causes) =
+        replies(&Replies { cx: &cx, nf, first: &pkt, q, describe: &describe }, &accepted);
+    checks.extend(reply_checks);
+    causes.extend(reply_causes);
     let hop_status = checks.iter().map(|c| c.status).find(|s| *s == CheckStatus::Fail).unwrap_or(status);
-    let hop = Hop::new("host-firewall", "netfilter", hop_status, checks[0].summary.clone());
+    let hop = Hop::new(HostHop::HostFirewall.as_str(), "netfilter", hop_status, checks[0].summary.clone());
     FirewallOutcome { checks, causes, hop, nats, after_handshake, forward_causes, nat_undecided }
 }

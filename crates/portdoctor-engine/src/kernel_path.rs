@@ -7,148 +7,17 @@
 //! destination is the client, the source is the local address, so policy rules `from <local
 //! address>` apply — which is how a second interface is made to answer by itself.
 
+use crate::routing::{Lookup, lookup, route_text, rule_text};
 use portdoctor_model::addrset::{AddrSet, clients, describe_part};
 use portdoctor_model::fix::{Fix, ShellCommand, Word};
-use portdoctor_model::host::{HostEvidence, PolicyRule, Route, RouteType};
+use portdoctor_model::host::{HostEvidence, PolicyRule, Route};
+use portdoctor_model::host_path::HostCheck;
 use portdoctor_model::net::{Cidr, Family, Source};
 use portdoctor_model::{Cause, CauseCode, Check, CheckStatus, Confidence, Knowledge};
 use std::net::IpAddr;
 
 fn check(status: CheckStatus, summary: impl Into<String>) -> Check {
-    crate::host::host_check("host.rp-filter", status, summary)
-}
-
-/// The route a lookup finds, with the rule that chose its table.
-struct Found<'a> {
-    route: &'a Route,
-    rule: Option<&'a PolicyRule>,
-}
-
-/// What a routing lookup ends in (fib_lookup: the rules in priority order, each either an
-/// action or a table to look in; a table without a matching route passes to the next rule).
-enum Lookup<'a> {
-    Route(Found<'a>),
-    /// A rule whose action is `blackhole`, `unreachable` or `prohibit`.
-    Action(&'a PolicyRule),
-    NoRoute,
-}
-
-impl<'a> Lookup<'a> {
-    fn found(&self) -> Option<&Found<'a>> {
-        match self {
-            Lookup::Route(f) => Some(f),
-            _ => None,
-        }
-    }
-
-    /// The route or rule that discards the packet, in words, with the fix that removes it.
-    fn discards(&self, family: Family) -> Option<(String, Fix)> {
-        let ip = if family == Family::V6 { "ip -6" } else { "ip" };
-        match self {
-            Lookup::Route(f) => {
-                let kind = match f.route.kind {
-                    RouteType::Blackhole => "blackhole",
-                    RouteType::Unreachable => "unreachable",
-                    RouteType::Prohibit => "prohibit",
-                    _ => return None,
-                };
-                let cmd = match family {
-                    Family::V6 => ShellCommand::new("ip -6 route del"),
-                    Family::V4 => ShellCommand::new("ip route del"),
-                };
-                let fix = Fix::run(cmd.lit(kind).arg(f.route.dst).lit("table").arg(&f.route.table))
-                    .then_text(" (and remove it from the network configuration that adds it)");
-                Some((format!("the {kind} route {}", route_text(f)), fix))
-            }
-            Lookup::Action(rule) => {
-                let cmd = match family {
-                    Family::V6 => ShellCommand::new("ip -6 rule del priority"),
-                    Family::V4 => ShellCommand::new("ip rule del priority"),
-                };
-                let fix = Fix::run(cmd.arg(rule.priority))
-                    .then_text(" (and remove it from the network configuration that adds it)");
-                Some((format!("policy rule {} ({ip} rule: {})", rule.priority, rule_text(rule)), fix))
-            }
-            Lookup::NoRoute => None,
-        }
-    }
-}
-
-/// A policy rule as `ip rule` shows it: `100: from 198.51.100.0/24 iif eth0 prohibit`.
-fn rule_text(r: &PolicyRule) -> String {
-    let mut s = format!("{}:", r.priority);
-    if r.not {
-        s += " not";
-    }
-    s += &format!(" from {}", r.src.map(|c| c.to_string()).unwrap_or_else(|| "all".into()));
-    if let Some(d) = r.dst {
-        s += &format!(" to {d}");
-    }
-    for (k, v) in [("iif", &r.iif), ("oif", &r.oif)] {
-        if let Some(v) = v {
-            s += &format!(" {k} {v}");
-        }
-    }
-    if matches!(r.table.as_str(), "unreachable" | "prohibit" | "blackhole") {
-        s + " " + &r.table
-    } else {
-        s + " lookup " + &r.table
-    }
-}
-
-/// The kernel's lookup for a packet from `src` to `dst` that came in on `iif` (`lo` for what
-/// this host sends). An empty rule list stands for the kernel's defaults (local, main, default).
-fn lookup<'a>(
-    routes: &'a [Route],
-    rules: &'a [PolicyRule],
-    dst: IpAddr,
-    src: IpAddr,
-    iif: &str,
-) -> Result<Lookup<'a>, String> {
-    let lpm = |table: &str| {
-        routes
-            .iter()
-            .filter(|r| r.table == table && r.dst.family() == Family::of(&dst) && r.dst.contains(&dst))
-            .max_by_key(|r| (r.dst.prefix(), std::cmp::Reverse(r.metric)))
-    };
-    if rules.is_empty() {
-        for t in ["local", "main", "default"] {
-            if let Some(r) = lpm(t) {
-                return Ok(Lookup::Route(Found { route: r, rule: None }));
-            }
-        }
-        return Ok(Lookup::NoRoute);
-    }
-    for rule in rules {
-        let matches = rule.src.is_none_or(|c| c.contains(&src))
-            && rule.dst.is_none_or(|c| c.contains(&dst))
-            && rule.iif.as_deref().is_none_or(|i| i == iif)
-            // Neither a received packet nor an unbound socket's reply has an output interface
-            // to match (fib_rule_match).
-            && rule.oif.is_none();
-        if matches == rule.not {
-            continue;
-        }
-        if let Some(other) = &rule.other {
-            return Err(format!("policy rule {} uses `{other}`, which this version does not model", rule.priority));
-        }
-        if matches!(rule.table.as_str(), "unreachable" | "prohibit" | "blackhole") {
-            return Ok(Lookup::Action(rule));
-        }
-        if let Some(r) = lpm(&rule.table) {
-            return Ok(Lookup::Route(Found { route: r, rule: Some(rule) }));
-        }
-    }
-    Ok(Lookup::NoRoute)
-}
-
-fn route_text(f: &Found<'_>) -> String {
-    let r = f.route;
-    let dst = if r.dst.prefix() == 0 { "default".to_string() } else { r.dst.to_string() };
-    let via = r.gateway.map(|g| format!(" via {g}")).unwrap_or_default();
-    let dev = r.dev.as_deref().map(|d| format!(" dev {d}")).unwrap_or_default();
-    let rule = f.rule.map(|p| format!(", chosen by rule {} (lookup {})", p.priority, p.table)).unwrap_or_default();
-    format!("{dst}{via}{dev} table {}{rule}", r.table)
+    crate::host::host_check(HostCheck::RpFilter.as_str(), status, summary)
 }
 
 /// One part of the clients' route back, and what the kernel makes of it.
@@ -361,7 +230,7 @@ pub fn kernel_path(
 }
 
 fn routing_check(status: CheckStatus, summary: impl Into<String>) -> Check {
-    crate::host::host_check("host.routing", status, summary)
+    crate::host::host_check(HostCheck::Routing.as_str(), status, summary)
 }
 
 /// Which way a discarded packet was going.

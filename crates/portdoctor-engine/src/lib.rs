@@ -14,6 +14,7 @@ pub mod host;
 pub mod host_firewall;
 pub mod kernel_path;
 pub mod platform;
+mod routing;
 pub mod selinux;
 pub mod services;
 pub mod wrappers;

@@ -7,10 +7,11 @@
 
 use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::host::{HostEvidence, Selinux, SelinuxMode};
+use portdoctor_model::host_path::HostCheck;
 use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Knowledge, Layer, Proto};
 
 fn check(status: CheckStatus, summary: impl Into<String>) -> Check {
-    Check::new("host.selinux", Layer::Host, CheckKind::Context, status, summary)
+    Check::new(HostCheck::Selinux.as_str(), Layer::Host, CheckKind::Context, status, summary)
 }
 
 /// The port type a domain may bind, for the fix: the policy's usual names, else `<domain>_port_t`.
@@ -49,7 +50,7 @@ fn secmark_rules(ev: &HostEvidence) -> Vec<String> {
     nf.tables
         .iter()
         .flat_map(|t| t.chains.iter().flat_map(move |c| c.rules.iter().map(move |r| (t, c, r))))
-        .filter(|(_, _, r)| r.text.contains("SECMARK") || r.text.contains("secmark"))
+        .filter(|(_, _, r)| r.secmark)
         .take(5)
         .map(|(t, c, r)| {
             format!("{} table {} chain {}: {} (labels packets for SELinux)", t.backend.name(), t.name, c.name, r.text)

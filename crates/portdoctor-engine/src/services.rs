@@ -4,32 +4,21 @@
 //! denied → a port below 1024 without the capability, or SELinux).
 
 use portdoctor_model::fix::{Fix, ShellCommand};
-use portdoctor_model::host::{HostEvidence, JournalLine, ServiceUnit, Socket};
+use portdoctor_model::host::{BindError, HostEvidence, JournalLine, ServiceUnit, Socket, UnitActive, UnitSub};
+use portdoctor_model::host_path::HostCheck;
 use portdoctor_model::{Check, CheckKind, CheckStatus, Knowledge, Layer, Proto};
 
 fn check(status: CheckStatus, summary: impl Into<String>) -> Check {
-    Check::new("host.service", Layer::Host, CheckKind::Context, status, summary)
+    Check::new(HostCheck::Service.as_str(), Layer::Host, CheckKind::Context, status, summary)
 }
-
-/// Whether a command line or log message names the port as a whole number.
-fn names_port(text: &str, port: u16) -> bool {
-    let p = port.to_string();
-    text.match_indices(&p).any(|(i, _)| {
-        let before = text[..i].chars().next_back();
-        let after = text[i + p.len()..].chars().next();
-        !before.is_some_and(|c| c.is_ascii_digit() || c == '.') && !after.is_some_and(|c| c.is_ascii_digit())
-    })
-}
-
-const BIND_WORDS: [&str; 4] = ["bind", "Address already in use", "listen", "EADDRINUSE"];
 
 /// What a unit's state means for a service that should be listening.
 fn state_words(u: &ServiceUnit) -> String {
-    match (u.active.as_str(), u.sub.as_str()) {
-        ("failed", _) => format!("failed (result: {})", u.result),
-        ("activating", "auto-restart") => format!("crash-looping: restarted {} times", u.restarts),
-        ("inactive", _) => "stopped".to_string(),
-        ("active", _) => format!("running ({}) but not listening on the port", u.sub),
+    match (&u.active, &u.sub) {
+        (UnitActive::Failed, _) => format!("failed (result: {})", u.result),
+        (UnitActive::Activating, UnitSub::AutoRestart) => format!("crash-looping: restarted {} times", u.restarts),
+        (UnitActive::Inactive, _) => "stopped".to_string(),
+        (UnitActive::Active, _) => format!("running ({}) but not listening on the port", u.sub),
         (a, s) => format!("{a} ({s})"),
     }
 }
@@ -49,35 +38,34 @@ pub fn why_not_listening(ev: &HostEvidence, proto: Proto, port: u16) -> (Check, 
     };
     let journal: &[JournalLine] = s.journal.known().map(Vec::as_slice).unwrap_or_default();
     // Lines about binding this port, and the processes that wrote them.
-    let bind_lines: Vec<&JournalLine> = journal
-        .iter()
-        .filter(|l| names_port(&l.message, port) && BIND_WORDS.iter().any(|w| l.message.contains(w)))
-        .collect();
+    let bind_lines: Vec<&JournalLine> =
+        journal.iter().filter(|l| l.bind.as_ref().is_some_and(|b| b.ports.contains(&port))).collect();
     let stem = |id: &str| id.trim_end_matches(".service").to_string();
     let mut units: Vec<&ServiceUnit> = s
         .units
         .iter()
         .filter(|u| {
-            u.exec.as_deref().is_some_and(|e| names_port(e, port))
+            u.exec_ports.contains(&port)
                 || bind_lines.iter().any(|l| {
                     l.process == stem(&u.id)
                         || u.exec.as_deref().is_some_and(|e| e.contains(&format!("/{}", l.process)))
                 })
         })
         .collect();
-    units.sort_by_key(|u| u.active != "failed" && u.sub != "auto-restart");
+    units.sort_by_key(|u| u.active != UnitActive::Failed && u.sub != UnitSub::AutoRestart);
     let mut evidence = Vec::new();
     let mut fix = Vec::new();
     for u in &units {
         evidence.push(format!(
-            "{} is {}{} (systemd-show.txt)",
+            "{} is {}{} ({})",
             u.id,
             state_words(u),
-            u.exec.as_deref().map(|e| format!("; it runs: {e}")).unwrap_or_default()
+            u.exec.as_deref().map(|e| format!("; it runs: {e}")).unwrap_or_default(),
+            s.units_from
         ));
         let name = &u.id;
-        match u.active.as_str() {
-            "inactive" => fix.push(Fix::run(ShellCommand::new("systemctl enable --now").arg(name))),
+        match u.active {
+            UnitActive::Inactive => fix.push(Fix::run(ShellCommand::new("systemctl enable --now").arg(name))),
             _ => fix.push(Fix::run(
                 ShellCommand::new("journalctl -u")
                     .arg(name)
@@ -97,7 +85,8 @@ pub fn why_not_listening(ev: &HostEvidence, proto: Proto, port: u16) -> (Check, 
         if !evidence.contains(&quoted) {
             evidence.push(quoted);
         }
-        if l.message.contains("Address already in use") || l.message.contains("EADDRINUSE") {
+        let error = l.bind.as_ref().map(|b| b.error);
+        if error == Some(BindError::InUse) {
             let holders: Vec<&Socket> = ev
                 .sockets
                 .known()
@@ -110,7 +99,7 @@ pub fn why_not_listening(ev: &HostEvidence, proto: Proto, port: u16) -> (Check, 
                 None => "the port was taken when it started (by a process that has since let it go)".to_string(),
             });
         }
-        if l.message.contains("Permission denied") {
+        if error == Some(BindError::Denied) {
             evidence.push(if port < 1024 {
                 format!("port {port} is below 1024: the service needs root or CAP_NET_BIND_SERVICE (AmbientCapabilities=CAP_NET_BIND_SERVICE in the unit)")
             } else {
@@ -134,35 +123,12 @@ mod tests {
     use portdoctor_model::host::Services;
 
     #[test]
-    fn ports_are_whole_numbers() {
-        assert!(names_port("--port 8080", 8080));
-        assert!(names_port("bind() to 0.0.0.0:8080 failed", 8080));
-        assert!(!names_port("--port 18080", 8080));
-        assert!(!names_port("10.0.80.80", 80));
-    }
-
-    #[test]
     fn crash_looping_unit_named_by_its_command_line() {
         let mut ev = crate::host::tests::evidence(vec![]);
+        let show = "Id=app.service\nActiveState=activating\nSubState=auto-restart\nResult=exit-code\nNRestarts=14\nExecStart={ path=/usr/bin/node ; argv[]=/usr/bin/node /srv/app/server.js --port 8080 ; ignore_errors=no }\n\nId=cron.service\nActiveState=active\nSubState=running\nResult=success\nNRestarts=0\nExecStart={ path=/usr/sbin/cron ; argv[]=/usr/sbin/cron -f ; ignore_errors=no }\n";
         ev.services = Knowledge::Known(Some(Services {
-            units: vec![
-                ServiceUnit {
-                    id: "app.service".into(),
-                    active: "activating".into(),
-                    sub: "auto-restart".into(),
-                    result: "exit-code".into(),
-                    restarts: 14,
-                    exec: Some("/usr/bin/node /srv/app/server.js --port 8080".into()),
-                },
-                ServiceUnit {
-                    id: "cron.service".into(),
-                    active: "active".into(),
-                    sub: "running".into(),
-                    result: "success".into(),
-                    restarts: 0,
-                    exec: Some("/usr/sbin/cron -f".into()),
-                },
-            ],
+            units: portdoctor_parse::systemd::parse_show("systemd-show.txt", show).unwrap(),
+            units_from: "systemd-show.txt".into(),
             journal: Knowledge::Known(crate::host::tests::journal(&[
                 "2026-11-20T02:14:07+0000 web-1 node[511]: Error: listen EADDRINUSE: address already in use :::8080",
             ])),

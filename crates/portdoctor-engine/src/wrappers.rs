@@ -6,59 +6,25 @@
 
 use portdoctor_model::addrset::{AddrSet, describe_part};
 use portdoctor_model::fix::Fix;
-use portdoctor_model::host::{HostEvidence, Socket, WrapRule};
-use portdoctor_model::net::{Cidr, Family};
+use portdoctor_model::host::{HostEvidence, Socket, WrapClient, WrapRule};
+use portdoctor_model::host_path::HostCheck;
+use portdoctor_model::net::Family;
 use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Knowledge, Layer};
-use std::net::IpAddr;
 
 fn check(status: CheckStatus, summary: impl Into<String>) -> Check {
-    Check::new("host.tcp-wrappers", Layer::Host, CheckKind::Path, status, summary)
+    Check::new(HostCheck::TcpWrappers.as_str(), Layer::Host, CheckKind::Path, status, summary)
 }
 
-/// A client pattern as an address set; `None` for the ones that need names (LOCAL, KNOWN,
-/// host names, .domains, @netgroups), which are not modelled.
-fn client_set(p: &str, family: Family) -> Option<AddrSet> {
-    let all = AddrSet::from_range(family, 0, if family == Family::V4 { u128::from(u32::MAX) } else { u128::MAX });
-    if p == "ALL" {
-        return Some(all);
-    }
-    let none = AddrSet::empty(family);
-    if let Some(inner) = p.strip_prefix('[') {
-        let (addr, len) =
-            inner.split_once(']').map(|(a, rest)| (a, rest.trim_start_matches('/'))).unwrap_or((inner, ""));
-        let cidr: Cidr = if len.is_empty() {
-            Cidr::host(addr.parse::<IpAddr>().ok()?)
-        } else {
-            format!("{addr}/{len}").parse().ok()?
-        };
-        return Some(if cidr.family() == family { AddrSet::from_cidr(&cidr) } else { none });
-    }
-    if let Some(prefix) = p.strip_suffix('.')
-        && prefix.split('.').all(|o| o.parse::<u8>().is_ok())
-    {
-        let octets: Vec<&str> = prefix.split('.').collect();
-        let mut full = octets.clone();
-        full.resize(4, "0");
-        let cidr: Cidr = format!("{}/{}", full.join("."), octets.len() * 8).parse().ok()?;
-        return Some(if family == Family::V4 { AddrSet::from_cidr(&cidr) } else { none });
-    }
-    if let Some((addr, mask)) = p.split_once('/') {
-        let len = match mask.parse::<std::net::Ipv4Addr>() {
-            Ok(m) => {
-                let bits = u32::from(m);
-                (bits.leading_ones() + bits.trailing_zeros() == 32).then_some(bits.leading_ones())?
-            }
-            Err(_) => mask.parse().ok()?,
-        };
-        let cidr: Cidr = format!("{addr}/{len}").parse().ok()?;
-        return Some(if cidr.family() == family { AddrSet::from_cidr(&cidr) } else { none });
-    }
-    match p.parse::<IpAddr>() {
-        Ok(ip) => {
-            let c = Cidr::host(ip);
-            Some(if c.family() == family { AddrSet::from_cidr(&c) } else { none })
+/// A client pattern as an address set of `family`; `None` for the ones that need names, which
+/// are not modelled.
+fn client_set(p: &WrapClient, family: Family) -> Option<AddrSet> {
+    match p {
+        WrapClient::All => {
+            Some(AddrSet::from_range(family, 0, if family == Family::V4 { u128::from(u32::MAX) } else { u128::MAX }))
         }
-        Err(_) => None,
+        WrapClient::Net(c) if c.family() == family => Some(AddrSet::from_cidr(c)),
+        WrapClient::Net(_) => Some(AddrSet::empty(family)),
+        WrapClient::Named(_) => None,
     }
 }
 
@@ -67,14 +33,23 @@ fn names_daemon(r: &WrapRule, daemon: &str) -> bool {
     hit(&r.daemons) && !r.daemons_except.iter().any(|d| d == daemon)
 }
 
+/// A pattern as written, for a client the walk cannot model.
+fn pattern(p: &WrapClient) -> String {
+    match p {
+        WrapClient::Named(n) => n.clone(),
+        WrapClient::All => "ALL".into(),
+        WrapClient::Net(c) => c.to_string(),
+    }
+}
+
 /// The rule's clients, or the pattern that cannot be modelled.
 fn clients(r: &WrapRule, family: Family) -> Result<AddrSet, String> {
     let mut set = AddrSet::empty(family);
     for p in &r.clients {
-        set = set.union(&client_set(p, family).ok_or_else(|| p.clone())?);
+        set = set.union(&client_set(p, family).ok_or_else(|| pattern(p))?);
     }
     for p in &r.clients_except {
-        set = set.minus(&client_set(p, family).ok_or_else(|| p.clone())?);
+        set = set.minus(&client_set(p, family).ok_or_else(|| pattern(p))?);
     }
     Ok(set)
 }

@@ -288,59 +288,6 @@ pub struct AwsEvidence {
     pub notes: Vec<String>,
 }
 
-/// A closed vocabulary read from a provider's own words: the names it documents, and any other
-/// kept as written (`Unknown`), so a new value is reported, never misread. Serialised as the
-/// provider's word.
-macro_rules! provider_words {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident = $word:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-        #[serde(from = "String", into = "String")]
-        pub enum $name {
-            $($variant,)+
-            Unknown(String),
-        }
-
-        impl $name {
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $($name::$variant => $word,)+
-                    $name::Unknown(s) => s,
-                }
-            }
-        }
-
-        impl From<&str> for $name {
-            fn from(s: &str) -> $name {
-                match s {
-                    $($word => $name::$variant,)+
-                    other => $name::Unknown(other.to_string()),
-                }
-            }
-        }
-
-        impl From<String> for $name {
-            fn from(s: String) -> $name {
-                $name::from(s.as_str())
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(v: $name) -> String {
-                v.as_str().to_string()
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-pub(crate) use provider_words;
-
 provider_words! {
     /// An EC2 instance's state (`State.Name`).
     InstanceState {

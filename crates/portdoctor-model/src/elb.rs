@@ -3,7 +3,6 @@
 //! each record keeping its ARN or name so evidence can cite it. The provider's closed
 //! vocabularies (types, states, health reasons) are enums with an `Unknown` arm keeping the word.
 
-use crate::cloud::provider_words;
 use crate::knowledge::Knowledge;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;

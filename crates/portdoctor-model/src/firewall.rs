@@ -46,6 +46,139 @@ pub enum FwFamily {
     Other,
 }
 
+provider_words! {
+    /// An address type (`-m addrtype --dst-type`, nft `fib daddr type`), as iptables (upper
+    /// case) and nft (lower case) spell it.
+    AddrType {
+        Unicast = "UNICAST" | "unicast",
+        Local = "LOCAL" | "local",
+        Broadcast = "BROADCAST" | "broadcast",
+        Anycast = "ANYCAST" | "anycast",
+        Multicast = "MULTICAST" | "multicast",
+    }
+}
+
+provider_words! {
+    /// A base chain's type (`filter`, `nat`, `route`): a nat chain sees only a connection's first
+    /// packet, and runs first among chains of equal priority.
+    ChainKind {
+        Filter = "filter",
+        Nat = "nat",
+        Route = "route",
+    }
+}
+
+/// What a REJECT answers with, read from its kind as iptables (`icmp-host-prohibited`,
+/// `icmp6-adm-prohibited`, `tcp-reset`) and nft (`icmpx port-unreachable`, `icmpv6
+/// admin-prohibited`, `tcp reset`) spell it; `text` keeps that spelling for evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub struct RejectWith {
+    pub answer: RejectAnswer,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RejectAnswer {
+    TcpReset,
+    /// An ICMP (or ICMPv6) destination-unreachable error with this reason.
+    Icmp(UnreachableReason),
+}
+
+provider_words! {
+    /// Why a REJECT's ICMP error says the destination is unreachable, by the names iptables and
+    /// nft use for it (a number is kept as `Unknown` and read as the code itself).
+    UnreachableReason {
+        NetUnreachable = "net-unreachable",
+        HostUnreachable = "host-unreachable",
+        ProtUnreachable = "prot-unreachable" | "proto-unreachable",
+        PortUnreachable = "port-unreachable",
+        FragNeeded = "frag-needed",
+        NetProhibited = "net-prohibited",
+        HostProhibited = "host-prohibited",
+        AdminProhibited = "admin-prohibited" | "adm-prohibited",
+        NoRoute = "no-route",
+        AddrUnreachable = "addr-unreachable" | "addr-unreach",
+        PolicyFail = "policy-fail",
+        RejectRoute = "reject-route",
+    }
+}
+
+impl UnreachableReason {
+    /// The ICMP code this reason is sent with to a packet of `v6`'s family; `None` where the
+    /// family has no such code. A reason named for the other family takes its nearest: IPv6
+    /// has no host-unreachable (address unreachable is its counterpart), IPv4 no route (network
+    /// unreachable).
+    pub fn code(&self, v6: bool) -> Option<u8> {
+        let name = match (self, v6) {
+            (UnreachableReason::HostUnreachable | UnreachableReason::AddrUnreachable, true) => "addr-unreachable",
+            (UnreachableReason::NoRoute, false) => "net-unreachable",
+            (UnreachableReason::AddrUnreachable, false) => return None,
+            (other, _) => other.as_str(),
+        };
+        icmp_code(name, v6)
+    }
+}
+
+impl RejectWith {
+    /// Whether the answer is a TCP reset (else an ICMP error).
+    pub fn is_tcp_reset(&self) -> bool {
+        self.answer == RejectAnswer::TcpReset
+    }
+
+    /// The code of the ICMP error sent to a packet of `v6`'s family (`None` for a TCP reset,
+    /// and for a reason that family has no code for).
+    pub fn icmp_code(&self, v6: bool) -> Option<u8> {
+        match &self.answer {
+            RejectAnswer::TcpReset => None,
+            RejectAnswer::Icmp(reason) => reason.code(v6),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl From<&str> for RejectWith {
+    fn from(text: &str) -> RejectWith {
+        let answer = if text.contains("tcp-reset") {
+            RejectAnswer::TcpReset
+        } else {
+            // The reason is the last word (nft: `icmpx port-unreachable`), after iptables'
+            // `icmp-`/`icmp6-` prefix.
+            let word = text.rsplit(' ').next().unwrap_or(text);
+            let name = word.strip_prefix("icmp6-").or_else(|| word.strip_prefix("icmp-")).unwrap_or(word);
+            RejectAnswer::Icmp(UnreachableReason::from(name))
+        };
+        RejectWith { answer, text: text.to_string() }
+    }
+}
+
+impl From<String> for RejectWith {
+    fn from(text: String) -> RejectWith {
+        RejectWith::from(text.as_str())
+    }
+}
+
+impl From<RejectWith> for String {
+    fn from(r: RejectWith) -> String {
+        r.text
+    }
+}
+
+impl std::fmt::Display for RejectWith {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl PartialEq<str> for RejectWith {
+    fn eq(&self, other: &str) -> bool {
+        self.text == other
+    }
+}
+
 /// A value comparison with optional negation (`! -s 10.0.0.0/8`, `!= 22`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Neg<T> {
@@ -191,8 +324,8 @@ pub enum Match {
     /// TCP flags: (mask, must equal) as bits FIN=1 SYN=2 RST=4 PSH=8 ACK=16 URG=32.
     TcpFlags(Neg<(u8, u8)>),
     /// addrtype: the destination (or source) is a local address / unicast / broadcast …
-    DstAddrType(Neg<String>),
-    SrcAddrType(Neg<String>),
+    DstAddrType(Neg<AddrType>),
+    SrcAddrType(Neg<AddrType>),
     /// The packet's address family (nft `meta nfproto`, or implied by `ip saddr` in an inet table).
     IsIpv6(Neg<bool>),
     /// The packet mark: `(mark & mask) == value` (`-m mark --mark V/M`, nft `meta mark`).
@@ -240,7 +373,7 @@ pub enum Action {
     Accept,
     Drop,
     /// REJECT with its kind (`icmp-port-unreachable`, `tcp-reset`, …).
-    Reject(String),
+    Reject(RejectWith),
     Return,
     Jump(String),
     Goto(String),
@@ -310,6 +443,10 @@ pub struct Rule {
     /// A mark the rule sets when it matches (MARK target, `meta mark set`), before its action.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mark: Option<MarkSet>,
+    /// The rule labels packets for SELinux (iptables SECMARK/CONNSECMARK, nft `secmark`
+    /// statements): SELinux then checks each packet a listener receives, not only its bind().
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub secmark: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -324,8 +461,7 @@ pub struct Chain {
 pub struct BaseInfo {
     pub hook: Hook,
     pub priority: i32,
-    /// `filter`, `nat`, `route`.
-    pub kind: String,
+    pub kind: ChainKind,
     /// `true` = accept, `false` = drop.
     pub policy_accept: bool,
     /// The devices an ingress chain is attached to (empty for other hooks, and where the

@@ -413,18 +413,79 @@ impl Selinux {
     }
 }
 
+provider_words! {
+    /// A unit's `ActiveState` (systemd.unit(5)).
+    UnitActive {
+        Active = "active",
+        Inactive = "inactive",
+        Failed = "failed",
+        Activating = "activating",
+        Deactivating = "deactivating",
+        Reloading = "reloading",
+        Maintenance = "maintenance",
+    }
+}
+
+provider_words! {
+    /// A service's `SubState` (the states of systemd's service unit type).
+    UnitSub {
+        Running = "running",
+        Dead = "dead",
+        Failed = "failed",
+        Exited = "exited",
+        AutoRestart = "auto-restart",
+        Start = "start",
+        StartPre = "start-pre",
+        Stop = "stop",
+    }
+}
+
 /// A systemd service, as `systemctl show` tells it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceUnit {
     pub id: String,
-    /// `active`, `inactive`, `failed`, `activating`, …
-    pub active: String,
-    /// `running`, `dead`, `failed`, `auto-restart`, …
-    pub sub: String,
+    pub active: UnitActive,
+    pub sub: UnitSub,
     pub result: String,
     pub restarts: u32,
     /// The command line it starts.
     pub exec: Option<String>,
+    /// The ports its command line names as whole numbers (`--port 8080`, `:8080`).
+    #[serde(default)]
+    pub exec_ports: Vec<u16>,
+}
+
+impl Default for ServiceUnit {
+    fn default() -> ServiceUnit {
+        ServiceUnit {
+            id: String::new(),
+            active: UnitActive::Unknown(String::new()),
+            sub: UnitSub::Unknown(String::new()),
+            result: String::new(),
+            restarts: 0,
+            exec: None,
+            exec_ports: vec![],
+        }
+    }
+}
+
+/// How a journal line says a bind failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BindError {
+    /// `Address already in use`, `EADDRINUSE`: another socket held the port.
+    InUse,
+    /// `Permission denied`: a privileged port, SELinux, or a sandbox.
+    Denied,
+    /// Another reason, or none given.
+    Other,
+}
+
+/// A journal line about binding or listening (`bind() to 0.0.0.0:8081 failed`, `listen
+/// EADDRINUSE :::8080`): the ports it names and why it failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BindFailure {
+    pub ports: Vec<u16>,
+    pub error: BindError,
 }
 
 /// One journal line.
@@ -435,12 +496,18 @@ pub struct JournalLine {
     pub process: String,
     pub message: String,
     pub line: String,
+    /// Set when the line is about binding or listening.
+    #[serde(default)]
+    pub bind: Option<BindFailure>,
 }
 
 /// What the service manager knows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Services {
     pub units: Vec<ServiceUnit>,
+    /// The source the units were read from (`systemd-show.txt`), for evidence.
+    #[serde(default)]
+    pub units_from: String,
     pub journal: Knowledge<Vec<JournalLine>>,
 }
 
@@ -449,11 +516,23 @@ pub struct Services {
 pub struct WrapRule {
     pub daemons: Vec<String>,
     pub daemons_except: Vec<String>,
-    pub clients: Vec<String>,
-    pub clients_except: Vec<String>,
+    pub clients: Vec<WrapClient>,
+    pub clients_except: Vec<WrapClient>,
     /// `hosts.allow:7`, for evidence.
     pub at: String,
     pub text: String,
+}
+
+/// A client pattern of hosts_access(5), read as addresses where it is written as addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WrapClient {
+    /// `ALL`.
+    All,
+    /// An address, `n.n.n.n/m.m.m.m`, `[v6]/len` or a `198.51.100.` prefix.
+    Net(Cidr),
+    /// A pattern that needs names (`LOCAL`, `KNOWN`, host names, `.domain`, `@netgroup`), which
+    /// portdoctor does not resolve, or that is not an address it reads: kept as written.
+    Named(String),
 }
 
 /// TCP wrappers: the two files, and which processes link libwrap (only those read them).

@@ -4,6 +4,9 @@
 //! environment; values are validated where they are made (a `Cidr` always has a prefix that fits
 //! its family). Must not depend on any other portdoctor crate.
 
+#[macro_use]
+mod words;
+
 pub mod addrset;
 pub mod cloud;
 pub mod cloud_path;
@@ -12,6 +15,7 @@ pub mod elb;
 pub mod firewall;
 pub mod fix;
 pub mod host;
+pub mod host_path;
 pub mod knowledge;
 pub mod net;
 pub mod platform;

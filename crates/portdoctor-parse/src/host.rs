@@ -6,68 +6,14 @@
 
 use crate::privilege::Cap;
 use crate::{ParseError, datapath, iproute, ipset, iptables, nft, procfs, selinux, sockets, systemd, wrappers};
-use portdoctor_model::firewall::{Backend, FwFamily, Netfilter};
+use portdoctor_model::firewall::{Backend, ChainKind, FwFamily, Netfilter};
 use portdoctor_model::host::{Conntrack, HostEvidence, Netns, Selinux, Services, TcpWrappers, Xfrm};
 use portdoctor_model::knowledge::{Knowledge, Missing};
 use portdoctor_model::net::Family;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The file names of a host snapshot (documented in docs/host-snapshot.md).
-pub mod files {
-    pub const MANIFEST: &str = "manifest.json";
-    pub const HOSTNAME: &str = "hostname.txt";
-    pub const SOCKETS: &str = "sockets.json";
-    pub const IP_ADDR: &str = "ip-addr.json";
-    pub const IP_ROUTE: &str = "ip-route.json";
-    pub const IP6_ROUTE: &str = "ip-6-route.json";
-    pub const IP_RULE: &str = "ip-rule.json";
-    pub const NETSTAT: &str = "proc-net-netstat.txt";
-    pub const NETSTAT_LATER: &str = "proc-net-netstat.later.txt";
-    pub const SYSCTL: &str = "sysctl.txt";
-    pub const CONNTRACK_STAT: &str = "proc-net-stat-nf_conntrack.txt";
-    /// `ss -tulpne`, for people reading the snapshot; the analysis reads `sockets.json`.
-    pub const SS: &str = "ss.txt";
-    pub const IPTABLES_NFT: &str = "iptables-nft.txt";
-    pub const IP6TABLES_NFT: &str = "ip6tables-nft.txt";
-    pub const IPTABLES_LEGACY: &str = "iptables-legacy.txt";
-    pub const IP6TABLES_LEGACY: &str = "ip6tables-legacy.txt";
-    /// /proc/net/ip_tables_names: legacy tables are loaded when it is not empty.
-    pub const IP_TABLES_NAMES: &str = "proc-net-ip_tables_names.txt";
-    pub const IP6_TABLES_NAMES: &str = "proc-net-ip6_tables_names.txt";
-    pub const NFT_RULESET: &str = "nft-ruleset.json";
-    /// `nft list chains` (text): the devices of ingress chains, which nft's JSON leaves out
-    /// before nftables 1.0.7.
-    pub const NFT_CHAINS: &str = "nft-chains.txt";
-    pub const IPSET: &str = "ipset.txt";
-    /// SELinux: the mode now (absent when the kernel has no SELinux), at boot, the port
-    /// labels, and the AVC denials from the audit log.
-    pub const SELINUX_ENFORCE: &str = "selinux-enforce.txt";
-    pub const SELINUX_CONFIG: &str = "selinux-config.txt";
-    pub const SEMANAGE_PORTS: &str = "semanage-port.txt";
-    pub const AUDIT_AVC: &str = "audit-avc.txt";
-    /// systemd: every service's state and command, and the recent warnings of the journal.
-    pub const SYSTEMD_SHOW: &str = "systemd-show.txt";
-    pub const JOURNAL: &str = "journal-warnings.txt";
-    /// TCP wrappers: the two files, and the processes that link libwrap.
-    pub const HOSTS_ALLOW: &str = "hosts.allow";
-    pub const HOSTS_DENY: &str = "hosts.deny";
-    pub const LIBWRAP_PIDS: &str = "libwrap-pids.txt";
-    /// The namespaces joined to this one by veth pairs (containers, pods): `[{nsid, pid,
-    /// processes}]`, and for each `netns-NSID-ip-addr.json` and `netns-NSID-ss.txt`.
-    pub const NETNS: &str = "netns.json";
-    /// What drops packets outside netfilter: the tc ingress filters of every interface with an
-    /// ingress or clsact qdisc (`{"qdiscs": …, "filters": {"IF": …}}`), the xfrm (IPsec)
-    /// policies and their defaults. Absent from older snapshots: then "not collected".
-    pub const TC_INGRESS: &str = "tc-ingress.json";
-    pub const XFRM_POLICY: &str = "ip-xfrm-policy.txt";
-    pub const XFRM_DEFAULT: &str = "ip-xfrm-policy-default.txt";
-
-    /// A file of namespace `nsid`: `netns_file(3, IP_ADDR)` is `netns-3-ip-addr.json`.
-    pub fn netns_file(nsid: i32, base: &str) -> String {
-        format!("netns-{nsid}-{base}")
-    }
-}
+pub use crate::host_sources::files;
 
 /// One entry of `netns.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -197,55 +143,16 @@ pub fn parse_manifest(text: &str) -> Result<BTreeMap<String, RawSource>, ParseEr
 
 /// What each source is, and what to install when its tool is missing.
 fn describe(name: &str) -> (&'static str, &'static str) {
-    match name {
-        files::SOCKETS => ("listening sockets", "a Linux kernel with sock_diag (CONFIG_INET_DIAG)"),
-        files::IP_ADDR => ("interfaces and addresses", "iproute2 (apt-get install iproute2 / dnf install iproute)"),
-        files::IP_ROUTE | files::IP6_ROUTE => ("routes", "iproute2 (apt-get install iproute2 / dnf install iproute)"),
-        files::IP_RULE => ("policy-routing rules", "iproute2 (apt-get install iproute2 / dnf install iproute)"),
-        files::NETSTAT | files::NETSTAT_LATER => ("TCP counters", "a kernel with /proc/net/netstat"),
-        files::SYSCTL => ("kernel settings", "procfs mounted at /proc"),
-        files::CONNTRACK_STAT => ("conntrack statistics", "the nf_conntrack module"),
-        files::IPTABLES_NFT | files::IP6TABLES_NFT | files::IPTABLES_LEGACY | files::IP6TABLES_LEGACY => {
-            ("iptables rules", "iptables (apt-get install iptables / dnf install iptables-nft)")
-        }
-        files::NFT_CHAINS => ("nftables chains", "nftables (apt-get install nftables / dnf install nftables)"),
-        files::NFT_RULESET => ("nftables rules", "nftables (apt-get install nftables / dnf install nftables)"),
-        files::IPSET => ("ipsets", "ipset (apt-get install ipset / dnf install ipset)"),
-        files::SELINUX_ENFORCE => ("the SELinux mode", "a kernel with SELinux (/sys/fs/selinux)"),
-        files::SEMANAGE_PORTS => ("SELinux port labels", "semanage (dnf install policycoreutils-python-utils)"),
-        files::AUDIT_AVC => ("SELinux denials (audit log)", "auditd, with /var/log/audit/audit.log readable (root)"),
-        files::SYSTEMD_SHOW => ("systemd services", "systemd (systemctl)"),
-        files::TC_INGRESS => {
-            ("tc ingress filters", "iproute2's tc (apt-get install iproute2 / dnf install iproute-tc)")
-        }
-        files::XFRM_POLICY => ("xfrm (IPsec) policies", "iproute2 (apt-get install iproute2 / dnf install iproute)"),
-        files::XFRM_DEFAULT => ("xfrm default policies", "iproute2 6.0 or later, on Linux 5.16 or later"),
-        files::NETNS => ("container network namespaces", "root (to enter namespaces) and util-linux's nsenter"),
-        files::LIBWRAP_PIDS => ("which processes link libwrap", "procfs; root to read other users' /proc/PID/maps"),
-        files::JOURNAL => {
-            ("the journal", "systemd-journald, readable by this user (root or the systemd-journal group)")
-        }
-        _ => ("evidence", "the tool that produces it"),
-    }
+    crate::host_sources::host_source(name).map_or(crate::host_sources::GENERIC, |s| (s.what, s.install))
 }
 
-/// The capabilities a source needs beyond an ordinary user's (capabilities(7)), so a permission
-/// failure names them: netfilter is listed over netlink with CAP_NET_ADMIN; entering another
-/// network namespace takes CAP_SYS_ADMIN (setns) and CAP_SYS_PTRACE (its /proc/PID/ns); other
-/// processes' maps take CAP_SYS_PTRACE; the audit log is root's file.
+/// The capabilities a source needs beyond an ordinary user's (see `HostSource::needs`); a
+/// container namespace's own files need what entering it takes.
 pub fn needs(name: &str) -> &'static [Cap] {
-    match name {
-        files::IPTABLES_NFT | files::IP6TABLES_NFT | files::IPTABLES_LEGACY | files::IP6TABLES_LEGACY => {
-            &[Cap::NetAdmin]
-        }
-        files::NFT_RULESET | files::NFT_CHAINS | files::IPSET | files::XFRM_POLICY | files::XFRM_DEFAULT => {
-            &[Cap::NetAdmin]
-        }
-        files::NETNS => &[Cap::SysAdmin, Cap::SysPtrace],
-        files::LIBWRAP_PIDS => &[Cap::SysPtrace],
-        files::AUDIT_AVC => &[Cap::DacReadSearch],
-        _ if name.starts_with("netns-") => &[Cap::SysAdmin, Cap::SysPtrace],
-        _ => &[],
+    match crate::host_sources::host_source(name) {
+        Some(s) => s.needs,
+        None if name.starts_with("netns-") => &[Cap::SysAdmin, Cap::SysPtrace],
+        None => &[],
     }
 }
 
@@ -387,6 +294,7 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
         _ => match parse_source(raw, files::SYSTEMD_SHOW, systemd::parse_show)? {
             Knowledge::Known(units) => Knowledge::Known(Some(Services {
                 units,
+                units_from: files::SYSTEMD_SHOW.to_string(),
                 journal: parse_source(raw, files::JOURNAL, |_, t| Ok(systemd::parse_journal(t)))?,
             })),
             Knowledge::Unavailable(m) => Knowledge::Unavailable(m),
@@ -615,7 +523,8 @@ fn parse_netfilter(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<N
                     nft::list_table(fam, &t.name),
                     name = t.name
                 ));
-                if t.name == "nat" || t.chains.iter().any(|c| c.base.as_ref().is_some_and(|b| b.kind == "nat")) {
+                if t.name == "nat" || t.chains.iter().any(|c| c.base.as_ref().is_some_and(|b| b.kind == ChainKind::Nat))
+                {
                     nf.unread_nat.push((t.family, format!("table {fam} {} (read in full by neither tool)", t.name)));
                 }
                 unread.push((t.family, t.name));

@@ -4,7 +4,8 @@
 
 use crate::ParseError;
 use portdoctor_model::firewall::{
-    Action, Backend, BaseInfo, Chain, FwFamily, Hook, MarkSet, Match, Neg, Rule, Table, ct, icmp_type,
+    Action, AddrType, Backend, BaseInfo, Chain, ChainKind, FwFamily, Hook, MarkSet, Match, Neg, Rule, Table, ct,
+    icmp_type,
 };
 use portdoctor_model::net::Cidr;
 use std::borrow::Cow;
@@ -372,6 +373,7 @@ struct RuleParts {
     action: Option<Action>,
     comment: Option<String>,
     mark: Option<MarkSet>,
+    secmark: bool,
 }
 
 /// Reads one option of a rule at `w[i]` (after `neg`, a preceding `!`); returns where the next
@@ -468,7 +470,7 @@ fn rule_option(w: &[Cow<'_, str>], mut i: usize, neg: bool, r: &mut RuleParts) -
             i += 2;
         }
         "--dst-type" | "--src-type" => {
-            let n = Neg { negated: neg, value: arg(i)?.to_string() };
+            let n = Neg { negated: neg, value: AddrType::from(arg(i)?) };
             matches.push(if opt == "--dst-type" { Match::DstAddrType(n) } else { Match::SrcAddrType(n) });
             i += 2;
         }
@@ -526,6 +528,7 @@ fn rule_option(w: &[Cow<'_, str>], mut i: usize, neg: bool, r: &mut RuleParts) -
                 opts.push(&w[i]);
                 i += 1;
             }
+            r.secmark |= matches!(target.as_str(), "SECMARK" | "CONNSECMARK");
             r.action =
                 Some(if opt == "-g" { Action::Goto(target) } else { target_action(&target, &opts, &mut r.mark) });
         }
@@ -566,7 +569,7 @@ fn target_action(target: &str, opts: &[&str], mark: &mut Option<MarkSet>) -> Act
         "ACCEPT" => Action::Accept,
         "DROP" => Action::Drop,
         "RETURN" => Action::Return,
-        "REJECT" => Action::Reject(opt_val("--reject-with").unwrap_or("icmp-port-unreachable").to_string()),
+        "REJECT" => Action::Reject(opt_val("--reject-with").unwrap_or("icmp-port-unreachable").into()),
         "MARK" => match mark_target(opts) {
             Some(m) => {
                 *mark = Some(m);
@@ -641,6 +644,7 @@ fn parse_rule(text: &str, w: &[Cow<'_, str>]) -> (Option<String>, Rule) {
         text: text.to_string(),
         comment: r.comment,
         mark: r.mark,
+        secmark: r.secmark,
     };
     (chain, rule)
 }
@@ -654,6 +658,7 @@ fn unreadable_rule(text: &str, why: &str) -> (Option<String>, Rule) {
         text: text.to_string(),
         comment: None,
         mark: None,
+        secmark: false,
     };
     (chain, rule)
 }
@@ -779,7 +784,7 @@ pub fn read_save(file: &str, text: &str, backend: Backend, family: FwFamily) -> 
             let base = builtin(&table.name, &name).map(|(hook, priority)| BaseInfo {
                 hook,
                 priority,
-                kind: if table.name == "nat" { "nat".into() } else { "filter".into() },
+                kind: if table.name == "nat" { ChainKind::Nat } else { ChainKind::Filter },
                 policy_accept: policy != "DROP",
                 devices: vec![],
             });

@@ -9,6 +9,7 @@ pub mod aws;
 pub mod aws_elb;
 pub mod datapath;
 pub mod host;
+pub mod host_sources;
 pub mod iproute;
 pub mod ipset;
 pub mod iptables;

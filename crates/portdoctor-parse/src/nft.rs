@@ -6,8 +6,8 @@
 
 use crate::ParseError;
 use portdoctor_model::firewall::{
-    Action, AddrSetDef, Backend, BaseInfo, Chain, ETHERTYPE_IPV4, ETHERTYPE_IPV6, FwFamily, Hook, MapKey, MapVal,
-    MarkSet, Match, Neg, Netfilter, Rule, Table, ct, icmp_code, icmp_type,
+    Action, AddrSetDef, AddrType, Backend, BaseInfo, Chain, ETHERTYPE_IPV4, ETHERTYPE_IPV6, FwFamily, Hook, MapKey,
+    MapVal, MarkSet, Match, Neg, Netfilter, Rule, Table, ct, icmp_code, icmp_type,
 };
 use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::net::Cidr;
@@ -476,7 +476,7 @@ fn parse_match(m: &Value, out: &mut Vec<Match>) {
             && daddr
             && let Some(t) = right.as_str()
         {
-            out.push(Match::DstAddrType(Neg { negated, value: t.to_string() }));
+            out.push(Match::DstAddrType(Neg { negated, value: AddrType::from(t) }));
             return;
         }
         // `fib saddr type local` (kube-proxy's "masquerade local traffic"): the source address's
@@ -487,7 +487,7 @@ fn parse_match(m: &Value, out: &mut Vec<Match>) {
             && saddr_only
             && let Some(t) = right.as_str()
         {
-            out.push(Match::SrcAddrType(Neg { negated, value: t.to_string() }));
+            out.push(Match::SrcAddrType(Neg { negated, value: AddrType::from(t) }));
             return;
         }
     }
@@ -698,7 +698,7 @@ fn parse_rule_exprs(expr: &[Value], maps: &HashMap<String, Vec<Value>>) -> (Vec<
                     Some(t) => format!("{t} {}", val.get("expr").and_then(Value::as_str).unwrap_or("port-unreachable")),
                     None => "icmp port-unreachable".to_string(),
                 };
-                action = Action::Reject(kind);
+                action = Action::Reject(kind.into());
             }
             "jump" | "goto" => {
                 let target = val.get("target").and_then(Value::as_str).unwrap_or("").to_string();
@@ -783,6 +783,19 @@ fn parse_rule_exprs(expr: &[Value], maps: &HashMap<String, Vec<Value>>) -> (Vec<
         }
     }
     (matches, action, mark)
+}
+
+/// A statement that labels packets for SELinux: a secmark object (`meta secmark set "name"`
+/// reads as `{"secmark": …}`), or a mangle of `meta secmark` / `ct secmark`.
+fn labels_for_selinux(e: &Value) -> bool {
+    if e.get("secmark").is_some() {
+        return true;
+    }
+    let key = e.get("mangle").and_then(|m| m.get("key"));
+    let secmark = Some(&Value::from("secmark"));
+    key.is_some_and(|k| {
+        k.get("meta").and_then(|m| m.get("key")) == secmark || k.get("ct").and_then(|c| c.get("key")) == secmark
+    })
 }
 
 /// The left side of a match (or a set's key) in nft's words: `ip saddr`, `meta iif`, `ct state`.
@@ -902,7 +915,7 @@ pub fn read_ruleset(file: &str, text: &str) -> Result<Ruleset, ParseError> {
                     Some(hook) => Some(BaseInfo {
                         hook,
                         priority: c.get("prio").and_then(Value::as_i64).unwrap_or(0) as i32,
-                        kind: c.get("type").and_then(Value::as_str).unwrap_or("filter").to_string(),
+                        kind: c.get("type").and_then(Value::as_str).unwrap_or("filter").into(),
                         policy_accept: c.get("policy").and_then(Value::as_str) != Some("drop"),
                         // nft ≥ 1.0.7 names the devices (`dev`: one or a list); older
                         // listings leave them out, and `nft list chains` fills them in.
@@ -948,7 +961,8 @@ pub fn read_ruleset(file: &str, text: &str) -> Result<Ruleset, ParseError> {
                     }
                     let (matches, action, mark) =
                         parse_rule_exprs(expr, maps.get(&format!("{fam} {table}")).unwrap_or(&no_maps));
-                    Rule { matches, action, text: rule_text(expr, handle), comment, mark }
+                    let secmark = expr.iter().any(labels_for_selinux);
+                    Rule { matches, action, text: rule_text(expr, handle), comment, mark, secmark }
                 }
                 // A rule with no statements to read: it may match anything and do anything.
                 None => Rule {
@@ -957,6 +971,7 @@ pub fn read_ruleset(file: &str, text: &str) -> Result<Ruleset, ParseError> {
                     text: format!("nftables[{i}]{}", handle.map(|h| format!(" # handle {h}")).unwrap_or_default()),
                     comment,
                     mark: None,
+                    secmark: false,
                 },
             };
             let at = find(&mut nf.tables, fam, table)

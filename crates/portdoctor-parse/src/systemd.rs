@@ -5,7 +5,53 @@
 //! Permission denied)`).
 
 use crate::ParseError;
-use portdoctor_model::host::{JournalLine, ServiceUnit};
+use portdoctor_model::host::{BindError, BindFailure, JournalLine, ServiceUnit};
+
+/// The numbers a text names as whole numbers that fit a port: not part of a longer number, not
+/// after a `.` (the last parts of an address such as `10.0.80.80`), no leading zero.
+pub fn whole_numbers(text: &str) -> Vec<u16> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        let run = &text[start..i];
+        let after_dot = start > 0 && bytes[start - 1] == b'.';
+        if !after_dot
+            && (run == "0" || !run.starts_with('0'))
+            && let Ok(n) = run.parse::<u16>()
+            && !out.contains(&n)
+        {
+            out.push(n);
+        }
+    }
+    out
+}
+
+/// Words of a message about binding or listening on a port.
+const BIND_WORDS: [&str; 4] = ["bind", "Address already in use", "listen", "EADDRINUSE"];
+
+/// What a journal message says about a failed bind, if it is about one.
+fn bind_failure(message: &str) -> Option<BindFailure> {
+    if !BIND_WORDS.iter().any(|w| message.contains(w)) {
+        return None;
+    }
+    let error = if message.contains("Address already in use") || message.contains("EADDRINUSE") {
+        BindError::InUse
+    } else if message.contains("Permission denied") {
+        BindError::Denied
+    } else {
+        BindError::Other
+    };
+    Some(BindFailure { ports: whole_numbers(message), error })
+}
 
 /// `systemctl show -p Id,ActiveState,SubState,Result,NRestarts,ExecStart '*.service'`.
 pub fn parse_show(file: &str, text: &str) -> Result<Vec<ServiceUnit>, ParseError> {
@@ -16,8 +62,8 @@ pub fn parse_show(file: &str, text: &str) -> Result<Vec<ServiceUnit>, ParseError
             let Some((k, v)) = line.split_once('=') else { continue };
             match k {
                 "Id" => u.id = v.to_string(),
-                "ActiveState" => u.active = v.to_string(),
-                "SubState" => u.sub = v.to_string(),
+                "ActiveState" => u.active = v.into(),
+                "SubState" => u.sub = v.into(),
                 "Result" => u.result = v.to_string(),
                 // Empty for a unit that never ran; anything else must be the count.
                 "NRestarts" if v.is_empty() => u.restarts = 0,
@@ -42,6 +88,7 @@ pub fn parse_show(file: &str, text: &str) -> Result<Vec<ServiceUnit>, ParseError
             }
         }
         if !u.id.is_empty() {
+            u.exec_ports = u.exec.as_deref().map(whole_numbers).unwrap_or_default();
             out.push(u);
         }
     }
@@ -57,7 +104,8 @@ pub fn parse_journal(text: &str) -> Vec<JournalLine> {
             let message = parts.next().unwrap_or("").to_string();
             let ident = ident.strip_suffix(':')?;
             let process = ident.split('[').next().unwrap_or(ident).to_string();
-            Some(JournalLine { time: time.to_string(), process, message, line: line.to_string() })
+            let bind = bind_failure(&message);
+            Some(JournalLine { time: time.to_string(), process, message, line: line.to_string(), bind })
         })
         .collect()
 }
@@ -84,5 +132,16 @@ mod tests {
         assert_eq!(j.len(), 1);
         assert_eq!(j[0].process, "nginx");
         assert!(j[0].message.contains("Permission denied"));
+        assert_eq!(j[0].bind, Some(BindFailure { ports: vec![0, 8081, 13], error: BindError::Denied }));
+        assert_eq!(units[1].exec_ports, [8080]);
+    }
+
+    #[test]
+    fn ports_are_whole_numbers() {
+        assert_eq!(whole_numbers("--port 8080"), [8080]);
+        assert!(whole_numbers("bind() to 0.0.0.0:8080 failed").contains(&8080));
+        assert!(!whole_numbers("--port 18080").contains(&8080));
+        assert!(!whole_numbers("10.0.80.80").contains(&80));
+        assert!(!whole_numbers("port 08080").contains(&8080));
     }
 }

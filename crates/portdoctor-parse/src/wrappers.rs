@@ -2,7 +2,49 @@
 //! [: shell_command]`, `#` comments, `\` continuations, `EXCEPT`), and the list of processes
 //! that link libwrap (`grep -l libwrap /proc/*/maps`).
 
-use portdoctor_model::host::WrapRule;
+use portdoctor_model::host::{WrapClient, WrapRule};
+use portdoctor_model::net::Cidr;
+use std::net::IpAddr;
+
+/// A client pattern as addresses, where it is written as addresses: `ALL`, `[v6]/len`, a
+/// `198.51.100.` prefix, `addr/mask` (a netmask or a length), or one address.
+pub fn client(p: &str) -> WrapClient {
+    if p == "ALL" {
+        return WrapClient::All;
+    }
+    net(p).map_or_else(|| WrapClient::Named(p.to_string()), WrapClient::Net)
+}
+
+fn net(p: &str) -> Option<Cidr> {
+    if let Some(inner) = p.strip_prefix('[') {
+        let (addr, len) =
+            inner.split_once(']').map(|(a, rest)| (a, rest.trim_start_matches('/'))).unwrap_or((inner, ""));
+        return if len.is_empty() {
+            Some(Cidr::host(addr.parse::<IpAddr>().ok()?))
+        } else {
+            format!("{addr}/{len}").parse().ok()
+        };
+    }
+    if let Some(prefix) = p.strip_suffix('.')
+        && prefix.split('.').all(|o| o.parse::<u8>().is_ok())
+    {
+        let octets: Vec<&str> = prefix.split('.').collect();
+        let mut full = octets.clone();
+        full.resize(4, "0");
+        return format!("{}/{}", full.join("."), octets.len() * 8).parse().ok();
+    }
+    if let Some((addr, mask)) = p.split_once('/') {
+        let len = match mask.parse::<std::net::Ipv4Addr>() {
+            Ok(m) => {
+                let bits = u32::from(m);
+                (bits.leading_ones() + bits.trailing_zeros() == 32).then_some(bits.leading_ones())?
+            }
+            Err(_) => mask.parse().ok()?,
+        };
+        return format!("{addr}/{len}").parse().ok();
+    }
+    p.parse::<IpAddr>().ok().map(Cidr::host)
+}
 
 fn words(list: &str) -> (Vec<String>, Vec<String>) {
     let mut main = Vec::new();
@@ -68,8 +110,8 @@ pub fn parse_hosts_access(file: &str, text: &str, notes: &mut Vec<String>) -> Ve
         out.push(WrapRule {
             daemons,
             daemons_except,
-            clients,
-            clients_except,
+            clients: clients.iter().map(|p| client(p)).collect(),
+            clients_except: clients_except.iter().map(|p| client(p)).collect(),
             at: format!("{file}:{start}"),
             text: line,
         });
@@ -98,9 +140,12 @@ mod tests {
         );
         assert_eq!(r.len(), 2);
         assert_eq!(r[0].daemons, ["sshd", "in.telnetd"]);
-        assert_eq!(r[0].clients_except, ["10.9.9.9"]);
+        assert_eq!(r[0].clients_except, [client("10.9.9.9")]);
+        assert_eq!(r[0].clients[1], WrapClient::Net("10.0.0.0/8".parse().unwrap()));
         assert_eq!(r[1].daemons_except, ["vsftpd"]);
-        assert_eq!(r[1].clients, ["[2001:db8::]/32"]);
+        assert_eq!(r[1].clients, [WrapClient::Net("2001:db8::/32".parse().unwrap())]);
+        assert_eq!(client("LOCAL"), WrapClient::Named("LOCAL".into()));
+        assert_eq!(client("198.51.100."), WrapClient::Net("198.51.100.0/24".parse().unwrap()));
         assert_eq!(r[1].at, "hosts.allow:3");
         assert_eq!(notes.len(), 1);
         assert_eq!(parse_pids("/proc/812/maps\n/proc/self/maps\n901\n"), [812, 901]);

@@ -69,19 +69,7 @@ fn esc(s: &str) -> String {
 
 /// Checks whose evidence belongs on a hop of the diagram.
 fn checks_for<'a>(hop: &Hop, checks: &'a [Check]) -> Vec<&'a Check> {
-    let ids: &[&str] = match hop.hop.as_str() {
-        "nic" => &["host.address"],
-        "host-firewall" => &["host.firewall"],
-        "kernel" => &["host.conntrack", "host.rp-filter"],
-        "listener" => &["host.listener", "host.listen-queue", "host.listener.owner"],
-        "internet-gateway" => &["cloud.target", "cloud.internet-gateway", "cloud.block-public-access"],
-        "route-table" => &["cloud.route-table"],
-        "network-acl-in" => &["cloud.nacl.inbound"],
-        "security-group" => &["cloud.security-group"],
-        "instance" | "network-interface" => &["cloud.instance"],
-        "network-acl-out" => &["cloud.nacl.outbound"],
-        _ => &[],
-    };
+    let ids = portdoctor_model::host_path::hop_check_ids(&hop.hop);
     checks.iter().filter(|c| ids.contains(&c.id.as_str())).collect()
 }
 

@@ -404,13 +404,13 @@ fn a_fork_in_a_called_chain_follows_its_return() {
 
 #[test]
 fn a_rejects_icmp_code_by_its_kind() {
-    assert_eq!(reject_code("icmp-host-prohibited", false), Some(10));
-    assert_eq!(reject_code("icmp-port-unreachable", false), Some(3));
-    assert_eq!(reject_code("icmpx port-unreachable", true), Some(4));
-    assert_eq!(reject_code("icmp6-adm-prohibited", true), Some(1));
-    assert_eq!(reject_code("icmpv6 admin-prohibited", true), Some(1));
-    assert_eq!(reject_code("icmp-admin-prohibited", false), Some(13));
-    assert_eq!(reject_code("something-else", false), None);
+    assert_eq!(RejectWith::from("icmp-host-prohibited").icmp_code(false), Some(10));
+    assert_eq!(RejectWith::from("icmp-port-unreachable").icmp_code(false), Some(3));
+    assert_eq!(RejectWith::from("icmpx port-unreachable").icmp_code(true), Some(4));
+    assert_eq!(RejectWith::from("icmp6-adm-prohibited").icmp_code(true), Some(1));
+    assert_eq!(RejectWith::from("icmpv6 admin-prohibited").icmp_code(true), Some(1));
+    assert_eq!(RejectWith::from("icmp-admin-prohibited").icmp_code(false), Some(13));
+    assert_eq!(RejectWith::from("something-else").icmp_code(false), None);
 }
 
 #[test]

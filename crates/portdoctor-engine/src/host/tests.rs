@@ -1,5 +1,5 @@
 use super::*;
-use portdoctor_model::host::{IfAddr, PolicyRule, Process, SocketState};
+use portdoctor_model::host::{IfAddr, PolicyRule, Process, RouteType, SocketState};
 use portdoctor_model::net::Cidr;
 use portdoctor_model::{Missing, Status};
 use std::collections::BTreeMap;
