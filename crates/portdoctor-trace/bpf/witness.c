@@ -72,10 +72,10 @@ struct {
 } events SEC(".maps");
 
 // [0] packets of the flow received (netif_receive_skb); [1] drop events the ring buffer had no
-// room for: the report says so rather than claiming no drops.
+// room for: the report says so rather than claiming no drops; [2] drop events sent.
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, 3);
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
@@ -104,37 +104,44 @@ static __attribute__((always_inline)) void count(__u32 idx)
 }
 
 // Reads the IP and TCP/UDP headers at `ip` into `e`; 0 when they are not IPv4/IPv6 TCP/UDP.
+// One read covers an IPv6 header or an option-less IPv4 one with the TCP flags (the common
+// case: this runs for every packet received, so reads are few). Reading past a short packet's
+// end stays inside the skb's allocation (skb_shared_info follows the data).
 static __attribute__((always_inline)) int headers(unsigned char *ip, struct event *e)
 {
-	__u8 first = 0;
-	unsigned char *l4;
-	if (bpf_probe_read_kernel(&first, 1, ip))
+	__u8 h[56];
+	if (bpf_probe_read_kernel(h, sizeof(h), ip))
 		return 0;
-	if ((first >> 4) == 4) {
+	__u8 *l4;
+	__u8 t[14];
+	if ((h[0] >> 4) == 4) {
 		e->family = 4;
-		if (bpf_probe_read_kernel(&e->proto, 1, ip + 9) || bpf_probe_read_kernel(e->saddr, 4, ip + 12) ||
-		    bpf_probe_read_kernel(e->daddr, 4, ip + 16))
-			return 0;
-		l4 = ip + (first & 0xf) * 4;
-	} else if ((first >> 4) == 6) {
+		e->proto = h[9];
+		__builtin_memcpy(e->saddr, h + 12, 4);
+		__builtin_memcpy(e->daddr, h + 16, 4);
+		if ((h[0] & 0xf) == 5) {
+			l4 = h + 20;
+		} else {
+			if (bpf_probe_read_kernel(t, sizeof(t), ip + (h[0] & 0xf) * 4))
+				return 0;
+			l4 = t;
+		}
+	} else if ((h[0] >> 4) == 6) {
 		// Extension headers are not followed: the flows asked about carry none in practice.
 		e->family = 6;
-		if (bpf_probe_read_kernel(&e->proto, 1, ip + 6) || bpf_probe_read_kernel(e->saddr, 16, ip + 8) ||
-		    bpf_probe_read_kernel(e->daddr, 16, ip + 24))
-			return 0;
-		l4 = ip + 40;
+		e->proto = h[6];
+		__builtin_memcpy(e->saddr, h + 8, 16);
+		__builtin_memcpy(e->daddr, h + 24, 16);
+		l4 = h + 40;
 	} else {
 		return 0;
 	}
-	if (e->proto != 6 && e->proto != 17)
+	if (e->proto != cfg_proto)
 		return 0;
-	__u8 ports[4];
-	if (bpf_probe_read_kernel(ports, 4, l4))
-		return 0;
-	e->sport = (ports[0] << 8) | ports[1];
-	e->dport = (ports[2] << 8) | ports[3];
+	e->sport = (l4[0] << 8) | l4[1];
+	e->dport = (l4[2] << 8) | l4[3];
 	if (e->proto == 6)
-		bpf_probe_read_kernel(&e->tcp_flags, 1, l4 + 13);
+		e->tcp_flags = l4[13];
 	return 1;
 }
 
@@ -155,8 +162,6 @@ static __attribute__((always_inline)) int peer_matches(const __u8 *addr, __u8 fa
 // 1: a packet to the port from a matching client; 2: a packet from the port to one.
 static __attribute__((always_inline)) int direction(struct event *e)
 {
-	if (e->proto != cfg_proto)
-		return 0;
 	if (e->dport == cfg_port && peer_matches(e->saddr, e->family))
 		return 1;
 	if (e->sport == cfg_port && peer_matches(e->daddr, e->family))
@@ -185,8 +190,13 @@ int witness_drop(__u64 *ctx)
 		return 0;
 	if (!headers(head + nh, &e))
 		return 0;
-	if (!direction(&e) && !learned(e.saddr, e.sport, e.proto) && !learned(e.daddr, e.dport, e.proto))
-		return 0;
+	if (!direction(&e)) {
+		// A packet of a remembered client (after DNAT): only once the flow has had a packet.
+		__u32 seen = 0;
+		__u64 *n = bpf_map_lookup_elem(&counters, &seen);
+		if (!n || !*n || (!learned(e.saddr, e.sport, e.proto) && !learned(e.daddr, e.dport, e.proto)))
+			return 0;
+	}
 	e.ts = bpf_ktime_get_boot_ns();
 	e.location = ctx[1];
 	e.reason = (__u32)ctx[2];
@@ -197,6 +207,8 @@ int witness_drop(__u64 *ctx)
 	}
 	if (bpf_ringbuf_output(&events, &e, sizeof(e), 0))
 		count(1);
+	else
+		count(2);
 	return 0;
 }
 
@@ -212,6 +224,7 @@ int witness_rx(__u64 *ctx)
 		return 0;
 	if (!headers(data, &e) || direction(&e) != 1)
 		return 0;
+
 	count(0);
 	struct client c = {};
 	__builtin_memcpy(c.addr, e.saddr, 16);

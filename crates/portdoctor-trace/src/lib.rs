@@ -11,7 +11,10 @@
 
 mod btf;
 mod event;
+mod join;
 mod kallsyms;
+mod nftrace;
+mod text;
 mod witness;
 
 use event::RawDrop;
@@ -21,7 +24,20 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-pub use witness::Flow;
+pub use join::{join, join_failure};
+pub use text::render as render_text;
+pub use witness::{Costs, Flow, ProgramCost};
+
+/// A flag that SIGINT (Ctrl-C) and SIGTERM raise, for `Hooks::stop`: the run ends early with
+/// its report instead of the process dying mid-way.
+pub fn interrupt_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // Failing to register only loses the early end: the default (exit) still applies.
+        let _ = signal_hook::flag::register(sig, std::sync::Arc::clone(&flag));
+    }
+    flag
+}
 
 /// Why the witness could not run, and what to do about it (one line, exit 2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +59,8 @@ pub struct Request {
     pub proto: Proto,
     pub from: Source,
     pub duration: Duration,
+    /// Also mark the flow for nftables tracing (a temporary table) to name the dropping rule.
+    pub nftrace: bool,
 }
 
 /// Called while the witness runs: `ready` once it is attached (probes may start), `stop` often
@@ -117,8 +135,34 @@ impl Namer {
     }
 }
 
+/// Gives each NETFILTER_DROP the rule nftables tracing saw dropping the same packet (same
+/// addresses and ports, in order).
+fn name_rules(drops: &mut [KernelDrop], mut rules: Vec<nftrace::RuleDrop>) {
+    for d in drops.iter_mut().filter(|d| d.reason == "NETFILTER_DROP") {
+        let p = &d.packet;
+        let same = |r: &nftrace::RuleDrop| {
+            let (src, sport, dst, dport) = r.tuple;
+            src.to_string() == p.src && dst.to_string() == p.dst && sport == p.sport && dport == p.dport
+        };
+        let Some(i) = rules.iter().position(same) else { continue };
+        let r = rules.remove(i);
+        let (hook, rule) = nftrace::chain_and_rule(&r.family, &r.table, &r.chain, r.rule_handle);
+        d.hook = hook;
+        d.family = Some(r.family);
+        d.table = Some(r.table);
+        d.chain = Some(r.chain);
+        d.rule_handle = r.rule_handle;
+        d.rule = rule;
+    }
+}
+
 /// Runs the witness for `req.duration` (or until `hooks.stop`) and reports the flow's drops.
 pub fn trace(req: &Request, hooks: &Hooks) -> Result<TraceReport, TraceError> {
+    trace_costed(req, hooks).map(|(r, _)| r)
+}
+
+/// `trace`, and what its programs cost the kernel (zero unless a `Costs` is alive).
+pub fn trace_costed(req: &Request, hooks: &Hooks) -> Result<(TraceReport, Vec<ProgramCost>), TraceError> {
     if !privileged(&std::fs::read_to_string("/proc/self/status").unwrap_or_default()) {
         return Err(TraceError {
             problem: "trace loads a BPF program into the kernel, which needs privilege".into(),
@@ -135,7 +179,11 @@ pub fn trace(req: &Request, hooks: &Hooks) -> Result<TraceReport, TraceError> {
         Source::Internet => None,
         Source::Prefix(c) => Some(c),
     };
-    let mut witness = witness::Witness::attach(Flow { port: req.port, proto: req.proto, from })?;
+    let flow = Flow { port: req.port, proto: req.proto, from };
+    let mut witness = witness::Witness::attach(flow)?;
+    // After the witness: a refused BPF load leaves no table behind. Removed on drop (errors).
+    let mut nf = if req.nftrace { Some(nftrace::NfTrace::start(&flow)?) } else { None };
+    let mut rule_drops = Vec::new();
     let namer = Namer::read();
     let started = Instant::now();
     (hooks.ready)();
@@ -151,11 +199,19 @@ pub fn trace(req: &Request, hooks: &Hooks) -> Result<TraceReport, TraceError> {
     };
     while started.elapsed() < req.duration && !(hooks.stop)() {
         witness.drain(&mut take);
+        if let Some(nf) = &mut nf {
+            rule_drops.extend(nf.drain());
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
     witness.drain(&mut take);
-    let (packets_seen, lost) = witness.counters();
-    Ok(TraceReport {
+    if let Some(mut nf) = nf {
+        rule_drops.extend(nf.drain());
+        nf.remove()?;
+        name_rules(&mut drops, rule_drops);
+    }
+    let (packets_seen, lost, _sent) = witness.counters();
+    let report = TraceReport {
         schema_version: 1,
         tool: TraceTool { name: "portdoctor".into(), version: env!("CARGO_PKG_VERSION").into() },
         query: TraceQuery {
@@ -169,7 +225,8 @@ pub fn trace(req: &Request, hooks: &Hooks) -> Result<TraceReport, TraceError> {
         drops,
         ignored,
         lost,
-    })
+    };
+    Ok((report, witness.costs()))
 }
 
 #[cfg(test)]

@@ -51,6 +51,24 @@ fn address_filter(from: Option<Cidr>) -> (u8, [u8; 16], [u8; 16]) {
     (family, addr, mask)
 }
 
+/// The CPU one program took while the witness ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramCost {
+    pub program: String,
+    pub run_ns: u64,
+    pub runs: u64,
+}
+
+/// The kernel's BPF run-time statistics, on while this lives (BPF_ENABLE_STATS: released with
+/// the file descriptor, no sysctl changed). For the benchmark.
+pub struct Costs(#[allow(dead_code)] std::os::fd::OwnedFd);
+
+impl Costs {
+    pub fn measure() -> Result<Costs, TraceError> {
+        aya::sys::enable_stats(aya::sys::Stats::RunTime).map(Costs).map_err(|e| refused("enabling BPF statistics", e))
+    }
+}
+
 pub struct Witness {
     // Owns the programs and their links: dropping it detaches them.
     _ebpf: Ebpf,
@@ -107,10 +125,26 @@ impl Witness {
         }
     }
 
-    /// (the flow's packets received, drop events lost to a full ring buffer).
-    pub fn counters(&self) -> (u64, u64) {
+    /// What each program cost so far (run time and runs), counted only while the kernel's BPF
+    /// statistics are on (`Costs::measure`).
+    pub fn costs(&self) -> Vec<ProgramCost> {
+        self._ebpf
+            .programs()
+            .filter_map(|(name, p)| {
+                let info = p.info().ok()?;
+                Some(ProgramCost {
+                    program: name.to_string(),
+                    run_ns: info.run_time().as_nanos() as u64,
+                    runs: info.run_count(),
+                })
+            })
+            .collect()
+    }
+
+    /// (the flow's packets received, drop events lost to a full ring buffer, drop events sent).
+    pub fn counters(&self) -> (u64, u64, u64) {
         let get = |i| self.counters.get(&i, 0).unwrap_or(0);
-        (get(0), get(1))
+        (get(0), get(1), get(2))
     }
 }
 
@@ -130,5 +164,27 @@ mod tests {
         let (family, _, mask) = address_filter(Some(c));
         assert_eq!((family, mask), (6, [0xff; 16]));
         assert_eq!(address_filter(None).0, 0);
+    }
+}
+
+#[cfg(test)]
+mod object_tests {
+    /// The committed object is what bpf/build.sh makes of bpf/witness.c, where clang and
+    /// llvm-strip are installed (scripts/test installs them); elsewhere it is used as committed.
+    #[test]
+    fn the_committed_object_matches_its_source() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bpf");
+        let out = std::env::temp_dir().join(format!("pd-witness-{}.o", std::process::id()));
+        match std::process::Command::new("sh").arg(dir.join("build.sh")).arg(&out).status() {
+            Ok(s) if s.success() => {
+                let built = std::fs::read(&out).unwrap_or_default();
+                std::fs::remove_file(&out).ok();
+                assert!(built == super::OBJECT, "bpf/witness.o is stale: run bpf/build.sh");
+            }
+            _ if std::process::Command::new("clang").arg("--version").output().is_err() => {
+                eprintln!("clang not available: bpf/witness.o used as committed");
+            }
+            other => panic!("bpf/build.sh failed: {other:?}"),
+        }
     }
 }
