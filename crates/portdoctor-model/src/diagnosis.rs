@@ -83,6 +83,7 @@ cause_codes! {
     ListenQueueOverflow => "LISTEN_QUEUE_OVERFLOW", Host;
     HostRouteDrop => "HOST_ROUTE_DROP", Host;
     XfrmPolicyBlock => "XFRM_POLICY_BLOCK", Host;
+    KernelDrop => "KERNEL_DROP", Host;
     InstanceNotRunning => "INSTANCE_NOT_RUNNING", Cloud;
     NoPublicIp => "NO_PUBLIC_IP", Cloud;
     PublicIpNotAssociated => "PUBLIC_IP_NOT_ASSOCIATED", Cloud;
@@ -501,7 +502,7 @@ mod tests {
 
     #[test]
     fn every_code_has_the_contract_spelling_and_layer() {
-        assert_eq!(CauseCode::ALL.len(), 43);
+        assert_eq!(CauseCode::ALL.len(), 44);
         assert_eq!(CauseCode::HealthCheckBlocked.as_str(), "HEALTH_CHECK_BLOCKED");
         assert_eq!(CauseCode::ListenQueueOverflow.as_str(), "LISTEN_QUEUE_OVERFLOW");
         assert_eq!(CauseCode::AbuseBlock.layer(), Layer::Platform);

@@ -21,6 +21,7 @@ pub mod net;
 pub mod platform;
 pub mod probe;
 pub mod time;
+pub mod trace;
 
 pub use diagnosis::{
     Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Hop, Layer, Query, Status, TimelineEntry,

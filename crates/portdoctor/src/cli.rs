@@ -32,6 +32,9 @@ pub enum Command {
     /// security groups, interface and instance; or through a load balancer to each target;
     /// from a snapshot (or the live API).
     Cloud(CloudArgs),
+    /// On the server (root): the kernel's own word. Every packet of the flow the kernel drops
+    /// while this runs, with the kernel's drop reason and the function that dropped it.
+    Trace(TraceArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -89,8 +92,13 @@ pub struct HostArgs {
     #[arg(long)]
     pub to: Option<IpAddr>,
     /// Judge a host snapshot (from `portdoctor snapshot host`) instead of this machine.
-    #[arg(long, value_parser = non_empty_path)]
+    #[arg(long, value_parser = non_empty_path, conflicts_with = "trace")]
     pub snapshot: Option<PathBuf>,
+    /// Also watch the kernel for SECONDS (default 10; root): the flow's packets it drops meanwhile
+    /// join the verdict (connect from the client while it runs).
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "10",
+          value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub trace: Option<u32>,
     #[command(flatten)]
     pub report: ReportArgs,
 }
@@ -228,6 +236,22 @@ pub struct CaptureArgs {
     /// A pcap stream (raw IP) on stdout, packet by packet, for tcpdump -r or a reader over SSH.
     #[arg(long)]
     pub pcap: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    #[command(flatten)]
+    pub flow: FlowArgs,
+    /// Seconds to watch (Ctrl-C ends earlier, with the report).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    pub duration: u32,
+    /// Also name the rule that dropped it: adds a temporary nftables table marking only this
+    /// flow for tracing (the one change to the host portdoctor makes; removed on exit).
+    #[arg(long)]
+    pub nftrace: bool,
+    /// JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

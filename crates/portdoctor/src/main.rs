@@ -77,6 +77,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Diagnose(args) => diagnose::diagnose(args),
         Command::Probe(args) => probe(args),
         Command::Capture(args) => capture(args),
+        Command::Trace(args) => trace(args),
         Command::Completions { shell } => {
             // Generated into memory: clap_complete panics on a write error.
             let mut text = Vec::new();
@@ -99,12 +100,35 @@ fn run(cli: Cli) -> Result<u8, Error> {
 
 fn host(args: HostArgs) -> Result<u8, Error> {
     let format = report_format(&args.report);
+    // The kernel witness watches while the evidence is collected (`--trace`).
+    let witness = args.trace.map(|secs| {
+        let req = portdoctor_trace::Request {
+            port: args.flow.port,
+            proto: args.flow.proto,
+            from: args.flow.from,
+            duration: std::time::Duration::from_secs(u64::from(secs)),
+            nftrace: false,
+        };
+        let (port, proto) = (args.flow.port, args.flow.proto);
+        std::thread::spawn(move || {
+            let ready =
+                || say!("portdoctor: watching the kernel for {secs} s: connect to {} port {port} now", proto.as_str());
+            portdoctor_trace::trace(&req, &portdoctor_trace::Hooks { ready: &ready, stop: &|| false })
+        })
+    });
     let (evidence, mut notes) = match &args.snapshot {
         Some(dir) => portdoctor_collect::case::host_from_folder(dir)?,
         None => (portdoctor_parse::host::parse_host(&portdoctor_collect::host::collect_host())?, Vec::new()),
     };
     let query = HostQuery { port: args.flow.port, proto: args.flow.proto, from: args.flow.from, to: args.to };
     let mut d = diagnose_host(&evidence, &query);
+    if let Some(w) = witness {
+        d = match w.join() {
+            Ok(Ok(report)) => portdoctor_trace::join(d, &report),
+            Ok(Err(e)) => portdoctor_trace::join_failure(d, &e),
+            Err(_) => return Err(Error::Runtime("the kernel witness failed".into())),
+        };
+    }
     notes.append(&mut d.notes);
     d.notes = notes;
     emit(&d, format, &args.report)?;
@@ -230,6 +254,34 @@ fn capture(args: cli::CaptureArgs) -> Result<u8, Error> {
     }
     write_stdout(portdoctor_render::wire::capture(&r, args.json)?.as_bytes())?;
     Ok(0)
+}
+
+fn trace(args: cli::TraceArgs) -> Result<u8, Error> {
+    let flow = &args.flow;
+    let req = portdoctor_trace::Request {
+        port: flow.port,
+        proto: flow.proto,
+        from: flow.from,
+        duration: std::time::Duration::from_secs(u64::from(args.duration)),
+        nftrace: args.nftrace,
+    };
+    let interrupted = portdoctor_trace::interrupt_flag();
+    let ready = || {
+        say!(
+            "portdoctor: tracing {} port {} from {} for {} s{}",
+            flow.proto.as_str(),
+            flow.port,
+            flow.from,
+            args.duration,
+            if args.nftrace { " (--nftrace: a temporary nftables table marks the flow; removed on exit)" } else { "" }
+        )
+    };
+    let stop = || interrupted.load(std::sync::atomic::Ordering::Relaxed);
+    let r = portdoctor_trace::trace(&req, &portdoctor_trace::Hooks { ready: &ready, stop: &stop })
+        .map_err(|e| Error::Runtime(e.to_string()))?;
+    let text = if args.json { serde_json::to_string_pretty(&r)? + "\n" } else { portdoctor_trace::render_text(&r) };
+    write_stdout(text.as_bytes())?;
+    Ok(r.exit_code())
 }
 
 fn snapshot_aws(out: &Path, region: Option<String>, profile: Option<String>) -> Result<u8, Error> {

@@ -1,0 +1,233 @@
+//! `host --trace`: the kernel's drops joined with the modelled verdict (issue 16). A static cause
+//! the kernel confirms gains the kernel's evidence and becomes confirmed; a drop no modelled
+//! layer explains becomes `KERNEL_DROP` (confirmed) with the reason, the location and what on the
+//! host can cause that reason; a model that blocks while the kernel let the flow's packets
+//! through is reported as a disagreement, never hidden.
+
+use portdoctor_model::trace::{KernelDrop, TraceReport};
+use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Layer};
+
+/// The modelled causes a drop reason confirms.
+fn explains(reason: &str) -> &'static [CauseCode] {
+    use CauseCode::*;
+    match reason {
+        "NETFILTER_DROP" => &[HostFirewallDrop, HostFirewallReject, HostFirewallOutputDrop],
+        "NO_SOCKET" => &[NotListening, ListenerLoopbackOnly, ListenerAddressMismatch, ListenerFamilyMismatch],
+        "IP_RPFILTER" => &[RpFilterDrop],
+        "XFRM_POLICY" => &[XfrmPolicyBlock],
+        "TCP_LISTEN_OVERFLOW" | "SOCKET_BACKLOG" => &[ListenQueueOverflow],
+        "IP_INADDRERRORS" | "IP_INNOROUTES" | "IP_OUTNOROUTES" | "IP_NOPROTO" => &[HostRouteDrop],
+        _ => &[],
+    }
+}
+
+/// What on a host makes the kernel drop with this reason: where to look.
+fn what_causes(d: &KernelDrop) -> String {
+    let dev = d.interface.as_deref().unwrap_or("DEV");
+    match d.reason.as_str() {
+        "TC_INGRESS" => format!("a tc ingress filter on {dev} (tc -s filter show dev {dev} ingress)"),
+        "TC_EGRESS" => format!("a tc egress filter on {dev} (tc -s filter show dev {dev} egress)"),
+        "SOCKET_FILTER" => "a socket filter (SO_ATTACH_FILTER or a BPF program) on the listening socket".into(),
+        "XFRM_POLICY" => "an IPsec (xfrm) policy (ip xfrm policy)".into(),
+        "NETFILTER_DROP" => format!("a netfilter rule; a netdev-family table on {dev} (nft list tables netdev)"),
+        "NOT_SPECIFIED" if d.location.contains("xdp") => format!("an XDP program on {dev} (ip -d link show dev {dev})"),
+        "IP_INADDRERRORS" | "IP_INNOROUTES" => {
+            "a prohibit/unreachable route or ip rule (ip rule; ip route show table all)".into()
+        }
+        r => format!("the kernel's reason {r} at {}", d.location),
+    }
+}
+
+fn evidence(d: &KernelDrop) -> String {
+    let p = &d.packet;
+    let mut line = format!(
+        "kernel witness: {} dropped {} {}:{} > {}:{}{} ({} at {}",
+        d.time,
+        p.proto.as_str(),
+        p.src,
+        p.sport,
+        p.dst,
+        p.dport,
+        if p.flags.is_empty() { String::new() } else { format!(" [{}]", p.flags) },
+        d.reason,
+        d.location
+    );
+    if let (Some(f), Some(t), Some(c)) = (&d.family, &d.table, &d.chain) {
+        line += &format!(", {f} {t} {c}");
+        if let Some(h) = d.rule_handle {
+            line += &format!(" rule handle {h}");
+        }
+    }
+    if let Some(i) = &d.interface {
+        line += &format!(", on {i}");
+    }
+    line + ")"
+}
+
+/// The diagnosis `d` with the witness's report `r` joined in.
+pub fn join(d: Diagnosis, r: &TraceReport) -> Diagnosis {
+    let Diagnosis { query, summary, mut causes, mut checks, path, timeline, mut notes, arrival, arrivals, status } = d;
+    let mut unexplained: Vec<&KernelDrop> = Vec::new();
+    for drop in &r.drops {
+        let codes = explains(&drop.reason);
+        match causes.iter_mut().find(|c| c.blocking && codes.contains(&c.code)) {
+            Some(c) => {
+                c.confidence = Confidence::Confirmed;
+                c.evidence.push(evidence(drop));
+            }
+            None => unexplained.push(drop),
+        }
+    }
+    // One KERNEL_DROP per (reason, location): retransmissions are the same finding.
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for drop in &unexplained {
+        let key = (drop.reason.as_str(), drop.location.as_str());
+        if let Some(c) = causes.iter_mut().find(|c| c.code == CauseCode::KernelDrop && c.component == drop.location) {
+            if seen.contains(&key) {
+                c.evidence.push(evidence(drop));
+                continue;
+            }
+        }
+        seen.push(key);
+        let message = format!(
+            "The kernel dropped the flow's packets ({} at {}), which no modelled layer explains; look at {}",
+            drop.reason,
+            drop.location,
+            what_causes(drop)
+        );
+        causes.push(
+            Cause::blocking(CauseCode::KernelDrop, drop.location.clone(), Confidence::Confirmed, message)
+                .with_evidence([evidence(drop)]),
+        );
+    }
+    let model_blocks_host =
+        causes.iter().any(|c| c.layer() == Layer::Host && c.decides_blocked() && c.code != CauseCode::KernelDrop);
+    if r.drops.is_empty() && r.packets_seen > 0 && model_blocks_host {
+        notes.push(format!(
+            "Disagreement: the model finds a host blocker, but the kernel dropped none of the flow's {} packet(s) it received while the witness ran",
+            r.packets_seen
+        ));
+    }
+    let (status_of_check, line) = match (r.drops.len(), r.packets_seen) {
+        (0, 0) => (CheckStatus::Pass, "the kernel saw no packet of the flow while the witness ran".to_string()),
+        (0, n) => (CheckStatus::Pass, format!("the kernel dropped none of the flow's {n} packet(s) it received")),
+        (k, _) => (CheckStatus::Fail, format!("the kernel dropped {k} packet(s) of the flow")),
+    };
+    let mut check = Check::new("host.kernel-witness", Layer::Host, CheckKind::Path, status_of_check, line)
+        .with_evidence(r.drops.iter().map(evidence));
+    check.duration_ms = Some(r.query.duration_ms);
+    if r.lost > 0 {
+        check.evidence.push(format!("{} drop event(s) lost: the list is incomplete", r.lost));
+    }
+    checks.push(check);
+    let reachable = if status == portdoctor_model::Status::Reachable { summary } else { String::new() };
+    let mut out = Diagnosis::new(query, causes, checks, path, reachable);
+    out.timeline = timeline;
+    out.notes = notes;
+    out.arrival = arrival;
+    out.arrivals = arrivals;
+    out
+}
+
+/// The diagnosis `d` when the witness could not run: an `unknown` check saying how to get it
+/// (context: the static verdict stands as it is).
+pub fn join_failure(mut d: Diagnosis, e: &crate::TraceError) -> Diagnosis {
+    d.checks.push(
+        Check::new("host.kernel-witness", Layer::Host, CheckKind::Context, CheckStatus::Unknown, e.problem.clone())
+            .with_evidence([e.remedy.clone()]),
+    );
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::join;
+    use portdoctor_model::trace::{DropPacket, KernelDrop, TraceQuery, TraceReport, TraceTool};
+    use portdoctor_model::{Cause, CauseCode, Confidence, Diagnosis, Proto, Query, Source, Status};
+
+    fn drop(reason: &str, location: &str) -> KernelDrop {
+        KernelDrop {
+            time: "2026-12-04T15:00:00.000Z".into(),
+            reason: reason.into(),
+            location: location.into(),
+            packet: DropPacket {
+                src: "198.51.100.2".into(),
+                sport: 40000,
+                dst: "10.0.1.10".into(),
+                dport: 8080,
+                proto: Proto::Tcp,
+                flags: "S".into(),
+            },
+            hook: None,
+            family: None,
+            table: None,
+            chain: None,
+            rule_handle: None,
+            rule: None,
+            interface: Some("eth0".into()),
+        }
+    }
+
+    fn report(drops: Vec<KernelDrop>, seen: u64) -> TraceReport {
+        TraceReport {
+            schema_version: 1,
+            tool: TraceTool { name: "portdoctor".into(), version: "0".into() },
+            query: TraceQuery {
+                command: "trace".into(),
+                port: 8080,
+                protocol: Proto::Tcp,
+                from: "internet".into(),
+                duration_ms: 10,
+            },
+            packets_seen: seen,
+            drops,
+            ignored: 0,
+            lost: 0,
+        }
+    }
+
+    fn diagnosis(causes: Vec<Cause>) -> Diagnosis {
+        let q = Query {
+            command: "host".into(),
+            target: None,
+            port: 8080,
+            protocol: Proto::Tcp,
+            from: Source::Internet,
+            instance: None,
+        };
+        Diagnosis::new(q, causes, vec![], vec![], "reachable".into())
+    }
+
+    #[test]
+    fn a_modelled_cause_the_kernel_confirms_gains_its_evidence() {
+        let c = Cause::blocking(CauseCode::HostFirewallDrop, "INPUT", Confidence::Likely, "a rule drops it");
+        let d = join(diagnosis(vec![c]), &report(vec![drop("NETFILTER_DROP", "nft_do_chain")], 1));
+        assert_eq!(d.causes.len(), 1);
+        assert_eq!(d.causes[0].confidence, Confidence::Confirmed);
+        assert!(d.causes[0].evidence[0].contains("NETFILTER_DROP at nft_do_chain"), "{:?}", d.causes[0]);
+    }
+
+    #[test]
+    fn an_unexplained_drop_is_kernel_drop_naming_what_can_cause_it() {
+        let d = join(
+            diagnosis(vec![]),
+            &report(
+                vec![drop("TC_INGRESS", "__netif_receive_skb_core"), drop("TC_INGRESS", "__netif_receive_skb_core")],
+                2,
+            ),
+        );
+        assert_eq!(d.status, Status::Blocked);
+        assert_eq!(d.causes.len(), 1, "{:?}", d.causes);
+        assert_eq!((d.causes[0].code, d.causes[0].confidence), (CauseCode::KernelDrop, Confidence::Confirmed));
+        assert!(d.causes[0].message.contains("tc -s filter show dev eth0 ingress"), "{}", d.causes[0].message);
+        assert_eq!(d.causes[0].evidence.len(), 2);
+    }
+
+    #[test]
+    fn a_model_blocking_what_the_kernel_passed_is_a_disagreement() {
+        let c = Cause::blocking(CauseCode::HostFirewallDrop, "INPUT", Confidence::Likely, "a rule drops it");
+        let d = join(diagnosis(vec![c]), &report(vec![], 3));
+        assert!(d.notes.iter().any(|n| n.starts_with("Disagreement")), "{:?}", d.notes);
+        assert_eq!(d.status, Status::Blocked, "the model's finding stays, beside the disagreement");
+    }
+}

@@ -1,0 +1,256 @@
+//! The kernel witness (`portdoctor trace`, issue 16): while it runs, every packet of one flow
+//! the kernel drops, with the kernel's own drop reason and the function that dropped it.
+//!
+//! Layer: beside collect, used only by the binary; depends on portdoctor-model alone, so the
+//! pure crates never build the BPF loader. A BPF program on the BTF-enabled tracepoint
+//! `skb:kfree_skb` (bpf/witness.c, compiled object committed) reads each freed skb's IP and
+//! TCP/UDP headers and keeps, in the kernel, only the flow's packets: to the port from the client
+//! and from the port to it, plus any packet naming a client seen arriving for the flow (so a drop
+//! after DNAT changed the server side still counts). Reason names come from the running kernel's
+//! BTF (`enum skb_drop_reason` is not UAPI), locations from /proc/kallsyms.
+
+mod btf;
+mod event;
+mod join;
+mod kallsyms;
+mod nftrace;
+mod text;
+mod witness;
+
+use event::RawDrop;
+use portdoctor_model::trace::{KernelDrop, TraceQuery, TraceReport, TraceTool};
+use portdoctor_model::{Proto, Source};
+use std::collections::HashMap;
+use std::fmt;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub use join::{join, join_failure};
+pub use text::render as render_text;
+pub use witness::{Costs, Flow, ProgramCost};
+
+/// A flag that SIGINT (Ctrl-C) and SIGTERM raise, for `Hooks::stop`: the run ends early with
+/// its report instead of the process dying mid-way.
+pub fn interrupt_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // Failing to register only loses the early end: the default (exit) still applies.
+        let _ = signal_hook::flag::register(sig, std::sync::Arc::clone(&flag));
+    }
+    flag
+}
+
+/// Why the witness could not run, and what to do about it (one line, exit 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceError {
+    pub problem: String,
+    pub remedy: String,
+}
+
+impl fmt::Display for TraceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}; {}", self.problem, self.remedy)
+    }
+}
+
+impl std::error::Error for TraceError {}
+
+pub struct Request {
+    pub port: u16,
+    pub proto: Proto,
+    pub from: Source,
+    pub duration: Duration,
+    /// Also mark the flow for nftables tracing (a temporary table) to name the dropping rule.
+    pub nftrace: bool,
+}
+
+/// Called while the witness runs: `ready` once it is attached (probes may start), `stop` often
+/// (true ends the run early, e.g. on Ctrl-C).
+pub struct Hooks<'a> {
+    pub ready: &'a dyn Fn(),
+    pub stop: &'a dyn Fn() -> bool,
+}
+
+/// Capabilities a process needs to load and attach the program: CAP_SYS_ADMIN, or CAP_BPF with
+/// CAP_PERFMON (Linux 5.8+). Read from /proc/self/status; unreadable means "try and see".
+fn privileged(status: &str) -> bool {
+    let Some(eff) = status.lines().find_map(|l| l.strip_prefix("CapEff:")) else { return true };
+    let Ok(caps) = u64::from_str_radix(eff.trim(), 16) else { return true };
+    let has = |bit: u32| caps & (1u64 << bit) != 0;
+    has(21) || (has(39) && has(38))
+}
+
+/// Drops of healthy traffic (FACTS.md "The kernel witness"): a segment reaching a TIME_WAIT
+/// socket is freed as NOT_SPECIFIED in tcp_v4_rcv/tcp_v6_rcv, a closing socket purges its
+/// queues (QUEUE_PURGE). Never blockers.
+fn is_noise(reason: &str, location: &str) -> bool {
+    reason == "QUEUE_PURGE" || (reason == "NOT_SPECIFIED" && matches!(location, "tcp_v4_rcv" | "tcp_v6_rcv"))
+}
+
+/// RFC 3339 UTC to the millisecond.
+fn rfc3339_ms(unix_ms: u64) -> String {
+    let secs = portdoctor_model::time::Timestamp(i64::try_from(unix_ms / 1000).unwrap_or(i64::MAX)).to_string();
+    format!("{}.{:03}Z", secs.trim_end_matches('Z'), unix_ms % 1000)
+}
+
+/// Milliseconds since the epoch at boot (CLOCK_BOOTTIME zero), from /proc/uptime: event times
+/// are boot-clock nanoseconds. Good to /proc/uptime's hundredth of a second.
+fn boot_epoch_ms() -> u64 {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    let up = std::fs::read_to_string("/proc/uptime").ok();
+    let up_ms = up.as_deref().and_then(|s| s.split_whitespace().next()).and_then(|s| s.parse::<f64>().ok());
+    now.saturating_sub(up_ms.map_or(0, |s| (s * 1000.0) as u64))
+}
+
+/// What names reasons and locations: the kernel's BTF and symbols, read once per run.
+struct Namer {
+    reasons: HashMap<u32, String>,
+    symbols: kallsyms::Symbols,
+    boot_epoch_ms: u64,
+}
+
+impl Namer {
+    fn read() -> Namer {
+        let reasons = std::fs::read("/sys/kernel/btf/vmlinux")
+            .ok()
+            .and_then(|b| btf::enum_names(&b, "skb_drop_reason", "SKB_DROP_REASON_").ok())
+            .unwrap_or_default();
+        let symbols = kallsyms::Symbols::parse(&std::fs::read_to_string("/proc/kallsyms").unwrap_or_default());
+        Namer { reasons, symbols, boot_epoch_ms: boot_epoch_ms() }
+    }
+
+    fn name(&self, d: RawDrop) -> KernelDrop {
+        KernelDrop {
+            time: rfc3339_ms(self.boot_epoch_ms + d.boot_ns / 1_000_000),
+            reason: self.reasons.get(&d.reason).cloned().unwrap_or_else(|| d.reason.to_string()),
+            location: self.symbols.resolve(d.location).map_or_else(|| format!("{:#x}", d.location), str::to_string),
+            packet: d.packet,
+            hook: None,
+            family: None,
+            table: None,
+            chain: None,
+            rule_handle: None,
+            rule: None,
+            interface: d.interface,
+        }
+    }
+}
+
+/// Gives each NETFILTER_DROP the rule nftables tracing saw dropping the same packet (same
+/// addresses and ports, in order).
+fn name_rules(drops: &mut [KernelDrop], mut rules: Vec<nftrace::RuleDrop>) {
+    for d in drops.iter_mut().filter(|d| d.reason == "NETFILTER_DROP") {
+        let p = &d.packet;
+        let same = |r: &nftrace::RuleDrop| {
+            let (src, sport, dst, dport) = r.tuple;
+            src.to_string() == p.src && dst.to_string() == p.dst && sport == p.sport && dport == p.dport
+        };
+        let Some(i) = rules.iter().position(same) else { continue };
+        let r = rules.remove(i);
+        let (hook, rule) = nftrace::chain_and_rule(&r.family, &r.table, &r.chain, r.rule_handle);
+        d.hook = hook;
+        d.family = Some(r.family);
+        d.table = Some(r.table);
+        d.chain = Some(r.chain);
+        d.rule_handle = r.rule_handle;
+        d.rule = rule;
+    }
+}
+
+/// Runs the witness for `req.duration` (or until `hooks.stop`) and reports the flow's drops.
+pub fn trace(req: &Request, hooks: &Hooks) -> Result<TraceReport, TraceError> {
+    trace_costed(req, hooks).map(|(r, _)| r)
+}
+
+/// `trace`, and what its programs cost the kernel (zero unless a `Costs` is alive).
+pub fn trace_costed(req: &Request, hooks: &Hooks) -> Result<(TraceReport, Vec<ProgramCost>), TraceError> {
+    if !privileged(&std::fs::read_to_string("/proc/self/status").unwrap_or_default()) {
+        return Err(TraceError {
+            problem: "trace loads a BPF program into the kernel, which needs privilege".into(),
+            remedy: "run it as root (sudo portdoctor trace …), or with CAP_BPF and CAP_PERFMON".into(),
+        });
+    }
+    if !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
+        return Err(TraceError {
+            problem: "this kernel has no BTF (/sys/kernel/btf/vmlinux is absent)".into(),
+            remedy: "use a kernel built with CONFIG_DEBUG_INFO_BTF=y (every major distribution's since 2020)".into(),
+        });
+    }
+    let from = match req.from {
+        Source::Internet => None,
+        Source::Prefix(c) => Some(c),
+    };
+    let flow = Flow { port: req.port, proto: req.proto, from };
+    let mut witness = witness::Witness::attach(flow)?;
+    // After the witness: a refused BPF load leaves no table behind. Removed on drop (errors).
+    let mut nf = if req.nftrace { Some(nftrace::NfTrace::start(&flow)?) } else { None };
+    let mut rule_drops = Vec::new();
+    let namer = Namer::read();
+    let started = Instant::now();
+    (hooks.ready)();
+    let mut drops = Vec::new();
+    let mut ignored = 0;
+    let mut take = |d: RawDrop| {
+        let d = namer.name(d);
+        if is_noise(&d.reason, &d.location) {
+            ignored += 1;
+        } else {
+            drops.push(d);
+        }
+    };
+    while started.elapsed() < req.duration && !(hooks.stop)() {
+        witness.drain(&mut take);
+        if let Some(nf) = &mut nf {
+            rule_drops.extend(nf.drain());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    witness.drain(&mut take);
+    if let Some(mut nf) = nf {
+        rule_drops.extend(nf.drain());
+        nf.remove()?;
+        name_rules(&mut drops, rule_drops);
+    }
+    let (packets_seen, lost, _sent) = witness.counters();
+    let report = TraceReport {
+        schema_version: 1,
+        tool: TraceTool { name: "portdoctor".into(), version: env!("CARGO_PKG_VERSION").into() },
+        query: TraceQuery {
+            command: "trace".into(),
+            port: req.port,
+            protocol: req.proto,
+            from: req.from.to_string(),
+            duration_ms: started.elapsed().as_millis() as u64,
+        },
+        packets_seen,
+        drops,
+        ignored,
+        lost,
+    };
+    Ok((report, witness.costs()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_noise, privileged, rfc3339_ms};
+
+    #[test]
+    fn capabilities_decide_privilege() {
+        assert!(privileged("Name:\tx\nCapEff:\t000001ffffffffff\n"));
+        assert!(!privileged("CapEff:\t0000000000000000\n"));
+        assert!(privileged("CapEff:\t000000c000000000\n"), "CAP_BPF with CAP_PERFMON");
+        assert!(!privileged("CapEff:\t0000008000000000\n"), "CAP_BPF alone");
+    }
+
+    #[test]
+    fn healthy_traffics_drops_are_noise() {
+        assert!(is_noise("NOT_SPECIFIED", "tcp_v4_rcv"));
+        assert!(is_noise("QUEUE_PURGE", "tcp_v4_rcv"));
+        assert!(!is_noise("NOT_SPECIFIED", "do_xdp_generic"));
+        assert!(!is_noise("NO_SOCKET", "tcp_v4_rcv"));
+    }
+
+    #[test]
+    fn times_are_utc_to_the_millisecond() {
+        assert_eq!(rfc3339_ms(1_764_860_400_123), "2025-12-04T15:00:00.123Z");
+    }
+}
