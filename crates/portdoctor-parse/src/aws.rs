@@ -730,7 +730,7 @@ impl Acc {
     }
 }
 
-fn take<T>(
+pub(crate) fn take<T>(
     acc_seen: &BTreeMap<&'static str, Vec<String>>,
     failed: &BTreeMap<String, Missing>,
     key: &'static str,
@@ -741,7 +741,8 @@ fn take<T>(
     } else if let Some(m) = failed.get(key) {
         Knowledge::Unavailable(m.clone())
     } else {
-        let cmd = EC2_KEYS.iter().find(|(k, _)| *k == key).map(|(_, c)| *c).unwrap_or("aws ec2 describe-…");
+        let keys = EC2_KEYS.iter().chain(crate::aws_elb::ELB_KEYS);
+        let cmd = keys.into_iter().find(|(k, _)| *k == key).map(|(_, c)| *c).unwrap_or("aws ec2 describe-…");
         Knowledge::Unavailable(Missing::new(
             key,
             format!("no file with top-level key {key} in the snapshot"),

@@ -75,20 +75,11 @@ fn the_bundled_example_blames_the_targets_security_group_by_name_arn_and_dns_nam
     }
     let r =
         report(&portdoctor(&["cloud", "--snapshot", &aws(), "--load-balancer", "shop-web", "--port", "443", "--json"]));
+    // Packet order (the engine's tests pin every hop): the balancer first, its targets last.
+    let h = hops(&r);
     assert_eq!(
-        hops(&r),
-        [
-            "internet",
-            "platform",
-            "load-balancer",
-            "lb-listener",
-            "network-acl-in",
-            "network-acl-out",
-            "security-group",
-            "target-group",
-            "target",
-            "target"
-        ]
+        (h[2], h[3], &h[h.len() - 3..]),
+        ("load-balancer", "lb-listener", &["target-group", "target", "target"][..])
     );
     let targets: Vec<&str> = r["path"]
         .as_array()

@@ -481,54 +481,47 @@ impl Leg<'_> {
         if let Some(e) = &self.egress {
             let c = id(CloudCheck::LbSecurityGroupEgress);
             let groups = lb.b.groups.join(", ");
-            ex = match e {
-                Egress::Unknown(m) => {
-                    v.unknown = true;
-                    ex.check(unknown_check(c, "the load balancer's outbound rules", *m))
-                }
-                Egress::Unresolved(why) => {
-                    v.unknown = true;
-                    ex.check(
-                        check(c, CheckStatus::Unknown, format!("{prefix}could not tell whether {groups} let it out"))
-                            .with_evidence(why.clone()),
-                    )
-                }
-                Egress::Admitted(g, r) => ex.check(
-                    check(c, CheckStatus::Pass, format!("{prefix}{} lets it out", g.id))
-                        .with_evidence([format!("{} ({}) egress: {}", g.id, g.name, r.text)]),
-                ),
-                Egress::Denied(listed) => {
-                    v.blocked = true;
-                    let msg = format!(
-                        "{prefix}the load balancer's security groups ({groups}) let nothing out to {ip}:{port}"
-                    );
-                    let mut evidence: Vec<String> = listed
-                        .iter()
-                        .map(|g| {
-                            let rules: Vec<&str> = g.egress.iter().take(10).map(|r| r.text.as_str()).collect();
-                            let rules = if rules.is_empty() { "no egress rules".to_string() } else { rules.join("; ") };
-                            format!("{} ({}) egress: {rules} (SecurityGroups)", g.id, g.name)
-                        })
-                        .collect();
-                    evidence.insert(
-                        0,
-                        format!(
-                            "no egress rule of {groups} covers {}/{port} to {ip} or a group of {}",
-                            flow.proto(),
-                            eni.id
-                        ),
-                    );
-                    let first = lb.b.groups.first().map_or("<sg-…>", String::as_str);
-                    let fix = egress_fix(first, &flow, eni.groups.first().map(String::as_str), ip);
-                    ex.check(check(c, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone())).cause(confirmed(
-                        code(CauseCode::SecurityGroupNoEgress),
-                        first,
-                        msg,
-                        evidence,
-                        fix,
-                    ))
-                }
-            };
+            ex =
+                match e {
+                    Egress::Unknown(m) => {
+                        undecided(ex, &mut v, unknown_check(c, "the load balancer's outbound rules", *m))
+                    }
+                    Egress::Unresolved(why) => {
+                        let summary = format!("{prefix}could not tell whether {groups} let it out");
+                        undecided(ex, &mut v, check(c, CheckStatus::Unknown, summary).with_evidence(why.clone()))
+                    }
+                    Egress::Admitted(g, r) => ex.check(
+                        check(c, CheckStatus::Pass, format!("{prefix}{} lets it out", g.id))
+                            .with_evidence([format!("{} ({}) egress: {}", g.id, g.name, r.text)]),
+                    ),
+                    Egress::Denied(listed) => {
+                        v.blocked = true;
+                        let msg = format!(
+                            "{prefix}the load balancer's security groups ({groups}) let nothing out to {ip}:{port}"
+                        );
+                        let mut evidence: Vec<String> = listed
+                            .iter()
+                            .map(|g| {
+                                let rules: Vec<&str> = g.egress.iter().take(10).map(|r| r.text.as_str()).collect();
+                                let rules =
+                                    if rules.is_empty() { "no egress rules".to_string() } else { rules.join("; ") };
+                                format!("{} ({}) egress: {rules} (SecurityGroups)", g.id, g.name)
+                            })
+                            .collect();
+                        evidence.insert(
+                            0,
+                            format!(
+                                "no egress rule of {groups} covers {}/{port} to {ip} or a group of {}",
+                                flow.proto(),
+                                eni.id
+                            ),
+                        );
+                        let first = lb.b.groups.first().map_or("<sg-…>", String::as_str);
+                        let fix = egress_fix(first, &flow, eni.groups.first().map(String::as_str), ip);
+                        ex.check(check(c, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone()))
+                            .cause(confirmed(code(CauseCode::SecurityGroupNoEgress), first, msg, evidence, fix))
+                    }
+                };
         }
         // The nodes' subnets' network ACLs: out to the target, and the replies back.
         for n in &self.node_acls {
@@ -593,16 +586,10 @@ impl Leg<'_> {
             format!("the load balancer's nodes ({})", self.sources)
         };
         ex = match &self.sg {
-            TargetSg::Unknown(m) => {
-                v.unknown = true;
-                ex.check(unknown_check(c, "the target's security groups", *m))
-            }
+            TargetSg::Unknown(m) => undecided(ex, &mut v, unknown_check(c, "the target's security groups", *m)),
             TargetSg::Unresolved(why) => {
-                v.unknown = true;
-                ex.check(
-                    check(c, CheckStatus::Unknown, format!("{prefix}could not tell whether {} admits {whom}", eni.id))
-                        .with_evidence(why.clone()),
-                )
+                let summary = format!("{prefix}could not tell whether {} admits {whom}", eni.id);
+                undecided(ex, &mut v, check(c, CheckStatus::Unknown, summary).with_evidence(why.clone()))
             }
             TargetSg::ViaLbGroup(g, r) => ex.check(
                 check(c, CheckStatus::Pass, format!("{prefix}{} admits the load balancer's security group", g.id))
@@ -650,6 +637,12 @@ impl Leg<'_> {
         };
         (ex, v)
     }
+}
+
+/// A part of the leg that could not be decided: its unknown check, and the leg unknown.
+fn undecided(ex: Explained, v: &mut LegVerdict, c: portdoctor_model::Check) -> Explained {
+    v.unknown = true;
+    ex.check(c)
 }
 
 // ---- remedies (aws CLI) ----
@@ -1007,7 +1000,7 @@ impl TargetFinding<'_> {
                     hc.and_then(|h| h.matcher.as_deref()),
                 );
                 let (n_bad, n) = share;
-                let pct = if n > 0 { 100 * n_bad / n } else { 0 };
+                let pct = (100 * n_bad).checked_div(n).unwrap_or(0);
                 let mut msg = format!(
                     "{label} is unhealthy ({}): {words} [{n_bad} of {n} targets of {}, {pct}%]",
                     r.reason.as_ref().map_or("-", |x| x.as_str()),

@@ -149,6 +149,12 @@ fn set(a: &mut Value, pointer: &str, v: Value) {
     *a.pointer_mut(pointer).unwrap_or_else(|| panic!("{pointer}")) = v;
 }
 
+/// Both targets of `tg-web` fail their health checks for `reason`.
+fn all_unhealthy(a: &mut Value, reason: &str) {
+    let both = json!([unhealthy("i-1", 8080, reason), unhealthy("i-2", 8080, reason)]);
+    set(a, "/LoadBalancerTargetHealth/0/TargetHealthDescriptions", both);
+}
+
 #[test]
 fn a_healthy_alb_is_reachable_by_name_arn_and_dns_name_with_hops_in_packet_order() {
     for name in [
@@ -281,14 +287,7 @@ fn one_unhealthy_target_of_two_is_a_warning_with_its_share() {
 fn all_unhealthy_fails_open_unless_the_traffic_port_itself_is_dead() {
     // The health page says no, but the port answers: the group fails open and traffic flows.
     let mut a = base();
-    set(
-        &mut a,
-        "/LoadBalancerTargetHealth/0/TargetHealthDescriptions",
-        json!([
-            unhealthy("i-1", 8080, "Target.ResponseCodeMismatch"),
-            unhealthy("i-2", 8080, "Target.ResponseCodeMismatch")
-        ]),
-    );
+    all_unhealthy(&mut a, "Target.ResponseCodeMismatch");
     let d = run(&a, "web", 443);
     assert_eq!((d.status, codes(&d)), (Status::Reachable, vec![]), "{d:#?}");
     let w = d.checks.iter().find(|c| c.id == "cloud.target.health").unwrap();
@@ -296,11 +295,7 @@ fn all_unhealthy_fails_open_unless_the_traffic_port_itself_is_dead() {
     // Timeouts on the traffic port from the nodes, and nothing in the configuration explains
     // them: the host drops them; the ALB answers 504.
     let mut a = base();
-    set(
-        &mut a,
-        "/LoadBalancerTargetHealth/0/TargetHealthDescriptions",
-        json!([unhealthy("i-1", 8080, "Target.Timeout"), unhealthy("i-2", 8080, "Target.Timeout")]),
-    );
+    all_unhealthy(&mut a, "Target.Timeout");
     let d = run(&a, "web", 443);
     assert_eq!(d.status, Status::Blocked);
     assert_eq!(blocking(&d), ["TARGET_UNHEALTHY", "TARGET_UNHEALTHY"]);
@@ -314,11 +309,7 @@ fn all_unhealthy_fails_open_unless_the_traffic_port_itself_is_dead() {
 fn the_target_group_must_admit_the_load_balancers_group() {
     let mut a = base();
     set(&mut a, "/SecurityGroups/1/IpPermissions/0/UserIdGroupPairs", json!([{"GroupId": "sg-bastion"}]));
-    set(
-        &mut a,
-        "/LoadBalancerTargetHealth/0/TargetHealthDescriptions",
-        json!([unhealthy("i-1", 8080, "Target.Timeout"), unhealthy("i-2", 8080, "Target.Timeout")]),
-    );
+    all_unhealthy(&mut a, "Target.Timeout");
     let d = run(&a, "web", 443);
     assert_eq!(d.status, Status::Blocked);
     assert_eq!(blocking(&d), ["TARGET_SECURITY_GROUP_NO_INGRESS", "TARGET_SECURITY_GROUP_NO_INGRESS"]);
