@@ -487,3 +487,55 @@ fn unknown_names_and_missing_listings_are_inconclusive() {
     let d = run(&a, "web", 443);
     assert_eq!(d.status, Status::Inconclusive, "{d:#?}");
 }
+
+#[test]
+fn the_balancer_subnets_acl_must_let_the_leg_out_and_its_replies_back() {
+    let mut a = base();
+    let mut acl = allow_all_acl();
+    acl["NetworkAclId"] = json!("acl-pub");
+    acl["IsDefault"] = json!(false);
+    acl["Associations"] = json!([{"SubnetId": "subnet-a"}, {"SubnetId": "subnet-b"}]);
+    acl["Entries"].as_array_mut().unwrap().insert(0, json!({"RuleNumber": 50, "Egress": true, "Protocol": "6", "RuleAction": "deny", "CidrBlock": "10.0.11.0/24", "PortRange": {"From": 8080, "To": 8080}}));
+    a["NetworkAcls"].as_array_mut().unwrap().push(acl);
+    let d = run(&a, "web", 443);
+    // i-1 (10.0.11.10) cannot be reached from the nodes; i-2 still serves: a warning.
+    assert_eq!((d.status, codes(&d)), (Status::Reachable, vec![]), "{d:#?}");
+    let w = d.checks.iter().find(|c| c.id == "cloud.target.nacl" && c.status == CheckStatus::Warn).unwrap();
+    assert!(
+        w.summary.contains("acl-pub of the load balancer's subnet subnet-a denies its packets to 10.0.11.10:8080"),
+        "{}",
+        w.summary
+    );
+    assert!(w.evidence[0].contains("rule 50 deny tcp 8080 to 10.0.11.0/24"), "{:?}", w.evidence);
+    // A weight of 0 never picks its group.
+    let mut a = base();
+    set(
+        &mut a,
+        "/LoadBalancerListeners/0/Listeners/0/DefaultActions/0/ForwardConfig/TargetGroups",
+        json!([
+        {"TargetGroupArn": TG_WEB, "Weight": 1}, {"TargetGroupArn": TG_NLB, "Weight": 0}]),
+    );
+    let d = run(&a, "web", 443);
+    assert_eq!(d.path.iter().filter(|h| h.hop == "target-group").count(), 1);
+}
+
+#[test]
+fn without_cross_zone_only_the_targets_zone_node_is_a_source() {
+    // tg-nlb with preservation off: the sources are the nodes. The targets' group admits only
+    // subnet-a on 8443; cross-zone is off on the NLB, so i-1 (zone a) is reached by subnet-a's
+    // node alone and admitted, while i-2 (zone b) is refused its own zone's node.
+    let mut a = base();
+    a["TargetGroupAttributes"] =
+        json!([{"TargetGroupArn": TG_NLB, "Attributes": [{"Key": "preserve_client_ip.enabled", "Value": "false"}]}]);
+    set(&mut a, "/SecurityGroups/1/IpPermissions/1/IpRanges", json!([{"CidrIp": "10.0.1.0/24"}]));
+    let d = run(&a, "nlb", 443);
+    assert_eq!(d.status, Status::Reachable, "{d:#?}");
+    let sgs: Vec<_> = d.checks.iter().filter(|c| c.id == "cloud.target.security-group").map(|c| c.status).collect();
+    assert_eq!(sgs, [CheckStatus::Pass, CheckStatus::Warn]);
+    // Cross-zone on: both nodes send to every target, and subnet-b's node is refused by both.
+    a["LoadBalancerAttributes"] = json!([{"LoadBalancerArn": NLB, "Attributes": [{"Key": "load_balancing.cross_zone.enabled", "Value": "true"}]}]);
+    let d = run(&a, "nlb", 443);
+    assert_eq!(blocking(&d), ["TARGET_SECURITY_GROUP_NO_INGRESS", "TARGET_SECURITY_GROUP_NO_INGRESS"]);
+    assert!(d.causes[0].message.contains("they admit only 10.0.1.0/24"), "{}", d.causes[0].message);
+    assert!(d.causes[0].message.contains("connections time out"), "{}", d.causes[0].message);
+}
