@@ -1,7 +1,8 @@
 //! Cloud engine at account scale (issue: AWS cloud path analysis). A generated snapshot of
-//! 10,000 instances/ENIs, 2,000 security groups × 50 rules, 500 network ACLs, 500 route tables:
-//! prints load+index time, one query after load, the whole account's exposure of one port, and
-//! peak RSS. Run: `cargo bench -p portdoctor-engine --bench cloud_scale`.
+//! 10,000 instances/ENIs, 2,000 security groups × 50 rules, 500 network ACLs, 500 route tables,
+//! and 2,000 Application Load Balancers with 10,000 targets (issue 15): prints load+index time,
+//! one query after load, one load-balancer query after load, the whole account's exposure of one
+//! port, and peak RSS. Run: `cargo bench -p portdoctor-engine --bench cloud_scale`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -18,6 +19,8 @@ const SUBNETS_PER_VPC: usize = 10; // 500 subnets, each with its own ACL and rou
 const SGS_PER_VPC: usize = 40; // 2,000 groups
 const RULES_PER_SG: usize = 50;
 const INSTANCES_PER_SUBNET: usize = 20; // 10,000 instances and interfaces
+const LBS_PER_VPC: usize = 40; // 2,000 load balancers
+const TARGETS_PER_LB: usize = 5; // 10,000 targets
 
 fn account() -> Vec<(String, String)> {
     let mut rng = Rng::new(0x5eed_cafe);
@@ -91,7 +94,12 @@ fn account() -> Vec<(String, String)> {
         }
     }
     let doc = |k: &str, v: Vec<Value>| (format!("{k}.json"), json!({ k: v }).to_string());
+    let lb = load_balancers();
     vec![
+        doc("LoadBalancers", lb.0),
+        doc("LoadBalancerListeners", lb.1),
+        doc("TargetGroups", lb.2),
+        doc("LoadBalancerTargetHealth", lb.3),
         doc("Vpcs", vpcs),
         doc("Subnets", subnets),
         doc("NetworkAcls", acls),
@@ -104,6 +112,33 @@ fn account() -> Vec<(String, String)> {
         doc("EgressOnlyInternetGateways", vec![]),
         doc("PrefixLists", vec![]),
     ]
+}
+
+/// Application Load Balancers: in subnets 0 and 1 of each VPC, each in front of 5 instances of
+/// that VPC on 8080 (LoadBalancers, LoadBalancerListeners, TargetGroups, LoadBalancerTargetHealth).
+fn load_balancers() -> (Vec<Value>, Vec<Value>, Vec<Value>, Vec<Value>) {
+    let (mut lbs, mut listeners, mut tgs, mut health) = (vec![], vec![], vec![], vec![]);
+    for v in 0..VPCS {
+        for l in 0..LBS_PER_VPC {
+            let (arn, tg) = (format!("arn:lb/app/lb-{v}-{l}/1"), format!("arn:tg/tg-{v}-{l}/1"));
+            lbs.push(json!({"LoadBalancerArn": arn, "LoadBalancerName": format!("lb-{v}-{l}"), "DNSName": format!("lb-{v}-{l}.elb.amazonaws.com"),
+                "Type": "application", "Scheme": "internet-facing", "State": {"Code": "active"}, "VpcId": format!("vpc-{v:05}"),
+                "AvailabilityZones": [{"ZoneName": "a", "SubnetId": format!("subnet-{v:03}000")}, {"ZoneName": "b", "SubnetId": format!("subnet-{v:03}001")}],
+                "SecurityGroups": [format!("sg-{v:03}{:03}", l % SGS_PER_VPC)]}));
+            listeners.push(json!({"LoadBalancerArn": arn, "Listeners": [{"ListenerArn": format!("{arn}/443"), "Port": 443, "Protocol": "HTTPS",
+                "DefaultActions": [{"Type": "forward", "TargetGroupArn": tg}]}]}));
+            tgs.push(json!({"TargetGroupArn": tg, "TargetGroupName": format!("tg-{v}-{l}"), "Protocol": "HTTP", "Port": 8080, "TargetType": "instance", "HealthCheckPort": "traffic-port"}));
+            let targets: Vec<Value> = (0..TARGETS_PER_LB)
+                .map(|t| {
+                    let i = (l * TARGETS_PER_LB + t) % (SUBNETS_PER_VPC * INSTANCES_PER_SUBNET);
+                    let id = format!("i-{v:03}{:03}{:03}", i / INSTANCES_PER_SUBNET, i % INSTANCES_PER_SUBNET);
+                    json!({"Target": {"Id": id, "Port": 8080}, "TargetHealth": {"State": if t == 0 { "unhealthy" } else { "healthy" }, "Reason": "Target.Timeout"}})
+                })
+                .collect();
+            health.push(json!({"TargetGroupArn": tg, "TargetHealthDescriptions": targets}));
+        }
+    }
+    (lbs, listeners, tgs, health)
 }
 
 fn peak_rss_mb() -> f64 {
@@ -139,6 +174,13 @@ fn main() {
         std::hint::black_box(diagnose_indexed(&idx, &query(ids[(i * 7919) % ids.len()], 443)));
     }
     let one = t.elapsed() / n as u32;
+    let lb_query = |name: String| CloudQuery { target: CloudTarget::LoadBalancer(name), ..query("", 443) };
+    let t = Instant::now();
+    for i in 0..n {
+        let q = lb_query(format!("lb-{}-{}.elb.amazonaws.com", (i * 31) % VPCS, (i * 7) % LBS_PER_VPC));
+        std::hint::black_box(diagnose_indexed(&idx, &q));
+    }
+    let one_lb = t.elapsed() / n as u32;
     let t = Instant::now();
     let exposed = ids.iter().filter(|id| diagnose_indexed(&idx, &query(id, 443)).status == Status::Reachable).count();
     let all = t.elapsed();
@@ -152,6 +194,11 @@ fn main() {
     );
     println!("load + index:            {:>8.1} ms   (target <= 2000 ms)", load.as_secs_f64() * 1e3);
     println!("one query after load:    {:>8.3} ms   (target <= 5 ms; mean of {n})", one.as_secs_f64() * 1e3);
+    println!(
+        "one load-balancer query: {:>8.3} ms   (target <= 5 ms; mean of {n}, by DNS name, of {} balancers x {TARGETS_PER_LB} targets)",
+        one_lb.as_secs_f64() * 1e3,
+        VPCS * LBS_PER_VPC
+    );
     println!(
         "exposure of tcp/443:     {:>8.1} ms   (target <= 1000 ms; {exposed} of {} instances reachable from the whole internet)",
         all.as_secs_f64() * 1e3,

@@ -979,10 +979,26 @@ impl TargetFinding<'_> {
             }
             Health::Unused(r) => {
                 let words = reason_words(r, self.port, self.hc_port, None, None);
-                let s = format!("{label} is unused: {words}");
-                let ev = record_text(r, g);
-                // Its zone's cause is already given above; otherwise the words say why.
-                ex = ex.check(check(CloudCheck::TargetHealth, CheckStatus::Warn, s).with_evidence([ev]));
+                let msg = format!("{label} is unused: {words}");
+                let evidence = vec![record_text(r, g)];
+                // A cause found on it already (its zone, its instance) says why; otherwise AWS's
+                // reason is the cause, `likely` as the configuration did not confirm it.
+                if self.zone_enabled == Some(false) || !leg_causes.is_empty() {
+                    ex = ex.check(check(CloudCheck::TargetHealth, CheckStatus::Warn, msg).with_evidence(evidence));
+                } else {
+                    let (code, fix) = match r.reason {
+                        Some(R::NotInUse) => {
+                            (CauseCode::TargetAzNotEnabled, zone_fix(lb, self.zone.unwrap_or("its zone")))
+                        }
+                        _ => (CauseCode::TargetUnhealthy, health_fix(lb, g)),
+                    };
+                    let c = Cause::blocking(code, self.t.id, Confidence::Likely, msg.clone())
+                        .with_evidence(evidence.clone())
+                        .with_fix(fix);
+                    ex = ex
+                        .check(check(CloudCheck::TargetHealth, CheckStatus::Fail, msg).with_evidence(evidence))
+                        .cause(c);
+                }
                 false
             }
             Health::Unhealthy(r) => {

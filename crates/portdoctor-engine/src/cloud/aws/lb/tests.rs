@@ -539,3 +539,18 @@ fn without_cross_zone_only_the_targets_zone_node_is_a_source() {
     assert!(d.causes[0].message.contains("they admit only 10.0.1.0/24"), "{}", d.causes[0].message);
     assert!(d.causes[0].message.contains("connections time out"), "{}", d.causes[0].message);
 }
+
+#[test]
+fn unused_targets_without_another_explanation_are_the_cause() {
+    // In an enabled zone yet `Target.NotInUse` (cross-zone off for it, say): AWS's word, likely.
+    let mut a = base();
+    let unused = |id: &str| {
+        json!({"Target": {"Id": id, "Port": 8080}, "HealthCheckPort": "8080",
+            "TargetHealth": {"State": "unused", "Reason": "Target.NotInUse", "Description": "Target is in an Availability Zone that is not enabled for the load balancer"}})
+    };
+    set(&mut a, "/LoadBalancerTargetHealth/0/TargetHealthDescriptions", json!([unused("i-1"), unused("i-2")]));
+    let d = run(&a, "web", 443);
+    assert_eq!(blocking(&d), ["TARGET_AZ_NOT_ENABLED", "TARGET_AZ_NOT_ENABLED"], "{d:#?}");
+    assert_eq!(d.causes[0].confidence, portdoctor_model::Confidence::Likely);
+    assert!(d.causes[0].message.contains("HTTP 503"), "{}", d.causes[0].message);
+}
