@@ -80,14 +80,21 @@ fn dns_key(s: &str) -> String {
 }
 
 impl<'a> AwsIndex<'a> {
-    /// The load balancer a user names: its name, ARN or DNS name (a string match: resolving a
-    /// name that is a CNAME to it is the caller's job). `None` when none matches.
+    /// The load balancer a user names: its name, ARN or DNS name, or one of the addresses the
+    /// configuration gives it (an NLB's Elastic IPs and node addresses). A string match:
+    /// resolving a name that is a CNAME to it is the caller's job. `None` when none matches.
     pub fn find_load_balancer(&self, key: &str) -> Option<LbRef<'a>> {
         let dns = dns_key(key);
+        let ip = key.parse::<IpAddr>().ok();
         let elb = &self.ev.elb;
         let v2 = list(&elb.load_balancers)
             .iter()
-            .find(|b| b.arn == key || b.name == key || (!b.dns_name.is_empty() && dns_key(&b.dns_name) == dns))
+            .find(|b| {
+                b.arn == key
+                    || b.name == key
+                    || (!b.dns_name.is_empty() && dns_key(&b.dns_name) == dns)
+                    || ip.is_some_and(|ip| LbRef::V2(b).addresses().contains(&ip))
+            })
             .map(LbRef::V2);
         v2.or_else(|| {
             list(&elb.classic)

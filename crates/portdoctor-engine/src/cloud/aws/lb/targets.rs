@@ -909,7 +909,8 @@ impl TargetFinding<'_> {
         }
         // The legs and the machine.
         let mut leg_causes = Vec::new();
-        let (traffic_v, check_v) = match &self.place {
+        // The health-check leg decides no serving: only its causes count (health says the rest).
+        let traffic_v = match &self.place {
             Place::Unplaced(why_not) => {
                 unknown = true;
                 ex = ex.check(
@@ -920,16 +921,14 @@ impl TargetFinding<'_> {
                     )
                     .with_evidence([why_not.clone()]),
                 );
-                (LegVerdict { blocked: false, unknown: true }, LegVerdict::default())
+                LegVerdict { blocked: false, unknown: true }
             }
             Place::At { eni, ip, traffic, check: hc, instance } => {
                 let (e, tv) = traffic.explain(lb, eni, *ip, &label);
                 leg_causes.extend(e.causes.iter().map(|c| c.code));
                 ex = join(ex, e);
-                let mut cv = LegVerdict::default();
                 if let Some(hc) = hc {
-                    let (e, v) = hc.explain(lb, eni, *ip, &label);
-                    cv = v;
+                    let (e, _) = hc.explain(lb, eni, *ip, &label);
                     // Only a health-check leg blocked while the traffic leg is open is its own cause.
                     if !tv.blocked {
                         leg_causes.extend(e.causes.iter().map(|c| c.code));
@@ -942,7 +941,7 @@ impl TargetFinding<'_> {
                     leg_causes.extend(e.causes.iter().map(|c| c.code));
                     ex = join(ex, e);
                 }
-                (tv, cv)
+                tv
             }
         };
         if traffic_v.blocked {
@@ -1051,7 +1050,6 @@ impl TargetFinding<'_> {
         if matches!(h, Health::Healthy) {
             ex = ex.check(check(CloudCheck::TargetHealth, CheckStatus::Pass, format!("{label} is healthy")));
         }
-        let _ = check_v;
         let serves = config_ok && serves_by_health && !unknown;
         let status = if serves {
             if ex.causes.is_empty() { CheckStatus::Pass } else { CheckStatus::Warn }

@@ -396,6 +396,8 @@ fn nlb_without_groups_and_client_ip_preservation_changes_whom_the_target_admits(
     assert_eq!(sg.status, CheckStatus::Skipped);
     assert!(sg.summary.contains("can never get any"));
     assert_eq!(d.query.target.as_deref(), Some("nlb-73e2d6bc24d8a067.elb.us-east-1.amazonaws.com"));
+    // An NLB is found by one of its Elastic IPs too.
+    assert_eq!(run(&base(), "203.0.113.51", 443).query.target.as_deref(), d.query.target.as_deref());
     // The targets admit only the VPC: with client IP preservation (instance targets' default)
     // they see the clients' addresses and refuse them.
     let mut a = base();
