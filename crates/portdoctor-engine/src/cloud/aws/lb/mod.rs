@@ -27,8 +27,8 @@ use portdoctor_model::Missing;
 use portdoctor_model::cloud::NetworkInterface;
 use portdoctor_model::cloud_path::CloudHop;
 use portdoctor_model::elb::{
-    ClassicLb, HealthCheck, HealthCheckPort, LbAction, LbActionType, LbProtocol, LbScheme, LbState, LbType,
-    ListenerRule, LoadBalancer, TargetGroup, TargetHealthRecord, TargetType,
+    ClassicLb, HealthCheck, HealthCheckPort, LbAction, LbActionType, LbIpAddressType, LbProtocol, LbScheme, LbState,
+    LbType, ListenerRule, LoadBalancer, TargetGroup, TargetHealthRecord, TargetType,
 };
 use portdoctor_model::net::Proto;
 use std::net::IpAddr;
@@ -121,6 +121,8 @@ pub(crate) struct Balancer<'a> {
     pub vpc: Option<&'a str>,
     pub zones: Vec<Zone<'a>>,
     pub groups: &'a [String],
+    /// `None` for Classic (IPv4 only in a VPC).
+    pub ip_type: Option<&'a LbIpAddressType>,
 }
 
 impl Balancer<'_> {
@@ -281,6 +283,7 @@ fn balancer<'a>(idx: &AwsIndex<'a>, r: LbRef<'a>) -> Balancer<'a> {
             vpc: b.vpc_id.as_deref(),
             zones: b.zones.iter().map(|z| Zone { zone: Some(z.zone.as_str()), subnet: &z.subnet_id }).collect(),
             groups: &b.security_groups,
+            ip_type: Some(&b.ip_address_type),
         },
         LbRef::Classic(c) => Balancer {
             r,
@@ -294,6 +297,7 @@ fn balancer<'a>(idx: &AwsIndex<'a>, r: LbRef<'a>) -> Balancer<'a> {
                 .map(|s| Zone { zone: idx.subnet_by_id.get(s.as_str()).and_then(|s| s.zone.as_deref()), subnet: s })
                 .collect(),
             groups: &c.security_groups,
+            ip_type: None,
         },
     }
 }

@@ -556,3 +556,26 @@ fn unused_targets_without_another_explanation_are_the_cause() {
     assert_eq!(d.causes[0].confidence, portdoctor_model::Confidence::Likely);
     assert!(d.causes[0].message.contains("HTTP 503"), "{}", d.causes[0].message);
 }
+
+#[test]
+fn the_family_asked_about_needs_an_address_of_that_family() {
+    // IPv4-only: an IPv6 client has nothing to connect to.
+    let docs = vec![("account.json".to_string(), base().to_string())];
+    let ev = portdoctor_parse::aws::parse_aws(&docs).unwrap();
+    let q = |lb: &str| CloudQuery {
+        port: 443,
+        proto: Proto::Tcp,
+        from: "2001:db8::/32".parse().unwrap(),
+        target: CloudTarget::LoadBalancer(lb.into()),
+        client_ports: PortRange { from: 1024, to: 65535 },
+        changes: Default::default(),
+    };
+    let d = diagnose_cloud(&ev, &q("web"));
+    assert_eq!(blocking(&d)[0], "NO_PUBLIC_IP", "{d:#?}");
+    assert!(d.causes[0].message.contains("has no IPv6 address"));
+    assert!(d.causes[0].fix[0].to_string().contains("set-ip-address-type"));
+    // Dual-stack without public IPv4: IPv4 clients are the ones left out.
+    let mut a = base();
+    set(&mut a, "/LoadBalancers/0/IpAddressType", json!("dualstack-without-public-ipv4"));
+    assert_eq!(blocking(&run(&a, "web", 443)), ["NO_PUBLIC_IP"]);
+}
