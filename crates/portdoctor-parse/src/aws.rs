@@ -184,8 +184,7 @@ struct SecurityGroupJ {
     vpc_id: Option<String>,
     #[serde(default)]
     ip_permissions: Vec<PermissionJ>,
-    #[serde(default)]
-    ip_permissions_egress: Vec<PermissionJ>,
+    ip_permissions_egress: Option<Vec<PermissionJ>>,
 }
 
 #[derive(Deserialize)]
@@ -561,7 +560,7 @@ impl Acc {
             "SecurityGroups" => {
                 for g in next::<Vec<SecurityGroupJ>, A>(map)? {
                     let ingress = g.ip_permissions.iter().map(|p| sg_rule(p, "from")).collect();
-                    let egress = g.ip_permissions_egress.iter().map(|p| sg_rule(p, "to")).collect();
+                    let egress = g.ip_permissions_egress.map(|e| e.iter().map(|p| sg_rule(p, "to")).collect());
                     self.security_groups.push(SecurityGroup {
                         id: g.group_id,
                         name: g.group_name,

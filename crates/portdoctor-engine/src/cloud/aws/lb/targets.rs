@@ -118,9 +118,13 @@ fn egress<'a>(
             unresolved.push(format!("{gid} is the load balancer's but not in SecurityGroups"));
             continue;
         };
+        let Some(rules) = &g.egress else {
+            unresolved
+                .push(format!("{gid} has no IpPermissionsEgress in SecurityGroups: its outbound rules are unknown"));
+            continue;
+        };
         listed.push(g);
-        for rule in
-            g.egress.iter().filter(|r| r.proto.matches(proto) && r.ports.as_ref().is_none_or(|p| p.contains(port)))
+        for rule in rules.iter().filter(|r| r.proto.matches(proto) && r.ports.as_ref().is_none_or(|p| p.contains(port)))
         {
             for dest in &rule.sources {
                 let admits = match dest {
@@ -502,7 +506,8 @@ impl Leg<'_> {
                         let mut evidence: Vec<String> = listed
                             .iter()
                             .map(|g| {
-                                let rules: Vec<&str> = g.egress.iter().take(10).map(|r| r.text.as_str()).collect();
+                                let rules: Vec<&str> =
+                                    g.egress.iter().flatten().take(10).map(|r| r.text.as_str()).collect();
                                 let rules =
                                     if rules.is_empty() { "no egress rules".to_string() } else { rules.join("; ") };
                                 format!("{} ({}) egress: {rules} (SecurityGroups)", g.id, g.name)

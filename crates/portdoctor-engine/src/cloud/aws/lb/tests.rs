@@ -333,6 +333,12 @@ fn the_load_balancers_group_must_let_it_out() {
     let d = run(&a, "web", 443);
     assert_eq!(blocking(&d), ["SECURITY_GROUP_NO_EGRESS", "SECURITY_GROUP_NO_EGRESS"], "{d:#?}");
     assert!(d.causes[0].fix[0].to_string().contains("authorize-security-group-egress --group-id sg-alb"));
+    // A document without the field (hand-written): the outbound rules are unknown, not none.
+    let mut a = base();
+    a["SecurityGroups"][0].as_object_mut().unwrap().remove("IpPermissionsEgress");
+    let d = run(&a, "web", 443);
+    assert_eq!(d.status, Status::Inconclusive, "{d:#?}");
+    assert!(d.checks.iter().any(|c| c.id == "cloud.lb-security-group.egress" && c.status == CheckStatus::Unknown));
 }
 
 #[test]
