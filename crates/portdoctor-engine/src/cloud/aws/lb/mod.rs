@@ -17,6 +17,7 @@
 //! subnets (or the clients) to the target's interface.
 
 mod front;
+mod leg;
 mod targets;
 
 use super::index::{AwsIndex, list};
