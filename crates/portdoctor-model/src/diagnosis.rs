@@ -315,6 +315,11 @@ pub struct Diagnosis {
     /// so the arrival is not guessed there. Not part of the JSON report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arrival: Option<std::net::IpAddr>,
+    /// The port and clients the machine at `arrival` sees when they differ from the question's:
+    /// behind a load balancer, a target's port and the balancer's nodes (or, with client IP
+    /// preservation, the clients). Not part of the JSON report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrival_flow: Option<(u16, Source)>,
 }
 
 impl Diagnosis {
@@ -375,6 +380,7 @@ impl Diagnosis {
             timeline: Vec::new(),
             notes: Vec::new(),
             arrival: None,
+            arrival_flow: None,
         }
     }
 }

@@ -166,13 +166,20 @@ fn judge(
     let (proto, from) = (args.wire.proto, args.from);
     let cloud = cloud.map(CloudLayer::judge);
     let to = cloud.as_ref().and_then(|c| c.arrival);
+    // Behind a load balancer the machine sees the target's port and the balancer's nodes.
+    let (host_port, host_from) = cloud.as_ref().and_then(|c| c.arrival_flow).unwrap_or((port, from));
     let host = host.map(|ev| {
         if let Some(a) = to {
             notes.push(format!(
                 "the host layer judges the flow arriving at {a}, the private address the cloud layer resolved the target to"
             ));
         }
-        diagnose_host(&ev, &HostQuery { port, proto, from, to })
+        if host_port != port || host_from != from {
+            notes.push(format!(
+                "the host layer judges {proto}/{host_port} from {host_from}, as the load balancer's target sees it"
+            ));
+        }
+        diagnose_host(&ev, &HostQuery { port: host_port, proto, from: host_from, to })
     });
     let instance = cloud.as_ref().and_then(|c| c.query.instance.clone()).or(args.instance.clone());
     let query = Query {

@@ -119,6 +119,8 @@ pub struct CloudWalk {
     instance: Option<String>,
     /// Where the flow arrives (the interface's private address).
     arrival: Option<IpAddr>,
+    /// What the machine at `arrival` sees, when it differs from the question.
+    arrival_flow: Option<(u16, Source)>,
     reachable: String,
     subject: Subject,
     /// The evidence's notes; a caller adds those of platform evidence collected apart.
@@ -165,6 +167,7 @@ impl CloudWalk {
             target,
             instance,
             arrival: arrival.and_then(Arrival::private),
+            arrival_flow: arrival.and_then(Arrival::seen_by_host),
             reachable,
             subject,
             notes,
@@ -204,6 +207,7 @@ impl CloudWalk {
         let mut d = Diagnosis::new(query, causes, checks, path, self.reachable);
         d.timeline = platform.timeline;
         d.arrival = self.arrival;
+        d.arrival_flow = self.arrival_flow;
         d.notes = self.notes;
         d.notes.extend(platform.notes);
         d

@@ -166,7 +166,7 @@ impl Leg<'_> {
 
 /// The source addresses of the balancer nodes in `nodes`: their subnets' CIDRs of the family,
 /// else the VPC's.
-fn node_sources(
+pub(super) fn node_sources(
     idx: &AwsIndex<'_>,
     lb: &Lb<'_>,
     nodes: &[&NetworkInterface],

@@ -31,7 +31,7 @@ use portdoctor_model::elb::{
     ClassicLb, HealthCheck, HealthCheckPort, LbAction, LbActionType, LbIpAddressType, LbProtocol, LbScheme, LbState,
     LbType, ListenerRule, LoadBalancer, TargetGroup, TargetHealthRecord, TargetType,
 };
-use portdoctor_model::net::Proto;
+use portdoctor_model::net::{Proto, Source};
 use std::net::IpAddr;
 
 /// A load balancer of either API.
@@ -348,13 +348,14 @@ pub(crate) fn forwards(action: &LbAction) -> impl Iterator<Item = &str> {
 /// target's address.
 pub(crate) struct At<'a> {
     pub lb: &'a Lb<'a>,
-    first_target: Option<IpAddr>,
+    /// The first target's address, and the port and clients it sees.
+    first_target: Option<(IpAddr, u16, Source)>,
     public: Option<IpAddr>,
 }
 
 impl Arrival for At<'_> {
     fn private(&self) -> Option<IpAddr> {
-        self.first_target
+        self.first_target.map(|(ip, _, _)| ip)
     }
 
     fn public(&self) -> Option<IpAddr> {
@@ -368,6 +369,10 @@ impl Arrival for At<'_> {
     fn name(&self) -> Option<&str> {
         Some(self.lb.b.r.dns_name()).filter(|d| !d.is_empty()).or(Some(self.lb.b.r.name()))
     }
+
+    fn seen_by_host(&self) -> Option<(u16, Source)> {
+        self.first_target.map(|(_, port, from)| (port, from))
+    }
 }
 
 /// The load-balancer path shape: the index and what was resolved before the walk.
@@ -379,11 +384,11 @@ struct Shape<'a> {
 impl<'a> Provider<'a> for Shape<'a> {
     type Arrival = At<'a>;
 
-    fn edge(&self, _flow: &Flow<'_>) -> (Found<'a>, Option<At<'a>>) {
+    fn edge(&self, flow: &Flow<'_>) -> (Found<'a>, Option<At<'a>>) {
         let at = match &self.ctx.lookup {
             Lookup::Found(lb) => Some(At {
                 lb,
-                first_target: targets::first_address(self.idx, lb),
+                first_target: targets::first_target(self.idx, lb, flow.query),
                 public: lb.b.r.addresses().into_iter().find(|a| !is_private(a)),
             }),
             _ => None,

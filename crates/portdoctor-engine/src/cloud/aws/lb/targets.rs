@@ -13,14 +13,16 @@ use super::super::Resolved;
 use super::super::index::AwsIndex;
 use super::super::instance::{self, InstanceFinding};
 use super::front::{adopt, join, missing_text};
-use super::leg::{Leg, LegAsk, LegVerdict, leg};
+use super::leg::{Leg, LegAsk, LegVerdict, leg, node_sources};
 use super::{Group, GroupDef, Lb, Listening, TargetRec};
+use crate::cloud::CloudQuery;
 use crate::cloud::aws::edge::confirmed;
 use crate::cloud::path::{Explained, Finding, Flow, check};
 use portdoctor_model::cloud::NetworkInterface;
 use portdoctor_model::cloud_path::{CloudCheck, CloudHop, Component};
 use portdoctor_model::elb::{LbType, TargetHealthReason as R, TargetHealthRecord, TargetHealthState as S, TargetType};
 use portdoctor_model::fix::{Fix, ShellCommand};
+use portdoctor_model::net::{Family, Source};
 use portdoctor_model::{Cause, CauseCode, CheckStatus, Confidence, Missing};
 use std::net::IpAddr;
 
@@ -129,13 +131,24 @@ pub(super) struct TargetsFinding<'a> {
 }
 
 /// The address of the first target, for the host layer of `diagnose`.
-pub(super) fn first_address(idx: &AwsIndex<'_>, lb: &Lb<'_>) -> Option<IpAddr> {
+/// The first target: its address, and the port and clients it sees (the balancer's nodes, as
+/// the VPC's range; or with client IP preservation the question's clients), for the host layer
+/// of `diagnose`.
+pub(super) fn first_target(idx: &AwsIndex<'_>, lb: &Lb<'_>, q: &CloudQuery) -> Option<(IpAddr, u16, Source)> {
     let Listening::Found(l) = &lb.listener else { return None };
-    let t = l.groups.iter().find_map(|g| g.targets.as_ref().ok().and_then(|t| t.first()))?;
-    t.id.parse().ok().or_else(|| {
+    let (g, t) = l.groups.iter().find_map(|g| g.targets.as_ref().ok().and_then(|t| t.first()).map(|t| (g, t)))?;
+    let ip = t.id.parse().ok().or_else(|| {
         let eni = idx.enis_by_instance.get(t.id)?.first()?;
         eni.private_ips.iter().find(|p| p.primary).map(|p| p.addr)
-    })
+    })?;
+    let port = t.port.or(g.port()).unwrap_or(q.port);
+    let nodes: Vec<&NetworkInterface> = lb.nodes.iter().collect();
+    let from = match node_sources(idx, lb, &nodes, Family::of(&ip)).1 {
+        _ if g.preserve_client_ip => q.from,
+        Some(prefix) => Source::Prefix(prefix),
+        None => q.from,
+    };
+    Some((ip, port, from))
 }
 
 /// The interface a target's traffic arrives on, and its address.
