@@ -362,6 +362,16 @@ fn main() {
         std::hint::black_box(diagnose_indexed(&idx, &query(ids[(i * 7919) % ids.len()], 443)));
     }
     let one = t.elapsed() / n as u32;
+    let lb_query = |name: String| CloudQuery { target: CloudTarget::LoadBalancer(name), ..query("", 443) };
+    let t = Instant::now();
+    for i in 0..n {
+        // Every kind in turn (of every five: 2 ALB, 2 NLB, 1 Classic), by name.
+        let (v, k) = ((i * 31) % VPCS, (i * 7) % LBS_PER_VPC);
+        let kind = ["app", "app", "net", "net", "classic"][k % 5];
+        let q = lb_query(format!("{kind}-{}", v * LBS_PER_VPC + k));
+        std::hint::black_box(diagnose_indexed(&idx, &q));
+    }
+    let one_lb = t.elapsed() / n as u32;
     let t = Instant::now();
     let exposed = ids.iter().filter(|id| diagnose_indexed(&idx, &query(id, 443)).status == Status::Reachable).count();
     let all = t.elapsed();
@@ -376,6 +386,11 @@ fn main() {
     );
     println!("load + index:            {:>8.1} ms   (target <= 2000 ms)", load.as_secs_f64() * 1e3);
     println!("one query after load:    {:>8.3} ms   (target <= 5 ms; mean of {n})", one.as_secs_f64() * 1e3);
+    println!(
+        "one load-balancer query: {:>8.3} ms   (target <= 5 ms; mean of {n}, by name, of {} balancers)",
+        one_lb.as_secs_f64() * 1e3,
+        VPCS * LBS_PER_VPC
+    );
     println!(
         "exposure of tcp/443:     {:>8.1} ms   (target <= 1000 ms; {exposed} of {} instances reachable from the whole internet)",
         all.as_secs_f64() * 1e3,

@@ -17,7 +17,7 @@
 //!
 //! A single-family judgement is never passed through here, so its report is unchanged.
 
-use portdoctor_model::net::Family;
+use portdoctor_model::net::{Family, Source};
 use portdoctor_model::{Cause, Check, Diagnosis, Hop, TimelineEntry};
 use std::net::IpAddr;
 
@@ -32,6 +32,10 @@ pub struct Merged {
     pub notes: Vec<String>,
     /// Each family's arrival address, in the order judged.
     pub arrivals: Vec<IpAddr>,
+    /// What the machine at the first arrival sees, when it differs from the question (behind
+    /// a load balancer: the target's port and the balancer's nodes, whichever family the
+    /// clients use).
+    pub arrival_flow: Option<(u16, Source)>,
 }
 
 /// The words of something that holds for one family: "IPv6: …".
@@ -107,7 +111,9 @@ pub fn merge(legs: Vec<(Family, Diagnosis)>) -> Merged {
                 out.notes.push(n.clone());
             }
         }
-        out.arrivals.extend(d.arrival);
+        // Behind a balancer both families' clients reach the same target.
+        out.arrivals.extend(d.arrival.filter(|a| !out.arrivals.contains(a)));
+        out.arrival_flow = out.arrival_flow.or(d.arrival_flow);
     }
     out
 }
@@ -123,6 +129,7 @@ pub fn merge_diagnoses(legs: Vec<(Family, Diagnosis)>) -> Option<Diagnosis> {
     d.notes = m.notes;
     d.arrival = m.arrivals.first().copied();
     d.arrivals = m.arrivals;
+    d.arrival_flow = m.arrival_flow;
     Some(d)
 }
 

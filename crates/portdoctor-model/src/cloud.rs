@@ -114,8 +114,9 @@ pub struct SecurityGroup {
     pub vpc_id: Option<String>,
     pub ingress: Vec<SgRule>,
     /// Outbound rules (`IpPermissionsEgress`): their `sources` are destinations. A load
-    /// balancer's group must let it reach its targets.
-    pub egress: Vec<SgRule>,
+    /// balancer's group must let it reach its targets. `None` when the document has no such
+    /// field (the AWS CLI always prints it; a hand-written file may not): unknown, not "none".
+    pub egress: Option<Vec<SgRule>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -341,6 +341,11 @@ pub struct Diagnosis {
     /// when one family was judged. Not part of the JSON report.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub arrivals: Vec<std::net::IpAddr>,
+    /// The port and clients the machine at `arrival` sees when they differ from the question's:
+    /// behind a load balancer, a target's port and the balancer's nodes (or, with client IP
+    /// preservation, the clients). Not part of the JSON report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrival_flow: Option<(u16, Source)>,
 }
 
 impl Diagnosis {
@@ -403,6 +408,25 @@ impl Diagnosis {
             notes: Vec::new(),
             arrival: None,
             arrivals: Vec::new(),
+            arrival_flow: None,
+        }
+    }
+
+    /// This diagnosis with its causes and checks replaced by a layer joined in after it was
+    /// judged (the kernel witness): status and summary derived again by the same rule, every
+    /// other part kept as it was.
+    pub fn rejudged(mut self, causes: Vec<Cause>, checks: Vec<Check>) -> Diagnosis {
+        let reachable =
+            if self.status == Status::Reachable { std::mem::take(&mut self.summary) } else { String::new() };
+        let path = std::mem::take(&mut self.path);
+        let judged = Diagnosis::new(self.query.clone(), causes, checks, path, reachable);
+        Diagnosis {
+            status: judged.status,
+            summary: judged.summary,
+            causes: judged.causes,
+            checks: judged.checks,
+            path: judged.path,
+            ..self
         }
     }
 }

@@ -185,8 +185,7 @@ struct SecurityGroupJ {
     vpc_id: Option<String>,
     #[serde(default)]
     ip_permissions: Vec<PermissionJ>,
-    #[serde(default)]
-    ip_permissions_egress: Vec<PermissionJ>,
+    ip_permissions_egress: Option<Vec<PermissionJ>>,
 }
 
 #[derive(Deserialize)]
@@ -563,7 +562,7 @@ impl Acc {
             "SecurityGroups" => {
                 for g in next::<Vec<SecurityGroupJ>, A>(map)? {
                     let ingress = g.ip_permissions.iter().map(|p| sg_rule(p, "from")).collect();
-                    let egress = g.ip_permissions_egress.iter().map(|p| sg_rule(p, "to")).collect();
+                    let egress = g.ip_permissions_egress.map(|e| e.iter().map(|p| sg_rule(p, "to")).collect());
                     self.security_groups.push(SecurityGroup {
                         id: g.group_id,
                         name: g.group_name,
@@ -732,7 +731,7 @@ impl Acc {
     }
 }
 
-fn take<T>(
+pub(crate) fn take<T>(
     acc_seen: &BTreeMap<&'static str, Vec<String>>,
     failed: &BTreeMap<String, Missing>,
     key: &'static str,
@@ -743,7 +742,8 @@ fn take<T>(
     } else if let Some(m) = failed.get(key) {
         Knowledge::Unavailable(m.clone())
     } else {
-        let cmd = EC2_KEYS.iter().find(|(k, _)| *k == key).map(|(_, c)| *c).unwrap_or("aws ec2 describe-…");
+        let keys = EC2_KEYS.iter().chain(crate::aws_elb::ELB_KEYS);
+        let cmd = keys.into_iter().find(|(k, _)| *k == key).map(|(_, c)| *c).unwrap_or("aws ec2 describe-…");
         Knowledge::Unavailable(Missing::new(
             key,
             format!("no file with top-level key {key} in the snapshot"),

@@ -8,29 +8,30 @@
 //! records (shapes of the AWS API reference); an error names the file and the field path.
 
 use crate::ParseError;
-use crate::aws::{KeyError, next};
+use crate::aws::{KeyError, next, take};
 use portdoctor_model::elb::{
     ClassicInstanceStates, ClassicLb, ClassicListener, ElbEvidence, HealthCheck, HealthCheckPort, LbAction, LbZone,
     Listener, ListenerRule, LoadBalancer, ResourceAttributes, TargetGroup, TargetGroupHealth, TargetHealthRecord,
     WeightedTargetGroup,
 };
-use portdoctor_model::knowledge::{Knowledge, Missing};
+use portdoctor_model::knowledge::Missing;
 use serde::Deserialize;
 use serde::de::MapAccess;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-/// Top-level keys of load-balancer documents, with the command that produces each.
+/// Top-level keys of load-balancer documents, with the command that produces each (per load
+/// balancer, target group or listener, wrapped with its ARN or name as Batfish does).
 pub const ELB_KEYS: &[(&str, &str)] = &[
     ("LoadBalancers", "aws elbv2 describe-load-balancers"),
-    ("LoadBalancerListeners", "aws elbv2 describe-listeners (per load balancer, with its LoadBalancerArn)"),
-    ("LoadBalancerAttributes", "aws elbv2 describe-load-balancer-attributes (per load balancer)"),
+    ("LoadBalancerListeners", "aws elbv2 describe-listeners"),
+    ("LoadBalancerAttributes", "aws elbv2 describe-load-balancer-attributes"),
     ("TargetGroups", "aws elbv2 describe-target-groups"),
-    ("LoadBalancerTargetHealth", "aws elbv2 describe-target-health (per target group, with its TargetGroupArn)"),
-    ("TargetGroupAttributes", "aws elbv2 describe-target-group-attributes (per target group)"),
-    ("ListenerRules", "aws elbv2 describe-rules (per listener, with its ListenerArn)"),
+    ("LoadBalancerTargetHealth", "aws elbv2 describe-target-health"),
+    ("TargetGroupAttributes", "aws elbv2 describe-target-group-attributes"),
+    ("ListenerRules", "aws elbv2 describe-rules"),
     ("LoadBalancerDescriptions", "aws elb describe-load-balancers"),
-    ("InstanceStates", "aws elb describe-instance-health (per load balancer, with its LoadBalancerName)"),
+    ("InstanceStates", "aws elb describe-instance-health"),
 ];
 
 // ---- shapes (AWS API reference) ----
@@ -607,25 +608,6 @@ impl ElbAcc {
         seen: &BTreeMap<&'static str, Vec<String>>,
         failed: &BTreeMap<String, Missing>,
     ) -> ElbEvidence {
-        fn take<T>(
-            seen: &BTreeMap<&'static str, Vec<String>>,
-            failed: &BTreeMap<String, Missing>,
-            key: &'static str,
-            v: Vec<T>,
-        ) -> Knowledge<Vec<T>> {
-            if seen.contains_key(key) {
-                return Knowledge::Known(v);
-            }
-            if let Some(m) = failed.get(key) {
-                return Knowledge::Unavailable(m.clone());
-            }
-            let cmd = ELB_KEYS.iter().find(|(k, _)| *k == key).map_or("aws elbv2 describe-…", |(_, c)| *c);
-            Knowledge::Unavailable(Missing::new(
-                key,
-                format!("no file with top-level key {key} in the snapshot"),
-                format!("add the output of `{cmd}` in Batfish's layout (CONTRACT.md §5)"),
-            ))
-        }
         ElbEvidence {
             load_balancers: take(seen, failed, "LoadBalancers", self.load_balancers),
             listeners: take(seen, failed, "LoadBalancerListeners", self.listeners),

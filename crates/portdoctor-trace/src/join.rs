@@ -65,8 +65,9 @@ fn evidence(d: &KernelDrop) -> String {
 }
 
 /// The diagnosis `d` with the witness's report `r` joined in.
-pub fn join(d: Diagnosis, r: &TraceReport) -> Diagnosis {
-    let Diagnosis { query, summary, mut causes, mut checks, path, timeline, mut notes, arrival, arrivals, status } = d;
+pub fn join(mut d: Diagnosis, r: &TraceReport) -> Diagnosis {
+    let (mut causes, mut checks) = (std::mem::take(&mut d.causes), std::mem::take(&mut d.checks));
+    let notes = &mut d.notes;
     let mut unexplained: Vec<&KernelDrop> = Vec::new();
     for drop in &r.drops {
         let codes = explains(&drop.reason);
@@ -120,13 +121,7 @@ pub fn join(d: Diagnosis, r: &TraceReport) -> Diagnosis {
         check.evidence.push(format!("{} drop event(s) lost: the list is incomplete", r.lost));
     }
     checks.push(check);
-    let reachable = if status == portdoctor_model::Status::Reachable { summary } else { String::new() };
-    let mut out = Diagnosis::new(query, causes, checks, path, reachable);
-    out.timeline = timeline;
-    out.notes = notes;
-    out.arrival = arrival;
-    out.arrivals = arrivals;
-    out
+    d.rejudged(causes, checks)
 }
 
 /// The diagnosis `d` when the witness could not run: an `unknown` check saying how to get it

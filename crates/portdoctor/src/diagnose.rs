@@ -221,14 +221,19 @@ fn judge(
     let (proto, from) = (args.wire.proto, args.from);
     let cloud = cloud.map(CloudLayer::judge);
     let to = cloud.as_ref().and_then(|c| c.arrival);
+    // Behind a load balancer the machine sees the target's port and the balancer's nodes.
+    let (host_port, host_from) = cloud.as_ref().and_then(|c| c.arrival_flow).unwrap_or((port, from));
+    let host_query = |to| HostQuery { port: host_port, proto, from: host_from, to };
+    if host.is_some() && (host_port != port || host_from != from) {
+        notes.push(format!(
+            "the host layer judges {proto}/{host_port} from {host_from}, as the load balancer's target sees it"
+        ));
+    }
     // A dual-stack target: the host layer is judged at each family's arrival, and merged.
     let arrivals = cloud.as_ref().map(|c| c.arrivals.clone()).unwrap_or_default();
     let host = host.and_then(|ev| {
         if arrivals.len() > 1 {
-            let legs = arrivals
-                .iter()
-                .map(|a| (Family::of(a), diagnose_host(&ev, &HostQuery { port, proto, from, to: Some(*a) })))
-                .collect();
+            let legs = arrivals.iter().map(|a| (Family::of(a), diagnose_host(&ev, &host_query(Some(*a))))).collect();
             let words = arrivals.iter().map(IpAddr::to_string).collect::<Vec<_>>().join(" and ");
             notes.push(format!(
                 "the host layer judges the flow arriving at {words}, each family's address the cloud layer resolved the target to"
@@ -240,7 +245,7 @@ fn judge(
                 "the host layer judges the flow arriving at {a}, the private address the cloud layer resolved the target to"
             ));
         }
-        Some(diagnose_host(&ev, &HostQuery { port, proto, from, to }))
+        Some(diagnose_host(&ev, &host_query(to)))
     });
     let instance = cloud.as_ref().and_then(|c| c.query.instance.clone()).or(args.instance.clone());
     let query = Query {

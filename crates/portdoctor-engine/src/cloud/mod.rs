@@ -172,12 +172,6 @@ pub fn walk_per_family<'a, P: Provider<'a>>(
 ) -> CloudWalk {
     let families = if q.pinned_family().is_some() { vec![] } else { p.families(q) };
     if families.len() < 2 {
-        // A target with one family other than the default (an IPv6-only balancer) is asked
-        // about in that family.
-        let q = match families.as_slice() {
-            [f] if *f != Family::V4 => &CloudQuery { family: Some(*f), ..q.clone() },
-            _ => q,
-        };
         let w = path::walk(p, q, order);
         return CloudWalk::new(&w, |passed| subject(q, w.arrival.as_ref(), passed), notes);
     }
@@ -202,6 +196,8 @@ struct Leg {
     instance: Option<String>,
     /// Where the flow arrives (the interface's private address).
     arrival: Option<IpAddr>,
+    /// What the machine at `arrival` sees, when it differs from the question.
+    arrival_flow: Option<(u16, Source)>,
     reachable: String,
 }
 
@@ -256,8 +252,15 @@ impl CloudWalk {
             None => String::new(),
         };
         let subject = subject(&parts.path);
-        let leg =
-            Leg { query: q.clone(), parts, target, instance, arrival: arrival.and_then(Arrival::private), reachable };
+        let leg = Leg {
+            query: q.clone(),
+            parts,
+            target,
+            instance,
+            arrival: arrival.and_then(Arrival::private),
+            arrival_flow: arrival.and_then(Arrival::seen_by_host),
+            reachable,
+        };
         CloudWalk { query: q.clone(), legs: vec![(None, leg)], subject, name: None, notes }
     }
 
@@ -321,6 +324,7 @@ impl CloudWalk {
                 d.timeline = m.timeline;
                 d.notes = m.notes;
                 d.arrival = m.arrivals.first().copied();
+                d.arrival_flow = m.arrival_flow;
                 if m.arrivals.len() > 1 {
                     d.arrivals = m.arrivals;
                 }
@@ -343,6 +347,7 @@ fn single(d: Diagnosis) -> Merged {
         timeline: d.timeline,
         notes: d.notes,
         arrivals: d.arrival.into_iter().collect(),
+        arrival_flow: d.arrival_flow,
     }
 }
 
@@ -374,6 +379,7 @@ impl Leg {
         let mut d = Diagnosis::new(query, causes, checks, path, self.reachable);
         d.timeline = platform.timeline;
         d.arrival = self.arrival;
+        d.arrival_flow = self.arrival_flow;
         d.notes = platform.notes;
         d
     }

@@ -215,6 +215,11 @@ pub trait Arrival {
     fn name(&self) -> Option<&str> {
         None
     }
+    /// The port and clients the machine sees when they differ from the question's (behind a
+    /// load balancer: the target's port and the balancer's nodes), for the host layer.
+    fn seen_by_host(&self) -> Option<(u16, Source)> {
+        None
+    }
 }
 
 /// A cloud provider's view of one path shape: the edge and a producer for each step it has.

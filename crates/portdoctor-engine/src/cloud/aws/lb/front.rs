@@ -13,9 +13,11 @@ use crate::cloud::aws::edge::confirmed;
 use crate::cloud::path::{Explained, Finding, Flow, PathHop, check, unknown_check};
 use portdoctor_model::cloud_path::{CloudCheck, CloudHop, Component};
 use portdoctor_model::elb::{
-    ClassicLb, LbAction, LbActionType, LbProtocol, LbScheme, LbState, LbType, Listener, LoadBalancer, TargetType,
+    ClassicLb, LbAction, LbActionType, LbIpAddressType, LbProtocol, LbScheme, LbState, LbType, Listener, LoadBalancer,
+    TargetType,
 };
 use portdoctor_model::fix::{Fix, ShellCommand};
+use portdoctor_model::net::Family;
 use portdoctor_model::{CauseCode, CheckStatus, Missing};
 
 // ---- decisions ----
@@ -203,7 +205,7 @@ pub(super) struct BalancerFinding<'a> {
 }
 
 impl Finding for BalancerFinding<'_> {
-    fn explain(&self, _flow: &Flow<'_>) -> Explained {
+    fn explain(&self, flow: &Flow<'_>) -> Explained {
         let b = &self.lb.b;
         let (name, id) = (b.r.name(), b.r.id());
         let file = if b.kind == LbType::Classic { "LoadBalancerDescriptions" } else { "LoadBalancers" };
@@ -235,6 +237,27 @@ impl Finding for BalancerFinding<'_> {
             let msg = format!("{name} is internal: it has only private addresses, so no internet path exists to it");
             let evidence = vec![format!("{id} Scheme = internal ({file})")];
             ex = ex.cause(confirmed(CauseCode::LbSchemeInternal, name, msg.clone(), evidence, internal_fix(b)));
+            failed.push(msg);
+        }
+        // The family asked about: an IPv4-only balancer (and every Classic one) has no IPv6
+        // address; `dualstack-without-public-ipv4` has no public IPv4 (NO_PUBLIC_IP, as for an
+        // instance).
+        let v6 = flow.family() == Family::V6;
+        let family_missing = match b.ip_type {
+            None => v6,
+            Some(LbIpAddressType::Ipv4) => v6,
+            Some(LbIpAddressType::DualstackWithoutPublicIpv4) => !v6 && *b.scheme != LbScheme::Internal,
+            Some(_) => false,
+        };
+        if family_missing {
+            let what = if v6 { "IPv6 address" } else { "public IPv4 address" };
+            let ip_type = b.ip_type.map_or("ipv4 (Classic has no IPv6 in a VPC)", LbIpAddressType::as_str);
+            let msg = format!(
+                "{name} has no {what}: its DNS name gives clients of {} nothing to connect to",
+                flow.family().name()
+            );
+            let evidence = vec![format!("{id} IpAddressType = {ip_type} ({file})")];
+            ex = ex.cause(confirmed(CauseCode::NoPublicIp, name, msg.clone(), evidence, ip_type_fix(b, v6)));
             failed.push(msg);
         }
         let (status, summary) = match (failed.is_empty(), warned.is_empty()) {
@@ -272,6 +295,24 @@ fn not_active_fix(arn: &str, state: &LbState) -> Vec<Fix> {
                 .then_run(ShellCommand::new("aws elbv2 describe-load-balancers --load-balancer-arns").arg(arn)),
         ],
     }
+}
+
+fn ip_type_fix(b: &Balancer<'_>, v6: bool) -> Vec<Fix> {
+    if b.kind == LbType::Classic {
+        return vec![Fix::text(
+            "A Classic load balancer has no IPv6 in a VPC: move to an Application or Network Load Balancer",
+        )];
+    }
+    let kind = if v6 { "dualstack" } else { "ipv4" };
+    let note = if v6 { "Give its subnets IPv6 CIDRs, then: " } else { "Give it public IPv4 addresses: " };
+    vec![
+        Fix::text(note).then_run(
+            ShellCommand::new("aws elbv2 set-ip-address-type --load-balancer-arn")
+                .arg(b.r.id())
+                .lit("--ip-address-type")
+                .lit(kind),
+        ),
+    ]
 }
 
 fn internal_fix(b: &Balancer<'_>) -> Vec<Fix> {

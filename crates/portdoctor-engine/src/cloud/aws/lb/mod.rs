@@ -17,6 +17,7 @@
 //! subnets (or the clients) to the target's interface.
 
 mod front;
+mod leg;
 mod targets;
 
 use super::index::{AwsIndex, list};
@@ -30,8 +31,7 @@ use portdoctor_model::elb::{
     ClassicLb, HealthCheck, HealthCheckPort, LbAction, LbActionType, LbIpAddressType, LbProtocol, LbScheme, LbState,
     LbType, ListenerRule, LoadBalancer, TargetGroup, TargetHealthRecord, TargetType,
 };
-use portdoctor_model::net::Family;
-use portdoctor_model::net::Proto;
+use portdoctor_model::net::{Family, Proto, Source};
 use std::net::IpAddr;
 
 /// A load balancer of either API.
@@ -108,14 +108,21 @@ impl<'a> AwsIndex<'a> {
         all.into_iter().find(|lb| self.load_balancer_addresses(*lb).iter().any(|a| addresses.contains(a)))
     }
 
-    /// The load balancer a user names: its name, ARN or DNS name (a string match: resolving a
-    /// name that is a CNAME to it is the caller's job). `None` when none matches.
+    /// The load balancer a user names: its name, ARN or DNS name, or one of the addresses the
+    /// configuration gives it (an NLB's Elastic IPs and node addresses). A string match:
+    /// resolving a name that is a CNAME to it is the caller's job. `None` when none matches.
     pub fn find_load_balancer(&self, key: &str) -> Option<LbRef<'a>> {
         let dns = dns_key(key);
+        let ip = key.parse::<IpAddr>().ok();
         let elb = &self.ev.elb;
         let v2 = list(&elb.load_balancers)
             .iter()
-            .find(|b| b.arn == key || b.name == key || (!b.dns_name.is_empty() && dns_key(&b.dns_name) == dns))
+            .find(|b| {
+                b.arn == key
+                    || b.name == key
+                    || (!b.dns_name.is_empty() && dns_key(&b.dns_name) == dns)
+                    || ip.is_some_and(|ip| LbRef::V2(b).addresses().contains(&ip))
+            })
             .map(LbRef::V2);
         v2.or_else(|| {
             list(&elb.classic)
@@ -142,6 +149,8 @@ pub(crate) struct Balancer<'a> {
     pub vpc: Option<&'a str>,
     pub zones: Vec<Zone<'a>>,
     pub groups: &'a [String],
+    /// `None` for Classic (IPv4 only in a VPC).
+    pub ip_type: Option<&'a LbIpAddressType>,
 }
 
 impl Balancer<'_> {
@@ -302,6 +311,7 @@ fn balancer<'a>(idx: &AwsIndex<'a>, r: LbRef<'a>) -> Balancer<'a> {
             vpc: b.vpc_id.as_deref(),
             zones: b.zones.iter().map(|z| Zone { zone: Some(z.zone.as_str()), subnet: &z.subnet_id }).collect(),
             groups: &b.security_groups,
+            ip_type: Some(&b.ip_address_type),
         },
         LbRef::Classic(c) => Balancer {
             r,
@@ -315,6 +325,7 @@ fn balancer<'a>(idx: &AwsIndex<'a>, r: LbRef<'a>) -> Balancer<'a> {
                 .map(|s| Zone { zone: idx.subnet_by_id.get(s.as_str()).and_then(|s| s.zone.as_deref()), subnet: s })
                 .collect(),
             groups: &c.security_groups,
+            ip_type: None,
         },
     }
 }
@@ -365,13 +376,14 @@ pub(crate) fn forwards(action: &LbAction) -> impl Iterator<Item = &str> {
 /// target's address.
 pub(crate) struct At<'a> {
     pub lb: &'a Lb<'a>,
-    first_target: Option<IpAddr>,
+    /// The first target's address, and the port and clients it sees.
+    first_target: Option<(IpAddr, u16, Source)>,
     public: Option<IpAddr>,
 }
 
 impl Arrival for At<'_> {
     fn private(&self) -> Option<IpAddr> {
-        self.first_target
+        self.first_target.map(|(ip, _, _)| ip)
     }
 
     fn public(&self) -> Option<IpAddr> {
@@ -385,6 +397,10 @@ impl Arrival for At<'_> {
     fn name(&self) -> Option<&str> {
         Some(self.lb.b.r.dns_name()).filter(|d| !d.is_empty()).or(Some(self.lb.b.r.name()))
     }
+
+    fn seen_by_host(&self) -> Option<(u16, Source)> {
+        self.first_target.map(|(_, port, from)| (port, from))
+    }
 }
 
 /// The load-balancer path shape: the index and what was resolved before the walk.
@@ -396,11 +412,11 @@ struct Shape<'a> {
 impl<'a> Provider<'a> for Shape<'a> {
     type Arrival = At<'a>;
 
-    fn edge(&self, _flow: &Flow<'_>) -> (Found<'a>, Option<At<'a>>) {
+    fn edge(&self, flow: &Flow<'_>) -> (Found<'a>, Option<At<'a>>) {
         let at = match &self.ctx.lookup {
             Lookup::Found(lb) => Some(At {
                 lb,
-                first_target: targets::first_address(self.idx, lb),
+                first_target: targets::first_target(self.idx, lb, flow.query),
                 public: lb.b.r.addresses().into_iter().find(|a| !is_private(a)),
             }),
             _ => None,
@@ -408,17 +424,13 @@ impl<'a> Provider<'a> for Shape<'a> {
         (Box::new(front::Edge { asked: &self.ctx.asked, lookup: &self.ctx.lookup }), at)
     }
 
-    /// A dual-stack balancer is reached in both families (its DNS name has A and AAAA
-    /// records); one without public IPv4 only in IPv6 — each is walked apart.
+    /// A dual-stack balancer is judged for the clients of each family, each walked apart (one
+    /// without public IPv4 too: its IPv4 clients are the ones left out, `NO_PUBLIC_IP`).
     fn families(&self, _q: &CloudQuery) -> Vec<Family> {
         let Lookup::Found(lb) = &self.ctx.lookup else { return Vec::new() };
         match lb.b.r {
-            LbRef::V2(b) => match b.ip_address_type {
-                LbIpAddressType::Dualstack => vec![Family::V4, Family::V6],
-                LbIpAddressType::DualstackWithoutPublicIpv4 => vec![Family::V6],
-                _ => Vec::new(),
-            },
-            LbRef::Classic(_) => Vec::new(),
+            LbRef::V2(b) if b.ip_address_type != LbIpAddressType::Ipv4 => vec![Family::V4, Family::V6],
+            _ => Vec::new(),
         }
     }
 

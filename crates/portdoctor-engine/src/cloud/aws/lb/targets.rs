@@ -1,7 +1,6 @@
 //! Each target group and each target behind the listener: health (AWS's reason codes in
-//! words), the zone, the leg balancer → target to the traffic port and to the health-check port
-//! (the balancer's security groups outbound, both subnets' network ACLs both ways, the target's
-//! security groups), and the machine.
+//! words), the zone, the legs balancer → target to the traffic port and to the health-check port
+//! (`leg`), and the machine.
 //!
 //! What blocks (FACTS.md): a group serves when one of its targets can take the connection — its
 //! zone enabled, its machine running, the leg open, and healthy; or, when no target is healthy,
@@ -11,21 +10,19 @@
 //! group that does not serve blocks.
 
 use super::super::Resolved;
-use super::super::acl::{self, AclFinding, Decision, acl_walk};
-use super::super::index::{AwsIndex, list};
+use super::super::index::AwsIndex;
 use super::super::instance::{self, InstanceFinding};
-use super::super::sg::{self, Match, SgFinding};
 use super::front::{adopt, join, missing_text};
+use super::leg::{Leg, LegAsk, LegVerdict, leg, node_sources};
 use super::{Group, GroupDef, Lb, Listening, TargetRec};
 use crate::cloud::CloudQuery;
 use crate::cloud::aws::edge::confirmed;
-use crate::cloud::path::{Explained, Finding, Flow, check, unknown_check};
-use portdoctor_model::addrset::AddrSet;
-use portdoctor_model::cloud::{AclAction, NetworkAcl, NetworkInterface, PortRange, SecurityGroup, SgRule, SgSource};
+use crate::cloud::path::{Explained, Finding, Flow, check};
+use portdoctor_model::cloud::NetworkInterface;
 use portdoctor_model::cloud_path::{CloudCheck, CloudHop, Component};
 use portdoctor_model::elb::{LbType, TargetHealthReason as R, TargetHealthRecord, TargetHealthState as S, TargetType};
-use portdoctor_model::fix::{Fix, ShellCommand, Word};
-use portdoctor_model::net::{Cidr, Family, Source};
+use portdoctor_model::fix::{Fix, ShellCommand};
+use portdoctor_model::net::{Family, Source};
 use portdoctor_model::{Cause, CauseCode, CheckStatus, Confidence, Missing};
 use std::net::IpAddr;
 
@@ -93,143 +90,6 @@ fn says_dead(r: &TargetHealthRecord, same_leg: bool) -> bool {
     same_leg && matches!(r.reason, Some(R::Timeout | R::FailedHealthChecks) | None)
 }
 
-/// The balancer's security groups outbound toward the target.
-enum Egress<'a> {
-    Unknown(Option<&'a Missing>),
-    Admitted(&'a SecurityGroup, &'a SgRule),
-    Unresolved(Vec<String>),
-    Denied(Vec<&'a SecurityGroup>),
-}
-
-fn egress<'a>(
-    idx: &AwsIndex<'a>,
-    groups: &[String],
-    eni: &NetworkInterface,
-    ip: IpAddr,
-    proto: u8,
-    port: u16,
-) -> Egress<'a> {
-    if idx.ev.security_groups.known().is_none() {
-        return Egress::Unknown(idx.ev.security_groups.missing());
-    }
-    let (mut listed, mut unresolved) = (Vec::new(), Vec::new());
-    for gid in groups {
-        let Some(g) = idx.sg_by_id.get(gid.as_str()).copied() else {
-            unresolved.push(format!("{gid} is the load balancer's but not in SecurityGroups"));
-            continue;
-        };
-        listed.push(g);
-        for rule in
-            g.egress.iter().filter(|r| r.proto.matches(proto) && r.ports.as_ref().is_none_or(|p| p.contains(port)))
-        {
-            for dest in &rule.sources {
-                let admits = match dest {
-                    SgSource::Cidr(c) => c.contains(&ip),
-                    SgSource::Group(other) => eni.groups.contains(other),
-                    SgSource::PrefixList(pl) => match idx.prefix_lists.get(pl.as_str()) {
-                        Some(cidrs) => cidrs.iter().any(|c| c.contains(&ip)),
-                        None => {
-                            unresolved
-                                .push(format!("{}: {} uses prefix list {pl}, not in the evidence", g.id, rule.text));
-                            false
-                        }
-                    },
-                };
-                if admits {
-                    return Egress::Admitted(g, rule);
-                }
-            }
-        }
-    }
-    if unresolved.is_empty() { Egress::Denied(listed) } else { Egress::Unresolved(unresolved) }
-}
-
-/// The network ACL of a balancer node's subnet on the leg: the request out to the target, the
-/// replies back in (stateless both ways).
-struct NodeAcl<'a> {
-    acl: &'a NetworkAcl,
-    subnet: &'a str,
-    out: Vec<Decision<'a>>,
-    back: Vec<Decision<'a>>,
-}
-
-fn denies(d: &Decision<'_>) -> bool {
-    d.rule.is_none_or(|e| e.action == AclAction::Deny)
-}
-
-/// The target's security groups for the leg.
-enum TargetSg<'a> {
-    Unknown(Option<&'a Missing>),
-    /// A rule names one of the balancer's groups: every node (and, with client IP
-    /// preservation, every client through it) is admitted.
-    ViaLbGroup(&'a SecurityGroup, &'a SgRule),
-    Admitted(Vec<String>),
-    Unresolved(Vec<String>),
-    Denied {
-        groups: Vec<&'a SecurityGroup>,
-        admitted: AddrSet,
-        missing: AddrSet,
-    },
-}
-
-fn target_sg<'a>(f: SgFinding<'a>, lb_groups: &[String]) -> TargetSg<'a> {
-    let SgFinding::Evaluated { groups, matches, unresolved, admitted, missing, .. } = f else {
-        let SgFinding::Unknown { missing, .. } = f else { return TargetSg::Unknown(None) };
-        return TargetSg::Unknown(missing);
-    };
-    let via = matches.iter().find_map(|m| match m {
-        Match::GroupReference { group, rule, other } if lb_groups.iter().any(|g| g == other) => Some((*group, *rule)),
-        _ => None,
-    });
-    if let Some((g, r)) = via {
-        return TargetSg::ViaLbGroup(g, r);
-    }
-    let lines = matches
-        .iter()
-        .filter_map(|m| match m {
-            Match::Admits { group, rule, clients, .. } => {
-                Some(format!("{} ({}): {} admits {clients}", group.id, group.name, rule.text))
-            }
-            Match::GroupReference { .. } => None,
-        })
-        .collect();
-    if missing.is_empty() {
-        return TargetSg::Admitted(lines);
-    }
-    if !unresolved.is_empty() {
-        return TargetSg::Unresolved(vec![format!(
-            "some security groups or prefix lists of the target are not in the evidence"
-        )]);
-    }
-    TargetSg::Denied { groups: groups.iter().filter_map(|(_, g)| *g).collect(), admitted, missing }
-}
-
-/// One leg balancer → target: to the traffic port, or to the health-check port.
-struct Leg<'a> {
-    health_check: bool,
-    /// The leg's question: its port, and as `from` the prefix a fix admits.
-    query: CloudQuery,
-    sources: AddrSet,
-    /// The same without the target's own subnet (a subnet's ACL does not filter inside it).
-    acl_sources: AddrSet,
-    by_clients: bool,
-    /// `None`: the balancer has no security groups.
-    egress: Option<Egress<'a>>,
-    node_acls: Vec<NodeAcl<'a>>,
-    target_acls: Option<(AclFinding<'a>, AclFinding<'a>)>,
-    sg: TargetSg<'a>,
-}
-
-impl Leg<'_> {
-    fn flow(&self) -> Flow<'_> {
-        Flow { query: &self.query, sources: self.sources.clone() }
-    }
-
-    fn acl_flow(&self) -> Flow<'_> {
-        Flow { query: &self.query, sources: self.acl_sources.clone() }
-    }
-}
-
 /// Where a target is, and its legs and machine when it is found.
 enum Place<'a> {
     At {
@@ -271,13 +131,24 @@ pub(super) struct TargetsFinding<'a> {
 }
 
 /// The address of the first target, for the host layer of `diagnose`.
-pub(super) fn first_address(idx: &AwsIndex<'_>, lb: &Lb<'_>) -> Option<IpAddr> {
+/// The first target: its address, and the port and clients it sees (the balancer's nodes, as
+/// the VPC's range; or with client IP preservation the question's clients), for the host layer
+/// of `diagnose`.
+pub(super) fn first_target(idx: &AwsIndex<'_>, lb: &Lb<'_>, q: &CloudQuery) -> Option<(IpAddr, u16, Source)> {
     let Listening::Found(l) = &lb.listener else { return None };
-    let t = l.groups.iter().find_map(|g| g.targets.as_ref().ok().and_then(|t| t.first()))?;
-    t.id.parse().ok().or_else(|| {
+    let (g, t) = l.groups.iter().find_map(|g| g.targets.as_ref().ok().and_then(|t| t.first()).map(|t| (g, t)))?;
+    let ip = t.id.parse().ok().or_else(|| {
         let eni = idx.enis_by_instance.get(t.id)?.first()?;
         eni.private_ips.iter().find(|p| p.primary).map(|p| p.addr)
-    })
+    })?;
+    let port = t.port.or(g.port()).unwrap_or(q.port);
+    let nodes: Vec<&NetworkInterface> = lb.nodes.iter().collect();
+    let from = match node_sources(idx, lb, &nodes, Family::of(&ip)).1 {
+        _ if g.preserve_client_ip => q.from,
+        Some(prefix) => Source::Prefix(prefix),
+        None => q.from,
+    };
+    Some((ip, port, from))
 }
 
 /// The interface a target's traffic arrives on, and its address.
@@ -297,96 +168,6 @@ fn place_of<'a>(idx: &AwsIndex<'a>, g: &Group<'_>, id: &str) -> Result<(&'a Netw
             ip.map(|ip| (eni, ip)).ok_or_else(|| format!("{} has no private address in the evidence", eni.id))
         }
     }
-}
-
-/// The source addresses of the balancer nodes in `nodes`: their subnets' CIDRs of the family,
-/// else the VPC's.
-fn node_sources(
-    idx: &AwsIndex<'_>,
-    lb: &Lb<'_>,
-    nodes: &[&NetworkInterface],
-    family: Family,
-) -> (AddrSet, Option<Cidr>) {
-    let mut set = AddrSet::empty(family);
-    let mut first = None;
-    for n in nodes {
-        for c in idx
-            .subnet_by_id
-            .get(n.subnet_id.as_str())
-            .into_iter()
-            .flat_map(|s| &s.cidrs)
-            .filter(|c| c.family() == family)
-        {
-            first.get_or_insert(*c);
-            set = set.union(&AddrSet::from_cidr(c));
-        }
-    }
-    // The VPC's range: for the fix (admit the VPC), and as the sources when subnets are unknown.
-    let vpc = list(&idx.ev.vpcs)
-        .iter()
-        .filter(|v| Some(v.id.as_str()) == lb.b.vpc || nodes.iter().any(|n| n.vpc_id == v.id))
-        .flat_map(|v| &v.cidrs)
-        .find(|c| c.family() == family && first.is_none_or(|f| c.contains(&f.addr())))
-        .copied();
-    if set.is_empty()
-        && let Some(v) = vpc
-    {
-        set = AddrSet::from_cidr(&v);
-    }
-    (set, vpc.or(first))
-}
-
-struct LegAsk<'x, 'a> {
-    idx: &'x AwsIndex<'a>,
-    flow: &'x Flow<'x>,
-    lb: &'a Lb<'a>,
-    nodes: &'x [&'a NetworkInterface],
-    eni: &'a NetworkInterface,
-    ip: IpAddr,
-}
-
-fn leg<'a>(a: &LegAsk<'_, 'a>, port: u16, health_check: bool, by_clients: bool) -> Option<Leg<'a>> {
-    let (idx, flow, lb, eni, ip) = (a.idx, a.flow, a.lb, a.eni, a.ip);
-    let family = Family::of(&ip);
-    let (nodes_set, prefix) = node_sources(idx, lb, a.nodes, family);
-    let (sources, from) = if by_clients && flow.family() == family {
-        (flow.sources.clone(), flow.query.from)
-    } else {
-        (nodes_set, Source::Prefix(prefix?))
-    };
-    if sources.is_empty() {
-        return None;
-    }
-    let query = CloudQuery { port, from, ..flow.query.clone() };
-    let own = idx.subnet_by_id.get(eni.subnet_id.as_str()).into_iter().flat_map(|s| &s.cidrs);
-    let acl_sources =
-        own.fold(sources.clone(), |s, c| if c.family() == family { s.minus(&AddrSet::from_cidr(c)) } else { s });
-    let at = Resolved { eni, private: ip, public: None };
-    let leg_flow = Flow { query: &query, sources: sources.clone() };
-    let crosses = a.nodes.iter().any(|n| n.subnet_id != eni.subnet_id);
-    let target_acls = (crosses && !acl_sources.is_empty()).then(|| {
-        let f = Flow { query: &query, sources: acl_sources.clone() };
-        (acl::inbound(idx, &f, &at), acl::outbound(idx, &f, &at))
-    });
-    let proto = leg_flow.proto_number();
-    let host = AddrSet::from_cidr(&Cidr::host(ip));
-    let mut node_acls: Vec<NodeAcl<'a>> = Vec::new();
-    for n in a.nodes.iter().filter(|n| n.subnet_id != eni.subnet_id) {
-        let Some(acl) = idx.acl_for(&n.subnet_id, &n.vpc_id) else { continue };
-        if node_acls.iter().any(|x| x.acl.id == acl.id) {
-            continue;
-        }
-        let subnet = lb.b.zones.iter().find(|z| z.subnet == n.subnet_id).map_or("", |z| z.subnet);
-        node_acls.push(NodeAcl {
-            acl,
-            subnet,
-            out: acl_walk(acl, true, proto, &host, &PortRange { from: port, to: port }),
-            back: acl_walk(acl, false, proto, &host, &flow.query.client_ports),
-        });
-    }
-    let egress = (!lb.b.groups.is_empty()).then(|| egress(idx, lb.b.groups, eni, ip, proto, port));
-    let sg = target_sg(sg::security_groups(idx, &leg_flow, &at), lb.b.groups);
-    Some(Leg { health_check, query, sources, acl_sources, by_clients, egress, node_acls, target_acls, sg })
 }
 
 pub(super) fn targets<'a>(idx: &AwsIndex<'a>, flow: &Flow<'_>, lb: &'a Lb<'a>) -> TargetsFinding<'a> {
@@ -457,247 +238,7 @@ fn group<'a>(idx: &AwsIndex<'a>, flow: &Flow<'_>, lb: &'a Lb<'a>, g: &'a Group<'
 
 // ---- explanation ----
 
-/// What a leg's judgement came to.
-#[derive(Default, Clone, Copy)]
-struct LegVerdict {
-    blocked: bool,
-    unknown: bool,
-}
-
-impl Leg<'_> {
-    /// The leg in checks and causes, from `lb` to `label`.
-    fn explain(&self, lb: &Lb<'_>, eni: &NetworkInterface, ip: IpAddr, label: &str) -> (Explained, LegVerdict) {
-        let flow = self.flow();
-        let name = lb.b.r.name();
-        let port = self.query.port;
-        let what = if self.health_check { "health checks" } else { "traffic" };
-        let prefix = format!("{name} -> {label} ({what}, port {port}): ");
-        let hc = self.health_check;
-        let id = |normal: CloudCheck| if hc { CloudCheck::HealthCheck } else { normal };
-        let code = |normal: CauseCode| if hc { CauseCode::HealthCheckBlocked } else { normal };
-        let mut ex = Explained::default();
-        let mut v = LegVerdict::default();
-        // The balancer's security groups, outbound.
-        if let Some(e) = &self.egress {
-            let c = id(CloudCheck::LbSecurityGroupEgress);
-            let groups = lb.b.groups.join(", ");
-            ex = match e {
-                Egress::Unknown(m) => {
-                    v.unknown = true;
-                    ex.check(unknown_check(c, "the load balancer's outbound rules", *m))
-                }
-                Egress::Unresolved(why) => {
-                    v.unknown = true;
-                    ex.check(
-                        check(c, CheckStatus::Unknown, format!("{prefix}could not tell whether {groups} let it out"))
-                            .with_evidence(why.clone()),
-                    )
-                }
-                Egress::Admitted(g, r) => ex.check(
-                    check(c, CheckStatus::Pass, format!("{prefix}{} lets it out", g.id))
-                        .with_evidence([format!("{} ({}) egress: {}", g.id, g.name, r.text)]),
-                ),
-                Egress::Denied(listed) => {
-                    v.blocked = true;
-                    let msg = format!(
-                        "{prefix}the load balancer's security groups ({groups}) let nothing out to {ip}:{port}"
-                    );
-                    let mut evidence: Vec<String> = listed
-                        .iter()
-                        .map(|g| {
-                            let rules: Vec<&str> = g.egress.iter().take(10).map(|r| r.text.as_str()).collect();
-                            let rules = if rules.is_empty() { "no egress rules".to_string() } else { rules.join("; ") };
-                            format!("{} ({}) egress: {rules} (SecurityGroups)", g.id, g.name)
-                        })
-                        .collect();
-                    evidence.insert(
-                        0,
-                        format!(
-                            "no egress rule of {groups} covers {}/{port} to {ip} or a group of {}",
-                            flow.proto(),
-                            eni.id
-                        ),
-                    );
-                    let first = lb.b.groups.first().map_or("<sg-…>", String::as_str);
-                    let fix = egress_fix(first, &flow, eni.groups.first().map(String::as_str), ip);
-                    ex.check(check(c, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone())).cause(confirmed(
-                        code(CauseCode::SecurityGroupNoEgress),
-                        first,
-                        msg,
-                        evidence,
-                        fix,
-                    ))
-                }
-            };
-        }
-        // The nodes' subnets' network ACLs: out to the target, and the replies back.
-        for n in &self.node_acls {
-            for (decisions, out) in [(&n.out, true), (&n.back, false)] {
-                let denied: Vec<&Decision<'_>> = decisions.iter().filter(|d| denies(d)).collect();
-                if denied.is_empty() {
-                    continue;
-                }
-                v.blocked = true;
-                let lines: Vec<String> = denied
-                    .iter()
-                    .map(|d| {
-                        let rule = d.rule.map_or_else(|| "implicit deny (rule *)".to_string(), |e| e.text());
-                        let dir = if out { "outbound" } else { "inbound" };
-                        format!("{} {rule}: denies {ip} on ports {} ({dir})", n.acl.id, d.ports.text())
-                    })
-                    .collect();
-                let (msg, cause, fix) = if out {
-                    (
-                        format!(
-                            "{prefix}the network ACL {} of the load balancer's subnet {} denies its packets to {ip}:{port}",
-                            n.acl.id, n.subnet
-                        ),
-                        CauseCode::NaclOutboundDeny,
-                        node_acl_fix(&n.acl.id, true, &flow, ip, (port, port)),
-                    )
-                } else {
-                    let ports = &self.query.client_ports;
-                    (
-                        format!(
-                            "{prefix}the network ACL {} of the load balancer's subnet {} drops the replies from {ip} to the load balancer's ports {}",
-                            n.acl.id,
-                            n.subnet,
-                            ports.text()
-                        ),
-                        CauseCode::NaclInboundDeny,
-                        node_acl_fix(&n.acl.id, false, &flow, ip, (ports.from, ports.to)),
-                    )
-                };
-                ex = ex
-                    .check(
-                        check(id(CloudCheck::TargetNacl), CheckStatus::Fail, msg.clone()).with_evidence(lines.clone()),
-                    )
-                    .cause(confirmed(code(cause), &n.acl.id, msg, lines, fix));
-            }
-        }
-        // The target's subnet's network ACL, both ways (the instance path's decision).
-        if let Some((inbound, outbound)) = &self.target_acls {
-            let acl_flow = self.acl_flow();
-            for f in [inbound, outbound] {
-                let e = adopt(f.explain(&acl_flow), Some(id(CloudCheck::TargetNacl)), &prefix, code, |_| false);
-                v.blocked |= e.causes.iter().any(|c| c.blocking);
-                v.unknown |= e.checks.iter().any(|c| c.status == CheckStatus::Unknown);
-                ex = join(ex, e);
-            }
-        }
-        // The target's security groups.
-        let c = id(CloudCheck::TargetSecurityGroup);
-        let whom = if self.by_clients {
-            format!("the clients ({}: client IP preservation is on)", flow.from_text())
-        } else {
-            format!("the load balancer's nodes ({})", self.sources)
-        };
-        ex = match &self.sg {
-            TargetSg::Unknown(m) => {
-                v.unknown = true;
-                ex.check(unknown_check(c, "the target's security groups", *m))
-            }
-            TargetSg::Unresolved(why) => {
-                v.unknown = true;
-                ex.check(
-                    check(c, CheckStatus::Unknown, format!("{prefix}could not tell whether {} admits {whom}", eni.id))
-                        .with_evidence(why.clone()),
-                )
-            }
-            TargetSg::ViaLbGroup(g, r) => ex.check(
-                check(c, CheckStatus::Pass, format!("{prefix}{} admits the load balancer's security group", g.id))
-                    .with_evidence([format!("{} ({}): {}", g.id, g.name, r.text)]),
-            ),
-            TargetSg::Admitted(lines) => ex.check(
-                check(c, CheckStatus::Pass, format!("{prefix}the security groups of {} admit {whom}", eni.id))
-                    .with_evidence(lines.clone()),
-            ),
-            TargetSg::Denied { groups, admitted, missing } => {
-                v.blocked = true;
-                let part = if admitted.is_empty() { String::new() } else { format!(" (they admit only {admitted})") };
-                let msg = format!(
-                    "{prefix}the security groups of {} ({}) do not admit {whom}{part}",
-                    eni.id,
-                    eni.groups.join(", ")
-                );
-                let mut evidence = vec![format!(
-                    "{} has groups {} (NetworkInterfaces); no ingress rule for {} covers {} or names {} (SecurityGroups)",
-                    eni.id,
-                    eni.groups.join(", "),
-                    flow.text(),
-                    flow.set_text(missing),
-                    if lb.b.groups.is_empty() {
-                        "a group of the load balancer".to_string()
-                    } else {
-                        lb.b.groups.join(", ")
-                    }
-                )];
-                for g in groups {
-                    let rules: Vec<&str> = g.ingress.iter().take(10).map(|r| r.text.as_str()).collect();
-                    let rules = if rules.is_empty() { "no ingress rules".to_string() } else { rules.join("; ") };
-                    evidence.push(format!("{} ({}) ingress: {rules}", g.id, g.name));
-                }
-                let first = eni.groups.first().map_or("<sg-…>", String::as_str);
-                let fix = target_sg_fix(first, &flow, lb, self.by_clients);
-                ex.check(check(c, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone())).cause(confirmed(
-                    code(CauseCode::TargetSecurityGroupNoIngress),
-                    first,
-                    msg,
-                    evidence,
-                    fix,
-                ))
-            }
-        };
-        (ex, v)
-    }
-}
-
 // ---- remedies (aws CLI) ----
-
-fn egress_fix(group: &str, flow: &Flow<'_>, target_group: Option<&str>, ip: IpAddr) -> Vec<Fix> {
-    let (proto, port) = (flow.proto(), flow.port());
-    let perms = Word::lit("IpProtocol=").val(proto).then(",FromPort=").val(port).then(",ToPort=").val(port);
-    let perms = match target_group {
-        Some(g) => perms.then(",UserIdGroupPairs=[{GroupId=").val(g).then("}]"),
-        None => perms.then(",IpRanges=[{CidrIp=").val(Cidr::host(ip)).then("}]"),
-    };
-    vec![Fix::run(
-        ShellCommand::new("aws ec2 authorize-security-group-egress --group-id")
-            .arg(group)
-            .lit("--ip-permissions")
-            .word(perms),
-    )]
-}
-
-fn node_acl_fix(acl: &str, out: bool, flow: &Flow<'_>, ip: IpAddr, ports: (u16, u16)) -> Vec<Fix> {
-    vec![Fix::run(
-        ShellCommand::new("aws ec2 create-network-acl-entry --network-acl-id")
-            .arg(acl)
-            .lit(if out { "--egress" } else { "--ingress" })
-            .lit("--rule-number <n below the deny>")
-            .lit("--protocol")
-            .arg(flow.proto_number())
-            .lit("--port-range")
-            .word(Word::lit("From=").val(ports.0).then(",To=").val(ports.1))
-            .lit(if ip.is_ipv6() { "--ipv6-cidr-block" } else { "--cidr-block" })
-            .arg(Cidr::host(ip))
-            .lit("--rule-action allow"),
-    )]
-}
-
-fn target_sg_fix(group: &str, flow: &Flow<'_>, lb: &Lb<'_>, by_clients: bool) -> Vec<Fix> {
-    let authorize = ShellCommand::new("aws ec2 authorize-security-group-ingress --group-id")
-        .arg(group)
-        .lit("--protocol")
-        .arg(flow.proto())
-        .lit("--port")
-        .arg(flow.port());
-    match lb.b.groups.first() {
-        Some(lb_group) => vec![Fix::run(authorize.lit("--source-group").arg(lb_group))],
-        None if by_clients => vec![Fix::run(authorize.lit("--cidr").arg(flow.client_prefix()))],
-        None => vec![Fix::run(authorize.lit("--cidr").arg(flow.client_prefix()))],
-    }
-}
 
 fn register_fix(lb: &Lb<'_>, g: &Group<'_>) -> Vec<Fix> {
     if lb.b.kind == LbType::Classic {
@@ -916,7 +457,8 @@ impl TargetFinding<'_> {
         }
         // The legs and the machine.
         let mut leg_causes = Vec::new();
-        let (traffic_v, check_v) = match &self.place {
+        // The health-check leg decides no serving: only its causes count (health says the rest).
+        let traffic_v = match &self.place {
             Place::Unplaced(why_not) => {
                 unknown = true;
                 ex = ex.check(
@@ -927,16 +469,14 @@ impl TargetFinding<'_> {
                     )
                     .with_evidence([why_not.clone()]),
                 );
-                (LegVerdict { blocked: false, unknown: true }, LegVerdict::default())
+                LegVerdict { blocked: false, unknown: true }
             }
             Place::At { eni, ip, traffic, check: hc, instance } => {
                 let (e, tv) = traffic.explain(lb, eni, *ip, &label);
                 leg_causes.extend(e.causes.iter().map(|c| c.code));
                 ex = join(ex, e);
-                let mut cv = LegVerdict::default();
                 if let Some(hc) = hc {
-                    let (e, v) = hc.explain(lb, eni, *ip, &label);
-                    cv = v;
+                    let (e, _) = hc.explain(lb, eni, *ip, &label);
                     // Only a health-check leg blocked while the traffic leg is open is its own cause.
                     if !tv.blocked {
                         leg_causes.extend(e.causes.iter().map(|c| c.code));
@@ -949,7 +489,7 @@ impl TargetFinding<'_> {
                     leg_causes.extend(e.causes.iter().map(|c| c.code));
                     ex = join(ex, e);
                 }
-                (tv, cv)
+                tv
             }
         };
         if traffic_v.blocked {
@@ -986,10 +526,26 @@ impl TargetFinding<'_> {
             }
             Health::Unused(r) => {
                 let words = reason_words(r, self.port, self.hc_port, None, None);
-                let s = format!("{label} is unused: {words}");
-                let ev = record_text(r, g);
-                // Its zone's cause is already given above; otherwise the words say why.
-                ex = ex.check(check(CloudCheck::TargetHealth, CheckStatus::Warn, s).with_evidence([ev]));
+                let msg = format!("{label} is unused: {words}");
+                let evidence = vec![record_text(r, g)];
+                // A cause found on it already (its zone, its instance) says why; otherwise AWS's
+                // reason is the cause, `likely` as the configuration did not confirm it.
+                if self.zone_enabled == Some(false) || !leg_causes.is_empty() {
+                    ex = ex.check(check(CloudCheck::TargetHealth, CheckStatus::Warn, msg).with_evidence(evidence));
+                } else {
+                    let (code, fix) = match r.reason {
+                        Some(R::NotInUse) => {
+                            (CauseCode::TargetAzNotEnabled, zone_fix(lb, self.zone.unwrap_or("its zone")))
+                        }
+                        _ => (CauseCode::TargetUnhealthy, health_fix(lb, g)),
+                    };
+                    let c = Cause::blocking(code, self.t.id, Confidence::Likely, msg.clone())
+                        .with_evidence(evidence.clone())
+                        .with_fix(fix);
+                    ex = ex
+                        .check(check(CloudCheck::TargetHealth, CheckStatus::Fail, msg).with_evidence(evidence))
+                        .cause(c);
+                }
                 false
             }
             Health::Unhealthy(r) => {
@@ -1007,7 +563,7 @@ impl TargetFinding<'_> {
                     hc.and_then(|h| h.matcher.as_deref()),
                 );
                 let (n_bad, n) = share;
-                let pct = if n > 0 { 100 * n_bad / n } else { 0 };
+                let pct = (100 * n_bad).checked_div(n).unwrap_or(0);
                 let mut msg = format!(
                     "{label} is unhealthy ({}): {words} [{n_bad} of {n} targets of {}, {pct}%]",
                     r.reason.as_ref().map_or("-", |x| x.as_str()),
@@ -1042,7 +598,6 @@ impl TargetFinding<'_> {
         if matches!(h, Health::Healthy) {
             ex = ex.check(check(CloudCheck::TargetHealth, CheckStatus::Pass, format!("{label} is healthy")));
         }
-        let _ = check_v;
         let serves = config_ok && serves_by_health && !unknown;
         let status = if serves {
             if ex.causes.is_empty() { CheckStatus::Pass } else { CheckStatus::Warn }

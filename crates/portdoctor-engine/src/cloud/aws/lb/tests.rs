@@ -171,6 +171,12 @@ fn set(a: &mut Value, pointer: &str, v: Value) {
     *a.pointer_mut(pointer).unwrap_or_else(|| panic!("{pointer}")) = v;
 }
 
+/// Both targets of `tg-web` fail their health checks for `reason`.
+fn all_unhealthy(a: &mut Value, reason: &str) {
+    let both = json!([unhealthy("i-1", 8080, reason), unhealthy("i-2", 8080, reason)]);
+    set(a, "/LoadBalancerTargetHealth/0/TargetHealthDescriptions", both);
+}
+
 #[test]
 fn a_healthy_alb_is_reachable_by_name_arn_and_dns_name_with_hops_in_packet_order() {
     for name in [
@@ -208,6 +214,8 @@ fn a_healthy_alb_is_reachable_by_name_arn_and_dns_name_with_hops_in_packet_order
     let listener = d.path.iter().find(|h| h.hop == "lb-listener").unwrap();
     assert!(listener.detail.contains("handshake completes at the load balancer"), "{listener:?}");
     assert_eq!(d.arrival, Some("10.0.11.10".parse().unwrap()));
+    // The host behind sees the target port from the balancer's nodes (the VPC's range).
+    assert_eq!(d.arrival_flow, Some((8080, "10.0.0.0/16".parse().unwrap())));
 }
 
 #[test]
@@ -303,14 +311,7 @@ fn one_unhealthy_target_of_two_is_a_warning_with_its_share() {
 fn all_unhealthy_fails_open_unless_the_traffic_port_itself_is_dead() {
     // The health page says no, but the port answers: the group fails open and traffic flows.
     let mut a = base();
-    set(
-        &mut a,
-        "/LoadBalancerTargetHealth/0/TargetHealthDescriptions",
-        json!([
-            unhealthy("i-1", 8080, "Target.ResponseCodeMismatch"),
-            unhealthy("i-2", 8080, "Target.ResponseCodeMismatch")
-        ]),
-    );
+    all_unhealthy(&mut a, "Target.ResponseCodeMismatch");
     let d = run(&a, "web", 443);
     assert_eq!((d.status, codes(&d)), (Status::Reachable, vec![]), "{d:#?}");
     let w = d.checks.iter().find(|c| c.id == "cloud.target.health").unwrap();
@@ -318,11 +319,7 @@ fn all_unhealthy_fails_open_unless_the_traffic_port_itself_is_dead() {
     // Timeouts on the traffic port from the nodes, and nothing in the configuration explains
     // them: the host drops them; the ALB answers 504.
     let mut a = base();
-    set(
-        &mut a,
-        "/LoadBalancerTargetHealth/0/TargetHealthDescriptions",
-        json!([unhealthy("i-1", 8080, "Target.Timeout"), unhealthy("i-2", 8080, "Target.Timeout")]),
-    );
+    all_unhealthy(&mut a, "Target.Timeout");
     let d = run(&a, "web", 443);
     assert_eq!(d.status, Status::Blocked);
     assert_eq!(blocking(&d), ["TARGET_UNHEALTHY", "TARGET_UNHEALTHY"]);
@@ -336,11 +333,7 @@ fn all_unhealthy_fails_open_unless_the_traffic_port_itself_is_dead() {
 fn the_target_group_must_admit_the_load_balancers_group() {
     let mut a = base();
     set(&mut a, "/SecurityGroups/1/IpPermissions/0/UserIdGroupPairs", json!([{"GroupId": "sg-bastion"}]));
-    set(
-        &mut a,
-        "/LoadBalancerTargetHealth/0/TargetHealthDescriptions",
-        json!([unhealthy("i-1", 8080, "Target.Timeout"), unhealthy("i-2", 8080, "Target.Timeout")]),
-    );
+    all_unhealthy(&mut a, "Target.Timeout");
     let d = run(&a, "web", 443);
     assert_eq!(d.status, Status::Blocked);
     assert_eq!(blocking(&d), ["TARGET_SECURITY_GROUP_NO_INGRESS", "TARGET_SECURITY_GROUP_NO_INGRESS"]);
@@ -364,6 +357,12 @@ fn the_load_balancers_group_must_let_it_out() {
     let d = run(&a, "web", 443);
     assert_eq!(blocking(&d), ["SECURITY_GROUP_NO_EGRESS", "SECURITY_GROUP_NO_EGRESS"], "{d:#?}");
     assert!(d.causes[0].fix[0].to_string().contains("authorize-security-group-egress --group-id sg-alb"));
+    // A document without the field (hand-written): the outbound rules are unknown, not none.
+    let mut a = base();
+    a["SecurityGroups"][0].as_object_mut().unwrap().remove("IpPermissionsEgress");
+    let d = run(&a, "web", 443);
+    assert_eq!(d.status, Status::Inconclusive, "{d:#?}");
+    assert!(d.checks.iter().any(|c| c.id == "cloud.lb-security-group.egress" && c.status == CheckStatus::Unknown));
 }
 
 #[test]
@@ -427,6 +426,10 @@ fn nlb_without_groups_and_client_ip_preservation_changes_whom_the_target_admits(
     assert_eq!(sg.status, CheckStatus::Skipped);
     assert!(sg.summary.contains("can never get any"));
     assert_eq!(d.query.target.as_deref(), Some("nlb-73e2d6bc24d8a067.elb.us-east-1.amazonaws.com"));
+    // With client IP preservation the host behind sees the clients themselves.
+    assert_eq!(d.arrival_flow, Some((8443, "internet".parse().unwrap())));
+    // An NLB is found by one of its Elastic IPs too.
+    assert_eq!(run(&base(), "203.0.113.51", 443).query.target.as_deref(), d.query.target.as_deref());
     // The targets admit only the VPC: with client IP preservation (instance targets' default)
     // they see the clients' addresses and refuse them.
     let mut a = base();
@@ -587,4 +590,105 @@ fn a_dual_stack_balancer_is_judged_per_family() {
         "IPv4 is admitted: {:#?}",
         d.causes
     );
+}
+
+#[test]
+fn the_balancer_subnets_acl_must_let_the_leg_out_and_its_replies_back() {
+    let mut a = base();
+    let mut acl = allow_all_acl();
+    acl["NetworkAclId"] = json!("acl-pub");
+    acl["IsDefault"] = json!(false);
+    acl["Associations"] = json!([{"SubnetId": "subnet-a"}, {"SubnetId": "subnet-b"}]);
+    acl["Entries"].as_array_mut().unwrap().insert(0, json!({"RuleNumber": 50, "Egress": true, "Protocol": "6", "RuleAction": "deny", "CidrBlock": "10.0.11.0/24", "PortRange": {"From": 8080, "To": 8080}}));
+    a["NetworkAcls"].as_array_mut().unwrap().push(acl);
+    let d = run(&a, "web", 443);
+    // i-1 (10.0.11.10) cannot be reached from the nodes; i-2 still serves: a warning.
+    assert_eq!((d.status, codes(&d)), (Status::Reachable, vec![]), "{d:#?}");
+    let w = d.checks.iter().find(|c| c.id == "cloud.target.nacl" && c.status == CheckStatus::Warn).unwrap();
+    assert!(
+        w.summary.contains("acl-pub of the load balancer's subnet subnet-a denies its packets to 10.0.11.10:8080"),
+        "{}",
+        w.summary
+    );
+    assert!(w.evidence[0].contains("rule 50 deny tcp 8080 to 10.0.11.0/24"), "{:?}", w.evidence);
+    // A weight of 0 never picks its group.
+    let mut a = base();
+    set(
+        &mut a,
+        "/LoadBalancerListeners/0/Listeners/0/DefaultActions/0/ForwardConfig/TargetGroups",
+        json!([
+        {"TargetGroupArn": TG_WEB, "Weight": 1}, {"TargetGroupArn": TG_NLB, "Weight": 0}]),
+    );
+    let d = run(&a, "web", 443);
+    assert_eq!(d.path.iter().filter(|h| h.hop == "target-group").count(), 1);
+}
+
+#[test]
+fn without_cross_zone_only_the_targets_zone_node_is_a_source() {
+    // tg-nlb with preservation off: the sources are the nodes. The targets' group admits only
+    // subnet-a on 8443; cross-zone is off on the NLB, so i-1 (zone a) is reached by subnet-a's
+    // node alone and admitted, while i-2 (zone b) is refused its own zone's node.
+    let mut a = base();
+    a["TargetGroupAttributes"] =
+        json!([{"TargetGroupArn": TG_NLB, "Attributes": [{"Key": "preserve_client_ip.enabled", "Value": "false"}]}]);
+    set(&mut a, "/SecurityGroups/1/IpPermissions/1/IpRanges", json!([{"CidrIp": "10.0.1.0/24"}]));
+    let d = run(&a, "nlb", 443);
+    assert_eq!(d.status, Status::Reachable, "{d:#?}");
+    let sgs: Vec<_> = d.checks.iter().filter(|c| c.id == "cloud.target.security-group").map(|c| c.status).collect();
+    assert_eq!(sgs, [CheckStatus::Pass, CheckStatus::Warn]);
+    // Cross-zone on: both nodes send to every target, and subnet-b's node is refused by both.
+    a["LoadBalancerAttributes"] = json!([{"LoadBalancerArn": NLB, "Attributes": [{"Key": "load_balancing.cross_zone.enabled", "Value": "true"}]}]);
+    let d = run(&a, "nlb", 443);
+    assert_eq!(blocking(&d), ["TARGET_SECURITY_GROUP_NO_INGRESS", "TARGET_SECURITY_GROUP_NO_INGRESS"]);
+    assert!(d.causes[0].message.contains("they admit only 10.0.1.0/24"), "{}", d.causes[0].message);
+    assert!(d.causes[0].message.contains("connections time out"), "{}", d.causes[0].message);
+}
+
+#[test]
+fn unused_targets_without_another_explanation_are_the_cause() {
+    // In an enabled zone yet `Target.NotInUse` (cross-zone off for it, say): AWS's word, likely.
+    let mut a = base();
+    let unused = |id: &str| {
+        json!({"Target": {"Id": id, "Port": 8080}, "HealthCheckPort": "8080",
+            "TargetHealth": {"State": "unused", "Reason": "Target.NotInUse", "Description": "Target is in an Availability Zone that is not enabled for the load balancer"}})
+    };
+    set(&mut a, "/LoadBalancerTargetHealth/0/TargetHealthDescriptions", json!([unused("i-1"), unused("i-2")]));
+    let d = run(&a, "web", 443);
+    assert_eq!(blocking(&d), ["TARGET_AZ_NOT_ENABLED", "TARGET_AZ_NOT_ENABLED"], "{d:#?}");
+    assert_eq!(d.causes[0].confidence, portdoctor_model::Confidence::Likely);
+    assert!(d.causes[0].message.contains("HTTP 503"), "{}", d.causes[0].message);
+}
+
+#[test]
+fn the_family_asked_about_needs_an_address_of_that_family() {
+    // IPv4-only: an IPv6 client has nothing to connect to.
+    let docs = vec![("account.json".to_string(), base().to_string())];
+    let ev = portdoctor_parse::aws::parse_aws(&docs).unwrap();
+    let q = |lb: &str| CloudQuery {
+        port: 443,
+        proto: Proto::Tcp,
+        from: "2001:db8::/32".parse().unwrap(),
+        target: CloudTarget::LoadBalancer(lb.into()),
+        client_ports: PortRange { from: 1024, to: 65535 },
+        changes: Default::default(),
+        family: None,
+        name: None,
+    };
+    let d = diagnose_cloud(&ev, &q("web"));
+    assert_eq!(blocking(&d)[0], "NO_PUBLIC_IP", "{d:#?}");
+    assert!(d.causes[0].message.contains("has no IPv6 address"));
+    assert!(d.causes[0].fix[0].to_string().contains("set-ip-address-type"));
+    // Dual-stack without public IPv4: IPv4 clients are the ones left out.
+    let mut a = base();
+    set(&mut a, "/LoadBalancers/0/IpAddressType", json!("dualstack-without-public-ipv4"));
+    // Both families are judged: IPv4's one blocker is the missing address (the IPv6 walk
+    // goes on to this fixture's IPv4-only routes, ACLs and groups).
+    let d = run(&a, "web", 443);
+    let v4: Vec<&str> = d
+        .causes
+        .iter()
+        .filter(|c| c.blocking && c.family == Some(portdoctor_model::net::Family::V4))
+        .map(|c| c.code.as_str())
+        .collect();
+    assert_eq!(v4, ["NO_PUBLIC_IP"], "{:#?}", d.causes);
 }
