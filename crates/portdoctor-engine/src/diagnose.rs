@@ -227,6 +227,70 @@ fn addresses_apart(l: &Layers, causes: &mut [Cause], checks: &mut Vec<Check>) {
 }
 
 /// Joins the layers and applies the reasoning rules.
+/// No SYN reached the NIC and the cloud configuration blocks nothing: something upstream
+/// filters the port (the provider's abuse block when the platform layer found one, which the
+/// wire then confirms).
+fn upstream_filtered(l: &Layers, causes: &mut Vec<Cause>, evidence: Vec<String>) {
+    let platform = causes.iter_mut().find(|c| c.code == CauseCode::AbuseBlock);
+    let has_platform = platform.is_some();
+    if let Some(p) = platform {
+        if p.confidence == Confidence::Possible {
+            p.confidence = Confidence::Likely;
+        }
+        p.evidence.push(
+            "the wire agrees: the port is filtered upstream of the instance while its configuration admits it".into(),
+        );
+    }
+    let (confidence, msg) = if l.cloud.is_some() {
+        (
+            Confidence::Confirmed,
+            format!(
+                "The cloud configuration admits {}/{} yet no SYN reaches the instance's NIC: something upstream filters it",
+                l.query.protocol, l.query.port
+            ),
+        )
+    } else {
+        (
+            Confidence::Likely,
+            format!(
+                "No SYN to port {} reaches the instance's NIC: it is filtered upstream (cloud or provider); the cloud layer was not checked",
+                l.query.port
+            ),
+        )
+    };
+    // The platform layer says what the upstream filter is, when it knows.
+    let msg =
+        if has_platform { format!("{msg} — the provider's abuse block (ABUSE_BLOCK) explains it") } else { msg };
+    let mut fix = vec![];
+    if !has_platform {
+        fix.push(Fix::text("Check the provider's abuse notices: the account's security-contact e-mail, the AWS Health Dashboard, open support cases"));
+    }
+    if l.cloud.is_none() {
+        fix.push(Fix::text("Give --instance i-… with AWS credentials (or a case folder with aws/) so the security groups, ACLs and routes are checked"));
+    }
+    fix.push(Fix::text(SWAP_EXPERIMENT));
+    causes
+        .push(Cause::blocking(CauseCode::UpstreamFiltered, "-", confidence, msg).with_evidence(evidence).with_fix(fix));
+}
+
+/// The capture's word on the nic hop (inserted before the host's hops when the host layer
+/// did not make one).
+fn mark_nic(path: &mut Vec<Hop>, status: CheckStatus, detail: String) {
+    match path.iter_mut().find(|h| h.hop == HostHop::Nic.as_str()) {
+        Some(h) => {
+            h.status = status;
+            h.detail = detail;
+        }
+        None => {
+            let at = path.iter().position(|h| {
+                HostHop::parse(&h.hop)
+                    .is_some_and(|h| matches!(h, HostHop::HostFirewall | HostHop::Kernel | HostHop::Listener))
+            });
+            path.insert(at.unwrap_or(path.len()), Hop::new(HostHop::Nic.as_str(), "-", status, detail));
+        }
+    }
+}
+
 pub fn join(l: Layers) -> Diagnosis {
     let w = wire(&l);
     let mut checks: Vec<Check> = Vec::new();
@@ -256,7 +320,6 @@ pub fn join(l: Layers) -> Diagnosis {
     probe_checks(&l, &w, &mut checks);
     let (arrived, answer, capture_evidence) = arrivals(&l, &w, &mut checks);
 
-    let cloud_known = l.cloud.is_some();
     let cloud_blocks = blocking_in(&causes, Layer::Cloud);
     let control = w.control_open.map(|c| {
         format!(
@@ -290,53 +353,7 @@ pub fn join(l: Layers) -> Diagnosis {
                     .push("the wire agrees: none of the probe's SYNs reached the instance's NIC (capture)".into());
             }
         } else {
-            let platform = causes.iter_mut().find(|c| c.code == CauseCode::AbuseBlock);
-            let has_platform = platform.is_some();
-            if let Some(p) = platform {
-                if p.confidence == Confidence::Possible {
-                    p.confidence = Confidence::Likely;
-                }
-                p.evidence.push(
-                    "the wire agrees: the port is filtered upstream of the instance while its configuration admits it"
-                        .into(),
-                );
-            }
-            let (confidence, msg) = if cloud_known {
-                (
-                    Confidence::Confirmed,
-                    format!(
-                        "The cloud configuration admits {}/{} yet no SYN reaches the instance's NIC: something upstream filters it",
-                        l.query.protocol, l.query.port
-                    ),
-                )
-            } else {
-                (
-                    Confidence::Likely,
-                    format!(
-                        "No SYN to port {} reaches the instance's NIC: it is filtered upstream (cloud or provider); the cloud layer was not checked",
-                        l.query.port
-                    ),
-                )
-            };
-            // The platform layer says what the upstream filter is, when it knows.
-            let msg = if has_platform {
-                format!("{msg} — the provider's abuse block (ABUSE_BLOCK) explains it")
-            } else {
-                msg
-            };
-            let mut fix = vec![];
-            if !has_platform {
-                fix.push(Fix::text("Check the provider's abuse notices: the account's security-contact e-mail, the AWS Health Dashboard, open support cases"));
-            }
-            if !cloud_known {
-                fix.push(Fix::text("Give --instance i-… with AWS credentials (or a case folder with aws/) so the security groups, ACLs and routes are checked"));
-            }
-            fix.push(Fix::text(SWAP_EXPERIMENT));
-            causes.push(
-                Cause::blocking(CauseCode::UpstreamFiltered, "-", confidence, msg)
-                    .with_evidence(evidence)
-                    .with_fix(fix),
-            );
+            upstream_filtered(&l, &mut causes, evidence);
         }
     } else if silent && arrived == Some(true) {
         match answer {
@@ -418,19 +435,7 @@ pub fn join(l: Layers) -> Diagnosis {
             }
             (true, _) => (CheckStatus::Pass, "the probe's SYNs arrived (capture)".to_string()),
         };
-        match path.iter_mut().find(|h| h.hop == HostHop::Nic.as_str()) {
-            Some(h) => {
-                h.status = status;
-                h.detail = detail;
-            }
-            None => {
-                let at = path.iter().position(|h| {
-                    HostHop::parse(&h.hop)
-                        .is_some_and(|h| matches!(h, HostHop::HostFirewall | HostHop::Kernel | HostHop::Listener))
-                });
-                path.insert(at.unwrap_or(path.len()), Hop::new(HostHop::Nic.as_str(), "-", status, detail));
-            }
-        }
+        mark_nic(&mut path, status, detail);
     }
     // A dual-stack target's hops: each family's in turn (the cloud's, then the host's), the
     // hops of no family where they stand; a single-family path is left as it is.

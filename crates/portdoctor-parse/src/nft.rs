@@ -1108,6 +1108,16 @@ mod tests {
         assert_eq!(rule("mark-for-masquerade").mark, Some(MarkSet { mask: 0x4000, xor: 0x4000 }));
     }
 
+    /// A rule that labels packets for SELinux is marked so, whichever statement does it; a rule
+    /// that only names "secmark" in a comment is not.
+    #[test]
+    fn secmark_statements_mark_the_rule() {
+        let text = r#"{"nftables": [{"table": {"family": "inet", "name": "t", "handle": 1}}, {"chain": {"family": "inet", "table": "t", "name": "c", "handle": 1}}, {"rule": {"family": "inet", "table": "t", "chain": "c", "handle": 2, "expr": [{"secmark": "http_server"}]}}, {"rule": {"family": "inet", "table": "t", "chain": "c", "handle": 3, "expr": [{"mangle": {"key": {"ct": {"key": "secmark"}}, "value": {"meta": {"key": "secmark"}}}}]}}, {"rule": {"family": "inet", "table": "t", "chain": "c", "handle": 4, "comment": "secmark later", "expr": [{"accept": null}]}}]}"#;
+        let nf = parse_ruleset("secmark.json", text).unwrap();
+        let marked: Vec<bool> = nf.tables[0].chains[0].rules.iter().map(|r| r.secmark).collect();
+        assert_eq!(marked, [true, true, false]);
+    }
+
     #[test]
     fn fib_saddr_type_is_the_source_address_type() {
         // `nft -j list ruleset` (nftables 1.0.6) of kube-proxy's "masquerade local traffic"
