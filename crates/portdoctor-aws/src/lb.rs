@@ -229,6 +229,28 @@ fn put_entries(s: &mut Session, key: &'static str, asked: usize, entries: Vec<Va
     }
 }
 
+/// How many per-resource calls are in flight at once: a region's thousands of balancers and
+/// groups are minutes of round trips one by one. Elastic Load Balancing rate-limits Describe
+/// calls per account; a throttled call is retried by the SDK, then recorded as `throttled`.
+const PARALLEL: usize = 8;
+
+/// `fetch` for every id, `PARALLEL` at a time; the answers in the ids' order.
+async fn each<'a, O, Fut: std::future::Future<Output = O>>(
+    ids: &[&'a str],
+    fetch: impl Fn(&'a str) -> Fut,
+) -> Vec<(&'a str, O)> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(PARALLEL) {
+        let answers = futures_util::future::join_all(chunk.iter().map(|id| fetch(id))).await;
+        out.extend(chunk.iter().copied().zip(answers));
+    }
+    out
+}
+
+fn attributes<'a>(kv: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>) -> Vec<Value> {
+    kv.map(|(k, v)| json!({"Key": k, "Value": v})).collect()
+}
+
 async fn v2_details(
     s: &mut Session,
     c: &elbv2::Client,
@@ -237,28 +259,35 @@ async fn v2_details(
     found: &mut Found,
 ) {
     let arns: Vec<&str> = balancers.iter().filter_map(|b| b.load_balancer_arn()).collect();
-    let (mut listeners, mut rules, mut attributes) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut listeners, mut lb_attributes) = (Vec::new(), Vec::new());
     let mut listener_arns = Vec::new();
-    for arn in &arns {
-        let r = c.describe_listeners().load_balancer_arn(*arn).into_paginator().send().collect::<Result<Vec<_>, _>>();
-        if let Some(pages) = answer(s, LISTENERS, arn, r.await) {
+    let fetched = each(&arns, |arn| async move {
+        let l = c.describe_listeners().load_balancer_arn(arn).into_paginator().send().collect::<Result<Vec<_>, _>>();
+        (l.await, c.describe_load_balancer_attributes().load_balancer_arn(arn).send().await)
+    })
+    .await;
+    for (arn, (l, a)) in fetched {
+        if let Some(pages) = answer(s, LISTENERS, arn, l) {
             let list: Vec<&elbv2::types::Listener> = pages.iter().flat_map(|p| p.listeners()).collect();
             listener_arns.extend(list.iter().filter_map(|l| l.listener_arn().map(str::to_string)));
-            listeners.push(
-                json!({"LoadBalancerArn": arn, "Listeners": list.iter().map(|l| listener(l)).collect::<Vec<_>>()}),
-            );
+            let list: Vec<Value> = list.into_iter().map(listener).collect();
+            listeners.push(json!({"LoadBalancerArn": arn, "Listeners": list}));
         }
-        let r = c.describe_load_balancer_attributes().load_balancer_arn(*arn).send().await;
-        if let Some(out) = answer(s, LB_ATTRIBUTES, arn, r) {
-            let kv = out.attributes().iter().map(|a| key_value(a.key(), a.value())).collect::<Vec<_>>();
-            attributes.push(json!({"LoadBalancerArn": arn, "Attributes": kv}));
+        if let Some(out) = answer(s, LB_ATTRIBUTES, arn, a) {
+            let kv = attributes(out.attributes().iter().map(|a| (a.key(), a.value())));
+            lb_attributes.push(json!({"LoadBalancerArn": arn, "Attributes": kv}));
         }
     }
     put_entries(s, LISTENERS.0, arns.len(), listeners);
-    put_entries(s, LB_ATTRIBUTES.0, arns.len(), attributes);
-    for arn in &listener_arns {
-        let r = c.describe_rules().listener_arn(arn).into_paginator().send().collect::<Result<Vec<_>, _>>();
-        if let Some(pages) = answer(s, RULES, arn, r.await) {
+    put_entries(s, LB_ATTRIBUTES.0, arns.len(), lb_attributes);
+    let listener_arns: Vec<&str> = listener_arns.iter().map(String::as_str).collect();
+    let fetched = each(&listener_arns, |arn| {
+        c.describe_rules().listener_arn(arn).into_paginator().send().collect::<Result<Vec<_>, _>>()
+    })
+    .await;
+    let mut rules = Vec::new();
+    for (arn, r) in fetched {
+        if let Some(pages) = answer(s, RULES, arn, r) {
             let list: Vec<Value> = pages.iter().flat_map(|p| p.rules()).map(rule).collect();
             rules.push(json!({"ListenerArn": arn, "Rules": list}));
         }
@@ -271,16 +300,14 @@ async fn v2_details(
         Which::Region => vec![None],
         Which::One(_) => arns.iter().map(|a| Some(*a)).collect(),
     };
-    let mut asked = 0;
     for lb in &lookups {
-        asked += 1;
         let r = c.describe_target_groups().set_load_balancer_arn(lb.map(str::to_string));
         let r = r.into_paginator().send().collect::<Result<Vec<_>, _>>().await;
         if let Some(pages) = answer(s, TARGET_GROUPS, lb.unwrap_or("(region)"), r) {
             groups.extend(pages.iter().flat_map(|p| p.target_groups().iter().cloned()));
         }
     }
-    put_entries(s, TARGET_GROUPS.0, asked, groups.iter().map(target_group).collect());
+    put_entries(s, TARGET_GROUPS.0, lookups.len(), groups.iter().map(target_group).collect());
     for vpc in groups.iter().filter_map(|g| g.vpc_id()) {
         if !found.vpcs.iter().any(|v| v == vpc) {
             found.vpcs.push(vpc.to_string());
@@ -288,15 +315,18 @@ async fn v2_details(
     }
     let (mut health, mut tg_attributes) = (Vec::new(), Vec::new());
     let tg_arns: Vec<&str> = groups.iter().filter_map(|g| g.target_group_arn()).collect();
-    for arn in &tg_arns {
-        let r = c.describe_target_health().target_group_arn(*arn).send().await;
-        if let Some(out) = answer(s, HEALTH, arn, r) {
+    let fetched = each(&tg_arns, |arn| async move {
+        let h = c.describe_target_health().target_group_arn(arn).send().await;
+        (h, c.describe_target_group_attributes().target_group_arn(arn).send().await)
+    })
+    .await;
+    for (arn, (h, a)) in fetched {
+        if let Some(out) = answer(s, HEALTH, arn, h) {
             let list: Vec<Value> = out.target_health_descriptions().iter().map(target_health).collect();
             health.push(json!({"TargetGroupArn": arn, "TargetHealthDescriptions": list}));
         }
-        let r = c.describe_target_group_attributes().target_group_arn(*arn).send().await;
-        if let Some(out) = answer(s, TG_ATTRIBUTES, arn, r) {
-            let kv = out.attributes().iter().map(|a| key_value(a.key(), a.value())).collect::<Vec<_>>();
+        if let Some(out) = answer(s, TG_ATTRIBUTES, arn, a) {
+            let kv = attributes(out.attributes().iter().map(|a| (a.key(), a.value())));
             tg_attributes.push(json!({"TargetGroupArn": arn, "Attributes": kv}));
         }
     }
@@ -306,9 +336,9 @@ async fn v2_details(
 
 async fn classic_health(s: &mut Session, c: &elb::Client, descriptions: &[elb::types::LoadBalancerDescription]) {
     let names: Vec<&str> = descriptions.iter().filter_map(|d| d.load_balancer_name()).collect();
+    let fetched = each(&names, |name| c.describe_instance_health().load_balancer_name(name).send()).await;
     let mut states = Vec::new();
-    for name in &names {
-        let r = c.describe_instance_health().load_balancer_name(*name).send().await;
+    for (name, r) in fetched {
         if let Some(out) = answer(s, INSTANCE_HEALTH, name, r) {
             let list: Vec<Value> = out
                 .instance_states()
@@ -321,10 +351,6 @@ async fn classic_health(s: &mut Session, c: &elb::Client, descriptions: &[elb::t
         }
     }
     put_entries(s, INSTANCE_HEALTH.0, names.len(), states);
-}
-
-fn key_value(k: Option<&str>, v: Option<&str>) -> Value {
-    json!({"Key": k, "Value": v})
 }
 
 fn as_str<T: AsRef<str>>(v: Option<&T>) -> Option<&str> {
