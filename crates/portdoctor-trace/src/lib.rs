@@ -119,19 +119,13 @@ impl Namer {
     }
 
     fn name(&self, d: RawDrop) -> KernelDrop {
-        KernelDrop {
-            time: rfc3339_ms(self.boot_epoch_ms + d.boot_ns / 1_000_000),
-            reason: self.reasons.get(&d.reason).cloned().unwrap_or_else(|| d.reason.to_string()),
-            location: self.symbols.resolve(d.location).map_or_else(|| format!("{:#x}", d.location), str::to_string),
-            packet: d.packet,
-            hook: None,
-            family: None,
-            table: None,
-            chain: None,
-            rule_handle: None,
-            rule: None,
-            interface: d.interface,
-        }
+        KernelDrop::new(
+            rfc3339_ms(self.boot_epoch_ms + d.boot_ns / 1_000_000),
+            self.reasons.get(&d.reason).cloned().unwrap_or_else(|| d.reason.to_string()),
+            self.symbols.resolve(d.location).map_or_else(|| format!("{:#x}", d.location), str::to_string),
+            d.packet,
+            d.interface,
+        )
     }
 }
 

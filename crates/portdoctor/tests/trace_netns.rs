@@ -11,7 +11,7 @@ use common::bin;
 use portdoctor_testbed::{CLIENT_V4, Listen, PUBLIC_V4, Testbed, Wire};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStderr, Command, Stdio};
 
 /// A port for this scenario: per process and scenario, in 20000-29999.
 fn port(scenario: u16) -> u16 {
@@ -22,19 +22,9 @@ fn port(scenario: u16) -> u16 {
 /// Ctrl-C sends) once the probe is over, and returns (exit code, report, the probe's outcome).
 fn trace_while(tb: &Testbed, port: u16, extra: &[&str], probe: impl FnOnce() -> Wire) -> (i32, Value, Wire) {
     let p = port.to_string();
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", &tb.instance])
-        .arg(bin())
-        .args(["trace", "--json", "--port", &p, "--from", CLIENT_V4, "--duration", "30"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    assert!(line.contains("tracing"), "trace did not start: {line}");
+    let mut args = vec!["trace", "--json", "--port", &p, "--from", CLIENT_V4, "--duration", "30"];
+    args.extend_from_slice(extra);
+    let (mut child, mut stderr) = start_in_instance(tb, &args, "tracing");
     let wire = probe();
     // The last retransmission's drop is in the ring buffer well within this.
     std::thread::sleep(std::time::Duration::from_millis(300));
@@ -46,6 +36,24 @@ fn trace_while(tb: &Testbed, port: u16, extra: &[&str], probe: impl FnOnce() -> 
     let code = child.wait().unwrap().code().unwrap_or(-1);
     let report = serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}\nstderr: {rest}"));
     (code, report, wire)
+}
+
+/// Starts `portdoctor ARGS` in the instance; returns once its first line on stderr (which must
+/// hold `ready`) says the witness is attached, so a probe sent now is watched.
+fn start_in_instance(tb: &Testbed, args: &[&str], ready: &str) -> (Child, BufReader<ChildStderr>) {
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", &tb.instance])
+        .arg(bin())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.contains(ready), "the witness did not start: {line}");
+    (child, stderr)
 }
 
 /// Exit 1, and every drop reported is the client's packet to `port` with `reason` at `location`.
@@ -160,17 +168,8 @@ fn another_clients_drops_are_not_the_flows() {
     let tb = Testbed::new().unwrap();
     let p = port(7);
     // Nothing listens: the client's SYN is dropped, but the trace asks about 192.0.2.0/24.
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", &tb.instance])
-        .arg(bin())
-        .args(["trace", "--json", "--port", &p.to_string(), "--from", "192.0.2.0/24", "--duration", "3"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
+    let args = ["trace", "--json", "--port", &p.to_string(), "--from", "192.0.2.0/24", "--duration", "3"];
+    let (child, _stderr) = start_in_instance(&tb, &args, "tracing");
     assert_eq!(tb.connect(PUBLIC_V4, p, "tcp").unwrap(), Wire::Refused);
     let out = child.wait_with_output().unwrap();
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -259,18 +258,8 @@ fn nftrace_names_the_native_nft_rule() {
 /// `portdoctor host --trace 4 --json` in the instance while `probe` runs: (exit code, report).
 fn host_traced(tb: &Testbed, port: u16, probe: impl FnOnce() -> Wire) -> (i32, Value, Wire) {
     let p = port.to_string();
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", &tb.instance])
-        .arg(bin())
-        .args(["host", "--json", "--port", &p, "--from", CLIENT_V4, "--trace", "4"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    assert!(line.contains("watching the kernel"), "the witness did not start: {line}");
+    let args = ["host", "--json", "--port", &p, "--from", CLIENT_V4, "--trace", "4"];
+    let (child, _stderr) = start_in_instance(tb, &args, "watching the kernel");
     let wire = probe();
     let out = child.wait_with_output().unwrap();
     let r: Value = serde_json::from_slice(&out.stdout)
