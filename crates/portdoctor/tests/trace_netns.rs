@@ -8,7 +8,7 @@
 
 mod common;
 use common::bin;
-use portdoctor_testbed::{CLIENT_V4, Listen, PUBLIC_V4, Testbed, Wire};
+use portdoctor_testbed::{CLIENT_V4, INSTANCE_V6, Listen, PUBLIC_V4, Testbed, Wire};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, ChildStderr, Command, Stdio};
@@ -22,7 +22,10 @@ fn port(scenario: u16) -> u16 {
 /// Ctrl-C sends) once the probe is over, and returns (exit code, report, the probe's outcome).
 fn trace_while(tb: &Testbed, port: u16, extra: &[&str], probe: impl FnOnce() -> Wire) -> (i32, Value, Wire) {
     let p = port.to_string();
-    let mut args = vec!["trace", "--json", "--port", &p, "--from", CLIENT_V4, "--duration", "30"];
+    let mut args = vec!["trace", "--json", "--port", &p, "--duration", "30"];
+    if !extra.contains(&"--from") {
+        args.extend(["--from", CLIENT_V4]);
+    }
     args.extend_from_slice(extra);
     let (mut child, mut stderr) = start_in_instance(tb, &args, "tracing");
     let wire = probe();
@@ -98,6 +101,35 @@ fn nothing_listening_is_no_socket_at_tcp_v4_rcv() {
     assert_drops(code, &r, p, "NO_SOCKET", "tcp_v4_rcv");
     assert_eq!(r["drops"][0]["packet"]["dst"], "10.0.1.10", "after the edge's DNAT");
     assert_eq!(r["drops"][0]["interface"], "eth0");
+}
+
+#[test]
+fn udp_to_a_closed_port_is_no_socket() {
+    let tb = Testbed::new().unwrap();
+    let p = port(12);
+    let (code, r, wire) = trace_while(&tb, p, &["--proto", "udp"], || tb.connect(PUBLIC_V4, p, "udp").unwrap());
+    assert!(!matches!(wire, Wire::Open), "{wire:?}");
+    assert_eq!(code, 1, "{r:#}");
+    let d = &r["drops"][0];
+    assert_eq!(
+        (d["reason"].as_str(), d["packet"]["proto"].as_str(), d["packet"]["flags"].as_str()),
+        (Some("NO_SOCKET"), Some("udp"), Some("")),
+        "{r:#}"
+    );
+    assert_eq!(d["packet"]["dport"], p, "{d:#}");
+}
+
+#[test]
+fn ipv6_nothing_listening_is_no_socket_at_tcp_v6_rcv() {
+    let tb = Testbed::new().unwrap();
+    let p = port(13);
+    let (code, r, wire) =
+        trace_while(&tb, p, &["--from", "2001:db8:1::2"], || tb.connect(INSTANCE_V6, p, "tcp").unwrap());
+    assert_eq!(wire, Wire::Refused);
+    assert_eq!(code, 1, "{r:#}");
+    let d = &r["drops"][0];
+    assert_eq!((d["reason"].as_str(), d["location"].as_str()), (Some("NO_SOCKET"), Some("tcp_v6_rcv")), "{r:#}");
+    assert_eq!((d["packet"]["src"].as_str(), d["packet"]["dst"].as_str()), (Some("2001:db8:1::2"), Some(INSTANCE_V6)));
 }
 
 #[test]
