@@ -128,7 +128,7 @@ def run(with_witness):
 def main():
     try:
         setup()
-        base = run(False) if not os.environ.get("NOBASE") else {"flood_pps": 0, "busy": 0}
+        base = run(False)
         traced = run(True)
         bpf_ns = sum(int(v) for k, v in traced.items() if k.endswith("_ns"))
         print(f"flood: {base['flood_pps']:.0f} pps without the witness, {traced['flood_pps']:.0f} pps with it")
