@@ -169,9 +169,10 @@ fn nft(args: &[&str], stdin: Option<&str>) -> Result<String, String> {
     }
 }
 
-/// (the chain's hook, the rule's text) from `nft -a list chain`, as far as they can be read.
+/// (the chain's hook, the rule's text) from `nft -s -a list chain`, as far as they can be read.
 pub fn chain_and_rule(family: &str, table: &str, chain: &str, handle: Option<u64>) -> (Option<String>, Option<String>) {
-    let Ok(listing) = nft(&["-a", "list", "chain", family, table, chain], None) else { return (None, None) };
+    // Stateless (-s): the rule as written, without its counters' current values.
+    let Ok(listing) = nft(&["-s", "-a", "list", "chain", family, table, chain], None) else { return (None, None) };
     hook_and_rule(&listing, handle)
 }
 
