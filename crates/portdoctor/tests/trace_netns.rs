@@ -177,6 +177,49 @@ fn a_tc_ingress_drop_is_tc_ingress() {
 }
 
 #[test]
+fn a_netdev_family_drop_is_netfilter_drop_at_ingress() {
+    let mut tb = Testbed::new().unwrap();
+    let p = port(14);
+    tb.listen(&Listen::tcp("0.0.0.0", p)).unwrap();
+    let ruleset = format!(
+        "table netdev guard {{\n chain in {{ type filter hook ingress device \"eth0\" priority 0; tcp dport {p} drop; }}\n}}\n"
+    );
+    tb.nft(&tb.instance, &ruleset).unwrap();
+    let (code, r, wire) = trace_while(&tb, p, &[], || tb.connect(PUBLIC_V4, p, "tcp").unwrap());
+    assert!(timed_out(&wire), "{wire:?}");
+    assert_drops(code, &r, p, "NETFILTER_DROP", "nft_do_chain");
+}
+
+#[test]
+fn an_xfrm_block_policy_is_xfrm_policy() {
+    let mut tb = Testbed::new().unwrap();
+    let p = port(15);
+    tb.listen(&Listen::tcp("0.0.0.0", p)).unwrap();
+    let port_text = p.to_string();
+    tb.instance_ip(&[
+        "xfrm",
+        "policy",
+        "add",
+        "src",
+        "198.51.100.0/24",
+        "dst",
+        "10.0.1.10/32",
+        "proto",
+        "tcp",
+        "dport",
+        &port_text,
+        "dir",
+        "in",
+        "action",
+        "block",
+    ])
+    .unwrap();
+    let (code, r, wire) = trace_while(&tb, p, &[], || tb.connect(PUBLIC_V4, p, "tcp").unwrap());
+    assert!(timed_out(&wire), "{wire:?}");
+    assert_drops(code, &r, p, "XFRM_POLICY", "tcp_v4_rcv");
+}
+
+#[test]
 fn strict_rp_filter_is_ip_rpfilter() {
     let mut tb = Testbed::new().unwrap();
     let p = port(6);
