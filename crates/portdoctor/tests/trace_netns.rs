@@ -219,6 +219,30 @@ fn an_xfrm_block_policy_is_xfrm_policy() {
     assert_drops(code, &r, p, "XFRM_POLICY", "tcp_v4_rcv");
 }
 
+/// A listener whose socket carries a classic BPF filter that drops everything (`ret #0`,
+/// SO_ATTACH_FILTER): the kernel drops the SYN before the listener sees it.
+const FILTERED_LISTENER: &str = r#"
+import ctypes, socket, struct, sys, time
+code = ctypes.create_string_buffer(struct.pack("HBBI", 0x06, 0, 0, 0))
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, 26, struct.pack("HL", 1, ctypes.addressof(code)))
+s.bind(("0.0.0.0", int(sys.argv[1])))
+s.listen(16)
+time.sleep(120)
+"#;
+
+#[test]
+fn a_socket_filter_on_the_listener_is_socket_filter() {
+    let mut tb = Testbed::new().unwrap();
+    let p = port(16);
+    let instance = tb.instance.clone();
+    tb.spawn_in(&instance, &["python3", "-c", FILTERED_LISTENER, &p.to_string()]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let (code, r, wire) = trace_while(&tb, p, &[], || tb.connect(PUBLIC_V4, p, "tcp").unwrap());
+    assert!(timed_out(&wire), "{wire:?}");
+    assert_drops(code, &r, p, "SOCKET_FILTER", "tcp_v4_rcv");
+}
+
 #[test]
 fn strict_rp_filter_is_ip_rpfilter() {
     let mut tb = Testbed::new().unwrap();
