@@ -195,25 +195,9 @@ fn an_xfrm_block_policy_is_xfrm_policy() {
     let mut tb = Testbed::new().unwrap();
     let p = port(15);
     tb.listen(&Listen::tcp("0.0.0.0", p)).unwrap();
-    let port_text = p.to_string();
-    tb.instance_ip(&[
-        "xfrm",
-        "policy",
-        "add",
-        "src",
-        "198.51.100.0/24",
-        "dst",
-        "10.0.1.10/32",
-        "proto",
-        "tcp",
-        "dport",
-        &port_text,
-        "dir",
-        "in",
-        "action",
-        "block",
-    ])
-    .unwrap();
+    let policy =
+        format!("xfrm policy add src 198.51.100.0/24 dst 10.0.1.10/32 proto tcp dport {p} dir in action block");
+    tb.instance_ip(&policy.split(' ').collect::<Vec<_>>()).unwrap();
     let (code, r, wire) = trace_while(&tb, p, &[], || tb.connect(PUBLIC_V4, p, "tcp").unwrap());
     assert!(timed_out(&wire), "{wire:?}");
     assert_drops(code, &r, p, "XFRM_POLICY", "tcp_v4_rcv");
