@@ -73,6 +73,26 @@ pub struct KernelDrop {
     pub interface: Option<String>,
 }
 
+impl KernelDrop {
+    /// A drop as the kernel reports it; what `--nftrace` adds (hook, table, rule…) is filled in
+    /// afterwards.
+    pub fn new(time: String, reason: String, location: String, packet: DropPacket, interface: Option<String>) -> Self {
+        KernelDrop {
+            time,
+            reason,
+            location,
+            packet,
+            hook: None,
+            family: None,
+            table: None,
+            chain: None,
+            rule_handle: None,
+            rule: None,
+            interface,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DropPacket {
     pub src: String,

@@ -31,18 +31,8 @@ pub fn gettable_request(seq: u32) -> Vec<u8> {
     b
 }
 
-/// nft's word for an `NFPROTO_*` family; `None` for one nft has no name for.
-pub fn family_name(nfproto: u8) -> Option<&'static str> {
-    Some(match nfproto {
-        1 => "inet",
-        2 => "ip",
-        3 => "arp",
-        5 => "netdev",
-        7 => "bridge",
-        10 => "ip6",
-        _ => return None,
-    })
-}
+/// nft's word for an `NFPROTO_*` family (in the model: the kernel witness's nftrace names it too).
+pub use portdoctor_model::net::nft_family_name as family_name;
 
 /// One datagram of the answer: the (family, name) of each table in it, and whether the dump is
 /// done. `Err(errno)` when the kernel refused (EPERM without CAP_NET_ADMIN) or the bytes do not

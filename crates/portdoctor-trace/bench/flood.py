@@ -10,7 +10,7 @@ dropped (nft counter) against the drops the witness reported (it must miss none)
 witness's cost: its BPF programs' run time (the kernel's BPF statistics) and its own process's
 CPU, as a share of one core; and the machine's busy CPU with and without the witness.
 
-Run as root from the repository: python3 crates/portdoctor-trace/bench/flood.py [RATE] [SECONDS]
+Run as root from the repository: python3 crates/portdoctor-trace/bench/flood.py [RATE] [SECONDS] [SENDERS]
 (build the examples first: cargo build -p portdoctor-trace --examples).
 """
 import os
@@ -20,6 +20,7 @@ import time
 
 RATE = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 SECONDS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+SENDERS = int(sys.argv[3]) if len(sys.argv) > 3 else 2
 PORT = 20999
 PROBES = 300
 TAG = f"pd-trace-bench-{os.getpid()}"
@@ -47,6 +48,13 @@ def sh(*argv, **kw):
 
 def ns(name, *argv, **kw):
     return sh("ip", "netns", "exec", name, *argv, **kw)
+
+
+def cpu_seconds(pid):
+    # `ip netns exec` execs the witness: the pid is its process (utime, stime in ticks).
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def busy_jiffies():
@@ -84,16 +92,18 @@ def run(with_witness):
     witness = None
     if with_witness:
         witness = subprocess.Popen(
-            ["ip", "netns", "exec", S, WITNESS, str(PORT), str(SECONDS + 2), "198.51.100.2"],
+            ["ip", "netns", "exec", S, WITNESS, str(PORT), str(SECONDS + 60), "198.51.100.2"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert witness.stderr.readline().strip() == "attached"
+        cpu_at_attach = cpu_seconds(witness.pid)
     b0, t0 = busy_jiffies()
     start = time.time()
-    flood = subprocess.Popen(["ip", "netns", "exec", C, FLOOD, "198.51.100.3", "198.51.100.1:9", str(RATE), str(SECONDS)],
-                             stdout=subprocess.PIPE, text=True)
+    floods = [subprocess.Popen(["ip", "netns", "exec", C, FLOOD, "198.51.100.3", "198.51.100.1:9",
+                                str(RATE // SENDERS), str(SECONDS)], stdout=subprocess.PIPE, text=True)
+              for _ in range(SENDERS)]
     verbose = ["v"] if os.environ.get("WITNESS_VERBOSE") else []
     probe = subprocess.Popen(["ip", "netns", "exec", C, sys.executable, "-c", PROBE, str(PROBES), str(SECONDS - 1)] + verbose)
-    sent = int(flood.communicate()[0])
+    sent = sum(int(f.communicate()[0]) for f in floods)
     probe.wait()
     if os.environ.get("WITNESS_VERBOSE"):
         sys.stderr.write(f"run start {start:.3f} probe end {time.time():.3f}\n")
@@ -102,11 +112,9 @@ def run(with_witness):
     time.sleep(float(os.environ.get("SETTLE", "0.5")))
     result = {"flood_pps": sent / elapsed, "busy": (b1 - b0) / (t1 - t0)}
     if witness:
-        # `ip netns exec` execs the witness: this pid is its process (utime, stime in ticks).
-        with open(f"/proc/{witness.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        result["witness_cpu_s"] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        witness.send_signal(2)  # SIGINT: the example stops and reports
+        # While watching, not loading (BTF and kallsyms are read once, before "attached").
+        result["witness_cpu_s"] = cpu_seconds(witness.pid) - cpu_at_attach
+        witness.send_signal(2)  # SIGINT: the example stops (it would run a minute) and reports
         out, err = witness.communicate()
         out = out.strip()
         if os.environ.get("WITNESS_VERBOSE"):
@@ -120,16 +128,18 @@ def run(with_witness):
 def main():
     try:
         setup()
-        base = run(False) if not os.environ.get("NOBASE") else {"flood_pps": 0, "busy": 0}
+        base = run(False)
         traced = run(True)
         bpf_ns = sum(int(v) for k, v in traced.items() if k.endswith("_ns"))
         print(f"flood: {base['flood_pps']:.0f} pps without the witness, {traced['flood_pps']:.0f} pps with it")
         print(f"probe flow: {traced['syns_dropped']} SYNs dropped by the kernel (nft counter), "
               f"{traced['drops']} reported by the witness, {traced['lost']} lost, {traced['ignored']} ignored")
+        runs = int(traced.get("witness_rx_runs", 0)) + int(traced.get("witness_drop_runs", 0))
         print(f"BPF run time: {bpf_ns / 1e6:.1f} ms in {SECONDS} s = {100 * bpf_ns / (SECONDS * 1e9):.2f}% of one core "
-              f"({traced.get('witness_rx_runs')} rx runs, {traced.get('witness_drop_runs')} drop runs)")
+              f"({traced.get('witness_rx_runs')} rx runs, {traced.get('witness_drop_runs')} drop runs, "
+              f"{bpf_ns / max(runs, 1):.0f} ns a run)")
         print(f"machine busy: {100 * base['busy']:.1f}% without, {100 * traced['busy']:.1f}% with the witness (2 cores)")
-        print(f"witness process (user space: polling, naming): {traced['witness_cpu_s']:.2f} s CPU "
+        print(f"witness process while watching (polling, naming): {traced['witness_cpu_s']:.2f} s CPU "
               f"= {100 * traced['witness_cpu_s'] / SECONDS:.2f}% of one core")
         ok = traced["syns_dropped"] == int(traced["drops"]) and int(traced["lost"]) == 0
         print("witness missed none of the flow's drops" if ok else "MISSED DROPS")

@@ -83,11 +83,12 @@ pub fn join(mut d: Diagnosis, r: &TraceReport) -> Diagnosis {
     let mut seen: Vec<(&str, &str)> = Vec::new();
     for drop in &unexplained {
         let key = (drop.reason.as_str(), drop.location.as_str());
-        if let Some(c) = causes.iter_mut().find(|c| c.code == CauseCode::KernelDrop && c.component == drop.location) {
-            if seen.contains(&key) {
+        if seen.contains(&key) {
+            let same = causes.iter_mut().find(|c| c.code == CauseCode::KernelDrop && c.component == drop.location);
+            if let Some(c) = same {
                 c.evidence.push(evidence(drop));
-                continue;
             }
+            continue;
         }
         seen.push(key);
         let message = format!(
@@ -141,26 +142,15 @@ mod tests {
     use portdoctor_model::{Cause, CauseCode, Confidence, Diagnosis, Proto, Query, Source, Status};
 
     fn drop(reason: &str, location: &str) -> KernelDrop {
-        KernelDrop {
-            time: "2026-12-04T15:00:00.000Z".into(),
-            reason: reason.into(),
-            location: location.into(),
-            packet: DropPacket {
-                src: "198.51.100.2".into(),
-                sport: 40000,
-                dst: "10.0.1.10".into(),
-                dport: 8080,
-                proto: Proto::Tcp,
-                flags: "S".into(),
-            },
-            hook: None,
-            family: None,
-            table: None,
-            chain: None,
-            rule_handle: None,
-            rule: None,
-            interface: Some("eth0".into()),
-        }
+        let packet = DropPacket {
+            src: "198.51.100.2".into(),
+            sport: 40000,
+            dst: "10.0.1.10".into(),
+            dport: 8080,
+            proto: Proto::Tcp,
+            flags: "S".into(),
+        };
+        KernelDrop::new("2026-12-04T15:00:00.000Z".into(), reason.into(), location.into(), packet, Some("eth0".into()))
     }
 
     fn report(drops: Vec<KernelDrop>, seen: u64) -> TraceReport {

@@ -119,19 +119,13 @@ impl Namer {
     }
 
     fn name(&self, d: RawDrop) -> KernelDrop {
-        KernelDrop {
-            time: rfc3339_ms(self.boot_epoch_ms + d.boot_ns / 1_000_000),
-            reason: self.reasons.get(&d.reason).cloned().unwrap_or_else(|| d.reason.to_string()),
-            location: self.symbols.resolve(d.location).map_or_else(|| format!("{:#x}", d.location), str::to_string),
-            packet: d.packet,
-            hook: None,
-            family: None,
-            table: None,
-            chain: None,
-            rule_handle: None,
-            rule: None,
-            interface: d.interface,
-        }
+        KernelDrop::new(
+            rfc3339_ms(self.boot_epoch_ms + d.boot_ns / 1_000_000),
+            self.reasons.get(&d.reason).cloned().unwrap_or_else(|| d.reason.to_string()),
+            self.symbols.resolve(d.location).map_or_else(|| format!("{:#x}", d.location), str::to_string),
+            d.packet,
+            d.interface,
+        )
     }
 }
 
@@ -189,7 +183,9 @@ pub fn trace_costed(req: &Request, hooks: &Hooks) -> Result<(TraceReport, Vec<Pr
     (hooks.ready)();
     let mut drops = Vec::new();
     let mut ignored = 0;
+    let mut received: u64 = 0;
     let mut take = |d: RawDrop| {
+        received += 1;
         let d = namer.name(d);
         if is_noise(&d.reason, &d.location) {
             ignored += 1;
@@ -204,13 +200,16 @@ pub fn trace_costed(req: &Request, hooks: &Hooks) -> Result<(TraceReport, Vec<Pr
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    // Counted before the last read: every event the kernel counted as sent is in the buffer by
+    // then, so one it sent that never arrived here is counted as lost too.
+    let (packets_seen, kernel_lost, sent) = witness.counters();
     witness.drain(&mut take);
     if let Some(mut nf) = nf {
         rule_drops.extend(nf.drain());
         nf.remove()?;
         name_rules(&mut drops, rule_drops);
     }
-    let (packets_seen, lost, _sent) = witness.counters();
+    let lost = kernel_lost + sent.saturating_sub(received);
     let report = TraceReport {
         schema_version: 1,
         tool: TraceTool { name: "portdoctor".into(), version: env!("CARGO_PKG_VERSION").into() },

@@ -100,7 +100,9 @@ pub fn parse_datagram(buf: &[u8]) -> Vec<RuleDrop> {
         if u16::from_ne_bytes([msg[4], msg[5]]) != (NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_TRACE) {
             continue;
         }
-        let Some(family) = msg.get(NLMSG_HDRLEN).and_then(|f| family_name(*f)) else { continue };
+        let Some(family) = msg.get(NLMSG_HDRLEN).and_then(|f| portdoctor_model::net::nft_family_name(*f)) else {
+            continue;
+        };
         let a = attrs(msg.get(NLMSG_HDRLEN + NFGENMSG_LEN..).unwrap_or_default());
         let get = |k: u16| a.iter().find(|(t, _)| *t == k).map(|(_, v)| *v);
         let code = get(NFTA_TRACE_VERDICT)
@@ -124,19 +126,6 @@ pub fn parse_datagram(buf: &[u8]) -> Vec<RuleDrop> {
         });
     }
     out
-}
-
-/// nft's name of an `NFPROTO_*` table family.
-fn family_name(nfproto: u8) -> Option<&'static str> {
-    Some(match nfproto {
-        1 => "inet",
-        2 => "ip",
-        3 => "arp",
-        5 => "netdev",
-        7 => "bridge",
-        10 => "ip6",
-        _ => return None,
-    })
 }
 
 /// The temporary table's text: the flow (both directions) marked for tracing, nothing else.
@@ -180,9 +169,10 @@ fn nft(args: &[&str], stdin: Option<&str>) -> Result<String, String> {
     }
 }
 
-/// (the chain's hook, the rule's text) from `nft -a list chain`, as far as they can be read.
+/// (the chain's hook, the rule's text) from `nft -s -a list chain`, as far as they can be read.
 pub fn chain_and_rule(family: &str, table: &str, chain: &str, handle: Option<u64>) -> (Option<String>, Option<String>) {
-    let Ok(listing) = nft(&["-a", "list", "chain", family, table, chain], None) else { return (None, None) };
+    // Stateless (-s): the rule as written, without its counters' current values.
+    let Ok(listing) = nft(&["-s", "-a", "list", "chain", family, table, chain], None) else { return (None, None) };
     hook_and_rule(&listing, handle)
 }
 

@@ -24,6 +24,9 @@ fn drop_line(d: &KernelDrop) -> String {
         if let Some(h) = d.rule_handle {
             let _ = write!(line, ", rule handle {h}");
         }
+        if let Some(r) = &d.rule {
+            let _ = write!(line, ": {r}");
+        }
         line.push(')');
     }
     line
@@ -54,4 +57,54 @@ pub fn render(r: &TraceReport) -> String {
         let _ = writeln!(out, "{} drop event(s) lost (the kernel's buffer was full): the list is incomplete.", r.lost);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render;
+    use portdoctor_model::Proto;
+    use portdoctor_model::trace::{DropPacket, KernelDrop, TraceQuery, TraceReport, TraceTool};
+
+    #[test]
+    fn one_line_a_drop_naming_the_rule_when_known() {
+        let packet = DropPacket {
+            src: "198.51.100.2".into(),
+            sport: 35016,
+            dst: "198.51.100.1".into(),
+            dport: 20999,
+            proto: Proto::Tcp,
+            flags: "S".into(),
+        };
+        let mut d = KernelDrop::new(
+            "2026-12-04T16:09:29.253Z".into(),
+            "NETFILTER_DROP".into(),
+            "nft_do_chain".into(),
+            packet,
+            Some("eth0".into()),
+        );
+        (d.family, d.table, d.chain, d.rule_handle) =
+            (Some("inet".into()), Some("f".into()), Some("in".into()), Some(2));
+        d.rule = Some("tcp dport 20999 counter drop".into());
+        let mut r = TraceReport {
+            schema_version: 1,
+            tool: TraceTool { name: "portdoctor".into(), version: "0".into() },
+            query: TraceQuery {
+                command: "trace".into(),
+                port: 20999,
+                protocol: Proto::Tcp,
+                from: "198.51.100.2".into(),
+                duration_ms: 3000,
+            },
+            packets_seen: 1,
+            drops: vec![d],
+            ignored: 2,
+            lost: 0,
+        };
+        let text = render(&r);
+        assert!(text.starts_with("tcp port 20999 from 198.51.100.2, 3.0 s: the kernel dropped 1 packet(s)"), "{text}");
+        assert!(text.contains("  16:09:29.253  NETFILTER_DROP   at nft_do_chain on eth0  tcp 198.51.100.2:35016 > 198.51.100.1:20999 [S]  (inet f in, rule handle 2: tcp dport 20999 counter drop)"), "{text}");
+        assert!(text.contains("2 drop(s) of healthy traffic ignored"), "{text}");
+        r.drops.clear();
+        assert!(render(&r).contains("the kernel dropped no packet of the flow (1 received)."));
+    }
 }

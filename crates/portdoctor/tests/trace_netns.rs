@@ -8,10 +8,10 @@
 
 mod common;
 use common::bin;
-use portdoctor_testbed::{CLIENT_V4, Listen, PUBLIC_V4, Testbed, Wire};
+use portdoctor_testbed::{CLIENT_V4, INSTANCE_V6, Listen, PUBLIC_V4, Testbed, Wire};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStderr, Command, Stdio};
 
 /// A port for this scenario: per process and scenario, in 20000-29999.
 fn port(scenario: u16) -> u16 {
@@ -22,19 +22,12 @@ fn port(scenario: u16) -> u16 {
 /// Ctrl-C sends) once the probe is over, and returns (exit code, report, the probe's outcome).
 fn trace_while(tb: &Testbed, port: u16, extra: &[&str], probe: impl FnOnce() -> Wire) -> (i32, Value, Wire) {
     let p = port.to_string();
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", &tb.instance])
-        .arg(bin())
-        .args(["trace", "--json", "--port", &p, "--from", CLIENT_V4, "--duration", "30"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    assert!(line.contains("tracing"), "trace did not start: {line}");
+    let mut args = vec!["trace", "--json", "--port", &p, "--duration", "30"];
+    if !extra.contains(&"--from") {
+        args.extend(["--from", CLIENT_V4]);
+    }
+    args.extend_from_slice(extra);
+    let (mut child, mut stderr) = start_in_instance(tb, &args, "tracing");
     let wire = probe();
     // The last retransmission's drop is in the ring buffer well within this.
     std::thread::sleep(std::time::Duration::from_millis(300));
@@ -46,6 +39,24 @@ fn trace_while(tb: &Testbed, port: u16, extra: &[&str], probe: impl FnOnce() -> 
     let code = child.wait().unwrap().code().unwrap_or(-1);
     let report = serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}\nstderr: {rest}"));
     (code, report, wire)
+}
+
+/// Starts `portdoctor ARGS` in the instance; returns once its first line on stderr (which must
+/// hold `ready`) says the witness is attached, so a probe sent now is watched.
+fn start_in_instance(tb: &Testbed, args: &[&str], ready: &str) -> (Child, BufReader<ChildStderr>) {
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", &tb.instance])
+        .arg(bin())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.contains(ready), "the witness did not start: {line}");
+    (child, stderr)
 }
 
 /// Exit 1, and every drop reported is the client's packet to `port` with `reason` at `location`.
@@ -93,6 +104,35 @@ fn nothing_listening_is_no_socket_at_tcp_v4_rcv() {
 }
 
 #[test]
+fn udp_to_a_closed_port_is_no_socket() {
+    let tb = Testbed::new().unwrap();
+    let p = port(12);
+    let (code, r, wire) = trace_while(&tb, p, &["--proto", "udp"], || tb.connect(PUBLIC_V4, p, "udp").unwrap());
+    assert!(!matches!(wire, Wire::Open), "{wire:?}");
+    assert_eq!(code, 1, "{r:#}");
+    let d = &r["drops"][0];
+    assert_eq!(
+        (d["reason"].as_str(), d["packet"]["proto"].as_str(), d["packet"]["flags"].as_str()),
+        (Some("NO_SOCKET"), Some("udp"), Some("")),
+        "{r:#}"
+    );
+    assert_eq!(d["packet"]["dport"], p, "{d:#}");
+}
+
+#[test]
+fn ipv6_nothing_listening_is_no_socket_at_tcp_v6_rcv() {
+    let tb = Testbed::new().unwrap();
+    let p = port(13);
+    let (code, r, wire) =
+        trace_while(&tb, p, &["--from", "2001:db8:1::2"], || tb.connect(INSTANCE_V6, p, "tcp").unwrap());
+    assert_eq!(wire, Wire::Refused);
+    assert_eq!(code, 1, "{r:#}");
+    let d = &r["drops"][0];
+    assert_eq!((d["reason"].as_str(), d["location"].as_str()), (Some("NO_SOCKET"), Some("tcp_v6_rcv")), "{r:#}");
+    assert_eq!((d["packet"]["src"].as_str(), d["packet"]["dst"].as_str()), (Some("2001:db8:1::2"), Some(INSTANCE_V6)));
+}
+
+#[test]
 fn an_iptables_drop_rule_is_netfilter_drop() {
     let mut tb = Testbed::new().unwrap();
     let p = port(3);
@@ -137,6 +177,57 @@ fn a_tc_ingress_drop_is_tc_ingress() {
 }
 
 #[test]
+fn a_netdev_family_drop_is_netfilter_drop_at_ingress() {
+    let mut tb = Testbed::new().unwrap();
+    let p = port(14);
+    tb.listen(&Listen::tcp("0.0.0.0", p)).unwrap();
+    let ruleset = format!(
+        "table netdev guard {{\n chain in {{ type filter hook ingress device \"eth0\" priority 0; tcp dport {p} drop; }}\n}}\n"
+    );
+    tb.nft(&tb.instance, &ruleset).unwrap();
+    let (code, r, wire) = trace_while(&tb, p, &[], || tb.connect(PUBLIC_V4, p, "tcp").unwrap());
+    assert!(timed_out(&wire), "{wire:?}");
+    assert_drops(code, &r, p, "NETFILTER_DROP", "nft_do_chain");
+}
+
+#[test]
+fn an_xfrm_block_policy_is_xfrm_policy() {
+    let mut tb = Testbed::new().unwrap();
+    let p = port(15);
+    tb.listen(&Listen::tcp("0.0.0.0", p)).unwrap();
+    let policy =
+        format!("xfrm policy add src 198.51.100.0/24 dst 10.0.1.10/32 proto tcp dport {p} dir in action block");
+    tb.instance_ip(&policy.split(' ').collect::<Vec<_>>()).unwrap();
+    let (code, r, wire) = trace_while(&tb, p, &[], || tb.connect(PUBLIC_V4, p, "tcp").unwrap());
+    assert!(timed_out(&wire), "{wire:?}");
+    assert_drops(code, &r, p, "XFRM_POLICY", "tcp_v4_rcv");
+}
+
+/// A listener whose socket carries a classic BPF filter that drops everything (`ret #0`,
+/// SO_ATTACH_FILTER): the kernel drops the SYN before the listener sees it.
+const FILTERED_LISTENER: &str = r#"
+import ctypes, socket, struct, sys, time
+code = ctypes.create_string_buffer(struct.pack("HBBI", 0x06, 0, 0, 0))
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, 26, struct.pack("HL", 1, ctypes.addressof(code)))
+s.bind(("0.0.0.0", int(sys.argv[1])))
+s.listen(16)
+time.sleep(120)
+"#;
+
+#[test]
+fn a_socket_filter_on_the_listener_is_socket_filter() {
+    let mut tb = Testbed::new().unwrap();
+    let p = port(16);
+    let instance = tb.instance.clone();
+    tb.spawn_in(&instance, &["python3", "-c", FILTERED_LISTENER, &p.to_string()]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let (code, r, wire) = trace_while(&tb, p, &[], || tb.connect(PUBLIC_V4, p, "tcp").unwrap());
+    assert!(timed_out(&wire), "{wire:?}");
+    assert_drops(code, &r, p, "SOCKET_FILTER", "tcp_v4_rcv");
+}
+
+#[test]
 fn strict_rp_filter_is_ip_rpfilter() {
     let mut tb = Testbed::new().unwrap();
     let p = port(6);
@@ -160,17 +251,8 @@ fn another_clients_drops_are_not_the_flows() {
     let tb = Testbed::new().unwrap();
     let p = port(7);
     // Nothing listens: the client's SYN is dropped, but the trace asks about 192.0.2.0/24.
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", &tb.instance])
-        .arg(bin())
-        .args(["trace", "--json", "--port", &p.to_string(), "--from", "192.0.2.0/24", "--duration", "3"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
+    let args = ["trace", "--json", "--port", &p.to_string(), "--from", "192.0.2.0/24", "--duration", "3"];
+    let (child, _stderr) = start_in_instance(&tb, &args, "tracing");
     assert_eq!(tb.connect(PUBLIC_V4, p, "tcp").unwrap(), Wire::Refused);
     let out = child.wait_with_output().unwrap();
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -259,18 +341,8 @@ fn nftrace_names_the_native_nft_rule() {
 /// `portdoctor host --trace 4 --json` in the instance while `probe` runs: (exit code, report).
 fn host_traced(tb: &Testbed, port: u16, probe: impl FnOnce() -> Wire) -> (i32, Value, Wire) {
     let p = port.to_string();
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", &tb.instance])
-        .arg(bin())
-        .args(["host", "--json", "--port", &p, "--from", CLIENT_V4, "--trace", "4"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    assert!(line.contains("watching the kernel"), "the witness did not start: {line}");
+    let args = ["host", "--json", "--port", &p, "--from", CLIENT_V4, "--trace", "4"];
+    let (child, _stderr) = start_in_instance(tb, &args, "watching the kernel");
     let wire = probe();
     let out = child.wait_with_output().unwrap();
     let r: Value = serde_json::from_slice(&out.stdout)
