@@ -36,7 +36,7 @@ impl HostHop {
         match self {
             HostHop::Nic => &[HostCheck::Address],
             HostHop::HostFirewall => &[HostCheck::Firewall],
-            HostHop::Kernel => &[HostCheck::Conntrack, HostCheck::RpFilter],
+            HostHop::Kernel => &[HostCheck::Conntrack, HostCheck::RpFilter, HostCheck::KernelWitness],
             HostHop::Listener => &[HostCheck::Listener, HostCheck::ListenQueue, HostCheck::ListenerOwner],
             HostHop::Container => &[],
         }
@@ -68,6 +68,8 @@ pub enum HostCheck {
     Selinux,
     Service,
     TcpWrappers,
+    /// The kernel's own word on the flow (`--trace`): the drops it saw.
+    KernelWitness,
 }
 
 impl HostCheck {
@@ -90,6 +92,7 @@ impl HostCheck {
             HostCheck::Selinux => "host.selinux",
             HostCheck::Service => "host.service",
             HostCheck::TcpWrappers => "host.tcp-wrappers",
+            HostCheck::KernelWitness => "host.kernel-witness",
         }
     }
 }
@@ -122,7 +125,16 @@ impl CloudHop {
             CloudHop::SecurityGroup => &[CloudCheck::SecurityGroup],
             CloudHop::Instance | CloudHop::NetworkInterface => &[CloudCheck::Instance],
             CloudHop::NetworkAclOut => &[CloudCheck::NaclOutbound],
-            _ => &[],
+            CloudHop::LoadBalancer => &[CloudCheck::LoadBalancer, CloudCheck::LbSubnet],
+            CloudHop::LbListener => &[CloudCheck::LbListener, CloudCheck::LbSecurityGroupEgress],
+            CloudHop::TargetGroup => &[CloudCheck::TargetGroup],
+            CloudHop::Target => &[
+                CloudCheck::TargetHealth,
+                CloudCheck::TargetNacl,
+                CloudCheck::TargetSecurityGroup,
+                CloudCheck::HealthCheck,
+            ],
+            CloudHop::Internet | CloudHop::Subnet => &[],
         }
     }
 

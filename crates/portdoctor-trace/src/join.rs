@@ -4,6 +4,7 @@
 //! host can cause that reason; a model that blocks while the kernel let the flow's packets
 //! through is reported as a disagreement, never hidden.
 
+use portdoctor_model::host_path::HostCheck;
 use portdoctor_model::trace::{KernelDrop, TraceReport};
 use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Layer};
 
@@ -115,7 +116,7 @@ pub fn join(mut d: Diagnosis, r: &TraceReport) -> Diagnosis {
         (0, n) => (CheckStatus::Pass, format!("the kernel dropped none of the flow's {n} packet(s) it received")),
         (k, _) => (CheckStatus::Fail, format!("the kernel dropped {k} packet(s) of the flow")),
     };
-    let mut check = Check::new("host.kernel-witness", Layer::Host, CheckKind::Path, status_of_check, line)
+    let mut check = Check::new(HostCheck::KernelWitness.as_str(), Layer::Host, CheckKind::Path, status_of_check, line)
         .with_evidence(r.drops.iter().map(evidence));
     check.duration_ms = Some(r.query.duration_ms);
     if r.lost > 0 {
@@ -129,8 +130,14 @@ pub fn join(mut d: Diagnosis, r: &TraceReport) -> Diagnosis {
 /// (context: the static verdict stands as it is).
 pub fn join_failure(mut d: Diagnosis, e: &crate::TraceError) -> Diagnosis {
     d.checks.push(
-        Check::new("host.kernel-witness", Layer::Host, CheckKind::Context, CheckStatus::Unknown, e.problem.clone())
-            .with_evidence([e.remedy.clone()]),
+        Check::new(
+            HostCheck::KernelWitness.as_str(),
+            Layer::Host,
+            CheckKind::Context,
+            CheckStatus::Unknown,
+            e.problem.clone(),
+        )
+        .with_evidence([e.remedy.clone()]),
     );
     d
 }
