@@ -11,8 +11,8 @@ use crate::ssh::{Ssh, SshOptions, SshTarget};
 use portdoctor_engine::cloud::CloudQuery;
 use portdoctor_model::host::HostEvidence;
 use portdoctor_model::probe::{CaptureReport, ProbeReport};
-use portdoctor_model::trace::TraceReport;
 use portdoctor_model::time::Timestamp;
+use portdoctor_model::trace::TraceReport;
 use portdoctor_model::{Knowledge, Layer, Missing, Proto};
 use std::net::IpAddr;
 use std::path::Path;
@@ -202,12 +202,14 @@ pub fn gather(plan: &LivePlan<'_>) -> Case {
                 });
             }
         }
-        c.witness = witness.map(|w| match w.and_then(|t| {
-            say("waiting for the kernel witness to end");
-            t.finish()
-        }) {
-            Ok(r) => Knowledge::Known(r),
-            Err(m) => Knowledge::Unavailable(m),
+        c.witness = witness.map(|w| {
+            match w.and_then(|t| {
+                say("waiting for the kernel witness to end");
+                t.finish()
+            }) {
+                Ok(r) => Knowledge::Known(r),
+                Err(m) => Knowledge::Unavailable(m),
+            }
         });
         let host_raw = host_job.and_then(|j| match j.join() {
             Ok(Ok((raw, mut notes))) => {

@@ -55,14 +55,19 @@ fn trace_words(pd: &str, plan: &WitnessPlan) -> Vec<String> {
 pub fn start_trace(ssh: &Ssh, plan: &WitnessPlan) -> Result<RemoteTrace, Missing> {
     let host = ssh.target().display();
     let Some(pd) = remote_portdoctor(ssh) else {
-        return Err(Missing::new(WHAT, format!("portdoctor is not installed on {host} (command -v portdoctor found none)"), INSTALL_REMEDY));
+        return Err(Missing::new(
+            WHAT,
+            format!("portdoctor is not installed on {host} (command -v portdoctor found none)"),
+            INSTALL_REMEDY,
+        ));
     };
     let words = trace_words(&pd, plan);
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     let words = privileged(ssh, &words);
     let sudo = words.first() == Some(&"sudo");
-    let mut child =
-        ssh.spawn(&words).map_err(|e| Missing::new(WHAT, format!("cannot run ssh: {e}"), "install the OpenSSH client (ssh)"))?;
+    let mut child = ssh
+        .spawn(&words)
+        .map_err(|e| Missing::new(WHAT, format!("cannot run ssh: {e}"), "install the OpenSSH client (ssh)"))?;
     let started = Instant::now();
     let stderr = Arc::new(Mutex::new(String::new()));
     let (tx, ready) = mpsc::channel();
@@ -136,7 +141,11 @@ impl RemoteTrace {
             }),
             None => Err(Missing::new(
                 WHAT,
-                format!("the trace on {} did not end within its duration and {} s (stopped)", self.host, FINISH_GRACE.as_secs()),
+                format!(
+                    "the trace on {} did not end within its duration and {} s (stopped)",
+                    self.host,
+                    FINISH_GRACE.as_secs()
+                ),
                 "check the SSH connection, or run `sudo portdoctor trace --port P` on the host while you probe",
             )),
             code => Err(self.failure(code, "it ended without a report")),
@@ -166,7 +175,11 @@ impl RemoteTrace {
         match last.strip_prefix("portdoctor: ") {
             Some(line) => {
                 let (problem, remedy) = split_remedy(line);
-                Missing::new(WHAT, problem, remedy.unwrap_or("run `sudo portdoctor trace --port P` on the host to see why"))
+                Missing::new(
+                    WHAT,
+                    problem,
+                    remedy.unwrap_or("run `sudo portdoctor trace --port P` on the host to see why"),
+                )
             }
             None => {
                 let why = match (last, code) {

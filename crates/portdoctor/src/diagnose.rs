@@ -14,7 +14,8 @@ use portdoctor_engine::cloud::{CloudQuery, CloudTarget, ResolvedName};
 use portdoctor_engine::diagnose::{Layers, join};
 use portdoctor_engine::family;
 use portdoctor_engine::host::{HostQuery, diagnose_host};
-use portdoctor_model::net::Family;
+use portdoctor_model::addrset::AddrSet;
+use portdoctor_model::net::{Cidr, Family, Source};
 use portdoctor_model::trace::TraceReport;
 use portdoctor_model::{Check, CheckKind, CheckStatus, Diagnosis, Knowledge, Layer, Missing, Query};
 use portdoctor_render::Format;
@@ -153,7 +154,12 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Error> {
                 timeout: args.wire.timeout(),
                 ssh,
                 probe_from_ssh_host: args.vantage.is_some(),
-                witness: args.trace.map(|seconds| WitnessPlan { port, proto: args.wire.proto, from: args.from, seconds }),
+                witness: args.trace.map(|seconds| WitnessPlan {
+                    port,
+                    proto: args.wire.proto,
+                    from: witness_from(args.from, target_ip, port),
+                    seconds,
+                }),
                 cloud,
                 now,
                 progress: &say,
@@ -163,6 +169,27 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Error> {
     let d = judge(case, unreached, &args, target_ip, port);
     emit(&d, format, &args.report)?;
     Ok(d.status.exit_code() as u8)
+}
+
+/// Whom the witness watches: `--from` as given; for `internet`, the address the probes leave
+/// from when it is a public one (what the host sees of them; asked of the kernel by connecting a
+/// UDP socket, which sends nothing), so drops of other clients on the same port (a busy server,
+/// scanners) do not join this verdict. A private source (RFC 1918, RFC 6598) is rewritten by the
+/// NAT in front of it: then every peer is watched, as without a target.
+fn witness_from(from: Source, target: Option<IpAddr>, port: u16) -> Source {
+    let Some(target) = target.filter(|_| from == Source::Internet) else { return from };
+    let unspecified: IpAddr = match target {
+        IpAddr::V4(_) => std::net::Ipv4Addr::UNSPECIFIED.into(),
+        IpAddr::V6(_) => std::net::Ipv6Addr::UNSPECIFIED.into(),
+    };
+    let local = std::net::UdpSocket::bind((unspecified, 0)).and_then(|s| {
+        s.connect((target, port))?;
+        s.local_addr()
+    });
+    match local.map(|a| a.ip()) {
+        Ok(ip) if AddrSet::internet(Family::of(&ip)).contains(&ip) => Source::Prefix(Cidr::host(ip)),
+        _ => Source::Internet,
+    }
 }
 
 /// What the name resolves to: `--resolve` first, then what a case folder recorded, then (live
