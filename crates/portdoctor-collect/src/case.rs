@@ -12,6 +12,7 @@ use portdoctor_engine::cloud::CloudQuery;
 use portdoctor_model::host::HostEvidence;
 use portdoctor_model::probe::{CaptureReport, ProbeReport};
 use portdoctor_model::time::Timestamp;
+use portdoctor_model::trace::TraceReport;
 use portdoctor_model::{Knowledge, Layer, Missing, Proto};
 use std::net::IpAddr;
 use std::path::Path;
@@ -49,6 +50,8 @@ pub struct Case {
     pub host: Option<HostEvidence>,
     pub probes: Vec<ProbeReport>,
     pub capture: Option<Knowledge<CaptureReport>>,
+    /// The kernel witness on the host while the probes ran (`--trace`), or why it could not run.
+    pub witness: Option<Knowledge<TraceReport>>,
     pub unreached: Vec<Unreached>,
     pub notes: Vec<String>,
 }
@@ -132,6 +135,8 @@ pub struct LivePlan<'a> {
     /// The host over SSH (its evidence and a capture at its NIC), and whether it also probes.
     pub ssh: Option<(SshTarget, SshOptions)>,
     pub probe_from_ssh_host: bool,
+    /// The kernel witness on the SSH host while the probes run (`--trace`).
+    pub witness: Option<crate::remote_trace::WitnessPlan>,
     /// The cloud question and the provider's API; `None` when there is nothing to ask it.
     pub cloud: Option<(CloudQuery, &'a dyn CloudApi)>,
     pub now: Timestamp,
@@ -159,12 +164,15 @@ pub fn gather(plan: &LivePlan<'_>) -> Case {
             scope.spawn(move || crate::cloud::live(*api, q, plan.now))
         });
         // Asked for (--ssh) but the connection failed: the capture is unknown, not skipped.
-        c.capture = (ssh_wanted && ssh.is_none()).then(|| {
-            Knowledge::Unavailable(Missing::new(
-                "a capture on the host",
-                "no SSH connection (see host.ssh)",
-                "fix the SSH connection",
-            ))
+        let no_ssh = |what: &str| Missing::new(what, "no SSH connection (see host.ssh)", "fix the SSH connection");
+        c.capture = (ssh_wanted && ssh.is_none()).then(|| Knowledge::Unavailable(no_ssh("a capture on the host")));
+        // The witness first: attached before the capture and the probes start, so it sees them.
+        let witness = plan.witness.as_ref().map(|w| match &ssh {
+            Some(s) => {
+                say(&format!("starting the kernel witness on the host for {} s", w.seconds));
+                crate::remote_trace::start_trace(s, w)
+            }
+            None => Err(no_ssh("the kernel witness on the host")),
         });
         if let Some(ip) = plan.target {
             let running = ssh.as_ref().map(|s| {
@@ -194,6 +202,15 @@ pub fn gather(plan: &LivePlan<'_>) -> Case {
                 });
             }
         }
+        c.witness = witness.map(|w| {
+            match w.and_then(|t| {
+                say("waiting for the kernel witness to end");
+                t.finish()
+            }) {
+                Ok(r) => Knowledge::Known(r),
+                Err(m) => Knowledge::Unavailable(m),
+            }
+        });
         let host_raw = host_job.and_then(|j| match j.join() {
             Ok(Ok((raw, mut notes))) => {
                 c.notes.append(&mut notes);

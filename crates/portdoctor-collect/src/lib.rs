@@ -18,6 +18,7 @@ pub mod host;
 pub mod probe;
 pub mod procs;
 pub mod remote;
+pub mod remote_trace;
 pub mod safe_fs;
 pub mod snapshot;
 pub mod sockdiag;

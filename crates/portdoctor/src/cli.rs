@@ -176,6 +176,13 @@ pub struct DiagnoseArgs {
     /// probes.json and capture.json. Nothing is sent on the network.
     #[arg(long, value_parser = non_empty_path)]
     pub snapshot: Option<PathBuf>,
+    /// Also watch the --ssh host's kernel for SECONDS (default 10) while the probes run:
+    /// `portdoctor trace` there (installed on the host; root or passwordless sudo), its drops
+    /// joined with the verdict. SECONDS should cover the probes (a few seconds).
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "10",
+          requires = "ssh", conflicts_with = "snapshot",
+          value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub trace: Option<u32>,
     /// Also probe from another vantage point: `ssh-host` (the --ssh host).
     #[arg(long, value_parser = non_empty_text)]
     pub vantage: Option<String>,

@@ -8,13 +8,16 @@ use crate::error::Error;
 use crate::{aws_api, cloud_query, emit, report_format};
 use portdoctor_collect::case::{Case, DNS_FILE, DnsRecord, LivePlan, Unreached, from_folder, gather, read_dns};
 use portdoctor_collect::cloud::{CloudApi, CloudLayer};
+use portdoctor_collect::remote_trace::WitnessPlan;
 use portdoctor_collect::ssh::{SshOptions, SshTarget};
 use portdoctor_engine::cloud::{CloudQuery, CloudTarget, ResolvedName};
 use portdoctor_engine::diagnose::{Layers, join};
 use portdoctor_engine::family;
 use portdoctor_engine::host::{HostQuery, diagnose_host};
-use portdoctor_model::net::Family;
-use portdoctor_model::{Check, CheckKind, CheckStatus, Diagnosis, Layer, Missing, Query};
+use portdoctor_model::addrset::AddrSet;
+use portdoctor_model::net::{Cidr, Family, Source};
+use portdoctor_model::trace::TraceReport;
+use portdoctor_model::{Check, CheckKind, CheckStatus, Diagnosis, Knowledge, Layer, Missing, Query};
 use portdoctor_render::Format;
 use std::io::IsTerminal;
 use std::net::{IpAddr, ToSocketAddrs};
@@ -151,6 +154,12 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Error> {
                 timeout: args.wire.timeout(),
                 ssh,
                 probe_from_ssh_host: args.vantage.is_some(),
+                witness: args.trace.map(|seconds| WitnessPlan {
+                    port,
+                    proto: args.wire.proto,
+                    from: witness_from(args.from, target_ip, port),
+                    seconds,
+                }),
                 cloud,
                 now,
                 progress: &say,
@@ -160,6 +169,27 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Error> {
     let d = judge(case, unreached, &args, target_ip, port);
     emit(&d, format, &args.report)?;
     Ok(d.status.exit_code() as u8)
+}
+
+/// Whom the witness watches: `--from` as given; for `internet`, the address the probes leave
+/// from when it is a public one (what the host sees of them; asked of the kernel by connecting a
+/// UDP socket, which sends nothing), so drops of other clients on the same port (a busy server,
+/// scanners) do not join this verdict. A private source (RFC 1918, RFC 6598) is rewritten by the
+/// NAT in front of it: then every peer is watched, as without a target.
+fn witness_from(from: Source, target: Option<IpAddr>, port: u16) -> Source {
+    let Some(target) = target.filter(|_| from == Source::Internet) else { return from };
+    let unspecified: IpAddr = match target {
+        IpAddr::V4(_) => std::net::Ipv4Addr::UNSPECIFIED.into(),
+        IpAddr::V6(_) => std::net::Ipv6Addr::UNSPECIFIED.into(),
+    };
+    let local = std::net::UdpSocket::bind((unspecified, 0)).and_then(|s| {
+        s.connect((target, port))?;
+        s.local_addr()
+    });
+    match local.map(|a| a.ip()) {
+        Ok(ip) if AddrSet::internet(Family::of(&ip)).contains(&ip) => Source::Prefix(Cidr::host(ip)),
+        _ => Source::Internet,
+    }
 }
 
 /// What the name resolves to: `--resolve` first, then what a case folder recorded, then (live
@@ -216,7 +246,7 @@ fn judge(
     target: Option<IpAddr>,
     port: u16,
 ) -> Diagnosis {
-    let Case { cloud, host, probes, capture, unreached: more, mut notes } = case;
+    let Case { cloud, host, probes, capture, witness, unreached: more, mut notes } = case;
     unreached.extend(more);
     let (proto, from) = (args.wire.proto, args.from);
     let cloud = cloud.map(CloudLayer::judge);
@@ -247,6 +277,12 @@ fn judge(
         }
         Some(diagnose_host(&ev, &host_query(to)))
     });
+    // The kernel's word joins the host layer before the layers are joined, so the reasoning
+    // across them (the probes, the capture) sees a host blocker the kernel found.
+    let (host, witness) = match (host, witness) {
+        (Some(h), Some(w)) => (Some(with_witness(h, &w)), None),
+        (h, w) => (h, w),
+    };
     let instance = cloud.as_ref().and_then(|c| c.query.instance.clone()).or(args.instance.clone());
     let query = Query {
         command: "diagnose".into(),
@@ -256,7 +292,7 @@ fn judge(
         from,
         instance,
     };
-    join(Layers {
+    let d = join(Layers {
         query,
         control_ports: args.wire.control_ports.clone(),
         probes,
@@ -265,7 +301,24 @@ fn judge(
         host,
         unreached: unreached.into_iter().map(unknown).collect(),
         notes,
-    })
+    });
+    // No host layer (its evidence could not be read): the witness joins the whole verdict.
+    match witness {
+        Some(w) => with_witness(d, &w),
+        None => d,
+    }
+}
+
+/// A diagnosis with the kernel witness's report joined in, or its `unknown` check saying what
+/// is missing (the verdict otherwise as it was).
+fn with_witness(d: Diagnosis, w: &Knowledge<TraceReport>) -> Diagnosis {
+    match w {
+        Knowledge::Known(r) => portdoctor_trace::join(d, r),
+        Knowledge::Unavailable(m) => portdoctor_trace::join_failure(
+            d,
+            &portdoctor_trace::TraceError { problem: format!("{}: {}", m.what, m.reason), remedy: m.remedy.clone() },
+        ),
+    }
 }
 
 #[cfg(test)]
