@@ -362,7 +362,7 @@ fn one_target_drops_the_balancer_the_other_serves() {
     let (code, r) = diagnose(&case, &NODES);
     assert_eq!(r["verdict"]["status"], "reachable", "{r:#}");
     assert_eq!(code, 0);
-    let warned: Vec<&&Value> = checks(&r, "cloud.target.health").iter().filter(|c| c["status"] == "warn").collect();
+    let warned: Vec<&Value> = checks(&r, "cloud.target").into_iter().filter(|c| c["status"] == "warn").collect();
     assert_eq!(warned.len(), 1, "{r:#}");
     let summary = warned[0]["summary"].as_str().unwrap();
     assert!(summary.contains("1 of 2") && summary.contains("50%"), "{summary}");
