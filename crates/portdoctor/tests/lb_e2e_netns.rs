@@ -184,7 +184,8 @@ impl Bed {
     /// The kernel's answer: one HTTP request from the client to `addr`:443.
     fn fetch(&self, addr: &str) -> String {
         let script = self.dir.join("lb.py").display().to_string();
-        let out = run(Command::new("ip").args(["netns", "exec", &self.client, "python3", &script, "fetch", addr, "443"]));
+        let out =
+            run(Command::new("ip").args(["netns", "exec", &self.client, "python3", &script, "fetch", addr, "443"]));
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
@@ -242,8 +243,7 @@ impl Bed {
     /// `portdoctor probe ADDR:443` from the client, as a case's probe report.
     fn probe(&self, addr: &str) -> Value {
         let target = format!("{addr}:443");
-        let args =
-            ["probe", &target, "--json", "--attempts", "1", "--control-port", "22", "--timeout-ms", "1000"];
+        let args = ["probe", &target, "--json", "--attempts", "1", "--control-port", "22", "--timeout-ms", "1000"];
         let out = Command::new("ip").args(["netns", "exec", &self.client]).arg(bin()).args(args).output().unwrap();
         let mut r: Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("probe {addr}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
@@ -263,12 +263,10 @@ fn edit(file: &Path, f: impl FnOnce(String) -> String) {
 /// the balancer's ARN tail, carrying its group and a public address.
 fn add_nodes(file: &Path) {
     let mut enis: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
-    let nodes = [("eni-0alb1a", "subnet-0aa11bb22cc33dd44", NODE_PRIVATE, NODES[0]), (
-        "eni-0alb1b",
-        "subnet-0bb22cc33dd44ee55",
-        "10.20.2.10",
-        NODES[1],
-    )];
+    let nodes = [
+        ("eni-0alb1a", "subnet-0aa11bb22cc33dd44", NODE_PRIVATE, NODES[0]),
+        ("eni-0alb1b", "subnet-0bb22cc33dd44ee55", "10.20.2.10", NODES[1]),
+    ];
     for (id, subnet, private, public) in nodes {
         enis["NetworkInterfaces"].as_array_mut().unwrap().push(json!({
             "NetworkInterfaceId": id, "VpcId": "vpc-0c1d2e3f4a5b6c7d8", "SubnetId": subnet, "Status": "in-use",
