@@ -360,10 +360,17 @@ fn one_target_drops_the_balancer_the_other_serves() {
     let (code, r) = diagnose(&case, &NODES);
     assert_eq!(r["verdict"]["status"], "reachable", "{r:#}");
     assert_eq!(code, 0);
-    let warned: Vec<&Value> = checks(&r, "cloud.target").into_iter().filter(|c| c["status"] == "warn").collect();
+    assert!(codes(&r).is_empty(), "{r:#}");
+    // The cloud layer: target 1 unhealthy, its share of the group.
+    let warned: Vec<&Value> = checks(&r, "cloud.target.health").into_iter().filter(|c| c["status"] == "warn").collect();
     assert_eq!(warned.len(), 1, "{r:#}");
     let summary = warned[0]["summary"].as_str().unwrap();
-    assert!(summary.contains("1 of 2") && summary.contains("50%"), "{summary}");
+    assert!(summary.contains("Target.Timeout") && summary.contains("1 of 2 targets of shop-app, 50%"), "{summary}");
+    // The host layer (target 1's snapshot): the rule that drops the balancer, as that share.
+    let fw = &checks(&r, "host.firewall")[0];
+    assert_eq!(fw["status"], "warn", "{fw:#}");
+    let summary = fw["summary"].as_str().unwrap();
+    assert!(summary.contains("drops tcp/8080 from 10.20.1.10") && summary.contains("1 of 2 targets, 50%"), "{summary}");
 }
 
 #[test]
@@ -378,8 +385,13 @@ fn both_targets_drop_the_balancer_no_service() {
     let (code, r) = diagnose(&case, &NODES);
     assert_eq!(r["verdict"]["status"], "blocked", "{r:#}");
     assert_eq!(code, 1);
-    let c = codes(&r);
-    assert!(c.contains(&"HOST_FIREWALL_DROP") || c.contains(&"TARGET_UNHEALTHY"), "{c:?}: {r:#}");
+    // The host layer names the rule (target 1's snapshot); the cloud layer's health of both
+    // targets points at the hosts.
+    assert_eq!(codes(&r), ["HOST_FIREWALL_DROP", "TARGET_UNHEALTHY", "TARGET_UNHEALTHY"], "{r:#}");
+    let drop = &r["verdict"]["causes"][0];
+    assert_eq!(drop["layer"], "host");
+    assert!(drop["message"].as_str().unwrap().contains("drops tcp/8080 from 10.20.1.10"), "{drop:#}");
+    assert!(r["verdict"]["causes"][1]["evidence"][0].as_str().unwrap().contains("Target.Timeout"), "{r:#}");
 }
 
 #[test]
