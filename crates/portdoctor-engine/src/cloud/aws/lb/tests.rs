@@ -217,6 +217,12 @@ fn a_healthy_alb_is_reachable_by_name_arn_and_dns_name_with_hops_in_packet_order
     // The host behind sees the target port from the balancer's nodes (the VPC's range).
     let f = d.arrival_flow.unwrap();
     assert_eq!((f.port, f.from), (8080, "10.0.0.0/16".parse().unwrap()));
+    // …and the balancer has the other target to send to while this one fails.
+    assert_eq!((f.others_healthy, f.targets), (1, 2));
+    let mut a = base();
+    all_unhealthy(&mut a, "Target.Timeout");
+    let f = run(&a, "web", 443).arrival_flow.unwrap();
+    assert_eq!((f.others_healthy, f.targets), (0, 2));
 }
 
 #[test]
