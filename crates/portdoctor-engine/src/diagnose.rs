@@ -15,6 +15,7 @@
 //! When the evidence cannot decide, the report says which next step would (a capture, the cloud
 //! layer, the Elastic-IP swap experiment), and the verdict is inconclusive.
 
+use portdoctor_model::diagnosis::ArrivalFlow;
 use portdoctor_model::fix::Fix;
 use portdoctor_model::host_path::HostHop;
 use portdoctor_model::probe::{Answer, CaptureReport, ProbeOutcome, ProbeReport};
@@ -226,6 +227,30 @@ fn addresses_apart(l: &Layers, causes: &mut [Cause], checks: &mut Vec<Check>) {
     checks.push(path_check("path.addresses", status, summary).with_evidence(evidence));
 }
 
+/// Behind a load balancer the host layer read one target; while other targets of its group are
+/// healthy the balancer sends the clients to them, so that machine's fault is its share of the
+/// group (`warn` checks with the share), not the service's — as the cloud layer treats a
+/// target's own problems in a group that serves (docs/load-balancer.md, "What blocks").
+fn one_target_of_many(f: &ArrivalFlow, causes: &mut Vec<Cause>, checks: &mut [Check], path: &mut [Hop]) {
+    if !causes.iter().any(|c| c.layer() == Layer::Host) {
+        return;
+    }
+    let share = format!(
+        " [this target, 1 of {} targets, {}%: the load balancer sends to the {} other healthy one(s)]",
+        f.targets,
+        100 / f.targets.max(1),
+        f.others_healthy
+    );
+    causes.retain(|c| c.layer() != Layer::Host);
+    for c in checks.iter_mut().filter(|c| c.layer == Layer::Host && c.status == CheckStatus::Fail) {
+        c.status = CheckStatus::Warn;
+        c.summary.push_str(&share);
+    }
+    for h in path.iter_mut().filter(|h| HostHop::parse(&h.hop).is_some() && h.status == CheckStatus::Fail) {
+        h.status = CheckStatus::Warn;
+    }
+}
+
 /// Joins the layers and applies the reasoning rules.
 /// No SYN reached the NIC and the cloud configuration blocks nothing: something upstream
 /// filters the port (the provider's abuse block when the platform layer found one, which the
@@ -304,6 +329,9 @@ pub fn join(l: Layers) -> Diagnosis {
         path.extend(d.path.iter().cloned());
         timeline.extend(d.timeline.iter().cloned());
         notes.extend(d.notes.iter().cloned());
+    }
+    if let Some(f) = l.cloud.as_ref().and_then(|c| c.arrival_flow).filter(|f| f.others_healthy > 0) {
+        one_target_of_many(&f, &mut causes, &mut checks, &mut path);
     }
     if path.first().is_none_or(|h| h.hop != "internet") {
         path.insert(

@@ -17,7 +17,8 @@
 //!
 //! A single-family judgement is never passed through here, so its report is unchanged.
 
-use portdoctor_model::net::{Family, Source};
+use portdoctor_model::diagnosis::ArrivalFlow;
+use portdoctor_model::net::Family;
 use portdoctor_model::{Cause, Check, Diagnosis, Hop, TimelineEntry};
 use std::net::IpAddr;
 
@@ -35,7 +36,7 @@ pub struct Merged {
     /// What the machine at the first arrival sees, when it differs from the question (behind
     /// a load balancer: the target's port and the balancer's nodes, whichever family the
     /// clients use).
-    pub arrival_flow: Option<(u16, Source)>,
+    pub arrival_flow: Option<ArrivalFlow>,
 }
 
 /// The words of something that holds for one family: "IPv6: …".

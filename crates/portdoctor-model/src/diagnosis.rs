@@ -345,7 +345,20 @@ pub struct Diagnosis {
     /// behind a load balancer, a target's port and the balancer's nodes (or, with client IP
     /// preservation, the clients). Not part of the JSON report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub arrival_flow: Option<(u16, Source)>,
+    pub arrival_flow: Option<ArrivalFlow>,
+}
+
+/// What the machine at a diagnosis' arrival sees behind a load balancer: the target's port, the
+/// clients it sees, and whether the balancer has other targets to send to instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArrivalFlow {
+    pub port: u16,
+    pub from: Source,
+    /// The other targets of its group that are healthy (the balancer sends to them instead
+    /// when this one fails), and the group's size: this machine's own fault is then its share
+    /// of the group, not the service's.
+    pub others_healthy: usize,
+    pub targets: usize,
 }
 
 impl Diagnosis {

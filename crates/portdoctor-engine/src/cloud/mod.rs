@@ -197,7 +197,7 @@ struct Leg {
     /// Where the flow arrives (the interface's private address).
     arrival: Option<IpAddr>,
     /// What the machine at `arrival` sees, when it differs from the question.
-    arrival_flow: Option<(u16, Source)>,
+    arrival_flow: Option<portdoctor_model::diagnosis::ArrivalFlow>,
     reachable: String,
 }
 

@@ -217,7 +217,7 @@ pub trait Arrival {
     }
     /// The port and clients the machine sees when they differ from the question's (behind a
     /// load balancer: the target's port and the balancer's nodes), for the host layer.
-    fn seen_by_host(&self) -> Option<(u16, Source)> {
+    fn seen_by_host(&self) -> Option<portdoctor_model::diagnosis::ArrivalFlow> {
         None
     }
 }

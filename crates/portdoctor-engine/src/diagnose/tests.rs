@@ -196,3 +196,42 @@ fn every_address_of_a_name_is_judged_by_its_probe() {
     assert!(d.causes[0].evidence.contains(&"probe to 198.51.100.7 from here: filtered".to_string()));
     assert_eq!(d.checks.iter().find(|c| c.id == "path.addresses").unwrap().status, CheckStatus::Fail);
 }
+
+/// Found end to end (tests/lb_e2e_netns.rs): the host layer read one target of a balancer
+/// whose other target is healthy. Its firewall drop is that target's share, not the service's:
+/// the balancer sends the clients elsewhere. With no other healthy target it blocks.
+#[test]
+fn one_targets_host_fault_behind_a_balancer_that_has_others_is_its_share() {
+    let host_layer = |others_healthy| {
+        let mut l = layers(vec![probes("here", ProbeOutcome::Open, ProbeOutcome::Refused)], None);
+        let mut cloud = layer(vec![]);
+        cloud.arrival_flow =
+            Some(ArrivalFlow { port: 8080, from: "10.20.0.0/16".parse().unwrap(), others_healthy, targets: 2 });
+        l.cloud = Some(cloud);
+        let drop = Cause::blocking(CauseCode::HostFirewallDrop, "INPUT", Confidence::Confirmed, "drops tcp/8080");
+        let mut host = layer(vec![drop]);
+        host.checks.push(Check::new(
+            "host.firewall",
+            Layer::Host,
+            CheckKind::Path,
+            CheckStatus::Fail,
+            "drops tcp/8080",
+        ));
+        host.path.push(Hop::new(HostHop::HostFirewall.as_str(), "INPUT", CheckStatus::Fail, "drop"));
+        l.host = Some(host);
+        join(l)
+    };
+    let d = host_layer(1);
+    assert_eq!(d.status, Status::Reachable, "{:?}", d.causes);
+    assert!(d.causes.is_empty());
+    let fw = d.checks.iter().find(|c| c.id == "host.firewall").unwrap();
+    assert_eq!(fw.status, CheckStatus::Warn);
+    assert!(
+        fw.summary.ends_with("1 of 2 targets, 50%: the load balancer sends to the 1 other healthy one(s)]"),
+        "{}",
+        fw.summary
+    );
+    assert_eq!(d.path.iter().find(|h| h.hop == "host-firewall").unwrap().status, CheckStatus::Warn);
+    let d = host_layer(0);
+    assert_eq!((d.status, codes(&d)), (Status::Blocked, vec!["HOST_FIREWALL_DROP"]));
+}

@@ -27,11 +27,12 @@ use crate::platform::Subject;
 use portdoctor_model::Missing;
 use portdoctor_model::cloud::NetworkInterface;
 use portdoctor_model::cloud_path::CloudHop;
+use portdoctor_model::diagnosis::ArrivalFlow;
 use portdoctor_model::elb::{
     ClassicLb, HealthCheck, HealthCheckPort, LbAction, LbActionType, LbIpAddressType, LbProtocol, LbScheme, LbState,
     LbType, ListenerRule, LoadBalancer, TargetGroup, TargetHealthRecord, TargetType,
 };
-use portdoctor_model::net::{Family, Proto, Source};
+use portdoctor_model::net::{Family, Proto};
 use std::net::IpAddr;
 
 /// A load balancer of either API.
@@ -376,14 +377,14 @@ pub(crate) fn forwards(action: &LbAction) -> impl Iterator<Item = &str> {
 /// target's address.
 pub(crate) struct At<'a> {
     pub lb: &'a Lb<'a>,
-    /// The first target's address, and the port and clients it sees.
-    first_target: Option<(IpAddr, u16, Source)>,
+    /// The first target's address, and what it sees.
+    first_target: Option<(IpAddr, ArrivalFlow)>,
     public: Option<IpAddr>,
 }
 
 impl Arrival for At<'_> {
     fn private(&self) -> Option<IpAddr> {
-        self.first_target.map(|(ip, _, _)| ip)
+        self.first_target.map(|(ip, _)| ip)
     }
 
     fn public(&self) -> Option<IpAddr> {
@@ -398,8 +399,8 @@ impl Arrival for At<'_> {
         Some(self.lb.b.r.dns_name()).filter(|d| !d.is_empty()).or(Some(self.lb.b.r.name()))
     }
 
-    fn seen_by_host(&self) -> Option<(u16, Source)> {
-        self.first_target.map(|(_, port, from)| (port, from))
+    fn seen_by_host(&self) -> Option<ArrivalFlow> {
+        self.first_target.map(|(_, flow)| flow)
     }
 }
 

@@ -20,6 +20,7 @@ use crate::cloud::aws::edge::confirmed;
 use crate::cloud::path::{Explained, Finding, Flow, check};
 use portdoctor_model::cloud::NetworkInterface;
 use portdoctor_model::cloud_path::{CloudCheck, CloudHop, Component};
+use portdoctor_model::diagnosis::ArrivalFlow;
 use portdoctor_model::elb::{LbType, TargetHealthReason as R, TargetHealthRecord, TargetHealthState as S, TargetType};
 use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::net::{Family, Source};
@@ -130,13 +131,13 @@ pub(super) struct TargetsFinding<'a> {
     groups: Vec<GroupFinding<'a>>,
 }
 
-/// The address of the first target, for the host layer of `diagnose`.
 /// The first target: its address, and the port and clients it sees (the balancer's nodes, as
-/// the VPC's range; or with client IP preservation the question's clients), for the host layer
-/// of `diagnose`.
-pub(super) fn first_target(idx: &AwsIndex<'_>, lb: &Lb<'_>, q: &CloudQuery) -> Option<(IpAddr, u16, Source)> {
+/// the VPC's range; or with client IP preservation the question's clients), and how many other
+/// targets of its group are healthy, for the host layer of `diagnose`.
+pub(super) fn first_target(idx: &AwsIndex<'_>, lb: &Lb<'_>, q: &CloudQuery) -> Option<(IpAddr, ArrivalFlow)> {
     let Listening::Found(l) = &lb.listener else { return None };
-    let (g, t) = l.groups.iter().find_map(|g| g.targets.as_ref().ok().and_then(|t| t.first()).map(|t| (g, t)))?;
+    let (g, all) = l.groups.iter().find_map(|g| g.targets.as_ref().ok().filter(|t| !t.is_empty()).map(|t| (g, t)))?;
+    let (t, others) = all.split_first()?;
     let ip = t.id.parse().ok().or_else(|| {
         let eni = idx.enis_by_instance.get(t.id)?.first()?;
         eni.private_ips.iter().find(|p| p.primary).map(|p| p.addr)
@@ -148,7 +149,9 @@ pub(super) fn first_target(idx: &AwsIndex<'_>, lb: &Lb<'_>, q: &CloudQuery) -> O
         Some(prefix) => Source::Prefix(prefix),
         None => q.from,
     };
-    Some((ip, port, from))
+    let others_healthy =
+        others.iter().filter(|o| matches!(health(o.health), Health::Healthy | Health::Unchecked)).count();
+    Some((ip, ArrivalFlow { port, from, others_healthy, targets: all.len() }))
 }
 
 /// The interface a target's traffic arrives on, and its address.
