@@ -218,3 +218,21 @@ fn diagnose_judges_the_targets_host_on_the_target_port_from_the_balancer() {
     assert!(notes.iter().any(|n| n.contains("judges tcp/8080 from 10.20.0.0/16")), "{notes:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_host_firewall_drop_on_the_target_explains_its_timeout() {
+    // examples/lb-host-drop: the cloud admits every leg, the targets time out, and the first
+    // target's iptables drops the balancer's subnets on 8080.
+    let case = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/lb-host-drop");
+    let out = portdoctor(&["diagnose", &format!("{DNS}:443"), "--snapshot", case.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = report(&out);
+    assert_eq!(codes(&r)[0], "HOST_FIREWALL_DROP", "{r}");
+    assert_eq!(r["verdict"]["causes"][0]["blocking"], true);
+    let causes = r["verdict"]["causes"].as_array().unwrap();
+    let unhealthy = causes.iter().find(|c| c["code"] == "TARGET_UNHEALTHY").unwrap();
+    assert_eq!(unhealthy["blocking"], false, "{unhealthy}");
+    let evidence: Vec<&str> = unhealthy["evidence"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(evidence.iter().any(|e| e.starts_with("explained by HOST_FIREWALL_DROP")), "{evidence:?}");
+    assert!(!evidence.iter().any(|e| e.contains("disagree")), "{evidence:?}");
+}

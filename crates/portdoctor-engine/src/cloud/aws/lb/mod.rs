@@ -28,6 +28,7 @@ use portdoctor_model::Missing;
 use portdoctor_model::cloud::NetworkInterface;
 use portdoctor_model::cloud_path::CloudHop;
 use portdoctor_model::elb::{
+    BehindBalancer,
     ClassicLb, HealthCheck, HealthCheckPort, LbAction, LbActionType, LbIpAddressType, LbProtocol, LbScheme, LbState,
     LbType, ListenerRule, LoadBalancer, TargetGroup, TargetHealthRecord, TargetType,
 };
@@ -376,14 +377,14 @@ pub(crate) fn forwards(action: &LbAction) -> impl Iterator<Item = &str> {
 /// target's address.
 pub(crate) struct At<'a> {
     pub lb: &'a Lb<'a>,
-    /// The first target's address, and the port and clients it sees.
-    first_target: Option<(IpAddr, u16, Source)>,
+    /// The first target: its address, the port and clients it sees, its health check.
+    first_target: Option<targets::FirstTarget>,
     public: Option<IpAddr>,
 }
 
 impl Arrival for At<'_> {
     fn private(&self) -> Option<IpAddr> {
-        self.first_target.map(|(ip, _, _)| ip)
+        self.first_target.as_ref().map(|t| t.ip)
     }
 
     fn public(&self) -> Option<IpAddr> {
@@ -399,7 +400,11 @@ impl Arrival for At<'_> {
     }
 
     fn seen_by_host(&self) -> Option<(u16, Source)> {
-        self.first_target.map(|(_, port, from)| (port, from))
+        self.first_target.as_ref().map(|t| (t.port, t.from))
+    }
+
+    fn behind(&self) -> Option<BehindBalancer> {
+        self.first_target.as_ref().map(|t| t.behind.clone())
     }
 }
 
