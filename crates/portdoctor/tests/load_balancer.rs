@@ -230,7 +230,9 @@ fn a_host_firewall_drop_on_the_target_explains_its_timeout() {
     assert_eq!(codes(&r)[0], "HOST_FIREWALL_DROP", "{r}");
     assert_eq!(r["verdict"]["causes"][0]["blocking"], true);
     let causes = r["verdict"]["causes"].as_array().unwrap();
-    let unhealthy = causes.iter().find(|c| c["code"] == "TARGET_UNHEALTHY").unwrap();
+    // The first target's (the host snapshot's); the second keeps deciding, its host unseen.
+    let unhealthy =
+        causes.iter().find(|c| c["code"] == "TARGET_UNHEALTHY" && c["component"] == "i-0app1a2b3c4d5e6f70").unwrap();
     assert_eq!(unhealthy["blocking"], false, "{unhealthy}");
     let evidence: Vec<&str> = unhealthy["evidence"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
     assert!(evidence.iter().any(|e| e.starts_with("explained by HOST_FIREWALL_DROP")), "{evidence:?}");

@@ -16,7 +16,7 @@
 
 use super::Layers;
 use portdoctor_model::elb::{BehindBalancer, TargetHealthReason as R};
-use portdoctor_model::{Cause, CauseCode, Check, CheckStatus, Confidence, Diagnosis, Layer};
+use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Layer};
 
 /// How a host cause looks from the balancer's health checker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,8 +40,13 @@ impl Seen {
 fn seen(code: CauseCode) -> Option<Seen> {
     use CauseCode::*;
     match code {
-        NotListening | ListenerLoopbackOnly | ListenerAddressMismatch | ListenerFamilyMismatch | HostFirewallReject
-        | SelinuxBindDenied | TcpWrappersDeny => Some(Seen::Refusal),
+        NotListening
+        | ListenerLoopbackOnly
+        | ListenerAddressMismatch
+        | ListenerFamilyMismatch
+        | HostFirewallReject
+        | SelinuxBindDenied
+        | TcpWrappersDeny => Some(Seen::Refusal),
         c if c.layer() == Layer::Host => Some(Seen::Silence),
         _ => None,
     }
@@ -104,8 +109,8 @@ pub(super) fn join_health(l: &Layers, causes: &mut Vec<Cause>) {
     let reason_word = reason.map_or("failing its health checks", R::as_str);
     let found: Vec<Cause> = host.causes.iter().filter(|c| c.blocking && seen(c.code).is_some()).cloned().collect();
     if found.is_empty() {
-        let unknown: Vec<&str> =
-            host.checks.iter().filter(|c| c.status == CheckStatus::Unknown).map(|c| c.id.as_str()).collect();
+        let unknown = host.checks.iter().filter(|c| c.kind == CheckKind::Path && c.status == CheckStatus::Unknown);
+        let unknown: Vec<&str> = unknown.map(|c| c.id.as_str()).collect();
         let line = if unknown.is_empty() {
             format!(
                 "the target's host admits {}/{hc_port} from {hc_from} and something listens there: the host evidence does not explain {reason_word} (an answer slower than the check's timeout, or a change since)",
@@ -143,27 +148,20 @@ pub(super) fn join_health(l: &Layers, causes: &mut Vec<Cause>) {
     // The host cause is the explanation that decides; the health cause stays as what AWS says.
     health.blocking = false;
     health.confidence = Confidence::Confirmed;
-    let target = b.target.clone();
-    let on_health_port = l.health_host.is_some();
-    let explains =
-        format!("explains why {target} fails its health checks on port {hc_port} ({reason_word}, TARGET_UNHEALTHY)");
-    match causes.iter_mut().find(|c| c.layer() == Layer::Host && c.code == chosen.code && c.component == chosen.component)
-    {
-        Some(c) => c.evidence.push(explains),
-        None => {
-            // Found on the health-check port only: it blocks as the health cause did.
-            let mut c = chosen.clone();
-            c.blocking = was_blocking;
-            c.evidence.push(explains);
-            causes.push(c);
-        }
-    }
-    if on_health_port {
-        // The other host causes on the health-check port are part of the same explanation.
-        for c in found.iter().filter(|c| c.code != chosen.code || c.component != chosen.component) {
-            if !causes.iter().any(|x| x.code == c.code && x.component == c.component) {
-                let mut c = c.clone();
+    let explains = format!(
+        "explains why {} fails its health checks on port {hc_port} ({reason_word}, TARGET_UNHEALTHY)",
+        b.target
+    );
+    // Every host cause on the checks' flow is part of the explanation (two drop rules, one per
+    // balancer subnet). Those of the traffic's flow are among the causes already; those found
+    // on the health-check port only block as the health cause did.
+    for f in &found {
+        match causes.iter_mut().find(|c| *c == f) {
+            Some(c) => c.evidence.push(explains.clone()),
+            None => {
+                let mut c = f.clone();
                 c.blocking = was_blocking;
+                c.evidence.push(explains.clone());
                 causes.push(c);
             }
         }

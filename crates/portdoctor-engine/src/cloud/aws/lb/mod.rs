@@ -28,9 +28,8 @@ use portdoctor_model::Missing;
 use portdoctor_model::cloud::NetworkInterface;
 use portdoctor_model::cloud_path::CloudHop;
 use portdoctor_model::elb::{
-    BehindBalancer,
-    ClassicLb, HealthCheck, HealthCheckPort, LbAction, LbActionType, LbIpAddressType, LbProtocol, LbScheme, LbState,
-    LbType, ListenerRule, LoadBalancer, TargetGroup, TargetHealthRecord, TargetType,
+    BehindBalancer, ClassicLb, HealthCheck, HealthCheckPort, LbAction, LbActionType, LbIpAddressType, LbProtocol,
+    LbScheme, LbState, LbType, ListenerRule, LoadBalancer, TargetGroup, TargetHealthRecord, TargetType,
 };
 use portdoctor_model::net::{Family, Proto, Source};
 use std::net::IpAddr;

@@ -20,7 +20,9 @@ use crate::cloud::aws::edge::confirmed;
 use crate::cloud::path::{Explained, Finding, Flow, check};
 use portdoctor_model::cloud::NetworkInterface;
 use portdoctor_model::cloud_path::{CloudCheck, CloudHop, Component};
-use portdoctor_model::elb::{BehindBalancer, LbType, TargetHealthReason as R, TargetHealthRecord, TargetHealthState as S, TargetType};
+use portdoctor_model::elb::{
+    BehindBalancer, LbType, TargetHealthReason as R, TargetHealthRecord, TargetHealthState as S, TargetType,
+};
 use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::net::{Family, Source};
 use portdoctor_model::{Cause, CauseCode, CheckStatus, Confidence, Missing};
