@@ -320,7 +320,7 @@ pub fn join(l: Layers) -> Diagnosis {
         );
     }
     checks.extend(l.unreached.iter().cloned());
-    behind::health_checks(&l, &mut checks);
+    behind::health_checks(&l, &causes, &mut checks);
     behind::join_health(&l, &mut causes);
     probe_checks(&l, &w, &mut checks);
     let (arrived, answer, capture_evidence) = arrivals(&l, &w, &mut checks);

@@ -71,22 +71,34 @@ fn host_can_explain(r: Option<&R>) -> bool {
 const HEALTH_SUFFIX: &str = ".health-check";
 
 /// The host layer on the health-check port, when it was judged apart: its checks (ids ending
-/// in `.health-check`), and its blocking causes, which join the health cause below.
-pub(super) fn health_checks(l: &Layers, checks: &mut Vec<Check>) {
-    let (Some(h), Some(port)) = (&l.health_host, health_port(l)) else { return };
+/// in `.health-check`). Its blocking causes join the health cause (`join_health`); when the
+/// target's health decides nothing (its group fails open, or another target serves), what fails
+/// there is a warning, as the cloud layer makes a serving group's target problems.
+pub(super) fn health_checks(l: &Layers, causes: &[Cause], checks: &mut Vec<Check>) {
+    let (Some(h), Some(b)) = (&l.health_host, behind(l)) else { return };
+    let Some((port, _)) = b.health_check else { return };
+    let decides = causes.iter().any(|c| c.code == CauseCode::TargetUnhealthy && c.component == b.target && c.blocking);
+    let why = b
+        .reason
+        .as_ref()
+        .map(|r| format!(
+            "this is why {} fails its health checks ({}); its health decides nothing here (the group fails open, or another target serves)",
+            b.target,
+            r.as_str()
+        ));
     checks.extend(h.checks.iter().cloned().map(|mut c| {
         c.id.push_str(HEALTH_SUFFIX);
         c.summary = format!("health-check port {port}: {}", c.summary);
+        if !decides && c.status == CheckStatus::Fail {
+            c.status = CheckStatus::Warn;
+            c.evidence.extend(why.clone());
+        }
         c
     }));
 }
 
 fn behind(l: &Layers) -> Option<&BehindBalancer> {
     l.cloud.as_ref()?.behind.as_ref()
-}
-
-fn health_port(l: &Layers) -> Option<u16> {
-    behind(l)?.health_check.map(|(p, _)| p)
 }
 
 /// The host layer that judged the health checks' flow: the one on the health-check port when it
