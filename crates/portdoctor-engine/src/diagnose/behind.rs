@@ -77,7 +77,8 @@ const HEALTH_SUFFIX: &str = ".health-check";
 pub(super) fn health_checks(l: &Layers, causes: &[Cause], checks: &mut Vec<Check>) {
     let (Some(h), Some(b)) = (&l.health_host, behind(l)) else { return };
     let Some((port, _)) = b.health_check else { return };
-    let decides = causes.iter().any(|c| c.code == CauseCode::TargetUnhealthy && c.component == b.target && c.blocking);
+    // The cloud layer keeps a health cause only where the target's group cannot serve.
+    let decides = causes.iter().any(|c| c.code == CauseCode::TargetUnhealthy && c.component == b.target);
     let why = b
         .reason
         .as_ref()
