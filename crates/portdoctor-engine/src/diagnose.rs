@@ -35,6 +35,9 @@ pub struct Layers {
     pub capture: Option<Knowledge<CaptureReport>>,
     pub cloud: Option<Diagnosis>,
     pub host: Option<Diagnosis>,
+    /// Behind a load balancer whose health checks use another port (or other sources) than the
+    /// traffic: the target's host layer judged for the health checks' flow.
+    pub health_host: Option<Diagnosis>,
     /// Layers that could not be reached (SSH refused, no credentials), as checks.
     pub unreached: Vec<Check>,
     pub notes: Vec<String>,
@@ -345,6 +348,8 @@ pub fn join(l: Layers) -> Diagnosis {
         );
     }
     checks.extend(l.unreached.iter().cloned());
+    behind::health_checks(&l, &causes, &mut checks);
+    behind::join_health(&l, &mut causes);
     probe_checks(&l, &w, &mut checks);
     let (arrived, answer, capture_evidence) = arrivals(&l, &w, &mut checks);
 
@@ -483,6 +488,8 @@ pub fn join(l: Layers) -> Diagnosis {
     d.notes = notes;
     d
 }
+
+mod behind;
 
 #[cfg(test)]
 mod tests;

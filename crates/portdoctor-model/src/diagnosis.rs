@@ -346,6 +346,10 @@ pub struct Diagnosis {
     /// preservation, the clients). Not part of the JSON report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arrival_flow: Option<ArrivalFlow>,
+    /// Behind a load balancer: the target at `arrival` and its health, for the join with the
+    /// host layer. Not part of the JSON report.
+    #[serde(skip)]
+    pub behind: Option<crate::elb::BehindBalancer>,
 }
 
 /// What the machine at a diagnosis' arrival sees behind a load balancer: the target's port, the
@@ -422,6 +426,7 @@ impl Diagnosis {
             arrival: None,
             arrivals: Vec::new(),
             arrival_flow: None,
+            behind: None,
         }
     }
 

@@ -254,6 +254,20 @@ pub struct TargetHealthRecord {
     pub health_check_port: Option<u16>,
 }
 
+/// Behind a load balancer: the target the host layer of `diagnose` is judged for, with what its
+/// health says, so the host can be asked about the health-check port too and the host's causes
+/// joined with AWS's health reason by type, not by words. Not part of any report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BehindBalancer {
+    /// The target's id as the cloud layer's causes name it (`i-…`, or an address).
+    pub target: String,
+    /// The health check's port and where it comes from (the balancer's nodes, even with client
+    /// IP preservation), when health checks are on.
+    pub health_check: Option<(u16, crate::net::Source)>,
+    /// AWS's reason, when the target has one (failing its checks, unused, …).
+    pub reason: Option<TargetHealthReason>,
+}
+
 /// `describe-target-health` of one target group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetGroupHealth {

@@ -158,7 +158,8 @@ mod tests {
 
     #[test]
     fn hops_name_their_checks() {
-        assert_eq!(hop_check_ids("kernel"), ["host.conntrack", "host.rp-filter"]);
+        assert_eq!(hop_check_ids("kernel"), ["host.conntrack", "host.rp-filter", "host.kernel-witness"]);
+        assert_eq!(hop_check_ids("target-group"), ["cloud.target-group"]);
         assert_eq!(hop_check_ids("network-interface"), ["cloud.instance"]);
         assert!(hop_check_ids("carrier").is_empty());
         for h in HostHop::ALL {

@@ -259,6 +259,19 @@ fn judge(
             "the host layer judges {proto}/{host_port} from {host_from}, as the load balancer's target sees it"
         ));
     }
+    // Behind a balancer whose health checks differ from the traffic (another port, or the
+    // nodes while the traffic keeps the clients' addresses): the host judged for them too, so
+    // "nothing listens on the health-check port" is found.
+    let health_flow = cloud.as_ref().and_then(|c| c.behind.as_ref()).and_then(|b| b.health_check);
+    let health_host = match (&host, health_flow.filter(|f| *f != (host_port, host_from))) {
+        (Some(ev), Some((hc_port, hc_from))) => {
+            notes.push(format!(
+                "the host layer also judges {proto}/{hc_port} from {hc_from}, the target group's health checks"
+            ));
+            Some(diagnose_host(ev, &HostQuery { port: hc_port, proto, from: hc_from, to }))
+        }
+        _ => None,
+    };
     // A dual-stack target: the host layer is judged at each family's arrival, and merged.
     let arrivals = cloud.as_ref().map(|c| c.arrivals.clone()).unwrap_or_default();
     let host = host.and_then(|ev| {
@@ -299,6 +312,7 @@ fn judge(
         capture,
         cloud,
         host,
+        health_host,
         unreached: unreached.into_iter().map(unknown).collect(),
         notes,
     });

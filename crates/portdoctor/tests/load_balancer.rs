@@ -218,3 +218,54 @@ fn diagnose_judges_the_targets_host_on_the_target_port_from_the_balancer() {
     assert!(notes.iter().any(|n| n.contains("judges tcp/8080 from 10.20.0.0/16")), "{notes:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_host_firewall_drop_on_the_target_explains_its_timeout() {
+    // examples/lb-host-drop: the cloud admits every leg, the targets time out, and the first
+    // target's iptables drops the balancer's subnets on 8080.
+    let case = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/lb-host-drop");
+    let out = portdoctor(&["diagnose", &format!("{DNS}:443"), "--snapshot", case.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = report(&out);
+    assert_eq!(codes(&r)[0], "HOST_FIREWALL_DROP", "{r}");
+    assert_eq!(r["verdict"]["causes"][0]["blocking"], true);
+    let causes = r["verdict"]["causes"].as_array().unwrap();
+    // The first target's (the host snapshot's); the second keeps deciding, its host unseen.
+    let unhealthy =
+        causes.iter().find(|c| c["code"] == "TARGET_UNHEALTHY" && c["component"] == "i-0app1a2b3c4d5e6f70").unwrap();
+    assert_eq!(unhealthy["blocking"], false, "{unhealthy}");
+    let evidence: Vec<&str> = unhealthy["evidence"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(evidence.iter().any(|e| e.starts_with("explained by HOST_FIREWALL_DROP")), "{evidence:?}");
+    assert!(!evidence.iter().any(|e| e.contains("disagree")), "{evidence:?}");
+}
+
+#[test]
+fn nothing_listening_on_the_health_check_port_is_found_on_the_host() {
+    // lb-host-drop with the health checks moved to 8081 (admitted by the app group), no drop
+    // rule, and nothing listening on 8081: the host is judged a second time for the checks.
+    let dir = std::env::temp_dir().join(format!("portdoctor-lb-hc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/lb-host-drop"), &dir);
+    let edit = |file: &str, from: &str, to: &str| {
+        let path = dir.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{file}: {from}");
+        std::fs::write(&path, text.replace(from, to)).unwrap();
+    };
+    edit("aws/elbv2-describe-target-groups.json", "\"traffic-port\"", "\"8081\"");
+    edit("aws/elbv2-describe-target-health.json", "\"HealthCheckPort\": \"8080\"", "\"HealthCheckPort\": \"8081\"");
+    edit("aws/elbv2-describe-target-health.json", "Target.Timeout", "Target.FailedHealthChecks");
+    edit("aws/ec2-describe-security-groups.json", "\"ToPort\": 8080", "\"ToPort\": 8081");
+    edit("host/iptables-nft.txt", "-j DROP", "-j ACCEPT");
+    let out = portdoctor(&["diagnose", &format!("{DNS}:443"), "--snapshot", dir.to_str().unwrap(), "--json"]);
+    // The traffic port works and the group fails open: reachable, with the reason as a warning.
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let r = report(&out);
+    let checks = r["checks"].as_array().unwrap();
+    let listener = checks.iter().find(|c| c["id"] == "host.listener.health-check").unwrap();
+    assert_eq!(listener["status"], "warn", "{listener}");
+    assert!(listener["summary"].as_str().unwrap().starts_with("health-check port 8081: Nothing listens"), "{listener}");
+    let notes: Vec<&str> = r["notes"].as_array().unwrap().iter().filter_map(|n| n.as_str()).collect();
+    assert!(notes.iter().any(|n| n.contains("also judges tcp/8081 from 10.20.0.0/16")), "{notes:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

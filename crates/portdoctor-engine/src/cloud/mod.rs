@@ -71,6 +71,7 @@ use crate::family::{self, Merged};
 use crate::platform::{ChangeWindow, Subject, judge_platform};
 use path::{Arrival, PathHop, Provider, StepKind, Walked, assemble};
 use portdoctor_model::cloud::{AwsEvidence, PortRange};
+use portdoctor_model::elb::BehindBalancer;
 use portdoctor_model::net::{Family, Proto, Source};
 use portdoctor_model::platform::PlatformEvidence;
 use portdoctor_model::{Cause, Check, Diagnosis, Hop, Query};
@@ -198,6 +199,8 @@ struct Leg {
     arrival: Option<IpAddr>,
     /// What the machine at `arrival` sees, when it differs from the question.
     arrival_flow: Option<portdoctor_model::diagnosis::ArrivalFlow>,
+    /// Behind a load balancer: the target at `arrival` and its health.
+    behind: Option<BehindBalancer>,
     reachable: String,
 }
 
@@ -259,6 +262,7 @@ impl CloudWalk {
             instance,
             arrival: arrival.and_then(Arrival::private),
             arrival_flow: arrival.and_then(Arrival::seen_by_host),
+            behind: arrival.and_then(Arrival::behind),
             reachable,
         };
         CloudWalk { query: q.clone(), legs: vec![(None, leg)], subject, name: None, notes }
@@ -325,6 +329,7 @@ impl CloudWalk {
                 d.notes = m.notes;
                 d.arrival = m.arrivals.first().copied();
                 d.arrival_flow = m.arrival_flow;
+                d.behind = m.behind;
                 if m.arrivals.len() > 1 {
                     d.arrivals = m.arrivals;
                 }
@@ -348,6 +353,7 @@ fn single(d: Diagnosis) -> Merged {
         notes: d.notes,
         arrivals: d.arrival.into_iter().collect(),
         arrival_flow: d.arrival_flow,
+        behind: d.behind,
     }
 }
 
@@ -380,6 +386,7 @@ impl Leg {
         d.timeline = platform.timeline;
         d.arrival = self.arrival;
         d.arrival_flow = self.arrival_flow;
+        d.behind = self.behind;
         d.notes = platform.notes;
         d
     }

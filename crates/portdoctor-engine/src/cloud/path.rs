@@ -220,6 +220,10 @@ pub trait Arrival {
     fn seen_by_host(&self) -> Option<portdoctor_model::diagnosis::ArrivalFlow> {
         None
     }
+    /// Behind a load balancer: the target the host layer is judged for and its health.
+    fn behind(&self) -> Option<portdoctor_model::elb::BehindBalancer> {
+        None
+    }
 }
 
 /// A cloud provider's view of one path shape: the edge and a producer for each step it has.

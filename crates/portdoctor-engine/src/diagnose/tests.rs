@@ -50,6 +50,7 @@ fn layers(probes: Vec<ProbeReport>, capture: Option<Knowledge<CaptureReport>>) -
         capture,
         cloud: None,
         host: None,
+        health_host: None,
         unreached: vec![],
         notes: vec![],
     }
@@ -234,4 +235,100 @@ fn one_targets_host_fault_behind_a_balancer_that_has_others_is_its_share() {
     assert_eq!(d.path.iter().find(|h| h.hop == "host-firewall").unwrap().status, CheckStatus::Warn);
     let d = host_layer(0);
     assert_eq!((d.status, codes(&d)), (Status::Blocked, vec!["HOST_FIREWALL_DROP"]));
+}
+
+// ---- behind a load balancer: the target's host joined with its health (behind.rs) ----
+
+mod behind_balancer {
+    use super::*;
+    use portdoctor_model::elb::{BehindBalancer, TargetHealthReason};
+
+    const TARGET: &str = "i-0app1a2b3c4d5e6f70";
+
+    fn nodes() -> Source {
+        "10.20.0.0/16".parse().unwrap()
+    }
+
+    /// The cloud layer through a balancer: the target fails its checks with `reason` on
+    /// `hc_port`, and nothing in the cloud configuration explains it (a blocking, likely cause).
+    fn cloud(reason: TargetHealthReason, hc_port: u16) -> Diagnosis {
+        let unhealthy = Cause::blocking(
+            CauseCode::TargetUnhealthy,
+            TARGET,
+            Confidence::Likely,
+            format!("{TARGET}:8080 is unhealthy ({})", reason.as_str()),
+        );
+        let mut d = layer(vec![unhealthy]);
+        d.behind = Some(BehindBalancer {
+            target: TARGET.into(),
+            health_check: Some((hc_port, nodes())),
+            reason: Some(reason),
+        });
+        d
+    }
+
+    fn host_cause(code: CauseCode, component: &str) -> Cause {
+        Cause::blocking(code, component, Confidence::Confirmed, format!("{code} on {component}"))
+    }
+
+    fn joined(cloud: Diagnosis, host: Diagnosis, health_host: Option<Diagnosis>) -> Diagnosis {
+        join(Layers { cloud: Some(cloud), host: Some(host), health_host, ..layers(vec![], None) })
+    }
+
+    fn unhealthy(d: &Diagnosis) -> &Cause {
+        d.causes.iter().find(|c| c.code == CauseCode::TargetUnhealthy).unwrap()
+    }
+
+    #[test]
+    fn a_timeout_is_explained_by_the_hosts_silent_drop() {
+        let host = layer(vec![host_cause(CauseCode::HostFirewallDrop, "filter/INPUT rule 1")]);
+        let d = joined(cloud(TargetHealthReason::Timeout, 8080), host, None);
+        assert_eq!(d.status, Status::Blocked);
+        assert_eq!(codes(&d), ["HOST_FIREWALL_DROP", "TARGET_UNHEALTHY"]);
+        let u = unhealthy(&d);
+        assert!(!u.blocking && u.confidence == Confidence::Confirmed);
+        assert!(u.evidence.iter().any(|e| e.starts_with("explained by HOST_FIREWALL_DROP")), "{:?}", u.evidence);
+        assert!(!u.evidence.iter().any(|e| e.contains("disagree")));
+        assert!(d.causes[0].evidence.iter().any(|e| e.contains("TARGET_UNHEALTHY")));
+    }
+
+    #[test]
+    fn a_timeout_with_a_refusing_host_says_they_disagree() {
+        let host = layer(vec![host_cause(CauseCode::NotListening, "tcp/8080")]);
+        let d = joined(cloud(TargetHealthReason::Timeout, 8080), host, None);
+        assert_eq!(codes(&d)[0], "NOT_LISTENING");
+        assert!(unhealthy(&d).evidence.iter().any(|e| e.starts_with("AWS's reason and the host disagree")));
+    }
+
+    #[test]
+    fn failed_checks_on_another_port_are_explained_by_nothing_listening_there() {
+        // The traffic port is fine on the host; the health-check port 8081 has no listener.
+        let traffic = layer(vec![]);
+        let mut health = layer(vec![host_cause(CauseCode::NotListening, "tcp/8081")]);
+        health.checks = vec![Check::new("host.listener", Layer::Host, CheckKind::Path, CheckStatus::Fail, "nothing")];
+        let d = joined(cloud(TargetHealthReason::FailedHealthChecks, 8081), traffic, Some(health));
+        assert_eq!(d.status, Status::Blocked);
+        assert_eq!(codes(&d), ["NOT_LISTENING", "TARGET_UNHEALTHY"]);
+        assert!(d.causes[0].blocking);
+        let u = unhealthy(&d);
+        assert!(u.evidence.iter().any(|e| e.starts_with("explained by NOT_LISTENING")));
+        assert!(!u.evidence.iter().any(|e| e.contains("disagree")));
+        let c = d.checks.iter().find(|c| c.id == "host.listener.health-check").unwrap();
+        assert!(c.summary.starts_with("health-check port 8081: "));
+    }
+
+    #[test]
+    fn a_host_that_admits_everything_does_not_explain_a_timeout() {
+        let d = joined(cloud(TargetHealthReason::Timeout, 8080), layer(vec![]), None);
+        let u = unhealthy(&d);
+        assert!(u.blocking, "the health cause still decides");
+        assert!(u.evidence.iter().any(|e| e.contains("does not explain Target.Timeout")), "{:?}", u.evidence);
+    }
+
+    #[test]
+    fn another_reason_is_not_the_hosts_to_explain() {
+        let host = layer(vec![host_cause(CauseCode::HostFirewallDrop, "filter/INPUT rule 1")]);
+        let d = joined(cloud(TargetHealthReason::ResponseCodeMismatch, 8080), host, None);
+        assert!(unhealthy(&d).blocking && unhealthy(&d).evidence.is_empty());
+    }
 }

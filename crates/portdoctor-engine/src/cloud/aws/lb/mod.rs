@@ -29,8 +29,8 @@ use portdoctor_model::cloud::NetworkInterface;
 use portdoctor_model::cloud_path::CloudHop;
 use portdoctor_model::diagnosis::ArrivalFlow;
 use portdoctor_model::elb::{
-    ClassicLb, HealthCheck, HealthCheckPort, LbAction, LbActionType, LbIpAddressType, LbProtocol, LbScheme, LbState,
-    LbType, ListenerRule, LoadBalancer, TargetGroup, TargetHealthRecord, TargetType,
+    BehindBalancer, ClassicLb, HealthCheck, HealthCheckPort, LbAction, LbActionType, LbIpAddressType, LbProtocol,
+    LbScheme, LbState, LbType, ListenerRule, LoadBalancer, TargetGroup, TargetHealthRecord, TargetType,
 };
 use portdoctor_model::net::{Family, Proto};
 use std::net::IpAddr;
@@ -377,14 +377,14 @@ pub(crate) fn forwards(action: &LbAction) -> impl Iterator<Item = &str> {
 /// target's address.
 pub(crate) struct At<'a> {
     pub lb: &'a Lb<'a>,
-    /// The first target's address, and what it sees.
-    first_target: Option<(IpAddr, ArrivalFlow)>,
+    /// The first target: its address, the port and clients it sees, its health check.
+    first_target: Option<targets::FirstTarget>,
     public: Option<IpAddr>,
 }
 
 impl Arrival for At<'_> {
     fn private(&self) -> Option<IpAddr> {
-        self.first_target.map(|(ip, _)| ip)
+        self.first_target.as_ref().map(|t| t.ip)
     }
 
     fn public(&self) -> Option<IpAddr> {
@@ -400,7 +400,11 @@ impl Arrival for At<'_> {
     }
 
     fn seen_by_host(&self) -> Option<ArrivalFlow> {
-        self.first_target.map(|(_, flow)| flow)
+        self.first_target.as_ref().map(|t| t.flow)
+    }
+
+    fn behind(&self) -> Option<BehindBalancer> {
+        self.first_target.as_ref().map(|t| t.behind.clone())
     }
 }
 

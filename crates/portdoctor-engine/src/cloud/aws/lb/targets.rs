@@ -21,7 +21,9 @@ use crate::cloud::path::{Explained, Finding, Flow, check};
 use portdoctor_model::cloud::NetworkInterface;
 use portdoctor_model::cloud_path::{CloudCheck, CloudHop, Component};
 use portdoctor_model::diagnosis::ArrivalFlow;
-use portdoctor_model::elb::{LbType, TargetHealthReason as R, TargetHealthRecord, TargetHealthState as S, TargetType};
+use portdoctor_model::elb::{
+    BehindBalancer, LbType, TargetHealthReason as R, TargetHealthRecord, TargetHealthState as S, TargetType,
+};
 use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::net::{Family, Source};
 use portdoctor_model::{Cause, CauseCode, CheckStatus, Confidence, Missing};
@@ -131,10 +133,17 @@ pub(super) struct TargetsFinding<'a> {
     groups: Vec<GroupFinding<'a>>,
 }
 
-/// The first target: its address, and the port and clients it sees (the balancer's nodes, as
-/// the VPC's range; or with client IP preservation the question's clients), and how many other
-/// targets of its group are healthy, for the host layer of `diagnose`.
-pub(super) fn first_target(idx: &AwsIndex<'_>, lb: &Lb<'_>, q: &CloudQuery) -> Option<(IpAddr, ArrivalFlow)> {
+/// The first target, as the host layer of `diagnose` sees it: its address, the port and
+/// clients it sees (the balancer's nodes, as the VPC's range; or with client IP preservation
+/// the question's clients) with how many other targets of its group are healthy, and its
+/// health check.
+pub(super) struct FirstTarget {
+    pub ip: IpAddr,
+    pub flow: ArrivalFlow,
+    pub behind: BehindBalancer,
+}
+
+pub(super) fn first_target(idx: &AwsIndex<'_>, lb: &Lb<'_>, q: &CloudQuery) -> Option<FirstTarget> {
     let Listening::Found(l) = &lb.listener else { return None };
     let (g, all) = l.groups.iter().find_map(|g| g.targets.as_ref().ok().filter(|t| !t.is_empty()).map(|t| (g, t)))?;
     let (t, others) = all.split_first()?;
@@ -144,14 +153,19 @@ pub(super) fn first_target(idx: &AwsIndex<'_>, lb: &Lb<'_>, q: &CloudQuery) -> O
     })?;
     let port = t.port.or(g.port()).unwrap_or(q.port);
     let nodes: Vec<&NetworkInterface> = lb.nodes.iter().collect();
-    let from = match node_sources(idx, lb, &nodes, Family::of(&ip)).1 {
-        _ if g.preserve_client_ip => q.from,
-        Some(prefix) => Source::Prefix(prefix),
-        None => q.from,
+    let from_nodes = node_sources(idx, lb, &nodes, Family::of(&ip)).1.map_or(q.from, Source::Prefix);
+    let from = if g.preserve_client_ip { q.from } else { from_nodes };
+    // Health checks always come from the nodes (FACTS.md), whoever the traffic comes from.
+    let hc_on = g.health_check().is_none_or(|h| h.enabled);
+    let hc_port = t.health.and_then(|h| h.health_check_port).unwrap_or(g.health_port(port));
+    let behind = BehindBalancer {
+        target: t.id.to_string(),
+        health_check: hc_on.then_some((hc_port, from_nodes)),
+        reason: t.health.and_then(|h| h.reason.clone()),
     };
     let others_healthy =
         others.iter().filter(|o| matches!(health(o.health), Health::Healthy | Health::Unchecked)).count();
-    Some((ip, ArrivalFlow { port, from, others_healthy, targets: all.len() }))
+    Some(FirstTarget { ip, flow: ArrivalFlow { port, from, others_healthy, targets: all.len() }, behind })
 }
 
 /// The interface a target's traffic arrives on, and its address.
