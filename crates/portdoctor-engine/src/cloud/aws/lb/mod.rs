@@ -75,6 +75,15 @@ impl<'a> LbRef<'a> {
     }
 }
 
+/// What AWS writes on a balancer's node interfaces: "ELB app/NAME/ID", "ELB net/NAME/ID" (the
+/// ARN's tail) or "ELB NAME" (Classic).
+fn node_description(lb: LbRef<'_>) -> Option<String> {
+    match lb {
+        LbRef::V2(b) => b.arn.split_once(":loadbalancer/").map(|(_, tail)| format!("ELB {tail}")),
+        LbRef::Classic(c) => Some(format!("ELB {}", c.name)),
+    }
+}
+
 /// A DNS name as compared: case-insensitive, without a trailing dot or ALB's `dualstack.` prefix.
 fn dns_key(s: &str) -> String {
     let s = s.trim_end_matches('.').to_ascii_lowercase();
@@ -86,15 +95,10 @@ impl<'a> AwsIndex<'a> {
     /// and the public addresses (IPv4 and IPv6) of its nodes' interfaces, which AWS describes
     /// "ELB app/NAME/ID", "ELB net/NAME/ID" (the ARN's tail) or "ELB NAME" (Classic).
     pub fn load_balancer_addresses(&self, lb: LbRef<'_>) -> Vec<IpAddr> {
-        let described = match lb {
-            LbRef::V2(b) => b.arn.split_once(":loadbalancer/").map(|(_, tail)| format!("ELB {tail}")),
-            LbRef::Classic(c) => Some(format!("ELB {}", c.name)),
-        };
+        let described = node_description(lb);
         let nodes = list(&self.ev.interfaces).iter().filter(|e| described.is_some() && e.description == described);
-        let node_addresses = nodes.flat_map(|e| {
-            let v4 = self.eni_by_public.iter().filter(|(_, (n, _))| n.id == e.id).map(|(a, _)| *a);
-            v4.chain(e.ipv6.iter().copied()).collect::<Vec<_>>()
-        });
+        let node_addresses =
+            nodes.flat_map(|e| e.private_ips.iter().filter_map(|p| p.public_ip).chain(e.ipv6.iter().copied()));
         let mut out: Vec<IpAddr> =
             lb.addresses().into_iter().chain(node_addresses).filter(|a| !is_private(a)).collect();
         out.sort_unstable();
@@ -102,11 +106,19 @@ impl<'a> AwsIndex<'a> {
         out
     }
 
-    /// The balancer holding one of `addresses` (a name resolving to a balancer's node).
+    /// The balancer holding one of `addresses` (a name resolving to a balancer's node): the
+    /// interfaces holding them say whose node they are, or an NLB names them. One pass over
+    /// the balancers, whatever the account's size.
     pub fn load_balancer_holding(&self, addresses: &[IpAddr]) -> Option<LbRef<'a>> {
+        let described: Vec<&str> =
+            addresses.iter().filter_map(|a| self.eni_by_public.get(a)?.0.description.as_deref()).collect();
         let elb = &self.ev.elb;
-        let all = list(&elb.load_balancers).iter().map(LbRef::V2).chain(list(&elb.classic).iter().map(LbRef::Classic));
-        all.into_iter().find(|lb| self.load_balancer_addresses(*lb).iter().any(|a| addresses.contains(a)))
+        let mut all =
+            list(&elb.load_balancers).iter().map(LbRef::V2).chain(list(&elb.classic).iter().map(LbRef::Classic));
+        all.find(|lb| {
+            node_description(*lb).is_some_and(|d| described.contains(&d.as_str()))
+                || lb.addresses().iter().any(|a| addresses.contains(a))
+        })
     }
 
     /// The load balancer a user names: its name, ARN or DNS name, or one of the addresses the
