@@ -333,7 +333,7 @@ pub fn join(l: Layers) -> Diagnosis {
         timeline.extend(d.timeline.iter().cloned());
         notes.extend(d.notes.iter().cloned());
     }
-    if let Some(f) = l.cloud.as_ref().and_then(|c| c.arrival_flow).filter(|f| f.others_healthy > 0) {
+    if let Some(f) = l.cloud.as_ref().and_then(|c| c.behind.as_ref()).map(|b| b.flow).filter(|f| f.others_healthy > 0) {
         one_target_of_many(&f, &mut causes, &mut checks, &mut path);
     }
     if path.first().is_none_or(|h| h.hop != "internet") {

@@ -17,7 +17,6 @@
 //!
 //! A single-family judgement is never passed through here, so its report is unchanged.
 
-use portdoctor_model::diagnosis::ArrivalFlow;
 use portdoctor_model::elb::BehindBalancer;
 use portdoctor_model::net::Family;
 use portdoctor_model::{Cause, Check, Diagnosis, Hop, TimelineEntry};
@@ -34,10 +33,6 @@ pub struct Merged {
     pub notes: Vec<String>,
     /// Each family's arrival address, in the order judged.
     pub arrivals: Vec<IpAddr>,
-    /// What the machine at the first arrival sees, when it differs from the question (behind
-    /// a load balancer: the target's port and the balancer's nodes, whichever family the
-    /// clients use).
-    pub arrival_flow: Option<ArrivalFlow>,
     /// Behind a load balancer: the target at the first arrival and its health.
     pub behind: Option<BehindBalancer>,
 }
@@ -117,7 +112,6 @@ pub fn merge(legs: Vec<(Family, Diagnosis)>) -> Merged {
         }
         // Behind a balancer both families' clients reach the same target.
         out.arrivals.extend(d.arrival.filter(|a| !out.arrivals.contains(a)));
-        out.arrival_flow = out.arrival_flow.or(d.arrival_flow);
         out.behind = out.behind.take().or_else(|| d.behind.clone());
     }
     out
@@ -134,7 +128,6 @@ pub fn merge_diagnoses(legs: Vec<(Family, Diagnosis)>) -> Option<Diagnosis> {
     d.notes = m.notes;
     d.arrival = m.arrivals.first().copied();
     d.arrivals = m.arrivals;
-    d.arrival_flow = m.arrival_flow;
     d.behind = m.behind;
     Some(d)
 }

@@ -341,13 +341,8 @@ pub struct Diagnosis {
     /// when one family was judged. Not part of the JSON report.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub arrivals: Vec<std::net::IpAddr>,
-    /// The port and clients the machine at `arrival` sees when they differ from the question's:
-    /// behind a load balancer, a target's port and the balancer's nodes (or, with client IP
-    /// preservation, the clients). Not part of the JSON report.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub arrival_flow: Option<ArrivalFlow>,
-    /// Behind a load balancer: the target at `arrival` and its health, for the join with the
-    /// host layer. Not part of the JSON report.
+    /// Behind a load balancer: the target at `arrival`, what it sees and its health, for the
+    /// host layer and its join. Not part of the JSON report.
     #[serde(skip)]
     pub behind: Option<crate::elb::BehindBalancer>,
 }
@@ -425,7 +420,6 @@ impl Diagnosis {
             notes: Vec::new(),
             arrival: None,
             arrivals: Vec::new(),
-            arrival_flow: None,
             behind: None,
         }
     }

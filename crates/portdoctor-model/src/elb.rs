@@ -261,6 +261,9 @@ pub struct TargetHealthRecord {
 pub struct BehindBalancer {
     /// The target's id as the cloud layer's causes name it (`i-…`, or an address).
     pub target: String,
+    /// The port and clients the target sees (not the question's: the target port, the
+    /// balancer's nodes or with client IP preservation the clients) and its group's health.
+    pub flow: crate::diagnosis::ArrivalFlow,
     /// The health check's port and where it comes from (the balancer's nodes, even with client
     /// IP preservation), when health checks are on.
     pub health_check: Option<(u16, crate::net::Source)>,

@@ -252,7 +252,8 @@ fn judge(
     let cloud = cloud.map(CloudLayer::judge);
     let to = cloud.as_ref().and_then(|c| c.arrival);
     // Behind a load balancer the machine sees the target's port and the balancer's nodes.
-    let (host_port, host_from) = cloud.as_ref().and_then(|c| c.arrival_flow).map_or((port, from), |f| (f.port, f.from));
+    let (host_port, host_from) =
+        cloud.as_ref().and_then(|c| c.behind.as_ref()).map_or((port, from), |b| (b.flow.port, b.flow.from));
     let host_query = |to| HostQuery { port: host_port, proto, from: host_from, to };
     if host.is_some() && (host_port != port || host_from != from) {
         notes.push(format!(

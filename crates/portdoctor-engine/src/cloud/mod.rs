@@ -197,8 +197,6 @@ struct Leg {
     instance: Option<String>,
     /// Where the flow arrives (the interface's private address).
     arrival: Option<IpAddr>,
-    /// What the machine at `arrival` sees, when it differs from the question.
-    arrival_flow: Option<portdoctor_model::diagnosis::ArrivalFlow>,
     /// Behind a load balancer: the target at `arrival` and its health.
     behind: Option<BehindBalancer>,
     reachable: String,
@@ -261,7 +259,6 @@ impl CloudWalk {
             target,
             instance,
             arrival: arrival.and_then(Arrival::private),
-            arrival_flow: arrival.and_then(Arrival::seen_by_host),
             behind: arrival.and_then(Arrival::behind),
             reachable,
         };
@@ -328,7 +325,6 @@ impl CloudWalk {
                 d.timeline = m.timeline;
                 d.notes = m.notes;
                 d.arrival = m.arrivals.first().copied();
-                d.arrival_flow = m.arrival_flow;
                 d.behind = m.behind;
                 if m.arrivals.len() > 1 {
                     d.arrivals = m.arrivals;
@@ -352,7 +348,6 @@ fn single(d: Diagnosis) -> Merged {
         timeline: d.timeline,
         notes: d.notes,
         arrivals: d.arrival.into_iter().collect(),
-        arrival_flow: d.arrival_flow,
         behind: d.behind,
     }
 }
@@ -385,7 +380,6 @@ impl Leg {
         let mut d = Diagnosis::new(query, causes, checks, path, self.reachable);
         d.timeline = platform.timeline;
         d.arrival = self.arrival;
-        d.arrival_flow = self.arrival_flow;
         d.behind = self.behind;
         d.notes = platform.notes;
         d

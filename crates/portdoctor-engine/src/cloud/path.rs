@@ -215,12 +215,8 @@ pub trait Arrival {
     fn name(&self) -> Option<&str> {
         None
     }
-    /// The port and clients the machine sees when they differ from the question's (behind a
-    /// load balancer: the target's port and the balancer's nodes), for the host layer.
-    fn seen_by_host(&self) -> Option<portdoctor_model::diagnosis::ArrivalFlow> {
-        None
-    }
-    /// Behind a load balancer: the target the host layer is judged for and its health.
+    /// Behind a load balancer: the target the host layer is judged for, the port and clients it
+    /// sees (not the question's), and its health.
     fn behind(&self) -> Option<portdoctor_model::elb::BehindBalancer> {
         None
     }

@@ -1,6 +1,7 @@
 //! The reasoning rules, one per case, on hand-made layers.
 
 use super::*;
+use portdoctor_model::elb::BehindBalancer;
 use portdoctor_model::probe::{IcmpKind, ProbeAttempt, SeenPacket};
 use portdoctor_model::{Missing, Proto, Source, Status};
 
@@ -206,8 +207,12 @@ fn one_targets_host_fault_behind_a_balancer_that_has_others_is_its_share() {
     let host_layer = |others_healthy| {
         let mut l = layers(vec![probes("here", ProbeOutcome::Open, ProbeOutcome::Refused)], None);
         let mut cloud = layer(vec![]);
-        cloud.arrival_flow =
-            Some(ArrivalFlow { port: 8080, from: "10.20.0.0/16".parse().unwrap(), others_healthy, targets: 2 });
+        cloud.behind = Some(BehindBalancer {
+            target: "i-1".into(),
+            flow: ArrivalFlow { port: 8080, from: "10.20.0.0/16".parse().unwrap(), others_healthy, targets: 2 },
+            health_check: None,
+            reason: None,
+        });
         l.cloud = Some(cloud);
         let drop = Cause::blocking(CauseCode::HostFirewallDrop, "INPUT", Confidence::Confirmed, "drops tcp/8080");
         let mut host = layer(vec![drop]);
@@ -241,7 +246,7 @@ fn one_targets_host_fault_behind_a_balancer_that_has_others_is_its_share() {
 
 mod behind_balancer {
     use super::*;
-    use portdoctor_model::elb::{BehindBalancer, TargetHealthReason};
+    use portdoctor_model::elb::TargetHealthReason;
 
     const TARGET: &str = "i-0app1a2b3c4d5e6f70";
 
@@ -261,6 +266,7 @@ mod behind_balancer {
         let mut d = layer(vec![unhealthy]);
         d.behind = Some(BehindBalancer {
             target: TARGET.into(),
+            flow: ArrivalFlow { port: 8080, from: nodes(), others_healthy: 0, targets: 1 },
             health_check: Some((hc_port, nodes())),
             reason: Some(reason),
         });

@@ -27,7 +27,6 @@ use crate::platform::Subject;
 use portdoctor_model::Missing;
 use portdoctor_model::cloud::NetworkInterface;
 use portdoctor_model::cloud_path::CloudHop;
-use portdoctor_model::diagnosis::ArrivalFlow;
 use portdoctor_model::elb::{
     BehindBalancer, ClassicLb, HealthCheck, HealthCheckPort, LbAction, LbActionType, LbIpAddressType, LbProtocol,
     LbScheme, LbState, LbType, ListenerRule, LoadBalancer, TargetGroup, TargetHealthRecord, TargetType,
@@ -409,10 +408,6 @@ impl Arrival for At<'_> {
 
     fn name(&self) -> Option<&str> {
         Some(self.lb.b.r.dns_name()).filter(|d| !d.is_empty()).or(Some(self.lb.b.r.name()))
-    }
-
-    fn seen_by_host(&self) -> Option<ArrivalFlow> {
-        self.first_target.as_ref().map(|t| t.flow)
     }
 
     fn behind(&self) -> Option<BehindBalancer> {

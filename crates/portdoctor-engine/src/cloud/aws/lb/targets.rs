@@ -139,7 +139,6 @@ pub(super) struct TargetsFinding<'a> {
 /// health check.
 pub(super) struct FirstTarget {
     pub ip: IpAddr,
-    pub flow: ArrivalFlow,
     pub behind: BehindBalancer,
 }
 
@@ -158,14 +157,15 @@ pub(super) fn first_target(idx: &AwsIndex<'_>, lb: &Lb<'_>, q: &CloudQuery) -> O
     // Health checks always come from the nodes (FACTS.md), whoever the traffic comes from.
     let hc_on = g.health_check().is_none_or(|h| h.enabled);
     let hc_port = t.health.and_then(|h| h.health_check_port).unwrap_or(g.health_port(port));
+    let others_healthy =
+        others.iter().filter(|o| matches!(health(o.health), Health::Healthy | Health::Unchecked)).count();
     let behind = BehindBalancer {
         target: t.id.to_string(),
+        flow: ArrivalFlow { port, from, others_healthy, targets: all.len() },
         health_check: hc_on.then_some((hc_port, from_nodes)),
         reason: t.health.and_then(|h| h.reason.clone()),
     };
-    let others_healthy =
-        others.iter().filter(|o| matches!(health(o.health), Health::Healthy | Health::Unchecked)).count();
-    Some(FirstTarget { ip, flow: ArrivalFlow { port, from, others_healthy, targets: all.len() }, behind })
+    Some(FirstTarget { ip, behind })
 }
 
 /// The interface a target's traffic arrives on, and its address.
