@@ -122,14 +122,24 @@ pub fn merge(legs: Vec<(Family, Diagnosis)>) -> Merged {
 pub fn merge_diagnoses(legs: Vec<(Family, Diagnosis)>) -> Option<Diagnosis> {
     let query = legs.first()?.1.query.clone();
     let reachable = legs.iter().map(|(f, d)| prefixed(*f, &d.summary)).collect::<Vec<_>>().join("; ");
-    let m = merge(legs);
-    let mut d = Diagnosis::new(query, m.causes, m.checks, m.path, reachable);
-    d.timeline = m.timeline;
-    d.notes = m.notes;
-    d.arrival = m.arrivals.first().copied();
-    d.arrivals = m.arrivals;
-    d.behind = m.behind;
-    Some(d)
+    Some(merge(legs).into_diagnosis(query, reachable))
+}
+
+impl Merged {
+    /// The merged parts as one [`Diagnosis`] about `query` (status and summary derived again;
+    /// `reachable` is the summary when nothing blocks). `arrivals` is kept only when there
+    /// are several: one arrival is `arrival` alone, as a one-family judgement has it.
+    pub fn into_diagnosis(self, query: portdoctor_model::Query, reachable: String) -> Diagnosis {
+        let mut d = Diagnosis::new(query, self.causes, self.checks, self.path, reachable);
+        d.timeline = self.timeline;
+        d.notes = self.notes;
+        d.arrival = self.arrivals.first().copied();
+        d.behind = self.behind;
+        if self.arrivals.len() > 1 {
+            d.arrivals = self.arrivals;
+        }
+        d
+    }
 }
 
 #[cfg(test)]

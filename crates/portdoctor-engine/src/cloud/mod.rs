@@ -313,23 +313,14 @@ impl CloudWalk {
                     .map(|(f, d)| f.map_or_else(|| d.summary.clone(), |f| family::prefixed(f, &d.summary)))
                     .collect::<Vec<_>>()
                     .join("; ");
-                let m = match judged.as_slice() {
+                let mut m = match judged.as_slice() {
                     [(None, _)] => judged.pop().map(|(_, d)| single(d)).unwrap_or_default(),
                     _ => family::merge(judged.into_iter().filter_map(|(f, d)| Some((f?, d))).collect()),
                 };
-                let mut causes = name_causes;
-                causes.extend(m.causes);
-                let mut checks = name_checks;
-                checks.extend(m.checks);
-                let mut d = Diagnosis::new(query, causes, checks, m.path, reachable);
-                d.timeline = m.timeline;
-                d.notes = m.notes;
-                d.arrival = m.arrivals.first().copied();
-                d.behind = m.behind;
-                if m.arrivals.len() > 1 {
-                    d.arrivals = m.arrivals;
-                }
-                d
+                // The name comes first: it is where the client starts.
+                m.causes.splice(0..0, name_causes);
+                m.checks.splice(0..0, name_checks);
+                m.into_diagnosis(query, reachable)
             }
         };
         let mut all = notes;
