@@ -134,12 +134,21 @@ struct ListenerJ {
     default_actions: Vec<ActionJ>,
 }
 
+/// One item of `LoadBalancerListeners`: Batfish's wrapper `{"LoadBalancerArn", "Listeners"}`,
+/// or one listener as `aws elbv2 describe-listeners` prints it (it names its balancer itself;
+/// Batfish's older fixtures list them so). An item that is neither is an error, never "no
+/// listeners": that would be a confident LB_NO_LISTENER on a shape we did not read. (Fields, not
+/// an untagged enum, so that a bad value deeper down keeps its path in the error.)
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct ListenersOfJ {
-    load_balancer_arn: String,
+struct ListenersItemJ {
+    load_balancer_arn: Option<String>,
+    listeners: Option<Vec<ListenerJ>>,
+    listener_arn: Option<String>,
+    port: Option<u16>,
+    protocol: Option<String>,
     #[serde(default)]
-    listeners: Vec<ListenerJ>,
+    default_actions: Vec<ActionJ>,
 }
 
 #[derive(Deserialize)]
@@ -177,7 +186,6 @@ struct RuleJ {
 #[serde(rename_all = "PascalCase")]
 struct RulesOfJ {
     listener_arn: String,
-    #[serde(default)]
     rules: Vec<RuleJ>,
 }
 
@@ -193,7 +201,6 @@ struct AttributeJ {
 #[serde(rename_all = "PascalCase")]
 struct LbAttributesJ {
     load_balancer_arn: String,
-    #[serde(default)]
     attributes: Vec<AttributeJ>,
 }
 
@@ -201,7 +208,6 @@ struct LbAttributesJ {
 #[serde(rename_all = "PascalCase")]
 struct TgAttributesJ {
     target_group_arn: String,
-    #[serde(default)]
     attributes: Vec<AttributeJ>,
 }
 
@@ -259,7 +265,6 @@ struct HealthDescriptionJ {
 #[serde(rename_all = "PascalCase")]
 struct HealthOfJ {
     target_group_arn: String,
-    #[serde(default)]
     target_health_descriptions: Vec<HealthDescriptionJ>,
 }
 
@@ -461,14 +466,34 @@ impl ElbAcc {
                 }
             }
             "LoadBalancerListeners" => {
-                for of in next::<Vec<ListenersOfJ>, A>(map)? {
-                    self.listeners.extend(of.listeners.into_iter().map(|l| Listener {
-                        arn: l.listener_arn,
-                        lb_arn: l.load_balancer_arn.unwrap_or_else(|| of.load_balancer_arn.clone()),
-                        port: l.port,
-                        protocol: l.protocol.map(Into::into),
-                        default_actions: l.default_actions.into_iter().map(action).collect(),
-                    }));
+                for (i, item) in next::<Vec<ListenersItemJ>, A>(map)?.into_iter().enumerate() {
+                    let at = |field: &str| format!("LoadBalancerListeners[{i}].{field}");
+                    let listeners = match (item.listeners, item.listener_arn) {
+                        (Some(listeners), _) => listeners,
+                        (None, Some(listener_arn)) => vec![ListenerJ {
+                            listener_arn,
+                            load_balancer_arn: None,
+                            port: item.port,
+                            protocol: item.protocol,
+                            default_actions: item.default_actions,
+                        }],
+                        (None, None) => {
+                            let why = "neither {\"LoadBalancerArn\", \"Listeners\"} nor a listener with a ListenerArn";
+                            return Err(ParseError::new(file, at("Listeners"), why).into());
+                        }
+                    };
+                    for l in listeners {
+                        let Some(lb_arn) = l.load_balancer_arn.or_else(|| item.load_balancer_arn.clone()) else {
+                            return Err(ParseError::new(file, at("LoadBalancerArn"), "the listener's balancer is not named").into());
+                        };
+                        self.listeners.push(Listener {
+                            arn: l.listener_arn,
+                            lb_arn,
+                            port: l.port,
+                            protocol: l.protocol.map(Into::into),
+                            default_actions: l.default_actions.into_iter().map(action).collect(),
+                        });
+                    }
                 }
             }
             "ListenerRules" => {
@@ -654,6 +679,21 @@ mod tests {
     }
 
     #[test]
+    fn listeners_as_describe_listeners_prints_them() {
+        // Batfish's LoadBalancerListenerTest.json lists listeners without the per-balancer wrapper.
+        let ev = parse_aws(&[doc(
+            "l.json",
+            r#"{"LoadBalancerListeners":[{"ListenerArn":"arn:l/1","LoadBalancerArn":"arn:lb/net/n/1","Port":82,"Protocol":"TCP","DefaultActions":[{"Order":1,"TargetGroupArn":"arn:tg/1","Type":"forward"}]}]}"#,
+        )])
+        .unwrap();
+        let l = &ev.elb.listeners.known().unwrap()[0];
+        assert_eq!((l.lb_arn.as_str(), l.port, l.default_actions[0].target_groups.len()), ("arn:lb/net/n/1", Some(82), 1));
+        let e = parse_aws(&[doc("l.json", r#"{"LoadBalancerListeners":[{"ListenerArn":"arn:l/1","Port":82}]}"#)])
+            .unwrap_err();
+        assert_eq!(e.field, "LoadBalancerListeners[0].LoadBalancerArn");
+    }
+
+    #[test]
     fn classic_documents() {
         let ev = parse_aws(&[
             doc("clb.json", r#"{"LoadBalancerDescriptions":[{"LoadBalancerName":"old","DNSName":"old-1.elb.amazonaws.com","ListenerDescriptions":[{"Listener":{"Protocol":"HTTP","LoadBalancerPort":80,"InstanceProtocol":"HTTP","InstancePort":8080}}],"Subnets":["subnet-a"],"VPCId":"vpc-1","Instances":[{"InstanceId":"i-1"}],"HealthCheck":{"Target":"HTTP:8080/health","Interval":30},"SecurityGroups":["sg-lb"],"Scheme":"internet-facing"}]}"#),
@@ -679,6 +719,10 @@ mod tests {
         )])
         .unwrap_err();
         assert_eq!(e.field, "LoadBalancerListeners[0].Listeners[0].Port");
+        let e = parse_aws(&[doc("l.json", r#"{"LoadBalancerListeners":[{"LoadBalancerArn":"a"}]}"#)]).unwrap_err();
+        assert_eq!(e.field, "LoadBalancerListeners[0].Listeners", "a wrapper without listeners is not 'none'");
+        let e = parse_aws(&[doc("h.json", r#"{"LoadBalancerTargetHealth":[{"TargetGroupArn":"t"}]}"#)]).unwrap_err();
+        assert!(e.field.starts_with("LoadBalancerTargetHealth[0]"), "{e}");
         let e = parse_aws(&[doc(
             "c.json",
             r#"{"LoadBalancerDescriptions":[{"LoadBalancerName":"a","HealthCheck":{"Target":"HTTP"}}]}"#,
