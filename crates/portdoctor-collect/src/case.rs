@@ -130,12 +130,13 @@ pub fn target_hosts_over_ssh(
 ) -> (Vec<(String, Result<HostEvidence, Missing>)>, Vec<String>) {
     let read = |(id, t): (String, SshTarget)| {
         say(&format!("reading target {id}'s host over ssh ({})", t.display()));
-        let got = Ssh::connect(t, opts.clone()).and_then(|s| crate::remote::host_over_ssh(&s)).and_then(|(raw, notes)| {
-            let ev = portdoctor_parse::host::parse_host(&raw).map_err(|e| {
-                Missing::new("the host's evidence", e.to_string(), "report this as a bug with the host's output")
-            })?;
-            Ok((ev, notes))
-        });
+        let got =
+            Ssh::connect(t, opts.clone()).and_then(|s| crate::remote::host_over_ssh(&s)).and_then(|(raw, notes)| {
+                let ev = portdoctor_parse::host::parse_host(&raw).map_err(|e| {
+                    Missing::new("the host's evidence", e.to_string(), "report this as a bug with the host's output")
+                })?;
+                Ok((ev, notes))
+            });
         (id, got)
     };
     let read = &read;

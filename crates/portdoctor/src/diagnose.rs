@@ -18,10 +18,10 @@ use portdoctor_engine::diagnose::{Layers, TargetHost, join};
 use portdoctor_engine::family;
 use portdoctor_engine::host::{HostQuery, diagnose_host};
 use portdoctor_model::addrset::AddrSet;
-use portdoctor_model::net::{Cidr, Family, Source};
-use portdoctor_model::trace::TraceReport;
 use portdoctor_model::elb::BehindBalancer;
 use portdoctor_model::host::HostEvidence;
+use portdoctor_model::net::{Cidr, Family, Source};
+use portdoctor_model::trace::TraceReport;
 use portdoctor_model::{Check, CheckKind, CheckStatus, Diagnosis, Knowledge, Layer, Missing, Query};
 use portdoctor_render::Format;
 use std::io::IsTerminal;
@@ -142,7 +142,10 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Error> {
             let mut case = from_folder(dir, cloud_target.map(|t| question(t, None)).as_ref())?;
             let cloud = case.cloud.take().map(CloudLayer::judge);
             let behind = behind_of(cloud.as_ref());
-            known_targets(case.target_hosts.iter().map(|(id, _)| (format!("{}/{id}/", HOSTS_DIR), id.as_str())), behind)?;
+            known_targets(
+                case.target_hosts.iter().map(|(id, _)| (format!("{}/{id}/", HOSTS_DIR), id.as_str())),
+                behind,
+            )?;
             // The one live read of a case folder: the targets' hosts named with --target-ssh.
             let reach = plan_target_ssh(&args.target_ssh, behind)?;
             if !reach.is_empty() {
@@ -157,9 +160,8 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Error> {
             let api = aws_api(&args.aws);
             let now = crate::time::now();
             // Without an instance id, the cloud is asked only when access looks configured.
-            let asked = cloud_target
-                .filter(|_| args.instance.is_some() || api.configured())
-                .map(|t| question(t, Some(now)));
+            let asked =
+                cloud_target.filter(|_| args.instance.is_some() || api.configured()).map(|t| question(t, Some(now)));
             // Behind a load balancer the targets must be known before they are reached, and
             // the witness on a target watches the port the balancer forwards to: the cloud
             // layer first, then the rest.
@@ -226,7 +228,10 @@ fn target_list(behind: &[BehindBalancer]) -> String {
 
 /// Every target named (`hosts/TARGET/`, `--target-ssh TARGET=…`) is one of the balancer's;
 /// else a usage error naming the targets it has.
-fn known_targets<'a>(named: impl IntoIterator<Item = (String, &'a str)>, behind: &[BehindBalancer]) -> Result<(), Error> {
+fn known_targets<'a>(
+    named: impl IntoIterator<Item = (String, &'a str)>,
+    behind: &[BehindBalancer],
+) -> Result<(), Error> {
     for (given_as, id) in named {
         if !behind.iter().any(|b| b.target.eq_ignore_ascii_case(id)) {
             return Err(Error::Usage(format!(
@@ -275,7 +280,9 @@ fn plan_target_ssh(
                     out.push((b.target.clone(), Err(missing)));
                     continue;
                 }
-                Some(t) => t.replace("{id}", &b.target).replace("{ip}", &b.ip.map(|i| i.to_string()).unwrap_or_default()),
+                Some(t) => {
+                    t.replace("{id}", &b.target).replace("{ip}", &b.ip.map(|i| i.to_string()).unwrap_or_default())
+                }
                 None => continue,
             },
         };
@@ -453,7 +460,10 @@ fn judge(
 /// The host layer for `q`; a dual-stack target is judged at each family's arrival, and merged.
 fn host_layer(ev: &HostEvidence, q: &HostQuery, arrivals: &[IpAddr], notes: &mut Vec<String>) -> Diagnosis {
     if arrivals.len() > 1 {
-        let legs = arrivals.iter().map(|a| (Family::of(a), diagnose_host(ev, &HostQuery { to: Some(*a), ..q.clone() }))).collect();
+        let legs = arrivals
+            .iter()
+            .map(|a| (Family::of(a), diagnose_host(ev, &HostQuery { to: Some(*a), ..q.clone() })))
+            .collect();
         let words = arrivals.iter().map(IpAddr::to_string).collect::<Vec<_>>().join(" and ");
         notes.push(format!(
             "the host layer judges the flow arriving at {words}, each family's address the cloud layer resolved the target to"

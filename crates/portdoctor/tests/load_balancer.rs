@@ -284,9 +284,11 @@ fn two_hosts(tag: &str) -> PathBuf {
     copy_dir(&example.join("host"), &dir.join("hosts").join(TARGET_1));
     let second = dir.join("hosts").join(TARGET_2);
     copy_dir(&example.join("host"), &second);
-    for (file, from, to) in
-        [("iptables-nft.txt", "-j DROP", "-j ACCEPT"), ("ip-addr.json", "10.20.11.", "10.20.12."), ("ip-route.json", "10.20.11.", "10.20.12.")]
-    {
+    for (file, from, to) in [
+        ("iptables-nft.txt", "-j DROP", "-j ACCEPT"),
+        ("ip-addr.json", "10.20.11.", "10.20.12."),
+        ("ip-route.json", "10.20.11.", "10.20.12."),
+    ] {
         let path = second.join(file);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains(from), "{file}: {from}");
@@ -311,7 +313,9 @@ fn each_target_in_hosts_is_judged_and_named() {
     let drop = causes.iter().find(|c| c["code"] == "HOST_FIREWALL_DROP").unwrap();
     assert!(drop["component"].as_str().unwrap().starts_with(&format!("{TARGET_1} ")), "{drop:#}");
     let health = |t: &str| causes.iter().find(|c| c["code"] == "TARGET_UNHEALTHY" && c["component"] == t).unwrap();
-    let evidence = |c: &Value| c["evidence"].as_array().unwrap().iter().filter_map(Value::as_str).map(str::to_string).collect::<Vec<_>>();
+    let evidence = |c: &Value| {
+        c["evidence"].as_array().unwrap().iter().filter_map(Value::as_str).map(str::to_string).collect::<Vec<_>>()
+    };
     assert_eq!(health(TARGET_1)["blocking"], false);
     assert!(evidence(health(TARGET_1)).iter().any(|e| e.starts_with("explained by HOST_FIREWALL_DROP")));
     assert_eq!(health(TARGET_2)["blocking"], true);
@@ -320,7 +324,10 @@ fn each_target_in_hosts_is_judged_and_named() {
     assert_eq!(check(&r, &format!("host.firewall.{TARGET_2}"))["status"], "pass");
     assert!(!r["checks"].as_array().unwrap().iter().any(|c| c["id"] == "host.firewall"), "{r:#}");
     let notes: Vec<&str> = r["notes"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
-    assert!(notes.iter().any(|n| n.starts_with(&format!("target {TARGET_2}: the host layer judges tcp/8080"))), "{notes:?}");
+    assert!(
+        notes.iter().any(|n| n.starts_with(&format!("target {TARGET_2}: the host layer judges tcp/8080"))),
+        "{notes:?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -332,12 +339,31 @@ fn a_target_the_balancer_does_not_have_is_exit_2() {
     let out = portdoctor(&["diagnose", &format!("{DNS}:443"), "--snapshot", case, "--target-ssh", "i-0nope=app-9"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("no target 'i-0nope'; its targets: i-0app1a2b3c4d5e6f70, i-0app2b3c4d5e6f7081"), "{stderr}");
+    assert!(
+        stderr.contains("no target 'i-0nope'; its targets: i-0app1a2b3c4d5e6f70, i-0app2b3c4d5e6f7081"),
+        "{stderr}"
+    );
     // A destination ssh would not take, and a target given twice.
-    let out = portdoctor(&["diagnose", &format!("{DNS}:443"), "--snapshot", case, "--target-ssh", &format!("{TARGET_1}=-oProxyCommand=x")]);
+    let out = portdoctor(&[
+        "diagnose",
+        &format!("{DNS}:443"),
+        "--snapshot",
+        case,
+        "--target-ssh",
+        &format!("{TARGET_1}=-oProxyCommand=x"),
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
     let twice = format!("{TARGET_1}=app-1");
-    let out = portdoctor(&["diagnose", &format!("{DNS}:443"), "--snapshot", case, "--target-ssh", &twice, "--target-ssh", &twice]);
+    let out = portdoctor(&[
+        "diagnose",
+        &format!("{DNS}:443"),
+        "--snapshot",
+        case,
+        "--target-ssh",
+        &twice,
+        "--target-ssh",
+        &twice,
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
     // A case folder's hosts/ for a target it does not have.
     std::fs::rename(dir.join("hosts").join(TARGET_2), dir.join("hosts/i-0nope")).unwrap();

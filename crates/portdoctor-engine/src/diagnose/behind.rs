@@ -17,8 +17,7 @@
 use portdoctor_model::elb::{BehindBalancer, TargetHealthReason as R};
 use portdoctor_model::host_path::HostHop;
 use portdoctor_model::{
-    Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Hop, Layer, Missing, Proto,
-    TimelineEntry,
+    Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Hop, Layer, Missing, Proto, TimelineEntry,
 };
 
 /// One target behind the balancer whose host was read, or tried (`host/`, `--ssh` for the first
@@ -144,7 +143,8 @@ pub(super) fn target_part(t: &TargetHost, several: bool) -> Part {
         Ok(h) => h,
         Err(m) => {
             let checked_as_served = b.healthy && b.health_check == Some((b.flow.port, b.flow.from));
-            let kind = if b.flow.others_healthy > 0 || checked_as_served { CheckKind::Context } else { CheckKind::Path };
+            let kind =
+                if b.flow.others_healthy > 0 || checked_as_served { CheckKind::Context } else { CheckKind::Path };
             let check = Check::new(
                 target_id("host.reach", &b.target, several),
                 Layer::Host,
@@ -216,6 +216,12 @@ pub(super) fn health_checks(t: &TargetHost, several: bool, causes: &[Cause], che
     }));
 }
 
+/// Whether two causes are the same finding (its code, where, and what), whatever evidence
+/// either has gained since.
+fn same_finding(a: &Cause, b: &Cause) -> bool {
+    a.code == b.code && a.component == b.component && a.message == b.message
+}
+
 /// The host causes on the target's health checks' flow that a checker would meet, as the
 /// report lists them.
 fn health_blockers(t: &TargetHost, several: bool) -> Vec<Cause> {
@@ -236,12 +242,16 @@ fn join_blocked_checks(t: &TargetHost, several: bool, causes: &mut [Cause]) {
     let b = &t.behind;
     let Some((hc_port, _)) = b.health_check else { return };
     let found = health_blockers(t, several);
-    let cloud: Vec<(CauseCode, String)> =
-        causes.iter().filter(|c| c.code == CauseCode::HealthCheckBlocked).map(|c| (c.code, c.component.clone())).collect();
+    let cloud: Vec<(CauseCode, String)> = causes
+        .iter()
+        .filter(|c| c.code == CauseCode::HealthCheckBlocked)
+        .map(|c| (c.code, c.component.clone()))
+        .collect();
     if found.is_empty() || cloud.is_empty() {
         return;
     }
-    let words = |v: &[(CauseCode, String)]| v.iter().map(|(c, on)| format!("{c} ({on})")).collect::<Vec<_>>().join(", ");
+    let words =
+        |v: &[(CauseCode, String)]| v.iter().map(|(c, on)| format!("{c} ({on})")).collect::<Vec<_>>().join(", ");
     let hosts: Vec<(CauseCode, String)> = found.iter().map(|c| (c.code, c.component.clone())).collect();
     for c in causes.iter_mut() {
         if c.code == CauseCode::HealthCheckBlocked {
@@ -250,7 +260,7 @@ fn join_blocked_checks(t: &TargetHost, several: bool, causes: &mut [Cause]) {
                 b.target,
                 words(&hosts)
             ));
-        } else if found.contains(c) {
+        } else if found.iter().any(|f| same_finding(f, c)) {
             c.evidence.push(format!(
                 "the cloud layer also blocks {}'s health checks on port {hc_port}: {}",
                 b.target,
@@ -319,7 +329,7 @@ fn join_unhealthy(t: &TargetHost, several: bool, proto: Proto, causes: &mut Vec<
     // balancer subnet). Those of the traffic's flow are among the causes already; those found
     // on the health-check port only block as the health cause did.
     for f in &found {
-        match causes.iter_mut().find(|c| *c == f) {
+        match causes.iter_mut().find(|c| same_finding(c, f)) {
             Some(c) => c.evidence.push(explains.clone()),
             None => {
                 let mut c = f.clone();

@@ -354,18 +354,14 @@ mod behind_balancer {
         let behind = |n: usize| BehindBalancer {
             target: ids[n].into(),
             ip: None,
-            flow: ArrivalFlow {
-                port: 8080,
-                from: nodes(),
-                others_healthy: usize::from(!drops[1 - n]),
-                targets: 2,
-            },
+            flow: ArrivalFlow { port: 8080, from: nodes(), others_healthy: usize::from(!drops[1 - n]), targets: 2 },
             health_check: Some((8080, nodes())),
             reason: drops[n].then_some(TargetHealthReason::Timeout),
             healthy: !drops[n],
         };
         let host = |drop: bool| {
-            let mut h = layer(if drop { vec![host_cause(CauseCode::HostFirewallDrop, "filter/INPUT rule 1")] } else { vec![] });
+            let mut h =
+                layer(if drop { vec![host_cause(CauseCode::HostFirewallDrop, "filter/INPUT rule 1")] } else { vec![] });
             let status = if drop { CheckStatus::Fail } else { CheckStatus::Pass };
             h.checks.push(Check::new("host.firewall", Layer::Host, CheckKind::Path, status, "tcp/8080"));
             h.path.push(Hop::new(HostHop::HostFirewall.as_str(), "iptables", status, "tcp/8080"));
@@ -402,7 +398,8 @@ mod behind_balancer {
         assert!(fw.evidence.iter().any(|e| e.starts_with("this is why i-1 fails its health checks (Target.Timeout)")));
         assert_eq!(check(&d, "host.firewall.i-2").status, CheckStatus::Pass);
         assert!(!d.checks.iter().any(|c| c.id == "host.firewall"));
-        let hops: Vec<&str> = d.path.iter().filter(|h| h.hop == "host-firewall").map(|h| h.component.as_str()).collect();
+        let hops: Vec<&str> =
+            d.path.iter().filter(|h| h.hop == "host-firewall").map(|h| h.component.as_str()).collect();
         assert_eq!(hops, ["i-1 iptables", "i-2 iptables"]);
     }
 
@@ -444,7 +441,10 @@ mod behind_balancer {
         let d = joined(c, host, None);
         let blocked = d.causes.iter().find(|c| c.code == CauseCode::HealthCheckBlocked).unwrap();
         assert!(
-            blocked.evidence.iter().any(|e| e.contains("host also stops the health checks on port 8080: HOST_FIREWALL_DROP")),
+            blocked
+                .evidence
+                .iter()
+                .any(|e| e.contains("host also stops the health checks on port 8080: HOST_FIREWALL_DROP")),
             "{:?}",
             blocked.evidence
         );

@@ -162,7 +162,8 @@ pub(super) fn behind_targets(idx: &AwsIndex<'_>, lb: &Lb<'_>, q: &CloudQuery) ->
             let hc_on = g.health_check().is_none_or(|h| h.enabled);
             let hc_port = t.health.and_then(|h| h.health_check_port).unwrap_or(g.health_port(port));
             let others = all.iter().filter(|o| o.id != t.id);
-            let others_healthy = others.filter(|o| matches!(health(o.health), Health::Healthy | Health::Unchecked)).count();
+            let others_healthy =
+                others.filter(|o| matches!(health(o.health), Health::Healthy | Health::Unchecked)).count();
             out.push(BehindBalancer {
                 target: t.id.to_string(),
                 ip,
