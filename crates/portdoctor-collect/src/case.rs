@@ -46,6 +46,9 @@ pub struct Unreached {
     pub missing: Missing,
 }
 
+/// Behind a load balancer: each target's host by target id, or why it could not be read.
+pub type TargetHosts = Vec<(String, Result<HostEvidence, Missing>)>;
+
 /// Everything one question's sources gave.
 #[derive(Debug, Default)]
 pub struct Case {
@@ -53,7 +56,7 @@ pub struct Case {
     pub host: Option<HostEvidence>,
     /// Behind a load balancer: the targets' hosts by target id (`hosts/TARGET/`, or read over
     /// `--target-ssh`), or why one could not be read.
-    pub target_hosts: Vec<(String, Result<HostEvidence, Missing>)>,
+    pub target_hosts: TargetHosts,
     pub probes: Vec<ProbeReport>,
     pub capture: Option<Knowledge<CaptureReport>>,
     /// The kernel witness on the host while the probes ran (`--trace`), or why it could not run.
@@ -101,10 +104,7 @@ pub fn from_folder(case: &Path, cloud: Option<&CloudQuery>) -> Result<Case, Sour
 }
 
 /// `hosts/`: a host snapshot folder per target, named by the target's id, in name order.
-fn target_hosts_from_folder(
-    dir: &Path,
-    notes: &mut Vec<String>,
-) -> Result<Vec<(String, Result<HostEvidence, Missing>)>, SourceError> {
+fn target_hosts_from_folder(dir: &Path, notes: &mut Vec<String>) -> Result<TargetHosts, SourceError> {
     let listed = std::fs::read_dir(dir).map_err(|e| SourceError::Input(format!("{}: {e}", dir.display())))?;
     let mut names: Vec<String> = listed.flatten().filter_map(|e| e.file_name().into_string().ok()).collect();
     names.sort();
@@ -127,7 +127,7 @@ pub fn target_hosts_over_ssh(
     targets: Vec<(String, SshTarget)>,
     opts: &SshOptions,
     say: &(dyn Fn(&str) + Sync),
-) -> (Vec<(String, Result<HostEvidence, Missing>)>, Vec<String>) {
+) -> (TargetHosts, Vec<String>) {
     let read = |(id, t): (String, SshTarget)| {
         say(&format!("reading target {id}'s host over ssh ({})", t.display()));
         let got =
@@ -140,7 +140,7 @@ pub fn target_hosts_over_ssh(
         (id, got)
     };
     let read = &read;
-    let done: Vec<(String, Result<(HostEvidence, Vec<String>), Missing>)> = std::thread::scope(|scope| {
+    let done: Vec<_> = std::thread::scope(|scope| {
         let jobs: Vec<_> = targets.into_iter().map(|t| scope.spawn(move || read(t))).collect();
         jobs.into_iter().filter_map(|j| j.join().ok()).collect()
     });

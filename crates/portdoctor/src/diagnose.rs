@@ -7,7 +7,7 @@ use crate::cli::{DiagnoseArgs, FlowArgs, WireArgs};
 use crate::error::Error;
 use crate::{aws_api, cloud_query, emit, report_format};
 use portdoctor_collect::case::{
-    Case, DNS_FILE, DnsRecord, HOSTS_DIR, LivePlan, Unreached, from_folder, gather, read_cloud, read_dns,
+    Case, DNS_FILE, DnsRecord, HOSTS_DIR, LivePlan, TargetHosts, Unreached, from_folder, gather, read_cloud, read_dns,
     target_hosts_over_ssh,
 };
 use portdoctor_collect::cloud::{CloudApi, CloudLayer};
@@ -252,10 +252,7 @@ const ALL_TARGETS: &str = "all";
 /// filled in. A target that is not the balancer's, a target named twice, or a destination ssh
 /// would not take is a usage error; a template's `{ip}` for a target whose address the evidence
 /// lacks is that target's `unknown` host.
-fn plan_target_ssh(
-    given: &[(String, String)],
-    behind: &[BehindBalancer],
-) -> Result<Vec<(String, Result<SshTarget, Missing>)>, Error> {
+fn plan_target_ssh(given: &[(String, String)], behind: &[BehindBalancer]) -> Result<ReachPlan, Error> {
     if given.is_empty() {
         return Ok(Vec::new());
     }
@@ -292,13 +289,12 @@ fn plan_target_ssh(
     Ok(out)
 }
 
+/// Which target to reach at which ssh destination, by target id; or why it cannot be.
+type ReachPlan = Vec<(String, Result<SshTarget, Missing>)>;
+
 /// The planned targets' hosts over SSH (all at once); a destination that could not be made is
 /// that target's `unknown` host.
-fn read_targets(
-    plan: Vec<(String, Result<SshTarget, Missing>)>,
-    opts: &SshOptions,
-    say: &(dyn Fn(&str) + Sync),
-) -> (Vec<(String, Result<HostEvidence, Missing>)>, Vec<String>) {
+fn read_targets(plan: ReachPlan, opts: &SshOptions, say: &(dyn Fn(&str) + Sync)) -> (TargetHosts, Vec<String>) {
     let (reachable, unplaced): (Vec<_>, Vec<_>) = plan.into_iter().partition(|(_, t)| t.is_ok());
     let reachable = reachable.into_iter().filter_map(|(id, t)| Some((id, t.ok()?))).collect();
     let (mut hosts, notes) = target_hosts_over_ssh(reachable, opts, say);
@@ -496,7 +492,7 @@ fn health_layer(ev: &HostEvidence, b: &BehindBalancer, q: &HostQuery, notes: &mu
 /// layer's order, each judged for what it sees at its own address.
 fn other_targets(
     behind: &[BehindBalancer],
-    mut read: Vec<(String, Result<HostEvidence, Missing>)>,
+    mut read: TargetHosts,
     proto: portdoctor_model::Proto,
     notes: &mut Vec<String>,
 ) -> Vec<TargetHost> {
