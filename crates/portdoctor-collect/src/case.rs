@@ -21,6 +21,9 @@ use std::time::Duration;
 /// A case folder's layout: an AWS snapshot, a host snapshot, and the wire's evidence.
 pub const AWS_DIR: &str = "aws";
 pub const HOST_DIR: &str = "host";
+/// Behind a load balancer: one host snapshot per target, `hosts/TARGET/` (`host/` stays the
+/// first target's).
+pub const HOSTS_DIR: &str = "hosts";
 pub const PROBES_FILE: &str = "probes.json";
 pub const CAPTURE_FILE: &str = "capture.json";
 /// What the name the user typed resolved to when the case was taken: `{"name": "…",
@@ -43,11 +46,17 @@ pub struct Unreached {
     pub missing: Missing,
 }
 
+/// Behind a load balancer: each target's host by target id, or why it could not be read.
+pub type TargetHosts = Vec<(String, Result<HostEvidence, Missing>)>;
+
 /// Everything one question's sources gave.
 #[derive(Debug, Default)]
 pub struct Case {
     pub cloud: Option<CloudLayer>,
     pub host: Option<HostEvidence>,
+    /// Behind a load balancer: the targets' hosts by target id (`hosts/TARGET/`, or read over
+    /// `--target-ssh`), or why one could not be read.
+    pub target_hosts: TargetHosts,
     pub probes: Vec<ProbeReport>,
     pub capture: Option<Knowledge<CaptureReport>>,
     /// The kernel witness on the host while the probes ran (`--trace`), or why it could not run.
@@ -80,15 +89,73 @@ pub fn from_folder(case: &Path, cloud: Option<&CloudQuery>) -> Result<Case, Sour
         c.notes.append(&mut notes);
         c.host = Some(ev);
     }
+    if has_folder(case, HOSTS_DIR)? {
+        c.target_hosts = target_hosts_from_folder(&case.join(HOSTS_DIR), &mut c.notes)?;
+    }
     c.probes = read_json(case, PROBES_FILE)?.unwrap_or_default();
     c.capture = read_json(case, CAPTURE_FILE)?.map(Knowledge::Known);
-    if c.cloud.is_none() && c.host.is_none() && c.probes.is_empty() {
+    if c.cloud.is_none() && c.host.is_none() && c.target_hosts.is_empty() && c.probes.is_empty() {
         return Err(SourceError::Input(format!(
             "{}: a case folder holds {AWS_DIR}/ and/or {HOST_DIR}/ (and optionally {PROBES_FILE}, {CAPTURE_FILE})",
             case.display()
         )));
     }
     Ok(c)
+}
+
+/// `hosts/`: a host snapshot folder per target, named by the target's id, in name order.
+fn target_hosts_from_folder(dir: &Path, notes: &mut Vec<String>) -> Result<TargetHosts, SourceError> {
+    let listed = std::fs::read_dir(dir).map_err(|e| SourceError::Input(format!("{}: {e}", dir.display())))?;
+    let mut names: Vec<String> = listed.flatten().filter_map(|e| e.file_name().into_string().ok()).collect();
+    names.sort();
+    let mut out = Vec::new();
+    for name in names {
+        // Only folders: a stray file (a README) is not a target.
+        if !has_folder(dir, &name)? {
+            continue;
+        }
+        let (ev, mut more) = host_from_folder(&dir.join(&name))?;
+        notes.append(&mut more);
+        out.push((name, Ok(ev)));
+    }
+    Ok(out)
+}
+
+/// Behind a load balancer, each target's host over SSH (`--target-ssh`), all at once: by target
+/// id, its evidence or why it could not be read (the others go on).
+pub fn target_hosts_over_ssh(
+    targets: Vec<(String, SshTarget)>,
+    opts: &SshOptions,
+    say: &(dyn Fn(&str) + Sync),
+) -> (TargetHosts, Vec<String>) {
+    let read = |(id, t): (String, SshTarget)| {
+        say(&format!("reading target {id}'s host over ssh ({})", t.display()));
+        let got =
+            Ssh::connect(t, opts.clone()).and_then(|s| crate::remote::host_over_ssh(&s)).and_then(|(raw, notes)| {
+                let ev = portdoctor_parse::host::parse_host(&raw).map_err(|e| {
+                    Missing::new("the host's evidence", e.to_string(), "report this as a bug with the host's output")
+                })?;
+                Ok((ev, notes))
+            });
+        (id, got)
+    };
+    let read = &read;
+    let done: Vec<_> = std::thread::scope(|scope| {
+        let jobs: Vec<_> = targets.into_iter().map(|t| scope.spawn(move || read(t))).collect();
+        jobs.into_iter().filter_map(|j| j.join().ok()).collect()
+    });
+    let mut notes = Vec::new();
+    let hosts = done
+        .into_iter()
+        .map(|(id, r)| {
+            let r = r.map(|(ev, mut n)| {
+                notes.append(&mut n);
+                ev
+            });
+            (id, r)
+        })
+        .collect();
+    (hosts, notes)
 }
 
 /// What the case folder recorded the name resolving to (`dns.json`), if it holds one. Read
@@ -137,8 +204,11 @@ pub struct LivePlan<'a> {
     pub probe_from_ssh_host: bool,
     /// The kernel witness on the SSH host while the probes run (`--trace`).
     pub witness: Option<crate::remote_trace::WitnessPlan>,
-    /// The cloud question and the provider's API; `None` when there is nothing to ask it.
+    /// The cloud question and the provider's API; `None` when there is nothing to ask it, or
+    /// when it was asked before the run (`cloud_read_apart`: [`read_cloud`], to know a load
+    /// balancer's targets before reaching them).
     pub cloud: Option<(CloudQuery, &'a dyn CloudApi)>,
+    pub cloud_read_apart: bool,
     pub now: Timestamp,
     /// Progress for a person at a terminal ("probing …").
     pub progress: &'a (dyn Fn(&str) + Sync),
@@ -223,13 +293,9 @@ pub fn gather(plan: &LivePlan<'_>) -> Case {
             Err(_) => None,
         });
         c.cloud = match cloud_job.map(|j| j.join()) {
-            Some(Ok(Ok(layer))) => Some(layer),
-            Some(Ok(Err(e))) => {
-                let missing = Missing::new("the cloud layer", e.to_string(), "check AWS credentials and region");
-                c.unreached.push(Unreached { check: "cloud.access", layer: Layer::Cloud, missing });
-                None
-            }
+            Some(Ok(read)) => cloud_or_unreached(read, &mut c.unreached),
             Some(Err(_)) => None,
+            None if plan.cloud_read_apart => None,
             None => {
                 c.notes.push("cloud layer skipped: give --instance i-… (and AWS credentials) to check it".into());
                 None
@@ -246,6 +312,26 @@ pub fn gather(plan: &LivePlan<'_>) -> Case {
         });
     });
     c
+}
+
+/// The cloud layer read live, or the `unknown` `cloud.access` check saying why not.
+fn cloud_or_unreached(read: Result<CloudLayer, SourceError>, unreached: &mut Vec<Unreached>) -> Option<CloudLayer> {
+    read.map_err(|e| {
+        let missing = Missing::new("the cloud layer", e.to_string(), "check AWS credentials and region");
+        unreached.push(Unreached { check: "cloud.access", layer: Layer::Cloud, missing });
+    })
+    .ok()
+}
+
+/// The cloud layer read before the rest of a live run (a load balancer's targets must be known
+/// before they are reached, and the witness on a target watches the target's port).
+pub fn read_cloud(
+    q: &CloudQuery,
+    api: &dyn CloudApi,
+    now: Timestamp,
+    unreached: &mut Vec<Unreached>,
+) -> Option<CloudLayer> {
+    cloud_or_unreached(crate::cloud::live(api, q, now), unreached)
 }
 
 #[cfg(test)]

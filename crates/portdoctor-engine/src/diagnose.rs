@@ -15,13 +15,14 @@
 //! When the evidence cannot decide, the report says which next step would (a capture, the cloud
 //! layer, the Elastic-IP swap experiment), and the verdict is inconclusive.
 
-use portdoctor_model::diagnosis::ArrivalFlow;
 use portdoctor_model::fix::Fix;
 use portdoctor_model::host_path::HostHop;
 use portdoctor_model::probe::{Answer, CaptureReport, ProbeOutcome, ProbeReport};
 use portdoctor_model::{
     Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Hop, Knowledge, Layer, Query, TimelineEntry,
 };
+
+pub use behind::TargetHost;
 
 /// Everything `diagnose` could gather.
 #[derive(Debug, Clone)]
@@ -34,10 +35,11 @@ pub struct Layers {
     /// `None`: not attempted (no SSH); `Unavailable`: attempted and could not be had.
     pub capture: Option<Knowledge<CaptureReport>>,
     pub cloud: Option<Diagnosis>,
+    /// The instance's host layer (behind a load balancer the targets' are in `targets`).
     pub host: Option<Diagnosis>,
-    /// Behind a load balancer whose health checks use another port (or other sources) than the
-    /// traffic: the target's host layer judged for the health checks' flow.
-    pub health_host: Option<Diagnosis>,
+    /// Behind a load balancer: each target whose host was read or tried, in the cloud layer's
+    /// order (`Diagnosis::behind`), each judged for its own traffic and health-check flows.
+    pub targets: Vec<TargetHost>,
     /// Layers that could not be reached (SSH refused, no credentials), as checks.
     pub unreached: Vec<Check>,
     pub notes: Vec<String>,
@@ -230,31 +232,6 @@ fn addresses_apart(l: &Layers, causes: &mut [Cause], checks: &mut Vec<Check>) {
     checks.push(path_check("path.addresses", status, summary).with_evidence(evidence));
 }
 
-/// Behind a load balancer the host layer read one target; while other targets of its group are
-/// healthy the balancer sends the clients to them, so that machine's fault is its share of the
-/// group (`warn` checks with the share), not the service's — as the cloud layer treats a
-/// target's own problems in a group that serves (docs/load-balancer.md, "What blocks").
-fn one_target_of_many(f: &ArrivalFlow, causes: &mut Vec<Cause>, checks: &mut [Check], path: &mut [Hop]) {
-    if !causes.iter().any(|c| c.layer() == Layer::Host) {
-        return;
-    }
-    let share = format!(
-        " [this target, 1 of {} targets, {}%: the load balancer sends to the {} other healthy one(s)]",
-        f.targets,
-        100 / f.targets.max(1),
-        f.others_healthy
-    );
-    causes.retain(|c| c.layer() != Layer::Host);
-    for c in checks.iter_mut().filter(|c| c.layer == Layer::Host && c.status == CheckStatus::Fail) {
-        c.status = CheckStatus::Warn;
-        c.summary.push_str(&share);
-    }
-    for h in path.iter_mut().filter(|h| HostHop::parse(&h.hop).is_some() && h.status == CheckStatus::Fail) {
-        h.status = CheckStatus::Warn;
-    }
-}
-
-/// Joins the layers and applies the reasoning rules.
 /// No SYN reached the NIC and the cloud configuration blocks nothing: something upstream
 /// filters the port (the provider's abuse block when the platform layer found one, which the
 /// wire then confirms).
@@ -319,6 +296,7 @@ fn mark_nic(path: &mut Vec<Hop>, status: CheckStatus, detail: String) {
     }
 }
 
+/// Joins the layers and applies the reasoning rules.
 pub fn join(l: Layers) -> Diagnosis {
     let w = wire(&l);
     let mut checks: Vec<Check> = Vec::new();
@@ -333,8 +311,14 @@ pub fn join(l: Layers) -> Diagnosis {
         timeline.extend(d.timeline.iter().cloned());
         notes.extend(d.notes.iter().cloned());
     }
-    if let Some(f) = l.cloud.as_ref().and_then(|c| c.behind.as_ref()).map(|b| b.flow).filter(|f| f.others_healthy > 0) {
-        one_target_of_many(&f, &mut causes, &mut checks, &mut path);
+    let several = l.targets.len() > 1;
+    for t in &l.targets {
+        let p = behind::target_part(t, several);
+        causes.extend(p.causes);
+        checks.extend(p.checks);
+        path.extend(p.path);
+        timeline.extend(p.timeline);
+        notes.extend(p.notes);
     }
     if path.first().is_none_or(|h| h.hop != "internet") {
         path.insert(
@@ -348,8 +332,12 @@ pub fn join(l: Layers) -> Diagnosis {
         );
     }
     checks.extend(l.unreached.iter().cloned());
-    behind::health_checks(&l, &causes, &mut checks);
-    behind::join_health(&l, &mut causes);
+    for t in &l.targets {
+        behind::health_checks(t, several, &causes, &mut checks);
+    }
+    for t in &l.targets {
+        behind::join_health(t, several, l.query.protocol, &mut causes);
+    }
     probe_checks(&l, &w, &mut checks);
     let (arrived, answer, capture_evidence) = arrivals(&l, &w, &mut checks);
 
@@ -412,7 +400,7 @@ pub fn join(l: Layers) -> Diagnosis {
         let line = format!("the probe from here was refused (RST) on port {}", l.query.port);
         match causes.iter_mut().find(|c| matches!(c.code, CauseCode::NotListening | CauseCode::HostFirewallReject)) {
             Some(c) => c.evidence.push(line),
-            None if l.host.is_none() => {
+            None if l.host.is_none() && l.targets.iter().all(|t| t.host.is_err()) => {
                 let rst_left = answer == Some(Answer::Rst);
                 causes.push(
                     Cause::blocking(

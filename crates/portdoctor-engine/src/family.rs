@@ -33,8 +33,8 @@ pub struct Merged {
     pub notes: Vec<String>,
     /// Each family's arrival address, in the order judged.
     pub arrivals: Vec<IpAddr>,
-    /// Behind a load balancer: the target at the first arrival and its health.
-    pub behind: Option<BehindBalancer>,
+    /// Behind a load balancer: every target (the first at the first arrival) and its health.
+    pub behind: Vec<BehindBalancer>,
 }
 
 /// The words of something that holds for one family: "IPv6: …".
@@ -112,7 +112,9 @@ pub fn merge(legs: Vec<(Family, Diagnosis)>) -> Merged {
         }
         // Behind a balancer both families' clients reach the same target.
         out.arrivals.extend(d.arrival.filter(|a| !out.arrivals.contains(a)));
-        out.behind = out.behind.take().or_else(|| d.behind.clone());
+        if out.behind.is_empty() {
+            out.behind = d.behind.clone();
+        }
     }
     out
 }

@@ -341,10 +341,11 @@ pub struct Diagnosis {
     /// when one family was judged. Not part of the JSON report.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub arrivals: Vec<std::net::IpAddr>,
-    /// Behind a load balancer: the target at `arrival`, what it sees and its health, for the
-    /// host layer and its join. Not part of the JSON report.
+    /// Behind a load balancer: every target of the groups the listener forwards to, each once,
+    /// in the cloud layer's order (the first is the one at `arrival`): what each sees and its
+    /// health, for the host layer and its join. Not part of the JSON report.
     #[serde(skip)]
-    pub behind: Option<crate::elb::BehindBalancer>,
+    pub behind: Vec<crate::elb::BehindBalancer>,
 }
 
 /// What the machine at a diagnosis' arrival sees behind a load balancer: the target's port, the
@@ -420,7 +421,7 @@ impl Diagnosis {
             notes: Vec::new(),
             arrival: None,
             arrivals: Vec::new(),
-            behind: None,
+            behind: Vec::new(),
         }
     }
 

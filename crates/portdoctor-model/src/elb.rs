@@ -254,13 +254,16 @@ pub struct TargetHealthRecord {
     pub health_check_port: Option<u16>,
 }
 
-/// Behind a load balancer: the target the host layer of `diagnose` is judged for, with what its
-/// health says, so the host can be asked about the health-check port too and the host's causes
-/// joined with AWS's health reason by type, not by words. Not part of any report.
+/// Behind a load balancer: one target the host layer of `diagnose` can be judged for, with what
+/// its health says, so its host can be asked about the health-check port too and the host's
+/// causes joined with AWS's health reason by type, not by words. Not part of any report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BehindBalancer {
     /// The target's id as the cloud layer's causes name it (`i-…`, or an address).
     pub target: String,
+    /// Where its traffic arrives: an IP target's address, an instance's primary private
+    /// address; `None` when the evidence does not say (no interface of the instance).
+    pub ip: Option<IpAddr>,
     /// The port and clients the target sees (not the question's: the target port, the
     /// balancer's nodes or with client IP preservation the clients) and its group's health.
     pub flow: crate::diagnosis::ArrivalFlow,
@@ -269,6 +272,8 @@ pub struct BehindBalancer {
     pub health_check: Option<(u16, crate::net::Source)>,
     /// AWS's reason, when the target has one (failing its checks, unused, …).
     pub reason: Option<TargetHealthReason>,
+    /// Whether AWS says it passes its health checks (`healthy`, Classic `InService`).
+    pub healthy: bool,
 }
 
 /// `describe-target-health` of one target group.

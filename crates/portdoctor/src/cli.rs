@@ -169,6 +169,14 @@ pub struct DiagnoseArgs {
     /// Passed to ssh as -i FILE.
     #[arg(long, value_name = "FILE", value_parser = non_empty_path)]
     pub ssh_identity: Option<PathBuf>,
+    /// Behind a load balancer: read target TARGET's host over SSH at DEST (repeatable).
+    /// TARGET is a target's id as its group registers it (i-…, or an IP target's address), or
+    /// `all` with DEST a template holding {id} and/or {ip} (`all=ec2-user@{ip}`); DEST is
+    /// [USER@]HOST or ssh://[USER@]HOST[:PORT] (a Host alias of your ssh config). --ssh-config,
+    /// --ssh-option and --ssh-identity apply to each. With --snapshot, the case folder's cloud
+    /// layer says which targets there are and the hosts are read live.
+    #[arg(long, value_name = "TARGET=DEST", value_parser = parse_target_ssh)]
+    pub target_ssh: Vec<(String, String)>,
     /// The instance (i-…), for the cloud and platform layers.
     #[arg(long, value_parser = non_empty_text)]
     pub instance: Option<String>,
@@ -351,6 +359,15 @@ fn parse_resolve(s: &str) -> Result<(String, Vec<IpAddr>), String> {
     let with_port = rest.split_once(':').filter(|(p, _)| p.parse::<u16>().is_ok()).and_then(|(_, a)| addrs(a));
     let list = addrs(rest).or(with_port).ok_or_else(bad)?;
     Ok((name.to_ascii_lowercase(), list))
+}
+
+/// `TARGET=DEST` of --target-ssh (DEST is checked as an ssh destination once TARGET's
+/// address is known: a template's {ip} is filled in first).
+fn parse_target_ssh(s: &str) -> Result<(String, String), String> {
+    let (target, dest) = s.split_once('=').ok_or_else(|| format!("'{s}' is not TARGET=DEST"))?;
+    let target = non_empty_text(target).map_err(|e| format!("'{s}': the target {e}"))?;
+    let dest = non_empty_text(dest).map_err(|e| format!("'{s}': the destination {e}"))?;
+    Ok((target, dest))
 }
 
 fn parse_source(s: &str) -> Result<Source, String> {

@@ -6,15 +6,20 @@
 use crate::cli::{DiagnoseArgs, FlowArgs, WireArgs};
 use crate::error::Error;
 use crate::{aws_api, cloud_query, emit, report_format};
-use portdoctor_collect::case::{Case, DNS_FILE, DnsRecord, LivePlan, Unreached, from_folder, gather, read_dns};
+use portdoctor_collect::case::{
+    Case, DNS_FILE, DnsRecord, HOSTS_DIR, LivePlan, TargetHosts, Unreached, from_folder, gather, read_cloud, read_dns,
+    target_hosts_over_ssh,
+};
 use portdoctor_collect::cloud::{CloudApi, CloudLayer};
 use portdoctor_collect::remote_trace::WitnessPlan;
 use portdoctor_collect::ssh::{SshOptions, SshTarget};
 use portdoctor_engine::cloud::{CloudQuery, CloudTarget, ResolvedName};
-use portdoctor_engine::diagnose::{Layers, join};
+use portdoctor_engine::diagnose::{Layers, TargetHost, join};
 use portdoctor_engine::family;
 use portdoctor_engine::host::{HostQuery, diagnose_host};
 use portdoctor_model::addrset::AddrSet;
+use portdoctor_model::elb::BehindBalancer;
+use portdoctor_model::host::HostEvidence;
 use portdoctor_model::net::{Cidr, Family, Source};
 use portdoctor_model::trace::TraceReport;
 use portdoctor_model::{Check, CheckKind, CheckStatus, Diagnosis, Knowledge, Layer, Missing, Query};
@@ -127,25 +132,56 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Error> {
         CloudQuery { name: name.clone(), family: q.family.or(typed_family), ..q }
     };
 
-    let case = match &args.snapshot {
-        Some(dir) => from_folder(dir, cloud_target.map(|t| question(t, None)).as_ref())?,
+    let ssh_opts = SshOptions {
+        config: args.ssh_config.clone(),
+        options: args.ssh_option.clone(),
+        identity: args.ssh_identity.clone(),
+    };
+    let (case, cloud) = match &args.snapshot {
+        Some(dir) => {
+            let mut case = from_folder(dir, cloud_target.map(|t| question(t, None)).as_ref())?;
+            let cloud = case.cloud.take().map(CloudLayer::judge);
+            let behind = behind_of(cloud.as_ref());
+            known_targets(
+                case.target_hosts.iter().map(|(id, _)| (format!("{}/{id}/", HOSTS_DIR), id.as_str())),
+                behind,
+            )?;
+            // The one live read of a case folder: the targets' hosts named with --target-ssh.
+            let reach = plan_target_ssh(&args.target_ssh, behind)?;
+            if !reach.is_empty() {
+                let read = read_targets(reach, &ssh_opts, &say);
+                case.target_hosts.retain(|(id, _)| !read.0.iter().any(|(r, _)| r == id));
+                case.target_hosts.extend(read.0);
+                case.notes.extend(read.1);
+            }
+            (case, cloud)
+        }
         None => {
             let api = aws_api(&args.aws);
             let now = crate::time::now();
             // Without an instance id, the cloud is asked only when access looks configured.
-            let cloud = cloud_target
-                .filter(|_| args.instance.is_some() || api.configured())
-                .map(|t| (question(t, Some(now)), &api as &dyn CloudApi));
-            let ssh = ssh_target.map(|t| {
-                let opts = SshOptions {
-                    config: args.ssh_config.clone(),
-                    options: args.ssh_option.clone(),
-                    identity: args.ssh_identity.clone(),
-                };
-                (t, opts)
-            });
+            let asked =
+                cloud_target.filter(|_| args.instance.is_some() || api.configured()).map(|t| question(t, Some(now)));
+            // Behind a load balancer the targets must be known before they are reached, and
+            // the witness on a target watches the port the balancer forwards to: the cloud
+            // layer first, then the rest.
+            let read_apart = asked.is_some() && (args.trace.is_some() || !args.target_ssh.is_empty());
+            let early = match (&asked, read_apart) {
+                (Some(q), true) => {
+                    say("reading the cloud and platform layers");
+                    read_cloud(q, &api, now, &mut unreached).map(CloudLayer::judge)
+                }
+                _ => None,
+            };
+            let behind = behind_of(early.as_ref());
+            let reach = plan_target_ssh(&args.target_ssh, behind)?;
+            let ssh = ssh_target.map(|t| (t, ssh_opts.clone()));
             let more_targets = name.iter().flat_map(|n| n.addresses.iter().skip(1).copied()).collect();
-            gather(&LivePlan {
+            let witness = args.trace.map(|seconds| {
+                let (port, from) = witnessed_flow(behind.first(), args.from, target_ip, port);
+                WitnessPlan { port, proto: args.wire.proto, from, seconds }
+            });
+            let plan = LivePlan {
                 target: target_ip,
                 more_targets,
                 port,
@@ -154,21 +190,128 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Error> {
                 timeout: args.wire.timeout(),
                 ssh,
                 probe_from_ssh_host: args.vantage.is_some(),
-                witness: args.trace.map(|seconds| WitnessPlan {
-                    port,
-                    proto: args.wire.proto,
-                    from: witness_from(args.from, target_ip, port),
-                    seconds,
-                }),
-                cloud,
+                witness,
+                cloud: asked.filter(|_| !read_apart).map(|q| (q, &api as &dyn CloudApi)),
+                cloud_read_apart: read_apart,
                 now,
                 progress: &say,
-            })
+            };
+            // The targets' hosts are read while the probes run.
+            let (mut case, (hosts, notes)) = std::thread::scope(|scope| {
+                let targets = scope.spawn(|| read_targets(reach, &ssh_opts, &say));
+                let case = gather(&plan);
+                (case, targets.join().unwrap_or_default())
+            });
+            case.target_hosts = hosts;
+            case.notes.extend(notes);
+            let cloud = early.or_else(|| case.cloud.take().map(CloudLayer::judge));
+            (case, cloud)
         }
     };
-    let d = judge(case, unreached, &args, target_ip, port);
+    let d = judge(case, cloud, unreached, &args, target_ip, port);
     emit(&d, format, &args.report)?;
     Ok(d.status.exit_code() as u8)
+}
+
+/// Behind a load balancer, the targets the cloud layer found (none otherwise).
+fn behind_of(cloud: Option<&Diagnosis>) -> &[BehindBalancer] {
+    cloud.map_or(&[], |c| c.behind.as_slice())
+}
+
+/// The targets' ids, for a message.
+fn target_list(behind: &[BehindBalancer]) -> String {
+    if behind.is_empty() {
+        return "none: the cloud layer found no load balancer with targets here".to_string();
+    }
+    behind.iter().map(|b| b.target.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// Every target named (`hosts/TARGET/`, `--target-ssh TARGET=…`) is one of the balancer's;
+/// else a usage error naming the targets it has.
+fn known_targets<'a>(
+    named: impl IntoIterator<Item = (String, &'a str)>,
+    behind: &[BehindBalancer],
+) -> Result<(), Error> {
+    for (given_as, id) in named {
+        if !behind.iter().any(|b| b.target.eq_ignore_ascii_case(id)) {
+            return Err(Error::Usage(format!(
+                "{given_as}: the load balancer has no target '{}'; its targets: {}",
+                id.escape_debug(),
+                target_list(behind)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The word that covers every target in `--target-ssh all=TEMPLATE`.
+const ALL_TARGETS: &str = "all";
+
+/// Which target's host to reach at which ssh destination, by target id, in the cloud layer's
+/// order: `TARGET=DEST` as given, `all=TEMPLATE` for every other target with `{id}` and `{ip}`
+/// filled in. A target that is not the balancer's, a target named twice, or a destination ssh
+/// would not take is a usage error; a template's `{ip}` for a target whose address the evidence
+/// lacks is that target's `unknown` host.
+fn plan_target_ssh(given: &[(String, String)], behind: &[BehindBalancer]) -> Result<ReachPlan, Error> {
+    if given.is_empty() {
+        return Ok(Vec::new());
+    }
+    let named: Vec<&(String, String)> = given.iter().filter(|(t, _)| t != ALL_TARGETS).collect();
+    known_targets(named.iter().map(|(t, d)| (format!("--target-ssh {t}={d}"), t.as_str())), behind)?;
+    let template = given.iter().filter(|(t, _)| t == ALL_TARGETS).map(|(_, d)| d.as_str());
+    let template: Vec<&str> = template.collect();
+    if template.len() > 1 || named.iter().enumerate().any(|(i, (t, _))| named[..i].iter().any(|(u, _)| u == t)) {
+        return Err(Error::Usage("--target-ssh: each target (and `all`) may be given once".into()));
+    }
+    let mut out = Vec::new();
+    for b in behind {
+        let dest = match named.iter().find(|(t, _)| t.eq_ignore_ascii_case(&b.target)) {
+            Some((_, d)) => d.clone(),
+            None => match template.first() {
+                Some(t) if t.contains("{ip}") && b.ip.is_none() => {
+                    let missing = Missing::new(
+                        format!("target {}'s host over SSH", b.target),
+                        "its address is not in the evidence (no interface of it in NetworkInterfaces), so {ip} has no value",
+                        format!("give --target-ssh {}=DEST", b.target),
+                    );
+                    out.push((b.target.clone(), Err(missing)));
+                    continue;
+                }
+                Some(t) => {
+                    t.replace("{id}", &b.target).replace("{ip}", &b.ip.map(|i| i.to_string()).unwrap_or_default())
+                }
+                None => continue,
+            },
+        };
+        let t = SshTarget::parse(&dest).map_err(|e| Error::Usage(format!("--target-ssh {}: {e}", b.target)))?;
+        out.push((b.target.clone(), Ok(t)));
+    }
+    Ok(out)
+}
+
+/// Which target to reach at which ssh destination, by target id; or why it cannot be.
+type ReachPlan = Vec<(String, Result<SshTarget, Missing>)>;
+
+/// The planned targets' hosts over SSH (all at once); a destination that could not be made is
+/// that target's `unknown` host.
+fn read_targets(plan: ReachPlan, opts: &SshOptions, say: &(dyn Fn(&str) + Sync)) -> (TargetHosts, Vec<String>) {
+    let (reachable, unplaced): (Vec<_>, Vec<_>) = plan.into_iter().partition(|(_, t)| t.is_ok());
+    let reachable = reachable.into_iter().filter_map(|(id, t)| Some((id, t.ok()?))).collect();
+    let (mut hosts, notes) = target_hosts_over_ssh(reachable, opts, say);
+    hosts.extend(unplaced.into_iter().filter_map(|(id, t)| Some((id, Err(t.err()?)))));
+    (hosts, notes)
+}
+
+/// What the kernel witness on the --ssh host watches: behind a load balancer (that host is its
+/// first target) the port the balancer forwards to and the sources the target sees; else the
+/// question's port and client (`witness_from`).
+fn witnessed_flow(first: Option<&BehindBalancer>, from: Source, target: Option<IpAddr>, port: u16) -> (u16, Source) {
+    match first {
+        // With client IP preservation the target sees the clients themselves.
+        Some(b) if b.flow.from == from => (b.flow.port, witness_from(from, target, port)),
+        Some(b) => (b.flow.port, b.flow.from),
+        None => (port, witness_from(from, target, port)),
+    }
 }
 
 /// Whom the witness watches: `--from` as given; for `internet`, the address the probes leave
@@ -236,66 +379,52 @@ fn resolve_name(
     (!unique.is_empty()).then(|| ResolvedName { name: host.to_string(), addresses: unique, source })
 }
 
-/// The engine on a case: the cloud layer first, then the host layer judged where the cloud
-/// layer says the flow arrives (the interface's private address, so the host layer does not
-/// guess it), then the join across the layers, the probes and the capture.
+/// The engine on a case: the cloud layer (judged already), then the host layer judged where the
+/// cloud layer says the flow arrives (the interface's private address, so the host layer does
+/// not guess it) — behind a load balancer each target's host for what that target sees — then
+/// the join across the layers, the probes and the capture.
 fn judge(
     case: Case,
+    cloud: Option<Diagnosis>,
     mut unreached: Vec<Unreached>,
     args: &DiagnoseArgs,
     target: Option<IpAddr>,
     port: u16,
 ) -> Diagnosis {
-    let Case { cloud, host, probes, capture, witness, unreached: more, mut notes } = case;
+    let Case { cloud: _, host, target_hosts, probes, capture, witness, unreached: more, mut notes } = case;
     unreached.extend(more);
     let (proto, from) = (args.wire.proto, args.from);
-    let cloud = cloud.map(CloudLayer::judge);
-    let to = cloud.as_ref().and_then(|c| c.arrival);
-    // Behind a load balancer the machine sees the target's port and the balancer's nodes.
-    let (host_port, host_from) =
-        cloud.as_ref().and_then(|c| c.behind.as_ref()).map_or((port, from), |b| (b.flow.port, b.flow.from));
-    let host_query = |to| HostQuery { port: host_port, proto, from: host_from, to };
-    if host.is_some() && (host_port != port || host_from != from) {
-        notes.push(format!(
-            "the host layer judges {proto}/{host_port} from {host_from}, as the load balancer's target sees it"
-        ));
-    }
-    // Behind a balancer whose health checks differ from the traffic (another port, or the
-    // nodes while the traffic keeps the clients' addresses): the host judged for them too, so
-    // "nothing listens on the health-check port" is found.
-    let health_flow = cloud.as_ref().and_then(|c| c.behind.as_ref()).and_then(|b| b.health_check);
-    let health_host = match (&host, health_flow.filter(|f| *f != (host_port, host_from))) {
-        (Some(ev), Some((hc_port, hc_from))) => {
+    let behind = behind_of(cloud.as_ref()).to_vec();
+    // The host read with --ssh or host/: the instance's, or behind a load balancer its first
+    // target's (unless that target's own host was read apart).
+    let first = behind.first();
+    let first_read_apart = first.is_some_and(|b| target_hosts.iter().any(|(id, _)| id.eq_ignore_ascii_case(&b.target)));
+    let host = host.filter(|_| !first_read_apart).map(|ev| {
+        let (host_port, host_from) = first.map_or((port, from), |b| (b.flow.port, b.flow.from));
+        let q = HostQuery { port: host_port, proto, from: host_from, to: cloud.as_ref().and_then(|c| c.arrival) };
+        if host_port != port || host_from != from {
             notes.push(format!(
-                "the host layer also judges {proto}/{hc_port} from {hc_from}, the target group's health checks"
-            ));
-            Some(diagnose_host(ev, &HostQuery { port: hc_port, proto, from: hc_from, to }))
-        }
-        _ => None,
-    };
-    // A dual-stack target: the host layer is judged at each family's arrival, and merged.
-    let arrivals = cloud.as_ref().map(|c| c.arrivals.clone()).unwrap_or_default();
-    let host = host.and_then(|ev| {
-        if arrivals.len() > 1 {
-            let legs = arrivals.iter().map(|a| (Family::of(a), diagnose_host(&ev, &host_query(Some(*a))))).collect();
-            let words = arrivals.iter().map(IpAddr::to_string).collect::<Vec<_>>().join(" and ");
-            notes.push(format!(
-                "the host layer judges the flow arriving at {words}, each family's address the cloud layer resolved the target to"
-            ));
-            return family::merge_diagnoses(legs);
-        }
-        if let Some(a) = to {
-            notes.push(format!(
-                "the host layer judges the flow arriving at {a}, the private address the cloud layer resolved the target to"
+                "the host layer judges {proto}/{host_port} from {host_from}, as the load balancer's target sees it"
             ));
         }
-        Some(diagnose_host(&ev, &host_query(to)))
+        let health = first.and_then(|b| health_layer(&ev, b, &q, &mut notes));
+        let arrivals = cloud.as_ref().map(|c| c.arrivals.clone()).unwrap_or_default();
+        let judged = host_layer(&ev, &q, &arrivals, &mut notes);
+        (judged, health)
     });
     // The kernel's word joins the host layer before the layers are joined, so the reasoning
     // across them (the probes, the capture) sees a host blocker the kernel found.
     let (host, witness) = match (host, witness) {
-        (Some(h), Some(w)) => (Some(with_witness(h, &w)), None),
+        (Some((h, health)), Some(w)) => (Some((with_witness(h, &w), health)), None),
         (h, w) => (h, w),
+    };
+    let (host, targets) = match (first, host) {
+        (Some(b), Some((h, health))) => {
+            let mut targets = vec![TargetHost { behind: b.clone(), host: Ok(h), health }];
+            targets.extend(other_targets(&behind, target_hosts, proto, &mut notes));
+            (None, targets)
+        }
+        (_, host) => (host.map(|(h, _)| h), other_targets(&behind, target_hosts, proto, &mut notes)),
     };
     let instance = cloud.as_ref().and_then(|c| c.query.instance.clone()).or(args.instance.clone());
     let query = Query {
@@ -313,7 +442,7 @@ fn judge(
         capture,
         cloud,
         host,
-        health_host,
+        targets,
         unreached: unreached.into_iter().map(unknown).collect(),
         notes,
     });
@@ -322,6 +451,73 @@ fn judge(
         Some(w) => with_witness(d, &w),
         None => d,
     }
+}
+
+/// The host layer for `q`; a dual-stack target is judged at each family's arrival, and merged.
+fn host_layer(ev: &HostEvidence, q: &HostQuery, arrivals: &[IpAddr], notes: &mut Vec<String>) -> Diagnosis {
+    if arrivals.len() > 1 {
+        let legs = arrivals
+            .iter()
+            .map(|a| (Family::of(a), diagnose_host(ev, &HostQuery { to: Some(*a), ..q.clone() })))
+            .collect();
+        let words = arrivals.iter().map(IpAddr::to_string).collect::<Vec<_>>().join(" and ");
+        notes.push(format!(
+            "the host layer judges the flow arriving at {words}, each family's address the cloud layer resolved the target to"
+        ));
+        if let Some(d) = family::merge_diagnoses(legs) {
+            return d;
+        }
+    }
+    if let Some(a) = q.to {
+        notes.push(format!(
+            "the host layer judges the flow arriving at {a}, the private address the cloud layer resolved the target to"
+        ));
+    }
+    diagnose_host(ev, q)
+}
+
+/// Behind a balancer whose health checks differ from the target's traffic (another port, or
+/// the nodes while the traffic keeps the clients' addresses): its host judged for them too, so
+/// "nothing listens on the health-check port" is found.
+fn health_layer(ev: &HostEvidence, b: &BehindBalancer, q: &HostQuery, notes: &mut Vec<String>) -> Option<Diagnosis> {
+    let (hc_port, hc_from) = b.health_check.filter(|f| *f != (q.port, q.from))?;
+    notes.push(format!(
+        "the host layer also judges {}/{hc_port} from {hc_from}, the target group's health checks",
+        q.proto
+    ));
+    Some(diagnose_host(ev, &HostQuery { port: hc_port, from: hc_from, ..q.clone() }))
+}
+
+/// The targets whose hosts were read apart (`hosts/TARGET/`, `--target-ssh`), in the cloud
+/// layer's order, each judged for what it sees at its own address.
+fn other_targets(
+    behind: &[BehindBalancer],
+    mut read: TargetHosts,
+    proto: portdoctor_model::Proto,
+    notes: &mut Vec<String>,
+) -> Vec<TargetHost> {
+    let mut out = Vec::new();
+    for b in behind {
+        let Some(at) = read.iter().position(|(id, _)| id.eq_ignore_ascii_case(&b.target)) else { continue };
+        let (_, ev) = read.remove(at);
+        let q = HostQuery { port: b.flow.port, proto, from: b.flow.from, to: b.ip };
+        let (host, health) = match ev {
+            Ok(ev) => {
+                notes.push(format!(
+                    "target {}: the host layer judges {proto}/{} from {} arriving at {}",
+                    b.target,
+                    b.flow.port,
+                    b.flow.from,
+                    b.ip.map_or_else(|| "any of its addresses".to_string(), |i| i.to_string())
+                ));
+                let health = health_layer(&ev, b, &q, notes);
+                (Ok(diagnose_host(&ev, &q)), health)
+            }
+            Err(m) => (Err(m), None),
+        };
+        out.push(TargetHost { behind: b.clone(), host, health });
+    }
+    out
 }
 
 /// A diagnosis with the kernel witness's report joined in, or its `unknown` check saying what
@@ -338,7 +534,29 @@ fn with_witness(d: Diagnosis, w: &Knowledge<TraceReport>) -> Diagnosis {
 
 #[cfg(test)]
 mod tests {
-    use super::split_target;
+    use super::{split_target, witnessed_flow};
+    use portdoctor_model::diagnosis::ArrivalFlow;
+    use portdoctor_model::elb::BehindBalancer;
+    use portdoctor_model::net::Source;
+
+    #[test]
+    fn behind_a_balancer_the_witness_watches_the_targets_port() {
+        let nodes: Source = "10.20.0.0/16".parse().unwrap();
+        let first = BehindBalancer {
+            target: "i-1".into(),
+            ip: None,
+            flow: ArrivalFlow { port: 8080, from: nodes, others_healthy: 0, targets: 1 },
+            health_check: None,
+            reason: None,
+            healthy: true,
+        };
+        assert_eq!(witnessed_flow(Some(&first), Source::Internet, None, 443), (8080, nodes));
+        // With client IP preservation the target sees the clients themselves.
+        let kept = BehindBalancer { flow: ArrivalFlow { from: Source::Internet, ..first.flow }, ..first.clone() };
+        assert_eq!(witnessed_flow(Some(&kept), Source::Internet, None, 443), (8080, Source::Internet));
+        // No balancer: the port asked about.
+        assert_eq!(witnessed_flow(None, Source::Internet, None, 443), (443, Source::Internet));
+    }
 
     #[test]
     fn targets() {

@@ -319,6 +319,78 @@ fn diagnose(case: &Path, resolved: &[&str]) -> (i32, Value) {
     (out.status.code().unwrap_or(-1), r)
 }
 
+/// A real OpenSSH server in each target namespace (key authentication, root allowed), so
+/// `diagnose --target-ssh` reads each target's host as a user's ssh would (here from the
+/// balancer's namespace, the one that reaches both targets, as a bastion does). Returns the
+/// client's key.
+fn start_sshds(bed: &mut Bed) -> PathBuf {
+    let dir = bed.dir.join("ssh");
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("client_key");
+    run(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(&key));
+    std::fs::copy(dir.join("client_key.pub"), dir.join("authorized_keys")).unwrap();
+    // sshd's privilege-separation directory (the package's service creates it at start).
+    std::fs::create_dir_all("/run/sshd").unwrap();
+    for (n, ns) in bed.targets.clone().iter().enumerate() {
+        let host_key = dir.join(format!("host_key_{n}"));
+        run(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(&host_key));
+        let conf = dir.join(format!("sshd_config_{n}"));
+        let config = format!(
+            "Port 22\nListenAddress 0.0.0.0\nHostKey {hk}\nPidFile {d}/sshd_{n}.pid\nAuthorizedKeysFile {d}/authorized_keys\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n",
+            hk = host_key.display(),
+            d = dir.display()
+        );
+        std::fs::write(&conf, config).unwrap();
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns, "/usr/sbin/sshd", "-D", "-e", "-f"])
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        bed.children.push(child);
+    }
+    // Both answer a login before the test goes on.
+    let login = |addr: &str| {
+        let mut ssh = Command::new("ip");
+        ssh.args(["netns", "exec", &bed.lb, "ssh", "-i"]).arg(&key);
+        ssh.args(SSH_OPTIONS.iter().flat_map(|o| ["-o", o])).arg(format!("root@{addr}")).arg("true");
+        ssh.output().unwrap().status.success()
+    };
+    for (addr, _) in TARGETS {
+        let start = Instant::now();
+        while !login(addr) {
+            assert!(start.elapsed() < Duration::from_secs(10), "sshd on {addr} never answered");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    key
+}
+
+/// The test's sshd host keys are new each run.
+const SSH_OPTIONS: [&str; 5] =
+    ["BatchMode=yes", "StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", "LogLevel=ERROR", "ConnectTimeout=3"];
+
+/// `diagnose DNS:443 --snapshot CASE --target-ssh …` run in the balancer's namespace (from
+/// where both targets are reached over ssh): (exit, report, stderr).
+fn diagnose_reaching(bed: &Bed, case: &Path, key: &Path, target_ssh: &[String]) -> (i32, Value, String) {
+    let target = format!("{DNS}:443");
+    let resolve = format!("{DNS}:{}", NODES.join(","));
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", &bed.lb]).arg(bin()).args(["diagnose", &target, "--snapshot"]).arg(case);
+    cmd.args(["--resolve", &resolve, "--json", "--ssh-identity"]).arg(key);
+    for o in SSH_OPTIONS {
+        cmd.args(["--ssh-option", o]);
+    }
+    for t in target_ssh {
+        cmd.args(["--target-ssh", t]);
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), r, stderr)
+}
+
 fn codes(r: &Value) -> Vec<&str> {
     r["verdict"]["causes"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect()
 }
@@ -404,4 +476,79 @@ fn a_stale_record_points_at_an_address_nobody_holds() {
     let (code, r) = diagnose(&case, &stale);
     assert!(codes(&r).contains(&"DNS_STALE"), "{r:#}");
     assert_eq!(code, 1, "{r:#}");
+}
+
+/// Issue 15, `--target-ssh`: each target's host read live over ssh and judged for what it sees;
+/// target 1's firewall drops the balancer, target 2 serves. Target 1's drop is joined with its
+/// health reason (Target.Timeout) as its share of the group; target 2's host passes; the
+/// service is reachable.
+#[test]
+fn each_targets_host_over_ssh_one_drops_the_balancer() {
+    let mut bed = Bed::new();
+    let key = start_sshds(&mut bed);
+    bed.drop_the_balancer(0);
+    bed.wait_health(["Target.Timeout", "healthy"]);
+    assert_eq!(bed.fetch(NODES[0]), "HTTP/1.0 200 OK t2");
+    let case = bed.case(&NODES);
+    // Only the cloud and the probes come from the case: the hosts are read over ssh.
+    std::fs::remove_dir_all(case.join("host")).unwrap();
+    let [(a1, t1), (a2, t2)] = TARGETS;
+    let both = [format!("{t1}=root@{a1}"), format!("{t2}=root@{a2}")];
+    let (code, r, stderr) = diagnose_reaching(&bed, &case, &key, &both);
+    assert_eq!(r["verdict"]["status"], "reachable", "{stderr}\n{r:#}");
+    assert_eq!(code, 0);
+    assert!(codes(&r).is_empty(), "{r:#}");
+    let id = |check: &str, t: &str| format!("{check}.{t}");
+    // Target 1: the rule that drops the balancer, its share, and the health reason it explains.
+    let fw1 = checks(&r, &id("host.firewall", t1))[0];
+    assert_eq!(fw1["status"], "warn", "{fw1:#}");
+    let summary = fw1["summary"].as_str().unwrap();
+    assert!(summary.contains("drops tcp/8080 from 10.20.1.10") && summary.contains("1 of 2 targets, 50%"), "{summary}");
+    let evidence: Vec<&str> = fw1["evidence"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    let joined = format!("this is why {t1} fails its health checks (Target.Timeout)");
+    assert!(evidence.iter().any(|e| e.starts_with(&joined)), "{evidence:?}");
+    // Target 2: admitted, listening.
+    let fw2 = checks(&r, &id("host.firewall", t2))[0];
+    assert_eq!(fw2["status"], "pass", "{fw2:#}");
+    assert_eq!(checks(&r, &id("host.listener", t2))[0]["status"], "pass", "{r:#}");
+    assert!(checks(&r, "host.reach").is_empty(), "{r:#}");
+    // The cloud layer agrees: target 1 unhealthy (its share), target 2 healthy.
+    let health: Vec<&str> = checks(&r, "cloud.target.health").iter().map(|c| c["status"].as_str().unwrap()).collect();
+    assert_eq!(health, ["warn", "pass"], "{r:#}");
+
+    // `all=TEMPLATE` reaches both the same way.
+    let (code, again, _) = diagnose_reaching(&bed, &case, &key, &["all=root@{ip}".to_string()]);
+    assert_eq!(code, 0);
+    // (Evidence holds the rules' counters, which the health checker keeps moving.)
+    let verdicts = |r: &Value| -> Vec<(String, String)> {
+        let all = r["checks"].as_array().unwrap().iter();
+        all.map(|c| (c["id"].as_str().unwrap().to_string(), c["status"].as_str().unwrap().to_string())).collect()
+    };
+    assert_eq!(verdicts(&again), verdicts(&r));
+
+    // A target that cannot be reached is an unknown check naming it; the other is still judged.
+    let unreachable = [format!("{t1}=root@{a1}"), format!("{t2}=root@10.20.12.99")];
+    let (code, r, stderr) = diagnose_reaching(&bed, &case, &key, &unreachable);
+    let reach = checks(&r, &id("host.reach", t2));
+    assert_eq!(reach.len(), 1, "{stderr}\n{r:#}");
+    assert_eq!(reach[0]["status"], "unknown");
+    assert!(reach[0]["summary"].as_str().unwrap().contains(t2), "{reach:?}");
+    assert_eq!(checks(&r, &id("host.firewall", t1))[0]["status"], "warn", "{r:#}");
+    // Target 1's own fault is its share while target 2 is healthy in AWS's eyes: the verdict
+    // waits only on target 2's host, whose health says it serves (a context check).
+    assert_eq!((code, &r["verdict"]["status"]), (0, &json!("reachable")), "{r:#}");
+}
+
+/// A target the balancer does not have is a usage error naming the ones it has.
+#[test]
+fn an_unknown_target_is_a_usage_error() {
+    let mut bed = Bed::new();
+    let key = start_sshds(&mut bed);
+    let case = bed.case(&NODES);
+    let (code, _, stderr) = diagnose_reaching(&bed, &case, &key, &["i-0nothere=root@10.20.11.10".to_string()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no target 'i-0nothere'"), "{stderr}");
+    for (_, id) in TARGETS {
+        assert!(stderr.contains(id), "{stderr}");
+    }
 }

@@ -269,3 +269,107 @@ fn nothing_listening_on_the_health_check_port_is_found_on_the_host() {
     assert!(notes.iter().any(|n| n.contains("also judges tcp/8081 from 10.20.0.0/16")), "{notes:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+const TARGET_1: &str = "i-0app1a2b3c4d5e6f70";
+const TARGET_2: &str = "i-0app2b3c4d5e6f7081";
+
+/// examples/lb-host-drop with each target's host in `hosts/TARGET/`: target 1's as in the
+/// example (it drops the balancer's subnets on 8080), target 2's the same machine moved to its
+/// address with the drop rules turned to accepts.
+fn two_hosts(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("portdoctor-lb-hosts-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/lb-host-drop");
+    copy_dir(&example.join("aws"), &dir.join("aws"));
+    copy_dir(&example.join("host"), &dir.join("hosts").join(TARGET_1));
+    let second = dir.join("hosts").join(TARGET_2);
+    copy_dir(&example.join("host"), &second);
+    for (file, from, to) in [
+        ("iptables-nft.txt", "-j DROP", "-j ACCEPT"),
+        ("ip-addr.json", "10.20.11.", "10.20.12."),
+        ("ip-route.json", "10.20.11.", "10.20.12."),
+    ] {
+        let path = second.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{file}: {from}");
+        std::fs::write(&path, text.replace(from, to)).unwrap();
+    }
+    dir
+}
+
+fn check<'a>(r: &'a Value, id: &str) -> &'a Value {
+    r["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no {id}: {r:#}"))
+}
+
+#[test]
+fn each_target_in_hosts_is_judged_and_named() {
+    let dir = two_hosts("each");
+    let out = portdoctor(&["diagnose", &format!("{DNS}:443"), "--snapshot", dir.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = report(&out);
+    // Target 1's drop explains its timeout; target 2's host admits the balancer, so its
+    // timeout stays unexplained and keeps deciding.
+    let causes = r["verdict"]["causes"].as_array().unwrap();
+    let drop = causes.iter().find(|c| c["code"] == "HOST_FIREWALL_DROP").unwrap();
+    assert!(drop["component"].as_str().unwrap().starts_with(&format!("{TARGET_1} ")), "{drop:#}");
+    let health = |t: &str| causes.iter().find(|c| c["code"] == "TARGET_UNHEALTHY" && c["component"] == t).unwrap();
+    let evidence = |c: &Value| {
+        c["evidence"].as_array().unwrap().iter().filter_map(Value::as_str).map(str::to_string).collect::<Vec<_>>()
+    };
+    assert_eq!(health(TARGET_1)["blocking"], false);
+    assert!(evidence(health(TARGET_1)).iter().any(|e| e.starts_with("explained by HOST_FIREWALL_DROP")));
+    assert_eq!(health(TARGET_2)["blocking"], true);
+    assert!(evidence(health(TARGET_2)).iter().any(|e| e.contains("does not explain Target.Timeout")), "{r:#}");
+    assert_eq!(check(&r, &format!("host.firewall.{TARGET_1}"))["status"], "fail");
+    assert_eq!(check(&r, &format!("host.firewall.{TARGET_2}"))["status"], "pass");
+    assert!(!r["checks"].as_array().unwrap().iter().any(|c| c["id"] == "host.firewall"), "{r:#}");
+    let notes: Vec<&str> = r["notes"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(
+        notes.iter().any(|n| n.starts_with(&format!("target {TARGET_2}: the host layer judges tcp/8080"))),
+        "{notes:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_target_the_balancer_does_not_have_is_exit_2() {
+    let dir = two_hosts("unknown");
+    let case = dir.to_str().unwrap();
+    // Named with --target-ssh: refused before any ssh runs.
+    let out = portdoctor(&["diagnose", &format!("{DNS}:443"), "--snapshot", case, "--target-ssh", "i-0nope=app-9"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no target 'i-0nope'; its targets: i-0app1a2b3c4d5e6f70, i-0app2b3c4d5e6f7081"),
+        "{stderr}"
+    );
+    // A destination ssh would not take, and a target given twice.
+    let out = portdoctor(&[
+        "diagnose",
+        &format!("{DNS}:443"),
+        "--snapshot",
+        case,
+        "--target-ssh",
+        &format!("{TARGET_1}=-oProxyCommand=x"),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let twice = format!("{TARGET_1}=app-1");
+    let out = portdoctor(&[
+        "diagnose",
+        &format!("{DNS}:443"),
+        "--snapshot",
+        case,
+        "--target-ssh",
+        &twice,
+        "--target-ssh",
+        &twice,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    // A case folder's hosts/ for a target it does not have.
+    std::fs::rename(dir.join("hosts").join(TARGET_2), dir.join("hosts/i-0nope")).unwrap();
+    let out = portdoctor(&["diagnose", &format!("{DNS}:443"), "--snapshot", case]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("hosts/i-0nope/: the load balancer has no target 'i-0nope'"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

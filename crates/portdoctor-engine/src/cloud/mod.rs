@@ -197,8 +197,8 @@ struct Leg {
     instance: Option<String>,
     /// Where the flow arrives (the interface's private address).
     arrival: Option<IpAddr>,
-    /// Behind a load balancer: the target at `arrival` and its health.
-    behind: Option<BehindBalancer>,
+    /// Behind a load balancer: every target (the first at `arrival`) and its health.
+    behind: Vec<BehindBalancer>,
     reachable: String,
 }
 
@@ -259,7 +259,7 @@ impl CloudWalk {
             target,
             instance,
             arrival: arrival.and_then(Arrival::private),
-            behind: arrival.and_then(Arrival::behind),
+            behind: arrival.map(Arrival::behind).unwrap_or_default(),
             reachable,
         };
         CloudWalk { query: q.clone(), legs: vec![(None, leg)], subject, name: None, notes }

@@ -215,10 +215,10 @@ pub trait Arrival {
     fn name(&self) -> Option<&str> {
         None
     }
-    /// Behind a load balancer: the target the host layer is judged for, the port and clients it
-    /// sees (not the question's), and its health.
-    fn behind(&self) -> Option<portdoctor_model::elb::BehindBalancer> {
-        None
+    /// Behind a load balancer: each target the host layer can be judged for (the first is the
+    /// one at `private`), the port and clients it sees (not the question's), and its health.
+    fn behind(&self) -> Vec<portdoctor_model::elb::BehindBalancer> {
+        Vec::new()
     }
 }
 

@@ -1,7 +1,9 @@
 //! The reasoning rules, one per case, on hand-made layers.
 
 use super::*;
+use portdoctor_model::diagnosis::ArrivalFlow;
 use portdoctor_model::elb::BehindBalancer;
+use portdoctor_model::host_path::HostHop;
 use portdoctor_model::probe::{IcmpKind, ProbeAttempt, SeenPacket};
 use portdoctor_model::{Missing, Proto, Source, Status};
 
@@ -51,7 +53,7 @@ fn layers(probes: Vec<ProbeReport>, capture: Option<Knowledge<CaptureReport>>) -
         capture,
         cloud: None,
         host: None,
-        health_host: None,
+        targets: vec![],
         unreached: vec![],
         notes: vec![],
     }
@@ -206,13 +208,16 @@ fn every_address_of_a_name_is_judged_by_its_probe() {
 fn one_targets_host_fault_behind_a_balancer_that_has_others_is_its_share() {
     let host_layer = |others_healthy| {
         let mut l = layers(vec![probes("here", ProbeOutcome::Open, ProbeOutcome::Refused)], None);
-        let mut cloud = layer(vec![]);
-        cloud.behind = Some(BehindBalancer {
+        let behind = BehindBalancer {
             target: "i-1".into(),
+            ip: None,
             flow: ArrivalFlow { port: 8080, from: "10.20.0.0/16".parse().unwrap(), others_healthy, targets: 2 },
             health_check: None,
             reason: None,
-        });
+            healthy: false,
+        };
+        let mut cloud = layer(vec![]);
+        cloud.behind = vec![behind.clone()];
         l.cloud = Some(cloud);
         let drop = Cause::blocking(CauseCode::HostFirewallDrop, "INPUT", Confidence::Confirmed, "drops tcp/8080");
         let mut host = layer(vec![drop]);
@@ -224,7 +229,7 @@ fn one_targets_host_fault_behind_a_balancer_that_has_others_is_its_share() {
             "drops tcp/8080",
         ));
         host.path.push(Hop::new(HostHop::HostFirewall.as_str(), "INPUT", CheckStatus::Fail, "drop"));
-        l.host = Some(host);
+        l.targets = vec![TargetHost { behind, host: Ok(host), health: None }];
         join(l)
     };
     let d = host_layer(1);
@@ -264,12 +269,14 @@ mod behind_balancer {
             format!("{TARGET}:8080 is unhealthy ({})", reason.as_str()),
         );
         let mut d = layer(vec![unhealthy]);
-        d.behind = Some(BehindBalancer {
+        d.behind = vec![BehindBalancer {
             target: TARGET.into(),
+            ip: None,
             flow: ArrivalFlow { port: 8080, from: nodes(), others_healthy: 0, targets: 1 },
             health_check: Some((hc_port, nodes())),
             reason: Some(reason),
-        });
+            healthy: false,
+        }];
         d
     }
 
@@ -277,8 +284,10 @@ mod behind_balancer {
         Cause::blocking(code, component, Confidence::Confirmed, format!("{code} on {component}"))
     }
 
-    fn joined(cloud: Diagnosis, host: Diagnosis, health_host: Option<Diagnosis>) -> Diagnosis {
-        join(Layers { cloud: Some(cloud), host: Some(host), health_host, ..layers(vec![], None) })
+    fn joined(cloud: Diagnosis, host: Diagnosis, health: Option<Diagnosis>) -> Diagnosis {
+        let behind = cloud.behind[0].clone();
+        let targets = vec![TargetHost { behind, host: Ok(host), health }];
+        join(Layers { cloud: Some(cloud), targets, ..layers(vec![], None) })
     }
 
     fn unhealthy(d: &Diagnosis) -> &Cause {
@@ -336,5 +345,110 @@ mod behind_balancer {
         let host = layer(vec![host_cause(CauseCode::HostFirewallDrop, "filter/INPUT rule 1")]);
         let d = joined(cloud(TargetHealthReason::ResponseCodeMismatch, 8080), host, None);
         assert!(unhealthy(&d).blocking && unhealthy(&d).evidence.is_empty());
+    }
+
+    /// Two targets of one group, each with its own host: `drops` says which host drops the
+    /// balancer's nodes (its health then says Target.Timeout, the other's healthy).
+    fn two_targets(drops: [bool; 2], second_read: bool) -> Diagnosis {
+        let ids = ["i-1", "i-2"];
+        let behind = |n: usize| BehindBalancer {
+            target: ids[n].into(),
+            ip: None,
+            flow: ArrivalFlow { port: 8080, from: nodes(), others_healthy: usize::from(!drops[1 - n]), targets: 2 },
+            health_check: Some((8080, nodes())),
+            reason: drops[n].then_some(TargetHealthReason::Timeout),
+            healthy: !drops[n],
+        };
+        let host = |drop: bool| {
+            let mut h =
+                layer(if drop { vec![host_cause(CauseCode::HostFirewallDrop, "filter/INPUT rule 1")] } else { vec![] });
+            let status = if drop { CheckStatus::Fail } else { CheckStatus::Pass };
+            h.checks.push(Check::new("host.firewall", Layer::Host, CheckKind::Path, status, "tcp/8080"));
+            h.path.push(Hop::new(HostHop::HostFirewall.as_str(), "iptables", status, "tcp/8080"));
+            h
+        };
+        // The cloud layer: a target's health decides only when no other target serves.
+        let unhealthy = |n: usize| {
+            Cause::blocking(CauseCode::TargetUnhealthy, ids[n], Confidence::Likely, format!("{} is unhealthy", ids[n]))
+        };
+        let mut cloud = layer(if drops == [true, true] { vec![unhealthy(0), unhealthy(1)] } else { vec![] });
+        cloud.behind = vec![behind(0), behind(1)];
+        let missing = Missing::new("the host over SSH (app-2)", "Connection refused", "check that sshd runs");
+        let second = if second_read { Ok(host(drops[1])) } else { Err(missing) };
+        let targets = vec![
+            TargetHost { behind: behind(0), host: Ok(host(drops[0])), health: None },
+            TargetHost { behind: behind(1), host: second, health: None },
+        ];
+        join(Layers { cloud: Some(cloud), targets, ..layers(vec![], None) })
+    }
+
+    fn check<'a>(d: &'a Diagnosis, id: &str) -> &'a Check {
+        d.checks.iter().find(|c| c.id == id).unwrap_or_else(|| panic!("no {id}: {:?}", d.checks))
+    }
+
+    #[test]
+    fn each_targets_host_is_judged_and_named_and_one_fault_is_its_share() {
+        let d = two_targets([true, false], true);
+        assert_eq!(d.status, Status::Reachable, "{:?}", d.causes);
+        // Ids name the target; each target's hops name it.
+        let fw = check(&d, "host.firewall.i-1");
+        assert_eq!(fw.status, CheckStatus::Warn);
+        assert!(fw.summary.contains("1 of 2 targets, 50%"), "{}", fw.summary);
+        // Joined by type with its health: the target's reason, which this fault explains.
+        assert!(fw.evidence.iter().any(|e| e.starts_with("this is why i-1 fails its health checks (Target.Timeout)")));
+        assert_eq!(check(&d, "host.firewall.i-2").status, CheckStatus::Pass);
+        assert!(!d.checks.iter().any(|c| c.id == "host.firewall"));
+        let hops: Vec<&str> =
+            d.path.iter().filter(|h| h.hop == "host-firewall").map(|h| h.component.as_str()).collect();
+        assert_eq!(hops, ["i-1 iptables", "i-2 iptables"]);
+    }
+
+    #[test]
+    fn both_targets_drop_each_explains_its_own_health() {
+        let d = two_targets([true, true], true);
+        assert_eq!(d.status, Status::Blocked);
+        assert_eq!(codes(&d), ["HOST_FIREWALL_DROP", "HOST_FIREWALL_DROP", "TARGET_UNHEALTHY", "TARGET_UNHEALTHY"]);
+        for id in ["i-1", "i-2"] {
+            let u = d.causes.iter().find(|c| c.code == CauseCode::TargetUnhealthy && c.component == id).unwrap();
+            assert!(!u.blocking && u.evidence.iter().any(|e| e.starts_with("explained by HOST_FIREWALL_DROP")));
+        }
+    }
+
+    #[test]
+    fn a_target_that_cannot_be_reached_is_unknown_and_the_others_go_on() {
+        // The reached target serves: the unreached one decides nothing.
+        let d = two_targets([false, false], false);
+        let reach = check(&d, "host.reach.i-2");
+        assert_eq!((reach.status, reach.kind), (CheckStatus::Unknown, CheckKind::Context));
+        assert!(reach.summary.contains("i-2") && reach.evidence[0].contains("Connection refused"));
+        assert_eq!(check(&d, "host.firewall.i-1").status, CheckStatus::Pass);
+        assert_eq!(d.status, Status::Reachable);
+        // Unhealthy with no other target healthy: what its host holds decides.
+        let d = two_targets([true, true], false);
+        assert_eq!(check(&d, "host.reach.i-2").kind, CheckKind::Path);
+    }
+
+    #[test]
+    fn a_blocked_health_check_leg_is_joined_with_the_hosts_drop() {
+        let mut c = cloud(TargetHealthReason::Timeout, 8080);
+        c.causes.push(Cause::blocking(
+            CauseCode::HealthCheckBlocked,
+            "acl-0app",
+            Confidence::Confirmed,
+            "the ACL drops the checks",
+        ));
+        let host = layer(vec![host_cause(CauseCode::HostFirewallDrop, "filter/INPUT rule 1")]);
+        let d = joined(c, host, None);
+        let blocked = d.causes.iter().find(|c| c.code == CauseCode::HealthCheckBlocked).unwrap();
+        assert!(
+            blocked
+                .evidence
+                .iter()
+                .any(|e| e.contains("host also stops the health checks on port 8080: HOST_FIREWALL_DROP")),
+            "{:?}",
+            blocked.evidence
+        );
+        let drop = d.causes.iter().find(|c| c.code == CauseCode::HostFirewallDrop).unwrap();
+        assert!(drop.evidence.iter().any(|e| e.contains("HEALTH_CHECK_BLOCKED (acl-0app)")), "{:?}", drop.evidence);
     }
 }

@@ -385,17 +385,17 @@ pub(crate) fn forwards(action: &LbAction) -> impl Iterator<Item = &str> {
 }
 
 /// Where the flow lands: the balancer and its listener; the host layer is handed the first
-/// target's address.
+/// target's address, and every target's flow for a host read apart (`--target-ssh`).
 pub(crate) struct At<'a> {
     pub lb: &'a Lb<'a>,
-    /// The first target: its address, the port and clients it sees, its health check.
-    first_target: Option<targets::FirstTarget>,
+    /// Every target with a host: its address, the port and clients it sees, its health check.
+    behind: Vec<BehindBalancer>,
     public: Option<IpAddr>,
 }
 
 impl Arrival for At<'_> {
     fn private(&self) -> Option<IpAddr> {
-        self.first_target.as_ref().map(|t| t.ip)
+        self.behind.first().and_then(|t| t.ip)
     }
 
     fn public(&self) -> Option<IpAddr> {
@@ -410,8 +410,8 @@ impl Arrival for At<'_> {
         Some(self.lb.b.r.dns_name()).filter(|d| !d.is_empty()).or(Some(self.lb.b.r.name()))
     }
 
-    fn behind(&self) -> Option<BehindBalancer> {
-        self.first_target.as_ref().map(|t| t.behind.clone())
+    fn behind(&self) -> Vec<BehindBalancer> {
+        self.behind.clone()
     }
 }
 
@@ -428,7 +428,7 @@ impl<'a> Provider<'a> for Shape<'a> {
         let at = match &self.ctx.lookup {
             Lookup::Found(lb) => Some(At {
                 lb,
-                first_target: targets::first_target(self.idx, lb, flow.query),
+                behind: targets::behind_targets(self.idx, lb, flow.query),
                 public: lb.b.r.addresses().into_iter().find(|a| !is_private(a)),
             }),
             _ => None,

@@ -133,39 +133,48 @@ pub(super) struct TargetsFinding<'a> {
     groups: Vec<GroupFinding<'a>>,
 }
 
-/// The first target, as the host layer of `diagnose` sees it: its address, the port and
-/// clients it sees (the balancer's nodes, as the VPC's range; or with client IP preservation
-/// the question's clients) with how many other targets of its group are healthy, and its
-/// health check.
-pub(super) struct FirstTarget {
-    pub ip: IpAddr,
-    pub behind: BehindBalancer,
-}
-
-pub(super) fn first_target(idx: &AwsIndex<'_>, lb: &Lb<'_>, q: &CloudQuery) -> Option<FirstTarget> {
-    let Listening::Found(l) = &lb.listener else { return None };
-    let (g, all) = l.groups.iter().find_map(|g| g.targets.as_ref().ok().filter(|t| !t.is_empty()).map(|t| (g, t)))?;
-    let (t, others) = all.split_first()?;
-    let ip = t.id.parse().ok().or_else(|| {
-        let eni = idx.enis_by_instance.get(t.id)?.first()?;
-        eni.private_ips.iter().find(|p| p.primary).map(|p| p.addr)
-    })?;
-    let port = t.port.or(g.port()).unwrap_or(q.port);
+/// Every target of the groups the listener forwards to, each once (the first group that has
+/// it), as the host layer of `diagnose` sees it: its address, the port and clients it sees (the
+/// balancer's nodes, as the VPC's range; or with client IP preservation the question's clients)
+/// with how many other targets of its group are healthy, and its health check. The first is
+/// the one a single host snapshot (`host/`, `--ssh`) is judged for. Lambda functions and
+/// balancers as targets have no host and are left out.
+pub(super) fn behind_targets(idx: &AwsIndex<'_>, lb: &Lb<'_>, q: &CloudQuery) -> Vec<BehindBalancer> {
+    let Listening::Found(l) = &lb.listener else { return Vec::new() };
     let nodes: Vec<&NetworkInterface> = lb.nodes.iter().collect();
-    let from_nodes = node_sources(idx, lb, &nodes, Family::of(&ip)).1.map_or(q.from, Source::Prefix);
-    let from = if g.preserve_client_ip { q.from } else { from_nodes };
-    // Health checks always come from the nodes (FACTS.md), whoever the traffic comes from.
-    let hc_on = g.health_check().is_none_or(|h| h.enabled);
-    let hc_port = t.health.and_then(|h| h.health_check_port).unwrap_or(g.health_port(port));
-    let others_healthy =
-        others.iter().filter(|o| matches!(health(o.health), Health::Healthy | Health::Unchecked)).count();
-    let behind = BehindBalancer {
-        target: t.id.to_string(),
-        flow: ArrivalFlow { port, from, others_healthy, targets: all.len() },
-        health_check: hc_on.then_some((hc_port, from_nodes)),
-        reason: t.health.and_then(|h| h.reason.clone()),
-    };
-    Some(FirstTarget { ip, behind })
+    let mut out: Vec<BehindBalancer> = Vec::new();
+    let with_hosts = l.groups.iter().filter(|g| matches!(g.target_type(), TargetType::Instance | TargetType::Ip));
+    for (g, all) in with_hosts.filter_map(|g| Some((g, g.targets.as_ref().ok()?))) {
+        for t in all {
+            // A target in two of the groups is judged once, for the first.
+            if out.iter().any(|b| b.target == t.id) {
+                continue;
+            }
+            let ip = t.id.parse().ok().or_else(|| {
+                let eni = idx.enis_by_instance.get(t.id)?.first()?;
+                eni.private_ips.iter().find(|p| p.primary).map(|p| p.addr)
+            });
+            let port = t.port.or(g.port()).unwrap_or(q.port);
+            let family = ip.as_ref().map_or(Family::V4, Family::of);
+            let from_nodes = node_sources(idx, lb, &nodes, family).1.map_or(q.from, Source::Prefix);
+            let from = if g.preserve_client_ip { q.from } else { from_nodes };
+            // Health checks always come from the nodes (FACTS.md), whoever the traffic comes from.
+            let hc_on = g.health_check().is_none_or(|h| h.enabled);
+            let hc_port = t.health.and_then(|h| h.health_check_port).unwrap_or(g.health_port(port));
+            let others = all.iter().filter(|o| o.id != t.id);
+            let others_healthy =
+                others.filter(|o| matches!(health(o.health), Health::Healthy | Health::Unchecked)).count();
+            out.push(BehindBalancer {
+                target: t.id.to_string(),
+                ip,
+                flow: ArrivalFlow { port, from, others_healthy, targets: all.len() },
+                health_check: hc_on.then_some((hc_port, from_nodes)),
+                reason: t.health.and_then(|h| h.reason.clone()),
+                healthy: matches!(health(t.health), Health::Healthy),
+            });
+        }
+    }
+    out
 }
 
 /// The interface a target's traffic arrives on, and its address.

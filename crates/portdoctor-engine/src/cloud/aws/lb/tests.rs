@@ -215,13 +215,18 @@ fn a_healthy_alb_is_reachable_by_name_arn_and_dns_name_with_hops_in_packet_order
     assert!(listener.detail.contains("handshake completes at the load balancer"), "{listener:?}");
     assert_eq!(d.arrival, Some("10.0.11.10".parse().unwrap()));
     // The host behind sees the target port from the balancer's nodes (the VPC's range).
-    let f = d.behind.unwrap().flow;
+    let f = d.behind[0].flow;
     assert_eq!((f.port, f.from), (8080, "10.0.0.0/16".parse().unwrap()));
     // …and the balancer has the other target to send to while this one fails.
     assert_eq!((f.others_healthy, f.targets), (1, 2));
+    // Every target with a host, each once, for `--target-ssh`: its id, address and health.
+    let each: Vec<(&str, bool)> = d.behind.iter().map(|b| (b.target.as_str(), b.healthy)).collect();
+    assert_eq!(each, [("i-1", true), ("i-2", true)]);
+    assert_eq!(d.behind[0].ip, d.arrival);
+    assert_eq!(d.behind[1].flow.others_healthy, 1);
     let mut a = base();
     all_unhealthy(&mut a, "Target.Timeout");
-    let f = run(&a, "web", 443).behind.unwrap().flow;
+    let f = run(&a, "web", 443).behind[0].flow;
     assert_eq!((f.others_healthy, f.targets), (0, 2));
 }
 
@@ -434,7 +439,7 @@ fn nlb_without_groups_and_client_ip_preservation_changes_whom_the_target_admits(
     assert!(sg.summary.contains("can never get any"));
     assert_eq!(d.query.target.as_deref(), Some("nlb-73e2d6bc24d8a067.elb.us-east-1.amazonaws.com"));
     // With client IP preservation the host behind sees the clients themselves.
-    let f = d.behind.unwrap().flow;
+    let f = d.behind[0].flow;
     assert_eq!((f.port, f.from), (8443, "internet".parse().unwrap()));
     // An NLB is found by one of its Elastic IPs too.
     assert_eq!(run(&base(), "203.0.113.51", 443).query.target.as_deref(), d.query.target.as_deref());
