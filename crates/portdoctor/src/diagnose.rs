@@ -159,6 +159,7 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Error> {
                     proto: args.wire.proto,
                     from: witness_from(args.from, target_ip, port),
                     seconds,
+                    nftrace: args.nftrace,
                 }),
                 cloud,
                 now,
