@@ -10,8 +10,8 @@ use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confiden
 
 /// Blockers the drop tracepoint cannot see, so no drop is no disagreement: a listener whose
 /// accept queue is full discards a new connection's SYN as consumed, not dropped (FACTS.md
-/// "The kernel witness"; only TcpExt ListenOverflows counts it). A final ACK meeting a full
-/// queue is dropped with TCP_LISTEN_OVERFLOW, which does confirm the cause.
+/// "The kernel witness", and tests/trace_netns.rs; only TcpExt ListenOverflows counts it). A
+/// drop with TCP_LISTEN_OVERFLOW, where the kernel gives one, does confirm the cause.
 const UNSEEN: [CauseCode; 1] = [CauseCode::ListenQueueOverflow];
 
 /// The modelled causes a drop confirms: by its reason, or, where the kernel gives the location
