@@ -49,8 +49,15 @@ struct Record {
     body: usize,
 }
 
+/// A blob's type records, with the type section they point into and the string table.
+struct Parsed<'a> {
+    records: Vec<Record>,
+    types: &'a [u8],
+    strings: &'a [u8],
+}
+
 /// The blob's type records and its string table. `Err` says what is wrong with the blob.
-fn records(btf: &[u8]) -> Result<(Vec<Record>, &[u8], &[u8]), String> {
+fn records(btf: &[u8]) -> Result<Parsed<'_>, String> {
     let magic = btf.get(0..2).map(|m| u16::from_ne_bytes([m[0], m[1]]));
     if magic != Some(BTF_MAGIC) {
         return Err("not BTF (no 0xeb9f magic in this byte order)".into());
@@ -76,13 +83,13 @@ fn records(btf: &[u8]) -> Result<(Vec<Record>, &[u8], &[u8]), String> {
         out.push(Record { kind, vlen, name_off, size_or_type, body });
         at = body + len;
     }
-    Ok((out, types, strings))
+    Ok(Parsed { records: out, types, strings })
 }
 
 /// The values of the enum called `name`, each with its name less `strip` (a common prefix).
 /// `Err` says what is wrong with the blob; an absent enum is an empty map.
 pub fn enum_names(btf: &[u8], name: &str, strip: &str) -> Result<HashMap<u32, String>, String> {
-    let (records, types, strings) = records(btf)?;
+    let Parsed { records, types, strings } = records(btf)?;
     let mut names = HashMap::new();
     for r in records.iter().filter(|r| matches!(r.kind, KIND_ENUM | KIND_ENUM64)) {
         if string_at(strings, r.name_off) != Some(name) {
@@ -106,7 +113,7 @@ pub fn enum_names(btf: &[u8], name: &str, strip: &str) -> Result<HashMap<u32, St
 /// prototype) takes: the kernel declares each tracepoint's BTF-enabled signature as
 /// `typedef void (*btf_trace_NAME)(void *__data, ARGS…)`. `None` when there is no such typedef.
 pub fn tracepoint_params(btf: &[u8], name: &str) -> Result<Option<usize>, String> {
-    let (records, _, strings) = records(btf)?;
+    let Parsed { records, strings, .. } = records(btf)?;
     let by_id = |id: u32| records.get(usize::try_from(id).ok()?.checked_sub(1)?);
     let Some(typedef) = records.iter().find(|r| r.kind == KIND_TYPEDEF && string_at(strings, r.name_off) == Some(name))
     else {
