@@ -21,6 +21,9 @@ pub struct WitnessPlan {
     /// The client the question is about (`--from`; `internet` by default).
     pub from: Source,
     pub seconds: u32,
+    /// Also name the dropping nftables rule (`trace --nftrace`: a temporary table on the host,
+    /// removed when the trace ends).
+    pub nftrace: bool,
 }
 
 /// What the check names when the witness is missing.
@@ -45,9 +48,14 @@ pub struct RemoteTrace {
 /// The remote command's words (before `sudo -n`): the trace and nothing else.
 fn trace_words(pd: &str, plan: &WitnessPlan) -> Vec<String> {
     let (port, from, secs) = (plan.port.to_string(), plan.from.to_string(), plan.seconds.to_string());
-    [pd, "trace", "--port", &port, "--proto", plan.proto.as_str(), "--from", &from, "--duration", &secs, "--json"]
-        .map(str::to_string)
-        .to_vec()
+    let mut words =
+        [pd, "trace", "--port", &port, "--proto", plan.proto.as_str(), "--from", &from, "--duration", &secs, "--json"]
+            .map(str::to_string)
+            .to_vec();
+    if plan.nftrace {
+        words.push("--nftrace".into());
+    }
+    words
 }
 
 /// Starts the trace and returns once the kernel program is attached (the probes may start), or
@@ -226,10 +234,16 @@ mod tests {
 
     #[test]
     fn the_remote_command_is_the_trace_alone() {
-        let plan = WitnessPlan { port: 8080, proto: Proto::Tcp, from: Source::Internet, seconds: 3 };
+        let mut plan =
+            WitnessPlan { port: 8080, proto: Proto::Tcp, from: Source::Internet, seconds: 3, nftrace: false };
         assert_eq!(
             trace_words("/usr/local/bin/portdoctor", &plan).join(" "),
             "/usr/local/bin/portdoctor trace --port 8080 --proto tcp --from internet --duration 3 --json"
+        );
+        plan.nftrace = true;
+        assert_eq!(
+            trace_words("portdoctor", &plan).join(" "),
+            "portdoctor trace --port 8080 --proto tcp --from internet --duration 3 --json --nftrace"
         );
     }
 

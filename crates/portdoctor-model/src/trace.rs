@@ -51,8 +51,9 @@ pub struct KernelDrop {
     /// RFC 3339 UTC, to the millisecond.
     pub time: String,
     /// The kernel's `enum skb_drop_reason` name without its `SKB_DROP_REASON_` prefix
-    /// (`NETFILTER_DROP`), or the number when this kernel's BTF does not name it.
-    pub reason: String,
+    /// (`NETFILTER_DROP`), or the number when this kernel's BTF does not name it; `null` when
+    /// the kernel gives no reason at all (Linux 5.5 to 5.16: the location only).
+    pub reason: Option<String>,
     /// The kernel function that dropped it (`nft_do_chain`), or the address when unresolved.
     pub location: String,
     pub packet: DropPacket,
@@ -76,7 +77,13 @@ pub struct KernelDrop {
 impl KernelDrop {
     /// A drop as the kernel reports it; what `--nftrace` adds (hook, table, rule…) is filled in
     /// afterwards.
-    pub fn new(time: String, reason: String, location: String, packet: DropPacket, interface: Option<String>) -> Self {
+    pub fn new(
+        time: String,
+        reason: Option<String>,
+        location: String,
+        packet: DropPacket,
+        interface: Option<String>,
+    ) -> Self {
         KernelDrop {
             time,
             reason,
@@ -91,7 +98,23 @@ impl KernelDrop {
             interface,
         }
     }
+
+    /// The reason for a person: its name, or that this kernel gave the location only.
+    pub fn reason_text(&self) -> &str {
+        self.reason.as_deref().unwrap_or(LOCATION_ONLY)
+    }
+
+    /// Dropped by netfilter: the reason says so, or (without reasons) the location does.
+    pub fn is_netfilter(&self) -> bool {
+        match &self.reason {
+            Some(r) => r == "NETFILTER_DROP",
+            None => self.location == "nft_do_chain",
+        }
+    }
 }
+
+/// What stands for the reason where the kernel gives none (before Linux 5.17).
+pub const LOCATION_ONLY: &str = "(location only)";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DropPacket {

@@ -58,7 +58,7 @@ struct event {
 	__u8 family;     // 4 or 6
 	__u8 proto;
 	__u8 tcp_flags;
-	__u8 pad;
+	__u8 reason_given; // 0: this kernel's tracepoint has no reason (before 5.17): location only
 	__u16 sport;     // host order
 	__u16 dport;
 	__u8 saddr[16];
@@ -178,12 +178,10 @@ static __attribute__((always_inline)) int learned(const __u8 *addr, __u16 port, 
 	return bpf_map_lookup_elem(&clients, &c) != 0;
 }
 
-SEC("tp_btf/kfree_skb")
-int witness_drop(__u64 *ctx)
+// The drop of `skb` at `location`, when it is the flow's: sent to user space with `reason`.
+static __attribute__((always_inline)) int report_drop(struct sk_buff *skb, __u64 location, __u32 reason,
+						      __u8 reason_given)
 {
-	// A BTF-enabled tracepoint's skb is a typed kernel pointer: its fields are read by direct
-	// (fault-safe) loads, cheaper than a helper call each.
-	struct sk_buff *skb = (struct sk_buff *)ctx[0];
 	struct event e = {};
 	if (!headers(skb->head + skb->network_header, &e))
 		return 0;
@@ -195,8 +193,9 @@ int witness_drop(__u64 *ctx)
 			return 0;
 	}
 	e.ts = bpf_ktime_get_boot_ns();
-	e.location = ctx[1];
-	e.reason = (__u32)ctx[2];
+	e.location = location;
+	e.reason = reason;
+	e.reason_given = reason_given;
 	struct net_device *dev = skb->dev;
 	if (dev) {
 		e.ifindex = dev->ifindex;
@@ -207,6 +206,24 @@ int witness_drop(__u64 *ctx)
 	else
 		count(2);
 	return 0;
+}
+
+// Linux 5.17 and later: kfree_skb(skb, location, reason[, rx_sk]).
+// A BTF-enabled tracepoint's skb is a typed kernel pointer: its fields are read by direct
+// (fault-safe) loads, cheaper than a helper call each.
+SEC("tp_btf/kfree_skb")
+int witness_drop(__u64 *ctx)
+{
+	return report_drop((struct sk_buff *)ctx[0], ctx[1], (__u32)ctx[2], 1);
+}
+
+// Linux 5.5 to 5.16: kfree_skb(skb, location), no reason. The verifier refuses a read of an
+// argument the tracepoint does not have, so this program reads two; the loader picks one of
+// the two by the kernel's BTF (the arguments of btf_trace_kfree_skb).
+SEC("tp_btf/kfree_skb")
+int witness_drop_location(__u64 *ctx)
+{
+	return report_drop((struct sk_buff *)ctx[0], ctx[1], 0, 0);
 }
 
 // Counts the flow's packets as they arrive and remembers their clients. At this tracepoint the

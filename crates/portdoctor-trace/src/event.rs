@@ -13,7 +13,8 @@ pub struct RawDrop {
     /// CLOCK_BOOTTIME, nanoseconds.
     pub boot_ns: u64,
     pub location: u64,
-    pub reason: u32,
+    /// `enum skb_drop_reason`; `None` from the location-only program (kernels before 5.17).
+    pub reason: Option<u32>,
     pub interface: Option<String>,
     pub packet: DropPacket,
 }
@@ -56,7 +57,7 @@ impl RawDrop {
         Some(RawDrop {
             boot_ns: u64::from_ne_bytes(array(b, 0)?),
             location: u64::from_ne_bytes(array(b, 8)?),
-            reason: u32::from_ne_bytes(array(b, 16)?),
+            reason: (*b.get(27)? != 0).then_some(u32::from_ne_bytes(array(b, 16)?)),
             interface: (!ifname.is_empty()).then_some(ifname),
             packet: DropPacket {
                 src: addr(family, array(b, 32)?)?.to_string(),
@@ -83,16 +84,19 @@ mod tests {
         b[24] = 4;
         b[25] = 6;
         b[26] = 0x02;
+        b[27] = 1;
         b[28..30].copy_from_slice(&40000u16.to_ne_bytes());
         b[30..32].copy_from_slice(&8080u16.to_ne_bytes());
         b[32..36].copy_from_slice(&[198, 51, 100, 2]);
         b[48..52].copy_from_slice(&[198, 51, 100, 1]);
         b[64..68].copy_from_slice(b"eth0");
         let d = RawDrop::parse(&b).expect("an event");
-        assert_eq!((d.boot_ns, d.reason, d.interface.as_deref()), (5_000_000_000, 3, Some("eth0")));
+        assert_eq!((d.boot_ns, d.reason, d.interface.as_deref()), (5_000_000_000, Some(3), Some("eth0")));
         assert_eq!((d.packet.src.as_str(), d.packet.sport), ("198.51.100.2", 40000));
         assert_eq!((d.packet.dst.as_str(), d.packet.dport, d.packet.flags.as_str()), ("198.51.100.1", 8080, "S"));
         assert_eq!(RawDrop::parse(&b[..EVENT_LEN - 1]), None);
+        b[27] = 0;
+        assert_eq!(RawDrop::parse(&b).map(|d| d.reason), Some(None), "the location-only program's event");
         b[24] = 5;
         assert_eq!(RawDrop::parse(&b), None);
     }

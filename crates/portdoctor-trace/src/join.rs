@@ -8,8 +8,30 @@ use portdoctor_model::host_path::HostCheck;
 use portdoctor_model::trace::{KernelDrop, TraceReport};
 use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Layer};
 
-/// The modelled causes a drop reason confirms.
-fn explains(reason: &str) -> &'static [CauseCode] {
+/// Blockers the drop tracepoint cannot see, so no drop is no disagreement: a listener whose
+/// accept queue is full discards a new connection's SYN as consumed, not dropped (FACTS.md
+/// "The kernel witness", and tests/trace_netns.rs; only TcpExt ListenOverflows counts it). A
+/// drop with TCP_LISTEN_OVERFLOW, where the kernel gives one, does confirm the cause.
+const UNSEEN: [CauseCode; 1] = [CauseCode::ListenQueueOverflow];
+
+/// The modelled causes a drop confirms: by its reason, or, where the kernel gives the location
+/// only (before 5.17), by the few locations that say it (netfilter's chain walk; the TCP/UDP
+/// receive functions, where a missing socket and an xfrm policy drop).
+fn explains(d: &KernelDrop) -> &'static [CauseCode] {
+    use CauseCode::*;
+    let Some(reason) = &d.reason else {
+        return match d.location.as_str() {
+            "nft_do_chain" => explains_reason("NETFILTER_DROP"),
+            "tcp_v4_rcv" | "tcp_v6_rcv" | "__udp4_lib_rcv" | "__udp6_lib_rcv" => {
+                &[NotListening, ListenerLoopbackOnly, ListenerAddressMismatch, ListenerFamilyMismatch, XfrmPolicyBlock]
+            }
+            _ => &[],
+        };
+    };
+    explains_reason(reason)
+}
+
+fn explains_reason(reason: &str) -> &'static [CauseCode] {
     use CauseCode::*;
     match reason {
         "NETFILTER_DROP" => &[HostFirewallDrop, HostFirewallReject, HostFirewallOutputDrop],
@@ -22,10 +44,23 @@ fn explains(reason: &str) -> &'static [CauseCode] {
     }
 }
 
-/// What on a host makes the kernel drop with this reason: where to look.
+/// What on a host makes the kernel drop with this reason (or, without one, at this location):
+/// where to look.
 fn what_causes(d: &KernelDrop) -> String {
     let dev = d.interface.as_deref().unwrap_or("DEV");
-    match d.reason.as_str() {
+    let Some(reason) = &d.reason else {
+        return match d.location.as_str() {
+            "nft_do_chain" => format!("a netfilter rule; a netdev-family table on {dev} (nft list tables netdev)"),
+            "tcp_v4_rcv" | "tcp_v6_rcv" => {
+                "no listening socket, a socket filter on the listener or an xfrm policy (ss -ltn; ip xfrm policy)"
+                    .into()
+            }
+            "__netif_receive_skb_core" => format!("a tc ingress filter on {dev} (tc -s filter show dev {dev} ingress)"),
+            l if l.contains("xdp") => format!("an XDP program on {dev} (ip -d link show dev {dev})"),
+            l => format!("the kernel function {l} (this kernel gives no drop reason)"),
+        };
+    };
+    match reason.as_str() {
         "TC_INGRESS" => format!("a tc ingress filter on {dev} (tc -s filter show dev {dev} ingress)"),
         "TC_EGRESS" => format!("a tc egress filter on {dev} (tc -s filter show dev {dev} egress)"),
         "SOCKET_FILTER" => "a socket filter (SO_ATTACH_FILTER or a BPF program) on the listening socket".into(),
@@ -39,10 +74,18 @@ fn what_causes(d: &KernelDrop) -> String {
     }
 }
 
+/// The reason and location, or that the kernel gave the location only (before 5.17).
+fn reason_at(d: &KernelDrop) -> String {
+    match &d.reason {
+        Some(r) => format!("{r} at {}", d.location),
+        None => format!("at {}: this kernel gives the location only, no drop reason", d.location),
+    }
+}
+
 fn evidence(d: &KernelDrop) -> String {
     let p = &d.packet;
     let mut line = format!(
-        "kernel witness: {} dropped {} {}:{} > {}:{}{} ({} at {}",
+        "kernel witness: {} dropped {} {}:{} > {}:{}{} ({}",
         d.time,
         p.proto.as_str(),
         p.src,
@@ -50,8 +93,7 @@ fn evidence(d: &KernelDrop) -> String {
         p.dst,
         p.dport,
         if p.flags.is_empty() { String::new() } else { format!(" [{}]", p.flags) },
-        d.reason,
-        d.location
+        reason_at(d)
     );
     if let (Some(f), Some(t), Some(c)) = (&d.family, &d.table, &d.chain) {
         line += &format!(", {f} {t} {c}");
@@ -71,7 +113,7 @@ pub fn join(mut d: Diagnosis, r: &TraceReport) -> Diagnosis {
     let notes = &mut d.notes;
     let mut unexplained: Vec<&KernelDrop> = Vec::new();
     for drop in &r.drops {
-        let codes = explains(&drop.reason);
+        let codes = explains(drop);
         match causes.iter_mut().find(|c| c.blocking && codes.contains(&c.code)) {
             Some(c) => {
                 c.confidence = Confidence::Confirmed;
@@ -81,9 +123,9 @@ pub fn join(mut d: Diagnosis, r: &TraceReport) -> Diagnosis {
         }
     }
     // One KERNEL_DROP per (reason, location): retransmissions are the same finding.
-    let mut seen: Vec<(&str, &str)> = Vec::new();
+    let mut seen: Vec<(Option<&str>, &str)> = Vec::new();
     for drop in &unexplained {
-        let key = (drop.reason.as_str(), drop.location.as_str());
+        let key = (drop.reason.as_deref(), drop.location.as_str());
         if seen.contains(&key) {
             let same = causes.iter_mut().find(|c| c.code == CauseCode::KernelDrop && c.component == drop.location);
             if let Some(c) = same {
@@ -93,9 +135,8 @@ pub fn join(mut d: Diagnosis, r: &TraceReport) -> Diagnosis {
         }
         seen.push(key);
         let message = format!(
-            "The kernel dropped the flow's packets ({} at {}), which no modelled layer explains; look at {}",
-            drop.reason,
-            drop.location,
+            "The kernel dropped the flow's packets ({}), which no modelled layer explains; look at {}",
+            reason_at(drop),
             what_causes(drop)
         );
         causes.push(
@@ -103,8 +144,9 @@ pub fn join(mut d: Diagnosis, r: &TraceReport) -> Diagnosis {
                 .with_evidence([evidence(drop)]),
         );
     }
-    let model_blocks_host =
-        causes.iter().any(|c| c.layer() == Layer::Host && c.decides_blocked() && c.code != CauseCode::KernelDrop);
+    let host_blockers = || causes.iter().filter(|c| c.layer() == Layer::Host && c.decides_blocked());
+    let model_blocks_host = host_blockers().any(|c| c.code != CauseCode::KernelDrop && !UNSEEN.contains(&c.code));
+    let unseen_blocker = host_blockers().any(|c| UNSEEN.contains(&c.code));
     if r.drops.is_empty() && r.packets_seen > 0 && model_blocks_host {
         notes.push(format!(
             "Disagreement: the model finds a host blocker, but the kernel dropped none of the flow's {} packet(s) it received while the witness ran",
@@ -113,6 +155,12 @@ pub fn join(mut d: Diagnosis, r: &TraceReport) -> Diagnosis {
     }
     let (status_of_check, line) = match (r.drops.len(), r.packets_seen) {
         (0, 0) => (CheckStatus::Pass, "the kernel saw no packet of the flow while the witness ran".to_string()),
+        (0, n) if unseen_blocker => (
+            CheckStatus::Pass,
+            format!(
+                "the kernel dropped none of the flow's {n} packet(s) it received; a full accept queue discards SYNs without a drop event (TcpExt ListenOverflows counts them)"
+            ),
+        ),
         (0, n) => (CheckStatus::Pass, format!("the kernel dropped none of the flow's {n} packet(s) it received")),
         (k, _) => (CheckStatus::Fail, format!("the kernel dropped {k} packet(s) of the flow")),
     };
@@ -149,6 +197,11 @@ mod tests {
     use portdoctor_model::{Cause, CauseCode, Confidence, Diagnosis, Proto, Query, Source, Status};
 
     fn drop(reason: &str, location: &str) -> KernelDrop {
+        located((!reason.is_empty()).then(|| reason.to_string()), location)
+    }
+
+    /// A drop with `reason` (none: a kernel before 5.17) at `location`.
+    fn located(reason: Option<String>, location: &str) -> KernelDrop {
         let packet = DropPacket {
             src: "198.51.100.2".into(),
             sport: 40000,
@@ -157,7 +210,7 @@ mod tests {
             proto: Proto::Tcp,
             flags: "S".into(),
         };
-        KernelDrop::new("2026-12-04T15:00:00.000Z".into(), reason.into(), location.into(), packet, Some("eth0".into()))
+        KernelDrop::new("2026-12-04T15:00:00.000Z".into(), reason, location.into(), packet, Some("eth0".into()))
     }
 
     fn report(drops: Vec<KernelDrop>, seen: u64) -> TraceReport {
@@ -213,6 +266,31 @@ mod tests {
         assert_eq!((d.causes[0].code, d.causes[0].confidence), (CauseCode::KernelDrop, Confidence::Confirmed));
         assert!(d.causes[0].message.contains("tc -s filter show dev eth0 ingress"), "{}", d.causes[0].message);
         assert_eq!(d.causes[0].evidence.len(), 2);
+    }
+
+    #[test]
+    fn a_location_only_drop_says_so_and_still_confirms_by_location() {
+        let c = Cause::blocking(CauseCode::HostFirewallDrop, "INPUT", Confidence::Likely, "a rule drops it");
+        let d = join(diagnosis(vec![c]), &report(vec![located(None, "nft_do_chain")], 1));
+        assert_eq!((d.causes.len(), d.causes[0].confidence), (1, Confidence::Confirmed), "{:?}", d.causes);
+        assert!(
+            d.causes[0].evidence[0].contains("(at nft_do_chain: this kernel gives the location only"),
+            "{:?}",
+            d.causes[0]
+        );
+        let d = join(diagnosis(vec![]), &report(vec![located(None, "__netif_receive_skb_core")], 1));
+        assert_eq!(d.causes[0].code, CauseCode::KernelDrop);
+        let m = &d.causes[0].message;
+        assert!(m.contains("this kernel gives the location only") && m.contains("tc ingress filter on eth0"), "{m}");
+    }
+
+    #[test]
+    fn a_full_accept_queue_without_drops_is_no_disagreement() {
+        let c = Cause::blocking(CauseCode::ListenQueueOverflow, "python3", Confidence::Confirmed, "queue full");
+        let d = join(diagnosis(vec![c]), &report(vec![], 3));
+        assert!(d.notes.iter().all(|n| !n.starts_with("Disagreement")), "{:?}", d.notes);
+        assert!(d.checks[0].summary.contains("without a drop event"), "{:?}", d.checks[0]);
+        assert_eq!(d.status, Status::Blocked);
     }
 
     #[test]

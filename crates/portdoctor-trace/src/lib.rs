@@ -26,7 +26,16 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub use join::{join, join_failure};
 pub use text::render as render_text;
-pub use witness::{Costs, Flow, ProgramCost};
+pub use witness::{Costs, DropProgram, Flow, ProgramCost};
+
+/// Where the running kernel's BTF is.
+const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
+
+/// Set (to anything) to load the location-only program even where the kernel gives reasons:
+/// the tests run on a kernel with reasons, and this is how they prove the program older
+/// kernels (5.5 to 5.16) get loads and reports the location. Not for users: it only loses
+/// information.
+pub const LOCATION_ONLY_ENV: &str = "PORTDOCTOR_TRACE_LOCATION_ONLY";
 
 /// A flag that SIGINT (Ctrl-C) and SIGTERM raise, for `Hooks::stop`: the run ends early with
 /// its report instead of the process dying mid-way.
@@ -81,9 +90,29 @@ fn privileged(status: &str) -> bool {
 
 /// Drops of healthy traffic (FACTS.md "The kernel witness"): a segment reaching a TIME_WAIT
 /// socket is freed as NOT_SPECIFIED in tcp_v4_rcv/tcp_v6_rcv, a closing socket purges its
-/// queues (QUEUE_PURGE). Never blockers.
-fn is_noise(reason: &str, location: &str) -> bool {
-    reason == "QUEUE_PURGE" || (reason == "NOT_SPECIFIED" && matches!(location, "tcp_v4_rcv" | "tcp_v6_rcv"))
+/// queues (QUEUE_PURGE). Never blockers. Without a reason (before 5.17) nothing is known to be
+/// noise: a drop at tcp_v4_rcv may as well be nothing listening.
+fn is_noise(reason: Option<&str>, location: &str) -> bool {
+    match reason {
+        Some(r) => r == "QUEUE_PURGE" || (r == "NOT_SPECIFIED" && matches!(location, "tcp_v4_rcv" | "tcp_v6_rcv")),
+        None => false,
+    }
+}
+
+/// The kfree_skb program for the kernel whose BTF is `vmlinux`: by the tracepoint's arguments
+/// (`btf_trace_kfree_skb`: `__data, skb, location` before 5.17, then `reason` too), unless
+/// LOCATION_ONLY_ENV asks for the location-only one.
+fn drop_program(vmlinux: &[u8], force_location_only: bool) -> Result<DropProgram, TraceError> {
+    let no_tracepoint = |why: String| TraceError {
+        problem: format!("this kernel's BTF has no usable kfree_skb tracepoint ({why})"),
+        remedy: "use Linux 5.5 or later with CONFIG_DEBUG_INFO_BTF=y".into(),
+    };
+    match btf::tracepoint_params(vmlinux, "btf_trace_kfree_skb").map_err(no_tracepoint)? {
+        None => Err(no_tracepoint("no btf_trace_kfree_skb".into())),
+        Some(n) if n >= 4 && !force_location_only => Ok(DropProgram::WithReason),
+        Some(n) if n >= 3 => Ok(DropProgram::LocationOnly),
+        Some(n) => Err(no_tracepoint(format!("btf_trace_kfree_skb takes {n} arguments"))),
+    }
 }
 
 /// RFC 3339 UTC to the millisecond.
@@ -109,11 +138,8 @@ struct Namer {
 }
 
 impl Namer {
-    fn read() -> Namer {
-        let reasons = std::fs::read("/sys/kernel/btf/vmlinux")
-            .ok()
-            .and_then(|b| btf::enum_names(&b, "skb_drop_reason", "SKB_DROP_REASON_").ok())
-            .unwrap_or_default();
+    fn read(vmlinux: &[u8]) -> Namer {
+        let reasons = btf::enum_names(vmlinux, "skb_drop_reason", "SKB_DROP_REASON_").unwrap_or_default();
         let symbols = kallsyms::Symbols::parse(&std::fs::read_to_string("/proc/kallsyms").unwrap_or_default());
         Namer { reasons, symbols, boot_epoch_ms: boot_epoch_ms() }
     }
@@ -121,7 +147,7 @@ impl Namer {
     fn name(&self, d: RawDrop) -> KernelDrop {
         KernelDrop::new(
             rfc3339_ms(self.boot_epoch_ms + d.boot_ns / 1_000_000),
-            self.reasons.get(&d.reason).cloned().unwrap_or_else(|| d.reason.to_string()),
+            d.reason.map(|r| self.reasons.get(&r).cloned().unwrap_or_else(|| r.to_string())),
             self.symbols.resolve(d.location).map_or_else(|| format!("{:#x}", d.location), str::to_string),
             d.packet,
             d.interface,
@@ -132,7 +158,7 @@ impl Namer {
 /// Gives each NETFILTER_DROP the rule nftables tracing saw dropping the same packet (same
 /// addresses and ports, in order).
 fn name_rules(drops: &mut [KernelDrop], mut rules: Vec<nftrace::RuleDrop>) {
-    for d in drops.iter_mut().filter(|d| d.reason == "NETFILTER_DROP") {
+    for d in drops.iter_mut().filter(|d| d.is_netfilter()) {
         let p = &d.packet;
         let same = |r: &nftrace::RuleDrop| {
             let (src, sport, dst, dport) = r.tuple;
@@ -163,22 +189,22 @@ pub fn trace_costed(req: &Request, hooks: &Hooks) -> Result<(TraceReport, Vec<Pr
             remedy: "run it as root (sudo portdoctor trace …), or with CAP_BPF and CAP_PERFMON".into(),
         });
     }
-    if !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
-        return Err(TraceError {
-            problem: "this kernel has no BTF (/sys/kernel/btf/vmlinux is absent)".into(),
-            remedy: "use a kernel built with CONFIG_DEBUG_INFO_BTF=y (every major distribution's since 2020)".into(),
-        });
-    }
+    let vmlinux = std::fs::read(VMLINUX_BTF).map_err(|e| TraceError {
+        problem: format!("this kernel has no readable BTF ({VMLINUX_BTF}: {e})"),
+        remedy: "use a kernel built with CONFIG_DEBUG_INFO_BTF=y (every major distribution's since 2020)".into(),
+    })?;
+    let program = drop_program(&vmlinux, std::env::var_os(LOCATION_ONLY_ENV).is_some())?;
     let from = match req.from {
         Source::Internet => None,
         Source::Prefix(c) => Some(c),
     };
     let flow = Flow { port: req.port, proto: req.proto, from };
-    let mut witness = witness::Witness::attach(flow)?;
+    let mut witness = witness::Witness::attach(flow, program)?;
     // After the witness: a refused BPF load leaves no table behind. Removed on drop (errors).
     let mut nf = if req.nftrace { Some(nftrace::NfTrace::start(&flow)?) } else { None };
     let mut rule_drops = Vec::new();
-    let namer = Namer::read();
+    let namer = Namer::read(&vmlinux);
+    drop(vmlinux);
     let started = Instant::now();
     (hooks.ready)();
     let mut drops = Vec::new();
@@ -187,7 +213,7 @@ pub fn trace_costed(req: &Request, hooks: &Hooks) -> Result<(TraceReport, Vec<Pr
     let mut take = |d: RawDrop| {
         received += 1;
         let d = namer.name(d);
-        if is_noise(&d.reason, &d.location) {
+        if is_noise(d.reason.as_deref(), &d.location) {
             ignored += 1;
         } else {
             drops.push(d);
@@ -230,7 +256,19 @@ pub fn trace_costed(req: &Request, hooks: &Hooks) -> Result<(TraceReport, Vec<Pr
 
 #[cfg(test)]
 mod tests {
-    use super::{is_noise, privileged, rfc3339_ms};
+    use super::{DropProgram, drop_program, is_noise, privileged, rfc3339_ms};
+
+    /// The program follows the tracepoint's arguments on this machine's kernel (it has
+    /// reasons), and the location-only one is chosen when asked for.
+    #[test]
+    fn the_kernels_btf_chooses_the_drop_program() {
+        let before_5_17 = crate::btf::tests::blob();
+        assert_eq!(drop_program(&before_5_17, false), Ok(DropProgram::LocationOnly));
+        let Ok(b) = std::fs::read(super::VMLINUX_BTF) else { return };
+        assert_eq!(drop_program(&b, false), Ok(DropProgram::WithReason));
+        assert_eq!(drop_program(&b, true), Ok(DropProgram::LocationOnly));
+        assert!(drop_program(b"not btf", false).is_err_and(|e| e.remedy.contains("Linux 5.5")));
+    }
 
     #[test]
     fn capabilities_decide_privilege() {
@@ -242,10 +280,11 @@ mod tests {
 
     #[test]
     fn healthy_traffics_drops_are_noise() {
-        assert!(is_noise("NOT_SPECIFIED", "tcp_v4_rcv"));
-        assert!(is_noise("QUEUE_PURGE", "tcp_v4_rcv"));
-        assert!(!is_noise("NOT_SPECIFIED", "do_xdp_generic"));
-        assert!(!is_noise("NO_SOCKET", "tcp_v4_rcv"));
+        assert!(is_noise(Some("NOT_SPECIFIED"), "tcp_v4_rcv"));
+        assert!(is_noise(Some("QUEUE_PURGE"), "tcp_v4_rcv"));
+        assert!(!is_noise(Some("NOT_SPECIFIED"), "do_xdp_generic"));
+        assert!(!is_noise(Some("NO_SOCKET"), "tcp_v4_rcv"));
+        assert!(!is_noise(None, "tcp_v4_rcv"), "without a reason it may be nothing listening");
     }
 
     #[test]

@@ -128,8 +128,23 @@ pub fn parse_datagram(buf: &[u8]) -> Vec<RuleDrop> {
     out
 }
 
+/// The devices whose ingress the table watches: every interface but loopback (the flow's
+/// packets from a client arrive on one of them), by their names in /sys/class/net. A name nft
+/// could not take quoted is left out (its drops before prerouting are then reported unnamed).
+fn ingress_devices() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir("/sys/class/net")
+        .map(|dir| dir.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
+        .unwrap_or_default();
+    names.retain(|n| n != "lo" && !n.contains(['"', '\\']));
+    names.sort();
+    names
+}
+
 /// The temporary table's text: the flow (both directions) marked for tracing, nothing else.
-pub fn table_text(name: &str, flow: &Flow) -> String {
+/// `devices` get an ingress chain each (Linux 5.10+ `inet` ingress, at -500): before any
+/// netdev-family table's chain, so a drop there is traced too, which prerouting comes too late
+/// for.
+pub fn table_text(name: &str, flow: &Flow, devices: &[String]) -> String {
     let proto = match flow.proto {
         Proto::Tcp => "tcp",
         Proto::Udp => "udp",
@@ -140,12 +155,20 @@ pub fn table_text(name: &str, flow: &Flow) -> String {
         None => String::new(),
     };
     let port = flow.port;
+    let inbound = format!("{}meta l4proto {proto} th dport {port} meta nftrace set 1;", peer("saddr"));
+    let ingress: String = devices
+        .iter()
+        .enumerate()
+        .map(|(i, dev)| {
+            format!("\tchain ingress{i} {{ type filter hook ingress device \"{dev}\" priority -500; {inbound} }}\n")
+        })
+        .collect();
     format!(
         "table inet {name} {{\n\
-         \tchain pre {{ type filter hook prerouting priority -301; {}meta l4proto {proto} th dport {port} meta nftrace set 1; }}\n\
+         {ingress}\
+         \tchain pre {{ type filter hook prerouting priority -301; {inbound} }}\n\
          \tchain out {{ type filter hook output priority -301; {}meta l4proto {proto} th sport {port} meta nftrace set 1; }}\n\
          }}\n",
-        peer("saddr"),
         peer("daddr")
     )
 }
@@ -210,7 +233,10 @@ impl NfTrace {
         sock.add_membership(NFNLGRP_NFTRACE).map_err(|e| fail(format!("the nftrace group: {e}")))?;
         sock.set_non_blocking(true).map_err(|e| fail(format!("netfilter netlink: {e}")))?;
         let table = format!("portdoctor_trace_{}", std::process::id());
-        nft(&["-f", "-"], Some(&table_text(&table, flow)))
+        // A kernel before 5.10 has no inet ingress hook and refuses the whole table (nft
+        // applies a file atomically): then prerouting and output alone.
+        nft(&["-f", "-"], Some(&table_text(&table, flow, &ingress_devices())))
+            .or_else(|_| nft(&["-f", "-"], Some(&table_text(&table, flow, &[]))))
             .map_err(|e| fail(format!("adding table inet {table}: {e}")))?;
         Ok(NfTrace { sock, table, removed: false })
     }
@@ -306,9 +332,9 @@ mod tests {
     }
 
     #[test]
-    fn the_table_marks_only_the_flow() {
+    fn the_table_marks_only_the_flow_from_ingress_on() {
         let flow = Flow { port: 8080, proto: Proto::Tcp, from: Some("198.51.100.0/24".parse().expect("cidr")) };
-        let t = table_text("portdoctor_trace_1", &flow);
+        let t = table_text("portdoctor_trace_1", &flow, &["eth0".into(), "eth1".into()]);
         assert!(t.contains("hook prerouting priority -301; ip saddr 198.51.100.0/24 meta l4proto tcp th dport 8080 meta nftrace set 1;"), "{t}");
         assert!(
             t.contains(
@@ -316,5 +342,7 @@ mod tests {
             ),
             "{t}"
         );
+        assert!(t.contains("chain ingress1 { type filter hook ingress device \"eth1\" priority -500; ip saddr 198.51.100.0/24 meta l4proto tcp th dport 8080 meta nftrace set 1; }"), "{t}");
+        assert!(!table_text("t", &flow, &[]).contains("ingress"), "without devices: prerouting and output");
     }
 }

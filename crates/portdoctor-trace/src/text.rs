@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 fn drop_line(d: &KernelDrop) -> String {
     let p = &d.packet;
     let time = d.time.split_once('T').map_or(d.time.as_str(), |(_, t)| t.trim_end_matches('Z'));
-    let mut line = format!("  {time}  {:<16} at {}", d.reason, d.location);
+    let mut line = format!("  {time}  {:<16} at {}", d.reason_text(), d.location);
     if let Some(i) = &d.interface {
         let _ = write!(line, " on {i}");
     }
@@ -77,7 +77,7 @@ mod tests {
         };
         let mut d = KernelDrop::new(
             "2026-12-04T16:09:29.253Z".into(),
-            "NETFILTER_DROP".into(),
+            Some("NETFILTER_DROP".into()),
             "nft_do_chain".into(),
             packet,
             Some("eth0".into()),

@@ -15,8 +15,24 @@ use std::net::IpAddr;
 /// Compiled from bpf/witness.c by bpf/build.sh (committed; scripts/test checks it is current).
 static OBJECT: &[u8] = aya::include_bytes_aligned!("../bpf/witness.o");
 
-/// The tracepoints and the programs on them (bpf/witness.c).
-const PROGRAMS: [(&str, &str); 2] = [("witness_drop", "kfree_skb"), ("witness_rx", "netif_receive_skb")];
+/// The program on `kfree_skb` that fits the kernel (bpf/witness.c has one of each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropProgram {
+    /// Linux 5.17 and later: the tracepoint carries the drop reason.
+    WithReason,
+    /// Linux 5.5 to 5.16: skb and location only (the verifier refuses reading a third
+    /// argument the tracepoint does not have).
+    LocationOnly,
+}
+
+impl DropProgram {
+    fn name(self) -> &'static str {
+        match self {
+            DropProgram::WithReason => "witness_drop",
+            DropProgram::LocationOnly => "witness_drop_location",
+        }
+    }
+}
 
 /// The flow the kernel filters on.
 #[derive(Debug, Clone, Copy)]
@@ -85,7 +101,7 @@ fn refused(what: &str, e: impl std::fmt::Display) -> TraceError {
 }
 
 impl Witness {
-    pub fn attach(flow: Flow) -> Result<Witness, TraceError> {
+    pub fn attach(flow: Flow, drop_program: DropProgram) -> Result<Witness, TraceError> {
         let btf = Btf::from_sys_fs().map_err(|e| refused("reading /sys/kernel/btf/vmlinux", e))?;
         let (family, from, mask) = address_filter(flow.from);
         let proto: u8 = match flow.proto {
@@ -101,7 +117,7 @@ impl Witness {
             .override_global("cfg_mask", &mask, true)
             .load(OBJECT)
             .map_err(|e| refused("loading the BPF object", e))?;
-        for (name, tracepoint) in PROGRAMS {
+        for (name, tracepoint) in [(drop_program.name(), "kfree_skb"), ("witness_rx", "netif_receive_skb")] {
             let program: &mut BtfTracePoint = ebpf
                 .program_mut(name)
                 .ok_or_else(|| refused("the object", format!("no program {name}")))?

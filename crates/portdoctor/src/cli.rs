@@ -99,6 +99,10 @@ pub struct HostArgs {
     #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "10",
           value_parser = clap::value_parser!(u32).range(1..=3600))]
     pub trace: Option<u32>,
+    /// With --trace: also name the nftables rule that dropped the flow (a temporary table marks
+    /// only this flow for tracing: the one change to the host portdoctor makes; removed after).
+    #[arg(long, requires = "trace")]
+    pub nftrace: bool,
     #[command(flatten)]
     pub report: ReportArgs,
 }
@@ -191,6 +195,10 @@ pub struct DiagnoseArgs {
           requires = "ssh", conflicts_with = "snapshot",
           value_parser = clap::value_parser!(u32).range(1..=3600))]
     pub trace: Option<u32>,
+    /// With --trace: the host's trace also names the nftables rule that dropped the probes
+    /// (`trace --nftrace` there: a temporary table marking only this flow, removed after).
+    #[arg(long, requires = "trace")]
+    pub nftrace: bool,
     /// Also probe from another vantage point: `ssh-host` (the --ssh host).
     #[arg(long, value_parser = non_empty_text)]
     pub vantage: Option<String>,

@@ -179,7 +179,7 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Error> {
             let more_targets = name.iter().flat_map(|n| n.addresses.iter().skip(1).copied()).collect();
             let witness = args.trace.map(|seconds| {
                 let (port, from) = witnessed_flow(behind.first(), args.from, target_ip, port);
-                WitnessPlan { port, proto: args.wire.proto, from, seconds }
+                WitnessPlan { port, proto: args.wire.proto, from, seconds, nftrace: args.nftrace }
             });
             let plan = LivePlan {
                 target: target_ip,

@@ -107,12 +107,17 @@ fn host(args: HostArgs) -> Result<u8, Error> {
             proto: args.flow.proto,
             from: args.flow.from,
             duration: std::time::Duration::from_secs(u64::from(secs)),
-            nftrace: false,
+            nftrace: args.nftrace,
         };
         let (port, proto) = (args.flow.port, args.flow.proto);
         std::thread::spawn(move || {
-            let ready =
-                || say!("portdoctor: watching the kernel for {secs} s: connect to {} port {port} now", proto.as_str());
+            let ready = || {
+                say!(
+                    "portdoctor: watching the kernel for {secs} s: connect to {} port {port} now{}",
+                    proto.as_str(),
+                    if req.nftrace { NFTRACE_NOTICE } else { "" }
+                )
+            };
             portdoctor_trace::trace(&req, &portdoctor_trace::Hooks { ready: &ready, stop: &|| false })
         })
     });
@@ -256,6 +261,9 @@ fn capture(args: cli::CaptureArgs) -> Result<u8, Error> {
     Ok(0)
 }
 
+/// What `--nftrace` changes on the host, said when the witness starts.
+const NFTRACE_NOTICE: &str = " (--nftrace: a temporary nftables table marks the flow; removed on exit)";
+
 fn trace(args: cli::TraceArgs) -> Result<u8, Error> {
     let flow = &args.flow;
     let req = portdoctor_trace::Request {
@@ -273,7 +281,7 @@ fn trace(args: cli::TraceArgs) -> Result<u8, Error> {
             flow.port,
             flow.from,
             args.duration,
-            if args.nftrace { " (--nftrace: a temporary nftables table marks the flow; removed on exit)" } else { "" }
+            if args.nftrace { NFTRACE_NOTICE } else { "" }
         )
     };
     let stop = || interrupted.load(std::sync::atomic::Ordering::Relaxed);

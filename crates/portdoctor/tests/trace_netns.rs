@@ -13,21 +13,32 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, ChildStderr, Command, Stdio};
 
-/// A port for this scenario: per process and scenario, in 20000-29999.
+/// A port for this scenario (0 to 24): per process and scenario, in 20000-29999.
 fn port(scenario: u16) -> u16 {
-    20_000 + (std::process::id() % 1000) as u16 * 10 + scenario
+    20_000 + (std::process::id() % 400) as u16 * 25 + scenario
 }
 
 /// Runs `portdoctor trace --json` in the instance while `probe` runs, ends it with SIGINT (what
 /// Ctrl-C sends) once the probe is over, and returns (exit code, report, the probe's outcome).
 fn trace_while(tb: &Testbed, port: u16, extra: &[&str], probe: impl FnOnce() -> Wire) -> (i32, Value, Wire) {
+    trace_while_env(tb, port, extra, &[], probe)
+}
+
+/// `trace_while` with `env` set for portdoctor (e.g. the location-only program).
+fn trace_while_env(
+    tb: &Testbed,
+    port: u16,
+    extra: &[&str],
+    env: &[(&str, &str)],
+    probe: impl FnOnce() -> Wire,
+) -> (i32, Value, Wire) {
     let p = port.to_string();
     let mut args = vec!["trace", "--json", "--port", &p, "--duration", "30"];
     if !extra.contains(&"--from") {
         args.extend(["--from", CLIENT_V4]);
     }
     args.extend_from_slice(extra);
-    let (mut child, mut stderr) = start_in_instance(tb, &args, "tracing");
+    let (mut child, mut stderr) = start_in_instance(tb, &args, env, "tracing");
     let wire = probe();
     // The last retransmission's drop is in the ring buffer well within this.
     std::thread::sleep(std::time::Duration::from_millis(300));
@@ -43,10 +54,16 @@ fn trace_while(tb: &Testbed, port: u16, extra: &[&str], probe: impl FnOnce() -> 
 
 /// Starts `portdoctor ARGS` in the instance; returns once its first line on stderr (which must
 /// hold `ready`) says the witness is attached, so a probe sent now is watched.
-fn start_in_instance(tb: &Testbed, args: &[&str], ready: &str) -> (Child, BufReader<ChildStderr>) {
+fn start_in_instance(
+    tb: &Testbed,
+    args: &[&str],
+    env: &[(&str, &str)],
+    ready: &str,
+) -> (Child, BufReader<ChildStderr>) {
     let mut child = Command::new("ip")
         .args(["netns", "exec", &tb.instance])
         .arg(bin())
+        .envs(env.iter().copied())
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -176,18 +193,39 @@ fn a_tc_ingress_drop_is_tc_ingress() {
     assert_drops(code, &r, p, "TC_INGRESS", "__netif_receive_skb_core");
 }
 
+/// A netdev-family table on the instance's eth0 drops the flow (before prerouting).
+fn netdev_drop(tb: &mut Testbed, p: u16) {
+    tb.listen(&Listen::tcp("0.0.0.0", p)).unwrap();
+    let ruleset = format!(
+        "table netdev guard {{\n chain in {{ type filter hook ingress device \"eth0\" priority 0; tcp dport 9 accept; tcp dport {p} drop; }}\n}}\n"
+    );
+    tb.nft(&tb.instance, &ruleset).unwrap();
+}
+
 #[test]
 fn a_netdev_family_drop_is_netfilter_drop_at_ingress() {
     let mut tb = Testbed::new().unwrap();
     let p = port(14);
-    tb.listen(&Listen::tcp("0.0.0.0", p)).unwrap();
-    let ruleset = format!(
-        "table netdev guard {{\n chain in {{ type filter hook ingress device \"eth0\" priority 0; tcp dport {p} drop; }}\n}}\n"
-    );
-    tb.nft(&tb.instance, &ruleset).unwrap();
+    netdev_drop(&mut tb, p);
     let (code, r, wire) = trace_while(&tb, p, &[], || tb.connect(PUBLIC_V4, p, "tcp").unwrap());
     assert!(timed_out(&wire), "{wire:?}");
     assert_drops(code, &r, p, "NETFILTER_DROP", "nft_do_chain");
+}
+
+/// Before prerouting: --nftrace's per-device ingress chains (inet, at -500) mark the flow before
+/// the netdev table's chain, so its rule is named too.
+#[test]
+fn nftrace_names_a_netdev_family_rule_before_prerouting() {
+    let mut tb = Testbed::new().unwrap();
+    let p = port(20);
+    netdev_drop(&mut tb, p);
+    let handle = handle_of(&tb, "netdev", "guard", "in", &format!("dport {p}"));
+    let before = ruleset(&tb);
+    let (code, r, wire) = trace_while(&tb, p, &["--nftrace"], || tb.connect(PUBLIC_V4, p, "tcp").unwrap());
+    assert!(timed_out(&wire), "{wire:?}");
+    assert_drops(code, &r, p, "NETFILTER_DROP", "nft_do_chain");
+    assert_rule_named(&tb, &r, "netdev", "guard", "in", handle, "ingress");
+    assert_eq!(ruleset(&tb), before, "the ruleset is byte-identical after --nftrace");
 }
 
 #[test]
@@ -252,7 +290,7 @@ fn another_clients_drops_are_not_the_flows() {
     let p = port(7);
     // Nothing listens: the client's SYN is dropped, but the trace asks about 192.0.2.0/24.
     let args = ["trace", "--json", "--port", &p.to_string(), "--from", "192.0.2.0/24", "--duration", "3"];
-    let (child, _stderr) = start_in_instance(&tb, &args, "tracing");
+    let (child, _stderr) = start_in_instance(&tb, &args, &[], "tracing");
     assert_eq!(tb.connect(PUBLIC_V4, p, "tcp").unwrap(), Wire::Refused);
     let out = child.wait_with_output().unwrap();
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -340,9 +378,14 @@ fn nftrace_names_the_native_nft_rule() {
 
 /// `portdoctor host --trace 4 --json` in the instance while `probe` runs: (exit code, report).
 fn host_traced(tb: &Testbed, port: u16, probe: impl FnOnce() -> Wire) -> (i32, Value, Wire) {
+    host_traced_env(tb, port, &[], probe)
+}
+
+/// `host_traced` with `env` set for portdoctor.
+fn host_traced_env(tb: &Testbed, port: u16, env: &[(&str, &str)], probe: impl FnOnce() -> Wire) -> (i32, Value, Wire) {
     let p = port.to_string();
     let args = ["host", "--json", "--port", &p, "--from", CLIENT_V4, "--trace", "4"];
-    let (child, _stderr) = start_in_instance(tb, &args, "watching the kernel");
+    let (child, _stderr) = start_in_instance(tb, &args, env, "watching the kernel");
     let wire = probe();
     let out = child.wait_with_output().unwrap();
     let r: Value = serde_json::from_slice(&out.stdout)
@@ -380,4 +423,105 @@ fn host_trace_turns_a_tc_drop_into_kernel_drop() {
     assert_eq!((cause["code"].as_str(), cause["confidence"].as_str()), (Some("KERNEL_DROP"), Some("confirmed")));
     let message = cause["message"].as_str().unwrap();
     assert!(message.contains("TC_INGRESS") && message.contains("tc -s filter show dev eth0 ingress"), "{message}");
+}
+
+/// What kernels 5.5 to 5.16 get (no reason in their tracepoint): the location-only program,
+/// forced here (this kernel has reasons). It loads, and each drop has the location and a null
+/// reason; --nftrace still names the rule, and host --trace confirms the firewall cause with
+/// evidence saying the kernel gave the location only.
+const LOCATION_ONLY: [(&str, &str); 1] = [("PORTDOCTOR_TRACE_LOCATION_ONLY", "1")];
+
+#[test]
+fn the_location_only_program_reports_where_with_a_null_reason() {
+    let tb = Testbed::new().unwrap();
+    let p = port(17);
+    let (code, r, wire) = trace_while_env(&tb, p, &[], &LOCATION_ONLY, || tb.connect(PUBLIC_V4, p, "tcp").unwrap());
+    assert_eq!(wire, Wire::Refused, "nothing listens");
+    assert_eq!(code, 1, "{r:#}");
+    let d = &r["drops"][0];
+    assert_eq!((&d["reason"], d["location"].as_str()), (&Value::Null, Some("tcp_v4_rcv")), "{r:#}");
+    assert_eq!((d["packet"]["src"].as_str(), d["packet"]["dport"].as_u64()), (Some(CLIENT_V4), Some(u64::from(p))));
+    assert_eq!(d["packet"]["flags"], "S", "{d:#}");
+}
+
+#[test]
+fn the_location_only_program_with_nftrace_names_the_rule() {
+    let mut tb = Testbed::new().unwrap();
+    let p = port(18);
+    tb.listen(&Listen::tcp("0.0.0.0", p)).unwrap();
+    let text =
+        format!("table inet f {{ chain in {{ type filter hook input priority 0; tcp dport {p} counter drop; }}; }}\n");
+    tb.nft(&tb.instance, &text).unwrap();
+    let handle = handle_of(&tb, "inet", "f", "in", &format!("dport {p}"));
+    let before = ruleset(&tb);
+    let (code, r, wire) =
+        trace_while_env(&tb, p, &["--nftrace"], &LOCATION_ONLY, || tb.connect(PUBLIC_V4, p, "tcp").unwrap());
+    assert!(timed_out(&wire), "{wire:?}");
+    assert_eq!(code, 1, "{r:#}");
+    for d in r["drops"].as_array().unwrap() {
+        assert_eq!((&d["reason"], d["location"].as_str()), (&Value::Null, Some("nft_do_chain")), "{d:#}");
+    }
+    assert_rule_named(&tb, &r, "inet", "f", "in", handle, "input");
+    assert_eq!(ruleset(&tb), before, "the ruleset is byte-identical after --nftrace");
+}
+
+#[test]
+fn host_trace_with_the_location_only_program_confirms_and_says_location_only() {
+    let mut tb = Testbed::new().unwrap();
+    let p = port(19);
+    tb.listen(&Listen::tcp("0.0.0.0", p)).unwrap();
+    tb.iptables_restore(&format!("*filter\n-A INPUT -p tcp --dport {p} -j DROP\nCOMMIT\n"), false).unwrap();
+    let (code, r, wire) = host_traced_env(&tb, p, &LOCATION_ONLY, || tb.connect(PUBLIC_V4, p, "tcp").unwrap());
+    assert!(timed_out(&wire), "{wire:?}");
+    assert_eq!((code, r["verdict"]["status"].as_str()), (1, Some("blocked")), "{r:#}");
+    let cause = &r["verdict"]["causes"][0];
+    assert_eq!((cause["code"].as_str(), cause["confidence"].as_str()), (Some("HOST_FIREWALL_DROP"), Some("confirmed")));
+    let evidence = cause["evidence"].to_string();
+    assert!(evidence.contains("(at nft_do_chain: this kernel gives the location only"), "{cause:#}");
+}
+
+/// A listener that never accepts, with backlog 1: two held connections fill its accept queue
+/// (full means more than the backlog), SYN cookies off in the instance (they are for the SYN
+/// queue, not this one, but the scenario does not lean on them).
+fn full_accept_queue(tb: &mut Testbed, p: u16) {
+    tb.instance_sysctl("net.ipv4.tcp_syncookies=0").unwrap();
+    tb.listen(&Listen { backlog: 1, accept: false, ..Listen::tcp("0.0.0.0", p) }).unwrap();
+    tb.hold_connections(PUBLIC_V4, p, 2).unwrap();
+}
+
+/// A new connection to a full accept queue: the kernel answers nothing (the connect times
+/// out), and it discards the SYN as consumed, not dropped: kfree_skb never fires for it
+/// (FACTS.md), so `trace` sees the SYNs arrive and no drop. What the witness cannot see, it
+/// does not invent: `host` names the cause from the queue and ListenOverflows.
+#[test]
+fn a_full_accept_queue_discards_syns_without_a_drop_event() {
+    let mut tb = Testbed::new().unwrap();
+    let p = port(21);
+    full_accept_queue(&mut tb, p);
+    let (code, r, wire) = trace_while(&tb, p, &[], || tb.connect(PUBLIC_V4, p, "tcp").unwrap());
+    assert_eq!(wire, Wire::Timeout, "the kernel answers nothing");
+    assert!(r["packets_seen"].as_u64().unwrap() >= 2, "the SYN and its retransmissions arrived: {r:#}");
+    assert_eq!((code, &r["drops"]), (0, &serde_json::json!([])), "{r:#}");
+}
+
+/// host --trace on a full accept queue: LISTEN_QUEUE_OVERFLOW (the model: the queue and
+/// ListenOverflows), the witness's check passes saying why it has no drop, and no
+/// "disagreement" is claimed.
+#[test]
+fn host_trace_names_a_full_accept_queue_without_claiming_a_disagreement() {
+    let mut tb = Testbed::new().unwrap();
+    let p = port(22);
+    full_accept_queue(&mut tb, p);
+    let (code, r, wire) = host_traced(&tb, p, || tb.connect(PUBLIC_V4, p, "tcp").unwrap());
+    assert_eq!(wire, Wire::Timeout);
+    assert_eq!((code, r["verdict"]["status"].as_str()), (1, Some("blocked")), "{r:#}");
+    let cause = &r["verdict"]["causes"][0];
+    assert_eq!(cause["code"], "LISTEN_QUEUE_OVERFLOW", "{r:#}");
+    assert!(cause["message"].as_str().unwrap().contains("2 waiting, backlog 1"), "{cause:#}");
+    let fixes = cause["fix"].to_string();
+    assert!(fixes.contains("not accepting connections") && fixes.contains("backlog"), "{cause:#}");
+    let w = common::check(&r, "host.kernel-witness");
+    assert_eq!(w["status"], "pass", "{w:#}");
+    assert!(w["summary"].as_str().unwrap().contains("without a drop event"), "{w:#}");
+    assert!(r["notes"].to_string().find("Disagreement").is_none(), "{r:#}");
 }
