@@ -10,9 +10,9 @@
 use crate::ParseError;
 use crate::aws::{KeyError, next, take};
 use portdoctor_model::elb::{
-    CLASSIC_CROSS_ZONE, ClassicInstanceStates, ClassicLb, ClassicListener, ElbEvidence, HealthCheck, HealthCheckPort, LbAction, LbZone,
-    Listener, ListenerRule, LoadBalancer, ResourceAttributes, TargetGroup, TargetGroupHealth, TargetHealthRecord,
-    WeightedTargetGroup,
+    CLASSIC_CROSS_ZONE, ClassicInstanceStates, ClassicLb, ClassicListener, ElbEvidence, HealthCheck, HealthCheckPort,
+    LbAction, LbZone, Listener, ListenerRule, LoadBalancer, ResourceAttributes, TargetGroup, TargetGroupHealth,
+    TargetHealthRecord, WeightedTargetGroup,
 };
 use portdoctor_model::knowledge::Missing;
 use serde::Deserialize;

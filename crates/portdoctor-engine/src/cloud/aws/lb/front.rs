@@ -8,16 +8,16 @@ use super::super::index::AwsIndex;
 use super::super::route::{self, RouteFinding};
 use super::super::sg::{self, SgFinding};
 use super::{
-    Balancer, CrossZone, Failover, Group, GroupDef, Lb, Listen, Listening, Lookup, Route, TargetRec, Threshold, carries,
-    forwards,
+    Balancer, CrossZone, Failover, Group, GroupDef, Lb, Listen, Listening, Lookup, Route, TargetRec, Threshold,
+    carries, forwards,
 };
 use crate::cloud::CloudQuery;
 use crate::cloud::aws::edge::confirmed;
 use crate::cloud::path::{Explained, Finding, Flow, PathHop, check, unknown_check};
 use portdoctor_model::cloud_path::{CloudCheck, CloudHop, Component};
 use portdoctor_model::elb::{
-    CLASSIC_CROSS_ZONE, ClassicLb, LbAction, LbActionType, LbIpAddressType, LbProtocol, LbScheme, LbState, LbType, Listener, LoadBalancer,
-    TargetType,
+    CLASSIC_CROSS_ZONE, ClassicLb, LbAction, LbActionType, LbIpAddressType, LbProtocol, LbScheme, LbState, LbType,
+    Listener, LoadBalancer, TargetType,
 };
 use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::net::Family;
@@ -130,9 +130,15 @@ fn group_v2<'a>(idx: &AwsIndex<'a>, b: &Balancer<'a>, arn: &'a str, by_default: 
             Some(n) => n.parse().ok().or(default),
             None => default,
         };
-        Threshold { count: number(tg_attr(&key("count")), default_count), percent: number(tg_attr(&key("percentage")), None) }
+        Threshold {
+            count: number(tg_attr(&key("count")), default_count),
+            percent: number(tg_attr(&key("percentage")), None),
+        }
     };
-    let failover = Some(Failover { dns: threshold("dns_failover", Some(1)), routing: threshold("unhealthy_state_routing", Some(1)) });
+    let failover = Some(Failover {
+        dns: threshold("dns_failover", Some(1)),
+        routing: threshold("unhealthy_state_routing", Some(1)),
+    });
     Group { arn, def, by_default, targets, preserve_client_ip, cross_zone, failover }
 }
 

@@ -10,7 +10,7 @@
 //! group that does not serve blocks.
 
 use super::super::Resolved;
-use super::super::index::AwsIndex;
+use super::super::index::{AwsIndex, list};
 use super::super::instance::{self, InstanceFinding};
 use super::front::{adopt, join, missing_text};
 use super::leg::{Leg, LegAsk, LegVerdict, leg, node_sources};
@@ -170,13 +170,23 @@ pub(super) fn first_target(idx: &AwsIndex<'_>, lb: &Lb<'_>, q: &CloudQuery) -> O
 }
 
 /// The interface a target's traffic arrives on, and its address.
-fn place_of<'a>(idx: &AwsIndex<'a>, g: &Group<'_>, id: &str) -> Result<(&'a NetworkInterface, IpAddr), String> {
+fn place_of<'a>(
+    idx: &AwsIndex<'a>,
+    g: &Group<'_>,
+    id: &str,
+    zone: Option<&str>,
+) -> Result<(&'a NetworkInterface, IpAddr), String> {
     match g.target_type() {
         TargetType::Ip => {
             let ip: IpAddr = id.parse().map_err(|_| format!("{id} is not an IP address"))?;
-            idx.eni_by_private.get(&ip).map(|e| (*e, ip)).ok_or_else(|| {
-                format!("no interface holds {ip} in the evidence (NetworkInterfaces): an address outside the VPC or on premises; its leg is not judged")
-            })
+            // An IPv6 target's address is global: the index keeps it with the public ones.
+            let v6 = || idx.eni_by_public.get(&ip).map(|(e, _)| *e).filter(|_| ip.is_ipv6());
+            idx.eni_by_private
+                .get(&ip)
+                .copied()
+                .or_else(v6)
+                .map(|e| (e, ip))
+                .ok_or_else(|| ip_elsewhere(idx, g, ip, zone))
         }
         TargetType::Alb => Err(format!("{id} is an Application Load Balancer: ask about it with --load-balancer")),
         _ => {
@@ -186,6 +196,32 @@ fn place_of<'a>(idx: &AwsIndex<'a>, g: &Group<'_>, id: &str) -> Result<(&'a Netw
             ip.map(|ip| (eni, ip)).ok_or_else(|| format!("{} has no private address in the evidence", eni.id))
         }
     }
+}
+
+/// Why an IP target's leg is not judged, naming what is missing: an address outside the
+/// group's VPC (on premises over Direct Connect or a VPN, a peered VPC: registered for zone
+/// `all`) has its route, its far side's firewalls and its host beyond this evidence; one inside
+/// the VPC that no interface holds is a released address or a partial listing.
+fn ip_elsewhere(idx: &AwsIndex<'_>, g: &Group<'_>, ip: IpAddr, zone: Option<&str>) -> String {
+    let vpc_id = match &g.def {
+        GroupDef::Listed(tg) => tg.vpc_id.as_deref(),
+        _ => None,
+    };
+    let vpc = list(&idx.ev.vpcs).iter().find(|v| Some(v.id.as_str()) == vpc_id);
+    let inside = vpc.is_some_and(|v| v.cidrs.iter().any(|c| c.contains(&ip)));
+    let family = if ip.is_ipv6() { "IPv6 " } else { "" };
+    if inside {
+        return format!(
+            "no interface holds the {family}address {ip} in the evidence (NetworkInterfaces), though it is inside {}: a released address still registered, or a partial listing; its leg is not judged",
+            vpc_id.unwrap_or("the VPC")
+        );
+    }
+    let all = if zone == Some("all") { ", registered for every zone (AvailabilityZone all)" } else { "" };
+    let cidrs = vpc.map(|v| v.cidrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+    format!(
+        "{family}{ip} is outside {} ({cidrs}){all}: on premises over Direct Connect or a VPN, or in a peered VPC; the route from the load balancer's subnets to it, the firewalls on its side and its host are not in this evidence and are not judged (ask on that side: portdoctor host --port P on the target)",
+        vpc_id.unwrap_or("the VPC")
+    )
 }
 
 pub(super) fn targets<'a>(idx: &AwsIndex<'a>, flow: &Flow<'_>, lb: &'a Lb<'a>) -> TargetsFinding<'a> {
@@ -213,7 +249,7 @@ fn group<'a>(idx: &AwsIndex<'a>, flow: &Flow<'_>, lb: &'a Lb<'a>, g: &'a Group<'
         .map(|t| {
             let port = t.port.or(g.port()).unwrap_or(flow.port());
             let hc_port = t.health.and_then(|h| h.health_check_port).unwrap_or(g.health_port(port));
-            let placed = place_of(idx, g, t.id);
+            let placed = place_of(idx, g, t.id, t.zone);
             let subnet_zone =
                 |e: &NetworkInterface| idx.subnet_by_id.get(e.subnet_id.as_str()).and_then(|s| s.zone.as_deref());
             let zone = t.zone.or(placed.as_ref().ok().and_then(|(e, _)| subnet_zone(e)));
@@ -233,7 +269,10 @@ fn group<'a>(idx: &AwsIndex<'a>, flow: &Flow<'_>, lb: &'a Lb<'a>, g: &'a Group<'
                         if g.cross_zone.from_every_node() || same_zone.is_empty() { lb.nodes.iter().collect() } else { same_zone };
                     let ask = LegAsk { idx, flow, lb, nodes: &nodes, eni, ip };
                     match leg(&ask, port, false, g.preserve_client_ip) {
-                        None => Place::Unplaced("the load balancer's subnets are not in the evidence (Subnets)".into()),
+                        None => Place::Unplaced(format!(
+                            "the load balancer's subnets have no {} range in the evidence (Subnets): absent, or not of {ip}'s family (an IPv6 target needs a dualstack balancer in subnets with IPv6 CIDRs)",
+                            Family::of(&ip).name()
+                        )),
                         Some(traffic) => {
                             let hc_enabled = g.health_check().is_none_or(|h| h.enabled);
                             // Health checks always come from the nodes; a second leg when it differs.
@@ -369,7 +408,9 @@ impl GroupFinding<'_> {
                 return hop(e, CheckStatus::Unknown, "targets unknown".into());
             }
             Outcome::Lambda(n) => {
-                let s = format!("{name} forwards to {n} Lambda function(s): no network leg to judge");
+                let s = format!(
+                    "{name} forwards to {n} Lambda function(s): no network leg and no host layer to judge (a function that fails or times out is the load balancer's HTTP 502 or 504)"
+                );
                 return hop(ex.check(check(id, CheckStatus::Pass, s.clone())), CheckStatus::Pass, s);
             }
             Outcome::Judged(ts) => ts,
@@ -393,7 +434,11 @@ impl GroupFinding<'_> {
         // Which targets each node sends to, whether it fails open, whether DNS gives it out.
         let members: Vec<Member<'_>> = ts
             .iter()
-            .map(|t| Member { zone: t.zone, enabled: t.zone_enabled != Some(false), healthy: takes_traffic(t.t.health) })
+            .map(|t| Member {
+                zone: t.zone,
+                enabled: t.zone_enabled != Some(false),
+                healthy: takes_traffic(t.t.health),
+            })
             .collect();
         let per_zone = g.cross_zone != CrossZone::On;
         let plan = Plan::new(lb, &members, !per_zone, g.failover.as_ref());
@@ -407,8 +452,7 @@ impl GroupFinding<'_> {
         let reached: Vec<(&Node<'_>, NodeState)> =
             plan.nodes.iter().filter(|n| n.in_dns).map(|n| (n, node_state(n, &judged))).collect();
         let serving_nodes = reached.iter().filter(|(_, s)| *s == NodeState::Serves).count();
-        let failing: Vec<&Node<'_>> =
-            reached.iter().filter(|(_, s)| *s == NodeState::Fails).map(|(n, _)| *n).collect();
+        let failing: Vec<&Node<'_>> = reached.iter().filter(|(_, s)| *s == NodeState::Fails).map(|(n, _)| *n).collect();
         // Some nodes serve and others, which DNS still gives out, do not: their clients fail.
         let partial = serving_nodes > 0 && !failing.is_empty();
         let unsure = partial && matches!(g.cross_zone, CrossZone::Unknown(_));
@@ -475,11 +519,7 @@ impl GroupFinding<'_> {
         let (status, summary) = if partial {
             let zones: Vec<&str> = failing.iter().map(|n| n.zone.unwrap_or(n.subnet)).collect();
             let pct = (100 * failing.len()).checked_div(reached.len()).unwrap_or(0);
-            let part = format!(
-                "{} of the {} zones DNS gives out, {pct}% of the clients",
-                failing.len(),
-                reached.len()
-            );
+            let part = format!("{} of the {} zones DNS gives out, {pct}% of the clients", failing.len(), reached.len());
             let zones = zones.join(", ");
             if unsure {
                 (
@@ -491,12 +531,16 @@ impl GroupFinding<'_> {
             } else {
                 let status = if blocking { CheckStatus::Fail } else { CheckStatus::Warn };
                 let sees = failing_sees(lb, &failing, &judged);
-                (status, format!("{name}: the node in {zones} ({part}) has no target that can take the connection: {sees}"))
+                (
+                    status,
+                    format!("{name}: the node in {zones} ({part}) has no target that can take the connection: {sees}"),
+                )
             }
         } else if serving_nodes > 0 {
             let status = if serving == ts.len() { CheckStatus::Pass } else { CheckStatus::Warn };
             let open = reached.iter().any(|(n, _)| n.fails_open) && unhealthy > 0;
-            let open = if open { " (no target is healthy: the group fails open and routes to all of them)" } else { "" };
+            let open =
+                if open { " (no target is healthy: the group fails open and routes to all of them)" } else { "" };
             (status, format!("{name}: {serving} of {} targets can take the connection{open}", ts.len()))
         } else if judged.iter().any(|j| j.transient || j.unknown) {
             (
@@ -562,11 +606,7 @@ impl ZoneShare {
     fn words(&self, lb: &Lb<'_>, sees: String) -> String {
         let zone = &self.zone;
         let pct = (100 * self.failing).checked_div(self.reached).unwrap_or(0);
-        let why = if lb.b.kind == LbType::Classic {
-            "it does not fail open, and "
-        } else {
-            ""
-        };
+        let why = if lb.b.kind == LbType::Classic { "it does not fail open, and " } else { "" };
         format!(
             "{}'s node in {zone} sends only to targets in {zone} ({why}cross-zone load balancing is off), and DNS still gives that node to clients: {} of the {} zones' clients, {pct}%: {sees}",
             lb.b.r.name(),

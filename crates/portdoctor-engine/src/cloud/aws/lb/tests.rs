@@ -729,7 +729,14 @@ fn a_zone_without_a_healthy_target_leaves_dns_and_its_clients_go_elsewhere() {
     assert_eq!((d.status, codes(&d)), (Status::Reachable, vec![]), "{d:#?}");
     let tg = group_check(&d);
     assert_eq!(tg.status, CheckStatus::Warn);
-    assert!(tg.evidence.iter().any(|e| e.contains("us-east-1b: 0 of 1 target(s) healthy, below DNS failover's at least 1 healthy") && e.contains("is out of DNS")), "{:?}", tg.evidence);
+    assert!(
+        tg.evidence
+            .iter()
+            .any(|e| e.contains("us-east-1b: 0 of 1 target(s) healthy, below DNS failover's at least 1 healthy")
+                && e.contains("is out of DNS")),
+        "{:?}",
+        tg.evidence
+    );
 }
 
 #[test]
@@ -739,10 +746,18 @@ fn with_dns_failover_off_a_zones_dead_targets_fail_its_share_of_clients() {
     let d = run(&nlb_zone_b_unhealthy("Target.Timeout", off.clone()), "nlb", 443);
     assert_eq!((d.status, blocking(&d)), (Status::Blocked, vec!["TARGET_UNHEALTHY"]), "{d:#?}");
     assert_eq!(d.causes[0].component, "i-2");
-    assert!(d.causes[0].message.contains("1 of the 2 zones' clients, 50%: the client's connections time out"), "{}", d.causes[0].message);
+    assert!(
+        d.causes[0].message.contains("1 of the 2 zones' clients, 50%: the client's connections time out"),
+        "{}",
+        d.causes[0].message
+    );
     let tg = group_check(&d);
     assert_eq!(tg.status, CheckStatus::Fail);
-    assert!(tg.summary.starts_with("tg-nlb: the node in us-east-1b (1 of the 2 zones DNS gives out, 50% of the clients)"), "{}", tg.summary);
+    assert!(
+        tg.summary.starts_with("tg-nlb: the node in us-east-1b (1 of the 2 zones DNS gives out, 50% of the clients)"),
+        "{}",
+        tg.summary
+    );
     // A health page that says no while the port answers: the node fails open and i-2 serves.
     let d = run(&nlb_zone_b_unhealthy("Target.ResponseCodeMismatch", off), "nlb", 443);
     assert_eq!((d.status, codes(&d)), (Status::Reachable, vec![]), "{d:#?}");
@@ -754,7 +769,10 @@ fn with_dns_failover_off_a_zones_dead_targets_fail_its_share_of_clients() {
 fn every_zone_below_dns_failover_keeps_every_node_and_fails_open() {
     // Both zones' targets unhealthy: DNS gives out both nodes, each fails open to its target.
     let mut a = base();
-    let both = json!([unhealthy("i-1", 8443, "Target.ResponseCodeMismatch"), unhealthy("i-2", 8443, "Target.ResponseCodeMismatch")]);
+    let both = json!([
+        unhealthy("i-1", 8443, "Target.ResponseCodeMismatch"),
+        unhealthy("i-2", 8443, "Target.ResponseCodeMismatch")
+    ]);
     set(&mut a, "/LoadBalancerTargetHealth/1/TargetHealthDescriptions", both);
     let d = run(&a, "nlb", 443);
     assert_eq!((d.status, codes(&d)), (Status::Reachable, vec![]), "{d:#?}");
@@ -782,7 +800,14 @@ fn a_percentage_threshold_takes_a_half_healthy_zone_out_of_dns() {
     let d = run(&a, "nlb", 443);
     assert_eq!(d.status, Status::Reachable, "{d:#?}");
     let tg = group_check(&d);
-    assert!(tg.evidence.iter().any(|e| e.contains("us-east-1b: 1 of 2 target(s) healthy, below DNS failover's at least 1 healthy and 100%")), "{:?}", tg.evidence);
+    assert!(
+        tg.evidence
+            .iter()
+            .any(|e| e
+                .contains("us-east-1b: 1 of 2 target(s) healthy, below DNS failover's at least 1 healthy and 100%")),
+        "{:?}",
+        tg.evidence
+    );
 }
 
 #[test]
@@ -803,7 +828,8 @@ fn classic_two_zones(i1: &str, cross_zone: Option<bool>) -> Value {
     let state = |id: &str, s: &str| json!({"InstanceId": id, "State": s, "ReasonCode": "Instance", "Description": "Instance has failed at least the UnhealthyThreshold number of health checks consecutively."});
     set(&mut a, "/InstanceStates/0/InstanceStates", json!([state("i-1", i1), state("i-2", "InService")]));
     if let Some(on) = cross_zone {
-        a["ClassicLoadBalancerAttributes"] = json!([{"LoadBalancerName": "old", "LoadBalancerAttributes": {"CrossZoneLoadBalancing": {"Enabled": on}}}]);
+        a["ClassicLoadBalancerAttributes"] =
+            json!([{"LoadBalancerName": "old", "LoadBalancerAttributes": {"CrossZoneLoadBalancing": {"Enabled": on}}}]);
     }
     a
 }
@@ -815,7 +841,13 @@ fn classic_without_cross_zone_fails_the_clients_of_a_zone_with_no_instance_in_se
     let c = &d.causes[0];
     assert_eq!(c.component, "i-1");
     assert!(c.message.contains("old's node in us-east-1a sends only to targets in us-east-1a (it does not fail open, and cross-zone load balancing is off)"), "{}", c.message);
-    assert!(c.message.contains("1 of the 2 zones' clients, 50%: the client's handshake completes at the load balancer, which answers HTTP"), "{}", c.message);
+    assert!(
+        c.message.contains(
+            "1 of the 2 zones' clients, 50%: the client's handshake completes at the load balancer, which answers HTTP"
+        ),
+        "{}",
+        c.message
+    );
     assert!(c.fix.iter().any(|f| f.contains("aws elb modify-load-balancer-attributes")), "{:?}", c.fix);
     // Cross-zone on: the node in zone a sends to i-2 as well.
     let d = run(&classic_two_zones("OutOfService", Some(true)), "old", 80);
@@ -852,4 +884,64 @@ fn classic_never_fails_open() {
     let d = run(&a, "old", 80);
     assert_eq!((d.status, blocking(&d)), (Status::Blocked, vec!["TARGET_UNHEALTHY", "TARGET_UNHEALTHY"]), "{d:#?}");
     assert!(d.causes[0].message.contains("sends nothing to an instance out of service"), "{}", d.causes[0].message);
+}
+
+/// tg-web turned into an IP target group holding `targets` (health records).
+fn ip_targets(targets: Value) -> Value {
+    let mut a = base();
+    set(&mut a, "/TargetGroups/0/TargetType", json!("ip"));
+    set(&mut a, "/LoadBalancerTargetHealth/0/TargetHealthDescriptions", targets);
+    a
+}
+
+#[test]
+fn ip_targets_outside_the_vpc_are_unknown_naming_what_is_missing() {
+    // On premises over a VPN, registered for every zone: nothing here can judge its leg.
+    let mut far = healthy("192.168.5.10", 8080);
+    far["Target"]["AvailabilityZone"] = json!("all");
+    let d = run(&ip_targets(json!([far])), "web", 443);
+    assert_eq!((d.status, codes(&d)), (Status::Inconclusive, vec![]), "{d:#?}");
+    let leg = d.checks.iter().find(|c| c.id == "cloud.target.security-group").unwrap();
+    assert_eq!(leg.status, CheckStatus::Unknown);
+    assert!(
+        leg.evidence[0].contains(
+            "192.168.5.10 is outside vpc-1 (10.0.0.0/16), registered for every zone (AvailabilityZone all): on premises"
+        ),
+        "{:?}",
+        leg.evidence
+    );
+    // Inside the VPC, yet no interface holds it: a released address still registered.
+    let d = run(&ip_targets(json!([healthy("10.0.11.99", 8080)])), "web", 443);
+    assert_eq!(d.status, Status::Inconclusive, "{d:#?}");
+    let leg = d.checks.iter().find(|c| c.id == "cloud.target.security-group").unwrap();
+    assert!(leg.evidence[0].contains("a released address still registered"), "{:?}", leg.evidence);
+    // An IPv6 target on an interface of the VPC is placed and its leg judged.
+    let mut a = ip_targets(json!([healthy("2001:db8:1::10", 8080)]));
+    a["NetworkInterfaces"][0]["Ipv6Addresses"] = json!([{"Ipv6Address": "2001:db8:1::10"}]);
+    let d = run(&a, "web", 443);
+    let leg = d.checks.iter().find(|c| c.id == "cloud.target.security-group").unwrap();
+    assert!(leg.evidence[0].contains("have no IPv6 range in the evidence"), "{:?}", leg.evidence);
+    for (i, range) in [(0, "2001:db8:a::/64"), (1, "2001:db8:b::/64")] {
+        a["Subnets"][i]["Ipv6CidrBlockAssociationSet"] = json!([{"Ipv6CidrBlock": range}]);
+    }
+    let d = run(&a, "web", 443);
+    let hop = d.path.iter().find(|h| h.hop == "target").unwrap();
+    assert!(hop.detail.starts_with("2001:db8:1::10 (eni-1, us-east-1a)"), "{hop:?}");
+}
+
+#[test]
+fn lambda_targets_have_no_leg_and_no_host_layer() {
+    let mut a = base();
+    set(&mut a, "/TargetGroups/0/TargetType", json!("lambda"));
+    let f = "arn:aws:lambda:us-east-1:111122223333:function:web";
+    set(
+        &mut a,
+        "/LoadBalancerTargetHealth/0/TargetHealthDescriptions",
+        json!([{"Target": {"Id": f}, "TargetHealth": {"State": "healthy"}}]),
+    );
+    let d = run(&a, "web", 443);
+    assert_eq!(d.status, Status::Reachable, "{d:#?}");
+    let tg = group_check(&d);
+    assert!(tg.summary.contains("no network leg and no host layer"), "{}", tg.summary);
+    assert!(d.behind.is_none(), "a function has no host to judge");
 }
