@@ -225,7 +225,7 @@ pub(crate) enum CrossZone<'a> {
 impl CrossZone<'_> {
     /// Whether a leg is judged from every node: when it is not known to be off (the stricter
     /// reading for the targets' filters).
-    pub fn from_every_node(&self) -> bool {
+    pub fn legs_from_every_node(&self) -> bool {
         !matches!(self, CrossZone::Off)
     }
 }

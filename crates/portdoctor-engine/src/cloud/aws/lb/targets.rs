@@ -266,7 +266,7 @@ fn group<'a>(idx: &AwsIndex<'a>, flow: &Flow<'_>, lb: &'a Lb<'a>, g: &'a Group<'
                         .map(|(n, _)| n)
                         .collect();
                     let nodes: Vec<&NetworkInterface> =
-                        if g.cross_zone.from_every_node() || same_zone.is_empty() { lb.nodes.iter().collect() } else { same_zone };
+                        if g.cross_zone.legs_from_every_node() || same_zone.is_empty() { lb.nodes.iter().collect() } else { same_zone };
                     let ask = LegAsk { idx, flow, lb, nodes: &nodes, eni, ip };
                     match leg(&ask, port, false, g.preserve_client_ip) {
                         None => Place::Unplaced(format!(
