@@ -2,7 +2,7 @@
 //! written as the documents of a snapshot in Batfish's layout (CONTRACT.md §5):
 //! `LoadBalancers`, `LoadBalancerListeners`, `ListenerRules`, `LoadBalancerAttributes`,
 //! `TargetGroups`, `LoadBalancerTargetHealth`, `TargetGroupAttributes`, and for Classic
-//! `LoadBalancerDescriptions` and `InstanceStates`. Field names are the API's (the AWS CLI
+//! `LoadBalancerDescriptions`, `InstanceStates` and `ClassicLoadBalancerAttributes`. Field names are the API's (the AWS CLI
 //! prints the service model's member names, which for these Query-protocol services are also
 //! the wire names). Read-only: Describe* only, each in docs/iam-policy.json.
 //!
@@ -220,6 +220,8 @@ const TARGET_GROUPS: (&str, &str) = ("TargetGroups", "elasticloadbalancing:Descr
 const HEALTH: (&str, &str) = ("LoadBalancerTargetHealth", "elasticloadbalancing:DescribeTargetHealth");
 const TG_ATTRIBUTES: (&str, &str) = ("TargetGroupAttributes", "elasticloadbalancing:DescribeTargetGroupAttributes");
 const INSTANCE_HEALTH: (&str, &str) = ("InstanceStates", "elasticloadbalancing:DescribeInstanceHealth");
+const CLASSIC_ATTRIBUTES: (&str, &str) =
+    ("ClassicLoadBalancerAttributes", "elasticloadbalancing:DescribeLoadBalancerAttributes");
 
 /// Records `entries` under `key` unless every call behind them failed (then only the failures
 /// speak: an empty list would read as "none").
@@ -351,6 +353,22 @@ async fn classic_health(s: &mut Session, c: &elb::Client, descriptions: &[elb::t
         }
     }
     put_entries(s, INSTANCE_HEALTH.0, names.len(), states);
+    // Cross-zone load balancing decides which instances each zone's node sends to (off by
+    // default for a balancer the API created): as printed, wrapped with the balancer's name.
+    let fetched = each(&names, |name| c.describe_load_balancer_attributes().load_balancer_name(name).send()).await;
+    let mut attributes = Vec::new();
+    for (name, r) in fetched {
+        if let Some(out) = answer(s, CLASSIC_ATTRIBUTES, name, r) {
+            let cross_zone = out
+                .load_balancer_attributes()
+                .and_then(|a| a.cross_zone_load_balancing())
+                .map(|c| json!({"Enabled": c.enabled()}));
+            attributes.push(
+                json!({"LoadBalancerName": name, "LoadBalancerAttributes": {"CrossZoneLoadBalancing": cross_zone}}),
+            );
+        }
+    }
+    put_entries(s, CLASSIC_ATTRIBUTES.0, names.len(), attributes);
 }
 
 fn as_str<T: AsRef<str>>(v: Option<&T>) -> Option<&str> {

@@ -164,6 +164,23 @@ pub fn read_dns(case: &Path) -> Result<Option<DnsRecord>, SourceError> {
     read_json(case, DNS_FILE)
 }
 
+/// Records what a name resolved to in the case folder `case` (created if absent), so that
+/// `diagnose NAME --snapshot CASE` replays the same resolution offline (and the same
+/// `DNS_STALE` verdict). An existing `dns.json` that is not a plain file (a link out of the
+/// folder) is refused, never followed.
+pub fn write_dns(case: &Path, record: &DnsRecord) -> Result<(), SourceError> {
+    let path = case.join(DNS_FILE);
+    let fail = |what: &str, e: std::io::Error| SourceError::Input(format!("{}: {what}: {e}", path.display()));
+    std::fs::create_dir_all(case).map_err(|e| fail("cannot create the case folder", e))?;
+    if let Ok(meta) = std::fs::symlink_metadata(&path)
+        && !meta.file_type().is_file()
+    {
+        return Err(SourceError::Input(format!("{}: exists and is not a plain file", path.display())));
+    }
+    let text = serde_json::to_string_pretty(record).map_err(|e| fail("cannot encode", std::io::Error::other(e)))?;
+    std::fs::write(&path, format!("{text}\n")).map_err(|e| fail("cannot write", e))
+}
+
 /// A case folder's optional JSON file: absent is `None`; present but unreadable, not a file, a
 /// link out of the folder or malformed is an input error naming it (never taken as absent).
 fn read_json<T: serde::de::DeserializeOwned>(case: &Path, name: &str) -> Result<Option<T>, SourceError> {
@@ -373,5 +390,21 @@ mod tests {
         std::fs::write(empty.join(PROBES_FILE), "[{").unwrap();
         assert!(input_error(from_folder(&empty, None)).contains("probes.json: line 1"));
         let _ = std::fs::remove_dir_all(&empty);
+    }
+
+    #[test]
+    fn a_recorded_resolution_reads_back_as_written() {
+        let case = std::env::temp_dir().join(format!("pd-dns-case-{}", std::process::id()));
+        let record = DnsRecord {
+            name: "shop.example.com".into(),
+            addresses: vec!["203.0.113.50".parse().unwrap(), "2001:db8::50".parse().unwrap()],
+        };
+        write_dns(&case, &record).unwrap();
+        assert_eq!(read_dns(&case).unwrap(), Some(record.clone()));
+        // Written again over its own file: replaced.
+        let again = DnsRecord { addresses: vec!["198.51.100.7".parse().unwrap()], ..record };
+        write_dns(&case, &again).unwrap();
+        assert_eq!(read_dns(&case).unwrap(), Some(again));
+        let _ = std::fs::remove_dir_all(&case);
     }
 }

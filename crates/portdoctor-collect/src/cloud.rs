@@ -101,14 +101,41 @@ pub fn from_snapshot(dir: &Path, q: &CloudQuery) -> Result<CloudLayer, SourceErr
 pub fn live(api: &dyn CloudApi, q: &CloudQuery, now: Timestamp) -> Result<CloudLayer, SourceError> {
     let network = api.network(Some(&q.target)).map_err(SourceError::Unreachable)?;
     let note = format!("live AWS API, region {}", network.region.as_deref().unwrap_or("(none configured)"));
+    let region = network.region.clone();
     let network = parse_live(&network.docs)?;
+    if let CloudTarget::LoadBalancer(asked) = &q.target {
+        no_such_balancer(&network, asked, region.as_deref())?;
+    }
     let mut walk = walked(&network, q);
     let scope = platform_scope(walk.subject(), q, now);
+    // A scope naming nothing would be a region snapshot's (every finding, every change): a walk
+    // that reached no resource has nothing to ask the platform about.
+    let docs = if scope.instance.is_none() && scope.resources.is_empty() {
+        walk.notes.push("the platform layer was not asked: the walk reached no resource to ask about".into());
+        Docs::new()
+    } else {
+        api.platform(&scope).map_err(SourceError::Unreachable)?.docs
+    };
     // Only the platform documents are parsed here; the network ones (megabytes in a big
     // account) were read once.
-    let platform = parse_live(&api.platform(&scope).map_err(SourceError::Unreachable)?.docs)?;
+    let platform = parse_live(&docs)?;
     walk.notes.extend(platform.notes);
     Ok(CloudLayer { walk, platform: platform.platform, notes: vec![note] })
+}
+
+/// `--load-balancer NAME` live where both listings answered and neither has it: the user's
+/// input to fix (exit 2), not a diagnosis of nothing.
+fn no_such_balancer(ev: &AwsEvidence, asked: &str, region: Option<&str>) -> Result<(), SourceError> {
+    let elb = &ev.elb;
+    let listed = elb.load_balancers.known().is_some() && elb.classic.known().is_some();
+    if !listed || AwsIndex::new(ev).find_load_balancer(asked).is_some() {
+        return Ok(());
+    }
+    Err(SourceError::Input(format!(
+        "--load-balancer {}: no load balancer has that name, ARN or DNS name in region {} (list them: aws elbv2 describe-load-balancers --query 'LoadBalancers[].LoadBalancerName'; aws elb describe-load-balancers --query 'LoadBalancerDescriptions[].LoadBalancerName')",
+        portdoctor_model::fix::escape_unsafe(asked),
+        region.unwrap_or("(none configured)")
+    )))
 }
 
 /// Writes a region's snapshot to `out` (what `cloud --snapshot` reads): every network document,
@@ -283,6 +310,47 @@ mod tests {
         assert_eq!(codes(&live), codes(&saved));
         assert!(!codes(&live).is_empty(), "the seed incident is blocked");
         assert_eq!(live.notes.first().map(String::as_str), Some("live AWS API, region us-east-1"));
+    }
+
+    /// One Classic balancer `old` and an empty v2 listing, as a one-balancer lookup returns them.
+    fn balancer_api(found: bool) -> Recorded {
+        let classic = if found {
+            r#"{"LoadBalancerDescriptions":[{"LoadBalancerName":"old","DNSName":"old-1.elb.amazonaws.com","ListenerDescriptions":[],"Subnets":[],"Instances":[]}]}"#
+        } else {
+            r#"{"LoadBalancerDescriptions":[]}"#
+        };
+        let network = vec![
+            ("LoadBalancers.json".to_string(), r#"{"LoadBalancers":[]}"#.to_string()),
+            ("LoadBalancerDescriptions.json".to_string(), classic.to_string()),
+        ];
+        Recorded { network, platform: Vec::new(), network_calls: Default::default(), asked: Default::default() }
+    }
+
+    #[test]
+    fn a_balancer_that_does_not_exist_is_an_input_error_and_the_platform_is_not_asked() {
+        let mut q = query(Since::Ago(3600));
+        q.target = CloudTarget::LoadBalancer("no-such-lb".into());
+        let api = balancer_api(false);
+        let err = live(&api, &q, Timestamp(10_000)).unwrap_err();
+        assert!(matches!(err, SourceError::Input(_)), "{err:?}");
+        let text = err.to_string();
+        assert!(text.starts_with("--load-balancer no-such-lb: no load balancer has that name"), "{text}");
+        assert!(text.contains("region us-east-1"), "{text}");
+        assert!(api.asked.lock().unwrap().is_empty(), "the platform was asked");
+        // Found: walked, and the platform asked about what the walk passed.
+        q.target = CloudTarget::LoadBalancer("old".into());
+        let api = balancer_api(true);
+        live(&api, &q, Timestamp(10_000)).unwrap();
+        assert!(api.asked.lock().unwrap().iter().all(|s| !s.resources.is_empty()));
+        // An address nothing here holds: the walk reaches no resource, and the platform is not
+        // asked with an empty scope (which would mean the whole region).
+        q.target = CloudTarget::PublicIp("203.0.113.9".parse().unwrap());
+        let empty = |k: &str| (format!("{k}.json"), format!("{{\"{k}\":[]}}"));
+        let network = ["NetworkInterfaces", "Addresses", "Reservations", "Vpcs", "Subnets"].map(empty).to_vec();
+        let api = Recorded { network, ..balancer_api(false) };
+        let d = live(&api, &q, Timestamp(10_000)).unwrap().judge();
+        assert!(api.asked.lock().unwrap().is_empty(), "asked: {:?}", api.asked.lock().unwrap());
+        assert!(d.notes.iter().any(|n| n.contains("the platform layer was not asked")), "{:?}", d.notes);
     }
 
     #[test]

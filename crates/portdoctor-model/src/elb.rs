@@ -327,7 +327,13 @@ pub struct ElbEvidence {
     pub tg_attributes: Knowledge<Vec<ResourceAttributes>>,
     pub classic: Knowledge<Vec<ClassicLb>>,
     pub classic_health: Knowledge<Vec<ClassicInstanceStates>>,
+    /// `elb describe-load-balancer-attributes` per Classic balancer, `arn` holding its name.
+    pub classic_attributes: Knowledge<Vec<ResourceAttributes>>,
 }
+
+/// A Classic balancer's cross-zone attribute (`CrossZoneLoadBalancing.Enabled`), as kept in its
+/// [`ResourceAttributes`].
+pub const CLASSIC_CROSS_ZONE: &str = "CrossZoneLoadBalancing.Enabled";
 
 #[cfg(test)]
 mod tests {

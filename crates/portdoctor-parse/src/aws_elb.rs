@@ -10,9 +10,9 @@
 use crate::ParseError;
 use crate::aws::{KeyError, next, take};
 use portdoctor_model::elb::{
-    ClassicInstanceStates, ClassicLb, ClassicListener, ElbEvidence, HealthCheck, HealthCheckPort, LbAction, LbZone,
-    Listener, ListenerRule, LoadBalancer, ResourceAttributes, TargetGroup, TargetGroupHealth, TargetHealthRecord,
-    WeightedTargetGroup,
+    CLASSIC_CROSS_ZONE, ClassicInstanceStates, ClassicLb, ClassicListener, ElbEvidence, HealthCheck, HealthCheckPort,
+    LbAction, LbZone, Listener, ListenerRule, LoadBalancer, ResourceAttributes, TargetGroup, TargetGroupHealth,
+    TargetHealthRecord, WeightedTargetGroup,
 };
 use portdoctor_model::knowledge::Missing;
 use serde::Deserialize;
@@ -32,6 +32,7 @@ pub const ELB_KEYS: &[(&str, &str)] = &[
     ("ListenerRules", "aws elbv2 describe-rules"),
     ("LoadBalancerDescriptions", "aws elb describe-load-balancers"),
     ("InstanceStates", "aws elb describe-instance-health"),
+    ("ClassicLoadBalancerAttributes", "aws elb describe-load-balancer-attributes"),
 ];
 
 // ---- shapes (AWS API reference) ----
@@ -334,6 +335,28 @@ struct InstanceStatesOfJ {
     instance_states: Vec<InstanceStateJ>,
 }
 
+/// `elb describe-load-balancer-attributes` of one Classic balancer, wrapped with its name (the
+/// CLI prints `{"LoadBalancerAttributes": {…}}`, which names no balancer and whose key is
+/// elbv2's list in Batfish's layout).
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ClassicAttributesOfJ {
+    load_balancer_name: String,
+    load_balancer_attributes: ClassicAttributesJ,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ClassicAttributesJ {
+    cross_zone_load_balancing: Option<EnabledJ>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct EnabledJ {
+    enabled: bool,
+}
+
 // ---- conversion ----
 
 fn action(a: ActionJ) -> LbAction {
@@ -422,6 +445,7 @@ pub(crate) struct ElbAcc {
     tg_attributes: Vec<ResourceAttributes>,
     classic: Vec<ClassicLb>,
     classic_health: Vec<ClassicInstanceStates>,
+    classic_attributes: Vec<ResourceAttributes>,
 }
 
 impl ElbAcc {
@@ -621,6 +645,18 @@ impl ElbAcc {
                     self.classic_health.push(ClassicInstanceStates { lb_name: of.load_balancer_name, instances });
                 }
             }
+            "ClassicLoadBalancerAttributes" => {
+                for of in next::<Vec<ClassicAttributesOfJ>, A>(map)? {
+                    let attrs = of.load_balancer_attributes;
+                    // Kept under the API's member path, as elbv2's attributes keep their keys.
+                    let values = attrs
+                        .cross_zone_load_balancing
+                        .map(|c| (CLASSIC_CROSS_ZONE.to_string(), c.enabled.to_string()))
+                        .into_iter()
+                        .collect();
+                    self.classic_attributes.push(ResourceAttributes { arn: of.load_balancer_name, values });
+                }
+            }
             _ => return Ok(false),
         }
         Ok(true)
@@ -643,6 +679,7 @@ impl ElbAcc {
             tg_attributes: take(seen, failed, "TargetGroupAttributes", self.tg_attributes),
             classic: take(seen, failed, "LoadBalancerDescriptions", self.classic),
             classic_health: take(seen, failed, "InstanceStates", self.classic_health),
+            classic_attributes: take(seen, failed, "ClassicLoadBalancerAttributes", self.classic_attributes),
         }
     }
 }
@@ -698,8 +735,11 @@ mod tests {
         let ev = parse_aws(&[
             doc("clb.json", r#"{"LoadBalancerDescriptions":[{"LoadBalancerName":"old","DNSName":"old-1.elb.amazonaws.com","ListenerDescriptions":[{"Listener":{"Protocol":"HTTP","LoadBalancerPort":80,"InstanceProtocol":"HTTP","InstancePort":8080}}],"Subnets":["subnet-a"],"VPCId":"vpc-1","Instances":[{"InstanceId":"i-1"}],"HealthCheck":{"Target":"HTTP:8080/health","Interval":30},"SecurityGroups":["sg-lb"],"Scheme":"internet-facing"}]}"#),
             doc("is.json", r#"{"InstanceStates":[{"LoadBalancerName":"old","InstanceStates":[{"InstanceId":"i-1","State":"OutOfService","ReasonCode":"Instance","Description":"Instance has failed at least the UnhealthyThreshold number of health checks consecutively."}]}]}"#),
+            doc("ca.json", r#"{"ClassicLoadBalancerAttributes":[{"LoadBalancerName":"old","LoadBalancerAttributes":{"CrossZoneLoadBalancing":{"Enabled":false},"ConnectionDraining":{"Enabled":false,"Timeout":300},"AdditionalAttributes":[]}}]}"#),
         ])
         .unwrap();
+        let a = &ev.elb.classic_attributes.known().unwrap()[0];
+        assert_eq!((a.arn.as_str(), a.get(CLASSIC_CROSS_ZONE)), ("old", Some("false")));
         let c = &ev.elb.classic.known().unwrap()[0];
         assert_eq!(c.health_check.port, HealthCheckPort::Port(8080));
         assert_eq!(c.health_check.path.as_deref(), Some("/health"));

@@ -7,14 +7,17 @@ use super::super::acl::{self, AclFinding};
 use super::super::index::AwsIndex;
 use super::super::route::{self, RouteFinding};
 use super::super::sg::{self, SgFinding};
-use super::{Balancer, Group, GroupDef, Lb, Listen, Listening, Lookup, Route, TargetRec, carries, forwards};
+use super::{
+    Balancer, CrossZone, Failover, Group, GroupDef, Lb, Listen, Listening, Lookup, Route, TargetRec, Threshold,
+    carries, forwards,
+};
 use crate::cloud::CloudQuery;
 use crate::cloud::aws::edge::confirmed;
 use crate::cloud::path::{Explained, Finding, Flow, PathHop, check, unknown_check};
 use portdoctor_model::cloud_path::{CloudCheck, CloudHop, Component};
 use portdoctor_model::elb::{
-    ClassicLb, LbAction, LbActionType, LbIpAddressType, LbProtocol, LbScheme, LbState, LbType, Listener, LoadBalancer,
-    TargetType,
+    CLASSIC_CROSS_ZONE, ClassicLb, LbAction, LbActionType, LbIpAddressType, LbProtocol, LbScheme, LbState, LbType,
+    Listener, LoadBalancer, TargetType,
 };
 use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::net::Family;
@@ -117,7 +120,26 @@ fn group_v2<'a>(idx: &AwsIndex<'a>, b: &Balancer<'a>, arn: &'a str, by_default: 
     let cross_zone = flag(tg_attr("load_balancing.cross_zone.enabled"))
         .or(flag(lb_attr("load_balancing.cross_zone.enabled")))
         .unwrap_or(b.kind == LbType::Application);
-    Group { arn, def, by_default, targets, preserve_client_ip, cross_zone }
+    let cross_zone = if cross_zone { CrossZone::On } else { CrossZone::Off };
+    // Target group health (its attributes; AWS's defaults when absent): a zone leaves DNS below
+    // 1 healthy target, a node fails open below 1; percentages off.
+    let threshold = |action: &str, default_count: Option<u32>| {
+        let key = |unit: &str| format!("target_group_health.{action}.minimum_healthy_targets.{unit}");
+        let number = |v: Option<&str>, default: Option<u32>| match v {
+            Some("off") => None,
+            Some(n) => n.parse().ok().or(default),
+            None => default,
+        };
+        Threshold {
+            count: number(tg_attr(&key("count")), default_count),
+            percent: number(tg_attr(&key("percentage")), None),
+        }
+    };
+    let failover = Some(Failover {
+        dns: threshold("dns_failover", Some(1)),
+        routing: threshold("unhealthy_state_routing", Some(1)),
+    });
+    Group { arn, def, by_default, targets, preserve_client_ip, cross_zone, failover }
 }
 
 /// A Classic balancer's listener on the port; its "group" is its registered instances.
@@ -141,9 +163,8 @@ pub(super) fn listener_classic<'a>(idx: &AwsIndex<'a>, q: &CloudQuery, c: &'a Cl
         by_default: true,
         targets: Ok(targets),
         preserve_client_ip: false,
-        // Not in the evidence (describe-load-balancer-attributes of Classic): every node is
-        // judged, the stricter reading for the targets' filters.
-        cross_zone: true,
+        cross_zone: classic_cross_zone(idx, c),
+        failover: None,
     };
     Listening::Found(Box::new(Listen {
         id: format!("{}:{}", c.name, l.lb_port),
@@ -152,6 +173,18 @@ pub(super) fn listener_classic<'a>(idx: &AwsIndex<'a>, q: &CloudQuery, c: &'a Cl
         rules_missing: None,
         groups: vec![group],
     }))
+}
+
+/// A Classic balancer's `CrossZoneLoadBalancing` (off by default for one created by the API or
+/// CLI, on from the console: so never assumed).
+fn classic_cross_zone<'a>(idx: &AwsIndex<'a>, c: &ClassicLb) -> CrossZone<'a> {
+    let attrs = &idx.ev.elb.classic_attributes;
+    let Some(all) = attrs.known() else { return CrossZone::Unknown(attrs.missing()) };
+    match flag(all.iter().find(|a| a.arn == c.name).and_then(|a| a.get(CLASSIC_CROSS_ZONE))) {
+        Some(true) => CrossZone::On,
+        Some(false) => CrossZone::Off,
+        None => CrossZone::Unknown(None),
+    }
 }
 
 // ---- the edge: which balancer ----

@@ -19,6 +19,7 @@
 mod front;
 mod leg;
 mod targets;
+mod zones;
 
 use super::index::{AwsIndex, list};
 use crate::cloud::path::{Arrival, Flow, Found, LOAD_BALANCER_PATH, PathHop, Provider, StepKind};
@@ -205,8 +206,64 @@ pub(crate) struct Group<'a> {
     pub targets: Result<Vec<TargetRec<'a>>, Option<&'a Missing>>,
     /// With client IP preservation the target sees the client's address, not the node's.
     pub preserve_client_ip: bool,
-    /// Every node sends to every target (else only the target's zone's node does).
-    pub cross_zone: bool,
+    /// Whether every node sends to every target (else only the target's zone's node does).
+    pub cross_zone: CrossZone<'a>,
+    /// What the balancer does when too few targets are healthy; `None` for Classic, which
+    /// neither fails open nor takes a zone out of DNS (its node answers 503 there).
+    pub failover: Option<Failover>,
+}
+
+/// Cross-zone load balancing of a group, as the evidence says.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum CrossZone<'a> {
+    On,
+    Off,
+    /// Not in the evidence (a Classic balancer's attributes not collected).
+    Unknown(Option<&'a Missing>),
+}
+
+impl CrossZone<'_> {
+    /// Whether a leg is judged from every node: when it is not known to be off (the stricter
+    /// reading for the targets' filters).
+    pub fn legs_from_every_node(&self) -> bool {
+        !matches!(self, CrossZone::Off)
+    }
+}
+
+/// A healthy-targets threshold (target group attributes `…minimum_healthy_targets.count` and
+/// `.percentage`): breached when either is (Elastic Load Balancing guides, "Target group health").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Threshold {
+    pub count: Option<u32>,
+    pub percent: Option<u32>,
+}
+
+impl Threshold {
+    pub fn breached(&self, healthy: usize, of: usize) -> bool {
+        let healthy64 = healthy as u64;
+        self.count.is_some_and(|c| healthy64 < u64::from(c))
+            || self.percent.is_some_and(|p| healthy64 * 100 < u64::from(p) * of as u64)
+    }
+
+    /// In words, for evidence (`at least 1 healthy`, `at least 50%`).
+    pub fn text(&self) -> String {
+        match (self.count, self.percent) {
+            (Some(c), Some(p)) => format!("at least {c} healthy and {p}%"),
+            (Some(c), None) => format!("at least {c} healthy"),
+            (None, Some(p)) => format!("at least {p}% healthy"),
+            (None, None) => "off".into(),
+        }
+    }
+}
+
+/// The target group health settings of an elbv2 group: below `dns` healthy targets a zone's
+/// node leaves DNS (unless every zone is below: then all stay); below `routing` the node sends
+/// to every target it has, unhealthy ones too (fail open). Per zone when cross-zone is off,
+/// over all enabled zones when on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Failover {
+    pub dns: Threshold,
+    pub routing: Threshold,
 }
 
 impl<'a> Group<'a> {

@@ -10,11 +10,12 @@
 //! group that does not serve blocks.
 
 use super::super::Resolved;
-use super::super::index::AwsIndex;
+use super::super::index::{AwsIndex, list};
 use super::super::instance::{self, InstanceFinding};
 use super::front::{adopt, join, missing_text};
 use super::leg::{Leg, LegAsk, LegVerdict, leg, node_sources};
-use super::{Group, GroupDef, Lb, Listening, TargetRec};
+use super::zones::{Member, Node, Plan};
+use super::{CrossZone, Group, GroupDef, Lb, Listening, TargetRec};
 use crate::cloud::CloudQuery;
 use crate::cloud::aws::edge::confirmed;
 use crate::cloud::path::{Explained, Finding, Flow, check};
@@ -178,13 +179,23 @@ pub(super) fn behind_targets(idx: &AwsIndex<'_>, lb: &Lb<'_>, q: &CloudQuery) ->
 }
 
 /// The interface a target's traffic arrives on, and its address.
-fn place_of<'a>(idx: &AwsIndex<'a>, g: &Group<'_>, id: &str) -> Result<(&'a NetworkInterface, IpAddr), String> {
+fn place_of<'a>(
+    idx: &AwsIndex<'a>,
+    g: &Group<'_>,
+    id: &str,
+    zone: Option<&str>,
+) -> Result<(&'a NetworkInterface, IpAddr), String> {
     match g.target_type() {
         TargetType::Ip => {
             let ip: IpAddr = id.parse().map_err(|_| format!("{id} is not an IP address"))?;
-            idx.eni_by_private.get(&ip).map(|e| (*e, ip)).ok_or_else(|| {
-                format!("no interface holds {ip} in the evidence (NetworkInterfaces): an address outside the VPC or on premises; its leg is not judged")
-            })
+            // An IPv6 target's address is global: the index keeps it with the public ones.
+            let v6 = || idx.eni_by_public.get(&ip).map(|(e, _)| *e).filter(|_| ip.is_ipv6());
+            idx.eni_by_private
+                .get(&ip)
+                .copied()
+                .or_else(v6)
+                .map(|e| (e, ip))
+                .ok_or_else(|| ip_elsewhere(idx, g, ip, zone))
         }
         TargetType::Alb => Err(format!("{id} is an Application Load Balancer: ask about it with --load-balancer")),
         _ => {
@@ -194,6 +205,32 @@ fn place_of<'a>(idx: &AwsIndex<'a>, g: &Group<'_>, id: &str) -> Result<(&'a Netw
             ip.map(|ip| (eni, ip)).ok_or_else(|| format!("{} has no private address in the evidence", eni.id))
         }
     }
+}
+
+/// Why an IP target's leg is not judged, naming what is missing: an address outside the
+/// group's VPC (on premises over Direct Connect or a VPN, a peered VPC: registered for zone
+/// `all`) has its route, its far side's firewalls and its host beyond this evidence; one inside
+/// the VPC that no interface holds is a released address or a partial listing.
+fn ip_elsewhere(idx: &AwsIndex<'_>, g: &Group<'_>, ip: IpAddr, zone: Option<&str>) -> String {
+    let vpc_id = match &g.def {
+        GroupDef::Listed(tg) => tg.vpc_id.as_deref(),
+        _ => None,
+    };
+    let vpc = list(&idx.ev.vpcs).iter().find(|v| Some(v.id.as_str()) == vpc_id);
+    let inside = vpc.is_some_and(|v| v.cidrs.iter().any(|c| c.contains(&ip)));
+    let family = if ip.is_ipv6() { "IPv6 " } else { "" };
+    if inside {
+        return format!(
+            "no interface holds the {family}address {ip} in the evidence (NetworkInterfaces), though it is inside {}: a released address still registered, or a partial listing; its leg is not judged",
+            vpc_id.unwrap_or("the VPC")
+        );
+    }
+    let all = if zone == Some("all") { ", registered for every zone (AvailabilityZone all)" } else { "" };
+    let cidrs = vpc.map(|v| v.cidrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+    format!(
+        "{family}{ip} is outside {} ({cidrs}){all}: on premises over Direct Connect or a VPN, or in a peered VPC; the route from the load balancer's subnets to it, the firewalls on its side and its host are not in this evidence and are not judged (ask on that side: portdoctor host --port P on the target)",
+        vpc_id.unwrap_or("the VPC")
+    )
 }
 
 pub(super) fn targets<'a>(idx: &AwsIndex<'a>, flow: &Flow<'_>, lb: &'a Lb<'a>) -> TargetsFinding<'a> {
@@ -221,7 +258,7 @@ fn group<'a>(idx: &AwsIndex<'a>, flow: &Flow<'_>, lb: &'a Lb<'a>, g: &'a Group<'
         .map(|t| {
             let port = t.port.or(g.port()).unwrap_or(flow.port());
             let hc_port = t.health.and_then(|h| h.health_check_port).unwrap_or(g.health_port(port));
-            let placed = place_of(idx, g, t.id);
+            let placed = place_of(idx, g, t.id, t.zone);
             let subnet_zone =
                 |e: &NetworkInterface| idx.subnet_by_id.get(e.subnet_id.as_str()).and_then(|s| s.zone.as_deref());
             let zone = t.zone.or(placed.as_ref().ok().and_then(|(e, _)| subnet_zone(e)));
@@ -238,10 +275,13 @@ fn group<'a>(idx: &AwsIndex<'a>, flow: &Flow<'_>, lb: &'a Lb<'a>, g: &'a Group<'
                         .map(|(n, _)| n)
                         .collect();
                     let nodes: Vec<&NetworkInterface> =
-                        if g.cross_zone || same_zone.is_empty() { lb.nodes.iter().collect() } else { same_zone };
+                        if g.cross_zone.legs_from_every_node() || same_zone.is_empty() { lb.nodes.iter().collect() } else { same_zone };
                     let ask = LegAsk { idx, flow, lb, nodes: &nodes, eni, ip };
                     match leg(&ask, port, false, g.preserve_client_ip) {
-                        None => Place::Unplaced("the load balancer's subnets are not in the evidence (Subnets)".into()),
+                        None => Place::Unplaced(format!(
+                            "the load balancer's subnets have no {} range in the evidence (Subnets): absent, or not of {ip}'s family (an IPv6 target needs a dualstack balancer in subnets with IPv6 CIDRs)",
+                            Family::of(&ip).name()
+                        )),
                         Some(traffic) => {
                             let hc_enabled = g.health_check().is_none_or(|h| h.enabled);
                             // Health checks always come from the nodes; a second leg when it differs.
@@ -344,7 +384,11 @@ impl Finding for TargetsFinding<'_> {
 /// One target's words and what it comes to.
 struct Judged {
     ex: Explained,
+    /// Takes the connection from the nodes that send to it (as they route).
     serves: bool,
+    /// Would take it from a node routing only to healthy targets, and from one failing open.
+    serves_healthy: bool,
+    serves_open: bool,
     transient: bool,
     unknown: bool,
     why: Why,
@@ -373,7 +417,9 @@ impl GroupFinding<'_> {
                 return hop(e, CheckStatus::Unknown, "targets unknown".into());
             }
             Outcome::Lambda(n) => {
-                let s = format!("{name} forwards to {n} Lambda function(s): no network leg to judge");
+                let s = format!(
+                    "{name} forwards to {n} Lambda function(s): no network leg and no host layer to judge (a function that fails or times out is the load balancer's HTTP 502 or 504)"
+                );
                 return hop(ex.check(check(id, CheckStatus::Pass, s.clone())), CheckStatus::Pass, s);
             }
             Outcome::Judged(ts) => ts,
@@ -392,27 +438,62 @@ impl GroupFinding<'_> {
             let e = ex.check(check(id, CheckStatus::Fail, msg.clone()).with_evidence(evidence)).cause(c);
             return hop(e, CheckStatus::Fail, msg);
         }
-        // Fail open: no target healthy, and some failing health checks.
-        let healthy = ts.iter().filter(|t| matches!(health(t.t.health), Health::Healthy | Health::Unchecked)).count();
+        let healthy = ts.iter().filter(|t| takes_traffic(t.t.health)).count();
         let unhealthy = ts.iter().filter(|t| matches!(health(t.t.health), Health::Unhealthy(_))).count();
-        let fail_open = healthy == 0 && unhealthy > 0;
-        let judged: Vec<Judged> = ts.iter().map(|t| t.judge(flow, lb, g, fail_open, (unhealthy, ts.len()))).collect();
+        // Which targets each node sends to, whether it fails open, whether DNS gives it out.
+        let members: Vec<Member<'_>> = ts
+            .iter()
+            .map(|t| Member {
+                zone: t.zone,
+                enabled: t.zone_enabled != Some(false),
+                healthy: takes_traffic(t.t.health),
+            })
+            .collect();
+        let per_zone = g.cross_zone != CrossZone::On;
+        let plan = Plan::new(lb, &members, !per_zone, g.failover.as_ref());
+        let judged: Vec<Judged> = ts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| t.judge(flow, lb, g, plan.fails_open_to(i), (unhealthy, ts.len())))
+            .collect();
         let serving = judged.iter().filter(|j| j.serves).count();
-        let group_blocks = serving == 0 && blocking;
+        // The nodes clients reach, and whether one of each one's targets takes the connection.
+        let reached: Vec<(&Node<'_>, NodeState)> =
+            plan.nodes.iter().filter(|n| n.in_dns).map(|n| (n, node_state(n, &judged))).collect();
+        let serving_nodes = reached.iter().filter(|(_, s)| *s == NodeState::Serves).count();
+        let failing: Vec<&Node<'_>> = reached.iter().filter(|(_, s)| *s == NodeState::Fails).map(|(n, _)| *n).collect();
+        // Some nodes serve and others, which DNS still gives out, do not: their clients fail.
+        let partial = serving_nodes > 0 && !failing.is_empty();
+        let unsure = partial && matches!(g.cross_zone, CrossZone::Unknown(_));
+        let zone_blocks = partial && blocking && !unsure;
+        let group_blocks = serving_nodes == 0 && blocking;
+        let share = |n: &Node<'_>| ZoneShare {
+            zone: n.zone.unwrap_or(n.subnet).to_string(),
+            failing: failing.len(),
+            reached: reached.len(),
+        };
         let mut ex = ex;
         let mut by_target = Explained::default();
-        for j in judged.iter() {
+        for (i, j) in judged.iter().enumerate() {
             let mut e = Explained {
                 checks: j.ex.checks.clone(),
                 hops: j.ex.hops.clone(),
                 causes: j.ex.causes.clone(),
                 amend: None,
             };
+            let failing_node = failing.iter().find(|n| n.members.contains(&i));
             if group_blocks {
                 // The contract's promise: the message says what the client actually sees.
                 let sees = client_sees(lb, j.why);
                 for c in e.causes.iter_mut().filter(|c| c.blocking) {
                     c.message = format!("{} — {sees}", c.message);
+                }
+            } else if let Some(n) = failing_node.filter(|_| zone_blocks) {
+                // Its node's clients fail: its causes are theirs, with the zone's share.
+                let words = share(n).words(lb, client_sees(lb, j.why));
+                for c in e.causes.iter_mut().filter(|c| c.blocking) {
+                    c.message = format!("{} — {words}", c.message);
+                    c.fix.extend(cross_zone_fix(lb, g));
                 }
             } else {
                 // A group that serves (or a rule's group) makes its targets' problems warnings
@@ -427,11 +508,48 @@ impl GroupFinding<'_> {
             }
             by_target = join(by_target, e);
         }
+        // A node with no target at all in its zone, while the group has some elsewhere.
+        if (zone_blocks || group_blocks) && per_zone && members.iter().any(|m| m.enabled) {
+            for n in failing.iter().filter(|n| n.members.is_empty()) {
+                let zone = n.zone.unwrap_or(n.subnet);
+                let words = share(n).words(lb, client_sees(lb, Why::Empty));
+                let msg = format!("{name} has no registered target in {zone} — {words}");
+                let evidence = vec![format!(
+                    "{}: no target of {} in {zone} (LoadBalancerTargetHealth, Subnets)",
+                    g.arn,
+                    lb.b.r.name()
+                )];
+                let mut fix = register_fix(lb, g);
+                fix.extend(cross_zone_fix(lb, g));
+                by_target = by_target.cause(confirmed(CauseCode::LbNoTargets, n.subnet, msg, evidence, fix));
+            }
+        }
         let counts = format!("{healthy} healthy, {unhealthy} unhealthy, of {}", ts.len());
-        let (status, summary) = if serving > 0 {
+        let (status, summary) = if partial {
+            let zones: Vec<&str> = failing.iter().map(|n| n.zone.unwrap_or(n.subnet)).collect();
+            let pct = (100 * failing.len()).checked_div(reached.len()).unwrap_or(0);
+            let part = format!("{} of the {} zones DNS gives out, {pct}% of the clients", failing.len(), reached.len());
+            let zones = zones.join(", ");
+            if unsure {
+                (
+                    CheckStatus::Unknown,
+                    format!(
+                        "{name}: no target in {zones} can take the connection ({part}): whether those clients fail depends on cross-zone load balancing, which is not in the evidence"
+                    ),
+                )
+            } else {
+                let status = if blocking { CheckStatus::Fail } else { CheckStatus::Warn };
+                let sees = failing_sees(lb, &failing, &judged);
+                (
+                    status,
+                    format!("{name}: the node in {zones} ({part}) has no target that can take the connection: {sees}"),
+                )
+            }
+        } else if serving_nodes > 0 {
             let status = if serving == ts.len() { CheckStatus::Pass } else { CheckStatus::Warn };
+            let open = reached.iter().any(|(n, _)| n.fails_open) && unhealthy > 0;
             let open =
-                if fail_open { " (no target is healthy: the group fails open and routes to all of them)" } else { "" };
+                if open { " (no target is healthy: the group fails open and routes to all of them)" } else { "" };
             (status, format!("{name}: {serving} of {} targets can take the connection{open}", ts.len()))
         } else if judged.iter().any(|j| j.transient || j.unknown) {
             (
@@ -448,10 +566,114 @@ impl GroupFinding<'_> {
         if g.preserve_client_ip {
             evidence.push(format!("{name}: client IP preservation is on: targets see the clients' addresses"));
         }
+        if per_zone {
+            evidence.extend(zone_evidence(lb, g, &plan));
+        }
+        if let (true, CrossZone::Unknown(m)) = (unsure, g.cross_zone) {
+            evidence.push(missing_text(m, &format!("ClassicLoadBalancerAttributes for {}", lb.b.r.name())));
+        }
         ex = ex.check(check(id, status, summary.clone()).with_evidence(evidence));
         let ex = hop(ex, status, summary);
         join(ex, by_target)
     }
+}
+
+/// Healthy, or health checks off: a node sends to it without failing open.
+fn takes_traffic(r: Option<&TargetHealthRecord>) -> bool {
+    matches!(health(r), Health::Healthy | Health::Unchecked)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NodeState {
+    Serves,
+    Fails,
+    /// None serves yet one is registering, checked for the first time, or not known.
+    Unknown,
+}
+
+/// Whether one of the node's targets takes the connection, as the node routes (only healthy
+/// ones, or all when it fails open).
+fn node_state(n: &Node<'_>, judged: &[Judged]) -> NodeState {
+    let of = |i: &usize| judged.get(*i);
+    if n.members.iter().filter_map(of).any(|j| j.serves_healthy || (n.fails_open && j.serves_open)) {
+        NodeState::Serves
+    } else if n.members.iter().filter_map(of).any(|j| j.transient || j.unknown) {
+        NodeState::Unknown
+    } else {
+        NodeState::Fails
+    }
+}
+
+/// A failing node's share of the clients, in words.
+struct ZoneShare {
+    zone: String,
+    failing: usize,
+    reached: usize,
+}
+
+impl ZoneShare {
+    fn words(&self, lb: &Lb<'_>, sees: String) -> String {
+        let zone = &self.zone;
+        let pct = (100 * self.failing).checked_div(self.reached).unwrap_or(0);
+        let why = if lb.b.kind == LbType::Classic { "it does not fail open, and " } else { "" };
+        format!(
+            "{}'s node in {zone} sends only to targets in {zone} ({why}cross-zone load balancing is off), and DNS still gives that node to clients: {} of the {} zones' clients, {pct}%: {sees}",
+            lb.b.r.name(),
+            self.failing,
+            self.reached
+        )
+    }
+}
+
+/// What the clients of the failing nodes see (their first target's way of failing).
+fn failing_sees(lb: &Lb<'_>, failing: &[&Node<'_>], judged: &[Judged]) -> String {
+    let why = failing
+        .iter()
+        .flat_map(|n| n.members.iter())
+        .filter_map(|i| judged.get(*i))
+        .map(|j| j.why)
+        .next()
+        .unwrap_or(Why::Empty);
+    client_sees(lb, why)
+}
+
+/// Per node, when the zones fare differently: which left DNS, and why.
+fn zone_evidence(lb: &Lb<'_>, g: &Group<'_>, plan: &Plan<'_>) -> Vec<String> {
+    let name = lb.b.r.name();
+    let mut out: Vec<String> = Vec::new();
+    let Some(f) = g.failover.as_ref() else {
+        return out;
+    };
+    let below: Vec<&Node<'_>> = plan.nodes.iter().filter(|n| n.below_dns).collect();
+    if below.is_empty() || plan.nodes.len() < 2 {
+        return out;
+    }
+    for n in &below {
+        let zone = n.zone.unwrap_or(n.subnet);
+        let left = if plan.dns_fails_open { "stays in DNS (every zone is below)" } else { "is out of DNS" };
+        out.push(format!(
+            "{zone}: {} of {} target(s) healthy, below DNS failover's {} (target_group_health.dns_failover.minimum_healthy_targets, TargetGroupAttributes): {name}'s node there {left}",
+            n.healthy,
+            n.members.len(),
+            f.dns.text()
+        ));
+    }
+    out
+}
+
+/// Turning cross-zone load balancing on: every node then sends to every healthy target.
+fn cross_zone_fix(lb: &Lb<'_>, g: &Group<'_>) -> Vec<Fix> {
+    let cmd = if lb.b.kind == LbType::Classic {
+        ShellCommand::new("aws elb modify-load-balancer-attributes --load-balancer-name")
+            .arg(lb.b.r.name())
+            .lit("--load-balancer-attributes")
+            .arg(r#"{"CrossZoneLoadBalancing":{"Enabled":true}}"#)
+    } else {
+        ShellCommand::new("aws elbv2 modify-target-group-attributes --target-group-arn")
+            .arg(g.arn)
+            .lit("--attributes Key=load_balancing.cross_zone.enabled,Value=true")
+    };
+    vec![Fix::text("Or let every node send to every zone's targets: ").then_run(cmd)]
 }
 
 impl TargetFinding<'_> {
@@ -608,6 +830,10 @@ impl TargetFinding<'_> {
                         self.hc_port
                     ));
                     (true, Confidence::Likely)
+                } else if g.failover.is_none() {
+                    // Classic never fails open: an instance out of service gets no traffic.
+                    msg.push_str("; a Classic load balancer sends nothing to an instance out of service");
+                    (true, Confidence::Confirmed)
                 } else {
                     (false, Confidence::Confirmed)
                 };
@@ -624,7 +850,10 @@ impl TargetFinding<'_> {
         if matches!(h, Health::Healthy) {
             ex = ex.check(check(CloudCheck::TargetHealth, CheckStatus::Pass, format!("{label} is healthy")));
         }
-        let serves = config_ok && serves_by_health && !unknown;
+        let takes = |by_health: bool| config_ok && by_health && !unknown;
+        let serves = takes(serves_by_health);
+        let serves_healthy = takes(matches!(h, Health::Healthy | Health::Unchecked | Health::Unknown));
+        let serves_open = takes(matches!(&h, Health::Unhealthy(r) if !says_dead(r, same_leg)) || serves_healthy);
         let status = if serves {
             if ex.causes.is_empty() { CheckStatus::Pass } else { CheckStatus::Warn }
         } else if unknown || transient {
@@ -639,7 +868,7 @@ impl TargetFinding<'_> {
             (Place::Unplaced(_), _) => target_state_text(&h),
         };
         let ex = ex.hop(CloudHop::Target, Component::one(label), status, detail);
-        Judged { ex, serves, transient, unknown: unknown && !serves, why }
+        Judged { ex, serves, serves_healthy, serves_open, transient, unknown: unknown && !serves, why }
     }
 }
 

@@ -640,15 +640,20 @@ fn the_balancer_subnets_acl_must_let_the_leg_out_and_its_replies_back() {
 fn without_cross_zone_only_the_targets_zone_node_is_a_source() {
     // tg-nlb with preservation off: the sources are the nodes. The targets' group admits only
     // subnet-a on 8443; cross-zone is off on the NLB, so i-1 (zone a) is reached by subnet-a's
-    // node alone and admitted, while i-2 (zone b) is refused its own zone's node.
+    // node alone and admitted, while i-2 (zone b) is refused its own zone's node — and as its
+    // health (as recorded) keeps zone b in DNS, the clients DNS sends to that node fail.
     let mut a = base();
     a["TargetGroupAttributes"] =
         json!([{"TargetGroupArn": TG_NLB, "Attributes": [{"Key": "preserve_client_ip.enabled", "Value": "false"}]}]);
     set(&mut a, "/SecurityGroups/1/IpPermissions/1/IpRanges", json!([{"CidrIp": "10.0.1.0/24"}]));
     let d = run(&a, "nlb", 443);
-    assert_eq!(d.status, Status::Reachable, "{d:#?}");
+    assert_eq!((d.status, blocking(&d)), (Status::Blocked, vec!["TARGET_SECURITY_GROUP_NO_INGRESS"]), "{d:#?}");
+    assert_eq!(d.causes[0].component, "sg-app");
+    assert!(d.causes[0].message.contains("nlb's node in us-east-1b sends only to targets in us-east-1b"));
+    assert!(d.causes[0].message.contains("1 of the 2 zones' clients, 50%"), "{}", d.causes[0].message);
+    assert!(d.causes[0].fix.iter().any(|f| f.contains("load_balancing.cross_zone.enabled,Value=true")));
     let sgs: Vec<_> = d.checks.iter().filter(|c| c.id == "cloud.target.security-group").map(|c| c.status).collect();
-    assert_eq!(sgs, [CheckStatus::Pass, CheckStatus::Warn]);
+    assert_eq!(sgs, [CheckStatus::Pass, CheckStatus::Fail]);
     // Cross-zone on: both nodes send to every target, and subnet-b's node is refused by both.
     a["LoadBalancerAttributes"] = json!([{"LoadBalancerArn": NLB, "Attributes": [{"Key": "load_balancing.cross_zone.enabled", "Value": "true"}]}]);
     let d = run(&a, "nlb", 443);
@@ -704,4 +709,244 @@ fn the_family_asked_about_needs_an_address_of_that_family() {
         .map(|c| c.code.as_str())
         .collect();
     assert_eq!(v4, ["NO_PUBLIC_IP"], "{:#?}", d.causes);
+}
+
+/// tg-nlb (cross-zone off on the NLB: each node sends only to its zone's target) without
+/// client IP preservation (the checks and the traffic then come from the same nodes), `attrs`
+/// added to its target group attributes, and i-2 (zone b) failing its checks for `reason`.
+fn nlb_zone_b_unhealthy(reason: &str, attrs: Value) -> Value {
+    let mut a = base();
+    set(&mut a, "/LoadBalancerTargetHealth/1/TargetHealthDescriptions/1", unhealthy("i-2", 8443, reason));
+    let mut all = vec![json!({"Key": "preserve_client_ip.enabled", "Value": "false"})];
+    all.extend(attrs.as_array().cloned().unwrap_or_default());
+    a["TargetGroupAttributes"] = json!([{"TargetGroupArn": TG_NLB, "Attributes": all}]);
+    a
+}
+
+fn group_check(d: &Diagnosis) -> &portdoctor_model::Check {
+    d.checks.iter().find(|c| c.id == "cloud.target-group").unwrap()
+}
+
+#[test]
+fn a_zone_without_a_healthy_target_leaves_dns_and_its_clients_go_elsewhere() {
+    // AWS's default (dns_failover count 1): zone b's node leaves DNS; zone a's serves everyone.
+    let d = run(&nlb_zone_b_unhealthy("Target.Timeout", json!([])), "nlb", 443);
+    assert_eq!((d.status, codes(&d)), (Status::Reachable, vec![]), "{d:#?}");
+    let tg = group_check(&d);
+    assert_eq!(tg.status, CheckStatus::Warn);
+    assert!(
+        tg.evidence
+            .iter()
+            .any(|e| e.contains("us-east-1b: 0 of 1 target(s) healthy, below DNS failover's at least 1 healthy")
+                && e.contains("is out of DNS")),
+        "{:?}",
+        tg.evidence
+    );
+}
+
+#[test]
+fn with_dns_failover_off_a_zones_dead_targets_fail_its_share_of_clients() {
+    // The zone stays in DNS; its node fails open to i-2, whose traffic port times out.
+    let off = json!([{"Key": "target_group_health.dns_failover.minimum_healthy_targets.count", "Value": "off"}]);
+    let d = run(&nlb_zone_b_unhealthy("Target.Timeout", off.clone()), "nlb", 443);
+    assert_eq!((d.status, blocking(&d)), (Status::Blocked, vec!["TARGET_UNHEALTHY"]), "{d:#?}");
+    assert_eq!(d.causes[0].component, "i-2");
+    assert!(
+        d.causes[0].message.contains("1 of the 2 zones' clients, 50%: the client's connections time out"),
+        "{}",
+        d.causes[0].message
+    );
+    let tg = group_check(&d);
+    assert_eq!(tg.status, CheckStatus::Fail);
+    assert!(
+        tg.summary.starts_with("tg-nlb: the node in us-east-1b (1 of the 2 zones DNS gives out, 50% of the clients)"),
+        "{}",
+        tg.summary
+    );
+    // A health page that says no while the port answers: the node fails open and i-2 serves.
+    let d = run(&nlb_zone_b_unhealthy("Target.ResponseCodeMismatch", off), "nlb", 443);
+    assert_eq!((d.status, codes(&d)), (Status::Reachable, vec![]), "{d:#?}");
+    let w = d.checks.iter().find(|c| c.id == "cloud.target.health" && c.status == CheckStatus::Warn).unwrap();
+    assert!(w.summary.contains("fails open"), "{}", w.summary);
+}
+
+#[test]
+fn every_zone_below_dns_failover_keeps_every_node_and_fails_open() {
+    // Both zones' targets unhealthy: DNS gives out both nodes, each fails open to its target.
+    let mut a = base();
+    let both = json!([
+        unhealthy("i-1", 8443, "Target.ResponseCodeMismatch"),
+        unhealthy("i-2", 8443, "Target.ResponseCodeMismatch")
+    ]);
+    set(&mut a, "/LoadBalancerTargetHealth/1/TargetHealthDescriptions", both);
+    let d = run(&a, "nlb", 443);
+    assert_eq!((d.status, codes(&d)), (Status::Reachable, vec![]), "{d:#?}");
+    let tg = group_check(&d);
+    assert!(tg.summary.contains("fails open"), "{}", tg.summary);
+    assert!(tg.evidence.iter().any(|e| e.contains("stays in DNS (every zone is below)")), "{:?}", tg.evidence);
+    // Timeouts on the traffic port everywhere (from the nodes): every node's clients fail.
+    a["TargetGroupAttributes"] =
+        json!([{"TargetGroupArn": TG_NLB, "Attributes": [{"Key": "preserve_client_ip.enabled", "Value": "false"}]}]);
+    let both = json!([unhealthy("i-1", 8443, "Target.Timeout"), unhealthy("i-2", 8443, "Target.Timeout")]);
+    set(&mut a, "/LoadBalancerTargetHealth/1/TargetHealthDescriptions", both);
+    let d = run(&a, "nlb", 443);
+    assert_eq!((d.status, blocking(&d)), (Status::Blocked, vec!["TARGET_UNHEALTHY", "TARGET_UNHEALTHY"]));
+}
+
+#[test]
+fn a_percentage_threshold_takes_a_half_healthy_zone_out_of_dns() {
+    // Zone b holds i-2 (healthy) and i-3 (registered for zone b, failing): 50% < 100%.
+    let mut a = base();
+    let mut i3 = unhealthy("i-3", 8443, "Target.Timeout");
+    i3["Target"]["AvailabilityZone"] = json!("us-east-1b");
+    a["LoadBalancerTargetHealth"][1]["TargetHealthDescriptions"].as_array_mut().unwrap().push(i3);
+    let pct = json!([{"Key": "target_group_health.dns_failover.minimum_healthy_targets.percentage", "Value": "100"}]);
+    a["TargetGroupAttributes"] = json!([{"TargetGroupArn": TG_NLB, "Attributes": pct}]);
+    let d = run(&a, "nlb", 443);
+    assert_eq!(d.status, Status::Reachable, "{d:#?}");
+    let tg = group_check(&d);
+    assert!(
+        tg.evidence
+            .iter()
+            .any(|e| e
+                .contains("us-east-1b: 1 of 2 target(s) healthy, below DNS failover's at least 1 healthy and 100%")),
+        "{:?}",
+        tg.evidence
+    );
+}
+
+#[test]
+fn thresholds_are_breached_by_count_or_percentage() {
+    use super::Threshold;
+    let t = Threshold { count: Some(2), percent: Some(50) };
+    assert!(t.breached(1, 2) && t.breached(2, 5) && !t.breached(2, 4));
+    assert!(!Threshold::default().breached(0, 3), "off never breaches");
+    assert!(Threshold { count: None, percent: Some(34) }.breached(1, 3));
+}
+
+/// The Classic `old` enabled in zones a and b, i-1 (zone a) and i-2 (zone b) registered, with
+/// `cross_zone` as its attribute (`None`: the attributes were not collected).
+fn classic_two_zones(i1: &str, cross_zone: Option<bool>) -> Value {
+    let mut a = base();
+    set(&mut a, "/LoadBalancerDescriptions/0/Subnets", json!(["subnet-a", "subnet-b"]));
+    set(&mut a, "/LoadBalancerDescriptions/0/Instances", json!([{"InstanceId": "i-1"}, {"InstanceId": "i-2"}]));
+    let state = |id: &str, s: &str| json!({"InstanceId": id, "State": s, "ReasonCode": "Instance", "Description": "Instance has failed at least the UnhealthyThreshold number of health checks consecutively."});
+    set(&mut a, "/InstanceStates/0/InstanceStates", json!([state("i-1", i1), state("i-2", "InService")]));
+    if let Some(on) = cross_zone {
+        a["ClassicLoadBalancerAttributes"] =
+            json!([{"LoadBalancerName": "old", "LoadBalancerAttributes": {"CrossZoneLoadBalancing": {"Enabled": on}}}]);
+    }
+    a
+}
+
+#[test]
+fn classic_without_cross_zone_fails_the_clients_of_a_zone_with_no_instance_in_service() {
+    let d = run(&classic_two_zones("OutOfService", Some(false)), "old", 80);
+    assert_eq!((d.status, blocking(&d)), (Status::Blocked, vec!["TARGET_UNHEALTHY"]), "{d:#?}");
+    let c = &d.causes[0];
+    assert_eq!(c.component, "i-1");
+    assert!(c.message.contains("old's node in us-east-1a sends only to targets in us-east-1a (it does not fail open, and cross-zone load balancing is off)"), "{}", c.message);
+    assert!(
+        c.message.contains(
+            "1 of the 2 zones' clients, 50%: the client's handshake completes at the load balancer, which answers HTTP"
+        ),
+        "{}",
+        c.message
+    );
+    assert!(c.fix.iter().any(|f| f.contains("aws elb modify-load-balancer-attributes")), "{:?}", c.fix);
+    // Cross-zone on: the node in zone a sends to i-2 as well.
+    let d = run(&classic_two_zones("OutOfService", Some(true)), "old", 80);
+    assert_eq!((d.status, codes(&d)), (Status::Reachable, vec![]), "{d:#?}");
+    // Not collected: whether zone a's clients fail is not known.
+    let d = run(&classic_two_zones("OutOfService", None), "old", 80);
+    assert_eq!((d.status, codes(&d)), (Status::Inconclusive, vec![]), "{d:#?}");
+    let tg = group_check(&d);
+    assert_eq!(tg.status, CheckStatus::Unknown);
+    assert!(tg.evidence.iter().any(|e| e.contains("aws elb describe-load-balancer-attributes")), "{:?}", tg.evidence);
+    // Every zone with an instance in service: cross-zone does not matter.
+    let d = run(&classic_two_zones("InService", None), "old", 80);
+    assert_eq!(d.status, Status::Reachable, "{d:#?}");
+}
+
+#[test]
+fn classic_with_an_enabled_zone_holding_no_instance() {
+    let mut a = classic_two_zones("InService", Some(false));
+    set(&mut a, "/LoadBalancerDescriptions/0/Instances", json!([{"InstanceId": "i-1"}]));
+    set(&mut a, "/InstanceStates/0/InstanceStates", json!([{"InstanceId": "i-1", "State": "InService"}]));
+    let d = run(&a, "old", 80);
+    assert_eq!((d.status, blocking(&d)), (Status::Blocked, vec!["LB_NO_TARGETS"]), "{d:#?}");
+    assert_eq!(d.causes[0].component, "subnet-b");
+    assert!(d.causes[0].message.contains("old has no registered target in us-east-1b"), "{}", d.causes[0].message);
+}
+
+#[test]
+fn classic_never_fails_open() {
+    // Both instances out of service, checked on another port than the traffic's: an elbv2
+    // group would fail open and send to them; a Classic balancer sends nothing (HTTP 503).
+    let mut a = classic_two_zones("OutOfService", Some(true));
+    set(&mut a, "/LoadBalancerDescriptions/0/HealthCheck/Target", json!("HTTP:8443/health"));
+    set(&mut a, "/InstanceStates/0/InstanceStates/1/State", json!("OutOfService"));
+    let d = run(&a, "old", 80);
+    assert_eq!((d.status, blocking(&d)), (Status::Blocked, vec!["TARGET_UNHEALTHY", "TARGET_UNHEALTHY"]), "{d:#?}");
+    assert!(d.causes[0].message.contains("sends nothing to an instance out of service"), "{}", d.causes[0].message);
+}
+
+/// tg-web turned into an IP target group holding `targets` (health records).
+fn ip_targets(targets: Value) -> Value {
+    let mut a = base();
+    set(&mut a, "/TargetGroups/0/TargetType", json!("ip"));
+    set(&mut a, "/LoadBalancerTargetHealth/0/TargetHealthDescriptions", targets);
+    a
+}
+
+#[test]
+fn ip_targets_outside_the_vpc_are_unknown_naming_what_is_missing() {
+    // On premises over a VPN, registered for every zone: nothing here can judge its leg.
+    let mut far = healthy("192.168.5.10", 8080);
+    far["Target"]["AvailabilityZone"] = json!("all");
+    let d = run(&ip_targets(json!([far])), "web", 443);
+    assert_eq!((d.status, codes(&d)), (Status::Inconclusive, vec![]), "{d:#?}");
+    let leg = d.checks.iter().find(|c| c.id == "cloud.target.security-group").unwrap();
+    assert_eq!(leg.status, CheckStatus::Unknown);
+    assert!(
+        leg.evidence[0].contains(
+            "192.168.5.10 is outside vpc-1 (10.0.0.0/16), registered for every zone (AvailabilityZone all): on premises"
+        ),
+        "{:?}",
+        leg.evidence
+    );
+    // Inside the VPC, yet no interface holds it: a released address still registered.
+    let d = run(&ip_targets(json!([healthy("10.0.11.99", 8080)])), "web", 443);
+    assert_eq!(d.status, Status::Inconclusive, "{d:#?}");
+    let leg = d.checks.iter().find(|c| c.id == "cloud.target.security-group").unwrap();
+    assert!(leg.evidence[0].contains("a released address still registered"), "{:?}", leg.evidence);
+    // An IPv6 target on an interface of the VPC is placed and its leg judged.
+    let mut a = ip_targets(json!([healthy("2001:db8:1::10", 8080)]));
+    a["NetworkInterfaces"][0]["Ipv6Addresses"] = json!([{"Ipv6Address": "2001:db8:1::10"}]);
+    let d = run(&a, "web", 443);
+    let leg = d.checks.iter().find(|c| c.id == "cloud.target.security-group").unwrap();
+    assert!(leg.evidence[0].contains("have no IPv6 range in the evidence"), "{:?}", leg.evidence);
+    for (i, range) in [(0, "2001:db8:a::/64"), (1, "2001:db8:b::/64")] {
+        a["Subnets"][i]["Ipv6CidrBlockAssociationSet"] = json!([{"Ipv6CidrBlock": range}]);
+    }
+    let d = run(&a, "web", 443);
+    let hop = d.path.iter().find(|h| h.hop == "target").unwrap();
+    assert!(hop.detail.starts_with("2001:db8:1::10 (eni-1, us-east-1a)"), "{hop:?}");
+}
+
+#[test]
+fn lambda_targets_have_no_leg_and_no_host_layer() {
+    let mut a = base();
+    set(&mut a, "/TargetGroups/0/TargetType", json!("lambda"));
+    let f = "arn:aws:lambda:us-east-1:111122223333:function:web";
+    set(
+        &mut a,
+        "/LoadBalancerTargetHealth/0/TargetHealthDescriptions",
+        json!([{"Target": {"Id": f}, "TargetHealth": {"State": "healthy"}}]),
+    );
+    let d = run(&a, "web", 443);
+    assert_eq!(d.status, Status::Reachable, "{d:#?}");
+    let tg = group_check(&d);
+    assert!(tg.summary.contains("no network leg and no host layer"), "{}", tg.summary);
+    assert!(d.behind.is_none(), "a function has no host to judge");
 }
