@@ -10,7 +10,7 @@ use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::host::{HostEvidence, XfrmDir, XfrmPolicy};
 use portdoctor_model::host_path::HostCheck;
 use portdoctor_model::net::{Family, Source};
-use portdoctor_model::{Cause, CauseCode, Check, CheckStatus, Confidence, Knowledge};
+use portdoctor_model::{Cause, CauseCode, Check, CheckStatus, Confidence, EvidenceSource, Knowledge};
 use std::net::IpAddr;
 
 use crate::host::host_check as check;
@@ -29,6 +29,13 @@ fn trace_hint(q: &HostQuery) -> String {
     )
 }
 
+/// Said of a source newer snapshots hold when the evidence does not have it at all.
+fn not_collected(from: &EvidenceSource) -> String {
+    format!(
+        "{from} is not in the evidence (a snapshot taken by an older portdoctor): take a new one with `portdoctor snapshot host`"
+    )
+}
+
 /// XDP programs on the arrival interface.
 pub fn xdp(ev: &HostEvidence, q: &HostQuery, ingress: Option<&str>) -> Check {
     let id = HostCheck::Xdp.as_str();
@@ -40,7 +47,7 @@ pub fn xdp(ev: &HostEvidence, q: &HostQuery, ingress: Option<&str>) -> Check {
     let Some(ingress) = ingress else {
         if with.is_empty() {
             return check(id, CheckStatus::Pass, "No interface has an XDP program attached")
-                .with_evidence(["no `xdp` on any link (ip-addr.json)".to_string()]);
+                .with_evidence([format!("no `xdp` on any link ({})", ev.interfaces.from)]);
         }
         let names: Vec<&str> = with.iter().map(|i| i.name.as_str()).collect();
         return check(
@@ -51,7 +58,7 @@ pub fn xdp(ev: &HostEvidence, q: &HostQuery, ingress: Option<&str>) -> Check {
         .with_evidence(["pass --to ADDR to say where the traffic arrives".to_string()]);
     };
     let Some(iface) = with.iter().find(|i| i.name == ingress) else {
-        let mut ev_lines = vec![format!("no XDP program on {ingress} (ip-addr.json)")];
+        let mut ev_lines = vec![format!("no XDP program on {ingress} ({})", ev.interfaces.from)];
         if !with.is_empty() {
             let names: Vec<&str> = with.iter().map(|i| i.name.as_str()).collect();
             ev_lines.push(format!("XDP programs on {} do not see traffic arriving on {ingress}", names.join(", ")));
@@ -62,7 +69,7 @@ pub fn xdp(ev: &HostEvidence, q: &HostQuery, ingress: Option<&str>) -> Check {
     let mut lines: Vec<String> = iface
         .xdp
         .iter()
-        .map(|p| format!("XDP program {} attached to {ingress} (ip-addr.json)", p.describe()))
+        .map(|p| format!("XDP program {} attached to {ingress} ({})", p.describe(), ev.interfaces.from))
         .collect();
     for p in &iface.xdp {
         if let Some(pid) = p.id {
@@ -89,10 +96,11 @@ pub fn xdp(ev: &HostEvidence, q: &HostQuery, ingress: Option<&str>) -> Check {
 /// tc ingress filters on the arrival interface.
 pub fn tc_ingress(ev: &HostEvidence, q: &HostQuery, ingress: Option<&str>) -> Check {
     let id = HostCheck::TcIngress.as_str();
-    let tc = match &ev.tc_ingress {
+    let from = &ev.tc_ingress.from;
+    let tc = match &ev.tc_ingress.fact {
         None => {
             return check(id, CheckStatus::Skipped, "tc ingress filters were not collected")
-                .with_evidence(["tc-ingress.json is not in the evidence (a snapshot taken by an older portdoctor): take a new one with `portdoctor snapshot host`".to_string()]);
+                .with_evidence([not_collected(from)]);
         }
         Some(Knowledge::Unavailable(m)) => {
             return check(
@@ -107,7 +115,7 @@ pub fn tc_ingress(ev: &HostEvidence, q: &HostQuery, ingress: Option<&str>) -> Ch
     let Some(ingress) = ingress else {
         if tc.filters.is_empty() {
             return check(id, CheckStatus::Pass, "No interface has a tc ingress filter")
-                .with_evidence(["no ingress filters (tc-ingress.json)".to_string()]);
+                .with_evidence([format!("no ingress filters ({from})")]);
         }
         let mut devs: Vec<&str> = tc.filters.iter().map(|f| f.dev.as_str()).collect();
         devs.dedup();
@@ -121,9 +129,9 @@ pub fn tc_ingress(ev: &HostEvidence, q: &HostQuery, ingress: Option<&str>) -> Ch
     let here: Vec<_> = tc.filters.iter().filter(|f| f.dev == ingress).collect();
     if here.is_empty() {
         let mut lines = vec![if tc.devices.iter().any(|d| d == ingress) {
-            format!("{ingress} has an ingress qdisc without filters (tc-ingress.json)")
+            format!("{ingress} has an ingress qdisc without filters ({from})")
         } else {
-            format!("no ingress or clsact qdisc on {ingress} (tc-ingress.json)")
+            format!("no ingress or clsact qdisc on {ingress} ({from})")
         }];
         let mut others: Vec<&str> = tc.filters.iter().map(|f| f.dev.as_str()).collect();
         others.dedup();
@@ -133,7 +141,7 @@ pub fn tc_ingress(ev: &HostEvidence, q: &HostQuery, ingress: Option<&str>) -> Ch
         return check(id, CheckStatus::Pass, format!("No tc ingress filter on {ingress}")).with_evidence(lines);
     }
     let mut lines: Vec<String> =
-        here.iter().map(|f| format!("tc filter on {ingress} ingress: {} (tc-ingress.json)", f.text)).collect();
+        here.iter().map(|f| format!("tc filter on {ingress} ingress: {} ({from})", f.text)).collect();
     lines.push(format!(
         "to see what they match and how often they act: {}",
         command(ShellCommand::new("tc -s filter show dev").arg(ingress).lit("ingress"))
@@ -196,12 +204,12 @@ enum Effect<'a> {
 /// clients; what none selects meets the direction's default.
 pub fn xfrm(ev: &HostEvidence, q: &HostQuery, local: Option<IpAddr>, family: Family) -> (Check, Vec<Cause>) {
     let id = HostCheck::Xfrm.as_str();
-    let x = match &ev.xfrm {
+    let from = &ev.xfrm.from;
+    let x = match &ev.xfrm.fact {
         None => {
             return (
-                check(id, CheckStatus::Skipped, "xfrm (IPsec) policies were not collected").with_evidence([
-                    "ip-xfrm-policy.txt is not in the evidence (a snapshot taken by an older portdoctor): take a new one with `portdoctor snapshot host`".to_string(),
-                ]),
+                check(id, CheckStatus::Skipped, "xfrm (IPsec) policies were not collected")
+                    .with_evidence([not_collected(from)]),
                 vec![],
             );
         }
@@ -321,12 +329,12 @@ pub fn xfrm(ev: &HostEvidence, q: &HostQuery, local: Option<IpAddr>, family: Fam
                     if *dir == XfrmDir::In { "from" } else { "replies to" }
                 ),
                 Confidence::Confirmed,
-                format!("Default policies: {}: block (ip-xfrm-policy-default.txt)", dir_word(dir)),
+                format!("Default policies: {}: block ({})", dir_word(dir), x.defaults_from),
                 vec![Fix::run(ShellCommand::new("ip xfrm policy setdefault").arg(dir_word(dir)).lit("accept"))],
             ),
             Effect::Unknown(p) => {
                 unknown.push(format!(
-                    "xfrm policy `{}` may select {flow} with {whom}: it also selects by {}, which this version does not evaluate (ip-xfrm-policy.txt)",
+                    "xfrm policy `{}` may select {flow} with {whom}: it also selects by {}, which this version does not evaluate ({from})",
                     p.text,
                     if p.unmodeled.is_empty() { "the client's port".to_string() } else { p.unmodeled.join(", ") }
                 ));
@@ -335,16 +343,16 @@ pub fn xfrm(ev: &HostEvidence, q: &HostQuery, local: Option<IpAddr>, family: Fam
         };
         causes.push(
             Cause::blocking(CauseCode::XfrmPolicyBlock, format!("xfrm policy {}", line), confidence, message)
-                .with_evidence([format!("{line} (ip-xfrm-policy.txt)"), format!("selects {whom}")])
+                .with_evidence([format!("{line} ({from})"), format!("selects {whom}")])
                 .with_fix(fix),
         );
     }
-    let mut evidence = vec![format!("{} xfrm policies read (ip-xfrm-policy.txt)", x.policies.len())];
+    let mut evidence = vec![format!("{} xfrm policies read ({from})", x.policies.len())];
     if x.default_block.is_none() {
-        evidence.push(
-            "the default policies could not be read (ip-xfrm-policy-default.txt): accept assumed, the kernel's default"
-                .into(),
-        );
+        evidence.push(format!(
+            "the default policies could not be read ({}): accept assumed, the kernel's default",
+            x.defaults_from
+        ));
     }
     if let Some(c) = causes.first() {
         let summary = c.message.clone();

@@ -1165,7 +1165,7 @@ impl<'a> Compiled<'a> {
                     // unknown: whether it sees the packet cannot be told.
                     _ => {
                         let why = if devices.is_empty() {
-                            "an ingress chain whose devices the listing does not name (nft-chains.txt)".to_string()
+                            format!("an ingress chain whose devices the listing does not name ({})", self.nf.devices_from)
                         } else {
                             format!("an ingress chain on {}, and the arrival interface is unknown", devices.join(", "))
                         };
