@@ -706,12 +706,16 @@ fn xfrm_policies_by_priority_and_selector() {
     // A block that selects by mark too: may apply.
     let mut marked = xfrm_policy(XfrmDir::Out, "10.0.1.10/32", "0.0.0.0/0");
     (marked.block, marked.unmodeled) = (true, vec!["mark 0x1/0xffffffff".into()]);
-    ev.xfrm.fact = Some(Knowledge::Known(Xfrm { policies: vec![marked], default_block: None }));
+    ev.xfrm.fact = Some(Knowledge::Known(Xfrm { policies: vec![marked], default_block: None, ..Default::default() }));
     let d = diagnose_host(&ev, &q(80));
     assert_eq!(d.status, Status::Inconclusive);
     assert!(check(&d, "host.xfrm").evidence.iter().any(|e| e.contains("mark 0x1/0xffffffff")));
     // The default for replies is block and nothing selects them.
-    ev.xfrm.fact = Some(Knowledge::Known(Xfrm { policies: vec![], default_block: Some(vec![XfrmDir::Out]) }));
+    ev.xfrm.fact = Some(Knowledge::Known(Xfrm {
+        policies: vec![],
+        default_block: Some(vec![XfrmDir::Out]),
+        defaults_from: EvidenceSource::named(files::XFRM_DEFAULT),
+    }));
     let d = diagnose_host(&ev, &q(80));
     assert_eq!(codes(&d), ["XFRM_POLICY_BLOCK"]);
     assert_eq!(d.causes[0].fix[0].to_string(), "ip xfrm policy setdefault out accept");
