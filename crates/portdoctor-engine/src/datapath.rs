@@ -7,7 +7,7 @@
 use crate::host::HostQuery;
 use portdoctor_model::addrset::{AddrSet, clients, describe_part};
 use portdoctor_model::fix::{Fix, ShellCommand};
-use portdoctor_model::host::{HostEvidence, XfrmDir, XfrmPolicy};
+use portdoctor_model::host::{HostEvidence, Xfrm, XfrmDir, XfrmPolicy};
 use portdoctor_model::host_path::HostCheck;
 use portdoctor_model::net::{Family, Source};
 use portdoctor_model::{Cause, CauseCode, Check, CheckStatus, Confidence, EvidenceSource, Knowledge};
@@ -199,9 +199,8 @@ enum Effect<'a> {
 }
 
 /// xfrm (IPsec) policies on the flow: `dir in` for the client's packet delivered here, `dir
-/// out` for the reply. In each direction the policies that select the flow are taken in
-/// priority order (lowest first; the first decides: xfrm_policy_lookup_bytype), per part of the
-/// clients; what none selects meets the direction's default.
+/// out` for the reply. What each policy does to which clients is decided (`xfrm_effects`),
+/// then said (`explain_effect`, with the fix in `ip xfrm`), then assembled into the check.
 pub fn xfrm(ev: &HostEvidence, q: &HostQuery, local: Option<IpAddr>, family: Family) -> (Check, Vec<Cause>) {
     let id = HostCheck::Xfrm.as_str();
     let from = &ev.xfrm.from;
@@ -225,127 +224,17 @@ pub fn xfrm(ev: &HostEvidence, q: &HostQuery, local: Option<IpAddr>, family: Fam
     let Some(local) = local else {
         return (check(id, CheckStatus::Unknown, "The arrival address is unknown"), vec![]);
     };
-    let proto: u8 = match q.proto {
-        portdoctor_model::net::Proto::Tcp => 6,
-        portdoctor_model::net::Proto::Udp => 17,
-    };
     let whole = clients(&q.from, family);
     let internet = matches!(q.from, Source::Internet);
-    let who = |part: &AddrSet| describe_part(part, &whole, internet);
-    let mut effects: Vec<(Effect<'_>, AddrSet)> = Vec::new();
-    for dir in [XfrmDir::In, XfrmDir::Out] {
-        let mut policies: Vec<&XfrmPolicy> =
-            x.policies.iter().filter(|p| p.dir == dir && p.dst.family() == family).collect();
-        policies.sort_by_key(|p| p.priority);
-        let mut rest = whole.clone();
-        for p in policies {
-            // In: from the client to this host's port; out: the reverse.
-            let (local_sel, client_sel, local_port, client_port) = match dir {
-                XfrmDir::In => (p.dst, p.src, p.dport, p.sport),
-                _ => (p.src, p.dst, p.sport, p.dport),
-            };
-            if !local_sel.contains(&local) || p.proto.is_some_and(|x| x != proto) {
-                continue;
-            }
-            if p.proto.is_some() && local_port.is_some_and(|lp| lp != q.port) {
-                continue;
-            }
-            let hit = rest.intersect(&AddrSet::from_cidr(&client_sel));
-            if hit.is_empty() {
-                continue;
-            }
-            rest = rest.minus(&hit);
-            let effect = if !p.unmodeled.is_empty() || (p.proto.is_some() && client_port.is_some()) {
-                // Selects by something the flow's description does not carry (a mark, an
-                // interface, the client's own port): it may or may not apply.
-                Effect::Unknown(p)
-            } else if p.block {
-                Effect::Block(p)
-            } else if p.templates.iter().any(|(_, optional)| !optional) {
-                Effect::Ipsec(p)
-            } else {
-                continue; // allowed in the clear
-            };
-            effects.push((effect, hit));
-        }
-        if !rest.is_empty() && x.default_block.as_ref().is_some_and(|d| d.contains(&dir)) {
-            effects.push((Effect::DefaultBlock(dir), rest));
-        }
-    }
-    let flow = format!("{}/{}", q.proto, q.port);
+    let flow = XfrmFlow { q, local, proto: ip_proto(q), name: format!("{}/{}", q.proto, q.port) };
     let mut causes = Vec::new();
     let mut unknown = Vec::new();
-    for (effect, part) in &effects {
-        let whom = who(part);
-        let (message, confidence, line, fix) = match effect {
-            Effect::Block(p) => (
-                format!(
-                    "An xfrm (IPsec) policy blocks {flow} {} {whom} (dir {}, action block)",
-                    if p.dir == XfrmDir::In { "from" } else { "replies to" },
-                    dir_word(&p.dir)
-                ),
-                Confidence::Confirmed,
-                p.text.clone(),
-                vec![
-                    Fix::run(delete_policy(p)).then_text(" (and remove it from the IPsec configuration that adds it)"),
-                ],
-            ),
-            Effect::Ipsec(p) => (
-                format!(
-                    "An xfrm (IPsec) policy {} for {flow} with {whom}: clients that do not speak IPsec to this host fail",
-                    if p.dir == XfrmDir::In {
-                        "requires IPsec on the traffic"
-                    } else {
-                        "sends the replies into an IPsec tunnel"
-                    }
-                ),
-                Confidence::Likely,
-                p.text.clone(),
-                vec![
-                    Fix::text(
-                        "exempt the port from IPsec with a policy of a lower priority number and no template, e.g. ",
-                    )
-                    .then_run(
-                        ShellCommand::new("ip xfrm policy add dir")
-                            .arg(dir_word(&p.dir))
-                            .lit("src")
-                            .arg(if p.dir == XfrmDir::In { p.src } else { portdoctor_model::net::Cidr::host(local) })
-                            .lit("dst")
-                            .arg(if p.dir == XfrmDir::In { portdoctor_model::net::Cidr::host(local) } else { p.dst })
-                            .lit("proto")
-                            .arg(proto)
-                            .lit(if p.dir == XfrmDir::In { "dport" } else { "sport" })
-                            .arg(q.port)
-                            .lit("priority")
-                            .arg(p.priority.saturating_sub(1)),
-                    ),
-                    Fix::text("or remove the policy: ").then_run(delete_policy(p)),
-                ],
-            ),
-            Effect::DefaultBlock(dir) => (
-                format!(
-                    "The xfrm default policy for dir {} is block, and no xfrm policy selects {flow} {} {whom}",
-                    dir_word(dir),
-                    if *dir == XfrmDir::In { "from" } else { "replies to" }
-                ),
-                Confidence::Confirmed,
-                format!("Default policies: {}: block ({})", dir_word(dir), x.defaults_from),
-                vec![Fix::run(ShellCommand::new("ip xfrm policy setdefault").arg(dir_word(dir)).lit("accept"))],
-            ),
-            Effect::Unknown(p) => {
-                unknown.push(format!(
-                    "xfrm policy `{}` may select {flow} with {whom}: it also selects by {}, which this version does not evaluate ({from})",
-                    p.text,
-                    if p.unmodeled.is_empty() { "the client's port".to_string() } else { p.unmodeled.join(", ") }
-                ));
-                continue;
-            }
-        };
-        causes.push(
-            Cause::blocking(CauseCode::XfrmPolicyBlock, format!("xfrm policy {}", line), confidence, message)
-                .with_evidence([format!("{line} ({from})"), format!("selects {whom}")])
-                .with_fix(fix),
-        );
+    for (effect, part) in &xfrm_effects(x, &flow, &whole) {
+        let whom = describe_part(part, &whole, internet);
+        match explain_effect(effect, &flow, &whom, x, from) {
+            Explained::Cause(cause) => causes.push(cause),
+            Explained::Unknown(line) => unknown.push(line),
+        }
     }
     let mut evidence = vec![format!("{} xfrm policies read ({from})", x.policies.len())];
     if x.default_block.is_none() {
@@ -354,6 +243,7 @@ pub fn xfrm(ev: &HostEvidence, q: &HostQuery, local: Option<IpAddr>, family: Fam
             x.defaults_from
         ));
     }
+    let flow = flow.name;
     if let Some(c) = causes.first() {
         let summary = c.message.clone();
         let lines = causes.iter().flat_map(|c| c.evidence.clone());
@@ -379,4 +269,158 @@ pub fn xfrm(ev: &HostEvidence, q: &HostQuery, local: Option<IpAddr>, family: Fam
             .with_evidence(evidence),
         vec![],
     )
+}
+
+/// The flow the xfrm policies are asked about.
+struct XfrmFlow<'q> {
+    q: &'q HostQuery,
+    local: IpAddr,
+    /// Its IP protocol number.
+    proto: u8,
+    /// `tcp/443`, for messages.
+    name: String,
+}
+
+fn ip_proto(q: &HostQuery) -> u8 {
+    match q.proto {
+        portdoctor_model::net::Proto::Tcp => 6,
+        portdoctor_model::net::Proto::Udp => 17,
+    }
+}
+
+/// Decides what the policies do to which clients: in each direction the policies that select
+/// the flow are taken in priority order (lowest first; the first decides:
+/// xfrm_policy_lookup_bytype), per part of the clients; what none selects meets the direction's
+/// default. A policy that allows in the clear has no effect.
+fn xfrm_effects<'a>(x: &'a Xfrm, flow: &XfrmFlow<'_>, whole: &AddrSet) -> Vec<(Effect<'a>, AddrSet)> {
+    let family = whole.family();
+    let mut effects = Vec::new();
+    for dir in [XfrmDir::In, XfrmDir::Out] {
+        let mut policies: Vec<&XfrmPolicy> =
+            x.policies.iter().filter(|p| p.dir == dir && p.dst.family() == family).collect();
+        policies.sort_by_key(|p| p.priority);
+        let mut rest = whole.clone();
+        for p in policies {
+            // In: from the client to this host's port; out: the reverse.
+            let (local_sel, client_sel, local_port, client_port) = match dir {
+                XfrmDir::In => (p.dst, p.src, p.dport, p.sport),
+                _ => (p.src, p.dst, p.sport, p.dport),
+            };
+            if !local_sel.contains(&flow.local) || p.proto.is_some_and(|x| x != flow.proto) {
+                continue;
+            }
+            if p.proto.is_some() && local_port.is_some_and(|lp| lp != flow.q.port) {
+                continue;
+            }
+            let hit = rest.intersect(&AddrSet::from_cidr(&client_sel));
+            if hit.is_empty() {
+                continue;
+            }
+            rest = rest.minus(&hit);
+            let effect = if !p.unmodeled.is_empty() || (p.proto.is_some() && client_port.is_some()) {
+                // Selects by something the flow's description does not carry (a mark, an
+                // interface, the client's own port): it may or may not apply.
+                Effect::Unknown(p)
+            } else if p.block {
+                Effect::Block(p)
+            } else if p.templates.iter().any(|(_, optional)| !optional) {
+                Effect::Ipsec(p)
+            } else {
+                continue; // allowed in the clear
+            };
+            effects.push((effect, hit));
+        }
+        if !rest.is_empty() && x.default_block.as_ref().is_some_and(|d| d.contains(&dir)) {
+            effects.push((Effect::DefaultBlock(dir), rest));
+        }
+    }
+    effects
+}
+
+/// One effect in words: a cause with its evidence and fix, or a policy that may apply.
+enum Explained {
+    Cause(Cause),
+    Unknown(String),
+}
+
+/// Says what `effect` does to `whom`, and how to undo it.
+fn explain_effect(
+    effect: &Effect<'_>,
+    flow: &XfrmFlow<'_>,
+    whom: &str,
+    x: &Xfrm,
+    from: &EvidenceSource,
+) -> Explained {
+    let name = &flow.name;
+    let (message, confidence, line, fix) = match effect {
+        Effect::Block(p) => (
+            format!(
+                "An xfrm (IPsec) policy blocks {name} {} {whom} (dir {}, action block)",
+                if p.dir == XfrmDir::In { "from" } else { "replies to" },
+                dir_word(&p.dir)
+            ),
+            Confidence::Confirmed,
+            p.text.clone(),
+            vec![Fix::run(delete_policy(p)).then_text(" (and remove it from the IPsec configuration that adds it)")],
+        ),
+        Effect::Ipsec(p) => (
+            format!(
+                "An xfrm (IPsec) policy {} for {name} with {whom}: clients that do not speak IPsec to this host fail",
+                if p.dir == XfrmDir::In {
+                    "requires IPsec on the traffic"
+                } else {
+                    "sends the replies into an IPsec tunnel"
+                }
+            ),
+            Confidence::Likely,
+            p.text.clone(),
+            exempt_fixes(p, flow),
+        ),
+        Effect::DefaultBlock(dir) => (
+            format!(
+                "The xfrm default policy for dir {} is block, and no xfrm policy selects {name} {} {whom}",
+                dir_word(dir),
+                if *dir == XfrmDir::In { "from" } else { "replies to" }
+            ),
+            Confidence::Confirmed,
+            format!("Default policies: {}: block ({})", dir_word(dir), x.defaults_from),
+            vec![Fix::run(ShellCommand::new("ip xfrm policy setdefault").arg(dir_word(dir)).lit("accept"))],
+        ),
+        Effect::Unknown(p) => {
+            return Explained::Unknown(format!(
+                "xfrm policy `{}` may select {name} with {whom}: it also selects by {}, which this version does not evaluate ({from})",
+                p.text,
+                if p.unmodeled.is_empty() { "the client's port".to_string() } else { p.unmodeled.join(", ") }
+            ));
+        }
+    };
+    Explained::Cause(
+        Cause::blocking(CauseCode::XfrmPolicyBlock, format!("xfrm policy {}", line), confidence, message)
+            .with_evidence([format!("{line} ({from})"), format!("selects {whom}")])
+            .with_fix(fix),
+    )
+}
+
+/// For a policy that requires IPsec: exempt the port with a clear-text policy that wins, or
+/// remove the policy.
+fn exempt_fixes(p: &XfrmPolicy, flow: &XfrmFlow<'_>) -> Vec<Fix> {
+    let local = portdoctor_model::net::Cidr::host(flow.local);
+    vec![
+        Fix::text("exempt the port from IPsec with a policy of a lower priority number and no template, e.g. ")
+            .then_run(
+                ShellCommand::new("ip xfrm policy add dir")
+                    .arg(dir_word(&p.dir))
+                    .lit("src")
+                    .arg(if p.dir == XfrmDir::In { p.src } else { local })
+                    .lit("dst")
+                    .arg(if p.dir == XfrmDir::In { local } else { p.dst })
+                    .lit("proto")
+                    .arg(flow.proto)
+                    .lit(if p.dir == XfrmDir::In { "dport" } else { "sport" })
+                    .arg(flow.q.port)
+                    .lit("priority")
+                    .arg(p.priority.saturating_sub(1)),
+            ),
+        Fix::text("or remove the policy: ").then_run(delete_policy(p)),
+    ]
 }

@@ -779,17 +779,7 @@ fn judge_arrival(ev: &HostEvidence, q: &HostQuery, p: Plausible, notes: &mut Vec
     let ingress = arr.iface.as_ref().map(|i| i.1.as_str());
     let forwarded =
         (!elsewhere.is_empty()).then(|| crate::containers::forwarded(ev, q, arr.family, ingress, &elsewhere));
-    let (lq, larr) = match fw.nats.first() {
-        Some((addr, port, rule)) => {
-            if forwarded.is_none() {
-                notes.push(format!(
-                    "the listener is checked on {addr}:{port}, where PREROUTING NAT sends the traffic ({rule})"
-                ));
-            }
-            (HostQuery { port: *port, ..q.clone() }, Arrival { addr: Some(*addr), ..arr.clone() })
-        }
-        None => (q.clone(), arr.clone()),
-    };
+    let (lq, larr) = listener_target(q, &arr, fw.nats.first(), forwarded.is_none(), notes);
     let ifs = ev.interfaces.known().map(Vec::as_slice).unwrap_or_default();
     // In packet order: XDP and tc ingress see the packet before netfilter does.
     let xdp = crate::datapath::xdp(ev, q, ingress);
@@ -842,51 +832,17 @@ fn judge_arrival(ev: &HostEvidence, q: &HostQuery, p: Plausible, notes: &mut Vec
     let (xfrm, xfrm_causes) = crate::datapath::xfrm(ev, q, arr.addr, arr.family);
     causes.extend(xfrm_causes);
     let (ct_check, ct_cause) = conntrack(ev);
-    let severity = |s: &CheckStatus| match s {
-        CheckStatus::Fail => 4,
-        CheckStatus::Unknown => 3,
-        CheckStatus::Warn => 2,
-        CheckStatus::Pass => 1,
-        CheckStatus::Skipped => 0,
-    };
-    let kernel = [&xdp, &tc, &route, &rp, &xfrm, &ct_check];
-    let kernel_status = kernel.iter().map(|c| c.status).max_by_key(severity).unwrap_or(CheckStatus::Pass);
-    // The kernel hop says what decides: the checks that are not plain passes (or the two it
-    // always judged, when all pass).
-    let noteworthy: Vec<&str> = kernel
-        .iter()
-        .filter(|c| !matches!(c.status, CheckStatus::Pass | CheckStatus::Skipped))
-        .map(|c| c.summary.as_str())
-        .collect();
-    let kernel_detail =
-        if noteworthy.is_empty() { format!("{}; {}", rp.summary, ct_check.summary) } else { noteworthy.join("; ") };
-    checks.extend([route, rp, xfrm, ct_check.clone(), lis.check.clone()]);
+    let kernel_hop = kernel_hop([&xdp, &tc, &route, &rp, &xfrm, &ct_check], (&rp, &ct_check));
+    checks.extend([route, rp, xfrm, ct_check, lis.check.clone()]);
     checks.extend(lis.owner_check);
     let mut listener_hop = lis.hop;
-    match (&lis.answerer, q.proto) {
-        (Some(_), Proto::Tcp) if in_container => checks.push(host_check(
-            HostCheck::ListenQueue.as_str(),
-            CheckStatus::Skipped,
-            "The listener is in a container: its accept-queue counters live in that namespace",
-        )),
-        (Some(s), Proto::Tcp) => {
-            let (qc, qcause) = listen_queue(ev, s);
-            if qc.status == CheckStatus::Fail {
-                listener_hop.status = CheckStatus::Fail;
-                listener_hop.detail = qc.summary.clone();
-            }
-            checks.push(qc);
-            causes.extend(qcause);
-        }
-        _ => checks.push(host_check(
-            HostCheck::ListenQueue.as_str(),
-            CheckStatus::Skipped,
-            match q.proto {
-                Proto::Udp => "UDP has no accept queue",
-                Proto::Tcp => "No listener accepts the flow, so there is no accept queue to judge",
-            },
-        )),
+    let (queue_check, queue_cause) = accept_queue(ev, q.proto, lis.answerer.as_ref(), in_container);
+    if queue_check.status == CheckStatus::Fail {
+        listener_hop.status = CheckStatus::Fail;
+        listener_hop.detail = queue_check.summary.clone();
     }
+    checks.push(queue_check);
+    causes.extend(queue_cause);
     causes.extend(ct_cause);
     // The host's own services: what SELinux, TCP wrappers and systemd say about them does not
     // apply to a process in a container's namespace.
@@ -896,43 +852,106 @@ fn judge_arrival(ev: &HostEvidence, q: &HostQuery, p: Plausible, notes: &mut Vec
     }
 
     let dst = arr.addr.map(|a| a.to_string());
-    let nic = match (&arr.iface, &dst) {
+    let mut path = vec![nic_hop(&arr, &address_check, dst.as_deref()), fw.hop, kernel_hop];
+    path.extend(container_hop);
+    let reachable = reachable_summary(q, dst.as_deref(), lis.answerer.as_ref(), in_container, &listener_hop);
+    path.push(listener_hop);
+    Judged { causes, checks, path, reachable, target: dst }
+}
+
+/// Where the listener is asked about: where PREROUTING NAT sends the traffic (noted unless it
+/// goes on to a container, which is judged there), else the arrival itself.
+fn listener_target(
+    q: &HostQuery,
+    arr: &Arrival,
+    nat: Option<&(IpAddr, u16, String)>,
+    noted: bool,
+    notes: &mut Vec<String>,
+) -> (HostQuery, Arrival) {
+    match nat {
+        Some((addr, port, rule)) => {
+            if noted {
+                notes.push(format!(
+                    "the listener is checked on {addr}:{port}, where PREROUTING NAT sends the traffic ({rule})"
+                ));
+            }
+            (HostQuery { port: *port, ..q.clone() }, Arrival { addr: Some(*addr), ..arr.clone() })
+        }
+        None => (q.clone(), arr.clone()),
+    }
+}
+
+/// The accept-queue check of the socket that answers (TCP on this host only).
+fn accept_queue(
+    ev: &HostEvidence,
+    proto: Proto,
+    answerer: Option<&Socket>,
+    in_container: bool,
+) -> (Check, Option<Cause>) {
+    let skipped = |why| (host_check(HostCheck::ListenQueue.as_str(), CheckStatus::Skipped, why), None);
+    match (answerer, proto) {
+        (Some(_), Proto::Tcp) if in_container => {
+            skipped("The listener is in a container: its accept-queue counters live in that namespace")
+        }
+        (Some(s), Proto::Tcp) => listen_queue(ev, s),
+        (_, Proto::Udp) => skipped("UDP has no accept queue"),
+        (None, Proto::Tcp) => skipped("No listener accepts the flow, so there is no accept queue to judge"),
+    }
+}
+
+/// The kernel hop: the worst of its checks, and what decides there — the checks that are not
+/// plain passes, or (when all pass) the two it always judged, rp_filter and conntrack.
+fn kernel_hop(kernel: [&Check; 6], (rp, ct): (&Check, &Check)) -> Hop {
+    let severity = |s: &CheckStatus| match s {
+        CheckStatus::Fail => 4,
+        CheckStatus::Unknown => 3,
+        CheckStatus::Warn => 2,
+        CheckStatus::Pass => 1,
+        CheckStatus::Skipped => 0,
+    };
+    let status = kernel.iter().map(|c| c.status).max_by_key(severity).unwrap_or(CheckStatus::Pass);
+    let noteworthy: Vec<&str> = kernel
+        .iter()
+        .filter(|c| !matches!(c.status, CheckStatus::Pass | CheckStatus::Skipped))
+        .map(|c| c.summary.as_str())
+        .collect();
+    let detail = if noteworthy.is_empty() { format!("{}; {}", rp.summary, ct.summary) } else { noteworthy.join("; ") };
+    Hop::new(HostHop::Kernel.as_str(), "XDP, tc, routing, rp_filter, xfrm, nf_conntrack", status, detail)
+}
+
+/// The nic hop: the interface and address the traffic arrives at.
+fn nic_hop(arr: &Arrival, address_check: &Check, dst: Option<&str>) -> Hop {
+    match (&arr.iface, dst) {
         (Some((_, name)), Some(d)) => {
             Hop::new(HostHop::Nic.as_str(), name.clone(), address_check.status, format!("arrives at {d}"))
         }
         _ => Hop::new(HostHop::Nic.as_str(), "?", address_check.status, address_check.summary.clone()),
-    };
-    let mut path = vec![
-        nic,
-        fw.hop,
-        Hop::new(
-            HostHop::Kernel.as_str(),
-            "XDP, tc, routing, rp_filter, xfrm, nf_conntrack",
-            kernel_status,
-            kernel_detail,
-        ),
-    ];
-    path.extend(container_hop);
-    let reachable_summary = match &lis.answerer {
+    }
+}
+
+/// What a reachable verdict says: who answers, here or in a container.
+fn reachable_summary(
+    q: &HostQuery,
+    dst: Option<&str>,
+    answerer: Option<&Socket>,
+    in_container: bool,
+    listener_hop: &Hop,
+) -> String {
+    let dst = dst.unwrap_or("this host");
+    match answerer {
         Some(_) if in_container => format!(
-            "{}/{} to {} is admitted by the host firewall, forwarded, and answered by {}",
-            q.proto,
-            q.port,
-            dst.as_deref().unwrap_or("this host"),
-            listener_hop.component
+            "{}/{} to {dst} is admitted by the host firewall, forwarded, and answered by {}",
+            q.proto, q.port, listener_hop.component
         ),
         Some(s) => format!(
-            "{}/{} to {} is admitted by the host firewall and answered by {} on {}",
+            "{}/{} to {dst} is admitted by the host firewall and answered by {} on {}",
             q.proto,
             q.port,
-            dst.as_deref().unwrap_or("this host"),
             s.owner_text(),
             s.local_text()
         ),
         None => String::new(),
-    };
-    path.push(listener_hop);
-    Judged { causes, checks, path, reachable: reachable_summary, target: dst }
+    }
 }
 
 pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {
