@@ -344,13 +344,7 @@ enum Explained {
 }
 
 /// Says what `effect` does to `whom`, and how to undo it.
-fn explain_effect(
-    effect: &Effect<'_>,
-    flow: &XfrmFlow<'_>,
-    whom: &str,
-    x: &Xfrm,
-    from: &EvidenceSource,
-) -> Explained {
+fn explain_effect(effect: &Effect<'_>, flow: &XfrmFlow<'_>, whom: &str, x: &Xfrm, from: &EvidenceSource) -> Explained {
     let name = &flow.name;
     let (message, confidence, line, fix) = match effect {
         Effect::Block(p) => (

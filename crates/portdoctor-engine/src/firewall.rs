@@ -1156,7 +1156,10 @@ impl<'a> Compiled<'a> {
                     // unknown: whether it sees the packet cannot be told.
                     _ => {
                         let why = if devices.is_empty() {
-                            format!("an ingress chain whose devices the listing does not name ({})", self.nf.devices_from)
+                            format!(
+                                "an ingress chain whose devices the listing does not name ({})",
+                                self.nf.devices_from
+                            )
                         } else {
                             format!("an ingress chain on {}, and the arrival interface is unknown", devices.join(", "))
                         };

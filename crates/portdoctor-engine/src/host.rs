@@ -13,8 +13,8 @@ use portdoctor_model::host::{Conntrack, HostEvidence, Interface, Route, Socket};
 use portdoctor_model::host_path::{HostCheck, HostHop};
 use portdoctor_model::net::{Family, Proto, Source, is_loopback};
 use portdoctor_model::{
-    EvidenceSource,
-    Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Hop, Knowledge, Layer, Query,
+    Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, EvidenceSource, Hop, Knowledge, Layer,
+    Query,
 };
 use std::net::IpAddr;
 

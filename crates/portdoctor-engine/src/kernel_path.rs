@@ -151,10 +151,8 @@ pub fn kernel_path(
                 part_text(part),
                 rule_text(r)
             )),
-            Lookup::NoRoute => evidence.push(format!(
-                "no route from {local} back to {} ({routes_from}, {rules_from})",
-                part_text(part)
-            )),
+            Lookup::NoRoute => evidence
+                .push(format!("no route from {local} back to {} ({routes_from}, {rules_from})", part_text(part))),
         }
         let unusable = found.discards(Family::V4).is_some();
         let same_dev = out_dev.as_deref() == Some(ingress);

@@ -3,9 +3,9 @@
 //! kernel-path checks judge its answers; the arrival and container layers ask where this host
 //! sends a packet.
 
+use portdoctor_model::addrset::AddrSet;
 use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::host::{HostEvidence, PolicyRule, Route, RouteType};
-use portdoctor_model::addrset::AddrSet;
 use portdoctor_model::net::{Cidr, Family};
 use std::net::IpAddr;
 
@@ -254,13 +254,7 @@ fn split_by_table<'a>(
 /// The clients whose route from `src` leaves by `dev` (a usable route: not a blackhole,
 /// unreachable or prohibit one, nor a rule that discards). A policy rule this version does not
 /// model falls back to the default rules, as `route_to` does.
-pub(crate) fn routed_by(
-    routes: &[Route],
-    rules: &[PolicyRule],
-    clients: &AddrSet,
-    src: IpAddr,
-    dev: &str,
-) -> AddrSet {
+pub(crate) fn routed_by(routes: &[Route], rules: &[PolicyRule], clients: &AddrSet, src: IpAddr, dev: &str) -> AddrSet {
     let parts = lookup_set(routes, rules, clients, src, "lo")
         .or_else(|_| lookup_set(routes, &[], clients, src, "lo"))
         .unwrap_or_default();
@@ -274,11 +268,18 @@ pub(crate) fn routed_by(
 
 /// The prefixes `dev` routes in the main table (its own networks): where MASQUERADE finds the
 /// address a packet leaving by it takes.
-pub(crate) fn device_prefixes<'a>(routes: &'a [Route], dev: &'a str, family: Family) -> impl Iterator<Item = Cidr> + 'a {
+pub(crate) fn device_prefixes<'a>(
+    routes: &'a [Route],
+    dev: &'a str,
+    family: Family,
+) -> impl Iterator<Item = Cidr> + 'a {
     routes
         .iter()
         .filter(move |r| {
-            r.table == "main" && r.kind == RouteType::Unicast && r.dev.as_deref() == Some(dev) && r.dst.family() == family
+            r.table == "main"
+                && r.kind == RouteType::Unicast
+                && r.dev.as_deref() == Some(dev)
+                && r.dst.family() == family
         })
         .map(|r| r.dst)
 }

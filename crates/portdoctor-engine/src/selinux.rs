@@ -176,18 +176,21 @@ mod tests {
             policy: Some("targeted".into()),
             config_from: portdoctor_model::EvidenceSource::named("selinux-config.txt"),
             ports: Knowledge::Known(vec![PortLabel { label: label.into(), proto: Proto::Tcp, from: 8080, to: 8080 }]),
-            denials: crate::host::tests::fact("audit-avc.txt", Knowledge::Known(vec![AvcDenial {
-                permission: "name_bind".into(),
-                comm: Some("java".into()),
-                pid: Some(9),
-                port: Some(8080),
-                domain: "tomcat_t".into(),
-                target_type: label.into(),
-                class: "tcp_socket".into(),
-                permissive,
-                time: None,
-                line: "avc: denied { name_bind }".into(),
-            }])),
+            denials: crate::host::tests::fact(
+                "audit-avc.txt",
+                Knowledge::Known(vec![AvcDenial {
+                    permission: "name_bind".into(),
+                    comm: Some("java".into()),
+                    pid: Some(9),
+                    port: Some(8080),
+                    domain: "tomcat_t".into(),
+                    target_type: label.into(),
+                    class: "tcp_socket".into(),
+                    permissive,
+                    time: None,
+                    line: "avc: denied { name_bind }".into(),
+                }]),
+            ),
         }));
         ev
     }

@@ -216,7 +216,10 @@ fn parse_source<T>(
 
 /// The source `name` as the evidence holds it: its name, and the command run or file read.
 fn source_ref(raw: &RawHost, name: &str) -> EvidenceSource {
-    EvidenceSource { name: name.to_string(), obtained_by: raw.sources.get(name).map(|s| s.command.clone()).unwrap_or_default() }
+    EvidenceSource {
+        name: name.to_string(),
+        obtained_by: raw.sources.get(name).map(|s| s.command.clone()).unwrap_or_default(),
+    }
 }
 
 /// `parse_source`, keeping the source with the fact.
@@ -339,17 +342,24 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
     let netns = parse_netns(raw, &mut notes)?;
     let tc_ingress = collected(raw, files::TC_INGRESS, datapath::parse_tc_ingress)?;
     let xfrm = collected(raw, files::XFRM_POLICY, |f, t| datapath::parse_xfrm_policy(f, t, &mut notes))?;
-    let xfrm = Sourced::new(xfrm.from, match xfrm.fact {
-        Some(Knowledge::Known(policies)) => {
-            let default_block = match parse_source(raw, files::XFRM_DEFAULT, datapath::parse_xfrm_default)? {
-                Knowledge::Known(d) => Some(d),
-                Knowledge::Unavailable(_) => None,
-            };
-            Some(Knowledge::Known(Xfrm { policies, default_block, defaults_from: source_ref(raw, files::XFRM_DEFAULT) }))
-        }
-        Some(Knowledge::Unavailable(m)) => Some(Knowledge::Unavailable(m)),
-        None => None,
-    });
+    let xfrm = Sourced::new(
+        xfrm.from,
+        match xfrm.fact {
+            Some(Knowledge::Known(policies)) => {
+                let default_block = match parse_source(raw, files::XFRM_DEFAULT, datapath::parse_xfrm_default)? {
+                    Knowledge::Known(d) => Some(d),
+                    Knowledge::Unavailable(_) => None,
+                };
+                Some(Knowledge::Known(Xfrm {
+                    policies,
+                    default_block,
+                    defaults_from: source_ref(raw, files::XFRM_DEFAULT),
+                }))
+            }
+            Some(Knowledge::Unavailable(m)) => Some(Knowledge::Unavailable(m)),
+            None => None,
+        },
+    );
     Ok(HostEvidence {
         hostname,
         sockets,
@@ -783,10 +793,8 @@ mod tests {
     #[test]
     fn facts_carry_their_source() {
         let mut raw = RawHost::default();
-        raw.sources.insert(
-            files::IP_ROUTE.into(),
-            RawSource { command: "ip -j -4 route show table all".into(), ..ok("[]") },
-        );
+        raw.sources
+            .insert(files::IP_ROUTE.into(), RawSource { command: "ip -j -4 route show table all".into(), ..ok("[]") });
         raw.sources.insert(files::IP6_ROUTE.into(), ok("[]"));
         let ev = parse_host(&raw).unwrap();
         assert_eq!(ev.routes.from.name, files::IP_ROUTE);

@@ -285,10 +285,8 @@ fn firewalld_ipv6_reverse_path_check_follows_the_routes() {
     assert!(out.iter().all(|o| matches!(&o.verdict, Verdict::Drop(r) if r.chain == "filter_PREROUTING")), "{out:#?}");
     // Fix (round 3): the reverse path is the kernel's lookup, so a blackhole route toward part of
     // the clients is no route back for them (it used to be skipped for the default route).
-    let holed = v6(vec![
-        route("::/0", "eth0", RouteType::Unicast),
-        route("2001:db8:9::/48", "eth0", RouteType::Blackhole),
-    ]);
+    let holed =
+        v6(vec![route("::/0", "eth0", RouteType::Unicast), route("2001:db8:9::/48", "eth0", RouteType::Blackhole)]);
     let out = evaluate(&n, &holed, &clients);
     let dropped: Vec<&Outcome> =
         out.iter().filter(|o| matches!(&o.verdict, Verdict::Drop(r) if r.chain == "filter_PREROUTING")).collect();

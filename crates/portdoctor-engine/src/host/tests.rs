@@ -1,7 +1,7 @@
 use super::*;
+use portdoctor_model::host::Xfrm;
 use portdoctor_model::host::{IfAddr, PolicyRule, Process, RouteType, SocketState};
 use portdoctor_model::net::Cidr;
-use portdoctor_model::host::Xfrm;
 use portdoctor_model::{Missing, Sourced, Status};
 use portdoctor_parse::host::files;
 use std::collections::BTreeMap;
@@ -60,35 +60,38 @@ pub(crate) fn evidence(sockets: Vec<Socket>) -> HostEvidence {
     HostEvidence {
         hostname: Some("web1".into()),
         sockets: fact(files::SOCKETS, Knowledge::Known(sockets)),
-        interfaces: fact(files::IP_ADDR, Knowledge::Known(vec![
-            Interface {
-                index: 1,
-                name: "lo".into(),
-                up: true,
-                addrs: vec![ifaddr("127.0.0.1", 8), ifaddr("::1", 128)],
-                peer: None,
-                master: None,
-                xdp: vec![],
-            },
-            Interface {
-                index: 2,
-                name: "eth0".into(),
-                up: true,
-                addrs: vec![ifaddr("10.0.1.10", 24), ifaddr("10.0.1.11", 24), ifaddr("2001:db8:2::10", 64)],
-                peer: None,
-                master: None,
-                xdp: vec![],
-            },
-            Interface {
-                index: 3,
-                name: "eth1".into(),
-                up: true,
-                addrs: vec![ifaddr("10.0.2.10", 24)],
-                peer: None,
-                master: None,
-                xdp: vec![],
-            },
-        ])),
+        interfaces: fact(
+            files::IP_ADDR,
+            Knowledge::Known(vec![
+                Interface {
+                    index: 1,
+                    name: "lo".into(),
+                    up: true,
+                    addrs: vec![ifaddr("127.0.0.1", 8), ifaddr("::1", 128)],
+                    peer: None,
+                    master: None,
+                    xdp: vec![],
+                },
+                Interface {
+                    index: 2,
+                    name: "eth0".into(),
+                    up: true,
+                    addrs: vec![ifaddr("10.0.1.10", 24), ifaddr("10.0.1.11", 24), ifaddr("2001:db8:2::10", 64)],
+                    peer: None,
+                    master: None,
+                    xdp: vec![],
+                },
+                Interface {
+                    index: 3,
+                    name: "eth1".into(),
+                    up: true,
+                    addrs: vec![ifaddr("10.0.2.10", 24)],
+                    peer: None,
+                    master: None,
+                    xdp: vec![],
+                },
+            ]),
+        ),
         routes: fact(
             files::IP_ROUTE,
             Knowledge::Known(vec![
@@ -692,7 +695,11 @@ fn xfrm_policies_by_priority_and_selector() {
     let mut ipsec = xfrm_policy(XfrmDir::In, "0.0.0.0/0", "10.0.1.0/24");
     ipsec.templates = vec![("tmpl src 192.0.2.1 dst 10.0.1.10 proto esp mode tunnel".into(), false)];
     ipsec.priority = 10;
-    ev.xfrm.fact = Some(Knowledge::Known(Xfrm { policies: vec![ipsec.clone()], default_block: Some(vec![]), ..Default::default() }));
+    ev.xfrm.fact = Some(Knowledge::Known(Xfrm {
+        policies: vec![ipsec.clone()],
+        default_block: Some(vec![]),
+        ..Default::default()
+    }));
     let d = diagnose_host(&ev, &q(80));
     assert_eq!(codes(&d), ["XFRM_POLICY_BLOCK"]);
     assert_eq!(d.causes[0].confidence, Confidence::Likely);
@@ -700,7 +707,11 @@ fn xfrm_policies_by_priority_and_selector() {
     // A bypass for the port, taken first.
     let mut bypass = xfrm_policy(XfrmDir::In, "0.0.0.0/0", "10.0.1.10/32");
     (bypass.proto, bypass.dport, bypass.priority) = (Some(6), Some(80), 5);
-    ev.xfrm.fact = Some(Knowledge::Known(Xfrm { policies: vec![ipsec.clone(), bypass], default_block: None, ..Default::default() }));
+    ev.xfrm.fact = Some(Knowledge::Known(Xfrm {
+        policies: vec![ipsec.clone(), bypass],
+        default_block: None,
+        ..Default::default()
+    }));
     let d = diagnose_host(&ev, &q(80));
     assert_eq!(check(&d, "host.xfrm").status, CheckStatus::Pass);
     // A block that selects by mark too: may apply.
