@@ -13,7 +13,8 @@ use portdoctor_model::host::{Conntrack, HostEvidence, Interface, Route, Socket};
 use portdoctor_model::host_path::{HostCheck, HostHop};
 use portdoctor_model::net::{Family, Proto, Source, is_loopback};
 use portdoctor_model::{
-    Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Hop, Knowledge, Layer, Query,
+    Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, EvidenceSource, Hop, Knowledge, Layer,
+    Query,
 };
 use std::net::IpAddr;
 
@@ -117,7 +118,7 @@ fn arrivals(ev: &HostEvidence, q: &HostQuery, notes: &mut Vec<String>) -> Vec<Pl
     if let Some(to) = q.to {
         if let Some(i) = iface_of(ifs, &to) {
             let check = host_check(id, CheckStatus::Pass, format!("Traffic arrives at {to} on {}", i.name))
-                .with_evidence([format!("{to} is assigned to {} (ip-addr.json)", i.name)]);
+                .with_evidence([format!("{to} is assigned to {} ({})", i.name, ev.interfaces.from)]);
             let arrival = Arrival { family, addr: Some(to), iface: Some((i.index, i.name.clone())) };
             return vec![Plausible { arrival, check, why: "given".into() }];
         }
@@ -135,19 +136,20 @@ fn arrivals(ev: &HostEvidence, q: &HostQuery, notes: &mut Vec<String>) -> Vec<Pl
         evidence.push(m.describe());
     }
     let from_text = client.map(|c| c.to_string()).unwrap_or_else(|| "the internet".into());
+    let (routes_from, addrs_from) = (&ev.routes.from, &ev.interfaces.from);
     let default_why = "the default route's interface".to_string();
     // (route, why the arrival is plausible, the evidence line for the route)
     let mut tried: Vec<(&Route, String, String)> = Vec::new();
     let rules = crate::routing::rules_for(ev, family);
     if let Some(r) = route_to(routes, rules, family, client) {
         let why = if r.dst.prefix() > 0 { format!("the route toward {from_text}") } else { default_why.clone() };
-        tried.push((r, why, format!("replies to {from_text} route {} (ip-route.json, table main)", route_text(r))));
+        tried.push((r, why, format!("replies to {from_text} route {} ({routes_from}, table main)", route_text(r))));
     }
     if client.is_some()
         && let Some(r) = route_to(routes, rules, family, None)
     {
         let line = format!(
-            "the default route is {} (ip-route.json, table main), where traffic to the host's main address usually comes in",
+            "the default route is {} ({routes_from}, table main), where traffic to the host's main address usually comes in",
             route_text(r)
         );
         tried.push((r, default_why, line));
@@ -156,7 +158,7 @@ fn arrivals(ev: &HostEvidence, q: &HostQuery, notes: &mut Vec<String>) -> Vec<Pl
     for (r, why, line) in tried {
         let Some((addr, dev)) = route_arrival(ifs, r, family) else {
             evidence.push(format!(
-                "the route {} has no usable interface or no global {} address to arrive at (ip-route.json, ip-addr.json)",
+                "the route {} has no usable interface or no global {} address to arrive at ({routes_from}, {addrs_from})",
                 route_text(r),
                 family.name()
             ));
@@ -166,7 +168,7 @@ fn arrivals(ev: &HostEvidence, q: &HostQuery, notes: &mut Vec<String>) -> Vec<Pl
             continue;
         }
         let lines =
-            vec![line, format!("{addr} is the primary {} address of {} (ip-addr.json)", family.name(), dev.name)];
+            vec![line, format!("{addr} is the primary {} address of {} ({addrs_from})", family.name(), dev.name)];
         found.push((addr, dev, lines, why));
     }
     if found.is_empty() {
@@ -281,7 +283,7 @@ fn socket_component(s: &Socket) -> String {
     format!("{} {}", s.proto, s.local_text())
 }
 
-fn sock_evidence(s: &Socket) -> String {
+fn sock_evidence(s: &Socket, from: &EvidenceSource) -> String {
     let mut e = format!("{} listens on {} ({}", s.owner_text(), s.local_text(), s.proto);
     if s.v6only == Some(true) {
         e += ", IPV6_V6ONLY";
@@ -289,7 +291,7 @@ fn sock_evidence(s: &Socket) -> String {
     if let Some(i) = s.bound_ifindex {
         e += &format!(", SO_BINDTODEVICE ifindex {i}");
     }
-    e + "; sockets.json via sock_diag)"
+    e + &format!("; {from} via sock_diag)")
 }
 
 fn owner_name(s: &Socket) -> String {
@@ -304,7 +306,7 @@ fn ss_listening(port: u16) -> ShellCommand {
     ShellCommand::new("ss -lnp").arg(format!("( sport = :{port} )"))
 }
 
-fn refusal_cause(r: &Refusal, socks: &[&Socket], a: &Arrival, q: &HostQuery) -> Cause {
+fn refusal_cause(r: &Refusal, socks: &[&Socket], sockets_from: &EvidenceSource, a: &Arrival, q: &HostQuery) -> Cause {
     let s = socks[0];
     let owner = s.owner_text();
     let name = owner_name(s);
@@ -366,7 +368,7 @@ fn refusal_cause(r: &Refusal, socks: &[&Socket], a: &Arrival, q: &HostQuery) -> 
         ),
     };
     Cause::blocking(code, socket_component(s), Confidence::Confirmed, message)
-        .with_evidence(socks.iter().map(|s| sock_evidence(s)))
+        .with_evidence(socks.iter().map(|s| sock_evidence(s, sockets_from)))
         .with_fix(fix)
 }
 
@@ -381,6 +383,7 @@ pub(crate) struct ListenerOutcome {
 /// Who accepts the flow among `sockets` (one namespace's), arriving as `a` says.
 pub(crate) fn listener(
     sockets: &Knowledge<Vec<Socket>>,
+    sockets_from: &EvidenceSource,
     ifs: &[Interface],
     q: &HostQuery,
     a: &Arrival,
@@ -417,7 +420,7 @@ pub(crate) fn listener(
         .with_evidence([m.describe()])
     });
     let dst = a.addr.map(|d| d.to_string()).unwrap_or_else(|| "this host".into());
-    let evidence: Vec<String> = candidates.iter().map(|s| sock_evidence(s)).collect();
+    let evidence: Vec<String> = candidates.iter().map(|s| sock_evidence(s, sockets_from)).collect();
     let best = judged
         .iter()
         .filter_map(|(s, j)| match j {
@@ -454,7 +457,7 @@ pub(crate) fn listener(
         let what = if q.proto == Proto::Tcp { "in LISTEN state" } else { "bound" };
         let evidence = vec![
             format!(
-                "no {} socket {what} on port {} among the {} sockets read via sock_diag (sockets.json)",
+                "no {} socket {what} on port {} among the {} sockets read via sock_diag ({sockets_from})",
                 q.proto,
                 q.port,
                 sockets.len()
@@ -490,7 +493,7 @@ pub(crate) fn listener(
     for r in kinds {
         let socks: Vec<&Socket> =
             judged.iter().filter(|(_, j)| *j == Judgement::Refuses(r.clone())).map(|(s, _)| *s).collect();
-        causes.push(refusal_cause(r, &socks, a, q));
+        causes.push(refusal_cause(r, &socks, sockets_from, a, q));
     }
     if judged.iter().any(|(_, j)| *j == Judgement::Unknown) {
         let summary = format!("{flow} has listeners bound to specific addresses, and the arrival address is unknown");
@@ -512,6 +515,13 @@ pub(crate) fn listener(
         answerer: None,
         owner_check,
     }
+}
+
+/// The second sample's name, shortened to what follows the first's stem
+/// (`proc-net-netstat.txt`, `proc-net-netstat.later.txt` → `.later.txt`).
+fn after_name<'a>(first: &EvidenceSource, second: &'a EvidenceSource) -> &'a str {
+    let stem = first.name.rsplit_once('.').map_or(first.name.as_str(), |(stem, _)| stem);
+    second.name.strip_prefix(stem).filter(|rest| rest.starts_with('.')).unwrap_or(&second.name)
 }
 
 fn counter(c: &Knowledge<portdoctor_model::host::Counters>, name: &str) -> Option<u64> {
@@ -570,19 +580,22 @@ fn listen_queue(ev: &HostEvidence, s: &Socket) -> (Check, Option<Cause>) {
         _ => None,
     };
     let mut evidence = vec![format!(
-        "accept queue of {} on {}: {} waiting, backlog {} (sockets.json via sock_diag)",
+        "accept queue of {} on {}: {} waiting, backlog {} ({} via sock_diag)",
         s.owner_text(),
         s.local_text(),
         s.recv_q,
-        s.send_q
+        s.send_q,
+        ev.sockets.from
     )];
     match (before, after) {
         (Some(b), Some(a)) => evidence.push(format!(
-            "TcpExt ListenOverflows {b} → {a} during collection, ListenDrops {} (proc-net-netstat.txt, .later.txt)",
-            counter(&ev.netstat_later, "ListenDrops").unwrap_or(0)
+            "TcpExt ListenOverflows {b} → {a} during collection, ListenDrops {} ({}, {})",
+            counter(&ev.netstat_later, "ListenDrops").unwrap_or(0),
+            ev.netstat.from,
+            after_name(&ev.netstat.from, &ev.netstat_later.from)
         )),
-        (Some(b), None) => evidence.push(format!("TcpExt ListenOverflows {b} since boot (proc-net-netstat.txt)")),
-        _ => evidence.push("TcpExt counters unavailable (proc-net-netstat.txt)".into()),
+        (Some(b), None) => evidence.push(format!("TcpExt ListenOverflows {b} since boot ({})", ev.netstat.from)),
+        _ => evidence.push(format!("TcpExt counters unavailable ({})", ev.netstat.from)),
     }
     let name = owner_name(s);
     if full {
@@ -617,7 +630,7 @@ fn listen_queue(ev: &HostEvidence, s: &Socket) -> (Check, Option<Cause>) {
 
 fn conntrack(ev: &HostEvidence) -> (Check, Option<Cause>) {
     let id = HostCheck::Conntrack.as_str();
-    match &ev.conntrack {
+    match &ev.conntrack.fact {
         Knowledge::Unavailable(m) => (
             host_check(id, CheckStatus::Unknown, "Could not read the conntrack table's size")
                 .with_evidence([m.describe()]),
@@ -625,18 +638,20 @@ fn conntrack(ev: &HostEvidence) -> (Check, Option<Cause>) {
         ),
         Knowledge::Known(Conntrack::NotLoaded) => (
             host_check(id, CheckStatus::Pass, "nf_conntrack is not loaded: no connection table to fill")
-                .with_evidence(["no net.netfilter.nf_conntrack_count (sysctl.txt)".to_string()]),
+                .with_evidence([format!("no net.netfilter.nf_conntrack_count ({})", ev.conntrack.from)]),
             None,
         ),
-        Knowledge::Known(Conntrack::Loaded { count, max, drop, early_drop, insert_failed }) => {
-            let mut evidence =
-                vec![format!("net.netfilter.nf_conntrack_count = {count}, nf_conntrack_max = {max} (sysctl.txt)")];
+        Knowledge::Known(Conntrack::Loaded { count, max, drop, early_drop, insert_failed, stats_from }) => {
+            let mut evidence = vec![format!(
+                "net.netfilter.nf_conntrack_count = {count}, nf_conntrack_max = {max} ({})",
+                ev.conntrack.from
+            )];
             let drops: Vec<String> = [("drop", drop), ("early_drop", early_drop), ("insert_failed", insert_failed)]
                 .iter()
                 .filter_map(|(n, v)| v.map(|v| format!("{n} {v}")))
                 .collect();
             if !drops.is_empty() {
-                evidence.push(format!("{} since boot (proc-net-stat-nf_conntrack.txt)", drops.join(", ")));
+                evidence.push(format!("{} since boot ({stats_from})", drops.join(", ")));
             }
             if *max > 0 && count >= max {
                 let message =
@@ -764,17 +779,7 @@ fn judge_arrival(ev: &HostEvidence, q: &HostQuery, p: Plausible, notes: &mut Vec
     let ingress = arr.iface.as_ref().map(|i| i.1.as_str());
     let forwarded =
         (!elsewhere.is_empty()).then(|| crate::containers::forwarded(ev, q, arr.family, ingress, &elsewhere));
-    let (lq, larr) = match fw.nats.first() {
-        Some((addr, port, rule)) => {
-            if forwarded.is_none() {
-                notes.push(format!(
-                    "the listener is checked on {addr}:{port}, where PREROUTING NAT sends the traffic ({rule})"
-                ));
-            }
-            (HostQuery { port: *port, ..q.clone() }, Arrival { addr: Some(*addr), ..arr.clone() })
-        }
-        None => (q.clone(), arr.clone()),
-    };
+    let (lq, larr) = listener_target(q, &arr, fw.nats.first(), forwarded.is_none(), notes);
     let ifs = ev.interfaces.known().map(Vec::as_slice).unwrap_or_default();
     // In packet order: XDP and tc ingress see the packet before netfilter does.
     let xdp = crate::datapath::xdp(ev, q, ingress);
@@ -800,7 +805,7 @@ fn judge_arrival(ev: &HostEvidence, q: &HostQuery, p: Plausible, notes: &mut Vec
         }
         None => {
             causes.extend(fw.forward_causes);
-            (listener(&ev.sockets, ifs, &lq, &larr), None)
+            (listener(&ev.sockets, &ev.sockets.from, ifs, &lq, &larr), None)
         }
     };
     let in_container = container_hop.is_some();
@@ -827,51 +832,17 @@ fn judge_arrival(ev: &HostEvidence, q: &HostQuery, p: Plausible, notes: &mut Vec
     let (xfrm, xfrm_causes) = crate::datapath::xfrm(ev, q, arr.addr, arr.family);
     causes.extend(xfrm_causes);
     let (ct_check, ct_cause) = conntrack(ev);
-    let severity = |s: &CheckStatus| match s {
-        CheckStatus::Fail => 4,
-        CheckStatus::Unknown => 3,
-        CheckStatus::Warn => 2,
-        CheckStatus::Pass => 1,
-        CheckStatus::Skipped => 0,
-    };
-    let kernel = [&xdp, &tc, &route, &rp, &xfrm, &ct_check];
-    let kernel_status = kernel.iter().map(|c| c.status).max_by_key(severity).unwrap_or(CheckStatus::Pass);
-    // The kernel hop says what decides: the checks that are not plain passes (or the two it
-    // always judged, when all pass).
-    let noteworthy: Vec<&str> = kernel
-        .iter()
-        .filter(|c| !matches!(c.status, CheckStatus::Pass | CheckStatus::Skipped))
-        .map(|c| c.summary.as_str())
-        .collect();
-    let kernel_detail =
-        if noteworthy.is_empty() { format!("{}; {}", rp.summary, ct_check.summary) } else { noteworthy.join("; ") };
-    checks.extend([route, rp, xfrm, ct_check.clone(), lis.check.clone()]);
+    let kernel_hop = kernel_hop([&xdp, &tc, &route, &rp, &xfrm, &ct_check], (&rp, &ct_check));
+    checks.extend([route, rp, xfrm, ct_check, lis.check.clone()]);
     checks.extend(lis.owner_check);
     let mut listener_hop = lis.hop;
-    match (&lis.answerer, q.proto) {
-        (Some(_), Proto::Tcp) if in_container => checks.push(host_check(
-            HostCheck::ListenQueue.as_str(),
-            CheckStatus::Skipped,
-            "The listener is in a container: its accept-queue counters live in that namespace",
-        )),
-        (Some(s), Proto::Tcp) => {
-            let (qc, qcause) = listen_queue(ev, s);
-            if qc.status == CheckStatus::Fail {
-                listener_hop.status = CheckStatus::Fail;
-                listener_hop.detail = qc.summary.clone();
-            }
-            checks.push(qc);
-            causes.extend(qcause);
-        }
-        _ => checks.push(host_check(
-            HostCheck::ListenQueue.as_str(),
-            CheckStatus::Skipped,
-            match q.proto {
-                Proto::Udp => "UDP has no accept queue",
-                Proto::Tcp => "No listener accepts the flow, so there is no accept queue to judge",
-            },
-        )),
+    let (queue_check, queue_cause) = accept_queue(ev, q.proto, lis.answerer.as_ref(), in_container);
+    if queue_check.status == CheckStatus::Fail {
+        listener_hop.status = CheckStatus::Fail;
+        listener_hop.detail = queue_check.summary.clone();
     }
+    checks.push(queue_check);
+    causes.extend(queue_cause);
     causes.extend(ct_cause);
     // The host's own services: what SELinux, TCP wrappers and systemd say about them does not
     // apply to a process in a container's namespace.
@@ -881,43 +852,106 @@ fn judge_arrival(ev: &HostEvidence, q: &HostQuery, p: Plausible, notes: &mut Vec
     }
 
     let dst = arr.addr.map(|a| a.to_string());
-    let nic = match (&arr.iface, &dst) {
+    let mut path = vec![nic_hop(&arr, &address_check, dst.as_deref()), fw.hop, kernel_hop];
+    path.extend(container_hop);
+    let reachable = reachable_summary(q, dst.as_deref(), lis.answerer.as_ref(), in_container, &listener_hop);
+    path.push(listener_hop);
+    Judged { causes, checks, path, reachable, target: dst }
+}
+
+/// Where the listener is asked about: where PREROUTING NAT sends the traffic (noted unless it
+/// goes on to a container, which is judged there), else the arrival itself.
+fn listener_target(
+    q: &HostQuery,
+    arr: &Arrival,
+    nat: Option<&(IpAddr, u16, String)>,
+    noted: bool,
+    notes: &mut Vec<String>,
+) -> (HostQuery, Arrival) {
+    match nat {
+        Some((addr, port, rule)) => {
+            if noted {
+                notes.push(format!(
+                    "the listener is checked on {addr}:{port}, where PREROUTING NAT sends the traffic ({rule})"
+                ));
+            }
+            (HostQuery { port: *port, ..q.clone() }, Arrival { addr: Some(*addr), ..arr.clone() })
+        }
+        None => (q.clone(), arr.clone()),
+    }
+}
+
+/// The accept-queue check of the socket that answers (TCP on this host only).
+fn accept_queue(
+    ev: &HostEvidence,
+    proto: Proto,
+    answerer: Option<&Socket>,
+    in_container: bool,
+) -> (Check, Option<Cause>) {
+    let skipped = |why| (host_check(HostCheck::ListenQueue.as_str(), CheckStatus::Skipped, why), None);
+    match (answerer, proto) {
+        (Some(_), Proto::Tcp) if in_container => {
+            skipped("The listener is in a container: its accept-queue counters live in that namespace")
+        }
+        (Some(s), Proto::Tcp) => listen_queue(ev, s),
+        (_, Proto::Udp) => skipped("UDP has no accept queue"),
+        (None, Proto::Tcp) => skipped("No listener accepts the flow, so there is no accept queue to judge"),
+    }
+}
+
+/// The kernel hop: the worst of its checks, and what decides there — the checks that are not
+/// plain passes, or (when all pass) the two it always judged, rp_filter and conntrack.
+fn kernel_hop(kernel: [&Check; 6], (rp, ct): (&Check, &Check)) -> Hop {
+    let severity = |s: &CheckStatus| match s {
+        CheckStatus::Fail => 4,
+        CheckStatus::Unknown => 3,
+        CheckStatus::Warn => 2,
+        CheckStatus::Pass => 1,
+        CheckStatus::Skipped => 0,
+    };
+    let status = kernel.iter().map(|c| c.status).max_by_key(severity).unwrap_or(CheckStatus::Pass);
+    let noteworthy: Vec<&str> = kernel
+        .iter()
+        .filter(|c| !matches!(c.status, CheckStatus::Pass | CheckStatus::Skipped))
+        .map(|c| c.summary.as_str())
+        .collect();
+    let detail = if noteworthy.is_empty() { format!("{}; {}", rp.summary, ct.summary) } else { noteworthy.join("; ") };
+    Hop::new(HostHop::Kernel.as_str(), "XDP, tc, routing, rp_filter, xfrm, nf_conntrack", status, detail)
+}
+
+/// The nic hop: the interface and address the traffic arrives at.
+fn nic_hop(arr: &Arrival, address_check: &Check, dst: Option<&str>) -> Hop {
+    match (&arr.iface, dst) {
         (Some((_, name)), Some(d)) => {
             Hop::new(HostHop::Nic.as_str(), name.clone(), address_check.status, format!("arrives at {d}"))
         }
         _ => Hop::new(HostHop::Nic.as_str(), "?", address_check.status, address_check.summary.clone()),
-    };
-    let mut path = vec![
-        nic,
-        fw.hop,
-        Hop::new(
-            HostHop::Kernel.as_str(),
-            "XDP, tc, routing, rp_filter, xfrm, nf_conntrack",
-            kernel_status,
-            kernel_detail,
-        ),
-    ];
-    path.extend(container_hop);
-    let reachable_summary = match &lis.answerer {
+    }
+}
+
+/// What a reachable verdict says: who answers, here or in a container.
+fn reachable_summary(
+    q: &HostQuery,
+    dst: Option<&str>,
+    answerer: Option<&Socket>,
+    in_container: bool,
+    listener_hop: &Hop,
+) -> String {
+    let dst = dst.unwrap_or("this host");
+    match answerer {
         Some(_) if in_container => format!(
-            "{}/{} to {} is admitted by the host firewall, forwarded, and answered by {}",
-            q.proto,
-            q.port,
-            dst.as_deref().unwrap_or("this host"),
-            listener_hop.component
+            "{}/{} to {dst} is admitted by the host firewall, forwarded, and answered by {}",
+            q.proto, q.port, listener_hop.component
         ),
         Some(s) => format!(
-            "{}/{} to {} is admitted by the host firewall and answered by {} on {}",
+            "{}/{} to {dst} is admitted by the host firewall and answered by {} on {}",
             q.proto,
             q.port,
-            dst.as_deref().unwrap_or("this host"),
             s.owner_text(),
             s.local_text()
         ),
         None => String::new(),
-    };
-    path.push(listener_hop);
-    Judged { causes, checks, path, reachable: reachable_summary, target: dst }
+    }
 }
 
 pub fn diagnose_host(ev: &HostEvidence, q: &HostQuery) -> Diagnosis {

@@ -13,7 +13,7 @@ use portdoctor_model::fix::{Fix, ShellCommand, Word};
 use portdoctor_model::host::{HostEvidence, PolicyRule, Route};
 use portdoctor_model::host_path::HostCheck;
 use portdoctor_model::net::{Cidr, Family, Source};
-use portdoctor_model::{Cause, CauseCode, Check, CheckStatus, Confidence, Knowledge};
+use portdoctor_model::{Cause, CauseCode, Check, CheckStatus, Confidence, EvidenceSource, Knowledge};
 use std::net::IpAddr;
 
 fn check(status: CheckStatus, summary: impl Into<String>) -> Check {
@@ -42,6 +42,7 @@ fn representatives(
     from: &Source,
     family: Family,
     routes: &[Route],
+    routes_from: &EvidenceSource,
     evidence: &mut Vec<String>,
 ) -> Vec<(IpAddr, AddrSet)> {
     let whole = clients(from, family);
@@ -56,7 +57,7 @@ fn representatives(
     specific.dedup();
     if specific.len() > MAX_PARTS {
         evidence.push(format!(
-            "{} routes cover parts of the clients: the {MAX_PARTS} most specific are looked up one by one, the others with the rest (ip-route.json)",
+            "{} routes cover parts of the clients: the {MAX_PARTS} most specific are looked up one by one, the others with the rest ({routes_from})",
             specific.len()
         ));
         specific.truncate(MAX_PARTS);
@@ -94,7 +95,7 @@ pub fn kernel_path(
     if local.is_loopback() {
         return (check(CheckStatus::Pass, "Loopback traffic never leaves the host"), vec![]);
     }
-    let (Knowledge::Known(routes), Knowledge::Known(sysctl)) = (&ev.routes, &ev.sysctl) else {
+    let (Knowledge::Known(routes), Knowledge::Known(sysctl)) = (&ev.routes.fact, &ev.sysctl.fact) else {
         let m = ev.routes.missing().or(ev.sysctl.missing()).map(|m| m.describe()).unwrap_or_default();
         return (check(CheckStatus::Unknown, "Could not read routes or rp_filter settings").with_evidence([m]), vec![]);
     };
@@ -106,15 +107,17 @@ pub fn kernel_path(
         Source::Prefix(c) => c.to_string(),
     };
     let mut evidence = vec![format!(
-        "rp_filter: all={}, {ingress}={} → {} (sysctl.txt)",
+        "rp_filter: all={}, {ingress}={} → {} ({})",
         rp("all").unwrap_or(0),
         rp(ingress).unwrap_or(0),
-        ["off", "strict", "loose"].get(usize::from(mode)).copied().unwrap_or("strict")
+        ["off", "strict", "loose"].get(usize::from(mode)).copied().unwrap_or("strict"),
+        ev.sysctl.from
     )];
     if ev.rules.known().is_none() {
-        evidence.push("policy rules not read (ip-rule.json): the default rules are assumed".into());
+        evidence.push(rules_not_read(ev));
     }
-    let reps = representatives(from, Family::V4, routes, &mut evidence);
+    let reps = representatives(from, Family::V4, routes, &ev.routes.from, &mut evidence);
+    let (routes_from, rules_from) = (&ev.routes.from, &ev.rules.from);
     if reps.is_empty() {
         return (check(CheckStatus::Unknown, "No client address to look up"), vec![]);
     }
@@ -139,17 +142,17 @@ pub fn kernel_path(
         let out_dev = found.found().and_then(|f| f.route.dev.clone());
         match &found {
             Lookup::Route(f) => evidence.push(format!(
-                "replies from {local} to {} route {} (ip-route.json, ip-rule.json)",
+                "replies from {local} to {} route {} ({routes_from}, {rules_from})",
                 part_text(part),
                 route_text(f)
             )),
             Lookup::Action(r) => evidence.push(format!(
-                "replies from {local} to {} meet policy rule {} (ip-rule.json)",
+                "replies from {local} to {} meet policy rule {} ({rules_from})",
                 part_text(part),
                 rule_text(r)
             )),
             Lookup::NoRoute => evidence
-                .push(format!("no route from {local} back to {} (ip-route.json, ip-rule.json)", part_text(part))),
+                .push(format!("no route from {local} back to {} ({routes_from}, {rules_from})", part_text(part))),
         }
         let unusable = found.discards(Family::V4).is_some();
         let same_dev = out_dev.as_deref() == Some(ingress);
@@ -248,6 +251,10 @@ enum Leg {
 /// whatever the firewall says), and the lookup of the reply toward each part of the clients
 /// (it needs a usable route back: none, or a blackhole/unreachable/prohibit route or rule,
 /// means the answer is never sent).
+fn rules_not_read(ev: &HostEvidence) -> String {
+    format!("policy rules not read ({}): the default rules are assumed", ev.rules.from)
+}
+
 pub fn routing(ev: &HostEvidence, from: &Source, local: Option<IpAddr>, ingress: Option<&str>) -> (Check, Vec<Cause>) {
     let (Some(local), Some(ingress)) = (local, ingress) else {
         return (routing_check(CheckStatus::Unknown, "The arrival address or interface is unknown"), vec![]);
@@ -255,7 +262,7 @@ pub fn routing(ev: &HostEvidence, from: &Source, local: Option<IpAddr>, ingress:
     if local.is_loopback() {
         return (routing_check(CheckStatus::Pass, "Loopback traffic is delivered by the local table"), vec![]);
     }
-    let Knowledge::Known(routes) = &ev.routes else {
+    let Knowledge::Known(routes) = &ev.routes.fact else {
         let m = ev.routes.missing().map(|m| m.describe()).unwrap_or_default();
         return (routing_check(CheckStatus::Unknown, "Could not read the routes").with_evidence([m]), vec![]);
     };
@@ -265,7 +272,7 @@ pub fn routing(ev: &HostEvidence, from: &Source, local: Option<IpAddr>, ingress:
     let rules: &[PolicyRule] = match (family, ev.rules.known()) {
         (Family::V4, Some(r)) => r,
         (Family::V4, None) => {
-            evidence.push("policy rules not read (ip-rule.json): the default rules are assumed".into());
+            evidence.push(rules_not_read(ev));
             &[]
         }
         (Family::V6, _) => {
@@ -273,7 +280,7 @@ pub fn routing(ev: &HostEvidence, from: &Source, local: Option<IpAddr>, ingress:
             &[]
         }
     };
-    let reps = representatives(from, family, routes, &mut evidence);
+    let reps = representatives(from, family, routes, &ev.routes.from, &mut evidence);
     let who = match from {
         Source::Internet => "the internet".to_string(),
         Source::Prefix(c) => c.to_string(),
@@ -321,8 +328,9 @@ pub fn routing(ev: &HostEvidence, from: &Source, local: Option<IpAddr>, ingress:
             "Traffic from {who} to {local} on {ingress} is routed to this host, and the replies have a usable route back"
         );
         evidence.push(format!(
-            "no blackhole, unreachable or prohibit route or rule applies, either way (ip-route.json{})",
-            if family == Family::V4 { ", ip-rule.json" } else { "" }
+            "no blackhole, unreachable or prohibit route or rule applies, either way ({}{})",
+            ev.routes.from,
+            if family == Family::V4 { format!(", {}", ev.rules.from) } else { String::new() }
         ));
         return (routing_check(CheckStatus::Pass, summary).with_evidence(evidence), vec![]);
     }
@@ -337,7 +345,7 @@ pub fn routing(ev: &HostEvidence, from: &Source, local: Option<IpAddr>, ingress:
                 "Routing discards the replies from {local} to {whom}: {what}, so the answer is never sent and the client hears nothing"
             ),
         };
-        let line = format!("{what} (ip-route.json, ip-rule.json)");
+        let line = format!("{what} ({}, {})", ev.routes.from, ev.rules.from);
         causes.push(
             Cause::blocking(
                 CauseCode::HostRouteDrop,

@@ -60,7 +60,7 @@ fn secmark_rules(ev: &HostEvidence) -> Vec<String> {
 
 /// The SELinux check for this port, and `SELINUX_BIND_DENIED` when it explains why nothing listens.
 pub fn judge(ev: &HostEvidence, proto: Proto, port: u16, listening: bool) -> (Check, Option<Cause>) {
-    let s = match &ev.selinux {
+    let s = match &ev.selinux.fact {
         Knowledge::Known(None) => return (check(CheckStatus::Skipped, "SELinux is not in this kernel"), None),
         Knowledge::Unavailable(m) => {
             return (check(CheckStatus::Unknown, "Could not read SELinux's state").with_evidence([m.describe()]), None);
@@ -72,7 +72,7 @@ pub fn judge(ev: &HostEvidence, proto: Proto, port: u16, listening: bool) -> (Ch
         Proto::Udp => "udp_socket",
     };
     let label = s.label_of(proto, port);
-    let mut evidence = vec![format!("SELinux {} (selinux-enforce.txt, selinux-config.txt)", mode_text(s))];
+    let mut evidence = vec![format!("SELinux {} ({}, {})", mode_text(s), ev.selinux.from, s.config_from)];
     if let Some(l) = label {
         evidence.push(format!("{proto}/{port} is labeled {} (semanage port -l)", l.label));
     }
@@ -92,7 +92,7 @@ pub fn judge(ev: &HostEvidence, proto: Proto, port: u16, listening: bool) -> (Ch
                 .into_iter()
                 .flatten()
                 .filter(|a| a.permission.split_whitespace().any(|p| p == "recv") && !a.permissive)
-                .map(|a| format!("{} (audit-avc.txt)", a.line))
+                .map(|a| format!("{} ({})", a.line, s.denials.from))
                 .collect();
             evidence.extend(labeled);
             let seen = recv.len();
@@ -125,7 +125,7 @@ pub fn judge(ev: &HostEvidence, proto: Proto, port: u16, listening: bool) -> (Ch
         return (check(status, summary).with_evidence(evidence), None);
     }
     let Some(avc) = enforced.last().filter(|_| s.mode == SelinuxMode::Enforcing) else {
-        let (status, summary) = match (&s.denials, denials.is_empty()) {
+        let (status, summary) = match (&s.denials.fact, denials.is_empty()) {
             (Knowledge::Unavailable(m), _) => {
                 evidence.push(m.describe());
                 (CheckStatus::Unknown, format!("SELinux is {}: its denials could not be read", s.mode.as_str()))
@@ -136,7 +136,7 @@ pub fn judge(ev: &HostEvidence, proto: Proto, port: u16, listening: bool) -> (Ch
             ),
             (_, true) => (CheckStatus::Pass, format!("SELinux ({}) denied no bind to {proto}/{port}", s.mode.as_str())),
         };
-        evidence.extend(denials.iter().map(|a| format!("{} (audit-avc.txt)", a.line)));
+        evidence.extend(denials.iter().map(|a| format!("{} ({})", a.line, s.denials.from)));
         let status = if drifting && status == CheckStatus::Pass { CheckStatus::Warn } else { status };
         return (check(status, summary).with_evidence(evidence), None);
     };
@@ -145,7 +145,7 @@ pub fn judge(ev: &HostEvidence, proto: Proto, port: u16, listening: bool) -> (Ch
         "SELinux stops {who} ({}) binding {proto}/{port}: the port is labeled {}, which {} may not bind",
         avc.domain, avc.target_type, avc.domain
     );
-    evidence.push(format!("{} (audit-avc.txt)", avc.line));
+    evidence.push(format!("{} ({})", avc.line, s.denials.from));
     let want = port_type_for(&avc.domain);
     // A port that already has a specific label is modified; an unlabeled one is added.
     let unlabeled = label
@@ -170,23 +170,27 @@ mod tests {
 
     fn with(mode: SelinuxMode, at_boot: SelinuxMode, permissive: bool, label: &str) -> HostEvidence {
         let mut ev = crate::host::tests::evidence(vec![]);
-        ev.selinux = Knowledge::Known(Some(Selinux {
+        ev.selinux.fact = Knowledge::Known(Some(Selinux {
             mode,
             at_boot: Some(at_boot),
             policy: Some("targeted".into()),
+            config_from: portdoctor_model::EvidenceSource::named("selinux-config.txt"),
             ports: Knowledge::Known(vec![PortLabel { label: label.into(), proto: Proto::Tcp, from: 8080, to: 8080 }]),
-            denials: Knowledge::Known(vec![AvcDenial {
-                permission: "name_bind".into(),
-                comm: Some("java".into()),
-                pid: Some(9),
-                port: Some(8080),
-                domain: "tomcat_t".into(),
-                target_type: label.into(),
-                class: "tcp_socket".into(),
-                permissive,
-                time: None,
-                line: "avc: denied { name_bind }".into(),
-            }]),
+            denials: crate::host::tests::fact(
+                "audit-avc.txt",
+                Knowledge::Known(vec![AvcDenial {
+                    permission: "name_bind".into(),
+                    comm: Some("java".into()),
+                    pid: Some(9),
+                    port: Some(8080),
+                    domain: "tomcat_t".into(),
+                    target_type: label.into(),
+                    class: "tcp_socket".into(),
+                    permissive,
+                    time: None,
+                    line: "avc: denied { name_bind }".into(),
+                }]),
+            ),
         }));
         ev
     }
@@ -204,8 +208,8 @@ mod tests {
         .unwrap();
         assert_eq!(tables[0].chains[0].rules[0].action, portdoctor_model::firewall::Action::Continue);
         ev.netfilter = Knowledge::Known(portdoctor_model::firewall::Netfilter { tables, ..Default::default() });
-        if let Knowledge::Known(Some(s)) = &mut ev.selinux {
-            s.denials = Knowledge::Known(vec![AvcDenial {
+        if let Knowledge::Known(Some(s)) = &mut ev.selinux.fact {
+            s.denials.fact = Knowledge::Known(vec![AvcDenial {
                 permission: "recv".into(),
                 comm: Some("java".into()),
                 pid: Some(9),

@@ -508,4 +508,7 @@ pub struct Netfilter {
     /// listens on P" cannot be confirmed while one of the flow's family is unread.
     #[serde(default)]
     pub unread_nat: Vec<(FwFamily, String)>,
+    /// Where the devices of ingress chains are read when the ruleset's listing leaves them out.
+    #[serde(default)]
+    pub devices_from: crate::knowledge::EvidenceSource,
 }

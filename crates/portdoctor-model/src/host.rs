@@ -1,6 +1,6 @@
 //! What a Linux host tells us: sockets, interfaces, routes, counters, conntrack.
 
-use crate::knowledge::Knowledge;
+use crate::knowledge::{EvidenceSource, Fact, Knowledge, Sourced};
 use crate::net::{Cidr, Family, Proto};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -211,6 +211,9 @@ pub struct Xfrm {
     pub policies: Vec<XfrmPolicy>,
     /// `None` when the defaults could not be read (an older kernel or iproute2: accept).
     pub default_block: Option<Vec<XfrmDir>>,
+    /// Where the defaults were read (or tried).
+    #[serde(default)]
+    pub defaults_from: EvidenceSource,
 }
 
 /// Another network namespace joined to this one by a veth pair: a container, a pod, an
@@ -296,6 +299,9 @@ pub enum Conntrack {
         drop: Option<u64>,
         early_drop: Option<u64>,
         insert_failed: Option<u64>,
+        /// Where the drop counters were read.
+        #[serde(default)]
+        stats_from: EvidenceSource,
     },
 }
 
@@ -303,35 +309,38 @@ pub enum Conntrack {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostEvidence {
     pub hostname: Option<String>,
-    pub sockets: Knowledge<Vec<Socket>>,
-    pub interfaces: Knowledge<Vec<Interface>>,
-    /// IPv4 and IPv6 routes of every table.
-    pub routes: Knowledge<Vec<Route>>,
+    pub sockets: Fact<Vec<Socket>>,
+    pub interfaces: Fact<Vec<Interface>>,
+    /// IPv4 and IPv6 routes of every table (read from the IPv4 source and the IPv6 one; `from`
+    /// names the IPv4 source, which evidence names for both today).
+    pub routes: Fact<Vec<Route>>,
     /// IPv4 policy-routing rules.
-    pub rules: Knowledge<Vec<PolicyRule>>,
+    pub rules: Fact<Vec<PolicyRule>>,
     /// Kernel settings read (`key = value`), e.g. rp_filter of every interface.
-    pub sysctl: Knowledge<BTreeMap<String, String>>,
+    pub sysctl: Fact<BTreeMap<String, String>>,
     /// Counters sampled when collection started, and again when it ended: a counter that rose
     /// between them is happening now, not since boot.
-    pub netstat: Knowledge<Counters>,
-    pub netstat_later: Knowledge<Counters>,
-    pub conntrack: Knowledge<Conntrack>,
+    pub netstat: Fact<Counters>,
+    pub netstat_later: Fact<Counters>,
+    /// Its size is read from the kernel settings (`from`), its drop counters from their own
+    /// source (`Conntrack::Loaded::stats_from`).
+    pub conntrack: Fact<Conntrack>,
     /// Every netfilter table of every backend, and the ipsets.
     pub netfilter: Knowledge<crate::firewall::Netfilter>,
-    /// `Known(None)`: SELinux is not in this kernel (no /sys/fs/selinux).
-    pub selinux: Knowledge<Option<Selinux>>,
+    /// `Known(None)`: SELinux is not in this kernel (no /sys/fs/selinux). `from`: the mode's source.
+    pub selinux: Fact<Option<Selinux>>,
     /// systemd's services and recent warnings; `Known(None)`: no systemd.
     pub services: Knowledge<Option<Services>>,
     pub tcp_wrappers: Knowledge<TcpWrappers>,
     /// The namespaces joined to this one by veth pairs (containers, pods).
-    pub netns: Knowledge<Vec<Netns>>,
+    pub netns: Fact<Vec<Netns>>,
     /// tc ingress filters of every interface; `None` when the evidence predates reading them
     /// (an older snapshot): not collected, which is not a failure.
     #[serde(default)]
-    pub tc_ingress: Option<Knowledge<TcIngress>>,
+    pub tc_ingress: Sourced<Option<Knowledge<TcIngress>>>,
     /// xfrm (IPsec) policies; `None` when not collected.
     #[serde(default)]
-    pub xfrm: Option<Knowledge<Xfrm>>,
+    pub xfrm: Sourced<Option<Knowledge<Xfrm>>>,
     /// Odd or ignored input, carried to the report's `notes`.
     pub notes: Vec<String>,
 }
@@ -397,8 +406,11 @@ pub struct Selinux {
     /// `SELINUX=` in /etc/selinux/config: the mode at next boot.
     pub at_boot: Option<SelinuxMode>,
     pub policy: Option<String>,
+    /// Where `at_boot` and `policy` were read (or tried).
+    #[serde(default)]
+    pub config_from: EvidenceSource,
     pub ports: Knowledge<Vec<PortLabel>>,
-    pub denials: Knowledge<Vec<AvcDenial>>,
+    pub denials: Fact<Vec<AvcDenial>>,
 }
 
 impl Selinux {

@@ -55,3 +55,51 @@ impl<T> Knowledge<T> {
         }
     }
 }
+
+/// The evidence source a fact was read from: its name (the host source registry's key, which is
+/// also its file in a snapshot, e.g. `ip-route.json`) and how it was obtained (the command run
+/// or the file read, as the evidence recorded it, live or in a snapshot's manifest). Evidence
+/// lines name the source by its name, so a report reads the same live and from a snapshot.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceSource {
+    pub name: String,
+    /// Empty when the evidence did not record how (a source built in code, or by a test).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub obtained_by: String,
+}
+
+impl EvidenceSource {
+    pub fn named(name: impl Into<String>) -> EvidenceSource {
+        EvidenceSource { name: name.into(), obtained_by: String::new() }
+    }
+}
+
+impl std::fmt::Display for EvidenceSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+/// A fact and the source it was read from. It reads as the fact itself (`Deref`), so a judge
+/// asks `ev.routes.known()` and names `ev.routes.from` in its evidence.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sourced<K> {
+    pub from: EvidenceSource,
+    pub fact: K,
+}
+
+/// A fact that was read, or why not, with its source.
+pub type Fact<T> = Sourced<Knowledge<T>>;
+
+impl<K> Sourced<K> {
+    pub fn new(from: EvidenceSource, fact: K) -> Sourced<K> {
+        Sourced { from, fact }
+    }
+}
+
+impl<K> std::ops::Deref for Sourced<K> {
+    type Target = K;
+    fn deref(&self) -> &K {
+        &self.fact
+    }
+}

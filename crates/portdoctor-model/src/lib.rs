@@ -27,5 +27,5 @@ pub use diagnosis::{
     Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Hop, Layer, Query, Status, TimelineEntry,
 };
 pub use fix::{Fix, ShellCommand, Word};
-pub use knowledge::{Knowledge, Missing};
+pub use knowledge::{EvidenceSource, Fact, Knowledge, Missing, Sourced};
 pub use net::{Cidr, Family, Proto, Source};

@@ -8,7 +8,7 @@ use crate::privilege::Cap;
 use crate::{ParseError, datapath, iproute, ipset, iptables, nft, procfs, selinux, sockets, systemd, wrappers};
 use portdoctor_model::firewall::{Backend, ChainKind, FwFamily, Netfilter};
 use portdoctor_model::host::{Conntrack, HostEvidence, Netns, Selinux, Services, TcpWrappers, Xfrm};
-use portdoctor_model::knowledge::{Knowledge, Missing};
+use portdoctor_model::knowledge::{EvidenceSource, Fact, Knowledge, Missing, Sourced};
 use portdoctor_model::net::Family;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -214,14 +214,32 @@ fn parse_source<T>(
     }
 }
 
+/// The source `name` as the evidence holds it: its name, and the command run or file read.
+fn source_ref(raw: &RawHost, name: &str) -> EvidenceSource {
+    EvidenceSource {
+        name: name.to_string(),
+        obtained_by: raw.sources.get(name).map(|s| s.command.clone()).unwrap_or_default(),
+    }
+}
+
+/// `parse_source`, keeping the source with the fact.
+fn parse_fact<T>(
+    raw: &RawHost,
+    name: &str,
+    parse: impl FnOnce(&str, &str) -> Result<T, ParseError>,
+) -> Result<Fact<T>, ParseError> {
+    Ok(Sourced::new(source_ref(raw, name), parse_source(raw, name, parse)?))
+}
+
 /// SELinux: `Known(None)` when the kernel has none (no /sys/fs/selinux/enforce); unknown when
 /// the evidence does not say (a snapshot from before it was collected).
-fn parse_selinux(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<Option<Selinux>>, ParseError> {
+fn parse_selinux(raw: &RawHost, notes: &mut Vec<String>) -> Result<Fact<Option<Selinux>>, ParseError> {
+    let from = source_ref(raw, files::SELINUX_ENFORCE);
     let mode = match raw.sources.get(files::SELINUX_ENFORCE) {
-        Some(s) if s.outcome == Outcome::ToolMissing => return Ok(Knowledge::Known(None)),
+        Some(s) if s.outcome == Outcome::ToolMissing => return Ok(Sourced::new(from, Knowledge::Known(None))),
         _ => match parse_source(raw, files::SELINUX_ENFORCE, selinux::parse_enforce)? {
             Knowledge::Known(m) => m,
-            Knowledge::Unavailable(m) => return Ok(Knowledge::Unavailable(m)),
+            Knowledge::Unavailable(m) => return Ok(Sourced::new(from, Knowledge::Unavailable(m))),
         },
     };
     let (at_boot, policy) = match source(raw, files::SELINUX_CONFIG) {
@@ -229,8 +247,9 @@ fn parse_selinux(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<Opt
         Err(_) => Default::default(),
     };
     let ports = parse_source(raw, files::SEMANAGE_PORTS, |f, t| Ok(selinux::parse_semanage_ports(f, t, notes)))?;
-    let denials = parse_source(raw, files::AUDIT_AVC, |f, t| Ok(selinux::parse_avc(f, t, notes)))?;
-    Ok(Knowledge::Known(Some(Selinux { mode, at_boot, policy, ports, denials })))
+    let denials = parse_fact(raw, files::AUDIT_AVC, |f, t| Ok(selinux::parse_avc(f, t, notes)))?;
+    let config_from = source_ref(raw, files::SELINUX_CONFIG);
+    Ok(Sourced::new(from, Knowledge::Known(Some(Selinux { mode, at_boot, policy, config_from, ports, denials }))))
 }
 
 pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
@@ -238,8 +257,8 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
         Ok(b) => Some(text(files::HOSTNAME, b)?.trim().to_string()),
         Err(_) => None,
     };
-    let sockets = parse_source(raw, files::SOCKETS, sockets::parse_sockets)?;
-    let interfaces = parse_source(raw, files::IP_ADDR, iproute::parse_addr)?;
+    let sockets = parse_fact(raw, files::SOCKETS, sockets::parse_sockets)?;
+    let interfaces = parse_fact(raw, files::IP_ADDR, iproute::parse_addr)?;
     let routes4 = parse_source(raw, files::IP_ROUTE, |f, t| iproute::parse_routes(f, t, Family::V4))?;
     let routes6 = parse_source(raw, files::IP6_ROUTE, |f, t| iproute::parse_routes(f, t, Family::V6))?;
     let mut notes = Vec::new();
@@ -255,12 +274,13 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
         }
         (Knowledge::Unavailable(m), _) => Knowledge::Unavailable(m),
     };
-    let netstat = parse_source(raw, files::NETSTAT, procfs::parse_counters)?;
-    let netstat_later = parse_source(raw, files::NETSTAT_LATER, procfs::parse_counters)?;
-    let sysctl = parse_source(raw, files::SYSCTL, procfs::parse_sysctl)?;
-    let rules = parse_source(raw, files::IP_RULE, iproute::parse_rules)?;
+    let routes = Sourced::new(source_ref(raw, files::IP_ROUTE), routes);
+    let netstat = parse_fact(raw, files::NETSTAT, procfs::parse_counters)?;
+    let netstat_later = parse_fact(raw, files::NETSTAT_LATER, procfs::parse_counters)?;
+    let sysctl = parse_fact(raw, files::SYSCTL, procfs::parse_sysctl)?;
+    let rules = parse_fact(raw, files::IP_RULE, iproute::parse_rules)?;
     let stat = parse_source(raw, files::CONNTRACK_STAT, procfs::parse_conntrack_stat)?;
-    let conntrack = match sysctl.clone() {
+    let conntrack = match sysctl.fact.clone() {
         Knowledge::Unavailable(m) => Knowledge::Unavailable(m),
         Knowledge::Known(map) => {
             let num = |key: &str| -> Result<Option<u64>, ParseError> {
@@ -281,12 +301,14 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
                         drop: col("drop"),
                         early_drop: col("early_drop"),
                         insert_failed: col("insert_failed"),
+                        stats_from: source_ref(raw, files::CONNTRACK_STAT),
                     })
                 }
                 _ => Knowledge::Known(Conntrack::NotLoaded),
             }
         }
     };
+    let conntrack = Sourced::new(sysctl.from.clone(), conntrack);
     let netfilter = parse_netfilter(raw, &mut notes)?;
     let selinux = parse_selinux(raw, &mut notes)?;
     let services = match raw.sources.get(files::SYSTEMD_SHOW) {
@@ -319,17 +341,25 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
     };
     let netns = parse_netns(raw, &mut notes)?;
     let tc_ingress = collected(raw, files::TC_INGRESS, datapath::parse_tc_ingress)?;
-    let xfrm = match collected(raw, files::XFRM_POLICY, |f, t| datapath::parse_xfrm_policy(f, t, &mut notes))? {
-        Some(Knowledge::Known(policies)) => {
-            let default_block = match parse_source(raw, files::XFRM_DEFAULT, datapath::parse_xfrm_default)? {
-                Knowledge::Known(d) => Some(d),
-                Knowledge::Unavailable(_) => None,
-            };
-            Some(Knowledge::Known(Xfrm { policies, default_block }))
-        }
-        Some(Knowledge::Unavailable(m)) => Some(Knowledge::Unavailable(m)),
-        None => None,
-    };
+    let xfrm = collected(raw, files::XFRM_POLICY, |f, t| datapath::parse_xfrm_policy(f, t, &mut notes))?;
+    let xfrm = Sourced::new(
+        xfrm.from,
+        match xfrm.fact {
+            Some(Knowledge::Known(policies)) => {
+                let default_block = match parse_source(raw, files::XFRM_DEFAULT, datapath::parse_xfrm_default)? {
+                    Knowledge::Known(d) => Some(d),
+                    Knowledge::Unavailable(_) => None,
+                };
+                Some(Knowledge::Known(Xfrm {
+                    policies,
+                    default_block,
+                    defaults_from: source_ref(raw, files::XFRM_DEFAULT),
+                }))
+            }
+            Some(Knowledge::Unavailable(m)) => Some(Knowledge::Unavailable(m)),
+            None => None,
+        },
+    );
     Ok(HostEvidence {
         hostname,
         sockets,
@@ -357,22 +387,24 @@ fn collected<T>(
     raw: &RawHost,
     name: &str,
     parse: impl FnOnce(&str, &str) -> Result<T, ParseError>,
-) -> Result<Option<Knowledge<T>>, ParseError> {
+) -> Result<Sourced<Option<Knowledge<T>>>, ParseError> {
+    let from = source_ref(raw, name);
     if !raw.sources.contains_key(name) {
-        return Ok(None);
+        return Ok(Sourced::new(from, None));
     }
-    parse_source(raw, name, parse).map(Some)
+    Ok(Sourced::new(from, Some(parse_source(raw, name, parse)?)))
 }
 
 /// The container namespaces: each one's interfaces and listening sockets (from `ss`, entered
 /// with nsenter as root, so every owner is visible).
-fn parse_netns(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<Vec<Netns>>, ParseError> {
+fn parse_netns(raw: &RawHost, notes: &mut Vec<String>) -> Result<Fact<Vec<Netns>>, ParseError> {
+    let from = source_ref(raw, files::NETNS);
     let entries = match parse_source(raw, files::NETNS, |f, t| {
         serde_json::from_str::<Vec<NetnsEntry>>(t)
             .map_err(|e| ParseError::new(f, format!("line {} column {}", e.line(), e.column()), e.to_string()))
     })? {
         Knowledge::Known(e) => e,
-        Knowledge::Unavailable(m) => return Ok(Knowledge::Unavailable(m)),
+        Knowledge::Unavailable(m) => return Ok(Sourced::new(from, Knowledge::Unavailable(m))),
     };
     let mut out = Vec::new();
     for e in entries {
@@ -384,7 +416,7 @@ fn parse_netns(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<Vec<N
         let sockets = parse_source(raw, &ss_file, |f, t| crate::ss::parse_ss(f, t, &index, true, notes))?;
         out.push(Netns { nsid: e.nsid, processes: e.processes, interfaces, sockets });
     }
-    Ok(Knowledge::Known(out))
+    Ok(Sourced::new(from, Knowledge::Known(out)))
 }
 
 /// How nft names a family.
@@ -609,6 +641,7 @@ fn parse_netfilter(raw: &RawHost, notes: &mut Vec<String>) -> Result<Knowledge<N
 /// names. One still without devices is evaluated as applying to an interface portdoctor cannot
 /// tell (unknown, never passed).
 fn ingress_devices(raw: &RawHost, nf: &mut Netfilter) -> Result<(), ParseError> {
+    nf.devices_from = source_ref(raw, files::NFT_CHAINS);
     let needs = nf.tables.iter().flat_map(|t| &t.chains).any(|c| {
         c.base.as_ref().is_some_and(|b| b.hook == portdoctor_model::firewall::Hook::Ingress && b.devices.is_empty())
     });
@@ -661,7 +694,7 @@ mod tests {
         let m = ev.interfaces.missing().unwrap();
         assert!(m.remedy.contains("iproute2"), "{m:?}");
         assert!(ev.sockets.missing().unwrap().reason.contains("sockets.json is not in the evidence"));
-        assert_eq!(ev.conntrack, Knowledge::Known(Conntrack::NotLoaded));
+        assert_eq!(ev.conntrack.fact, Knowledge::Known(Conntrack::NotLoaded));
     }
 
     /// Legacy tables that are loaded but not read: the entry says so and how to read them (no
@@ -703,7 +736,7 @@ mod tests {
     fn sources_below_netfilter_absent_failed_and_read() {
         let mut raw = RawHost::default();
         let ev = parse_host(&raw).unwrap();
-        assert_eq!((ev.tc_ingress, ev.xfrm), (None, None));
+        assert_eq!((ev.tc_ingress.fact, ev.xfrm.fact), (None, None));
         raw.sources.insert(
             files::XFRM_POLICY.into(),
             RawSource {
@@ -716,15 +749,15 @@ mod tests {
         );
         raw.sources.insert(files::TC_INGRESS.into(), ok(r#"{"qdiscs":[],"filters":{}}"#));
         let ev = parse_host(&raw).unwrap();
-        assert!(ev.xfrm.unwrap().missing().unwrap().remedy.contains("CAP_NET_ADMIN"));
-        assert_eq!(ev.tc_ingress, Some(Knowledge::Known(Default::default())));
+        assert!(ev.xfrm.fact.unwrap().missing().unwrap().remedy.contains("CAP_NET_ADMIN"));
+        assert_eq!(ev.tc_ingress.fact, Some(Knowledge::Known(Default::default())));
         raw.sources.insert(
             files::XFRM_POLICY.into(),
             ok("src 0.0.0.0/0 dst 10.0.1.10/32 proto tcp dport 80 \n\tdir in action block priority 0 ptype main \n"),
         );
         raw.sources
             .insert(files::XFRM_DEFAULT.into(), ok("Default policies:\n in:  accept\n fwd: accept\n out: block\n"));
-        let x = parse_host(&raw).unwrap().xfrm.unwrap().known().unwrap().clone();
+        let x = parse_host(&raw).unwrap().xfrm.fact.unwrap().known().unwrap().clone();
         assert_eq!(x.policies.len(), 1);
         assert_eq!(x.default_block, Some(vec![portdoctor_model::host::XfrmDir::Out]));
     }
@@ -742,15 +775,34 @@ mod tests {
         );
         let ev = parse_host(&raw).unwrap();
         assert_eq!(
-            ev.conntrack,
+            ev.conntrack.fact,
             Knowledge::Known(Conntrack::Loaded {
                 count: 262144,
                 max: 262144,
                 drop: Some(16),
                 early_drop: Some(0),
-                insert_failed: Some(0)
+                insert_failed: Some(0),
+                stats_from: EvidenceSource { name: files::CONNTRACK_STAT.into(), obtained_by: "cmd".into() },
             })
         );
+    }
+
+    /// Each fact names the source it was read from: the registry's name, and how the evidence
+    /// says it was obtained; a source the evidence does not hold is still named (its absence is
+    /// the fact's reason).
+    #[test]
+    fn facts_carry_their_source() {
+        let mut raw = RawHost::default();
+        raw.sources
+            .insert(files::IP_ROUTE.into(), RawSource { command: "ip -j -4 route show table all".into(), ..ok("[]") });
+        raw.sources.insert(files::IP6_ROUTE.into(), ok("[]"));
+        let ev = parse_host(&raw).unwrap();
+        assert_eq!(ev.routes.from.name, files::IP_ROUTE);
+        assert_eq!(ev.routes.from.obtained_by, "ip -j -4 route show table all");
+        assert_eq!(ev.routes.known(), Some(&vec![]));
+        assert_eq!((ev.sysctl.from.name.as_str(), ev.sysctl.from.obtained_by.as_str()), (files::SYSCTL, ""));
+        assert_eq!(ev.conntrack.from, ev.sysctl.from);
+        assert_eq!(ev.xfrm.from.name, files::XFRM_POLICY);
     }
 
     #[test]

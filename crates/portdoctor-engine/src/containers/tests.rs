@@ -54,12 +54,12 @@ fn container(nsid: i32, peer_index: u32, app: &str, bind: &str) -> Netns {
 /// DNAT; `forward` is eth0's forwarding while ip_forward is 1.
 fn docker_host(netns: Knowledge<Vec<Netns>>, forward: &str) -> HostEvidence {
     let mut ev = evidence(vec![listener("0.0.0.0", 8080, "docker-proxy")]);
-    if let Knowledge::Known(ifs) = &mut ev.interfaces {
+    if let Knowledge::Known(ifs) = &mut ev.interfaces.fact {
         ifs.push(iface(4, "docker0", "10.88.0.1", None, None));
         ifs.push(iface(5, "veth1", "169.254.1.1", Some((1, 2)), Some("docker0")));
         ifs.push(iface(6, "veth2", "169.254.1.2", Some((2, 2)), Some("docker0")));
     }
-    if let Knowledge::Known(routes) = &mut ev.routes {
+    if let Knowledge::Known(routes) = &mut ev.routes.fact {
         routes.push(Route {
             table: "main".into(),
             kind: RouteType::Unicast,
@@ -72,11 +72,11 @@ fn docker_host(netns: Knowledge<Vec<Netns>>, forward: &str) -> HostEvidence {
     }
     let tables = portdoctor_parse::iptables::parse_save("t", DNAT, Backend::IptablesNft, FwFamily::Ip).unwrap();
     ev.netfilter = Knowledge::Known(Netfilter { tables, ..Netfilter::default() });
-    if let Knowledge::Known(s) = &mut ev.sysctl {
+    if let Knowledge::Known(s) = &mut ev.sysctl.fact {
         s.insert("net.ipv4.conf.eth0.forwarding".into(), forward.into());
         s.insert("net.ipv4.ip_forward".into(), "1".into());
     }
-    ev.netns = netns;
+    ev.netns.fact = netns;
     ev
 }
 

@@ -1,7 +1,9 @@
 use super::*;
+use portdoctor_model::host::Xfrm;
 use portdoctor_model::host::{IfAddr, PolicyRule, Process, RouteType, SocketState};
 use portdoctor_model::net::Cidr;
-use portdoctor_model::{Missing, Status};
+use portdoctor_model::{Missing, Sourced, Status};
+use portdoctor_parse::host::files;
 use std::collections::BTreeMap;
 
 fn ifaddr(a: &str, p: u8) -> IfAddr {
@@ -49,60 +51,83 @@ fn counters(overflows: u64) -> Knowledge<portdoctor_model::host::Counters> {
     Knowledge::Known(BTreeMap::from([("TcpExt".to_string(), t)]))
 }
 
+/// A fact read from the snapshot file `name`, as the parser gives it.
+pub(crate) fn fact<K>(name: &str, fact: K) -> Sourced<K> {
+    Sourced::new(EvidenceSource::named(name), fact)
+}
+
 pub(crate) fn evidence(sockets: Vec<Socket>) -> HostEvidence {
     HostEvidence {
         hostname: Some("web1".into()),
-        sockets: Knowledge::Known(sockets),
-        interfaces: Knowledge::Known(vec![
-            Interface {
-                index: 1,
-                name: "lo".into(),
-                up: true,
-                addrs: vec![ifaddr("127.0.0.1", 8), ifaddr("::1", 128)],
-                peer: None,
-                master: None,
-                xdp: vec![],
-            },
-            Interface {
-                index: 2,
-                name: "eth0".into(),
-                up: true,
-                addrs: vec![ifaddr("10.0.1.10", 24), ifaddr("10.0.1.11", 24), ifaddr("2001:db8:2::10", 64)],
-                peer: None,
-                master: None,
-                xdp: vec![],
-            },
-            Interface {
-                index: 3,
-                name: "eth1".into(),
-                up: true,
-                addrs: vec![ifaddr("10.0.2.10", 24)],
-                peer: None,
-                master: None,
-                xdp: vec![],
-            },
-        ]),
-        routes: Knowledge::Known(vec![
-            route("0.0.0.0/0", Some("10.0.1.1"), None),
-            route("10.0.1.0/24", None, Some("10.0.1.10")),
-            route("::/0", Some("2001:db8:2::1"), None),
-        ]),
-        netstat: counters(3),
-        netstat_later: counters(3),
-        conntrack: Knowledge::Known(Conntrack::NotLoaded),
-        netfilter: Knowledge::Known(portdoctor_model::firewall::Netfilter::default()),
-        selinux: Knowledge::Known(None),
+        sockets: fact(files::SOCKETS, Knowledge::Known(sockets)),
+        interfaces: fact(
+            files::IP_ADDR,
+            Knowledge::Known(vec![
+                Interface {
+                    index: 1,
+                    name: "lo".into(),
+                    up: true,
+                    addrs: vec![ifaddr("127.0.0.1", 8), ifaddr("::1", 128)],
+                    peer: None,
+                    master: None,
+                    xdp: vec![],
+                },
+                Interface {
+                    index: 2,
+                    name: "eth0".into(),
+                    up: true,
+                    addrs: vec![ifaddr("10.0.1.10", 24), ifaddr("10.0.1.11", 24), ifaddr("2001:db8:2::10", 64)],
+                    peer: None,
+                    master: None,
+                    xdp: vec![],
+                },
+                Interface {
+                    index: 3,
+                    name: "eth1".into(),
+                    up: true,
+                    addrs: vec![ifaddr("10.0.2.10", 24)],
+                    peer: None,
+                    master: None,
+                    xdp: vec![],
+                },
+            ]),
+        ),
+        routes: fact(
+            files::IP_ROUTE,
+            Knowledge::Known(vec![
+                route("0.0.0.0/0", Some("10.0.1.1"), None),
+                route("10.0.1.0/24", None, Some("10.0.1.10")),
+                route("::/0", Some("2001:db8:2::1"), None),
+            ]),
+        ),
+        netstat: fact(files::NETSTAT, counters(3)),
+        netstat_later: fact(files::NETSTAT_LATER, counters(3)),
+        conntrack: fact(files::SYSCTL, Knowledge::Known(Conntrack::NotLoaded)),
+        netfilter: Knowledge::Known(portdoctor_model::firewall::Netfilter {
+            devices_from: EvidenceSource::named(files::NFT_CHAINS),
+            ..Default::default()
+        }),
+        selinux: fact(files::SELINUX_ENFORCE, Knowledge::Known(None)),
         services: Knowledge::Known(None),
         tcp_wrappers: Knowledge::Known(portdoctor_model::host::TcpWrappers {
             allow: vec![],
             deny: vec![],
             libwrap_pids: Knowledge::Known(vec![]),
         }),
-        rules: Knowledge::Known(vec![]),
-        sysctl: Knowledge::Known(BTreeMap::from([("net.ipv4.conf.all.rp_filter".to_string(), "1".to_string())])),
-        netns: Knowledge::Known(vec![]),
-        tc_ingress: Some(Knowledge::Known(Default::default())),
-        xfrm: Some(Knowledge::Known(Default::default())),
+        rules: fact(files::IP_RULE, Knowledge::Known(vec![])),
+        sysctl: fact(
+            files::SYSCTL,
+            Knowledge::Known(BTreeMap::from([("net.ipv4.conf.all.rp_filter".to_string(), "1".to_string())])),
+        ),
+        netns: fact(files::NETNS, Knowledge::Known(vec![])),
+        tc_ingress: fact(files::TC_INGRESS, Some(Knowledge::Known(Default::default()))),
+        xfrm: fact(
+            files::XFRM_POLICY,
+            Some(Knowledge::Known(Xfrm {
+                defaults_from: EvidenceSource::named(files::XFRM_DEFAULT),
+                ..Default::default()
+            })),
+        ),
         notes: vec![],
     }
 }
@@ -314,7 +339,7 @@ fn full_accept_queue() {
     let d = diagnose_host(&ev, &q(8080));
     assert_eq!(codes(&d), vec!["LISTEN_QUEUE_OVERFLOW"]);
     assert_eq!(d.causes[0].confidence, Confidence::Likely);
-    ev.netstat_later = counters(9);
+    ev.netstat_later.fact = counters(9);
     let d = diagnose_host(&ev, &q(8080));
     assert_eq!(d.causes[0].confidence, Confidence::Confirmed);
     assert!(d.causes[0].evidence[1].contains("3 → 9"));
@@ -323,7 +348,7 @@ fn full_accept_queue() {
 #[test]
 fn rising_overflows_with_room_is_a_warning() {
     let mut ev = evidence(vec![sock(Proto::Tcp, "0.0.0.0", 8080)]);
-    ev.netstat_later = counters(5);
+    ev.netstat_later.fact = counters(5);
     let d = diagnose_host(&ev, &q(8080));
     assert_eq!(d.status, Status::Reachable);
     assert_eq!(check(&d, "host.listen-queue").status, CheckStatus::Warn);
@@ -332,23 +357,25 @@ fn rising_overflows_with_room_is_a_warning() {
 #[test]
 fn conntrack_full_and_nearly_full() {
     let mut ev = evidence(vec![sock(Proto::Tcp, "0.0.0.0", 8080)]);
-    ev.conntrack = Knowledge::Known(Conntrack::Loaded {
+    ev.conntrack.fact = Knowledge::Known(Conntrack::Loaded {
         count: 65536,
         max: 65536,
         drop: Some(120),
         early_drop: Some(0),
         insert_failed: None,
+        stats_from: EvidenceSource::named(files::CONNTRACK_STAT),
     });
     let d = diagnose_host(&ev, &q(8080));
     assert_eq!(codes(&d), vec!["CONNTRACK_TABLE_FULL"]);
     assert!(d.causes[0].evidence[1].contains("drop 120"));
     assert!(d.causes[0].fix[0].contains("131072"));
-    ev.conntrack = Knowledge::Known(Conntrack::Loaded {
+    ev.conntrack.fact = Knowledge::Known(Conntrack::Loaded {
         count: 60000,
         max: 65536,
         drop: None,
         early_drop: None,
         insert_failed: None,
+        stats_from: EvidenceSource::named(files::CONNTRACK_STAT),
     });
     let d = diagnose_host(&ev, &q(8080));
     assert_eq!(d.status, Status::Reachable);
@@ -358,7 +385,7 @@ fn conntrack_full_and_nearly_full() {
 #[test]
 fn unreadable_sockets_are_inconclusive_with_remedy() {
     let mut ev = evidence(vec![]);
-    ev.sockets = Knowledge::Unavailable(Missing::new("listening sockets", "permission denied", "run as root"));
+    ev.sockets.fact = Knowledge::Unavailable(Missing::new("listening sockets", "permission denied", "run as root"));
     let d = diagnose_host(&ev, &q(8080));
     assert_eq!(d.status, Status::Inconclusive);
     assert!(check(&d, "host.listener").evidence[0].contains("run as root"));
@@ -377,11 +404,11 @@ fn unknown_owner_is_a_warning_not_a_failure() {
 #[test]
 fn unknown_arrival_with_specific_binding_is_unknown() {
     let mut ev = evidence(vec![sock(Proto::Tcp, "10.0.1.11", 8080)]);
-    ev.interfaces = Knowledge::Unavailable(Missing::new("interfaces", "ip missing", "install iproute2"));
+    ev.interfaces.fact = Knowledge::Unavailable(Missing::new("interfaces", "ip missing", "install iproute2"));
     let d = diagnose_host(&ev, &q(8080));
     assert_eq!(d.status, Status::Inconclusive);
     // ... but a wildcard listener still decides.
-    ev.sockets = Knowledge::Known(vec![sock(Proto::Tcp, "0.0.0.0", 8080)]);
+    ev.sockets.fact = Knowledge::Known(vec![sock(Proto::Tcp, "0.0.0.0", 8080)]);
     let d = diagnose_host(&ev, &q(8080));
     assert_eq!(d.status, Status::Inconclusive, "the arrival check itself is unknown");
     assert!(d.causes.is_empty());
@@ -403,7 +430,7 @@ fn second_interface_replies_by_the_first() {
     let query = HostQuery { to: Some("10.0.2.10".parse().unwrap()), ..q(8080) };
     let d = diagnose_host(&ev, &query);
     assert_eq!(codes(&d), vec!["RP_FILTER_DROP"], "strict rp_filter: {d:#?}");
-    ev.sysctl = Knowledge::Known(BTreeMap::from([("net.ipv4.conf.all.rp_filter".to_string(), "2".to_string())]));
+    ev.sysctl.fact = Knowledge::Known(BTreeMap::from([("net.ipv4.conf.all.rp_filter".to_string(), "2".to_string())]));
     let d = diagnose_host(&ev, &query);
     assert_eq!(codes(&d), vec!["REPLY_ROUTE_ASYMMETRIC"], "loose: passes, but replies leave by eth0");
     // The usual fix: a rule for eth1's address and a table whose default leaves by eth1.
@@ -417,8 +444,8 @@ fn second_interface_replies_by_the_first() {
         prefsrc: None,
         metric: 0,
     });
-    ev.routes = Knowledge::Known(routes);
-    ev.rules = Knowledge::Known(vec![
+    ev.routes.fact = Knowledge::Known(routes);
+    ev.rules.fact = Knowledge::Known(vec![
         portdoctor_model::host::PolicyRule {
             priority: 0,
             not: false,
@@ -463,10 +490,10 @@ pub(crate) fn journal(lines: &[&str]) -> Vec<portdoctor_model::host::JournalLine
 /// leave by different interfaces.
 fn two_ways_in(sockets: Vec<Socket>) -> HostEvidence {
     let mut ev = evidence(sockets);
-    if let Knowledge::Known(ifs) = &mut ev.interfaces {
+    if let Knowledge::Known(ifs) = &mut ev.interfaces.fact {
         ifs[2].addrs.push(ifaddr("2001:db8:3::10", 64));
     }
-    if let Knowledge::Known(routes) = &mut ev.routes {
+    if let Knowledge::Known(routes) = &mut ev.routes.fact {
         for (dst, gw) in [("198.51.100.0/24", "10.0.2.1"), ("2001:db8:1::/64", "2001:db8:3::1")] {
             routes.push(Route { dev: Some("eth1".into()), ..route(dst, Some(gw), None) });
         }
@@ -524,7 +551,7 @@ fn every_plausible_arrival_is_judged_and_the_blocked_one_named() {
 fn reachable_only_when_every_arrival_is() {
     // The usual fix: replies from eth0's address use a table whose default leaves by eth0.
     let mut ev = two_ways_in(vec![sock(Proto::Tcp, "0.0.0.0", 8080)]);
-    if let Knowledge::Known(routes) = &mut ev.routes {
+    if let Knowledge::Known(routes) = &mut ev.routes.fact {
         routes.push(Route { table: "100".into(), ..route("0.0.0.0/0", Some("10.0.1.1"), None) });
     }
     let rule = |priority, src: Option<&str>, table: &str| portdoctor_model::host::PolicyRule {
@@ -537,7 +564,7 @@ fn reachable_only_when_every_arrival_is() {
         other: None,
         table: table.into(),
     };
-    ev.rules = Knowledge::Known(vec![
+    ev.rules.fact = Knowledge::Known(vec![
         rule(0, None, "local"),
         rule(100, Some("10.0.1.10/32"), "100"),
         rule(32766, None, "main"),
@@ -557,7 +584,7 @@ fn reachable_only_when_every_arrival_is() {
 fn what_differs_between_arrivals_names_its_arrival() {
     // Bound to eth0's address: refused where traffic arrives at eth1's.
     let mut ev = two_ways_in(vec![sock(Proto::Tcp, "10.0.1.10", 8080)]);
-    ev.sysctl = Knowledge::Known(BTreeMap::from([("net.ipv4.conf.all.rp_filter".to_string(), "0".to_string())]));
+    ev.sysctl.fact = Knowledge::Known(BTreeMap::from([("net.ipv4.conf.all.rp_filter".to_string(), "0".to_string())]));
     let d = diagnose_host(&ev, &from("198.51.100.2"));
     let mismatch = d.causes.iter().find(|c| c.code == CauseCode::ListenerAddressMismatch).unwrap();
     assert!(
@@ -620,7 +647,7 @@ fn internet_clients_behind_a_more_specific_route_are_looked_up_too() {
         "{ev_lines:?}"
     );
     // Loose: that part's replies leave by eth1.
-    ev.sysctl = Knowledge::Known(BTreeMap::from([("net.ipv4.conf.all.rp_filter".to_string(), "2".to_string())]));
+    ev.sysctl.fact = Knowledge::Known(BTreeMap::from([("net.ipv4.conf.all.rp_filter".to_string(), "2".to_string())]));
     let d = diagnose_host(&ev, &q(8080));
     assert_eq!(codes(&d), vec!["REPLY_ROUTE_ASYMMETRIC"], "{d:#?}");
     assert!(
@@ -629,7 +656,7 @@ fn internet_clients_behind_a_more_specific_route_are_looked_up_too() {
         d.causes[0].message
     );
     // The same for a --from prefix that a more specific route splits.
-    ev.sysctl = Knowledge::Known(BTreeMap::from([("net.ipv4.conf.all.rp_filter".to_string(), "1".to_string())]));
+    ev.sysctl.fact = Knowledge::Known(BTreeMap::from([("net.ipv4.conf.all.rp_filter".to_string(), "1".to_string())]));
     let d = diagnose_host(&ev, &HostQuery { from: Source::Prefix("198.51.0.0/16".parse().unwrap()), ..q(8080) });
     assert_eq!(codes(&d), vec!["RP_FILTER_DROP"], "{d:#?}");
     assert!(
@@ -668,7 +695,11 @@ fn xfrm_policies_by_priority_and_selector() {
     let mut ipsec = xfrm_policy(XfrmDir::In, "0.0.0.0/0", "10.0.1.0/24");
     ipsec.templates = vec![("tmpl src 192.0.2.1 dst 10.0.1.10 proto esp mode tunnel".into(), false)];
     ipsec.priority = 10;
-    ev.xfrm = Some(Knowledge::Known(Xfrm { policies: vec![ipsec.clone()], default_block: Some(vec![]) }));
+    ev.xfrm.fact = Some(Knowledge::Known(Xfrm {
+        policies: vec![ipsec.clone()],
+        default_block: Some(vec![]),
+        ..Default::default()
+    }));
     let d = diagnose_host(&ev, &q(80));
     assert_eq!(codes(&d), ["XFRM_POLICY_BLOCK"]);
     assert_eq!(d.causes[0].confidence, Confidence::Likely);
@@ -676,24 +707,32 @@ fn xfrm_policies_by_priority_and_selector() {
     // A bypass for the port, taken first.
     let mut bypass = xfrm_policy(XfrmDir::In, "0.0.0.0/0", "10.0.1.10/32");
     (bypass.proto, bypass.dport, bypass.priority) = (Some(6), Some(80), 5);
-    ev.xfrm = Some(Knowledge::Known(Xfrm { policies: vec![ipsec.clone(), bypass], default_block: None }));
+    ev.xfrm.fact = Some(Knowledge::Known(Xfrm {
+        policies: vec![ipsec.clone(), bypass],
+        default_block: None,
+        ..Default::default()
+    }));
     let d = diagnose_host(&ev, &q(80));
     assert_eq!(check(&d, "host.xfrm").status, CheckStatus::Pass);
     // A block that selects by mark too: may apply.
     let mut marked = xfrm_policy(XfrmDir::Out, "10.0.1.10/32", "0.0.0.0/0");
     (marked.block, marked.unmodeled) = (true, vec!["mark 0x1/0xffffffff".into()]);
-    ev.xfrm = Some(Knowledge::Known(Xfrm { policies: vec![marked], default_block: None }));
+    ev.xfrm.fact = Some(Knowledge::Known(Xfrm { policies: vec![marked], default_block: None, ..Default::default() }));
     let d = diagnose_host(&ev, &q(80));
     assert_eq!(d.status, Status::Inconclusive);
     assert!(check(&d, "host.xfrm").evidence.iter().any(|e| e.contains("mark 0x1/0xffffffff")));
     // The default for replies is block and nothing selects them.
-    ev.xfrm = Some(Knowledge::Known(Xfrm { policies: vec![], default_block: Some(vec![XfrmDir::Out]) }));
+    ev.xfrm.fact = Some(Knowledge::Known(Xfrm {
+        policies: vec![],
+        default_block: Some(vec![XfrmDir::Out]),
+        defaults_from: EvidenceSource::named(files::XFRM_DEFAULT),
+    }));
     let d = diagnose_host(&ev, &q(80));
     assert_eq!(codes(&d), ["XFRM_POLICY_BLOCK"]);
     assert_eq!(d.causes[0].fix[0].to_string(), "ip xfrm policy setdefault out accept");
     // Not collected (an older snapshot): skipped, not unknown.
-    ev.xfrm = None;
-    ev.tc_ingress = None;
+    ev.xfrm.fact = None;
+    ev.tc_ingress.fact = None;
     let d = diagnose_host(&ev, &q(80));
     assert_eq!(check(&d, "host.xfrm").status, CheckStatus::Skipped);
     assert_eq!(check(&d, "host.tc-ingress").status, CheckStatus::Skipped);
@@ -707,7 +746,7 @@ fn routing_blackhole_for_ipv6_and_unmodeled_rules() {
     let mut ev = evidence(vec![sock(Proto::Tcp, "::", 80)]);
     let mut routes = ev.routes.known().unwrap().clone();
     routes.push(Route { kind: RouteType::Blackhole, dev: None, ..route("2001:db8:1::/64", None, None) });
-    ev.routes = Knowledge::Known(routes);
+    ev.routes.fact = Knowledge::Known(routes);
     let mut query = q(80);
     query.from = Source::Prefix("2001:db8:1::2/128".parse().unwrap());
     query.to = Some("2001:db8:2::10".parse().unwrap());
@@ -719,7 +758,7 @@ fn routing_blackhole_for_ipv6_and_unmodeled_rules() {
         "ip -6 route del blackhole 2001:db8:1::/64 table main (and remove it from the network configuration that adds it)"
     );
     let mut ev = evidence(vec![sock(Proto::Tcp, "0.0.0.0", 80)]);
-    ev.rules = Knowledge::Known(vec![PolicyRule {
+    ev.rules.fact = Knowledge::Known(vec![PolicyRule {
         priority: 100,
         not: false,
         src: None,
