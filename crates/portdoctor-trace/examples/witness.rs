@@ -1,7 +1,8 @@
 //! The witness with its cost, for the benchmark (bench/flood.sh) and for checking the BPF object
 //! on a kernel by hand: `witness PORT SECONDS [FROM]` prints the number of drops, the flow's
 //! packets received, events lost and each program's run time and runs (the kernel's BPF
-//! statistics, on while it runs). SIGINT ends it early. `portdoctor trace` is the real command.
+//! statistics, on while it runs; WITNESS_NO_STATS leaves them off, for measuring the machine's
+//! busy time without their clock reads). SIGINT ends it early. `portdoctor trace` is the real command.
 
 use std::io::Write;
 
@@ -23,7 +24,7 @@ fn main() {
     let interrupted = portdoctor_trace::interrupt_flag();
     let stop = || interrupted.load(std::sync::atomic::Ordering::Relaxed);
     let hooks = portdoctor_trace::Hooks { ready: &ready, stop: &stop };
-    let costs = portdoctor_trace::Costs::measure();
+    let costs = std::env::var_os("WITNESS_NO_STATS").is_none().then(portdoctor_trace::Costs::measure);
     let line = match portdoctor_trace::trace_costed(&req, &hooks) {
         Ok((r, costs)) => {
             if std::env::var_os("WITNESS_VERBOSE").is_some() {
