@@ -80,3 +80,58 @@ fn batfish_aws_snapshots() {
     }
     assert!(failures.is_empty(), "{} of {} peer cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
 }
+
+/// Batfish's recorded load-balancer documents (tests/fixtures/batfish-elb, SOURCE.md): an active
+/// internet-facing NLB with one IP target in its zone failing health checks and one healthy IP
+/// target outside the VPC (AvailabilityZone "all"), a failed NLB and an internal ALB. No EC2
+/// documents come with them, so the subnets' routes and ACLs are unknown, never guessed.
+#[test]
+fn batfish_recorded_load_balancer_documents() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/batfish-elb");
+    let run = |lb: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_portdoctor"))
+            .args(["cloud", "--json", "--snapshot"])
+            .arg(&dir)
+            .args(["--load-balancer", lb, "--port", "82"])
+            .output()
+            .unwrap();
+        let r: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{lb}: no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code(), r)
+    };
+    let codes = |r: &Value| -> Vec<String> {
+        r["verdict"]["causes"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap().to_string()).collect()
+    };
+
+    let (exit, r) = run("lb2");
+    assert_eq!((exit, r["verdict"]["status"].as_str()), (Some(1), Some("blocked")));
+    assert!(codes(&r).contains(&"LB_NOT_ACTIVE".to_string()), "{:?}", codes(&r));
+
+    let (exit, r) = run("lb3");
+    assert_eq!(exit, Some(1));
+    assert!(codes(&r).contains(&"LB_SCHEME_INTERNAL".to_string()), "{:?}", codes(&r));
+
+    // One of two targets healthy (outside the VPC, its leg shown open by AWS's own checks on the
+    // traffic port): the unhealthy one is its share, not a block; the routes and ACLs nobody
+    // recorded leave the verdict inconclusive.
+    let (exit, r) = run("lb-lb");
+    let check = |id: &str, needle: &str| {
+        r["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id && c["summary"].as_str().unwrap().contains(needle))
+            .unwrap_or_else(|| panic!("no {id} check about {needle}: {:#}", r["checks"]))
+            .clone()
+    };
+    assert_eq!(check("cloud.lb-listener", "TCP:82")["status"], "pass");
+    assert_eq!(check("cloud.target-group", "1 of 2 targets")["status"], "warn");
+    assert_eq!(check("cloud.target.health", "10.10.1.4:80 is unhealthy")["status"], "warn");
+    assert_eq!(check("cloud.target.security-group", "10.11.1.4:80")["status"], "pass");
+    assert!(
+        r["verdict"]["causes"].as_array().unwrap().iter().all(|c| c["blocking"] == false),
+        "{:#}",
+        r["verdict"]["causes"]
+    );
+    assert_eq!((exit, r["verdict"]["status"].as_str()), (Some(3), Some("inconclusive")), "{:#}", r["verdict"]);
+}

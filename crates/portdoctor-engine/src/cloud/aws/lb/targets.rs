@@ -466,7 +466,12 @@ impl GroupFinding<'_> {
         let partial = serving_nodes > 0 && !failing.is_empty();
         let unsure = partial && matches!(g.cross_zone, CrossZone::Unknown(_));
         let zone_blocks = partial && blocking && !unsure;
-        let group_blocks = serving_nodes == 0 && blocking;
+        // No node known to serve: the group blocks where a node surely fails, or every node's
+        // fate is known; nodes whose targets are only unknown leave it open (causes kept, not
+        // blocking: evidence missing is not a block).
+        let unsure_nodes = reached.iter().any(|(_, s)| *s == NodeState::Unknown);
+        let group_open = serving_nodes == 0 && blocking && unsure_nodes && failing.is_empty();
+        let group_blocks = serving_nodes == 0 && blocking && !group_open;
         let share = |n: &Node<'_>| ZoneShare {
             zone: n.zone.unwrap_or(n.subnet).to_string(),
             failing: failing.len(),
@@ -487,6 +492,13 @@ impl GroupFinding<'_> {
                 let sees = client_sees(lb, j.why);
                 for c in e.causes.iter_mut().filter(|c| c.blocking) {
                     c.message = format!("{} — {sees}", c.message);
+                }
+            } else if group_open {
+                for c in e.causes.iter_mut() {
+                    c.blocking = false;
+                }
+                for c in e.checks.iter_mut().filter(|c| c.status == CheckStatus::Fail) {
+                    c.status = CheckStatus::Warn;
                 }
             } else if let Some(n) = failing_node.filter(|_| zone_blocks) {
                 // Its node's clients fail: its causes are theirs, with the zone's share.
@@ -705,8 +717,26 @@ impl TargetFinding<'_> {
         }
         // The legs and the machine.
         let mut leg_causes = Vec::new();
+        let same_leg = self.hc_port == self.port && !g.preserve_client_ip;
+        let h = health(self.t.health);
         // The health-check leg decides no serving: only its causes count (health says the rest).
         let traffic_v = match &self.place {
+            // AWS's passing health checks run on this very leg (the traffic port, from the same
+            // nodes): they show it open where the configuration cannot (a target outside the VPC).
+            Place::Unplaced(why_not) if same_leg && matches!(h, Health::Healthy) => {
+                ex = ex.check(
+                    check(
+                        CloudCheck::TargetSecurityGroup,
+                        CheckStatus::Pass,
+                        format!(
+                            "{label}: the leg from {name} passes AWS's health checks to port {} from the same nodes",
+                            self.port
+                        ),
+                    )
+                    .with_evidence([why_not.clone()]),
+                );
+                LegVerdict { blocked: false, unknown: false }
+            }
             Place::Unplaced(why_not) => {
                 unknown = true;
                 ex = ex.check(
@@ -747,8 +777,6 @@ impl TargetFinding<'_> {
         unknown |= traffic_v.unknown;
         // Health.
         let hc = g.health_check();
-        let same_leg = self.hc_port == self.port && !g.preserve_client_ip;
-        let h = health(self.t.health);
         let mut transient = false;
         let serves_by_health = match &h {
             Health::Healthy | Health::Unchecked => true,

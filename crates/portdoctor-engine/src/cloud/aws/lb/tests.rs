@@ -904,19 +904,28 @@ fn ip_targets_outside_the_vpc_are_unknown_naming_what_is_missing() {
     // On premises over a VPN, registered for every zone: nothing here can judge its leg.
     let mut far = healthy("192.168.5.10", 8080);
     far["Target"]["AvailabilityZone"] = json!("all");
-    let d = run(&ip_targets(json!([far])), "web", 443);
+    // Its health checks run elsewhere (another port): its leg to the traffic port is unknown.
+    let mut elsewhere = far.clone();
+    elsewhere["HealthCheckPort"] = json!("9000");
+    let d = run(&ip_targets(json!([elsewhere])), "web", 443);
     assert_eq!((d.status, codes(&d)), (Status::Inconclusive, vec![]), "{d:#?}");
     let leg = d.checks.iter().find(|c| c.id == "cloud.target.security-group").unwrap();
     assert_eq!(leg.status, CheckStatus::Unknown);
-    assert!(
-        leg.evidence[0].contains(
-            "192.168.5.10 is outside vpc-1 (10.0.0.0/16), registered for every zone (AvailabilityZone all): on premises"
-        ),
-        "{:?}",
-        leg.evidence
-    );
+    let outside =
+        "192.168.5.10 is outside vpc-1 (10.0.0.0/16), registered for every zone (AvailabilityZone all): on premises";
+    assert!(leg.evidence[0].contains(outside), "{:?}", leg.evidence);
+    // Checked on the traffic port from the same nodes and healthy: AWS's checks show the leg
+    // open where the configuration cannot.
+    let d = run(&ip_targets(json!([far])), "web", 443);
+    assert_eq!((d.status, codes(&d)), (Status::Reachable, vec![]), "{d:#?}");
+    let leg = d.checks.iter().find(|c| c.id == "cloud.target.security-group").unwrap();
+    assert_eq!(leg.status, CheckStatus::Pass, "{leg:?}");
+    assert!(leg.summary.contains("passes AWS's health checks to port 8080"), "{leg:?}");
+    assert!(leg.evidence[0].contains(outside), "{:?}", leg.evidence);
     // Inside the VPC, yet no interface holds it: a released address still registered.
-    let d = run(&ip_targets(json!([healthy("10.0.11.99", 8080)])), "web", 443);
+    let mut released = healthy("10.0.11.99", 8080);
+    released["HealthCheckPort"] = json!("9000");
+    let d = run(&ip_targets(json!([released])), "web", 443);
     assert_eq!(d.status, Status::Inconclusive, "{d:#?}");
     let leg = d.checks.iter().find(|c| c.id == "cloud.target.security-group").unwrap();
     assert!(leg.evidence[0].contains("a released address still registered"), "{:?}", leg.evidence);
@@ -949,4 +958,25 @@ fn lambda_targets_have_no_leg_and_no_host_layer() {
     let tg = group_check(&d);
     assert!(tg.summary.contains("no network leg and no host layer"), "{}", tg.summary);
     assert!(d.behind.is_empty(), "a function has no host to judge");
+}
+
+#[test]
+fn a_group_whose_only_healthy_target_is_unjudged_does_not_block_on_its_unhealthy_one() {
+    // Batfish's recorded NLB: one target failing its checks, one healthy that nothing here can
+    // judge. No node is known to fail, so the unhealthy target's cause stays, not blocking.
+    let mut far = healthy("192.168.5.10", 8080);
+    far["Target"]["AvailabilityZone"] = json!("all");
+    far["HealthCheckPort"] = json!("9000");
+    let mut sick = unhealthy("192.168.5.11", 8080, "Target.FailedHealthChecks");
+    sick["Target"]["AvailabilityZone"] = json!("all");
+    let d = run(&ip_targets(json!([far, sick])), "web", 443);
+    assert_eq!(d.status, Status::Inconclusive, "{d:#?}");
+    let c = d
+        .causes
+        .iter()
+        .find(|c| c.code == portdoctor_model::CauseCode::TargetUnhealthy)
+        .expect("the unhealthy target is named");
+    assert!(!c.blocking && c.component == "192.168.5.11", "{c:?}");
+    let tg = d.checks.iter().find(|c| c.id == "cloud.target-group").unwrap();
+    assert_eq!(tg.status, CheckStatus::Unknown, "{tg:?}");
 }
