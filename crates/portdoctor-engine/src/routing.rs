@@ -3,10 +3,9 @@
 //! kernel-path checks judge its answers; the arrival and container layers ask where this host
 //! sends a packet.
 
-use portdoctor_model::addrset::AddrSet;
 use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::host::{HostEvidence, PolicyRule, Route, RouteType};
-use portdoctor_model::net::{Cidr, Family};
+use portdoctor_model::net::Family;
 use std::net::IpAddr;
 
 /// The route a lookup finds, with the rule that chose its table.
@@ -172,116 +171,6 @@ pub(crate) fn route_to<'a>(
         Ok(Lookup::Route(f)) if f.route.kind == RouteType::Unicast => Some(f.route),
         _ => None,
     }
-}
-
-/// The set form of `lookup`: where the kernel routes each part of `clients` for a packet from
-/// `src` to them that came in on `iif` (`lo` for what this host sends). The rules are walked in
-/// priority order as in `lookup`; each one takes the clients its selectors match, and a table
-/// splits them by its routes (longest prefix, lowest metric on ties); what a table has no route
-/// for goes on to the next rule. Each part ends in a route, a discarding rule, or no route.
-pub(crate) fn lookup_set<'a>(
-    routes: &'a [Route],
-    rules: &'a [PolicyRule],
-    clients: &AddrSet,
-    src: IpAddr,
-    iif: &str,
-) -> Result<Vec<(AddrSet, Lookup<'a>)>, String> {
-    let family = clients.family();
-    let mut rest = clients.clone();
-    let mut parts = Vec::new();
-    if rules.is_empty() {
-        for table in ["local", "main", "default"] {
-            rest = split_by_table(routes, table, rest, None, &mut parts);
-        }
-    }
-    for rule in rules {
-        if rest.is_empty() {
-            break;
-        }
-        // The source, input and output interface are the packet's own; the destination splits.
-        let fixed = rule.src.is_none_or(|c| c.contains(&src))
-            && rule.iif.as_deref().is_none_or(|i| i == iif)
-            && rule.oif.is_none();
-        let by_dst = rule.dst.map_or_else(|| rest.clone(), |c| rest.intersect(&AddrSet::from_cidr(&c)));
-        let selected = match (rule.not, fixed) {
-            (false, true) => by_dst,
-            (false, false) => AddrSet::empty(family),
-            (true, true) => rest.minus(&by_dst),
-            (true, false) => rest.clone(),
-        };
-        if selected.is_empty() {
-            continue;
-        }
-        if let Some(other) = &rule.other {
-            return Err(format!("policy rule {} uses `{other}`, which this version does not model", rule.priority));
-        }
-        rest = rest.minus(&selected);
-        if matches!(rule.table.as_str(), "unreachable" | "prohibit" | "blackhole") {
-            parts.push((selected, Lookup::Action(rule)));
-            continue;
-        }
-        let unrouted = split_by_table(routes, &rule.table, selected, Some(rule), &mut parts);
-        rest = rest.union(&unrouted);
-    }
-    if !rest.is_empty() {
-        parts.push((rest, Lookup::NoRoute));
-    }
-    Ok(parts)
-}
-
-/// Splits `part` by the routes of `table`, most specific first (lowest metric on ties); returns
-/// what none of them covers.
-fn split_by_table<'a>(
-    routes: &'a [Route],
-    table: &str,
-    mut part: AddrSet,
-    rule: Option<&'a PolicyRule>,
-    parts: &mut Vec<(AddrSet, Lookup<'a>)>,
-) -> AddrSet {
-    let family = part.family();
-    let mut candidates: Vec<&Route> = routes.iter().filter(|r| r.table == table && r.dst.family() == family).collect();
-    candidates.sort_by_key(|r| (std::cmp::Reverse(r.dst.prefix()), r.metric));
-    for route in candidates {
-        let hit = part.intersect(&AddrSet::from_cidr(&route.dst));
-        if !hit.is_empty() {
-            part = part.minus(&hit);
-            parts.push((hit, Lookup::Route(Found { route, rule })));
-        }
-    }
-    part
-}
-
-/// The clients whose route from `src` leaves by `dev` (a usable route: not a blackhole,
-/// unreachable or prohibit one, nor a rule that discards). A policy rule this version does not
-/// model falls back to the default rules, as `route_to` does.
-pub(crate) fn routed_by(routes: &[Route], rules: &[PolicyRule], clients: &AddrSet, src: IpAddr, dev: &str) -> AddrSet {
-    let parts = lookup_set(routes, rules, clients, src, "lo")
-        .or_else(|_| lookup_set(routes, &[], clients, src, "lo"))
-        .unwrap_or_default();
-    parts
-        .into_iter()
-        .filter(|(_, l)| {
-            l.found().is_some_and(|f| f.route.kind == RouteType::Unicast && f.route.dev.as_deref() == Some(dev))
-        })
-        .fold(AddrSet::empty(clients.family()), |back, (part, _)| back.union(&part))
-}
-
-/// The prefixes `dev` routes in the main table (its own networks): where MASQUERADE finds the
-/// address a packet leaving by it takes.
-pub(crate) fn device_prefixes<'a>(
-    routes: &'a [Route],
-    dev: &'a str,
-    family: Family,
-) -> impl Iterator<Item = Cidr> + 'a {
-    routes
-        .iter()
-        .filter(move |r| {
-            r.table == "main"
-                && r.kind == RouteType::Unicast
-                && r.dev.as_deref() == Some(dev)
-                && r.dst.family() == family
-        })
-        .map(|r| r.dst)
 }
 
 #[cfg(test)]
