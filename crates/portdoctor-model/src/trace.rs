@@ -19,6 +19,11 @@ pub struct TraceReport {
     /// Drop events the kernel could not hand over (ring buffer full): when non-zero, "no drops"
     /// is not a proof.
     pub lost: u64,
+    /// The kernel's counters for what leaves no drop event (a full accept queue, a reply with no
+    /// route: `TcpExtListenOverflows`, `TcpExtListenDrops`, `IpOutNoRoutes`) that rose while it
+    /// ran, by how much. They count every flow of the host's network namespace.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub counters: std::collections::BTreeMap<String, u64>,
 }
 
 impl TraceReport {

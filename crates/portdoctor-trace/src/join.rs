@@ -8,11 +8,32 @@ use portdoctor_model::host_path::HostCheck;
 use portdoctor_model::trace::{KernelDrop, TraceReport};
 use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Layer};
 
-/// Blockers the drop tracepoint cannot see, so no drop is no disagreement: a listener whose
-/// accept queue is full discards a new connection's SYN as consumed, not dropped (FACTS.md
-/// "The kernel witness", and tests/trace_netns.rs; only TcpExt ListenOverflows counts it). A
-/// drop with TCP_LISTEN_OVERFLOW, where the kernel gives one, does confirm the cause.
-const UNSEEN: [CauseCode; 1] = [CauseCode::ListenQueueOverflow];
+/// Blockers the drop tracepoint cannot see: the kernel consumes the SYN instead of dropping it,
+/// and only a counter rises (FACTS.md "The kernel witness"; tests/trace_netns.rs). A listener
+/// whose accept queue is full (TcpExt ListenOverflows; a drop with TCP_LISTEN_OVERFLOW, where
+/// the kernel gives one, confirms it too); a SYN whose SYN-ACK has no route back (Ip OutNoRoutes,
+/// counted where the reply's route is looked up). A host route drop on the way in does make a
+/// drop event, so it is silent only when its counter rose.
+fn silent_counter(code: CauseCode) -> Option<(&'static str, &'static str)> {
+    match code {
+        CauseCode::ListenQueueOverflow => Some((
+            "TcpExtListenOverflows",
+            "a full accept queue discards SYNs without a drop event (TcpExt ListenOverflows counts them)",
+        )),
+        CauseCode::HostRouteDrop => Some((
+            "IpOutNoRoutes",
+            "a reply with no route back is never sent, without a drop event (Ip OutNoRoutes counts it)",
+        )),
+        _ => None,
+    }
+}
+
+/// Whether the modelled blocker `c` acts without a drop event in this run: always for a full
+/// accept queue, for a route drop when the kernel counted replies without a route.
+fn silent(c: &Cause, r: &TraceReport) -> Option<&'static str> {
+    let (counter, words) = silent_counter(c.code)?;
+    (c.code == CauseCode::ListenQueueOverflow || r.counters.contains_key(counter)).then_some(words)
+}
 
 /// The modelled causes a drop confirms: by its reason, or, where the kernel gives the location
 /// only (before 5.17), by the few locations that say it (netfilter's chain walk; the TCP/UDP
@@ -144,9 +165,20 @@ pub fn join(mut d: Diagnosis, r: &TraceReport) -> Diagnosis {
                 .with_evidence([evidence(drop)]),
         );
     }
+    // The kernel's counters confirm the blockers that leave no drop event.
+    for c in causes.iter_mut().filter(|c| c.blocking && c.layer() == Layer::Host) {
+        if let Some((counter, _)) = silent_counter(c.code)
+            && let Some(n) = r.counters.get(counter)
+        {
+            c.confidence = Confidence::Confirmed;
+            c.evidence.push(format!(
+                "kernel witness: {counter} rose by {n} while it ran (the kernel's counter; every flow of this host counts)"
+            ));
+        }
+    }
     let host_blockers = || causes.iter().filter(|c| c.layer() == Layer::Host && c.decides_blocked());
-    let model_blocks_host = host_blockers().any(|c| c.code != CauseCode::KernelDrop && !UNSEEN.contains(&c.code));
-    let unseen_blocker = host_blockers().any(|c| UNSEEN.contains(&c.code));
+    let model_blocks_host = host_blockers().any(|c| c.code != CauseCode::KernelDrop && silent(c, r).is_none());
+    let unseen_blocker = host_blockers().find_map(|c| silent(c, r));
     if r.drops.is_empty() && r.packets_seen > 0 && model_blocks_host {
         notes.push(format!(
             "Disagreement: the model finds a host blocker, but the kernel dropped none of the flow's {} packet(s) it received while the witness ran",
@@ -155,10 +187,11 @@ pub fn join(mut d: Diagnosis, r: &TraceReport) -> Diagnosis {
     }
     let (status_of_check, line) = match (r.drops.len(), r.packets_seen) {
         (0, 0) => (CheckStatus::Pass, "the kernel saw no packet of the flow while the witness ran".to_string()),
-        (0, n) if unseen_blocker => (
+        (0, n) if unseen_blocker.is_some() => (
             CheckStatus::Pass,
             format!(
-                "the kernel dropped none of the flow's {n} packet(s) it received; a full accept queue discards SYNs without a drop event (TcpExt ListenOverflows counts them)"
+                "the kernel dropped none of the flow's {n} packet(s) it received; {}",
+                unseen_blocker.unwrap_or_default()
             ),
         ),
         (0, n) => (CheckStatus::Pass, format!("the kernel dropped none of the flow's {n} packet(s) it received")),
@@ -228,6 +261,7 @@ mod tests {
             drops,
             ignored: 0,
             lost: 0,
+            counters: Default::default(),
         }
     }
 
@@ -291,6 +325,20 @@ mod tests {
         assert!(d.notes.iter().all(|n| !n.starts_with("Disagreement")), "{:?}", d.notes);
         assert!(d.checks[0].summary.contains("without a drop event"), "{:?}", d.checks[0]);
         assert_eq!(d.status, Status::Blocked);
+    }
+
+    #[test]
+    fn a_reply_route_drop_is_confirmed_by_the_kernels_counter_not_a_disagreement() {
+        let c = Cause::blocking(CauseCode::HostRouteDrop, "route", Confidence::Confirmed, "replies have no route");
+        let mut r = report(vec![], 3);
+        r.counters.insert("IpOutNoRoutes".into(), 3);
+        let d = join(diagnosis(vec![c.clone()]), &r);
+        assert!(d.notes.iter().all(|n| !n.starts_with("Disagreement")), "{:?}", d.notes);
+        assert!(d.causes[0].evidence.iter().any(|e| e.contains("IpOutNoRoutes rose by 3")), "{:?}", d.causes[0]);
+        assert!(d.checks[0].summary.contains("no route back"), "{:?}", d.checks[0]);
+        // Without the counter the kernel did not witness it: the model and the kernel disagree.
+        let d = join(diagnosis(vec![c]), &report(vec![], 3));
+        assert!(d.notes.iter().any(|n| n.starts_with("Disagreement")), "{:?}", d.notes);
     }
 
     #[test]

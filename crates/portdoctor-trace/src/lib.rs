@@ -10,6 +10,7 @@
 //! BTF (`enum skb_drop_reason` is not UAPI), locations from /proc/kallsyms.
 
 mod btf;
+mod counters;
 mod event;
 mod join;
 mod kallsyms;
@@ -205,6 +206,7 @@ pub fn trace_costed(req: &Request, hooks: &Hooks) -> Result<(TraceReport, Vec<Pr
     let mut rule_drops = Vec::new();
     let namer = Namer::read(&vmlinux);
     drop(vmlinux);
+    let counted_before = counters::read();
     let started = Instant::now();
     (hooks.ready)();
     let mut drops = Vec::new();
@@ -229,6 +231,7 @@ pub fn trace_costed(req: &Request, hooks: &Hooks) -> Result<(TraceReport, Vec<Pr
     // Counted before the last read: every event the kernel counted as sent is in the buffer by
     // then, so one it sent that never arrived here is counted as lost too.
     let (packets_seen, kernel_lost, sent) = witness.counters();
+    let counters = counters::rose(&counted_before, &counters::read());
     witness.drain(&mut take);
     if let Some(mut nf) = nf {
         rule_drops.extend(nf.drain());
@@ -250,6 +253,7 @@ pub fn trace_costed(req: &Request, hooks: &Hooks) -> Result<(TraceReport, Vec<Pr
         drops,
         ignored,
         lost,
+        counters,
     };
     Ok((report, witness.costs()))
 }

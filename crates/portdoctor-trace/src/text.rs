@@ -53,6 +53,14 @@ pub fn render(r: &TraceReport) -> String {
             r.ignored
         );
     }
+    if !r.counters.is_empty() {
+        let rose: Vec<String> = r.counters.iter().map(|(k, v)| format!("{k} +{v}")).collect();
+        let _ = writeln!(
+            out,
+            "Kernel counters for what leaves no drop event rose while it ran (every flow of this host counts): {}.",
+            rose.join(", ")
+        );
+    }
     if r.lost > 0 {
         let _ = writeln!(out, "{} drop event(s) lost (the kernel's buffer was full): the list is incomplete.", r.lost);
     }
@@ -99,6 +107,7 @@ mod tests {
             drops: vec![d],
             ignored: 2,
             lost: 0,
+            counters: Default::default(),
         };
         let text = render(&r);
         assert!(text.starts_with("tcp port 20999 from 198.51.100.2, 3.0 s: the kernel dropped 1 packet(s)"), "{text}");

@@ -525,3 +525,32 @@ fn host_trace_names_a_full_accept_queue_without_claiming_a_disagreement() {
     assert!(w["summary"].as_str().unwrap().contains("without a drop event"), "{w:#}");
     assert!(r["notes"].to_string().find("Disagreement").is_none(), "{r:#}");
 }
+
+/// A blackhole route toward the client: the SYN arrives and the SYN-ACK has no route back. The
+/// kernel consumes the SYN without a drop event and counts Ip OutNoRoutes instead (FACTS.md):
+/// `trace` reports no drop and the counter; `host --trace` confirms HOST_ROUTE_DROP with that
+/// counter and claims no disagreement.
+#[test]
+fn a_blackholed_reply_route_is_witnessed_by_the_kernels_counter() {
+    let mut tb = Testbed::new().unwrap();
+    let p = port(23);
+    tb.listen(&Listen::tcp("0.0.0.0", p)).unwrap();
+    tb.instance_ip(&["route", "add", "blackhole", CLIENT_V4]).unwrap();
+    let (code, r, wire) = trace_while(&tb, p, &[], || tb.connect(PUBLIC_V4, p, "tcp").unwrap());
+    assert_eq!(wire, Wire::Timeout, "the kernel never answers: {r:#}");
+    assert!(r["packets_seen"].as_u64().unwrap() >= 2, "the SYN and its retransmissions arrived: {r:#}");
+    assert_eq!((code, &r["drops"]), (0, &serde_json::json!([])), "no drop event: {r:#}");
+    assert!(r["counters"]["IpOutNoRoutes"].as_u64().unwrap() >= 2, "{r:#}");
+
+    let p = port(24);
+    tb.listen(&Listen::tcp("0.0.0.0", p)).unwrap();
+    let (code, r, wire) = host_traced(&tb, p, || tb.connect(PUBLIC_V4, p, "tcp").unwrap());
+    assert_eq!(wire, Wire::Timeout);
+    assert_eq!((code, r["verdict"]["status"].as_str()), (1, Some("blocked")), "{r:#}");
+    let cause = r["verdict"]["causes"].as_array().unwrap().iter().find(|c| c["code"] == "HOST_ROUTE_DROP").unwrap();
+    assert_eq!(cause["confidence"], "confirmed", "{cause:#}");
+    assert!(cause["evidence"].to_string().contains("IpOutNoRoutes rose by"), "{cause:#}");
+    let w = common::check(&r, "host.kernel-witness");
+    assert!(w["summary"].as_str().unwrap().contains("no route back"), "{w:#}");
+    assert!(r["notes"].to_string().find("Disagreement").is_none(), "{r:#}");
+}
