@@ -240,8 +240,8 @@ async fn run(opts: AwsOptions, scope: Scope) -> Collected {
                         .filters(Filter::builder().name(filter).values(ip.to_string()).build())
                 }
             };
-            match lookup.send().await {
-                Ok(out) => vpc = out.network_interfaces().first().and_then(|e| e.vpc_id()).map(str::to_string),
+            let holder = match lookup.send().await {
+                Ok(out) => out.network_interfaces().first().cloned(),
                 Err(e) => {
                     let (outcome, message) = describe_error(&e);
                     // An endpoint that does not implement the filter (moto has no
@@ -259,19 +259,22 @@ async fn run(opts: AwsOptions, scope: Scope) -> Collected {
                     };
                     match everything {
                         Some(pages) => {
-                            vpc = pages
-                                .iter()
-                                .flat_map(|p| p.network_interfaces())
-                                .find(|e| holds(e, ip))
-                                .and_then(|e| e.vpc_id())
-                                .map(str::to_string)
+                            pages.iter().flat_map(|p| p.network_interfaces()).find(|e| holds(e, ip)).cloned()
                         }
                         None => {
                             looked_up = false;
-                            s.failed("NetworkInterfaces", "ec2:DescribeNetworkInterfaces", (outcome, message))
+                            s.failed("NetworkInterfaces", "ec2:DescribeNetworkInterfaces", (outcome, message));
+                            None
                         }
                     }
                 }
+            };
+            vpc = holder.as_ref().and_then(|e| e.vpc_id()).map(str::to_string);
+            // The address is a load balancer's node (a name resolving to it): the balancer's
+            // documents and its targets' VPCs come too, so the walk follows it to its targets.
+            if let Some(name) = holder.as_ref().and_then(|e| balancer_of_node(e.description()?)) {
+                let found = lb::collect(&mut s, &config, lb::Which::One(name)).await;
+                more_vpcs = found.vpcs.into_iter().filter(|v| Some(v) != vpc.as_ref()).collect();
             }
         }
         Scope::LoadBalancer(name) => {
@@ -565,9 +568,29 @@ impl portdoctor_collect::cloud::CloudApi for Live {
     }
 }
 
+/// The balancer whose node an interface is, from the description AWS gives it: "ELB
+/// app/NAME/ID" (ALB), "ELB net/NAME/ID" (NLB) or "ELB NAME" (Classic).
+fn balancer_of_node(description: &str) -> Option<&str> {
+    let rest = description.strip_prefix("ELB ")?;
+    match rest.split('/').collect::<Vec<_>>()[..] {
+        ["app" | "net", name, _] | [name] if !name.is_empty() => Some(name),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::one_line;
+    use super::{balancer_of_node, one_line};
+
+    #[test]
+    fn a_balancers_node_is_named_by_its_interface_description() {
+        assert_eq!(balancer_of_node("ELB app/shop-web/50dc6c495c0c9188"), Some("shop-web"));
+        assert_eq!(balancer_of_node("ELB net/edge/6f57a43b75d8f2c1"), Some("edge"));
+        assert_eq!(balancer_of_node("ELB old-classic"), Some("old-classic"));
+        assert_eq!(balancer_of_node("ELB gwy/inspect/1a2b"), None, "a gateway balancer is no front door");
+        assert_eq!(balancer_of_node("Primary network interface"), None);
+        assert_eq!(balancer_of_node("ELB "), None);
+    }
 
     #[test]
     fn credential_chain_dump_folds_to_one_line() {

@@ -752,7 +752,11 @@ async fn snapshot_writes_the_load_balancer_documents() {
 #[ignore = "a child of one_load_balancer_by_name_arn_or_dns_name"]
 fn load_balancer_scope_child() {
     let Ok(target) = std::env::var("PORTDOCTOR_TEST_LB_SCOPE") else { return };
-    let scope = portdoctor_aws::Scope::LoadBalancer(target);
+    // An address is a public address's scope (a name resolving to a balancer's node).
+    let scope = match target.parse() {
+        Ok(ip) => portdoctor_aws::Scope::PublicIp(ip),
+        Err(_) => portdoctor_aws::Scope::LoadBalancer(target),
+    };
     let got = portdoctor_aws::collect_blocking(portdoctor_aws::AwsOptions::default(), scope).unwrap();
     let docs: serde_json::Map<String, Value> =
         got.docs.iter().map(|(name, text)| (name.clone(), serde_json::from_str(text).unwrap())).collect();
@@ -820,4 +824,47 @@ async fn one_load_balancer_by_name_arn_or_dns_name() {
     for key in ["LoadBalancers", "LoadBalancerDescriptions", "Vpcs", "SecurityGroups"] {
         assert_eq!(docs[key], Value::Array(vec![]), "{key}");
     }
+}
+
+/// A name resolving to a balancer's node: the address is held by an interface AWS describes
+/// "ELB app/NAME/ID". The live collection for that address brings the balancer's documents
+/// and its targets' VPC too, so `diagnose NAME:PORT` follows the balancer (it used to collect
+/// the address's VPC only, and the walk could not find the balancer).
+#[tokio::test]
+async fn a_balancer_nodes_address_brings_the_balancer() {
+    let b = Balanced::build("eu-north-1", "203.0.113.34").await;
+    let tail = b.alb.split_once(":loadbalancer/").unwrap().1.to_string();
+    let eni =
+        b.a.c
+            .create_network_interface()
+            .subnet_id(&b.a.subnet)
+            .description(format!("ELB {tail}"))
+            .send()
+            .await
+            .unwrap()
+            .network_interface()
+            .unwrap()
+            .network_interface_id()
+            .unwrap()
+            .to_string();
+    let alloc =
+        b.a.c
+            .allocate_address()
+            .domain(DomainType::Vpc)
+            .address("203.0.113.35")
+            .send()
+            .await
+            .unwrap()
+            .allocation_id()
+            .unwrap()
+            .to_string();
+    b.a.c.associate_address().allocation_id(alloc).network_interface_id(&eni).send().await.unwrap();
+    let docs = collect_one_load_balancer(b.a.region, "203.0.113.35");
+    assert_no_load_balancer_call_failed(&docs);
+    let lbs = docs["LoadBalancers"].as_array().unwrap();
+    assert_eq!(lbs.len(), 1, "{lbs:#?}");
+    assert_eq!(lbs[0]["LoadBalancerArn"], b.alb.as_str());
+    entry(&docs, "LoadBalancerTargetHealth", "TargetGroupArn", &b.web_tg);
+    assert!(docs["NetworkInterfaces"].to_string().contains(&eni), "the node's interface is in the documents");
+    assert!(docs["Reservations"].to_string().contains(&b.a.instance), "the target's instance too");
 }
