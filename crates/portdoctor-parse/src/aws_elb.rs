@@ -508,7 +508,12 @@ impl ElbAcc {
                     };
                     for l in listeners {
                         let Some(lb_arn) = l.load_balancer_arn.or_else(|| item.load_balancer_arn.clone()) else {
-                            return Err(ParseError::new(file, at("LoadBalancerArn"), "the listener's balancer is not named").into());
+                            return Err(ParseError::new(
+                                file,
+                                at("LoadBalancerArn"),
+                                "the listener's balancer is not named",
+                            )
+                            .into());
                         };
                         self.listeners.push(Listener {
                             arn: l.listener_arn,
@@ -724,7 +729,10 @@ mod tests {
         )])
         .unwrap();
         let l = &ev.elb.listeners.known().unwrap()[0];
-        assert_eq!((l.lb_arn.as_str(), l.port, l.default_actions[0].target_groups.len()), ("arn:lb/net/n/1", Some(82), 1));
+        assert_eq!(
+            (l.lb_arn.as_str(), l.port, l.default_actions[0].target_groups.len()),
+            ("arn:lb/net/n/1", Some(82), 1)
+        );
         let e = parse_aws(&[doc("l.json", r#"{"LoadBalancerListeners":[{"ListenerArn":"arn:l/1","Port":82}]}"#)])
             .unwrap_err();
         assert_eq!(e.field, "LoadBalancerListeners[0].LoadBalancerArn");

@@ -344,27 +344,17 @@ fn a_target_the_balancer_does_not_have_is_exit_2() {
         "{stderr}"
     );
     // A destination ssh would not take, and a target given twice.
-    let out = portdoctor(&[
-        "diagnose",
-        &format!("{DNS}:443"),
-        "--snapshot",
-        case,
-        "--target-ssh",
-        &format!("{TARGET_1}=-oProxyCommand=x"),
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let with_targets = |targets: &[&str]| {
+        let mut args = vec!["diagnose".to_string(), format!("{DNS}:443"), "--snapshot".into(), case.into()];
+        for t in targets {
+            args.extend(["--target-ssh".to_string(), t.to_string()]);
+        }
+        let out = portdoctor(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(out.status.code(), Some(2), "{targets:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    with_targets(&[&format!("{TARGET_1}=-oProxyCommand=x")]);
     let twice = format!("{TARGET_1}=app-1");
-    let out = portdoctor(&[
-        "diagnose",
-        &format!("{DNS}:443"),
-        "--snapshot",
-        case,
-        "--target-ssh",
-        &twice,
-        "--target-ssh",
-        &twice,
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    with_targets(&[&twice, &twice]);
     // A case folder's hosts/ for a target it does not have.
     std::fs::rename(dir.join("hosts").join(TARGET_2), dir.join("hosts/i-0nope")).unwrap();
     let out = portdoctor(&["diagnose", &format!("{DNS}:443"), "--snapshot", case]);
