@@ -128,16 +128,7 @@ impl Account {
             .to_string();
         // Test addresses only (moto would otherwise hand out 127.x or real internet addresses).
         if let Some(ip) = public_ip {
-            let alloc = c
-                .allocate_address()
-                .domain(DomainType::Vpc)
-                .address(ip)
-                .send()
-                .await
-                .unwrap()
-                .allocation_id()
-                .unwrap()
-                .to_string();
+            let alloc = allocate(&c, ip).await;
             c.associate_address().allocation_id(alloc).instance_id(&instance).send().await.unwrap();
         }
         Account { c, region, vpc, subnet, igw, rtb, sg, instance, public_ip: public_ip.unwrap_or("").to_string() }
@@ -847,17 +838,7 @@ async fn a_balancer_nodes_address_brings_the_balancer() {
             .network_interface_id()
             .unwrap()
             .to_string();
-    let alloc =
-        b.a.c
-            .allocate_address()
-            .domain(DomainType::Vpc)
-            .address("203.0.113.35")
-            .send()
-            .await
-            .unwrap()
-            .allocation_id()
-            .unwrap()
-            .to_string();
+    let alloc = allocate(&b.a.c, "203.0.113.35").await;
     b.a.c.associate_address().allocation_id(alloc).network_interface_id(&eni).send().await.unwrap();
     let docs = collect_one_load_balancer(b.a.region, "203.0.113.35");
     assert_no_load_balancer_call_failed(&docs);
@@ -867,4 +848,11 @@ async fn a_balancer_nodes_address_brings_the_balancer() {
     entry(&docs, "LoadBalancerTargetHealth", "TargetGroupArn", &b.web_tg);
     assert!(docs["NetworkInterfaces"].to_string().contains(&eni), "the node's interface is in the documents");
     assert!(docs["Reservations"].to_string().contains(&b.a.instance), "the target's instance too");
+}
+
+/// An Elastic IP at `ip` (a test address: moto would otherwise hand out 127.x or real internet
+/// addresses); its allocation id.
+async fn allocate(c: &Client, ip: &str) -> String {
+    let out = c.allocate_address().domain(DomainType::Vpc).address(ip).send().await.unwrap();
+    out.allocation_id().unwrap().to_string()
 }
