@@ -109,12 +109,20 @@ impl KernelDrop {
         self.reason.as_deref().unwrap_or(LOCATION_ONLY)
     }
 
+    /// The kernel's reason; where it gave the location only (before 5.17), the reason that
+    /// location alone implies (netfilter's chain walk, the ingress hook where tc filters run),
+    /// `None` where a location can mean several (`tcp_v4_rcv`: no socket, a socket filter, xfrm).
+    pub fn reason_or_implied(&self) -> Option<&str> {
+        self.reason.as_deref().or(match self.location.as_str() {
+            "nft_do_chain" => Some("NETFILTER_DROP"),
+            "__netif_receive_skb_core" => Some("TC_INGRESS"),
+            _ => None,
+        })
+    }
+
     /// Dropped by netfilter: the reason says so, or (without reasons) the location does.
     pub fn is_netfilter(&self) -> bool {
-        match &self.reason {
-            Some(r) => r == "NETFILTER_DROP",
-            None => self.location == "nft_do_chain",
-        }
+        self.reason_or_implied() == Some("NETFILTER_DROP")
     }
 }
 

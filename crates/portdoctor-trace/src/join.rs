@@ -40,9 +40,8 @@ fn silent(c: &Cause, r: &TraceReport) -> Option<&'static str> {
 /// receive functions, where a missing socket and an xfrm policy drop).
 fn explains(d: &KernelDrop) -> &'static [CauseCode] {
     use CauseCode::*;
-    let Some(reason) = &d.reason else {
+    let Some(reason) = d.reason_or_implied() else {
         return match d.location.as_str() {
-            "nft_do_chain" => explains_reason("NETFILTER_DROP"),
             "tcp_v4_rcv" | "tcp_v6_rcv" | "__udp4_lib_rcv" | "__udp6_lib_rcv" => {
                 &[NotListening, ListenerLoopbackOnly, ListenerAddressMismatch, ListenerFamilyMismatch, XfrmPolicyBlock]
             }
@@ -69,19 +68,17 @@ fn explains_reason(reason: &str) -> &'static [CauseCode] {
 /// where to look.
 fn what_causes(d: &KernelDrop) -> String {
     let dev = d.interface.as_deref().unwrap_or("DEV");
-    let Some(reason) = &d.reason else {
+    let Some(reason) = d.reason_or_implied() else {
         return match d.location.as_str() {
-            "nft_do_chain" => format!("a netfilter rule; a netdev-family table on {dev} (nft list tables netdev)"),
             "tcp_v4_rcv" | "tcp_v6_rcv" => {
                 "no listening socket, a socket filter on the listener or an xfrm policy (ss -ltn; ip xfrm policy)"
                     .into()
             }
-            "__netif_receive_skb_core" => format!("a tc ingress filter on {dev} (tc -s filter show dev {dev} ingress)"),
             l if l.contains("xdp") => format!("an XDP program on {dev} (ip -d link show dev {dev})"),
             l => format!("the kernel function {l} (this kernel gives no drop reason)"),
         };
     };
-    match reason.as_str() {
+    match reason {
         "TC_INGRESS" => format!("a tc ingress filter on {dev} (tc -s filter show dev {dev} ingress)"),
         "TC_EGRESS" => format!("a tc egress filter on {dev} (tc -s filter show dev {dev} egress)"),
         "SOCKET_FILTER" => "a socket filter (SO_ATTACH_FILTER or a BPF program) on the listening socket".into(),
