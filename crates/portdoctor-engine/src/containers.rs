@@ -237,7 +237,7 @@ fn endpoint(
                 netns.len(),
                 ev.netns.from
             ),
-            format!("the route to {to}: {via} ({})", ev.routes.from),
+            format!("the route to {to}: {via} ({})", ev.routes_from(Family::of(&to))),
         ];
         if !local_bridge {
             evidence.push(format!(
@@ -278,9 +278,7 @@ fn endpoint(
     let place = ns.describe();
     let arrival = Arrival { family, addr: Some(to), iface: Some((inner.index, inner.name.clone())) };
     let inner_ifs = ns.interfaces.known().map(Vec::as_slice).unwrap_or_default();
-    // The namespace's sockets are read by `ss` inside it (netns-NSID-ss.txt), yet its evidence
-    // has always named the host's sockets source: kept, so reports stay the same (left for a fix).
-    let mut lis = listener(&ns.sockets, &ev.sockets.from, inner_ifs, q, &arrival);
+    let mut lis = listener(&ns.sockets, &ns.sockets_from, inner_ifs, q, &arrival);
     let bridge = host_ifs
         .iter()
         .find(|h| h.peer == Some((ns.nsid, inner.index)))

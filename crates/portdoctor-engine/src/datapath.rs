@@ -346,7 +346,8 @@ enum Explained {
 /// Says what `effect` does to `whom`, and how to undo it.
 fn explain_effect(effect: &Effect<'_>, flow: &XfrmFlow<'_>, whom: &str, x: &Xfrm, from: &EvidenceSource) -> Explained {
     let name = &flow.name;
-    let (message, confidence, line, fix) = match effect {
+    // `line`: the policy as the evidence shows it, read from `source`.
+    let (message, confidence, line, source, fix) = match effect {
         Effect::Block(p) => (
             format!(
                 "An xfrm (IPsec) policy blocks {name} {} {whom} (dir {}, action block)",
@@ -355,6 +356,7 @@ fn explain_effect(effect: &Effect<'_>, flow: &XfrmFlow<'_>, whom: &str, x: &Xfrm
             ),
             Confidence::Confirmed,
             p.text.clone(),
+            from,
             vec![Fix::run(delete_policy(p)).then_text(" (and remove it from the IPsec configuration that adds it)")],
         ),
         Effect::Ipsec(p) => (
@@ -368,6 +370,7 @@ fn explain_effect(effect: &Effect<'_>, flow: &XfrmFlow<'_>, whom: &str, x: &Xfrm
             ),
             Confidence::Likely,
             p.text.clone(),
+            from,
             exempt_fixes(p, flow),
         ),
         Effect::DefaultBlock(dir) => (
@@ -377,7 +380,8 @@ fn explain_effect(effect: &Effect<'_>, flow: &XfrmFlow<'_>, whom: &str, x: &Xfrm
                 if *dir == XfrmDir::In { "from" } else { "replies to" }
             ),
             Confidence::Confirmed,
-            format!("Default policies: {}: block ({})", dir_word(dir), x.defaults_from),
+            format!("Default policies: {}: block", dir_word(dir)),
+            &x.defaults_from,
             vec![Fix::run(ShellCommand::new("ip xfrm policy setdefault").arg(dir_word(dir)).lit("accept"))],
         ),
         Effect::Unknown(p) => {
@@ -390,7 +394,7 @@ fn explain_effect(effect: &Effect<'_>, flow: &XfrmFlow<'_>, whom: &str, x: &Xfrm
     };
     Explained::Cause(
         Cause::blocking(CauseCode::XfrmPolicyBlock, format!("xfrm policy {}", line), confidence, message)
-            .with_evidence([format!("{line} ({from})"), format!("selects {whom}")])
+            .with_evidence([format!("{line} ({source})"), format!("selects {whom}")])
             .with_fix(fix),
     )
 }

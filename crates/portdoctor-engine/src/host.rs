@@ -136,21 +136,26 @@ fn arrivals(ev: &HostEvidence, q: &HostQuery, notes: &mut Vec<String>) -> Vec<Pl
         evidence.push(m.describe());
     }
     let from_text = client.map(|c| c.to_string()).unwrap_or_else(|| "the internet".into());
-    let (routes_from, addrs_from) = (&ev.routes.from, &ev.interfaces.from);
+    let (routes_from, addrs_from) = (ev.routes_from(family), &ev.interfaces.from);
     let default_why = "the default route's interface".to_string();
     // (route, why the arrival is plausible, the evidence line for the route)
     let mut tried: Vec<(&Route, String, String)> = Vec::new();
     let rules = crate::routing::rules_for(ev, family);
     if let Some(r) = route_to(routes, rules, family, client) {
         let why = if r.dst.prefix() > 0 { format!("the route toward {from_text}") } else { default_why.clone() };
-        tried.push((r, why, format!("replies to {from_text} route {} ({routes_from}, table main)", route_text(r))));
+        tried.push((
+            r,
+            why,
+            format!("replies to {from_text} route {} ({routes_from}, table {})", route_text(r), r.table),
+        ));
     }
     if client.is_some()
         && let Some(r) = route_to(routes, rules, family, None)
     {
         let line = format!(
-            "the default route is {} ({routes_from}, table main), where traffic to the host's main address usually comes in",
-            route_text(r)
+            "the default route is {} ({routes_from}, table {}), where traffic to the host's main address usually comes in",
+            route_text(r),
+            r.table
         );
         tried.push((r, default_why, line));
     }

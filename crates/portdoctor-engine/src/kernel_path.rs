@@ -280,7 +280,12 @@ pub fn routing(ev: &HostEvidence, from: &Source, local: Option<IpAddr>, ingress:
             &[]
         }
     };
-    let reps = representatives(from, family, routes, &ev.routes.from, &mut evidence);
+    let reps = representatives(from, family, routes, ev.routes_from(family), &mut evidence);
+    // What the lookups read: the family's routes, and the policy rules where they were read (IPv4).
+    let sources = match family {
+        Family::V4 => format!("{}, {}", ev.routes.from, ev.rules.from),
+        Family::V6 => ev.routes_from(family).to_string(),
+    };
     let who = match from {
         Source::Internet => "the internet".to_string(),
         Source::Prefix(c) => c.to_string(),
@@ -327,11 +332,7 @@ pub fn routing(ev: &HostEvidence, from: &Source, local: Option<IpAddr>, ingress:
         let summary = format!(
             "Traffic from {who} to {local} on {ingress} is routed to this host, and the replies have a usable route back"
         );
-        evidence.push(format!(
-            "no blackhole, unreachable or prohibit route or rule applies, either way ({}{})",
-            ev.routes.from,
-            if family == Family::V4 { format!(", {}", ev.rules.from) } else { String::new() }
-        ));
+        evidence.push(format!("no blackhole, unreachable or prohibit route or rule applies, either way ({sources})"));
         return (routing_check(CheckStatus::Pass, summary).with_evidence(evidence), vec![]);
     }
     let mut causes = Vec::new();
@@ -345,7 +346,7 @@ pub fn routing(ev: &HostEvidence, from: &Source, local: Option<IpAddr>, ingress:
                 "Routing discards the replies from {local} to {whom}: {what}, so the answer is never sent and the client hears nothing"
             ),
         };
-        let line = format!("{what} ({}, {})", ev.routes.from, ev.rules.from);
+        let line = format!("{what} ({sources})");
         causes.push(
             Cause::blocking(
                 CauseCode::HostRouteDrop,

@@ -226,6 +226,9 @@ pub struct Netns {
     pub processes: Vec<Process>,
     pub interfaces: Knowledge<Vec<Interface>>,
     pub sockets: Knowledge<Vec<Socket>>,
+    /// Where the sockets were read (`ss` run inside the namespace).
+    #[serde(default)]
+    pub sockets_from: EvidenceSource,
 }
 
 impl Netns {
@@ -311,9 +314,11 @@ pub struct HostEvidence {
     pub hostname: Option<String>,
     pub sockets: Fact<Vec<Socket>>,
     pub interfaces: Fact<Vec<Interface>>,
-    /// IPv4 and IPv6 routes of every table (read from the IPv4 source and the IPv6 one; `from`
-    /// names the IPv4 source, which evidence names for both today).
+    /// IPv4 and IPv6 routes of every table, read from two sources: `from` names the IPv4 one,
+    /// `routes6_from` the IPv6 one; evidence asks `routes_from(family)`.
     pub routes: Fact<Vec<Route>>,
+    #[serde(default)]
+    pub routes6_from: EvidenceSource,
     /// IPv4 policy-routing rules.
     pub rules: Fact<Vec<PolicyRule>>,
     /// Kernel settings read (`key = value`), e.g. rp_filter of every interface.
@@ -346,6 +351,14 @@ pub struct HostEvidence {
 }
 
 impl HostEvidence {
+    /// Where the routes of `family` were read.
+    pub fn routes_from(&self, family: Family) -> &EvidenceSource {
+        match family {
+            Family::V4 => &self.routes.from,
+            Family::V6 => &self.routes6_from,
+        }
+    }
+
     /// Every address assigned to this namespace's interfaces (empty when they were not read).
     pub fn local_addrs(&self) -> Vec<IpAddr> {
         self.interfaces.known().into_iter().flatten().flat_map(|i| i.addrs.iter().map(|a| a.addr)).collect()

@@ -365,6 +365,7 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
         sockets,
         interfaces,
         routes,
+        routes6_from: source_ref(raw, files::IP6_ROUTE),
         rules,
         sysctl,
         netstat,
@@ -414,7 +415,8 @@ fn parse_netns(raw: &RawHost, notes: &mut Vec<String>) -> Result<Fact<Vec<Netns>
         let ip_addr = source(raw, &addr_file).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
         let index = crate::ss::ifindexes(&ip_addr);
         let sockets = parse_source(raw, &ss_file, |f, t| crate::ss::parse_ss(f, t, &index, true, notes))?;
-        out.push(Netns { nsid: e.nsid, processes: e.processes, interfaces, sockets });
+        let sockets_from = source_ref(raw, &ss_file);
+        out.push(Netns { nsid: e.nsid, processes: e.processes, interfaces, sockets, sockets_from });
     }
     Ok(Sourced::new(from, Knowledge::Known(out)))
 }

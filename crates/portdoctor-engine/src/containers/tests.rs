@@ -7,6 +7,7 @@ use portdoctor_model::firewall::{Backend, FwFamily, Netfilter};
 use portdoctor_model::host::{HostEvidence, IfAddr, Interface, Netns, Process, Route, RouteType, Socket, SocketState};
 use portdoctor_model::net::Proto;
 use portdoctor_model::{CheckStatus, Knowledge, Missing};
+use portdoctor_parse::host::files;
 
 const DNAT: &str =
     "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 8080 -j DNAT --to-destination 10.88.0.2:80\nCOMMIT\n";
@@ -47,6 +48,7 @@ fn container(nsid: i32, peer_index: u32, app: &str, bind: &str) -> Netns {
         processes: vec![Process { pid: 4000 + nsid.unsigned_abs(), name: app.into() }],
         interfaces: Knowledge::Known(vec![iface(2, "eth0", "10.88.0.2", Some((0, peer_index)), None)]),
         sockets: Knowledge::Known(vec![listener(bind, 80, app)]),
+        sockets_from: portdoctor_model::EvidenceSource::named(files::netns_file(nsid, files::SS)),
     }
 }
 
@@ -89,6 +91,10 @@ fn the_paired_namespace_wins_over_an_unrelated_one_with_the_same_address() {
     let d = diagnose_host(&ev, &q(8080));
     assert_eq!(codes(&d), ["LISTENER_LOOPBACK_ONLY"], "{:#?}", d.causes);
     assert!(d.causes[0].component.starts_with("netns nsid 2 (app"), "{}", d.causes[0].component);
+    // Fix (round 2): the container's sockets are named by their own source (`ss` inside it), not
+    // the host's sockets.json.
+    let said = d.causes[0].evidence.join("\n");
+    assert!(said.contains("netns-2-ss.txt via sock_diag") && !said.contains("sockets.json"), "{said}");
 }
 
 #[test]

@@ -100,6 +100,7 @@ pub(crate) fn evidence(sockets: Vec<Socket>) -> HostEvidence {
                 route("::/0", Some("2001:db8:2::1"), None),
             ]),
         ),
+        routes6_from: EvidenceSource::named(files::IP6_ROUTE),
         netstat: fact(files::NETSTAT, counters(3)),
         netstat_later: fact(files::NETSTAT_LATER, counters(3)),
         conntrack: fact(files::SYSCTL, Knowledge::Known(Conntrack::NotLoaded)),
@@ -730,6 +731,9 @@ fn xfrm_policies_by_priority_and_selector() {
     let d = diagnose_host(&ev, &q(80));
     assert_eq!(codes(&d), ["XFRM_POLICY_BLOCK"]);
     assert_eq!(d.causes[0].fix[0].to_string(), "ip xfrm policy setdefault out accept");
+    // Fix (round 2): the default policies' one source, not the policies' file after it too.
+    assert_eq!(d.causes[0].evidence[0], "Default policies: out: block (ip-xfrm-policy-default.txt)");
+    assert_eq!(d.causes[0].component, "xfrm policy Default policies: out: block");
     // Not collected (an older snapshot): skipped, not unknown.
     ev.xfrm.fact = None;
     ev.tc_ingress.fact = None;
@@ -757,6 +761,10 @@ fn routing_blackhole_for_ipv6_and_unmodeled_rules() {
         c.fix[0].to_string(),
         "ip -6 route del blackhole 2001:db8:1::/64 table main (and remove it from the network configuration that adds it)"
     );
+    // Fix (round 2): IPv6 routes are read from their own source, and no IPv6 rules are read, so
+    // the evidence names ip-6-route.json alone (it used to say ip-route.json, ip-rule.json).
+    assert!(c.evidence.iter().any(|e| e.ends_with("(ip-6-route.json)")), "{:?}", c.evidence);
+    assert!(!c.evidence.iter().any(|e| e.contains("ip-route.json") || e.contains("ip-rule.json")), "{:?}", c.evidence);
     let mut ev = evidence(vec![sock(Proto::Tcp, "0.0.0.0", 80)]);
     ev.rules.fact = Knowledge::Known(vec![PolicyRule {
         priority: 100,
