@@ -11,6 +11,7 @@ use portdoctor_model::firewall::{
     Action, AddrType, Backend, Chain, ChainKind, ETHERTYPE_IPV4, ETHERTYPE_IPV6, FwFamily, Hook, MapKey, MapVal, Match,
     Netfilter, RejectWith, Rule, Table, ct,
 };
+use portdoctor_model::host::{PolicyRule, Route};
 use portdoctor_model::net::{Cidr, Family, is_loopback};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -97,9 +98,11 @@ pub struct Packet {
     pub reply: bool,
     /// Local addresses, for `addrtype LOCAL` and to tell delivered from forwarded packets.
     pub local_addrs: Vec<IpAddr>,
-    /// Main-table routes (destination, device): where a forwarded packet leaves, and where a
-    /// forwarded reply comes from (a container's bridge).
-    pub routes: Vec<(Cidr, String)>,
+    /// The host's routes and IPv4 policy rules, for `routing`'s lookups: where a forwarded
+    /// packet leaves, where a forwarded reply comes from (a container's bridge), which clients
+    /// route back by the input interface (reverse-path matches), MASQUERADE's address.
+    pub routes: Vec<Route>,
+    pub rules: Vec<PolicyRule>,
     /// The connection's original destination when NAT changed it: what
     /// `--ctorigdst`/`--ctorigdstport` compare.
     pub orig_dst: Option<(IpAddr, u16)>,
@@ -138,6 +141,7 @@ impl Packet {
             reply: false,
             local_addrs: vec![local],
             routes: vec![],
+            rules: vec![],
             orig_dst: None,
             rewrite: None,
             client_nat: None,
@@ -172,9 +176,9 @@ impl Packet {
         is_loopback(addr) || self.local_addrs.contains(addr)
     }
 
-    /// The device the main table sends `to` out of (longest prefix).
+    /// The device this host sends `to` out of (the kernel's lookup, policy rules included).
     pub fn route_dev(&self, to: &IpAddr) -> Option<&str> {
-        self.routes.iter().filter(|(c, _)| c.contains(to)).max_by_key(|(c, _)| c.prefix()).map(|(_, d)| d.as_str())
+        crate::routing::route_to(&self.routes, &self.rules, Family::of(to), Some(*to)).and_then(|r| r.dev.as_deref())
     }
 
     /// Where the connection was first addressed (before NAT).
@@ -257,10 +261,8 @@ struct View {
 /// the interface routes (the bridge's own, for a container's network).
 fn masquerade_addr(pkt: &Packet, out: Dev<'_>) -> Option<IpAddr> {
     let Dev::Name(dev) = out else { return None };
-    pkt.routes
-        .iter()
-        .filter(|(c, d)| d == dev && c.family() == pkt.family)
-        .filter_map(|(c, _)| pkt.local_addrs.iter().find(|a| c.contains(a)).map(|a| (c.prefix(), *a)))
+    crate::routing::device_prefixes(&pkt.routes, dev, pkt.family)
+        .filter_map(|c| pkt.local_addrs.iter().find(|a| c.contains(a)).map(|a| (c.prefix(), *a)))
         .max_by_key(|(p, _)| *p)
         .map(|(_, a)| a)
 }
@@ -621,24 +623,13 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// The clients whose route back (main table, longest prefix first) leaves by the input
-    /// interface; `None` when that interface is not known. Policy routing by mark is not
-    /// followed here (the kernel-path layer judges it for the arrival address).
+    /// The clients whose route back (the kernel's lookup from this host's address, policy
+    /// rules included) leaves by the input interface; `None` when that interface is not known.
+    /// Policy routing by mark is not followed (the kernel-path layer judges it for the arrival
+    /// address).
     fn routed_back(&self, clients: &AddrSet) -> Option<AddrSet> {
         let Dev::Name(iif) = self.in_dev else { return None };
-        let family = self.pkt.family;
-        let mut routes: Vec<&(Cidr, String)> = self.pkt.routes.iter().filter(|(c, _)| c.family() == family).collect();
-        routes.sort_by_key(|(c, _)| std::cmp::Reverse(c.prefix()));
-        let mut rest = clients.clone();
-        let mut back = AddrSet::empty(family);
-        for (cidr, dev) in routes {
-            let part = rest.intersect(&AddrSet::from_cidr(cidr));
-            if dev == iif {
-                back = back.union(&part);
-            }
-            rest = rest.minus(&part);
-        }
-        Some(back)
+        Some(crate::routing::routed_by(&self.pkt.routes, &self.pkt.rules, clients, self.pkt.local, iif))
     }
 
     fn rule_ref(&self, chain: &Chain, index: usize, rule: &Rule) -> RuleRef {

@@ -7,7 +7,7 @@ use crate::host::HostQuery;
 use portdoctor_model::addrset::{AddrSet, describe_part};
 use portdoctor_model::firewall::{Backend, ChainKind, Hook, Netfilter, ct};
 use portdoctor_model::fix::{Fix, ShellCommand};
-use portdoctor_model::host::{HostEvidence, RouteType};
+use portdoctor_model::host::HostEvidence;
 use portdoctor_model::host_path::{HostCheck, HostHop};
 use portdoctor_model::net::{Cidr, Family, Proto, Source};
 use portdoctor_model::{Cause, CauseCode, Check, CheckStatus, Confidence, Hop, Knowledge};
@@ -397,18 +397,12 @@ pub fn host_firewall(
         Proto::Tcp => 6,
         Proto::Udp => 17,
     };
-    // Where forwarded packets leave (a published container port's bridge): the main table.
-    let routes: Vec<(Cidr, String)> = ev
-        .routes
-        .known()
-        .into_iter()
-        .flatten()
-        .filter(|r| r.table == "main" && r.kind == RouteType::Unicast)
-        .filter_map(|r| Some((r.dst, r.dev.clone()?)))
-        .collect();
+    // Where forwarded packets leave (a published container port's bridge), and which clients
+    // route back by the arrival interface: the host's one routing lookup.
     let pkt = Packet {
         local_addrs: local_addrs.clone(),
-        routes,
+        routes: ev.routes.known().cloned().unwrap_or_default(),
+        rules: crate::routing::rules_for(ev, family).to_vec(),
         ..Packet::first(family, proto, local, q.port, iface.map(str::to_string))
     };
     let cx = Compiled::new(nf);

@@ -3,9 +3,10 @@
 //! kernel-path checks judge its answers; the arrival and container layers ask where this host
 //! sends a packet.
 
+use portdoctor_model::addrset::AddrSet;
 use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::host::{HostEvidence, PolicyRule, Route, RouteType};
-use portdoctor_model::net::Family;
+use portdoctor_model::net::{Cidr, Family};
 use std::net::IpAddr;
 
 /// The route a lookup finds, with the rule that chose its table.
@@ -171,6 +172,179 @@ pub(crate) fn route_to<'a>(
         Ok(Lookup::Route(f)) if f.route.kind == RouteType::Unicast => Some(f.route),
         _ => None,
     }
+}
+
+/// The output interface a lookup asks for. IPv6's lookup (fib6 `rt6_device_match`) prefers,
+/// among the routes of the most specific prefix and lowest metric, one by that interface, and
+/// for a link-local address takes only routes by it (`RT6_LOOKUP_F_IFACE`; with none there it
+/// backs off to a less specific prefix). IPv4's lookup does not look at it.
+#[derive(Clone, Copy)]
+pub(crate) enum Oif<'a> {
+    Any,
+    Prefer(&'a str),
+    Only(&'a str),
+}
+
+/// The set form of `lookup`: where the kernel routes each part of `clients` for a packet from
+/// `src` to them that came in on `iif` (`lo` for what this host sends). The rules are walked in
+/// priority order as in `lookup`; each one takes the clients its selectors match, and a table
+/// splits them by its routes (longest prefix, lowest metric on ties, then `oif`); what a table
+/// has no route for goes on to the next rule. Each part ends in a route, a discarding rule, or
+/// no route.
+pub(crate) fn lookup_set<'a>(
+    routes: &'a [Route],
+    rules: &'a [PolicyRule],
+    clients: &AddrSet,
+    (src, iif): (IpAddr, &str),
+    oif: Oif<'_>,
+) -> Result<Vec<(AddrSet, Lookup<'a>)>, String> {
+    let family = clients.family();
+    let mut rest = clients.clone();
+    let mut parts = Vec::new();
+    let split = |table: &str, part: AddrSet, rule: Option<&'a PolicyRule>, parts: &mut Vec<(AddrSet, Lookup<'a>)>| {
+        split_by_table(routes, (table, rule), part, oif, parts)
+    };
+    if rules.is_empty() {
+        for table in ["local", "main", "default"] {
+            rest = split(table, rest, None, &mut parts);
+        }
+    }
+    for rule in rules {
+        if rest.is_empty() {
+            break;
+        }
+        // The source, input and output interface are the packet's own; the destination splits.
+        let fixed = rule.src.is_none_or(|c| c.contains(&src))
+            && rule.iif.as_deref().is_none_or(|i| i == iif)
+            && rule.oif.is_none();
+        let by_dst = rule.dst.map_or_else(|| rest.clone(), |c| rest.intersect(&AddrSet::from_cidr(&c)));
+        let selected = match (rule.not, fixed) {
+            (false, true) => by_dst,
+            (false, false) => AddrSet::empty(family),
+            (true, true) => rest.minus(&by_dst),
+            (true, false) => rest.clone(),
+        };
+        if selected.is_empty() {
+            continue;
+        }
+        if let Some(other) = &rule.other {
+            return Err(format!("policy rule {} uses `{other}`, which this version does not model", rule.priority));
+        }
+        rest = rest.minus(&selected);
+        if matches!(rule.table.as_str(), "unreachable" | "prohibit" | "blackhole") {
+            parts.push((selected, Lookup::Action(rule)));
+            continue;
+        }
+        let unrouted = split(&rule.table, selected, Some(rule), &mut parts);
+        rest = rest.union(&unrouted);
+    }
+    if !rest.is_empty() {
+        parts.push((rest, Lookup::NoRoute));
+    }
+    Ok(parts)
+}
+
+/// Splits `part` by the routes of `table` (chosen by `rule`), most specific first (lowest
+/// metric, then a route by the asked-for interface, on ties); returns what none of them covers.
+fn split_by_table<'a>(
+    routes: &'a [Route],
+    (table, rule): (&str, Option<&'a PolicyRule>),
+    mut part: AddrSet,
+    oif: Oif<'_>,
+    parts: &mut Vec<(AddrSet, Lookup<'a>)>,
+) -> AddrSet {
+    let family = part.family();
+    let by = |r: &Route, dev: &str| r.dev.as_deref() == Some(dev);
+    let mut candidates: Vec<&Route> = routes
+        .iter()
+        .filter(|r| r.table == table && r.dst.family() == family)
+        .filter(|r| match oif {
+            Oif::Only(dev) => by(r, dev),
+            _ => true,
+        })
+        .collect();
+    candidates.sort_by_key(|r| {
+        let elsewhere = match oif {
+            Oif::Prefer(dev) => !by(r, dev),
+            _ => false,
+        };
+        (std::cmp::Reverse(r.dst.prefix()), r.metric, elsewhere)
+    });
+    for route in candidates {
+        let hit = part.intersect(&AddrSet::from_cidr(&route.dst));
+        if !hit.is_empty() {
+            part = part.minus(&hit);
+            parts.push((hit, Lookup::Route(Found { route, rule })));
+        }
+    }
+    part
+}
+
+/// The clients whose route back leaves by `dev`, the interface they came in on: what a strict
+/// reverse-path match (`fib saddr . iif oif`, `-m rpfilter`) passes. The kernel looks the
+/// client up as the destination of a packet from `local` (this host's address) sent by this
+/// host, asking for `dev` as the output interface (see `Oif`); a route that discards (blackhole,
+/// unreachable, prohibit, or a rule that does) is no route back.
+///
+/// Addresses the lookup finds in `local` as this host's own, broadcast, anycast or multicast
+/// ones are not clients (no peer sends from them; the kernel drops such a packet on its own):
+/// they are counted as routed back so that they never show up as "the part of the internet
+/// the reverse-path check drops". A policy rule this version does not model falls back to the
+/// default rules, as `route_to` does.
+pub(crate) fn routed_by(
+    routes: &[Route],
+    rules: &[PolicyRule],
+    clients: &AddrSet,
+    local: IpAddr,
+    dev: &str,
+) -> AddrSet {
+    let family = clients.family();
+    let asks: Vec<(AddrSet, Oif<'_>)> = match family {
+        Family::V4 => vec![(clients.clone(), Oif::Any)],
+        Family::V6 => {
+            let link_local = AddrSet::from_cidr(&LINK_LOCAL_V6.parse().expect("a valid prefix"));
+            vec![(clients.intersect(&link_local), Oif::Only(dev)), (clients.minus(&link_local), Oif::Prefer(dev))]
+        }
+    };
+    let mut back = AddrSet::empty(family);
+    for (part, oif) in asks.into_iter().filter(|(p, _)| !p.is_empty()) {
+        let parts = lookup_set(routes, rules, &part, (local, "lo"), oif)
+            .or_else(|_| lookup_set(routes, &[], &part, (local, "lo"), oif))
+            .unwrap_or_default();
+        for (part, found) in parts {
+            let passes = found.found().is_some_and(|f| match f.route.kind {
+                RouteType::Unicast => f.route.dev.as_deref() == Some(dev),
+                RouteType::Local | RouteType::Broadcast => true,
+                RouteType::Other => f.route.table == "local",
+                RouteType::Blackhole | RouteType::Unreachable | RouteType::Prohibit => false,
+            });
+            if passes {
+                back = back.union(&part);
+            }
+        }
+    }
+    back
+}
+
+/// IPv6 link-local unicast addresses (RFC 4291 2.5.6).
+const LINK_LOCAL_V6: &str = "fe80::/10";
+
+/// The prefixes `dev` routes in the main table (its own networks): where MASQUERADE finds the
+/// address a packet leaving by it takes.
+pub(crate) fn device_prefixes<'a>(
+    routes: &'a [Route],
+    dev: &'a str,
+    family: Family,
+) -> impl Iterator<Item = Cidr> + 'a {
+    routes
+        .iter()
+        .filter(move |r| {
+            r.table == "main"
+                && r.kind == RouteType::Unicast
+                && r.dev.as_deref() == Some(dev)
+                && r.dst.family() == family
+        })
+        .map(|r| r.dst)
 }
 
 #[cfg(test)]

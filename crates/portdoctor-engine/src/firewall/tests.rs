@@ -1,5 +1,19 @@
 use super::*;
 use portdoctor_model::firewall::{AddrSetDef, Backend, FwFamily, ct};
+use portdoctor_model::host::RouteType;
+
+/// A route of table `main` to `dst` by `dev`, of kind `kind`.
+fn route(dst: &str, dev: &str, kind: RouteType) -> Route {
+    Route {
+        table: "main".into(),
+        kind,
+        dst: dst.parse().unwrap(),
+        dev: Some(dev.into()),
+        gateway: None,
+        prefsrc: None,
+        metric: 0,
+    }
+}
 
 fn nf(save: &str) -> Netfilter {
     Netfilter {
@@ -253,7 +267,7 @@ fn firewalld_generated_ruleset_decides_without_unknowns() {
 #[test]
 fn firewalld_ipv6_reverse_path_check_follows_the_routes() {
     let n = firewalld();
-    let v6 = |routes: Vec<(Cidr, String)>| Packet {
+    let v6 = |routes: Vec<Route>| Packet {
         family: Family::V6,
         local: "2001:db8:2::10".parse().unwrap(),
         local_addrs: vec!["2001:db8:2::10".parse().unwrap()],
@@ -262,12 +276,59 @@ fn firewalld_ipv6_reverse_path_check_follows_the_routes() {
     };
     let clients = AddrSet::internet(Family::V6);
     // The route back to every client leaves by eth0, where they arrive: admitted.
-    let routed = v6(vec![("::/0".parse().unwrap(), "eth0".into())]);
+    let routed = v6(vec![route("::/0", "eth0", RouteType::Unicast)]);
     let out = evaluate(&n, &routed, &clients);
     assert!(out.iter().all(|o| o.verdict == Verdict::Accept), "{out:#?}");
     // No route back by eth0 (the default leaves by eth1): `fib saddr . mark . iif oif missing drop`.
-    let asymmetric = v6(vec![("::/0".parse().unwrap(), "eth1".into())]);
+    let asymmetric = v6(vec![route("::/0", "eth1", RouteType::Unicast)]);
     let out = evaluate(&n, &asymmetric, &clients);
+    assert!(out.iter().all(|o| matches!(&o.verdict, Verdict::Drop(r) if r.chain == "filter_PREROUTING")), "{out:#?}");
+    // Fix (round 3): the reverse path is the kernel's lookup, so a blackhole route toward part of
+    // the clients is no route back for them (it used to be skipped for the default route).
+    let holed =
+        v6(vec![route("::/0", "eth0", RouteType::Unicast), route("2001:db8:9::/48", "eth0", RouteType::Blackhole)]);
+    let out = evaluate(&n, &holed, &clients);
+    let dropped: Vec<&Outcome> =
+        out.iter().filter(|o| matches!(&o.verdict, Verdict::Drop(r) if r.chain == "filter_PREROUTING")).collect();
+    let blackholed = AddrSet::from_cidr(&"2001:db8:9::/48".parse().unwrap()).intersect(&clients);
+    assert!(!dropped.is_empty() && dropped.iter().all(|o| o.clients.minus(&blackholed).is_empty()), "{out:#?}");
+    assert!(out.iter().any(|o| o.verdict == Verdict::Accept), "{out:#?}");
+}
+
+/// The kernel's IPv6 lookup asks for the input interface: among routes of the same prefix it
+/// takes the one by that interface, and a link-local client is looked up on that interface
+/// only. This host's own addresses (the local table) are no client of the reverse-path check.
+/// Found by the real firewalld in a namespace: the router's neighbour advertisements were said
+/// to be dropped, for the part of fe80::/10 that is this host's own link-local address.
+#[test]
+fn ipv6_reverse_path_prefers_the_input_interface_and_skips_own_addresses() {
+    let n = firewalld();
+    let local_table = |dst: &str, kind| Route { table: "local".into(), ..route(dst, "eth0", kind) };
+    let routes = vec![
+        route("fe80::/64", "eth1", RouteType::Unicast),
+        route("fe80::/64", "eth0", RouteType::Unicast),
+        route("2001:db8:2::/64", "eth1", RouteType::Unicast),
+        route("2001:db8:2::/64", "eth0", RouteType::Unicast),
+        route("::/0", "eth0", RouteType::Unicast),
+        local_table("2001:db8:2::10/128", RouteType::Local),
+        local_table("fe80::5831:b0ff:fe42:b36/128", RouteType::Local),
+        local_table("ff00::/8", RouteType::Other),
+    ];
+    let pkt = Packet {
+        family: Family::V6,
+        local: "2001:db8:2::10".parse().unwrap(),
+        local_addrs: vec!["2001:db8:2::10".parse().unwrap()],
+        routes,
+        ..pkt(22)
+    };
+    for clients in ["fe80::/10", "2001:db8:2::/64", "::/0"] {
+        let clients = AddrSet::from_cidr(&clients.parse().unwrap());
+        let out = evaluate(&n, &pkt, &clients);
+        assert!(out.iter().all(|o| o.verdict == Verdict::Accept), "{clients:?}: {out:#?}");
+    }
+    // Link-local clients on an interface without fe80::/64 there have no route back by it.
+    let elsewhere = Packet { routes: vec![route("fe80::/64", "eth1", RouteType::Unicast)], ..pkt.clone() };
+    let out = evaluate(&n, &elsewhere, &AddrSet::from_cidr(&"fe80::/64".parse().unwrap()));
     assert!(out.iter().all(|o| matches!(&o.verdict, Verdict::Drop(r) if r.chain == "filter_PREROUTING")), "{out:#?}");
 }
 
@@ -314,7 +375,7 @@ fn docker(raw: &str, mangle_post: &str) -> Netfilter {
 }
 
 fn published() -> Packet {
-    Packet { routes: vec![("10.88.0.0/24".parse().unwrap(), "docker0".into())], ..pkt(8080) }
+    Packet { routes: vec![route("10.88.0.0/24", "docker0", RouteType::Unicast)], ..pkt(8080) }
 }
 
 /// The same connection's later packet: inbound (the ACK) or the container's reply.
