@@ -688,200 +688,159 @@ fn cross_zone_fix(lb: &Lb<'_>, g: &Group<'_>) -> Vec<Fix> {
     vec![Fix::text("Or let every node send to every zone's targets: ").then_run(cmd)]
 }
 
+/// What a target's legs and machine came to, before its health is weighed.
+struct LegsFinding {
+    ex: Explained,
+    /// The codes of the causes found on the legs and the machine: they explain failing health.
+    causes: Vec<CauseCode>,
+    /// No cause on the machine itself (a stopped instance, say).
+    machine_ok: bool,
+    traffic: LegVerdict,
+}
+
+impl LegsFinding {
+    fn add(&mut self, e: Explained) {
+        self.causes.extend(e.causes.iter().map(|c| c.code));
+        self.ex = join(std::mem::take(&mut self.ex), e);
+    }
+}
+
+/// What the group's state tells a target's health check about it.
+struct HealthAsk {
+    /// The node sending to it fails open (no target of its is healthy).
+    fail_open: bool,
+    /// Unhealthy targets of the group, of all.
+    share: (usize, usize),
+    /// The health checks run on the traffic leg itself: the same port, from the same nodes.
+    same_leg: bool,
+}
+
+/// What a target's health came to.
+struct HealthFinding {
+    ex: Explained,
+    /// Health lets it take the connection (as its node routes).
+    serves: bool,
+    unknown: bool,
+    transient: bool,
+    /// How its clients fail, when health says the traffic port itself is dead.
+    why: Option<Why>,
+}
+
+impl HealthFinding {
+    fn said(ex: Explained, serves: bool) -> Self {
+        HealthFinding { ex, serves, unknown: false, transient: false, why: None }
+    }
+}
+
+/// Whether an unhealthy target is a blocking cause of its own (the decision; its words are
+/// `UnhealthyVerdict::words`).
+enum UnhealthyVerdict {
+    /// Causes on its legs or machine (their codes) say why it fails: not blocking of its own.
+    ExplainedBy(String),
+    /// Every target is unhealthy and its traffic port answers: the group sends to it anyway.
+    FailsOpen,
+    /// The traffic port itself is dead and the cloud shows nothing that kills it: the host.
+    HostSuspect,
+    /// Classic never fails open: an instance out of service gets no traffic.
+    ClassicOutOfService,
+    /// Other targets take the connection: a warning.
+    Tolerated,
+}
+
+impl UnhealthyVerdict {
+    fn decide(explained_by: &[CauseCode], fail_open: bool, dead: bool, fails_over: bool) -> Self {
+        if !explained_by.is_empty() {
+            let codes: Vec<&str> = explained_by.iter().map(|c| c.as_str()).collect();
+            UnhealthyVerdict::ExplainedBy(codes.join(", "))
+        } else if fail_open && !dead {
+            UnhealthyVerdict::FailsOpen
+        } else if dead {
+            UnhealthyVerdict::HostSuspect
+        } else if !fails_over {
+            UnhealthyVerdict::ClassicOutOfService
+        } else {
+            UnhealthyVerdict::Tolerated
+        }
+    }
+
+    fn blocking(&self) -> bool {
+        matches!(self, UnhealthyVerdict::HostSuspect | UnhealthyVerdict::ClassicOutOfService)
+    }
+
+    /// `likely` only where the host is suspected: the configuration did not show it.
+    fn confidence(&self) -> Confidence {
+        if matches!(self, UnhealthyVerdict::HostSuspect) { Confidence::Likely } else { Confidence::Confirmed }
+    }
+
+    /// What the message adds after AWS's reason.
+    fn words(&self, hc_port: u16) -> String {
+        match self {
+            UnhealthyVerdict::ExplainedBy(codes) => format!("; explained by {codes}"),
+            UnhealthyVerdict::FailsOpen => {
+                "; every target is unhealthy, so the group fails open and still sends traffic to it".into()
+            }
+            UnhealthyVerdict::HostSuspect => format!(
+                "; nothing in the cloud configuration explains it: look at the target's host (firewall, a listener on port {hc_port}) — portdoctor diagnose with --ssh"
+            ),
+            UnhealthyVerdict::ClassicOutOfService => {
+                "; a Classic load balancer sends nothing to an instance out of service".into()
+            }
+            UnhealthyVerdict::Tolerated => String::new(),
+        }
+    }
+}
+
+/// A leg that could not be placed (no interface, outside the VPC): unknown, unless the target
+/// passes AWS's health checks on this very leg.
+fn unplaced_leg(lb: &Lb<'_>, label: &str, port: u16, why_not: &str, checked_by_health: bool) -> LegsFinding {
+    let name = lb.b.r.name();
+    // AWS's passing health checks run on this very leg (the traffic port, from the same
+    // nodes): they show it open where the configuration cannot (a target outside the VPC).
+    let (status, summary, unknown) = if checked_by_health {
+        (
+            CheckStatus::Pass,
+            format!("{label}: the leg from {name} passes AWS's health checks to port {port} from the same nodes"),
+            false,
+        )
+    } else {
+        (CheckStatus::Unknown, format!("{label}: the leg from {name} is not judged"), true)
+    };
+    let ex = Explained::default()
+        .check(check(CloudCheck::TargetSecurityGroup, status, summary).with_evidence([why_not.to_string()]));
+    LegsFinding { ex, causes: Vec::new(), machine_ok: true, traffic: LegVerdict { blocked: false, unknown } }
+}
+
 impl TargetFinding<'_> {
     fn label(&self) -> String {
         format!("{}:{}", self.t.id, self.port)
     }
 
+    /// The target, its legs and its health, and what they come to: assembled from the pieces
+    /// below in the report's order (zone, legs, machine, health, the target's hop).
     fn judge(&self, flow: &Flow<'_>, lb: &Lb<'_>, g: &Group<'_>, fail_open: bool, share: (usize, usize)) -> Judged {
         let label = self.label();
-        let name = lb.b.r.name();
-        let mut ex = Explained::default();
-        let mut config_ok = true;
-        let mut unknown = false;
-        let mut why = Why::NoTarget;
-        // The zone.
-        if self.zone_enabled == Some(false) {
-            config_ok = false;
-            let zone = self.zone.unwrap_or("?");
-            let zones: Vec<&str> = lb.b.zones.iter().filter_map(|z| z.zone).collect();
-            let msg = format!(
-                "{label} is in {zone}, which {name} does not serve (its zones: {}): it gets no traffic",
-                zones.join(", ")
-            );
-            let evidence =
-                vec![format!("{} zones: {} (LoadBalancers); {label} in {zone}", lb.b.r.id(), zones.join(", "))];
-            ex = ex
-                .check(check(CloudCheck::TargetHealth, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone()))
-                .cause(confirmed(CauseCode::TargetAzNotEnabled, self.t.id, msg, evidence, zone_fix(lb, zone)));
-        }
-        // The legs and the machine.
-        let mut leg_causes = Vec::new();
-        let same_leg = self.hc_port == self.port && !g.preserve_client_ip;
         let h = health(self.t.health);
-        // The health-check leg decides no serving: only its causes count (health says the rest).
-        let traffic_v = match &self.place {
-            // AWS's passing health checks run on this very leg (the traffic port, from the same
-            // nodes): they show it open where the configuration cannot (a target outside the VPC).
-            Place::Unplaced(why_not) if same_leg && matches!(h, Health::Healthy) => {
-                ex = ex.check(
-                    check(
-                        CloudCheck::TargetSecurityGroup,
-                        CheckStatus::Pass,
-                        format!(
-                            "{label}: the leg from {name} passes AWS's health checks to port {} from the same nodes",
-                            self.port
-                        ),
-                    )
-                    .with_evidence([why_not.clone()]),
-                );
-                LegVerdict { blocked: false, unknown: false }
-            }
-            Place::Unplaced(why_not) => {
-                unknown = true;
-                ex = ex.check(
-                    check(
-                        CloudCheck::TargetSecurityGroup,
-                        CheckStatus::Unknown,
-                        format!("{label}: the leg from {name} is not judged"),
-                    )
-                    .with_evidence([why_not.clone()]),
-                );
-                LegVerdict { blocked: false, unknown: true }
-            }
-            Place::At { eni, ip, traffic, check: hc, instance } => {
-                let (e, tv) = traffic.explain(lb, eni, *ip, &label);
-                leg_causes.extend(e.causes.iter().map(|c| c.code));
-                ex = join(ex, e);
-                if let Some(hc) = hc {
-                    let (e, _) = hc.explain(lb, eni, *ip, &label);
-                    // Only a health-check leg blocked while the traffic leg is open is its own cause.
-                    if !tv.blocked {
-                        leg_causes.extend(e.causes.iter().map(|c| c.code));
-                        ex = join(ex, e);
-                    }
-                }
-                if let Some(i) = instance {
-                    let e = adopt(i.explain(flow), None, "", |c| c, |_| false);
-                    config_ok &= e.causes.is_empty();
-                    leg_causes.extend(e.causes.iter().map(|c| c.code));
-                    ex = join(ex, e);
-                }
-                tv
-            }
+        let ask = HealthAsk { fail_open, share, same_leg: self.hc_port == self.port && !g.preserve_client_ip };
+        let zone_off = self.zone_enabled == Some(false);
+        let mut ex = if zone_off { self.zone_not_served(lb, &label) } else { Explained::default() };
+        let legs = self.legs(flow, lb, &label, ask.same_leg && matches!(h, Health::Healthy));
+        ex = join(ex, legs.ex);
+        // A cause found on it already (its zone, its legs, its instance) says why it is unused.
+        let unused_explained = zone_off || !legs.causes.is_empty();
+        let weighed = match &h {
+            Health::Unused(r) => self.unused(r, lb, g, &label, unused_explained),
+            Health::Unhealthy(r) => self.unhealthy(r, lb, g, &label, &legs.causes, &ask),
+            other => self.plain_health(other, &label),
         };
-        if traffic_v.blocked {
-            config_ok = false;
-            why = Why::Drop;
-        }
-        unknown |= traffic_v.unknown;
-        // Health.
-        let hc = g.health_check();
-        let mut transient = false;
-        let serves_by_health = match &h {
-            Health::Healthy | Health::Unchecked => true,
-            Health::Unknown => {
-                unknown = true;
-                ex = ex.check(
-                    check(CloudCheck::TargetHealth, CheckStatus::Unknown, format!("{label}: health unknown"))
-                        .with_evidence([
-                            "no health record for it (LoadBalancerTargetHealth, InstanceStates)".to_string()
-                        ]),
-                );
-                true
-            }
-            Health::Transient(r) => {
-                transient = true;
-                let s = format!(
-                    "{label} is {} ({}): not a cause, ask again in a minute",
-                    r.state,
-                    r.reason.as_ref().map_or("-", |r| r.as_str())
-                );
-                ex = ex.check(check(CloudCheck::TargetHealth, CheckStatus::Unknown, s));
-                false
-            }
-            Health::Unused(r) => {
-                let words = reason_words(r, self.port, self.hc_port, None, None);
-                let msg = format!("{label} is unused: {words}");
-                let evidence = vec![record_text(r, g)];
-                // A cause found on it already (its zone, its instance) says why; otherwise AWS's
-                // reason is the cause, `likely` as the configuration did not confirm it.
-                if self.zone_enabled == Some(false) || !leg_causes.is_empty() {
-                    ex = ex.check(check(CloudCheck::TargetHealth, CheckStatus::Warn, msg).with_evidence(evidence));
-                } else {
-                    let (code, fix) = match r.reason {
-                        Some(R::NotInUse) => {
-                            (CauseCode::TargetAzNotEnabled, zone_fix(lb, self.zone.unwrap_or("its zone")))
-                        }
-                        _ => (CauseCode::TargetUnhealthy, health_fix(lb, g)),
-                    };
-                    let c = Cause::blocking(code, self.t.id, Confidence::Likely, msg.clone())
-                        .with_evidence(evidence.clone())
-                        .with_fix(fix);
-                    ex = ex
-                        .check(check(CloudCheck::TargetHealth, CheckStatus::Fail, msg).with_evidence(evidence))
-                        .cause(c);
-                }
-                false
-            }
-            Health::Unhealthy(r) => {
-                let dead = says_dead(r, same_leg);
-                if matches!(r.reason, Some(R::FailedHealthChecks)) && dead {
-                    why = Why::Refused;
-                } else if dead {
-                    why = Why::Drop;
-                }
-                let words = reason_words(
-                    r,
-                    self.port,
-                    self.hc_port,
-                    hc.and_then(|h| h.path.as_deref()),
-                    hc.and_then(|h| h.matcher.as_deref()),
-                );
-                let (n_bad, n) = share;
-                let pct = (100 * n_bad).checked_div(n).unwrap_or(0);
-                let mut msg = format!(
-                    "{label} is unhealthy ({}): {words} [{n_bad} of {n} targets of {}, {pct}%]",
-                    r.reason.as_ref().map_or("-", |x| x.as_str()),
-                    g.name()
-                );
-                let explained_by: Vec<&str> = leg_causes.iter().map(|c| c.as_str()).collect();
-                let (blocking, confidence) = if !explained_by.is_empty() {
-                    msg.push_str(&format!("; explained by {}", explained_by.join(", ")));
-                    (false, Confidence::Confirmed)
-                } else if fail_open && !dead {
-                    msg.push_str("; every target is unhealthy, so the group fails open and still sends traffic to it");
-                    (false, Confidence::Confirmed)
-                } else if dead {
-                    msg.push_str(&format!(
-                        "; nothing in the cloud configuration explains it: look at the target's host (firewall, a listener on port {}) — portdoctor diagnose with --ssh",
-                        self.hc_port
-                    ));
-                    (true, Confidence::Likely)
-                } else if g.failover.is_none() {
-                    // Classic never fails open: an instance out of service gets no traffic.
-                    msg.push_str("; a Classic load balancer sends nothing to an instance out of service");
-                    (true, Confidence::Confirmed)
-                } else {
-                    (false, Confidence::Confirmed)
-                };
-                let status = if blocking { CheckStatus::Fail } else { CheckStatus::Warn };
-                let evidence = vec![record_text(r, g)];
-                let mut c = Cause::blocking(CauseCode::TargetUnhealthy, self.t.id, confidence, msg.clone())
-                    .with_evidence(evidence.clone())
-                    .with_fix(health_fix(lb, g));
-                c.blocking = blocking;
-                ex = ex.check(check(CloudCheck::TargetHealth, status, msg).with_evidence(evidence)).cause(c);
-                fail_open && !dead
-            }
-        };
-        if matches!(h, Health::Healthy) {
-            ex = ex.check(check(CloudCheck::TargetHealth, CheckStatus::Pass, format!("{label} is healthy")));
-        }
+        ex = join(ex, weighed.ex);
+        let config_ok = !zone_off && legs.machine_ok && !legs.traffic.blocked;
+        let unknown = legs.traffic.unknown || weighed.unknown;
+        let transient = weighed.transient;
+        let why = weighed.why.unwrap_or(if legs.traffic.blocked { Why::Drop } else { Why::NoTarget });
         let takes = |by_health: bool| config_ok && by_health && !unknown;
-        let serves = takes(serves_by_health);
+        let serves = takes(weighed.serves);
         let serves_healthy = takes(matches!(h, Health::Healthy | Health::Unchecked | Health::Unknown));
-        let serves_open = takes(matches!(&h, Health::Unhealthy(r) if !says_dead(r, same_leg)) || serves_healthy);
+        let serves_open = takes(matches!(&h, Health::Unhealthy(r) if !says_dead(r, ask.same_leg)) || serves_healthy);
         let status = if serves {
             if ex.causes.is_empty() { CheckStatus::Pass } else { CheckStatus::Warn }
         } else if unknown || transient {
@@ -889,14 +848,159 @@ impl TargetFinding<'_> {
         } else {
             CheckStatus::Fail
         };
-        let detail = match (&self.place, self.zone) {
-            (Place::At { ip, eni, .. }, z) => {
-                format!("{ip} ({}, {}); {}", eni.id, z.unwrap_or("?"), target_state_text(&h))
-            }
-            (Place::Unplaced(_), _) => target_state_text(&h),
-        };
-        let ex = ex.hop(CloudHop::Target, Component::one(label), status, detail);
+        let ex = ex.hop(CloudHop::Target, Component::one(label), status, self.hop_detail(&h));
         Judged { ex, serves, serves_healthy, serves_open, transient, unknown: unknown && !serves, why }
+    }
+
+    /// A target in a zone the balancer does not serve: it gets no traffic.
+    fn zone_not_served(&self, lb: &Lb<'_>, label: &str) -> Explained {
+        let name = lb.b.r.name();
+        let zone = self.zone.unwrap_or("?");
+        let zones: Vec<&str> = lb.b.zones.iter().filter_map(|z| z.zone).collect();
+        let msg = format!(
+            "{label} is in {zone}, which {name} does not serve (its zones: {}): it gets no traffic",
+            zones.join(", ")
+        );
+        let evidence = vec![format!("{} zones: {} (LoadBalancers); {label} in {zone}", lb.b.r.id(), zones.join(", "))];
+        Explained::default()
+            .check(check(CloudCheck::TargetHealth, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone()))
+            .cause(confirmed(CauseCode::TargetAzNotEnabled, self.t.id, msg, evidence, zone_fix(lb, zone)))
+    }
+
+    /// The legs balancer → target and the machine. `checked_by_health`: the target is healthy
+    /// and its health checks run on the traffic leg itself.
+    fn legs(&self, flow: &Flow<'_>, lb: &Lb<'_>, label: &str, checked_by_health: bool) -> LegsFinding {
+        let (eni, ip, traffic, hc_leg, instance) = match &self.place {
+            Place::Unplaced(why_not) => return unplaced_leg(lb, label, self.port, why_not, checked_by_health),
+            Place::At { eni, ip, traffic, check, instance } => (eni, *ip, traffic, check, instance),
+        };
+        let mut found = LegsFinding {
+            ex: Explained::default(),
+            causes: Vec::new(),
+            machine_ok: true,
+            traffic: LegVerdict::default(),
+        };
+        let (e, tv) = traffic.explain(lb, eni, ip, label);
+        found.add(e);
+        // The health-check leg decides no serving, and only a health-check leg blocked while
+        // the traffic leg is open is its own cause (health says the rest).
+        if let Some(hc_leg) = hc_leg.as_ref().filter(|_| !tv.blocked) {
+            found.add(hc_leg.explain(lb, eni, ip, label).0);
+        }
+        if let Some(i) = instance {
+            let e = adopt(i.explain(flow), None, "", |c| c, |_| false);
+            found.machine_ok = e.causes.is_empty();
+            found.add(e);
+        }
+        found.traffic = tv;
+        found
+    }
+
+    /// Health that needs no weighing against the group: healthy, unchecked, unknown, transient.
+    fn plain_health(&self, h: &Health<'_>, label: &str) -> HealthFinding {
+        let ex = Explained::default();
+        match h {
+            Health::Healthy => HealthFinding::said(
+                ex.check(check(CloudCheck::TargetHealth, CheckStatus::Pass, format!("{label} is healthy"))),
+                true,
+            ),
+            Health::Unknown => {
+                let c = check(CloudCheck::TargetHealth, CheckStatus::Unknown, format!("{label}: health unknown"))
+                    .with_evidence(["no health record for it (LoadBalancerTargetHealth, InstanceStates)".to_string()]);
+                HealthFinding { unknown: true, ..HealthFinding::said(ex.check(c), true) }
+            }
+            Health::Transient(r) => {
+                let s = format!(
+                    "{label} is {} ({}): not a cause, ask again in a minute",
+                    r.state,
+                    r.reason.as_ref().map_or("-", |r| r.as_str())
+                );
+                let ex = ex.check(check(CloudCheck::TargetHealth, CheckStatus::Unknown, s));
+                HealthFinding { transient: true, ..HealthFinding::said(ex, false) }
+            }
+            // Health checks off: the balancer sends regardless. (Unused and unhealthy are weighed.)
+            _ => HealthFinding::said(ex, true),
+        }
+    }
+
+    /// An unused target: a warning when a cause found on it says why (`explained`); otherwise
+    /// AWS's reason is the cause, `likely` as the configuration did not confirm it.
+    fn unused(
+        &self,
+        r: &TargetHealthRecord,
+        lb: &Lb<'_>,
+        g: &Group<'_>,
+        label: &str,
+        explained: bool,
+    ) -> HealthFinding {
+        let words = reason_words(r, self.port, self.hc_port, None, None);
+        let msg = format!("{label} is unused: {words}");
+        let evidence = vec![record_text(r, g)];
+        let ex = Explained::default();
+        if explained {
+            let ex = ex.check(check(CloudCheck::TargetHealth, CheckStatus::Warn, msg).with_evidence(evidence));
+            return HealthFinding::said(ex, false);
+        }
+        let (code, fix) = match r.reason {
+            Some(R::NotInUse) => (CauseCode::TargetAzNotEnabled, zone_fix(lb, self.zone.unwrap_or("its zone"))),
+            _ => (CauseCode::TargetUnhealthy, health_fix(lb, g)),
+        };
+        let c = Cause::blocking(code, self.t.id, Confidence::Likely, msg.clone())
+            .with_evidence(evidence.clone())
+            .with_fix(fix);
+        let ex = ex.check(check(CloudCheck::TargetHealth, CheckStatus::Fail, msg).with_evidence(evidence)).cause(c);
+        HealthFinding::said(ex, false)
+    }
+
+    /// A target failing its health checks, weighed against its legs' causes and the group's
+    /// state (`UnhealthyVerdict`); it serves only through a group failing open.
+    fn unhealthy(
+        &self,
+        r: &TargetHealthRecord,
+        lb: &Lb<'_>,
+        g: &Group<'_>,
+        label: &str,
+        leg_causes: &[CauseCode],
+        ask: &HealthAsk,
+    ) -> HealthFinding {
+        let dead = says_dead(r, ask.same_leg);
+        let why = match r.reason {
+            Some(R::FailedHealthChecks) if dead => Some(Why::Refused),
+            _ if dead => Some(Why::Drop),
+            _ => None,
+        };
+        let verdict = UnhealthyVerdict::decide(leg_causes, ask.fail_open, dead, g.failover.is_some());
+        let hc = g.health_check();
+        let path = hc.and_then(|h| h.path.as_deref());
+        let words = reason_words(r, self.port, self.hc_port, path, hc.and_then(|h| h.matcher.as_deref()));
+        let (n_bad, n) = ask.share;
+        let pct = (100 * n_bad).checked_div(n).unwrap_or(0);
+        let msg = format!(
+            "{label} is unhealthy ({}): {words} [{n_bad} of {n} targets of {}, {pct}%]{}",
+            r.reason.as_ref().map_or("-", |x| x.as_str()),
+            g.name(),
+            verdict.words(self.hc_port)
+        );
+        let blocking = verdict.blocking();
+        let status = if blocking { CheckStatus::Fail } else { CheckStatus::Warn };
+        let evidence = vec![record_text(r, g)];
+        let mut c = Cause::blocking(CauseCode::TargetUnhealthy, self.t.id, verdict.confidence(), msg.clone())
+            .with_evidence(evidence.clone())
+            .with_fix(health_fix(lb, g));
+        c.blocking = blocking;
+        let ex =
+            Explained::default().check(check(CloudCheck::TargetHealth, status, msg).with_evidence(evidence)).cause(c);
+        HealthFinding { why, ..HealthFinding::said(ex, ask.fail_open && !dead) }
+    }
+
+    /// The target's hop: where it is, and its health.
+    fn hop_detail(&self, h: &Health<'_>) -> String {
+        match &self.place {
+            Place::At { ip, eni, .. } => {
+                format!("{ip} ({}, {}); {}", eni.id, self.zone.unwrap_or("?"), target_state_text(h))
+            }
+            Place::Unplaced(_) => target_state_text(h),
+        }
     }
 }
 
