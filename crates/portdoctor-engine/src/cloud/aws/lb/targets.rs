@@ -395,49 +395,60 @@ struct Judged {
 }
 
 impl GroupFinding<'_> {
+    /// The group in checks, its hop and its targets: a group not judged says why (its listing
+    /// or its targets missing, or Lambda functions: no leg to judge); a judged one is decided
+    /// across its nodes (`Standing`), then said.
     fn explain(&self, flow: &Flow<'_>, lb: &Lb<'_>) -> Explained {
-        let g = self.g;
-        let (name, id) = (g.name(), CloudCheck::TargetGroup);
-        let ex = Explained::default();
-        let hop =
-            |ex: Explained, status, detail: String| ex.hop(CloudHop::TargetGroup, Component::one(name), status, detail);
-        let ts = match &self.outcome {
-            Outcome::NotListed(m) => {
-                let e = ex.check(
-                    check(id, CheckStatus::Unknown, format!("Target group {} is not in the evidence", g.arn))
-                        .with_evidence([missing_text(*m, "TargetGroups")]),
-                );
-                return hop(e, CheckStatus::Unknown, "target group unknown".into());
-            }
-            Outcome::HealthUnknown(m) => {
-                let e = ex.check(
-                    check(id, CheckStatus::Unknown, format!("The registered targets of {name} are unknown"))
-                        .with_evidence([missing_text(*m, &format!("LoadBalancerTargetHealth for {}", g.arn))]),
-                );
-                return hop(e, CheckStatus::Unknown, "targets unknown".into());
-            }
+        let (g, name, id) = (self.g, self.g.name(), CloudCheck::TargetGroup);
+        let (c, detail) = match &self.outcome {
+            Outcome::Judged(ts) if ts.is_empty() => return self.no_targets(lb),
+            Outcome::Judged(ts) => return self.judged(flow, lb, ts),
+            Outcome::NotListed(m) => (
+                check(id, CheckStatus::Unknown, format!("Target group {} is not in the evidence", g.arn))
+                    .with_evidence([missing_text(*m, "TargetGroups")]),
+                "target group unknown".to_string(),
+            ),
+            Outcome::HealthUnknown(m) => (
+                check(id, CheckStatus::Unknown, format!("The registered targets of {name} are unknown"))
+                    .with_evidence([missing_text(*m, &format!("LoadBalancerTargetHealth for {}", g.arn))]),
+                "targets unknown".to_string(),
+            ),
             Outcome::Lambda(n) => {
                 let s = format!(
                     "{name} forwards to {n} Lambda function(s): no network leg and no host layer to judge (a function that fails or times out is the load balancer's HTTP 502 or 504)"
                 );
-                return hop(ex.check(check(id, CheckStatus::Pass, s.clone())), CheckStatus::Pass, s);
+                (check(id, CheckStatus::Pass, s.clone()), s)
             }
-            Outcome::Judged(ts) => ts,
         };
-        let blocking = g.by_default;
-        if ts.is_empty() {
-            let msg = format!("{name} has no registered targets: {}", client_sees(lb, Why::Empty));
-            let evidence = vec![format!("{}: TargetHealthDescriptions is empty (LoadBalancerTargetHealth)", g.arn)];
-            if !blocking {
-                // A rule's group: only the requests its rule matches fail.
-                let msg = format!("{msg} (for the requests its rule matches)");
-                let e = ex.check(check(id, CheckStatus::Warn, msg.clone()).with_evidence(evidence));
-                return hop(e, CheckStatus::Warn, msg);
-            }
-            let c = confirmed(CauseCode::LbNoTargets, name, msg.clone(), evidence.clone(), register_fix(lb, g));
-            let e = ex.check(check(id, CheckStatus::Fail, msg.clone()).with_evidence(evidence)).cause(c);
-            return hop(e, CheckStatus::Fail, msg);
+        let status = c.status;
+        self.with_hop(Explained::default().check(c), status, detail)
+    }
+
+    fn with_hop(&self, ex: Explained, status: CheckStatus, detail: String) -> Explained {
+        ex.hop(CloudHop::TargetGroup, Component::one(self.g.name()), status, detail)
+    }
+
+    /// A group without registered targets: it blocks, or for a rule's group warns.
+    fn no_targets(&self, lb: &Lb<'_>) -> Explained {
+        let (g, name, id) = (self.g, self.g.name(), CloudCheck::TargetGroup);
+        let msg = format!("{name} has no registered targets: {}", client_sees(lb, Why::Empty));
+        let evidence = vec![format!("{}: TargetHealthDescriptions is empty (LoadBalancerTargetHealth)", g.arn)];
+        let ex = Explained::default();
+        if !g.by_default {
+            // A rule's group: only the requests its rule matches fail.
+            let msg = format!("{msg} (for the requests its rule matches)");
+            let e = ex.check(check(id, CheckStatus::Warn, msg.clone()).with_evidence(evidence));
+            return self.with_hop(e, CheckStatus::Warn, msg);
         }
+        let c = confirmed(CauseCode::LbNoTargets, name, msg.clone(), evidence.clone(), register_fix(lb, g));
+        let e = ex.check(check(id, CheckStatus::Fail, msg.clone()).with_evidence(evidence)).cause(c);
+        self.with_hop(e, CheckStatus::Fail, msg)
+    }
+
+    /// A group with targets: each judged, the group's standing decided across its nodes, the
+    /// targets' words set by it, and the group's own check and hop before them.
+    fn judged(&self, flow: &Flow<'_>, lb: &Lb<'_>, ts: &[TargetFinding<'_>]) -> Explained {
+        let g = self.g;
         let healthy = ts.iter().filter(|t| takes_traffic(t.t.health)).count();
         let unhealthy = ts.iter().filter(|t| matches!(health(t.t.health), Health::Unhealthy(_))).count();
         // Which targets each node sends to, whether it fails open, whether DNS gives it out.
@@ -456,13 +467,70 @@ impl GroupFinding<'_> {
             .enumerate()
             .map(|(i, t)| t.judge(flow, lb, g, plan.fails_open_to(i), (unhealthy, ts.len())))
             .collect();
-        let serving = judged.iter().filter(|j| j.serves).count();
-        // The nodes clients reach, and whether one of each one's targets takes the connection.
+        let st = Standing::decide(g, &plan, &judged);
+        let mut by_target = Explained::default();
+        for (i, j) in judged.iter().enumerate() {
+            by_target = join(by_target, target_words(lb, g, j, st.role(i)));
+        }
+        // A node with no target at all in its zone, while the group has some elsewhere.
+        if (st.zone_blocks || st.group_blocks) && per_zone && members.iter().any(|m| m.enabled) {
+            by_target = join(by_target, st.empty_zones(lb, g));
+        }
+        let (status, summary) = st.summary(lb, g, &judged, unhealthy);
+        let mut evidence =
+            vec![format!("{healthy} healthy, {unhealthy} unhealthy, of {} (LoadBalancerTargetHealth)", ts.len())];
+        if g.preserve_client_ip {
+            evidence.push(format!("{}: client IP preservation is on: targets see the clients' addresses", g.name()));
+        }
+        if per_zone {
+            evidence.extend(zone_evidence(lb, g, &plan));
+        }
+        if let (true, CrossZone::Unknown(m)) = (st.unsure, g.cross_zone) {
+            evidence.push(missing_text(m, &format!("ClassicLoadBalancerAttributes for {}", lb.b.r.name())));
+        }
+        let ex =
+            Explained::default().check(check(CloudCheck::TargetGroup, status, summary.clone()).with_evidence(evidence));
+        join(self.with_hop(ex, status, summary), by_target)
+    }
+}
+
+/// Where a judged group stands across the nodes DNS gives out: the decision its words and its
+/// targets' are made from.
+struct Standing<'p> {
+    /// The nodes clients reach, and whether one of each one's targets takes the connection.
+    reached: Vec<(&'p Node<'p>, NodeState)>,
+    failing: Vec<&'p Node<'p>>,
+    serving_nodes: usize,
+    /// Some nodes serve and others, which DNS still gives out, do not: their clients fail.
+    partial: bool,
+    /// Partial, and whether the failing nodes' clients fail turns on cross-zone load
+    /// balancing, which is not in the evidence.
+    unsure: bool,
+    zone_blocks: bool,
+    /// No node known to serve, yet none surely fails: evidence missing is not a block.
+    group_open: bool,
+    group_blocks: bool,
+}
+
+/// What the group's standing makes of one target's causes.
+enum TargetRole {
+    /// The group blocks: the target's blocking causes say what the client sees.
+    Blocks,
+    /// No node is known to serve and none surely fails: causes kept, none blocking.
+    Undecided,
+    /// Its node's clients fail while other nodes serve: its causes are theirs, with the share.
+    FailsItsZone(ZoneShare),
+    /// The group serves (or it is a rule's group): its problems are warnings.
+    Tolerated,
+}
+
+impl<'p> Standing<'p> {
+    fn decide(g: &Group<'_>, plan: &'p Plan<'p>, judged: &[Judged]) -> Self {
+        let blocking = g.by_default;
         let reached: Vec<(&Node<'_>, NodeState)> =
-            plan.nodes.iter().filter(|n| n.in_dns).map(|n| (n, node_state(n, &judged))).collect();
+            plan.nodes.iter().filter(|n| n.in_dns).map(|n| (n, node_state(n, judged))).collect();
         let serving_nodes = reached.iter().filter(|(_, s)| *s == NodeState::Serves).count();
         let failing: Vec<&Node<'_>> = reached.iter().filter(|(_, s)| *s == NodeState::Fails).map(|(n, _)| *n).collect();
-        // Some nodes serve and others, which DNS still gives out, do not: their clients fail.
         let partial = serving_nodes > 0 && !failing.is_empty();
         let unsure = partial && matches!(g.cross_zone, CrossZone::Unknown(_));
         let zone_blocks = partial && blocking && !unsure;
@@ -472,122 +540,135 @@ impl GroupFinding<'_> {
         let unsure_nodes = reached.iter().any(|(_, s)| *s == NodeState::Unknown);
         let group_open = serving_nodes == 0 && blocking && unsure_nodes && failing.is_empty();
         let group_blocks = serving_nodes == 0 && blocking && !group_open;
-        let share = |n: &Node<'_>| ZoneShare {
+        Standing { reached, failing, serving_nodes, partial, unsure, zone_blocks, group_open, group_blocks }
+    }
+
+    fn role(&self, target: usize) -> TargetRole {
+        let failing_node = self.failing.iter().find(|n| n.members.contains(&target));
+        if self.group_blocks {
+            TargetRole::Blocks
+        } else if self.group_open {
+            TargetRole::Undecided
+        } else if let Some(n) = failing_node.filter(|_| self.zone_blocks) {
+            TargetRole::FailsItsZone(self.share(n))
+        } else {
+            TargetRole::Tolerated
+        }
+    }
+
+    fn share(&self, n: &Node<'_>) -> ZoneShare {
+        ZoneShare {
             zone: n.zone.unwrap_or(n.subnet).to_string(),
-            failing: failing.len(),
-            reached: reached.len(),
-        };
-        let mut ex = ex;
-        let mut by_target = Explained::default();
-        for (i, j) in judged.iter().enumerate() {
-            let mut e = Explained {
-                checks: j.ex.checks.clone(),
-                hops: j.ex.hops.clone(),
-                causes: j.ex.causes.clone(),
-                amend: None,
-            };
-            let failing_node = failing.iter().find(|n| n.members.contains(&i));
-            if group_blocks {
-                // The contract's promise: the message says what the client actually sees.
-                let sees = client_sees(lb, j.why);
-                for c in e.causes.iter_mut().filter(|c| c.blocking) {
-                    c.message = format!("{} — {sees}", c.message);
-                }
-            } else if group_open {
-                for c in e.causes.iter_mut() {
-                    c.blocking = false;
-                }
-                for c in e.checks.iter_mut().filter(|c| c.status == CheckStatus::Fail) {
-                    c.status = CheckStatus::Warn;
-                }
-            } else if let Some(n) = failing_node.filter(|_| zone_blocks) {
-                // Its node's clients fail: its causes are theirs, with the zone's share.
-                let words = share(n).words(lb, client_sees(lb, j.why));
-                for c in e.causes.iter_mut().filter(|c| c.blocking) {
-                    c.message = format!("{} — {words}", c.message);
-                    c.fix.extend(cross_zone_fix(lb, g));
-                }
-            } else {
-                // A group that serves (or a rule's group) makes its targets' problems warnings
-                // with their share: a reachable report has no causes (CONTRACT.md §3).
-                e.causes.clear();
-                for c in e.checks.iter_mut().filter(|c| c.status == CheckStatus::Fail) {
-                    c.status = CheckStatus::Warn;
-                }
-                for h in e.hops.iter_mut().filter(|h| h.status == CheckStatus::Fail) {
-                    h.status = CheckStatus::Warn;
-                }
-            }
-            by_target = join(by_target, e);
+            failing: self.failing.len(),
+            reached: self.reached.len(),
         }
-        // A node with no target at all in its zone, while the group has some elsewhere.
-        if (zone_blocks || group_blocks) && per_zone && members.iter().any(|m| m.enabled) {
-            for n in failing.iter().filter(|n| n.members.is_empty()) {
-                let zone = n.zone.unwrap_or(n.subnet);
-                let words = share(n).words(lb, client_sees(lb, Why::Empty));
-                let msg = format!("{name} has no registered target in {zone} — {words}");
-                let evidence = vec![format!(
-                    "{}: no target of {} in {zone} (LoadBalancerTargetHealth, Subnets)",
-                    g.arn,
-                    lb.b.r.name()
-                )];
-                let mut fix = register_fix(lb, g);
-                fix.extend(cross_zone_fix(lb, g));
-                by_target = by_target.cause(confirmed(CauseCode::LbNoTargets, n.subnet, msg, evidence, fix));
-            }
+    }
+
+    /// A failing node with no target at all in its zone: register one, or let every node send
+    /// to every zone.
+    fn empty_zones(&self, lb: &Lb<'_>, g: &Group<'_>) -> Explained {
+        let mut ex = Explained::default();
+        for n in self.failing.iter().filter(|n| n.members.is_empty()) {
+            let zone = n.zone.unwrap_or(n.subnet);
+            let words = self.share(n).words(lb, client_sees(lb, Why::Empty));
+            let msg = format!("{} has no registered target in {zone} — {words}", g.name());
+            let evidence = vec![format!(
+                "{}: no target of {} in {zone} (LoadBalancerTargetHealth, Subnets)",
+                g.arn,
+                lb.b.r.name()
+            )];
+            let mut fix = register_fix(lb, g);
+            fix.extend(cross_zone_fix(lb, g));
+            ex = ex.cause(confirmed(CauseCode::LbNoTargets, n.subnet, msg, evidence, fix));
         }
-        let counts = format!("{healthy} healthy, {unhealthy} unhealthy, of {}", ts.len());
-        let (status, summary) = if partial {
-            let zones: Vec<&str> = failing.iter().map(|n| n.zone.unwrap_or(n.subnet)).collect();
-            let pct = (100 * failing.len()).checked_div(reached.len()).unwrap_or(0);
-            let part = format!("{} of the {} zones DNS gives out, {pct}% of the clients", failing.len(), reached.len());
+        ex
+    }
+
+    /// The group check's status and summary.
+    fn summary(&self, lb: &Lb<'_>, g: &Group<'_>, judged: &[Judged], unhealthy: usize) -> (CheckStatus, String) {
+        let name = g.name();
+        if self.partial {
+            let zones: Vec<&str> = self.failing.iter().map(|n| n.zone.unwrap_or(n.subnet)).collect();
+            let (failing, reached) = (self.failing.len(), self.reached.len());
+            let pct = (100 * failing).checked_div(reached).unwrap_or(0);
+            let part = format!("{failing} of the {reached} zones DNS gives out, {pct}% of the clients");
             let zones = zones.join(", ");
-            if unsure {
-                (
+            if self.unsure {
+                return (
                     CheckStatus::Unknown,
                     format!(
                         "{name}: no target in {zones} can take the connection ({part}): whether those clients fail depends on cross-zone load balancing, which is not in the evidence"
                     ),
-                )
-            } else {
-                let status = if blocking { CheckStatus::Fail } else { CheckStatus::Warn };
-                let sees = failing_sees(lb, &failing, &judged);
-                (
-                    status,
-                    format!("{name}: the node in {zones} ({part}) has no target that can take the connection: {sees}"),
-                )
+                );
             }
-        } else if serving_nodes > 0 {
-            let status = if serving == ts.len() { CheckStatus::Pass } else { CheckStatus::Warn };
-            let open = reached.iter().any(|(n, _)| n.fails_open) && unhealthy > 0;
+            let status = if g.by_default { CheckStatus::Fail } else { CheckStatus::Warn };
+            let sees = failing_sees(lb, &self.failing, judged);
+            return (
+                status,
+                format!("{name}: the node in {zones} ({part}) has no target that can take the connection: {sees}"),
+            );
+        }
+        if self.serving_nodes > 0 {
+            let serving = judged.iter().filter(|j| j.serves).count();
+            let status = if serving == judged.len() { CheckStatus::Pass } else { CheckStatus::Warn };
+            let open = self.reached.iter().any(|(n, _)| n.fails_open) && unhealthy > 0;
             let open =
                 if open { " (no target is healthy: the group fails open and routes to all of them)" } else { "" };
-            (status, format!("{name}: {serving} of {} targets can take the connection{open}", ts.len()))
-        } else if judged.iter().any(|j| j.transient || j.unknown) {
-            (
+            return (status, format!("{name}: {serving} of {} targets can take the connection{open}", judged.len()));
+        }
+        if judged.iter().any(|j| j.transient || j.unknown) {
+            return (
                 CheckStatus::Unknown,
                 format!(
                     "{name}: no target is known to take the connection yet (registering, first health checks, or evidence missing)"
                 ),
-            )
-        } else {
-            let why = judged.iter().map(|j| j.why).next().unwrap_or(Why::NoTarget);
-            (CheckStatus::Fail, format!("{name}: no target can take the connection: {}", client_sees(lb, why)))
-        };
-        let mut evidence = vec![format!("{counts} (LoadBalancerTargetHealth)")];
-        if g.preserve_client_ip {
-            evidence.push(format!("{name}: client IP preservation is on: targets see the clients' addresses"));
+            );
         }
-        if per_zone {
-            evidence.extend(zone_evidence(lb, g, &plan));
-        }
-        if let (true, CrossZone::Unknown(m)) = (unsure, g.cross_zone) {
-            evidence.push(missing_text(m, &format!("ClassicLoadBalancerAttributes for {}", lb.b.r.name())));
-        }
-        ex = ex.check(check(id, status, summary.clone()).with_evidence(evidence));
-        let ex = hop(ex, status, summary);
-        join(ex, by_target)
+        let why = judged.iter().map(|j| j.why).next().unwrap_or(Why::NoTarget);
+        (CheckStatus::Fail, format!("{name}: no target can take the connection: {}", client_sees(lb, why)))
     }
+}
+
+/// One target's words as the group's standing has them.
+fn target_words(lb: &Lb<'_>, g: &Group<'_>, j: &Judged, role: TargetRole) -> Explained {
+    let mut e =
+        Explained { checks: j.ex.checks.clone(), hops: j.ex.hops.clone(), causes: j.ex.causes.clone(), amend: None };
+    match role {
+        TargetRole::Blocks => {
+            // The contract's promise: the message says what the client actually sees.
+            let sees = client_sees(lb, j.why);
+            for c in e.causes.iter_mut().filter(|c| c.blocking) {
+                c.message = format!("{} — {sees}", c.message);
+            }
+        }
+        TargetRole::Undecided => {
+            for c in e.causes.iter_mut() {
+                c.blocking = false;
+            }
+            for c in e.checks.iter_mut().filter(|c| c.status == CheckStatus::Fail) {
+                c.status = CheckStatus::Warn;
+            }
+        }
+        TargetRole::FailsItsZone(share) => {
+            let words = share.words(lb, client_sees(lb, j.why));
+            for c in e.causes.iter_mut().filter(|c| c.blocking) {
+                c.message = format!("{} — {words}", c.message);
+                c.fix.extend(cross_zone_fix(lb, g));
+            }
+        }
+        TargetRole::Tolerated => {
+            // A group that serves (or a rule's group) makes its targets' problems warnings
+            // with their share: a reachable report has no causes (CONTRACT.md §3).
+            e.causes.clear();
+            for c in e.checks.iter_mut().filter(|c| c.status == CheckStatus::Fail) {
+                c.status = CheckStatus::Warn;
+            }
+            for h in e.hops.iter_mut().filter(|h| h.status == CheckStatus::Fail) {
+                h.status = CheckStatus::Warn;
+            }
+        }
+    }
+    e
 }
 
 /// Healthy, or health checks off: a node sends to it without failing open.
