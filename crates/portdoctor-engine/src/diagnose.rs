@@ -296,52 +296,38 @@ fn mark_nic(path: &mut Vec<Hop>, status: CheckStatus, detail: String) {
     }
 }
 
-/// Joins the layers and applies the reasoning rules.
+/// The report being joined: every layer's findings, in order.
+#[derive(Default)]
+struct Joined {
+    checks: Vec<Check>,
+    causes: Vec<Cause>,
+    path: Vec<Hop>,
+    timeline: Vec<TimelineEntry>,
+    notes: Vec<String>,
+}
+
+/// What the wire says, as the rules read it (the decision; `wire_causes` says it).
+enum WireReading<'a> {
+    /// Another vantage gets through where this one does not: the network in between.
+    OpenElsewhere(&'a ProbeReport),
+    /// Silent from here, and none of the SYNs reached the NIC: upstream of the host.
+    NothingArrived,
+    /// Silent from here though the SYNs reached the NIC; what left in answer.
+    Arrived(Option<Answer>),
+    /// Refused from here; `rst_left`: the capture saw the RST leave the NIC.
+    Refused { rst_left: bool },
+    /// Nothing the rules act on (open, or silent with no capture to say more).
+    Undecided,
+}
+
+/// Joins the layers and applies the reasoning rules: the layers' findings gathered, the wire
+/// read (`WireReading`) and its causes joined to theirs, then the path finished.
 pub fn join(l: Layers) -> Diagnosis {
     let w = wire(&l);
-    let mut checks: Vec<Check> = Vec::new();
-    let mut causes: Vec<Cause> = Vec::new();
-    let mut path: Vec<Hop> = Vec::new();
-    let mut timeline: Vec<TimelineEntry> = Vec::new();
-    let mut notes = l.notes.clone();
-    for d in [&l.cloud, &l.host].into_iter().flatten() {
-        causes.extend(d.causes.iter().cloned());
-        checks.extend(d.checks.iter().cloned());
-        path.extend(d.path.iter().cloned());
-        timeline.extend(d.timeline.iter().cloned());
-        notes.extend(d.notes.iter().cloned());
-    }
-    let several = l.targets.len() > 1;
-    for t in &l.targets {
-        let p = behind::target_part(t, several);
-        causes.extend(p.causes);
-        checks.extend(p.checks);
-        path.extend(p.path);
-        timeline.extend(p.timeline);
-        notes.extend(p.notes);
-    }
-    if path.first().is_none_or(|h| h.hop != "internet") {
-        path.insert(
-            0,
-            Hop::new(
-                "internet",
-                l.query.from.to_string(),
-                CheckStatus::Pass,
-                format!("{}/{}", l.query.protocol, l.query.port),
-            ),
-        );
-    }
-    checks.extend(l.unreached.iter().cloned());
-    for t in &l.targets {
-        behind::health_checks(t, several, &causes, &mut checks);
-    }
-    for t in &l.targets {
-        behind::join_health(t, several, l.query.protocol, &mut causes);
-    }
-    probe_checks(&l, &w, &mut checks);
-    let (arrived, answer, capture_evidence) = arrivals(&l, &w, &mut checks);
-
-    let cloud_blocks = blocking_in(&causes, Layer::Cloud);
+    let mut j = gather(&l);
+    probe_checks(&l, &w, &mut j.checks);
+    let (arrived, answer, capture_evidence) = arrivals(&l, &w, &mut j.checks);
+    let cloud_blocks = blocking_in(&j.causes, Layer::Cloud);
     let control = w.control_open.map(|c| {
         format!(
             "port {c} answers from here, so the instance and its address are up: the filtering is specific to port {}",
@@ -349,103 +335,30 @@ pub fn join(l: Layers) -> Diagnosis {
         )
     });
     let silent = matches!(w.target, Some(ProbeOutcome::Filtered | ProbeOutcome::Unreachable { .. }));
-    let mut carrier_hop = None;
-
-    // Another vantage gets through where this one does not: the network in between.
     let elsewhere_open =
         l.probes.iter().find(|p| p.vantage != "here" && p.verdict(l.query.port) == Some(ProbeOutcome::Open));
-    if let (true, Some(v)) = (silent, elsewhere_open) {
-        let msg = format!(
-            "{}/{} answers from {} but not from here: a network between you and the provider filters it",
-            l.query.protocol, l.query.port, v.vantage
-        );
-        carrier_hop = Some(Hop::new("carrier", "-", CheckStatus::Fail, msg.clone()));
-        causes.push(
-            Cause::blocking(CauseCode::CarrierBlock, "-", Confidence::Likely, msg)
-                .with_evidence([format!("probe from {}: open; probe from here: {}", v.vantage, w.target.as_ref().map(ProbeOutcome::word).unwrap_or_default())])
-                .with_fix([Fix::text("Ask the network you are on (office, VPN, ISP) whether it filters the port, or try from another network")]),
-        );
-    } else if silent && arrived == Some(false) {
-        // Nothing reached the NIC: upstream of the host.
-        let evidence: Vec<String> = capture_evidence.iter().cloned().chain(control.clone()).collect();
-        if cloud_blocks {
-            for c in causes.iter_mut().filter(|c| c.blocking && c.layer() == Layer::Cloud) {
-                c.evidence
-                    .push("the wire agrees: none of the probe's SYNs reached the instance's NIC (capture)".into());
-            }
-        } else {
-            upstream_filtered(&l, &mut causes, evidence);
+    let reading = match (silent, elsewhere_open, arrived) {
+        (true, Some(v), _) => WireReading::OpenElsewhere(v),
+        (true, None, Some(false)) => WireReading::NothingArrived,
+        (true, None, Some(true)) => WireReading::Arrived(answer),
+        _ if matches!(w.target, Some(ProbeOutcome::Refused)) => {
+            WireReading::Refused { rst_left: answer == Some(Answer::Rst) }
         }
-    } else if silent && arrived == Some(true) {
-        match answer {
-            None => {
-                let line = "the probe's SYNs reached the NIC and nothing left in answer (capture)".to_string();
-                match causes.iter_mut().find(|c| c.blocking && c.layer() == Layer::Host) {
-                    Some(c) => c.evidence.push(line),
-                    None => causes.push(
-                        Cause::blocking(CauseCode::HostFirewallDrop, "-", Confidence::Possible, "SYNs reach the NIC and nothing answers, yet the host evidence shows no rule that drops them")
-                            .with_evidence(capture_evidence.clone())
-                            .with_fix([Fix::text("Run portdoctor host --port P with sudo on the instance, or watch the drop with nft monitor trace / iptables TRACE")]),
-                    ),
-                }
-            }
-            Some(Answer::SynAck) => causes.push(
-                Cause::blocking(CauseCode::UpstreamFiltered, "-", Confidence::Likely, "The instance answers (SYN-ACK left the NIC) but the answer never reaches you: the reply is dropped on the way back")
-                    .with_evidence(capture_evidence.clone())
-                    .with_fix([Fix::text("Check the network ACL's outbound rules for the client's ephemeral ports, and the instance's route back to the internet")]),
-            ),
-            Some(Answer::Rst | Answer::Icmp) => {}
-        }
-    } else if matches!(w.target, Some(ProbeOutcome::Refused)) {
-        let line = format!("the probe from here was refused (RST) on port {}", l.query.port);
-        match causes.iter_mut().find(|c| matches!(c.code, CauseCode::NotListening | CauseCode::HostFirewallReject)) {
-            Some(c) => c.evidence.push(line),
-            None if l.host.is_none() && l.targets.iter().all(|t| t.host.is_err()) => {
-                let rst_left = answer == Some(Answer::Rst);
-                causes.push(
-                    Cause::blocking(
-                        CauseCode::NotListening,
-                        "-",
-                        if rst_left { Confidence::Confirmed } else { Confidence::Likely },
-                        format!("Port {} answers with RST: nothing listens there (or a reject rule answers for it)", l.query.port),
-                    )
-                    .with_evidence([line].into_iter().chain(capture_evidence.clone()))
-                    .with_fix([Fix::text("Give --ssh to read the host: which service should listen, and whether a rule rejects")]),
-                );
-            }
-            None => checks.push(
-                path_check("path.verdict", CheckStatus::Unknown, format!("{line}, yet the host evidence shows a listener and no reject rule"))
-                    .with_evidence(["is the target the instance the host evidence came from? (a moved Elastic IP, a load balancer in front)".to_string()]),
-            ),
-        }
-    }
+        _ => WireReading::Undecided,
+    };
+    let lines = WireLines { capture: capture_evidence, control };
+    let carrier_hop = wire_causes(&l, &w, reading, cloud_blocks, &lines, &mut j);
     if silent
         && arrived.is_none()
         && !cloud_blocks
-        && !blocking_in(&causes, Layer::Host)
-        && !blocking_in(&causes, Layer::Platform)
+        && !blocking_in(&j.causes, Layer::Host)
+        && !blocking_in(&j.causes, Layer::Platform)
     {
-        notes.push(format!(
-            "Next step: {}",
-            if l.capture.is_none() {
-                "give --ssh USER@HOST so a capture shows whether the SYNs reach the instance"
-            } else {
-                "fix the capture (see path.capture)"
-            }
-        ));
-        notes.push(format!("Next step: {SWAP_EXPERIMENT}"));
-        checks.push(
-            path_check(
-                "path.verdict",
-                CheckStatus::Unknown,
-                format!("Port {} is filtered from here and no layer explains it", l.query.port),
-            )
-            .with_evidence(control.clone()),
-        );
+        unexplained_filter(&l, lines.control, &mut j);
     }
-    addresses_apart(&l, &mut causes, &mut checks);
+    addresses_apart(&l, &mut j.causes, &mut j.checks);
     if let Some(h) = carrier_hop {
-        path.insert(1.min(path.len()), h);
+        j.path.insert(1.min(j.path.len()), h);
     }
     // The capture is the NIC's own witness: it overrides what the host's configuration implied.
     if let Some(seen) = arrived {
@@ -456,24 +369,173 @@ pub fn join(l: Layers) -> Diagnosis {
             }
             (true, _) => (CheckStatus::Pass, "the probe's SYNs arrived (capture)".to_string()),
         };
-        mark_nic(&mut path, status, detail);
+        mark_nic(&mut j.path, status, detail);
     }
+    let target = w.target;
+    finish(l.query, target, j)
+}
+
+/// Every layer's findings (the cloud's, the host's, each target's behind a balancer), the
+/// internet hop first, the layers not reached, and the targets' health checks joined.
+fn gather(l: &Layers) -> Joined {
+    let mut j = Joined { notes: l.notes.clone(), ..Joined::default() };
+    for d in [&l.cloud, &l.host].into_iter().flatten() {
+        j.causes.extend(d.causes.iter().cloned());
+        j.checks.extend(d.checks.iter().cloned());
+        j.path.extend(d.path.iter().cloned());
+        j.timeline.extend(d.timeline.iter().cloned());
+        j.notes.extend(d.notes.iter().cloned());
+    }
+    let several = l.targets.len() > 1;
+    for t in &l.targets {
+        let p = behind::target_part(t, several);
+        j.causes.extend(p.causes);
+        j.checks.extend(p.checks);
+        j.path.extend(p.path);
+        j.timeline.extend(p.timeline);
+        j.notes.extend(p.notes);
+    }
+    if j.path.first().is_none_or(|h| h.hop != "internet") {
+        let flow = format!("{}/{}", l.query.protocol, l.query.port);
+        j.path.insert(0, Hop::new("internet", l.query.from.to_string(), CheckStatus::Pass, flow));
+    }
+    j.checks.extend(l.unreached.iter().cloned());
+    for t in &l.targets {
+        behind::health_checks(t, several, &j.causes, &mut j.checks);
+    }
+    for t in &l.targets {
+        behind::join_health(t, several, l.query.protocol, &mut j.causes);
+    }
+    j
+}
+
+/// The wire's own lines for evidence: the capture's, and the control port that answers.
+struct WireLines {
+    capture: Vec<String>,
+    control: Option<String>,
+}
+
+/// The wire's causes, as `reading` has it, joined to the layers' (a cause of theirs the wire
+/// confirms gains its word); the carrier's hop when the network in between filters.
+fn wire_causes(
+    l: &Layers,
+    w: &Wire<'_>,
+    reading: WireReading<'_>,
+    cloud_blocks: bool,
+    lines: &WireLines,
+    j: &mut Joined,
+) -> Option<Hop> {
+    let capture_evidence = &lines.capture;
+    match reading {
+        WireReading::OpenElsewhere(v) => {
+            let msg = format!(
+                "{}/{} answers from {} but not from here: a network between you and the provider filters it",
+                l.query.protocol, l.query.port, v.vantage
+            );
+            let seen = w.target.as_ref().map(ProbeOutcome::word).unwrap_or_default();
+            j.causes.push(
+                Cause::blocking(CauseCode::CarrierBlock, "-", Confidence::Likely, msg.clone())
+                    .with_evidence([format!("probe from {}: open; probe from here: {seen}", v.vantage)])
+                    .with_fix([Fix::text("Ask the network you are on (office, VPN, ISP) whether it filters the port, or try from another network")]),
+            );
+            return Some(Hop::new("carrier", "-", CheckStatus::Fail, msg));
+        }
+        WireReading::NothingArrived if cloud_blocks => {
+            for c in j.causes.iter_mut().filter(|c| c.blocking && c.layer() == Layer::Cloud) {
+                c.evidence.push("the wire agrees: none of the probe's SYNs reached the instance's NIC (capture)".into());
+            }
+        }
+        WireReading::NothingArrived => {
+            let evidence = capture_evidence.iter().cloned().chain(lines.control.clone()).collect();
+            upstream_filtered(l, &mut j.causes, evidence);
+        }
+        WireReading::Arrived(None) => {
+            let line = "the probe's SYNs reached the NIC and nothing left in answer (capture)".to_string();
+            match j.causes.iter_mut().find(|c| c.blocking && c.layer() == Layer::Host) {
+                Some(c) => c.evidence.push(line),
+                None => j.causes.push(
+                    Cause::blocking(CauseCode::HostFirewallDrop, "-", Confidence::Possible, "SYNs reach the NIC and nothing answers, yet the host evidence shows no rule that drops them")
+                        .with_evidence(capture_evidence.to_vec())
+                        .with_fix([Fix::text("Run portdoctor host --port P with sudo on the instance, or watch the drop with nft monitor trace / iptables TRACE")]),
+                ),
+            }
+        }
+        WireReading::Arrived(Some(Answer::SynAck)) => j.causes.push(
+            Cause::blocking(CauseCode::UpstreamFiltered, "-", Confidence::Likely, "The instance answers (SYN-ACK left the NIC) but the answer never reaches you: the reply is dropped on the way back")
+                .with_evidence(capture_evidence.to_vec())
+                .with_fix([Fix::text("Check the network ACL's outbound rules for the client's ephemeral ports, and the instance's route back to the internet")]),
+        ),
+        WireReading::Arrived(Some(Answer::Rst | Answer::Icmp)) | WireReading::Undecided => {}
+        WireReading::Refused { rst_left } => refused(l, capture_evidence, rst_left, j),
+    }
+    None
+}
+
+/// Refused from here: the host layer's cause gains the wire's word; without host evidence the
+/// RST says nothing listens; a host that shows a listener and no reject rule is asked about.
+fn refused(l: &Layers, capture_evidence: &[String], rst_left: bool, j: &mut Joined) {
+    let line = format!("the probe from here was refused (RST) on port {}", l.query.port);
+    match j.causes.iter_mut().find(|c| matches!(c.code, CauseCode::NotListening | CauseCode::HostFirewallReject)) {
+        Some(c) => c.evidence.push(line),
+        None if l.host.is_none() && l.targets.iter().all(|t| t.host.is_err()) => {
+            // The RST seen leaving the NIC confirms it is this machine's.
+            j.causes.push(
+                Cause::blocking(
+                    CauseCode::NotListening,
+                    "-",
+                    if rst_left { Confidence::Confirmed } else { Confidence::Likely },
+                    format!("Port {} answers with RST: nothing listens there (or a reject rule answers for it)", l.query.port),
+                )
+                .with_evidence([line].into_iter().chain(capture_evidence.iter().cloned()))
+                .with_fix([Fix::text("Give --ssh to read the host: which service should listen, and whether a rule rejects")]),
+            );
+        }
+        None => j.checks.push(
+            path_check("path.verdict", CheckStatus::Unknown, format!("{line}, yet the host evidence shows a listener and no reject rule"))
+                .with_evidence(["is the target the instance the host evidence came from? (a moved Elastic IP, a load balancer in front)".to_string()]),
+        ),
+    }
+}
+
+/// Filtered from here and no layer explains it: which step would decide.
+fn unexplained_filter(l: &Layers, control: Option<String>, j: &mut Joined) {
+    j.notes.push(format!(
+        "Next step: {}",
+        if l.capture.is_none() {
+            "give --ssh USER@HOST so a capture shows whether the SYNs reach the instance"
+        } else {
+            "fix the capture (see path.capture)"
+        }
+    ));
+    j.notes.push(format!("Next step: {SWAP_EXPERIMENT}"));
+    j.checks.push(
+        path_check(
+            "path.verdict",
+            CheckStatus::Unknown,
+            format!("Port {} is filtered from here and no layer explains it", l.query.port),
+        )
+        .with_evidence(control),
+    );
+}
+
+/// The path in the report's order, the timeline newest first, and the verdict's words.
+fn finish(query: Query, target: Option<ProbeOutcome>, mut j: Joined) -> Diagnosis {
     // A dual-stack target's hops: each family's in turn (the cloud's, then the host's), the
     // hops of no family where they stand; a single-family path is left as it is.
-    if path.iter().any(|h| h.family.is_some()) {
-        path.sort_by_key(|h| h.family.unwrap_or(portdoctor_model::net::Family::V4));
+    if j.path.iter().any(|h| h.family.is_some()) {
+        j.path.sort_by_key(|h| h.family.unwrap_or(portdoctor_model::net::Family::V4));
     }
-    timeline.sort_by(|a, b| b.time.cmp(&a.time));
-    let reachable = match &w.target {
+    j.timeline.sort_by(|a, b| b.time.cmp(&a.time));
+    let reachable = match &target {
         Some(ProbeOutcome::Open) => {
-            format!("{}/{} answers from here, and no layer blocks it", l.query.protocol, l.query.port)
+            format!("{}/{} answers from here, and no layer blocks it", query.protocol, query.port)
         }
-        _ => format!("No layer blocks {}/{}", l.query.protocol, l.query.port),
+        _ => format!("No layer blocks {}/{}", query.protocol, query.port),
     };
-    let mut d = Diagnosis::new(l.query, causes, checks, path, reachable);
-    d.timeline = timeline;
-    notes.dedup();
-    d.notes = notes;
+    let mut d = Diagnosis::new(query, j.causes, j.checks, j.path, reachable);
+    d.timeline = j.timeline;
+    j.notes.dedup();
+    d.notes = j.notes;
     d
 }
 

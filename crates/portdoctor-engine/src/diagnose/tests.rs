@@ -452,3 +452,42 @@ mod behind_balancer {
         assert!(drop.evidence.iter().any(|e| e.contains("HEALTH_CHECK_BLOCKED (acl-0app)")), "{:?}", drop.evidence);
     }
 }
+
+#[test]
+fn refused_while_the_host_shows_a_listener_asks_whether_it_is_the_same_machine() {
+    let mut l = layers(vec![probes("here", ProbeOutcome::Refused, ProbeOutcome::Open)], None);
+    l.host = Some(layer(vec![]));
+    let d = join(l);
+    assert_eq!(codes(&d), Vec::<&str>::new());
+    let v = d.checks.iter().find(|c| c.id == "path.verdict").unwrap();
+    assert_eq!(
+        (v.status, v.summary.as_str(), v.evidence.as_slice()),
+        (
+            CheckStatus::Unknown,
+            "the probe from here was refused (RST) on port 8080, yet the host evidence shows a listener and no reject rule",
+            ["is the target the instance the host evidence came from? (a moved Elastic IP, a load balancer in front)"
+                .to_string()]
+            .as_slice()
+        )
+    );
+}
+
+#[test]
+fn a_dual_stack_path_gives_each_familys_hops_in_turn_and_the_rest_where_they_stand() {
+    use portdoctor_model::net::Family;
+    let hop = |name: &str, family: Option<Family>| Hop { family, ..Hop::new(name, "-", CheckStatus::Pass, "") };
+    let mut cloud = layer(vec![]);
+    cloud.path = vec![
+        hop("internet", None),
+        hop("v6-edge", Some(Family::V6)),
+        hop("v4-edge", Some(Family::V4)),
+        hop("plain", None),
+        hop("v6-target", Some(Family::V6)),
+    ];
+    let mut l = layers(vec![probes("here", ProbeOutcome::Open, ProbeOutcome::Open)], None);
+    l.cloud = Some(cloud);
+    let d = join(l);
+    let hops: Vec<&str> = d.path.iter().map(|h| h.hop.as_str()).collect();
+    // A hop of no family sorts as IPv4 (stable: in its place among them).
+    assert_eq!(hops, ["internet", "v4-edge", "plain", "v6-edge", "v6-target"]);
+}

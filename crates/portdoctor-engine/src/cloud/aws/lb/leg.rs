@@ -264,7 +264,9 @@ pub(super) struct LegVerdict {
 }
 
 impl Leg<'_> {
-    /// The leg in checks and causes, from `lb` to `label`.
+    /// The leg in checks and causes, from `lb` to `label`: each part as it decided (the
+    /// balancer's groups outbound, the nodes' subnets' ACLs, the target subnet's ACL, the
+    /// target's groups), in the packet's order.
     pub(super) fn explain(
         &self,
         lb: &Lb<'_>,
@@ -272,130 +274,170 @@ impl Leg<'_> {
         ip: IpAddr,
         label: &str,
     ) -> (Explained, LegVerdict) {
-        let flow = self.flow();
-        let name = lb.b.r.name();
-        let port = self.query.port;
         let what = if self.health_check { "health checks" } else { "traffic" };
-        let prefix = format!("{name} -> {label} ({what}, port {port}): ");
-        let hc = self.health_check;
-        let id = |normal: CloudCheck| if hc { CloudCheck::HealthCheck } else { normal };
-        let code = |normal: CauseCode| if hc { CauseCode::HealthCheckBlocked } else { normal };
-        let mut ex = Explained::default();
+        let prefix = format!("{} -> {label} ({what}, port {}): ", lb.b.r.name(), self.query.port);
+        let say = LegSay { lb, eni, ip, prefix, flow: self.flow(), health_check: self.health_check };
         let mut v = LegVerdict::default();
-        // The balancer's security groups, outbound.
+        let mut ex = Explained::default();
         if let Some(e) = &self.egress {
-            let c = id(CloudCheck::LbSecurityGroupEgress);
-            let groups = lb.b.groups.join(", ");
-            ex =
-                match e {
-                    Egress::Unknown(m) => {
-                        undecided(ex, &mut v, unknown_check(c, "the load balancer's outbound rules", *m))
-                    }
-                    Egress::Unresolved(why) => {
-                        let summary = format!("{prefix}could not tell whether {groups} let it out");
-                        undecided(ex, &mut v, check(c, CheckStatus::Unknown, summary).with_evidence(why.clone()))
-                    }
-                    Egress::Admitted(g, r) => ex.check(
-                        check(c, CheckStatus::Pass, format!("{prefix}{} lets it out", g.id))
-                            .with_evidence([format!("{} ({}) egress: {}", g.id, g.name, r.text)]),
-                    ),
-                    Egress::Denied(listed) => {
-                        v.blocked = true;
-                        let msg = format!(
-                            "{prefix}the load balancer's security groups ({groups}) let nothing out to {ip}:{port}"
-                        );
-                        let mut evidence: Vec<String> = listed
-                            .iter()
-                            .map(|g| {
-                                let rules: Vec<&str> =
-                                    g.egress.iter().flatten().take(10).map(|r| r.text.as_str()).collect();
-                                let rules =
-                                    if rules.is_empty() { "no egress rules".to_string() } else { rules.join("; ") };
-                                format!("{} ({}) egress: {rules} (SecurityGroups)", g.id, g.name)
-                            })
-                            .collect();
-                        evidence.insert(
-                            0,
-                            format!(
-                                "no egress rule of {groups} covers {}/{port} to {ip} or a group of {}",
-                                flow.proto(),
-                                eni.id
-                            ),
-                        );
-                        let first = lb.b.groups.first().map_or("<sg-…>", String::as_str);
-                        let fix = egress_fix(first, &flow, eni.groups.first().map(String::as_str), ip);
-                        ex.check(check(c, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone()))
-                            .cause(confirmed(code(CauseCode::SecurityGroupNoEgress), first, msg, evidence, fix))
-                    }
-                };
+            ex = join(ex, say.egress(e, &mut v));
         }
         // The nodes' subnets' network ACLs: out to the target, and the replies back.
         for n in &self.node_acls {
             for (decisions, out) in [(&n.out, true), (&n.back, false)] {
                 let denied: Vec<&Decision<'_>> = decisions.iter().filter(|d| denies(d)).collect();
-                if denied.is_empty() {
-                    continue;
+                if !denied.is_empty() {
+                    v.blocked = true;
+                    ex = join(ex, say.node_acl_denies(n, out, &denied, &self.query.client_ports));
                 }
-                v.blocked = true;
-                let lines: Vec<String> = denied
-                    .iter()
-                    .map(|d| {
-                        let rule = d.rule.map_or_else(|| "implicit deny (rule *)".to_string(), |e| e.text());
-                        let dir = if out { "outbound" } else { "inbound" };
-                        format!("{} {rule}: denies {ip} on ports {} ({dir})", n.acl.id, d.ports.text())
-                    })
-                    .collect();
-                let (msg, cause, fix) = if out {
-                    (
-                        format!(
-                            "{prefix}the network ACL {} of the load balancer's subnet {} denies its packets to {ip}:{port}",
-                            n.acl.id, n.subnet
-                        ),
-                        CauseCode::NaclOutboundDeny,
-                        node_acl_fix(&n.acl.id, true, &flow, ip, (port, port)),
-                    )
-                } else {
-                    let ports = &self.query.client_ports;
-                    (
-                        format!(
-                            "{prefix}the network ACL {} of the load balancer's subnet {} drops the replies from {ip} to the load balancer's ports {}",
-                            n.acl.id,
-                            n.subnet,
-                            ports.text()
-                        ),
-                        CauseCode::NaclInboundDeny,
-                        node_acl_fix(&n.acl.id, false, &flow, ip, (ports.from, ports.to)),
-                    )
-                };
-                ex = ex
-                    .check(
-                        check(id(CloudCheck::TargetNacl), CheckStatus::Fail, msg.clone()).with_evidence(lines.clone()),
-                    )
-                    .cause(confirmed(code(cause), &n.acl.id, msg, lines, fix));
             }
         }
         // The target's subnet's network ACL, both ways (the instance path's decision).
         if let Some((inbound, outbound)) = &self.target_acls {
             let acl_flow = self.acl_flow();
             for f in [inbound, outbound] {
-                let e = adopt(f.explain(&acl_flow), Some(id(CloudCheck::TargetNacl)), &prefix, code, |_| false);
+                let e = adopt(
+                    f.explain(&acl_flow),
+                    Some(say.id(CloudCheck::TargetNacl)),
+                    &say.prefix,
+                    |c| say.code(c),
+                    |_| false,
+                );
                 v.blocked |= e.causes.iter().any(|c| c.blocking);
                 v.unknown |= e.checks.iter().any(|c| c.status == CheckStatus::Unknown);
                 ex = join(ex, e);
             }
         }
-        // The target's security groups.
-        let c = id(CloudCheck::TargetSecurityGroup);
-        let whom = if self.by_clients {
+        ex = join(ex, say.target_sg(&self.sg, self.by_clients, &self.sources, &mut v));
+        (ex, v)
+    }
+}
+
+/// What every part of a leg's words needs: whose leg and to where, and how a health-check
+/// leg names its checks and causes.
+struct LegSay<'x> {
+    lb: &'x Lb<'x>,
+    eni: &'x NetworkInterface,
+    ip: IpAddr,
+    /// `web -> i-1:8080 (traffic, port 8080): `, before each summary.
+    prefix: String,
+    flow: Flow<'x>,
+    health_check: bool,
+}
+
+impl LegSay<'_> {
+    /// A health-check leg's checks are the health check's.
+    fn id(&self, normal: CloudCheck) -> CloudCheck {
+        if self.health_check { CloudCheck::HealthCheck } else { normal }
+    }
+
+    /// A health-check leg's causes are a blocked health check.
+    fn code(&self, normal: CauseCode) -> CauseCode {
+        if self.health_check { CauseCode::HealthCheckBlocked } else { normal }
+    }
+
+    /// The balancer's security groups, outbound.
+    fn egress(&self, e: &Egress<'_>, v: &mut LegVerdict) -> Explained {
+        let (prefix, lb, ip, port) = (&self.prefix, self.lb, self.ip, self.flow.port());
+        let c = self.id(CloudCheck::LbSecurityGroupEgress);
+        let groups = lb.b.groups.join(", ");
+        let ex = Explained::default();
+        match e {
+            Egress::Unknown(m) => undecided(ex, v, unknown_check(c, "the load balancer's outbound rules", *m)),
+            Egress::Unresolved(why) => {
+                let summary = format!("{prefix}could not tell whether {groups} let it out");
+                undecided(ex, v, check(c, CheckStatus::Unknown, summary).with_evidence(why.clone()))
+            }
+            Egress::Admitted(g, r) => ex.check(
+                check(c, CheckStatus::Pass, format!("{prefix}{} lets it out", g.id))
+                    .with_evidence([format!("{} ({}) egress: {}", g.id, g.name, r.text)]),
+            ),
+            Egress::Denied(listed) => {
+                v.blocked = true;
+                let msg =
+                    format!("{prefix}the load balancer's security groups ({groups}) let nothing out to {ip}:{port}");
+                let covers = format!(
+                    "no egress rule of {groups} covers {}/{port} to {ip} or a group of {}",
+                    self.flow.proto(),
+                    self.eni.id
+                );
+                let listed = listed.iter().map(|g| {
+                    let rules = rules_text(g.egress.iter().flatten(), "no egress rules");
+                    format!("{} ({}) egress: {rules} (SecurityGroups)", g.id, g.name)
+                });
+                let evidence: Vec<String> = std::iter::once(covers).chain(listed).collect();
+                let first = lb.b.groups.first().map_or("<sg-…>", String::as_str);
+                let fix = egress_fix(first, &self.flow, self.eni.groups.first().map(String::as_str), ip);
+                ex.check(check(c, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone())).cause(confirmed(
+                    self.code(CauseCode::SecurityGroupNoEgress),
+                    first,
+                    msg,
+                    evidence,
+                    fix,
+                ))
+            }
+        }
+    }
+
+    /// A node subnet's ACL that denies the leg's packets out (`out`) or its replies back in.
+    fn node_acl_denies(
+        &self,
+        n: &NodeAcl<'_>,
+        out: bool,
+        denied: &[&Decision<'_>],
+        client_ports: &PortRange,
+    ) -> Explained {
+        let (prefix, ip, port) = (&self.prefix, self.ip, self.flow.port());
+        let lines: Vec<String> = denied
+            .iter()
+            .map(|d| {
+                let rule = d.rule.map_or_else(|| "implicit deny (rule *)".to_string(), |e| e.text());
+                let dir = if out { "outbound" } else { "inbound" };
+                format!("{} {rule}: denies {ip} on ports {} ({dir})", n.acl.id, d.ports.text())
+            })
+            .collect();
+        let (msg, cause, fix) = if out {
+            (
+                format!(
+                    "{prefix}the network ACL {} of the load balancer's subnet {} denies its packets to {ip}:{port}",
+                    n.acl.id, n.subnet
+                ),
+                CauseCode::NaclOutboundDeny,
+                node_acl_fix(&n.acl.id, true, &self.flow, ip, (port, port)),
+            )
+        } else {
+            (
+                format!(
+                    "{prefix}the network ACL {} of the load balancer's subnet {} drops the replies from {ip} to the load balancer's ports {}",
+                    n.acl.id,
+                    n.subnet,
+                    client_ports.text()
+                ),
+                CauseCode::NaclInboundDeny,
+                node_acl_fix(&n.acl.id, false, &self.flow, ip, (client_ports.from, client_ports.to)),
+            )
+        };
+        Explained::default()
+            .check(check(self.id(CloudCheck::TargetNacl), CheckStatus::Fail, msg.clone()).with_evidence(lines.clone()))
+            .cause(confirmed(self.code(cause), &n.acl.id, msg, lines, fix))
+    }
+
+    /// The target's security groups, admitting the nodes (`sources`) or, with client IP
+    /// preservation, the clients.
+    fn target_sg(&self, sg: &TargetSg<'_>, by_clients: bool, sources: &AddrSet, v: &mut LegVerdict) -> Explained {
+        let (prefix, lb, eni, flow) = (&self.prefix, self.lb, self.eni, &self.flow);
+        let c = self.id(CloudCheck::TargetSecurityGroup);
+        let whom = if by_clients {
             format!("the clients ({}: client IP preservation is on)", flow.from_text())
         } else {
-            format!("the load balancer's nodes ({})", self.sources)
+            format!("the load balancer's nodes ({sources})")
         };
-        ex = match &self.sg {
-            TargetSg::Unknown(m) => undecided(ex, &mut v, unknown_check(c, "the target's security groups", *m)),
+        let ex = Explained::default();
+        match sg {
+            TargetSg::Unknown(m) => undecided(ex, v, unknown_check(c, "the target's security groups", *m)),
             TargetSg::Unresolved(why) => {
                 let summary = format!("{prefix}could not tell whether {} admits {whom}", eni.id);
-                undecided(ex, &mut v, check(c, CheckStatus::Unknown, summary).with_evidence(why.clone()))
+                undecided(ex, v, check(c, CheckStatus::Unknown, summary).with_evidence(why.clone()))
             }
             TargetSg::ViaLbGroup(g, r) => ex.check(
                 check(c, CheckStatus::Pass, format!("{prefix}{} admits the load balancer's security group", g.id))
@@ -413,36 +455,45 @@ impl Leg<'_> {
                     eni.id,
                     eni.groups.join(", ")
                 );
+                let lb_groups = if lb.b.groups.is_empty() {
+                    "a group of the load balancer".to_string()
+                } else {
+                    lb.b.groups.join(", ")
+                };
                 let mut evidence = vec![format!(
-                    "{} has groups {} (NetworkInterfaces); no ingress rule for {} covers {} or names {} (SecurityGroups)",
+                    "{} has groups {} (NetworkInterfaces); no ingress rule for {} covers {} or names {lb_groups} (SecurityGroups)",
                     eni.id,
                     eni.groups.join(", "),
                     flow.text(),
                     flow.set_text(missing),
-                    if lb.b.groups.is_empty() {
-                        "a group of the load balancer".to_string()
-                    } else {
-                        lb.b.groups.join(", ")
-                    }
                 )];
                 for g in groups {
-                    let rules: Vec<&str> = g.ingress.iter().take(10).map(|r| r.text.as_str()).collect();
-                    let rules = if rules.is_empty() { "no ingress rules".to_string() } else { rules.join("; ") };
-                    evidence.push(format!("{} ({}) ingress: {rules}", g.id, g.name));
+                    evidence.push(format!(
+                        "{} ({}) ingress: {}",
+                        g.id,
+                        g.name,
+                        rules_text(g.ingress.iter(), "no ingress rules")
+                    ));
                 }
                 let first = eni.groups.first().map_or("<sg-…>", String::as_str);
-                let fix = target_sg_fix(first, &flow, lb, self.by_clients);
-                ex.check(check(c, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone())).cause(confirmed(
-                    code(CauseCode::TargetSecurityGroupNoIngress),
+                let fix = target_sg_fix(first, flow, lb, by_clients);
+                let cause = confirmed(
+                    self.code(CauseCode::TargetSecurityGroupNoIngress),
                     first,
-                    msg,
-                    evidence,
+                    msg.clone(),
+                    evidence.clone(),
                     fix,
-                ))
+                );
+                ex.check(check(c, CheckStatus::Fail, msg).with_evidence(evidence)).cause(cause)
             }
-        };
-        (ex, v)
+        }
     }
+}
+
+/// A group's first ten rules, for evidence (`none` when it has none).
+fn rules_text<'r>(rules: impl Iterator<Item = &'r SgRule>, none: &str) -> String {
+    let rules: Vec<&str> = rules.take(10).map(|r| r.text.as_str()).collect();
+    if rules.is_empty() { none.to_string() } else { rules.join("; ") }
 }
 
 /// A part of the leg that could not be decided: its unknown check, and the leg unknown.

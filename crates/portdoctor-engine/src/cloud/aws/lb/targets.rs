@@ -395,49 +395,60 @@ struct Judged {
 }
 
 impl GroupFinding<'_> {
+    /// The group in checks, its hop and its targets: a group not judged says why (its listing
+    /// or its targets missing, or Lambda functions: no leg to judge); a judged one is decided
+    /// across its nodes (`Standing`), then said.
     fn explain(&self, flow: &Flow<'_>, lb: &Lb<'_>) -> Explained {
-        let g = self.g;
-        let (name, id) = (g.name(), CloudCheck::TargetGroup);
-        let ex = Explained::default();
-        let hop =
-            |ex: Explained, status, detail: String| ex.hop(CloudHop::TargetGroup, Component::one(name), status, detail);
-        let ts = match &self.outcome {
-            Outcome::NotListed(m) => {
-                let e = ex.check(
-                    check(id, CheckStatus::Unknown, format!("Target group {} is not in the evidence", g.arn))
-                        .with_evidence([missing_text(*m, "TargetGroups")]),
-                );
-                return hop(e, CheckStatus::Unknown, "target group unknown".into());
-            }
-            Outcome::HealthUnknown(m) => {
-                let e = ex.check(
-                    check(id, CheckStatus::Unknown, format!("The registered targets of {name} are unknown"))
-                        .with_evidence([missing_text(*m, &format!("LoadBalancerTargetHealth for {}", g.arn))]),
-                );
-                return hop(e, CheckStatus::Unknown, "targets unknown".into());
-            }
+        let (g, name, id) = (self.g, self.g.name(), CloudCheck::TargetGroup);
+        let (c, detail) = match &self.outcome {
+            Outcome::Judged(ts) if ts.is_empty() => return self.no_targets(lb),
+            Outcome::Judged(ts) => return self.judged(flow, lb, ts),
+            Outcome::NotListed(m) => (
+                check(id, CheckStatus::Unknown, format!("Target group {} is not in the evidence", g.arn))
+                    .with_evidence([missing_text(*m, "TargetGroups")]),
+                "target group unknown".to_string(),
+            ),
+            Outcome::HealthUnknown(m) => (
+                check(id, CheckStatus::Unknown, format!("The registered targets of {name} are unknown"))
+                    .with_evidence([missing_text(*m, &format!("LoadBalancerTargetHealth for {}", g.arn))]),
+                "targets unknown".to_string(),
+            ),
             Outcome::Lambda(n) => {
                 let s = format!(
                     "{name} forwards to {n} Lambda function(s): no network leg and no host layer to judge (a function that fails or times out is the load balancer's HTTP 502 or 504)"
                 );
-                return hop(ex.check(check(id, CheckStatus::Pass, s.clone())), CheckStatus::Pass, s);
+                (check(id, CheckStatus::Pass, s.clone()), s)
             }
-            Outcome::Judged(ts) => ts,
         };
-        let blocking = g.by_default;
-        if ts.is_empty() {
-            let msg = format!("{name} has no registered targets: {}", client_sees(lb, Why::Empty));
-            let evidence = vec![format!("{}: TargetHealthDescriptions is empty (LoadBalancerTargetHealth)", g.arn)];
-            if !blocking {
-                // A rule's group: only the requests its rule matches fail.
-                let msg = format!("{msg} (for the requests its rule matches)");
-                let e = ex.check(check(id, CheckStatus::Warn, msg.clone()).with_evidence(evidence));
-                return hop(e, CheckStatus::Warn, msg);
-            }
-            let c = confirmed(CauseCode::LbNoTargets, name, msg.clone(), evidence.clone(), register_fix(lb, g));
-            let e = ex.check(check(id, CheckStatus::Fail, msg.clone()).with_evidence(evidence)).cause(c);
-            return hop(e, CheckStatus::Fail, msg);
+        let status = c.status;
+        self.with_hop(Explained::default().check(c), status, detail)
+    }
+
+    fn with_hop(&self, ex: Explained, status: CheckStatus, detail: String) -> Explained {
+        ex.hop(CloudHop::TargetGroup, Component::one(self.g.name()), status, detail)
+    }
+
+    /// A group without registered targets: it blocks, or for a rule's group warns.
+    fn no_targets(&self, lb: &Lb<'_>) -> Explained {
+        let (g, name, id) = (self.g, self.g.name(), CloudCheck::TargetGroup);
+        let msg = format!("{name} has no registered targets: {}", client_sees(lb, Why::Empty));
+        let evidence = vec![format!("{}: TargetHealthDescriptions is empty (LoadBalancerTargetHealth)", g.arn)];
+        let ex = Explained::default();
+        if !g.by_default {
+            // A rule's group: only the requests its rule matches fail.
+            let msg = format!("{msg} (for the requests its rule matches)");
+            let e = ex.check(check(id, CheckStatus::Warn, msg.clone()).with_evidence(evidence));
+            return self.with_hop(e, CheckStatus::Warn, msg);
         }
+        let c = confirmed(CauseCode::LbNoTargets, name, msg.clone(), evidence.clone(), register_fix(lb, g));
+        let e = ex.check(check(id, CheckStatus::Fail, msg.clone()).with_evidence(evidence)).cause(c);
+        self.with_hop(e, CheckStatus::Fail, msg)
+    }
+
+    /// A group with targets: each judged, the group's standing decided across its nodes, the
+    /// targets' words set by it, and the group's own check and hop before them.
+    fn judged(&self, flow: &Flow<'_>, lb: &Lb<'_>, ts: &[TargetFinding<'_>]) -> Explained {
+        let g = self.g;
         let healthy = ts.iter().filter(|t| takes_traffic(t.t.health)).count();
         let unhealthy = ts.iter().filter(|t| matches!(health(t.t.health), Health::Unhealthy(_))).count();
         // Which targets each node sends to, whether it fails open, whether DNS gives it out.
@@ -456,13 +467,70 @@ impl GroupFinding<'_> {
             .enumerate()
             .map(|(i, t)| t.judge(flow, lb, g, plan.fails_open_to(i), (unhealthy, ts.len())))
             .collect();
-        let serving = judged.iter().filter(|j| j.serves).count();
-        // The nodes clients reach, and whether one of each one's targets takes the connection.
+        let st = Standing::decide(g, &plan, &judged);
+        let mut by_target = Explained::default();
+        for (i, j) in judged.iter().enumerate() {
+            by_target = join(by_target, target_words(lb, g, j, st.role(i)));
+        }
+        // A node with no target at all in its zone, while the group has some elsewhere.
+        if (st.zone_blocks || st.group_blocks) && per_zone && members.iter().any(|m| m.enabled) {
+            by_target = join(by_target, st.empty_zones(lb, g));
+        }
+        let (status, summary) = st.summary(lb, g, &judged, unhealthy);
+        let mut evidence =
+            vec![format!("{healthy} healthy, {unhealthy} unhealthy, of {} (LoadBalancerTargetHealth)", ts.len())];
+        if g.preserve_client_ip {
+            evidence.push(format!("{}: client IP preservation is on: targets see the clients' addresses", g.name()));
+        }
+        if per_zone {
+            evidence.extend(zone_evidence(lb, g, &plan));
+        }
+        if let (true, CrossZone::Unknown(m)) = (st.unsure, g.cross_zone) {
+            evidence.push(missing_text(m, &format!("ClassicLoadBalancerAttributes for {}", lb.b.r.name())));
+        }
+        let ex =
+            Explained::default().check(check(CloudCheck::TargetGroup, status, summary.clone()).with_evidence(evidence));
+        join(self.with_hop(ex, status, summary), by_target)
+    }
+}
+
+/// Where a judged group stands across the nodes DNS gives out: the decision its words and its
+/// targets' are made from.
+struct Standing<'p> {
+    /// The nodes clients reach, and whether one of each one's targets takes the connection.
+    reached: Vec<(&'p Node<'p>, NodeState)>,
+    failing: Vec<&'p Node<'p>>,
+    serving_nodes: usize,
+    /// Some nodes serve and others, which DNS still gives out, do not: their clients fail.
+    partial: bool,
+    /// Partial, and whether the failing nodes' clients fail turns on cross-zone load
+    /// balancing, which is not in the evidence.
+    unsure: bool,
+    zone_blocks: bool,
+    /// No node known to serve, yet none surely fails: evidence missing is not a block.
+    group_open: bool,
+    group_blocks: bool,
+}
+
+/// What the group's standing makes of one target's causes.
+enum TargetRole {
+    /// The group blocks: the target's blocking causes say what the client sees.
+    Blocks,
+    /// No node is known to serve and none surely fails: causes kept, none blocking.
+    Undecided,
+    /// Its node's clients fail while other nodes serve: its causes are theirs, with the share.
+    FailsItsZone(ZoneShare),
+    /// The group serves (or it is a rule's group): its problems are warnings.
+    Tolerated,
+}
+
+impl<'p> Standing<'p> {
+    fn decide(g: &Group<'_>, plan: &'p Plan<'p>, judged: &[Judged]) -> Self {
+        let blocking = g.by_default;
         let reached: Vec<(&Node<'_>, NodeState)> =
-            plan.nodes.iter().filter(|n| n.in_dns).map(|n| (n, node_state(n, &judged))).collect();
+            plan.nodes.iter().filter(|n| n.in_dns).map(|n| (n, node_state(n, judged))).collect();
         let serving_nodes = reached.iter().filter(|(_, s)| *s == NodeState::Serves).count();
         let failing: Vec<&Node<'_>> = reached.iter().filter(|(_, s)| *s == NodeState::Fails).map(|(n, _)| *n).collect();
-        // Some nodes serve and others, which DNS still gives out, do not: their clients fail.
         let partial = serving_nodes > 0 && !failing.is_empty();
         let unsure = partial && matches!(g.cross_zone, CrossZone::Unknown(_));
         let zone_blocks = partial && blocking && !unsure;
@@ -472,122 +540,135 @@ impl GroupFinding<'_> {
         let unsure_nodes = reached.iter().any(|(_, s)| *s == NodeState::Unknown);
         let group_open = serving_nodes == 0 && blocking && unsure_nodes && failing.is_empty();
         let group_blocks = serving_nodes == 0 && blocking && !group_open;
-        let share = |n: &Node<'_>| ZoneShare {
+        Standing { reached, failing, serving_nodes, partial, unsure, zone_blocks, group_open, group_blocks }
+    }
+
+    fn role(&self, target: usize) -> TargetRole {
+        let failing_node = self.failing.iter().find(|n| n.members.contains(&target));
+        if self.group_blocks {
+            TargetRole::Blocks
+        } else if self.group_open {
+            TargetRole::Undecided
+        } else if let Some(n) = failing_node.filter(|_| self.zone_blocks) {
+            TargetRole::FailsItsZone(self.share(n))
+        } else {
+            TargetRole::Tolerated
+        }
+    }
+
+    fn share(&self, n: &Node<'_>) -> ZoneShare {
+        ZoneShare {
             zone: n.zone.unwrap_or(n.subnet).to_string(),
-            failing: failing.len(),
-            reached: reached.len(),
-        };
-        let mut ex = ex;
-        let mut by_target = Explained::default();
-        for (i, j) in judged.iter().enumerate() {
-            let mut e = Explained {
-                checks: j.ex.checks.clone(),
-                hops: j.ex.hops.clone(),
-                causes: j.ex.causes.clone(),
-                amend: None,
-            };
-            let failing_node = failing.iter().find(|n| n.members.contains(&i));
-            if group_blocks {
-                // The contract's promise: the message says what the client actually sees.
-                let sees = client_sees(lb, j.why);
-                for c in e.causes.iter_mut().filter(|c| c.blocking) {
-                    c.message = format!("{} — {sees}", c.message);
-                }
-            } else if group_open {
-                for c in e.causes.iter_mut() {
-                    c.blocking = false;
-                }
-                for c in e.checks.iter_mut().filter(|c| c.status == CheckStatus::Fail) {
-                    c.status = CheckStatus::Warn;
-                }
-            } else if let Some(n) = failing_node.filter(|_| zone_blocks) {
-                // Its node's clients fail: its causes are theirs, with the zone's share.
-                let words = share(n).words(lb, client_sees(lb, j.why));
-                for c in e.causes.iter_mut().filter(|c| c.blocking) {
-                    c.message = format!("{} — {words}", c.message);
-                    c.fix.extend(cross_zone_fix(lb, g));
-                }
-            } else {
-                // A group that serves (or a rule's group) makes its targets' problems warnings
-                // with their share: a reachable report has no causes (CONTRACT.md §3).
-                e.causes.clear();
-                for c in e.checks.iter_mut().filter(|c| c.status == CheckStatus::Fail) {
-                    c.status = CheckStatus::Warn;
-                }
-                for h in e.hops.iter_mut().filter(|h| h.status == CheckStatus::Fail) {
-                    h.status = CheckStatus::Warn;
-                }
-            }
-            by_target = join(by_target, e);
+            failing: self.failing.len(),
+            reached: self.reached.len(),
         }
-        // A node with no target at all in its zone, while the group has some elsewhere.
-        if (zone_blocks || group_blocks) && per_zone && members.iter().any(|m| m.enabled) {
-            for n in failing.iter().filter(|n| n.members.is_empty()) {
-                let zone = n.zone.unwrap_or(n.subnet);
-                let words = share(n).words(lb, client_sees(lb, Why::Empty));
-                let msg = format!("{name} has no registered target in {zone} — {words}");
-                let evidence = vec![format!(
-                    "{}: no target of {} in {zone} (LoadBalancerTargetHealth, Subnets)",
-                    g.arn,
-                    lb.b.r.name()
-                )];
-                let mut fix = register_fix(lb, g);
-                fix.extend(cross_zone_fix(lb, g));
-                by_target = by_target.cause(confirmed(CauseCode::LbNoTargets, n.subnet, msg, evidence, fix));
-            }
+    }
+
+    /// A failing node with no target at all in its zone: register one, or let every node send
+    /// to every zone.
+    fn empty_zones(&self, lb: &Lb<'_>, g: &Group<'_>) -> Explained {
+        let mut ex = Explained::default();
+        for n in self.failing.iter().filter(|n| n.members.is_empty()) {
+            let zone = n.zone.unwrap_or(n.subnet);
+            let words = self.share(n).words(lb, client_sees(lb, Why::Empty));
+            let msg = format!("{} has no registered target in {zone} — {words}", g.name());
+            let evidence = vec![format!(
+                "{}: no target of {} in {zone} (LoadBalancerTargetHealth, Subnets)",
+                g.arn,
+                lb.b.r.name()
+            )];
+            let mut fix = register_fix(lb, g);
+            fix.extend(cross_zone_fix(lb, g));
+            ex = ex.cause(confirmed(CauseCode::LbNoTargets, n.subnet, msg, evidence, fix));
         }
-        let counts = format!("{healthy} healthy, {unhealthy} unhealthy, of {}", ts.len());
-        let (status, summary) = if partial {
-            let zones: Vec<&str> = failing.iter().map(|n| n.zone.unwrap_or(n.subnet)).collect();
-            let pct = (100 * failing.len()).checked_div(reached.len()).unwrap_or(0);
-            let part = format!("{} of the {} zones DNS gives out, {pct}% of the clients", failing.len(), reached.len());
+        ex
+    }
+
+    /// The group check's status and summary.
+    fn summary(&self, lb: &Lb<'_>, g: &Group<'_>, judged: &[Judged], unhealthy: usize) -> (CheckStatus, String) {
+        let name = g.name();
+        if self.partial {
+            let zones: Vec<&str> = self.failing.iter().map(|n| n.zone.unwrap_or(n.subnet)).collect();
+            let (failing, reached) = (self.failing.len(), self.reached.len());
+            let pct = (100 * failing).checked_div(reached).unwrap_or(0);
+            let part = format!("{failing} of the {reached} zones DNS gives out, {pct}% of the clients");
             let zones = zones.join(", ");
-            if unsure {
-                (
+            if self.unsure {
+                return (
                     CheckStatus::Unknown,
                     format!(
                         "{name}: no target in {zones} can take the connection ({part}): whether those clients fail depends on cross-zone load balancing, which is not in the evidence"
                     ),
-                )
-            } else {
-                let status = if blocking { CheckStatus::Fail } else { CheckStatus::Warn };
-                let sees = failing_sees(lb, &failing, &judged);
-                (
-                    status,
-                    format!("{name}: the node in {zones} ({part}) has no target that can take the connection: {sees}"),
-                )
+                );
             }
-        } else if serving_nodes > 0 {
-            let status = if serving == ts.len() { CheckStatus::Pass } else { CheckStatus::Warn };
-            let open = reached.iter().any(|(n, _)| n.fails_open) && unhealthy > 0;
+            let status = if g.by_default { CheckStatus::Fail } else { CheckStatus::Warn };
+            let sees = failing_sees(lb, &self.failing, judged);
+            return (
+                status,
+                format!("{name}: the node in {zones} ({part}) has no target that can take the connection: {sees}"),
+            );
+        }
+        if self.serving_nodes > 0 {
+            let serving = judged.iter().filter(|j| j.serves).count();
+            let status = if serving == judged.len() { CheckStatus::Pass } else { CheckStatus::Warn };
+            let open = self.reached.iter().any(|(n, _)| n.fails_open) && unhealthy > 0;
             let open =
                 if open { " (no target is healthy: the group fails open and routes to all of them)" } else { "" };
-            (status, format!("{name}: {serving} of {} targets can take the connection{open}", ts.len()))
-        } else if judged.iter().any(|j| j.transient || j.unknown) {
-            (
+            return (status, format!("{name}: {serving} of {} targets can take the connection{open}", judged.len()));
+        }
+        if judged.iter().any(|j| j.transient || j.unknown) {
+            return (
                 CheckStatus::Unknown,
                 format!(
                     "{name}: no target is known to take the connection yet (registering, first health checks, or evidence missing)"
                 ),
-            )
-        } else {
-            let why = judged.iter().map(|j| j.why).next().unwrap_or(Why::NoTarget);
-            (CheckStatus::Fail, format!("{name}: no target can take the connection: {}", client_sees(lb, why)))
-        };
-        let mut evidence = vec![format!("{counts} (LoadBalancerTargetHealth)")];
-        if g.preserve_client_ip {
-            evidence.push(format!("{name}: client IP preservation is on: targets see the clients' addresses"));
+            );
         }
-        if per_zone {
-            evidence.extend(zone_evidence(lb, g, &plan));
-        }
-        if let (true, CrossZone::Unknown(m)) = (unsure, g.cross_zone) {
-            evidence.push(missing_text(m, &format!("ClassicLoadBalancerAttributes for {}", lb.b.r.name())));
-        }
-        ex = ex.check(check(id, status, summary.clone()).with_evidence(evidence));
-        let ex = hop(ex, status, summary);
-        join(ex, by_target)
+        let why = judged.iter().map(|j| j.why).next().unwrap_or(Why::NoTarget);
+        (CheckStatus::Fail, format!("{name}: no target can take the connection: {}", client_sees(lb, why)))
     }
+}
+
+/// One target's words as the group's standing has them.
+fn target_words(lb: &Lb<'_>, g: &Group<'_>, j: &Judged, role: TargetRole) -> Explained {
+    let mut e =
+        Explained { checks: j.ex.checks.clone(), hops: j.ex.hops.clone(), causes: j.ex.causes.clone(), amend: None };
+    match role {
+        TargetRole::Blocks => {
+            // The contract's promise: the message says what the client actually sees.
+            let sees = client_sees(lb, j.why);
+            for c in e.causes.iter_mut().filter(|c| c.blocking) {
+                c.message = format!("{} — {sees}", c.message);
+            }
+        }
+        TargetRole::Undecided => {
+            for c in e.causes.iter_mut() {
+                c.blocking = false;
+            }
+            for c in e.checks.iter_mut().filter(|c| c.status == CheckStatus::Fail) {
+                c.status = CheckStatus::Warn;
+            }
+        }
+        TargetRole::FailsItsZone(share) => {
+            let words = share.words(lb, client_sees(lb, j.why));
+            for c in e.causes.iter_mut().filter(|c| c.blocking) {
+                c.message = format!("{} — {words}", c.message);
+                c.fix.extend(cross_zone_fix(lb, g));
+            }
+        }
+        TargetRole::Tolerated => {
+            // A group that serves (or a rule's group) makes its targets' problems warnings
+            // with their share: a reachable report has no causes (CONTRACT.md §3).
+            e.causes.clear();
+            for c in e.checks.iter_mut().filter(|c| c.status == CheckStatus::Fail) {
+                c.status = CheckStatus::Warn;
+            }
+            for h in e.hops.iter_mut().filter(|h| h.status == CheckStatus::Fail) {
+                h.status = CheckStatus::Warn;
+            }
+        }
+    }
+    e
 }
 
 /// Healthy, or health checks off: a node sends to it without failing open.
@@ -688,200 +769,159 @@ fn cross_zone_fix(lb: &Lb<'_>, g: &Group<'_>) -> Vec<Fix> {
     vec![Fix::text("Or let every node send to every zone's targets: ").then_run(cmd)]
 }
 
+/// What a target's legs and machine came to, before its health is weighed.
+struct LegsFinding {
+    ex: Explained,
+    /// The codes of the causes found on the legs and the machine: they explain failing health.
+    causes: Vec<CauseCode>,
+    /// No cause on the machine itself (a stopped instance, say).
+    machine_ok: bool,
+    traffic: LegVerdict,
+}
+
+impl LegsFinding {
+    fn add(&mut self, e: Explained) {
+        self.causes.extend(e.causes.iter().map(|c| c.code));
+        self.ex = join(std::mem::take(&mut self.ex), e);
+    }
+}
+
+/// What the group's state tells a target's health check about it.
+struct HealthAsk {
+    /// The node sending to it fails open (no target of its is healthy).
+    fail_open: bool,
+    /// Unhealthy targets of the group, of all.
+    share: (usize, usize),
+    /// The health checks run on the traffic leg itself: the same port, from the same nodes.
+    same_leg: bool,
+}
+
+/// What a target's health came to.
+struct HealthFinding {
+    ex: Explained,
+    /// Health lets it take the connection (as its node routes).
+    serves: bool,
+    unknown: bool,
+    transient: bool,
+    /// How its clients fail, when health says the traffic port itself is dead.
+    why: Option<Why>,
+}
+
+impl HealthFinding {
+    fn said(ex: Explained, serves: bool) -> Self {
+        HealthFinding { ex, serves, unknown: false, transient: false, why: None }
+    }
+}
+
+/// Whether an unhealthy target is a blocking cause of its own (the decision; its words are
+/// `UnhealthyVerdict::words`).
+enum UnhealthyVerdict {
+    /// Causes on its legs or machine (their codes) say why it fails: not blocking of its own.
+    ExplainedBy(String),
+    /// Every target is unhealthy and its traffic port answers: the group sends to it anyway.
+    FailsOpen,
+    /// The traffic port itself is dead and the cloud shows nothing that kills it: the host.
+    HostSuspect,
+    /// Classic never fails open: an instance out of service gets no traffic.
+    ClassicOutOfService,
+    /// Other targets take the connection: a warning.
+    Tolerated,
+}
+
+impl UnhealthyVerdict {
+    fn decide(explained_by: &[CauseCode], fail_open: bool, dead: bool, fails_over: bool) -> Self {
+        if !explained_by.is_empty() {
+            let codes: Vec<&str> = explained_by.iter().map(|c| c.as_str()).collect();
+            UnhealthyVerdict::ExplainedBy(codes.join(", "))
+        } else if fail_open && !dead {
+            UnhealthyVerdict::FailsOpen
+        } else if dead {
+            UnhealthyVerdict::HostSuspect
+        } else if !fails_over {
+            UnhealthyVerdict::ClassicOutOfService
+        } else {
+            UnhealthyVerdict::Tolerated
+        }
+    }
+
+    fn blocking(&self) -> bool {
+        matches!(self, UnhealthyVerdict::HostSuspect | UnhealthyVerdict::ClassicOutOfService)
+    }
+
+    /// `likely` only where the host is suspected: the configuration did not show it.
+    fn confidence(&self) -> Confidence {
+        if matches!(self, UnhealthyVerdict::HostSuspect) { Confidence::Likely } else { Confidence::Confirmed }
+    }
+
+    /// What the message adds after AWS's reason.
+    fn words(&self, hc_port: u16) -> String {
+        match self {
+            UnhealthyVerdict::ExplainedBy(codes) => format!("; explained by {codes}"),
+            UnhealthyVerdict::FailsOpen => {
+                "; every target is unhealthy, so the group fails open and still sends traffic to it".into()
+            }
+            UnhealthyVerdict::HostSuspect => format!(
+                "; nothing in the cloud configuration explains it: look at the target's host (firewall, a listener on port {hc_port}) — portdoctor diagnose with --ssh"
+            ),
+            UnhealthyVerdict::ClassicOutOfService => {
+                "; a Classic load balancer sends nothing to an instance out of service".into()
+            }
+            UnhealthyVerdict::Tolerated => String::new(),
+        }
+    }
+}
+
+/// A leg that could not be placed (no interface, outside the VPC): unknown, unless the target
+/// passes AWS's health checks on this very leg.
+fn unplaced_leg(lb: &Lb<'_>, label: &str, port: u16, why_not: &str, checked_by_health: bool) -> LegsFinding {
+    let name = lb.b.r.name();
+    // AWS's passing health checks run on this very leg (the traffic port, from the same
+    // nodes): they show it open where the configuration cannot (a target outside the VPC).
+    let (status, summary, unknown) = if checked_by_health {
+        (
+            CheckStatus::Pass,
+            format!("{label}: the leg from {name} passes AWS's health checks to port {port} from the same nodes"),
+            false,
+        )
+    } else {
+        (CheckStatus::Unknown, format!("{label}: the leg from {name} is not judged"), true)
+    };
+    let ex = Explained::default()
+        .check(check(CloudCheck::TargetSecurityGroup, status, summary).with_evidence([why_not.to_string()]));
+    LegsFinding { ex, causes: Vec::new(), machine_ok: true, traffic: LegVerdict { blocked: false, unknown } }
+}
+
 impl TargetFinding<'_> {
     fn label(&self) -> String {
         format!("{}:{}", self.t.id, self.port)
     }
 
+    /// The target, its legs and its health, and what they come to: assembled from the pieces
+    /// below in the report's order (zone, legs, machine, health, the target's hop).
     fn judge(&self, flow: &Flow<'_>, lb: &Lb<'_>, g: &Group<'_>, fail_open: bool, share: (usize, usize)) -> Judged {
         let label = self.label();
-        let name = lb.b.r.name();
-        let mut ex = Explained::default();
-        let mut config_ok = true;
-        let mut unknown = false;
-        let mut why = Why::NoTarget;
-        // The zone.
-        if self.zone_enabled == Some(false) {
-            config_ok = false;
-            let zone = self.zone.unwrap_or("?");
-            let zones: Vec<&str> = lb.b.zones.iter().filter_map(|z| z.zone).collect();
-            let msg = format!(
-                "{label} is in {zone}, which {name} does not serve (its zones: {}): it gets no traffic",
-                zones.join(", ")
-            );
-            let evidence =
-                vec![format!("{} zones: {} (LoadBalancers); {label} in {zone}", lb.b.r.id(), zones.join(", "))];
-            ex = ex
-                .check(check(CloudCheck::TargetHealth, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone()))
-                .cause(confirmed(CauseCode::TargetAzNotEnabled, self.t.id, msg, evidence, zone_fix(lb, zone)));
-        }
-        // The legs and the machine.
-        let mut leg_causes = Vec::new();
-        let same_leg = self.hc_port == self.port && !g.preserve_client_ip;
         let h = health(self.t.health);
-        // The health-check leg decides no serving: only its causes count (health says the rest).
-        let traffic_v = match &self.place {
-            // AWS's passing health checks run on this very leg (the traffic port, from the same
-            // nodes): they show it open where the configuration cannot (a target outside the VPC).
-            Place::Unplaced(why_not) if same_leg && matches!(h, Health::Healthy) => {
-                ex = ex.check(
-                    check(
-                        CloudCheck::TargetSecurityGroup,
-                        CheckStatus::Pass,
-                        format!(
-                            "{label}: the leg from {name} passes AWS's health checks to port {} from the same nodes",
-                            self.port
-                        ),
-                    )
-                    .with_evidence([why_not.clone()]),
-                );
-                LegVerdict { blocked: false, unknown: false }
-            }
-            Place::Unplaced(why_not) => {
-                unknown = true;
-                ex = ex.check(
-                    check(
-                        CloudCheck::TargetSecurityGroup,
-                        CheckStatus::Unknown,
-                        format!("{label}: the leg from {name} is not judged"),
-                    )
-                    .with_evidence([why_not.clone()]),
-                );
-                LegVerdict { blocked: false, unknown: true }
-            }
-            Place::At { eni, ip, traffic, check: hc, instance } => {
-                let (e, tv) = traffic.explain(lb, eni, *ip, &label);
-                leg_causes.extend(e.causes.iter().map(|c| c.code));
-                ex = join(ex, e);
-                if let Some(hc) = hc {
-                    let (e, _) = hc.explain(lb, eni, *ip, &label);
-                    // Only a health-check leg blocked while the traffic leg is open is its own cause.
-                    if !tv.blocked {
-                        leg_causes.extend(e.causes.iter().map(|c| c.code));
-                        ex = join(ex, e);
-                    }
-                }
-                if let Some(i) = instance {
-                    let e = adopt(i.explain(flow), None, "", |c| c, |_| false);
-                    config_ok &= e.causes.is_empty();
-                    leg_causes.extend(e.causes.iter().map(|c| c.code));
-                    ex = join(ex, e);
-                }
-                tv
-            }
+        let ask = HealthAsk { fail_open, share, same_leg: self.hc_port == self.port && !g.preserve_client_ip };
+        let zone_off = self.zone_enabled == Some(false);
+        let mut ex = if zone_off { self.zone_not_served(lb, &label) } else { Explained::default() };
+        let legs = self.legs(flow, lb, &label, ask.same_leg && matches!(h, Health::Healthy));
+        ex = join(ex, legs.ex);
+        // A cause found on it already (its zone, its legs, its instance) says why it is unused.
+        let unused_explained = zone_off || !legs.causes.is_empty();
+        let weighed = match &h {
+            Health::Unused(r) => self.unused(r, lb, g, &label, unused_explained),
+            Health::Unhealthy(r) => self.unhealthy(r, lb, g, &label, &legs.causes, &ask),
+            other => self.plain_health(other, &label),
         };
-        if traffic_v.blocked {
-            config_ok = false;
-            why = Why::Drop;
-        }
-        unknown |= traffic_v.unknown;
-        // Health.
-        let hc = g.health_check();
-        let mut transient = false;
-        let serves_by_health = match &h {
-            Health::Healthy | Health::Unchecked => true,
-            Health::Unknown => {
-                unknown = true;
-                ex = ex.check(
-                    check(CloudCheck::TargetHealth, CheckStatus::Unknown, format!("{label}: health unknown"))
-                        .with_evidence([
-                            "no health record for it (LoadBalancerTargetHealth, InstanceStates)".to_string()
-                        ]),
-                );
-                true
-            }
-            Health::Transient(r) => {
-                transient = true;
-                let s = format!(
-                    "{label} is {} ({}): not a cause, ask again in a minute",
-                    r.state,
-                    r.reason.as_ref().map_or("-", |r| r.as_str())
-                );
-                ex = ex.check(check(CloudCheck::TargetHealth, CheckStatus::Unknown, s));
-                false
-            }
-            Health::Unused(r) => {
-                let words = reason_words(r, self.port, self.hc_port, None, None);
-                let msg = format!("{label} is unused: {words}");
-                let evidence = vec![record_text(r, g)];
-                // A cause found on it already (its zone, its instance) says why; otherwise AWS's
-                // reason is the cause, `likely` as the configuration did not confirm it.
-                if self.zone_enabled == Some(false) || !leg_causes.is_empty() {
-                    ex = ex.check(check(CloudCheck::TargetHealth, CheckStatus::Warn, msg).with_evidence(evidence));
-                } else {
-                    let (code, fix) = match r.reason {
-                        Some(R::NotInUse) => {
-                            (CauseCode::TargetAzNotEnabled, zone_fix(lb, self.zone.unwrap_or("its zone")))
-                        }
-                        _ => (CauseCode::TargetUnhealthy, health_fix(lb, g)),
-                    };
-                    let c = Cause::blocking(code, self.t.id, Confidence::Likely, msg.clone())
-                        .with_evidence(evidence.clone())
-                        .with_fix(fix);
-                    ex = ex
-                        .check(check(CloudCheck::TargetHealth, CheckStatus::Fail, msg).with_evidence(evidence))
-                        .cause(c);
-                }
-                false
-            }
-            Health::Unhealthy(r) => {
-                let dead = says_dead(r, same_leg);
-                if matches!(r.reason, Some(R::FailedHealthChecks)) && dead {
-                    why = Why::Refused;
-                } else if dead {
-                    why = Why::Drop;
-                }
-                let words = reason_words(
-                    r,
-                    self.port,
-                    self.hc_port,
-                    hc.and_then(|h| h.path.as_deref()),
-                    hc.and_then(|h| h.matcher.as_deref()),
-                );
-                let (n_bad, n) = share;
-                let pct = (100 * n_bad).checked_div(n).unwrap_or(0);
-                let mut msg = format!(
-                    "{label} is unhealthy ({}): {words} [{n_bad} of {n} targets of {}, {pct}%]",
-                    r.reason.as_ref().map_or("-", |x| x.as_str()),
-                    g.name()
-                );
-                let explained_by: Vec<&str> = leg_causes.iter().map(|c| c.as_str()).collect();
-                let (blocking, confidence) = if !explained_by.is_empty() {
-                    msg.push_str(&format!("; explained by {}", explained_by.join(", ")));
-                    (false, Confidence::Confirmed)
-                } else if fail_open && !dead {
-                    msg.push_str("; every target is unhealthy, so the group fails open and still sends traffic to it");
-                    (false, Confidence::Confirmed)
-                } else if dead {
-                    msg.push_str(&format!(
-                        "; nothing in the cloud configuration explains it: look at the target's host (firewall, a listener on port {}) — portdoctor diagnose with --ssh",
-                        self.hc_port
-                    ));
-                    (true, Confidence::Likely)
-                } else if g.failover.is_none() {
-                    // Classic never fails open: an instance out of service gets no traffic.
-                    msg.push_str("; a Classic load balancer sends nothing to an instance out of service");
-                    (true, Confidence::Confirmed)
-                } else {
-                    (false, Confidence::Confirmed)
-                };
-                let status = if blocking { CheckStatus::Fail } else { CheckStatus::Warn };
-                let evidence = vec![record_text(r, g)];
-                let mut c = Cause::blocking(CauseCode::TargetUnhealthy, self.t.id, confidence, msg.clone())
-                    .with_evidence(evidence.clone())
-                    .with_fix(health_fix(lb, g));
-                c.blocking = blocking;
-                ex = ex.check(check(CloudCheck::TargetHealth, status, msg).with_evidence(evidence)).cause(c);
-                fail_open && !dead
-            }
-        };
-        if matches!(h, Health::Healthy) {
-            ex = ex.check(check(CloudCheck::TargetHealth, CheckStatus::Pass, format!("{label} is healthy")));
-        }
+        ex = join(ex, weighed.ex);
+        let config_ok = !zone_off && legs.machine_ok && !legs.traffic.blocked;
+        let unknown = legs.traffic.unknown || weighed.unknown;
+        let transient = weighed.transient;
+        let why = weighed.why.unwrap_or(if legs.traffic.blocked { Why::Drop } else { Why::NoTarget });
         let takes = |by_health: bool| config_ok && by_health && !unknown;
-        let serves = takes(serves_by_health);
+        let serves = takes(weighed.serves);
         let serves_healthy = takes(matches!(h, Health::Healthy | Health::Unchecked | Health::Unknown));
-        let serves_open = takes(matches!(&h, Health::Unhealthy(r) if !says_dead(r, same_leg)) || serves_healthy);
+        let serves_open = takes(matches!(&h, Health::Unhealthy(r) if !says_dead(r, ask.same_leg)) || serves_healthy);
         let status = if serves {
             if ex.causes.is_empty() { CheckStatus::Pass } else { CheckStatus::Warn }
         } else if unknown || transient {
@@ -889,14 +929,159 @@ impl TargetFinding<'_> {
         } else {
             CheckStatus::Fail
         };
-        let detail = match (&self.place, self.zone) {
-            (Place::At { ip, eni, .. }, z) => {
-                format!("{ip} ({}, {}); {}", eni.id, z.unwrap_or("?"), target_state_text(&h))
-            }
-            (Place::Unplaced(_), _) => target_state_text(&h),
-        };
-        let ex = ex.hop(CloudHop::Target, Component::one(label), status, detail);
+        let ex = ex.hop(CloudHop::Target, Component::one(label), status, self.hop_detail(&h));
         Judged { ex, serves, serves_healthy, serves_open, transient, unknown: unknown && !serves, why }
+    }
+
+    /// A target in a zone the balancer does not serve: it gets no traffic.
+    fn zone_not_served(&self, lb: &Lb<'_>, label: &str) -> Explained {
+        let name = lb.b.r.name();
+        let zone = self.zone.unwrap_or("?");
+        let zones: Vec<&str> = lb.b.zones.iter().filter_map(|z| z.zone).collect();
+        let msg = format!(
+            "{label} is in {zone}, which {name} does not serve (its zones: {}): it gets no traffic",
+            zones.join(", ")
+        );
+        let evidence = vec![format!("{} zones: {} (LoadBalancers); {label} in {zone}", lb.b.r.id(), zones.join(", "))];
+        Explained::default()
+            .check(check(CloudCheck::TargetHealth, CheckStatus::Fail, msg.clone()).with_evidence(evidence.clone()))
+            .cause(confirmed(CauseCode::TargetAzNotEnabled, self.t.id, msg, evidence, zone_fix(lb, zone)))
+    }
+
+    /// The legs balancer → target and the machine. `checked_by_health`: the target is healthy
+    /// and its health checks run on the traffic leg itself.
+    fn legs(&self, flow: &Flow<'_>, lb: &Lb<'_>, label: &str, checked_by_health: bool) -> LegsFinding {
+        let (eni, ip, traffic, hc_leg, instance) = match &self.place {
+            Place::Unplaced(why_not) => return unplaced_leg(lb, label, self.port, why_not, checked_by_health),
+            Place::At { eni, ip, traffic, check, instance } => (eni, *ip, traffic, check, instance),
+        };
+        let mut found = LegsFinding {
+            ex: Explained::default(),
+            causes: Vec::new(),
+            machine_ok: true,
+            traffic: LegVerdict::default(),
+        };
+        let (e, tv) = traffic.explain(lb, eni, ip, label);
+        found.add(e);
+        // The health-check leg decides no serving, and only a health-check leg blocked while
+        // the traffic leg is open is its own cause (health says the rest).
+        if let Some(hc_leg) = hc_leg.as_ref().filter(|_| !tv.blocked) {
+            found.add(hc_leg.explain(lb, eni, ip, label).0);
+        }
+        if let Some(i) = instance {
+            let e = adopt(i.explain(flow), None, "", |c| c, |_| false);
+            found.machine_ok = e.causes.is_empty();
+            found.add(e);
+        }
+        found.traffic = tv;
+        found
+    }
+
+    /// Health that needs no weighing against the group: healthy, unchecked, unknown, transient.
+    fn plain_health(&self, h: &Health<'_>, label: &str) -> HealthFinding {
+        let ex = Explained::default();
+        match h {
+            Health::Healthy => HealthFinding::said(
+                ex.check(check(CloudCheck::TargetHealth, CheckStatus::Pass, format!("{label} is healthy"))),
+                true,
+            ),
+            Health::Unknown => {
+                let c = check(CloudCheck::TargetHealth, CheckStatus::Unknown, format!("{label}: health unknown"))
+                    .with_evidence(["no health record for it (LoadBalancerTargetHealth, InstanceStates)".to_string()]);
+                HealthFinding { unknown: true, ..HealthFinding::said(ex.check(c), true) }
+            }
+            Health::Transient(r) => {
+                let s = format!(
+                    "{label} is {} ({}): not a cause, ask again in a minute",
+                    r.state,
+                    r.reason.as_ref().map_or("-", |r| r.as_str())
+                );
+                let ex = ex.check(check(CloudCheck::TargetHealth, CheckStatus::Unknown, s));
+                HealthFinding { transient: true, ..HealthFinding::said(ex, false) }
+            }
+            // Health checks off: the balancer sends regardless. (Unused and unhealthy are weighed.)
+            _ => HealthFinding::said(ex, true),
+        }
+    }
+
+    /// An unused target: a warning when a cause found on it says why (`explained`); otherwise
+    /// AWS's reason is the cause, `likely` as the configuration did not confirm it.
+    fn unused(
+        &self,
+        r: &TargetHealthRecord,
+        lb: &Lb<'_>,
+        g: &Group<'_>,
+        label: &str,
+        explained: bool,
+    ) -> HealthFinding {
+        let words = reason_words(r, self.port, self.hc_port, None, None);
+        let msg = format!("{label} is unused: {words}");
+        let evidence = vec![record_text(r, g)];
+        let ex = Explained::default();
+        if explained {
+            let ex = ex.check(check(CloudCheck::TargetHealth, CheckStatus::Warn, msg).with_evidence(evidence));
+            return HealthFinding::said(ex, false);
+        }
+        let (code, fix) = match r.reason {
+            Some(R::NotInUse) => (CauseCode::TargetAzNotEnabled, zone_fix(lb, self.zone.unwrap_or("its zone"))),
+            _ => (CauseCode::TargetUnhealthy, health_fix(lb, g)),
+        };
+        let c = Cause::blocking(code, self.t.id, Confidence::Likely, msg.clone())
+            .with_evidence(evidence.clone())
+            .with_fix(fix);
+        let ex = ex.check(check(CloudCheck::TargetHealth, CheckStatus::Fail, msg).with_evidence(evidence)).cause(c);
+        HealthFinding::said(ex, false)
+    }
+
+    /// A target failing its health checks, weighed against its legs' causes and the group's
+    /// state (`UnhealthyVerdict`); it serves only through a group failing open.
+    fn unhealthy(
+        &self,
+        r: &TargetHealthRecord,
+        lb: &Lb<'_>,
+        g: &Group<'_>,
+        label: &str,
+        leg_causes: &[CauseCode],
+        ask: &HealthAsk,
+    ) -> HealthFinding {
+        let dead = says_dead(r, ask.same_leg);
+        let why = match r.reason {
+            Some(R::FailedHealthChecks) if dead => Some(Why::Refused),
+            _ if dead => Some(Why::Drop),
+            _ => None,
+        };
+        let verdict = UnhealthyVerdict::decide(leg_causes, ask.fail_open, dead, g.failover.is_some());
+        let hc = g.health_check();
+        let path = hc.and_then(|h| h.path.as_deref());
+        let words = reason_words(r, self.port, self.hc_port, path, hc.and_then(|h| h.matcher.as_deref()));
+        let (n_bad, n) = ask.share;
+        let pct = (100 * n_bad).checked_div(n).unwrap_or(0);
+        let msg = format!(
+            "{label} is unhealthy ({}): {words} [{n_bad} of {n} targets of {}, {pct}%]{}",
+            r.reason.as_ref().map_or("-", |x| x.as_str()),
+            g.name(),
+            verdict.words(self.hc_port)
+        );
+        let blocking = verdict.blocking();
+        let status = if blocking { CheckStatus::Fail } else { CheckStatus::Warn };
+        let evidence = vec![record_text(r, g)];
+        let mut c = Cause::blocking(CauseCode::TargetUnhealthy, self.t.id, verdict.confidence(), msg.clone())
+            .with_evidence(evidence.clone())
+            .with_fix(health_fix(lb, g));
+        c.blocking = blocking;
+        let ex =
+            Explained::default().check(check(CloudCheck::TargetHealth, status, msg).with_evidence(evidence)).cause(c);
+        HealthFinding { why, ..HealthFinding::said(ex, ask.fail_open && !dead) }
+    }
+
+    /// The target's hop: where it is, and its health.
+    fn hop_detail(&self, h: &Health<'_>) -> String {
+        match &self.place {
+            Place::At { ip, eni, .. } => {
+                format!("{ip} ({}, {}); {}", eni.id, self.zone.unwrap_or("?"), target_state_text(h))
+            }
+            Place::Unplaced(_) => target_state_text(h),
+        }
     }
 }
 
