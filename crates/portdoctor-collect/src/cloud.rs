@@ -315,7 +315,7 @@ mod tests {
     /// One Classic balancer `old` and an empty v2 listing, as a one-balancer lookup returns them.
     fn balancer_api(found: bool) -> Recorded {
         let classic = if found {
-            r#"{"LoadBalancerDescriptions":[{"LoadBalancerName":"old","DNSName":"old-1.elb.amazonaws.com","ListenerDescriptions":[],"Subnets":[],"Instances":[]}]}"#
+            r#"{"LoadBalancerDescriptions":[{"LoadBalancerName":"old","DNSName":"old-1.elb.amazonaws.com","ListenerDescriptions":[],"Subnets":[],"Instances":[],"SecurityGroups":[]}]}"#
         } else {
             r#"{"LoadBalancerDescriptions":[]}"#
         };

@@ -68,7 +68,7 @@ fn account() -> Docs {
                     } else {
                         format!("{}.{}.{}.0/24", 11 + rng.below(180), rng.below(256), rng.below(256))
                     };
-                    json!({"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": cidr}]})
+                    json!({"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": cidr}], "UserIdGroupPairs": []})
                 })
                 .collect();
             sgs.push(json!({"GroupId": format!("sg-{v:03}{g:03}"), "GroupName": format!("g{g}"), "VpcId": vpc, "IpPermissions": rules}));
@@ -113,7 +113,7 @@ fn account() -> Docs {
                 };
                 enis.push(json!({"NetworkInterfaceId": format!("eni-{v:03}{s:03}{i:03}"), "VpcId": vpc, "SubnetId": subnet, "Status": "in-use",
                     "Attachment": {"InstanceId": id, "DeviceIndex": 0},
-                    "PrivateIpAddresses": [{"PrivateIpAddress": private, "Primary": true, "Association": assoc}], "Groups": groups}));
+                    "PrivateIpAddresses": [{"PrivateIpAddress": private, "Primary": true, "Association": assoc}], "Ipv6Addresses": [], "Groups": groups}));
                 let state = if rng.below(20) == 0 { "stopped" } else { "running" };
                 reservations.push(json!({"Instances": [{"InstanceId": id, "State": {"Name": state}, "VpcId": vpc, "SubnetId": subnet}]}));
             }

@@ -57,6 +57,7 @@ impl<'de> Deserialize<'de> for ProtoText {
 #[serde(rename_all = "PascalCase")]
 struct Tag {
     key: String,
+    // The API's Tag.Value is optional, and it only names the instance.
     #[serde(default)]
     value: String,
 }
@@ -64,7 +65,6 @@ struct Tag {
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct ReservationJ {
-    #[serde(default)]
     instances: Vec<InstanceJ>,
 }
 
@@ -83,6 +83,7 @@ struct InstanceJ {
     subnet_id: Option<String>,
     private_ip_address: Option<IpAddr>,
     public_ip_address: Option<IpAddr>,
+    // AWS omits Tags on an instance without tags.
     #[serde(default)]
     tags: Vec<Tag>,
 }
@@ -98,7 +99,6 @@ struct AssociationJ {
 #[serde(rename_all = "PascalCase")]
 struct PrivateIpJ {
     private_ip_address: IpAddr,
-    #[serde(default)]
     primary: bool,
     association: Option<AssociationJ>,
 }
@@ -128,16 +128,16 @@ struct EniJ {
     network_interface_id: String,
     vpc_id: String,
     subnet_id: String,
+    // Kept in the evidence; no check reads it.
     #[serde(default)]
     status: String,
     attachment: Option<AttachmentJ>,
     private_ip_address: Option<IpAddr>,
     association: Option<AssociationJ>,
+    // Without it the interface's PrivateIpAddress stands in as its primary address (below).
     #[serde(default)]
     private_ip_addresses: Vec<PrivateIpJ>,
-    #[serde(default)]
     ipv6_addresses: Vec<Ipv6AddrJ>,
-    #[serde(default)]
     groups: Vec<GroupRefJ>,
     description: Option<String>,
 }
@@ -166,13 +166,13 @@ struct PermissionJ {
     ip_protocol: ProtoText,
     from_port: Option<i32>,
     to_port: Option<i32>,
-    #[serde(default)]
     ip_ranges: Vec<IpRangeJ>,
+    // Ipv6Ranges (2016) and PrefixListIds (2015) came later than the rule shape: older outputs
+    // and hand-written documents lack them.
     #[serde(default)]
     ipv6_ranges: Vec<Ipv6RangeJ>,
     #[serde(default)]
     prefix_list_ids: Vec<PrefixListIdJ>,
-    #[serde(default)]
     user_id_group_pairs: Vec<GroupRefJ>,
 }
 
@@ -180,10 +180,10 @@ struct PermissionJ {
 #[serde(rename_all = "PascalCase")]
 struct SecurityGroupJ {
     group_id: String,
+    // Names the group in the report only.
     #[serde(default)]
     group_name: String,
     vpc_id: Option<String>,
-    #[serde(default)]
     ip_permissions: Vec<PermissionJ>,
     ip_permissions_egress: Option<Vec<PermissionJ>>,
 }
@@ -192,6 +192,8 @@ struct SecurityGroupJ {
 #[serde(rename_all = "PascalCase")]
 struct SubnetRefJ {
     subnet_id: Option<String>,
+    // A network ACL's associations have no Main; a route table without one has no main table,
+    // which the walk reports as unknown.
     #[serde(default)]
     main: bool,
 }
@@ -220,11 +222,10 @@ struct AclEntryJ {
 struct NetworkAclJ {
     network_acl_id: String,
     vpc_id: String,
+    // Without it an unassociated subnet has no ACL, which the walk reports as unknown.
     #[serde(default)]
     is_default: bool,
-    #[serde(default)]
     associations: Vec<SubnetRefJ>,
-    #[serde(default)]
     entries: Vec<AclEntryJ>,
 }
 
@@ -241,7 +242,6 @@ struct RouteJ {
     instance_id: Option<String>,
     vpc_peering_connection_id: Option<String>,
     transit_gateway_id: Option<String>,
-    #[serde(default)]
     state: String,
 }
 
@@ -250,9 +250,7 @@ struct RouteJ {
 struct RouteTableJ {
     route_table_id: String,
     vpc_id: String,
-    #[serde(default)]
     associations: Vec<SubnetRefJ>,
-    #[serde(default)]
     routes: Vec<RouteJ>,
 }
 
@@ -260,7 +258,6 @@ struct RouteTableJ {
 #[serde(rename_all = "PascalCase")]
 struct VpcAttachmentJ {
     vpc_id: String,
-    #[serde(default)]
     state: String,
 }
 
@@ -268,7 +265,6 @@ struct VpcAttachmentJ {
 #[serde(rename_all = "PascalCase")]
 struct IgwJ {
     internet_gateway_id: String,
-    #[serde(default)]
     attachments: Vec<VpcAttachmentJ>,
 }
 
@@ -276,7 +272,6 @@ struct IgwJ {
 #[serde(rename_all = "PascalCase")]
 struct EigwJ {
     egress_only_internet_gateway_id: String,
-    #[serde(default)]
     attachments: Vec<VpcAttachmentJ>,
 }
 
@@ -304,6 +299,7 @@ struct SubnetJ {
     vpc_id: String,
     availability_zone: Option<String>,
     cidr_block: Option<CidrText>,
+    // Only a balancer's IPv6 leg reads a subnet's IPv6 ranges, and it falls back to the VPC's.
     #[serde(default)]
     ipv6_cidr_block_association_set: Vec<CidrAssocJ>,
 }
@@ -313,6 +309,8 @@ struct SubnetJ {
 struct VpcJ {
     vpc_id: String,
     cidr_block: Option<CidrText>,
+    // The VPC's CidrBlock is read too, so a listing without its association sets loses only
+    // secondary ranges; AWS omits the IPv6 set on a VPC without IPv6.
     #[serde(default)]
     cidr_block_association_set: Vec<CidrAssocJ>,
     #[serde(default)]
@@ -323,7 +321,6 @@ struct VpcJ {
 #[serde(rename_all = "PascalCase")]
 struct PrefixListJ {
     prefix_list_id: String,
-    #[serde(default)]
     cidrs: Vec<CidrText>,
 }
 
@@ -336,7 +333,7 @@ struct PrefixEntryJ {
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct BpaOptionsJ {
-    #[serde(default)]
+    // The API marks it optional; absent is its documented default, off (as the collector writes).
     internet_gateway_block_mode: Option<String>,
 }
 
@@ -347,6 +344,7 @@ struct CallJ {
     key: String,
     action: String,
     outcome: String,
+    // Our own record; a call may fail without a message.
     #[serde(default)]
     message: String,
 }
@@ -354,11 +352,8 @@ struct CallJ {
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct BpaExclusionJ {
-    #[serde(default)]
     resource_arn: String,
-    #[serde(default)]
     internet_gateway_exclusion_mode: String,
-    #[serde(default)]
     state: String,
 }
 
@@ -917,7 +912,7 @@ mod tests {
     fn acl_protocol_names_and_numbers() {
         let ev = parse_aws(&[doc(
             "acl.json",
-            r#"{"NetworkAcls":[{"NetworkAclId":"acl-1","VpcId":"vpc-1","Entries":[
+            r#"{"NetworkAcls":[{"NetworkAclId":"acl-1","VpcId":"vpc-1","Associations":[],"Entries":[
               {"RuleNumber":100,"Egress":false,"Protocol":"6","RuleAction":"allow","CidrBlock":"0.0.0.0/0","PortRange":{"From":80,"To":80}},
               {"RuleNumber":90,"Egress":false,"Protocol":"tcp","RuleAction":"deny","CidrBlock":"198.51.100.0/24","PortRange":{"From":80,"To":80}},
               {"RuleNumber":32768,"Egress":false,"Protocol":"-1","RuleAction":"deny","Ipv6CidrBlock":"::/0"}]}]}"#,

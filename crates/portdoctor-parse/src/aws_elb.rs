@@ -59,6 +59,7 @@ struct LbAddressJ {
 struct ZoneJ {
     zone_name: String,
     subnet_id: String,
+    // moto omits it (AWS prints []); the nodes' addresses also come from their interfaces.
     #[serde(default)]
     load_balancer_addresses: Vec<LbAddressJ>,
 }
@@ -68,6 +69,7 @@ struct ZoneJ {
 struct LoadBalancerJ {
     load_balancer_arn: String,
     load_balancer_name: String,
+    // Batfish's recorded internal ALB has none; it only finds and names the balancer.
     #[serde(rename = "DNSName", default)]
     dns_name: String,
     #[serde(rename = "Type")]
@@ -75,8 +77,8 @@ struct LoadBalancerJ {
     scheme: String,
     state: Option<StateJ>,
     vpc_id: Option<String>,
-    #[serde(default)]
     availability_zones: Vec<ZoneJ>,
+    // AWS omits it for a balancer without security groups (Batfish's recorded NLBs and ALB).
     #[serde(default)]
     security_groups: Vec<String>,
     ip_address_type: Option<String>,
@@ -92,7 +94,6 @@ struct WeightedJ {
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct ForwardJ {
-    #[serde(default)]
     target_groups: Vec<WeightedJ>,
 }
 
@@ -131,7 +132,6 @@ struct ListenerJ {
     load_balancer_arn: Option<String>,
     port: Option<u16>,
     protocol: Option<String>,
-    #[serde(default)]
     default_actions: Vec<ActionJ>,
 }
 
@@ -148,10 +148,11 @@ struct ListenersItemJ {
     listener_arn: Option<String>,
     port: Option<u16>,
     protocol: Option<String>,
-    #[serde(default)]
-    default_actions: Vec<ActionJ>,
+    /// Required of a listener item, absent from a wrapper: checked when the item is read.
+    default_actions: Option<Vec<ActionJ>>,
 }
 
+// A condition's values only describe the rule in the report.
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct ValuesJ {
@@ -173,11 +174,12 @@ struct ConditionJ {
 #[serde(rename_all = "PascalCase")]
 struct RuleJ {
     rule_arn: String,
+    // Priority, Conditions and IsDefault only order, describe and de-duplicate the rules (the
+    // walk follows every rule's actions), so an absent one changes no verdict.
     #[serde(default)]
     priority: String,
     #[serde(default)]
     conditions: Vec<ConditionJ>,
-    #[serde(default)]
     actions: Vec<ActionJ>,
     #[serde(default)]
     is_default: bool,
@@ -194,6 +196,7 @@ struct RulesOfJ {
 #[serde(rename_all = "PascalCase")]
 struct AttributeJ {
     key: String,
+    // AWS prints every attribute with its value; an absent one reads as "" (neither true nor false).
     #[serde(default)]
     value: String,
 }
@@ -223,6 +226,7 @@ struct MatcherJ {
 #[serde(rename_all = "PascalCase")]
 struct TargetGroupJ {
     target_group_arn: String,
+    // Names the group in the report only.
     #[serde(default)]
     target_group_name: String,
     protocol: Option<String>,
@@ -233,6 +237,7 @@ struct TargetGroupJ {
     health_check_enabled: Option<bool>,
     health_check_path: Option<String>,
     matcher: Option<MatcherJ>,
+    // Kept in the evidence; the walk follows listeners' actions to their groups, not this.
     #[serde(default)]
     load_balancer_arns: Vec<String>,
     target_type: Option<String>,
@@ -300,20 +305,18 @@ struct ClassicHealthCheckJ {
 #[serde(rename_all = "PascalCase")]
 struct ClassicLbJ {
     load_balancer_name: String,
+    // As elbv2's DNSName.
     #[serde(rename = "DNSName", default)]
     dns_name: String,
-    #[serde(default)]
     listener_descriptions: Vec<ClassicListenerDescriptionJ>,
+    // Kept in the evidence; the walk takes a Classic balancer's zones from its Subnets.
     #[serde(default)]
     availability_zones: Vec<String>,
-    #[serde(default)]
     subnets: Vec<String>,
     #[serde(rename = "VPCId")]
     vpc_id: Option<String>,
-    #[serde(default)]
     instances: Vec<InstanceRefJ>,
     health_check: Option<ClassicHealthCheckJ>,
-    #[serde(default)]
     security_groups: Vec<String>,
     scheme: Option<String>,
 }
@@ -331,7 +334,6 @@ struct InstanceStateJ {
 #[serde(rename_all = "PascalCase")]
 struct InstanceStatesOfJ {
     load_balancer_name: String,
-    #[serde(default)]
     instance_states: Vec<InstanceStateJ>,
 }
 
@@ -494,13 +496,20 @@ impl ElbAcc {
                     let at = |field: &str| format!("LoadBalancerListeners[{i}].{field}");
                     let listeners = match (item.listeners, item.listener_arn) {
                         (Some(listeners), _) => listeners,
-                        (None, Some(listener_arn)) => vec![ListenerJ {
-                            listener_arn,
-                            load_balancer_arn: None,
-                            port: item.port,
-                            protocol: item.protocol,
-                            default_actions: item.default_actions,
-                        }],
+                        (None, Some(listener_arn)) => {
+                            // Never "no actions": that would be a confident verdict on a listing we did not get.
+                            let Some(default_actions) = item.default_actions else {
+                                let why = "a listener without its DefaultActions";
+                                return Err(ParseError::new(file, at("DefaultActions"), why).into());
+                            };
+                            vec![ListenerJ {
+                                listener_arn,
+                                load_balancer_arn: None,
+                                port: item.port,
+                                protocol: item.protocol,
+                                default_actions,
+                            }]
+                        }
                         (None, None) => {
                             let why = "neither {\"LoadBalancerArn\", \"Listeners\"} nor a listener with a ListenerArn";
                             return Err(ParseError::new(file, at("Listeners"), why).into());
@@ -733,8 +742,11 @@ mod tests {
             (l.lb_arn.as_str(), l.port, l.default_actions[0].target_groups.len()),
             ("arn:lb/net/n/1", Some(82), 1)
         );
-        let e = parse_aws(&[doc("l.json", r#"{"LoadBalancerListeners":[{"ListenerArn":"arn:l/1","Port":82}]}"#)])
-            .unwrap_err();
+        let e = parse_aws(&[doc(
+            "l.json",
+            r#"{"LoadBalancerListeners":[{"ListenerArn":"arn:l/1","Port":82,"DefaultActions":[]}]}"#,
+        )])
+        .unwrap_err();
         assert_eq!(e.field, "LoadBalancerListeners[0].LoadBalancerArn");
     }
 
@@ -773,7 +785,7 @@ mod tests {
         assert!(e.field.starts_with("LoadBalancerTargetHealth[0]"), "{e}");
         let e = parse_aws(&[doc(
             "c.json",
-            r#"{"LoadBalancerDescriptions":[{"LoadBalancerName":"a","HealthCheck":{"Target":"HTTP"}}]}"#,
+            r#"{"LoadBalancerDescriptions":[{"LoadBalancerName":"a","ListenerDescriptions":[],"Subnets":[],"Instances":[],"SecurityGroups":[],"HealthCheck":{"Target":"HTTP"}}]}"#,
         )])
         .unwrap_err();
         assert_eq!(e.field, "LoadBalancerDescriptions[0].HealthCheck.Target");

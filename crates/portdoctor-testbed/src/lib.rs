@@ -63,6 +63,14 @@ pub const CLIENT_V4: &str = "198.51.100.2";
 /// A container's address on the instance's Docker-style bridge (docker0, 10.88.0.1/24).
 pub const CONTAINER_V4: &str = "10.88.0.2";
 
+/// The project's shared folder (peer suites, design notes): `PORTDOCTOR_SHARED`, else `shared/`
+/// beside the workspace (where it is for /work/main; a worktree elsewhere sets the variable).
+pub fn shared_dir() -> PathBuf {
+    std::env::var_os("PORTDOCTOR_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
+}
+
 static IFINDEX_COUNTER: AtomicU32 = AtomicU32::new(0);
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 

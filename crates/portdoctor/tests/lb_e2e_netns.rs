@@ -272,6 +272,7 @@ fn add_nodes(file: &Path) {
             "NetworkInterfaceId": id, "VpcId": "vpc-0c1d2e3f4a5b6c7d8", "SubnetId": subnet, "Status": "in-use",
             "InterfaceType": "interface", "Description": "ELB app/shop-web/50dc6c495c0c9188",
             "Groups": [{"GroupId": "sg-0alb1234567890abc", "GroupName": "shop-web-alb"}],
+            "Ipv6Addresses": [],
             "PrivateIpAddress": private,
             "PrivateIpAddresses": [{"PrivateIpAddress": private, "Primary": true, "Association": {"PublicIp": public}}]
         }));

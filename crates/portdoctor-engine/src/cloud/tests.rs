@@ -14,7 +14,7 @@ pub(super) fn base() -> Value {
             "Ipv6Addresses": [{"Ipv6Address": "2001:db8:2::10"}],
             "Groups": [{"GroupId": "sg-web"}]}],
         "SecurityGroups": [{"GroupId": "sg-web", "GroupName": "web", "VpcId": "vpc-1", "IpPermissions": [
-            {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}]}],
+            {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [{"CidrIpv6": "::/0"}], "UserIdGroupPairs": []}]}],
         "NetworkAcls": [{"NetworkAclId": "acl-1", "VpcId": "vpc-1", "IsDefault": true, "Associations": [{"SubnetId": "subnet-1"}], "Entries": [
             {"RuleNumber": 100, "Egress": false, "Protocol": "-1", "RuleAction": "allow", "CidrBlock": "0.0.0.0/0"},
             {"RuleNumber": 101, "Egress": false, "Protocol": "-1", "RuleAction": "allow", "Ipv6CidrBlock": "::/0"},
@@ -134,7 +134,7 @@ fn an_allow_list_is_not_the_internet() {
 fn a_group_reference_never_admits_the_internet() {
     let mut a = base();
     a["SecurityGroups"][0]["IpPermissions"][0] =
-        json!({"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": "sg-web"}]});
+        json!({"IpProtocol": "-1", "IpRanges": [], "UserIdGroupPairs": [{"GroupId": "sg-web"}]});
     let d = run(&a, "203.0.113.10", 80, "internet");
     assert_eq!(codes(&d), ["SECURITY_GROUP_NO_INGRESS"]);
     assert!(d.causes[0].evidence.iter().any(|e| e.contains("never an internet source")));
@@ -143,8 +143,7 @@ fn a_group_reference_never_admits_the_internet() {
 #[test]
 fn prefix_lists_resolve_or_are_unknown() {
     let mut a = base();
-    a["SecurityGroups"][0]["IpPermissions"][0] =
-        json!({"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "PrefixListIds": [{"PrefixListId": "pl-office"}]});
+    a["SecurityGroups"][0]["IpPermissions"][0] = json!({"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [], "PrefixListIds": [{"PrefixListId": "pl-office"}], "UserIdGroupPairs": []});
     assert_eq!(run(&a, "203.0.113.10", 80, "198.51.100.9").status, Status::Reachable);
     assert_eq!(codes(&run(&a, "203.0.113.10", 80, "192.0.2.9")), ["SECURITY_GROUP_NO_INGRESS"]);
     a["SecurityGroups"][0]["IpPermissions"][0]["PrefixListIds"] = json!([{"PrefixListId": "pl-missing"}]);

@@ -19,7 +19,7 @@ const L443: &str =
 fn eni(id: &str, instance: &str, subnet: &str, ip: &str) -> Value {
     json!({"NetworkInterfaceId": id, "VpcId": "vpc-1", "SubnetId": subnet, "Status": "in-use",
         "Attachment": {"InstanceId": instance, "DeviceIndex": 0},
-        "PrivateIpAddresses": [{"PrivateIpAddress": ip, "Primary": true}], "Groups": [{"GroupId": "sg-app"}]})
+        "PrivateIpAddresses": [{"PrivateIpAddress": ip, "Primary": true}], "Ipv6Addresses": [], "Groups": [{"GroupId": "sg-app"}]})
 }
 
 fn instance(id: &str, subnet: &str, ip: &str) -> Value {
@@ -51,13 +51,13 @@ fn base() -> Value {
         "NetworkInterfaces": [eni("eni-1", "i-1", "subnet-app-a", "10.0.11.10"), eni("eni-2", "i-2", "subnet-app-b", "10.0.12.10"), eni("eni-3", "i-3", "subnet-app-c", "10.0.13.10")],
         "SecurityGroups": [
             {"GroupId": "sg-alb", "GroupName": "web-alb", "VpcId": "vpc-1",
-             "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
-                               {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
-             "IpPermissionsEgress": [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]},
+             "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "UserIdGroupPairs": []},
+                               {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "UserIdGroupPairs": []}],
+             "IpPermissionsEgress": [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "UserIdGroupPairs": []}]},
             {"GroupId": "sg-app", "GroupName": "app", "VpcId": "vpc-1",
-             "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "UserIdGroupPairs": [{"GroupId": "sg-alb"}]},
-                               {"IpProtocol": "tcp", "FromPort": 8443, "ToPort": 8443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
-             "IpPermissionsEgress": [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]}],
+             "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "IpRanges": [], "UserIdGroupPairs": [{"GroupId": "sg-alb"}]},
+                               {"IpProtocol": "tcp", "FromPort": 8443, "ToPort": 8443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "UserIdGroupPairs": []}],
+             "IpPermissionsEgress": [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "UserIdGroupPairs": []}]}],
         "NetworkAcls": [allow_all_acl()],
         "RouteTables": [
             {"RouteTableId": "rtb-pub", "VpcId": "vpc-1", "Associations": [{"SubnetId": "subnet-a"}, {"SubnetId": "subnet-b"}], "Routes": [
@@ -151,7 +151,7 @@ fn typed(addresses: &[&str]) -> Option<ResolvedName> {
 /// An ALB node: an interface AWS describes by the balancer's ARN tail, with a public address.
 fn alb_node(id: &str, subnet: &str, private: &str, public: &str) -> Value {
     json!({"NetworkInterfaceId": id, "VpcId": "vpc-1", "SubnetId": subnet, "Status": "in-use",
-        "Description": "ELB app/web/50dc6c495c0c9188", "Groups": [{"GroupId": "sg-alb"}],
+        "Description": "ELB app/web/50dc6c495c0c9188", "Groups": [{"GroupId": "sg-alb"}], "Ipv6Addresses": [],
         "PrivateIpAddresses": [{"PrivateIpAddress": private, "Primary": true, "Association": {"PublicIp": public}}]})
 }
 
@@ -364,7 +364,7 @@ fn the_load_balancers_group_must_let_it_out() {
     set(
         &mut a,
         "/SecurityGroups/0/IpPermissionsEgress",
-        json!([{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]),
+        json!([{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "UserIdGroupPairs": []}]),
     );
     let d = run(&a, "web", 443);
     assert_eq!(blocking(&d), ["SECURITY_GROUP_NO_EGRESS", "SECURITY_GROUP_NO_EGRESS"], "{d:#?}");
