@@ -141,8 +141,11 @@ pub fn target_hosts_over_ssh(
     };
     let read = &read;
     let done: Vec<_> = std::thread::scope(|scope| {
-        let jobs: Vec<_> = targets.into_iter().map(|t| scope.spawn(move || read(t))).collect();
-        jobs.into_iter().filter_map(|j| j.join().ok()).collect()
+        let jobs: Vec<_> = targets.into_iter().map(|t| (t.0.clone(), scope.spawn(move || read(t)))).collect();
+        // A reader that panicked leaves its target `unknown`, never silently out of the report.
+        jobs.into_iter()
+            .map(|(id, j)| j.join().unwrap_or_else(|_| (id.clone(), Err(target_read_crashed(&id)))))
+            .collect()
     });
     let mut notes = Vec::new();
     let hosts = done
@@ -156,6 +159,16 @@ pub fn target_hosts_over_ssh(
         })
         .collect();
     (hosts, notes)
+}
+
+/// Why a target's host is `unknown` when the code reading it panicked (a bug: the panic's
+/// message is on stderr).
+pub fn target_read_crashed(id: &str) -> Missing {
+    Missing::new(
+        format!("target {id}'s host over SSH"),
+        "reading it stopped on an internal error in portdoctor (its message is on stderr)",
+        "report it as a bug; meanwhile run `portdoctor host --port PORT` on the target itself",
+    )
 }
 
 /// What the case folder recorded the name resolving to (`dns.json`), if it holds one. Read

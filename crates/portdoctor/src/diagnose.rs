@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::{aws_api, cloud_query, emit, report_format};
 use portdoctor_collect::case::{
     Case, DNS_FILE, DnsRecord, HOSTS_DIR, LivePlan, TargetHosts, Unreached, from_folder, gather, read_cloud, read_dns,
-    target_hosts_over_ssh,
+    target_hosts_over_ssh, target_read_crashed,
 };
 use portdoctor_collect::cloud::{CloudApi, CloudLayer};
 use portdoctor_collect::remote_trace::WitnessPlan;
@@ -197,10 +197,14 @@ pub fn diagnose(args: DiagnoseArgs) -> Result<u8, Error> {
                 progress: &say,
             };
             // The targets' hosts are read while the probes run.
+            let planned: Vec<String> = reach.iter().map(|(id, _)| id.clone()).collect();
             let (mut case, (hosts, notes)) = std::thread::scope(|scope| {
                 let targets = scope.spawn(|| read_targets(reach, &ssh_opts, &say));
                 let case = gather(&plan);
-                (case, targets.join().unwrap_or_default())
+                // A panic there leaves every planned target `unknown`, never silently absent.
+                let crashed =
+                    || (planned.iter().map(|id| (id.clone(), Err(target_read_crashed(id)))).collect(), vec![]);
+                (case, targets.join().unwrap_or_else(|_| crashed()))
             });
             case.target_hosts = hosts;
             case.notes.extend(notes);
