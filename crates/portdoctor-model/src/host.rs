@@ -1,6 +1,6 @@
 //! What a Linux host tells us: sockets, interfaces, routes, counters, conntrack.
 
-use crate::knowledge::{EvidenceSource, Fact, Knowledge, Sourced};
+use crate::knowledge::{EvidenceSource, Fact, Knowledge};
 use crate::net::{Cidr, Family, Proto};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -308,62 +308,7 @@ pub enum Conntrack {
     },
 }
 
-/// Everything portdoctor knows about one host, live or from a snapshot.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HostEvidence {
-    pub hostname: Option<String>,
-    pub sockets: Fact<Vec<Socket>>,
-    pub interfaces: Fact<Vec<Interface>>,
-    /// IPv4 and IPv6 routes of every table, read from two sources: `from` names the IPv4 one,
-    /// `routes6_from` the IPv6 one; evidence asks `routes_from(family)`.
-    pub routes: Fact<Vec<Route>>,
-    #[serde(default)]
-    pub routes6_from: EvidenceSource,
-    /// IPv4 policy-routing rules.
-    pub rules: Fact<Vec<PolicyRule>>,
-    /// Kernel settings read (`key = value`), e.g. rp_filter of every interface.
-    pub sysctl: Fact<BTreeMap<String, String>>,
-    /// Counters sampled when collection started, and again when it ended: a counter that rose
-    /// between them is happening now, not since boot.
-    pub netstat: Fact<Counters>,
-    pub netstat_later: Fact<Counters>,
-    /// Its size is read from the kernel settings (`from`), its drop counters from their own
-    /// source (`Conntrack::Loaded::stats_from`).
-    pub conntrack: Fact<Conntrack>,
-    /// Every netfilter table of every backend, and the ipsets.
-    pub netfilter: Knowledge<crate::firewall::Netfilter>,
-    /// `Known(None)`: SELinux is not in this kernel (no /sys/fs/selinux). `from`: the mode's source.
-    pub selinux: Fact<Option<Selinux>>,
-    /// systemd's services and recent warnings; `Known(None)`: no systemd.
-    pub services: Knowledge<Option<Services>>,
-    pub tcp_wrappers: Knowledge<TcpWrappers>,
-    /// The namespaces joined to this one by veth pairs (containers, pods).
-    pub netns: Fact<Vec<Netns>>,
-    /// tc ingress filters of every interface; `None` when the evidence predates reading them
-    /// (an older snapshot): not collected, which is not a failure.
-    #[serde(default)]
-    pub tc_ingress: Sourced<Option<Knowledge<TcIngress>>>,
-    /// xfrm (IPsec) policies; `None` when not collected.
-    #[serde(default)]
-    pub xfrm: Sourced<Option<Knowledge<Xfrm>>>,
-    /// Odd or ignored input, carried to the report's `notes`.
-    pub notes: Vec<String>,
-}
-
-impl HostEvidence {
-    /// Where the routes of `family` were read.
-    pub fn routes_from(&self, family: Family) -> &EvidenceSource {
-        match family {
-            Family::V4 => &self.routes.from,
-            Family::V6 => &self.routes6_from,
-        }
-    }
-
-    /// Every address assigned to this namespace's interfaces (empty when they were not read).
-    pub fn local_addrs(&self) -> Vec<IpAddr> {
-        self.interfaces.known().into_iter().flatten().flat_map(|i| i.addrs.iter().map(|a| a.addr)).collect()
-    }
-}
+pub use crate::host_sources::HostEvidence;
 
 /// SELinux as the kernel runs it now and as it will boot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,6 +16,7 @@ pub mod firewall;
 pub mod fix;
 pub mod host;
 pub mod host_path;
+pub mod host_sources;
 pub mod knowledge;
 pub mod net;
 pub mod platform;

@@ -9,7 +9,8 @@ pub mod aws;
 pub mod aws_elb;
 pub mod datapath;
 pub mod host;
-pub mod host_sources;
+/// The registry of host sources lives with the evidence it fills (the model).
+pub use portdoctor_model::host_sources;
 pub mod iproute;
 pub mod ipset;
 pub mod iptables;

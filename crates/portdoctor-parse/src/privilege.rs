@@ -6,27 +6,7 @@
 //! without a capability a source needed, it says so in that source's stderr with
 //! [`root_without`], which travels in the snapshot's manifest, and [`remedy`] reads it back.
 
-/// Capability numbers from linux/capability.h.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cap {
-    DacReadSearch = 2,
-    NetAdmin = 12,
-    NetRaw = 13,
-    SysPtrace = 19,
-    SysAdmin = 21,
-}
-
-impl Cap {
-    pub fn name(self) -> &'static str {
-        match self {
-            Cap::DacReadSearch => "CAP_DAC_READ_SEARCH",
-            Cap::NetAdmin => "CAP_NET_ADMIN",
-            Cap::NetRaw => "CAP_NET_RAW",
-            Cap::SysPtrace => "CAP_SYS_PTRACE",
-            Cap::SysAdmin => "CAP_SYS_ADMIN",
-        }
-    }
-}
+pub use portdoctor_model::host_sources::Cap;
 
 /// Who the collector ran as: root or not, and its effective capability set (None when
 /// /proc/self/status did not say).
