@@ -13,7 +13,7 @@ use portdoctor_model::fix::{Fix, ShellCommand, Word};
 use portdoctor_model::host::{HostEvidence, PolicyRule, Route};
 use portdoctor_model::host_path::HostCheck;
 use portdoctor_model::net::{Cidr, Family, Source};
-use portdoctor_model::{Cause, CauseCode, Check, CheckStatus, Confidence, EvidenceSource, Knowledge};
+use portdoctor_model::{Cause, CauseCode, Check, CheckStatus, Confidence, EvidenceSource, Fact, Knowledge};
 use std::net::IpAddr;
 
 fn check(status: CheckStatus, summary: impl Into<String>) -> Check {
@@ -114,7 +114,7 @@ pub fn kernel_path(
         ev.sysctl.from
     )];
     if ev.rules.known().is_none() {
-        evidence.push(rules_not_read(ev));
+        evidence.push(rules_not_read(&ev.rules));
     }
     let reps = representatives(from, Family::V4, routes, &ev.routes.from, &mut evidence);
     let (routes_from, rules_from) = (&ev.routes.from, &ev.rules.from);
@@ -251,8 +251,8 @@ enum Leg {
 /// whatever the firewall says), and the lookup of the reply toward each part of the clients
 /// (it needs a usable route back: none, or a blackhole/unreachable/prohibit route or rule,
 /// means the answer is never sent).
-fn rules_not_read(ev: &HostEvidence) -> String {
-    format!("policy rules not read ({}): the default rules are assumed", ev.rules.from)
+fn rules_not_read(rules: &Fact<Vec<PolicyRule>>) -> String {
+    format!("policy rules not read ({}): the default rules are assumed", rules.from)
 }
 
 pub fn routing(ev: &HostEvidence, from: &Source, local: Option<IpAddr>, ingress: Option<&str>) -> (Check, Vec<Cause>) {
@@ -268,23 +268,19 @@ pub fn routing(ev: &HostEvidence, from: &Source, local: Option<IpAddr>, ingress:
     };
     let family = Family::of(&local);
     let mut evidence = Vec::new();
-    // Only IPv4 policy rules are read: IPv6 lookups use the kernel's default rules.
-    let rules: &[PolicyRule] = match (family, ev.rules.known()) {
-        (Family::V4, Some(r)) => r,
-        (Family::V4, None) => {
-            evidence.push(rules_not_read(ev));
-            &[]
-        }
-        (Family::V6, _) => {
-            evidence.push("IPv6 policy rules are not read: the default rules (local, main) are assumed".into());
+    let rules_fact = ev.rules_of(family);
+    let rules: &[PolicyRule] = match rules_fact.known() {
+        Some(r) => r,
+        None => {
+            evidence.push(rules_not_read(rules_fact));
             &[]
         }
     };
     let reps = representatives(from, family, routes, ev.routes_from(family), &mut evidence);
-    // What the lookups read: the family's routes, and the policy rules where they were read (IPv4).
-    let sources = match family {
-        Family::V4 => format!("{}, {}", ev.routes.from, ev.rules.from),
-        Family::V6 => ev.routes_from(family).to_string(),
+    // What the lookups read: the family's routes, and its policy rules when they were read.
+    let sources = match rules_fact.known() {
+        Some(_) => format!("{}, {}", ev.routes_from(family), rules_fact.from),
+        None => ev.routes_from(family).to_string(),
     };
     let who = match from {
         Source::Internet => "the internet".to_string(),

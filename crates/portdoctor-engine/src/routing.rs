@@ -142,13 +142,10 @@ pub(crate) fn route_text(f: &Found<'_>) -> String {
     format!("{dst}{via}{dev} table {}{rule}", r.table)
 }
 
-/// The policy rules a lookup of `family` follows: only IPv4's are read (IPv6 lookups, and a
-/// host whose rules could not be read, use the kernel's defaults: local, main, default).
+/// The policy rules a lookup of `family` follows (a host whose rules could not be read uses the
+/// kernel's defaults: local, main, default).
 pub(crate) fn rules_for(ev: &HostEvidence, family: Family) -> &[PolicyRule] {
-    match family {
-        Family::V4 => ev.rules.known().map(Vec::as_slice).unwrap_or_default(),
-        Family::V6 => &[],
-    }
+    ev.rules_of(family).known().map(Vec::as_slice).unwrap_or_default()
 }
 
 /// The unicast route a packet this host sends to `dst` takes (`None`: to the internet at

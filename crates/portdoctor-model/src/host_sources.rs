@@ -46,6 +46,7 @@ pub mod files {
     pub const IP_ROUTE: &str = "ip-route.json";
     pub const IP6_ROUTE: &str = "ip-6-route.json";
     pub const IP_RULE: &str = "ip-rule.json";
+    pub const IP6_RULE: &str = "ip-6-rule.json";
     pub const NETSTAT: &str = "proc-net-netstat.txt";
     pub const NETSTAT_LATER: &str = "proc-net-netstat.later.txt";
     pub const SYSCTL: &str = "sysctl.txt";
@@ -223,6 +224,14 @@ pub const HOST_SOURCES: &[HostSource] = &[
         Command(&["ip", "-j", "-4", "rule", "show"]),
     )
     .doc(r#"IPv4 policy-routing rules"#),
+    src(
+        files::IP6_RULE,
+        F::Routing,
+        ("IPv6 policy-routing rules", IPROUTE2),
+        &[],
+        Command(&["ip", "-j", "-6", "rule", "show"]),
+    )
+    .doc(r#"IPv6 policy-routing rules (absent from snapshots taken before portdoctor read them: the kernel's default rules, local then main, are then assumed and said)"#),
     src(files::SS, F::Sockets, GENERIC, &[], Command(&["ss", "-H", "-tulpne"]))
     .doc(r#"for people: the kernel's own socket list"#),
     src(
@@ -389,6 +398,8 @@ pub struct HostEvidence {
     pub routes6_from: EvidenceSource,
     /// IPv4 policy-routing rules.
     pub rules: Fact<Vec<PolicyRule>>,
+    /// IPv6 policy-routing rules.
+    pub rules6: Fact<Vec<PolicyRule>>,
     /// Kernel settings read (`key = value`), e.g. rp_filter of every interface.
     pub sysctl: Fact<BTreeMap<String, String>>,
     /// Counters sampled when collection started, and again when it ended: a counter that rose
@@ -424,6 +435,14 @@ impl HostEvidence {
         match family {
             Family::V4 => &self.routes.from,
             Family::V6 => &self.routes6_from,
+        }
+    }
+
+    /// The policy rules of `family`.
+    pub fn rules_of(&self, family: Family) -> &Fact<Vec<PolicyRule>> {
+        match family {
+            Family::V4 => &self.rules,
+            Family::V6 => &self.rules6,
         }
     }
 

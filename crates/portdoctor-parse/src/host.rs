@@ -279,6 +279,7 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
     let netstat_later = parse_fact(raw, files::NETSTAT_LATER, procfs::parse_counters)?;
     let sysctl = parse_fact(raw, files::SYSCTL, procfs::parse_sysctl)?;
     let rules = parse_fact(raw, files::IP_RULE, iproute::parse_rules)?;
+    let rules6 = parse_fact(raw, files::IP6_RULE, iproute::parse_rules)?;
     let stat = parse_source(raw, files::CONNTRACK_STAT, procfs::parse_conntrack_stat)?;
     let conntrack = match sysctl.fact.clone() {
         Knowledge::Unavailable(m) => Knowledge::Unavailable(m),
@@ -367,6 +368,7 @@ pub fn parse_host(raw: &RawHost) -> Result<HostEvidence, ParseError> {
         routes,
         routes6_from: source_ref(raw, files::IP6_ROUTE),
         rules,
+        rules6,
         sysctl,
         netstat,
         netstat_later,

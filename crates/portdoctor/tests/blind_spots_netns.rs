@@ -8,7 +8,7 @@
 
 mod common;
 use common::{check, codes, host};
-use portdoctor_testbed::{CLIENT_V4, Listen, PUBLIC_V4, Testbed, Wire};
+use portdoctor_testbed::{CLIENT_V4, INSTANCE_V6, Listen, PUBLIC_V4, Testbed, Wire};
 use serde_json::Value;
 
 fn status(r: &Value) -> &str {
@@ -150,6 +150,24 @@ fn ip_rule_prohibit_is_a_blocking_cause() {
     let cause = r["verdict"]["causes"].as_array().unwrap().iter().find(|c| c["code"] == "HOST_ROUTE_DROP").unwrap();
     assert!(cause["evidence"].to_string().contains("policy rule 100"), "{cause:#}");
     assert!(cause["fix"][0].as_str().unwrap().starts_with("ip rule del priority 100"), "{cause:#}");
+}
+
+/// IPv6 policy rules are read (`ip -6 rule`, ip-6-rule.json): the kernel refuses the client's
+/// IPv6 connection by a prohibit rule toward it, and portdoctor names that rule and IPv6's fix.
+#[test]
+fn ipv6_ip_rule_prohibit_is_a_blocking_cause() {
+    let mut tb = Testbed::new().unwrap();
+    tb.listen(&Listen { v6only: Some(false), ..Listen::tcp("::", 8080) }).unwrap();
+    assert_eq!(tb.connect(INSTANCE_V6, 8080, "tcp").unwrap(), Wire::Open, "open before the rule");
+    tb.instance_ip(&["-6", "rule", "add", "to", "2001:db8:1::/64", "priority", "100", "prohibit"]).unwrap();
+    let wire = tb.connect(INSTANCE_V6, 8080, "tcp").unwrap();
+    assert!(matches!(wire, Wire::Timeout | Wire::Error(_)), "the kernel lets it through: {wire:?}");
+    let (code, r) = host(&tb, &["--port", "8080", "--from", "2001:db8:1::2", "--to", INSTANCE_V6]);
+    assert_eq!((code, status(&r)), (1, "blocked"), "{r:#}");
+    let cause = r["verdict"]["causes"].as_array().unwrap().iter().find(|c| c["code"] == "HOST_ROUTE_DROP").unwrap();
+    assert!(cause["evidence"].to_string().contains("policy rule 100"), "{cause:#}");
+    assert!(cause["evidence"].to_string().contains("ip-6-rule.json"), "{cause:#}");
+    assert!(cause["fix"][0].as_str().unwrap().starts_with("ip -6 rule del priority 100"), "{cause:#}");
 }
 
 /// A packet for this host that a moved `local` rule lets a `prohibit` rule catch on arrival.

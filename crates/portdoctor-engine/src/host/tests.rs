@@ -116,6 +116,7 @@ pub(crate) fn evidence(sockets: Vec<Socket>) -> HostEvidence {
             libwrap_pids: Knowledge::Known(vec![]),
         }),
         rules: fact(files::IP_RULE, Knowledge::Known(vec![])),
+        rules6: fact(files::IP6_RULE, Knowledge::Known(vec![])),
         sysctl: fact(
             files::SYSCTL,
             Knowledge::Known(BTreeMap::from([("net.ipv4.conf.all.rp_filter".to_string(), "1".to_string())])),
@@ -761,10 +762,52 @@ fn routing_blackhole_for_ipv6_and_unmodeled_rules() {
         c.fix[0].to_string(),
         "ip -6 route del blackhole 2001:db8:1::/64 table main (and remove it from the network configuration that adds it)"
     );
-    // Fix (round 2): IPv6 routes are read from their own source, and no IPv6 rules are read, so
-    // the evidence names ip-6-route.json alone (it used to say ip-route.json, ip-rule.json).
-    assert!(c.evidence.iter().any(|e| e.ends_with("(ip-6-route.json)")), "{:?}", c.evidence);
+    // Fix (round 2): IPv6 routes and rules are read from their own sources, and the evidence
+    // names them (it used to say ip-route.json, ip-rule.json, the IPv4 ones).
+    assert!(c.evidence.iter().any(|e| e.ends_with("(ip-6-route.json, ip-6-rule.json)")), "{:?}", c.evidence);
     assert!(!c.evidence.iter().any(|e| e.contains("ip-route.json") || e.contains("ip-rule.json")), "{:?}", c.evidence);
+    // IPv6 policy rules are read too (ip-6-rule.json): a prohibit rule for the clients' prefix
+    // discards what they send, and the fix is IPv6's.
+    let mut ev6 = evidence(vec![sock(Proto::Tcp, "::", 80)]);
+    ev6.rules6.fact = Knowledge::Known(vec![
+        PolicyRule {
+            priority: 0,
+            not: false,
+            src: None,
+            dst: None,
+            iif: None,
+            oif: None,
+            other: None,
+            table: "local".into(),
+        },
+        PolicyRule {
+            priority: 100,
+            not: false,
+            src: Some("2001:db8:1::/64".parse().unwrap()),
+            dst: None,
+            iif: None,
+            oif: None,
+            other: None,
+            table: "prohibit".into(),
+        },
+        PolicyRule {
+            priority: 32766,
+            not: false,
+            src: None,
+            dst: None,
+            iif: None,
+            oif: None,
+            other: None,
+            table: "main".into(),
+        },
+    ]);
+    let d = diagnose_host(&ev6, &query);
+    let c = d.causes.iter().find(|c| c.code == CauseCode::HostRouteDrop).expect("the prohibit rule is a cause");
+    assert_eq!(
+        c.fix[0].to_string(),
+        "ip -6 rule del priority 100 (and remove it from the network configuration that adds it)"
+    );
+    assert!(c.evidence.iter().any(|e| e.contains("(ip-6-route.json, ip-6-rule.json)")), "{:?}", c.evidence);
     let mut ev = evidence(vec![sock(Proto::Tcp, "0.0.0.0", 80)]);
     ev.rules.fact = Knowledge::Known(vec![PolicyRule {
         priority: 100,
