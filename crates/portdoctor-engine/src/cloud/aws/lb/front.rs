@@ -151,12 +151,17 @@ pub(super) fn listener_classic<'a>(idx: &AwsIndex<'a>, q: &CloudQuery, c: &'a Cl
         };
     };
     let states = idx.ev.elb.classic_health.known().into_iter().flatten().find(|s| s.lb_name == c.name);
-    let targets = match states {
-        Some(s) => {
-            s.instances.iter().map(|r| TargetRec { id: &r.id, port: None, zone: None, health: Some(r) }).collect()
-        }
-        None => c.instances.iter().map(|i| TargetRec { id: i, port: None, zone: None, health: None }).collect(),
-    };
+    // Every registered instance, with its state where describe-instance-health gave one (an
+    // instance it leaves out is health unknown, not dropped), then any state for an instance
+    // the balancer's listing lacks.
+    let record = |id: &str| states.and_then(|s| s.instances.iter().find(|r| r.id == id));
+    let unlisted = states.into_iter().flat_map(|s| &s.instances).filter(|r| !c.instances.contains(&r.id));
+    let targets = c
+        .instances
+        .iter()
+        .map(|i| TargetRec { id: i, port: None, zone: None, health: record(i) })
+        .chain(unlisted.map(|r| TargetRec { id: &r.id, port: None, zone: None, health: Some(r) }))
+        .collect();
     let group = Group {
         arn: &c.name,
         def: GroupDef::Classic { port: l.instance_port, protocol: &l.instance_protocol, health: &c.health_check },

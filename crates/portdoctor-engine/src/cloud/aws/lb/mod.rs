@@ -267,6 +267,14 @@ pub(crate) struct Failover {
 }
 
 impl<'a> Group<'a> {
+    /// The document its targets' health is read from, for evidence.
+    pub fn health_source(&self) -> &'static str {
+        match &self.def {
+            GroupDef::Classic { .. } => "InstanceStates",
+            _ => "LoadBalancerTargetHealth",
+        }
+    }
+
     pub fn name(&self) -> &'a str {
         match &self.def {
             GroupDef::Listed(tg) => &tg.name,

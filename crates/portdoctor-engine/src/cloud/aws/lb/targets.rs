@@ -410,7 +410,7 @@ impl GroupFinding<'_> {
             ),
             Outcome::HealthUnknown(m) => (
                 check(id, CheckStatus::Unknown, format!("The registered targets of {name} are unknown"))
-                    .with_evidence([missing_text(*m, &format!("LoadBalancerTargetHealth for {}", g.arn))]),
+                    .with_evidence([missing_text(*m, &format!("{} for {}", g.health_source(), g.arn))]),
                 "targets unknown".to_string(),
             ),
             Outcome::Lambda(n) => {
@@ -432,7 +432,10 @@ impl GroupFinding<'_> {
     fn no_targets(&self, lb: &Lb<'_>) -> Explained {
         let (g, name, id) = (self.g, self.g.name(), CloudCheck::TargetGroup);
         let msg = format!("{name} has no registered targets: {}", client_sees(lb, Why::Empty));
-        let evidence = vec![format!("{}: TargetHealthDescriptions is empty (LoadBalancerTargetHealth)", g.arn)];
+        let evidence = vec![match g.def {
+            GroupDef::Classic { .. } => format!("{}: Instances is empty (LoadBalancerDescriptions)", g.arn),
+            _ => format!("{}: TargetHealthDescriptions is empty (LoadBalancerTargetHealth)", g.arn),
+        }];
         let ex = Explained::default();
         if !g.by_default {
             // A rule's group: only the requests its rule matches fail.
@@ -478,7 +481,7 @@ impl GroupFinding<'_> {
         }
         let (status, summary) = st.summary(lb, g, &judged, unhealthy);
         let mut evidence =
-            vec![format!("{healthy} healthy, {unhealthy} unhealthy, of {} (LoadBalancerTargetHealth)", ts.len())];
+            vec![format!("{healthy} healthy, {unhealthy} unhealthy, of {} ({})", ts.len(), g.health_source())];
         if g.preserve_client_ip {
             evidence.push(format!("{}: client IP preservation is on: targets see the clients' addresses", g.name()));
         }
@@ -572,11 +575,8 @@ impl<'p> Standing<'p> {
             let zone = n.zone.unwrap_or(n.subnet);
             let words = self.share(n).words(lb, client_sees(lb, Why::Empty));
             let msg = format!("{} has no registered target in {zone} — {words}", g.name());
-            let evidence = vec![format!(
-                "{}: no target of {} in {zone} (LoadBalancerTargetHealth, Subnets)",
-                g.arn,
-                lb.b.r.name()
-            )];
+            let evidence =
+                vec![format!("{}: no target of {} in {zone} ({}, Subnets)", g.arn, lb.b.r.name(), g.health_source())];
             let mut fix = register_fix(lb, g);
             fix.extend(cross_zone_fix(lb, g));
             ex = ex.cause(confirmed(CauseCode::LbNoTargets, n.subnet, msg, evidence, fix));
@@ -911,7 +911,7 @@ impl TargetFinding<'_> {
         let weighed = match &h {
             Health::Unused(r) => self.unused(r, lb, g, &label, unused_explained),
             Health::Unhealthy(r) => self.unhealthy(r, lb, g, &label, &legs.causes, &ask),
-            other => self.plain_health(other, &label),
+            other => self.plain_health(other, g, &label),
         };
         ex = join(ex, weighed.ex);
         let config_ok = !zone_off && legs.machine_ok && !legs.traffic.blocked;
@@ -978,7 +978,7 @@ impl TargetFinding<'_> {
     }
 
     /// Health that needs no weighing against the group: healthy, unchecked, unknown, transient.
-    fn plain_health(&self, h: &Health<'_>, label: &str) -> HealthFinding {
+    fn plain_health(&self, h: &Health<'_>, g: &Group<'_>, label: &str) -> HealthFinding {
         let ex = Explained::default();
         match h {
             Health::Healthy => HealthFinding::said(
@@ -987,7 +987,7 @@ impl TargetFinding<'_> {
             ),
             Health::Unknown => {
                 let c = check(CloudCheck::TargetHealth, CheckStatus::Unknown, format!("{label}: health unknown"))
-                    .with_evidence(["no health record for it (LoadBalancerTargetHealth, InstanceStates)".to_string()]);
+                    .with_evidence([format!("no health record for it ({})", g.health_source())]);
                 HealthFinding { unknown: true, ..HealthFinding::said(ex.check(c), true) }
             }
             Health::Transient(r) => {

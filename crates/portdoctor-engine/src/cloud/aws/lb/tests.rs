@@ -879,6 +879,24 @@ fn classic_with_an_enabled_zone_holding_no_instance() {
     assert!(d.causes[0].message.contains("old has no registered target in us-east-1b"), "{}", d.causes[0].message);
 }
 
+/// Fix (round 2): an instance the balancer lists but describe-instance-health left out was
+/// dropped from the group ("of 1"); it is health unknown, and the group's count includes it.
+#[test]
+fn a_registered_classic_instance_without_a_state_is_kept_as_health_unknown() {
+    let mut a = classic_two_zones("InService", Some(true));
+    set(&mut a, "/InstanceStates/0/InstanceStates", json!([{"InstanceId": "i-1", "State": "InService"}]));
+    let d = run(&a, "old", 80);
+    let tg = group_check(&d);
+    assert!(tg.evidence.iter().any(|e| e == "1 healthy, 0 unhealthy, of 2 (InstanceStates)"), "{:?}", tg.evidence);
+    let unknown: Vec<&str> = d
+        .checks
+        .iter()
+        .filter(|c| c.id == "cloud.target.health" && c.status == CheckStatus::Unknown)
+        .map(|c| c.summary.as_str())
+        .collect();
+    assert!(unknown.iter().any(|s| s.starts_with("i-2")), "{unknown:?}");
+}
+
 #[test]
 fn classic_never_fails_open() {
     // Both instances out of service, checked on another port than the traffic's: an elbv2
