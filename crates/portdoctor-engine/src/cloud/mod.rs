@@ -144,7 +144,17 @@ pub fn diagnose_indexed(idx: &AwsIndex<'_>, q: &CloudQuery) -> Diagnosis {
 /// instance holding the addresses it resolves to) and which families its clients use.
 pub fn walk_cloud(idx: &AwsIndex<'_>, q: &CloudQuery) -> CloudWalk {
     let named = q.name.as_ref().map(|n| aws::name::judge(idx, q, n));
-    let q = named.as_ref().map_or_else(|| q.clone(), |n| n.query.clone());
+    let mut q = named.as_ref().map_or_else(|| q.clone(), |n| n.query.clone());
+    // A bare address that is a load balancer's node (`cloud --public-ip`, `diagnose ADDR`)
+    // stands for the balancer, as a name resolving to it does: the walk follows it to its
+    // targets instead of stopping at an interface no instance holds.
+    let mut node_of = None;
+    if let CloudTarget::PublicIp(ip) = q.target
+        && let Some(lb) = idx.load_balancer_holding(&[ip])
+    {
+        node_of = Some(format!("{ip} is a node of load balancer {}: the walk goes through the balancer", lb.name()));
+        q.target = CloudTarget::LoadBalancer(lb.name().to_string());
+    }
     let mut walk = match &q.target {
         CloudTarget::LoadBalancer(asked) => aws::lb::walk(idx, &q, asked),
         _ => {
@@ -156,6 +166,7 @@ pub fn walk_cloud(idx: &AwsIndex<'_>, q: &CloudQuery) -> CloudWalk {
     if let Some(n) = named {
         walk.name = Some((n.checks, n.causes));
     }
+    walk.notes.extend(node_of);
     walk
 }
 

@@ -551,6 +551,23 @@ fn a_name_resolving_to_a_balancers_nodes_is_walked_through_the_balancer() {
     assert!(d.checks.iter().any(|c| c.id == "path.dns" && c.status == CheckStatus::Pass), "{:#?}", d.checks);
 }
 
+/// Fix (round 2): the node's address given bare (`cloud --public-ip`, `diagnose ADDR:443`) is
+/// followed through the balancer too; it stopped at the node's interface, which no instance holds.
+#[test]
+fn a_balancer_nodes_bare_address_is_walked_through_the_balancer() {
+    let mut a = base();
+    a["NetworkInterfaces"].as_array_mut().unwrap().push(alb_node(
+        "eni-alb-a",
+        "subnet-a",
+        "10.0.1.20",
+        "198.51.100.20",
+    ));
+    let d = run_query(&a, CloudTarget::PublicIp("198.51.100.20".parse().unwrap()), None, 443);
+    assert_eq!(d.status, Status::Reachable, "{:#?}", d.causes);
+    assert!(hops(&d).contains(&"load-balancer") && hops(&d).contains(&"target"), "{:?}", hops(&d));
+    assert!(d.notes.iter().any(|n| n.contains("198.51.100.20 is a node of load balancer web")), "{:?}", d.notes);
+}
+
 #[test]
 fn a_balancers_name_pointing_at_an_address_it_no_longer_has_is_stale_dns() {
     let mut a = base();
