@@ -262,11 +262,21 @@ pub struct Hop {
     /// The address family of a hop on one family's path of a dual-stack target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub family: Option<Family>,
+    /// Behind a load balancer, the target whose host this hop is on (its host layer's hops).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
 }
 
 impl Hop {
     pub fn new(hop: &str, component: impl Into<String>, status: CheckStatus, detail: impl Into<String>) -> Hop {
-        Hop { hop: hop.to_string(), component: component.into(), status, detail: detail.into(), family: None }
+        Hop {
+            hop: hop.to_string(),
+            component: component.into(),
+            status,
+            detail: detail.into(),
+            family: None,
+            target: None,
+        }
     }
 }
 

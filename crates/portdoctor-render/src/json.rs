@@ -86,6 +86,8 @@ pub mod v1 {
         pub detail: String,
         #[serde(skip_serializing_if = "Option::is_none")]
         pub family: Option<&'static str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub target: Option<String>,
     }
 
     #[derive(Debug, Serialize)]
@@ -158,6 +160,7 @@ pub fn to_v1(d: &Diagnosis) -> v1::Report {
                 status: h.status.as_str(),
                 detail: h.detail.clone(),
                 family: h.family.map(Family::word),
+                target: h.target.clone(),
             })
             .collect(),
         timeline: d

@@ -79,8 +79,19 @@ pub fn write(w: &mut dyn io::Write, d: &Diagnosis, opts: Options) -> io::Result<
     };
     writeln!(w, "{word}: {}", flow_phrase(d))?;
     writeln!(w, "{}", st.wrap("  ", 2, &d.summary))?;
+    // Behind a load balancer each target's host hops start with the target they are on.
     let line = |hops: &[&portdoctor_model::Hop]| {
-        hops.iter().map(|h| format!("{} {}", short(&h.hop), st.mark(h.status))).collect::<Vec<_>>().join("  ")
+        let mut on: Option<&str> = None;
+        let mut words = Vec::new();
+        for h in hops {
+            let at = match h.target.as_deref() {
+                Some(t) if on != Some(t) => format!("{t}: "),
+                _ => String::new(),
+            };
+            on = h.target.as_deref();
+            words.push(format!("{at}{} {}", short(&h.hop), st.mark(h.status)));
+        }
+        words.join("  ")
     };
     let families: Vec<Family> =
         [Family::V4, Family::V6].into_iter().filter(|f| d.path.iter().any(|h| h.family == Some(*f))).collect();

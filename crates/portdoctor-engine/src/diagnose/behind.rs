@@ -163,6 +163,9 @@ pub(super) fn target_part(t: &TargetHost, several: bool) -> Part {
         timeline: h.timeline.clone(),
         notes: h.notes.clone(),
     };
+    for h in &mut p.path {
+        h.target = Some(b.target.clone());
+    }
     let f = &b.flow;
     if f.others_healthy > 0 && p.causes.iter().any(|c| c.layer() == Layer::Host) {
         let share = format!(

@@ -401,6 +401,10 @@ mod behind_balancer {
         let hops: Vec<&str> =
             d.path.iter().filter(|h| h.hop == "host-firewall").map(|h| h.component.as_str()).collect();
         assert_eq!(hops, ["i-1 iptables", "i-2 iptables"]);
+        // And say so in their own field, which the text's path line reads.
+        let on: Vec<Option<&str>> =
+            d.path.iter().filter(|h| h.hop == "host-firewall").map(|h| h.target.as_deref()).collect();
+        assert_eq!(on, [Some("i-1"), Some("i-2")]);
     }
 
     #[test]
