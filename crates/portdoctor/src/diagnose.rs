@@ -17,12 +17,12 @@ use portdoctor_engine::cloud::{CloudQuery, CloudTarget, ResolvedName};
 use portdoctor_engine::diagnose::{Layers, TargetHost, join};
 use portdoctor_engine::family;
 use portdoctor_engine::host::{HostQuery, diagnose_host};
+use portdoctor_engine::witness::join_knowledge;
 use portdoctor_model::addrset::AddrSet;
 use portdoctor_model::elb::BehindBalancer;
 use portdoctor_model::host::HostEvidence;
 use portdoctor_model::net::{Cidr, Family, Source};
-use portdoctor_model::trace::TraceReport;
-use portdoctor_model::{Check, CheckKind, CheckStatus, Diagnosis, Knowledge, Layer, Missing, Query};
+use portdoctor_model::{Check, CheckKind, CheckStatus, Diagnosis, Layer, Missing, Query};
 use portdoctor_render::Format;
 use std::io::IsTerminal;
 use std::net::{IpAddr, ToSocketAddrs};
@@ -419,7 +419,7 @@ fn judge(
     // The kernel's word joins the host layer before the layers are joined, so the reasoning
     // across them (the probes, the capture) sees a host blocker the kernel found.
     let (host, witness) = match (host, witness) {
-        (Some((h, health)), Some(w)) => (Some((with_witness(h, &w), health)), None),
+        (Some((h, health)), Some(w)) => (Some((join_knowledge(h, &w), health)), None),
         (h, w) => (h, w),
     };
     let (host, targets) = match (first, host) {
@@ -452,7 +452,7 @@ fn judge(
     });
     // No host layer (its evidence could not be read): the witness joins the whole verdict.
     match witness {
-        Some(w) => with_witness(d, &w),
+        Some(w) => join_knowledge(d, &w),
         None => d,
     }
 }
@@ -522,18 +522,6 @@ fn other_targets(
         out.push(TargetHost { behind: b.clone(), host, health });
     }
     out
-}
-
-/// A diagnosis with the kernel witness's report joined in, or its `unknown` check saying what
-/// is missing (the verdict otherwise as it was).
-fn with_witness(d: Diagnosis, w: &Knowledge<TraceReport>) -> Diagnosis {
-    match w {
-        Knowledge::Known(r) => portdoctor_trace::join(d, r),
-        Knowledge::Unavailable(m) => portdoctor_trace::join_failure(
-            d,
-            &portdoctor_trace::TraceError { problem: format!("{}: {}", m.what, m.reason), remedy: m.remedy.clone() },
-        ),
-    }
 }
 
 #[cfg(test)]
