@@ -177,3 +177,93 @@ fn other_targets(
     out
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::tests::{evidence, sock};
+    use portdoctor_model::CauseCode;
+    use portdoctor_model::diagnosis::ArrivalFlow;
+
+    /// The cloud layer's answer: the flow arrives at `arrival`, behind the balancer `behind`.
+    fn cloud(arrival: &str, behind: Vec<BehindBalancer>) -> Diagnosis {
+        let query = Query {
+            command: "cloud".into(),
+            target: Some("203.0.113.10".into()),
+            port: 443,
+            protocol: Proto::Tcp,
+            from: Source::Internet,
+            instance: Some("i-0abc".into()),
+        };
+        let mut d = Diagnosis::new(query, vec![], vec![], vec![], "ok".into());
+        d.arrival = Some(arrival.parse().unwrap());
+        d.behind = behind;
+        d
+    }
+
+    fn question(port: u16, cloud: Diagnosis) -> CaseQuestion {
+        CaseQuestion {
+            port,
+            proto: Proto::Tcp,
+            from: Source::Internet,
+            target: None,
+            instance: None,
+            control_ports: vec![22],
+            cloud: Some(cloud),
+        }
+    }
+
+    fn host_only(host: HostEvidence) -> CaseEvidence {
+        CaseEvidence { host: Some(host), ..Default::default() }
+    }
+
+    fn has(d: &Diagnosis, code: CauseCode) -> bool {
+        d.causes.iter().any(|c| c.code == code)
+    }
+
+    #[test]
+    fn the_host_is_judged_where_the_cloud_layer_says_the_flow_arrives() {
+        // eth0 has 10.0.1.10 and 10.0.1.11; the service listens on .11 only.
+        let host = || evidence(vec![sock(Proto::Tcp, "10.0.1.11", 443)]);
+        let d = judge_case(question(443, cloud("10.0.1.10", vec![])), host_only(host()));
+        assert!(has(&d, CauseCode::ListenerAddressMismatch), "{d:#?}");
+        assert!(
+            d.notes.iter().any(|n| n
+                == "the host layer judges the flow arriving at 10.0.1.10, the private address the cloud layer resolved the target to"),
+            "{:?}",
+            d.notes
+        );
+        // The question's target comes from the cloud layer when none was given, its instance too.
+        assert_eq!((d.query.command.as_str(), d.query.target.as_deref()), ("diagnose", Some("203.0.113.10")));
+        assert_eq!(d.query.instance.as_deref(), Some("i-0abc"));
+        // Arriving at the listener's own address, nothing is in the way.
+        let d = judge_case(question(443, cloud("10.0.1.11", vec![])), host_only(host()));
+        assert!(!has(&d, CauseCode::ListenerAddressMismatch), "{d:#?}");
+    }
+
+    #[test]
+    fn behind_a_balancer_the_first_targets_host_is_judged_for_the_port_the_balancer_forwards_to() {
+        let nodes: Source = "10.20.0.0/16".parse().unwrap();
+        let target = BehindBalancer {
+            target: "i-1".into(),
+            ip: Some("10.0.1.10".parse().unwrap()),
+            flow: ArrivalFlow { port: 8080, from: nodes, others_healthy: 0, targets: 1 },
+            health_check: None,
+            reason: None,
+            healthy: true,
+        };
+        let balancer = || cloud("10.0.1.10", vec![target.clone()]);
+        // The service listens on 8080, the port the balancer forwards 443 to: nothing is missing.
+        let d = judge_case(question(443, balancer()), host_only(evidence(vec![sock(Proto::Tcp, "0.0.0.0", 8080)])));
+        assert!(!has(&d, CauseCode::NotListening), "{d:#?}");
+        assert!(
+            d.notes.iter().any(|n| n
+                == "the host layer judges tcp/8080 from 10.20.0.0/16, as the load balancer's target sees it"),
+            "{:?}",
+            d.notes
+        );
+        assert_eq!(d.query.port, 443, "the question stays the balancer's port");
+        // Listening on the balancer's port instead: the target's port has no listener.
+        let d = judge_case(question(443, balancer()), host_only(evidence(vec![sock(Proto::Tcp, "0.0.0.0", 443)])));
+        assert!(has(&d, CauseCode::NotListening), "{d:#?}");
+    }
+}
