@@ -13,7 +13,7 @@ use portdoctor_model::host::HostEvidence;
 use portdoctor_model::probe::{CaptureReport, ProbeReport};
 use portdoctor_model::time::Timestamp;
 use portdoctor_model::trace::TraceReport;
-use portdoctor_model::{Knowledge, Layer, Missing, Proto};
+use portdoctor_model::{Check, CheckKind, CheckStatus, Knowledge, Layer, Missing, Proto};
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -46,8 +46,23 @@ pub struct Unreached {
     pub missing: Missing,
 }
 
-/// Behind a load balancer: each target's host by target id, or why it could not be read.
-pub type TargetHosts = Vec<(String, Result<HostEvidence, Missing>)>;
+impl Unreached {
+    /// The `unknown` check the report shows for it.
+    pub fn unknown(self) -> Check {
+        Check::new(
+            self.check,
+            self.layer,
+            CheckKind::Path,
+            CheckStatus::Unknown,
+            format!("Could not get {}", self.missing.what),
+        )
+        .with_evidence([self.missing.describe()])
+    }
+}
+
+/// Behind a load balancer: each target's host by target id, or why it could not be read (the
+/// engine judges them as they are).
+pub use portdoctor_engine::diagnose::TargetHosts;
 
 /// Everything one question's sources gave.
 #[derive(Debug, Default)]

@@ -14,6 +14,9 @@
 //!
 //! When the evidence cannot decide, the report says which next step would (a capture, the cloud
 //! layer, the Elastic-IP swap experiment), and the verdict is inconclusive.
+//!
+//! [`judge_case`] (case.rs) comes first: from what a case's sources gave, each host layer judged
+//! for the flow it sees, and the kernel witness joined, before the layers are joined here.
 
 use portdoctor_model::fix::Fix;
 use portdoctor_model::host_path::HostHop;
@@ -23,6 +26,7 @@ use portdoctor_model::{
 };
 
 pub use behind::TargetHost;
+pub use case::{CaseEvidence, CaseQuestion, TargetHosts, judge_case};
 
 /// Everything `diagnose` could gather.
 #[derive(Debug, Clone)]
@@ -540,6 +544,7 @@ fn finish(query: Query, target: Option<ProbeOutcome>, mut j: Joined) -> Diagnosi
 }
 
 mod behind;
+mod case;
 
 #[cfg(test)]
 mod tests;

@@ -17,4 +17,5 @@ pub mod platform;
 mod routing;
 pub mod selinux;
 pub mod services;
+pub mod witness;
 pub mod wrappers;

@@ -139,3 +139,18 @@ pub struct DropPacket {
     /// TCP flags as tcpdump writes them (`S`, `S.`, `R.`, `F.`, `P.`); empty for UDP.
     pub flags: String,
 }
+
+/// Why the witness could not run, and what to do about it (one line, exit 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceError {
+    pub problem: String,
+    pub remedy: String,
+}
+
+impl std::fmt::Display for TraceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}; {}", self.problem, self.remedy)
+    }
+}
+
+impl std::error::Error for TraceError {}

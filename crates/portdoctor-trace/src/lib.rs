@@ -8,11 +8,12 @@
 //! and from the port to it, plus any packet naming a client seen arriving for the flow (so a drop
 //! after DNAT changed the server side still counts). Reason names come from the running kernel's
 //! BTF (`enum skb_drop_reason` is not UAPI), locations from /proc/kallsyms.
+//! The report is joined with the modelled verdict by the engine (`portdoctor_engine::witness`):
+//! reasoning, not kernel work.
 
 mod btf;
 mod counters;
 mod event;
-mod join;
 mod kallsyms;
 mod nftrace;
 mod text;
@@ -22,10 +23,9 @@ use event::RawDrop;
 use portdoctor_model::trace::{KernelDrop, TraceQuery, TraceReport, TraceTool};
 use portdoctor_model::{Proto, Source};
 use std::collections::HashMap;
-use std::fmt;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-pub use join::{join, join_failure};
+pub use portdoctor_model::trace::TraceError;
 pub use text::render as render_text;
 pub use witness::{Costs, DropProgram, Flow, ProgramCost};
 
@@ -48,21 +48,6 @@ pub fn interrupt_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
     }
     flag
 }
-
-/// Why the witness could not run, and what to do about it (one line, exit 2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TraceError {
-    pub problem: String,
-    pub remedy: String,
-}
-
-impl fmt::Display for TraceError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}; {}", self.problem, self.remedy)
-    }
-}
-
-impl std::error::Error for TraceError {}
 
 pub struct Request {
     pub port: u16,

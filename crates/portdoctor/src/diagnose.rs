@@ -1,7 +1,10 @@
 //! `portdoctor diagnose`: the plan from the command line, the case from its sources (a case
 //! folder, or live: probes from here, the cloud and platform layers, the host over SSH with a
-//! capture at its NIC — portdoctor_collect::case), then the engine: each layer judged, and the
-//! join (`portdoctor_engine::diagnose`), which owns the reasoning across them.
+//! capture at its NIC — portdoctor_collect::case), then the engine on the case
+//! (`portdoctor_engine::diagnose::judge_case`: which host is judged for which flow, the kernel
+//! witness, the reasoning across the layers), then the report. The cloud layer is judged first
+//! when planning needs it: behind a load balancer its targets say which hosts to reach and which
+//! port the witness watches.
 
 use crate::cli::{DiagnoseArgs, FlowArgs, WireArgs};
 use crate::error::Error;
@@ -14,15 +17,11 @@ use portdoctor_collect::cloud::{CloudApi, CloudLayer};
 use portdoctor_collect::remote_trace::WitnessPlan;
 use portdoctor_collect::ssh::{SshOptions, SshTarget};
 use portdoctor_engine::cloud::{CloudQuery, CloudTarget, ResolvedName};
-use portdoctor_engine::diagnose::{Layers, TargetHost, join};
-use portdoctor_engine::family;
-use portdoctor_engine::host::{HostQuery, diagnose_host};
+use portdoctor_engine::diagnose::{CaseEvidence, CaseQuestion, judge_case};
 use portdoctor_model::addrset::AddrSet;
 use portdoctor_model::elb::BehindBalancer;
-use portdoctor_model::host::HostEvidence;
 use portdoctor_model::net::{Cidr, Family, Source};
-use portdoctor_model::trace::TraceReport;
-use portdoctor_model::{Check, CheckKind, CheckStatus, Diagnosis, Knowledge, Layer, Missing, Query};
+use portdoctor_model::{Diagnosis, Layer, Missing};
 use portdoctor_render::Format;
 use std::io::IsTerminal;
 use std::net::{IpAddr, ToSocketAddrs};
@@ -42,12 +41,6 @@ pub(crate) fn split_target(t: &str) -> (String, Option<u16>) {
         },
         _ => (t.to_string(), None),
     }
-}
-
-/// A layer that could not be reached, as the `unknown` check the report shows.
-fn unknown(u: Unreached) -> Check {
-    Check::new(u.check, u.layer, CheckKind::Path, CheckStatus::Unknown, format!("Could not get {}", u.missing.what))
-        .with_evidence([u.missing.describe()])
 }
 
 impl WireArgs {
@@ -383,157 +376,28 @@ fn resolve_name(
     (!unique.is_empty()).then(|| ResolvedName { name: host.to_string(), addresses: unique, source })
 }
 
-/// The engine on a case: the cloud layer (judged already), then the host layer judged where the
-/// cloud layer says the flow arrives (the interface's private address, so the host layer does
-/// not guess it) — behind a load balancer each target's host for what that target sees — then
-/// the join across the layers, the probes and the capture.
+/// The engine on a case: the cloud layer (judged already) is part of the question, the rest of
+/// what the sources gave is the evidence (`portdoctor_engine::diagnose::judge_case`).
 fn judge(
     case: Case,
     cloud: Option<Diagnosis>,
-    mut unreached: Vec<Unreached>,
+    unreached: Vec<Unreached>,
     args: &DiagnoseArgs,
     target: Option<IpAddr>,
     port: u16,
 ) -> Diagnosis {
-    let Case { cloud: _, host, target_hosts, probes, capture, witness, unreached: more, mut notes } = case;
-    unreached.extend(more);
-    let (proto, from) = (args.wire.proto, args.from);
-    let behind = behind_of(cloud.as_ref()).to_vec();
-    // The host read with --ssh or host/: the instance's, or behind a load balancer its first
-    // target's (unless that target's own host was read apart).
-    let first = behind.first();
-    let first_read_apart = first.is_some_and(|b| target_hosts.iter().any(|(id, _)| id.eq_ignore_ascii_case(&b.target)));
-    let host = host.filter(|_| !first_read_apart).map(|ev| {
-        let (host_port, host_from) = first.map_or((port, from), |b| (b.flow.port, b.flow.from));
-        let q = HostQuery { port: host_port, proto, from: host_from, to: cloud.as_ref().and_then(|c| c.arrival) };
-        if host_port != port || host_from != from {
-            notes.push(format!(
-                "the host layer judges {proto}/{host_port} from {host_from}, as the load balancer's target sees it"
-            ));
-        }
-        let health = first.and_then(|b| health_layer(&ev, b, &q, &mut notes));
-        let arrivals = cloud.as_ref().map(|c| c.arrivals.clone()).unwrap_or_default();
-        let judged = host_layer(&ev, &q, &arrivals, &mut notes);
-        (judged, health)
-    });
-    // The kernel's word joins the host layer before the layers are joined, so the reasoning
-    // across them (the probes, the capture) sees a host blocker the kernel found.
-    let (host, witness) = match (host, witness) {
-        (Some((h, health)), Some(w)) => (Some((with_witness(h, &w), health)), None),
-        (h, w) => (h, w),
-    };
-    let (host, targets) = match (first, host) {
-        (Some(b), Some((h, health))) => {
-            let mut targets = vec![TargetHost { behind: b.clone(), host: Ok(h), health }];
-            targets.extend(other_targets(&behind, target_hosts, proto, &mut notes));
-            (None, targets)
-        }
-        (_, host) => (host.map(|(h, _)| h), other_targets(&behind, target_hosts, proto, &mut notes)),
-    };
-    let instance = cloud.as_ref().and_then(|c| c.query.instance.clone()).or(args.instance.clone());
-    let query = Query {
-        command: "diagnose".into(),
-        target: target.map(|i| i.to_string()).or_else(|| cloud.as_ref().and_then(|c| c.query.target.clone())),
+    let Case { cloud: _, host, target_hosts, probes, capture, witness, unreached: more, notes } = case;
+    let unknown = unreached.into_iter().chain(more).map(Unreached::unknown).collect();
+    let question = CaseQuestion {
         port,
-        protocol: proto,
-        from,
-        instance,
-    };
-    let d = join(Layers {
-        query,
+        proto: args.wire.proto,
+        from: args.from,
+        target,
+        instance: args.instance.clone(),
         control_ports: args.wire.control_ports.clone(),
-        probes,
-        capture,
         cloud,
-        host,
-        targets,
-        unreached: unreached.into_iter().map(unknown).collect(),
-        notes,
-    });
-    // No host layer (its evidence could not be read): the witness joins the whole verdict.
-    match witness {
-        Some(w) => with_witness(d, &w),
-        None => d,
-    }
-}
-
-/// The host layer for `q`; a dual-stack target is judged at each family's arrival, and merged.
-fn host_layer(ev: &HostEvidence, q: &HostQuery, arrivals: &[IpAddr], notes: &mut Vec<String>) -> Diagnosis {
-    if arrivals.len() > 1 {
-        let legs = arrivals
-            .iter()
-            .map(|a| (Family::of(a), diagnose_host(ev, &HostQuery { to: Some(*a), ..q.clone() })))
-            .collect();
-        let words = arrivals.iter().map(IpAddr::to_string).collect::<Vec<_>>().join(" and ");
-        notes.push(format!(
-            "the host layer judges the flow arriving at {words}, each family's address the cloud layer resolved the target to"
-        ));
-        if let Some(d) = family::merge_diagnoses(legs) {
-            return d;
-        }
-    }
-    if let Some(a) = q.to {
-        notes.push(format!(
-            "the host layer judges the flow arriving at {a}, the private address the cloud layer resolved the target to"
-        ));
-    }
-    diagnose_host(ev, q)
-}
-
-/// Behind a balancer whose health checks differ from the target's traffic (another port, or
-/// the nodes while the traffic keeps the clients' addresses): its host judged for them too, so
-/// "nothing listens on the health-check port" is found.
-fn health_layer(ev: &HostEvidence, b: &BehindBalancer, q: &HostQuery, notes: &mut Vec<String>) -> Option<Diagnosis> {
-    let (hc_port, hc_from) = b.health_check.filter(|f| *f != (q.port, q.from))?;
-    notes.push(format!(
-        "the host layer also judges {}/{hc_port} from {hc_from}, the target group's health checks",
-        q.proto
-    ));
-    Some(diagnose_host(ev, &HostQuery { port: hc_port, from: hc_from, ..q.clone() }))
-}
-
-/// The targets whose hosts were read apart (`hosts/TARGET/`, `--target-ssh`), in the cloud
-/// layer's order, each judged for what it sees at its own address.
-fn other_targets(
-    behind: &[BehindBalancer],
-    mut read: TargetHosts,
-    proto: portdoctor_model::Proto,
-    notes: &mut Vec<String>,
-) -> Vec<TargetHost> {
-    let mut out = Vec::new();
-    for b in behind {
-        let Some(at) = read.iter().position(|(id, _)| id.eq_ignore_ascii_case(&b.target)) else { continue };
-        let (_, ev) = read.remove(at);
-        let q = HostQuery { port: b.flow.port, proto, from: b.flow.from, to: b.ip };
-        let (host, health) = match ev {
-            Ok(ev) => {
-                notes.push(format!(
-                    "target {}: the host layer judges {proto}/{} from {} arriving at {}",
-                    b.target,
-                    b.flow.port,
-                    b.flow.from,
-                    b.ip.map_or_else(|| "any of its addresses".to_string(), |i| i.to_string())
-                ));
-                let health = health_layer(&ev, b, &q, notes);
-                (Ok(diagnose_host(&ev, &q)), health)
-            }
-            Err(m) => (Err(m), None),
-        };
-        out.push(TargetHost { behind: b.clone(), host, health });
-    }
-    out
-}
-
-/// A diagnosis with the kernel witness's report joined in, or its `unknown` check saying what
-/// is missing (the verdict otherwise as it was).
-fn with_witness(d: Diagnosis, w: &Knowledge<TraceReport>) -> Diagnosis {
-    match w {
-        Knowledge::Known(r) => portdoctor_trace::join(d, r),
-        Knowledge::Unavailable(m) => portdoctor_trace::join_failure(
-            d,
-            &portdoctor_trace::TraceError { problem: format!("{}: {}", m.what, m.reason), remedy: m.remedy.clone() },
-        ),
-    }
+    };
+    judge_case(question, CaseEvidence { host, target_hosts, probes, capture, witness, unknown, notes })
 }
 
 #[cfg(test)]

@@ -129,8 +129,8 @@ fn host(args: HostArgs) -> Result<u8, Error> {
     let mut d = diagnose_host(&evidence, &query);
     if let Some(w) = witness {
         d = match w.join() {
-            Ok(Ok(report)) => portdoctor_trace::join(d, &report),
-            Ok(Err(e)) => portdoctor_trace::join_failure(d, &e),
+            Ok(Ok(report)) => portdoctor_engine::witness::join(d, &report),
+            Ok(Err(e)) => portdoctor_engine::witness::join_failure(d, &e),
             Err(_) => return Err(Error::Runtime("the kernel witness failed".into())),
         };
     }

@@ -27,7 +27,7 @@ fn route(dst: &str, gw: Option<&str>, src: Option<&str>) -> Route {
     }
 }
 
-fn sock(proto: Proto, local: &str, port: u16) -> Socket {
+pub(crate) fn sock(proto: Proto, local: &str, port: u16) -> Socket {
     Socket {
         proto,
         local: local.parse().unwrap(),

@@ -1,12 +1,13 @@
-//! `host --trace`: the kernel's drops joined with the modelled verdict (issue 16). A static cause
-//! the kernel confirms gains the kernel's evidence and becomes confirmed; a drop no modelled
-//! layer explains becomes `KERNEL_DROP` (confirmed) with the reason, the location and what on the
-//! host can cause that reason; a model that blocks while the kernel let the flow's packets
-//! through is reported as a disagreement, never hidden.
+//! The kernel witness's report joined with the modelled verdict (`host --trace`, `diagnose
+//! --trace`; issue 16). A static cause the kernel confirms gains the kernel's evidence and
+//! becomes confirmed; a drop no modelled layer explains becomes `KERNEL_DROP` (confirmed) with the
+//! reason, the location and what on the host can cause that reason; a model that blocks while the
+//! kernel let the flow's packets through is reported as a disagreement, never hidden. The
+//! witness itself (BPF, nftrace, the counters) is portdoctor-trace's; only its report comes here.
 
 use portdoctor_model::host_path::HostCheck;
-use portdoctor_model::trace::{KernelDrop, TraceReport};
-use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Layer};
+use portdoctor_model::trace::{KernelDrop, TraceError, TraceReport};
+use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Diagnosis, Knowledge, Layer};
 
 /// Blockers the drop tracepoint cannot see: the kernel consumes the SYN instead of dropping it,
 /// and only a counter rises (FACTS.md "The kernel witness"; tests/trace_netns.rs). A listener
@@ -206,7 +207,7 @@ pub fn join(mut d: Diagnosis, r: &TraceReport) -> Diagnosis {
 
 /// The diagnosis `d` when the witness could not run: an `unknown` check saying how to get it
 /// (context: the static verdict stands as it is).
-pub fn join_failure(mut d: Diagnosis, e: &crate::TraceError) -> Diagnosis {
+pub fn join_failure(mut d: Diagnosis, e: &TraceError) -> Diagnosis {
     d.checks.push(
         Check::new(
             HostCheck::KernelWitness.as_str(),
@@ -218,6 +219,17 @@ pub fn join_failure(mut d: Diagnosis, e: &crate::TraceError) -> Diagnosis {
         .with_evidence([e.remedy.clone()]),
     );
     d
+}
+
+/// The diagnosis `d` with what the witness gave joined in: its report, or its `unknown` check
+/// saying what is missing (the verdict otherwise as it was).
+pub fn join_knowledge(d: Diagnosis, w: &Knowledge<TraceReport>) -> Diagnosis {
+    match w {
+        Knowledge::Known(r) => join(d, r),
+        Knowledge::Unavailable(m) => {
+            join_failure(d, &TraceError { problem: format!("{}: {}", m.what, m.reason), remedy: m.remedy.clone() })
+        }
+    }
 }
 
 #[cfg(test)]
