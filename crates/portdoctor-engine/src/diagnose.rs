@@ -524,8 +524,9 @@ fn unexplained_filter(l: &Layers, control: Option<String>, j: &mut Joined) {
 
 /// The path in the report's order, the timeline newest first, and the verdict's words.
 fn finish(query: Query, target: Option<ProbeOutcome>, mut j: Joined) -> Diagnosis {
-    // A dual-stack target's hops: each family's in turn (the cloud's, then the host's), the
-    // hops of no family where they stand; a single-family path is left as it is.
+    // A dual-stack target's hops: IPv4's, then IPv6's (each the cloud's, then the host's). A
+    // hop of no family (the internet, the platform, a shared check) goes with IPv4's, as the
+    // text's per-family path lines draw it; a single-family path is left as it is.
     if j.path.iter().any(|h| h.family.is_some()) {
         j.path.sort_by_key(|h| h.family.unwrap_or(portdoctor_model::net::Family::V4));
     }
