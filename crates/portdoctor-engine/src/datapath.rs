@@ -163,18 +163,10 @@ pub fn tc_ingress(ev: &HostEvidence, q: &HostQuery, ingress: Option<&str>) -> Ch
     .with_evidence(lines)
 }
 
-fn dir_word(d: &XfrmDir) -> &'static str {
-    match d {
-        XfrmDir::In => "in",
-        XfrmDir::Out => "out",
-        XfrmDir::Fwd => "fwd",
-    }
-}
-
 /// `ip xfrm policy delete dir in src … dst … proto 6 dport 80`: the selector that names the
 /// policy.
 fn delete_policy(p: &XfrmPolicy) -> ShellCommand {
-    let dir = dir_word(&p.dir);
+    let dir = p.dir.as_str();
     let mut cmd = ShellCommand::new("ip xfrm policy delete dir").arg(dir).lit("src").arg(p.src).lit("dst").arg(p.dst);
     if let Some(proto) = p.proto {
         cmd = cmd.lit("proto").arg(proto);
@@ -352,7 +344,7 @@ fn explain_effect(effect: &Effect<'_>, flow: &XfrmFlow<'_>, whom: &str, x: &Xfrm
             format!(
                 "An xfrm (IPsec) policy blocks {name} {} {whom} (dir {}, action block)",
                 if p.dir == XfrmDir::In { "from" } else { "replies to" },
-                dir_word(&p.dir)
+                p.dir.as_str()
             ),
             Confidence::Confirmed,
             p.text.clone(),
@@ -376,13 +368,13 @@ fn explain_effect(effect: &Effect<'_>, flow: &XfrmFlow<'_>, whom: &str, x: &Xfrm
         Effect::DefaultBlock(dir) => (
             format!(
                 "The xfrm default policy for dir {} is block, and no xfrm policy selects {name} {} {whom}",
-                dir_word(dir),
+                dir.as_str(),
                 if *dir == XfrmDir::In { "from" } else { "replies to" }
             ),
             Confidence::Confirmed,
-            format!("Default policies: {}: block", dir_word(dir)),
+            format!("Default policies: {}: block", dir.as_str()),
             &x.defaults_from,
-            vec![Fix::run(ShellCommand::new("ip xfrm policy setdefault").arg(dir_word(dir)).lit("accept"))],
+            vec![Fix::run(ShellCommand::new("ip xfrm policy setdefault").arg(dir.as_str()).lit("accept"))],
         ),
         Effect::Unknown(p) => {
             return Explained::Unknown(format!(
@@ -407,7 +399,7 @@ fn exempt_fixes(p: &XfrmPolicy, flow: &XfrmFlow<'_>) -> Vec<Fix> {
         Fix::text("exempt the port from IPsec with a policy of a lower priority number and no template, e.g. ")
             .then_run(
                 ShellCommand::new("ip xfrm policy add dir")
-                    .arg(dir_word(&p.dir))
+                    .arg(p.dir.as_str())
                     .lit("src")
                     .arg(if p.dir == XfrmDir::In { p.src } else { local })
                     .lit("dst")

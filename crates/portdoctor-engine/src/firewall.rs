@@ -9,7 +9,7 @@
 use portdoctor_model::addrset::AddrSet;
 use portdoctor_model::firewall::{
     Action, AddrType, Backend, Chain, ChainKind, ETHERTYPE_IPV4, ETHERTYPE_IPV6, FwFamily, Hook, MapKey, MapVal, Match,
-    Netfilter, RejectWith, Rule, Table, ct,
+    Netfilter, RejectWith, Rule, Table, ct, map_key_text,
 };
 use portdoctor_model::host::{PolicyRule, Route};
 use portdoctor_model::net::{Cidr, Family, is_loopback};
@@ -578,9 +578,9 @@ impl<'a> Ctx<'a> {
                     };
                     undecided = Some(undecided.map_or(kind, |u| u.and(kind)));
                     why.get_or_insert_with(|| match m {
-                        Match::Unknown(t) | Match::Statistic(t) => t.clone(),
                         Match::Traffic { text, under_load, .. } => format!("{text} {under_load}"),
-                        other => format!("{other:?}"),
+                        // A match kept as text is that text; the others read as rule text.
+                        other => other.to_string(),
                     });
                 }
                 Tri::Yes => {}
@@ -809,7 +809,8 @@ impl<'a> Ctx<'a> {
                 rest = rest.minus(&set);
             }
             if fixed == Tri::Maybe {
-                let why = format!("a verdict map key this version cannot decide for the packet ({vals:?})");
+                let why =
+                    format!("a verdict map key this version cannot decide for the packet ({})", map_key_text(vals));
                 let flow = Flow::Unknown(self.rule_ref(chain, i, rule), why);
                 out.push(Part::new(set, flow, self.mark));
                 continue;

@@ -433,6 +433,149 @@ pub enum MapVal {
     CtState(u8),
 }
 
+/// A protocol number as iptables and nft name it (`tcp`, `udp`, `icmp`, `ipv6-icmp`, `sctp`),
+/// else the number itself.
+fn proto_name(number: u8) -> String {
+    match number {
+        1 => "icmp".into(),
+        6 => "tcp".into(),
+        17 => "udp".into(),
+        58 => "ipv6-icmp".into(),
+        132 => "sctp".into(),
+        n => n.to_string(),
+    }
+}
+
+/// Conntrack state bits (`ct::*`) as nft's words, comma-separated (`established,related`).
+fn ct_state_words(bits: u8) -> String {
+    let names = [
+        (ct::NEW, "new"),
+        (ct::ESTABLISHED, "established"),
+        (ct::RELATED, "related"),
+        (ct::INVALID, "invalid"),
+        (ct::UNTRACKED, "untracked"),
+        (ct::SNAT, "snat"),
+        (ct::DNAT, "dnat"),
+    ];
+    let words: Vec<&str> = names.iter().filter(|(bit, _)| bits & bit != 0).map(|(_, name)| *name).collect();
+    if words.is_empty() { "none".into() } else { words.join(",") }
+}
+
+/// An inclusive port range as both tools write it: `80`, `80-90`.
+fn port_range(&(from, to): &(u16, u16)) -> String {
+    if from == to { from.to_string() } else { format!("{from}-{to}") }
+}
+
+/// TCP flag bits (FIN=1 … URG=32) as nft's words joined by `|`; `0` for none.
+fn tcp_flag_words(bits: u8) -> String {
+    let names = ["fin", "syn", "rst", "psh", "ack", "urg"];
+    let words: Vec<&str> = names.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0).map(|(_, n)| *n).collect();
+    if words.is_empty() { "0".into() } else { words.join("|") }
+}
+
+/// nft's name for a link-layer protocol (`ip`, `ip6`, `arp`), else its number in hex.
+fn ethertype_name(t: u16) -> String {
+    match t {
+        ETHERTYPE_IPV4 => "ip".into(),
+        ETHERTYPE_IPV6 => "ip6".into(),
+        0x0806 => "arp".into(),
+        t => format!("{t:#06x}"),
+    }
+}
+
+/// One value, or several in nft's set braces: `22`, `{ 22, 80-90 }`.
+fn one_or_set<T>(values: &[T], text: impl Fn(&T) -> String) -> String {
+    match values {
+        [one] => text(one),
+        many => format!("{{ {} }}", many.iter().map(text).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// `key value`, or `key != value` when negated, the way nft writes a comparison.
+fn compare(f: &mut std::fmt::Formatter<'_>, key: &str, negated: bool, value: &str) -> std::fmt::Result {
+    let op = if negated { " != " } else { " " };
+    write!(f, "{key}{op}{value}")
+}
+
+/// The match as a person reads it in a ruleset, in nft's words where nft has them (`dport 80`,
+/// `iif eth0`, `ct state established,related`, `mark 0x1/0xff`, `fib saddr . iif oif missing`);
+/// matches kept as text print that text.
+impl std::fmt::Display for Match {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cidrs = |v: &[Cidr]| one_or_set(v, Cidr::to_string);
+        let names = |v: &[String]| one_or_set(v, String::clone);
+        let ports = |v: &[(u16, u16)]| one_or_set(v, port_range);
+        match self {
+            Match::Proto(n) => compare(f, "protocol", n.negated, &proto_name(n.value)),
+            Match::ProtoIn(n) => compare(f, "protocol", n.negated, &one_or_set(&n.value, |p| proto_name(*p))),
+            Match::ReversePath(n) => {
+                let exists = n.value != n.negated;
+                write!(f, "fib saddr . iif oif {}", if exists { "exists" } else { "missing" })
+            }
+            Match::Src(n) => compare(f, "saddr", n.negated, &cidrs(&n.value)),
+            Match::Dst(n) => compare(f, "daddr", n.negated, &cidrs(&n.value)),
+            Match::SrcPort(n) => compare(f, "sport", n.negated, &ports(&n.value)),
+            Match::DstPort(n) => compare(f, "dport", n.negated, &ports(&n.value)),
+            Match::InIface(n) => compare(f, "iif", n.negated, &n.value),
+            Match::OutIface(n) => compare(f, "oif", n.negated, &n.value),
+            Match::InIfaceIn(n) => compare(f, "iif", n.negated, &names(&n.value)),
+            Match::OutIfaceIn(n) => compare(f, "oif", n.negated, &names(&n.value)),
+            Match::PktType(n) => compare(f, "pkttype", n.negated, &n.value),
+            Match::EtherType(n) => compare(f, "ether type", n.negated, &ethertype_name(n.value)),
+            Match::CtState(n) => compare(f, "ct state", n.negated, &ct_state_words(n.value)),
+            Match::SetSrc(n) => compare(f, "saddr", n.negated, &format!("@{}", n.value)),
+            Match::SetDst(n) => compare(f, "daddr", n.negated, &format!("@{}", n.value)),
+            Match::TcpFlags(n) => {
+                let (mask, value) = n.value;
+                let op = if n.negated { "!=" } else { "==" };
+                write!(f, "tcp flags & ({}) {op} {}", tcp_flag_words(mask), tcp_flag_words(value))
+            }
+            // The vocabulary writes iptables' upper case back; nft's words are lower case.
+            Match::DstAddrType(n) => compare(f, "fib daddr type", n.negated, &n.value.as_str().to_ascii_lowercase()),
+            Match::SrcAddrType(n) => compare(f, "fib saddr type", n.negated, &n.value.as_str().to_ascii_lowercase()),
+            Match::IsIpv6(n) => write!(f, "nfproto {}", if n.value != n.negated { "ipv6" } else { "ipv4" }),
+            Match::Mark(n) => {
+                let (value, mask) = n.value;
+                let text = if mask == u32::MAX { format!("{value:#x}") } else { format!("{value:#x}/{mask:#x}") };
+                compare(f, "mark", n.negated, &text)
+            }
+            Match::CtOrigDst(n) => compare(f, "ct original daddr", n.negated, &cidrs(&n.value)),
+            Match::CtOrigDstPort(n) => compare(f, "ct original proto-dst", n.negated, &ports(&n.value)),
+            Match::CtDirOriginal(n) => {
+                write!(f, "ct direction {}", if n.value != n.negated { "original" } else { "reply" })
+            }
+            Match::IcmpType(n) => compare(f, "icmp type", n.negated, &one_or_set(&n.value, u8::to_string)),
+            Match::IcmpTypeCode(n) => {
+                let pairs = one_or_set(&n.value, |(t, c)| format!("{t} . {c}"));
+                compare(f, "icmp type . code", n.negated, &pairs)
+            }
+            Match::Statistic(text) | Match::ExtHeader(text) | Match::Unknown(text) | Match::Traffic { text, .. } => {
+                f.write_str(text)
+            }
+        }
+    }
+}
+
+/// A verdict map element's value for one key part, as nft lists it: `tcp`, `80-90`,
+/// `10.0.0.0/8`, `eth0`, `established,related`, a number.
+impl std::fmt::Display for MapVal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MapVal::Proto(p) => f.write_str(&proto_name(*p)),
+            MapVal::Ports(from, to) => f.write_str(&port_range(&(*from, *to))),
+            MapVal::Addr(c) => write!(f, "{c}"),
+            MapVal::Iface(name) => f.write_str(name),
+            MapVal::Number(n) => write!(f, "{n}"),
+            MapVal::CtState(bits) => f.write_str(&ct_state_words(*bits)),
+        }
+    }
+}
+
+/// A verdict map element's key, its parts joined as nft concatenates them: `tcp . 80`.
+pub fn map_key_text(vals: &[MapVal]) -> String {
+    vals.iter().map(MapVal::to_string).collect::<Vec<_>>().join(" . ")
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rule {
     pub matches: Vec<Match>,
@@ -511,4 +654,69 @@ pub struct Netfilter {
     /// Where the devices of ingress chains are read when the ruleset's listing leaves them out.
     #[serde(default)]
     pub devices_from: crate::knowledge::EvidenceSource,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn neg<T>(negated: bool, value: T) -> Neg<T> {
+        Neg { negated, value }
+    }
+
+    #[test]
+    fn matches_read_as_rule_text() {
+        let cidr = |s: &str| s.parse::<Cidr>().unwrap();
+        let cases = [
+            (Match::Mark(neg(false, (0x1, 0xff))), "mark 0x1/0xff"),
+            (Match::Mark(neg(true, (0x4000, u32::MAX))), "mark != 0x4000"),
+            (Match::InIface(neg(false, "eth0".into())), "iif eth0"),
+            (Match::OutIfaceIn(neg(true, vec!["eth0".into(), "br-lan".into()])), "oif != { eth0, br-lan }"),
+            (Match::CtState(neg(false, ct::ESTABLISHED | ct::RELATED)), "ct state established,related"),
+            (Match::CtState(neg(true, ct::NEW)), "ct state != new"),
+            (Match::ReversePath(neg(false, false)), "fib saddr . iif oif missing"),
+            (Match::ReversePath(neg(true, false)), "fib saddr . iif oif exists"),
+            (Match::Proto(neg(false, 6)), "protocol tcp"),
+            (Match::ProtoIn(neg(false, vec![1, 58])), "protocol { icmp, ipv6-icmp }"),
+            (Match::Proto(neg(true, 47)), "protocol != 47"),
+            (Match::Src(neg(false, vec![cidr("10.0.0.0/8")])), "saddr 10.0.0.0/8"),
+            (
+                Match::Dst(neg(true, vec![cidr("192.0.2.1/32"), cidr("2001:db8::/32")])),
+                "daddr != { 192.0.2.1/32, 2001:db8::/32 }",
+            ),
+            (Match::DstPort(neg(false, vec![(22, 22), (80, 90)])), "dport { 22, 80-90 }"),
+            (Match::SetSrc(neg(true, "blocklist".into())), "saddr != @blocklist"),
+            (Match::TcpFlags(neg(false, (0x17, 0x02))), "tcp flags & (fin|syn|rst|ack) == syn"),
+            (Match::DstAddrType(neg(false, AddrType::Local)), "fib daddr type local"),
+            (Match::EtherType(neg(false, ETHERTYPE_IPV6)), "ether type ip6"),
+            (Match::EtherType(neg(false, 0x8100)), "ether type 0x8100"),
+            (Match::IsIpv6(neg(false, true)), "nfproto ipv6"),
+            (Match::CtOrigDstPort(neg(false, vec![(8080, 8080)])), "ct original proto-dst 8080"),
+            (Match::CtDirOriginal(neg(false, false)), "ct direction reply"),
+            (Match::IcmpTypeCode(neg(false, vec![(1, 0), (135, 0)])), "icmp type . code { 1 . 0, 135 . 0 }"),
+            (Match::Unknown("-m u32 --u32 0x0".into()), "-m u32 --u32 0x0"),
+            (
+                Match::Traffic { probe: true, text: "limit rate 5/second".into(), under_load: "over 5/s".into() },
+                "limit rate 5/second",
+            ),
+        ];
+        for (m, text) in cases {
+            assert_eq!(m.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn map_values_read_as_nft_lists_them() {
+        let key = [MapVal::Proto(6), MapVal::Ports(80, 90)];
+        assert_eq!(map_key_text(&key), "tcp . 80-90");
+        assert_eq!(MapVal::Ports(443, 443).to_string(), "443");
+        assert_eq!(MapVal::Proto(17).to_string(), "udp");
+        assert_eq!(MapVal::Proto(1).to_string(), "icmp");
+        assert_eq!(MapVal::Proto(47).to_string(), "47");
+        assert_eq!(MapVal::Addr("10.1.0.0/16".parse().unwrap()).to_string(), "10.1.0.0/16");
+        assert_eq!(MapVal::Iface("eth0".into()).to_string(), "eth0");
+        assert_eq!(MapVal::Number(3).to_string(), "3");
+        assert_eq!(MapVal::CtState(ct::ESTABLISHED | ct::RELATED).to_string(), "established,related");
+        assert_eq!(MapVal::CtState(0).to_string(), "none");
+    }
 }

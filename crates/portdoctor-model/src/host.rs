@@ -180,6 +180,23 @@ pub enum XfrmDir {
     Fwd,
 }
 
+impl XfrmDir {
+    /// The direction as `ip xfrm` writes it (`dir in`, `setdefault out block`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            XfrmDir::In => "in",
+            XfrmDir::Out => "out",
+            XfrmDir::Fwd => "fwd",
+        }
+    }
+}
+
+impl std::fmt::Display for XfrmDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One xfrm policy (`ip xfrm policy`): a selector, a direction, and what to do with what it
 /// selects: `block` drops it; `allow` with templates requires (in) or applies (out) IPsec;
 /// `allow` without templates lets it pass in the clear.
@@ -511,4 +528,15 @@ pub struct TcpWrappers {
     pub allow: Vec<WrapRule>,
     pub deny: Vec<WrapRule>,
     pub libwrap_pids: Knowledge<Vec<u32>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xfrm_directions_read_as_ip_xfrm_writes_them() {
+        let words: Vec<String> = [XfrmDir::In, XfrmDir::Out, XfrmDir::Fwd].iter().map(XfrmDir::to_string).collect();
+        assert_eq!(words, ["in", "out", "fwd"]);
+    }
 }

@@ -108,6 +108,17 @@ pub enum Answer {
     Icmp,
 }
 
+/// The answer by the words packet tools print for it (`SYN-ACK`, `RST`, `ICMP`).
+impl std::fmt::Display for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Answer::SynAck => "SYN-ACK",
+            Answer::Rst => "RST",
+            Answer::Icmp => "ICMP",
+        })
+    }
+}
+
 /// A packet the capture saw, inbound SYN or outbound answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SeenPacket {
@@ -138,5 +149,16 @@ impl CaptureReport {
     /// The answers to the SYNs from one client port.
     pub fn answers_to(&self, remote_port: u16) -> impl Iterator<Item = &SeenPacket> {
         self.packets.iter().filter(move |p| p.answer.is_some() && p.remote_port == remote_port)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_read_as_wire_words() {
+        let words: Vec<String> = [Answer::SynAck, Answer::Rst, Answer::Icmp].iter().map(Answer::to_string).collect();
+        assert_eq!(words, ["SYN-ACK", "RST", "ICMP"]);
     }
 }

@@ -268,7 +268,7 @@ pub fn parse_xfrm_default(file: &str, text: &str) -> Result<Vec<XfrmDir>, ParseE
             other => {
                 return Err(ParseError::new(
                     file,
-                    format!("{dir:?}"),
+                    dir.as_str(),
                     format!("{} is not accept or block", crate::excerpt(other)),
                 ));
             }
@@ -334,6 +334,7 @@ mod tests {
     fn reads_xfrm_defaults() {
         let text = "Default policies:\n in:  block\n fwd: accept\n out: accept\n";
         assert_eq!(parse_xfrm_default("f", text).unwrap(), [XfrmDir::In]);
-        assert!(parse_xfrm_default("f", "Default policies:\n in: maybe\n").is_err());
+        let e = parse_xfrm_default("f", "Default policies:\n in: maybe\n").unwrap_err();
+        assert_eq!(e.to_string(), "f: in: 'maybe' is not accept or block");
     }
 }

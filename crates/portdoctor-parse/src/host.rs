@@ -38,6 +38,19 @@ pub enum Outcome {
     TimedOut,
 }
 
+impl Outcome {
+    /// The outcome as the manifest writes it (`tool-missing`), for a person reading the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::ToolMissing => "tool-missing",
+            Outcome::PermissionDenied => "permission-denied",
+            Outcome::Failed => "failed",
+            Outcome::TimedOut => "timed-out",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RawSource {
     /// The command run or file read, as a person would type it.
@@ -677,6 +690,14 @@ mod tests {
             exit: Some(0),
             stderr: String::new(),
             content: content.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn outcome_words_are_the_manifests() {
+        let all = [Outcome::Ok, Outcome::ToolMissing, Outcome::PermissionDenied, Outcome::Failed, Outcome::TimedOut];
+        for outcome in all {
+            assert_eq!(serde_json::to_value(outcome).unwrap(), outcome.as_str());
         }
     }
 

@@ -25,7 +25,7 @@ pub fn capture(r: &CaptureReport, json: bool) -> serde_json::Result<String> {
     for p in &r.packets {
         let what = match p.answer {
             None => format!("SYN from {}:{} arrived", p.remote, p.remote_port),
-            Some(a) => format!("{a:?} left for {}:{}", p.remote, p.remote_port),
+            Some(a) => format!("{a} left for {}:{}", p.remote, p.remote_port),
         };
         text += &format!("+{:.3}s {what}\n", p.at);
     }
@@ -71,7 +71,7 @@ mod tests {
         };
         assert_eq!(
             capture(&r, false).unwrap(),
-            "+0.250s SYN from 198.51.100.7:40001 arrived\n+0.250s Rst left for 198.51.100.7:40001\n1 SYN(s) to port 8080 in 2.0s on eth0\n"
+            "+0.250s SYN from 198.51.100.7:40001 arrived\n+0.250s RST left for 198.51.100.7:40001\n1 SYN(s) to port 8080 in 2.0s on eth0\n"
         );
     }
 }

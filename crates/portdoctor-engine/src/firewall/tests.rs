@@ -333,6 +333,32 @@ fn ipv6_reverse_path_prefers_the_input_interface_and_skips_own_addresses() {
 }
 
 #[test]
+fn an_undecided_match_is_named_as_rule_text() {
+    // A client on one of the host's own addresses may be local: the addrtype match is undecided.
+    let rules = "-A INPUT -p tcp --dport 80 -m addrtype --src-type LOCAL -j DROP\n";
+    let n = nf(&table(rules, "ACCEPT"));
+    let Verdict::Unknown(_, why) = verdict(&n, &pkt(80), "10.0.1.10") else { panic!() };
+    assert_eq!(why, "fib saddr type local");
+}
+
+#[test]
+fn an_undecided_verdict_map_key_is_named_as_nft_lists_it() {
+    // `iifname . tcp dport vmap { "eth1" . 8080 : drop }` for a packet whose input interface
+    // is not known.
+    let json = r#"{"nftables": [
+        {"table": {"family": "inet", "name": "plain", "handle": 1}},
+        {"chain": {"family": "inet", "table": "plain", "name": "input", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "accept"}},
+        {"rule": {"family": "inet", "table": "plain", "chain": "input", "handle": 2, "expr": [
+            {"vmap": {"key": {"concat": [{"meta": {"key": "iifname"}}, {"payload": {"protocol": "tcp", "field": "dport"}}]},
+                "data": {"set": [[{"concat": ["eth1", 8080]}, {"drop": null}]]}}}]}}
+    ]}"#;
+    let n = portdoctor_parse::nft::parse_ruleset("t", json).unwrap();
+    let p = Packet { iface: None, ..pkt(8080) };
+    let Verdict::Unknown(_, why) = verdict(&n, &p, "198.51.100.7") else { panic!() };
+    assert_eq!(why, "a verdict map key this version cannot decide for the packet (eth1 . 8080)");
+}
+
+#[test]
 fn a_port_verdict_map_decides_each_port_and_lets_the_rest_go_on() {
     // `tcp dport vmap { 22 : accept, 8080-8090 : accept, 9000 : drop }` under policy drop, as
     // `nft -j list ruleset` prints it.
