@@ -8,7 +8,8 @@
 //! calls, listed in docs/iam-policy.json); a call that fails — denied by IAM, not implemented,
 //! throttled past the SDK's retries — is recorded with its action and reason, never dropped.
 //! Credentials come from the SDK's standard chain (env, profiles, SSO, instance role);
-//! `AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_PROFILE`, `AWS_MAX_ATTEMPTS` are honoured.
+//! `AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_PROFILE`, `AWS_MAX_ATTEMPTS` are honoured. Every call
+//! is bounded in time (`call_timeouts`): a call past it is a `timed-out` unknown, never a hang.
 
 mod convert;
 mod lb;
@@ -77,6 +78,7 @@ where
         s
     });
     let outcome = match code {
+        _ if matches!(e, aws_sdk_ec2::error::SdkError::TimeoutError(_)) => "timed-out",
         "UnauthorizedOperation" | "AccessDenied" | "AccessDeniedException" => "permission-denied",
         "AuthFailure" | "InvalidClientTokenId" | "SignatureDoesNotMatch" | "ExpiredToken" => "credentials-rejected",
         "RequestLimitExceeded" | "Throttling" | "ThrottlingException" => "throttled",
@@ -158,8 +160,25 @@ macro_rules! paginated {
     }};
 }
 
+/// How long one attempt of a call may take (`PORTDOCTOR_AWS_TIMEOUT` seconds, default 20), and
+/// the whole call with its retries (three times that). The SDK's defaults bound the connect only
+/// (3.1 s): an endpoint or proxy that accepts the connection and never answers would hang the run.
+fn call_timeouts() -> aws_config::timeout::TimeoutConfig {
+    const DEFAULT_SECONDS: u64 = 20;
+    let seconds = std::env::var("PORTDOCTOR_AWS_TIMEOUT")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .unwrap_or(DEFAULT_SECONDS);
+    let attempt = std::time::Duration::from_secs(seconds);
+    aws_config::timeout::TimeoutConfig::builder()
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(attempt * 3)
+        .build()
+}
+
 async fn load_config(opts: &AwsOptions) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(call_timeouts());
     if let Some(r) = &opts.region {
         loader = loader.region(aws_config::Region::new(r.clone()));
     }

@@ -702,6 +702,7 @@ impl Acc {
                         "credentials-rejected" => "check the credentials (aws sts get-caller-identity) and the profile/region".to_string(),
                         "no-credentials" => "configure AWS credentials: a profile (--profile, AWS_PROFILE), SSO (aws sso login), environment variables or an instance role".to_string(),
                         "throttled" => "try again later; the SDK's retries were exhausted".to_string(),
+                        "timed-out" => format!("{} did not answer in time: check the network path to the AWS endpoint (a proxy, a VPC endpoint), or allow longer with PORTDOCTOR_AWS_TIMEOUT=SECONDS", c.action),
                         _ => format!("run the equivalent AWS CLI call by hand to see why {} failed", c.action),
                     });
                     let missing =

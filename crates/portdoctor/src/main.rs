@@ -316,7 +316,7 @@ fn snapshot_host(out: &Path) -> Result<u8, Error> {
         .sources
         .iter()
         .filter(|(_, s)| s.outcome != portdoctor_parse::host::Outcome::Ok)
-        .map(|(name, s)| format!("{name} ({:?})", s.outcome))
+        .map(|(name, s)| format!("{name} ({})", s.outcome.as_str()))
         .collect();
     say!("wrote a host snapshot of {} sources to {}", raw.sources.len(), out.display());
     if !missing.is_empty() {

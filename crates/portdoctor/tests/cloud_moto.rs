@@ -340,20 +340,29 @@ async fn no_public_address_and_unassociated_elastic_ip() {
 
 /// Forwards to moto but answers DescribeNetworkAcls as AWS does when IAM denies it (the
 /// recorded EC2 error body), so the SDK's real error path runs.
-fn deny_network_acls_proxy() -> String {
+/// What the proxy in front of moto does with DescribeNetworkAcls (everything else passes).
+#[derive(Clone, Copy)]
+enum OnAcls {
+    /// Answers as IAM does when the policy lacks the action.
+    Deny,
+    /// Takes the request and never answers, as a stuck proxy or endpoint does.
+    NeverAnswer,
+}
+
+fn network_acls_proxy(on: OnAcls) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let upstream = moto().trim_start_matches("http://").to_string();
     std::thread::spawn(move || {
         for conn in listener.incoming().flatten() {
             let upstream = upstream.clone();
-            std::thread::spawn(move || proxy_one(conn, &upstream));
+            std::thread::spawn(move || proxy_one(conn, &upstream, on));
         }
     });
     format!("http://{addr}")
 }
 
-fn proxy_one(mut conn: TcpStream, upstream: &str) {
+fn proxy_one(mut conn: TcpStream, upstream: &str, on: OnAcls) {
     let mut reader = BufReader::new(conn.try_clone().unwrap());
     loop {
         let mut head = Vec::new();
@@ -377,6 +386,11 @@ fn proxy_one(mut conn: TcpStream, upstream: &str) {
         let mut body = vec![0; length];
         reader.read_exact(&mut body).unwrap();
         if String::from_utf8_lossy(&body).contains("Action=DescribeNetworkAcls") {
+            if let OnAcls::NeverAnswer = on {
+                // Holds the connection open, unanswered, for longer than any test runs.
+                std::thread::sleep(std::time::Duration::from_secs(600));
+                return;
+            }
             let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation. User: arn:aws:iam::123456789012:user/ops is not authorized to perform: ec2:DescribeNetworkAcls because no identity-based policy allows the ec2:DescribeNetworkAcls action</Message></Error></Errors><RequestID>5b7e2d5c-0000-4000-8000-000000000000</RequestID></Response>";
             let resp = format!(
                 "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml;charset=UTF-8\r\nContent-Length: {}\r\n\r\n{xml}",
@@ -399,7 +413,7 @@ fn proxy_one(mut conn: TcpStream, upstream: &str) {
 #[tokio::test]
 async fn a_call_denied_by_iam_is_unknown_naming_the_action() {
     let a = Account::healthy("ap-southeast-1", "203.0.113.30").await;
-    let proxy = deny_network_acls_proxy();
+    let proxy = network_acls_proxy(OnAcls::Deny);
     let (code, r, err) = portdoctor(&proxy, a.region, &["cloud", "--json", "--port", "80", "--instance", &a.instance]);
     assert_eq!(code, 3, "inconclusive: {r:#}\n{err}");
     let acl = r["checks"].as_array().unwrap().iter().find(|c| c["id"] == "cloud.nacl.inbound").unwrap();
@@ -410,6 +424,29 @@ async fn a_call_denied_by_iam_is_unknown_naming_the_action() {
         "{ev}"
     );
     // The other layers were still judged.
+    let sg = r["checks"].as_array().unwrap().iter().find(|c| c["id"] == "cloud.security-group").unwrap();
+    assert_eq!(sg["status"], "pass");
+}
+
+/// A call the endpoint takes and never answers is bounded (PORTDOCTOR_AWS_TIMEOUT): it is a
+/// `timed-out` unknown naming the action, and the run finishes with the other layers judged.
+#[tokio::test]
+async fn a_call_that_never_answers_times_out_as_unknown() {
+    let a = Account::healthy("ap-northeast-2", "203.0.113.41").await;
+    let proxy = network_acls_proxy(OnAcls::NeverAnswer);
+    let started = std::time::Instant::now();
+    let (code, r, err) = portdoctor_env(
+        &proxy,
+        a.region,
+        &["cloud", "--json", "--port", "80", "--instance", &a.instance],
+        &[("PORTDOCTOR_AWS_TIMEOUT", "2")],
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(60), "it waited {:?}", started.elapsed());
+    assert_eq!(code, 3, "inconclusive: {r:#}\n{err}");
+    let acl = r["checks"].as_array().unwrap().iter().find(|c| c["id"] == "cloud.nacl.inbound").unwrap();
+    assert_eq!(acl["status"], "unknown");
+    let ev = acl["evidence"][0].as_str().unwrap();
+    assert!(ev.contains("ec2:DescribeNetworkAcls timed-out") && ev.contains("PORTDOCTOR_AWS_TIMEOUT"), "{ev}");
     let sg = r["checks"].as_array().unwrap().iter().find(|c| c["id"] == "cloud.security-group").unwrap();
     assert_eq!(sg["status"], "pass");
 }
