@@ -56,6 +56,20 @@ pub(crate) fn fact<K>(name: &str, fact: K) -> Sourced<K> {
     Sourced::new(EvidenceSource::named(name), fact)
 }
 
+/// A policy rule `PRIORITY: from SRC lookup TABLE` (or an action: `prohibit`, …).
+fn policy_rule(priority: u32, src: Option<&str>, table: &str) -> PolicyRule {
+    PolicyRule {
+        priority,
+        not: false,
+        src: src.map(|s| s.parse().unwrap()),
+        dst: None,
+        iif: None,
+        oif: None,
+        other: None,
+        table: table.into(),
+    }
+}
+
 pub(crate) fn evidence(sockets: Vec<Socket>) -> HostEvidence {
     HostEvidence {
         hostname: Some("web1".into()),
@@ -448,36 +462,9 @@ fn second_interface_replies_by_the_first() {
     });
     ev.routes.fact = Knowledge::Known(routes);
     ev.rules.fact = Knowledge::Known(vec![
-        portdoctor_model::host::PolicyRule {
-            priority: 0,
-            not: false,
-            src: None,
-            dst: None,
-            iif: None,
-            oif: None,
-            other: None,
-            table: "local".into(),
-        },
-        portdoctor_model::host::PolicyRule {
-            priority: 100,
-            not: false,
-            src: Some("10.0.2.10/32".parse().unwrap()),
-            dst: None,
-            iif: None,
-            oif: None,
-            other: None,
-            table: "100".into(),
-        },
-        portdoctor_model::host::PolicyRule {
-            priority: 32766,
-            not: false,
-            src: None,
-            dst: None,
-            iif: None,
-            oif: None,
-            other: None,
-            table: "main".into(),
-        },
+        policy_rule(0, None, "local"),
+        policy_rule(100, Some("10.0.2.10/32"), "100"),
+        policy_rule(32766, None, "main"),
     ]);
     let d = diagnose_host(&ev, &query);
     assert_eq!(d.status, portdoctor_model::Status::Reachable, "{d:#?}");
@@ -556,20 +543,10 @@ fn reachable_only_when_every_arrival_is() {
     if let Knowledge::Known(routes) = &mut ev.routes.fact {
         routes.push(Route { table: "100".into(), ..route("0.0.0.0/0", Some("10.0.1.1"), None) });
     }
-    let rule = |priority, src: Option<&str>, table: &str| portdoctor_model::host::PolicyRule {
-        priority,
-        not: false,
-        src: src.map(|s| s.parse().unwrap()),
-        dst: None,
-        iif: None,
-        oif: None,
-        other: None,
-        table: table.into(),
-    };
     ev.rules.fact = Knowledge::Known(vec![
-        rule(0, None, "local"),
-        rule(100, Some("10.0.1.10/32"), "100"),
-        rule(32766, None, "main"),
+        policy_rule(0, None, "local"),
+        policy_rule(100, Some("10.0.1.10/32"), "100"),
+        policy_rule(32766, None, "main"),
     ]);
     let d = diagnose_host(&ev, &from("198.51.100.2"));
     assert_eq!(d.status, Status::Reachable, "{d:#?}");
@@ -770,36 +747,9 @@ fn routing_blackhole_for_ipv6_and_unmodeled_rules() {
     // discards what they send, and the fix is IPv6's.
     let mut ev6 = evidence(vec![sock(Proto::Tcp, "::", 80)]);
     ev6.rules6.fact = Knowledge::Known(vec![
-        PolicyRule {
-            priority: 0,
-            not: false,
-            src: None,
-            dst: None,
-            iif: None,
-            oif: None,
-            other: None,
-            table: "local".into(),
-        },
-        PolicyRule {
-            priority: 100,
-            not: false,
-            src: Some("2001:db8:1::/64".parse().unwrap()),
-            dst: None,
-            iif: None,
-            oif: None,
-            other: None,
-            table: "prohibit".into(),
-        },
-        PolicyRule {
-            priority: 32766,
-            not: false,
-            src: None,
-            dst: None,
-            iif: None,
-            oif: None,
-            other: None,
-            table: "main".into(),
-        },
+        policy_rule(0, None, "local"),
+        policy_rule(100, Some("2001:db8:1::/64"), "prohibit"),
+        policy_rule(32766, None, "main"),
     ]);
     let d = diagnose_host(&ev6, &query);
     let c = d.causes.iter().find(|c| c.code == CauseCode::HostRouteDrop).expect("the prohibit rule is a cause");

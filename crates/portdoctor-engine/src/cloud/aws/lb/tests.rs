@@ -679,13 +679,22 @@ fn without_cross_zone_only_the_targets_zone_node_is_a_source() {
     assert!(d.causes[0].message.contains("connections time out"), "{}", d.causes[0].message);
 }
 
+/// A health record of target `id` on 8080 in state `unused`, with AWS's reason and words.
+fn unused_record(id: &str, reason: &str, description: &str) -> Value {
+    json!({"Target": {"Id": id, "Port": 8080}, "HealthCheckPort": "8080",
+        "TargetHealth": {"State": "unused", "Reason": reason, "Description": description}})
+}
+
 #[test]
 fn unused_targets_without_another_explanation_are_the_cause() {
     // In an enabled zone yet `Target.NotInUse` (cross-zone off for it, say): AWS's word, likely.
     let mut a = base();
-    let unused = |id: &str| {
-        json!({"Target": {"Id": id, "Port": 8080}, "HealthCheckPort": "8080",
-            "TargetHealth": {"State": "unused", "Reason": "Target.NotInUse", "Description": "Target is in an Availability Zone that is not enabled for the load balancer"}})
+    let unused = |id| {
+        unused_record(
+            id,
+            "Target.NotInUse",
+            "Target is in an Availability Zone that is not enabled for the load balancer",
+        )
     };
     set(&mut a, "/LoadBalancerTargetHealth/0/TargetHealthDescriptions", json!([unused("i-1"), unused("i-2")]));
     let d = run(&a, "web", 443);
@@ -1082,10 +1091,7 @@ fn a_classic_instance_without_a_health_record_is_health_unknown() {
 #[test]
 fn unused_for_another_reason_than_its_zone_is_a_likely_unhealthy_target() {
     let mut a = base();
-    let stopped = |id: &str| {
-        json!({"Target": {"Id": id, "Port": 8080}, "HealthCheckPort": "8080",
-            "TargetHealth": {"State": "unused", "Reason": "Target.InvalidState", "Description": "Target is in the stopped state"}})
-    };
+    let stopped = |id| unused_record(id, "Target.InvalidState", "Target is in the stopped state");
     set(&mut a, "/LoadBalancerTargetHealth/0/TargetHealthDescriptions", json!([stopped("i-1"), stopped("i-2")]));
     let d = run(&a, "web", 443);
     assert_pinned!(d, "unused_for_another_reason_than_its_zone_is_a_likely_unhealthy_target");
