@@ -148,6 +148,18 @@ fn typed(addresses: &[&str]) -> Option<ResolvedName> {
     })
 }
 
+/// The base account with one node of the ALB `web` (eni-alb-a, 198.51.100.20).
+fn base_with_node() -> Value {
+    let mut a = base();
+    a["NetworkInterfaces"].as_array_mut().unwrap().push(alb_node(
+        "eni-alb-a",
+        "subnet-a",
+        "10.0.1.20",
+        "198.51.100.20",
+    ));
+    a
+}
+
 /// An ALB node: an interface AWS describes by the balancer's ARN tail, with a public address.
 fn alb_node(id: &str, subnet: &str, private: &str, public: &str) -> Value {
     json!({"NetworkInterfaceId": id, "VpcId": "vpc-1", "SubnetId": subnet, "Status": "in-use",
@@ -555,13 +567,7 @@ fn a_name_resolving_to_a_balancers_nodes_is_walked_through_the_balancer() {
 /// followed through the balancer too; it stopped at the node's interface, which no instance holds.
 #[test]
 fn a_balancer_nodes_bare_address_is_walked_through_the_balancer() {
-    let mut a = base();
-    a["NetworkInterfaces"].as_array_mut().unwrap().push(alb_node(
-        "eni-alb-a",
-        "subnet-a",
-        "10.0.1.20",
-        "198.51.100.20",
-    ));
+    let a = base_with_node();
     let d = run_query(&a, CloudTarget::PublicIp("198.51.100.20".parse().unwrap()), None, 443);
     assert_eq!(d.status, Status::Reachable, "{:#?}", d.causes);
     assert!(hops(&d).contains(&"load-balancer") && hops(&d).contains(&"target"), "{:?}", hops(&d));
@@ -570,13 +576,7 @@ fn a_balancer_nodes_bare_address_is_walked_through_the_balancer() {
 
 #[test]
 fn a_balancers_name_pointing_at_an_address_it_no_longer_has_is_stale_dns() {
-    let mut a = base();
-    a["NetworkInterfaces"].as_array_mut().unwrap().push(alb_node(
-        "eni-alb-a",
-        "subnet-a",
-        "10.0.1.20",
-        "198.51.100.20",
-    ));
+    let a = base_with_node();
     let d = run_query(
         &a,
         CloudTarget::PublicIp("198.51.100.99".parse().unwrap()),
