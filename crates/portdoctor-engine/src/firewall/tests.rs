@@ -641,3 +641,25 @@ fn address_types_read_the_local_side_as_local_and_the_clients_by_the_hosts_addre
     let n = nf(&table("-A INPUT -m addrtype --dst-type BROADCAST -j DROP\n", "ACCEPT"));
     assert_eq!(verdict(&n, &pkt(80), "198.51.100.7"), Verdict::Accept);
 }
+
+#[test]
+fn an_ingress_chain_sees_only_its_devices_and_is_undecided_where_they_are_not_known() {
+    // The filter table's INPUT drops 8080; a netdev table's ingress chain is made of it.
+    let mut n = nf(&table("-A INPUT -p tcp --dport 8080 -j DROP\n", "ACCEPT"));
+    let mut ingress = n.tables[0].clone();
+    ingress.family = FwFamily::Netdev;
+    ingress.name = "edge".into();
+    ingress.chains.retain(|c| c.name == "INPUT");
+    let base = ingress.chains[0].base.as_mut().unwrap();
+    (base.hook, base.devices) = (Hook::Ingress, vec!["eth0".into()]);
+    n.tables = vec![ingress];
+    let on = |iface: Option<&str>| Packet { iface: iface.map(str::to_string), ..pkt(8080) };
+    assert!(matches!(verdict(&n, &on(Some("eth0")), "198.51.100.7"), Verdict::Drop(r) if r.table == "edge"));
+    assert_eq!(verdict(&n, &on(Some("eth1")), "198.51.100.7"), Verdict::Accept);
+    let Verdict::Unknown(r, why) = verdict(&n, &on(None), "198.51.100.7") else { panic!() };
+    assert_eq!((r.index, r.text.as_str()), (0, "chain INPUT (hook ingress)"));
+    assert_eq!(why, "an ingress chain on eth0, and the arrival interface is unknown");
+    n.tables[0].chains[0].base.as_mut().unwrap().devices.clear();
+    let Verdict::Unknown(_, why) = verdict(&n, &on(Some("eth0")), "198.51.100.7") else { panic!() };
+    assert!(why.starts_with("an ingress chain whose devices the listing does not name"), "{why}");
+}
