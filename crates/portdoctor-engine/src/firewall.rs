@@ -58,6 +58,19 @@ pub struct Outcome {
     pub snat: Option<Option<IpAddr>>,
 }
 
+impl RuleRef {
+    /// The chain itself rather than one of its rules (its policy, or all of it), as `text`.
+    fn of_chain(table: &Table, chain: &Chain, text: impl Into<String>) -> RuleRef {
+        RuleRef {
+            backend: table.backend,
+            table: table.name.clone(),
+            chain: chain.name.clone(),
+            index: 0,
+            text: text.into(),
+        }
+    }
+}
+
 /// Both admitted, both stopped, or both undecided.
 fn same_class(a: &Verdict, b: &Verdict) -> bool {
     let class = |v: &Verdict| match v {
@@ -671,13 +684,7 @@ impl<'a> Ctx<'a> {
         let mut out = Vec::new();
         let mut rest = clients;
         if depth > 64 {
-            let r = RuleRef {
-                backend: self.table.backend,
-                table: self.table.name.clone(),
-                chain: chain.name.clone(),
-                index: 0,
-                text: "too deep".into(),
-            };
+            let r = RuleRef::of_chain(self.table, chain, "too deep");
             let flow = Flow::Unknown(r, "jumps nest deeper than 64 chains".into());
             return vec![Part::new(rest, flow, self.mark)];
         }
@@ -1012,6 +1019,22 @@ struct InFlight {
     snat: Option<Option<IpAddr>>,
 }
 
+impl InFlight {
+    /// These packets' walk ends in `verdict`, decided at `hook` (`None`: every hook accepted).
+    fn end(self, verdict: Verdict, hook: Option<Hook>) -> Outcome {
+        Outcome {
+            clients: self.clients,
+            verdict,
+            nat: self.nat,
+            hook,
+            fork: self.fork,
+            port_exceptions: vec![],
+            load_notes: self.notes,
+            snat: self.snat,
+        }
+    }
+}
+
 /// A ruleset with its lookups built once, for walking many packets.
 pub struct Compiled<'a> {
     nf: &'a Netfilter,
@@ -1144,16 +1167,7 @@ impl<'a> Compiled<'a> {
             }
             live
         };
-        done.extend(live.into_iter().map(|f| Outcome {
-            clients: f.clients,
-            verdict: Verdict::Accept,
-            nat: f.nat,
-            hook: None,
-            fork: f.fork,
-            port_exceptions: vec![],
-            load_notes: f.notes,
-            snat: f.snat,
-        }));
+        done.extend(live.into_iter().map(|f| f.end(Verdict::Accept, None)));
         settle(done)
     }
 
@@ -1164,133 +1178,23 @@ impl<'a> Compiled<'a> {
         pkt: &'a Packet,
         hook: Hook,
         mut live: Vec<InFlight>,
-        (in_dev, out_dev): (Dev<'a>, Dev<'a>),
+        devs: (Dev<'a>, Dev<'a>),
         done: &mut Vec<Outcome>,
     ) -> Vec<InFlight> {
         for (ti, table, chain) in base_chains(self.nf, hook, pkt.family) {
-            let mut next = Vec::new();
-            let priority = chain.base.as_ref().map_or(0, |b| b.priority);
-            // An ingress chain sees only the devices it is attached to.
             if hook == Hook::Ingress {
-                let devices = chain.base.as_ref().map(|b| b.devices.as_slice()).unwrap_or_default();
-                match (devices.is_empty(), in_dev) {
-                    (false, Dev::Name(_)) if in_dev.matches_any(devices, false) == Tri::No => continue,
-                    (false, Dev::Name(_)) => {}
-                    // Attached to devices the listing does not name, or the arrival interface is
-                    // unknown: whether it sees the packet cannot be told.
-                    _ => {
-                        let why = if devices.is_empty() {
-                            format!(
-                                "an ingress chain whose devices the listing does not name ({})",
-                                self.nf.devices_from
-                            )
-                        } else {
-                            format!("an ingress chain on {}, and the arrival interface is unknown", devices.join(", "))
-                        };
-                        let chain_ref = RuleRef {
-                            backend: table.backend,
-                            table: table.name.clone(),
-                            chain: chain.name.clone(),
-                            index: 0,
-                            text: format!("chain {} (hook ingress)", chain.name),
-                        };
-                        for f in live {
-                            done.push(Outcome {
-                                clients: f.clients,
-                                verdict: Verdict::Unknown(chain_ref.clone(), why.clone()),
-                                nat: f.nat,
-                                hook: Some(hook),
-                                fork: f.fork,
-                                port_exceptions: vec![],
-                                load_notes: f.notes,
-                                snat: f.snat,
-                            });
-                        }
-                        live = vec![];
+                match ingress_sees(self.nf, chain, devs.0) {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(why) => {
+                        let chain_ref = RuleRef::of_chain(table, chain, format!("chain {} (hook ingress)", chain.name));
+                        let verdict = Verdict::Unknown(chain_ref, why);
+                        done.extend(live.drain(..).map(|f| f.end(verdict.clone(), Some(hook))));
                         continue;
                     }
                 }
             }
-            // A notrack rule before conntrack (raw PREROUTING/OUTPUT) makes the packet UNTRACKED.
-            let untrack = position(hook, priority) < (1, PRI_CONNTRACK)
-                && chain.rules.iter().any(|r| r.action == Action::Notrack);
-            let is_nat = chain.base.as_ref().is_some_and(|b| b.kind == ChainKind::Nat);
-            let policy = chain.base.as_ref().is_none_or(|b| b.policy_accept);
-            let policy_ref = || RuleRef {
-                backend: table.backend,
-                table: table.name.clone(),
-                chain: chain.name.clone(),
-                index: 0,
-                text: "DROP".into(),
-            };
-            for f in live {
-                if is_nat && f.ct & ct::NEW == 0 {
-                    // NAT chains see only the first packet of a tracked connection.
-                    next.push(f);
-                    continue;
-                }
-                let view = seen_at(pkt, &f, hook, priority);
-                let ctx = Ctx {
-                    nf: self.nf,
-                    table,
-                    chains: &self.chains[ti],
-                    pkt,
-                    ct: view.ct,
-                    local_port: view.port,
-                    local: view.local,
-                    client_as: view.client,
-                    in_dev,
-                    out_dev,
-                    mark: f.mark,
-                    forked: f.fork.is_some(),
-                    forks: &self.forks,
-                };
-                for part in ctx.chain(chain, 0, f.clients.clone(), 0) {
-                    let notracked = f.notracked || untrack && ctx_untracks(&ctx, chain, &part.set);
-                    let ct = if notracked { ct::UNTRACKED } else { f.ct };
-                    let fork = part.fork.or_else(|| f.fork.clone());
-                    let notes = f.notes.iter().chain(&part.notes).cloned().collect();
-                    let go_on =
-                        InFlight { clients: part.set, ct, notracked, mark: part.mark, fork, notes, ..f.clone() };
-                    let mut end = |verdict: Verdict| {
-                        done.push(Outcome {
-                            clients: go_on.clients.clone(),
-                            verdict,
-                            nat: f.nat.clone(),
-                            hook: Some(hook),
-                            fork: go_on.fork.clone(),
-                            port_exceptions: vec![],
-                            load_notes: go_on.notes.clone(),
-                            snat: go_on.snat,
-                        })
-                    };
-                    match part.flow {
-                        Flow::Accept => next.push(go_on),
-                        Flow::Return if policy => next.push(go_on),
-                        Flow::Return => end(Verdict::Drop(policy_ref())),
-                        Flow::Drop(r) => end(Verdict::Drop(r)),
-                        Flow::Reject(r, k) => end(Verdict::Reject(r, k)),
-                        Flow::Unknown(r, why) => end(Verdict::Unknown(r, why)),
-                        // The kernel sets the connection's DNAT status only when the
-                        // translation changes the tuple (nf_nat_setup_info): a REDIRECT of a
-                        // packet already addressed to the interface's primary address and that
-                        // port leaves `ct status dnat` unset.
-                        Flow::Nat(to, to_port, r) => next.push(InFlight {
-                            ct: go_on.ct | if (to, to_port) == (go_on.local, go_on.port) { 0 } else { ct::DNAT },
-                            local: to,
-                            port: to_port,
-                            nat: Some((to, to_port, r)),
-                            ..go_on
-                        }),
-                        Flow::Snat(to) => next.push(InFlight {
-                            ct: go_on.ct | ct::SNAT,
-                            snat: Some(to.or_else(|| masquerade_addr(pkt, out_dev))),
-                            ..go_on
-                        }),
-                    }
-                }
-            }
-            live = next;
+            live = self.base_chain(pkt, hook, (ti, table, chain), live, devs, done);
         }
         // Past this hook, the packet reads as the next hook sees it (its NAT point crossed).
         for f in &mut live {
@@ -1299,6 +1203,123 @@ impl<'a> Compiled<'a> {
         }
         live
     }
+
+    /// One base chain of `hook` (the table's `ti`th): each group of packets is walked through
+    /// its rules as the chain sees it; what it ends is pushed to `done`, what goes on is returned.
+    fn base_chain(
+        &self,
+        pkt: &'a Packet,
+        hook: Hook,
+        (ti, table, chain): (usize, &'a Table, &'a Chain),
+        live: Vec<InFlight>,
+        (in_dev, out_dev): (Dev<'a>, Dev<'a>),
+        done: &mut Vec<Outcome>,
+    ) -> Vec<InFlight> {
+        let mut next = Vec::new();
+        let priority = chain.base.as_ref().map_or(0, |b| b.priority);
+        // A notrack rule before conntrack (raw PREROUTING/OUTPUT) makes the packet UNTRACKED.
+        let untrack =
+            position(hook, priority) < (1, PRI_CONNTRACK) && chain.rules.iter().any(|r| r.action == Action::Notrack);
+        let is_nat = chain.base.as_ref().is_some_and(|b| b.kind == ChainKind::Nat);
+        let policy_drop =
+            (!chain.base.as_ref().is_none_or(|b| b.policy_accept)).then(|| RuleRef::of_chain(table, chain, "DROP"));
+        for f in live {
+            if is_nat && f.ct & ct::NEW == 0 {
+                // NAT chains see only the first packet of a tracked connection.
+                next.push(f);
+                continue;
+            }
+            let view = seen_at(pkt, &f, hook, priority);
+            let ctx = Ctx {
+                nf: self.nf,
+                table,
+                chains: &self.chains[ti],
+                pkt,
+                ct: view.ct,
+                local_port: view.port,
+                local: view.local,
+                client_as: view.client,
+                in_dev,
+                out_dev,
+                mark: f.mark,
+                forked: f.fork.is_some(),
+                forks: &self.forks,
+            };
+            for part in ctx.chain(chain, 0, f.clients.clone(), 0) {
+                let notracked = f.notracked || untrack && ctx_untracks(&ctx, chain, &part.set);
+                let ct = if notracked { ct::UNTRACKED } else { f.ct };
+                let fork = part.fork.or_else(|| f.fork.clone());
+                let notes = f.notes.iter().chain(&part.notes).cloned().collect();
+                let go_on = InFlight { clients: part.set, ct, notracked, mark: part.mark, fork, notes, ..f.clone() };
+                match after_chain(part.flow, go_on, &policy_drop, pkt, out_dev) {
+                    AfterChain::GoOn(on) => next.push(on),
+                    AfterChain::Ends(verdict, ended) => done.push(ended.end(verdict, Some(hook))),
+                }
+            }
+        }
+        next
+    }
+}
+
+/// Whether an ingress chain sees the packet: it sees only the devices it is attached to. `Err`
+/// says why that cannot be told (attached to devices the listing does not name, or the arrival
+/// interface is unknown).
+fn ingress_sees(nf: &Netfilter, chain: &Chain, in_dev: Dev<'_>) -> Result<bool, String> {
+    let devices = chain.base.as_ref().map(|b| b.devices.as_slice()).unwrap_or_default();
+    match (devices.is_empty(), in_dev) {
+        (false, Dev::Name(_)) => Ok(in_dev.matches_any(devices, false) != Tri::No),
+        (true, _) => Err(format!("an ingress chain whose devices the listing does not name ({})", nf.devices_from)),
+        (false, _) => Err(format!("an ingress chain on {}, and the arrival interface is unknown", devices.join(", "))),
+    }
+}
+
+/// Where packets are after a base chain.
+enum AfterChain {
+    /// On to the next chain.
+    GoOn(InFlight),
+    /// Their walk ends in the verdict.
+    Ends(Verdict, InFlight),
+}
+
+/// What a base chain's `flow` does to the packets `go_on`: NAT moves their destination or
+/// source; the chain's end falls to its policy (`policy_drop` where it drops).
+fn after_chain(
+    flow: Flow,
+    go_on: InFlight,
+    policy_drop: &Option<RuleRef>,
+    pkt: &Packet,
+    out_dev: Dev<'_>,
+) -> AfterChain {
+    let verdict = match flow {
+        Flow::Accept => return AfterChain::GoOn(go_on),
+        Flow::Return => match policy_drop {
+            None => return AfterChain::GoOn(go_on),
+            Some(policy) => Verdict::Drop(policy.clone()),
+        },
+        Flow::Drop(r) => Verdict::Drop(r),
+        Flow::Reject(r, k) => Verdict::Reject(r, k),
+        Flow::Unknown(r, why) => Verdict::Unknown(r, why),
+        // The kernel sets the connection's DNAT status only when the translation changes the
+        // tuple (nf_nat_setup_info): a REDIRECT of a packet already addressed to the
+        // interface's primary address and that port leaves `ct status dnat` unset.
+        Flow::Nat(to, to_port, r) => {
+            return AfterChain::GoOn(InFlight {
+                ct: go_on.ct | if (to, to_port) == (go_on.local, go_on.port) { 0 } else { ct::DNAT },
+                local: to,
+                port: to_port,
+                nat: Some((to, to_port, r)),
+                ..go_on
+            });
+        }
+        Flow::Snat(to) => {
+            return AfterChain::GoOn(InFlight {
+                ct: go_on.ct | ct::SNAT,
+                snat: Some(to.or_else(|| masquerade_addr(pkt, out_dev))),
+                ..go_on
+            });
+        }
+    };
+    AfterChain::Ends(verdict, go_on)
 }
 
 fn client_port_matches(nf: &Netfilter) -> (PortRanges, PortRanges) {
