@@ -860,3 +860,88 @@ fn not_listening_is_not_confirmed_while_a_nat_table_is_unread() {
     assert_eq!((d.status, d.causes[0].confidence), (Status::Blocked, Confidence::Likely), "{d:#?}");
     assert!(d.causes[0].evidence[0].contains("nat tables included"), "{:?}", d.causes[0].evidence);
 }
+
+/// A check and its causes in full, for pinning the text.
+fn spelled((check, causes): (Check, Vec<Cause>)) -> String {
+    let mut out = format!("{:?}: {}\n", check.status, check.summary);
+    out.extend(check.evidence.iter().map(|e| format!("  {e}\n")));
+    for c in causes {
+        out.push_str(&format!("cause {:?} [{}] {:?}: {}\n", c.code, c.component, c.confidence, c.message));
+        out.extend(c.evidence.iter().map(|e| format!("  {e}\n")));
+        out.extend(c.fix.iter().map(|f| format!("  fix: {f}\n")));
+    }
+    out
+}
+
+#[test]
+fn kernel_path_names_who_reverse_path_filtering_drops_and_where_replies_leave() {
+    use crate::kernel_path::kernel_path;
+    let mut ev = two_ways_in(vec![]);
+    let internet = Source::Internet;
+    let local = |a: &str| Some(a.parse().unwrap());
+    let rp = |ev: &mut HostEvidence, all: &str, dev: (&str, &str)| {
+        ev.sysctl.fact = Knowledge::Known(BTreeMap::from([
+            ("net.ipv4.conf.all.rp_filter".to_string(), all.to_string()),
+            (format!("net.ipv4.conf.{}.rp_filter", dev.0), dev.1.to_string()),
+        ]));
+    };
+    rp(&mut ev, "0", ("eth0", "1"));
+    assert_eq!(
+        spelled(kernel_path(&ev, &internet, local("10.0.1.10"), Some("eth0"))),
+        concat!(
+            "Fail: Reverse-path filtering (strict) drops traffic from 198.51.100.0/24 arriving on eth0: the route back leaves by eth1\n",
+            "  rp_filter: all=0, eth0=1 → strict (sysctl.txt)\n",
+            "  replies from 10.0.1.10 to the internet except 198.51.100.0/24 route default via 10.0.1.1 dev eth0 table main (ip-route.json, ip-rule.json)\n",
+            "  replies from 10.0.1.10 to 198.51.100.0/24 route 198.51.100.0/24 via 10.0.2.1 dev eth1 table main (ip-route.json, ip-rule.json)\n",
+            "cause RpFilterDrop [rp_filter eth0] Confirmed: Reverse-path filtering (strict) drops traffic from 198.51.100.0/24 arriving on eth0: the route back leaves by eth1\n",
+            "  rp_filter: all=0, eth0=1 → strict (sysctl.txt)\n",
+            "  replies from 10.0.1.10 to the internet except 198.51.100.0/24 route default via 10.0.1.1 dev eth0 table main (ip-route.json, ip-rule.json)\n",
+            "  replies from 10.0.1.10 to 198.51.100.0/24 route 198.51.100.0/24 via 10.0.2.1 dev eth1 table main (ip-route.json, ip-rule.json)\n",
+            "  fix: route replies from 10.0.1.10 out of eth0: ip rule add from 10.0.1.10 table 100 && ip route add default via <gateway> dev eth0 table 100 (persist it in your network configuration)\n",
+            "  fix: or relax reverse-path filtering on eth0: sysctl -w net.ipv4.conf.eth0.rp_filter=2 (and net.ipv4.conf.all.rp_filter=2)\n",
+        )
+    );
+    rp(&mut ev, "0", ("eth0", "0"));
+    assert_eq!(
+        spelled(kernel_path(&ev, &internet, local("10.0.1.10"), Some("eth0"))),
+        concat!(
+            "Fail: Replies to 198.51.100.0/24 from 10.0.1.10 leave by eth1, not eth0 where the traffic arrives: a cloud network (AWS source/destination check) or a stateful middlebox drops them\n",
+            "  rp_filter: all=0, eth0=0 → off (sysctl.txt)\n",
+            "  replies from 10.0.1.10 to the internet except 198.51.100.0/24 route default via 10.0.1.1 dev eth0 table main (ip-route.json, ip-rule.json)\n",
+            "  replies from 10.0.1.10 to 198.51.100.0/24 route 198.51.100.0/24 via 10.0.2.1 dev eth1 table main (ip-route.json, ip-rule.json)\n",
+            "cause ReplyRouteAsymmetric [route 10.0.1.10 -> 198.51.100.0/24] Likely: Replies to 198.51.100.0/24 from 10.0.1.10 leave by eth1, not eth0 where the traffic arrives: a cloud network (AWS source/destination check) or a stateful middlebox drops them\n",
+            "  rp_filter: all=0, eth0=0 → off (sysctl.txt)\n",
+            "  replies from 10.0.1.10 to the internet except 198.51.100.0/24 route default via 10.0.1.1 dev eth0 table main (ip-route.json, ip-rule.json)\n",
+            "  replies from 10.0.1.10 to 198.51.100.0/24 route 198.51.100.0/24 via 10.0.2.1 dev eth1 table main (ip-route.json, ip-rule.json)\n",
+            "  fix: route replies from 10.0.1.10 out of eth0: ip rule add from 10.0.1.10 table 100 && ip route add default via <gateway> dev eth0 table 100 (persist it in your network configuration)\n",
+        )
+    );
+    assert_eq!(
+        spelled(kernel_path(&ev, &from("198.51.100.2").from, local("10.0.2.10"), Some("eth1"))),
+        concat!(
+            "Pass: Replies to 198.51.100.2/32 leave by eth1, where the traffic arrives\n",
+            "  rp_filter: all=0, eth1=0 → off (sysctl.txt)\n",
+            "  replies from 10.0.2.10 to 198.51.100.2/32 route 198.51.100.0/24 via 10.0.2.1 dev eth1 table main (ip-route.json, ip-rule.json)\n",
+        )
+    );
+    // Loose, on a VLAN interface, with no default route: the rest of the internet has no way back.
+    rp(&mut ev, "2", ("eth1.100", "0"));
+    if let Knowledge::Known(routes) = &mut ev.routes.fact {
+        routes.retain(|r| r.dst.prefix() > 0);
+    }
+    assert_eq!(
+        spelled(kernel_path(&ev, &internet, local("10.0.2.10"), Some("eth1.100"))),
+        concat!(
+            "Fail: Reverse-path filtering (loose) drops traffic from the internet except 198.51.100.0/24 arriving on eth1.100: the route back leaves by no interface\n",
+            "  rp_filter: all=2, eth1.100=0 → loose (sysctl.txt)\n",
+            "  no route from 10.0.2.10 back to the internet except 198.51.100.0/24 (ip-route.json, ip-rule.json)\n",
+            "  replies from 10.0.2.10 to 198.51.100.0/24 route 198.51.100.0/24 via 10.0.2.1 dev eth1 table main (ip-route.json, ip-rule.json)\n",
+            "cause RpFilterDrop [rp_filter eth1.100] Confirmed: Reverse-path filtering (loose) drops traffic from the internet except 198.51.100.0/24 arriving on eth1.100: the route back leaves by no interface\n",
+            "  rp_filter: all=2, eth1.100=0 → loose (sysctl.txt)\n",
+            "  no route from 10.0.2.10 back to the internet except 198.51.100.0/24 (ip-route.json, ip-rule.json)\n",
+            "  replies from 10.0.2.10 to 198.51.100.0/24 route 198.51.100.0/24 via 10.0.2.1 dev eth1 table main (ip-route.json, ip-rule.json)\n",
+            "  fix: route replies from 10.0.2.10 out of eth1.100: ip rule add from 10.0.2.10 table 100 && ip route add default via <gateway> dev eth1.100 table 100 (persist it in your network configuration)\n",
+            "  fix: or relax reverse-path filtering on eth1.100: sysctl -w net.ipv4.conf.eth1/100.rp_filter=2 (and net.ipv4.conf.all.rp_filter=2)\n",
+        )
+    );
+}
