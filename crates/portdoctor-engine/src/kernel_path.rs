@@ -332,13 +332,8 @@ pub fn routing(ev: &HostEvidence, from: &Source, local: Option<IpAddr>, ingress:
         Some(_) => format!("{}, {}", ev.routes_from(family), rules_fact.from),
         None => ev.routes_from(family).to_string(),
     };
-    let who = match from {
-        Source::Internet => "the internet".to_string(),
-        Source::Prefix(c) => c.to_string(),
-    };
-    let whole = clients(from, family);
-    let internet = matches!(from, Source::Internet);
-    let part_text = |part: &AddrSet| if reps.len() == 1 { who.clone() } else { describe_part(part, &whole, internet) };
+    let asked = Asked::new(from, family);
+    let part_text = |part: &AddrSet| asked.name(part, reps.len() == 1);
     // (leg, what discards, fix, the clients it discards for)
     let mut drops: Vec<(Leg, String, Fix, AddrSet)> = Vec::new();
     for (client, part) in &reps {
@@ -376,14 +371,15 @@ pub fn routing(ev: &HostEvidence, from: &Source, local: Option<IpAddr>, ingress:
     }
     if drops.is_empty() {
         let summary = format!(
-            "Traffic from {who} to {local} on {ingress} is routed to this host, and the replies have a usable route back"
+            "Traffic from {} to {local} on {ingress} is routed to this host, and the replies have a usable route back",
+            asked.who
         );
         evidence.push(format!("no blackhole, unreachable or prohibit route or rule applies, either way ({sources})"));
         return (routing_check(CheckStatus::Pass, summary).with_evidence(evidence), vec![]);
     }
     let mut causes = Vec::new();
     for (leg, what, fix, part) in drops {
-        let whom = if part == whole { who.clone() } else { describe_part(&part, &whole, internet) };
+        let whom = asked.name(&part, part == asked.whole);
         let message = match leg {
             Leg::Inbound => format!(
                 "Routing discards traffic from {whom} arriving at {local} on {ingress}: {what} applies before it reaches the listener"
