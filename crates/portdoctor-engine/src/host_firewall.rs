@@ -393,17 +393,13 @@ pub fn host_firewall(
     let internet = matches!(q.from, Source::Internet);
     let clients = portdoctor_model::addrset::clients(&q.from, family);
     let local_addrs = ev.local_addrs();
-    let proto = match q.proto {
-        Proto::Tcp => 6,
-        Proto::Udp => 17,
-    };
     // Where forwarded packets leave (a published container port's bridge), and which clients
     // route back by the arrival interface: the host's one routing lookup.
     let pkt = Packet {
         local_addrs: local_addrs.clone(),
         routes: ev.routes.known().cloned().unwrap_or_default(),
         rules: crate::routing::rules_for(ev, family).to_vec(),
-        ..Packet::first(family, proto, local, q.port, iface.map(str::to_string))
+        ..Packet::first(family, q.proto.number(), local, q.port, iface.map(str::to_string))
     };
     let cx = Compiled::new(nf);
     let inbound = cx.evaluate(&pkt, &clients);
