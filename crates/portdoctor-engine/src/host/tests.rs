@@ -945,3 +945,66 @@ fn kernel_path_names_who_reverse_path_filtering_drops_and_where_replies_leave() 
         )
     );
 }
+
+#[test]
+fn host_firewall_names_the_spread_nat_the_established_drop_and_the_undecided_replies() {
+    use portdoctor_model::firewall::{Backend, FwFamily};
+    let save = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+        -A PREROUTING -p tcp --dport 8080 -s 203.0.113.0/24 -m time --timestart 09:00 --timestop 17:00 -j DNAT --to-destination 10.0.1.10:9000\n\
+        -A PREROUTING -p tcp --dport 8080 -m statistic --mode random --probability 0.5 -j DNAT --to-destination 10.0.1.10:8081\n\
+        -A PREROUTING -p tcp --dport 8080 -j DNAT --to-destination 10.0.1.10:8082\nCOMMIT\n\
+        *filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+        -A INPUT -p tcp -m conntrack --ctstate NEW -j ACCEPT\n\
+        -A OUTPUT -m time --timestart 09:00 --timestop 17:00 -j DROP\nCOMMIT\n";
+    let mut ev = evidence(vec![]);
+    ev.netfilter = Knowledge::Known(portdoctor_model::firewall::Netfilter {
+        tables: portdoctor_parse::iptables::parse_save("iptables-save.txt", save, Backend::IptablesNft, FwFamily::Ip)
+            .unwrap(),
+        ..Default::default()
+    });
+    let out = crate::host_firewall::host_firewall(
+        &ev,
+        &q(8080),
+        Some("10.0.1.10".parse().unwrap()),
+        Some("eth0"),
+        Family::V4,
+    );
+    let mut text = String::new();
+    for (n, c) in out.checks.into_iter().enumerate() {
+        text.push_str(&spelled((c, if n == 0 { out.causes.clone() } else { vec![] })));
+    }
+    text.push_str(&spelled((host_check("after", CheckStatus::Fail, "after the handshake"), out.after_handshake)));
+    text.push_str(&format!("nats {:?}\nnat_undecided {:?}\n", out.nats, out.nat_undecided));
+    // As it stands (not judged here): the undecided line and the after-handshake cause come once
+    // per NAT group, and the spread counts the undecided DNAT as one of the endpoints.
+    assert_eq!(
+        text,
+        concat!(
+            "Fail: The host firewall (iptables (nf_tables backend) (filter chain INPUT)) drops tcp/8080 from the internet except 203.0.113.0/24 after the handshake (the connection's ESTABLISHED packets)\n",
+            "  walked 2 table(s): iptables (nf_tables backend) nat, iptables (nf_tables backend) filter\n",
+            "  iptables (nf_tables backend) table nat chain PREROUTING rule 1: -A PREROUTING -p tcp --dport 8080 -s 203.0.113.0/24 -m time --timestart 09:00 --timestop 17:00 -j DNAT --to-destination 10.0.1.10:9000 — the outcome for 203.0.113.0/24 depends on a match this version does not model: -m time --timestart 09:00 --timestop 17:00\n",
+            "  iptables (nf_tables backend) table nat chain PREROUTING rule 1: -A PREROUTING -p tcp --dport 8080 -s 203.0.113.0/24 -m time --timestart 09:00 --timestop 17:00 -j DNAT --to-destination 10.0.1.10:9000 — the outcome for 203.0.113.0/24 depends on a match this version does not model: -m time --timestart 09:00 --timestop 17:00\n",
+            "  NAT in PREROUTING: tcp/8080 to 10.0.1.10 goes to 10.0.1.10:8081 (iptables (nf_tables backend) table nat chain PREROUTING rule 2: -A PREROUTING -p tcp --dport 8080 -m statistic --mode random --probability 0.5 -j DNAT --to-destination 10.0.1.10:8081)\n",
+            "  NAT in PREROUTING: tcp/8080 to 10.0.1.10 goes to 10.0.1.10:8082 (iptables (nf_tables backend) table nat chain PREROUTING rule 3: -A PREROUTING -p tcp --dport 8080 -j DNAT --to-destination 10.0.1.10:8082)\n",
+            "  NAT in PREROUTING: tcp/8080 to 10.0.1.10 goes to 10.0.1.10:9000 (iptables (nf_tables backend) table nat chain PREROUTING rule 1: -A PREROUTING -p tcp --dport 8080 -s 203.0.113.0/24 -m time --timestart 09:00 --timestop 17:00 -j DNAT --to-destination 10.0.1.10:9000)\n",
+            "  the rules spread new connections over 3 endpoints (statistic): each is judged\n",
+            "Unknown: Could not fully decide whether the replies of tcp/8080 leave\n",
+            "  iptables (nf_tables backend) table filter chain OUTPUT rule 1: -A OUTPUT -m time --timestart 09:00 --timestop 17:00 -j DROP — the outcome for replies to the internet except 203.0.113.0/24 depends on a match this version does not model: -m time --timestart 09:00 --timestop 17:00\n",
+            "Unknown: Could not fully decide whether the replies of tcp/8080 leave\n",
+            "  iptables (nf_tables backend) table filter chain OUTPUT rule 1: -A OUTPUT -m time --timestart 09:00 --timestop 17:00 -j DROP — the outcome for replies to the internet except 203.0.113.0/24 depends on a match this version does not model: -m time --timestart 09:00 --timestop 17:00\n",
+            "Fail: after the handshake\n",
+            "cause HostFirewallDrop [iptables (nf_tables backend) filter INPUT] Confirmed: The host firewall (iptables (nf_tables backend) (filter chain INPUT)) drops tcp/8080 from the internet except 203.0.113.0/24 after the handshake (the connection's ESTABLISHED packets)\n",
+            "  iptables (nf_tables backend) table filter chain INPUT: policy DROP\n",
+            "  decides for the internet except 203.0.113.0/24\n",
+            "  fix: iptables -t filter -I INPUT 1 -p tcp --dport 8080 -j ACCEPT\n",
+            "  fix: persist it: `iptables-save > /etc/iptables/rules.v4` (Debian iptables-persistent) or `service iptables save` (RHEL)\n",
+            "cause HostFirewallDrop [iptables (nf_tables backend) filter INPUT] Confirmed: The host firewall (iptables (nf_tables backend) (filter chain INPUT)) drops tcp/8080 from the internet except 203.0.113.0/24 after the handshake (the connection's ESTABLISHED packets)\n",
+            "  iptables (nf_tables backend) table filter chain INPUT: policy DROP\n",
+            "  decides for the internet except 203.0.113.0/24\n",
+            "  fix: iptables -t filter -I INPUT 1 -p tcp --dport 8080 -j ACCEPT\n",
+            "  fix: persist it: `iptables-save > /etc/iptables/rules.v4` (Debian iptables-persistent) or `service iptables save` (RHEL)\n",
+            "nats [(10.0.1.10, 8081, \"iptables (nf_tables backend) table nat chain PREROUTING rule 2: -A PREROUTING -p tcp --dport 8080 -m statistic --mode random --probability 0.5 -j DNAT --to-destination 10.0.1.10:8081\"), (10.0.1.10, 8082, \"iptables (nf_tables backend) table nat chain PREROUTING rule 3: -A PREROUTING -p tcp --dport 8080 -j DNAT --to-destination 10.0.1.10:8082\"), (10.0.1.10, 9000, \"iptables (nf_tables backend) table nat chain PREROUTING rule 1: -A PREROUTING -p tcp --dport 8080 -s 203.0.113.0/24 -m time --timestart 09:00 --timestop 17:00 -j DNAT --to-destination 10.0.1.10:9000\")]\n",
+            "nat_undecided [\"iptables (nf_tables backend) table nat chain PREROUTING rule 1: -A PREROUTING -p tcp --dport 8080 -s 203.0.113.0/24 -m time --timestart 09:00 --timestop 17:00 -j DNAT --to-destination 10.0.1.10:9000\"]\n",
+        )
+    );
+}
