@@ -218,7 +218,7 @@ pub fn xfrm(ev: &HostEvidence, q: &HostQuery, local: Option<IpAddr>, family: Fam
     };
     let whole = clients(&q.from, family);
     let internet = matches!(q.from, Source::Internet);
-    let flow = XfrmFlow { q, local, proto: ip_proto(q), name: format!("{}/{}", q.proto, q.port) };
+    let flow = XfrmFlow { q, local, proto: q.proto.number(), name: format!("{}/{}", q.proto, q.port) };
     let mut causes = Vec::new();
     let mut unknown = Vec::new();
     for (effect, part) in &xfrm_effects(x, &flow, &whole) {
@@ -271,13 +271,6 @@ struct XfrmFlow<'q> {
     proto: u8,
     /// `tcp/443`, for messages.
     name: String,
-}
-
-fn ip_proto(q: &HostQuery) -> u8 {
-    match q.proto {
-        portdoctor_model::net::Proto::Tcp => 6,
-        portdoctor_model::net::Proto::Udp => 17,
-    }
 }
 
 /// Decides what the policies do to which clients: in each direction the policies that select

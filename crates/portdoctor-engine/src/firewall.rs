@@ -58,6 +58,19 @@ pub struct Outcome {
     pub snat: Option<Option<IpAddr>>,
 }
 
+impl RuleRef {
+    /// The chain itself rather than one of its rules (its policy, or all of it), as `text`.
+    fn of_chain(table: &Table, chain: &Chain, text: impl Into<String>) -> RuleRef {
+        RuleRef {
+            backend: table.backend,
+            table: table.name.clone(),
+            chain: chain.name.clone(),
+            index: 0,
+            text: text.into(),
+        }
+    }
+}
+
 /// Both admitted, both stopped, or both undecided.
 fn same_class(a: &Verdict, b: &Verdict) -> bool {
     let class = |v: &Verdict| match v {
@@ -449,6 +462,32 @@ fn cidr_set(family: Family, cidrs: &[Cidr]) -> AddrSet {
     cidrs.iter().filter(|c| c.family() == family).fold(AddrSet::empty(family), |s, c| s.union(&AddrSet::from_cidr(c)))
 }
 
+/// Notes one more match that leaves a rule undecided: the kinds combine, the first reason stays.
+fn undecide(undecided: &mut Option<(Undecided, String)>, kind: Undecided, why: impl FnOnce() -> String) {
+    *undecided = Some(match undecided.take() {
+        Some((so_far, first)) => (so_far.and(kind), first),
+        None => (kind, why()),
+    });
+}
+
+/// What kind of undecided a match leaves: load balancing, traffic history, or unknown.
+fn undecided_kind(m: &Match) -> Undecided {
+    match m {
+        Match::Statistic(_) => Undecided::Spread,
+        Match::Traffic { probe, .. } => Undecided::Traffic(*probe),
+        _ => Undecided::Unknown,
+    }
+}
+
+/// An undecided match in words, for the verdict's reason.
+fn undecided_why(m: &Match) -> String {
+    match m {
+        Match::Traffic { text, under_load, .. } => format!("{text} {under_load}"),
+        // A match kept as text is that text; the others read as rule text.
+        other => other.to_string(),
+    }
+}
+
 impl<'a> Ctx<'a> {
     fn set_members(&self, name: &str) -> Option<AddrSet> {
         let def = self.nf.sets.iter().find(|s| {
@@ -465,162 +504,160 @@ impl<'a> Ctx<'a> {
     fn test(&self, rule: &Rule, clients: &AddrSet) -> (AddrSet, AddrSet, Option<String>, Undecided) {
         let family = self.pkt.family;
         let empty = || (AddrSet::empty(family), AddrSet::empty(family), None, Undecided::Unknown);
-        let mut undecided: Option<Undecided> = None;
-        let on_client_side = |m: &Match| {
-            matches!(
-                (m, self.pkt.reply),
-                (Match::Src(_) | Match::SetSrc(_) | Match::ReversePath(_), false)
-                    | (Match::Dst(_) | Match::SetDst(_), true)
-            )
-        };
+        // What keeps the rule undecided: its kind over all such matches, and the first one's reason.
+        let mut undecided: Option<(Undecided, String)> = None;
         // First the packet's fixed fields: most rules of a big ruleset fail here, cheaply.
-        let mut fixed = Tri::Yes;
-        let mut why: Option<String> = None;
-        // Where NAT replaced the client's address (`client_as`), its side is one fixed address
-        // too: every client reads the same.
-        let side_addr = |m: &Match| match (on_client_side(m), self.client_as) {
-            (false, _) => Some(self.local),
-            (true, Some(a)) => a,
-            (true, None) => None,
-        };
-        for m in rule.matches.iter().filter(|m| !on_client_side(m) || self.client_as.is_some()) {
-            let t = match m {
-                Match::Proto(n) => neg(if n.value == self.pkt.proto { Tri::Yes } else { Tri::No }, n.negated),
-                Match::ProtoIn(n) => neg(if n.value.contains(&self.pkt.proto) { Tri::Yes } else { Tri::No }, n.negated),
-                // A reply's reverse path is its own question; not modelled.
-                Match::ReversePath(_) => Tri::Maybe,
-                // The local side of the address matches (or the client's, where NAT fixed it).
-                Match::Dst(n) | Match::Src(n) => match side_addr(m) {
-                    Some(a) => neg(tri(n.value.iter().any(|c| c.contains(&a))), n.negated),
-                    None => Tri::Maybe,
-                },
-                Match::SetDst(n) | Match::SetSrc(n) => match (side_addr(m), self.set_members(&n.value)) {
-                    (Some(a), Some(s)) => neg(tri(s.contains(&a)), n.negated),
-                    _ => Tri::Maybe,
-                },
-                Match::DstPort(n) if !self.pkt.reply => {
-                    neg(ports_tri(&n.value, self.local_port, self.local_port), n.negated)
-                }
-                Match::SrcPort(n) if self.pkt.reply => {
-                    neg(ports_tri(&n.value, self.local_port, self.local_port), n.negated)
-                }
-                Match::DstPort(n) | Match::SrcPort(n) => {
-                    neg(ports_tri(&n.value, self.pkt.client_ports.0, self.pkt.client_ports.1), n.negated)
-                }
-                Match::InIface(n) => self.in_dev.matches(&n.value, n.negated),
-                Match::OutIface(n) => self.out_dev.matches(&n.value, n.negated),
-                Match::InIfaceIn(n) => self.in_dev.matches_any(&n.value, n.negated),
-                Match::OutIfaceIn(n) => self.out_dev.matches_any(&n.value, n.negated),
-                Match::EtherType(n) => neg(tri(ethertype_is(family, n.value)), n.negated),
-                // No extension header on a connection's first packet: never a match.
-                Match::ExtHeader(_) => tri(false),
-                // Every packet of a flow to or from one address is unicast (PACKET_HOST).
-                Match::PktType(n) => neg(tri(matches!(n.value.as_str(), "unicast" | "host")), n.negated),
-                Match::Mark(n) => {
-                    let (value, mask) = n.value;
-                    neg(if self.mark & mask == value { Tri::Yes } else { Tri::No }, n.negated)
-                }
-                Match::CtOrigDst(n) => {
-                    let (orig, _) = self.pkt.original_destination();
-                    neg(if n.value.iter().any(|c| c.contains(&orig)) { Tri::Yes } else { Tri::No }, n.negated)
-                }
-                Match::CtOrigDstPort(n) => {
-                    let (_, port) = self.pkt.original_destination();
-                    neg(ports_tri(&n.value, port, port), n.negated)
-                }
-                Match::CtDirOriginal(n) => neg(if n.value != self.pkt.reply { Tri::Yes } else { Tri::No }, n.negated),
-                // The match implies its protocol: a packet of another protocol never matches.
-                Match::IcmpType(n) => match self.pkt.icmp_type {
-                    Some(t) => neg(if n.value.contains(&t) { Tri::Yes } else { Tri::No }, n.negated),
-                    None => Tri::No,
-                },
-                Match::IcmpTypeCode(n) => match (self.pkt.icmp_type, self.pkt.icmp_code) {
-                    (None, _) => Tri::No,
-                    (Some(t), Some(c)) => neg(tri(n.value.contains(&(t, c))), n.negated),
-                    (Some(t), None) if n.value.iter().any(|(vt, _)| *vt == t) => Tri::Maybe,
-                    (Some(_), None) => neg(Tri::No, n.negated),
-                },
-                Match::CtState(n) => neg(if n.value & self.ct != 0 { Tri::Yes } else { Tri::No }, n.negated),
-                Match::TcpFlags(n) => {
-                    if self.pkt.proto != 6 {
-                        Tri::No
-                    } else {
-                        neg(if self.pkt.tcp_flags & n.value.0 == n.value.1 { Tri::Yes } else { Tri::No }, n.negated)
-                    }
-                }
-                Match::DstAddrType(n) | Match::SrcAddrType(n) => {
-                    let local_side = matches!(m, Match::DstAddrType(_)) != self.pkt.reply;
-                    let t = match (&n.value, local_side) {
-                        (AddrType::Local, true) | (AddrType::Unicast, _) => Tri::Yes,
-                        (AddrType::Local, false) => {
-                            if self.pkt.local_addrs.iter().any(|a| clients.contains(a)) {
-                                Tri::Maybe
-                            } else {
-                                Tri::No
-                            }
-                        }
-                        (AddrType::Broadcast | AddrType::Multicast | AddrType::Anycast, _) => Tri::No,
-                        (AddrType::Unknown(_), _) => Tri::Maybe,
-                    };
-                    neg(t, n.negated)
-                }
-                Match::IsIpv6(n) => neg(if (family == Family::V6) == n.value { Tri::Yes } else { Tri::No }, n.negated),
-                Match::Statistic(_) | Match::Traffic { .. } | Match::Unknown(_) => Tri::Maybe,
-            };
-            match t {
+        for m in rule.matches.iter().filter(|m| !self.on_client_side(m) || self.client_as.is_some()) {
+            match self.fixed_field(m, clients) {
                 Tri::No => return empty(),
-                Tri::Maybe => {
-                    fixed = Tri::Maybe;
-                    let kind = match m {
-                        Match::Statistic(_) => Undecided::Spread,
-                        Match::Traffic { probe, .. } => Undecided::Traffic(*probe),
-                        _ => Undecided::Unknown,
-                    };
-                    undecided = Some(undecided.map_or(kind, |u| u.and(kind)));
-                    why.get_or_insert_with(|| match m {
-                        Match::Traffic { text, under_load, .. } => format!("{text} {under_load}"),
-                        // A match kept as text is that text; the others read as rule text.
-                        other => other.to_string(),
-                    });
-                }
+                Tri::Maybe => undecide(&mut undecided, undecided_kind(m), || undecided_why(m)),
                 Tri::Yes => {}
             }
         }
         // Then split the clients by the address matches on their side.
         let mut set = clients.clone();
-        for m in rule.matches.iter().filter(|m| on_client_side(m) && self.client_as.is_none()) {
-            let (negated, members, text) = match m {
-                Match::Src(n) | Match::Dst(n) => (n.negated, Some(cidr_set(family, &n.value)), "address".to_string()),
-                Match::ReversePath(n) => {
-                    // `exists == false` (oif missing) matches the clients with no route back
-                    // by the input interface.
-                    let routed = self.routed_back(&set);
-                    (n.negated == n.value, routed, "reverse path (fib saddr . iif)".to_string())
-                }
-                Match::SetSrc(n) | Match::SetDst(n) => {
-                    (n.negated, self.set_members(&n.value), format!("set {}", n.value))
-                }
-                _ => continue,
-            };
+        for m in rule.matches.iter().filter(|m| self.on_client_side(m) && self.client_as.is_none()) {
+            let Some((negated, members, text)) = self.client_side_members(m, &set) else { continue };
             match members {
                 Some(members) => set = if negated { set.minus(&members) } else { set.intersect(&members) },
-                None => {
-                    fixed = Tri::Maybe;
-                    undecided = Some(Undecided::Unknown);
-                    why.get_or_insert_with(|| {
-                        format!("{text} (its members are not addresses, or it is not in the evidence)")
-                    });
-                }
+                None => undecide(&mut undecided, Undecided::Unknown, || {
+                    format!("{text} (its members are not addresses, or it is not in the evidence)")
+                }),
             }
             if set.is_empty() {
                 return empty();
             }
         }
-        match fixed {
-            Tri::Yes => (set, AddrSet::empty(family), None, Undecided::Unknown),
-            Tri::No => empty(),
-            Tri::Maybe => (AddrSet::empty(family), set, why, undecided.unwrap_or(Undecided::Unknown)),
+        match undecided {
+            None => (set, AddrSet::empty(family), None, Undecided::Unknown),
+            Some((kind, why)) => (AddrSet::empty(family), set, Some(why), kind),
         }
+    }
+
+    /// Whether `m` tests the client's side of the packet: its source inbound, its destination
+    /// on a reply.
+    fn on_client_side(&self, m: &Match) -> bool {
+        matches!(
+            (m, self.pkt.reply),
+            (Match::Src(_) | Match::SetSrc(_) | Match::ReversePath(_), false)
+                | (Match::Dst(_) | Match::SetDst(_), true)
+        )
+    }
+
+    /// The one address an address match on `m`'s side reads: the local one, or the client's
+    /// where NAT replaced it (`client_as`: every client reads the same); `None` for the clients
+    /// themselves, who are split instead.
+    fn side_addr(&self, m: &Match) -> Option<IpAddr> {
+        match (self.on_client_side(m), self.client_as) {
+            (false, _) => Some(self.local),
+            (true, Some(a)) => a,
+            (true, None) => None,
+        }
+    }
+
+    /// Whether a match on a field every client's packet has alike matches (`Maybe` where it
+    /// cannot be told).
+    fn fixed_field(&self, m: &Match, clients: &AddrSet) -> Tri {
+        let pkt = self.pkt;
+        match m {
+            Match::Proto(n) => neg(tri(n.value == pkt.proto), n.negated),
+            Match::ProtoIn(n) => neg(tri(n.value.contains(&pkt.proto)), n.negated),
+            // A reply's reverse path is its own question; not modelled.
+            Match::ReversePath(_) => Tri::Maybe,
+            // The local side of the address matches (or the client's, where NAT fixed it).
+            Match::Dst(n) | Match::Src(n) => match self.side_addr(m) {
+                Some(a) => neg(tri(n.value.iter().any(|c| c.contains(&a))), n.negated),
+                None => Tri::Maybe,
+            },
+            Match::SetDst(n) | Match::SetSrc(n) => match (self.side_addr(m), self.set_members(&n.value)) {
+                (Some(a), Some(s)) => neg(tri(s.contains(&a)), n.negated),
+                _ => Tri::Maybe,
+            },
+            Match::DstPort(n) | Match::SrcPort(n) => {
+                // Inbound the destination port is the listener's; on a reply the source port.
+                let local_side = matches!(m, Match::DstPort(_)) != pkt.reply;
+                let (lo, hi) = if local_side { (self.local_port, self.local_port) } else { pkt.client_ports };
+                neg(ports_tri(&n.value, lo, hi), n.negated)
+            }
+            Match::InIface(n) => self.in_dev.matches(&n.value, n.negated),
+            Match::OutIface(n) => self.out_dev.matches(&n.value, n.negated),
+            Match::InIfaceIn(n) => self.in_dev.matches_any(&n.value, n.negated),
+            Match::OutIfaceIn(n) => self.out_dev.matches_any(&n.value, n.negated),
+            Match::EtherType(n) => neg(tri(ethertype_is(pkt.family, n.value)), n.negated),
+            // No extension header on a connection's first packet: never a match.
+            Match::ExtHeader(_) => tri(false),
+            // Every packet of a flow to or from one address is unicast (PACKET_HOST).
+            Match::PktType(n) => neg(tri(matches!(n.value.as_str(), "unicast" | "host")), n.negated),
+            Match::Mark(n) => {
+                let (value, mask) = n.value;
+                neg(tri(self.mark & mask == value), n.negated)
+            }
+            Match::CtOrigDst(n) => {
+                let (orig, _) = pkt.original_destination();
+                neg(tri(n.value.iter().any(|c| c.contains(&orig))), n.negated)
+            }
+            Match::CtOrigDstPort(n) => {
+                let (_, port) = pkt.original_destination();
+                neg(ports_tri(&n.value, port, port), n.negated)
+            }
+            Match::CtDirOriginal(n) => neg(tri(n.value != pkt.reply), n.negated),
+            // The match implies its protocol: a packet of another protocol never matches.
+            Match::IcmpType(n) => match pkt.icmp_type {
+                Some(t) => neg(tri(n.value.contains(&t)), n.negated),
+                None => Tri::No,
+            },
+            Match::IcmpTypeCode(n) => match (pkt.icmp_type, pkt.icmp_code) {
+                (None, _) => Tri::No,
+                (Some(t), Some(c)) => neg(tri(n.value.contains(&(t, c))), n.negated),
+                (Some(t), None) if n.value.iter().any(|(vt, _)| *vt == t) => Tri::Maybe,
+                (Some(_), None) => neg(Tri::No, n.negated),
+            },
+            Match::CtState(n) => neg(tri(n.value & self.ct != 0), n.negated),
+            Match::TcpFlags(_) if pkt.proto != 6 => Tri::No,
+            Match::TcpFlags(n) => neg(tri(pkt.tcp_flags & n.value.0 == n.value.1), n.negated),
+            Match::DstAddrType(n) | Match::SrcAddrType(n) => {
+                let local_side = matches!(m, Match::DstAddrType(_)) != pkt.reply;
+                neg(self.addr_type(&n.value, local_side, clients), n.negated)
+            }
+            Match::IsIpv6(n) => neg(tri((pkt.family == Family::V6) == n.value), n.negated),
+            Match::Statistic(_) | Match::Traffic { .. } | Match::Unknown(_) => Tri::Maybe,
+        }
+    }
+
+    /// Whether the address on one side is of type `t`: the local side is this host's own
+    /// address, unicast; a client is local only if it is one of the host's addresses.
+    fn addr_type(&self, t: &AddrType, local_side: bool, clients: &AddrSet) -> Tri {
+        match (t, local_side) {
+            (AddrType::Local, true) | (AddrType::Unicast, _) => Tri::Yes,
+            (AddrType::Local, false) => {
+                if self.pkt.local_addrs.iter().any(|a| clients.contains(a)) {
+                    Tri::Maybe
+                } else {
+                    Tri::No
+                }
+            }
+            (AddrType::Broadcast | AddrType::Multicast | AddrType::Anycast, _) => Tri::No,
+            (AddrType::Unknown(_), _) => Tri::Maybe,
+        }
+    }
+
+    /// An address match on the clients' side as the addresses it admits: (negated, the
+    /// addresses, or `None` where they are not known, the match in words); `None` for any
+    /// other match.
+    fn client_side_members(&self, m: &Match, clients: &AddrSet) -> Option<(bool, Option<AddrSet>, String)> {
+        Some(match m {
+            Match::Src(n) | Match::Dst(n) => {
+                (n.negated, Some(cidr_set(self.pkt.family, &n.value)), "address".to_string())
+            }
+            Match::ReversePath(n) => {
+                // `exists == false` (oif missing) matches the clients with no route back
+                // by the input interface.
+                let routed = self.routed_back(clients);
+                (n.negated == n.value, routed, "reverse path (fib saddr . iif)".to_string())
+            }
+            Match::SetSrc(n) | Match::SetDst(n) => (n.negated, self.set_members(&n.value), format!("set {}", n.value)),
+            _ => return None,
+        })
     }
 
     /// The clients whose route back (the kernel's lookup from this host's address, policy
@@ -647,13 +684,7 @@ impl<'a> Ctx<'a> {
         let mut out = Vec::new();
         let mut rest = clients;
         if depth > 64 {
-            let r = RuleRef {
-                backend: self.table.backend,
-                table: self.table.name.clone(),
-                chain: chain.name.clone(),
-                index: 0,
-                text: "too deep".into(),
-            };
+            let r = RuleRef::of_chain(self.table, chain, "too deep");
             let flow = Flow::Unknown(r, "jumps nest deeper than 64 chains".into());
             return vec![Part::new(rest, flow, self.mark)];
         }
@@ -989,6 +1020,22 @@ struct InFlight {
     snat: Option<Option<IpAddr>>,
 }
 
+impl InFlight {
+    /// These packets' walk ends in `verdict`, decided at `hook` (`None`: every hook accepted).
+    fn end(self, verdict: Verdict, hook: Option<Hook>) -> Outcome {
+        Outcome {
+            clients: self.clients,
+            verdict,
+            nat: self.nat,
+            hook,
+            fork: self.fork,
+            port_exceptions: vec![],
+            load_notes: self.notes,
+            snat: self.snat,
+        }
+    }
+}
+
 /// A ruleset with its lookups built once, for walking many packets.
 pub struct Compiled<'a> {
     nf: &'a Netfilter,
@@ -1121,16 +1168,7 @@ impl<'a> Compiled<'a> {
             }
             live
         };
-        done.extend(live.into_iter().map(|f| Outcome {
-            clients: f.clients,
-            verdict: Verdict::Accept,
-            nat: f.nat,
-            hook: None,
-            fork: f.fork,
-            port_exceptions: vec![],
-            load_notes: f.notes,
-            snat: f.snat,
-        }));
+        done.extend(live.into_iter().map(|f| f.end(Verdict::Accept, None)));
         settle(done)
     }
 
@@ -1141,133 +1179,23 @@ impl<'a> Compiled<'a> {
         pkt: &'a Packet,
         hook: Hook,
         mut live: Vec<InFlight>,
-        (in_dev, out_dev): (Dev<'a>, Dev<'a>),
+        devs: (Dev<'a>, Dev<'a>),
         done: &mut Vec<Outcome>,
     ) -> Vec<InFlight> {
         for (ti, table, chain) in base_chains(self.nf, hook, pkt.family) {
-            let mut next = Vec::new();
-            let priority = chain.base.as_ref().map_or(0, |b| b.priority);
-            // An ingress chain sees only the devices it is attached to.
             if hook == Hook::Ingress {
-                let devices = chain.base.as_ref().map(|b| b.devices.as_slice()).unwrap_or_default();
-                match (devices.is_empty(), in_dev) {
-                    (false, Dev::Name(_)) if in_dev.matches_any(devices, false) == Tri::No => continue,
-                    (false, Dev::Name(_)) => {}
-                    // Attached to devices the listing does not name, or the arrival interface is
-                    // unknown: whether it sees the packet cannot be told.
-                    _ => {
-                        let why = if devices.is_empty() {
-                            format!(
-                                "an ingress chain whose devices the listing does not name ({})",
-                                self.nf.devices_from
-                            )
-                        } else {
-                            format!("an ingress chain on {}, and the arrival interface is unknown", devices.join(", "))
-                        };
-                        let chain_ref = RuleRef {
-                            backend: table.backend,
-                            table: table.name.clone(),
-                            chain: chain.name.clone(),
-                            index: 0,
-                            text: format!("chain {} (hook ingress)", chain.name),
-                        };
-                        for f in live {
-                            done.push(Outcome {
-                                clients: f.clients,
-                                verdict: Verdict::Unknown(chain_ref.clone(), why.clone()),
-                                nat: f.nat,
-                                hook: Some(hook),
-                                fork: f.fork,
-                                port_exceptions: vec![],
-                                load_notes: f.notes,
-                                snat: f.snat,
-                            });
-                        }
-                        live = vec![];
+                match ingress_sees(self.nf, chain, devs.0) {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(why) => {
+                        let chain_ref = RuleRef::of_chain(table, chain, format!("chain {} (hook ingress)", chain.name));
+                        let verdict = Verdict::Unknown(chain_ref, why);
+                        done.extend(live.drain(..).map(|f| f.end(verdict.clone(), Some(hook))));
                         continue;
                     }
                 }
             }
-            // A notrack rule before conntrack (raw PREROUTING/OUTPUT) makes the packet UNTRACKED.
-            let untrack = position(hook, priority) < (1, PRI_CONNTRACK)
-                && chain.rules.iter().any(|r| r.action == Action::Notrack);
-            let is_nat = chain.base.as_ref().is_some_and(|b| b.kind == ChainKind::Nat);
-            let policy = chain.base.as_ref().is_none_or(|b| b.policy_accept);
-            let policy_ref = || RuleRef {
-                backend: table.backend,
-                table: table.name.clone(),
-                chain: chain.name.clone(),
-                index: 0,
-                text: "DROP".into(),
-            };
-            for f in live {
-                if is_nat && f.ct & ct::NEW == 0 {
-                    // NAT chains see only the first packet of a tracked connection.
-                    next.push(f);
-                    continue;
-                }
-                let view = seen_at(pkt, &f, hook, priority);
-                let ctx = Ctx {
-                    nf: self.nf,
-                    table,
-                    chains: &self.chains[ti],
-                    pkt,
-                    ct: view.ct,
-                    local_port: view.port,
-                    local: view.local,
-                    client_as: view.client,
-                    in_dev,
-                    out_dev,
-                    mark: f.mark,
-                    forked: f.fork.is_some(),
-                    forks: &self.forks,
-                };
-                for part in ctx.chain(chain, 0, f.clients.clone(), 0) {
-                    let notracked = f.notracked || untrack && ctx_untracks(&ctx, chain, &part.set);
-                    let ct = if notracked { ct::UNTRACKED } else { f.ct };
-                    let fork = part.fork.or_else(|| f.fork.clone());
-                    let notes = f.notes.iter().chain(&part.notes).cloned().collect();
-                    let go_on =
-                        InFlight { clients: part.set, ct, notracked, mark: part.mark, fork, notes, ..f.clone() };
-                    let mut end = |verdict: Verdict| {
-                        done.push(Outcome {
-                            clients: go_on.clients.clone(),
-                            verdict,
-                            nat: f.nat.clone(),
-                            hook: Some(hook),
-                            fork: go_on.fork.clone(),
-                            port_exceptions: vec![],
-                            load_notes: go_on.notes.clone(),
-                            snat: go_on.snat,
-                        })
-                    };
-                    match part.flow {
-                        Flow::Accept => next.push(go_on),
-                        Flow::Return if policy => next.push(go_on),
-                        Flow::Return => end(Verdict::Drop(policy_ref())),
-                        Flow::Drop(r) => end(Verdict::Drop(r)),
-                        Flow::Reject(r, k) => end(Verdict::Reject(r, k)),
-                        Flow::Unknown(r, why) => end(Verdict::Unknown(r, why)),
-                        // The kernel sets the connection's DNAT status only when the
-                        // translation changes the tuple (nf_nat_setup_info): a REDIRECT of a
-                        // packet already addressed to the interface's primary address and that
-                        // port leaves `ct status dnat` unset.
-                        Flow::Nat(to, to_port, r) => next.push(InFlight {
-                            ct: go_on.ct | if (to, to_port) == (go_on.local, go_on.port) { 0 } else { ct::DNAT },
-                            local: to,
-                            port: to_port,
-                            nat: Some((to, to_port, r)),
-                            ..go_on
-                        }),
-                        Flow::Snat(to) => next.push(InFlight {
-                            ct: go_on.ct | ct::SNAT,
-                            snat: Some(to.or_else(|| masquerade_addr(pkt, out_dev))),
-                            ..go_on
-                        }),
-                    }
-                }
-            }
-            live = next;
+            live = self.base_chain(pkt, hook, (ti, table, chain), live, devs, done);
         }
         // Past this hook, the packet reads as the next hook sees it (its NAT point crossed).
         for f in &mut live {
@@ -1276,6 +1204,123 @@ impl<'a> Compiled<'a> {
         }
         live
     }
+
+    /// One base chain of `hook` (the table's `ti`th): each group of packets is walked through
+    /// its rules as the chain sees it; what it ends is pushed to `done`, what goes on is returned.
+    fn base_chain(
+        &self,
+        pkt: &'a Packet,
+        hook: Hook,
+        (ti, table, chain): (usize, &'a Table, &'a Chain),
+        live: Vec<InFlight>,
+        (in_dev, out_dev): (Dev<'a>, Dev<'a>),
+        done: &mut Vec<Outcome>,
+    ) -> Vec<InFlight> {
+        let mut next = Vec::new();
+        let priority = chain.base.as_ref().map_or(0, |b| b.priority);
+        // A notrack rule before conntrack (raw PREROUTING/OUTPUT) makes the packet UNTRACKED.
+        let untrack =
+            position(hook, priority) < (1, PRI_CONNTRACK) && chain.rules.iter().any(|r| r.action == Action::Notrack);
+        let is_nat = chain.base.as_ref().is_some_and(|b| b.kind == ChainKind::Nat);
+        let policy_drop =
+            (!chain.base.as_ref().is_none_or(|b| b.policy_accept)).then(|| RuleRef::of_chain(table, chain, "DROP"));
+        for f in live {
+            if is_nat && f.ct & ct::NEW == 0 {
+                // NAT chains see only the first packet of a tracked connection.
+                next.push(f);
+                continue;
+            }
+            let view = seen_at(pkt, &f, hook, priority);
+            let ctx = Ctx {
+                nf: self.nf,
+                table,
+                chains: &self.chains[ti],
+                pkt,
+                ct: view.ct,
+                local_port: view.port,
+                local: view.local,
+                client_as: view.client,
+                in_dev,
+                out_dev,
+                mark: f.mark,
+                forked: f.fork.is_some(),
+                forks: &self.forks,
+            };
+            for part in ctx.chain(chain, 0, f.clients.clone(), 0) {
+                let notracked = f.notracked || untrack && ctx_untracks(&ctx, chain, &part.set);
+                let ct = if notracked { ct::UNTRACKED } else { f.ct };
+                let fork = part.fork.or_else(|| f.fork.clone());
+                let notes = f.notes.iter().chain(&part.notes).cloned().collect();
+                let go_on = InFlight { clients: part.set, ct, notracked, mark: part.mark, fork, notes, ..f.clone() };
+                match after_chain(part.flow, go_on, &policy_drop, pkt, out_dev) {
+                    AfterChain::GoOn(on) => next.push(on),
+                    AfterChain::Ends(verdict, ended) => done.push(ended.end(verdict, Some(hook))),
+                }
+            }
+        }
+        next
+    }
+}
+
+/// Whether an ingress chain sees the packet: it sees only the devices it is attached to. `Err`
+/// says why that cannot be told (attached to devices the listing does not name, or the arrival
+/// interface is unknown).
+fn ingress_sees(nf: &Netfilter, chain: &Chain, in_dev: Dev<'_>) -> Result<bool, String> {
+    let devices = chain.base.as_ref().map(|b| b.devices.as_slice()).unwrap_or_default();
+    match (devices.is_empty(), in_dev) {
+        (false, Dev::Name(_)) => Ok(in_dev.matches_any(devices, false) != Tri::No),
+        (true, _) => Err(format!("an ingress chain whose devices the listing does not name ({})", nf.devices_from)),
+        (false, _) => Err(format!("an ingress chain on {}, and the arrival interface is unknown", devices.join(", "))),
+    }
+}
+
+/// Where packets are after a base chain.
+enum AfterChain {
+    /// On to the next chain.
+    GoOn(InFlight),
+    /// Their walk ends in the verdict.
+    Ends(Verdict, InFlight),
+}
+
+/// What a base chain's `flow` does to the packets `go_on`: NAT moves their destination or
+/// source; the chain's end falls to its policy (`policy_drop` where it drops).
+fn after_chain(
+    flow: Flow,
+    go_on: InFlight,
+    policy_drop: &Option<RuleRef>,
+    pkt: &Packet,
+    out_dev: Dev<'_>,
+) -> AfterChain {
+    let verdict = match flow {
+        Flow::Accept => return AfterChain::GoOn(go_on),
+        Flow::Return => match policy_drop {
+            None => return AfterChain::GoOn(go_on),
+            Some(policy) => Verdict::Drop(policy.clone()),
+        },
+        Flow::Drop(r) => Verdict::Drop(r),
+        Flow::Reject(r, k) => Verdict::Reject(r, k),
+        Flow::Unknown(r, why) => Verdict::Unknown(r, why),
+        // The kernel sets the connection's DNAT status only when the translation changes the
+        // tuple (nf_nat_setup_info): a REDIRECT of a packet already addressed to the
+        // interface's primary address and that port leaves `ct status dnat` unset.
+        Flow::Nat(to, to_port, r) => {
+            return AfterChain::GoOn(InFlight {
+                ct: go_on.ct | if (to, to_port) == (go_on.local, go_on.port) { 0 } else { ct::DNAT },
+                local: to,
+                port: to_port,
+                nat: Some((to, to_port, r)),
+                ..go_on
+            });
+        }
+        Flow::Snat(to) => {
+            return AfterChain::GoOn(InFlight {
+                ct: go_on.ct | ct::SNAT,
+                snat: Some(to.or_else(|| masquerade_addr(pkt, out_dev))),
+                ..go_on
+            });
+        }
+    };
+    AfterChain::Ends(verdict, go_on)
 }
 
 fn client_port_matches(nf: &Netfilter) -> (PortRanges, PortRanges) {

@@ -339,17 +339,7 @@ fn replies(r: &Replies<'_>, accepted: &[&Outcome]) -> (Vec<Check>, Vec<Cause>) {
                 .then_text(" (replies of admitted connections)")]),
             );
         }
-        let undecided: Vec<String> = out
-            .iter()
-            .filter_map(|o| match &o.verdict {
-                Verdict::Unknown(r, why) => Some(format!(
-                    "{} — the outcome for replies to {} depends on a match this version does not model: {why}",
-                    r.describe(),
-                    describe(&o.clients)
-                )),
-                _ => None,
-            })
-            .collect();
+        let undecided = undecided_lines(&out, "replies to ", describe);
         let notes = load_notes(&out);
         let (status, summary) = match reply_causes.first() {
             Some(c) => (CheckStatus::Fail, c.message.clone()),
@@ -392,33 +382,19 @@ pub fn host_firewall(
     };
     let internet = matches!(q.from, Source::Internet);
     let clients = portdoctor_model::addrset::clients(&q.from, family);
-    let local_addrs = ev.local_addrs();
-    let proto = match q.proto {
-        Proto::Tcp => 6,
-        Proto::Udp => 17,
-    };
     // Where forwarded packets leave (a published container port's bridge), and which clients
     // route back by the arrival interface: the host's one routing lookup.
     let pkt = Packet {
-        local_addrs: local_addrs.clone(),
+        local_addrs: ev.local_addrs(),
         routes: ev.routes.known().cloned().unwrap_or_default(),
         rules: crate::routing::rules_for(ev, family).to_vec(),
-        ..Packet::first(family, proto, local, q.port, iface.map(str::to_string))
+        ..Packet::first(family, q.proto.number(), local, q.port, iface.map(str::to_string))
     };
     let cx = Compiled::new(nf);
     let inbound = cx.evaluate(&pkt, &clients);
     let flow = format!("{}/{}", q.proto, q.port);
     let describe = |s: &AddrSet| describe_part(s, &clients, internet);
     let mut causes = Vec::new();
-    let mut checks = Vec::new();
-    let mut evidence = Vec::new();
-    let tables: Vec<String> = nf.tables.iter().map(|t| format!("{} {}", t.backend.name(), t.name)).collect();
-    evidence.push(format!(
-        "walked {} table(s): {}",
-        tables.len(),
-        if tables.is_empty() { "none (no rules loaded)".into() } else { tables.join(", ") }
-    ));
-
     // Without neighbor discovery nothing arrives over IPv6: first in packet order.
     if family == Family::V6 {
         causes.extend(neighbor_discovery(&cx, &pkt, ev, q));
@@ -428,81 +404,22 @@ pub fn host_firewall(
     causes.extend(block_causes(&cx, &pkt, &delivered, q, &describe, ""));
     let forward_causes = block_causes(&cx, &pkt, &forwarded, q, &describe, "");
     let unknown: Vec<&Outcome> = inbound.iter().filter(|o| matches!(o.verdict, Verdict::Unknown(..))).collect();
-    let mut nat_undecided: Vec<String> = Vec::new();
-    for o in &unknown {
-        if let Verdict::Unknown(r, _) = &o.verdict
-            && table_of(nf, r, family)
-                .is_some_and(|t| t.chains.iter().any(|c| c.base.as_ref().is_some_and(|b| b.kind == ChainKind::Nat)))
-            && !nat_undecided.contains(&r.describe())
-        {
-            nat_undecided.push(r.describe());
-        }
-    }
-    for o in &unknown {
-        if let Verdict::Unknown(r, why) = &o.verdict {
-            evidence.push(format!(
-                "{} — the outcome for {} depends on a match this version does not model: {why}",
-                r.describe(),
-                describe(&o.clients)
-            ));
-        }
-    }
-    evidence.extend(exceptions(&inbound));
     let accepted: Vec<&Outcome> = inbound.iter().filter(|o| o.verdict == Verdict::Accept).collect();
-    // The handshake's ACK and everything after it are ESTABLISHED: a ruleset that admits NEW
-    // but not ESTABLISHED lets the SYN in and loses the connection after it.
-    // Conntrack applies a connection's NAT to every later packet (the nat chains see only the
-    // first), so each group of clients is walked with its own translated destination.
-    let mut after_handshake = Vec::new();
-    let mut later_notes = Vec::new();
-    if q.proto == Proto::Tcp {
-        for o in &accepted {
-            let ack = Packet { tcp_flags: 16, ..later(&pkt, o.nat.as_ref().map(|(a, p, _)| (*a, *p)), o.snat, false) };
-            let outs = cx.evaluate(&ack, &o.clients);
-            let phase = " after the handshake (the connection's ESTABLISHED packets)";
-            after_handshake.extend(block_causes(&cx, &ack, &outs, q, &describe, phase));
-            later_notes.extend(load_notes(&outs));
-        }
-    }
-    // Where NAT sends the flow, also when a later hook drops it (the listener there still matters
-    // for every other blocker, and the drop is already a cause).
-    let mut nats: Vec<(IpAddr, u16, String)> = Vec::new();
-    for (a, p, r) in accepted.iter().copied().chain(inbound.iter()).filter_map(|o| o.nat.as_ref()) {
-        if !nats.iter().any(|(na, np, _)| na == a && np == p) {
-            nats.push((*a, *p, r.describe()));
-        }
-    }
-    for (a, p, r) in &nats {
-        evidence.push(format!("NAT in PREROUTING: {flow} to {local} goes to {a}:{p} ({r})"));
-    }
-    if nats.len() > 1 {
-        evidence.push(format!(
-            "the rules spread new connections over {} endpoints (statistic): each is judged",
-            nats.len()
-        ));
-    }
+    let (after_handshake, later_notes) = after_the_handshake(&cx, &pkt, &accepted, q, &describe);
+    let nats = nat_destinations(&accepted, &inbound);
     let unmodeled_matters = !nf.unmodeled.is_empty() && !accepted.is_empty();
-    let status = if !causes.is_empty() || !after_handshake.is_empty() || !forward_causes.is_empty() {
-        CheckStatus::Fail
-    } else if !unknown.is_empty() || unmodeled_matters {
-        CheckStatus::Unknown
-    } else {
-        CheckStatus::Pass
-    };
+    let blockers = [causes.as_slice(), &forward_causes, &after_handshake];
+    let undecided = !unknown.is_empty() || unmodeled_matters;
+    let (status, summary) = first_syn_summary(blockers, undecided, &flow, || describe(&clients));
+
+    let mut evidence = vec![tables_walked(nf)];
+    evidence.extend(undecided_lines(unknown.iter().copied(), "", &describe));
+    evidence.extend(exceptions(&inbound));
+    evidence.extend(nat_lines(&nats, &flow, local));
     if unmodeled_matters {
         // Each entry says what was not read, why, and how to read it.
         evidence.extend(nf.unmodeled.iter().cloned());
     }
-    let summary = match status {
-        CheckStatus::Fail => causes
-            .first()
-            .or(forward_causes.first())
-            .or(after_handshake.first())
-            .map(|c| c.message.clone())
-            .unwrap_or_default(),
-        CheckStatus::Unknown => format!("Could not fully decide whether the host firewall admits {flow}"),
-        _ => format!("The host firewall admits {flow} from {}", describe(&clients)),
-    };
     // A rate limit or `recent` list on the way: the answer is a probe's, and load changes it.
     let mut notes = load_notes(&inbound);
     notes.extend(later_notes.into_iter().filter(|n| !notes.contains(n)).collect::<Vec<_>>());
@@ -512,7 +429,7 @@ pub fn host_firewall(
         format!("{summary} (for one probe connection: under load the answer changes, see the evidence)")
     };
     evidence.extend(notes);
-    checks.push(check(id, status, summary.clone()).with_evidence(evidence));
+    let mut checks = vec![check(id, status, summary).with_evidence(evidence)];
 
     let (reply_checks, reply_causes) =
         replies(&Replies { cx: &cx, nf, first: &pkt, q, describe: &describe }, &accepted);
@@ -520,5 +437,120 @@ pub fn host_firewall(
     causes.extend(reply_causes);
     let hop_status = checks.iter().map(|c| c.status).find(|s| *s == CheckStatus::Fail).unwrap_or(status);
     let hop = Hop::new(HostHop::HostFirewall.as_str(), "netfilter", hop_status, checks[0].summary.clone());
+    let nat_undecided = undecided_nat_rules(nf, &unknown, family);
     FirewallOutcome { checks, causes, hop, nats, after_handshake, forward_causes, nat_undecided }
+}
+
+/// The inbound check's status and summary: the first blocker's message (in packet order: the
+/// INPUT ones, FORWARD's, then those after the handshake), else undecided or admitted (`whom`).
+fn first_syn_summary(
+    blockers: [&[Cause]; 3],
+    undecided: bool,
+    flow: &str,
+    whom: impl FnOnce() -> String,
+) -> (CheckStatus, String) {
+    match blockers.iter().find_map(|b| b.first()) {
+        Some(c) => (CheckStatus::Fail, c.message.clone()),
+        None if undecided => {
+            (CheckStatus::Unknown, format!("Could not fully decide whether the host firewall admits {flow}"))
+        }
+        None => (CheckStatus::Pass, format!("The host firewall admits {flow} from {}", whom())),
+    }
+}
+
+/// The handshake's ACK and everything after it are ESTABLISHED: a ruleset that admits NEW but
+/// not ESTABLISHED lets the SYN in and loses the connection after it. Conntrack applies a
+/// connection's NAT to every later packet (the nat chains see only the first), so each group of
+/// `accepted` clients is walked with its own translated destination. Returns the blockers and
+/// the load notes of those packets.
+fn after_the_handshake(
+    cx: &Compiled<'_>,
+    first: &Packet,
+    accepted: &[&Outcome],
+    q: &HostQuery,
+    describe: &dyn Fn(&AddrSet) -> String,
+) -> (Vec<Cause>, Vec<String>) {
+    let (mut causes, mut notes) = (Vec::new(), Vec::new());
+    if q.proto != Proto::Tcp {
+        return (causes, notes);
+    }
+    for o in accepted {
+        let ack = Packet { tcp_flags: 16, ..later(first, o.nat.as_ref().map(|(a, p, _)| (*a, *p)), o.snat, false) };
+        let outs = cx.evaluate(&ack, &o.clients);
+        let phase = " after the handshake (the connection's ESTABLISHED packets)";
+        causes.extend(block_causes(cx, &ack, &outs, q, describe, phase));
+        notes.extend(load_notes(&outs));
+    }
+    (causes, notes)
+}
+
+/// Where NAT sends the flow, also when a later hook drops it (the listener there still matters
+/// for every other blocker, and the drop is already a cause): each (address, port) once, with
+/// the rule that sends it there.
+fn nat_destinations(accepted: &[&Outcome], inbound: &[Outcome]) -> Vec<(IpAddr, u16, String)> {
+    let mut nats: Vec<(IpAddr, u16, String)> = Vec::new();
+    for (a, p, r) in accepted.iter().copied().chain(inbound.iter()).filter_map(|o| o.nat.as_ref()) {
+        if !nats.iter().any(|(na, np, _)| na == a && np == p) {
+            nats.push((*a, *p, r.describe()));
+        }
+    }
+    nats
+}
+
+/// The rules of a nat table among the `unknown` verdicts' (each once): where they leave the
+/// walk undecided, whether they translate the flow is unknown.
+fn undecided_nat_rules(nf: &Netfilter, unknown: &[&Outcome], family: Family) -> Vec<String> {
+    let mut rules: Vec<String> = Vec::new();
+    for o in unknown {
+        if let Verdict::Unknown(r, _) = &o.verdict
+            && table_of(nf, r, family)
+                .is_some_and(|t| t.chains.iter().any(|c| c.base.as_ref().is_some_and(|b| b.kind == ChainKind::Nat)))
+            && !rules.contains(&r.describe())
+        {
+            rules.push(r.describe());
+        }
+    }
+    rules
+}
+
+/// Which tables the walk read, as an evidence line.
+fn tables_walked(nf: &Netfilter) -> String {
+    let tables: Vec<String> = nf.tables.iter().map(|t| format!("{} {}", t.backend.name(), t.name)).collect();
+    format!(
+        "walked {} table(s): {}",
+        tables.len(),
+        if tables.is_empty() { "none (no rules loaded)".into() } else { tables.join(", ") }
+    )
+}
+
+/// The undecided verdicts among `outs` as evidence lines: the rule, for which clients (`whose`
+/// says which packets of theirs: empty for the first, `replies to `), and the match it rests on.
+fn undecided_lines<'o>(
+    outs: impl IntoIterator<Item = &'o Outcome>,
+    whose: &str,
+    describe: &dyn Fn(&AddrSet) -> String,
+) -> Vec<String> {
+    outs.into_iter()
+        .filter_map(|o| match &o.verdict {
+            Verdict::Unknown(r, why) => Some(format!(
+                "{} — the outcome for {whose}{} depends on a match this version does not model: {why}",
+                r.describe(),
+                describe(&o.clients)
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Where PREROUTING NAT sends the flow to `local`, as evidence lines.
+fn nat_lines(nats: &[(IpAddr, u16, String)], flow: &str, local: IpAddr) -> Vec<String> {
+    let mut lines: Vec<String> =
+        nats.iter().map(|(a, p, r)| format!("NAT in PREROUTING: {flow} to {local} goes to {a}:{p} ({r})")).collect();
+    if nats.len() > 1 {
+        lines.push(format!(
+            "the rules spread new connections over {} endpoints (statistic): each is judged",
+            nats.len()
+        ));
+    }
+    lines
 }

@@ -80,6 +80,52 @@ fn representatives(
     out
 }
 
+/// The clients asked about, and how to name a part of them.
+struct Asked {
+    /// All of them in words: `the internet`, or the `--from` prefix.
+    who: String,
+    whole: AddrSet,
+    internet: bool,
+}
+
+impl Asked {
+    fn new(from: &Source, family: Family) -> Asked {
+        let who = match from {
+            Source::Internet => "the internet".to_string(),
+            Source::Prefix(c) => c.to_string(),
+        };
+        Asked { who, whole: clients(from, family), internet: matches!(from, Source::Internet) }
+    }
+
+    /// `part` in words: as asked when it is all of them (`all`), else relative to the whole.
+    fn name(&self, part: &AddrSet, all: bool) -> String {
+        if all { self.who.clone() } else { describe_part(part, &self.whole, self.internet) }
+    }
+}
+
+/// The effective reverse-path filter of an interface: the max of `all` and the interface's own.
+struct RpFilter {
+    all: u8,
+    dev: u8,
+}
+
+impl RpFilter {
+    fn read(sysctl: &std::collections::BTreeMap<String, String>, ingress: &str) -> RpFilter {
+        let rp = |key: &str| sysctl.get(&format!("net.ipv4.conf.{key}.rp_filter")).and_then(|v| v.parse::<u8>().ok());
+        RpFilter { all: rp("all").unwrap_or(0), dev: rp(ingress).unwrap_or(0) }
+    }
+
+    /// 0 off, 1 strict, 2 loose.
+    fn mode(&self) -> u8 {
+        self.all.max(self.dev)
+    }
+
+    fn evidence(&self, ingress: &str, from: &EvidenceSource) -> String {
+        let mode = ["off", "strict", "loose"].get(usize::from(self.mode())).copied().unwrap_or("strict");
+        format!("rp_filter: all={}, {ingress}={} → {mode} ({from})", self.all, self.dev)
+    }
+}
+
 pub fn kernel_path(
     ev: &HostEvidence,
     from: &Source,
@@ -100,33 +146,16 @@ pub fn kernel_path(
         return (check(CheckStatus::Unknown, "Could not read routes or rp_filter settings").with_evidence([m]), vec![]);
     };
     let rules: &[PolicyRule] = ev.rules.known().map(Vec::as_slice).unwrap_or_default();
-    let rp = |key: &str| sysctl.get(&format!("net.ipv4.conf.{key}.rp_filter")).and_then(|v| v.parse::<u8>().ok());
-    let mode = rp("all").unwrap_or(0).max(rp(ingress).unwrap_or(0));
-    let who = match from {
-        Source::Internet => "the internet".to_string(),
-        Source::Prefix(c) => c.to_string(),
-    };
-    let mut evidence = vec![format!(
-        "rp_filter: all={}, {ingress}={} → {} ({})",
-        rp("all").unwrap_or(0),
-        rp(ingress).unwrap_or(0),
-        ["off", "strict", "loose"].get(usize::from(mode)).copied().unwrap_or("strict"),
-        ev.sysctl.from
-    )];
+    let rp = RpFilter::read(sysctl, ingress);
+    let mut evidence = vec![rp.evidence(ingress, &ev.sysctl.from)];
     if ev.rules.known().is_none() {
         evidence.push(rules_not_read(&ev.rules));
     }
     let reps = representatives(from, Family::V4, routes, &ev.routes.from, &mut evidence);
-    let (routes_from, rules_from) = (&ev.routes.from, &ev.rules.from);
     if reps.is_empty() {
         return (check(CheckStatus::Unknown, "No client address to look up"), vec![]);
     }
-    let clients = clients(from, Family::V4);
-    let internet = matches!(from, Source::Internet);
-    // One part of the clients in words: as asked when there is one part, else relative to all.
-    let part_text = |part: &AddrSet| {
-        if reps.len() == 1 { who.clone() } else { describe_part(part, &clients, internet) }
-    };
+    let asked = Asked::new(from, Family::V4);
     let mut ways: Vec<Way<'_>> = Vec::new();
     for (client, part) in &reps {
         let found = match lookup(routes, rules, *client, local, "lo") {
@@ -139,48 +168,103 @@ pub fn kernel_path(
                 );
             }
         };
-        let out_dev = found.found().and_then(|f| f.route.dev.clone());
-        match &found {
-            Lookup::Route(f) => evidence.push(format!(
-                "replies from {local} to {} route {} ({routes_from}, {rules_from})",
-                part_text(part),
-                route_text(f)
-            )),
-            Lookup::Action(r) => evidence.push(format!(
-                "replies from {local} to {} meet policy rule {} ({rules_from})",
-                part_text(part),
-                rule_text(r)
-            )),
-            Lookup::NoRoute => evidence
-                .push(format!("no route from {local} back to {} ({routes_from}, {rules_from})", part_text(part))),
-        }
-        let unusable = found.discards(Family::V4).is_some();
-        let same_dev = out_dev.as_deref() == Some(ingress);
-        let dropped = match mode {
-            0 => false,
-            1 => !same_dev || unusable,
-            _ => found.found().is_none() || unusable,
-        };
-        // A reply that leaves by another interface (none leaves without a usable route: the
-        // routing check names a route that discards it).
-        let elsewhere = (!same_dev && found.found().is_some() && !unusable)
-            .then_some(out_dev.unwrap_or_else(|| "another interface".into()));
-        ways.push(Way { part, elsewhere, dropped });
+        let whom = asked.name(part, reps.len() == 1);
+        evidence.push(route_back_text(&found, local, &whom, (&ev.routes.from, &ev.rules.from)));
+        ways.push(way_back(&found, part, ingress, rp.mode()));
     }
-    // The parts that share an outcome, as one set in words, and where their replies leave.
-    let gather = |pick: &dyn Fn(&Way<'_>) -> bool| {
-        let picked: Vec<&Way<'_>> = ways.iter().filter(|w| pick(w)).collect();
-        let set = picked.iter().fold(AddrSet::empty(Family::V4), |s, w| s.union(w.part));
-        let mut devs: Vec<&str> = picked.iter().filter_map(|w| w.elsewhere.as_deref()).collect();
-        devs.dedup();
-        (!picked.is_empty()).then(|| {
-            let whom = if picked.len() == reps.len() { who.clone() } else { describe_part(&set, &clients, internet) };
-            (whom, if devs.is_empty() { "no interface".to_string() } else { devs.join(", ") })
-        })
+    let fail = |code, component, confidence, message: String, fixes: Vec<Fix>| {
+        let cause = Cause::blocking(code, component, confidence, message.clone())
+            .with_evidence(evidence.clone())
+            .with_fix(fixes);
+        (check(CheckStatus::Fail, message).with_evidence(evidence.clone()), vec![cause])
     };
+    if let Some((whom, devs)) = gather(&ways, |w| w.dropped, &asked) {
+        let msg = format!(
+            "Reverse-path filtering ({}) drops traffic from {whom} arriving on {ingress}: the route back leaves by {devs}",
+            if rp.mode() == 1 { "strict" } else { "loose" },
+        );
+        return fail(
+            CauseCode::RpFilterDrop,
+            format!("rp_filter {ingress}"),
+            Confidence::Confirmed,
+            msg,
+            reply_route_fixes(local, ingress),
+        );
+    }
+    if let Some((whom, devs)) = gather(&ways, |w| w.elsewhere.is_some(), &asked) {
+        let msg = format!(
+            "Replies to {whom} from {local} leave by {devs}, not {ingress} where the traffic arrives: a cloud network (AWS source/destination check) or a stateful middlebox drops them"
+        );
+        // rp_filter is not what loses them: only the route of their own applies.
+        let mut fixes = reply_route_fixes(local, ingress);
+        fixes.truncate(1);
+        return fail(
+            CauseCode::ReplyRouteAsymmetric,
+            format!("route {local} -> {whom}"),
+            Confidence::Likely,
+            msg,
+            fixes,
+        );
+    }
+    (
+        check(CheckStatus::Pass, format!("Replies to {} leave by {ingress}, where the traffic arrives", asked.who))
+            .with_evidence(evidence),
+        vec![],
+    )
+}
+
+/// Where the route back from `local` to one part of the clients (`whom`) goes, for the evidence.
+fn route_back_text(
+    found: &Lookup<'_>,
+    local: IpAddr,
+    whom: &str,
+    (routes_from, rules_from): (&EvidenceSource, &EvidenceSource),
+) -> String {
+    match found {
+        Lookup::Route(f) => {
+            format!("replies from {local} to {whom} route {} ({routes_from}, {rules_from})", route_text(f))
+        }
+        Lookup::Action(r) => format!("replies from {local} to {whom} meet policy rule {} ({rules_from})", rule_text(r)),
+        Lookup::NoRoute => format!("no route from {local} back to {whom} ({routes_from}, {rules_from})"),
+    }
+}
+
+/// What the kernel makes of the route back `found` for `part` of the clients arriving on
+/// `ingress`, under reverse-path filtering `mode`.
+fn way_back<'a>(found: &Lookup<'_>, part: &'a AddrSet, ingress: &str, mode: u8) -> Way<'a> {
+    let out_dev = found.found().and_then(|f| f.route.dev.clone());
+    let unusable = found.discards(Family::V4).is_some();
+    let same_dev = out_dev.as_deref() == Some(ingress);
+    let dropped = match mode {
+        0 => false,
+        1 => !same_dev || unusable,
+        _ => found.found().is_none() || unusable,
+    };
+    // A reply that leaves by another interface (none leaves without a usable route: the
+    // routing check names a route that discards it).
+    let elsewhere = (!same_dev && found.found().is_some() && !unusable)
+        .then_some(out_dev.unwrap_or_else(|| "another interface".into()));
+    Way { part, elsewhere, dropped }
+}
+
+/// The parts that share an outcome (`pick`), as one set in words, and where their replies leave.
+fn gather(ways: &[Way<'_>], pick: impl Fn(&Way<'_>) -> bool, asked: &Asked) -> Option<(String, String)> {
+    let picked: Vec<&Way<'_>> = ways.iter().filter(|w| pick(w)).collect();
+    let set = picked.iter().fold(AddrSet::empty(Family::V4), |s, w| s.union(w.part));
+    let mut devs: Vec<&str> = picked.iter().filter_map(|w| w.elsewhere.as_deref()).collect();
+    devs.dedup();
+    (!picked.is_empty()).then(|| {
+        let whom = asked.name(&set, picked.len() == ways.len());
+        (whom, if devs.is_empty() { "no interface".to_string() } else { devs.join(", ") })
+    })
+}
+
+/// Make the replies from `local` leave by `ingress` (a route of their own), or relax
+/// reverse-path filtering there.
+fn reply_route_fixes(local: IpAddr, ingress: &str) -> Vec<Fix> {
     // sysctl writes an interface's dots as slashes (eth0.100 → net.ipv4.conf.eth0/100).
     let sysctl_dev = ingress.replace('.', "/");
-    let fix = vec![
+    vec![
         Fix::text(format!("route replies from {local} out of {ingress}: "))
             .then_run(
                 ShellCommand::new("ip rule add from")
@@ -195,41 +279,7 @@ pub fn kernel_path(
                 ShellCommand::new("sysctl -w").word(Word::lit("net.ipv4.conf.").val(&sysctl_dev).then(".rp_filter=2")),
             )
             .then_text(" (and net.ipv4.conf.all.rp_filter=2)"),
-    ];
-    if let Some((whom, devs)) = gather(&|w| w.dropped) {
-        let msg = format!(
-            "Reverse-path filtering ({}) drops traffic from {whom} arriving on {ingress}: the route back leaves by {devs}",
-            if mode == 1 { "strict" } else { "loose" },
-        );
-        let cause = Cause::blocking(
-            CauseCode::RpFilterDrop,
-            format!("rp_filter {ingress}"),
-            Confidence::Confirmed,
-            msg.clone(),
-        )
-        .with_evidence(evidence.clone())
-        .with_fix(fix);
-        return (check(CheckStatus::Fail, msg).with_evidence(evidence), vec![cause]);
-    }
-    if let Some((whom, devs)) = gather(&|w| w.elsewhere.is_some()) {
-        let msg = format!(
-            "Replies to {whom} from {local} leave by {devs}, not {ingress} where the traffic arrives: a cloud network (AWS source/destination check) or a stateful middlebox drops them"
-        );
-        let cause = Cause::blocking(
-            CauseCode::ReplyRouteAsymmetric,
-            format!("route {local} -> {whom}"),
-            Confidence::Likely,
-            msg.clone(),
-        )
-        .with_evidence(evidence.clone())
-        .with_fix(fix.into_iter().take(1));
-        return (check(CheckStatus::Fail, msg).with_evidence(evidence), vec![cause]);
-    }
-    (
-        check(CheckStatus::Pass, format!("Replies to {who} leave by {ingress}, where the traffic arrives"))
-            .with_evidence(evidence),
-        vec![],
-    )
+    ]
 }
 
 fn routing_check(status: CheckStatus, summary: impl Into<String>) -> Check {
@@ -282,13 +332,8 @@ pub fn routing(ev: &HostEvidence, from: &Source, local: Option<IpAddr>, ingress:
         Some(_) => format!("{}, {}", ev.routes_from(family), rules_fact.from),
         None => ev.routes_from(family).to_string(),
     };
-    let who = match from {
-        Source::Internet => "the internet".to_string(),
-        Source::Prefix(c) => c.to_string(),
-    };
-    let whole = clients(from, family);
-    let internet = matches!(from, Source::Internet);
-    let part_text = |part: &AddrSet| if reps.len() == 1 { who.clone() } else { describe_part(part, &whole, internet) };
+    let asked = Asked::new(from, family);
+    let part_text = |part: &AddrSet| asked.name(part, reps.len() == 1);
     // (leg, what discards, fix, the clients it discards for)
     let mut drops: Vec<(Leg, String, Fix, AddrSet)> = Vec::new();
     for (client, part) in &reps {
@@ -326,14 +371,15 @@ pub fn routing(ev: &HostEvidence, from: &Source, local: Option<IpAddr>, ingress:
     }
     if drops.is_empty() {
         let summary = format!(
-            "Traffic from {who} to {local} on {ingress} is routed to this host, and the replies have a usable route back"
+            "Traffic from {} to {local} on {ingress} is routed to this host, and the replies have a usable route back",
+            asked.who
         );
         evidence.push(format!("no blackhole, unreachable or prohibit route or rule applies, either way ({sources})"));
         return (routing_check(CheckStatus::Pass, summary).with_evidence(evidence), vec![]);
     }
     let mut causes = Vec::new();
     for (leg, what, fix, part) in drops {
-        let whom = if part == whole { who.clone() } else { describe_part(&part, &whole, internet) };
+        let whom = asked.name(&part, part == asked.whole);
         let message = match leg {
             Leg::Inbound => format!(
                 "Routing discards traffic from {whom} arriving at {local} on {ingress}: {what} applies before it reaches the listener"

@@ -32,6 +32,14 @@ impl Proto {
             Proto::Udp => "udp",
         }
     }
+
+    /// The IP protocol number filters match on (IANA: tcp 6, udp 17).
+    pub fn number(self) -> u8 {
+        match self {
+            Proto::Tcp => 6,
+            Proto::Udp => 17,
+        }
+    }
 }
 
 impl fmt::Display for Proto {

@@ -104,10 +104,7 @@ impl Witness {
     pub fn attach(flow: Flow, drop_program: DropProgram) -> Result<Witness, TraceError> {
         let btf = Btf::from_sys_fs().map_err(|e| refused("reading /sys/kernel/btf/vmlinux", e))?;
         let (family, from, mask) = address_filter(flow.from);
-        let proto: u8 = match flow.proto {
-            Proto::Tcp => 6,
-            Proto::Udp => 17,
-        };
+        let proto: u8 = flow.proto.number();
         let mut ebpf = EbpfLoader::new()
             .btf(Some(&btf))
             .override_global("cfg_port", &flow.port, true)

@@ -101,10 +101,7 @@ impl<'q> Flow<'q> {
 
     /// The protocol number filters match on (IANA: tcp 6, udp 17).
     pub fn proto_number(&self) -> u8 {
-        match self.query.proto {
-            Proto::Tcp => 6,
-            Proto::Udp => 17,
-        }
+        self.query.proto.number()
     }
 
     /// `tcp/80`.

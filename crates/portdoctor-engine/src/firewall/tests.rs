@@ -636,3 +636,56 @@ fn two_undecided_drops_in_a_row_are_one_unknown() {
     assert_eq!(out.len(), 1, "{out:#?}");
     assert!(!matches!(out[0].verdict, Verdict::Accept), "{out:#?}");
 }
+
+#[test]
+fn a_replys_destination_port_is_the_clients_and_its_source_port_the_local_one() {
+    let out = |rules: &str| {
+        format!("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n{rules}COMMIT\n")
+    };
+    let reply = Packet { reply: true, ct_state: ct::ESTABLISHED, tcp_flags: 18, ..pkt(80) };
+    // --dport of a reply is the client's ephemeral port, not the listener's.
+    let n = nf(&out("-A OUTPUT -p tcp --dport 80 -j DROP\n"));
+    assert_eq!(verdict(&n, &reply, "198.51.100.7"), Verdict::Accept);
+    let n = nf(&out("-A OUTPUT -p tcp --dport 1024:65535 -j DROP\n"));
+    assert!(matches!(verdict(&n, &reply, "198.51.100.7"), Verdict::Drop(r) if r.index == 1));
+    let n = nf(&out("-A OUTPUT -p tcp --sport 80 -j DROP\n"));
+    assert!(matches!(verdict(&n, &reply, "198.51.100.7"), Verdict::Drop(r) if r.index == 1));
+    // And inbound the other way round.
+    let n = nf(&out("-A INPUT -p tcp --sport 80 -j DROP\n"));
+    assert_eq!(verdict(&n, &pkt(80), "198.51.100.7"), Verdict::Accept);
+}
+
+#[test]
+fn address_types_read_the_local_side_as_local_and_the_clients_by_the_hosts_addresses() {
+    let n = nf(&table("-A INPUT -m addrtype --dst-type LOCAL -j DROP\n", "ACCEPT"));
+    assert!(matches!(verdict(&n, &pkt(80), "198.51.100.7"), Verdict::Drop(r) if r.index == 1));
+    let n = nf(&table("-A INPUT -m addrtype --src-type LOCAL -j DROP\n", "ACCEPT"));
+    assert_eq!(verdict(&n, &pkt(80), "198.51.100.7"), Verdict::Accept);
+    // A client set holding one of the host's own addresses may be local: undecided.
+    let out = evaluate(&n, &pkt(80), &one("10.0.1.10"));
+    assert!(matches!(&out[0].verdict, Verdict::Unknown(r, _) if r.index == 1), "{out:#?}");
+    let n = nf(&table("-A INPUT -m addrtype --dst-type BROADCAST -j DROP\n", "ACCEPT"));
+    assert_eq!(verdict(&n, &pkt(80), "198.51.100.7"), Verdict::Accept);
+}
+
+#[test]
+fn an_ingress_chain_sees_only_its_devices_and_is_undecided_where_they_are_not_known() {
+    // The filter table's INPUT drops 8080; a netdev table's ingress chain is made of it.
+    let mut n = nf(&table("-A INPUT -p tcp --dport 8080 -j DROP\n", "ACCEPT"));
+    let mut ingress = n.tables[0].clone();
+    ingress.family = FwFamily::Netdev;
+    ingress.name = "edge".into();
+    ingress.chains.retain(|c| c.name == "INPUT");
+    let base = ingress.chains[0].base.as_mut().unwrap();
+    (base.hook, base.devices) = (Hook::Ingress, vec!["eth0".into()]);
+    n.tables = vec![ingress];
+    let on = |iface: Option<&str>| Packet { iface: iface.map(str::to_string), ..pkt(8080) };
+    assert!(matches!(verdict(&n, &on(Some("eth0")), "198.51.100.7"), Verdict::Drop(r) if r.table == "edge"));
+    assert_eq!(verdict(&n, &on(Some("eth1")), "198.51.100.7"), Verdict::Accept);
+    let Verdict::Unknown(r, why) = verdict(&n, &on(None), "198.51.100.7") else { panic!() };
+    assert_eq!((r.index, r.text.as_str()), (0, "chain INPUT (hook ingress)"));
+    assert_eq!(why, "an ingress chain on eth0, and the arrival interface is unknown");
+    n.tables[0].chains[0].base.as_mut().unwrap().devices.clear();
+    let Verdict::Unknown(_, why) = verdict(&n, &on(Some("eth0")), "198.51.100.7") else { panic!() };
+    assert!(why.starts_with("an ingress chain whose devices the listing does not name"), "{why}");
+}
