@@ -478,7 +478,13 @@ fn after_the_handshake(
         let ack = Packet { tcp_flags: 16, ..later(first, o.nat.as_ref().map(|(a, p, _)| (*a, *p)), o.snat, false) };
         let outs = cx.evaluate(&ack, &o.clients);
         let phase = " after the handshake (the connection's ESTABLISHED packets)";
-        causes.extend(block_causes(cx, &ack, &outs, q, describe, phase));
+        // Groups sent to different endpoints often meet the same rule for the same clients:
+        // one cause, not one per group.
+        for c in block_causes(cx, &ack, &outs, q, describe, phase) {
+            if !causes.contains(&c) {
+                causes.push(c);
+            }
+        }
         notes.extend(load_notes(&outs));
     }
     (causes, notes)
@@ -530,16 +536,21 @@ fn undecided_lines<'o>(
     whose: &str,
     describe: &dyn Fn(&AddrSet) -> String,
 ) -> Vec<String> {
-    outs.into_iter()
-        .filter_map(|o| match &o.verdict {
-            Verdict::Unknown(r, why) => Some(format!(
+    let mut lines: Vec<String> = Vec::new();
+    for o in outs {
+        if let Verdict::Unknown(r, why) = &o.verdict {
+            let line = format!(
                 "{} — the outcome for {whose}{} depends on a match this version does not model: {why}",
                 r.describe(),
                 describe(&o.clients)
-            )),
-            _ => None,
-        })
-        .collect()
+            );
+            // The same rule undecided for the same clients on two branches of the walk: once.
+            if !lines.contains(&line) {
+                lines.push(line);
+            }
+        }
+    }
+    lines
 }
 
 /// Where PREROUTING NAT sends the flow to `local`, as evidence lines.
@@ -547,8 +558,9 @@ fn nat_lines(nats: &[(IpAddr, u16, String)], flow: &str, local: IpAddr) -> Vec<S
     let mut lines: Vec<String> =
         nats.iter().map(|(a, p, r)| format!("NAT in PREROUTING: {flow} to {local} goes to {a}:{p} ({r})")).collect();
     if nats.len() > 1 {
+        // A `statistic` spread, or a match decided per client or per moment (`-m time`, …).
         lines.push(format!(
-            "the rules spread new connections over {} endpoints (statistic): each is judged",
+            "new connections go to one of {} endpoints, as the rules' matches decide: each is judged",
             nats.len()
         ));
     }

@@ -180,8 +180,9 @@ pub fn kernel_path(
     };
     if let Some((whom, devs)) = gather(&ways, |w| w.dropped, &asked) {
         let msg = format!(
-            "Reverse-path filtering ({}) drops traffic from {whom} arriving on {ingress}: the route back leaves by {devs}",
+            "Reverse-path filtering ({}) drops traffic from {whom} arriving on {ingress}: {}",
             if rp.mode() == 1 { "strict" } else { "loose" },
+            if devs.is_empty() { "there is no usable route back".to_string() } else { format!("the route back leaves by {devs}") },
         );
         return fail(
             CauseCode::RpFilterDrop,
@@ -247,7 +248,8 @@ fn way_back<'a>(found: &Lookup<'_>, part: &'a AddrSet, ingress: &str, mode: u8) 
     Way { part, elsewhere, dropped }
 }
 
-/// The parts that share an outcome (`pick`), as one set in words, and where their replies leave.
+/// The parts that share an outcome (`pick`), as one set in words, and where their replies leave
+/// (empty: they have no usable route back).
 fn gather(ways: &[Way<'_>], pick: impl Fn(&Way<'_>) -> bool, asked: &Asked) -> Option<(String, String)> {
     let picked: Vec<&Way<'_>> = ways.iter().filter(|w| pick(w)).collect();
     let set = picked.iter().fold(AddrSet::empty(Family::V4), |s, w| s.union(w.part));
@@ -255,7 +257,7 @@ fn gather(ways: &[Way<'_>], pick: impl Fn(&Way<'_>) -> bool, asked: &Asked) -> O
     devs.dedup();
     (!picked.is_empty()).then(|| {
         let whom = asked.name(&set, picked.len() == ways.len());
-        (whom, if devs.is_empty() { "no interface".to_string() } else { devs.join(", ") })
+        (whom, devs.join(", "))
     })
 }
 
