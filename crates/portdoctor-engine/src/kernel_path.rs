@@ -182,7 +182,11 @@ pub fn kernel_path(
         let msg = format!(
             "Reverse-path filtering ({}) drops traffic from {whom} arriving on {ingress}: {}",
             if rp.mode() == 1 { "strict" } else { "loose" },
-            if devs.is_empty() { "there is no usable route back".to_string() } else { format!("the route back leaves by {devs}") },
+            if devs.is_empty() {
+                "there is no usable route back".to_string()
+            } else {
+                format!("the route back leaves by {devs}")
+            },
         );
         return fail(
             CauseCode::RpFilterDrop,

@@ -952,3 +952,136 @@ fn host_firewall_names_the_spread_nat_the_established_drop_and_the_undecided_rep
         )
     );
 }
+
+/// The listener's outcome in full, for pinning the text of each of its branches.
+fn spelled_listener(o: ListenerOutcome) -> String {
+    let mut out = spelled((o.check, o.causes));
+    out.push_str(&format!("hop {} [{}] {:?}: {}\n", o.hop.hop, o.hop.component, o.hop.status, o.hop.detail));
+    out.push_str(&format!("answerer {:?}\n", o.answerer.map(|s| s.local_text())));
+    if let Some(owner) = o.owner_check {
+        out.push_str(&format!("owner {}", spelled((owner, vec![]))));
+    }
+    out
+}
+
+#[test]
+fn listener_spells_each_branch() {
+    let eth0 =
+        Arrival { family: Family::V4, addr: Some("10.0.1.10".parse().unwrap()), iface: Some((2, "eth0".into())) };
+    let ask = |sockets: Knowledge<Vec<Socket>>, q: &HostQuery, a: &Arrival| {
+        let ev = evidence(vec![]);
+        let ifs = ev.interfaces.known().unwrap().clone();
+        spelled_listener(listener(&sockets, &ev.sockets.from, &ifs, q, a))
+    };
+    let unreadable = Knowledge::Unavailable(Missing::new("listening sockets", "permission denied", "run as root"));
+    let mut unowned = sock(Proto::Tcp, "0.0.0.0", 8080);
+    unowned.owners = Knowledge::Unavailable(Missing::new("owning process", "permission denied", "sudo"));
+    let accepts = Knowledge::Known(vec![sock(Proto::Tcp, "127.0.0.1", 8080), unowned]);
+    let no_tcp = Knowledge::Known(vec![sock(Proto::Udp, "0.0.0.0", 8080)]);
+    let many: Vec<Socket> = (1..=22).rev().chain([22]).map(|p| sock(Proto::Tcp, "0.0.0.0", p)).collect();
+    let udp = HostQuery { proto: Proto::Udp, ..q(53) };
+    let mut v6only = sock(Proto::Tcp, "::", 8080);
+    v6only.v6only = Some(true);
+    let mut bound_eth1 = sock(Proto::Tcp, "0.0.0.0", 8080);
+    bound_eth1.bound_ifindex = Some(3);
+    let refusing = vec![
+        sock(Proto::Tcp, "127.0.0.1", 8080),
+        sock(Proto::Tcp, "10.0.2.10", 8080),
+        sock(Proto::Tcp, "::1", 8080),
+        v6only,
+        bound_eth1,
+    ];
+    let nowhere = Arrival { addr: None, iface: None, ..eth0.clone() };
+    let unknown = vec![sock(Proto::Tcp, "10.0.1.11", 8080), sock(Proto::Tcp, "127.0.0.1", 8080)];
+    let text = [
+        ask(unreadable, &q(8080), &eth0),
+        ask(accepts, &q(8080), &eth0),
+        ask(no_tcp, &q(8080), &eth0),
+        ask(Knowledge::Known(many), &q(8080), &eth0),
+        ask(Knowledge::Known(vec![sock(Proto::Tcp, "0.0.0.0", 53)]), &udp, &eth0),
+        ask(Knowledge::Known(refusing), &q(8080), &eth0),
+        ask(Knowledge::Known(unknown), &q(8080), &nowhere),
+    ]
+    .join("--\n");
+    assert_eq!(
+        text,
+        concat!(
+            "Unknown: Could not read the sockets listening on tcp/8080\n",
+            "  listening sockets unavailable: permission denied; to get it: run as root\n",
+            "hop listener [tcp/8080] Unknown: sockets could not be read\n",
+            "answerer None\n",
+            "--\n",
+            "Pass: an unknown process (uid 0, inode 7) listens on 0.0.0.0:8080 and accepts tcp/8080 to 10.0.1.10\n",
+            "  nginx (pid 812) listens on 127.0.0.1:8080 (tcp; sockets.json via sock_diag)\n",
+            "  an unknown process (uid 0, inode 7) listens on 0.0.0.0:8080 (tcp; sockets.json via sock_diag)\n",
+            "hop listener [tcp 0.0.0.0:8080] Pass: an unknown process (uid 0, inode 7) listens on 0.0.0.0:8080 and accepts tcp/8080 to 10.0.1.10\n",
+            "answerer Some(\"0.0.0.0:8080\")\n",
+            "owner Warn: Could not see which process owns the socket\n",
+            "  owning process unavailable: permission denied; to get it: sudo\n",
+            "--\n",
+            "Fail: Nothing listens on tcp/8080: no socket accepts it on this host\n",
+            "  no tcp socket in LISTEN state on port 8080 among the 1 sockets read via sock_diag (sockets.json)\n",
+            "  no tcp port is listening at all\n",
+            "cause NotListening [tcp/8080] Confirmed: Nothing listens on tcp/8080: no socket accepts it on this host\n",
+            "  no tcp socket in LISTEN state on port 8080 among the 1 sockets read via sock_diag (sockets.json)\n",
+            "  no tcp port is listening at all\n",
+            "  fix: Start the service that should answer on tcp/8080 (e.g. `systemctl start <unit>`), then check: ss -lnp '( sport = :8080 )'\n",
+            "  fix: If it is running but did not bind, read why: `systemctl status <unit>` and `journalctl -u <unit> -n 50`\n",
+            "hop listener [tcp/8080] Fail: Nothing listens on tcp/8080: no socket accepts it on this host\n",
+            "answerer None\n",
+            "--\n",
+            "Fail: Nothing listens on tcp/8080: no socket accepts it on this host\n",
+            "  no tcp socket in LISTEN state on port 8080 among the 23 sockets read via sock_diag (sockets.json)\n",
+            "  tcp ports listening here: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, …\n",
+            "cause NotListening [tcp/8080] Confirmed: Nothing listens on tcp/8080: no socket accepts it on this host\n",
+            "  no tcp socket in LISTEN state on port 8080 among the 23 sockets read via sock_diag (sockets.json)\n",
+            "  tcp ports listening here: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, …\n",
+            "  fix: Start the service that should answer on tcp/8080 (e.g. `systemctl start <unit>`), then check: ss -lnp '( sport = :8080 )'\n",
+            "  fix: If it is running but did not bind, read why: `systemctl status <unit>` and `journalctl -u <unit> -n 50`\n",
+            "hop listener [tcp/8080] Fail: Nothing listens on tcp/8080: no socket accepts it on this host\n",
+            "answerer None\n",
+            "--\n",
+            "Fail: Nothing listens on udp/53: no socket accepts it on this host\n",
+            "  no udp socket bound on port 53 among the 1 sockets read via sock_diag (sockets.json)\n",
+            "  no udp port is listening at all\n",
+            "cause NotListening [udp/53] Confirmed: Nothing listens on udp/53: no socket accepts it on this host\n",
+            "  no udp socket bound on port 53 among the 1 sockets read via sock_diag (sockets.json)\n",
+            "  no udp port is listening at all\n",
+            "  fix: Start the service that should answer on udp/53 (e.g. `systemctl start <unit>`), then check: ss -lnp '( sport = :53 )'\n",
+            "  fix: If it is running but did not bind, read why: `systemctl status <unit>` and `journalctl -u <unit> -n 50`\n",
+            "hop listener [udp/53] Fail: Nothing listens on udp/53: no socket accepts it on this host\n",
+            "answerer None\n",
+            "--\n",
+            "Fail: nginx (pid 812) listens on 127.0.0.1:8080 only: tcp/8080 arriving at 10.0.1.10 is refused\n",
+            "  nginx (pid 812) listens on 127.0.0.1:8080 (tcp; sockets.json via sock_diag)\n",
+            "  nginx (pid 812) listens on 10.0.2.10:8080 (tcp; sockets.json via sock_diag)\n",
+            "  nginx (pid 812) listens on [::1]:8080 (tcp; sockets.json via sock_diag)\n",
+            "  nginx (pid 812) listens on [::]:8080 (tcp, IPV6_V6ONLY; sockets.json via sock_diag)\n",
+            "  nginx (pid 812) listens on 0.0.0.0:8080 (tcp, SO_BINDTODEVICE ifindex 3; sockets.json via sock_diag)\n",
+            "cause ListenerLoopbackOnly [tcp 127.0.0.1:8080] Confirmed: nginx (pid 812) listens on 127.0.0.1:8080 only: tcp/8080 arriving at 10.0.1.10 is refused\n",
+            "  nginx (pid 812) listens on 127.0.0.1:8080 (tcp; sockets.json via sock_diag)\n",
+            "  nginx (pid 812) listens on [::1]:8080 (tcp; sockets.json via sock_diag)\n",
+            "  fix: Make nginx listen on 0.0.0.0:8080 (all IPv4 addresses) or 10.0.1.10:8080 in its configuration (nginx `listen 8080;`, a `--bind 0.0.0.0`/`--host 0.0.0.0` option), then restart it\n",
+            "  fix: Check: ss -lnp '( sport = :8080 )'\n",
+            "cause ListenerAddressMismatch [tcp 10.0.2.10:8080] Confirmed: nginx (pid 812) listens on 10.0.2.10:8080 but tcp/8080 arrives at 10.0.1.10\n",
+            "  nginx (pid 812) listens on 10.0.2.10:8080 (tcp; sockets.json via sock_diag)\n",
+            "  fix: Make nginx listen on 0.0.0.0:8080 or 10.0.1.10:8080 (its bind/listen address setting), then restart it\n",
+            "cause ListenerFamilyMismatch [tcp [::]:8080] Confirmed: nginx (pid 812) listens on [::]:8080 with IPV6_V6ONLY set: IPv4 tcp/8080 to 10.0.1.10 is refused\n",
+            "  nginx (pid 812) listens on [::]:8080 (tcp, IPV6_V6ONLY; sockets.json via sock_diag)\n",
+            "  fix: Let nginx accept IPv4 too: clear IPV6_V6ONLY in its settings (nginx `listen [::]:8080 ipv6only=off;`), or add an IPv4 listener on 0.0.0.0:8080\n",
+            "  fix: If it relies on the system default, check `sysctl net.ipv6.bindv6only` (0 means dual-stack)\n",
+            "cause ListenerAddressMismatch [tcp 0.0.0.0:8080] Confirmed: nginx (pid 812) is bound to interface eth1 (SO_BINDTODEVICE) but tcp/8080 arrives on eth0\n",
+            "  nginx (pid 812) listens on 0.0.0.0:8080 (tcp, SO_BINDTODEVICE ifindex 3; sockets.json via sock_diag)\n",
+            "  fix: Bind nginx to the interface the traffic arrives on, or remove its device binding (e.g. its `interface`/`bind-interface` setting)\n",
+            "hop listener [tcp 127.0.0.1:8080] Fail: nginx (pid 812) listens on 127.0.0.1:8080 only: tcp/8080 arriving at 10.0.1.10 is refused\n",
+            "answerer None\n",
+            "--\n",
+            "Unknown: tcp/8080 has listeners bound to specific addresses, and the arrival address is unknown\n",
+            "  nginx (pid 812) listens on 10.0.1.11:8080 (tcp; sockets.json via sock_diag)\n",
+            "  nginx (pid 812) listens on 127.0.0.1:8080 (tcp; sockets.json via sock_diag)\n",
+            "  pass --to ADDR to say where the traffic arrives\n",
+            "hop listener [tcp/8080] Unknown: tcp/8080 has listeners bound to specific addresses, and the arrival address is unknown\n",
+            "answerer None\n",
+        )
+    );
+}
