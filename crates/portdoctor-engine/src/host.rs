@@ -385,6 +385,124 @@ pub(crate) struct ListenerOutcome {
     pub owner_check: Option<Check>,
 }
 
+/// What the sockets on the flow's port decide, before it is put in words.
+enum Listening<'a> {
+    /// The best of the sockets that take the flow (the kernel's pick).
+    Accepted(&'a Socket),
+    /// No socket of the flow's protocol is on its port.
+    Nothing,
+    /// A socket is bound to a specific address, and the arrival address is unknown.
+    ArrivalUnknown,
+    /// Every socket refuses: each kind of refusal, in the order first met, with its sockets.
+    Refused(Vec<(Refusal, Vec<&'a Socket>)>),
+}
+
+/// Who takes the flow among `candidates` (the sockets on its port), arriving as `a` says.
+fn decide_listener<'a>(candidates: &[&'a Socket], a: &Arrival, ifs: &[Interface]) -> Listening<'a> {
+    let judged: Vec<(&Socket, Judgement)> = candidates.iter().map(|s| (*s, judge(s, a, ifs))).collect();
+    let best = judged
+        .iter()
+        .filter_map(|(s, j)| match j {
+            Judgement::Accepts(score) => Some((*score, *s)),
+            _ => None,
+        })
+        .max_by_key(|(score, _)| *score);
+    if let Some((_, s)) = best {
+        return Listening::Accepted(s);
+    }
+    if candidates.is_empty() {
+        return Listening::Nothing;
+    }
+    if judged.iter().any(|(_, j)| *j == Judgement::Unknown) {
+        return Listening::ArrivalUnknown;
+    }
+    let mut refusals: Vec<(Refusal, Vec<&Socket>)> = Vec::new();
+    for (s, j) in judged {
+        if let Judgement::Refuses(r) = j {
+            match refusals.iter_mut().find(|(kind, _)| *kind == r) {
+                Some((_, socks)) => socks.push(s),
+                None => refusals.push((r, vec![s])),
+            }
+        }
+    }
+    Listening::Refused(refusals)
+}
+
+/// The ports of the flow's protocol that do listen (the first 20), for "nothing listens".
+fn listening_ports(sockets: &[Socket], proto: Proto) -> String {
+    let mut ports: Vec<u16> =
+        sockets.iter().filter(|s| s.proto == proto && s.accepts_new_flows()).map(|s| s.port).collect();
+    ports.sort_unstable();
+    ports.dedup();
+    if ports.is_empty() {
+        return format!("no {proto} port is listening at all");
+    }
+    let shown: Vec<String> = ports.iter().take(20).map(u16::to_string).collect();
+    format!("{proto} ports listening here: {}{}", shown.join(", "), if ports.len() > 20 { ", …" } else { "" })
+}
+
+/// Start the service that should answer on the flow, or read why it did not bind.
+fn start_service_fixes(flow: &str, port: u16) -> [Fix; 2] {
+    [
+        Fix::text(format!(
+            "Start the service that should answer on {flow} (e.g. `systemctl start <unit>`), then check: "
+        ))
+        .then_run(ss_listening(port)),
+        Fix::text(
+            "If it is running but did not bind, read why: `systemctl status <unit>` and `journalctl -u <unit> -n 50`",
+        ),
+    ]
+}
+
+/// "Nothing listens on FLOW", citing the sockets read and the ports that do listen.
+fn not_listening(sockets: &[Socket], sockets_from: &EvidenceSource, q: &HostQuery, flow: &str) -> Cause {
+    let what = if q.proto == Proto::Tcp { "in LISTEN state" } else { "bound" };
+    let evidence = [
+        format!(
+            "no {} socket {what} on port {} among the {} sockets read via sock_diag ({sockets_from})",
+            q.proto,
+            q.port,
+            sockets.len()
+        ),
+        listening_ports(sockets, q.proto),
+    ];
+    let message = format!("Nothing listens on {flow}: no socket accepts it on this host");
+    Cause::blocking(CauseCode::NotListening, flow, Confidence::Confirmed, message)
+        .with_evidence(evidence)
+        .with_fix(start_service_fixes(flow, q.port))
+}
+
+/// The warning that the owner of a socket on the port could not be seen.
+fn unknown_owner_check(candidates: &[&Socket]) -> Option<Check> {
+    candidates.iter().find_map(|s| s.owners.missing()).map(|m| {
+        Check::new(
+            HostCheck::ListenerOwner.as_str(),
+            Layer::Host,
+            CheckKind::Context,
+            CheckStatus::Warn,
+            "Could not see which process owns the socket",
+        )
+        .with_evidence([m.describe()])
+    })
+}
+
+/// The listener's check and hop when the sockets could not be read.
+fn sockets_unread(sockets: &Knowledge<Vec<Socket>>, flow: &str) -> ListenerOutcome {
+    let m = sockets.missing().map(|m| m.describe()).unwrap_or_default();
+    ListenerOutcome {
+        check: host_check(
+            HostCheck::Listener.as_str(),
+            CheckStatus::Unknown,
+            format!("Could not read the sockets listening on {flow}"),
+        )
+        .with_evidence([m]),
+        hop: Hop::new(HostHop::Listener.as_str(), flow, CheckStatus::Unknown, "sockets could not be read"),
+        causes: vec![],
+        answerer: None,
+        owner_check: None,
+    }
+}
+
 /// Who accepts the flow among `sockets` (one namespace's), arriving as `a` says.
 pub(crate) fn listener(
     sockets: &Knowledge<Vec<Socket>>,
@@ -396,130 +514,44 @@ pub(crate) fn listener(
     let id = HostCheck::Listener.as_str();
     let flow = format!("{}/{}", q.proto, q.port);
     let Some(sockets) = sockets.known() else {
-        let m = sockets.missing().map(|m| m.describe()).unwrap_or_default();
-        return ListenerOutcome {
-            check: host_check(id, CheckStatus::Unknown, format!("Could not read the sockets listening on {flow}"))
-                .with_evidence([m]),
-            hop: Hop::new(
-                HostHop::Listener.as_str(),
-                flow.to_string(),
-                CheckStatus::Unknown,
-                "sockets could not be read",
-            ),
-            causes: vec![],
-            answerer: None,
-            owner_check: None,
-        };
+        return sockets_unread(sockets, &flow);
     };
     let candidates: Vec<&Socket> =
         sockets.iter().filter(|s| s.proto == q.proto && s.port == q.port && s.accepts_new_flows()).collect();
-    let judged: Vec<(&Socket, Judgement)> = candidates.iter().map(|s| (*s, judge(s, a, ifs))).collect();
-    let owner_check = candidates.iter().find_map(|s| s.owners.missing()).map(|m| {
-        Check::new(
-            HostCheck::ListenerOwner.as_str(),
-            Layer::Host,
-            CheckKind::Context,
-            CheckStatus::Warn,
-            "Could not see which process owns the socket",
-        )
-        .with_evidence([m.describe()])
-    });
-    let dst = a.addr.map(|d| d.to_string()).unwrap_or_else(|| "this host".into());
+    let owner_check = unknown_owner_check(&candidates);
     let evidence: Vec<String> = candidates.iter().map(|s| sock_evidence(s, sockets_from)).collect();
-    let best = judged
-        .iter()
-        .filter_map(|(s, j)| match j {
-            Judgement::Accepts(score) => Some((*score, *s)),
-            _ => None,
-        })
-        .max_by_key(|(score, _)| *score);
-    if let Some((_, s)) = best {
-        let summary = format!("{} listens on {} and accepts {flow} to {dst}", s.owner_text(), s.local_text());
-        return ListenerOutcome {
-            check: host_check(id, CheckStatus::Pass, summary.clone()).with_evidence(evidence),
-            hop: Hop::new(HostHop::Listener.as_str(), socket_component(s), CheckStatus::Pass, summary),
-            causes: vec![],
-            answerer: Some(s.clone()),
-            owner_check,
-        };
-    }
-    if candidates.is_empty() {
-        let mut ports: Vec<u16> =
-            sockets.iter().filter(|s| s.proto == q.proto && s.accepts_new_flows()).map(|s| s.port).collect();
-        ports.sort_unstable();
-        ports.dedup();
-        let listening = if ports.is_empty() {
-            format!("no {} port is listening at all", q.proto)
-        } else {
-            let shown: Vec<String> = ports.iter().take(20).map(u16::to_string).collect();
-            format!(
-                "{} ports listening here: {}{}",
-                q.proto,
-                shown.join(", "),
-                if ports.len() > 20 { ", …" } else { "" }
-            )
-        };
-        let what = if q.proto == Proto::Tcp { "in LISTEN state" } else { "bound" };
-        let evidence = vec![
-            format!(
-                "no {} socket {what} on port {} among the {} sockets read via sock_diag ({sockets_from})",
-                q.proto,
-                q.port,
-                sockets.len()
-            ),
-            listening,
-        ];
-        let message = format!("Nothing listens on {flow}: no socket accepts it on this host");
-        let cause = Cause::blocking(CauseCode::NotListening, flow.clone(), Confidence::Confirmed, message.clone())
-            .with_evidence(evidence.clone())
-            .with_fix([
-                Fix::text(format!("Start the service that should answer on {flow} (e.g. `systemctl start <unit>`), then check: "))
-                    .then_run(ss_listening(q.port)),
-                Fix::text("If it is running but did not bind, read why: `systemctl status <unit>` and `journalctl -u <unit> -n 50`"),
-            ]);
-        return ListenerOutcome {
-            check: host_check(id, CheckStatus::Fail, message.clone()).with_evidence(evidence),
-            hop: Hop::new(HostHop::Listener.as_str(), flow, CheckStatus::Fail, message),
-            causes: vec![cause],
-            answerer: None,
-            owner_check,
-        };
-    }
-    // Nothing accepts: one cause per kind of refusal, each citing its sockets.
-    let mut causes: Vec<Cause> = Vec::new();
-    let mut kinds: Vec<&Refusal> = Vec::new();
-    for (_, j) in &judged {
-        if let Judgement::Refuses(r) = j
-            && !kinds.contains(&r)
-        {
-            kinds.push(r);
+    let hop =
+        |component: String, status, summary: &str| Hop::new(HostHop::Listener.as_str(), component, status, summary);
+    let (check, hop, causes, answerer) = match decide_listener(&candidates, a, ifs) {
+        Listening::Accepted(s) => {
+            let dst = a.addr.map(|d| d.to_string()).unwrap_or_else(|| "this host".into());
+            let summary = format!("{} listens on {} and accepts {flow} to {dst}", s.owner_text(), s.local_text());
+            let check = host_check(id, CheckStatus::Pass, summary.clone()).with_evidence(evidence);
+            (check, hop(socket_component(s), CheckStatus::Pass, &summary), vec![], Some(s.clone()))
         }
-    }
-    for r in kinds {
-        let socks: Vec<&Socket> =
-            judged.iter().filter(|(_, j)| *j == Judgement::Refuses(r.clone())).map(|(s, _)| *s).collect();
-        causes.push(refusal_cause(r, &socks, sockets_from, a, q));
-    }
-    if judged.iter().any(|(_, j)| *j == Judgement::Unknown) {
-        let summary = format!("{flow} has listeners bound to specific addresses, and the arrival address is unknown");
-        return ListenerOutcome {
-            check: host_check(id, CheckStatus::Unknown, summary.clone()).with_evidence(
+        Listening::Nothing => {
+            let cause = not_listening(sockets, sockets_from, q, &flow);
+            let check = host_check(id, CheckStatus::Fail, cause.message.clone()).with_evidence(cause.evidence.clone());
+            (check, hop(flow, CheckStatus::Fail, &cause.message), vec![cause], None)
+        }
+        Listening::ArrivalUnknown => {
+            let summary =
+                format!("{flow} has listeners bound to specific addresses, and the arrival address is unknown");
+            let check = host_check(id, CheckStatus::Unknown, summary.clone()).with_evidence(
                 evidence.into_iter().chain(["pass --to ADDR to say where the traffic arrives".to_string()]),
-            ),
-            hop: Hop::new(HostHop::Listener.as_str(), flow, CheckStatus::Unknown, summary),
-            causes: vec![],
-            answerer: None,
-            owner_check,
-        };
-    }
-    let summary = causes.first().map(|c| c.message.clone()).unwrap_or_default();
-    ListenerOutcome {
-        check: host_check(id, CheckStatus::Fail, summary.clone()).with_evidence(evidence),
-        hop: Hop::new(HostHop::Listener.as_str(), socket_component(candidates[0]), CheckStatus::Fail, summary),
-        causes,
-        answerer: None,
-        owner_check,
-    }
+            );
+            (check, hop(flow, CheckStatus::Unknown, &summary), vec![], None)
+        }
+        // Nothing accepts: one cause per kind of refusal, each citing its sockets.
+        Listening::Refused(refusals) => {
+            let causes: Vec<Cause> =
+                refusals.iter().map(|(r, socks)| refusal_cause(r, socks, sockets_from, a, q)).collect();
+            let summary = causes.first().map(|c| c.message.clone()).unwrap_or_default();
+            let check = host_check(id, CheckStatus::Fail, summary.clone()).with_evidence(evidence);
+            (check, hop(socket_component(candidates[0]), CheckStatus::Fail, &summary), causes, None)
+        }
+    };
+    ListenerOutcome { check, hop, causes, answerer, owner_check }
 }
 
 /// The second sample's name, shortened to what follows the first's stem
