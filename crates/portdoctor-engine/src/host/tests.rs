@@ -812,7 +812,7 @@ fn not_listening_is_not_confirmed_while_a_nat_table_is_unread() {
 }
 
 /// A check and its causes in full, for pinning the text.
-fn spelled((check, causes): (Check, Vec<Cause>)) -> String {
+pub(crate) fn spelled((check, causes): (Check, Vec<Cause>)) -> String {
     let mut out = format!("{:?}: {}\n", check.status, check.summary);
     out.extend(check.evidence.iter().map(|e| format!("  {e}\n")));
     for c in causes {
@@ -954,7 +954,7 @@ fn host_firewall_names_the_spread_nat_the_established_drop_and_the_undecided_rep
 }
 
 /// The listener's outcome in full, for pinning the text of each of its branches.
-fn spelled_listener(o: ListenerOutcome) -> String {
+pub(crate) fn spelled_listener(o: ListenerOutcome) -> String {
     let mut out = spelled((o.check, o.causes));
     out.push_str(&format!("hop {} [{}] {:?}: {}\n", o.hop.hop, o.hop.component, o.hop.status, o.hop.detail));
     out.push_str(&format!("answerer {:?}\n", o.answerer.map(|s| s.local_text())));
