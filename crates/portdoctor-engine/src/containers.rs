@@ -11,10 +11,10 @@ use crate::host::{Arrival, HostQuery, ListenerOutcome, listener, route_text};
 use crate::routing::{route_to, rules_for};
 use portdoctor_model::firewall::Netfilter;
 use portdoctor_model::fix::Fix;
-use portdoctor_model::host::{HostEvidence, Interface, Netns};
+use portdoctor_model::host::{HostEvidence, Interface, Netns, Route};
 use portdoctor_model::host_path::{HostCheck, HostHop};
 use portdoctor_model::net::Family;
-use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Hop, Knowledge, Layer};
+use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Hop, Knowledge, Layer, Missing};
 use std::net::IpAddr;
 
 /// What the forwarded leg adds to the host's verdict: the published-port and forwarding checks
@@ -178,6 +178,141 @@ pub(crate) fn forwarded(
     Forwarded { checks, causes: fwd_cause.into_iter().collect(), endpoints }
 }
 
+/// Where the endpoint's address is, before it is put in words.
+enum Holder<'a> {
+    /// The container namespaces could not be read.
+    NamespacesUnread(&'a Missing),
+    /// No namespace read holds it, and one whose addresses could not be read may.
+    MaybeUnread(&'a Missing),
+    /// None of the (so many) namespaces holds it, and it is behind a gateway: on another host.
+    AnotherHost(usize),
+    /// None of the (so many) namespaces holds it, and it is on a bridge of this host: the
+    /// container is gone.
+    Gone(usize),
+    /// The namespace that holds it, and its interface with the address.
+    Found(&'a Netns, &'a Interface),
+}
+
+/// Which namespace holds `to`, reached by `route`.
+fn find_holder<'a>(ev: &'a HostEvidence, host_ifs: &[Interface], route: Option<&Route>, to: IpAddr) -> Holder<'a> {
+    let netns = match &ev.netns.fact {
+        Knowledge::Known(n) => n,
+        Knowledge::Unavailable(m) => return Holder::NamespacesUnread(m),
+    };
+    if let Some((ns, inner)) = holder(netns, host_ifs, route.and_then(|r| r.dev.as_deref()), to) {
+        return Holder::Found(ns, inner);
+    }
+    // A namespace whose addresses could not be read may be the one: unknown, not "gone".
+    if let Some(m) = netns.iter().find_map(|n| n.interfaces.missing()) {
+        return Holder::MaybeUnread(m);
+    }
+    // Directly on a bridge of this host and nobody has it: the rule outlived its container.
+    if route.is_some_and(|r| r.gateway.is_none()) {
+        Holder::Gone(netns.len())
+    } else {
+        Holder::AnotherHost(netns.len())
+    }
+}
+
+/// The listener's check and hop for an endpoint whose listener is not asked (`target`: the
+/// endpoint).
+fn listener_at(target: &str, status: CheckStatus, summary: String, evidence: Vec<String>) -> ListenerOutcome {
+    ListenerOutcome {
+        check: check(HostCheck::Listener.as_str(), CheckKind::Path, status, summary.clone()).with_evidence(evidence),
+        hop: Hop::new(HostHop::Listener.as_str(), target, status, summary),
+        causes: vec![],
+        answerer: None,
+        owner_check: None,
+    }
+}
+
+/// Recreate the container, or drop the stale rule.
+fn gone_container_fixes() -> [Fix; 2] {
+    [
+        Fix::text(
+            "The container behind this published port is gone or has a new address: recreate it (`docker compose up -d`, `docker run -p …`) so its runtime writes the rule again",
+        ),
+        Fix::text(
+            "If the rule was restored from a saved file (iptables-restore of old Docker rules), remove it and restart the container runtime (`systemctl restart docker`)",
+        ),
+    ]
+}
+
+/// A NAT rule that outlived its container: nothing on this host's bridge holds `to`.
+/// `evidence`: that no namespace holds it, and the route to it.
+fn gone_container(flow: &str, (to, target): (IpAddr, &str), evidence: Vec<String>, rule: &str) -> Endpoint {
+    let message =
+        format!("Nothing on this host holds {to}: the NAT rule sends {flow} to a container that no longer exists");
+    let cause = Cause::blocking(CauseCode::NotListening, target, Confidence::Likely, message.clone())
+        .with_evidence(evidence.iter().cloned().chain([format!("the rule: {rule}")]))
+        .with_fix(gone_container_fixes());
+    Endpoint {
+        causes: vec![cause],
+        container_hop: Hop::new(HostHop::Container.as_str(), target, CheckStatus::Fail, message.clone()),
+        listener: listener_at(target, CheckStatus::Fail, message, evidence),
+    }
+}
+
+/// How the container's interface joins this host: its veth peer here, and the bridge that is a
+/// port of.
+fn veth_peer(host_ifs: &[Interface], ns: &Netns, inner: &Interface) -> String {
+    host_ifs
+        .iter()
+        .find(|h| h.peer == Some((ns.nsid, inner.index)))
+        .map(|h| match &h.master {
+            Some(m) => format!(" (its veth peer {} is a port of {m})", h.name),
+            None => format!(" (its veth peer here is {})", h.name),
+        })
+        .unwrap_or_default()
+}
+
+/// The fix a finding of the listener takes inside a container (`inner`: its interface with the
+/// endpoint's address), first.
+fn container_fix(code: CauseCode, inner: &str, q: &HostQuery) -> Option<Fix> {
+    let fix = match code {
+        CauseCode::ListenerLoopbackOnly => format!(
+            "The published port reaches the container's {inner} address, never its loopback: make the app listen on 0.0.0.0:{} inside the container (e.g. `--host 0.0.0.0`, `--bind 0.0.0.0`, `listen {};`), rebuild or restart the container",
+            q.port, q.port
+        ),
+        CauseCode::NotListening => format!(
+            "Nothing in the container listens on {}/{}: check the mapping's container side (`docker ps` shows 0.0.0.0:HOST->{}/{} when it is right) and why the app did not start (`docker logs <container>`)",
+            q.proto, q.port, q.port, q.proto
+        ),
+        _ => return None,
+    };
+    Some(Fix::text(fix))
+}
+
+/// Who listens inside the container `ns`, which holds `to` on `inner`: the listener's findings,
+/// said as the container's, and the container's hop.
+fn inside_container(
+    host_ifs: &[Interface],
+    q: &HostQuery,
+    family: Family,
+    to: IpAddr,
+    (ns, inner): (&Netns, &Interface),
+) -> (Hop, ListenerOutcome) {
+    let place = ns.describe();
+    let arrival = Arrival { family, addr: Some(to), iface: Some((inner.index, inner.name.clone())) };
+    let inner_ifs = ns.interfaces.known().map(Vec::as_slice).unwrap_or_default();
+    let mut lis = listener(&ns.sockets, &ns.sockets_from, inner_ifs, q, &arrival);
+    let bridge = veth_peer(host_ifs, ns, inner);
+    let found = format!("{to} is {}'s {} address, in {place}{bridge}", inner.name, family.name());
+    lis.check.summary = format!("Inside {place}: {}", lis.check.summary);
+    lis.check.evidence.insert(0, found.clone());
+    lis.hop.component = format!("{place}: {}", lis.hop.component);
+    for c in &mut lis.causes {
+        c.component = format!("{place}: {}", c.component);
+        c.message = format!("Inside the container ({place}): {}", c.message);
+        c.evidence.insert(0, found.clone());
+        if let Some(f) = container_fix(c.code, &inner.name, q) {
+            c.fix.insert(0, f);
+        }
+    }
+    let hop_status = if lis.answerer.is_some() { CheckStatus::Pass } else { lis.check.status };
+    (Hop::new(HostHop::Container.as_str(), place, hop_status, found), lis)
+}
+
 /// The container behind one endpoint `to`:`to_port` and who listens there. `share` is (which,
 /// of how many) when connections are spread over several.
 fn endpoint(
@@ -192,128 +327,45 @@ fn endpoint(
     let target = format!("{to}:{to_port}");
     // The listener inside is asked about the translated port.
     let q = &HostQuery { port: to_port, ..q.clone() };
-    let mut causes = Vec::new();
     let routes = ev.routes.known().map(Vec::as_slice).unwrap_or_default();
     let route = route_to(routes, rules_for(ev, family), family, Some(to));
-    let egress = route.and_then(|r| r.dev.as_deref());
     let host_ifs = ev.interfaces.known().map(Vec::as_slice).unwrap_or_default();
-    let hop_unknown =
-        |detail: &str| Hop::new(HostHop::Container.as_str(), target.clone(), CheckStatus::Unknown, detail);
-    let unknown_listener = |summary: String, evidence: Vec<String>| ListenerOutcome {
-        check: check(HostCheck::Listener.as_str(), CheckKind::Path, CheckStatus::Unknown, summary.clone())
-            .with_evidence(evidence),
-        hop: Hop::new(HostHop::Listener.as_str(), target.clone(), CheckStatus::Unknown, summary),
+    let unknown = |detail: &str, summary: String, evidence: Vec<String>| Endpoint {
         causes: vec![],
-        answerer: None,
-        owner_check: None,
+        container_hop: Hop::new(HostHop::Container.as_str(), target.clone(), CheckStatus::Unknown, detail),
+        listener: listener_at(&target, CheckStatus::Unknown, summary, evidence),
     };
-    let netns = match &ev.netns.fact {
-        Knowledge::Known(n) => n,
-        Knowledge::Unavailable(m) => {
-            let summary = format!("Could not look inside the container that {target} belongs to");
-            return Endpoint {
-                causes,
-                container_hop: hop_unknown("container namespaces could not be read"),
-                listener: unknown_listener(summary, vec![m.describe()]),
-            };
-        }
-    };
-    let Some((ns, inner)) = holder(netns, host_ifs, egress, to) else {
-        // A namespace whose addresses could not be read may be the one: unknown, not "gone".
-        if let Some(m) = netns.iter().find_map(|n| n.interfaces.missing()) {
-            let summary = format!("Could not look inside every container to find {to}");
-            return Endpoint {
-                causes,
-                container_hop: hop_unknown("a container namespace could not be read"),
-                listener: unknown_listener(summary, vec![m.describe()]),
-            };
-        }
+    let not_held = |namespaces: usize| {
         let via = route.map(route_text).unwrap_or_else(|| "no route".into());
-        // Directly on a bridge of this host and nobody has it: the rule outlived its container.
-        let local_bridge = route.is_some_and(|r| r.gateway.is_none());
-        let mut evidence = vec![
-            format!(
-                "none of the {} namespaces joined to this host by a veth holds {to} ({})",
-                netns.len(),
-                ev.netns.from
-            ),
+        vec![
+            format!("none of the {namespaces} namespaces joined to this host by a veth holds {to} ({})", ev.netns.from),
             format!("the route to {to}: {via} ({})", ev.routes_from(Family::of(&to))),
-        ];
-        if !local_bridge {
+        ]
+    };
+    let mut endpoint = match find_holder(ev, host_ifs, route, to) {
+        Holder::NamespacesUnread(m) => {
+            let summary = format!("Could not look inside the container that {target} belongs to");
+            unknown("container namespaces could not be read", summary, vec![m.describe()])
+        }
+        Holder::MaybeUnread(m) => {
+            let summary = format!("Could not look inside every container to find {to}");
+            unknown("a container namespace could not be read", summary, vec![m.describe()])
+        }
+        Holder::AnotherHost(namespaces) => {
+            let mut evidence = not_held(namespaces);
             evidence.push(format!(
                 "{to} is behind a gateway: the listener is on another host, which portdoctor cannot see from here"
             ));
-            let summary = format!("{flow} is forwarded to {target}, on another host");
-            return Endpoint {
-                causes,
-                container_hop: hop_unknown("forwarded to another host"),
-                listener: unknown_listener(summary, evidence),
-            };
+            unknown("forwarded to another host", format!("{flow} is forwarded to {target}, on another host"), evidence)
         }
-        let message =
-            format!("Nothing on this host holds {to}: the NAT rule sends {flow} to a container that no longer exists");
-        causes.push(
-            Cause::blocking(CauseCode::NotListening, target.clone(), Confidence::Likely, message.clone())
-                .with_evidence(evidence.iter().cloned().chain([format!("the rule: {rule}")]))
-                .with_fix([
-                    Fix::text("The container behind this published port is gone or has a new address: recreate it (`docker compose up -d`, `docker run -p …`) so its runtime writes the rule again"),
-                    Fix::text("If the rule was restored from a saved file (iptables-restore of old Docker rules), remove it and restart the container runtime (`systemctl restart docker`)"),
-                ]),
-        );
-        let listener = ListenerOutcome {
-            check: check(HostCheck::Listener.as_str(), CheckKind::Path, CheckStatus::Fail, message.clone())
-                .with_evidence(evidence),
-            hop: Hop::new(HostHop::Listener.as_str(), target.clone(), CheckStatus::Fail, message.clone()),
-            causes: vec![],
-            answerer: None,
-            owner_check: None,
-        };
-        return Endpoint {
-            causes: shared(causes, share, &target),
-            container_hop: Hop::new(HostHop::Container.as_str(), target, CheckStatus::Fail, message),
-            listener,
-        };
+        Holder::Gone(namespaces) => gone_container(&flow, (to, &target), not_held(namespaces), rule),
+        Holder::Found(ns, inner) => {
+            let (container_hop, mut listener) = inside_container(host_ifs, q, family, to, (ns, inner));
+            Endpoint { causes: std::mem::take(&mut listener.causes), container_hop, listener }
+        }
     };
-
-    let place = ns.describe();
-    let arrival = Arrival { family, addr: Some(to), iface: Some((inner.index, inner.name.clone())) };
-    let inner_ifs = ns.interfaces.known().map(Vec::as_slice).unwrap_or_default();
-    let mut lis = listener(&ns.sockets, &ns.sockets_from, inner_ifs, q, &arrival);
-    let bridge = host_ifs
-        .iter()
-        .find(|h| h.peer == Some((ns.nsid, inner.index)))
-        .map(|h| match &h.master {
-            Some(m) => format!(" (its veth peer {} is a port of {m})", h.name),
-            None => format!(" (its veth peer here is {})", h.name),
-        })
-        .unwrap_or_default();
-    let found = format!("{to} is {}'s {} address, in {place}{bridge}", inner.name, family.name());
-    lis.check.summary = format!("Inside {place}: {}", lis.check.summary);
-    lis.check.evidence.insert(0, found.clone());
-    lis.hop.component = format!("{place}: {}", lis.hop.component);
-    for c in &mut lis.causes {
-        c.component = format!("{place}: {}", c.component);
-        c.message = format!("Inside the container ({place}): {}", c.message);
-        c.evidence.insert(0, found.clone());
-        let inside = match c.code {
-            CauseCode::ListenerLoopbackOnly => Some(format!(
-                "The published port reaches the container's {} address, never its loopback: make the app listen on 0.0.0.0:{} inside the container (e.g. `--host 0.0.0.0`, `--bind 0.0.0.0`, `listen {};`), rebuild or restart the container",
-                inner.name, q.port, q.port
-            )),
-            CauseCode::NotListening => Some(format!(
-                "Nothing in the container listens on {}/{}: check the mapping's container side (`docker ps` shows 0.0.0.0:HOST->{}/{} when it is right) and why the app did not start (`docker logs <container>`)",
-                q.proto, q.port, q.port, q.proto
-            )),
-            _ => None,
-        };
-        if let Some(f) = inside {
-            c.fix.insert(0, Fix::text(f));
-        }
-    }
-    let hop_status = if lis.answerer.is_some() { CheckStatus::Pass } else { lis.check.status };
-    let container_hop = Hop::new(HostHop::Container.as_str(), place.clone(), hop_status, found);
-    causes.append(&mut lis.causes);
-    Endpoint { causes: shared(causes, share, &target), container_hop, listener: lis }
+    endpoint.causes = shared(endpoint.causes, share, &target);
+    endpoint
 }
 
 /// Says which share of the connections a cause concerns, when there are several endpoints.
