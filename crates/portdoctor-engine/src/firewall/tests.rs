@@ -689,3 +689,125 @@ fn an_ingress_chain_sees_only_its_devices_and_is_undecided_where_they_are_not_kn
     let Verdict::Unknown(_, why) = verdict(&n, &on(Some("eth0")), "198.51.100.7") else { panic!() };
     assert!(why.starts_with("an ingress chain whose devices the listing does not name"), "{why}");
 }
+
+/// Each owner `attribute` knows, its name and its fixes in full, in both families where the
+/// family matters.
+#[test]
+fn attribution_spells_each_owner() {
+    let rule = |backend: Backend, table: &str, chain: &str, index: usize| RuleRef {
+        backend,
+        table: table.into(),
+        chain: chain.into(),
+        index,
+        text: "drop".into(),
+    };
+    let rules = [
+        (rule(Backend::IptablesNft, "filter", "ufw-user-input", 3), None),
+        (rule(Backend::Nftables, "firewalld", "filter_IN_home_deny", 2), None),
+        (rule(Backend::IptablesNft, "filter", "IN_work_allow", 2), None),
+        (rule(Backend::IptablesNft, "filter", "INPUT_ZONES", 2), None),
+        (rule(Backend::Nftables, "firewalld", "filter_INPUT", 0), None),
+        (rule(Backend::IptablesNft, "filter", "f2b-sshd", 1), None),
+        (rule(Backend::IptablesLegacy, "filter", "DOCKER-USER", 1), None),
+        (rule(Backend::IptablesNft, "filter", "CNI-FORWARD", 1), None),
+        (rule(Backend::Nftables, "netavark", "forward", 1), None),
+        (rule(Backend::IptablesNft, "filter", "KUBE-FIREWALL", 1), None),
+        (rule(Backend::Nftables, "filter", "kube-services", 1), None),
+        (rule(Backend::Nftables, "kube-proxy", "filter-forward", 1), None),
+        (rule(Backend::Nftables, "filter", "input", 4), Some(FwFamily::Ip6)),
+        (rule(Backend::Nftables, "filter", "input", 0), None),
+        (rule(Backend::IptablesLegacy, "filter", "INPUT", 0), None),
+        (rule(Backend::IptablesNft, "mangle", "PREROUTING", 5), None),
+    ];
+    let mut text = String::new();
+    for (r, table_family) in &rules {
+        for family in [Family::V4, Family::V6] {
+            let (who, fixes) = attribute(r, *table_family, "tcp", 8080, family);
+            text.push_str(&format!("{} {} {} {family:?}: {who}\n", r.table, r.chain, r.index));
+            text.extend(fixes.iter().map(|f| format!("  fix: {f}\n")));
+        }
+    }
+    assert_eq!(
+        text,
+        concat!(
+            "filter ufw-user-input 3 V4: ufw\n",
+            "  fix: ufw allow 8080/tcp\n",
+            "filter ufw-user-input 3 V6: ufw\n",
+            "  fix: ufw allow 8080/tcp\n",
+            "firewalld filter_IN_home_deny 2 V4: firewalld (zone home)\n",
+            "  fix: firewall-cmd --zone=home --add-port=8080/tcp --permanent && firewall-cmd --reload\n",
+            "firewalld filter_IN_home_deny 2 V6: firewalld (zone home)\n",
+            "  fix: firewall-cmd --zone=home --add-port=8080/tcp --permanent && firewall-cmd --reload\n",
+            "filter IN_work_allow 2 V4: firewalld (zone work)\n",
+            "  fix: firewall-cmd --zone=work --add-port=8080/tcp --permanent && firewall-cmd --reload\n",
+            "filter IN_work_allow 2 V6: firewalld (zone work)\n",
+            "  fix: firewall-cmd --zone=work --add-port=8080/tcp --permanent && firewall-cmd --reload\n",
+            "filter INPUT_ZONES 2 V4: firewalld (zone public)\n",
+            "  fix: firewall-cmd --zone=public --add-port=8080/tcp --permanent && firewall-cmd --reload\n",
+            "filter INPUT_ZONES 2 V6: firewalld (zone public)\n",
+            "  fix: firewall-cmd --zone=public --add-port=8080/tcp --permanent && firewall-cmd --reload\n",
+            "firewalld filter_INPUT 0 V4: firewalld (zone public)\n",
+            "  fix: firewall-cmd --zone=public --add-port=8080/tcp --permanent && firewall-cmd --reload\n",
+            "firewalld filter_INPUT 0 V6: firewalld (zone public)\n",
+            "  fix: firewall-cmd --zone=public --add-port=8080/tcp --permanent && firewall-cmd --reload\n",
+            "filter f2b-sshd 1 V4: fail2ban (jail sshd)\n",
+            "  fix: fail2ban-client set sshd unbanip <client-address>\n",
+            "  fix: if clients are banned wrongly, check the jail's filter and `ignoreip` in /etc/fail2ban/jail.local\n",
+            "filter f2b-sshd 1 V6: fail2ban (jail sshd)\n",
+            "  fix: fail2ban-client set sshd unbanip <client-address>\n",
+            "  fix: if clients are banned wrongly, check the jail's filter and `ignoreip` in /etc/fail2ban/jail.local\n",
+            "filter DOCKER-USER 1 V4: Docker\n",
+            "  fix: iptables -I DOCKER-USER -p tcp -m conntrack --ctorigdstport 8080 -j RETURN\n",
+            "filter DOCKER-USER 1 V6: Docker\n",
+            "  fix: ip6tables -I DOCKER-USER -p tcp -m conntrack --ctorigdstport 8080 -j RETURN\n",
+            "filter CNI-FORWARD 1 V4: Podman (netavark/CNI)\n",
+            "  fix: check the container's mapping: `podman port <container>` must show 8080/tcp\n",
+            "  fix: to filter a published port, add rules before Podman's in FORWARD: iptables -I FORWARD 1 -p tcp -m conntrack --ctorigdstport 8080 -j ACCEPT (or DROP)\n",
+            "filter CNI-FORWARD 1 V6: Podman (netavark/CNI)\n",
+            "  fix: check the container's mapping: `podman port <container>` must show 8080/tcp\n",
+            "  fix: to filter a published port, add rules before Podman's in FORWARD: ip6tables -I FORWARD 1 -p tcp -m conntrack --ctorigdstport 8080 -j ACCEPT (or DROP)\n",
+            "netavark forward 1 V4: Podman (netavark/CNI)\n",
+            "  fix: check the container's mapping: `podman port <container>` must show 8080/tcp\n",
+            "  fix: to filter a published port, add rules before Podman's in FORWARD: iptables -I FORWARD 1 -p tcp -m conntrack --ctorigdstport 8080 -j ACCEPT (or DROP)\n",
+            "netavark forward 1 V6: Podman (netavark/CNI)\n",
+            "  fix: check the container's mapping: `podman port <container>` must show 8080/tcp\n",
+            "  fix: to filter a published port, add rules before Podman's in FORWARD: ip6tables -I FORWARD 1 -p tcp -m conntrack --ctorigdstport 8080 -j ACCEPT (or DROP)\n",
+            "filter KUBE-FIREWALL 1 V4: kube-proxy\n",
+            "  fix: fix it in Kubernetes (the Service, its endpoints, or a NetworkPolicy): kube-proxy rewrites these chains\n",
+            "filter KUBE-FIREWALL 1 V6: kube-proxy\n",
+            "  fix: fix it in Kubernetes (the Service, its endpoints, or a NetworkPolicy): kube-proxy rewrites these chains\n",
+            "filter kube-services 1 V4: kube-proxy\n",
+            "  fix: fix it in Kubernetes (the Service, its endpoints, or a NetworkPolicy): kube-proxy rewrites these chains\n",
+            "filter kube-services 1 V6: kube-proxy\n",
+            "  fix: fix it in Kubernetes (the Service, its endpoints, or a NetworkPolicy): kube-proxy rewrites these chains\n",
+            "kube-proxy filter-forward 1 V4: kube-proxy\n",
+            "  fix: fix it in Kubernetes (the Service, its endpoints, or a NetworkPolicy): kube-proxy rewrites these chains\n",
+            "kube-proxy filter-forward 1 V6: kube-proxy\n",
+            "  fix: fix it in Kubernetes (the Service, its endpoints, or a NetworkPolicy): kube-proxy rewrites these chains\n",
+            "filter input 4 V4: nftables (table filter)\n",
+            "  fix: nft insert rule ip6 filter input tcp dport 8080 accept\n",
+            "  fix: persist it in /etc/nftables.conf\n",
+            "filter input 4 V6: nftables (table filter)\n",
+            "  fix: nft insert rule ip6 filter input tcp dport 8080 accept\n",
+            "  fix: persist it in /etc/nftables.conf\n",
+            "filter input 0 V4: nftables (table filter)\n",
+            "  fix: nft insert rule inet filter input tcp dport 8080 accept\n",
+            "  fix: persist it in /etc/nftables.conf\n",
+            "filter input 0 V6: nftables (table filter)\n",
+            "  fix: nft insert rule inet filter input tcp dport 8080 accept\n",
+            "  fix: persist it in /etc/nftables.conf\n",
+            "filter INPUT 0 V4: iptables-legacy (filter chain INPUT)\n",
+            "  fix: iptables -t filter -I INPUT 1 -p tcp --dport 8080 -j ACCEPT\n",
+            "  fix: persist it: `iptables-save > /etc/iptables/rules.v4` (Debian iptables-persistent) or `service iptables save` (RHEL)\n",
+            "filter INPUT 0 V6: iptables-legacy (filter chain INPUT)\n",
+            "  fix: ip6tables -t filter -I INPUT 1 -p tcp --dport 8080 -j ACCEPT\n",
+            "  fix: persist it: `ip6tables-save > /etc/iptables/rules.v6` (Debian iptables-persistent) or `service ip6tables save` (RHEL)\n",
+            "mangle PREROUTING 5 V4: iptables (nf_tables backend) (mangle chain PREROUTING)\n",
+            "  fix: iptables -t mangle -I PREROUTING 5 -p tcp --dport 8080 -j ACCEPT\n",
+            "  fix: persist it: `iptables-save > /etc/iptables/rules.v4` (Debian iptables-persistent) or `service iptables save` (RHEL)\n",
+            "mangle PREROUTING 5 V6: iptables (nf_tables backend) (mangle chain PREROUTING)\n",
+            "  fix: ip6tables -t mangle -I PREROUTING 5 -p tcp --dport 8080 -j ACCEPT\n",
+            "  fix: persist it: `ip6tables-save > /etc/iptables/rules.v6` (Debian iptables-persistent) or `service ip6tables save` (RHEL)\n",
+        )
+    );
+}
