@@ -1085,3 +1085,91 @@ fn listener_spells_each_branch() {
         )
     );
 }
+
+/// Every way `arrivals` ends, its arrivals and notes in full: the interfaces unread, `--to` one
+/// of them or not this host's, one route or two toward a client (de-duplicated), IPv6, the
+/// routes unread, and a route with no usable interface.
+#[test]
+fn arrivals_spell_each_branch() {
+    let ask = |ev: &HostEvidence, q: &HostQuery| {
+        let mut notes = Vec::new();
+        let mut out = String::new();
+        for p in arrivals(ev, q, &mut notes) {
+            let a = &p.arrival;
+            out.push_str(&format!("arrival {:?} {:?} {:?} why {}\n", a.family, a.addr, a.iface, p.why));
+            out.push_str(&spelled((p.check, vec![])));
+        }
+        out + &notes.iter().map(|n| format!("note: {n}\n")).collect::<String>()
+    };
+    let mut unread_ifs = evidence(vec![]);
+    unread_ifs.interfaces.fact = Knowledge::Unavailable(Missing::new("interfaces", "ip missing", "install iproute2"));
+    let mut unread_routes = evidence(vec![]);
+    unread_routes.routes.fact = Knowledge::Unavailable(Missing::new("routes", "ip missing", "install iproute2"));
+    let mut nowhere = evidence(vec![]);
+    nowhere.routes.fact = Knowledge::Known(vec![Route { dev: Some("eth9".into()), ..route("0.0.0.0/0", None, None) }]);
+    let to = |addr: &str| HostQuery { to: Some(addr.parse().unwrap()), ..q(8080) };
+    let text = [
+        ask(&unread_ifs, &to("10.0.1.10")),
+        ask(&evidence(vec![]), &to("10.0.2.10")),
+        ask(&evidence(vec![]), &to("203.0.113.10")),
+        ask(&two_ways_in(vec![]), &from("198.51.100.2")),
+        ask(&two_ways_in(vec![]), &from("10.0.1.77")),
+        ask(&two_ways_in(vec![]), &from("2001:db8:1::2")),
+        ask(&unread_routes, &from("198.51.100.2")),
+        ask(&nowhere, &q(8080)),
+    ]
+    .join("--\n");
+    assert_eq!(
+        text,
+        concat!(
+            "arrival V4 Some(10.0.1.10) None why given\n",
+            "Unknown: Could not tell which local address the traffic arrives at\n",
+            "  interfaces unavailable: ip missing; to get it: install iproute2\n",
+            "--\n",
+            "arrival V4 Some(10.0.2.10) Some((3, \"eth1\")) why given\n",
+            "Pass: Traffic arrives at 10.0.2.10 on eth1\n",
+            "  10.0.2.10 is assigned to eth1 (ip-addr.json)\n",
+            "--\n",
+            "arrival V4 Some(10.0.1.10) Some((2, \"eth0\")) why the default route's interface\n",
+            "Pass: Traffic from the internet arrives at 10.0.1.10 on eth0\n",
+            "  replies to the internet route default via 10.0.1.1 dev eth0 (ip-route.json, table main)\n",
+            "  10.0.1.10 is the primary IPv4 address of eth0 (ip-addr.json)\n",
+            "note: 203.0.113.10 is not an address of this host (it was given as where the traffic arrives): behind a 1:1 NAT (an AWS internet gateway, a cloud edge) it arrives translated to one of the host's own addresses, which are judged instead\n",
+            "--\n",
+            "arrival V4 Some(10.0.2.10) Some((3, \"eth1\")) why the route toward 198.51.100.2\n",
+            "Pass: Traffic from 198.51.100.2 may arrive at 10.0.2.10 on eth1 (the route toward 198.51.100.2)\n",
+            "  replies to 198.51.100.2 route 198.51.100.0/24 via 10.0.2.1 dev eth1 (ip-route.json, table main)\n",
+            "  10.0.2.10 is the primary IPv4 address of eth1 (ip-addr.json)\n",
+            "arrival V4 Some(10.0.1.10) Some((2, \"eth0\")) why the default route's interface\n",
+            "Pass: Traffic from 198.51.100.2 may arrive at 10.0.1.10 on eth0 (the default route's interface)\n",
+            "  the default route is default via 10.0.1.1 dev eth0 (ip-route.json, table main), where traffic to the host's main address usually comes in\n",
+            "  10.0.1.10 is the primary IPv4 address of eth0 (ip-addr.json)\n",
+            "note: where traffic from 198.51.100.2 arrives is not given, and more than one arrival is plausible: each is judged — eth1 (10.0.2.10, the route toward 198.51.100.2); eth0 (10.0.1.10, the default route's interface). What differs between them names its arrival (checks of the second and later arrivals have ids ending in .arrival2, .arrival3, …); pass --to ADDR to judge one\n",
+            "--\n",
+            "arrival V4 Some(10.0.1.10) Some((2, \"eth0\")) why the route toward 10.0.1.77\n",
+            "Pass: Traffic from 10.0.1.77 arrives at 10.0.1.10 on eth0\n",
+            "  replies to 10.0.1.77 route 10.0.1.0/24 dev eth0 src 10.0.1.10 (ip-route.json, table main)\n",
+            "  10.0.1.10 is the primary IPv4 address of eth0 (ip-addr.json)\n",
+            "--\n",
+            "arrival V6 Some(2001:db8:3::10) Some((3, \"eth1\")) why the route toward 2001:db8:1::2\n",
+            "Pass: Traffic from 2001:db8:1::2 may arrive at 2001:db8:3::10 on eth1 (the route toward 2001:db8:1::2)\n",
+            "  replies to 2001:db8:1::2 route 2001:db8:1::/64 via 2001:db8:3::1 dev eth1 (ip-6-route.json, table main)\n",
+            "  2001:db8:3::10 is the primary IPv6 address of eth1 (ip-addr.json)\n",
+            "arrival V6 Some(2001:db8:2::10) Some((2, \"eth0\")) why the default route's interface\n",
+            "Pass: Traffic from 2001:db8:1::2 may arrive at 2001:db8:2::10 on eth0 (the default route's interface)\n",
+            "  the default route is default via 2001:db8:2::1 dev eth0 (ip-6-route.json, table main), where traffic to the host's main address usually comes in\n",
+            "  2001:db8:2::10 is the primary IPv6 address of eth0 (ip-addr.json)\n",
+            "note: where traffic from 2001:db8:1::2 arrives is not given, and more than one arrival is plausible: each is judged — eth1 (2001:db8:3::10, the route toward 2001:db8:1::2); eth0 (2001:db8:2::10, the default route's interface). What differs between them names its arrival (checks of the second and later arrivals have ids ending in .arrival2, .arrival3, …); pass --to ADDR to judge one\n",
+            "--\n",
+            "arrival V4 None None why unknown\n",
+            "Unknown: Could not tell which IPv4 address traffic from 198.51.100.2 arrives at; pass --to ADDR\n",
+            "  routes unavailable: ip missing; to get it: install iproute2\n",
+            "  no route toward 198.51.100.2 in the main table, or its interface has no global IPv4 address\n",
+            "--\n",
+            "arrival V4 None None why unknown\n",
+            "Unknown: Could not tell which IPv4 address traffic from the internet arrives at; pass --to ADDR\n",
+            "  the route default dev eth9 has no usable interface or no global IPv4 address to arrive at (ip-route.json, ip-addr.json)\n",
+            "  no route toward the internet in the main table, or its interface has no global IPv4 address\n",
+        )
+    );
+}
