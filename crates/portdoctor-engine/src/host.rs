@@ -96,6 +96,120 @@ fn route_arrival<'a>(ifs: &'a [Interface], r: &Route, family: Family) -> Option<
     Some((addr, dev))
 }
 
+/// An arrival a route leads to, before its check is written.
+struct RoutedArrival<'a> {
+    addr: IpAddr,
+    dev: &'a Interface,
+    /// The route's evidence line, then the address's on its interface.
+    lines: Vec<String>,
+    /// Why it is plausible.
+    why: String,
+}
+
+/// The routes the client's traffic may arrive by: the route toward the client (`client`; the
+/// internet when `None`), then, for a given client, the default route; each with why its
+/// arrival is plausible and its evidence line.
+fn arrival_routes<'a>(
+    ev: &'a HostEvidence,
+    family: Family,
+    client: Option<IpAddr>,
+    from_text: &str,
+) -> Vec<(&'a Route, String, String)> {
+    let routes = ev.routes.known().map(Vec::as_slice).unwrap_or_default();
+    let routes_from = ev.routes_from(family);
+    let default_why = "the default route's interface".to_string();
+    let mut tried: Vec<(&Route, String, String)> = Vec::new();
+    let rules = crate::routing::rules_for(ev, family);
+    if let Some(r) = route_to(routes, rules, family, client) {
+        let why = if r.dst.prefix() > 0 { format!("the route toward {from_text}") } else { default_why.clone() };
+        tried.push((
+            r,
+            why,
+            format!("replies to {from_text} route {} ({routes_from}, table {})", route_text(r), r.table),
+        ));
+    }
+    if client.is_some()
+        && let Some(r) = route_to(routes, rules, family, None)
+    {
+        let line = format!(
+            "the default route is {} ({routes_from}, table {}), where traffic to the host's main address usually comes in",
+            route_text(r),
+            r.table
+        );
+        tried.push((r, default_why, line));
+    }
+    tried
+}
+
+/// Where each of the `tried` routes delivers, once each; a route with nowhere to arrive is said
+/// in `evidence`.
+fn routed_arrivals<'a>(
+    ev: &HostEvidence,
+    ifs: &'a [Interface],
+    family: Family,
+    tried: Vec<(&Route, String, String)>,
+    evidence: &mut Vec<String>,
+) -> Vec<RoutedArrival<'a>> {
+    let (routes_from, addrs_from) = (ev.routes_from(family), &ev.interfaces.from);
+    let mut found: Vec<RoutedArrival> = Vec::new();
+    for (r, why, line) in tried {
+        let Some((addr, dev)) = route_arrival(ifs, r, family) else {
+            evidence.push(format!(
+                "the route {} has no usable interface or no global {} address to arrive at ({routes_from}, {addrs_from})",
+                route_text(r),
+                family.name()
+            ));
+            continue;
+        };
+        if found.iter().any(|f| f.addr == addr && f.dev.index == dev.index) {
+            continue;
+        }
+        let lines =
+            vec![line, format!("{addr} is the primary {} address of {} ({addrs_from})", family.name(), dev.name)];
+        found.push(RoutedArrival { addr, dev, lines, why });
+    }
+    found
+}
+
+/// The arrival when no route says where the traffic arrives (`evidence`: what was tried).
+fn no_arrival(family: Family, from_text: &str, mut evidence: Vec<String>) -> Plausible {
+    evidence.push(format!(
+        "no route toward {from_text} in the main table, or its interface has no global {} address",
+        family.name()
+    ));
+    let summary =
+        format!("Could not tell which {} address traffic from {from_text} arrives at; pass --to ADDR", family.name());
+    let check = host_check(HostCheck::Address.as_str(), CheckStatus::Unknown, summary).with_evidence(evidence);
+    Plausible { arrival: Arrival { family, addr: None, iface: None }, check, why: "unknown".into() }
+}
+
+/// Each routed arrival with its check (`evidence`: what every one of them cites first).
+fn plausible_arrivals(
+    found: Vec<RoutedArrival>,
+    evidence: &[String],
+    from_text: &str,
+    family: Family,
+) -> Vec<Plausible> {
+    let several = found.len() > 1;
+    found
+        .into_iter()
+        .map(|RoutedArrival { addr, dev, lines, why }| {
+            let summary = if several {
+                format!("Traffic from {from_text} may arrive at {addr} on {} ({why})", dev.name)
+            } else {
+                format!("Traffic from {from_text} arrives at {addr} on {}", dev.name)
+            };
+            let check = host_check(HostCheck::Address.as_str(), CheckStatus::Pass, summary)
+                .with_evidence(evidence.iter().cloned().chain(lines));
+            Plausible {
+                arrival: Arrival { family, addr: Some(addr), iface: Some((dev.index, dev.name.clone())) },
+                check,
+                why,
+            }
+        })
+        .collect()
+}
+
 /// Every plausible arrival. `--to` (or, in `diagnose`, the cloud layer's private address) names
 /// the one; without it the traffic may arrive at the interface toward the client (where the
 /// host answers from) or at the default route's interface (where traffic to the host's main
@@ -130,86 +244,15 @@ fn arrivals(ev: &HostEvidence, q: &HostQuery, notes: &mut Vec<String>) -> Vec<Pl
         Source::Prefix(c) if c.family() == family => Some(c.addr()),
         _ => None,
     };
-    let mut evidence = Vec::new();
-    let routes = ev.routes.known().map(Vec::as_slice).unwrap_or_default();
-    if let Some(m) = ev.routes.missing() {
-        evidence.push(m.describe());
-    }
     let from_text = client.map(|c| c.to_string()).unwrap_or_else(|| "the internet".into());
-    let (routes_from, addrs_from) = (ev.routes_from(family), &ev.interfaces.from);
-    let default_why = "the default route's interface".to_string();
-    // (route, why the arrival is plausible, the evidence line for the route)
-    let mut tried: Vec<(&Route, String, String)> = Vec::new();
-    let rules = crate::routing::rules_for(ev, family);
-    if let Some(r) = route_to(routes, rules, family, client) {
-        let why = if r.dst.prefix() > 0 { format!("the route toward {from_text}") } else { default_why.clone() };
-        tried.push((
-            r,
-            why,
-            format!("replies to {from_text} route {} ({routes_from}, table {})", route_text(r), r.table),
-        ));
-    }
-    if client.is_some()
-        && let Some(r) = route_to(routes, rules, family, None)
-    {
-        let line = format!(
-            "the default route is {} ({routes_from}, table {}), where traffic to the host's main address usually comes in",
-            route_text(r),
-            r.table
-        );
-        tried.push((r, default_why, line));
-    }
-    let mut found: Vec<(IpAddr, &Interface, Vec<String>, String)> = Vec::new();
-    for (r, why, line) in tried {
-        let Some((addr, dev)) = route_arrival(ifs, r, family) else {
-            evidence.push(format!(
-                "the route {} has no usable interface or no global {} address to arrive at ({routes_from}, {addrs_from})",
-                route_text(r),
-                family.name()
-            ));
-            continue;
-        };
-        if found.iter().any(|f| f.0 == addr && f.1.index == dev.index) {
-            continue;
-        }
-        let lines =
-            vec![line, format!("{addr} is the primary {} address of {} ({addrs_from})", family.name(), dev.name)];
-        found.push((addr, dev, lines, why));
-    }
+    let mut evidence: Vec<String> = ev.routes.missing().map(|m| m.describe()).into_iter().collect();
+    let tried = arrival_routes(ev, family, client, &from_text);
+    let found = routed_arrivals(ev, ifs, family, tried, &mut evidence);
     if found.is_empty() {
-        evidence.push(format!(
-            "no route toward {from_text} in the main table, or its interface has no global {} address",
-            family.name()
-        ));
-        let check = host_check(
-            id,
-            CheckStatus::Unknown,
-            format!(
-                "Could not tell which {} address traffic from {from_text} arrives at; pass --to ADDR",
-                family.name()
-            ),
-        )
-        .with_evidence(evidence);
-        return vec![Plausible { arrival: Arrival { family, addr: None, iface: None }, check, why: "unknown".into() }];
+        return vec![no_arrival(family, &from_text, evidence)];
     }
-    let several = found.len() > 1;
-    let plausible: Vec<Plausible> = found
-        .into_iter()
-        .map(|(addr, dev, lines, why)| {
-            let summary = if several {
-                format!("Traffic from {from_text} may arrive at {addr} on {} ({why})", dev.name)
-            } else {
-                format!("Traffic from {from_text} arrives at {addr} on {}", dev.name)
-            };
-            let check = host_check(id, CheckStatus::Pass, summary).with_evidence(evidence.iter().cloned().chain(lines));
-            Plausible {
-                arrival: Arrival { family, addr: Some(addr), iface: Some((dev.index, dev.name.clone())) },
-                check,
-                why,
-            }
-        })
-        .collect();
-    if several {
+    let plausible = plausible_arrivals(found, &evidence, &from_text, family);
+    if plausible.len() > 1 {
         let places: Vec<String> = plausible.iter().map(Plausible::place).collect();
         notes.push(format!(
             "where traffic from {from_text} arrives is not given, and more than one arrival is plausible: each is judged — {}. What differs between them names its arrival (checks of the second and later arrivals have ids ending in .arrival2, .arrival3, …); pass --to ADDR to judge one",
