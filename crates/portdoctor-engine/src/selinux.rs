@@ -257,4 +257,155 @@ mod tests {
         assert!(cause.is_none(), "a listening port is never SELinux's doing");
         assert!(c.summary.contains("no longer apply"));
     }
+
+    /// Each way `judge` ends, its check and cause in full.
+    #[test]
+    fn judge_spells_each_branch() {
+        use crate::host::tests::spelled;
+        let ask = |ev: &HostEvidence, proto: Proto, listening: bool| {
+            let (check, cause) = judge(ev, proto, 8080, listening);
+            spelled((check, cause.into_iter().collect()))
+        };
+        let enforcing =
+            |permissive: bool, label: &str| with(SelinuxMode::Enforcing, SelinuxMode::Enforcing, permissive, label);
+        let mut absent = enforcing(false, "x");
+        absent.selinux.fact = Knowledge::Known(None);
+        let mut unread = enforcing(false, "x");
+        unread.selinux.fact = Knowledge::Unavailable(portdoctor_model::Missing::new("SELinux", "no access", "sudo"));
+        let save = "*security\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport 8080 -j SECMARK --selctx system_u:object_r:http_packet_t:s0\nCOMMIT\n";
+        let mut secmark = enforcing(false, "http_port_t");
+        secmark.netfilter = Knowledge::Known(portdoctor_model::firewall::Netfilter {
+            tables: portdoctor_parse::iptables::parse_save(
+                "t",
+                save,
+                portdoctor_model::firewall::Backend::IptablesNft,
+                portdoctor_model::firewall::FwFamily::Ip,
+            )
+            .unwrap(),
+            ..Default::default()
+        });
+        let mut secmark_recv = secmark.clone();
+        let edit = |ev: &mut HostEvidence, f: &dyn Fn(&mut Selinux)| {
+            if let Knowledge::Known(Some(s)) = &mut ev.selinux.fact {
+                f(s)
+            }
+        };
+        edit(&mut secmark_recv, &|s| {
+            if let Knowledge::Known(d) = &mut s.denials.fact {
+                d[0].permission = "recv".into();
+                d[0].line = "avc: denied { recv }".into();
+            }
+        });
+        let mut denials_unread = with(SelinuxMode::Permissive, SelinuxMode::Permissive, false, "x");
+        edit(&mut denials_unread, &|s| {
+            s.denials.fact = Knowledge::Unavailable(portdoctor_model::Missing::new("audit log", "no access", "sudo"))
+        });
+        let mut none_denied = enforcing(false, "x");
+        edit(&mut none_denied, &|s| s.denials.fact = Knowledge::Known(vec![]));
+        let mut none_denied_drifting = with(SelinuxMode::Enforcing, SelinuxMode::Permissive, false, "x");
+        edit(&mut none_denied_drifting, &|s| s.denials.fact = Knowledge::Known(vec![]));
+        let mut unlabeled_no_comm = enforcing(false, "unreserved_port_t");
+        edit(&mut unlabeled_no_comm, &|s| {
+            s.ports = Knowledge::Known(vec![]);
+            if let Knowledge::Known(d) = &mut s.denials.fact {
+                d[0].comm = None;
+                d[0].domain = "myapp_t".into();
+            }
+        });
+        let text = [
+            ask(&absent, Proto::Tcp, false),
+            ask(&unread, Proto::Tcp, false),
+            ask(&secmark, Proto::Tcp, true),
+            ask(&secmark_recv, Proto::Tcp, true),
+            ask(&with(SelinuxMode::Permissive, SelinuxMode::Enforcing, true, "x"), Proto::Tcp, true),
+            ask(&none_denied, Proto::Tcp, true),
+            ask(&denials_unread, Proto::Tcp, false),
+            ask(&with(SelinuxMode::Permissive, SelinuxMode::Permissive, true, "x"), Proto::Tcp, false),
+            ask(&none_denied, Proto::Tcp, false),
+            ask(&none_denied_drifting, Proto::Tcp, false),
+            ask(&enforcing(true, "x"), Proto::Tcp, false),
+            ask(&enforcing(false, "http_cache_port_t"), Proto::Tcp, false),
+            ask(&enforcing(false, "http_cache_port_t"), Proto::Udp, false),
+            ask(&unlabeled_no_comm, Proto::Tcp, false),
+        ]
+        .join("--\n");
+        assert_eq!(
+            text,
+            concat!(
+                "Skipped: SELinux is not in this kernel\n",
+                "--\n",
+                "Unknown: Could not read SELinux's state\n",
+                "  SELinux unavailable: no access; to get it: sudo\n",
+                "--\n",
+                "Warn: SELinux labels packets here (SECMARK): besides bind(), it checks each packet the listener on tcp/8080 receives\n",
+                "  SELinux enforcing (selinux-enforce.txt, selinux-config.txt)\n",
+                "  tcp/8080 is labeled http_port_t (semanage port -l)\n",
+                "  iptables (nf_tables backend) table security chain INPUT: -A INPUT -p tcp -m tcp --dport 8080 -j SECMARK --selctx system_u:object_r:http_packet_t:s0 (labels packets for SELinux)\n",
+                "  with SECMARK, SELinux checks `packet recv` for the listening domain: find denials with `ausearch -m avc -ts recent | grep recv`\n",
+                "--\n",
+                "Warn: SELinux labels packets here (SECMARK) and denied 1 packet receive(s): it may be dropping tcp/8080 to the listener\n",
+                "  SELinux enforcing (selinux-enforce.txt, selinux-config.txt)\n",
+                "  tcp/8080 is labeled http_port_t (semanage port -l)\n",
+                "  iptables (nf_tables backend) table security chain INPUT: -A INPUT -p tcp -m tcp --dport 8080 -j SECMARK --selctx system_u:object_r:http_packet_t:s0 (labels packets for SELinux)\n",
+                "  avc: denied { recv } (audit-avc.txt)\n",
+                "  with SECMARK, SELinux checks `packet recv` for the listening domain: find denials with `ausearch -m avc -ts recent | grep recv`\n",
+                "--\n",
+                "Warn: SELinux (permissive) checks bind(), not packets to a socket that listens: it does not block tcp/8080 (1 earlier bind denial(s) in the audit log no longer apply)\n",
+                "  SELinux permissive now, enforcing at next boot (/etc/selinux/config): what works now may not after a reboot (selinux-enforce.txt, selinux-config.txt)\n",
+                "  tcp/8080 is labeled x (semanage port -l)\n",
+                "--\n",
+                "Pass: SELinux (enforcing) checks bind(), not packets to a socket that listens: it does not block tcp/8080\n",
+                "  SELinux enforcing (selinux-enforce.txt, selinux-config.txt)\n",
+                "  tcp/8080 is labeled x (semanage port -l)\n",
+                "--\n",
+                "Unknown: SELinux is permissive: its denials could not be read\n",
+                "  SELinux permissive (selinux-enforce.txt, selinux-config.txt)\n",
+                "  tcp/8080 is labeled x (semanage port -l)\n",
+                "  audit log unavailable: no access; to get it: sudo\n",
+                "--\n",
+                "Warn: SELinux logged bind denials for tcp/8080 but allowed them (permissive)\n",
+                "  SELinux permissive (selinux-enforce.txt, selinux-config.txt)\n",
+                "  tcp/8080 is labeled x (semanage port -l)\n",
+                "  avc: denied { name_bind } (audit-avc.txt)\n",
+                "--\n",
+                "Pass: SELinux (enforcing) denied no bind to tcp/8080\n",
+                "  SELinux enforcing (selinux-enforce.txt, selinux-config.txt)\n",
+                "  tcp/8080 is labeled x (semanage port -l)\n",
+                "--\n",
+                "Warn: SELinux (enforcing) denied no bind to tcp/8080\n",
+                "  SELinux enforcing now, permissive at next boot (/etc/selinux/config): what works now may not after a reboot (selinux-enforce.txt, selinux-config.txt)\n",
+                "  tcp/8080 is labeled x (semanage port -l)\n",
+                "--\n",
+                "Warn: SELinux logged bind denials for tcp/8080 but allowed them (permissive)\n",
+                "  SELinux enforcing (selinux-enforce.txt, selinux-config.txt)\n",
+                "  tcp/8080 is labeled x (semanage port -l)\n",
+                "  avc: denied { name_bind } (audit-avc.txt)\n",
+                "--\n",
+                "Fail: SELinux stops java (tomcat_t) binding tcp/8080: the port is labeled http_cache_port_t, which tomcat_t may not bind\n",
+                "  SELinux enforcing (selinux-enforce.txt, selinux-config.txt)\n",
+                "  tcp/8080 is labeled http_cache_port_t (semanage port -l)\n",
+                "  avc: denied { name_bind } (audit-avc.txt)\n",
+                "cause SelinuxBindDenied [tomcat_t] Confirmed: SELinux stops java (tomcat_t) binding tcp/8080: the port is labeled http_cache_port_t, which tomcat_t may not bind\n",
+                "  SELinux enforcing (selinux-enforce.txt, selinux-config.txt)\n",
+                "  tcp/8080 is labeled http_cache_port_t (semanage port -l)\n",
+                "  avc: denied { name_bind } (audit-avc.txt)\n",
+                "  fix: semanage port -m -t http_port_t -p tcp 8080\n",
+                "  fix: then restart the service (java), e.g. systemctl restart java\n",
+                "  fix: never switch SELinux off for this: the label is the whole fix\n",
+                "--\n",
+                "Pass: SELinux (enforcing) denied no bind to udp/8080\n",
+                "  SELinux enforcing (selinux-enforce.txt, selinux-config.txt)\n",
+                "--\n",
+                "Fail: SELinux stops myapp_t (myapp_t) binding tcp/8080: the port is labeled unreserved_port_t, which myapp_t may not bind\n",
+                "  SELinux enforcing (selinux-enforce.txt, selinux-config.txt)\n",
+                "  avc: denied { name_bind } (audit-avc.txt)\n",
+                "cause SelinuxBindDenied [myapp_t] Confirmed: SELinux stops myapp_t (myapp_t) binding tcp/8080: the port is labeled unreserved_port_t, which myapp_t may not bind\n",
+                "  SELinux enforcing (selinux-enforce.txt, selinux-config.txt)\n",
+                "  avc: denied { name_bind } (audit-avc.txt)\n",
+                "  fix: semanage port -a -t myapp_port_t -p tcp 8080\n",
+                "  fix: then restart the service (myapp_t), e.g. systemctl restart myapp_t\n",
+                "  fix: never switch SELinux off for this: the label is the whole fix\n",
+            )
+        );
+    }
 }
