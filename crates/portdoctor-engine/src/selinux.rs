@@ -6,7 +6,7 @@
 //! a listening port only as a warning naming the SECMARK rules and any `recv` denials.
 
 use portdoctor_model::fix::{Fix, ShellCommand};
-use portdoctor_model::host::{HostEvidence, Selinux, SelinuxMode};
+use portdoctor_model::host::{AvcDenial, HostEvidence, PortLabel, Selinux, SelinuxMode};
 use portdoctor_model::host_path::HostCheck;
 use portdoctor_model::{Cause, CauseCode, Check, CheckKind, CheckStatus, Confidence, Knowledge, Layer, Proto};
 
@@ -58,6 +58,143 @@ fn secmark_rules(ev: &HostEvidence) -> Vec<String> {
         .collect()
 }
 
+/// The port's name_bind denials in the audit log (for its protocol's socket class).
+fn bind_denials(s: &Selinux, proto: Proto, port: u16) -> Vec<&AvcDenial> {
+    let class = match proto {
+        Proto::Tcp => "tcp_socket",
+        Proto::Udp => "udp_socket",
+    };
+    s.denials
+        .known()
+        .map(|d| d.iter().filter(|a| a.permission == "name_bind" && a.port == Some(port) && a.class == class).collect())
+        .unwrap_or_default()
+}
+
+/// SELinux runs in another mode at next boot.
+fn drifting(s: &Selinux) -> bool {
+    s.at_boot.is_some_and(|b| b != s.mode)
+}
+
+/// What SELinux's state says about the port, before it is put in words.
+enum Finding<'a> {
+    /// It listens, SELinux enforces, and these rules label packets: the listener's `recv` is
+    /// checked too.
+    Secmark(Vec<String>),
+    /// It listens: bind() already succeeded.
+    Listening,
+    /// Nothing listens, and no bind denial SELinux enforced explains it.
+    NoEnforcedDenial,
+    /// Nothing listens, and SELinux denied the bind (the last such denial).
+    BindDenied(&'a AvcDenial),
+}
+
+/// What SELinux's state says about the port (`denials`: its bind denials).
+fn decide<'a>(ev: &HostEvidence, s: &Selinux, listening: bool, denials: &[&'a AvcDenial]) -> Finding<'a> {
+    if listening {
+        let labeled = if s.mode == SelinuxMode::Enforcing { secmark_rules(ev) } else { vec![] };
+        return if labeled.is_empty() { Finding::Listening } else { Finding::Secmark(labeled) };
+    }
+    match denials.iter().rfind(|a| !a.permissive) {
+        Some(avc) if s.mode == SelinuxMode::Enforcing => Finding::BindDenied(avc),
+        _ => Finding::NoEnforcedDenial,
+    }
+}
+
+/// A listening port where packets are labeled: a warning naming the rules and the enforced
+/// `recv` denials.
+fn secmark_check(s: &Selinux, flow: &str, labeled: Vec<String>, mut evidence: Vec<String>) -> Check {
+    let recv: Vec<String> = s
+        .denials
+        .known()
+        .into_iter()
+        .flatten()
+        .filter(|a| a.permission.split_whitespace().any(|p| p == "recv") && !a.permissive)
+        .map(|a| format!("{} ({})", a.line, s.denials.from))
+        .collect();
+    evidence.extend(labeled);
+    let seen = recv.len();
+    evidence.extend(recv);
+    evidence.push(
+        "with SECMARK, SELinux checks `packet recv` for the listening domain: find denials with `ausearch -m avc -ts recent | grep recv`".to_string(),
+    );
+    let summary = if seen > 0 {
+        format!(
+            "SELinux labels packets here (SECMARK) and denied {seen} packet receive(s): it may be dropping {flow} to the listener"
+        )
+    } else {
+        format!(
+            "SELinux labels packets here (SECMARK): besides bind(), it checks each packet the listener on {flow} receives"
+        )
+    };
+    check(CheckStatus::Warn, summary).with_evidence(evidence)
+}
+
+/// A listening port: never SELinux's doing (`denials`: its earlier bind denials).
+fn listening_check(s: &Selinux, flow: &str, denials: usize, evidence: Vec<String>) -> Check {
+    let mut summary = format!(
+        "SELinux ({}) checks bind(), not packets to a socket that listens: it does not block {flow}",
+        s.mode.as_str()
+    );
+    if denials > 0 {
+        summary += &format!(" ({denials} earlier bind denial(s) in the audit log no longer apply)");
+    }
+    let status = if drifting(s) { CheckStatus::Warn } else { CheckStatus::Pass };
+    check(status, summary).with_evidence(evidence)
+}
+
+/// Nothing listens and SELinux is not why: its denials unread, only logged, or none.
+fn no_enforced_denial_check(s: &Selinux, flow: &str, denials: &[&AvcDenial], mut evidence: Vec<String>) -> Check {
+    let (status, summary) = match (&s.denials.fact, denials.is_empty()) {
+        (Knowledge::Unavailable(m), _) => {
+            evidence.push(m.describe());
+            (CheckStatus::Unknown, format!("SELinux is {}: its denials could not be read", s.mode.as_str()))
+        }
+        (_, false) => {
+            (CheckStatus::Warn, format!("SELinux logged bind denials for {flow} but allowed them (permissive)"))
+        }
+        (_, true) => (CheckStatus::Pass, format!("SELinux ({}) denied no bind to {flow}", s.mode.as_str())),
+    };
+    evidence.extend(denials.iter().map(|a| format!("{} ({})", a.line, s.denials.from)));
+    let status = if drifting(s) && status == CheckStatus::Pass { CheckStatus::Warn } else { status };
+    check(status, summary).with_evidence(evidence)
+}
+
+/// Label the port for the domain (added when it has no specific label, else modified), restart
+/// the service `who`.
+fn bind_fixes(avc: &AvcDenial, label: Option<&PortLabel>, who: &str, proto: Proto, port: u16) -> Vec<Fix> {
+    let want = port_type_for(&avc.domain);
+    // A port that already has a specific label is modified; an unlabeled one is added.
+    let unlabeled = label
+        .is_none_or(|l| matches!(l.label.as_str(), "unreserved_port_t" | "reserved_port_t" | "hi_reserved_port_t"));
+    let semanage = ShellCommand::new(if unlabeled { "semanage port -a -t" } else { "semanage port -m -t" });
+    vec![
+        Fix::run(semanage.arg(&want).lit("-p").arg(proto).arg(port)),
+        Fix::text(format!("then restart the service ({who}), e.g. "))
+            .then_run(ShellCommand::new("systemctl restart").arg(who)),
+        Fix::text("never switch SELinux off for this: the label is the whole fix"),
+    ]
+}
+
+/// SELinux denied the bind: `SELINUX_BIND_DENIED`, citing the denial.
+fn bind_denied(
+    s: &Selinux,
+    avc: &AvcDenial,
+    label: Option<&PortLabel>,
+    (proto, port): (Proto, u16),
+    mut evidence: Vec<String>,
+) -> (Check, Option<Cause>) {
+    let who = avc.comm.clone().unwrap_or_else(|| avc.domain.clone());
+    let msg = format!(
+        "SELinux stops {who} ({}) binding {proto}/{port}: the port is labeled {}, which {} may not bind",
+        avc.domain, avc.target_type, avc.domain
+    );
+    evidence.push(format!("{} ({})", avc.line, s.denials.from));
+    let cause = Cause::blocking(CauseCode::SelinuxBindDenied, &avc.domain, Confidence::Confirmed, msg.clone())
+        .with_evidence(evidence.clone())
+        .with_fix(bind_fixes(avc, label, &who, proto, port));
+    (check(CheckStatus::Fail, msg).with_evidence(evidence), Some(cause))
+}
+
 /// The SELinux check for this port, and `SELINUX_BIND_DENIED` when it explains why nothing listens.
 pub fn judge(ev: &HostEvidence, proto: Proto, port: u16, listening: bool) -> (Check, Option<Cause>) {
     let s = match &ev.selinux.fact {
@@ -67,100 +204,19 @@ pub fn judge(ev: &HostEvidence, proto: Proto, port: u16, listening: bool) -> (Ch
         }
         Knowledge::Known(Some(s)) => s,
     };
-    let class = match proto {
-        Proto::Tcp => "tcp_socket",
-        Proto::Udp => "udp_socket",
-    };
+    let flow = format!("{proto}/{port}");
     let label = s.label_of(proto, port);
     let mut evidence = vec![format!("SELinux {} ({}, {})", mode_text(s), ev.selinux.from, s.config_from)];
     if let Some(l) = label {
-        evidence.push(format!("{proto}/{port} is labeled {} (semanage port -l)", l.label));
+        evidence.push(format!("{flow} is labeled {} (semanage port -l)", l.label));
     }
-    let denials: Vec<_> = s
-        .denials
-        .known()
-        .map(|d| d.iter().filter(|a| a.permission == "name_bind" && a.port == Some(port) && a.class == class).collect())
-        .unwrap_or_default();
-    let enforced: Vec<_> = denials.iter().filter(|a| !a.permissive).collect();
-    let drifting = s.at_boot.is_some_and(|b| b != s.mode);
-    if listening && s.mode == SelinuxMode::Enforcing {
-        let labeled = secmark_rules(ev);
-        if !labeled.is_empty() {
-            let recv: Vec<String> = s
-                .denials
-                .known()
-                .into_iter()
-                .flatten()
-                .filter(|a| a.permission.split_whitespace().any(|p| p == "recv") && !a.permissive)
-                .map(|a| format!("{} ({})", a.line, s.denials.from))
-                .collect();
-            evidence.extend(labeled);
-            let seen = recv.len();
-            evidence.extend(recv);
-            evidence.push(
-                "with SECMARK, SELinux checks `packet recv` for the listening domain: find denials with `ausearch -m avc -ts recent | grep recv`".to_string(),
-            );
-            let summary = if seen > 0 {
-                format!(
-                    "SELinux labels packets here (SECMARK) and denied {seen} packet receive(s): it may be dropping {proto}/{port} to the listener"
-                )
-            } else {
-                format!(
-                    "SELinux labels packets here (SECMARK): besides bind(), it checks each packet the listener on {proto}/{port} receives"
-                )
-            };
-            return (check(CheckStatus::Warn, summary).with_evidence(evidence), None);
-        }
+    let denials = bind_denials(s, proto, port);
+    match decide(ev, s, listening, &denials) {
+        Finding::Secmark(labeled) => (secmark_check(s, &flow, labeled, evidence), None),
+        Finding::Listening => (listening_check(s, &flow, denials.len(), evidence), None),
+        Finding::NoEnforcedDenial => (no_enforced_denial_check(s, &flow, &denials, evidence), None),
+        Finding::BindDenied(avc) => bind_denied(s, avc, label, (proto, port), evidence),
     }
-    if listening {
-        // Never blamed for a port that listens: bind() already succeeded.
-        let mut summary = format!(
-            "SELinux ({}) checks bind(), not packets to a socket that listens: it does not block {proto}/{port}",
-            s.mode.as_str()
-        );
-        if !denials.is_empty() {
-            summary += &format!(" ({} earlier bind denial(s) in the audit log no longer apply)", denials.len());
-        }
-        let status = if drifting { CheckStatus::Warn } else { CheckStatus::Pass };
-        return (check(status, summary).with_evidence(evidence), None);
-    }
-    let Some(avc) = enforced.last().filter(|_| s.mode == SelinuxMode::Enforcing) else {
-        let (status, summary) = match (&s.denials.fact, denials.is_empty()) {
-            (Knowledge::Unavailable(m), _) => {
-                evidence.push(m.describe());
-                (CheckStatus::Unknown, format!("SELinux is {}: its denials could not be read", s.mode.as_str()))
-            }
-            (_, false) => (
-                CheckStatus::Warn,
-                format!("SELinux logged bind denials for {proto}/{port} but allowed them (permissive)"),
-            ),
-            (_, true) => (CheckStatus::Pass, format!("SELinux ({}) denied no bind to {proto}/{port}", s.mode.as_str())),
-        };
-        evidence.extend(denials.iter().map(|a| format!("{} ({})", a.line, s.denials.from)));
-        let status = if drifting && status == CheckStatus::Pass { CheckStatus::Warn } else { status };
-        return (check(status, summary).with_evidence(evidence), None);
-    };
-    let who = avc.comm.clone().unwrap_or_else(|| avc.domain.clone());
-    let msg = format!(
-        "SELinux stops {who} ({}) binding {proto}/{port}: the port is labeled {}, which {} may not bind",
-        avc.domain, avc.target_type, avc.domain
-    );
-    evidence.push(format!("{} ({})", avc.line, s.denials.from));
-    let want = port_type_for(&avc.domain);
-    // A port that already has a specific label is modified; an unlabeled one is added.
-    let unlabeled = label
-        .is_none_or(|l| matches!(l.label.as_str(), "unreserved_port_t" | "reserved_port_t" | "hi_reserved_port_t"));
-    let semanage = ShellCommand::new(if unlabeled { "semanage port -a -t" } else { "semanage port -m -t" });
-    let fix = vec![
-        Fix::run(semanage.arg(&want).lit("-p").arg(proto).arg(port)),
-        Fix::text(format!("then restart the service ({who}), e.g. "))
-            .then_run(ShellCommand::new("systemctl restart").arg(&who)),
-        Fix::text("never switch SELinux off for this: the label is the whole fix"),
-    ];
-    let cause = Cause::blocking(CauseCode::SelinuxBindDenied, &avc.domain, Confidence::Confirmed, msg.clone())
-        .with_evidence(evidence.clone())
-        .with_fix(fix);
-    (check(CheckStatus::Fail, msg).with_evidence(evidence), Some(cause))
 }
 
 #[cfg(test)]
