@@ -160,8 +160,8 @@ fn no_enforced_denial_check(s: &Selinux, flow: &str, denials: &[&AvcDenial], mut
 }
 
 /// Label the port for the domain (added when it has no specific label, else modified), restart
-/// the service `who`.
-fn bind_fixes(avc: &AvcDenial, label: Option<&PortLabel>, who: &str, proto: Proto, port: u16) -> Vec<Fix> {
+/// the service: `comm`, the denied process's name, when the audit record gave it.
+fn bind_fixes(avc: &AvcDenial, label: Option<&PortLabel>, comm: Option<&str>, proto: Proto, port: u16) -> Vec<Fix> {
     let want = port_type_for(&avc.domain);
     // A port that already has a specific label is modified; an unlabeled one is added.
     let unlabeled = label
@@ -169,8 +169,13 @@ fn bind_fixes(avc: &AvcDenial, label: Option<&PortLabel>, who: &str, proto: Prot
     let semanage = ShellCommand::new(if unlabeled { "semanage port -a -t" } else { "semanage port -m -t" });
     vec![
         Fix::run(semanage.arg(&want).lit("-p").arg(proto).arg(port)),
-        Fix::text(format!("then restart the service ({who}), e.g. "))
-            .then_run(ShellCommand::new("systemctl restart").arg(who)),
+        match comm {
+            Some(who) => Fix::text(format!("then restart the service ({who}), e.g. "))
+                .then_run(ShellCommand::new("systemctl restart").arg(who)),
+            // A domain is no unit name: say how to find the process instead of guessing one.
+            None => Fix::text(format!("then restart the service whose processes run in {}, listed by ", avc.domain))
+                .then_run(ShellCommand::new("ps -eZ | grep").arg(&avc.domain)),
+        },
         Fix::text("never switch SELinux off for this: the label is the whole fix"),
     ]
 }
@@ -183,15 +188,18 @@ fn bind_denied(
     (proto, port): (Proto, u16),
     mut evidence: Vec<String>,
 ) -> (Check, Option<Cause>) {
-    let who = avc.comm.clone().unwrap_or_else(|| avc.domain.clone());
+    let who = match &avc.comm {
+        Some(comm) => format!("{comm} ({})", avc.domain),
+        None => format!("a process in {}", avc.domain),
+    };
     let msg = format!(
-        "SELinux stops {who} ({}) binding {proto}/{port}: the port is labeled {}, which {} may not bind",
-        avc.domain, avc.target_type, avc.domain
+        "SELinux stops {who} binding {proto}/{port}: the port is labeled {}, which {} may not bind",
+        avc.target_type, avc.domain
     );
     evidence.push(format!("{} ({})", avc.line, s.denials.from));
     let cause = Cause::blocking(CauseCode::SelinuxBindDenied, &avc.domain, Confidence::Confirmed, msg.clone())
         .with_evidence(evidence.clone())
-        .with_fix(bind_fixes(avc, label, &who, proto, port));
+        .with_fix(bind_fixes(avc, label, avc.comm.as_deref(), proto, port));
     (check(CheckStatus::Fail, msg).with_evidence(evidence), Some(cause))
 }
 
@@ -452,14 +460,14 @@ mod tests {
                 "Pass: SELinux (enforcing) denied no bind to udp/8080\n",
                 "  SELinux enforcing (selinux-enforce.txt, selinux-config.txt)\n",
                 "--\n",
-                "Fail: SELinux stops myapp_t (myapp_t) binding tcp/8080: the port is labeled unreserved_port_t, which myapp_t may not bind\n",
+                "Fail: SELinux stops a process in myapp_t binding tcp/8080: the port is labeled unreserved_port_t, which myapp_t may not bind\n",
                 "  SELinux enforcing (selinux-enforce.txt, selinux-config.txt)\n",
                 "  avc: denied { name_bind } (audit-avc.txt)\n",
-                "cause SelinuxBindDenied [myapp_t] Confirmed: SELinux stops myapp_t (myapp_t) binding tcp/8080: the port is labeled unreserved_port_t, which myapp_t may not bind\n",
+                "cause SelinuxBindDenied [myapp_t] Confirmed: SELinux stops a process in myapp_t binding tcp/8080: the port is labeled unreserved_port_t, which myapp_t may not bind\n",
                 "  SELinux enforcing (selinux-enforce.txt, selinux-config.txt)\n",
                 "  avc: denied { name_bind } (audit-avc.txt)\n",
                 "  fix: semanage port -a -t myapp_port_t -p tcp 8080\n",
-                "  fix: then restart the service (myapp_t), e.g. systemctl restart myapp_t\n",
+                "  fix: then restart the service whose processes run in myapp_t, listed by ps -eZ | grep myapp_t\n",
                 "  fix: never switch SELinux off for this: the label is the whole fix\n",
             )
         );

@@ -93,10 +93,7 @@ fn host_report_in_chromium() {
 
 #[test]
 fn cloud_report_in_chromium() {
-    let shared = std::env::var_os("PORTDOCTOR_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    let snap = shared.join("peer-suites/batfish-aws/test-public-private-subnet");
+    let snap = portdoctor_testbed::shared_dir().join("peer-suites/batfish-aws/test-public-private-subnet");
     check_report(
         "cloud-private-instance",
         &["cloud", "--snapshot", snap.to_str().unwrap(), "--instance", "i-099cf38911942421c", "--port", "22"],

@@ -8,10 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn suite() -> PathBuf {
-    let shared = std::env::var_os("PORTDOCTOR_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    shared.join("peer-suites/batfish-aws")
+    portdoctor_testbed::shared_dir().join("peer-suites/batfish-aws")
 }
 
 #[test]
