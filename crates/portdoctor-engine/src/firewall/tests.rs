@@ -1,6 +1,7 @@
 use super::*;
 use portdoctor_model::firewall::{AddrSetDef, Backend, FwFamily, ct};
 use portdoctor_model::host::RouteType;
+use portdoctor_model::net::Cidr;
 
 /// A route of table `main` to `dst` by `dev`, of kind `kind`.
 fn route(dst: &str, dev: &str, kind: RouteType) -> Route {
