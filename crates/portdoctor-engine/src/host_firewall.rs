@@ -300,6 +300,7 @@ fn replies(r: &Replies<'_>, accepted: &[&Outcome]) -> (Vec<Check>, Vec<Cause>) {
         }
     }
     let output = HostCheck::FirewallOutput.as_str();
+    let several = answering.len() > 1;
     for (n, (to, groups)) in answering.into_iter().enumerate() {
         // One check per place the replies come from: the first keeps the plain id.
         let id = if n == 0 { output.to_string() } else { format!("{output}.endpoint{}", n + 1) };
@@ -341,12 +342,18 @@ fn replies(r: &Replies<'_>, accepted: &[&Outcome]) -> (Vec<Check>, Vec<Cause>) {
         }
         let undecided = undecided_lines(&out, "replies to ", describe);
         let notes = load_notes(&out);
+        // With several endpoints each check says whose replies it judged (they read alike).
+        let from = match to {
+            Some((a, p)) if several => format!(" (from {a}:{p})"),
+            None if several => " (from this host, untranslated)".to_string(),
+            _ => String::new(),
+        };
         let (status, summary) = match reply_causes.first() {
             Some(c) => (CheckStatus::Fail, c.message.clone()),
             None if !undecided.is_empty() => {
-                (CheckStatus::Unknown, format!("Could not fully decide whether the replies of {flow} leave"))
+                (CheckStatus::Unknown, format!("Could not fully decide whether the replies of {flow}{from} leave"))
             }
-            None => (CheckStatus::Pass, format!("Replies of {flow} leave through {way}")),
+            None => (CheckStatus::Pass, format!("Replies of {flow}{from} leave through {way}")),
         };
         checks.push(
             check(&id, status, summary).with_evidence(

@@ -926,7 +926,8 @@ fn host_firewall_names_the_spread_nat_the_established_drop_and_the_undecided_rep
     text.push_str(&spelled((host_check("after", CheckStatus::Fail, "after the handshake"), out.after_handshake)));
     text.push_str(&format!("nats {:?}\nnat_undecided {:?}\n", out.nats, out.nat_undecided));
     // Fix (round 2): the undecided line and the after-handshake cause came once per NAT group,
-    // and the spread line called the time-decided DNAT a statistic one.
+    // the spread line called the time-decided DNAT a statistic one, and the replies' checks of
+    // two endpoints read alike.
     assert_eq!(
         text,
         concat!(
@@ -937,9 +938,9 @@ fn host_firewall_names_the_spread_nat_the_established_drop_and_the_undecided_rep
             "  NAT in PREROUTING: tcp/8080 to 10.0.1.10 goes to 10.0.1.10:8082 (iptables (nf_tables backend) table nat chain PREROUTING rule 3: -A PREROUTING -p tcp --dport 8080 -j DNAT --to-destination 10.0.1.10:8082)\n",
             "  NAT in PREROUTING: tcp/8080 to 10.0.1.10 goes to 10.0.1.10:9000 (iptables (nf_tables backend) table nat chain PREROUTING rule 1: -A PREROUTING -p tcp --dport 8080 -s 203.0.113.0/24 -m time --timestart 09:00 --timestop 17:00 -j DNAT --to-destination 10.0.1.10:9000)\n",
             "  new connections go to one of 3 endpoints, as the rules' matches decide: each is judged\n",
-            "Unknown: Could not fully decide whether the replies of tcp/8080 leave\n",
+            "Unknown: Could not fully decide whether the replies of tcp/8080 (from 10.0.1.10:8081) leave\n",
             "  iptables (nf_tables backend) table filter chain OUTPUT rule 1: -A OUTPUT -m time --timestart 09:00 --timestop 17:00 -j DROP — the outcome for replies to the internet except 203.0.113.0/24 depends on a match this version does not model: -m time --timestart 09:00 --timestop 17:00\n",
-            "Unknown: Could not fully decide whether the replies of tcp/8080 leave\n",
+            "Unknown: Could not fully decide whether the replies of tcp/8080 (from 10.0.1.10:8082) leave\n",
             "  iptables (nf_tables backend) table filter chain OUTPUT rule 1: -A OUTPUT -m time --timestart 09:00 --timestop 17:00 -j DROP — the outcome for replies to the internet except 203.0.113.0/24 depends on a match this version does not model: -m time --timestart 09:00 --timestop 17:00\n",
             "Fail: after the handshake\n",
             "cause HostFirewallDrop [iptables (nf_tables backend) filter INPUT] Confirmed: The host firewall (iptables (nf_tables backend) (filter chain INPUT)) drops tcp/8080 from the internet except 203.0.113.0/24 after the handshake (the connection's ESTABLISHED packets)\n",
