@@ -7,8 +7,9 @@
 //! the classic case: the DNAT delivers to the container's eth0 address, never its loopback.
 
 use crate::firewall::manager_chain;
-use crate::host::{Arrival, HostQuery, ListenerOutcome, listener, route_text};
-use crate::routing::{route_to, rules_for};
+use crate::host_query::{Arrival, HostQuery};
+use crate::listener::{ListenerOutcome, listener};
+use crate::routing::{route_to, route_words, rules_for};
 use portdoctor_model::firewall::Netfilter;
 use portdoctor_model::fix::Fix;
 use portdoctor_model::host::{HostEvidence, Interface, Netns, Route};
@@ -336,7 +337,7 @@ fn endpoint(
         listener: listener_at(&target, CheckStatus::Unknown, summary, evidence),
     };
     let not_held = |namespaces: usize| {
-        let via = route.map(route_text).unwrap_or_else(|| "no route".into());
+        let via = route.map(route_words).unwrap_or_else(|| "no route".into());
         vec![
             format!("none of the {namespaces} namespaces joined to this host by a veth holds {to} ({})", ev.netns.from),
             format!("the route to {to}: {via} ({})", ev.routes_from(Family::of(&to))),

@@ -4,7 +4,7 @@
 //! `pass`), and xfrm (IPsec) policies (judged where their selectors are plain addresses,
 //! protocol and ports). Interfaces other than the arrival one do not see the flow.
 
-use crate::host::HostQuery;
+use crate::host_query::HostQuery;
 use portdoctor_model::addrset::{AddrSet, clients, describe_part};
 use portdoctor_model::fix::{Fix, ShellCommand};
 use portdoctor_model::host::{HostEvidence, Xfrm, XfrmDir, XfrmPolicy};
@@ -13,7 +13,7 @@ use portdoctor_model::net::{Family, Source};
 use portdoctor_model::{Cause, CauseCode, Check, CheckStatus, Confidence, EvidenceSource, Knowledge};
 use std::net::IpAddr;
 
-use crate::host::host_check as check;
+use crate::host_query::host_check as check;
 
 /// A command for a person to run, with an interface name from the evidence quoted (or the
 /// command withheld, saying why).

@@ -3,7 +3,7 @@
 //! REDIRECT/DNAT hands the listener check the translated port.
 
 use crate::firewall::{Compiled, Outcome, Packet, RuleRef, Verdict, attribute_in, nft_insert_rule, table_of};
-use crate::host::HostQuery;
+use crate::host_query::HostQuery;
 use portdoctor_model::addrset::{AddrSet, describe_part};
 use portdoctor_model::firewall::{Backend, ChainKind, Hook, Netfilter, ct};
 use portdoctor_model::fix::{Fix, ShellCommand};
@@ -46,7 +46,7 @@ impl FirewallOutcome {
     }
 }
 
-use crate::host::host_check as check;
+use crate::host_query::host_check as check;
 
 /// Client source ports for which the rules decide otherwise, as evidence lines.
 fn exceptions(outs: &[Outcome]) -> Vec<String> {

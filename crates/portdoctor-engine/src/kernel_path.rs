@@ -17,7 +17,7 @@ use portdoctor_model::{Cause, CauseCode, Check, CheckStatus, Confidence, Evidenc
 use std::net::IpAddr;
 
 fn check(status: CheckStatus, summary: impl Into<String>) -> Check {
-    crate::host::host_check(HostCheck::RpFilter.as_str(), status, summary)
+    crate::host_query::host_check(HostCheck::RpFilter.as_str(), status, summary)
 }
 
 /// One part of the clients' route back, and what the kernel makes of it.
@@ -289,7 +289,7 @@ fn reply_route_fixes(local: IpAddr, ingress: &str) -> Vec<Fix> {
 }
 
 fn routing_check(status: CheckStatus, summary: impl Into<String>) -> Check {
-    crate::host::host_check(HostCheck::Routing.as_str(), status, summary)
+    crate::host_query::host_check(HostCheck::Routing.as_str(), status, summary)
 }
 
 /// Which way a discarded packet was going.

@@ -142,6 +142,21 @@ pub(crate) fn route_text(f: &Found<'_>) -> String {
     format!("{dst}{via}{dev} table {}{rule}", r.table)
 }
 
+/// A route as `ip route` shows it: `default via 10.0.1.1 dev eth0 src 10.0.1.10`.
+pub(crate) fn route_words(r: &Route) -> String {
+    let mut s = if r.dst.prefix() == 0 { "default".to_string() } else { r.dst.to_string() };
+    if let Some(gw) = r.gateway {
+        s += &format!(" via {gw}");
+    }
+    if let Some(dev) = &r.dev {
+        s += &format!(" dev {dev}");
+    }
+    if let Some(src) = r.prefsrc {
+        s += &format!(" src {src}");
+    }
+    s
+}
+
 /// The policy rules a lookup of `family` follows (a host whose rules could not be read uses the
 /// kernel's defaults: local, main, default).
 pub(crate) fn rules_for(ev: &HostEvidence, family: Family) -> &[PolicyRule] {

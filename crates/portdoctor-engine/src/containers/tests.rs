@@ -146,7 +146,7 @@ fn endpoint_spells_each_branch() {
         let rule = "nat chain PREROUTING rule 1: -A PREROUTING -p tcp --dport 8080 -j DNAT";
         let e = super::endpoint(&ev, &q(8080), Family::V4, (to.parse().unwrap(), port), rule, share);
         let h = &e.container_hop;
-        let mut out = spelled((crate::host::host_check("endpoint", CheckStatus::Fail, "causes"), e.causes));
+        let mut out = spelled((crate::host_query::host_check("endpoint", CheckStatus::Fail, "causes"), e.causes));
         out.push_str(&format!("container {} [{}] {:?}: {}\n", h.hop, h.component, h.status, h.detail));
         out + &spelled_listener(e.listener)
     };
