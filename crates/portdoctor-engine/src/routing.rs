@@ -65,6 +65,30 @@ impl<'a> Lookup<'a> {
     }
 }
 
+/// The tables the kernel's default rules look in, in order (what an empty rule list stands for).
+const DEFAULT_TABLES: [&str; 3] = ["local", "main", "default"];
+
+/// A rule whose action discards (`blackhole`, `unreachable`, `prohibit`) rather than naming a
+/// table to look in.
+fn discards(rule: &PolicyRule) -> bool {
+    matches!(rule.table.as_str(), "unreachable" | "prohibit" | "blackhole")
+}
+
+/// Whether the rule's selectors other than the destination take a packet from `src` that came
+/// in on `iif`. Neither a received packet nor an unbound socket's reply has an output interface
+/// to match (fib_rule_match).
+fn selects_packet(rule: &PolicyRule, src: IpAddr, iif: &str) -> bool {
+    rule.src.is_none_or(|c| c.contains(&src)) && rule.iif.as_deref().is_none_or(|i| i == iif) && rule.oif.is_none()
+}
+
+/// A rule this version cannot follow (a selector it does not model, e.g. fwmark), as the error.
+fn unmodeled(rule: &PolicyRule) -> Result<(), String> {
+    match &rule.other {
+        Some(other) => Err(format!("policy rule {} uses `{other}`, which this version does not model", rule.priority)),
+        None => Ok(()),
+    }
+}
+
 /// A policy rule as `ip rule` shows it: `100: from 198.51.100.0/24 iif eth0 prohibit`.
 pub(crate) fn rule_text(r: &PolicyRule) -> String {
     let mut s = format!("{}:", r.priority);
@@ -80,11 +104,7 @@ pub(crate) fn rule_text(r: &PolicyRule) -> String {
             s += &format!(" {k} {v}");
         }
     }
-    if matches!(r.table.as_str(), "unreachable" | "prohibit" | "blackhole") {
-        s + " " + &r.table
-    } else {
-        s + " lookup " + &r.table
-    }
+    if discards(r) { s + " " + &r.table } else { s + " lookup " + &r.table }
 }
 
 /// The kernel's lookup for a packet from `src` to `dst` that came in on `iif` (`lo` for what
@@ -103,7 +123,7 @@ pub(crate) fn lookup<'a>(
             .max_by_key(|r| (r.dst.prefix(), std::cmp::Reverse(r.metric)))
     };
     if rules.is_empty() {
-        for t in ["local", "main", "default"] {
+        for t in DEFAULT_TABLES {
             if let Some(r) = lpm(t) {
                 return Ok(Lookup::Route(Found { route: r, rule: None }));
             }
@@ -111,19 +131,12 @@ pub(crate) fn lookup<'a>(
         return Ok(Lookup::NoRoute);
     }
     for rule in rules {
-        let matches = rule.src.is_none_or(|c| c.contains(&src))
-            && rule.dst.is_none_or(|c| c.contains(&dst))
-            && rule.iif.as_deref().is_none_or(|i| i == iif)
-            // Neither a received packet nor an unbound socket's reply has an output interface
-            // to match (fib_rule_match).
-            && rule.oif.is_none();
+        let matches = selects_packet(rule, src, iif) && rule.dst.is_none_or(|c| c.contains(&dst));
         if matches == rule.not {
             continue;
         }
-        if let Some(other) = &rule.other {
-            return Err(format!("policy rule {} uses `{other}`, which this version does not model", rule.priority));
-        }
-        if matches!(rule.table.as_str(), "unreachable" | "prohibit" | "blackhole") {
+        unmodeled(rule)?;
+        if discards(rule) {
             return Ok(Lookup::Action(rule));
         }
         if let Some(r) = lpm(&rule.table) {
@@ -217,7 +230,7 @@ pub(crate) fn lookup_set<'a>(
         split_by_table(routes, (table, rule), part, oif, parts)
     };
     if rules.is_empty() {
-        for table in ["local", "main", "default"] {
+        for table in DEFAULT_TABLES {
             rest = split(table, rest, None, &mut parts);
         }
     }
@@ -226,9 +239,7 @@ pub(crate) fn lookup_set<'a>(
             break;
         }
         // The source, input and output interface are the packet's own; the destination splits.
-        let fixed = rule.src.is_none_or(|c| c.contains(&src))
-            && rule.iif.as_deref().is_none_or(|i| i == iif)
-            && rule.oif.is_none();
+        let fixed = selects_packet(rule, src, iif);
         let by_dst = rule.dst.map_or_else(|| rest.clone(), |c| rest.intersect(&AddrSet::from_cidr(&c)));
         let selected = match (rule.not, fixed) {
             (false, true) => by_dst,
@@ -239,11 +250,9 @@ pub(crate) fn lookup_set<'a>(
         if selected.is_empty() {
             continue;
         }
-        if let Some(other) = &rule.other {
-            return Err(format!("policy rule {} uses `{other}`, which this version does not model", rule.priority));
-        }
+        unmodeled(rule)?;
         rest = rest.minus(&selected);
-        if matches!(rule.table.as_str(), "unreachable" | "prohibit" | "blackhole") {
+        if discards(rule) {
             parts.push((selected, Lookup::Action(rule)));
             continue;
         }
