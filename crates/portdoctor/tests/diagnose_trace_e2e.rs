@@ -25,6 +25,14 @@ fn dropped_at_the_host(tb: &mut Testbed, port: u16) {
     assert_eq!(tb.connect(PUBLIC_V4, port, "tcp").unwrap(), Wire::Timeout, "the kernel drops the flow");
 }
 
+/// A testbed whose instance runs sshd with portdoctor (this build) on its PATH; the key to log in.
+fn instance_with_portdoctor() -> (Testbed, std::path::PathBuf) {
+    let mut tb = Testbed::new().unwrap();
+    let path = format!("{}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", bin().parent().unwrap().display());
+    let key = tb.start_sshd(Some(&path)).unwrap();
+    (tb, key)
+}
+
 fn strings(v: &Value) -> Vec<&str> {
     v.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default()
 }
@@ -33,9 +41,7 @@ fn strings(v: &Value) -> Vec<&str> {
 /// modelled HOST_FIREWALL_DROP is confirmed with the kernel's own evidence.
 #[test]
 fn the_kernel_confirms_the_host_firewall_drop() {
-    let mut tb = Testbed::new().unwrap();
-    let path = format!("{}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", bin().parent().unwrap().display());
-    let key = tb.start_sshd(Some(&path)).unwrap();
+    let (mut tb, key) = instance_with_portdoctor();
     let port = own_port(0);
     dropped_at_the_host(&mut tb, port);
     let (code, r, _) = diagnose(&tb, &key, &["--port", &port.to_string(), "--trace", "3"], &[]);
@@ -71,9 +77,7 @@ fn ruleset(tb: &Testbed) -> String {
 /// is gone afterwards (the host's ruleset byte-identical).
 #[test]
 fn nftrace_names_the_hosts_dropping_rule_and_leaves_its_ruleset_as_it_was() {
-    let mut tb = Testbed::new().unwrap();
-    let path = format!("{}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", bin().parent().unwrap().display());
-    let key = tb.start_sshd(Some(&path)).unwrap();
+    let (mut tb, key) = instance_with_portdoctor();
     let port = own_port(2);
     dropped_at_the_host(&mut tb, port);
     let listing = tb.exec(&tb.instance, &["nft", "-a", "list", "chain", "ip", "filter", "INPUT"]).unwrap();
