@@ -20,6 +20,13 @@ fn port(scenario: u16) -> u16 {
 
 /// Runs `portdoctor trace --json` in the instance while `probe` runs, ends it with SIGINT (what
 /// Ctrl-C sends) once the probe is over, and returns (exit code, report, the probe's outcome).
+/// A testbed whose instance listens on tcp/`p` on every address; and `p`.
+fn listening(p: u16) -> (Testbed, u16) {
+    let mut tb = Testbed::new().unwrap();
+    tb.listen(&Listen::tcp("0.0.0.0", p)).unwrap();
+    (tb, p)
+}
+
 fn trace_while(tb: &Testbed, port: u16, extra: &[&str], probe: impl FnOnce() -> Wire) -> (i32, Value, Wire) {
     trace_while_env(tb, port, extra, &[], probe)
 }
@@ -98,9 +105,7 @@ fn timed_out(w: &Wire) -> bool {
 
 #[test]
 fn an_open_port_has_no_drops_and_exits_0() {
-    let mut tb = Testbed::new().unwrap();
-    let p = port(1);
-    tb.listen(&Listen::tcp("0.0.0.0", p)).unwrap();
+    let (tb, p) = listening(port(1));
     let (code, r, wire) = trace_while(&tb, p, &[], || tb.connect(PUBLIC_V4, p, "tcp").unwrap());
     assert_eq!(wire, Wire::Open);
     assert_eq!(code, 0, "{r:#}");
@@ -151,9 +156,7 @@ fn ipv6_nothing_listening_is_no_socket_at_tcp_v6_rcv() {
 
 #[test]
 fn an_iptables_drop_rule_is_netfilter_drop() {
-    let mut tb = Testbed::new().unwrap();
-    let p = port(3);
-    tb.listen(&Listen::tcp("0.0.0.0", p)).unwrap();
+    let (tb, p) = listening(port(3));
     tb.iptables_restore(&format!("*filter\n-A INPUT -p tcp --dport {p} -j DROP\nCOMMIT\n"), false).unwrap();
     let (code, r, wire) = trace_while(&tb, p, &[], || tb.connect(PUBLIC_V4, p, "tcp").unwrap());
     assert!(timed_out(&wire), "{wire:?}");
@@ -163,9 +166,7 @@ fn an_iptables_drop_rule_is_netfilter_drop() {
 
 #[test]
 fn a_native_nft_drop_is_netfilter_drop() {
-    let mut tb = Testbed::new().unwrap();
-    let p = port(4);
-    tb.listen(&Listen::tcp("0.0.0.0", p)).unwrap();
+    let (tb, p) = listening(port(4));
     let ruleset =
         format!("table inet f {{ chain in {{ type filter hook input priority 0; tcp dport {p} drop; }}; }}\n");
     tb.nft(&tb.instance, &ruleset).unwrap();
@@ -184,9 +185,7 @@ fn open_then_tc_drop(tb: &Testbed, p: u16) {
 
 #[test]
 fn a_tc_ingress_drop_is_tc_ingress() {
-    let mut tb = Testbed::new().unwrap();
-    let p = port(5);
-    tb.listen(&Listen::tcp("0.0.0.0", p)).unwrap();
+    let (tb, p) = listening(port(5));
     open_then_tc_drop(&tb, p);
     let (code, r, wire) = trace_while(&tb, p, &[], || tb.connect(PUBLIC_V4, p, "tcp").unwrap());
     assert!(timed_out(&wire), "{wire:?}");
@@ -230,9 +229,7 @@ fn nftrace_names_a_netdev_family_rule_before_prerouting() {
 
 #[test]
 fn an_xfrm_block_policy_is_xfrm_policy() {
-    let mut tb = Testbed::new().unwrap();
-    let p = port(15);
-    tb.listen(&Listen::tcp("0.0.0.0", p)).unwrap();
+    let (tb, p) = listening(port(15));
     let policy =
         format!("xfrm policy add src 198.51.100.0/24 dst 10.0.1.10/32 proto tcp dport {p} dir in action block");
     tb.instance_ip(&policy.split(' ').collect::<Vec<_>>()).unwrap();
@@ -267,9 +264,7 @@ fn a_socket_filter_on_the_listener_is_socket_filter() {
 
 #[test]
 fn strict_rp_filter_is_ip_rpfilter() {
-    let mut tb = Testbed::new().unwrap();
-    let p = port(6);
-    tb.listen(&Listen::tcp("0.0.0.0", p)).unwrap();
+    let (tb, p) = listening(port(6));
     // The way back to the client leads out of another interface than the SYN came in by.
     // (A veth pair: this kernel has no dummy device.)
     tb.instance_ip(&["link", "add", "rp0", "type", "veth", "peer", "name", "rp1"]).unwrap();
@@ -344,9 +339,7 @@ fn assert_rule_named(tb: &Testbed, r: &Value, family: &str, table: &str, chain: 
 
 #[test]
 fn nftrace_names_the_iptables_rule_and_leaves_the_ruleset_as_it_was() {
-    let mut tb = Testbed::new().unwrap();
-    let p = port(8);
-    tb.listen(&Listen::tcp("0.0.0.0", p)).unwrap();
+    let (tb, p) = listening(port(8));
     let rules = format!("*filter\n-A INPUT -p tcp --dport 9 -j ACCEPT\n-A INPUT -p tcp --dport {p} -j DROP\nCOMMIT\n");
     tb.iptables_restore(&rules, false).unwrap();
     let handle = handle_of(&tb, "ip", "filter", "INPUT", &format!("dport {p}"));
@@ -360,9 +353,7 @@ fn nftrace_names_the_iptables_rule_and_leaves_the_ruleset_as_it_was() {
 
 #[test]
 fn nftrace_names_the_native_nft_rule() {
-    let mut tb = Testbed::new().unwrap();
-    let p = port(9);
-    tb.listen(&Listen::tcp("0.0.0.0", p)).unwrap();
+    let (tb, p) = listening(port(9));
     let ruleset_text = format!(
         "table inet f {{ chain in {{ type filter hook input priority 0; tcp dport 9 accept; tcp dport {p} counter drop; }}; }}\n"
     );
@@ -395,9 +386,7 @@ fn host_traced_env(tb: &Testbed, port: u16, env: &[(&str, &str)], probe: impl Fn
 
 #[test]
 fn host_trace_confirms_the_firewall_cause_with_the_kernels_word() {
-    let mut tb = Testbed::new().unwrap();
-    let p = port(10);
-    tb.listen(&Listen::tcp("0.0.0.0", p)).unwrap();
+    let (tb, p) = listening(port(10));
     tb.iptables_restore(&format!("*filter\n-A INPUT -p tcp --dport {p} -j DROP\nCOMMIT\n"), false).unwrap();
     let (code, r, wire) = host_traced(&tb, p, || tb.connect(PUBLIC_V4, p, "tcp").unwrap());
     assert!(timed_out(&wire), "{wire:?}");
@@ -411,9 +400,7 @@ fn host_trace_confirms_the_firewall_cause_with_the_kernels_word() {
 
 #[test]
 fn host_trace_turns_a_tc_drop_into_kernel_drop() {
-    let mut tb = Testbed::new().unwrap();
-    let p = port(11);
-    tb.listen(&Listen::tcp("0.0.0.0", p)).unwrap();
+    let (tb, p) = listening(port(11));
     open_then_tc_drop(&tb, p);
     let (code, r, wire) = host_traced(&tb, p, || tb.connect(PUBLIC_V4, p, "tcp").unwrap());
     assert!(timed_out(&wire), "{wire:?}");
@@ -446,9 +433,7 @@ fn the_location_only_program_reports_where_with_a_null_reason() {
 
 #[test]
 fn the_location_only_program_with_nftrace_names_the_rule() {
-    let mut tb = Testbed::new().unwrap();
-    let p = port(18);
-    tb.listen(&Listen::tcp("0.0.0.0", p)).unwrap();
+    let (tb, p) = listening(port(18));
     let text =
         format!("table inet f {{ chain in {{ type filter hook input priority 0; tcp dport {p} counter drop; }}; }}\n");
     tb.nft(&tb.instance, &text).unwrap();
@@ -467,9 +452,7 @@ fn the_location_only_program_with_nftrace_names_the_rule() {
 
 #[test]
 fn host_trace_with_the_location_only_program_confirms_and_says_location_only() {
-    let mut tb = Testbed::new().unwrap();
-    let p = port(19);
-    tb.listen(&Listen::tcp("0.0.0.0", p)).unwrap();
+    let (tb, p) = listening(port(19));
     tb.iptables_restore(&format!("*filter\n-A INPUT -p tcp --dport {p} -j DROP\nCOMMIT\n"), false).unwrap();
     let (code, r, wire) = host_traced_env(&tb, p, &LOCATION_ONLY, || tb.connect(PUBLIC_V4, p, "tcp").unwrap());
     assert!(timed_out(&wire), "{wire:?}");
@@ -532,9 +515,7 @@ fn host_trace_names_a_full_accept_queue_without_claiming_a_disagreement() {
 /// counter and claims no disagreement.
 #[test]
 fn a_blackholed_reply_route_is_witnessed_by_the_kernels_counter() {
-    let mut tb = Testbed::new().unwrap();
-    let p = port(23);
-    tb.listen(&Listen::tcp("0.0.0.0", p)).unwrap();
+    let (mut tb, p) = listening(port(23));
     tb.instance_ip(&["route", "add", "blackhole", CLIENT_V4]).unwrap();
     let (code, r, wire) = trace_while(&tb, p, &[], || tb.connect(PUBLIC_V4, p, "tcp").unwrap());
     assert_eq!(wire, Wire::Timeout, "the kernel never answers: {r:#}");
