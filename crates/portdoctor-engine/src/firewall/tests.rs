@@ -342,18 +342,28 @@ fn an_undecided_match_is_named_as_rule_text() {
     assert_eq!(why, "fib saddr type local");
 }
 
+/// Table `inet plain` with an input chain of policy `policy` holding one rule of expression
+/// `expr`, as `nft -j list ruleset` prints it, parsed.
+fn inet_input_rule(policy: &str, expr: &str) -> Netfilter {
+    let json = format!(
+        r#"{{"nftables": [
+        {{"table": {{"family": "inet", "name": "plain", "handle": 1}}}},
+        {{"chain": {{"family": "inet", "table": "plain", "name": "input", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "{policy}"}}}},
+        {{"rule": {{"family": "inet", "table": "plain", "chain": "input", "handle": 2, "expr": [{expr}]}}}}
+    ]}}"#
+    );
+    portdoctor_parse::nft::parse_ruleset("t", &json).unwrap()
+}
+
 #[test]
 fn an_undecided_verdict_map_key_is_named_as_nft_lists_it() {
     // `iifname . tcp dport vmap { "eth1" . 8080 : drop }` for a packet whose input interface
     // is not known.
-    let json = r#"{"nftables": [
-        {"table": {"family": "inet", "name": "plain", "handle": 1}},
-        {"chain": {"family": "inet", "table": "plain", "name": "input", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "accept"}},
-        {"rule": {"family": "inet", "table": "plain", "chain": "input", "handle": 2, "expr": [
-            {"vmap": {"key": {"concat": [{"meta": {"key": "iifname"}}, {"payload": {"protocol": "tcp", "field": "dport"}}]},
-                "data": {"set": [[{"concat": ["eth1", 8080]}, {"drop": null}]]}}}]}}
-    ]}"#;
-    let n = portdoctor_parse::nft::parse_ruleset("t", json).unwrap();
+    let n = inet_input_rule(
+        "accept",
+        r#"{"vmap": {"key": {"concat": [{"meta": {"key": "iifname"}}, {"payload": {"protocol": "tcp", "field": "dport"}}]},
+            "data": {"set": [[{"concat": ["eth1", 8080]}, {"drop": null}]]}}}"#,
+    );
     let p = Packet { iface: None, ..pkt(8080) };
     let Verdict::Unknown(_, why) = verdict(&n, &p, "198.51.100.7") else { panic!() };
     assert_eq!(why, "a verdict map key this version cannot decide for the packet (eth1 . 8080)");
@@ -363,14 +373,11 @@ fn an_undecided_verdict_map_key_is_named_as_nft_lists_it() {
 fn a_port_verdict_map_decides_each_port_and_lets_the_rest_go_on() {
     // `tcp dport vmap { 22 : accept, 8080-8090 : accept, 9000 : drop }` under policy drop, as
     // `nft -j list ruleset` prints it.
-    let json = r#"{"nftables": [
-        {"table": {"family": "inet", "name": "plain", "handle": 1}},
-        {"chain": {"family": "inet", "table": "plain", "name": "input", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "drop"}},
-        {"rule": {"family": "inet", "table": "plain", "chain": "input", "handle": 2, "expr": [
-            {"vmap": {"key": {"payload": {"protocol": "tcp", "field": "dport"}}, "data": {"set": [
-                [22, {"accept": null}], [{"range": [8080, 8090]}, {"accept": null}], [9000, {"drop": null}]]}}}]}}
-    ]}"#;
-    let n = portdoctor_parse::nft::parse_ruleset("t", json).unwrap();
+    let n = inet_input_rule(
+        "drop",
+        r#"{"vmap": {"key": {"payload": {"protocol": "tcp", "field": "dport"}}, "data": {"set": [
+            [22, {"accept": null}], [{"range": [8080, 8090]}, {"accept": null}], [9000, {"drop": null}]]}}}"#,
+    );
     let client = "198.51.100.7";
     assert_eq!(verdict(&n, &pkt(22), client), Verdict::Accept);
     assert_eq!(verdict(&n, &pkt(8085), client), Verdict::Accept);
